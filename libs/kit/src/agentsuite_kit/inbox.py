@@ -1,0 +1,26 @@
+"""Inbox: the event ids a consumer applied, recorded in the transaction of the effect."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy.dialects.postgresql import insert
+
+from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.tables import inbox
+
+
+class InboxRepository(Repository):
+    async def claim(self, consumer: str, event_id: UUID, topic: str) -> bool:
+        """Record `event_id` as applied by `consumer`; False if it already was.
+
+        Because the row commits with the effect, a redelivered event finds it and is
+        skipped, and a rolled-back effect leaves no row, so the retry applies it.
+        """
+        result = await self.session.execute(
+            insert(inbox)
+            .values(consumer=consumer, event_id=event_id, topic=topic)
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return result.first() is not None

@@ -1,0 +1,1 @@
+"""Kafka: broker factory, topic admin, dead-lettering consumers and the redrive."""

@@ -1,0 +1,167 @@
+"""Consumers: parse, dedupe through the inbox, apply in one unit of work, dead-letter poison.
+
+A message that cannot be parsed, or whose handler still fails after `max_attempts`, is
+published to `<topic>.dlq` with the error in its headers and its offset is committed, so
+the partition keeps moving and nothing is lost: `redrive` puts it back later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from pydantic import TypeAdapter, ValidationError
+
+from agentsuite_contracts.envelope import Envelope
+from agentsuite_kit.db.uow import UnitOfWork
+from agentsuite_kit.logging import correlation_id
+from agentsuite_kit.messaging.admin import dlq
+
+log = logging.getLogger(__name__)
+
+U = TypeVar("U", bound=UnitOfWork)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A consumed Kafka record, independent of the client library."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead-lettered"
+
+
+DeadLetterSender = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
+
+
+@dataclass
+class Consumer(Generic[U]):
+    """One consumer group on one topic: `handler(envelope, uow)` applies an event."""
+
+    name: str
+    topic: str
+    adapter: TypeAdapter[Envelope[Any]]
+    handler: Callable[[Envelope[Any], U], Awaitable[None]]
+    uow: Callable[[UUID | None], U]
+    dead_letter: DeadLetterSender
+    max_attempts: int = 3
+    backoff: float = 0.2
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+
+    async def process(self, record: Record) -> Outcome:
+        outcome = await self._process(record)
+        self.counts[outcome] += 1
+        return outcome
+
+    async def _process(self, record: Record) -> Outcome:
+        try:
+            envelope = self.adapter.validate_json(record.value)
+        except ValidationError as exc:
+            await self._bury(record, "invalid", _short(exc))
+            return Outcome.DEAD_LETTERED
+        token = correlation_id.set(str(envelope.correlation_id))
+        try:
+            error: Exception | None = None
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    async with self.uow(envelope.tenant_id) as uow:
+                        if not await uow.inbox.claim(self.name, envelope.id, record.topic):
+                            return Outcome.DUPLICATE
+                        await self.handler(envelope, uow)
+                        await uow.commit()
+                        return Outcome.APPLIED
+                except Exception as exc:  # a handler may fail in any way; retried, then DLQ
+                    error = exc
+                    log.warning(
+                        "consumer %s failed on %s (attempt %d/%d): %r",
+                        self.name,
+                        envelope.id,
+                        attempt,
+                        self.max_attempts,
+                        exc,
+                    )
+                    if attempt < self.max_attempts:
+                        await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+            await self._bury(record, "handler-failed", repr(error))
+            return Outcome.DEAD_LETTERED
+        finally:
+            correlation_id.reset(token)
+
+    async def _bury(self, record: Record, reason: str, error: str) -> None:
+        headers = {k: v for k, v in record.headers.items() if not k.startswith("dlq-")}
+        headers |= {
+            "dlq-reason": reason,
+            "dlq-error": error[:4000],
+            "dlq-topic": record.topic,
+            "dlq-partition": str(record.partition),
+            "dlq-offset": str(record.offset),
+            "dlq-consumer": self.name,
+            "dlq-failed-at": datetime.now(UTC).isoformat(),
+        }
+        log.error(
+            "dead-lettering %s[%d]@%d: %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+            error[:500],
+        )
+        await self.dead_letter(dlq(record.topic), record.key, record.value, headers)
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10])
+
+
+def broker_dead_letter(broker: KafkaBroker) -> DeadLetterSender:
+    """Dead-letter through `broker`, waiting for the ack so the offset commit is safe."""
+
+    async def send(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        await broker.publish(value, topic, key=key, headers=headers)
+
+    return send
+
+
+def subscribe(broker: KafkaBroker, consumer: Consumer[Any]) -> None:
+    """Register `consumer` on `broker` as a faststream subscriber (an entrypoint only)."""
+
+    # NACK_ON_ERROR: if even the DLQ publish fails, seek back and redeliver, never skip.
+    @broker.subscriber(
+        consumer.topic,
+        group_id=consumer.name,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=consumer.name,
+    )
+    async def on_message(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        # a non-batch subscriber always gets one ConsumerRecord, never a tuple
+        assert not isinstance(raw, tuple)
+        await consumer.process(
+            Record(
+                topic=raw.topic,
+                partition=raw.partition,
+                offset=raw.offset,
+                key=raw.key,
+                value=raw.value,
+                headers={k: v.decode(errors="replace") for k, v in raw.headers},
+            )
+        )

@@ -1,0 +1,30 @@
+"""How a service package makes itself known to the `agentsuite` CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+ENTRY_POINT_GROUP = "agentsuite.services"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """A service as the CLI sees it; exported under the `agentsuite.services` entry point."""
+
+    name: str
+    asgi_app: str  # "module:attribute" of the FastAPI app uvicorn serves
+    migrations: Path  # the service's alembic script directory
+    port: int  # default HTTP port in the embedded stack
+
+
+def installed() -> list[ServiceSpec]:
+    """Every service package installed in this environment, by name."""
+    specs: list[ServiceSpec] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        spec = ep.load()
+        if not isinstance(spec, ServiceSpec):
+            raise TypeError(f"entry point {ep.name} is not a ServiceSpec: {spec!r}")
+        specs.append(spec)
+    return sorted(specs, key=lambda s: s.name)

@@ -1,0 +1,51 @@
+"""The settings base every service subclasses, once, with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def env_prefix(service: str) -> str:
+    """`llm-gateway` -> `AGENTSUITE_LLM_GATEWAY_`: the prefix of one service's variables."""
+    return f"AGENTSUITE_{service.upper().replace('-', '_')}_"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. A service subclasses it once and sets `model_config`:
+
+    `model_config = SettingsConfigDict(env_prefix=env_prefix("planning"))`
+    """
+
+    model_config = SettingsConfigDict(env_prefix="AGENTSUITE_SERVICE_", extra="ignore")
+
+    service: ClassVar[str] = "service"
+
+    database_url: SecretStr = Field(
+        description="Async SQLAlchemy URL as the app role (not the table owner)."
+    )
+    migration_database_url: SecretStr | None = Field(
+        default=None, description="URL as the owner role, for Alembic; defaults to database_url."
+    )
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=5, ge=0)
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092")
+    kafka_idempotence: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Idempotent producer: `auto` probes the broker and uses it where supported.",
+    )
+    kafka_client_id: str | None = None
+    jwks_url: str | None = Field(default=None, description="identity's JWKS endpoint.")
+    jwt_issuer: str = "agentsuite-identity"
+    jwt_audience: str = "agentsuite"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = True
+    outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_poll_interval: float = Field(default=0.2, gt=0)
+    consumer_max_attempts: int = Field(
+        default=3, ge=1, description="Tries of a failing message before it goes to the DLQ."
+    )
