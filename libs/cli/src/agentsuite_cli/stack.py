@@ -1,0 +1,210 @@
+"""`up`/`down` of the whole stack: servers, databases, migrations, topics, services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, StartError, _kill, port_open
+from agentsuite_cli.provision import ServiceDb, provision, service_dbs
+from agentsuite_cli.settings import CliSettings
+from agentsuite_contracts.registry import SERVICES, TOPICS
+from agentsuite_kit.db.migrate import upgrade
+from agentsuite_kit.messaging.admin import ensure_topics
+from agentsuite_kit.service import ServiceSpec, installed
+from agentsuite_kit.settings import env_prefix
+
+
+@dataclass
+class ServiceProc:
+    name: str
+    pid: int
+    port: int
+    log: str
+
+
+@dataclass
+class State:
+    """What `up` started, so that `down` and `status` find it from another process."""
+
+    database: str  # server URL without credentials, for display
+    kafka: str
+    embedded_pg: bool
+    embedded_broker: bool
+    services: list[ServiceProc] = field(default_factory=list)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> State | None:
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text())
+        raw["services"] = [ServiceProc(**s) for s in raw.get("services", [])]
+        return cls(**raw)
+
+
+@dataclass
+class Stack:
+    settings: CliSettings
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home.resolve()
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "state.json"
+
+    @property
+    def pg(self) -> EmbeddedPostgres:
+        return EmbeddedPostgres(self.home, self.settings.pg_port)
+
+    @property
+    def broker(self) -> EmbeddedBroker:
+        return EmbeddedBroker(self.home, self.settings.kafka_port)
+
+    def admin_url(self) -> str:
+        if self.settings.database_url is not None:
+            return self.settings.database_url.get_secret_value()
+        return self.pg.url()
+
+    def bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap_servers or self.broker.bootstrap
+
+    def dbs(self) -> list[ServiceDb]:
+        return service_dbs(list(SERVICES), self.home / "db-passwords.json")
+
+    def start_servers(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.settings.database_url is None:
+            self.pg.start()
+        if self.settings.kafka_bootstrap_servers is None:
+            self.broker.start()
+
+    async def prepare(self, specs: list[ServiceSpec]) -> tuple[list[str], list[str]]:
+        """Databases, roles, migrations and topics; returns (db objects, topics) created."""
+        dbs = {d.service: d for d in self.dbs()}
+        created = await provision(self.admin_url(), list(dbs.values()))
+        for spec in specs:
+            url = dbs[spec.name].url(self.admin_url(), owner=True)
+            await asyncio.to_thread(upgrade, spec.migrations, url)
+        topics = await ensure_topics(self.bootstrap(), [(t.name, t.partitions) for t in TOPICS])
+        return created, topics
+
+    def service_env(self, spec: ServiceSpec, port: int) -> dict[str, str]:
+        db = {d.service: d for d in self.dbs()}[spec.name]
+        p = env_prefix(spec.name)
+        return {
+            f"{p}DATABASE_URL": db.url(self.admin_url()),
+            f"{p}MIGRATION_DATABASE_URL": db.url(self.admin_url(), owner=True),
+            f"{p}KAFKA_BOOTSTRAP_SERVERS": self.bootstrap(),
+            f"{p}HTTP_PORT": str(port),
+        }
+
+    def start_services(self, specs: list[ServiceSpec]) -> list[ServiceProc]:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        procs: list[ServiceProc] = []
+        for i, spec in enumerate(specs):
+            port = self.settings.base_port + i
+            log = logs / f"{spec.name}.log"
+            with log.open("ab") as out:
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        spec.asgi_app,
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                    ],
+                    env={**os.environ, **self.service_env(spec, port)},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            procs.append(ServiceProc(spec.name, proc.pid, port, str(log)))
+        return procs
+
+    def up(self) -> State:
+        self.start_servers()
+        specs = installed()
+        asyncio.run(self.prepare(specs))
+        old = State.load(self.state_file)
+        running = [s for s in (old.services if old else []) if psutil.pid_exists(s.pid)]
+        names = {s.name for s in running}
+        state = State(
+            database=_display(self.admin_url()),
+            kafka=self.bootstrap(),
+            embedded_pg=self.settings.database_url is None,
+            embedded_broker=self.settings.kafka_bootstrap_servers is None,
+            services=running + self.start_services([s for s in specs if s.name not in names]),
+        )
+        state.save(self.state_file)
+        return state
+
+    def down(self) -> list[str]:
+        """Stop everything `up` started; return what was stopped."""
+        stopped: list[str] = []
+        state = State.load(self.state_file)
+        for svc in state.services if state else []:
+            if psutil.pid_exists(svc.pid):
+                _kill(svc.pid)
+                stopped.append(f"service {svc.name}")
+        if self.broker.pid() is not None:
+            self.broker.stop()
+            stopped.append("broker")
+        if self.pg.pid() is not None:
+            self.pg.stop()
+            stopped.append("postgres")
+        self.state_file.unlink(missing_ok=True)
+        return stopped
+
+    def status(self) -> list[tuple[str, str, str]]:
+        """(component, state, where) rows."""
+        rows: list[tuple[str, str, str]] = []
+        if self.settings.database_url is None:
+            up = self.pg.pid() is not None and port_open("127.0.0.1", self.pg.port)
+            rows.append(("postgres (embedded)", _word(up), f"127.0.0.1:{self.pg.port}"))
+        else:
+            rows.append(("postgres (external)", "configured", _display(self.admin_url())))
+        if self.settings.kafka_bootstrap_servers is None:
+            up = self.broker.pid() is not None and port_open("127.0.0.1", self.broker.port)
+            rows.append(("broker (embedded tansu)", _word(up), self.broker.bootstrap))
+        else:
+            rows.append(("kafka (external)", "configured", self.bootstrap()))
+        state = State.load(self.state_file)
+        for svc in state.services if state else []:
+            alive = psutil.pid_exists(svc.pid) and port_open("127.0.0.1", svc.port)
+            rows.append((f"service {svc.name}", _word(alive), f"http://127.0.0.1:{svc.port}"))
+        return rows
+
+
+def _word(up: bool) -> str:
+    return "running" if up else "stopped"
+
+
+def _display(url: str) -> str:
+    """A URL with its password masked."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}:{parts.port}"
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+__all__ = ["Stack", "StartError", "State"]

@@ -1,0 +1,75 @@
+"""Session-wide servers: embedded PostgreSQL and broker, or external ones from the env.
+
+`AGENTSUITE_TEST_DATABASE_URL` (a role that may create roles and databases) and
+`AGENTSUITE_TEST_KAFKA_BOOTSTRAP_SERVERS` replace the embedded servers when set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+
+ROOT = Path(__file__).parent
+
+
+class TestSettings(BaseSettings):
+    """The suite's only window on the environment."""
+
+    __test__ = False  # not a test class, despite the name
+    model_config = SettingsConfigDict(env_prefix="AGENTSUITE_TEST_", extra="ignore")
+
+    database_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    kafka_flavor: Literal["tansu", "apache"] = "tansu"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        rel = Path(str(item.fspath)).relative_to(ROOT).parts
+        if rel and rel[0] in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, rel[0]))
+
+
+@pytest.fixture(scope="session")
+def test_settings() -> TestSettings:
+    return TestSettings()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(test_settings: TestSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if test_settings.database_url:
+        yield test_settings.database_url
+        return
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg-home"), free_port())
+    pg.start()
+    try:
+        yield pg.url()
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(
+    test_settings: TestSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if test_settings.kafka_bootstrap_servers:
+        yield test_settings.kafka_bootstrap_servers
+        return
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("broker-home"), free_port())
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_id_suffix() -> str:
+    return str(os.getpid())

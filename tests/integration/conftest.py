@@ -1,0 +1,65 @@
+"""A fresh sample-service database per session, provisioned and migrated like a real one."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agentsuite_cli.provision import ServiceDb, provision, service_dbs
+from agentsuite_kit.db import make_engine, make_sessionmaker
+from agentsuite_kit.db.migrate import upgrade
+from tests.integration.sample.model import SampleUow
+
+MIGRATIONS = Path(__file__).parent / "sample" / "migrations"
+
+
+@dataclass(frozen=True)
+class SampleDb:
+    db: ServiceDb
+    app_url: str
+    owner_url: str
+    admin_url: str
+
+
+@pytest.fixture(scope="session")
+async def sample_db(
+    pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SampleDb]:
+    service = f"sample_{secrets.token_hex(4)}"
+    [db] = service_dbs([service], tmp_path_factory.mktemp("secrets") / "pw.json")
+    await provision(pg_admin_url, [db])
+    import asyncio
+
+    await asyncio.to_thread(upgrade, MIGRATIONS, db.url(pg_admin_url, owner=True))
+    yield SampleDb(db, db.url(pg_admin_url), db.url(pg_admin_url, owner=True), pg_admin_url)
+    conn = await asyncpg.connect(pg_admin_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {db.database} WITH (FORCE)")
+        await conn.execute(f"DROP ROLE IF EXISTS {db.app}")
+        await conn.execute(f"DROP ROLE IF EXISTS {db.owner}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def app_engine(sample_db: SampleDb) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(sample_db.app_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(app_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(app_engine)
+
+
+@pytest.fixture(scope="session")
+def uow(sessions: async_sessionmaker[AsyncSession]) -> Callable[[UUID | None], SampleUow]:
+    return lambda tenant: SampleUow(sessions, tenant_id=tenant)
