@@ -43,7 +43,9 @@ def test_settings() -> TestSettings:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(test_settings: TestSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url(
+    test_settings: TestSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if test_settings.database_url:
         yield test_settings.database_url
         return

@@ -44,12 +44,10 @@ class NoteAdded(Payload):
 
 class Notes(Repository):
     async def add(self, note_id: UUID, tenant_id: UUID, body: str) -> None:
-        await self.session.execute(
-            insert(notes).values(id=note_id, tenant_id=tenant_id, body=body)
-        )
+        await self.session.execute(insert(notes).values(id=note_id, tenant_id=tenant_id, body=body))
 
     async def all(self) -> list[str]:
-        return list((await self.session.scalars(select(notes.c.body).order_by(notes.c.body))))
+        return list(await self.session.scalars(select(notes.c.body).order_by(notes.c.body)))
 
 
 class Effects(Repository):

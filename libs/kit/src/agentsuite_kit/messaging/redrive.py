@@ -20,8 +20,8 @@ async def redrive(
     next run instead of looping.
     """
     source = f"{topic}.dlq"
+    # assigned, not subscribed: the group only stores offsets, so no rebalance to wait for
     consumer = AIOKafkaConsumer(
-        source,
         bootstrap_servers=bootstrap,
         group_id=group,
         enable_auto_commit=False,
@@ -32,8 +32,12 @@ async def redrive(
     await producer.start()
     moved = 0
     try:
+        await consumer.topics()  # loads metadata for every topic
         partitions = consumer.partitions_for_topic(source) or set()
         tps = [TopicPartition(source, p) for p in partitions]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, await _position(consumer, tp))
         ends = await consumer.end_offsets(tps)
         pending = {tp for tp in tps if ends[tp] > await _position(consumer, tp)}
         while pending and (limit is None or moved < limit):

@@ -1,0 +1,87 @@
+"""Who is calling and what they may do; pure, so services and tests use it without FastAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from agentsuite_kit.auth.errors import AuthCode, AuthError
+
+
+class PrincipalKind(StrEnum):
+    USER = "user"
+    API_KEY = "api_key"
+    SERVICE = "service"
+
+
+def capability_matches(granted: str, wanted: str) -> bool:
+    """`*` grants everything; `planning:*` grants every capability under `planning:`."""
+    if granted == wanted or granted == "*":
+        return True
+    if granted.endswith(":*"):
+        return wanted.startswith(granted[:-1])
+    return False
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    tenant_id: UUID
+    kind: PrincipalKind
+    capabilities: frozenset[str]
+    claims: Mapping[str, Any]
+
+    def has(self, capability: str) -> bool:
+        return any(capability_matches(g, capability) for g in self.capabilities)
+
+    def has_all(self, *capabilities: str) -> bool:
+        return all(self.has(c) for c in capabilities)
+
+    def missing(self, *capabilities: str) -> list[str]:
+        return [c for c in capabilities if not self.has(c)]
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
+        """Build from verified claims: `sub`, `tid`, optional `kind`, `caps` and/or `scope`."""
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise AuthError(AuthCode.MISSING_CLAIM, "token has no subject")
+        tid = claims.get("tid")
+        if tid is None:
+            raise AuthError(AuthCode.MISSING_CLAIM, "token has no tenant (tid)")
+        try:
+            tenant_id = UUID(str(tid))
+        except ValueError:
+            raise AuthError(AuthCode.INVALID_CLAIM, "tid is not a UUID") from None
+        try:
+            # Tokens from before `kind` existed were all user tokens.
+            kind = PrincipalKind(claims.get("kind", PrincipalKind.USER))
+        except ValueError:
+            raise AuthError(AuthCode.INVALID_CLAIM, "kind is not a known principal kind") from None
+        return cls(
+            subject=sub,
+            tenant_id=tenant_id,
+            kind=kind,
+            capabilities=_capabilities(claims),
+            claims=dict(claims),
+        )
+
+
+def _capabilities(claims: Mapping[str, Any]) -> frozenset[str]:
+    caps: set[str] = set()
+    listed = claims.get("caps")
+    if listed is not None:
+        if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+            raise AuthError(AuthCode.INVALID_CLAIM, "caps must be a list of strings")
+        caps.update(listed)
+    scope = claims.get("scope")
+    if scope is not None:
+        if not isinstance(scope, str):
+            raise AuthError(AuthCode.INVALID_CLAIM, "scope must be a space-separated string")
+        caps.update(scope.split())
+    return frozenset(caps)

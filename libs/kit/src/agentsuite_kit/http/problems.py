@@ -1,0 +1,142 @@
+"""RFC 9457 problem details: every error an Agentsuite API returns has this one shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from agentsuite_kit.logging import correlation_id
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """Unknown members are kept: RFC 9457 extensions travel as top-level keys."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str = "about:blank"
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        type: str = "about:blank",
+        instance: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        self.problem = Problem(
+            type=type,
+            title=title if title is not None else _phrase(status),
+            status=status,
+            detail=detail,
+            instance=instance,
+            **extensions,
+        )
+        self.headers = dict(headers or {})
+        super().__init__(f"{status} {self.problem.title}: {detail}")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> Response:
+    body = problem.model_dump(mode="json", exclude_none=True)
+    cid = correlation_id.get()
+    if cid is not None:
+        # Lets a caller quote one id that finds every log line of the failed request.
+        body.setdefault("correlation_id", cid)
+    return JSONResponse(
+        body,
+        status_code=problem.status or 500,
+        headers=dict(headers or {}),
+        media_type=MEDIA_TYPE,
+    )
+
+
+def problem(status: int, detail: str | None = None, **extensions: Any) -> Response:
+    return problem_response(
+        Problem(title=_phrase(status), status=status, detail=detail, **extensions)
+    )
+
+
+def internal_error_response() -> Response:
+    return problem(500, "An unexpected error occurred.")
+
+
+def field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    # Only loc/msg/type: `input` and `ctx` may echo secrets the client sent.
+    return [
+        FieldError(
+            loc=list(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type", ""))
+        )
+        for e in errors
+        if isinstance(e, Mapping)
+    ]
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.problem, exc.headers)
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem(422, "The request is invalid.", errors=field_errors(exc.errors()))
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail: str | None = exc.detail if isinstance(exc.detail, str) else None
+    if detail == _phrase(exc.status_code):
+        detail = None  # Starlette's default detail just repeats the title
+    return problem_response(
+        Problem(title=_phrase(exc.status_code), status=exc.status_code, detail=detail),
+        exc.headers,
+    )
+
+
+async def _on_unhandled(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return internal_error_response()
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unhandled)

@@ -1,0 +1,159 @@
+"""Outbox -> broker -> consumer with inbox: every event applied exactly once, even when
+the relay dies between sending and marking."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from faststream.kafka import KafkaBroker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agentsuite_kit.db.tables import outbox
+from agentsuite_kit.messaging.broker import BrokerSender
+from agentsuite_kit.messaging.consumer import Outcome
+from agentsuite_kit.outbox import OutboxRelay
+from tests.integration.conftest import SampleDb
+from tests.integration.kafka_helpers import (
+    effect_counts,
+    eventually,
+    fresh_topic,
+    note_event,
+    start_consumer,
+)
+from tests.integration.sample.model import SampleUow
+
+ROOT = Path(__file__).parents[2]
+
+
+async def write_events(
+    uow: Callable[[UUID | None], SampleUow], tenant: UUID, topic: str, n: int, per_tx: int = 50
+) -> None:
+    for start in range(0, n, per_tx):
+        async with uow(tenant) as u:
+            for i in range(start, min(n, start + per_tx)):
+                event = note_event(tenant, f"note-{i}")
+                await u.notes.add(event.payload.note_id, tenant, f"note-{i}")
+                u.emit(event, topic=topic)
+            await u.commit()
+
+
+async def pending(engine: AsyncEngine, topic: str) -> int:
+    async with engine.connect() as conn:
+        q = select(func.count()).where(outbox.c.topic == topic, outbox.c.published_at.is_(None))
+        return int(await conn.scalar(q) or 0)
+
+
+async def test_rollback_writes_neither_state_nor_event(
+    uow: Callable[[UUID | None], SampleUow], app_engine: AsyncEngine
+) -> None:
+    tenant = uuid4()
+    topic = "sample.never.v1"
+    with pytest.raises(RuntimeError):
+        async with uow(tenant) as u:
+            event = note_event(tenant, "doomed")
+            await u.notes.add(event.payload.note_id, tenant, "doomed")
+            u.emit(event, topic=topic)
+            raise RuntimeError("handler failed before commit")
+    async with uow(tenant) as u:
+        assert await u.notes.all() == []
+    assert await pending(app_engine, topic) == 0
+
+
+async def test_relay_dying_after_send_before_mark_applies_each_event_once(
+    uow: Callable[[UUID | None], SampleUow], app_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    tenant, n = uuid4(), 300
+    topic = await fresh_topic(kafka_bootstrap)
+    await write_events(uow, tenant, topic, n)
+    assert await pending(app_engine, topic) == n
+
+    producer = KafkaBroker(kafka_bootstrap, acks="all")
+    await producer.start()
+    consumer_broker, consumer = await start_consumer(kafka_bootstrap, topic, uow)
+    try:
+        dying = OutboxRelay(app_engine, BrokerSender(producer), batch_size=120)
+        batch = await dying.fetch()
+        await dying.publish(batch)  # sent and acknowledged, never marked: the crash window
+        assert await pending(app_engine, topic) == n
+
+        relay = OutboxRelay(app_engine, BrokerSender(producer), batch_size=120)
+        while await relay.step():
+            pass
+        assert await pending(app_engine, topic) == 0
+
+        async def all_seen() -> bool:
+            return sum(consumer.counts.values()) >= n + len(batch)
+
+        await eventually(all_seen)
+        assert await effect_counts(uow, tenant) == (n, n)
+        assert consumer.counts[Outcome.APPLIED] == n
+        assert consumer.counts[Outcome.DUPLICATE] == len(batch)
+    finally:
+        await consumer_broker.stop()
+        await producer.stop()
+
+
+async def test_relay_killed_mid_run_then_restarted_applies_each_event_once(
+    sample_db: SampleDb,
+    uow: Callable[[UUID | None], SampleUow],
+    app_engine: AsyncEngine,
+    kafka_bootstrap: str,
+) -> None:
+    tenant, n = uuid4(), 2000
+    topic = await fresh_topic(kafka_bootstrap)
+    await write_events(uow, tenant, topic, n, per_tx=200)
+    consumer_broker, consumer = await start_consumer(kafka_bootstrap, topic, uow)
+
+    def spawn() -> asyncio.subprocess.Process:
+        return asyncio.create_subprocess_exec(  # type: ignore[return-value]  # awaited below
+            sys.executable,
+            "-m",
+            "tests.integration.sample.relay",
+            sample_db.app_url,
+            kafka_bootstrap,
+            "20",
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    try:
+        first = await spawn()  # type: ignore[misc]  # create_subprocess_exec is a coroutine
+
+        async def some_published() -> bool:
+            return await pending(app_engine, topic) < n
+
+        await eventually(some_published, every=0.01)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        left = await pending(app_engine, topic)
+        assert 0 < left < n, "the kill must land mid-run"
+
+        second = await spawn()  # type: ignore[misc]  # create_subprocess_exec is a coroutine
+        try:
+
+            async def drained() -> bool:
+                return await pending(app_engine, topic) == 0
+
+            await eventually(drained)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await second.wait()
+
+        async def applied() -> bool:
+            return consumer.counts[Outcome.APPLIED] >= n
+
+        await eventually(applied)
+        await asyncio.sleep(1.0)  # let any trailing duplicates arrive before counting
+        assert await effect_counts(uow, tenant) == (n, n)
+        assert consumer.counts[Outcome.APPLIED] == n
+        assert consumer.counts[Outcome.DEAD_LETTERED] == 0
+    finally:
+        await consumer_broker.stop()

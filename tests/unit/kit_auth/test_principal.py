@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from agentsuite_kit.auth import AuthCode, AuthError, Principal, PrincipalKind, capability_matches
+
+pytestmark = pytest.mark.unit
+
+TENANT = uuid.uuid4()
+
+
+def claims(**extra: object) -> dict[str, object]:
+    return {"sub": "u-1", "tid": str(TENANT), **extra}
+
+
+@pytest.mark.parametrize(
+    ("granted", "wanted", "expected"),
+    [
+        ("plans:approve", "plans:approve", True),
+        ("plans:approve", "plans:read", False),
+        ("plans:*", "plans:approve", True),
+        ("plans:*", "plans:steps:edit", True),
+        ("plans:*", "plans", False),
+        ("plans:*", "plansx:read", False),
+        ("planning:*", "plans:read", False),
+        ("*", "anything:at:all", True),
+        ("plans", "plans:read", False),
+    ],
+)
+def test_capability_matches(granted: str, wanted: str, expected: bool) -> None:
+    assert capability_matches(granted, wanted) is expected
+
+
+def test_principal_from_caps_and_scope() -> None:
+    p = Principal.from_claims(claims(caps=["plans:*"], scope="runs:read runs:write"))
+    assert p.subject == "u-1"
+    assert p.tenant_id == TENANT
+    assert p.kind is PrincipalKind.USER
+    assert p.capabilities == frozenset({"plans:*", "runs:read", "runs:write"})
+    assert p.has("plans:approve")
+    assert p.has_all("plans:approve", "runs:read")
+    assert p.missing("plans:approve", "runs:delete") == ["runs:delete"]
+    assert p.claims["sub"] == "u-1"
+
+
+def test_principal_kind_and_no_capabilities() -> None:
+    p = Principal.from_claims(claims(kind="service"))
+    assert p.kind is PrincipalKind.SERVICE
+    assert p.capabilities == frozenset()
+    assert not p.has("plans:read")
+
+
+def test_principal_is_frozen() -> None:
+    p = Principal.from_claims(claims())
+    with pytest.raises(ValueError, match="frozen"):
+        p.subject = "someone-else"  # type: ignore[misc]  # proving the runtime refuses it
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        ({"tid": None}, AuthCode.MISSING_CLAIM),
+        ({"tid": "not-a-uuid"}, AuthCode.INVALID_CLAIM),
+        ({"sub": ""}, AuthCode.MISSING_CLAIM),
+        ({"kind": "robot"}, AuthCode.INVALID_CLAIM),
+        ({"caps": "plans:read"}, AuthCode.INVALID_CLAIM),
+        ({"caps": ["ok", 3]}, AuthCode.INVALID_CLAIM),
+        ({"scope": ["plans:read"]}, AuthCode.INVALID_CLAIM),
+    ],
+)
+def test_principal_rejects_bad_claims(bad: dict[str, object], code: AuthCode) -> None:
+    raw = claims(**bad)
+    if raw.get("tid") is None:
+        del raw["tid"]
+    with pytest.raises(AuthError) as caught:
+        Principal.from_claims(raw)
+    assert caught.value.code is code
