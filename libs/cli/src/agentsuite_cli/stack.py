@@ -119,16 +119,7 @@ class Stack:
             log = logs / f"{spec.name}.log"
             with log.open("ab") as out:
                 proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        spec.asgi_app,
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                    ],
+                    [sys.executable, "-m", "agentsuite_cli.main", "serve", spec.name],
                     env={**os.environ, **self.service_env(spec, port)},
                     stdout=out,
                     stderr=subprocess.STDOUT,

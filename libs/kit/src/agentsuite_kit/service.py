@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from agentsuite_kit.settings import ServiceSettings
+
 ENTRY_POINT_GROUP = "agentsuite.services"
 
 
@@ -16,7 +18,7 @@ class ServiceSpec:
     name: str
     asgi_app: str  # "module:attribute" of the FastAPI app uvicorn serves
     migrations: Path  # the service's alembic script directory
-    port: int  # default HTTP port in the embedded stack
+    settings: type[ServiceSettings]  # the service's one Settings class (its env prefix)
 
 
 def installed() -> list[ServiceSpec]:

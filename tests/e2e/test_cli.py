@@ -1,0 +1,142 @@
+"""`agentsuite up` then `down` on a fresh home: everything comes up, nothing stays behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import psutil
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from agentsuite_cli.embedded import free_port
+from agentsuite_contracts.registry import SERVICES, TOPICS
+from agentsuite_kit.messaging.admin import list_topics
+
+ROOT = Path(__file__).parents[2]
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentsuite_cli.main", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def processes_under(home: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if str(home) in cmd and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found
+
+
+def stack_pids(home: Path) -> set[int]:
+    """The postmaster with its backends, and the broker."""
+    pids = {int((home / "broker" / "broker.pid").read_text())}
+    postmaster = int((home / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    pids.add(postmaster)
+    pids.update(c.pid for c in psutil.Process(postmaster).children(recursive=True))
+    return pids
+
+
+def alive(pids: set[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    # embedded on fresh ports, whatever the surrounding lane points at
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AGENTSUITE_")}
+    return base | {
+        "AGENTSUITE_HOME": str(tmp_path / "home"),
+        "AGENTSUITE_PG_PORT": str(free_port()),
+        "AGENTSUITE_KAFKA_PORT": str(free_port()),
+        "COLUMNS": "200",
+    }
+
+
+def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
+    home = Path(env["AGENTSUITE_HOME"])
+    pids: set[int] = set()
+    bootstrap = f"127.0.0.1:{env['AGENTSUITE_KAFKA_PORT']}"
+    try:
+        up = cli(env, "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "postgres (embedded)" in up.stdout and "running" in up.stdout
+
+        status = cli(env, "status")
+        assert status.stdout.count("running") == 2, status.stdout
+
+        found = asyncio.run(list_topics(bootstrap))
+        for t in TOPICS:
+            assert found.get(t.name) == t.partitions
+            assert found.get(f"{t.name}.dlq") == t.partitions
+
+        password = (home / "pg" / "superuser-password").read_text().strip()
+        url = f"postgresql://postgres:{password}@127.0.0.1:{env['AGENTSUITE_PG_PORT']}/postgres"
+
+        async def layout() -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(url)
+            try:
+                return await conn.fetch(
+                    "SELECT d.datname, pg_get_userbyid(d.datdba) AS owner, "
+                    "a.rolsuper, a.rolbypassrls FROM pg_database d "
+                    "JOIN pg_roles a ON a.rolname = replace(d.datname, 'agentsuite_', '') || '_app' "
+                    "WHERE d.datname LIKE 'agentsuite_%'"
+                )
+            finally:
+                await conn.close()
+
+        rows = {r["datname"]: r for r in asyncio.run(layout())}
+        for svc in SERVICES:
+            base = svc.replace("-", "_")
+            row = rows[f"agentsuite_{base}"]
+            assert row["owner"] == f"{base}_owner"
+            assert (row["rolsuper"], row["rolbypassrls"]) == (False, False)
+
+        async def produce() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+            await producer.start()
+            try:
+                await producer.send_and_wait(
+                    TOPICS[0].name, b'{"hello": "tail"}', key=b"k", headers=[("type", b"x")]
+                )
+            finally:
+                await producer.stop()
+
+        asyncio.run(produce())
+        tail = cli(env, "tail", TOPICS[0].name, "--limit", "1")
+        assert tail.returncode == 0, tail.stderr
+        line = json.loads(tail.stdout.strip().splitlines()[-1])
+        assert line["value"] == {"hello": "tail"} and line["headers"] == {"type": "x"}
+
+        again = cli(env, "up")  # idempotent: a second `up` reuses what runs
+        assert again.returncode == 0, again.stdout + again.stderr
+        pids = stack_pids(home)
+        assert len(alive(pids)) >= 3  # postmaster, a backend at least, the broker
+    finally:
+        down = cli(env, "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "postgres" in down.stdout and "broker" in down.stdout
+    assert alive(pids) == set()
+    assert processes_under(home) == []
+    status = cli(env, "status")
+    assert status.stdout.count("stopped") == 2, status.stdout
