@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,8 +48,9 @@ async def start_consumer(
     topic: str,
     uow: Callable[[UUID | None], SampleUow],
     handler: Callable[[Envelope[Any], SampleUow], Awaitable[None]] = record_effect,
+    workers: int = 1,
 ) -> tuple[KafkaBroker, Consumer[SampleUow]]:
-    broker = KafkaBroker(bootstrap, acks="all")
+    broker = KafkaBroker(bootstrap, acks="all", log_level=logging.DEBUG)
     consumer = Consumer[SampleUow](
         name=f"sample-consumer-{topic}",
         topic=topic,
@@ -58,6 +60,7 @@ async def start_consumer(
         dead_letter=broker_dead_letter(broker),
         max_attempts=3,
         backoff=0.05,
+        workers=workers,
     )
     subscribe(broker, consumer)
     await broker.start()

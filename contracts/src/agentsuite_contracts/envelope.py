@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -47,21 +47,30 @@ class TraceContext(Contract):
 
 
 P = TypeVar("P", bound=Payload)
+Q = TypeVar("Q", bound=Payload)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _wire_required(schema: dict[str, Any]) -> None:
+    # Defaults are filled in by producers, so every serialized envelope carries these.
+    wire = {"id", "type", "schema_version", "occurred_at", "producer", "subject"}
+    schema["required"] = sorted({*schema.get("required", []), *wire})
+
+
 class Envelope(Contract, Generic[P]):
     """One message on a topic: metadata plus a typed payload."""
 
-    id: Annotated[UUID, Field(default_factory=uuid7, description="Event id, a time-ordered UUIDv7.")]
-    type: str = Field(description="Message type; always equal to `payload.type`.")
+    model_config = ConfigDict(json_schema_extra=_wire_required)
+
+    id: UUID = Field(default_factory=uuid7, description="Event id, a time-ordered UUIDv7.")
+    # The default is never used: the before-validator copies `payload.type`. It exists so
+    # producers need not repeat the type (and type checkers do not demand it).
+    type: str = Field(default="", description="Message type; always equal to `payload.type`.")
     schema_version: int = Field(default=1, ge=1, description="Payload schema version.")
-    occurred_at: Annotated[
-        datetime, Field(default_factory=_now, description="When the fact happened (UTC).")
-    ]
+    occurred_at: datetime = Field(default_factory=_now, description="When the fact happened (UTC).")
     producer: str = Field(description="Service that produced the message, e.g. `planning`.")
     tenant_id: UUID | None = Field(
         default=None, description="Owning tenant; null only for platform-level events."
@@ -80,8 +89,8 @@ class Envelope(Contract, Generic[P]):
     def _type_from_payload(cls, data: Any) -> Any:
         if isinstance(data, dict) and "type" not in data:
             payload = data.get("payload")
-            ptype = payload.get("type") if isinstance(payload, dict) else getattr(
-                payload, "type", None
+            ptype = (
+                payload.get("type") if isinstance(payload, dict) else getattr(payload, "type", None)
             )
             if ptype is not None:
                 data = {**data, "type": ptype}
@@ -93,9 +102,12 @@ class Envelope(Contract, Generic[P]):
             raise ValueError(f"envelope type {self.type!r} != payload type {self.payload.type!r}")
         return self
 
-    def caused(self, payload: P, *, producer: str, subject: Subject | None = None) -> Envelope[P]:
-        """A follow-up envelope: same tenant and correlation, causation = this event."""
-        return Envelope[P](
+    def caused(self, payload: Q, *, producer: str, subject: Subject | None = None) -> Envelope[Q]:
+        """A follow-up envelope: same tenant and correlation, causation = this event.
+
+        The payload may be of any type: a reaction usually is another message than its cause.
+        """
+        return Envelope[Q](
             producer=producer,
             tenant_id=self.tenant_id,
             actor=self.actor,

@@ -28,8 +28,9 @@ def uuid7() -> uuid.UUID:
             if _seq > 0xFFF:  # counter spent: borrow the next millisecond
                 _last_ms, _seq = _last_ms + 1, 0
             ms = _last_ms
+        seq = _seq  # read under the lock: another thread may bump _seq once it is released
     rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | _seq << 64 | 0b10 << 62 | rand
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
     return uuid.UUID(int=value)
 
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+from base64 import b64encode
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
 from pydantic import ValidationError
 
-from agentsuite_contracts import Actor, Envelope, Subject, TraceContext, decode, envelope_adapter
+from agentsuite_contracts import (
+    Actor,
+    DeadLetter,
+    Envelope,
+    Subject,
+    TraceContext,
+    decode,
+    envelope_adapter,
+)
+from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.ids import uuid7, uuid7_time_ms
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, Role
 from agentsuite_contracts.planning import (
@@ -188,3 +199,18 @@ def test_uuid7_threads_unique() -> None:
     for bucket in out:
         assert bucket == sorted(bucket)
     assert len({i for b in out for i in b}) == 8 * 2000
+
+
+def test_dead_letter_keeps_bytes() -> None:
+    raw = b"\xff not json"
+    letter = DeadLetter(
+        topic="planning.plans.v1",
+        partition=2,
+        offset=41,
+        value_b64=b64encode(raw).decode(),
+        consumer="execution",
+        error=ErrorInfo(code="invalid_json", message="bad bytes"),
+        attempts=1,
+        failed_at=datetime.now(UTC),
+    )
+    assert DeadLetter.model_validate_json(letter.model_dump_json()).value() == raw

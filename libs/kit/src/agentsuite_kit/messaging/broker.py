@@ -47,6 +47,8 @@ async def make_broker(settings: ServiceSettings, **kwargs: Any) -> KafkaBroker:
         acks="all",
         enable_idempotence=idempotent,
         linger_ms=5,
+        # faststream logs every message at this level; per-message INFO costs throughput
+        log_level=logging.DEBUG,
         max_batch_size=256 * 1024,
         **kwargs,
     )

@@ -64,6 +64,7 @@ class Consumer(Generic[U]):
     dead_letter: DeadLetterSender
     max_attempts: int = 3
     backoff: float = 0.2
+    workers: int = 1  # >1: one Kafka consumer per worker in the group, partitions in parallel
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
 
     async def process(self, record: Record) -> Outcome:
@@ -73,7 +74,9 @@ class Consumer(Generic[U]):
 
     async def _process(self, record: Record) -> Outcome:
         try:
-            envelope = self.adapter.validate_json(record.value)
+            # extra="ignore": a producer may already send optional fields added later in
+            # this version, which an older consumer must accept (contracts rule 5)
+            envelope = self.adapter.validate_json(record.value, extra="ignore")
         except ValidationError as exc:
             await self._bury(record, "invalid", _short(exc))
             return Outcome.DEAD_LETTERED
@@ -149,6 +152,7 @@ def subscribe(broker: KafkaBroker, consumer: Consumer[Any]) -> None:
         group_id=consumer.name,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_workers=consumer.workers,
         title=consumer.name,
     )
     async def on_message(message: KafkaMessage) -> None:

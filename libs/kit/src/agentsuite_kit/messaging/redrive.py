@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,7 @@ async def redrive(
     await producer.start()
     moved = 0
     try:
-        await consumer.topics()  # loads metadata for every topic
-        partitions = consumer.partitions_for_topic(source) or set()
+        partitions = await _partitions(bootstrap, source)
         tps = [TopicPartition(source, p) for p in partitions]
         consumer.assign(tps)
         for tp in tps:
@@ -59,6 +59,16 @@ async def redrive(
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        return sorted(p["partition"] for p in described["partitions"])
+    finally:
+        await admin.close()
 
 
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:

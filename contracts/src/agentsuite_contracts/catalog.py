@@ -1,0 +1,290 @@
+"""catalog v1 payloads: tools and their versions, the task catalog, agents, templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from agentsuite_contracts.common import JsonObject
+from agentsuite_contracts.envelope import Contract, Payload
+
+
+class CatalogStatus(StrEnum):
+    """Lifecycle of a catalog entry."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    DEPRECATED = "deprecated"
+
+
+class BindingKind(StrEnum):
+    """How execution invokes a tool."""
+
+    HTTP = "http"
+    PYTHON = "python"
+    MCP = "mcp"
+    LLM = "llm"
+    BUILTIN = "builtin"
+
+
+class ToolBinding(Contract):
+    """Where a tool's implementation lives. Credentials are referenced, never embedded."""
+
+    kind: BindingKind = Field(description="Invocation mechanism.")
+    target: str = Field(description="URL, `module:function`, MCP server/tool name or builtin name.")
+    config: JsonObject = Field(
+        default_factory=dict,
+        description="Non-secret settings, e.g. HTTP method; secrets by reference name only.",
+    )
+
+
+class ToolCondition(Contract):
+    """A rule evaluated on a tool's output that decides what runs next."""
+
+    when: str = Field(description="Expression over the tool's output, e.g. `output.score < 0.5`.")
+    action: Literal["continue", "skip_next", "fail", "route"] = Field(
+        description="What to do when the expression holds."
+    )
+    target_tool: str | None = Field(default=None, description="Tool to route to (`route`).")
+
+
+class ToolSpec(Contract):
+    """One immutable version of a tool: its contract and how to call it."""
+
+    name: str = Field(description="Unique tool name in the tenant, e.g. `web.search`.")
+    version: str = Field(description="Semantic version, e.g. `1.2.0`.")
+    display_name: str = Field(description="Name shown in UIs.")
+    description: str = Field(description="What the tool does; also shown to LLMs.")
+    category: str | None = Field(default=None, description="Grouping, e.g. `search`.")
+    input_schema: JsonObject = Field(description="JSON Schema of the tool's input.")
+    output_schema: JsonObject = Field(description="JSON Schema of the tool's output.")
+    binding: ToolBinding = Field(description="How execution invokes it.")
+    timeout_ms: int = Field(default=30_000, gt=0, description="Default per-call timeout.")
+    requires_approval: bool = Field(
+        default=False, description="A human must approve each call before it runs."
+    )
+    idempotent: bool = Field(default=False, description="Safe to retry with the same input.")
+    conditions: list[ToolCondition] = Field(
+        default_factory=list, description="Post-execution rules, in evaluation order."
+    )
+    tags: list[str] = Field(default_factory=list, description="Free-form search tags.")
+
+
+class ToolRegistered(Payload):
+    """A tool was registered as a draft."""
+
+    type: Literal["catalog.tool.registered"] = Field(
+        default="catalog.tool.registered", description="Message type."
+    )
+    tool_id: UUID = Field(description="The tool.")
+    spec: ToolSpec = Field(description="Its draft definition.")
+
+
+class ToolUpdated(Payload):
+    """A tool's draft definition changed; carries the current draft."""
+
+    type: Literal["catalog.tool.updated"] = Field(
+        default="catalog.tool.updated", description="Message type."
+    )
+    tool_id: UUID = Field(description="The tool.")
+    spec: ToolSpec = Field(description="Its current draft definition.")
+
+
+class ToolVersionPublished(Payload):
+    """An immutable tool version was published; plans may pin it."""
+
+    type: Literal["catalog.tool_version.published"] = Field(
+        default="catalog.tool_version.published", description="Message type."
+    )
+    tool_id: UUID = Field(description="The tool.")
+    tool_version_id: UUID = Field(description="The published version.")
+    spec: ToolSpec = Field(description="The version's definition, frozen from now on.")
+
+
+class ToolPublished(Payload):
+    """A tool became available for use, at its latest published version."""
+
+    type: Literal["catalog.tool.published"] = Field(
+        default="catalog.tool.published", description="Message type."
+    )
+    tool_id: UUID = Field(description="The tool.")
+    name: str = Field(description="Tool name.")
+    version: str = Field(description="Version new plans get by default.")
+
+
+class ToolDeprecated(Payload):
+    """A tool should no longer be used by new plans; running ones may finish."""
+
+    type: Literal["catalog.tool.deprecated"] = Field(
+        default="catalog.tool.deprecated", description="Message type."
+    )
+    tool_id: UUID = Field(description="The tool.")
+    name: str = Field(description="Tool name.")
+    reason: str | None = Field(default=None, description="Why.")
+    replacement: str | None = Field(default=None, description="Tool name to use instead.")
+    sunset_at: datetime | None = Field(default=None, description="When calls will start failing.")
+
+
+class TaskSpec(Contract):
+    """A reusable unit of work in the task catalog, bound to default tools."""
+
+    key: str = Field(description="Stable unique key, e.g. `research.competitors`.")
+    name: str = Field(description="Display name.")
+    description: str = Field(description="What the task achieves.")
+    version: int = Field(ge=1, description="Revision number, bumped on every change.")
+    groups: list[str] = Field(default_factory=list, description="Group keys it belongs to.")
+    tools: list[str] = Field(default_factory=list, description="Default tool names it uses.")
+    input_schema: JsonObject = Field(default_factory=dict, description="JSON Schema of inputs.")
+    output_schema: JsonObject = Field(default_factory=dict, description="JSON Schema of outputs.")
+    requires_approval: bool = Field(default=False, description="Needs a human sign-off.")
+
+
+class TaskCreated(Payload):
+    """A task was added to the catalog."""
+
+    type: Literal["catalog.task.created"] = Field(
+        default="catalog.task.created", description="Message type."
+    )
+    task_id: UUID = Field(description="The task.")
+    spec: TaskSpec = Field(description="Its definition.")
+    status: CatalogStatus = Field(default=CatalogStatus.DRAFT, description="Lifecycle status.")
+
+
+class TaskUpdated(Payload):
+    """A task changed; carries the new revision."""
+
+    type: Literal["catalog.task.updated"] = Field(
+        default="catalog.task.updated", description="Message type."
+    )
+    task_id: UUID = Field(description="The task.")
+    spec: TaskSpec = Field(description="The new revision.")
+    status: CatalogStatus = Field(description="Lifecycle status.")
+    change_note: str | None = Field(default=None, description="Why it changed.")
+
+
+class TaskDeprecated(Payload):
+    """A task should no longer be used."""
+
+    type: Literal["catalog.task.deprecated"] = Field(
+        default="catalog.task.deprecated", description="Message type."
+    )
+    task_id: UUID = Field(description="The task.")
+    key: str = Field(description="Task key.")
+    reason: str | None = Field(default=None, description="Why.")
+
+
+class AgentLimits(Contract):
+    """Guard rails for one agent run."""
+
+    max_steps: int | None = Field(default=None, gt=0, description="Most tool/LLM steps per run.")
+    max_tokens: int | None = Field(default=None, gt=0, description="Most tokens per run.")
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Most dollars per run.")
+    timeout_ms: int | None = Field(default=None, gt=0, description="Wall-clock limit per run.")
+
+
+class AgentSpec(Contract):
+    """An agent: instructions, a model preference and the tools it may call."""
+
+    name: str = Field(description="Unique agent name in the tenant.")
+    description: str = Field(default="", description="What the agent is for.")
+    kind: str = Field(default="assistant", description="Agent type, e.g. `assistant`, `worker`.")
+    instructions: str = Field(description="System prompt.")
+    model: str | None = Field(default=None, description="Preferred model; null = routing.")
+    tools: list[str] = Field(default_factory=list, description="Tool names it may call.")
+    limits: AgentLimits = Field(default_factory=AgentLimits, description="Per-run guard rails.")
+    version: int = Field(ge=1, description="Revision number.")
+
+
+class AgentCreated(Payload):
+    """An agent was defined."""
+
+    type: Literal["catalog.agent.created"] = Field(
+        default="catalog.agent.created", description="Message type."
+    )
+    agent_id: UUID = Field(description="The agent.")
+    spec: AgentSpec = Field(description="Its definition.")
+    status: CatalogStatus = Field(default=CatalogStatus.DRAFT, description="Lifecycle status.")
+
+
+class AgentUpdated(Payload):
+    """An agent changed; carries the new revision."""
+
+    type: Literal["catalog.agent.updated"] = Field(
+        default="catalog.agent.updated", description="Message type."
+    )
+    agent_id: UUID = Field(description="The agent.")
+    spec: AgentSpec = Field(description="The new revision.")
+    status: CatalogStatus = Field(description="Lifecycle status.")
+
+
+class AgentDeprecated(Payload):
+    """An agent should no longer be used."""
+
+    type: Literal["catalog.agent.deprecated"] = Field(
+        default="catalog.agent.deprecated", description="Message type."
+    )
+    agent_id: UUID = Field(description="The agent.")
+    name: str = Field(description="Agent name.")
+    reason: str | None = Field(default=None, description="Why.")
+
+
+class TemplateSpec(Contract):
+    """A reusable workflow template that planning can start a plan from."""
+
+    key: str = Field(description="Stable unique key, e.g. `lead-qualification`.")
+    name: str = Field(description="Display name.")
+    description: str = Field(default="", description="What the template does.")
+    category: str | None = Field(default=None, description="Grouping for browsing.")
+    version: int = Field(ge=1, description="Revision number.")
+    definition: JsonObject = Field(
+        description="Plan skeleton: phases and steps in the planning plan shape."
+    )
+    parameters_schema: JsonObject = Field(
+        default_factory=dict, description="JSON Schema of the parameters it takes."
+    )
+
+
+class TemplateCreated(Payload):
+    """A template was added as a draft."""
+
+    type: Literal["catalog.template.created"] = Field(
+        default="catalog.template.created", description="Message type."
+    )
+    template_id: UUID = Field(description="The template.")
+    spec: TemplateSpec = Field(description="Its definition.")
+
+
+class TemplateUpdated(Payload):
+    """A template changed; carries the new revision."""
+
+    type: Literal["catalog.template.updated"] = Field(
+        default="catalog.template.updated", description="Message type."
+    )
+    template_id: UUID = Field(description="The template.")
+    spec: TemplateSpec = Field(description="The new revision.")
+
+
+class TemplatePublished(Payload):
+    """A template revision became available to plan from."""
+
+    type: Literal["catalog.template.published"] = Field(
+        default="catalog.template.published", description="Message type."
+    )
+    template_id: UUID = Field(description="The template.")
+    key: str = Field(description="Template key.")
+    version: int = Field(ge=1, description="Published revision.")
+
+
+class TemplateDeprecated(Payload):
+    """A template should no longer be used."""
+
+    type: Literal["catalog.template.deprecated"] = Field(
+        default="catalog.template.deprecated", description="Message type."
+    )
+    template_id: UUID = Field(description="The template.")
+    key: str = Field(description="Template key.")
+    reason: str | None = Field(default=None, description="Why.")

@@ -1,0 +1,403 @@
+"""identity v1 payloads: tenants, users, organizations, roles, policies, API keys, signing keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from agentsuite_contracts.common import JsonObject
+from agentsuite_contracts.envelope import Payload
+
+
+class TenantStatus(StrEnum):
+    """Lifecycle of a tenant."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+class UserStatus(StrEnum):
+    """Lifecycle of a user account."""
+
+    INVITED = "invited"
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+
+
+class OrgRole(StrEnum):
+    """A member's standing within an organization."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class PolicyEffect(StrEnum):
+    """What an ABAC policy does when it matches."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+# --- tenants ---------------------------------------------------------------------------------
+
+
+class TenantCreated(Payload):
+    """A tenant was bootstrapped."""
+
+    type: Literal["identity.tenant.created"] = Field(
+        default="identity.tenant.created", description="Message type."
+    )
+    tenant_id: UUID = Field(description="The new tenant.")
+    slug: str = Field(description="URL-safe unique handle.")
+    name: str = Field(description="Display name.")
+    tier: str = Field(default="standard", description="Commercial tier, e.g. `free`, `standard`.")
+    status: TenantStatus = Field(default=TenantStatus.ACTIVE, description="Initial status.")
+
+
+class TenantUpdated(Payload):
+    """A tenant's profile changed; carries the current values."""
+
+    type: Literal["identity.tenant.updated"] = Field(
+        default="identity.tenant.updated", description="Message type."
+    )
+    tenant_id: UUID = Field(description="The tenant.")
+    slug: str = Field(description="URL-safe unique handle.")
+    name: str = Field(description="Display name.")
+    tier: str = Field(description="Commercial tier.")
+
+
+class TenantSuspended(Payload):
+    """A tenant was suspended: its principals can no longer act."""
+
+    type: Literal["identity.tenant.suspended"] = Field(
+        default="identity.tenant.suspended", description="Message type."
+    )
+    tenant_id: UUID = Field(description="The tenant.")
+    reason: str = Field(description="Why it was suspended.")
+
+
+class TenantReactivated(Payload):
+    """A suspended tenant was made active again."""
+
+    type: Literal["identity.tenant.reactivated"] = Field(
+        default="identity.tenant.reactivated", description="Message type."
+    )
+    tenant_id: UUID = Field(description="The tenant.")
+
+
+class TenantDeleted(Payload):
+    """A tenant was deleted; services drop its data after `purge_after`."""
+
+    type: Literal["identity.tenant.deleted"] = Field(
+        default="identity.tenant.deleted", description="Message type."
+    )
+    tenant_id: UUID = Field(description="The tenant.")
+    purge_after: datetime | None = Field(
+        default=None, description="When its data may be purged; null means at once."
+    )
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+class UserCreated(Payload):
+    """A user account was created in a tenant."""
+
+    type: Literal["identity.user.created"] = Field(
+        default="identity.user.created", description="Message type."
+    )
+    user_id: UUID = Field(description="The new user.")
+    email: str = Field(description="Login email address.")
+    display_name: str = Field(description="Name shown to others.")
+    status: UserStatus = Field(default=UserStatus.ACTIVE, description="Initial status.")
+
+
+class UserUpdated(Payload):
+    """A user's profile changed; carries the current values."""
+
+    type: Literal["identity.user.updated"] = Field(
+        default="identity.user.updated", description="Message type."
+    )
+    user_id: UUID = Field(description="The user.")
+    email: str = Field(description="Login email address.")
+    display_name: str = Field(description="Name shown to others.")
+    status: UserStatus = Field(description="Current status.")
+
+
+class UserDeactivated(Payload):
+    """A user can no longer sign in; their sessions and API keys stop working."""
+
+    type: Literal["identity.user.deactivated"] = Field(
+        default="identity.user.deactivated", description="Message type."
+    )
+    user_id: UUID = Field(description="The user.")
+    reason: str | None = Field(default=None, description="Why, when given.")
+
+
+# --- organizations, members, invitations -----------------------------------------------------
+
+
+class OrgCreated(Payload):
+    """An organization was created inside a tenant."""
+
+    type: Literal["identity.org.created"] = Field(
+        default="identity.org.created", description="Message type."
+    )
+    org_id: UUID = Field(description="The new organization.")
+    slug: str = Field(description="URL-safe handle, unique in the tenant.")
+    name: str = Field(description="Display name.")
+    owner_id: UUID = Field(description="The user who owns it.")
+
+
+class OrgUpdated(Payload):
+    """An organization's profile changed; carries the current values."""
+
+    type: Literal["identity.org.updated"] = Field(
+        default="identity.org.updated", description="Message type."
+    )
+    org_id: UUID = Field(description="The organization.")
+    slug: str = Field(description="URL-safe handle.")
+    name: str = Field(description="Display name.")
+
+
+class OrgDeleted(Payload):
+    """An organization was deleted with its memberships."""
+
+    type: Literal["identity.org.deleted"] = Field(
+        default="identity.org.deleted", description="Message type."
+    )
+    org_id: UUID = Field(description="The organization.")
+
+
+class MemberAdded(Payload):
+    """A user joined an organization."""
+
+    type: Literal["identity.member.added"] = Field(
+        default="identity.member.added", description="Message type."
+    )
+    org_id: UUID = Field(description="The organization.")
+    user_id: UUID = Field(description="The member.")
+    role: OrgRole = Field(description="Standing in the organization.")
+
+
+class MemberRoleChanged(Payload):
+    """A member's standing in an organization changed."""
+
+    type: Literal["identity.member.role_changed"] = Field(
+        default="identity.member.role_changed", description="Message type."
+    )
+    org_id: UUID = Field(description="The organization.")
+    user_id: UUID = Field(description="The member.")
+    role: OrgRole = Field(description="New standing.")
+    previous_role: OrgRole = Field(description="Standing before the change.")
+
+
+class MemberRemoved(Payload):
+    """A user left or was removed from an organization."""
+
+    type: Literal["identity.member.removed"] = Field(
+        default="identity.member.removed", description="Message type."
+    )
+    org_id: UUID = Field(description="The organization.")
+    user_id: UUID = Field(description="The former member.")
+
+
+class InvitationCreated(Payload):
+    """Someone was invited to an organization (the token is never published)."""
+
+    type: Literal["identity.invitation.created"] = Field(
+        default="identity.invitation.created", description="Message type."
+    )
+    invitation_id: UUID = Field(description="The invitation.")
+    org_id: UUID = Field(description="Organization invited to.")
+    email: str = Field(description="Invitee's email address.")
+    role: OrgRole = Field(description="Standing granted on acceptance.")
+    expires_at: datetime = Field(description="When the invitation lapses.")
+
+
+class InvitationAccepted(Payload):
+    """An invitation was accepted; a `member.added` follows."""
+
+    type: Literal["identity.invitation.accepted"] = Field(
+        default="identity.invitation.accepted", description="Message type."
+    )
+    invitation_id: UUID = Field(description="The invitation.")
+    org_id: UUID = Field(description="Organization joined.")
+    user_id: UUID = Field(description="The user who accepted.")
+
+
+class InvitationRevoked(Payload):
+    """An invitation was withdrawn or expired before acceptance."""
+
+    type: Literal["identity.invitation.revoked"] = Field(
+        default="identity.invitation.revoked", description="Message type."
+    )
+    invitation_id: UUID = Field(description="The invitation.")
+    org_id: UUID = Field(description="Organization it was for.")
+    expired: bool = Field(default=False, description="True when it lapsed rather than withdrawn.")
+
+
+# --- roles and assignments -------------------------------------------------------------------
+
+
+class RoleCreated(Payload):
+    """A role (a named set of capabilities) was defined."""
+
+    type: Literal["identity.role.created"] = Field(
+        default="identity.role.created", description="Message type."
+    )
+    role_id: UUID = Field(description="The new role.")
+    name: str = Field(description="Unique name in the tenant, e.g. `plan-approver`.")
+    description: str = Field(default="", description="What the role is for.")
+    capabilities: list[str] = Field(
+        description="Capabilities granted, e.g. `planning.plan.approve`."
+    )
+    builtin: bool = Field(default=False, description="True for roles the platform ships.")
+
+
+class RoleUpdated(Payload):
+    """A role changed; carries its current name and capabilities."""
+
+    type: Literal["identity.role.updated"] = Field(
+        default="identity.role.updated", description="Message type."
+    )
+    role_id: UUID = Field(description="The role.")
+    name: str = Field(description="Unique name in the tenant.")
+    description: str = Field(default="", description="What the role is for.")
+    capabilities: list[str] = Field(description="Capabilities granted (the full current set).")
+
+
+class RoleDeleted(Payload):
+    """A role was deleted; its assignments are gone with it."""
+
+    type: Literal["identity.role.deleted"] = Field(
+        default="identity.role.deleted", description="Message type."
+    )
+    role_id: UUID = Field(description="The role.")
+    name: str = Field(description="Its name, for readers without a projection.")
+
+
+class RoleAssigned(Payload):
+    """A role was granted to a user, tenant-wide or within one organization."""
+
+    type: Literal["identity.role.assigned"] = Field(
+        default="identity.role.assigned", description="Message type."
+    )
+    role_id: UUID = Field(description="The role.")
+    user_id: UUID = Field(description="The grantee.")
+    org_id: UUID | None = Field(
+        default=None, description="Organization the grant is limited to; null = whole tenant."
+    )
+    expires_at: datetime | None = Field(default=None, description="When the grant lapses, if ever.")
+
+
+class RoleRevoked(Payload):
+    """A role grant was withdrawn."""
+
+    type: Literal["identity.role.revoked"] = Field(
+        default="identity.role.revoked", description="Message type."
+    )
+    role_id: UUID = Field(description="The role.")
+    user_id: UUID = Field(description="The former grantee.")
+    org_id: UUID | None = Field(
+        default=None, description="Organization the grant was limited to; null = whole tenant."
+    )
+
+
+# --- ABAC policies ---------------------------------------------------------------------------
+
+
+class PolicyCreated(Payload):
+    """An ABAC policy was defined."""
+
+    type: Literal["identity.policy.created"] = Field(
+        default="identity.policy.created", description="Message type."
+    )
+    policy_id: UUID = Field(description="The new policy.")
+    name: str = Field(description="Unique name in the tenant.")
+    effect: PolicyEffect = Field(description="Allow or deny on match.")
+    actions: list[str] = Field(description="Capabilities it covers; `*` for all.")
+    resource_type: str = Field(description="Resource type it covers, e.g. `plan`; `*` for all.")
+    condition: JsonObject = Field(
+        default_factory=dict,
+        description='Attribute condition, e.g. `{"resource.status": {"$in": ["draft"]}}`.',
+    )
+    priority: int = Field(default=0, description="Higher wins when policies conflict.")
+    enabled: bool = Field(default=True, description="Whether it is evaluated.")
+
+
+class PolicyUpdated(Payload):
+    """An ABAC policy changed; carries its current definition."""
+
+    type: Literal["identity.policy.updated"] = Field(
+        default="identity.policy.updated", description="Message type."
+    )
+    policy_id: UUID = Field(description="The policy.")
+    name: str = Field(description="Unique name in the tenant.")
+    effect: PolicyEffect = Field(description="Allow or deny on match.")
+    actions: list[str] = Field(description="Capabilities it covers; `*` for all.")
+    resource_type: str = Field(description="Resource type it covers; `*` for all.")
+    condition: JsonObject = Field(default_factory=dict, description="Attribute condition.")
+    priority: int = Field(default=0, description="Higher wins when policies conflict.")
+    enabled: bool = Field(default=True, description="Whether it is evaluated.")
+
+
+class PolicyDeleted(Payload):
+    """An ABAC policy was deleted."""
+
+    type: Literal["identity.policy.deleted"] = Field(
+        default="identity.policy.deleted", description="Message type."
+    )
+    policy_id: UUID = Field(description="The policy.")
+    name: str = Field(description="Its name, for readers without a projection.")
+
+
+# --- API keys and signing keys ---------------------------------------------------------------
+
+
+class ApiKeyCreated(Payload):
+    """An API key was issued. Only its id and display prefix travel; the secret never does."""
+
+    type: Literal["identity.api_key.created"] = Field(
+        default="identity.api_key.created", description="Message type."
+    )
+    api_key_id: UUID = Field(description="The key's id.")
+    name: str = Field(description="Label chosen by the owner.")
+    prefix: str = Field(description="First characters of the key, shown to tell keys apart.")
+    user_id: UUID = Field(description="Owner; the key acts with the owner's rights.")
+    scopes: list[str] = Field(
+        default_factory=list, description="Capabilities the key is limited to; empty = owner's."
+    )
+    expires_at: datetime | None = Field(default=None, description="When it lapses, if ever.")
+
+
+class ApiKeyRevoked(Payload):
+    """An API key was revoked and stops authenticating at once."""
+
+    type: Literal["identity.api_key.revoked"] = Field(
+        default="identity.api_key.revoked", description="Message type."
+    )
+    api_key_id: UUID = Field(description="The key's id.")
+    prefix: str = Field(description="Display prefix.")
+    reason: str | None = Field(default=None, description="Why, when given.")
+
+
+class SigningKeyRotated(Payload):
+    """identity started signing tokens with a new key; verifiers refresh their JWKS."""
+
+    type: Literal["identity.signing_key.rotated"] = Field(
+        default="identity.signing_key.rotated", description="Message type."
+    )
+    kid: str = Field(description="Key id of the new signing key (JWT `kid`).")
+    algorithm: str = Field(description="JWS algorithm, e.g. `EdDSA` or `RS256`.")
+    previous_kid: str | None = Field(default=None, description="Key it replaces, if any.")
+    jwks_url: str = Field(description="Where verifiers fetch the public keys.")
+    previous_valid_until: datetime | None = Field(
+        default=None, description="Until when tokens signed by the previous key still verify."
+    )

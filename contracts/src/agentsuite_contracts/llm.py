@@ -1,0 +1,270 @@
+"""llm v1 payloads: the request/reply contract with llm-gateway, usage and admin events.
+
+A requester publishes `LlmRequest` to `llm.requests.v1` keyed by `request_id`; the gateway
+answers with exactly one `LlmResponse` (same `request_id`, same `requester`) on the topic
+named by `reply_to`. The requester correlates by `request_id` and ignores other requesters'
+responses; a response after `deadline` may be dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from agentsuite_contracts.common import JsonObject, Usage
+from agentsuite_contracts.envelope import Contract, Payload
+from agentsuite_contracts.ids import uuid7
+
+RESPONSES_TOPIC = "llm.responses.v1"
+
+
+class Role(StrEnum):
+    """Author of a chat message."""
+
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+class ToolCall(Contract):
+    """A function call the model asked for."""
+
+    id: str = Field(description="Call id, echoed by the `tool` message answering it.")
+    name: str = Field(description="Tool (function) name.")
+    arguments: str = Field(description="Arguments as a JSON-encoded object, verbatim.")
+
+
+class ChatMessage(Contract):
+    """One chat message, in the OpenAI chat-completions shape."""
+
+    role: Role = Field(description="Who wrote it.")
+    content: str | None = Field(default=None, description="Text; null for pure tool calls.")
+    name: str | None = Field(default=None, description="Optional author name.")
+    tool_calls: list[ToolCall] = Field(
+        default_factory=list, description="Calls requested by an assistant message."
+    )
+    tool_call_id: str | None = Field(
+        default=None, description="For `tool` messages: the call answered."
+    )
+
+
+class ToolDefinition(Contract):
+    """A function the model may call."""
+
+    name: str = Field(description="Function name.")
+    description: str = Field(default="", description="What it does, for the model.")
+    parameters: JsonObject = Field(description="JSON Schema of its arguments.")
+
+
+class ResponseFormat(Contract):
+    """The shape the answer must take."""
+
+    kind: Literal["text", "json_object", "json_schema"] = Field(description="Answer format.")
+    name: str | None = Field(default=None, description="Schema name, for `json_schema`.")
+    json_schema: JsonObject | None = Field(
+        default=None, description="JSON Schema the answer must match, for `json_schema`."
+    )
+
+
+class Routing(Contract):
+    """Hints for choosing a model when `model` is not set (or as fallbacks)."""
+
+    tier: Literal["fast", "balanced", "best"] | None = Field(
+        default=None, description="Quality/price tier wanted."
+    )
+    capabilities: list[str] = Field(
+        default_factory=list, description="Needed capabilities, e.g. `tools`, `vision`."
+    )
+    providers: list[str] = Field(default_factory=list, description="Preferred providers, in order.")
+    fallbacks: list[str] = Field(default_factory=list, description="Models to try on failure.")
+
+
+class BudgetHint(Contract):
+    """Spending limits the gateway enforces for this call."""
+
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Most this call may cost.")
+    scope: str | None = Field(
+        default=None, description="Budget it counts against, e.g. `execution:<id>`."
+    )
+
+
+class FinishReason(StrEnum):
+    """Why generation stopped."""
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    ERROR = "error"
+
+
+class LlmErrorCode(StrEnum):
+    """Why a request failed."""
+
+    INVALID_REQUEST = "invalid_request"
+    NO_ROUTE = "no_route"
+    RATE_LIMITED = "rate_limited"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    PROVIDER_ERROR = "provider_error"
+    TIMEOUT = "timeout"
+
+
+class LlmError(Contract):
+    """Details of a failed request."""
+
+    code: LlmErrorCode = Field(description="Category.")
+    message: str = Field(description="Human-readable explanation.")
+    retryable: bool = Field(description="Whether the same request may succeed later.")
+    provider_status: int | None = Field(default=None, description="Provider HTTP status.")
+
+
+class LlmRequest(Payload):
+    """Ask llm-gateway for a chat completion; the answer is an `LlmResponse`."""
+
+    type: Literal["llm.completion.requested"] = Field(
+        default="llm.completion.requested", description="Message type."
+    )
+    request_id: UUID = Field(
+        default_factory=uuid7, description="Correlates the response; the topic key."
+    )
+    reply_to: str = Field(default=RESPONSES_TOPIC, description="Topic the response goes to.")
+    requester: str = Field(description="Requesting service, e.g. `discovery`.")
+    model: str | None = Field(default=None, description="Model id; null = route by hints.")
+    routing: Routing | None = Field(default=None, description="Model-choice hints.")
+    messages: list[ChatMessage] = Field(min_length=1, description="The conversation so far.")
+    tools: list[ToolDefinition] = Field(default_factory=list, description="Callable tools.")
+    tool_choice: str | None = Field(
+        default=None, description="`auto`, `none`, `required` or a tool name."
+    )
+    temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temp.")
+    max_tokens: int | None = Field(default=None, gt=0, description="Output token cap.")
+    response_format: ResponseFormat | None = Field(default=None, description="Answer shape.")
+    budget: BudgetHint | None = Field(default=None, description="Spending limits.")
+    deadline: datetime | None = Field(
+        default=None, description="After this the requester no longer waits; skip if late."
+    )
+    cache: bool = Field(default=True, description="Whether a cached answer is acceptable.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Attribution for usage, e.g. `execution_id`, `step`, `session_id`.",
+    )
+
+
+class LlmResponse(Payload):
+    """The gateway's answer to one `LlmRequest`."""
+
+    type: Literal["llm.completion.responded"] = Field(
+        default="llm.completion.responded", description="Message type."
+    )
+    request_id: UUID = Field(description="The request answered; the topic key.")
+    requester: str = Field(description="Requesting service, copied from the request.")
+    status: Literal["ok", "error"] = Field(description="Outcome.")
+    message: ChatMessage | None = Field(default=None, description="The answer, when ok.")
+    finish_reason: FinishReason | None = Field(default=None, description="Why it stopped.")
+    usage: Usage | None = Field(default=None, description="Tokens and cost, when known.")
+    model: str | None = Field(default=None, description="Model that answered.")
+    provider: str | None = Field(default=None, description="Provider that answered.")
+    latency_ms: int = Field(ge=0, description="Time from receipt to answer.")
+    cached: bool = Field(default=False, description="Served from the response cache.")
+    error: LlmError | None = Field(default=None, description="What failed, when error.")
+
+
+class UsageRecorded(Payload):
+    """One provider call was metered (successful or not)."""
+
+    type: Literal["llm.usage.recorded"] = Field(
+        default="llm.usage.recorded", description="Message type."
+    )
+    request_id: UUID = Field(description="The request (Kafka or HTTP) it served.")
+    requester: str = Field(description="Service or `api` for the HTTP edge.")
+    user_id: UUID | None = Field(default=None, description="User it is attributed to.")
+    model: str = Field(description="Model called.")
+    provider: str = Field(description="Provider called.")
+    usage: Usage = Field(description="Tokens and cost.")
+    latency_ms: int = Field(ge=0, description="Provider latency.")
+    status: Literal["ok", "error"] = Field(description="Outcome of the call.")
+    cached: bool = Field(default=False, description="Served from cache (cost 0).")
+    labels: dict[str, str] = Field(default_factory=dict, description="Copied from the request.")
+
+
+class LlmBudgetExceeded(Payload):
+    """A tenant's or user's LLM budget ran out for its period."""
+
+    type: Literal["llm.budget.exceeded"] = Field(
+        default="llm.budget.exceeded", description="Message type."
+    )
+    budget_id: UUID = Field(description="The budget.")
+    scope: Literal["tenant", "user", "execution"] = Field(description="Who the budget is for.")
+    scope_id: str = Field(description="Tenant, user or execution id.")
+    period: Literal["day", "month", "total"] = Field(description="Budget period.")
+    limit_usd: float = Field(ge=0, description="Budget size.")
+    spent_usd: float = Field(ge=0, description="Spent in the period so far.")
+    action: Literal["warned", "blocked"] = Field(description="What the gateway does now.")
+    request_id: UUID | None = Field(default=None, description="Request that crossed the line.")
+
+
+class ProviderRegistered(Payload):
+    """A model provider was configured. Credentials stay encrypted in the gateway."""
+
+    type: Literal["llm.provider.registered"] = Field(
+        default="llm.provider.registered", description="Message type."
+    )
+    provider_id: UUID = Field(description="The provider.")
+    name: str = Field(description="Unique name, e.g. `openai`.")
+    kind: str = Field(description="API flavour, e.g. `openai`, `anthropic`, `ollama`.")
+    base_url: str | None = Field(default=None, description="Endpoint, when not the default.")
+    enabled: bool = Field(default=True, description="Whether routing may use it.")
+
+
+class ProviderUpdated(Payload):
+    """A provider's settings (or credentials, never shown) changed."""
+
+    type: Literal["llm.provider.updated"] = Field(
+        default="llm.provider.updated", description="Message type."
+    )
+    provider_id: UUID = Field(description="The provider.")
+    name: str = Field(description="Unique name.")
+    base_url: str | None = Field(default=None, description="Endpoint, when not the default.")
+    enabled: bool = Field(description="Whether routing may use it.")
+    credentials_rotated: bool = Field(default=False, description="True if the secret changed.")
+
+
+class ProviderRemoved(Payload):
+    """A provider was removed with its models."""
+
+    type: Literal["llm.provider.removed"] = Field(
+        default="llm.provider.removed", description="Message type."
+    )
+    provider_id: UUID = Field(description="The provider.")
+    name: str = Field(description="Its name.")
+
+
+class ModelRegistered(Payload):
+    """A model became available for routing; re-sent on change."""
+
+    type: Literal["llm.model.registered"] = Field(
+        default="llm.model.registered", description="Message type."
+    )
+    provider_id: UUID = Field(description="Provider serving it.")
+    model: str = Field(description="Model id as requested, e.g. `gpt-4o-mini`.")
+    context_window: int = Field(gt=0, description="Max tokens of input plus output.")
+    input_cost_per_mtok: float = Field(ge=0, description="USD per million input tokens.")
+    output_cost_per_mtok: float = Field(ge=0, description="USD per million output tokens.")
+    capabilities: list[str] = Field(default_factory=list, description="E.g. `tools`, `vision`.")
+    tier: Literal["fast", "balanced", "best"] = Field(description="Routing tier.")
+
+
+class ModelRetired(Payload):
+    """A model is no longer routed to."""
+
+    type: Literal["llm.model.retired"] = Field(
+        default="llm.model.retired", description="Message type."
+    )
+    provider_id: UUID = Field(description="Provider that served it.")
+    model: str = Field(description="Model id.")

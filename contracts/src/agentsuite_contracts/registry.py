@@ -1,0 +1,375 @@
+"""The topic registry: every Kafka topic of Agentsuite, its key, partitions and payloads."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from agentsuite_contracts import catalog, discovery, execution, identity, llm, planning
+from agentsuite_contracts.envelope import Envelope, Payload
+
+SERVICES: tuple[str, ...] = (
+    "identity",
+    "catalog",
+    "discovery",
+    "planning",
+    "execution",
+    "llm-gateway",
+    "audit",
+)
+
+
+def type_of(cls: type[Payload]) -> str:
+    """The `type` literal a payload class is pinned to."""
+    default = cls.model_fields["type"].default
+    if not isinstance(default, str):
+        raise TypeError(f"{cls.__qualname__}.type has no literal default")
+    return default
+
+
+def _union(classes: tuple[type[Payload], ...]) -> Any:
+    # Built at runtime from the class list, so static typing cannot follow: Any on purpose.
+    members = functools.reduce(operator.or_, classes)
+    return Annotated[members, Field(discriminator="type")]
+
+
+class Topic(BaseModel):
+    """One Kafka topic: what travels on it, keyed how, owned by whom."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Versioned topic name, e.g. `planning.plans.v1`.")
+    key: str = Field(description="What the message key is: the aggregate id field.")
+    partitions: int = Field(gt=0, description="Partition count to create it with.")
+    payloads: tuple[type[Payload], ...] = Field(
+        min_length=1, description="Payload classes it carries."
+    )
+    owner: str = Field(description="The only service that publishes to it.")
+    consumers: tuple[str, ...] = Field(description="Services that consume it.")
+    description: str = Field(description="What the topic is for.")
+
+    @property
+    def payload(self) -> Any:
+        """The payload union, discriminated on `type`."""
+        return _union(self.payloads)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The message types it carries."""
+        return tuple(type_of(c) for c in self.payloads)
+
+    @property
+    def dlq(self) -> str:
+        """Its dead-letter topic."""
+        return f"{self.name}.dlq"
+
+
+def _topic(
+    name: str,
+    key: str,
+    partitions: int,
+    description: str,
+    payloads: tuple[type[Payload], ...],
+    consumers: tuple[str, ...] = (),
+) -> Topic:
+    prefix = name.split(".", 1)[0]
+    owner = "llm-gateway" if prefix == "llm" else prefix
+    return Topic(
+        name=name,
+        key=key,
+        partitions=partitions,
+        payloads=payloads,
+        owner=owner,
+        # audit keeps the trail of every domain topic
+        consumers=(*consumers, "audit"),
+        description=description,
+    )
+
+
+TOPICS: tuple[Topic, ...] = (
+    _topic(
+        "identity.tenants.v1",
+        "tenant_id",
+        3,
+        "Tenant lifecycle; every service drops or freezes a tenant's data from it.",
+        (
+            identity.TenantCreated,
+            identity.TenantUpdated,
+            identity.TenantSuspended,
+            identity.TenantReactivated,
+            identity.TenantDeleted,
+        ),
+        consumers=("catalog", "discovery", "planning", "execution", "llm-gateway"),
+    ),
+    _topic(
+        "identity.users.v1",
+        "user_id",
+        6,
+        "User accounts.",
+        (identity.UserCreated, identity.UserUpdated, identity.UserDeactivated),
+    ),
+    _topic(
+        "identity.orgs.v1",
+        "org_id",
+        3,
+        "Organizations, their members and invitations.",
+        (
+            identity.OrgCreated,
+            identity.OrgUpdated,
+            identity.OrgDeleted,
+            identity.MemberAdded,
+            identity.MemberRoleChanged,
+            identity.MemberRemoved,
+            identity.InvitationCreated,
+            identity.InvitationAccepted,
+            identity.InvitationRevoked,
+        ),
+    ),
+    _topic(
+        "identity.roles.v1",
+        "role_id",
+        3,
+        "Roles (capability sets) and their assignment to users.",
+        (
+            identity.RoleCreated,
+            identity.RoleUpdated,
+            identity.RoleDeleted,
+            identity.RoleAssigned,
+            identity.RoleRevoked,
+        ),
+    ),
+    _topic(
+        "identity.policies.v1",
+        "policy_id",
+        3,
+        "ABAC policies.",
+        (identity.PolicyCreated, identity.PolicyUpdated, identity.PolicyDeleted),
+    ),
+    _topic(
+        "identity.api_keys.v1",
+        "api_key_id",
+        3,
+        "API key issue and revocation (ids and prefixes only, never secrets).",
+        (identity.ApiKeyCreated, identity.ApiKeyRevoked),
+    ),
+    _topic(
+        "identity.signing_keys.v1",
+        "kid",
+        1,
+        "JWT signing key rotation; verifiers refresh their JWKS on it.",
+        (identity.SigningKeyRotated,),
+    ),
+    _topic(
+        "catalog.tools.v1",
+        "tool_id",
+        6,
+        "Tools and their immutable published versions.",
+        (
+            catalog.ToolRegistered,
+            catalog.ToolUpdated,
+            catalog.ToolVersionPublished,
+            catalog.ToolPublished,
+            catalog.ToolDeprecated,
+        ),
+        consumers=("discovery", "planning", "execution"),
+    ),
+    _topic(
+        "catalog.tasks.v1",
+        "task_id",
+        3,
+        "The task catalog.",
+        (catalog.TaskCreated, catalog.TaskUpdated, catalog.TaskDeprecated),
+        consumers=("discovery", "planning"),
+    ),
+    _topic(
+        "catalog.agents.v1",
+        "agent_id",
+        3,
+        "Agent definitions.",
+        (catalog.AgentCreated, catalog.AgentUpdated, catalog.AgentDeprecated),
+        consumers=("planning", "execution"),
+    ),
+    _topic(
+        "catalog.templates.v1",
+        "template_id",
+        3,
+        "Workflow templates plans can start from.",
+        (
+            catalog.TemplateCreated,
+            catalog.TemplateUpdated,
+            catalog.TemplatePublished,
+            catalog.TemplateDeprecated,
+        ),
+        consumers=("planning",),
+    ),
+    _topic(
+        "discovery.sessions.v1",
+        "session_id",
+        6,
+        "Discovery sessions: turns, extractions, obligations, and the requirements at the end.",
+        (
+            discovery.SessionStarted,
+            discovery.TurnRecorded,
+            discovery.ExtractionRecorded,
+            discovery.ObligationFulfilled,
+            discovery.SessionCompleted,
+            discovery.SessionAbandoned,
+        ),
+        consumers=("planning",),
+    ),
+    _topic(
+        "planning.plans.v1",
+        "plan_id",
+        6,
+        "Plans from draft to approval; `plan.approved` carries the full snapshot to execute.",
+        (
+            planning.PlanDrafted,
+            planning.PlanUpdated,
+            planning.PlanValidated,
+            planning.PlanApproved,
+            planning.PlanArchived,
+        ),
+        consumers=("execution",),
+    ),
+    _topic(
+        "planning.schedules.v1",
+        "schedule_id",
+        3,
+        "Plan schedules; `schedule.fired` asks execution to start a run.",
+        (
+            planning.ScheduleCreated,
+            planning.ScheduleUpdated,
+            planning.ScheduleDeleted,
+            planning.ScheduleFired,
+        ),
+        consumers=("execution",),
+    ),
+    _topic(
+        "execution.executions.v1",
+        "execution_id",
+        12,
+        "Every event of an execution (run, steps, approvals, budget) in order.",
+        (
+            execution.ExecutionStarted,
+            execution.ExecutionPaused,
+            execution.ExecutionResumed,
+            execution.ExecutionCancelled,
+            execution.ExecutionCompleted,
+            execution.ExecutionFailed,
+            execution.StepStarted,
+            execution.StepSucceeded,
+            execution.StepFailed,
+            execution.StepRetrying,
+            execution.StepSkipped,
+            execution.StepAwaitingApproval,
+            execution.ApprovalGranted,
+            execution.ApprovalRejected,
+            execution.BudgetExceeded,
+        ),
+    ),
+    _topic(
+        "llm.requests.v1",
+        "request_id",
+        12,
+        "Chat-completion requests to llm-gateway (a command, answered on `reply_to`).",
+        (llm.LlmRequest,),
+        consumers=("llm-gateway",),
+    ),
+    _topic(
+        "llm.responses.v1",
+        "request_id",
+        12,
+        "llm-gateway's answers; each requester keeps those with its own `requester`.",
+        (llm.LlmResponse,),
+        consumers=("discovery", "planning", "execution"),
+    ),
+    _topic(
+        "llm.usage.v1",
+        "tenant id (envelope `tenant_id`), so one tenant's spend stays in order",
+        6,
+        "Metered LLM usage and budget breaches.",
+        (llm.UsageRecorded, llm.LlmBudgetExceeded),
+    ),
+    _topic(
+        "llm.providers.v1",
+        "provider_id",
+        1,
+        "Model providers and the models they serve (no credentials).",
+        (
+            llm.ProviderRegistered,
+            llm.ProviderUpdated,
+            llm.ProviderRemoved,
+            llm.ModelRegistered,
+            llm.ModelRetired,
+        ),
+    ),
+)
+
+_BY_NAME: Mapping[str, Topic] = {t.name: t for t in TOPICS}
+_BY_TYPE: Mapping[str, Topic] = {type_of(c): t for t in TOPICS for c in t.payloads}
+
+PAYLOADS: tuple[type[Payload], ...] = tuple(c for t in TOPICS for c in t.payloads)
+"""Every payload class, in registry order."""
+
+
+def topic(name: str) -> Topic:
+    """The topic called `name` (a DLQ name resolves to its topic)."""
+    found = _BY_NAME.get(name.removesuffix(".dlq"))
+    if found is None:
+        raise KeyError(f"unknown topic {name!r}; known: {', '.join(sorted(_BY_NAME))}")
+    return found
+
+
+def topic_for_type(type_: str) -> Topic:
+    """The topic that carries messages of type `type_`."""
+    found = _BY_TYPE.get(type_)
+    if found is None:
+        raise KeyError(f"unknown message type {type_!r}; no topic carries it")
+    return found
+
+
+def payload_class(type_: str) -> type[Payload]:
+    """The payload class of message type `type_`."""
+    for cls in topic_for_type(type_).payloads:
+        if type_of(cls) == type_:
+            return cls
+    raise AssertionError("unreachable: _BY_TYPE and payloads disagree")
+
+
+@functools.cache
+def _adapter(name: str | None) -> TypeAdapter[Envelope[Any]]:
+    union = _union(PAYLOADS) if name is None else topic(name).payload
+    # mypy cannot take a runtime-built union as a type argument; pydantic can.
+    adapter: TypeAdapter[Envelope[Any]] = TypeAdapter(Envelope[union])  # type: ignore[valid-type]
+    return adapter
+
+
+def envelope_adapter(topic_: Topic | str | None = None) -> TypeAdapter[Envelope[Any]]:
+    """Validator of envelopes on a topic, payload discriminated on `type`.
+
+    `None` gives one over every payload type of every topic (what audit reads).
+    The adapter is strict: unknown fields are errors. Consumers should decode with
+    `decode()`, which tolerates fields added later in the same version.
+    """
+    return _adapter(topic_.name if isinstance(topic_, Topic) else topic_)
+
+
+def decode(
+    topic_: Topic | str | None,
+    data: bytes | str | Mapping[str, Any],
+    *,
+    extra: Literal["ignore", "forbid"] = "ignore",
+) -> Envelope[Any]:
+    """Validate a raw message read from `topic_`.
+
+    Unknown fields are ignored by default: a producer on a newer minor revision may add
+    optional fields, and an older consumer must still accept the message.
+    """
+    adapter = envelope_adapter(topic_)
+    if isinstance(data, bytes | str):
+        return adapter.validate_json(data, extra=extra)
+    return adapter.validate_python(data, extra=extra)
