@@ -74,9 +74,7 @@ def servers(settings: BenchSettings) -> Iterator[tuple[str, str, str]]:
 async def run(events: int, batch: int, per_tx: int, workers: int) -> None:
     settings = BenchSettings()
     with servers(settings) as (admin, bootstrap, label):
-        [db] = service_dbs(
-            [f"bench_{secrets.token_hex(3)}"], Path(tempfile.mkdtemp()) / "pw.json"
-        )
+        [db] = service_dbs([f"bench_{secrets.token_hex(3)}"], Path(tempfile.mkdtemp()) / "pw.json")
         await provision(admin, [db])
         migrations = ROOT / "tests" / "integration" / "sample" / "migrations"
         await asyncio.to_thread(upgrade, migrations, db.url(admin, owner=True))
@@ -125,8 +123,10 @@ async def run(events: int, batch: int, per_tx: int, workers: int) -> None:
         )
         print(f"outbox writes:       {events / write_s:10.0f} events/s ({write_s:.2f} s)")
         print(f"relay publish:       {events / relay_s:10.0f} events/s ({relay_s:.2f} s)")
-        print(f"outbox->consumer:    {events / e2e_s:10.0f} events/s ({e2e_s:.2f} s, "
-              "applied once each via inbox)")
+        print(
+            f"outbox->consumer:    {events / e2e_s:10.0f} events/s ({e2e_s:.2f} s, "
+            "applied once each via inbox)"
+        )
         print(f"duplicates skipped:  {consumer.counts[Outcome.DUPLICATE]}")
 
 

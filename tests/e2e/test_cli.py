@@ -80,7 +80,8 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
     try:
         up = cli(env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
-        assert "postgres (embedded)" in up.stdout and "running" in up.stdout
+        assert "postgres (embedded)" in up.stdout
+        assert "running" in up.stdout
 
         status = cli(env, "status")
         assert status.stdout.count("running") == 2, status.stdout
@@ -96,10 +97,11 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         async def layout() -> list[asyncpg.Record]:
             conn = await asyncpg.connect(url)
             try:
-                return await conn.fetch(
+                return await conn.fetch(  # type: ignore[no-any-return]  # asyncpg is untyped
                     "SELECT d.datname, pg_get_userbyid(d.datdba) AS owner, "
                     "a.rolsuper, a.rolbypassrls FROM pg_database d "
-                    "JOIN pg_roles a ON a.rolname = replace(d.datname, 'agentsuite_', '') || '_app' "
+                    "JOIN pg_roles a "
+                    "ON a.rolname = replace(d.datname, 'agentsuite_', '') || '_app' "
                     "WHERE d.datname LIKE 'agentsuite_%'"
                 )
             finally:
@@ -126,7 +128,8 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         tail = cli(env, "tail", TOPICS[0].name, "--limit", "1")
         assert tail.returncode == 0, tail.stderr
         line = json.loads(tail.stdout.strip().splitlines()[-1])
-        assert line["value"] == {"hello": "tail"} and line["headers"] == {"type": "x"}
+        assert line["value"] == {"hello": "tail"}
+        assert line["headers"] == {"type": "x"}
 
         again = cli(env, "up")  # idempotent: a second `up` reuses what runs
         assert again.returncode == 0, again.stdout + again.stderr
@@ -135,7 +138,8 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
     finally:
         down = cli(env, "down")
     assert down.returncode == 0, down.stdout + down.stderr
-    assert "postgres" in down.stdout and "broker" in down.stdout
+    assert "postgres" in down.stdout
+    assert "broker" in down.stdout
     assert alive(pids) == set()
     assert processes_under(home) == []
     status = cli(env, "status")

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 from aiokafka import AIOKafkaProducer
 
+from agentsuite_contracts.deadletter import DeadLetter
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_kit.messaging.redrive import redrive
@@ -72,6 +73,12 @@ async def test_poison_goes_to_dlq_later_messages_flow_and_redrive_recovers(
         assert "downstream says no" in reasons[2]["dlq-error"]
         assert "exploded" in reasons[1]["dlq-error"] or "type" in reasons[1]["dlq-error"]
         assert all(h["dlq-topic"] == topic for h in reasons)
+        letter = DeadLetter.from_headers(reasons[2])
+        assert (letter.reason, letter.offset, letter.consumer) == (
+            "handler-failed",
+            2,
+            consumer.name,
+        )
         assert [int(h["dlq-offset"]) for h in reasons] == [0, 1, 2]
         assert dead[2].value == boom.model_dump_json().encode()  # the original bytes
 

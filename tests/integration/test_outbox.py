@@ -56,12 +56,16 @@ async def test_rollback_writes_neither_state_nor_event(
 ) -> None:
     tenant = uuid4()
     topic = "sample.never.v1"
-    with pytest.raises(RuntimeError):
+
+    async def failing_handler() -> None:
         async with uow(tenant) as u:
             event = note_event(tenant, "doomed")
             await u.notes.add(event.payload.note_id, tenant, "doomed")
             u.emit(event, topic=topic)
             raise RuntimeError("handler failed before commit")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
     async with uow(tenant) as u:
         assert await u.notes.all() == []
     assert await pending(app_engine, topic) == 0

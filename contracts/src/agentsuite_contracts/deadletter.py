@@ -1,30 +1,52 @@
-"""The record a consumer writes to `<topic>.dlq` when a message cannot be applied."""
+"""What a consumer adds when it moves a message to `<topic>.dlq`.
+
+The dead letter is the original record, byte for byte: same key, same value (which may
+not even be valid JSON), same headers, plus the `dlq-*` headers described here. Keeping
+the value untouched is what lets `agentsuite redrive` put it back on its topic as it was.
+"""
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
-from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.envelope import Contract
+
+PREFIX = "dlq-"
 
 
 class DeadLetter(Contract):
-    """A poison message, kept byte-exact so it can be re-driven to its topic unchanged."""
+    """The `dlq-*` headers of a dead letter: where it came from and why it was given up."""
 
+    reason: Literal["invalid", "handler-failed"] = Field(
+        description="`invalid`: the value did not parse as an envelope of the topic; "
+        "`handler-failed`: applying it kept failing."
+    )
+    error: str = Field(description="The error, truncated to 4000 characters.")
     topic: str = Field(description="Topic the message was read from.")
     partition: int = Field(ge=0, description="Its partition.")
     offset: int = Field(ge=0, description="Its offset.")
-    key: str | None = Field(default=None, description="Its key, decoded as UTF-8.")
-    value_b64: str = Field(description="Its value, base64: it may not even be valid JSON.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Its headers.")
     consumer: str = Field(description="Consumer group that gave up on it.")
-    error: ErrorInfo = Field(description="Why it could not be applied.")
-    attempts: int = Field(ge=1, description="How often applying it was tried.")
-    failed_at: datetime = Field(description="When the consumer gave up.")
+    failed_at: datetime = Field(description="When the consumer gave up (UTC).")
 
-    def value(self) -> bytes:
-        """The original message value."""
-        return base64.b64decode(self.value_b64)
+    def headers(self) -> dict[str, str]:
+        """As Kafka headers: `dlq-reason`, `dlq-error`, ..., `dlq-failed-at`."""
+        return {
+            f"{PREFIX}{name.replace('_', '-')}": (
+                value.isoformat() if isinstance(value, datetime) else str(value)
+            )
+            for name, value in self.model_dump().items()
+        }
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> DeadLetter:
+        """Read the `dlq-*` headers of a dead letter (other headers are ignored)."""
+        fields = {
+            key[len(PREFIX) :].replace("-", "_"): value
+            for key, value in headers.items()
+            if key.startswith(PREFIX)
+        }
+        return cls.model_validate(fields)

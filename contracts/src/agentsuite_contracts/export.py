@@ -76,8 +76,15 @@ def asyncapi() -> dict[str, Any]:
             "name": "DeadLetter",
             "title": "Dead letter",
             "summary": (DeadLetter.__doc__ or "").strip(),
-            "contentType": "application/json",
-            "payload": {"$ref": _REF.format(model="DeadLetter")},
+            "description": "The original record unchanged (key, value, headers) plus the "
+            "`dlq-*` headers; the value may not be valid JSON.",
+            "headers": {
+                "type": "object",
+                "description": "`dlq-<field>` headers, fields as in DeadLetter (dashes for "
+                "underscores).",
+                "x-fields": {"$ref": _REF.format(model="DeadLetter")},
+            },
+            "payload": {"description": "The original value, byte for byte."},
         }
     }
     for t in TOPICS:

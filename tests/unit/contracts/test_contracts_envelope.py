@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from base64 import b64encode
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -21,7 +20,6 @@ from agentsuite_contracts import (
     decode,
     envelope_adapter,
 )
-from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.ids import uuid7, uuid7_time_ms
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, Role
 from agentsuite_contracts.planning import (
@@ -201,16 +199,32 @@ def test_uuid7_threads_unique() -> None:
     assert len({i for b in out for i in b}) == 8 * 2000
 
 
-def test_dead_letter_keeps_bytes() -> None:
-    raw = b"\xff not json"
+def test_dead_letter_headers_round_trip() -> None:
     letter = DeadLetter(
+        reason="handler-failed",
+        error="RuntimeError('no')",
         topic="planning.plans.v1",
         partition=2,
         offset=41,
-        value_b64=b64encode(raw).decode(),
         consumer="execution",
-        error=ErrorInfo(code="invalid_json", message="bad bytes"),
-        attempts=1,
         failed_at=datetime.now(UTC),
     )
-    assert DeadLetter.model_validate_json(letter.model_dump_json()).value() == raw
+    headers = letter.headers()
+    assert headers["dlq-reason"] == "handler-failed"
+    assert headers["dlq-failed-at"] == letter.failed_at.isoformat()
+    assert DeadLetter.from_headers({**headers, "type": "ignored"}) == letter
+
+
+def test_dead_letter_rejects_unknown_reason() -> None:
+    with pytest.raises(ValidationError):
+        DeadLetter.from_headers(
+            {
+                "dlq-reason": "bored",
+                "dlq-error": "",
+                "dlq-topic": "t",
+                "dlq-partition": "0",
+                "dlq-offset": "0",
+                "dlq-consumer": "c",
+                "dlq-failed-at": "2026-01-01T00:00:00Z",
+            }
+        )

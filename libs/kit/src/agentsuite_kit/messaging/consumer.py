@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from faststream.kafka import KafkaBroker
@@ -21,6 +21,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import TypeAdapter, ValidationError
 
+from agentsuite_contracts.deadletter import PREFIX, DeadLetter
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.logging import correlation_id
@@ -108,17 +109,19 @@ class Consumer(Generic[U]):
         finally:
             correlation_id.reset(token)
 
-    async def _bury(self, record: Record, reason: str, error: str) -> None:
-        headers = {k: v for k, v in record.headers.items() if not k.startswith("dlq-")}
-        headers |= {
-            "dlq-reason": reason,
-            "dlq-error": error[:4000],
-            "dlq-topic": record.topic,
-            "dlq-partition": str(record.partition),
-            "dlq-offset": str(record.offset),
-            "dlq-consumer": self.name,
-            "dlq-failed-at": datetime.now(UTC).isoformat(),
-        }
+    async def _bury(
+        self, record: Record, reason: Literal["invalid", "handler-failed"], error: str
+    ) -> None:
+        headers = {k: v for k, v in record.headers.items() if not k.startswith(PREFIX)}
+        headers |= DeadLetter(
+            reason=reason,
+            error=error[:4000],
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            consumer=self.name,
+            failed_at=datetime.now(UTC),
+        ).headers()
         log.error(
             "dead-lettering %s[%d]@%d: %s: %s",
             record.topic,

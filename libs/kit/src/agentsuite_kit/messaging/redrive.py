@@ -7,6 +7,8 @@ import logging
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from agentsuite_contracts.deadletter import PREFIX
+
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +49,7 @@ async def redrive(
                     if rec.offset >= ends[tp] or (limit is not None and moved >= limit):
                         pending.discard(tp)
                         break
-                    headers = [(k, v) for k, v in rec.headers if not k.startswith("dlq-")]
+                    headers = [(k, v) for k, v in rec.headers if not k.startswith(PREFIX)]
                     origin = f"{source}:{tp.partition}:{rec.offset}"
                     headers.append(("redriven-from", origin.encode()))
                     await producer.send_and_wait(topic, rec.value, key=rec.key, headers=headers)
