@@ -1,0 +1,87 @@
+"""A service assembled from the kit's runtime: HTTP -> unit of work -> outbox -> relay ->
+broker -> consumer with inbox, behind JWT auth, with readiness and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+from uuid import UUID, uuid4
+
+import httpx
+from pydantic import SecretStr
+
+from agentsuite_kit.messaging.consumer import Outcome
+from agentsuite_kit.runtime import Runtime
+from tests.integration.conftest import SampleDb
+from tests.integration.kafka_helpers import effect_counts, eventually, fresh_topic
+from tests.integration.sample.app import SampleSettings, build
+from tests.integration.sample.model import SampleUow
+from tests.integration.test_jwt import (  # noqa: F401  # `server` is a fixture, used by name
+    AUDIENCE,
+    ISSUER,
+    RSA_KEY,
+    JwksServer,
+    server,
+    sign,
+)
+
+
+async def test_service_round_trip(
+    sample_db: SampleDb,
+    kafka_bootstrap: str,
+    server: JwksServer,  # noqa: F811  # the imported fixture, requested here
+    uow: Callable[[UUID | None], SampleUow],
+) -> None:
+    topic = await fresh_topic(kafka_bootstrap)
+    settings = SampleSettings(
+        database_url=SecretStr(sample_db.app_url),
+        kafka_bootstrap_servers=kafka_bootstrap,
+        jwks_url=server.url,
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
+        notes_topic=topic,
+        outbox_poll_interval=0.05,
+    )
+    app = build(settings)
+    runtime = cast(Runtime[SampleUow], app.state.runtime)
+    tenant = uuid4()
+    writer = sign(RSA_KEY, "rsa-1", tid=str(tenant), caps=["notes:*"])
+    reader = sign(RSA_KEY, "rsa-1", tid=str(tenant), caps=["notes:read"])
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sample") as http:
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert set(ready.json()["checks"]) == {"database", "broker", "relay"}
+
+            assert (await http.post("/notes", json={"body": "x"})).status_code == 401
+            forbidden = await http.post(
+                "/notes", json={"body": "x"}, headers={"Authorization": f"Bearer {reader}"}
+            )
+            assert forbidden.status_code == 403
+            assert forbidden.headers["content-type"].startswith("application/problem+json")
+
+            bad = await http.post(
+                "/notes", json={"body": ""}, headers={"Authorization": f"Bearer {writer}"}
+            )
+            assert bad.status_code == 422
+            assert bad.json()["errors"][0]["loc"][-1] == "body"
+
+            created = await http.post(
+                "/notes", json={"body": "hello"}, headers={"Authorization": f"Bearer {writer}"}
+            )
+            assert created.status_code == 201, created.text
+            listed = await http.get("/notes", headers={"Authorization": f"Bearer {reader}"})
+            assert listed.json() == ["hello"]
+
+            [consumer] = runtime.consumers
+
+            async def applied() -> bool:
+                return consumer.counts[Outcome.APPLIED] == 1
+
+            await eventually(applied)
+            assert await effect_counts(uow, tenant) == (1, 1)
+
+            metrics = (await http.get("/metrics")).text
+            assert 'route="/notes"' in metrics
