@@ -14,7 +14,7 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def _ident(name: str) -> str:
-    if not _IDENT.match(name):
+    if not _IDENT.fullmatch(name):
         raise ValueError(f"not a plain SQL identifier: {name!r}")
     return name
 
