@@ -71,7 +71,7 @@ def servers(settings: BenchSettings) -> Iterator[tuple[str, str, str]]:
                 pg.stop()
 
 
-async def run(events: int, batch: int, per_tx: int, workers: int) -> None:
+async def run(events: int, batch: int, per_tx: int, workers: int, fetch: int) -> None:
     settings = BenchSettings()
     with servers(settings) as (admin, bootstrap, label):
         [db] = service_dbs([f"bench_{secrets.token_hex(3)}"], Path(tempfile.mkdtemp()) / "pw.json")
@@ -99,17 +99,24 @@ async def run(events: int, batch: int, per_tx: int, workers: int) -> None:
             ServiceSettings(database_url=db.url(admin), kafka_bootstrap_servers=bootstrap)  # type: ignore[arg-type]  # SecretStr accepts str
         )
         await broker.start()
-        consumer_broker, consumer = await start_consumer(bootstrap, topic, uow, workers=workers)
+        consumer_broker, consumer = await start_consumer(
+            bootstrap, topic, uow, workers=workers, batch=fetch
+        )
         relay = OutboxRelay(engine, BrokerSender(broker), batch_size=batch, poll_interval=0.05)
         stop = asyncio.Event()
         t1 = time.perf_counter()
         task = asyncio.create_task(relay.run(stop))
         relay_s = None
+        first_applied = None
         while consumer.counts[Outcome.APPLIED] < events:
             if relay_s is None and relay.published >= events:
                 relay_s = time.perf_counter() - t1
+            if first_applied is None and consumer.counts[Outcome.APPLIED] > 0:
+                first_applied = time.perf_counter()
             await asyncio.sleep(0.01)
-        e2e_s = time.perf_counter() - t1
+        done = time.perf_counter()
+        e2e_s = done - t1
+        apply_s = done - (first_applied or t1)
         relay_s = relay_s or e2e_s
         stop.set()
         await task
@@ -119,13 +126,17 @@ async def run(events: int, batch: int, per_tx: int, workers: int) -> None:
 
         print(
             f"broker: {label}; events: {events}; relay batch: {batch}; "
-            f"events/tx: {per_tx}; consumer workers: {workers}"
+            f"events/tx: {per_tx}; consumer workers: {workers}; consumer batch: {fetch}"
         )
         print(f"outbox writes:       {events / write_s:10.0f} events/s ({write_s:.2f} s)")
         print(f"relay publish:       {events / relay_s:10.0f} events/s ({relay_s:.2f} s)")
         print(
             f"outbox->consumer:    {events / e2e_s:10.0f} events/s ({e2e_s:.2f} s, "
             "applied once each via inbox)"
+        )
+        print(
+            f"consumer apply:      {events / apply_s:10.0f} events/s ({apply_s:.2f} s, "
+            "first to last applied)"
         )
         print(f"duplicates skipped:  {consumer.counts[Outcome.DUPLICATE]}")
 
@@ -135,9 +146,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500, help="relay batch size")
     parser.add_argument("--per-tx", type=int, default=100, help="events per unit of work")
-    parser.add_argument("--workers", type=int, default=3, help="consumers in the group")
+    parser.add_argument("--workers", type=int, default=1, help="consumers in the group")
+    parser.add_argument(
+        "--fetch", type=int, default=500, help="consumer batch: records applied per fetch"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.batch, args.per_tx, args.workers))
+    asyncio.run(run(args.events, args.batch, args.per_tx, args.workers, args.fetch))
 
 
 if __name__ == "__main__":

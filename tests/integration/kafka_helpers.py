@@ -49,6 +49,7 @@ async def start_consumer(
     uow: Callable[[UUID | None], SampleUow],
     handler: Callable[[Envelope[Any], SampleUow], Awaitable[None]] = record_effect,
     workers: int = 1,
+    batch: int = 1,
 ) -> tuple[KafkaBroker, Consumer[SampleUow]]:
     broker = KafkaBroker(bootstrap, acks="all", log_level=logging.DEBUG)
     consumer = Consumer[SampleUow](
@@ -61,6 +62,7 @@ async def start_consumer(
         max_attempts=3,
         backoff=0.05,
         workers=workers,
+        batch=batch,
     )
     subscribe(broker, consumer)
     await broker.start()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from agentsuite_contracts.deadletter import DeadLetter
@@ -26,8 +27,9 @@ from tests.integration.kafka_helpers import (
 from tests.integration.sample.model import SampleUow
 
 
+@pytest.mark.parametrize("batch", [1, 100], ids=["one-by-one", "batched"])
 async def test_poison_goes_to_dlq_later_messages_flow_and_redrive_recovers(
-    uow: Callable[[UUID | None], SampleUow], kafka_bootstrap: str
+    uow: Callable[[UUID | None], SampleUow], kafka_bootstrap: str, batch: int
 ) -> None:
     tenant = uuid4()
     # one partition: the poison sits in front of the good messages on the same partition
@@ -57,7 +59,7 @@ async def test_poison_goes_to_dlq_later_messages_flow_and_redrive_recovers(
     finally:
         await producer.stop()
 
-    broker, consumer = await start_consumer(kafka_bootstrap, topic, uow, handler)
+    broker, consumer = await start_consumer(kafka_bootstrap, topic, uow, handler, batch=batch)
     try:
 
         async def good_applied() -> bool:

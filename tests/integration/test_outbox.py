@@ -71,8 +71,12 @@ async def test_rollback_writes_neither_state_nor_event(
     assert await pending(app_engine, topic) == 0
 
 
+@pytest.mark.parametrize("batch", [1, 100], ids=["one-by-one", "batched"])
 async def test_relay_dying_after_send_before_mark_applies_each_event_once(
-    uow: Callable[[UUID | None], SampleUow], app_engine: AsyncEngine, kafka_bootstrap: str
+    uow: Callable[[UUID | None], SampleUow],
+    app_engine: AsyncEngine,
+    kafka_bootstrap: str,
+    batch: int,
 ) -> None:
     tenant, n = uuid4(), 300
     topic = await fresh_topic(kafka_bootstrap)
@@ -81,11 +85,11 @@ async def test_relay_dying_after_send_before_mark_applies_each_event_once(
 
     producer = KafkaBroker(kafka_bootstrap, acks="all")
     await producer.start()
-    consumer_broker, consumer = await start_consumer(kafka_bootstrap, topic, uow)
+    consumer_broker, consumer = await start_consumer(kafka_bootstrap, topic, uow, batch=batch)
     try:
         dying = OutboxRelay(app_engine, BrokerSender(producer), batch_size=120)
-        batch = await dying.fetch()
-        await dying.publish(batch)  # sent and acknowledged, never marked: the crash window
+        sent = await dying.fetch()
+        await dying.publish(sent)  # sent and acknowledged, never marked: the crash window
         assert await pending(app_engine, topic) == n
 
         relay = OutboxRelay(app_engine, BrokerSender(producer), batch_size=120)
@@ -94,12 +98,12 @@ async def test_relay_dying_after_send_before_mark_applies_each_event_once(
         assert await pending(app_engine, topic) == 0
 
         async def all_seen() -> bool:
-            return sum(consumer.counts.values()) >= n + len(batch)
+            return sum(consumer.counts.values()) >= n + len(sent)
 
         await eventually(all_seen)
         assert await effect_counts(uow, tenant) == (n, n)
         assert consumer.counts[Outcome.APPLIED] == n
-        assert consumer.counts[Outcome.DUPLICATE] == len(batch)
+        assert consumer.counts[Outcome.DUPLICATE] == len(sent)
     finally:
         await consumer_broker.stop()
         await producer.stop()

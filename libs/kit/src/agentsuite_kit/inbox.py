@@ -24,3 +24,15 @@ class InboxRepository(Repository):
             .returning(inbox.c.event_id)
         )
         return result.first() is not None
+
+    async def claim_many(self, consumer: str, events: list[tuple[UUID, str]]) -> set[UUID]:
+        """`claim` for many (event id, topic) pairs in one statement; the newly claimed ids."""
+        if not events:
+            return set()
+        result = await self.session.execute(
+            insert(inbox)
+            .values([{"consumer": consumer, "event_id": e, "topic": t} for e, t in events])
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return set(result.scalars())

@@ -52,18 +52,28 @@ def encode(envelope: Envelope[Any]) -> tuple[bytes, dict[str, str]]:
 
 class OutboxRepository(Repository):
     async def add(self, envelope: Envelope[Any], *, topic: str, key: str) -> None:
-        value, headers = encode(envelope)
-        await self.session.execute(
-            insert(outbox).values(
-                event_id=envelope.id,
-                topic=topic,
-                key=key,
-                type=envelope.type,
-                tenant_id=envelope.tenant_id,
-                value=value,
-                headers=headers,
+        await self.add_many([(envelope, topic, key)])
+
+    async def add_many(self, events: Sequence[tuple[Envelope[Any], str, str]]) -> None:
+        """Queue (envelope, topic, key) triples in one statement, in the given order."""
+        if not events:
+            return
+        rows = []
+        for envelope, topic, key in events:
+            value, headers = encode(envelope)
+            rows.append(
+                {
+                    "event_id": envelope.id,
+                    "topic": topic,
+                    "key": key,
+                    "type": envelope.type,
+                    "tenant_id": envelope.tenant_id,
+                    "value": value,
+                    "headers": headers,
+                }
             )
-        )
+        # a multi-row VALUES assigns ids in list order, which is the order of publication
+        await self.session.execute(insert(outbox).values(rows))
 
 
 class Sender(Protocol):

@@ -48,6 +48,7 @@ class ConsumerSpec(Generic[U]):
     handler: Callable[[Envelope[Any], U], Awaitable[None]]
     adapter: TypeAdapter[Envelope[Any]] | None = None  # default: the registry's for `topic`
     workers: int = 1
+    batch: int = 1
 
 
 class Runtime(Generic[U]):
@@ -125,6 +126,7 @@ class Runtime(Generic[U]):
                 dead_letter=broker_dead_letter(self._broker),
                 max_attempts=s.consumer_max_attempts,
                 workers=spec.workers,
+                batch=spec.batch,
             )
             subscribe(self._broker, consumer)
             self.consumers.append(consumer)

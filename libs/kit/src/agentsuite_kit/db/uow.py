@@ -64,8 +64,7 @@ class UnitOfWork:
         self._pending.append((envelope, topic, key if key is not None else envelope.subject.id))
 
     async def commit(self) -> None:
-        for envelope, topic, key in self._pending:
-            await self.outbox.add(envelope, topic=topic, key=key)
+        await self.outbox.add_many(self._pending)
         self._pending = []
         await self.session.commit()
 
