@@ -144,3 +144,51 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
     assert processes_under(home) == []
     status = cli(env, "status")
     assert status.stdout.count("stopped") == 2, status.stdout
+
+
+def test_up_against_external_servers_provisions_them_and_down_leaves_them(
+    pg_admin_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AGENTSUITE_")}
+    env = base | {
+        "AGENTSUITE_HOME": str(tmp_path / "home"),
+        "AGENTSUITE_DATABASE_URL": pg_admin_url,
+        "AGENTSUITE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "COLUMNS": "200",
+    }
+    up = cli(env, "up")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "postgres (external)" in up.stdout
+    assert "kafka (external)" in up.stdout
+    assert "***" in up.stdout  # the admin password is masked
+    assert not (tmp_path / "home" / "pg").exists()  # nothing embedded was started
+
+    found = asyncio.run(list_topics(kafka_bootstrap))
+    assert all(t.name in found and t.dlq in found for t in TOPICS)
+
+    passwords = json.loads((tmp_path / "home" / "db-passwords.json").read_text())
+
+    async def connect_as_app() -> bool:
+        from urllib.parse import urlsplit
+
+        server = urlsplit(pg_admin_url)
+        conn = await asyncpg.connect(
+            host=server.hostname,
+            port=server.port,
+            user="planning_app",
+            password=passwords["planning_app"],
+            database="agentsuite_planning",
+        )
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT NOT rolsuper FROM pg_roles WHERE rolname = current_user"
+                )
+            )
+        finally:
+            await conn.close()
+
+    assert asyncio.run(connect_as_app())
+    down = cli(env, "down")
+    assert down.returncode == 0
+    assert "nothing was running" in down.stdout

@@ -144,6 +144,7 @@ def serve(name: str) -> None:
     import uvicorn
 
     from agentsuite_kit.db.migrate import upgrade
+    from agentsuite_kit.logging import configure as configure_logging
     from agentsuite_kit.service import installed
 
     specs = {s.name: s for s in installed()}
@@ -153,9 +154,11 @@ def serve(name: str) -> None:
         raise typer.Exit(2)
     spec = specs[name]
     settings = spec.settings()
+    configure_logging(spec.name, settings.log_level, settings.log_json)
     if settings.migration_database_url is not None:
         upgrade(spec.migrations, settings.migration_database_url.get_secret_value())
-    uvicorn.run(spec.asgi_app, host=settings.http_host, port=settings.http_port)
+    # log_config=None: uvicorn's records go through the JSON handler configured above
+    uvicorn.run(spec.asgi_app, host=settings.http_host, port=settings.http_port, log_config=None)
 
 
 if __name__ == "__main__":
