@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from agentsuite_cli.provision import ServiceDb, provision, service_dbs
+from agentsuite_cli.provision import ServiceDb, deprovision, provision, service_dbs
 from agentsuite_kit.db import make_engine, make_sessionmaker
 from agentsuite_kit.db.migrate import upgrade
 from tests.integration.sample.model import SampleUow
@@ -35,17 +35,9 @@ async def sample_db(
     service = f"sample_{secrets.token_hex(4)}"
     [db] = service_dbs([service], tmp_path_factory.mktemp("secrets") / "pw.json")
     await provision(pg_admin_url, [db])
-    import asyncio
-
     await asyncio.to_thread(upgrade, MIGRATIONS, db.url(pg_admin_url, owner=True))
     yield SampleDb(db, db.url(pg_admin_url), db.url(pg_admin_url, owner=True), pg_admin_url)
-    conn = await asyncpg.connect(pg_admin_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {db.database} WITH (FORCE)")
-        await conn.execute(f"DROP ROLE IF EXISTS {db.app}")
-        await conn.execute(f"DROP ROLE IF EXISTS {db.owner}")
-    finally:
-        await conn.close()
+    await deprovision(pg_admin_url, [db])
 
 
 @pytest.fixture(scope="session")

@@ -104,3 +104,15 @@ async def _grant_in_db(admin_url: str, d: ServiceDb) -> None:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+async def deprovision(admin_url: str, dbs: list[ServiceDb]) -> None:
+    """Drop the databases and roles of `dbs` (all data with them). For tests and teardown."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        for d in dbs:
+            await conn.execute(f"DROP DATABASE IF EXISTS {d.database} WITH (FORCE)")
+            await conn.execute(f"DROP ROLE IF EXISTS {d.app}")
+            await conn.execute(f"DROP ROLE IF EXISTS {d.owner}")
+    finally:
+        await conn.close()
