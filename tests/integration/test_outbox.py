@@ -16,6 +16,8 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agentsuite_contracts.envelope import Envelope, Subject
+from agentsuite_contracts.identity import TenantCreated
 from agentsuite_kit.db.tables import outbox
 from agentsuite_kit.messaging.broker import BrokerSender
 from agentsuite_kit.messaging.consumer import Outcome
@@ -165,3 +167,31 @@ async def test_relay_killed_mid_run_then_restarted_applies_each_event_once(
         assert consumer.counts[Outcome.DEAD_LETTERED] == 0
     finally:
         await consumer_broker.stop()
+
+
+async def test_emit_routes_by_registry_and_keys_by_subject(
+    uow: Callable[[UUID | None], SampleUow], app_engine: AsyncEngine
+) -> None:
+    tenant = uuid4()
+    event = Envelope[TenantCreated](
+        producer="identity",
+        tenant_id=tenant,
+        subject=Subject(type="tenant", id=str(tenant)),
+        correlation_id=uuid4(),
+        payload=TenantCreated(tenant_id=tenant, slug="acme", name="Acme"),
+    )
+    async with uow(tenant) as u:
+        u.emit(event)
+        await u.commit()
+    async with app_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(outbox.c.topic, outbox.c.key, outbox.c.type, outbox.c.tenant_id).where(
+                    outbox.c.event_id == event.id
+                )
+            )
+        ).one()
+        # leave nothing pending for the relays of other tests
+        await conn.execute(outbox.delete().where(outbox.c.event_id == event.id))
+        await conn.commit()
+    assert tuple(row) == ("identity.tenants.v1", str(tenant), "identity.tenant.created", tenant)

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentsuite_contracts.envelope import Envelope
+from agentsuite_contracts.registry import envelope_adapter
 from agentsuite_kit.auth import JwksKeySet, JwtConfig
 from agentsuite_kit.auth.fastapi import STATE_ATTR
 from agentsuite_kit.db.engine import make_engine, make_sessionmaker
@@ -111,12 +112,7 @@ class Runtime(Generic[U]):
         self._broker = await make_broker(s)
         self.consumers = []
         for spec in self.specs:
-            if spec.adapter is not None:
-                adapter = spec.adapter
-            else:
-                from agentsuite_contracts.registry import envelope_adapter
-
-                adapter = envelope_adapter(spec.topic)
+            adapter = spec.adapter or envelope_adapter(spec.topic)
             consumer = Consumer[U](
                 name=spec.name,
                 topic=spec.topic,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentsuite_contracts.envelope import Envelope
+from agentsuite_contracts.registry import topic_for_type
 from agentsuite_kit.db.rls import TENANT_SETTING
 from agentsuite_kit.inbox import InboxRepository
 from agentsuite_kit.outbox import OutboxRepository
@@ -58,8 +59,6 @@ class UnitOfWork:
     ) -> None:
         """Queue an event for the outbox; default topic from the registry, key = subject id."""
         if topic is None:
-            from agentsuite_contracts.registry import topic_for_type
-
             topic = topic_for_type(envelope.type).name
         self._pending.append((envelope, topic, key if key is not None else envelope.subject.id))
 
