@@ -131,6 +131,27 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         assert line["value"] == {"hello": "tail"}
         assert line["headers"] == {"type": "x"}
 
+        async def dead_letter() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+            await producer.start()
+            try:
+                await producer.send_and_wait(
+                    TOPICS[1].dlq, b'{"back": 1}', key=b"k2", headers=[("dlq-reason", b"invalid")]
+                )
+            finally:
+                await producer.stop()
+
+        asyncio.run(dead_letter())
+        redrive = cli(env, "redrive", TOPICS[1].name)
+        assert redrive.returncode == 0, redrive.stderr
+        assert "redrove 1 message" in redrive.stdout
+        back = cli(env, "tail", TOPICS[1].name, "--limit", "1")
+        line = json.loads(back.stdout.strip().splitlines()[-1])
+        assert line["value"] == {"back": 1}
+        assert line["key"] == "k2"
+        assert "dlq-reason" not in line["headers"]
+        assert line["headers"]["redriven-from"].startswith(f"{TOPICS[1].dlq}:")
+
         again = cli(env, "up")  # idempotent: a second `up` reuses what runs
         assert again.returncode == 0, again.stdout + again.stderr
         pids = stack_pids(home)
