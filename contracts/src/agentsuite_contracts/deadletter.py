@@ -16,6 +16,12 @@ from pydantic import Field
 from agentsuite_contracts.envelope import Contract
 
 PREFIX = "dlq-"
+SUFFIX = ".dlq"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """`planning.plans.v1` -> `planning.plans.v1.dlq`."""
+    return f"{topic}{SUFFIX}"
 
 
 class DeadLetter(Contract):

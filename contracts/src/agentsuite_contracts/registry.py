@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from agentsuite_contracts import catalog, discovery, execution, identity, llm, planning
+from agentsuite_contracts.deadletter import SUFFIX, dead_letter_topic
 from agentsuite_contracts.envelope import Envelope, Payload
 
 SERVICES: tuple[str, ...] = (
@@ -65,7 +66,7 @@ class Topic(BaseModel):
     @property
     def dlq(self) -> str:
         """Its dead-letter topic."""
-        return f"{self.name}.dlq"
+        return dead_letter_topic(self.name)
 
 
 def _topic(
@@ -318,7 +319,7 @@ PAYLOADS: tuple[type[Payload], ...] = tuple(c for t in TOPICS for c in t.payload
 
 def topic(name: str) -> Topic:
     """The topic called `name` (a DLQ name resolves to its topic)."""
-    found = _BY_NAME.get(name.removesuffix(".dlq"))
+    found = _BY_NAME.get(name.removesuffix(SUFFIX))
     if found is None:
         raise KeyError(f"unknown topic {name!r}; known: {', '.join(sorted(_BY_NAME))}")
     return found

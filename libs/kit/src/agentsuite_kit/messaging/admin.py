@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from agentsuite_contracts.deadletter import dead_letter_topic
 
-def dlq(topic: str) -> str:
-    return f"{topic}.dlq"
+
+@asynccontextmanager
+async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client, closed on exit."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
 
 
 async def ensure_topics(
     bootstrap: str, topics: Iterable[tuple[str, int]], *, replication: int = 1
 ) -> list[str]:
     """Create each (name, partitions) topic and its `.dlq` unless present; return the new."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         existing = set(await admin.list_topics())
         wanted: list[NewTopic] = []
         for name, partitions in topics:
-            for topic in (name, dlq(name)):
+            for topic in (name, dead_letter_topic(name)):
                 if topic not in existing:
                     wanted.append(NewTopic(topic, partitions, replication))
                     existing.add(topic)
@@ -34,17 +42,18 @@ async def ensure_topics(
             except TopicAlreadyExistsError:
                 pass  # another process won the race; the topic exists either way
         return created
-    finally:
-        await admin.close()
 
 
 async def list_topics(bootstrap: str) -> dict[str, int]:
     """Topic name -> partition count (internal topics left out)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         names = [n for n in await admin.list_topics() if not n.startswith("__")]
         described = await admin.describe_topics(names)
         return {d["topic"]: len(d["partitions"]) for d in described}
-    finally:
-        await admin.close()
+
+
+async def partitions(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of `topic`, ascending."""
+    async with admin_client(bootstrap) as admin:
+        [described] = await admin.describe_topics([topic])
+        return sorted(p["partition"] for p in described["partitions"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from agentsuite_contracts.deadletter import PREFIX
+from agentsuite_contracts.deadletter import PREFIX, dead_letter_topic
+from agentsuite_kit.messaging.admin import partitions
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ async def redrive(
     the end offsets seen at the start, so records dead-lettered meanwhile wait for the
     next run instead of looping.
     """
-    source = f"{topic}.dlq"
+    source = dead_letter_topic(topic)
     # assigned, not subscribed: the group only stores offsets, so no rebalance to wait for
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -35,13 +35,13 @@ async def redrive(
     await producer.start()
     moved = 0
     try:
-        partitions = await _partitions(bootstrap, source)
-        tps = [TopicPartition(source, p) for p in partitions]
+        tps = [TopicPartition(source, p) for p in await partitions(bootstrap, source)]
         consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, await _position(consumer, tp))
+        starts = {tp: await _position(consumer, tp) for tp in tps}
+        for tp, offset in starts.items():
+            consumer.seek(tp, offset)
         ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > await _position(consumer, tp)}
+        pending = {tp for tp in tps if ends[tp] > starts[tp]}
         while pending and (limit is None or moved < limit):
             batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=500)
             for tp, records in batch.items():
@@ -61,16 +61,6 @@ async def redrive(
     finally:
         await consumer.stop()
         await producer.stop()
-
-
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-        return sorted(p["partition"] for p in described["partitions"])
-    finally:
-        await admin.close()
 
 
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
