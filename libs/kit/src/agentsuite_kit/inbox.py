@@ -17,13 +17,7 @@ class InboxRepository(Repository):
         Because the row commits with the effect, a redelivered event finds it and is
         skipped, and a rolled-back effect leaves no row, so the retry applies it.
         """
-        result = await self.session.execute(
-            insert(inbox)
-            .values(consumer=consumer, event_id=event_id, topic=topic)
-            .on_conflict_do_nothing()
-            .returning(inbox.c.event_id)
-        )
-        return result.first() is not None
+        return event_id in await self.claim_many(consumer, [(event_id, topic)])
 
     async def claim_many(self, consumer: str, events: list[tuple[UUID, str]]) -> set[UUID]:
         """`claim` for many (event id, topic) pairs in one statement; the newly claimed ids."""

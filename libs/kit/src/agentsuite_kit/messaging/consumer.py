@@ -22,11 +22,10 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import TypeAdapter, ValidationError
 
-from agentsuite_contracts.deadletter import PREFIX, DeadLetter
+from agentsuite_contracts.deadletter import PREFIX, DeadLetter, dead_letter_topic
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.logging import correlation_id
-from agentsuite_kit.messaging.admin import dlq
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +131,8 @@ class Consumer(Generic[U]):
             error: Exception | None = None
             for attempt in range(1, self.max_attempts + 1):
                 try:
-                    async with self.uow(envelope.tenant_id) as uow:
-                        if not await uow.inbox.claim(self.name, envelope.id, record.topic):
-                            return Outcome.DUPLICATE
-                        await self.handler(envelope, uow)
-                        await uow.commit()
-                        return Outcome.APPLIED
+                    [outcome] = await self._apply_run(envelope.tenant_id, [(record, envelope)])
+                    return outcome
                 except Exception as exc:  # a handler may fail in any way; retried, then DLQ
                     error = exc
                     log.warning(
@@ -176,7 +171,7 @@ class Consumer(Generic[U]):
             reason,
             error[:500],
         )
-        await self.dead_letter(dlq(record.topic), record.key, record.value, headers)
+        await self.dead_letter(dead_letter_topic(record.topic), record.key, record.value, headers)
 
 
 def _short(exc: ValidationError) -> str:
