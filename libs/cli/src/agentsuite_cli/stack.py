@@ -32,12 +32,9 @@ class ServiceProc:
 
 @dataclass
 class State:
-    """What `up` started, so that `down` and `status` find it from another process."""
+    """The services `up` started, so that `down` and `status` find them from another
+    process (servers are found from the settings and their own pid files)."""
 
-    database: str  # server URL without credentials, for display
-    kafka: str
-    embedded_pg: bool
-    embedded_broker: bool
     services: list[ServiceProc] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
@@ -48,8 +45,7 @@ class State:
         if not path.exists():
             return None
         raw = json.loads(path.read_text())
-        raw["services"] = [ServiceProc(**s) for s in raw.get("services", [])]
-        return cls(**raw)
+        return cls([ServiceProc(**s) for s in raw.get("services", [])])
 
 
 @dataclass
@@ -90,27 +86,31 @@ class Stack:
         if self.settings.kafka_bootstrap_servers is None:
             self.broker.start()
 
-    async def prepare(self, specs: list[ServiceSpec]) -> tuple[list[str], list[str]]:
+    async def prepare(
+        self, specs: list[ServiceSpec], dbs: dict[str, ServiceDb], admin_url: str
+    ) -> tuple[list[str], list[str]]:
         """Databases, roles, migrations and topics; returns (db objects, topics) created."""
-        dbs = {d.service: d for d in self.dbs()}
-        created = await provision(self.admin_url(), list(dbs.values()))
+        created = await provision(admin_url, list(dbs.values()))
         for spec in specs:
-            url = dbs[spec.name].url(self.admin_url(), owner=True)
+            url = dbs[spec.name].url(admin_url, owner=True)
             await asyncio.to_thread(upgrade, spec.migrations, url)
         topics = await ensure_topics(self.bootstrap(), [(t.name, t.partitions) for t in TOPICS])
         return created, topics
 
-    def service_env(self, spec: ServiceSpec, port: int) -> dict[str, str]:
-        db = {d.service: d for d in self.dbs()}[spec.name]
+    def service_env(
+        self, spec: ServiceSpec, db: ServiceDb, admin_url: str, port: int
+    ) -> dict[str, str]:
         p = env_prefix(spec.name)
         return {
-            f"{p}DATABASE_URL": db.url(self.admin_url()),
-            f"{p}MIGRATION_DATABASE_URL": db.url(self.admin_url(), owner=True),
+            f"{p}DATABASE_URL": db.url(admin_url),
+            f"{p}MIGRATION_DATABASE_URL": db.url(admin_url, owner=True),
             f"{p}KAFKA_BOOTSTRAP_SERVERS": self.bootstrap(),
             f"{p}HTTP_PORT": str(port),
         }
 
-    def start_services(self, specs: list[ServiceSpec]) -> list[ServiceProc]:
+    def start_services(
+        self, specs: list[ServiceSpec], dbs: dict[str, ServiceDb], admin_url: str
+    ) -> list[ServiceProc]:
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         procs: list[ServiceProc] = []
@@ -120,7 +120,7 @@ class Stack:
             with log.open("ab") as out:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "agentsuite_cli.main", "serve", spec.name],
-                    env={**os.environ, **self.service_env(spec, port)},
+                    env={**os.environ, **self.service_env(spec, dbs[spec.name], admin_url, port)},
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -132,17 +132,14 @@ class Stack:
     def up(self) -> State:
         self.start_servers()
         specs = installed()
-        asyncio.run(self.prepare(specs))
+        dbs = {d.service: d for d in self.dbs()}
+        admin_url = self.admin_url()
+        asyncio.run(self.prepare(specs, dbs, admin_url))
         old = State.load(self.state_file)
         running = [s for s in (old.services if old else []) if psutil.pid_exists(s.pid)]
         names = {s.name for s in running}
-        state = State(
-            database=_display(self.admin_url()),
-            kafka=self.bootstrap(),
-            embedded_pg=self.settings.database_url is None,
-            embedded_broker=self.settings.kafka_bootstrap_servers is None,
-            services=running + self.start_services([s for s in specs if s.name not in names]),
-        )
+        starting = [s for s in specs if s.name not in names]
+        state = State(running + self.start_services(starting, dbs, admin_url))
         state.save(self.state_file)
         return state
 
