@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import secrets
 import sys
 import tempfile
 import time
@@ -27,15 +26,14 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port  # noqa: E402
-from agentsuite_cli.provision import provision, service_dbs  # noqa: E402
 from agentsuite_kit.db import make_engine, make_sessionmaker  # noqa: E402
-from agentsuite_kit.db.migrate import upgrade  # noqa: E402
 from agentsuite_kit.messaging.broker import BrokerSender, make_broker  # noqa: E402
 from agentsuite_kit.messaging.consumer import Outcome  # noqa: E402
 from agentsuite_kit.outbox import OutboxRelay  # noqa: E402
 from agentsuite_kit.settings import ServiceSettings  # noqa: E402
 from tests.integration.kafka_helpers import fresh_topic, note_event, start_consumer  # noqa: E402
 from tests.integration.sample.model import SampleUow  # noqa: E402
+from tests.integration.sample.setup import create_db  # noqa: E402
 
 # E402 above: the sample service lives under tests/, importable once ROOT is on the path
 
@@ -74,10 +72,7 @@ def servers(settings: BenchSettings) -> Iterator[tuple[str, str, str]]:
 async def run(events: int, batch: int, per_tx: int, workers: int, fetch: int) -> None:
     settings = BenchSettings()
     with servers(settings) as (admin, bootstrap, label):
-        [db] = service_dbs([f"bench_{secrets.token_hex(3)}"], Path(tempfile.mkdtemp()) / "pw.json")
-        await provision(admin, [db])
-        migrations = ROOT / "tests" / "integration" / "sample" / "migrations"
-        await asyncio.to_thread(upgrade, migrations, db.url(admin, owner=True))
+        db = await create_db(admin, "bench", Path(tempfile.mkdtemp()) / "pw.json")
         engine = make_engine(db.url(admin), pool_size=10)
         sessions = make_sessionmaker(engine)
 

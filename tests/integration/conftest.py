@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from uuid import UUID
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from agentsuite_cli.provision import ServiceDb, deprovision, provision, service_dbs
+from agentsuite_cli.provision import ServiceDb, deprovision
 from agentsuite_kit.db import make_engine, make_sessionmaker
-from agentsuite_kit.db.migrate import upgrade
 from tests.integration.sample.model import SampleUow
-
-MIGRATIONS = Path(__file__).parent / "sample" / "migrations"
+from tests.integration.sample.setup import create_db
 
 
 @dataclass(frozen=True)
@@ -32,10 +27,7 @@ class SampleDb:
 async def sample_db(
     pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SampleDb]:
-    service = f"sample_{secrets.token_hex(4)}"
-    [db] = service_dbs([service], tmp_path_factory.mktemp("secrets") / "pw.json")
-    await provision(pg_admin_url, [db])
-    await asyncio.to_thread(upgrade, MIGRATIONS, db.url(pg_admin_url, owner=True))
+    db = await create_db(pg_admin_url, "sample", tmp_path_factory.mktemp("secrets") / "pw.json")
     yield SampleDb(db, db.url(pg_admin_url), db.url(pg_admin_url, owner=True), pg_admin_url)
     await deprovision(pg_admin_url, [db])
 
