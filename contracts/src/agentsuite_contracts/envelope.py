@@ -82,6 +82,13 @@ class Envelope(Contract, Generic[P]):
         default=None, description="Id of the message that caused this one."
     )
     trace: TraceContext | None = Field(default=None, description="W3C trace context.")
+    sequence: int | None = Field(
+        default=None,
+        ge=1,
+        description="Position of this event among its aggregate's events on the topic "
+        "(1, 2, ...), assigned by the producer's outbox: a consumer sees a gap or a "
+        "reordering by comparing it with the last one it applied.",
+    )
     payload: P = Field(description="The typed payload; its `type` names the message.")
 
     @model_validator(mode="before")

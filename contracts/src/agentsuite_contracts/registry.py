@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from agentsuite_contracts import catalog, discovery, execution, identity, llm, planning
-from agentsuite_contracts.deadletter import SUFFIX, dead_letter_topic
-from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.envelope import Envelope, Payload, Subject
 
 SERVICES: tuple[str, ...] = (
     "identity",
@@ -44,7 +43,10 @@ class Topic(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(description="Versioned topic name, e.g. `planning.plans.v1`.")
-    key: str = Field(description="What the message key is: the aggregate id field.")
+    key: str = Field(
+        description="The payload field whose value is the message key (the aggregate id); "
+        "`tenant_id` where no payload field has it names the envelope's tenant."
+    )
     partitions: int = Field(gt=0, description="Partition count to create it with.")
     payloads: tuple[type[Payload], ...] = Field(
         min_length=1, description="Payload classes it carries."
@@ -62,11 +64,6 @@ class Topic(BaseModel):
     def types(self) -> tuple[str, ...]:
         """The message types it carries."""
         return tuple(type_of(c) for c in self.payloads)
-
-    @property
-    def dlq(self) -> str:
-        """Its dead-letter topic."""
-        return dead_letter_topic(self.name)
 
 
 def _topic(
@@ -290,7 +287,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     _topic(
         "llm.usage.v1",
-        "tenant id (envelope `tenant_id`), so one tenant's spend stays in order",
+        "tenant_id",
         6,
         "Metered LLM usage and budget breaches.",
         (llm.UsageRecorded, llm.LlmBudgetExceeded),
@@ -318,8 +315,8 @@ PAYLOADS: tuple[type[Payload], ...] = tuple(c for t in TOPICS for c in t.payload
 
 
 def topic(name: str) -> Topic:
-    """The topic called `name` (a DLQ name resolves to its topic)."""
-    found = _BY_NAME.get(name.removesuffix(SUFFIX))
+    """The topic called `name`."""
+    found = _BY_NAME.get(name)
     if found is None:
         raise KeyError(f"unknown topic {name!r}; known: {', '.join(sorted(_BY_NAME))}")
     return found
@@ -331,6 +328,34 @@ def topic_for_type(type_: str) -> Topic:
     if found is None:
         raise KeyError(f"unknown message type {type_!r}; no topic carries it")
     return found
+
+
+def partition_key(envelope: Envelope[Any], topic_: Topic | str | None = None) -> str:
+    """The Kafka key of `envelope`: the payload field its topic names, as a string.
+
+    A topic outside the registry (tests, private topics) keys by the subject id.
+    """
+    name = topic_.name if isinstance(topic_, Topic) else topic_
+    found = _BY_TYPE.get(envelope.type) if name is None else _BY_NAME.get(name)
+    if found is None:
+        return envelope.subject.id
+    value = getattr(envelope.payload, found.key, None)
+    if value is None and found.key == "tenant_id":
+        value = envelope.tenant_id
+    if value is None:
+        raise ValueError(f"{envelope.type} has no {found.key!r}, the key of topic {found.name}")
+    return str(value)
+
+
+def subject_of(payload: Payload) -> Subject:
+    """The aggregate a payload is about: its topic's key field (`plan_id` -> plan <id>)."""
+    found = _BY_TYPE.get(payload.type)
+    if found is None:
+        raise KeyError(f"unknown message type {payload.type!r}; pass subject= explicitly")
+    value = getattr(payload, found.key, None)
+    if value is None:
+        raise ValueError(f"{payload.type} has no {found.key!r}; pass subject= explicitly")
+    return Subject(type=found.key.removesuffix("_id"), id=str(value))
 
 
 def payload_class(type_: str) -> type[Payload]:

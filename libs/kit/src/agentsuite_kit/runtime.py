@@ -32,7 +32,7 @@ from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.http.app import create_app
 from agentsuite_kit.messaging.broker import BrokerSender, make_broker
 from agentsuite_kit.messaging.consumer import Consumer, broker_dead_letter, subscribe
-from agentsuite_kit.outbox import OutboxRelay
+from agentsuite_kit.messaging.relay import OutboxRelay
 from agentsuite_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)

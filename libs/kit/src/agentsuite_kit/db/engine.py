@@ -45,4 +45,10 @@ def _reset_session_state(
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    """Sessions whose every transaction is scoped to the unit of work's tenant."""
+    # imported here: uow imports the outbox and inbox repositories, which import this package
+    from agentsuite_kit.db.uow import TenantSession
+
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=TenantSession
+    )

@@ -1,26 +1,42 @@
-"""Alembic per service: programmatic upgrade, and the body every service's env.py calls."""
+"""Alembic per service: programmatic upgrade, the body every service's env.py calls, and
+the one explicit path across tenants for data migrations.
+
+A service's script directory holds its own revisions; the kit's revisions (the `kit`
+branch in `agentsuite_kit/db/versions`) are added as a second version location, so kit
+tables are versioned DDL that reaches every service, and `upgrade` goes to `heads`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from agentsuite_kit.db.rls import ALL_TENANTS_SETTING
+from agentsuite_kit.db.tables import kit_metadata
+
+KIT_VERSIONS = Path(__file__).parent / "versions"
 
 
 def config(script_location: Path, url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
+    versions = script_location / "versions"
+    # ";" separator: paths may contain spaces, never semicolons here
+    cfg.set_main_option("path_separator", ";")
+    cfg.set_main_option("version_locations", f"{versions};{KIT_VERSIONS}")
     # ConfigParser interpolation would eat a '%' in a password
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
-def upgrade(script_location: Path, url: str, revision: str = "head") -> None:
+def upgrade(script_location: Path, url: str, revision: str = "heads") -> None:
     """Migrate to `revision` as the owner role. Blocking: call it via asyncio.to_thread."""
     command.upgrade(config(script_location, url), revision)
 
@@ -36,20 +52,36 @@ def check(script_location: Path, url: str) -> None:
     command.check(config(script_location, url))
 
 
-def run_env(target_metadata: MetaData) -> None:
-    """What a service's alembic env.py runs: online migrations on an async URL."""
+def all_tenants(conn: Connection) -> None:
+    """Let the rest of this migration's transaction see and write every tenant's rows.
+
+    Data migrations run as the owner, whom FORCE RLS binds like the app role; a revision
+    that must touch every tenant's rows calls this first, by name, so the crossing is
+    explicit and ends with the transaction (`set_config(..., true)`).
+    """
+    conn.execute(text("SELECT set_config(:name, 'on', true)"), {"name": ALL_TENANTS_SETTING})
+
+
+def run_env(target_metadata: MetaData | Sequence[MetaData]) -> None:
+    """What a service's alembic env.py runs: online migrations on an async URL.
+
+    The kit's tables are compared too, so `check` sees drift in them as well.
+    """
+    listed = [target_metadata] if isinstance(target_metadata, MetaData) else [*target_metadata]
+    if kit_metadata not in listed:
+        listed.append(kit_metadata)
     url = context.config.get_main_option("sqlalchemy.url")
     if url is None:
         raise RuntimeError("sqlalchemy.url is not set; use agentsuite_kit.db.migrate.upgrade")
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        context.configure(url=url, target_metadata=listed, literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
         return
-    asyncio.run(_online(url, target_metadata))
+    asyncio.run(_online(url, listed))
 
 
-async def _online(url: str, target_metadata: MetaData) -> None:
+async def _online(url: str, target_metadata: list[MetaData]) -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as conn:
@@ -58,7 +90,7 @@ async def _online(url: str, target_metadata: MetaData) -> None:
         await engine.dispose()
 
 
-def _migrate(conn: Connection, target_metadata: MetaData) -> None:
+def _migrate(conn: Connection, target_metadata: list[MetaData]) -> None:
     context.configure(connection=conn, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()

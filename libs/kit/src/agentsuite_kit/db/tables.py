@@ -1,4 +1,6 @@
-"""The kit's own tables, present in every service database: outbox and inbox."""
+"""The kit's own tables, present in every service database (created by the kit's Alembic
+branch, `agentsuite_kit/db/versions`): outbox, per-aggregate sequences, inbox, consumer
+progress. Services list `kit_metadata` beside their own metadata for the drift check."""
 
 from __future__ import annotations
 
@@ -36,7 +38,26 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
-    Index("outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
+    # a row that kept failing is parked: kept, reported, never sent until retried by hand
+    Column("parked_at", DateTime(timezone=True), nullable=True),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "outbox_pending",
+        "id",
+        postgresql_where=text("published_at IS NULL AND parked_at IS NULL"),
+    ),
+    Index("outbox_parked", "id", postgresql_where=text("parked_at IS NOT NULL")),
+)
+
+# The last sequence number given to an aggregate's events on a topic: the envelope's
+# `sequence`, so a consumer can see a gap or a reordering of one aggregate's events.
+outbox_sequences = Table(
+    "outbox_sequences",
+    kit_metadata,
+    Column("topic", String(249), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=True),
+    Column("seq", BigInteger, nullable=False),
 )
 
 inbox = Table(
@@ -44,6 +65,25 @@ inbox = Table(
     kit_metadata,
     Column("consumer", String(200), primary_key=True),
     Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=True),
     Column("topic", String(249), nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("inbox_applied_at", "applied_at"),
 )
+
+# Per consumer group and partition: the furthest offset a handler was started on and how
+# often. Written before the handler runs, so a message that kills the process is seen
+# on its redelivery and dead-lettered after `max_crashes` instead of looping forever.
+consumer_progress = Table(
+    "consumer_progress",
+    kit_metadata,
+    Column("group_id", String(249), primary_key=True),
+    Column("topic", String(249), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+TENANT_TABLES = ("outbox", "outbox_sequences", "inbox")
+"""Kit tables that carry `tenant_id` (nullable: platform events have none) under RLS."""

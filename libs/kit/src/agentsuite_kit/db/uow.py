@@ -3,17 +3,51 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, overload
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
-from agentsuite_contracts.envelope import Envelope
-from agentsuite_contracts.registry import topic_for_type
-from agentsuite_kit.db.rls import TENANT_SETTING
-from agentsuite_kit.inbox import InboxRepository
-from agentsuite_kit.outbox import OutboxRepository
+from agentsuite_contracts.envelope import Actor, Envelope, Payload, Subject
+from agentsuite_contracts.registry import partition_key, subject_of, topic_for_type
+from agentsuite_kit.cause import cause
+from agentsuite_kit.db.inbox import InboxRepository
+from agentsuite_kit.db.outbox import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    OutboxRepository,
+    Pending,
+    check_size,
+)
+from agentsuite_kit.db.rls import ALL_TENANTS_SETTING, TENANT_SETTING
+
+_SCOPE = text(
+    f"SELECT set_config('{TENANT_SETTING}', :tenant, true), "
+    f"set_config('{ALL_TENANTS_SETTING}', :all, true)"
+)
+
+
+class TenantSession(Session):
+    """A session that scopes every transaction it begins to `info["tenant"]`.
+
+    Set on begin, not once per unit of work: a transaction begun after a `commit()` in the
+    same block is scoped too. `set_config(..., true)` dies with the transaction, so the
+    setting never leaks through the pool to the connection's next borrower.
+    """
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _scope(session: Session, _tx: SessionTransaction, conn: Connection) -> None:
+    tenant = session.info.get("tenant")
+    conn.execute(
+        _SCOPE,
+        {
+            "tenant": "" if tenant is None else str(tenant),
+            "all": "on" if session.info.get("all_tenants") else "",
+        },
+    )
 
 
 class UnitOfWork:
@@ -23,15 +57,31 @@ class UnitOfWork:
     `emit()` are written to the outbox by `commit()`, in the same transaction as the
     state change, so both happen or neither does. Leaving the block without `commit()`
     rolls back.
+
+    `held=True` (what consumers use): `commit()` writes the events but the transaction
+    stays open, so the consumer commits the effect together with its inbox claim.
+    `all_tenants=True` lifts RLS for this transaction: the relay, pruning and platform
+    jobs, never a request of a tenant.
     """
 
+    producer: str = ""
+    """The service name put in emitted envelopes; `Runtime` sets it from its settings."""
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, tenant_id: UUID | None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        tenant_id: UUID | None,
+        held: bool = False,
+        all_tenants: bool = False,
     ) -> None:
         self._sessions = sessions
         self.tenant_id = tenant_id
+        self.held = held
+        self.all_tenants = all_tenants
         self._session: AsyncSession | None = None
-        self._pending: list[tuple[Envelope[Any], str, str]] = []
+        self._pending: list[Pending] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -45,26 +95,93 @@ class UnitOfWork:
         self.inbox = InboxRepository(session)
 
     async def __aenter__(self) -> Self:
-        self._session = self._sessions()
-        await self._session.begin()
-        # is_local=true: the setting dies with the transaction, never with the connection
-        tenant = "" if self.tenant_id is None else str(self.tenant_id)
-        await self._session.execute(select(func.set_config(TENANT_SETTING, tenant, True)))
+        session = self._sessions()
+        session.info["tenant"] = self.tenant_id
+        session.info["all_tenants"] = self.all_tenants
+        try:
+            await session.begin()
+            # begin() is lazy: take the connection now, so the scope is set (and a broken
+            # connection fails here, inside the block's error handling, not at first use)
+            await session.connection()
+        except BaseException:
+            await session.close()
+            raise
+        self._session = session
         self._pending = []
-        self.bind(self._session)
+        self.bind(session)
         return self
 
+    @overload
     def emit(
-        self, envelope: Envelope[Any], *, topic: str | None = None, key: str | None = None
-    ) -> None:
-        """Queue an event for the outbox; default topic from the registry, key = subject id."""
+        self,
+        message: Payload,
+        *,
+        subject: Subject | None = None,
+        actor: Actor | None = None,
+        topic: str | None = None,
+    ) -> Envelope[Any]: ...
+
+    @overload
+    def emit(
+        self, message: Envelope[Any], *, topic: str | None = None, key: str | None = None
+    ) -> Envelope[Any]: ...
+
+    def emit(
+        self,
+        message: Payload | Envelope[Any],
+        *,
+        subject: Subject | None = None,
+        actor: Actor | None = None,
+        topic: str | None = None,
+        key: str | None = None,
+    ) -> Envelope[Any]:
+        """Queue an event for the outbox and return its envelope.
+
+        Given a payload, the envelope is filled in: producer, this unit of work's tenant,
+        correlation and causation ids, trace and actor from the cause in force (the
+        consumed event or the request), the subject and key from the topic's key field.
+        Given a whole envelope, its tenant must be this unit of work's.
+        """
+        if isinstance(message, Envelope):
+            envelope = message
+            if envelope.tenant_id != self.tenant_id and not self.all_tenants:
+                raise ValueError(
+                    f"event tenant {envelope.tenant_id} is not this unit of work's "
+                    f"tenant {self.tenant_id}"
+                )
+        else:
+            now = cause()
+            envelope = Envelope[Any](
+                producer=self.producer or "unknown",
+                tenant_id=self.tenant_id,
+                actor=actor or now.actor,
+                subject=subject or subject_of(message),
+                correlation_id=now.correlation_id,
+                causation_id=now.causation_id,
+                trace=now.trace,
+                payload=message,
+            )
+        check_size(envelope, self.max_message_bytes)
         if topic is None:
             topic = topic_for_type(envelope.type).name
-        self._pending.append((envelope, topic, key if key is not None else envelope.subject.id))
+        if key is None:
+            key = partition_key(envelope, topic)
+        self._pending.append(Pending(envelope, topic, key))
+        return envelope
 
     async def commit(self) -> None:
-        await self.outbox.add_many(self._pending)
-        self._pending = []
+        """Write the queued events; commit, unless the transaction is held by a consumer."""
+        await self.flush_events()
+        if not self.held:
+            await self.session.commit()
+
+    async def flush_events(self) -> None:
+        pending, self._pending = self._pending, []
+        await self.outbox.add_many(pending)
+
+    async def finish(self) -> None:
+        """Commit a held transaction (the consumer's call, with its inbox claims)."""
+        await self.flush_events()
         await self.session.commit()
 
     async def rollback(self) -> None:
@@ -78,6 +195,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
+        self._pending = []
         try:
             if session.in_transaction():
                 await session.rollback()

@@ -1,4 +1,4 @@
-"""Topic administration: every registry topic and its dead-letter twin."""
+"""Topic administration: create and describe topics."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from agentsuite_contracts.deadletter import dead_letter_topic
 
 
 @asynccontextmanager
@@ -25,15 +24,14 @@ async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
 async def ensure_topics(
     bootstrap: str, topics: Iterable[tuple[str, int]], *, replication: int = 1
 ) -> list[str]:
-    """Create each (name, partitions) topic and its `.dlq` unless present; return the new."""
+    """Create each (name, partitions) topic unless present; return the ones created."""
     async with admin_client(bootstrap) as admin:
         existing = set(await admin.list_topics())
         wanted: list[NewTopic] = []
         for name, partitions in topics:
-            for topic in (name, dead_letter_topic(name)):
-                if topic not in existing:
-                    wanted.append(NewTopic(topic, partitions, replication))
-                    existing.add(topic)
+            if name not in existing:
+                wanted.append(NewTopic(name, partitions, replication))
+                existing.add(name)
         created: list[str] = []
         for new in wanted:
             try:

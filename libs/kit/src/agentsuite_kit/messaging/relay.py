@@ -1,4 +1,4 @@
-"""Transactional outbox: events written with the state change, published by a relay."""
+"""The outbox relay: publishes what units of work wrote to the outbox, in order."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from uuid import UUID
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agentsuite_contracts.envelope import Envelope
-from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -31,49 +29,6 @@ class OutboxRecord:
     key: str
     value: bytes
     headers: dict[str, str]
-
-
-def encode(envelope: Envelope[Any]) -> tuple[bytes, dict[str, str]]:
-    """The wire form: the envelope as JSON, with routing metadata copied into headers."""
-    headers = {
-        "content-type": "application/json",
-        "type": envelope.type,
-        "event-id": str(envelope.id),
-        "schema-version": str(envelope.schema_version),
-        "producer": envelope.producer,
-        "correlation-id": str(envelope.correlation_id),
-    }
-    if envelope.tenant_id is not None:
-        headers["tenant-id"] = str(envelope.tenant_id)
-    if envelope.trace is not None:
-        headers["traceparent"] = envelope.trace.traceparent
-    return envelope.model_dump_json().encode(), headers
-
-
-class OutboxRepository(Repository):
-    async def add(self, envelope: Envelope[Any], *, topic: str, key: str) -> None:
-        await self.add_many([(envelope, topic, key)])
-
-    async def add_many(self, events: Sequence[tuple[Envelope[Any], str, str]]) -> None:
-        """Queue (envelope, topic, key) triples in one statement, in the given order."""
-        if not events:
-            return
-        rows = []
-        for envelope, topic, key in events:
-            value, headers = encode(envelope)
-            rows.append(
-                {
-                    "event_id": envelope.id,
-                    "topic": topic,
-                    "key": key,
-                    "type": envelope.type,
-                    "tenant_id": envelope.tenant_id,
-                    "value": value,
-                    "headers": headers,
-                }
-            )
-        # a multi-row VALUES assigns ids in list order, which is the order of publication
-        await self.session.execute(insert(outbox).values(rows))
 
 
 class Sender(Protocol):

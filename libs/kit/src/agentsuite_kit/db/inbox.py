@@ -1,0 +1,51 @@
+"""Inbox: the event ids a consumer applied, recorded in the transaction of the effect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert
+
+from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.tables import inbox
+
+
+class InboxRepository(Repository):
+    async def claim(
+        self, consumer: str, event_id: UUID, topic: str, tenant_id: UUID | None = None
+    ) -> bool:
+        """Record `event_id` as applied by `consumer`; False if it already was.
+
+        Because the row commits with the effect, a redelivered event finds it and is
+        skipped, and a rolled-back effect leaves no row, so the retry applies it.
+        """
+        return event_id in await self.claim_many(consumer, [(event_id, topic, tenant_id)])
+
+    async def claim_many(
+        self, consumer: str, events: Sequence[tuple[UUID, str, UUID | None]]
+    ) -> set[UUID]:
+        """`claim` for many (event id, topic, tenant) in one statement; the newly claimed."""
+        if not events:
+            return set()
+        result = await self.session.execute(
+            insert(inbox)
+            .values(
+                [
+                    {"consumer": consumer, "event_id": e, "topic": t, "tenant_id": tid}
+                    for e, t, tid in events
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return set(result.scalars())
+
+    async def prune(self, older_than: timedelta) -> int:
+        """Forget ids applied longer ago than any redelivery can come (needs all tenants)."""
+        result = await self.session.execute(
+            delete(inbox).where(inbox.c.applied_at < func.now() - older_than)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

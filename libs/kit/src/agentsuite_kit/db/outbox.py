@@ -1,0 +1,120 @@
+"""The outbox table's writer: events stored with the state change, in the same transaction.
+
+Each event gets the next sequence number of its aggregate (topic + key) in the same
+transaction, so consumers can tell a gap or a reordering from the envelope alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from agentsuite_contracts.envelope import Envelope
+from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.tables import outbox, outbox_sequences
+
+# Kafka's default `max.message.bytes` is 1 MiB (plus record overhead); headers ride along.
+DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+
+
+class MessageTooLarge(ValueError):
+    """An event would not fit the broker's message size limit; it is refused at emit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An event queued by `emit`, written to the outbox at commit."""
+
+    envelope: Envelope[Any]
+    topic: str
+    key: str
+
+
+def encode(envelope: Envelope[Any]) -> tuple[bytes, dict[str, str]]:
+    """The wire form: the envelope as JSON, with routing metadata copied into headers."""
+    headers = {
+        "content-type": "application/json",
+        "type": envelope.type,
+        "event-id": str(envelope.id),
+        "schema-version": str(envelope.schema_version),
+        "producer": envelope.producer,
+        "correlation-id": str(envelope.correlation_id),
+    }
+    if envelope.tenant_id is not None:
+        headers["tenant-id"] = str(envelope.tenant_id)
+    if envelope.trace is not None:
+        headers["traceparent"] = envelope.trace.traceparent
+    if envelope.sequence is not None:
+        headers["sequence"] = str(envelope.sequence)
+    return envelope.model_dump_json().encode(), headers
+
+
+def check_size(envelope: Envelope[Any], limit: int) -> None:
+    """Raise `MessageTooLarge` naming the event if its encoded form exceeds `limit`."""
+    size = len(envelope.model_dump_json().encode())
+    if size > limit:
+        raise MessageTooLarge(
+            f"event {envelope.type} ({envelope.subject.type} {envelope.subject.id}) is "
+            f"{size} bytes; the limit is {limit}: store large data elsewhere and reference it"
+        )
+
+
+class OutboxRepository(Repository):
+    async def add(self, envelope: Envelope[Any], *, topic: str, key: str) -> None:
+        await self.add_many([Pending(envelope, topic, key)])
+
+    async def add_many(self, events: Sequence[Pending]) -> None:
+        """Sequence and queue events in one statement each, in the given order."""
+        if not events:
+            return
+        last = await self._advance(events)
+        rows = []
+        for event in reversed(events):  # numbered from each aggregate's last one backwards
+            mark = (event.topic, event.key)
+            seq = last[mark]
+            last[mark] = seq - 1
+            envelope = event.envelope.model_copy(update={"sequence": seq})
+            value, headers = encode(envelope)
+            rows.append(
+                {
+                    "event_id": envelope.id,
+                    "topic": event.topic,
+                    "key": event.key,
+                    "type": envelope.type,
+                    "tenant_id": envelope.tenant_id,
+                    "value": value,
+                    "headers": headers,
+                }
+            )
+        rows.reverse()
+        # a multi-row VALUES assigns ids in list order, which is the order of publication
+        await self.session.execute(insert(outbox).values(rows))
+
+    async def _advance(self, events: Sequence[Pending]) -> dict[tuple[str, str], int]:
+        """Reserve each aggregate's next numbers; the last one reserved, by (topic, key).
+
+        The upsert locks the aggregate's row until commit, so two transactions writing
+        one aggregate number its events in commit order.
+        """
+        counts = Counter((e.topic, e.key) for e in events)
+        tenants: dict[tuple[str, str], UUID | None] = {
+            (e.topic, e.key): e.envelope.tenant_id for e in events
+        }
+        stmt = pg_insert(outbox_sequences).values(
+            [
+                {"topic": t, "key": k, "tenant_id": tenants[(t, k)], "seq": n}
+                for (t, k), n in sorted(counts.items())  # one lock order: no deadlocks
+            ]
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[outbox_sequences.c.topic, outbox_sequences.c.key],
+            set_={"seq": outbox_sequences.c.seq + stmt.excluded.seq},
+        ).returning(outbox_sequences.c.topic, outbox_sequences.c.key, outbox_sequences.c.seq)
+        result = await self.session.execute(stmt)
+        return {(t, k): int(s) for t, k, s in result}
