@@ -11,11 +11,9 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentsuite_contracts.envelope import Payload
-from agentsuite_kit.db import Repository, UnitOfWork, kit_metadata
+from agentsuite_kit.db import Repository, UnitOfWork
 
 metadata = MetaData()
-for _table in kit_metadata.tables.values():
-    _table.to_metadata(metadata)
 
 notes = Table(
     "notes",

@@ -1,22 +1,38 @@
-"""Kit tables, notes under RLS, effects."""
+"""Notes under RLS, effects (the kit's tables come from the kit branch)."""
 
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql as pg
 
 from agentsuite_kit.db.rls import rls_statements
-from tests.integration.sample.model import metadata
 
 revision = "0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("sample",)
 depends_on = None
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    metadata.create_all(bind)
+    op.create_table(
+        "notes",
+        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("tenant_id", pg.UUID(as_uuid=True), nullable=False),
+        sa.Column("body", sa.String(500), nullable=False),
+    )
+    op.create_index("ix_notes_tenant_id", "notes", ["tenant_id"])
     for statement in rls_statements("notes"):
+        op.execute(statement)
+    op.create_table(
+        "effects",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("event_id", pg.UUID(as_uuid=True), nullable=False),
+        sa.Column("tenant_id", pg.UUID(as_uuid=True), nullable=True),
+        sa.Column("applied_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    )
+    for statement in rls_statements("effects", nullable=True):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    metadata.drop_all(op.get_bind())
+    op.drop_table("effects")
+    op.drop_table("notes")
