@@ -45,5 +45,12 @@ def sessions(app_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture(scope="session")
-def uow(sessions: async_sessionmaker[AsyncSession]) -> Callable[[UUID | None], SampleUow]:
-    return lambda tenant: SampleUow(sessions, tenant_id=tenant)
+def uow(sessions: async_sessionmaker[AsyncSession]) -> Callable[..., SampleUow]:
+    """`uow(tenant, held=False, all_tenants=False)`, as `Runtime.uow` makes them."""
+
+    def make(tenant: UUID | None, *, held: bool = False, all_tenants: bool = False) -> SampleUow:
+        made = SampleUow(sessions, tenant_id=tenant, held=held, all_tenants=all_tenants)
+        made.producer = "sample"
+        return made
+
+    return make

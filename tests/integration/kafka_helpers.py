@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID, uuid4
 
-from aiokafka import AIOKafkaConsumer
-from faststream.kafka import KafkaBroker
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_kit.messaging.admin import ensure_topics
-from agentsuite_kit.messaging.consumer import Consumer, broker_dead_letter, subscribe
+from agentsuite_kit.messaging.consumer import Consumer
+from agentsuite_kit.messaging.group import ConsumerGroup
+from agentsuite_kit.messaging.policy import RetryPolicy
+from agentsuite_kit.messaging.producer import publisher
 from tests.integration.sample.model import NoteAdded, SampleUow, effects
 
 ADAPTER: TypeAdapter[Envelope[Any]] = TypeAdapter(Envelope[NoteAdded])
@@ -43,33 +46,55 @@ async def record_effect(envelope: Envelope[Any], uow: SampleUow) -> None:
     await uow.effects.record(envelope.id, envelope.tenant_id)
 
 
+FAST = RetryPolicy(tiers=(0.2, 0.4), handler_timeout=5.0, transient_backoff=(0.05, 0.5))
+"""Retry tiers short enough for tests: fail -> tier 1 (0.2 s) -> tier 2 (0.4 s) -> DLQ."""
+
+
+@dataclass
+class Running:
+    """A started consumer group with its producer (for retries and dead letters)."""
+
+    group: ConsumerGroup[SampleUow]
+    producer: AIOKafkaProducer
+
+    @property
+    def consumer(self) -> Consumer[SampleUow]:
+        return self.group.consumer
+
+    async def stop(self) -> None:
+        await self.group.stop()
+        await self.producer.stop()
+
+
 async def start_consumer(
     bootstrap: str,
     topic: str,
-    uow: Callable[[UUID | None], SampleUow],
+    uow: Callable[..., SampleUow],
     handler: Callable[[Envelope[Any], SampleUow], Awaitable[None]] = record_effect,
     workers: int = 1,
-    batch: int = 1,
-) -> tuple[KafkaBroker, Consumer[SampleUow]]:
-    broker = KafkaBroker(bootstrap, acks="all", log_level=logging.DEBUG)
+    batch: bool = False,
+    fetch: int = 500,
+    policy: RetryPolicy = FAST,
+    group: str | None = None,
+) -> Running:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
     consumer = Consumer[SampleUow](
-        name=f"sample-consumer-{topic}",
-        topic=topic,
-        adapter=ADAPTER,
-        handler=handler,
+        group=group or f"sample.consumer-{topic}",
+        handlers={NoteAdded: handler},
         uow=uow,
-        dead_letter=broker_dead_letter(broker),
-        max_attempts=3,
-        backoff=0.05,
-        workers=workers,
+        publish=publisher(producer),
+        policy=policy,
         batch=batch,
     )
-    subscribe(broker, consumer)
-    await broker.start()
-    return broker, consumer
+    running = ConsumerGroup[SampleUow](
+        consumer, topic, bootstrap, progress=lambda: uow(None), workers=workers, fetch=fetch
+    )
+    await running.start()
+    return Running(running, producer)
 
 
-async def effect_counts(uow: Callable[[UUID | None], SampleUow], tenant: UUID) -> tuple[int, int]:
+async def effect_counts(uow: Callable[..., SampleUow], tenant: UUID) -> tuple[int, int]:
     async with uow(tenant) as u:
         row = (
             await u.session.execute(

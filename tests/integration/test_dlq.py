@@ -1,17 +1,18 @@
-"""Poison messages go to `<topic>.dlq` with the error, later messages keep flowing, and a
-redrive brings dead letters back once the cause is fixed."""
+"""Per-group retry tiers and dead letters: poison goes to the group's own DLQ after its
+tiers, unknown types are skipped, later messages keep flowing, another group on the same
+topic never sees the copies, and a redrive gives dead letters back to that group alone."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from agentsuite_contracts.deadletter import DeadLetter
+from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic, retry_topic
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_kit.messaging.redrive import redrive
@@ -27,9 +28,19 @@ from tests.integration.kafka_helpers import (
 from tests.integration.sample.model import SampleUow
 
 
-@pytest.mark.parametrize("batch", [1, 100], ids=["one-by-one", "batched"])
-async def test_poison_goes_to_dlq_later_messages_flow_and_redrive_recovers(
-    uow: Callable[[UUID | None], SampleUow], kafka_bootstrap: str, batch: int
+async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=b"k")
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one-by-one", "batched"])
+async def test_poison_walks_the_tiers_to_the_group_dlq_and_redrive_recovers(
+    uow: Callable[..., SampleUow], kafka_bootstrap: str, batch: bool
 ) -> None:
     tenant = uuid4()
     # one partition: the poison sits in front of the good messages on the same partition
@@ -45,57 +56,88 @@ async def test_poison_goes_to_dlq_later_messages_flow_and_redrive_recovers(
     good = [note_event(tenant, f"good-{i}") for i in range(5)]
     unknown = json.loads(note_event(tenant, "x").model_dump_json())
     unknown["type"] = unknown["payload"]["type"] = "sample.note.exploded"
-
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for value in (
+    await produce(
+        kafka_bootstrap,
+        topic,
+        [
             b"{not json",
             json.dumps(unknown).encode(),
             boom.model_dump_json().encode(),
             *(g.model_dump_json().encode() for g in good),
-        ):
-            await producer.send_and_wait(topic, value, key=b"k")
-    finally:
-        await producer.stop()
-
-    broker, consumer = await start_consumer(kafka_bootstrap, topic, uow, handler, batch=batch)
+        ],
+    )
+    group = f"sample.poison-{topic}"
+    running = await start_consumer(kafka_bootstrap, topic, uow, handler, batch=batch, group=group)
+    consumer = running.consumer
     try:
 
-        async def good_applied() -> bool:
-            return consumer.counts[Outcome.APPLIED] == len(good)
+        async def settled() -> bool:
+            return consumer.counts[Outcome.DEAD_LETTERED] == 2
 
-        await eventually(good_applied)
-        assert consumer.counts[Outcome.DEAD_LETTERED] == 3
-        assert await effect_counts(uow, tenant) == (5, 5)
+        await eventually(settled)
+        assert consumer.counts[Outcome.APPLIED] == len(good)
+        assert consumer.counts[Outcome.SKIPPED] == 1  # the unknown type: not a dead letter
+        assert consumer.counts[Outcome.RETRYING] == 2  # tier 1, then tier 2
+        assert await effect_counts(uow, tenant) == (len(good), len(good))
 
-        dead = await read_all(kafka_bootstrap, f"{topic}.dlq", expect=3)
-        reasons = [dict((k, v.decode()) for k, v in r.headers) for r in dead]
-        assert [h["dlq-reason"] for h in reasons] == ["invalid", "invalid", "handler-failed"]
-        assert "downstream says no" in reasons[2]["dlq-error"]
-        assert "exploded" in reasons[1]["dlq-error"] or "type" in reasons[1]["dlq-error"]
-        assert all(h["dlq-topic"] == topic for h in reasons)
-        letter = DeadLetter.from_headers(reasons[2])
-        assert (letter.reason, letter.offset, letter.consumer) == (
-            "handler-failed",
-            2,
-            consumer.name,
-        )
-        assert [int(h["dlq-offset"]) for h in reasons] == [0, 1, 2]
-        assert dead[2].value == boom.model_dump_json().encode()  # the original bytes
+        dead = await read_all(kafka_bootstrap, dead_letter_topic(group), expect=2)
+        letters = [DeadLetter.from_headers({k: v.decode() for k, v in r.headers}) for r in dead]
+        assert sorted(d.reason for d in letters) == ["handler-failed", "invalid"]
+        assert all(d.topic == topic and d.partition == 0 for d in letters)
+        failed = next(d for d in letters if d.reason == "handler-failed")
+        assert failed.offset == 2 and failed.attempts == 3 and "downstream says no" in failed.error
+        assert {bytes(r.value) for r in dead} == {b"{not json", boom.model_dump_json().encode()}
+        assert len(await read_all(kafka_bootstrap, retry_topic(group, 2), expect=1)) == 1
 
         fixed = True
-        assert await redrive(kafka_bootstrap, topic) == 3
+        assert await redrive(kafka_bootstrap, group) == 2
 
-        async def boom_applied() -> bool:
+        async def recovered() -> bool:
             return consumer.counts[Outcome.APPLIED] == len(good) + 1
 
-        await eventually(boom_applied)
-        # the two still-invalid ones are dead-lettered again, after the three old records
-        again = await read_all(kafka_bootstrap, f"{topic}.dlq", expect=5)
-        assert len(again) == 5
-        assert all(dict(r.headers).get("redriven-from") for r in again[3:])
-        assert consumer.counts[Outcome.DEAD_LETTERED] == 5
-        assert await effect_counts(uow, tenant) == (6, 6)
+        await eventually(recovered)
+        assert await effect_counts(uow, tenant) == (len(good) + 1, len(good) + 1)
+        # the unparseable one cannot parse now either: straight back to the DLQ, once
+        await eventually(lambda: _gte(consumer.counts[Outcome.DEAD_LETTERED], 3))
+        assert consumer.counts[Outcome.DEAD_LETTERED] == 3
     finally:
-        await broker.stop()
+        await running.stop()
+
+
+async def _gte(a: int, b: int) -> bool:
+    return a >= b
+
+
+async def test_redrive_reaches_only_the_failing_group(
+    uow: Callable[..., SampleUow], kafka_bootstrap: str
+) -> None:
+    tenant = uuid4()
+    topic = await fresh_topic(kafka_bootstrap, partitions=1)
+    fixed = False
+    seen_by_b: list[str] = []
+
+    async def a_handler(envelope: Envelope[Any], u: SampleUow) -> None:
+        if not fixed:
+            raise RuntimeError("a is broken")
+        await record_effect(envelope, u)
+
+    async def b_handler(envelope: Envelope[Any], u: SampleUow) -> None:
+        seen_by_b.append(envelope.payload.body)
+
+    event = note_event(tenant, "shared")
+    await produce(kafka_bootstrap, topic, [event.model_dump_json().encode()])
+    a = await start_consumer(kafka_bootstrap, topic, uow, a_handler, group=f"a.{topic}")
+    b = await start_consumer(kafka_bootstrap, topic, uow, b_handler, group=f"b.{topic}")
+    try:
+        await eventually(lambda: _gte(a.consumer.counts[Outcome.DEAD_LETTERED], 1))
+        await eventually(lambda: _gte(len(seen_by_b), 1))
+        fixed = True
+        assert await redrive(kafka_bootstrap, f"a.{topic}") == 1
+        await eventually(lambda: _gte(a.consumer.counts[Outcome.APPLIED], 1))
+        assert await effect_counts(uow, tenant) == (1, 1)
+        assert seen_by_b == ["shared"]  # b never got a copy of a's retries or redrive
+        assert b.consumer.counts[Outcome.APPLIED] == 1
+        assert b.consumer.counts[Outcome.DUPLICATE] == 0
+    finally:
+        await a.stop()
+        await b.stop()

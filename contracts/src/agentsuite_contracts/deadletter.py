@@ -48,6 +48,8 @@ class RetryState(Contract):
     due_at: datetime = Field(description="Not applied before this instant (UTC).")
     tier: int = Field(ge=1, description="The tier it waits in.")
     topic: str = Field(description="Topic the record was first read from.")
+    partition: int = Field(ge=0, description="Its partition there.")
+    offset: int = Field(ge=0, description="Its offset there.")
     error: str = Field(description="Why the last attempt failed, truncated.")
 
     def headers(self) -> dict[str, str]:

@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from agentsuite_kit.db import make_engine
 from agentsuite_kit.messaging.broker import BrokerSender
-from agentsuite_kit.outbox import OutboxRelay
+from agentsuite_kit.messaging.relay import OutboxRelay
 
 
 async def main(url: str, bootstrap: str, batch: int) -> None:

@@ -1,38 +1,42 @@
-"""A service process's moving parts besides its routes: engine, broker, relay, consumers.
+"""A service process's moving parts besides its routes: engine, producer, relay, consumers.
 
     runtime = Runtime(settings, uow=PlanningUow, consumers=[ConsumerSpec(...)])
     app = runtime.app(title="planning", version="1", routers=[plans.router])
 
-The app's lifespan starts the runtime and stops it; `/readyz` checks the database and the
-broker through it.
+The app's lifespan starts the runtime and stops it; `/readyz` checks the database, the
+broker, the relay and every consumer group through it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
-from faststream.kafka import KafkaBroker
-from pydantic import TypeAdapter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from agentsuite_contracts.envelope import Envelope
-from agentsuite_contracts.registry import envelope_adapter
+from agentsuite_contracts.deadletter import group_id
+from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.auth import JwksKeySet, JwtConfig
 from agentsuite_kit.auth.fastapi import STATE_ATTR
 from agentsuite_kit.db.engine import make_engine, make_sessionmaker
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.http.app import create_app
-from agentsuite_kit.messaging.broker import BrokerSender, make_broker
-from agentsuite_kit.messaging.consumer import Consumer, broker_dead_letter, subscribe
+from agentsuite_kit.messaging.consumer import Consumer, Handler
+from agentsuite_kit.messaging.group import ConsumerGroup
+from agentsuite_kit.messaging.policy import RetryPolicy
+from agentsuite_kit.messaging.producer import ProducerSender, make_producer, publisher
 from agentsuite_kit.messaging.relay import OutboxRelay
+from agentsuite_kit.metrics import KitMetrics
 from agentsuite_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -42,14 +46,27 @@ U = TypeVar("U", bound=UnitOfWork)
 
 @dataclass(frozen=True)
 class ConsumerSpec(Generic[U]):
-    """A subscription of this service: `handler(envelope, uow)` for each event of `topic`."""
+    """A subscription of this service: `handlers[payload class](envelope, uow)` per event.
+
+    The group id is `<service>.<name>`. Types on `topic` without a handler are skipped
+    and counted. `batch`: a tenant's consecutive events of one fetch share a transaction.
+    """
 
     name: str
     topic: str
-    handler: Callable[[Envelope[Any], U], Awaitable[None]]
-    adapter: TypeAdapter[Envelope[Any]] | None = None  # default: the registry's for `topic`
+    handlers: Mapping[type[Payload], Handler[U]]
     workers: int = 1
-    batch: int = 1
+    batch: bool = False
+    fetch: int = 500
+
+
+def retry_policy(settings: ServiceSettings) -> RetryPolicy:
+    return RetryPolicy(
+        tiers=settings.consumer_retry_tiers,
+        handler_timeout=settings.consumer_handler_timeout,
+        transient_budget=settings.consumer_transient_budget,
+        max_crashes=settings.consumer_max_crashes,
+    )
 
 
 class Runtime(Generic[U]):
@@ -57,21 +74,25 @@ class Runtime(Generic[U]):
         self,
         settings: ServiceSettings,
         *,
-        uow: Callable[..., U],
+        uow: type[U],
         consumers: Sequence[ConsumerSpec[U]] = (),
         relay: bool = True,
+        auth: bool = True,
     ) -> None:
         self.settings = settings
+        self.service = type(settings).service
         self._uow = uow
         self.specs = consumers
         self.relay_enabled = relay
+        self.auth = auth
+        self.metrics = KitMetrics()
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
-        self._broker: KafkaBroker | None = None
-        self.consumers: list[Consumer[U]] = []
+        self._producer: AIOKafkaProducer | None = None
+        self.groups: list[ConsumerGroup[U]] = []
         self.relay: OutboxRelay | None = None
         self._stop = asyncio.Event()
-        self._relay_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.keyset: JwksKeySet | None = None
         if settings.jwks_url is not None:
             self.keyset = JwksKeySet(
@@ -89,77 +110,124 @@ class Runtime(Generic[U]):
         return self._engine
 
     @property
-    def broker(self) -> KafkaBroker:
-        if self._broker is None:
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
             raise RuntimeError("runtime not started")
-        return self._broker
+        return self._producer
 
-    def uow(self, tenant_id: UUID | None) -> U:
-        """A unit of work scoped to `tenant_id` (None: no tenant rows visible)."""
+    @property
+    def consumers(self) -> list[Consumer[U]]:
+        return [g.consumer for g in self.groups]
+
+    def uow(self, tenant_id: UUID | None, *, held: bool = False, all_tenants: bool = False) -> U:
+        """A unit of work scoped to `tenant_id` (None: only platform rows visible)."""
         if self._sessions is None:
             raise RuntimeError("runtime not started")
-        return self._uow(self._sessions, tenant_id=tenant_id)
+        made = self._uow(self._sessions, tenant_id=tenant_id, held=held, all_tenants=all_tenants)
+        made.producer = self.service
+        made.max_message_bytes = self.settings.max_message_bytes
+        return made
 
     async def start(self) -> None:
         s = self.settings
+        if self.auth and self.keyset is None:
+            env = f"AGENTSUITE_{self.service.upper().replace('-', '_')}_JWKS_URL"
+            raise RuntimeError(
+                f"{self.service}: no token verifier: set {env} to identity's JWKS URL "
+                "(or build the Runtime with auth=False for a service with no protected routes)"
+            )
         self._engine = make_engine(
             s.database_url.get_secret_value(),
             pool_size=s.db_pool_size,
             max_overflow=s.db_max_overflow,
-            application_name=type(s).service,
+            application_name=self.service,
         )
         self._sessions = make_sessionmaker(self._engine)
-        self._broker = await make_broker(s)
-        self.consumers = []
+        self._producer = await make_producer(s)
+        self._stop.clear()
+        policy = retry_policy(s)
         for spec in self.specs:
-            adapter = spec.adapter or envelope_adapter(spec.topic)
             consumer = Consumer[U](
-                name=spec.name,
-                topic=spec.topic,
-                adapter=adapter,
-                handler=spec.handler,
+                group=group_id(self.service, spec.name),
+                handlers=spec.handlers,
                 uow=self.uow,
-                dead_letter=broker_dead_letter(self._broker),
-                max_attempts=s.consumer_max_attempts,
-                workers=spec.workers,
+                publish=publisher(self._producer),
+                policy=policy,
                 batch=spec.batch,
+                metrics=self.metrics,
             )
-            subscribe(self._broker, consumer)
-            self.consumers.append(consumer)
-        await self._broker.start()
+            group = ConsumerGroup[U](
+                consumer,
+                spec.topic,
+                s.kafka_bootstrap_servers,
+                progress=lambda: self.uow(None),
+                workers=spec.workers,
+                fetch=spec.fetch,
+                client_id=s.kafka_client_id,
+            )
+            await group.start()
+            self.groups.append(group)
         if self.relay_enabled:
             self.relay = OutboxRelay(
                 self._engine,
-                BrokerSender(self._broker),
+                ProducerSender(self._producer),
                 batch_size=s.outbox_batch_size,
                 poll_interval=s.outbox_poll_interval,
             )
-            self._stop.clear()
-            self._relay_task = asyncio.create_task(self.relay.run(self._stop), name="relay")
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._relay_task is not None:
-            await self._relay_task
-            self._relay_task = None
-        if self._broker is not None:
-            await self._broker.stop()
+        for group in self.groups:
+            await group.stop()
+        self.groups = []
+        for task in self._tasks:
+            if task.get_name() == "housekeeping":
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
         if self._engine is not None:
             await self._engine.dispose()
         if self.keyset is not None:
             await self.keyset.aclose()
+
+    async def prune_inbox(self) -> int:
+        """Forget applied event ids older than the retention (every tenant's)."""
+        async with self.uow(None, all_tenants=True) as uow:
+            pruned = await uow.inbox.prune(timedelta(hours=self.settings.inbox_retention_hours))
+            await uow.commit()
+        return pruned
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                pruned = await self.prune_inbox()
+                if pruned:
+                    log.info("inbox: pruned %d applied event ids", pruned)
+            except Exception:  # the database may be down; the next round tries again
+                log.warning("inbox pruning failed", exc_info=True)
+            await asyncio.sleep(3600)
 
     async def check_database(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def check_broker(self) -> None:
-        if not await self.broker.ping(timeout=2.0):
-            raise ConnectionError("broker did not answer")
+        await self.producer.client.fetch_all_metadata()
 
     async def check_relay(self) -> None:
-        if self._relay_task is not None and self._relay_task.done():
-            raise RuntimeError("outbox relay stopped")
+        for task in self._tasks:
+            if task.get_name() == "relay" and task.done():
+                raise RuntimeError("outbox relay stopped")
+
+    async def check_consumers(self) -> None:
+        for group in self.groups:
+            group.check()
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -180,7 +248,9 @@ class Runtime(Generic[U]):
                 "database": self.check_database,
                 "broker": self.check_broker,
                 "relay": self.check_relay,
+                "consumers": self.check_consumers,
             },
+            registry=self.metrics.registry,
             lifespan=self.lifespan,
             **kwargs,
         )

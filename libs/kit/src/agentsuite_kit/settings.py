@@ -46,6 +46,26 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval: float = Field(default=0.2, gt=0)
-    consumer_max_attempts: int = Field(
-        default=3, ge=1, description="Tries of a failing message before it goes to the DLQ."
+    consumer_retry_tiers: tuple[float, ...] = Field(
+        default=(10.0, 60.0, 600.0),
+        description="Seconds each delayed retry tier waits before a failed message is "
+        "tried again; after the last tier it goes to the group's dead-letter topic.",
+    )
+    consumer_handler_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds one handler call may take."
+    )
+    consumer_max_crashes: int = Field(
+        default=3, ge=1, description="Process deaths on one message before it is dead-lettered."
+    )
+    consumer_transient_budget: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a transient fault is retried in place before the offset is "
+        "left uncommitted and the batch fetched again.",
+    )
+    inbox_retention_hours: float = Field(
+        default=168.0, gt=0, description="How long applied event ids are remembered."
+    )
+    max_message_bytes: int = Field(
+        default=1_000_000, gt=0, description="Largest event `emit` accepts (the broker's limit)."
     )

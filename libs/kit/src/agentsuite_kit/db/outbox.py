@@ -112,9 +112,9 @@ class OutboxRepository(Repository):
                 for (t, k), n in sorted(counts.items())  # one lock order: no deadlocks
             ]
         )
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=[outbox_sequences.c.topic, outbox_sequences.c.key],
             set_={"seq": outbox_sequences.c.seq + stmt.excluded.seq},
         ).returning(outbox_sequences.c.topic, outbox_sequences.c.key, outbox_sequences.c.seq)
-        result = await self.session.execute(stmt)
+        result = await self.session.execute(upsert)
         return {(t, k): int(s) for t, k, s in result}

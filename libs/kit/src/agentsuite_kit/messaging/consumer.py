@@ -1,35 +1,56 @@
-"""Consumers: parse, dedupe through the inbox, apply in one unit of work, dead-letter poison.
+"""A consumer group's handling of records: decode, skip, dedupe, apply, escalate.
 
-A message that cannot be parsed, or whose handler still fails after `max_attempts`, is
-published to `<topic>.dlq` with the error in its headers and its offset is committed, so
-the partition keeps moving and nothing is lost: `redrive` puts it back later.
+Per record: a type this consumer has no handler for is skipped and counted (a newer
+producer may add types; that is compatible); a value that does not parse is
+dead-lettered; an enum value it does not know (in a field not marked open) is skipped
+and counted. Otherwise the handler runs in a held unit of work whose inbox claim commits
+with the effect. A transient fault is retried in place (offset not committed); any other
+failure sends the record to the group's next retry tier or, after the last, to its
+dead-letter topic, and the partition moves on. `messaging.group` feeds it from Kafka.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import groupby
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
-from faststream.middlewares import AckPolicy
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from agentsuite_contracts.deadletter import PREFIX, DeadLetter, dead_letter_topic
-from agentsuite_contracts.envelope import Envelope
+from agentsuite_contracts.deadletter import (
+    PREFIX,
+    RETRY_PREFIX,
+    DeadLetter,
+    RetryState,
+    dead_letter_topic,
+    retry_topic,
+)
+from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.registry import type_of
+from agentsuite_kit.cause import caused_by
 from agentsuite_kit.db.uow import UnitOfWork
-from agentsuite_kit.logging import correlation_id
+from agentsuite_kit.messaging.errors import HandlerTimeout, is_transient
+from agentsuite_kit.messaging.policy import (
+    Bury,
+    RetryPolicy,
+    after_failure,
+    transient_delay,
+)
+from agentsuite_kit.metrics import KitMetrics
 
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
+Handler = Callable[[Envelope[Any], U], Awaitable[None]]
+Publish = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
+"""Publish (topic, key, value, headers) and wait for the broker's acknowledgement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,190 +68,298 @@ class Record:
 class Outcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    RETRYING = "retrying"
     DEAD_LETTERED = "dead-lettered"
 
 
-DeadLetterSender = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
+class _Head(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str
+
+
+_HEAD: TypeAdapter[_Head] = TypeAdapter(_Head)
+
+
+def handled_adapter(payloads: Sequence[type[Payload]]) -> TypeAdapter[Envelope[Any]]:
+    """Validator of envelopes whose payload is one of `payloads`, discriminated on type."""
+    members: Any = payloads[0]
+    for cls in payloads[1:]:
+        members = members | cls
+    return TypeAdapter(Envelope[members])  # runtime-built union: Any on purpose
 
 
 @dataclass
 class Consumer(Generic[U]):
-    """One consumer group on one topic: `handler(envelope, uow)` applies an event."""
+    """One consumer group: `handlers[payload class](envelope, uow)` applies an event.
 
-    name: str
-    topic: str
-    adapter: TypeAdapter[Envelope[Any]]
-    handler: Callable[[Envelope[Any], U], Awaitable[None]]
-    uow: Callable[[UUID | None], U]
-    dead_letter: DeadLetterSender
-    max_attempts: int = 3
-    backoff: float = 0.2
-    workers: int = 1  # >1: one Kafka consumer per worker in the group, partitions in parallel
-    batch: int = 1  # >1: fetch up to this many records at once, apply per-tenant runs together
+    `uow(tenant_id, held=True)` makes the unit of work each apply runs in. `batch`: a
+    tenant's consecutive events of one fetch apply in one transaction (falling back to
+    one by one when any of them fails, so a poison event is still isolated).
+    """
+
+    group: str
+    handlers: Mapping[type[Payload], Handler[U]]
+    uow: Callable[..., U]
+    publish: Publish
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batch: bool = False
+    metrics: KitMetrics | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
 
-    async def process(self, record: Record) -> Outcome:
-        """Apply one record: parse, dedupe, handle, commit; retry, then dead-letter."""
-        [outcome] = await self.process_many([record])
-        return outcome
+    def __post_init__(self) -> None:
+        if not self.handlers:
+            raise ValueError(f"consumer {self.group} has no handlers")
+        self._by_type = {type_of(cls): h for cls, h in self.handlers.items()}
+        self._adapter = handled_adapter(list(self.handlers))
 
-    async def process_many(self, records: Sequence[Record]) -> list[Outcome]:
-        """Apply records in order, each tenant's consecutive run in one transaction.
+    @property
+    def types(self) -> frozenset[str]:
+        return frozenset(self._by_type)
 
-        One transaction per run amortises the round trips; if any event of the run fails,
-        the run is rolled back and its events are applied one by one, so a poison event
-        is isolated (retried, then dead-lettered) and the others still apply once.
+    async def process(self, records: Sequence[Record], *, careful: bool = False) -> list[Outcome]:
+        """Handle records of one partition in order; every record ends with an outcome.
+
+        `careful` applies one by one even in batch mode (the crash-recovery path).
         """
         outcomes: list[Outcome] = []
-        parsed: list[tuple[Record, Envelope[Any]]] = []
+        ready: list[tuple[Record, Envelope[Any]]] = []
         for record in records:
-            try:
-                # extra="ignore": a producer may already send optional fields added later
-                # in this version, which an older consumer must accept (contracts rule 5)
-                parsed.append((record, self.adapter.validate_json(record.value, extra="ignore")))
-            except ValidationError as exc:
-                await self._bury(record, "invalid", _short(exc))
-                outcomes.append(Outcome.DEAD_LETTERED)
-        for tenant, run in groupby(parsed, key=lambda pair: pair[1].tenant_id):
-            items = list(run)
-            if len(items) == 1:
-                outcomes.append(await self._apply_one(*items[0]))
-                continue
-            try:
-                outcomes.extend(await self._apply_run(tenant, items))
-            except Exception as exc:  # any failure: fall back to isolating each event
-                log.info(
-                    "consumer %s: run of %d failed (%r); one by one", self.name, len(items), exc
-                )
-                outcomes.extend([await self._apply_one(r, e) for r, e in items])
+            decoded = await self._decode(record)
+            if isinstance(decoded, Outcome):
+                outcomes.append(decoded)
+            else:
+                ready.append((record, decoded))
+        if self.batch and not careful:
+            for tenant, run in groupby(ready, key=lambda pair: pair[1].tenant_id):
+                outcomes += await self._apply_run(tenant, list(run))
+        else:
+            for record, envelope in ready:
+                outcomes.append(await self.apply_one(record, envelope))
         for outcome in outcomes:
             self.counts[outcome] += 1
+            if self.metrics is not None:
+                self.metrics.consumed.labels(self.group, outcome.value).inc()
         return outcomes
+
+    async def decode(self, record: Record) -> Envelope[Any] | Outcome:
+        """The record's envelope, or the outcome that ends it here (skipped, buried)."""
+        return await self._decode(record)
+
+    async def _decode(self, record: Record) -> Envelope[Any] | Outcome:
+        type_ = record.headers.get("type")
+        if type_ is None:
+            try:
+                type_ = _HEAD.validate_json(record.value).type
+            except ValidationError as exc:
+                await self._bury(record, "invalid", _short(exc))
+                return Outcome.DEAD_LETTERED
+        if type_ not in self._by_type:
+            self._skip("unhandled-type", record, type_)
+            return Outcome.SKIPPED
+        try:
+            # extra="ignore": a producer may already send optional fields added later
+            # in this version, which an older consumer must accept (contracts rule 5)
+            return self._adapter.validate_json(record.value, extra="ignore")
+        except ValidationError as exc:
+            if _only_unknown_values(exc):
+                self._skip("unknown-value", record, _short(exc))
+                return Outcome.SKIPPED
+            await self._bury(record, "invalid", _short(exc))
+            return Outcome.DEAD_LETTERED
 
     async def _apply_run(
         self, tenant: UUID | None, items: list[tuple[Record, Envelope[Any]]]
     ) -> list[Outcome]:
+        if len(items) > 1:
+            try:
+                return await self._run(tenant, items)
+            except Exception as exc:  # any failure: isolate each event of the run
+                log.info(
+                    "consumer %s: run of %d failed (%r); one by one", self.group, len(items), exc
+                )
+        return [await self.apply_one(r, e) for r, e in items]
+
+    async def _run(
+        self, tenant: UUID | None, items: list[tuple[Record, Envelope[Any]]]
+    ) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        async with self.uow(tenant) as uow:
+        async with self.uow(tenant, held=True) as uow:
             fresh = await uow.inbox.claim_many(
-                self.name, [(envelope.id, record.topic) for record, envelope in items]
+                self.group, [(e.id, r.topic, e.tenant_id) for r, e in items]
             )
             for _record, envelope in items:
                 if envelope.id in fresh:
                     fresh.discard(envelope.id)  # a second copy in this run is a duplicate
-                    await self.handler(envelope, uow)
+                    await self._handle(envelope, uow)
                     outcomes.append(Outcome.APPLIED)
                 else:
                     outcomes.append(Outcome.DUPLICATE)
-            await uow.commit()
+            await uow.finish()
         return outcomes
 
-    async def _apply_one(self, record: Record, envelope: Envelope[Any]) -> Outcome:
-        token = correlation_id.set(str(envelope.correlation_id))
-        try:
-            error: Exception | None = None
-            for attempt in range(1, self.max_attempts + 1):
-                try:
-                    [outcome] = await self._apply_run(envelope.tenant_id, [(record, envelope)])
-                    return outcome
-                except Exception as exc:  # a handler may fail in any way; retried, then DLQ
-                    error = exc
+    async def _handle(self, envelope: Envelope[Any], uow: U) -> None:
+        handler = self._by_type[envelope.type]
+        with caused_by(envelope):
+            try:
+                async with asyncio.timeout(self.policy.handler_timeout):
+                    await handler(envelope, uow)
+            except TimeoutError as exc:
+                raise HandlerTimeout(
+                    f"handler ran past {self.policy.handler_timeout}s on {envelope.type}"
+                ) from exc
+
+    async def apply_one(self, record: Record, envelope: Envelope[Any]) -> Outcome:
+        """Apply one event in its own transaction: transient faults retried in place,
+        other failures escalated to the next retry tier or the dead-letter topic."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                [outcome] = await self._run(envelope.tenant_id, [(record, envelope)])
+                return outcome
+            except Exception as exc:  # a handler may fail in any way
+                attempt += 1
+                within = time.monotonic() - started < self.policy.transient_budget
+                if is_transient(exc) and within and not self.stopping.is_set():
+                    if self.metrics is not None:
+                        self.metrics.transient.labels(self.group).inc()
+                    delay = transient_delay(attempt, self.policy)
                     log.warning(
-                        "consumer %s failed on %s (attempt %d/%d): %r",
-                        self.name,
+                        "consumer %s: transient failure on %s (try %d, again in %.1fs): %r",
+                        self.group,
                         envelope.id,
                         attempt,
-                        self.max_attempts,
+                        delay,
                         exc,
                     )
-                    if attempt < self.max_attempts:
-                        await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
-            await self._bury(record, "handler-failed", repr(error))
+                    await asyncio.sleep(delay)
+                    continue
+                if is_transient(exc):
+                    raise  # stopping, or out of patience: leave the offset uncommitted
+                return await self.escalate(record, repr(exc))
+
+    async def escalate(self, record: Record, error: str) -> Outcome:
+        """Send a failed record to its next retry tier, or bury it after the last."""
+        retry = RetryState.from_headers(record.headers)
+        tier = retry.tier if retry is not None else 0
+        hop = after_failure(tier, self.policy, datetime.now(UTC))
+        if isinstance(hop, Bury):
+            await self._bury(record, "handler-failed", error, attempts=hop.attempts)
             return Outcome.DEAD_LETTERED
-        finally:
-            correlation_id.reset(token)
+        origin = (
+            (retry.topic, retry.partition, retry.offset)
+            if retry is not None
+            else (record.topic, record.partition, record.offset)
+        )
+        state = RetryState(
+            due_at=hop.due_at,
+            tier=hop.tier,
+            topic=origin[0],
+            partition=origin[1],
+            offset=origin[2],
+            error=error[:1000],
+        )
+        log.warning(
+            "consumer %s: %s[%d]@%d failed, retry tier %d at %s: %s",
+            self.group,
+            record.topic,
+            record.partition,
+            record.offset,
+            hop.tier,
+            hop.due_at.isoformat(),
+            error[:300],
+        )
+        headers = _strip(record.headers) | state.headers()
+        await self.publish(retry_topic(self.group, hop.tier), record.key, record.value, headers)
+        if self.metrics is not None:
+            self.metrics.retries.labels(self.group, str(hop.tier)).inc()
+        return Outcome.RETRYING
+
+    async def bury_crashed(self, record: Record, attempts: int) -> Outcome:
+        """Dead-letter a record whose handler killed the process `attempts` times."""
+        await self._bury(
+            record,
+            "crashed",
+            f"the process died {attempts} times applying it",
+            attempts=attempts,
+        )
+        self.counts[Outcome.DEAD_LETTERED] += 1
+        return Outcome.DEAD_LETTERED
 
     async def _bury(
-        self, record: Record, reason: Literal["invalid", "handler-failed"], error: str
+        self, record: Record, reason: Any, error: str, attempts: int | None = None
     ) -> None:
-        headers = {k: v for k, v in record.headers.items() if not k.startswith(PREFIX)}
-        headers |= DeadLetter(
+        retry = RetryState.from_headers(record.headers)
+        topic, partition, offset = (
+            (retry.topic, retry.partition, retry.offset)
+            if retry is not None
+            else (record.topic, record.partition, record.offset)
+        )
+        letter = DeadLetter(
             reason=reason,
             error=error[:4000],
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            consumer=self.name,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            consumer=self.group,
             failed_at=datetime.now(UTC),
-        ).headers()
+            attempts=attempts,
+        )
         log.error(
-            "dead-lettering %s[%d]@%d: %s: %s",
+            "consumer %s: dead-lettering %s[%d]@%d: %s: %s",
+            self.group,
+            topic,
+            partition,
+            offset,
+            reason,
+            error[:500],
+        )
+        await self.publish(
+            dead_letter_topic(self.group),
+            record.key,
+            record.value,
+            _strip(record.headers) | letter.headers(),
+        )
+        if self.metrics is not None:
+            self.metrics.dead_letters.labels(self.group, reason).inc()
+
+    def _skip(self, reason: str, record: Record, detail: str) -> None:
+        log.info(
+            "consumer %s: skipping %s[%d]@%d (%s: %s)",
+            self.group,
             record.topic,
             record.partition,
             record.offset,
             reason,
-            error[:500],
+            detail[:300],
         )
-        await self.dead_letter(dead_letter_topic(record.topic), record.key, record.value, headers)
+        if self.metrics is not None:
+            self.metrics.skipped.labels(self.group, reason).inc()
+
+
+def _strip(headers: Mapping[str, str]) -> dict[str, str]:
+    """The record's own headers, without a previous hop's retry or dead-letter ones."""
+    return {k: v for k, v in headers.items() if not k.startswith((PREFIX, RETRY_PREFIX))}
+
+
+# pydantic error types that mean "a value this version of the contract does not list"
+_UNKNOWN_VALUE = frozenset({"enum", "literal_error"})
+
+
+def _only_unknown_values(exc: ValidationError) -> bool:
+    """True when every error is an unknown enum/literal value outside the payload's `type`.
+
+    A newer producer may add an enum value; the compatibility check calls that breaking
+    for closed enums, but a consumer that meets one skips and counts the message instead of
+    dead-lettering it (ARCHITECTURE: unknown values are skipped, not dead-lettered).
+    """
+    errors = exc.errors()
+    return bool(errors) and all(
+        e["type"] in _UNKNOWN_VALUE and tuple(e["loc"][-1:]) != ("type",) for e in errors
+    )
 
 
 def _short(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10])
-
-
-def broker_dead_letter(broker: KafkaBroker) -> DeadLetterSender:
-    """Dead-letter through `broker`, waiting for the ack so the offset commit is safe."""
-
-    async def send(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
-        await broker.publish(value, topic, key=key, headers=headers)
-
-    return send
-
-
-def _record(raw: Any) -> Record:
-    return Record(
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        key=raw.key,
-        value=raw.value,
-        headers={k: v.decode(errors="replace") for k, v in raw.headers},
-    )
-
-
-def subscribe(broker: KafkaBroker, consumer: Consumer[Any]) -> None:
-    """Register `consumer` on `broker` as a faststream subscriber (an entrypoint only).
-
-    NACK_ON_ERROR: if even the DLQ publish fails, seek back and redeliver, never skip.
-    """
-    if consumer.batch > 1:
-
-        @broker.subscriber(
-            consumer.topic,
-            group_id=consumer.name,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            batch=True,
-            max_records=consumer.batch,
-            title=consumer.name,
-        )
-        async def on_batch(message: KafkaMessage) -> None:
-            raw = message.raw_message
-            records = raw if isinstance(raw, tuple) else (raw,)
-            await consumer.process_many([_record(r) for r in records])
-
-        return
-
-    @broker.subscriber(
-        consumer.topic,
-        group_id=consumer.name,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        max_workers=consumer.workers,
-        title=consumer.name,
-    )
-    async def on_message(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        # a non-batch subscriber always gets one ConsumerRecord, never a tuple
-        assert not isinstance(raw, tuple)
-        await consumer.process(_record(raw))
