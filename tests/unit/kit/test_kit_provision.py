@@ -1,4 +1,5 @@
-"""Provisioning layout: names, passwords minted once and kept, URLs that survive any password."""
+"""Provisioning layout: names, passwords minted once and kept, URLs that survive any password,
+and what `up` hands a running service (the app role, never the owner or the admin)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import stat
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from agentsuite_cli.provision import ServiceDb, load_passwords, names, service_dbs
+from agentsuite_cli.settings import CliSettings
+from agentsuite_cli.stack import Stack
+from agentsuite_contracts.registry import SERVICES
+from agentsuite_kit.service import ServiceSpec
+from agentsuite_kit.settings import ServiceSettings
 
 SERVER = "postgresql://admin:admin-secret@db.internal:6543/postgres"
 
@@ -132,3 +139,69 @@ def test_url_quotes_special_characters(password: str) -> None:
             6543,
             "agentsuite_llm_gateway",
         )
+
+
+def _stack(tmp_path: Path) -> Stack:
+    return Stack(
+        CliSettings(
+            home=tmp_path,
+            database_url=SecretStr(SERVER),
+            kafka_bootstrap_servers="kafka-1:9092",
+            base_port=9100,
+        )
+    )
+
+
+def _spec(name: str) -> ServiceSpec:
+    return ServiceSpec(name, "x:app", Path("migrations"), ServiceSettings)
+
+
+def test_service_env_holds_the_app_role_only(tmp_path: Path) -> None:
+    db = _db("OWNER-SECRET", "app-secret")
+    env = _stack(tmp_path).service_env(_spec("llm-gateway"), db, SERVER, 9105)
+
+    assert env == {
+        "AGENTSUITE_LLM_GATEWAY_DATABASE_URL": (
+            "postgresql+asyncpg://llm_gateway_app:app-secret@db.internal:6543/"
+            "agentsuite_llm_gateway"
+        ),
+        "AGENTSUITE_LLM_GATEWAY_KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9092",
+        "AGENTSUITE_LLM_GATEWAY_HTTP_PORT": "9105",
+        "AGENTSUITE_LLM_GATEWAY_JWKS_URL": "http://127.0.0.1:9100/.well-known/jwks.json",
+    }
+    handed = " ".join([*env, *env.values()])
+    for secret in ("OWNER-SECRET", "llm_gateway_owner", "admin-secret", "MIGRATION"):
+        assert secret not in handed
+
+
+def test_ports_follow_the_registry_so_identity_is_known_first(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    ports = stack.ports(["audit", "zz-sample", "identity", "a-sample"])
+
+    assert ports == {
+        "identity": 9100,
+        "audit": 9100 + SERVICES.index("audit"),
+        "a-sample": 9100 + len(SERVICES),
+        "zz-sample": 9100 + len(SERVICES) + 1,
+    }
+    assert stack.ports(["audit"]) == {"audit": ports["audit"]}
+    assert stack.jwks_url() == "http://127.0.0.1:9100/.well-known/jwks.json"
+
+
+def test_child_env_drops_admin_and_owner_urls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTSUITE_DATABASE_URL", SERVER)
+    monkeypatch.setenv("AGENTSUITE_PLANNING_MIGRATION_DATABASE_URL", "postgresql://owner:pw@x/y")
+    monkeypatch.setenv("KEEP_ME", "1")
+    stack = _stack(tmp_path)
+    spec = _spec("planning")
+    db = ServiceDb("planning", "agentsuite_planning", "planning_owner", "planning_app", "o", "a")
+
+    env = stack.child_env(spec, stack.service_env(spec, db, SERVER, 9103))
+
+    assert "AGENTSUITE_DATABASE_URL" not in env
+    assert "AGENTSUITE_PLANNING_MIGRATION_DATABASE_URL" not in env
+    assert env["KEEP_ME"] == "1"
+    assert env["AGENTSUITE_PLANNING_DATABASE_URL"].startswith("postgresql+asyncpg://planning_app:")
+    assert "admin-secret" not in " ".join(env.values())

@@ -97,30 +97,56 @@ class Stack:
         topics = await ensure_topics(self.bootstrap(), [(t.name, t.partitions) for t in TOPICS])
         return created, topics
 
+    def ports(self, names: list[str]) -> dict[str, int]:
+        """HTTP port per service: fixed by its place in the registry, so every service is
+        handed identity's JWKS URL before identity starts; services the registry does not
+        list (tests' samples) follow, by name."""
+        extra = sorted(n for n in names if n not in SERVICES)
+        order = [*SERVICES, *extra]
+        return {n: self.settings.base_port + order.index(n) for n in names}
+
+    def jwks_url(self) -> str:
+        port = self.settings.base_port + SERVICES.index("identity")
+        return f"http://127.0.0.1:{port}/.well-known/jwks.json"
+
     def service_env(
         self, spec: ServiceSpec, db: ServiceDb, admin_url: str, port: int
     ) -> dict[str, str]:
+        """What `up` hands a service: the app role's URL only. `up` migrates as the owner
+        before services start, so a running service never holds the owner's password."""
         p = env_prefix(spec.name)
         return {
             f"{p}DATABASE_URL": db.url(admin_url),
-            f"{p}MIGRATION_DATABASE_URL": db.url(admin_url, owner=True),
             f"{p}KAFKA_BOOTSTRAP_SERVERS": self.bootstrap(),
             f"{p}HTTP_PORT": str(port),
+            f"{p}JWKS_URL": self.jwks_url(),
         }
 
+    def child_env(self, spec: ServiceSpec, service: dict[str, str]) -> dict[str, str]:
+        """The process environment of a service: ours, minus the admin URL and any owner
+        URL the caller's shell exported, plus the service's own variables."""
+        drop = {"AGENTSUITE_DATABASE_URL", f"{env_prefix(spec.name)}MIGRATION_DATABASE_URL"}
+        inherited = {k: v for k, v in os.environ.items() if k not in drop}
+        return inherited | service
+
     def start_services(
-        self, specs: list[ServiceSpec], dbs: dict[str, ServiceDb], admin_url: str
+        self,
+        specs: list[ServiceSpec],
+        dbs: dict[str, ServiceDb],
+        admin_url: str,
+        ports: dict[str, int],
     ) -> list[ServiceProc]:
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         procs: list[ServiceProc] = []
-        for i, spec in enumerate(specs):
-            port = self.settings.base_port + i
+        for spec in specs:
+            port = ports[spec.name]
+            env = self.child_env(spec, self.service_env(spec, dbs[spec.name], admin_url, port))
             log = logs / f"{spec.name}.log"
             with log.open("ab") as out:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "agentsuite_cli.main", "serve", spec.name],
-                    env={**os.environ, **self.service_env(spec, dbs[spec.name], admin_url, port)},
+                    env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -139,7 +165,8 @@ class Stack:
         running = [s for s in (old.services if old else []) if psutil.pid_exists(s.pid)]
         names = {s.name for s in running}
         starting = [s for s in specs if s.name not in names]
-        state = State(running + self.start_services(starting, dbs, admin_url))
+        ports = self.ports([s.name for s in specs])  # all installed: a restart keeps its port
+        state = State(running + self.start_services(starting, dbs, admin_url, ports))
         state.save(self.state_file)
         return state
 
