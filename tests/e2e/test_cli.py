@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from agentsuite_cli.embedded import free_port
+from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic, retry_topic
 from agentsuite_contracts.registry import SERVICES, TOPICS
 from agentsuite_kit.messaging.admin import list_topics
 
@@ -73,6 +75,23 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+GROUP = "execution.plans"
+DLQ_HEADERS = [
+    (k, v.encode())
+    for k, v in DeadLetter(
+        reason="invalid",
+        error="bad",
+        topic=TOPICS[1].name,
+        partition=0,
+        offset=0,
+        consumer=GROUP,
+        failed_at=datetime.now(UTC),
+    )
+    .headers()
+    .items()
+]
+
+
 def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
     home = Path(env["AGENTSUITE_HOME"])
     pids: set[int] = set()
@@ -89,7 +108,7 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         found = asyncio.run(list_topics(bootstrap))
         for t in TOPICS:
             assert found.get(t.name) == t.partitions
-            assert found.get(f"{t.name}.dlq") == t.partitions
+            assert f"{t.name}.dlq" not in found  # dead letters are per consumer group now
 
         password = (home / "pg" / "superuser-password").read_text().strip()
         url = f"postgresql://postgres:{password}@127.0.0.1:{env['AGENTSUITE_PG_PORT']}/postgres"
@@ -136,21 +155,23 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
             await producer.start()
             try:
                 await producer.send_and_wait(
-                    TOPICS[1].dlq, b'{"back": 1}', key=b"k2", headers=[("dlq-reason", b"invalid")]
+                    dead_letter_topic(GROUP), b'{"back": 1}', key=b"k2", headers=DLQ_HEADERS
                 )
             finally:
                 await producer.stop()
 
         asyncio.run(dead_letter())
-        redrive = cli(env, "redrive", TOPICS[1].name)
+        redrive = cli(env, "redrive", GROUP)
         assert redrive.returncode == 0, redrive.stderr
         assert "redrove 1 message" in redrive.stdout
-        back = cli(env, "tail", TOPICS[1].name, "--limit", "1")
+        # back to that group's first retry tier, due now: no other group sees it
+        back = cli(env, "tail", retry_topic(GROUP, 1), "--limit", "1")
         line = json.loads(back.stdout.strip().splitlines()[-1])
         assert line["value"] == {"back": 1}
         assert line["key"] == "k2"
         assert "dlq-reason" not in line["headers"]
-        assert line["headers"]["redriven-from"].startswith(f"{TOPICS[1].dlq}:")
+        assert line["headers"]["retry-topic"] == TOPICS[1].name
+        assert line["headers"]["redriven-from"].startswith(f"{dead_letter_topic(GROUP)}:")
 
         again = cli(env, "up")  # idempotent: a second `up` reuses what runs
         assert again.returncode == 0, again.stdout + again.stderr
@@ -185,7 +206,7 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
     assert not (tmp_path / "home" / "pg").exists()  # nothing embedded was started
 
     found = asyncio.run(list_topics(kafka_bootstrap))
-    assert all(t.name in found and t.dlq in found for t in TOPICS)
+    assert all(t.name in found for t in TOPICS)
 
     passwords = json.loads((tmp_path / "home" / "db-passwords.json").read_text())
 

@@ -154,7 +154,9 @@ async def test_message_that_kills_the_process_is_dead_lettered_after_max_crashes
     assert await effect_counts(uow, tenant) == (2, 2)  # before and after, once each
     [dead] = await read_all(kafka_bootstrap, dead_letter_topic(group), expect=1)
     letter = DeadLetter.from_headers({k: v.decode() for k, v in dead.headers})
-    assert letter.reason == "crashed" and letter.offset == 1 and letter.attempts == 2
+    assert letter.reason == "crashed"
+    assert letter.offset == 1
+    assert letter.attempts == 2
 
 
 async def test_events_emitted_by_a_handler_carry_the_cause(
@@ -189,7 +191,6 @@ async def test_events_emitted_by_a_handler_carry_the_cause(
     emitted = Envelope[NoteAdded].model_validate_json(value)
     assert emitted.causation_id == source.id
     assert emitted.correlation_id == source.correlation_id
-    assert emitted.tenant_id == tenant and emitted.producer == "sample"
+    assert emitted.tenant_id == tenant
+    assert emitted.producer == "sample"
     assert emitted.sequence == 1
-
-

@@ -85,7 +85,9 @@ async def test_poison_walks_the_tiers_to_the_group_dlq_and_redrive_recovers(
         assert sorted(d.reason for d in letters) == ["handler-failed", "invalid"]
         assert all(d.topic == topic and d.partition == 0 for d in letters)
         failed = next(d for d in letters if d.reason == "handler-failed")
-        assert failed.offset == 2 and failed.attempts == 3 and "downstream says no" in failed.error
+        assert failed.offset == 2
+        assert failed.attempts == 3
+        assert "downstream says no" in failed.error
         assert {bytes(r.value) for r in dead} == {b"{not json", boom.model_dump_json().encode()}
         assert len(await read_all(kafka_bootstrap, retry_topic(group, 2), expect=1)) == 1
 

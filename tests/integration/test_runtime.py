@@ -14,8 +14,9 @@ from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_kit.runtime import Runtime
 from tests.integration.conftest import SampleDb
 from tests.integration.kafka_helpers import effect_counts, eventually, fresh_topic
-from tests.integration.sample.app import SampleSettings, build
-from tests.integration.sample.model import SampleUow
+from tests.integration.sample.app import build
+from tests.integration.sample.settings import SampleSettings
+from tests.integration.sample.uow import SampleUow
 from tests.integration.test_jwt import (  # noqa: F401  # `server` is a fixture, used by name
     AUDIENCE,
     ISSUER,
@@ -30,7 +31,7 @@ async def test_service_round_trip(
     sample_db: SampleDb,
     kafka_bootstrap: str,
     server: JwksServer,  # noqa: F811  # the imported fixture, requested here
-    uow: Callable[[UUID | None], SampleUow],
+    uow: Callable[..., SampleUow],
 ) -> None:
     topic = await fresh_topic(kafka_bootstrap)
     settings = SampleSettings(
@@ -53,26 +54,26 @@ async def test_service_round_trip(
         async with httpx.AsyncClient(transport=transport, base_url="http://sample") as http:
             ready = await http.get("/readyz")
             assert ready.status_code == 200, ready.text
-            assert set(ready.json()["checks"]) == {"database", "broker", "relay"}
+            assert set(ready.json()["checks"]) == {"database", "broker", "relay", "consumers"}
 
-            assert (await http.post("/notes", json={"body": "x"})).status_code == 401
+            assert (await http.post("/v1/notes", json={"body": "x"})).status_code == 401
             forbidden = await http.post(
-                "/notes", json={"body": "x"}, headers={"Authorization": f"Bearer {reader}"}
+                "/v1/notes", json={"body": "x"}, headers={"Authorization": f"Bearer {reader}"}
             )
             assert forbidden.status_code == 403
             assert forbidden.headers["content-type"].startswith("application/problem+json")
 
             bad = await http.post(
-                "/notes", json={"body": ""}, headers={"Authorization": f"Bearer {writer}"}
+                "/v1/notes", json={"body": ""}, headers={"Authorization": f"Bearer {writer}"}
             )
             assert bad.status_code == 422
             assert bad.json()["errors"][0]["loc"][-1] == "body"
 
             created = await http.post(
-                "/notes", json={"body": "hello"}, headers={"Authorization": f"Bearer {writer}"}
+                "/v1/notes", json={"body": "hello"}, headers={"Authorization": f"Bearer {writer}"}
             )
             assert created.status_code == 201, created.text
-            listed = await http.get("/notes", headers={"Authorization": f"Bearer {reader}"})
+            listed = await http.get("/v1/notes", headers={"Authorization": f"Bearer {reader}"})
             assert listed.json() == ["hello"]
 
             [consumer] = runtime.consumers
@@ -84,4 +85,4 @@ async def test_service_round_trip(
             assert await effect_counts(uow, tenant) == (1, 1)
 
             metrics = (await http.get("/metrics")).text
-            assert 'route="/notes"' in metrics
+            assert 'route="/v1/notes"' in metrics

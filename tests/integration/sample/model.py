@@ -1,60 +1,7 @@
-"""The sample service's tables and repositories."""
+"""Old import path of the sample's pieces (kept while tests move to the service layout)."""
 
-from __future__ import annotations
+from tests.integration.sample.messages import NoteAdded
+from tests.integration.sample.repositories import Effects, Notes, effects, metadata, notes
+from tests.integration.sample.uow import SampleUow
 
-from typing import Literal
-from uuid import UUID
-
-from pydantic import Field
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.dialects.postgresql import UUID as PgUUID
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from agentsuite_contracts.envelope import Payload
-from agentsuite_kit.db import Repository, UnitOfWork
-
-metadata = MetaData()
-
-notes = Table(
-    "notes",
-    metadata,
-    Column("id", PgUUID(as_uuid=True), primary_key=True),
-    Column("tenant_id", PgUUID(as_uuid=True), nullable=False, index=True),
-    Column("body", String(500), nullable=False),
-)
-
-# deliberately no unique constraint: a double apply must show up as a second row
-effects = Table(
-    "effects",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", PgUUID(as_uuid=True), nullable=False),
-    Column("tenant_id", PgUUID(as_uuid=True), nullable=True),
-    Column("applied_at", DateTime(timezone=True), server_default=func.now()),
-)
-
-
-class NoteAdded(Payload):
-    type: Literal["sample.note.added"] = "sample.note.added"
-    note_id: UUID = Field(description="The note.")
-    body: str = Field(description="Its text.")
-
-
-class Notes(Repository):
-    async def add(self, note_id: UUID, tenant_id: UUID, body: str) -> None:
-        await self.session.execute(insert(notes).values(id=note_id, tenant_id=tenant_id, body=body))
-
-    async def all(self) -> list[str]:
-        return list(await self.session.scalars(select(notes.c.body).order_by(notes.c.body)))
-
-
-class Effects(Repository):
-    async def record(self, event_id: UUID, tenant_id: UUID | None) -> None:
-        await self.session.execute(insert(effects).values(event_id=event_id, tenant_id=tenant_id))
-
-
-class SampleUow(UnitOfWork):
-    def bind(self, session: AsyncSession) -> None:
-        super().bind(session)
-        self.notes = Notes(session)
-        self.effects = Effects(session)
+__all__ = ["Effects", "NoteAdded", "Notes", "SampleUow", "effects", "metadata", "notes"]

@@ -127,38 +127,50 @@ def tail(
 
 @app.command()
 def redrive(
-    topic: str,
+    group: str = typer.Argument(help="Consumer group, `<service>.<consumer>`."),
     limit: int = typer.Option(0, help="Move at most this many (0: all)."),
 ) -> None:
-    """Move dead letters from `<topic>.dlq` back to `<topic>`."""
+    """Give a consumer group's dead letters (`<group>.dlq`) back to that group alone."""
+    from agentsuite_contracts.deadletter import dead_letter_topic, retry_topic
     from agentsuite_kit.messaging.redrive import redrive as run
 
-    moved = asyncio.run(run(_stack().bootstrap(), topic, limit=limit or None))
-    console.print(f"redrove {moved} message(s) from {topic}.dlq to {topic}")
+    moved = asyncio.run(run(_stack().bootstrap(), group, limit=limit or None))
+    console.print(
+        f"redrove {moved} message(s) from {dead_letter_topic(group)} to {retry_topic(group, 1)}"
+    )
 
 
 @app.command()
-def serve(name: str) -> None:
-    """Run one installed service: migrate its database (when a migration URL is set), then
-    serve its HTTP API. Host, port and URLs come from the service's own settings."""
+def serve(
+    name: str = typer.Argument(
+        help="An installed service's name, or `module:attribute` of a ServiceSpec."
+    ),
+) -> None:
+    """Run one service: migrate its database (when a migration URL is set), then serve its
+    HTTP API. Host, port and URLs come from the service's own settings."""
     import uvicorn
 
     from agentsuite_kit.db.migrate import upgrade
     from agentsuite_kit.logging import configure as configure_logging
-    from agentsuite_kit.service import installed
+    from agentsuite_kit.service import find
 
-    specs = {s.name: s for s in installed()}
-    if name not in specs:
-        known = ", ".join(specs) or "none installed"
-        console.print(f"[red]no service {name!r}[/red] (installed: {known})")
-        raise typer.Exit(2)
-    spec = specs[name]
+    try:
+        spec = find(name)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     settings = spec.settings()
     configure_logging(spec.name, settings.log_level, settings.log_json)
     if settings.migration_database_url is not None:
         upgrade(spec.migrations, settings.migration_database_url.get_secret_value())
     # log_config=None: uvicorn's records go through the JSON handler configured above
-    uvicorn.run(spec.asgi_app, host=settings.http_host, port=settings.http_port, log_config=None)
+    uvicorn.run(
+        spec.asgi_app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        factory=True,
+    )
 
 
 if __name__ == "__main__":

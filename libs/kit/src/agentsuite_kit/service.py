@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -16,7 +17,7 @@ class ServiceSpec:
     """A service as the CLI sees it; exported under the `agentsuite.services` entry point."""
 
     name: str
-    asgi_app: str  # "module:attribute" of the FastAPI app uvicorn serves
+    asgi_app: str  # "module:function" of the factory returning the FastAPI app uvicorn serves
     migrations: Path  # the service's alembic script directory
     settings: type[ServiceSettings]  # the service's one Settings class (its env prefix)
 
@@ -30,3 +31,21 @@ def installed() -> list[ServiceSpec]:
             raise TypeError(f"entry point {ep.name} is not a ServiceSpec: {spec!r}")
         specs.append(spec)
     return sorted(specs, key=lambda s: s.name)
+
+
+def find(name: str) -> ServiceSpec:
+    """An installed service by name, or any ServiceSpec by `module:attribute` (tests, dev)."""
+    if ":" in name:
+        module, _, attribute = name.partition(":")
+        try:
+            spec = getattr(import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise LookupError(f"cannot load {name!r}: {exc}") from exc
+        if not isinstance(spec, ServiceSpec):
+            raise LookupError(f"{name} is not a ServiceSpec: {spec!r}")
+        return spec
+    specs = {s.name: s for s in installed()}
+    if name not in specs:
+        known = ", ".join(specs) or "none installed"
+        raise LookupError(f"no service {name!r} (installed: {known})")
+    return specs[name]

@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import ValidationError
 
 from agentsuite_contracts.deadletter import (
     PREFIX,
@@ -77,7 +78,10 @@ def _redriven(raw: list[tuple[str, bytes]], origin: str) -> list[tuple[str, byte
     """The original headers with a retry state due now, pointing at the first source."""
     text = {k: v.decode(errors="replace") for k, v in raw}
     kept = [(k, v) for k, v in raw if not k.startswith((PREFIX, RETRY_PREFIX))]
-    letter = DeadLetter.from_headers(text) if f"{PREFIX}reason" in text else None
+    try:
+        letter: DeadLetter | None = DeadLetter.from_headers(text)
+    except ValidationError:  # written by hand or by an older kit: origin unknown
+        letter = None
     state = RetryState(
         due_at=datetime.now(UTC),
         tier=1,
