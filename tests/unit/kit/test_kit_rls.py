@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from agentsuite_kit.db.rls import CURRENT_TENANT, TENANT_SETTING, grant_statements, rls_statements
+from agentsuite_kit.db.rls import (
+    ALL_TENANTS,
+    ALL_TENANTS_SETTING,
+    CURRENT_TENANT,
+    TENANT_SETTING,
+    grant_statements,
+    rls_statements,
+    tenant_predicate,
+)
 
 TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+CROSSING = "coalesce(current_setting('app.all_tenants', true), '') = 'on'"
 
 BAD = [
     "notes; drop table x",
@@ -21,25 +30,37 @@ BAD = [
 ]
 
 
-def test_current_tenant_expression() -> None:
-    assert TENANT_SETTING == "app.tenant_id"
+def test_current_tenant_and_crossing_expressions() -> None:
+    assert (TENANT_SETTING, ALL_TENANTS_SETTING) == ("app.tenant_id", "app.all_tenants")
     assert CURRENT_TENANT == TENANT
+    # missing_ok (the `true`): a transaction that never set it reads NULL, not an error
+    assert ALL_TENANTS == CROSSING
+
+
+def test_predicate_matches_the_tenant_or_an_explicit_crossing() -> None:
+    assert tenant_predicate() == f"(tenant_id = {TENANT} OR {CROSSING})"
+
+
+def test_nullable_predicate_lets_tenantless_rows_match_tenantless_transactions() -> None:
+    assert tenant_predicate("tenant_id", nullable=True) == (
+        f"((tenant_id = {TENANT} OR (tenant_id IS NULL AND {TENANT} IS NULL)) OR {CROSSING})"
+    )
 
 
 def test_rls_statements() -> None:
+    p = f"(tenant_id = {TENANT} OR {CROSSING})"
     assert rls_statements("notes") == [
         "ALTER TABLE notes ENABLE ROW LEVEL SECURITY",
         "ALTER TABLE notes FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY notes_tenant_isolation ON notes "
-        f"USING (tenant_id = {TENANT}) WITH CHECK (tenant_id = {TENANT})",
+        f"CREATE POLICY notes_tenant_isolation ON notes USING {p} WITH CHECK {p}",
     ]
 
 
 def test_rls_statements_other_column() -> None:
     policy = rls_statements("org_members", column="org_tenant")[2]
+    p = f"(org_tenant = {TENANT} OR {CROSSING})"
     assert policy == (
-        f"CREATE POLICY org_members_tenant_isolation ON org_members "
-        f"USING (org_tenant = {TENANT}) WITH CHECK (org_tenant = {TENANT})"
+        f"CREATE POLICY org_members_tenant_isolation ON org_members USING {p} WITH CHECK {p}"
     )
 
 
