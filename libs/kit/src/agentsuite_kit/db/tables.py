@@ -85,5 +85,68 @@ consumer_progress = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-TENANT_TABLES = ("outbox", "outbox_sequences", "inbox")
-"""Kit tables that carry `tenant_id` (nullable: platform events have none) under RLS."""
+
+# Durable jobs and timers (schedules, delayed retries, deadlines, leases): a runner claims
+# due rows across tenants, leases them, and runs each in a unit of work of its tenant.
+jobs = Table(
+    "jobs",
+    kit_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=True),
+    Column("kind", String(200), nullable=False),
+    Column("key", String(200), nullable=True),
+    Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("run_at", DateTime(timezone=True), nullable=False),
+    Column("cron", String(200), nullable=True),
+    Column("timezone", String(64), nullable=False, server_default=text("'UTC'")),
+    Column("state", String(16), nullable=False, server_default=text("'scheduled'")),
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False, server_default=text("5")),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # NULLS NOT DISTINCT: platform jobs (no tenant) dedupe on their key too
+    Index(
+        "jobs_dedupe",
+        "tenant_id",
+        "kind",
+        "key",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+        postgresql_where=text("key IS NOT NULL"),
+    ),
+    Index("jobs_due", "run_at", postgresql_where=text("state = 'scheduled'")),
+    Index("jobs_leased", "lease_until", postgresql_where=text("state = 'running'")),
+)
+
+# Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the response a POST gave,
+# stored in the transaction of its effect, replayed to a retry with the same key.
+idempotency_keys = Table(
+    "idempotency_keys",
+    kit_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=True),
+    Column("subject", String(255), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", String(2048), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "idempotency_keys_owner_key",
+        "tenant_id",
+        "subject",
+        "key",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    ),
+    Index("idempotency_keys_created_at", "created_at"),
+)
+
+TENANT_TABLES = ("outbox", "outbox_sequences", "inbox", "jobs", "idempotency_keys")
+"""Kit tables that carry `tenant_id` (nullable: platform rows have none) under RLS."""
