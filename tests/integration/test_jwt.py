@@ -10,7 +10,7 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -75,8 +75,11 @@ def claims(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def sign(key: Any, kid: str, alg: str = "RS256", **overrides: Any) -> str:
-    return jwt.encode(claims(**overrides), key, algorithm=alg, headers={"kid": kid})
+def sign(
+    key: Any, kid: str, alg: str = "RS256", typ: str | None = "at+jwt", **overrides: Any
+) -> str:
+    # typ None drops the header member altogether (PyJWT omits an empty typ).
+    return jwt.encode(claims(**overrides), key, algorithm=alg, headers={"kid": kid, "typ": typ})
 
 
 def b64(data: bytes) -> str:
@@ -98,9 +101,12 @@ class JwksServer:
     keys: list[dict[str, Any]] = field(default_factory=default_keys)
     hits: int = 0
     failing: bool = False
+    delay: float = 0.0
 
     async def jwks(self, request: Request) -> JSONResponse:
         self.hits += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.failing:
             return JSONResponse({"error": "down"}, status_code=500)
         return JSONResponse({"keys": self.keys})
@@ -133,6 +139,7 @@ def jwks(server: JwksServer) -> JwksServer:
     server.keys = default_keys()
     server.hits = 0
     server.failing = False
+    server.delay = 0.0
     return server
 
 
@@ -154,11 +161,41 @@ def clock() -> Clock:
     return Clock()
 
 
+def config(jwks: JwksServer, **overrides: Any) -> JwtConfig:
+    return JwtConfig.model_validate(
+        {"jwks_url": jwks.url, "issuer": ISSUER, "audience": AUDIENCE, **overrides}
+    )
+
+
 @pytest.fixture
 async def keyset(jwks: JwksServer, clock: Clock) -> AsyncIterator[JwksKeySet]:
-    config = JwtConfig(jwks_url=jwks.url, issuer=ISSUER, audience=AUDIENCE)
-    async with JwksKeySet(config, clock=clock) as ks:
+    async with JwksKeySet(config(jwks), clock=clock) as ks:
         yield ks
+
+
+KeySetFactory = Callable[..., JwksKeySet]
+
+
+@pytest.fixture
+async def make_keyset(jwks: JwksServer) -> AsyncIterator[KeySetFactory]:
+    """Keysets with their own config (not started), closed when the test ends."""
+    made: list[JwksKeySet] = []
+
+    def make(clock: Callable[[], float] = time.monotonic, **overrides: Any) -> JwksKeySet:
+        ks = JwksKeySet(config(jwks, **overrides), clock=clock)
+        made.append(ks)
+        return ks
+
+    yield make
+    for ks in made:
+        await ks.aclose()
+
+
+async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    async with asyncio.timeout(seconds):
+        # Polling is the point: the condition is state another task changes, with no event.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def rejected(keyset: JwksKeySet, token: str) -> AuthCode:
@@ -265,9 +302,8 @@ async def test_wrong_issuer_is_rejected(keyset: JwksKeySet) -> None:
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "sub", "iss", "aud"])
 async def test_missing_required_claim_is_rejected(keyset: JwksKeySet, claim: str) -> None:
-    token = jwt.encode(
-        claims(**{claim: None}), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
-    )
+    headers = {"kid": "rsa-1", "typ": "at+jwt"}
+    token = jwt.encode(claims(**{claim: None}), RSA_KEY, algorithm="RS256", headers=headers)
     assert await rejected(keyset, token) is AuthCode.MISSING_CLAIM
 
 
@@ -283,8 +319,37 @@ async def test_malformed_token_is_rejected(keyset: JwksKeySet, token: str) -> No
 
 
 async def test_token_without_kid_is_rejected(keyset: JwksKeySet) -> None:
-    token = jwt.encode(claims(), RSA_KEY, algorithm="RS256")
+    token = jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"typ": "at+jwt"})
     assert await rejected(keyset, token) is AuthCode.MALFORMED
+
+
+@pytest.mark.parametrize("typ", ["JWT", "refresh+jwt", "id+jwt", "application/jwt", None])
+async def test_tokens_that_are_not_access_tokens_are_rejected(
+    keyset: JwksKeySet, typ: str | None
+) -> None:
+    assert await rejected(keyset, sign(RSA_KEY, "rsa-1", typ=typ)) is AuthCode.WRONG_TYPE
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "AT+JWT", "application/at+jwt"])
+async def test_access_token_type_is_accepted_in_any_spelling(keyset: JwksKeySet, typ: str) -> None:
+    # RFC 7515 §4.1.9: media types are case-insensitive and "application/" may be omitted.
+    assert (await keyset.verify(sign(RSA_KEY, "rsa-1", typ=typ)))["sub"] == "user-1"
+
+
+async def test_accepted_token_types_are_configurable(make_keyset: KeySetFactory) -> None:
+    ks = make_keyset(token_types=("at+jwt", "JWT"))
+    await ks.verify(sign(RSA_KEY, "rsa-1", typ="JWT"))
+    await ks.verify(sign(RSA_KEY, "rsa-1"))
+    assert await rejected(ks, sign(RSA_KEY, "rsa-1", typ="refresh+jwt")) is AuthCode.WRONG_TYPE
+
+
+async def test_rejection_detail_does_not_echo_the_token_header(keyset: JwksKeySet) -> None:
+    hostile = 'RS256"\r\nX-Injected: 1'
+    for header in ({"alg": hostile, "kid": "rsa-1"}, {"alg": "RS256", "typ": hostile}):
+        token = forge({"kid": "rsa-1", **header}, claims(), b"x")
+        with pytest.raises(AuthError) as caught:
+            await keyset.verify(token)
+        assert "Injected" not in caught.value.detail
 
 
 # --- refresh, throttling, rotation ------------------------------------------------------------
@@ -318,9 +383,13 @@ async def test_concurrent_unknown_kids_share_one_fetch(
     assert jwks.hits == 2
 
 
-async def test_first_use_from_cold_cache_fetches_once(keyset: JwksKeySet, jwks: JwksServer) -> None:
+async def test_keyset_never_started_fetches_once_on_first_use(
+    make_keyset: KeySetFactory, jwks: JwksServer
+) -> None:
+    ks = make_keyset()
     tokens = [sign(RSA_KEY, "rsa-1") for _ in range(10)] + [sign(RSA_KEY, "gone")]
-    await asyncio.gather(*(keyset.verify(t) for t in tokens), return_exceptions=True)
+    results = await asyncio.gather(*(ks.verify(t) for t in tokens), return_exceptions=True)
+    assert all(isinstance(r, dict) for r in results[:10])
     assert jwks.hits == 1
 
 
@@ -335,33 +404,147 @@ async def test_rotated_in_key_is_picked_up_on_first_use(
     assert "rsa-2" in keyset.kids
 
 
-async def test_rotated_out_key_stops_verifying_after_ttl(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
+async def test_rotated_out_key_stops_verifying_after_a_refresh(
+    keyset: JwksKeySet, jwks: JwksServer
 ) -> None:
     await keyset.verify(sign(RSA_KEY, "rsa-1"))
     jwks.keys = [ec_jwk(EC_KEY, "ec-1")]
-    clock.advance(601)
+    assert await keyset.refresh() is True
     assert await rejected(keyset, sign(RSA_KEY, "rsa-1")) is AuthCode.UNKNOWN_KID
     assert jwks.hits == 2
 
 
-async def test_issuer_outage_keeps_cached_keys(
+async def test_known_kid_never_waits_for_a_fetch(
     keyset: JwksKeySet, jwks: JwksServer, clock: Clock
 ) -> None:
+    # Past the refresh interval but within the staleness bound: the background task refreshes,
+    # a request never does.
+    clock.advance(keyset.config.refresh_interval * 3)
     await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    jwks.failing = True
-    clock.advance(601)
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    assert jwks.hits == 2
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    assert jwks.hits == 2  # failed fetches are throttled too
+    assert jwks.hits == 1
 
 
-async def test_issuer_down_from_the_start_is_unavailable(
-    keyset: JwksKeySet, jwks: JwksServer
+async def test_issuer_outage_keeps_cached_keys_until_max_staleness(
+    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
 ) -> None:
     jwks.failing = True
-    assert await rejected(keyset, sign(RSA_KEY, "rsa-1")) is AuthCode.JWKS_UNAVAILABLE
+    assert await keyset.refresh() is False
+    clock.advance(keyset.config.max_staleness - 1)
+    await keyset.verify(sign(RSA_KEY, "rsa-1"))
+    clock.advance(2)
+    with pytest.raises(AuthError) as caught:
+        await keyset.verify(sign(RSA_KEY, "rsa-1"))
+    assert caught.value.code is AuthCode.JWKS_UNAVAILABLE
+    assert "stale" in caught.value.detail
+    with pytest.raises(RuntimeError, match="stale"):
+        await keyset.check()
+    jwks.failing = False
+    assert await keyset.refresh() is True
+    await keyset.verify(sign(RSA_KEY, "rsa-1"))
+    await keyset.check()
+
+
+async def test_stale_keys_trigger_one_throttled_fetch(
+    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
+) -> None:
+    jwks.failing = True
+    clock.advance(keyset.config.max_staleness + 1)
+    for _ in range(5):
+        assert await rejected(keyset, sign(RSA_KEY, "rsa-1")) is AuthCode.JWKS_UNAVAILABLE
+    assert jwks.hits == 2
+    jwks.failing = False
+    clock.advance(keyset.config.min_refresh_interval)
+    await keyset.verify(sign(RSA_KEY, "rsa-1"))
+    assert jwks.hits == 3
+
+
+async def test_issuer_down_at_start_does_not_fail_startup(
+    make_keyset: KeySetFactory, jwks: JwksServer
+) -> None:
+    jwks.failing = True
+    ks = make_keyset()
+    assert await ks.start() is False
+    assert ks.age is None
+    assert await rejected(ks, sign(RSA_KEY, "rsa-1")) is AuthCode.JWKS_UNAVAILABLE
+    with pytest.raises(RuntimeError, match="not loaded"):
+        await ks.check()
+
+
+async def test_start_loads_keys_before_any_request(
+    make_keyset: KeySetFactory, jwks: JwksServer
+) -> None:
+    ks = make_keyset()
+    assert await ks.start() is True
+    assert jwks.hits == 1
+    assert ks.kids == {"rsa-1", "ec-1", "ed-1"}
+    await ks.check()
+    await ks.verify(sign(RSA_KEY, "rsa-1"))
+    assert jwks.hits == 1
+
+
+async def test_background_retries_until_the_issuer_answers(
+    make_keyset: KeySetFactory, jwks: JwksServer
+) -> None:
+    jwks.failing = True
+    ks = make_keyset(retry_backoff=0.01)
+    assert await ks.start() is False
+    await until(lambda: jwks.hits >= 3)  # backing off, still trying
+    jwks.failing = False
+    await until(lambda: ks.age is not None)
+    await ks.verify(sign(RSA_KEY, "rsa-1"))
+    await ks.check()
+
+
+async def test_background_refresh_picks_up_rotation_without_a_request(
+    make_keyset: KeySetFactory, jwks: JwksServer
+) -> None:
+    ks = make_keyset(refresh_interval=0.05)
+    await ks.start()
+    jwks.keys = [ec_jwk(EC_KEY, "ec-1"), rsa_jwk(OTHER_RSA_KEY, "rsa-2")]
+    await until(lambda: ks.kids == {"ec-1", "rsa-2"})
+    hits = jwks.hits
+    await ks.verify(sign(OTHER_RSA_KEY, "rsa-2"))
+    assert await rejected(ks, sign(RSA_KEY, "rsa-1")) is AuthCode.UNKNOWN_KID
+    assert jwks.hits - hits <= 1  # at most the background's own next round
+
+
+async def test_aclose_stops_the_background_refresh(
+    make_keyset: KeySetFactory, jwks: JwksServer
+) -> None:
+    ks = make_keyset(refresh_interval=0.01)
+    await ks.start()
+    await until(lambda: jwks.hits >= 3)
+    await ks.aclose()
+    hits = jwks.hits
+    await asyncio.sleep(0.1)
+    assert jwks.hits == hits
+
+
+async def test_unknown_kid_waits_for_a_slow_refresh_only_briefly(
+    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
+) -> None:
+    jwks.keys = [*jwks.keys, rsa_jwk(OTHER_RSA_KEY, "rsa-2")]
+    jwks.delay = 2.0
+    clock.advance(31)
+    started = time.monotonic()
+    assert await rejected(keyset, sign(OTHER_RSA_KEY, "rsa-2")) is AuthCode.UNKNOWN_KID
+    assert time.monotonic() - started < keyset.config.refresh_wait + 0.5
+    # The fetch the request started goes on in the background and lands the new key.
+    await until(lambda: "rsa-2" in keyset.kids)
+    await keyset.verify(sign(OTHER_RSA_KEY, "rsa-2"))
+    assert jwks.hits == 2
+
+
+async def test_unknown_kid_passes_when_the_refresh_lands_within_the_wait(
+    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
+) -> None:
+    jwks.keys = [*jwks.keys, rsa_jwk(OTHER_RSA_KEY, "rsa-2")]
+    jwks.delay = 0.2
+    clock.advance(31)
+    tokens = [sign(OTHER_RSA_KEY, "rsa-2") for _ in range(5)]
+    results = await asyncio.gather(*(keyset.verify(t) for t in tokens))
+    assert [r["sub"] for r in results] == ["user-1"] * 5
+    assert jwks.hits == 2
 
 
 async def test_symmetric_keys_in_the_jwks_never_verify(
@@ -369,6 +552,7 @@ async def test_symmetric_keys_in_the_jwks_never_verify(
 ) -> None:
     secret = b"published-for-all-to-see"
     jwks.keys = [{"kty": "oct", "kid": "oct-1", "k": b64(secret), "alg": "HS256"}]
+    await keyset.refresh()
     token = forge({"alg": "HS256", "kid": "oct-1"}, claims(), secret)
     assert await rejected(keyset, token) is AuthCode.ALG_NOT_ALLOWED
     assert await rejected(keyset, sign(RSA_KEY, "oct-1")) is AuthCode.ALG_MISMATCH
@@ -405,6 +589,13 @@ async def test_require_capability_end_to_end(keyset: JwksKeySet) -> None:
         assert weak.status_code == 403
         assert weak.headers["content-type"] == PROBLEM_MEDIA_TYPE
         assert weak.json()["missing"] == ["plans:approve"]
+
+        platform = sign(RSA_KEY, "rsa-1", kind="platform", tid=None, caps=["*"])
+        tenantless = await client.post(
+            "/plans/7/approve", headers={"Authorization": f"Bearer {platform}"}
+        )
+        assert tenantless.status_code == 403
+        assert tenantless.json()["code"] == "tenant_required"
 
         approver = sign(EC_KEY, "ec-1", "ES256", caps=["plans:read", "plans:approve"])
         ok = await client.post("/plans/7/approve", headers={"Authorization": f"Bearer {approver}"})

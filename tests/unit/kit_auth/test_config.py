@@ -31,3 +31,21 @@ def test_symmetric_or_unknown_algorithms_are_refused(alg: str) -> None:
 def test_empty_algorithms_are_refused() -> None:
     with pytest.raises(ValidationError):
         config(algorithms=())
+
+
+def test_refresh_defaults_keep_keys_fresh_well_within_staleness() -> None:
+    cfg = config()
+    assert cfg.refresh_interval < cfg.max_staleness
+    assert 0 < cfg.refresh_wait <= cfg.timeout
+    assert cfg.token_types == ("at+jwt",)
+
+
+def test_max_staleness_must_exceed_the_refresh_interval() -> None:
+    with pytest.raises(ValidationError, match="max_staleness"):
+        config(refresh_interval=600, max_staleness=600)
+
+
+def test_token_types_are_normalised_and_required() -> None:
+    assert config(token_types=("AT+JWT", "application/JWT")).token_types == ("at+jwt", "jwt")
+    with pytest.raises(ValidationError, match="token_types"):
+        config(token_types=())

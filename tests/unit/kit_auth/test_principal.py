@@ -15,6 +15,12 @@ def claims(**extra: object) -> dict[str, object]:
     return {"sub": "u-1", "tid": str(TENANT), **extra}
 
 
+def tenantless(**extra: object) -> dict[str, object]:
+    raw = claims(**extra)
+    del raw["tid"]
+    return raw
+
+
 @pytest.mark.parametrize(
     ("granted", "wanted", "expected"),
     [
@@ -61,8 +67,8 @@ def test_principal_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("bad", "code"),
     [
-        ({"tid": None}, AuthCode.MISSING_CLAIM),
         ({"tid": "not-a-uuid"}, AuthCode.INVALID_CLAIM),
+        ({"tid": "not-a-uuid", "kind": "platform"}, AuthCode.INVALID_CLAIM),
         ({"sub": ""}, AuthCode.MISSING_CLAIM),
         ({"kind": "robot"}, AuthCode.INVALID_CLAIM),
         ({"caps": "plans:read"}, AuthCode.INVALID_CLAIM),
@@ -71,9 +77,39 @@ def test_principal_is_frozen() -> None:
     ],
 )
 def test_principal_rejects_bad_claims(bad: dict[str, object], code: AuthCode) -> None:
-    raw = claims(**bad)
-    if raw.get("tid") is None:
-        del raw["tid"]
+    with pytest.raises(AuthError) as caught:
+        Principal.from_claims(claims(**bad))
+    assert caught.value.code is code
+
+
+@pytest.mark.parametrize("kind", [None, "user", "api_key"])
+def test_user_and_api_key_principals_require_a_tenant(kind: str | None) -> None:
+    raw = tenantless() if kind is None else tenantless(kind=kind)
     with pytest.raises(AuthError) as caught:
         Principal.from_claims(raw)
-    assert caught.value.code is code
+    assert caught.value.code is AuthCode.MISSING_CLAIM
+    assert "tid" in caught.value.detail
+
+
+@pytest.mark.parametrize("kind", [PrincipalKind.SERVICE, PrincipalKind.PLATFORM])
+def test_service_and_platform_principals_may_omit_the_tenant(kind: PrincipalKind) -> None:
+    p = Principal.from_claims(tenantless(kind=kind.value, caps=["audit:read"]))
+    assert p.kind is kind
+    assert p.tenant_id is None
+    assert p.has("audit:read")
+
+
+def test_service_principal_may_carry_a_tenant() -> None:
+    p = Principal.from_claims(claims(kind="service"))
+    assert p.tenant == TENANT
+
+
+def test_tenant_of_a_tenant_principal_is_its_uuid() -> None:
+    assert Principal.from_claims(claims()).tenant == TENANT
+
+
+def test_tenant_of_a_tenantless_principal_raises_tenant_required() -> None:
+    p = Principal.from_claims(tenantless(kind="platform"))
+    with pytest.raises(AuthError) as caught:
+        _ = p.tenant
+    assert caught.value.code is AuthCode.TENANT_REQUIRED

@@ -20,6 +20,8 @@ class AuthCode(StrEnum):
     MISSING_CLAIM = "missing_claim"
     INVALID_CLAIM = "invalid_claim"
     JWKS_UNAVAILABLE = "jwks_unavailable"
+    WRONG_TYPE = "wrong_token_type"
+    TENANT_REQUIRED = "tenant_required"
 
 
 class AuthError(Exception):

@@ -1,14 +1,23 @@
 """FastAPI glue: bearer token to `Principal`, and capability gates that fail as problem+json.
 
+Tenant routes are the default: `current_principal` and `require(...)` refuse a principal
+without a tenant (403 `tenant_required`); a route that serves platform or service principals
+says so with `require(..., platform=True)`.
+
 No `from __future__ import annotations` here: FastAPI must resolve the `Depends` targets that
 `require` closes over, which string annotations would hide.
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Protocol
+import re
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import Mount
 
 from agentsuite_kit.auth.errors import AuthCode, AuthError
 from agentsuite_kit.auth.principal import Principal
@@ -24,6 +33,18 @@ class Authenticator(Protocol):
 
 # auto_error off: a missing token must answer as problem+json, not FastAPI's own 403 body.
 _bearer = HTTPBearer(auto_error=False)
+
+# Dependencies that look up `app.state.keyset`, so `require_verifier` can find the routes
+# that would fail per request; weak so per-call `require(...)` closures are not kept alive.
+_from_state: "weakref.WeakSet[Callable[..., Any]]" = weakref.WeakSet()
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _quoted(text: str) -> str:
+    """An RFC 9110 quoted-string: the detail must not end the header or the quote early."""
+    clean = _UNSAFE.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{clean}"'
 
 
 def _unauthorized(error: AuthError | None) -> ProblemError:
@@ -42,16 +63,29 @@ def _unauthorized(error: AuthError | None) -> ProblemError:
         401,
         error.detail,
         headers={
-            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{error.detail}"'
+            "WWW-Authenticate": (
+                f'Bearer error="invalid_token", error_description={_quoted(error.detail)}'
+            )
         },
         code=error.code.value,
     )
 
 
+def _tenant_required() -> ProblemError:
+    return ProblemError(
+        403,
+        "This route acts for a tenant and the token names none.",
+        code=AuthCode.TENANT_REQUIRED.value,
+    )
+
+
 def principal_dependency(
-    keyset: Authenticator | None = None,
+    keyset: Authenticator | None = None, *, platform: bool = False
 ) -> Callable[..., Awaitable[Principal]]:
-    """Verify the bearer token with `keyset`, or with `app.state.keyset` when none is given."""
+    """Verify the bearer token with `keyset`, or with `app.state.keyset` when none is given.
+
+    Unless `platform`, a principal without a tenant is refused with 403 `tenant_required`.
+    """
 
     async def dependency(
         request: Request,
@@ -61,6 +95,7 @@ def principal_dependency(
             keyset if keyset is not None else getattr(request.app.state, STATE_ATTR, None)
         )
         if verifier is None:
+            # `require_verifier` turns this into a startup failure; this is the backstop.
             raise RuntimeError(f"no token verifier: pass one or set app.state.{STATE_ATTR}")
         if credentials is None or not credentials.credentials:
             raise _unauthorized(None)
@@ -68,20 +103,33 @@ def principal_dependency(
             principal = await verifier.authenticate(credentials.credentials)
         except AuthError as exc:
             raise _unauthorized(exc) from None
+        if principal.tenant_id is None and not platform:
+            raise _tenant_required()
         request.state.principal = principal
         return principal
 
+    if keyset is None:
+        _from_state.add(dependency)
     return dependency
 
 
 current_principal = principal_dependency()
+_platform_principal = principal_dependency(platform=True)
 
 
 def require(
-    *capabilities: str, keyset: Authenticator | None = None
+    *capabilities: str, keyset: Authenticator | None = None, platform: bool = False
 ) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that returns the principal only if it holds every one of `capabilities`."""
-    base = current_principal if keyset is None else principal_dependency(keyset)
+    """A dependency that returns the principal only if it holds every one of `capabilities`.
+
+    `platform=True` also admits principals without a tenant (platform and service tokens);
+    such a route must not read `principal.tenant` unguarded.
+    """
+    if keyset is not None:
+        base = principal_dependency(keyset, platform=platform)
+    else:
+        # Shared callables let FastAPI verify the token once per request across gates.
+        base = _platform_principal if platform else current_principal
 
     async def dependency(principal: Annotated[Principal, Depends(base)]) -> Principal:
         missing = principal.missing(*capabilities)
@@ -100,3 +148,44 @@ def require(
         return principal
 
     return dependency
+
+
+def require_verifier(app: FastAPI) -> None:
+    """Raise at startup if a route needs `app.state.keyset` and none is set.
+
+    Without this, a service missing its JWKS URL starts fine and answers 500 to every
+    authenticated request; the runtime calls it once the app and its state are built.
+    """
+    if getattr(app.state, STATE_ATTR, None) is not None:
+        return
+    routes = sorted(set(_protected(app)))
+    if routes:
+        shown = ", ".join(routes[:5]) + (f" and {len(routes) - 5} more" if len(routes) > 5 else "")
+        raise RuntimeError(
+            f"no token verifier: app.state.{STATE_ATTR} is None, yet {shown} require a bearer "
+            "token; configure the service's JWKS URL (or pass `keyset=` to `require`)"
+        )
+
+
+def _protected(app: FastAPI, prefix: str = "") -> Iterator[str]:
+    # The same walk FastAPI's OpenAPI export makes: included routers carry their own
+    # dependencies and prefixes, which only the route contexts show.
+    for context in iter_route_contexts(app.router.routes):
+        dependant = getattr(context, "dependant", None)
+        original = context.original_route
+        if isinstance(dependant, Dependant) and _uses_state(dependant):
+            methods = ",".join(sorted(context.methods or {"WS"}))
+            yield f"{methods} {prefix}{context.path}"
+        elif (
+            isinstance(original, Mount)
+            and isinstance(original.app, FastAPI)
+            # A mounted app resolves `request.app` to itself, so its own state must hold one.
+            and getattr(original.app.state, STATE_ATTR, None) is None
+        ):
+            yield from _protected(original.app, prefix + original.path)
+
+
+def _uses_state(dependant: Dependant) -> bool:
+    if dependant.call is not None and dependant.call in _from_state:
+        return True
+    return any(_uses_state(d) for d in dependant.dependencies)

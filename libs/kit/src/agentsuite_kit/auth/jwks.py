@@ -1,8 +1,9 @@
-"""Verify JWTs locally against the issuer's JWKS, refetching only when keys rotate or age out."""
+"""Verify JWTs locally against the issuer's JWKS, which a background task keeps fresh."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agentsuite_kit.auth.errors import AuthCode, AuthError
 from agentsuite_kit.auth.principal import Principal
@@ -35,6 +36,18 @@ _KEY_SHAPES: dict[str, tuple[str, frozenset[str] | None]] = {
 
 
 class JwtConfig(BaseModel):
+    """How tokens are verified and how fresh the issuer's keys must be.
+
+    `refresh_interval`: the background task refetches the JWKS this often.
+    `max_staleness`: keys last fetched longer ago than this are not trusted (a revoked key
+    might still be cached), so tokens are refused with JWKS_UNAVAILABLE (503).
+    `min_refresh_interval`: at most one request-driven fetch (unknown kid, stale cache) per
+    this many seconds, so random kids cannot hammer the issuer.
+    `refresh_wait`: how long a request with an unknown kid waits for that fetch.
+    `retry_backoff`: first retry after a failed background fetch, doubling to the interval.
+    `token_types`: accepted header `typ` values (RFC 9068 access tokens by default).
+    """
+
     model_config = ConfigDict(frozen=True)
 
     jwks_url: str
@@ -42,9 +55,13 @@ class JwtConfig(BaseModel):
     audience: str
     algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
     required_claims: tuple[str, ...] = ("exp", "iat", "sub", "iss", "aud")
+    token_types: tuple[str, ...] = ("at+jwt",)
     leeway: float = Field(default=30.0, ge=0)
+    refresh_interval: float = Field(default=300.0, gt=0)
+    max_staleness: float = Field(default=1800.0, gt=0)
     min_refresh_interval: float = Field(default=30.0, ge=0)
-    ttl: float = Field(default=600.0, gt=0)
+    refresh_wait: float = Field(default=1.0, ge=0)
+    retry_backoff: float = Field(default=1.0, gt=0)
     timeout: float = Field(default=5.0, gt=0)
 
     @field_validator("algorithms")
@@ -56,6 +73,28 @@ class JwtConfig(BaseModel):
         if not value:
             raise ValueError("at least one algorithm is required")
         return value
+
+    @field_validator("token_types")
+    @classmethod
+    def _normalised_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("token_types: at least one accepted typ is required")
+        return tuple(_media_type(t) for t in value)
+
+    @model_validator(mode="after")
+    def _stale_after_refresh(self) -> JwtConfig:
+        if self.max_staleness <= self.refresh_interval:
+            raise ValueError(
+                f"max_staleness ({self.max_staleness}s) must exceed refresh_interval "
+                f"({self.refresh_interval}s), or keys go stale between routine refreshes"
+            )
+        return self
+
+
+def _media_type(typ: str) -> str:
+    # RFC 7515 §4.1.9: case-insensitive, and "application/" is recommended to be omitted.
+    lowered = typ.strip().lower()
+    return lowered.removeprefix("application/")
 
 
 def _fits(jwk: dict[str, Any], alg: str) -> bool:
@@ -84,9 +123,24 @@ _DECODE_ERRORS: tuple[tuple[type[jwt.PyJWTError], AuthCode, str], ...] = (
 
 
 class JwksKeySet:
-    """Keys cached by kid; an unknown kid or an aged-out cache triggers one shared, throttled fetch.
+    """The issuer's keys by kid, kept fresh by a background task so requests never fetch.
 
-    `clock` is injectable so throttling and TTL can be tested without sleeping.
+    Startup does not fail when the issuer is unreachable, on purpose. Identity is handed its
+    own JWKS URL and loads it in its lifespan, before it serves a byte; services start in
+    any order; and consumers and the outbox relay need no token at all, so an identity
+    outage must not crash-loop every service and stall event processing with it. Meanwhile
+    token-bearing requests get 503 JWKS_UNAVAILABLE (Retry-After), `check()` fails
+    readiness, and the background task retries with backoff until the keys load.
+
+    A request only ever waits for a fetch when the cache cannot answer: an unknown kid, no
+    keys yet, or keys older than `max_staleness`. It then starts a fetch (at most one per
+    `min_refresh_interval`, shared by every waiting request) and waits for it at most
+    `refresh_wait` seconds. That short wait is what lets the first token signed with a
+    freshly rotated key pass instead of failing with 401; an attacker sending random kids
+    gains nothing, since the throttle leaves them no fetch to wait for.
+
+    `clock` is injectable so throttling and staleness are tested without sleeping; the
+    background schedule runs on the event loop's own time.
     """
 
     def __init__(
@@ -103,10 +157,12 @@ class JwksKeySet:
         self._parsed: dict[tuple[str, str], jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
-        self._attempts = 0
-        self._lock = asyncio.Lock()
+        self._failures = 0
+        self._inflight: asyncio.Task[bool] | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> JwksKeySet:
+        await self.start()
         return self
 
     async def __aexit__(
@@ -117,13 +173,41 @@ class JwksKeySet:
     ) -> None:
         await self.aclose()
 
+    async def start(self) -> bool:
+        """Load the keys once and keep refreshing them in the background.
+
+        Returns whether keys were loaded; never raises for an unreachable issuer (see the
+        class docstring for why). Waits at most `config.timeout` for the first fetch.
+        """
+        loaded = await self.refresh()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._keep_fresh(), name="jwks-refresh")
+        return loaded
+
     async def aclose(self) -> None:
+        for task in (self._task, self._inflight):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = None
         if self._owns_client:
             await self._client.aclose()
 
     @property
     def kids(self) -> frozenset[str]:
         return frozenset(self._keys)
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the last successful fetch; None before the first."""
+        return None if self._fetched_at is None else self._clock() - self._fetched_at
+
+    async def check(self) -> None:
+        """Readiness: raise unless keys are loaded and younger than `max_staleness`."""
+        problem = self._unusable()
+        if problem is not None:
+            raise RuntimeError(problem)
 
     async def authenticate(self, token: str) -> Principal:
         return Principal.from_claims(await self.verify(token))
@@ -134,13 +218,19 @@ class JwksKeySet:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise AuthError(AuthCode.MALFORMED, "token is not a well-formed JWT") from None
+        # Details never echo header values: they are the caller's text and end up in headers.
         alg = header.get("alg")
         if not isinstance(alg, str):
             raise AuthError(AuthCode.MALFORMED, "token header has no alg")
         if alg.lower() == "none":
             raise AuthError(AuthCode.ALG_NONE, "unsigned tokens are not accepted")
         if alg not in self.config.algorithms:
-            raise AuthError(AuthCode.ALG_NOT_ALLOWED, f"algorithm {alg} is not allowed")
+            raise AuthError(AuthCode.ALG_NOT_ALLOWED, "token algorithm is not allowed")
+        typ = header.get("typ")
+        if not isinstance(typ, str) or _media_type(typ) not in self.config.token_types:
+            # RFC 9068 §4: refresh and ID tokens must not pass for access tokens.
+            expected = " or ".join(self.config.token_types)
+            raise AuthError(AuthCode.WRONG_TYPE, f"token is not an access token (typ {expected})")
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise AuthError(AuthCode.MALFORMED, "token header has no kid")
@@ -165,36 +255,46 @@ class JwksKeySet:
                     raise AuthError(code, detail) from None
             raise AuthError(AuthCode.MALFORMED, "token could not be verified") from None
 
-    async def refresh(self) -> None:
-        """Refetch the JWKS unless another fetch ran within `min_refresh_interval`."""
-        seen = self._attempts
-        async with self._lock:
-            if self._attempts != seen:
-                return  # a caller we queued behind already fetched
-            now = self._clock()
-            if (
-                self._attempted_at is not None
-                and now - self._attempted_at < self.config.min_refresh_interval
-            ):
+    async def refresh(self) -> bool:
+        """Fetch the JWKS now, joining a fetch already in flight; True if keys were loaded."""
+        return await asyncio.shield(self._fetching())
+
+    def _fetching(self) -> asyncio.Task[bool]:
+        task = self._inflight
+        if task is None or task.done():
+            self._attempted_at = self._clock()
+            task = asyncio.create_task(self._load(), name="jwks-fetch")
+            self._inflight = task
+        return task
+
+    async def _catch_up(self) -> None:
+        """The cache could not answer: fetch unless throttled, and wait briefly for it."""
+        task = self._inflight
+        if task is None or task.done():
+            last = self._attempted_at
+            if last is not None and self._clock() - last < self.config.min_refresh_interval:
                 return
-            self._attempts += 1
-            self._attempted_at = now
-            keys = await self._fetch()
-            if keys is not None:
-                self._keys = keys
-                self._parsed = {}
-                self._fetched_at = now
+            task = self._fetching()
+        with contextlib.suppress(TimeoutError):
+            # shield: a request giving up must not cancel the fetch others wait for.
+            await asyncio.wait_for(asyncio.shield(task), self.config.refresh_wait)
+
+    def _unusable(self) -> str | None:
+        if self._fetched_at is None:
+            return "signing keys are not loaded yet"
+        age = self._clock() - self._fetched_at
+        if age > self.config.max_staleness:
+            return f"signing keys are stale (last fetched {age:.0f}s ago)"
+        return None
 
     async def _key(self, kid: str, alg: str) -> jwt.PyJWK:
-        if self._fetched_at is None or self._clock() - self._fetched_at >= self.config.ttl:
-            await self.refresh()
+        if self._unusable() is not None or kid not in self._keys:
+            await self._catch_up()
+        problem = self._unusable()
+        if problem is not None:
+            raise AuthError(AuthCode.JWKS_UNAVAILABLE, problem)
         jwk = self._keys.get(kid)
         if jwk is None:
-            await self.refresh()
-            jwk = self._keys.get(kid)
-        if jwk is None:
-            if self._fetched_at is None:
-                raise AuthError(AuthCode.JWKS_UNAVAILABLE, "signing keys are unavailable")
             raise AuthError(AuthCode.UNKNOWN_KID, "token is signed with an unknown key")
         if not _fits(jwk, alg):
             raise AuthError(AuthCode.ALG_MISMATCH, f"key {kid} is not a key for {alg}")
@@ -207,6 +307,34 @@ class JwksKeySet:
                 raise AuthError(AuthCode.ALG_MISMATCH, f"key {kid} is not usable") from None
             self._parsed[(kid, alg)] = parsed
         return parsed
+
+    def _next_delay(self) -> float:
+        if self._failures == 0:
+            return self.config.refresh_interval
+        backoff = self.config.retry_backoff * (1 << min(self._failures - 1, 30))
+        return min(backoff, self.config.refresh_interval)
+
+    async def _keep_fresh(self) -> None:
+        while True:
+            await asyncio.sleep(self._next_delay())
+            await self.refresh()
+
+    async def _load(self) -> bool:
+        started = self._clock()
+        try:
+            keys = await self._fetch()
+        except Exception:
+            # Whatever went wrong, the background task must live on to try again.
+            log.exception("jwks fetch failed unexpectedly", extra={"url": self.config.jwks_url})
+            keys = None
+        if keys is None:
+            self._failures += 1
+            return False
+        self._keys = keys
+        self._parsed = {}
+        self._fetched_at = started
+        self._failures = 0
+        return True
 
     async def _fetch(self) -> dict[str, dict[str, Any]] | None:
         url = self.config.jwks_url

@@ -16,6 +16,11 @@ class PrincipalKind(StrEnum):
     USER = "user"
     API_KEY = "api_key"
     SERVICE = "service"
+    PLATFORM = "platform"
+
+
+TENANTLESS_KINDS = frozenset({PrincipalKind.SERVICE, PrincipalKind.PLATFORM})
+"""Kinds that may act without a tenant: bootstrap, cross-tenant audit, platform operations."""
 
 
 def capability_matches(granted: str, wanted: str) -> bool:
@@ -31,10 +36,17 @@ class Principal(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     subject: str
-    tenant_id: UUID
+    tenant_id: UUID | None
     kind: PrincipalKind
     capabilities: frozenset[str]
     claims: Mapping[str, Any]
+
+    @property
+    def tenant(self) -> UUID:
+        """The tenant this principal acts for; a tenantless principal raises TENANT_REQUIRED."""
+        if self.tenant_id is None:
+            raise AuthError(AuthCode.TENANT_REQUIRED, "this principal acts for no tenant")
+        return self.tenant_id
 
     def has(self, capability: str) -> bool:
         return any(capability_matches(g, capability) for g in self.capabilities)
@@ -47,22 +59,25 @@ class Principal(BaseModel):
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
-        """Build from verified claims: `sub`, `tid`, optional `kind`, `caps` and/or `scope`."""
+        """Build from verified claims: `sub`, `tid` (optional for service and platform kinds),
+        optional `kind`, `caps` and/or `scope`."""
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise AuthError(AuthCode.MISSING_CLAIM, "token has no subject")
-        tid = claims.get("tid")
-        if tid is None:
-            raise AuthError(AuthCode.MISSING_CLAIM, "token has no tenant (tid)")
-        try:
-            tenant_id = UUID(str(tid))
-        except ValueError:
-            raise AuthError(AuthCode.INVALID_CLAIM, "tid is not a UUID") from None
         try:
             # Tokens from before `kind` existed were all user tokens.
             kind = PrincipalKind(claims.get("kind", PrincipalKind.USER))
         except ValueError:
             raise AuthError(AuthCode.INVALID_CLAIM, "kind is not a known principal kind") from None
+        tid = claims.get("tid")
+        tenant_id: UUID | None = None
+        if tid is not None:
+            try:
+                tenant_id = UUID(str(tid))
+            except ValueError:
+                raise AuthError(AuthCode.INVALID_CLAIM, "tid is not a UUID") from None
+        elif kind not in TENANTLESS_KINDS:
+            raise AuthError(AuthCode.MISSING_CLAIM, f"a {kind} token needs a tenant (tid)")
         return cls(
             subject=sub,
             tenant_id=tenant_id,
