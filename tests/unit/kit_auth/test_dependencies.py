@@ -227,3 +227,19 @@ def test_require_verifier_ignores_routes_with_their_own_verifier() -> None:
         return p.subject
 
     require_verifier(app)
+
+
+def test_require_verifier_looks_into_mounted_apps() -> None:
+    inner = create_app("inner", "0")
+
+    @inner.get("/secret")
+    async def secret(p: Annotated[Principal, Depends(current_principal)]) -> str:
+        return p.subject
+
+    outer = create_app("outer", "0")
+    outer.state.keyset = StubVerifier()  # the outer app's verifier does not reach the mount
+    outer.mount("/v2", inner)
+    with pytest.raises(RuntimeError, match="/v2/secret"):
+        require_verifier(outer)
+    inner.state.keyset = StubVerifier()
+    require_verifier(outer)

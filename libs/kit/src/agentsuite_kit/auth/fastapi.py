@@ -156,8 +156,6 @@ def require_verifier(app: FastAPI) -> None:
     Without this, a service missing its JWKS URL starts fine and answers 500 to every
     authenticated request; the runtime calls it once the app and its state are built.
     """
-    if getattr(app.state, STATE_ATTR, None) is not None:
-        return
     routes = sorted(set(_protected(app)))
     if routes:
         shown = ", ".join(routes[:5]) + (f" and {len(routes) - 5} more" if len(routes) > 5 else "")
@@ -168,20 +166,19 @@ def require_verifier(app: FastAPI) -> None:
 
 
 def _protected(app: FastAPI, prefix: str = "") -> Iterator[str]:
+    """Routes of `app` (and of apps mounted in it) that need a verifier their app lacks."""
+    # A mounted app resolves `request.app` to itself, so each app's own state must hold one.
+    missing = getattr(app.state, STATE_ATTR, None) is None
     # The same walk FastAPI's OpenAPI export makes: included routers carry their own
     # dependencies and prefixes, which only the route contexts show.
     for context in iter_route_contexts(app.router.routes):
         dependant = getattr(context, "dependant", None)
         original = context.original_route
-        if isinstance(dependant, Dependant) and _uses_state(dependant):
-            methods = ",".join(sorted(context.methods or {"WS"}))
-            yield f"{methods} {prefix}{context.path}"
-        elif (
-            isinstance(original, Mount)
-            and isinstance(original.app, FastAPI)
-            # A mounted app resolves `request.app` to itself, so its own state must hold one.
-            and getattr(original.app.state, STATE_ATTR, None) is None
-        ):
+        if isinstance(dependant, Dependant):
+            if missing and _uses_state(dependant):
+                methods = ",".join(sorted(context.methods or {"WS"}))
+                yield f"{methods} {prefix}{context.path}"
+        elif isinstance(original, Mount) and isinstance(original.app, FastAPI):
             yield from _protected(original.app, prefix + original.path)
 
 
