@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from agentsuite_cli.provision import ServiceDb, deprovision
+from agentsuite_cli.provision import ServiceDb, deprovision, provision
 from agentsuite_kit.db.migrate import all_tenants, check, config, upgrade
 from tests.integration.conftest import SampleDb
 from tests.integration.sample.setup import MIGRATIONS, create_db
@@ -131,3 +131,24 @@ async def test_data_migration_crosses_tenants_only_through_all_tenants(
     for tenant in tenants:
         async with uow(tenant) as u:
             assert marker + "+" in await u.notes.all()
+
+
+async def test_provision_resets_an_owner_that_could_bypass_rls(
+    pg_admin_url: str, scratch_db: ServiceDb
+) -> None:
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        if not await admin.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            pytest.skip("granting BYPASSRLS needs a superuser admin")
+        await admin.execute(f"ALTER ROLE {scratch_db.owner} BYPASSRLS")
+        await provision(pg_admin_url, [scratch_db])
+        roles = await admin.fetch(
+            "SELECT rolname, rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb AS strong "
+            "FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",
+            [scratch_db.owner, scratch_db.app],
+        )
+    finally:
+        await admin.close()
+    assert sorted((r["rolname"], r["strong"]) for r in roles) == sorted(
+        [(scratch_db.owner, False), (scratch_db.app, False)]
+    )

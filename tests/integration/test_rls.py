@@ -45,6 +45,13 @@ async def test_app_role_is_neither_owner_nor_bypassing(sample_db: SampleDb) -> N
             "SELECT relforcerowsecurity AND relrowsecurity FROM pg_class WHERE relname = 'notes'"
         )
         assert forced is True
+        # no DDL for the app role, and an owner that FORCE RLS binds (it cannot bypass)
+        assert await conn.fetchval("SELECT has_schema_privilege('public', 'CREATE')") is False
+        owner = await conn.fetchrow(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", sample_db.db.owner
+        )
+        assert owner is not None
+        assert (owner["rolsuper"], owner["rolbypassrls"]) == (False, False)
     finally:
         await conn.close()
 

@@ -63,14 +63,13 @@ async def provision(admin_url: str, dbs: list[ServiceDb]) -> list[str]:
     conn = await asyncpg.connect(admin_url)
     try:
         for d in dbs:
-            for role, pw, extra in (
-                (d.owner, d.owner_password, ""),
-                (d.app, d.app_password, " NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
-            ):
+            for role, pw in ((d.owner, d.owner_password), (d.app, d.app_password)):
                 exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
                 verb = "ALTER" if exists else "CREATE"
-                # identifiers come from `names()`, a fixed pattern; the password is a literal
-                await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD {_literal(pw)}{extra}")
+                # identifiers come from `names()`, a fixed pattern; the password is a literal.
+                # The owner is reset too: an owner that bypasses RLS would let a data
+                # migration cross tenants without saying so (`migrate.all_tenants`).
+                await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD {_literal(pw)}{_PLAIN}")
                 if not exists:
                     created.append(f"role {role}")
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", d.database):
@@ -89,6 +88,8 @@ async def _grant_in_db(admin_url: str, d: ServiceDb) -> None:
     parts = urlsplit(admin_url)
     conn = await asyncpg.connect(parts._replace(path=f"/{d.database}").geturl())
     try:
+        # PostgreSQL before 15 let PUBLIC create in schema public; only the owner makes DDL
+        await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         await conn.execute(f"GRANT USAGE ON SCHEMA public TO {d.app}")
         await conn.execute(
             f"ALTER DEFAULT PRIVILEGES FOR ROLE {d.owner} IN SCHEMA public "
@@ -100,6 +101,9 @@ async def _grant_in_db(admin_url: str, d: ServiceDb) -> None:
         )
     finally:
         await conn.close()
+
+
+_PLAIN = " NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION"
 
 
 def _literal(value: str) -> str:
