@@ -27,4 +27,10 @@ class CliSettings(BaseSettings):
     )
     pg_port: int = Field(default=55432, description="Embedded PostgreSQL TCP port (127.0.0.1).")
     kafka_port: int = Field(default=59092, description="Embedded broker TCP port (127.0.0.1).")
-    base_port: int = Field(default=8100, description="First HTTP port handed to services.")
+    base_port: int = Field(
+        default=8100,
+        ge=1,
+        le=65535,
+        description="First HTTP port: the registry's n-th service listens on base_port + n "
+        "(identity first), so every service knows identity's JWKS URL before it starts.",
+    )
