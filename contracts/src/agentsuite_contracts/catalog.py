@@ -9,8 +9,9 @@ from uuid import UUID
 
 from pydantic import Field
 
-from agentsuite_contracts.common import JsonObject
-from agentsuite_contracts.envelope import Contract, Payload
+from agentsuite_contracts.common import JsonObject, Money
+from agentsuite_contracts.envelope import Contract, Event
+from agentsuite_contracts.marks import Open, Sensitive
 
 
 class CatalogStatus(StrEnum):
@@ -34,7 +35,7 @@ class BindingKind(StrEnum):
 class ToolBinding(Contract):
     """Where a tool's implementation lives. Credentials are referenced, never embedded."""
 
-    kind: BindingKind = Field(description="Invocation mechanism.")
+    kind: Open[BindingKind] = Field(description="Invocation mechanism; new ones may appear.")
     target: str = Field(description="URL, `module:function`, MCP server/tool name or builtin name.")
     config: JsonObject = Field(
         default_factory=dict,
@@ -74,7 +75,7 @@ class ToolSpec(Contract):
     tags: list[str] = Field(default_factory=list, description="Free-form search tags.")
 
 
-class ToolRegistered(Payload):
+class ToolRegistered(Event):
     """A tool was registered as a draft."""
 
     type: Literal["catalog.tool.registered"] = Field(
@@ -84,7 +85,7 @@ class ToolRegistered(Payload):
     spec: ToolSpec = Field(description="Its draft definition.")
 
 
-class ToolUpdated(Payload):
+class ToolUpdated(Event):
     """A tool's draft definition changed; carries the current draft."""
 
     type: Literal["catalog.tool.updated"] = Field(
@@ -94,7 +95,7 @@ class ToolUpdated(Payload):
     spec: ToolSpec = Field(description="Its current draft definition.")
 
 
-class ToolVersionPublished(Payload):
+class ToolVersionPublished(Event):
     """An immutable tool version was published; plans may pin it."""
 
     type: Literal["catalog.tool_version.published"] = Field(
@@ -105,7 +106,7 @@ class ToolVersionPublished(Payload):
     spec: ToolSpec = Field(description="The version's definition, frozen from now on.")
 
 
-class ToolPublished(Payload):
+class ToolPublished(Event):
     """A tool became available for use, at its latest published version."""
 
     type: Literal["catalog.tool.published"] = Field(
@@ -116,7 +117,7 @@ class ToolPublished(Payload):
     version: str = Field(description="Version new plans get by default.")
 
 
-class ToolDeprecated(Payload):
+class ToolDeprecated(Event):
     """A tool should no longer be used by new plans; running ones may finish."""
 
     type: Literal["catalog.tool.deprecated"] = Field(
@@ -124,7 +125,7 @@ class ToolDeprecated(Payload):
     )
     tool_id: UUID = Field(description="The tool.")
     name: str = Field(description="Tool name.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")
     replacement: str | None = Field(default=None, description="Tool name to use instead.")
     sunset_at: datetime | None = Field(default=None, description="When calls will start failing.")
 
@@ -143,7 +144,7 @@ class TaskSpec(Contract):
     requires_approval: bool = Field(default=False, description="Needs a human sign-off.")
 
 
-class TaskCreated(Payload):
+class TaskCreated(Event):
     """A task was added to the catalog."""
 
     type: Literal["catalog.task.created"] = Field(
@@ -154,7 +155,7 @@ class TaskCreated(Payload):
     status: CatalogStatus = Field(default=CatalogStatus.DRAFT, description="Lifecycle status.")
 
 
-class TaskUpdated(Payload):
+class TaskUpdated(Event):
     """A task changed; carries the new revision."""
 
     type: Literal["catalog.task.updated"] = Field(
@@ -166,7 +167,7 @@ class TaskUpdated(Payload):
     change_note: str | None = Field(default=None, description="Why it changed.")
 
 
-class TaskDeprecated(Payload):
+class TaskDeprecated(Event):
     """A task should no longer be used."""
 
     type: Literal["catalog.task.deprecated"] = Field(
@@ -174,7 +175,7 @@ class TaskDeprecated(Payload):
     )
     task_id: UUID = Field(description="The task.")
     key: str = Field(description="Task key.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")
 
 
 class AgentLimits(Contract):
@@ -182,7 +183,7 @@ class AgentLimits(Contract):
 
     max_steps: int | None = Field(default=None, gt=0, description="Most tool/LLM steps per run.")
     max_tokens: int | None = Field(default=None, gt=0, description="Most tokens per run.")
-    max_cost_usd: float | None = Field(default=None, gt=0, description="Most dollars per run.")
+    max_cost: Money | None = Field(default=None, description="Most money spent per run.")
     timeout_ms: int | None = Field(default=None, gt=0, description="Wall-clock limit per run.")
 
 
@@ -192,14 +193,14 @@ class AgentSpec(Contract):
     name: str = Field(description="Unique agent name in the tenant.")
     description: str = Field(default="", description="What the agent is for.")
     kind: str = Field(default="assistant", description="Agent type, e.g. `assistant`, `worker`.")
-    instructions: str = Field(description="System prompt.")
+    instructions: Sensitive[str] = Field(description="System prompt.")
     model: str | None = Field(default=None, description="Preferred model; null = routing.")
     tools: list[str] = Field(default_factory=list, description="Tool names it may call.")
     limits: AgentLimits = Field(default_factory=AgentLimits, description="Per-run guard rails.")
     version: int = Field(ge=1, description="Revision number.")
 
 
-class AgentCreated(Payload):
+class AgentCreated(Event):
     """An agent was defined."""
 
     type: Literal["catalog.agent.created"] = Field(
@@ -210,7 +211,7 @@ class AgentCreated(Payload):
     status: CatalogStatus = Field(default=CatalogStatus.DRAFT, description="Lifecycle status.")
 
 
-class AgentUpdated(Payload):
+class AgentUpdated(Event):
     """An agent changed; carries the new revision."""
 
     type: Literal["catalog.agent.updated"] = Field(
@@ -221,7 +222,7 @@ class AgentUpdated(Payload):
     status: CatalogStatus = Field(description="Lifecycle status.")
 
 
-class AgentDeprecated(Payload):
+class AgentDeprecated(Event):
     """An agent should no longer be used."""
 
     type: Literal["catalog.agent.deprecated"] = Field(
@@ -229,7 +230,7 @@ class AgentDeprecated(Payload):
     )
     agent_id: UUID = Field(description="The agent.")
     name: str = Field(description="Agent name.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")
 
 
 class TemplateSpec(Contract):
@@ -248,7 +249,7 @@ class TemplateSpec(Contract):
     )
 
 
-class TemplateCreated(Payload):
+class TemplateCreated(Event):
     """A template was added as a draft."""
 
     type: Literal["catalog.template.created"] = Field(
@@ -258,7 +259,7 @@ class TemplateCreated(Payload):
     spec: TemplateSpec = Field(description="Its definition.")
 
 
-class TemplateUpdated(Payload):
+class TemplateUpdated(Event):
     """A template changed; carries the new revision."""
 
     type: Literal["catalog.template.updated"] = Field(
@@ -268,7 +269,7 @@ class TemplateUpdated(Payload):
     spec: TemplateSpec = Field(description="The new revision.")
 
 
-class TemplatePublished(Payload):
+class TemplatePublished(Event):
     """A template revision became available to plan from."""
 
     type: Literal["catalog.template.published"] = Field(
@@ -279,7 +280,7 @@ class TemplatePublished(Payload):
     version: int = Field(ge=1, description="Published revision.")
 
 
-class TemplateDeprecated(Payload):
+class TemplateDeprecated(Event):
     """A template should no longer be used."""
 
     type: Literal["catalog.template.deprecated"] = Field(
@@ -287,4 +288,4 @@ class TemplateDeprecated(Payload):
     )
     template_id: UUID = Field(description="The template.")
     key: str = Field(description="Template key.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")

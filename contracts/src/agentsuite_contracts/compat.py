@@ -1,7 +1,10 @@
-"""Backward-compatibility check between two JSON Schemas of the same payload.
+"""Compatibility check between two JSON Schemas of the same payload.
 
-Within a topic version a schema may only grow optional fields (and enum values). Anything
-else breaks a consumer or a replay of stored messages and needs a new topic version.
+Within a topic version a schema may only grow optional fields, values of enums marked
+open (`x-open-enum`), and new message types on a topic (consumers skip types they do not
+handle). Anything else breaks a consumer (an old one rejects what a new producer sends)
+or a replay (a new consumer rejects a stored message) and needs a new topic version. The
+verdicts agree with what consumers accept; tests hold both to one table of cases.
 Pure functions: no I/O, so tests can feed synthetic schemas.
 """
 
@@ -12,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agentsuite_contracts.marks import OPEN_ENUM
+
 Schema = Mapping[str, Any]
 
 ChangeKind = Literal[
@@ -20,6 +25,8 @@ ChangeKind = Literal[
     "now_required",
     "new_required_field",
     "enum_value_removed",
+    "enum_value_added",
+    "constraint_changed",
     "literal_changed",
     "payload_removed",
 ]
@@ -112,33 +119,46 @@ class _Comparer:
             self.seen.add(pair)
         old = _resolve(old, self.old_root)
         new = _resolve(new, self.new_root)
-        old_vs = [_resolve(v, self.old_root) for v in _variants(old)]
-        new_vs = [_resolve(v, self.new_root) for v in _variants(new)]
+        changes = _constraints(old, new, path)
+        old_vs = [(_resolve(v, self.old_root), o) for v, o in _variants(old)]
+        new_vs = [(_resolve(v, self.new_root), o) for v, o in _variants(new)]
         if len(old_vs) == 1 and len(new_vs) == 1:
-            return self._single(old_vs[0], new_vs[0], path)
-        return self._union(old_vs, new_vs, path)
+            (old_v, old_open), (new_v, new_open) = old_vs[0], new_vs[0]
+            return changes + self._single(old_v, new_v, path, old_open and new_open)
+        return changes + self._union(old_vs, new_vs, path)
 
-    def _union(self, old_vs: list[Schema], new_vs: list[Schema], path: str) -> list[Change]:
-        # Variants are matched by signature plus title, so `A | None` pairs A with A.
+    def _union(
+        self, old_vs: list[tuple[Schema, bool]], new_vs: list[tuple[Schema, bool]], path: str
+    ) -> list[Change]:
+        # Object variants are matched by title where a side has several (`A | B | None`);
+        # a lone one pairs with the lone one: a model's title is its class name, not wire data.
+        objects = max(sum(v.get("type") == "object" for v, _ in vs) for vs in (old_vs, new_vs))
+
         def key(v: Schema) -> tuple[str, ...]:
-            return (*_signature(v), str(v.get("title", "")) if v.get("type") == "object" else "")
+            named = v.get("type") == "object" and objects > 1
+            return (*_signature(v), str(v.get("title", "")) if named else "")
 
-        new_by_key = {key(v): v for v in new_vs}
-        old_keys = {key(v) for v in old_vs}
+        new_by_key = {key(v): (v, o) for v, o in new_vs}
+        old_keys = {key(v) for v, _ in old_vs}
         changes: list[Change] = []
-        for v in old_vs:
-            match = new_by_key.get(key(v))
-            if match is None:
+        for v, old_open in old_vs:
+            found = new_by_key.get(key(v))
+            if found is None:
                 changes.append(Change(path, "retyped", f"no longer accepts {_describe(key(v))}"))
-            else:
+                continue
+            match, new_open = found
+            if v.get("type") == "object":
                 changes += self.compare(v, match, path)
+            else:
+                open_ = old_open and new_open
+                changes += _constraints(v, match, path) + self._single(v, match, path, open_)
         for k in new_by_key:
             if k not in old_keys:
                 # old readers (and their stored data) do not expect the new alternative
                 changes.append(Change(path, "retyped", f"now also accepts {_describe(k)}"))
         return changes
 
-    def _single(self, old: Schema, new: Schema, path: str) -> list[Change]:
+    def _single(self, old: Schema, new: Schema, path: str, open_: bool) -> list[Change]:
         old_sig, new_sig = _signature(old), _signature(new)
         if old_sig != new_sig:
             kind: ChangeKind = "literal_changed" if "const" in old or "const" in new else "retyped"
@@ -146,8 +166,13 @@ class _Comparer:
         changes: list[Change] = []
         if "enum" in old:
             removed = [v for v in old["enum"] if v not in new.get("enum", [])]
-            if removed:
+            # an open enum still takes a value it stopped listing, as a str
+            if removed and not open_:
                 changes.append(Change(path, "enum_value_removed", f"removed {removed}"))
+            added = [v for v in new.get("enum", []) if v not in old["enum"]]
+            if added and not open_:
+                # old consumers reject it: only an enum marked open may grow
+                changes.append(Change(path, "enum_value_added", f"added {added} to a closed enum"))
         if old.get("type") == "object":
             changes += self._object(old, new, path)
         if old.get("type") == "array" and "items" in old and "items" in new:
@@ -177,11 +202,27 @@ class _Comparer:
         return changes
 
 
-def _variants(node: Schema) -> list[Schema]:
+_LOWER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+_UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+
+
+def _constraints(old: Schema, new: Schema, path: str) -> list[Change]:
+    """Bounds and patterns that differ: narrower breaks a replay, wider an old consumer."""
+    changes = []
+    for key in (*_LOWER, *_UPPER, "pattern", "multipleOf"):
+        if old.get(key) != new.get(key):
+            detail = f"{key} {old.get(key, 'unset')} -> {new.get(key, 'unset')}"
+            changes.append(Change(path, "constraint_changed", detail))
+    return changes
+
+
+def _variants(node: Schema, open_: bool = False) -> list[tuple[Schema, bool]]:
+    """The alternatives a node accepts, each with whether it sits in an open enum."""
+    open_ = open_ or bool(node.get(OPEN_ENUM))
     for k in ("anyOf", "oneOf"):
         if k in node:
-            return [v for sub in node[k] for v in _variants(sub)]
-    return [node]
+            return [v for sub in node[k] for v in _variants(sub, open_)]
+    return [(node, open_)]
 
 
 def _resolve(node: Schema, root: Schema) -> Schema:

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from pydantic import Field
 
-from agentsuite_contracts.envelope import Contract, Payload
+from agentsuite_contracts.envelope import Contract, Event
+from agentsuite_contracts.marks import Sensitive
 
 
 class ContextKind(StrEnum):
@@ -46,7 +47,7 @@ class Priority(StrEnum):
     LOW = "low"
 
 
-class SessionStarted(Payload):
+class SessionStarted(Event):
     """A discovery session began with a set of obligations to fulfil."""
 
     type: Literal["discovery.session.started"] = Field(
@@ -55,12 +56,12 @@ class SessionStarted(Payload):
     session_id: UUID = Field(description="The session.")
     objective: str = Field(description="Key of the discovery objective being pursued.")
     context: ContextKind = Field(description="What the session is trying to learn.")
-    title: str = Field(description="Short name of the session.")
+    title: Sensitive[str] = Field(description="Short name of the session.")
     user_id: UUID = Field(description="The user being interviewed.")
     obligations: list[str] = Field(description="Keys of the obligations to fulfil.")
 
 
-class TurnRecorded(Payload):
+class TurnRecorded(Event):
     """One message of the conversation was recorded."""
 
     type: Literal["discovery.turn.recorded"] = Field(
@@ -70,10 +71,10 @@ class TurnRecorded(Payload):
     turn_id: UUID = Field(description="The turn.")
     seq: int = Field(ge=0, description="Position in the conversation, from 0.")
     role: Literal["user", "agent"] = Field(description="Who spoke.")
-    content: str = Field(description="What was said.")
+    content: Sensitive[str] = Field(description="What was said.")
 
 
-class ExtractionRecorded(Payload):
+class ExtractionRecorded(Event):
     """A value was extracted from a turn toward an obligation."""
 
     type: Literal["discovery.extraction.recorded"] = Field(
@@ -84,12 +85,12 @@ class ExtractionRecorded(Payload):
     turn_id: UUID = Field(description="Turn it was extracted from.")
     obligation: str = Field(description="Key of the obligation it contributes to.")
     field: str = Field(description="Name of the extracted attribute, e.g. `target_users`.")
-    value: Any = Field(description="The extracted value (any JSON).")
+    value: Sensitive[Any] = Field(description="The extracted value (any JSON).")
     confidence: float = Field(ge=0, le=1, description="Model confidence, 0..1.")
     kind: ExtractionKind = Field(description="Stated, implied or derived.")
 
 
-class ObligationFulfilled(Payload):
+class ObligationFulfilled(Event):
     """An obligation reached a settled status."""
 
     type: Literal["discovery.obligation.fulfilled"] = Field(
@@ -108,7 +109,7 @@ class Requirement(Contract):
     """One requirement distilled from the session."""
 
     key: str = Field(description="Stable key within the session, e.g. `R1`.")
-    statement: str = Field(description="The requirement, in one sentence.")
+    statement: Sensitive[str] = Field(description="The requirement, in one sentence.")
     kind: Literal["functional", "constraint", "success_criterion", "dealbreaker"] = Field(
         description="What sort of requirement it is."
     )
@@ -120,16 +121,16 @@ class Requirement(Contract):
 class Requirements(Contract):
     """What discovery learned: the input planning drafts a plan from."""
 
-    problem: str = Field(description="The problem to solve.")
-    goal: str = Field(description="The outcome the user wants.")
+    problem: Sensitive[str] = Field(description="The problem to solve.")
+    goal: Sensitive[str] = Field(description="The outcome the user wants.")
     items: list[Requirement] = Field(description="The requirements, most important first.")
-    facts: dict[str, Any] = Field(
+    facts: Sensitive[dict[str, Any]] = Field(
         default_factory=dict, description="Settled obligation values by obligation key."
     )
     completeness: float = Field(ge=0, le=1, description="Share of obligations satisfied.")
 
 
-class SessionCompleted(Payload):
+class SessionCompleted(Event):
     """A session finished and produced requirements."""
 
     type: Literal["discovery.session.completed"] = Field(
@@ -139,11 +140,11 @@ class SessionCompleted(Payload):
     requirements: Requirements = Field(description="What was learned.")
 
 
-class SessionAbandoned(Payload):
+class SessionAbandoned(Event):
     """A session was given up before completion."""
 
     type: Literal["discovery.session.abandoned"] = Field(
         default="discovery.session.abandoned", description="Message type."
     )
     session_id: UUID = Field(description="The session.")
-    reason: str | None = Field(default=None, description="Why, when known.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why, when known.")

@@ -18,9 +18,31 @@ class Contract(BaseModel):
 
 
 class Payload(Contract):
-    """Base of every event or command payload; subclasses narrow `type` to one literal."""
+    """Base of every event or command payload; subclasses narrow `type` to one literal.
+
+    A registered payload subclasses exactly one of `Event` and `Command`.
+    """
 
     type: str = Field(description="Dotted message type, e.g. `planning.plan.approved`.")
+
+
+class Event(Payload):
+    """A fact that happened; any number of services may react to it, or none."""
+
+
+class Command(Payload):
+    """A request that one service act (e.g. an LLM completion); it is answered or refused."""
+
+
+MessageKind = Literal["events", "commands"]
+
+
+def kind_of(cls: type[Payload]) -> MessageKind:
+    """`events` or `commands`: which of the two bases a payload class subclasses."""
+    is_event, is_command = issubclass(cls, Event), issubclass(cls, Command)
+    if is_event == is_command:
+        raise TypeError(f"{cls.__name__} must subclass exactly one of Event and Command")
+    return "events" if is_event else "commands"
 
 
 class Actor(Contract):

@@ -14,12 +14,13 @@ from uuid import UUID
 from pydantic import Field
 
 from agentsuite_contracts.common import ErrorInfo, Usage
-from agentsuite_contracts.envelope import Payload
-from agentsuite_contracts.planning import Budget, StepKind
+from agentsuite_contracts.envelope import Event
+from agentsuite_contracts.marks import Open, Sensitive
+from agentsuite_contracts.steps import Budget, StepKind
 
 
 class Trigger(StrEnum):
-    """What started an execution."""
+    """What started an execution (open: new triggers may appear within v1)."""
 
     MANUAL = "manual"
     SCHEDULE = "schedule"
@@ -28,14 +29,14 @@ class Trigger(StrEnum):
 
 
 class BudgetLimit(StrEnum):
-    """Which budget dimension ran out."""
+    """A budget dimension (open: new dimensions may appear within v1)."""
 
-    COST = "cost_usd"
+    COST = "cost"
     TOKENS = "tokens"
     DURATION = "duration_ms"
 
 
-class ExecutionStarted(Payload):
+class ExecutionStarted(Event):
     """An execution of an approved plan version started."""
 
     type: Literal["execution.execution.started"] = Field(
@@ -44,24 +45,26 @@ class ExecutionStarted(Payload):
     execution_id: UUID = Field(description="The execution.")
     plan_id: UUID = Field(description="Plan being run.")
     plan_version: int = Field(ge=1, description="Approved version being run.")
-    trigger: Trigger = Field(description="What started it.")
+    trigger: Open[Trigger] = Field(description="What started it; new triggers may appear.")
     schedule_id: UUID | None = Field(default=None, description="Schedule, when scheduled.")
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Run inputs.")
+    inputs: Sensitive[dict[str, Any]] = Field(default_factory=dict, description="Run inputs.")
     budget: Budget | None = Field(default=None, description="Limits in force.")
     step_count: int = Field(ge=0, description="Steps in the plan snapshot.")
 
 
-class ExecutionPaused(Payload):
+class ExecutionPaused(Event):
     """An execution was paused; running steps finish, no new step starts."""
 
     type: Literal["execution.execution.paused"] = Field(
         default="execution.execution.paused", description="Message type."
     )
     execution_id: UUID = Field(description="The execution.")
-    reason: str | None = Field(default=None, description="Why, e.g. `budget` or a user's note.")
+    reason: Sensitive[str | None] = Field(
+        default=None, description="Why, e.g. `budget` or a user's note."
+    )
 
 
-class ExecutionResumed(Payload):
+class ExecutionResumed(Event):
     """A paused execution continues."""
 
     type: Literal["execution.execution.resumed"] = Field(
@@ -70,29 +73,29 @@ class ExecutionResumed(Payload):
     execution_id: UUID = Field(description="The execution.")
 
 
-class ExecutionCancelled(Payload):
+class ExecutionCancelled(Event):
     """An execution was stopped for good before finishing."""
 
     type: Literal["execution.execution.cancelled"] = Field(
         default="execution.execution.cancelled", description="Message type."
     )
     execution_id: UUID = Field(description="The execution.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")
 
 
-class ExecutionCompleted(Payload):
+class ExecutionCompleted(Event):
     """Every step finished (succeeded, skipped or failed with `on_error: continue`)."""
 
     type: Literal["execution.execution.completed"] = Field(
         default="execution.execution.completed", description="Message type."
     )
     execution_id: UUID = Field(description="The execution.")
-    outputs: dict[str, Any] = Field(default_factory=dict, description="Final outputs.")
+    outputs: Sensitive[dict[str, Any]] = Field(default_factory=dict, description="Final outputs.")
     duration_ms: int = Field(ge=0, description="Wall-clock time from start.")
     usage: Usage | None = Field(default=None, description="LLM usage of the whole run.")
 
 
-class ExecutionFailed(Payload):
+class ExecutionFailed(Event):
     """An execution stopped because a step failed for good (or it timed out)."""
 
     type: Literal["execution.execution.failed"] = Field(
@@ -105,7 +108,7 @@ class ExecutionFailed(Payload):
     usage: Usage | None = Field(default=None, description="LLM usage of the whole run.")
 
 
-class StepStarted(Payload):
+class StepStarted(Event):
     """An attempt of a step started."""
 
     type: Literal["execution.step.started"] = Field(
@@ -113,11 +116,11 @@ class StepStarted(Payload):
     )
     execution_id: UUID = Field(description="The execution.")
     step: str = Field(description="Step key in the plan.")
-    kind: StepKind = Field(description="What the step does.")
+    kind: Open[StepKind] = Field(description="What the step does; new kinds may appear.")
     attempt: int = Field(ge=1, description="Attempt number, from 1.")
 
 
-class StepSucceeded(Payload):
+class StepSucceeded(Event):
     """A step finished successfully."""
 
     type: Literal["execution.step.succeeded"] = Field(
@@ -126,12 +129,12 @@ class StepSucceeded(Payload):
     execution_id: UUID = Field(description="The execution.")
     step: str = Field(description="Step key in the plan.")
     attempt: int = Field(ge=1, description="The attempt that succeeded.")
-    output: Any = Field(default=None, description="Step output (any JSON).")
+    output: Sensitive[Any] = Field(default=None, description="Step output (any JSON).")
     duration_ms: int = Field(ge=0, description="Duration of the attempt.")
     usage: Usage | None = Field(default=None, description="LLM usage, for `llm` steps.")
 
 
-class StepFailed(Payload):
+class StepFailed(Event):
     """A step attempt failed; `final` says whether retries are exhausted."""
 
     type: Literal["execution.step.failed"] = Field(
@@ -145,7 +148,7 @@ class StepFailed(Payload):
     duration_ms: int = Field(ge=0, description="Duration of the attempt.")
 
 
-class StepRetrying(Payload):
+class StepRetrying(Event):
     """A failed step will be tried again after a delay."""
 
     type: Literal["execution.step.retrying"] = Field(
@@ -158,7 +161,7 @@ class StepRetrying(Payload):
     error: ErrorInfo = Field(description="Why the previous attempt failed.")
 
 
-class StepSkipped(Payload):
+class StepSkipped(Event):
     """A step will not run (a condition excluded it, or a dependency failed softly)."""
 
     type: Literal["execution.step.skipped"] = Field(
@@ -169,8 +172,8 @@ class StepSkipped(Payload):
     reason: str = Field(description="Why it was skipped.")
 
 
-class StepAwaitingApproval(Payload):
-    """A `human_approval` step (or a tool needing approval) waits for a decision."""
+class StepAwaitingApproval(Event):
+    """An `approval` step (or a tool needing approval) waits for a decision."""
 
     type: Literal["execution.step.awaiting_approval"] = Field(
         default="execution.step.awaiting_approval", description="Message type."
@@ -178,12 +181,12 @@ class StepAwaitingApproval(Payload):
     execution_id: UUID = Field(description="The execution.")
     step: str = Field(description="Step key in the plan.")
     approval_id: UUID = Field(description="Id to decide on via the signals API.")
-    prompt: str = Field(description="What the approver is asked.")
+    prompt: Sensitive[str] = Field(description="What the approver is asked.")
     approvers: list[str] = Field(description="User ids or `role:<name>` who may decide.")
     expires_at: datetime | None = Field(default=None, description="Auto-reject time, if any.")
 
 
-class ApprovalGranted(Payload):
+class ApprovalGranted(Event):
     """An approver said yes; the step succeeds and dependants may run."""
 
     type: Literal["execution.approval.granted"] = Field(
@@ -193,10 +196,10 @@ class ApprovalGranted(Payload):
     step: str = Field(description="Step key in the plan.")
     approval_id: UUID = Field(description="The approval request.")
     decided_by: UUID = Field(description="The approving user.")
-    comment: str | None = Field(default=None, description="Approver's note.")
+    comment: Sensitive[str | None] = Field(default=None, description="Approver's note.")
 
 
-class ApprovalRejected(Payload):
+class ApprovalRejected(Event):
     """An approver said no (or the request expired); the step fails."""
 
     type: Literal["execution.approval.rejected"] = Field(
@@ -206,17 +209,44 @@ class ApprovalRejected(Payload):
     step: str = Field(description="Step key in the plan.")
     approval_id: UUID = Field(description="The approval request.")
     decided_by: UUID | None = Field(default=None, description="The user; null when expired.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")
 
 
-class BudgetExceeded(Payload):
-    """An execution hit a budget limit and was stopped or paused."""
+class BudgetWarning(Event):
+    """An execution used its budget's warning share of a limit; it goes on."""
+
+    type: Literal["execution.budget.warning"] = Field(
+        default="execution.budget.warning", description="Message type."
+    )
+    execution_id: UUID = Field(description="The execution.")
+    limit: Open[BudgetLimit] = Field(description="Which dimension; new ones may appear.")
+    allowed: int = Field(
+        ge=0, description="The limit: micro-units of `currency`, tokens or milliseconds."
+    )
+    used: int = Field(ge=0, description="Consumption so far, in the same unit.")
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code when `limit` is cost."
+    )
+    threshold_percent: int = Field(
+        ge=1, le=100, description="The budget's warning threshold that was crossed."
+    )
+
+
+class BudgetExceeded(Event):
+    """An execution hit a budget limit; `action` says what execution did about it."""
 
     type: Literal["execution.budget.exceeded"] = Field(
         default="execution.budget.exceeded", description="Message type."
     )
     execution_id: UUID = Field(description="The execution.")
-    limit: BudgetLimit = Field(description="Which dimension ran out.")
-    allowed: float = Field(ge=0, description="The limit, in the dimension's unit.")
-    used: float = Field(ge=0, description="Consumption when detected.")
-    action: Literal["paused", "failed"] = Field(description="What execution did about it.")
+    limit: Open[BudgetLimit] = Field(description="Which dimension ran out; new ones may appear.")
+    allowed: int = Field(
+        ge=0, description="The limit: micro-units of `currency`, tokens or milliseconds."
+    )
+    used: int = Field(ge=0, description="Consumption when detected, in the same unit.")
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code when `limit` is cost."
+    )
+    action: Literal["paused", "failed", "warned"] = Field(
+        description="What execution did, following the budget's `on_limit`."
+    )

@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from agentsuite_contracts.compat import Report, compare_all
 from agentsuite_contracts.deadletter import DeadLetter
-from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.envelope import Envelope, Payload, kind_of
 from agentsuite_contracts.registry import PAYLOADS, TOPICS, type_of
 
 _PROJECT = Path(__file__).resolve().parents[2]  # contracts/, in a source checkout
@@ -61,7 +61,7 @@ def envelope_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
 
 
 def asyncapi() -> dict[str, Any]:
-    """An AsyncAPI 3.0 document of every topic, its messages and its DLQ."""
+    """An AsyncAPI 3.0 document of every topic and its messages."""
     models: list[type[BaseModel]] = [*PAYLOADS, DeadLetter]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
@@ -95,6 +95,7 @@ def asyncapi() -> dict[str, Any]:
             messages[mtype] = {
                 "name": mtype,
                 "title": cls.__name__,
+                "x-kind": kind_of(cls),
                 "summary": (cls.__doc__ or "").strip().splitlines()[0],
                 "contentType": "application/json",
                 "payload": {
@@ -131,20 +132,7 @@ def asyncapi() -> dict[str, Any]:
             "x-key": t.key,
             "x-owner": t.owner,
             "x-consumers": list(t.consumers),
-            "x-dlq": t.dlq,
-        }
-        channels[t.dlq] = {
-            "address": t.dlq,
-            "title": t.dlq,
-            "description": f"Poison messages of `{t.name}`, kept for inspection and re-drive.",
-            "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
-            "bindings": {
-                "kafka": {
-                    "bindingVersion": _KAFKA_BINDING,
-                    "partitions": t.partitions,
-                    "topic": t.dlq,
-                }
-            },
+            "x-kind": t.kind,
         }
         msg_refs = [{"$ref": f"#/channels/{t.name}/messages/{m}"} for m in refs]
         operations[f"{t.owner}.send.{t.name}"] = {
@@ -167,7 +155,10 @@ def asyncapi() -> dict[str, Any]:
             "version": version("agentsuite-contracts"),
             "description": (
                 "Every Kafka topic of Agentsuite. Each message is an Envelope whose `payload` "
-                "is discriminated on `type`; the key is the aggregate id named by `x-key`."
+                "is discriminated on `type`; the key is the aggregate id named by `x-key`. "
+                "`x-kind` says whether a topic carries events or commands. Each consumer "
+                "group `<service>.<consumer>` has its own retry tiers `<group>.retry.<n>` "
+                "and dead-letter topic `<group>.dlq` (message `DeadLetter`), never shared."
             ),
         },
         "defaultContentType": "application/json",

@@ -10,7 +10,8 @@ from uuid import UUID
 from pydantic import Field
 
 from agentsuite_contracts.common import JsonObject
-from agentsuite_contracts.envelope import Payload
+from agentsuite_contracts.envelope import Event
+from agentsuite_contracts.marks import Personal, Sensitive
 
 
 class TenantStatus(StrEnum):
@@ -47,7 +48,7 @@ class PolicyEffect(StrEnum):
 # --- tenants ---------------------------------------------------------------------------------
 
 
-class TenantCreated(Payload):
+class TenantCreated(Event):
     """A tenant was bootstrapped."""
 
     type: Literal["identity.tenant.created"] = Field(
@@ -60,7 +61,7 @@ class TenantCreated(Payload):
     status: TenantStatus = Field(default=TenantStatus.ACTIVE, description="Initial status.")
 
 
-class TenantUpdated(Payload):
+class TenantUpdated(Event):
     """A tenant's profile changed; carries the current values."""
 
     type: Literal["identity.tenant.updated"] = Field(
@@ -72,17 +73,17 @@ class TenantUpdated(Payload):
     tier: str = Field(description="Commercial tier.")
 
 
-class TenantSuspended(Payload):
+class TenantSuspended(Event):
     """A tenant was suspended: its principals can no longer act."""
 
     type: Literal["identity.tenant.suspended"] = Field(
         default="identity.tenant.suspended", description="Message type."
     )
     tenant_id: UUID = Field(description="The tenant.")
-    reason: str = Field(description="Why it was suspended.")
+    reason: Sensitive[str] = Field(description="Why it was suspended.")
 
 
-class TenantReactivated(Payload):
+class TenantReactivated(Event):
     """A suspended tenant was made active again."""
 
     type: Literal["identity.tenant.reactivated"] = Field(
@@ -91,7 +92,7 @@ class TenantReactivated(Payload):
     tenant_id: UUID = Field(description="The tenant.")
 
 
-class TenantDeleted(Payload):
+class TenantDeleted(Event):
     """A tenant was deleted; services drop its data after `purge_after`."""
 
     type: Literal["identity.tenant.deleted"] = Field(
@@ -106,44 +107,44 @@ class TenantDeleted(Payload):
 # --- users -----------------------------------------------------------------------------------
 
 
-class UserCreated(Payload):
+class UserCreated(Event):
     """A user account was created in a tenant."""
 
     type: Literal["identity.user.created"] = Field(
         default="identity.user.created", description="Message type."
     )
     user_id: UUID = Field(description="The new user.")
-    email: str = Field(description="Login email address.")
-    display_name: str = Field(description="Name shown to others.")
+    email: Personal[str] = Field(description="Login email address.")
+    display_name: Personal[str] = Field(description="Name shown to others.")
     status: UserStatus = Field(default=UserStatus.ACTIVE, description="Initial status.")
 
 
-class UserUpdated(Payload):
+class UserUpdated(Event):
     """A user's profile changed; carries the current values."""
 
     type: Literal["identity.user.updated"] = Field(
         default="identity.user.updated", description="Message type."
     )
     user_id: UUID = Field(description="The user.")
-    email: str = Field(description="Login email address.")
-    display_name: str = Field(description="Name shown to others.")
+    email: Personal[str] = Field(description="Login email address.")
+    display_name: Personal[str] = Field(description="Name shown to others.")
     status: UserStatus = Field(description="Current status.")
 
 
-class UserDeactivated(Payload):
+class UserDeactivated(Event):
     """A user can no longer sign in; their sessions and API keys stop working."""
 
     type: Literal["identity.user.deactivated"] = Field(
         default="identity.user.deactivated", description="Message type."
     )
     user_id: UUID = Field(description="The user.")
-    reason: str | None = Field(default=None, description="Why, when given.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why, when given.")
 
 
 # --- organizations, members, invitations -----------------------------------------------------
 
 
-class OrgCreated(Payload):
+class OrgCreated(Event):
     """An organization was created inside a tenant."""
 
     type: Literal["identity.org.created"] = Field(
@@ -155,7 +156,7 @@ class OrgCreated(Payload):
     owner_id: UUID = Field(description="The user who owns it.")
 
 
-class OrgUpdated(Payload):
+class OrgUpdated(Event):
     """An organization's profile changed; carries the current values."""
 
     type: Literal["identity.org.updated"] = Field(
@@ -166,7 +167,7 @@ class OrgUpdated(Payload):
     name: str = Field(description="Display name.")
 
 
-class OrgDeleted(Payload):
+class OrgDeleted(Event):
     """An organization was deleted with its memberships."""
 
     type: Literal["identity.org.deleted"] = Field(
@@ -175,7 +176,7 @@ class OrgDeleted(Payload):
     org_id: UUID = Field(description="The organization.")
 
 
-class MemberAdded(Payload):
+class MemberAdded(Event):
     """A user joined an organization."""
 
     type: Literal["identity.member.added"] = Field(
@@ -186,7 +187,7 @@ class MemberAdded(Payload):
     role: OrgRole = Field(description="Standing in the organization.")
 
 
-class MemberRoleChanged(Payload):
+class MemberRoleChanged(Event):
     """A member's standing in an organization changed."""
 
     type: Literal["identity.member.role_changed"] = Field(
@@ -198,7 +199,7 @@ class MemberRoleChanged(Payload):
     previous_role: OrgRole = Field(description="Standing before the change.")
 
 
-class MemberRemoved(Payload):
+class MemberRemoved(Event):
     """A user left or was removed from an organization."""
 
     type: Literal["identity.member.removed"] = Field(
@@ -208,7 +209,7 @@ class MemberRemoved(Payload):
     user_id: UUID = Field(description="The former member.")
 
 
-class InvitationCreated(Payload):
+class InvitationCreated(Event):
     """Someone was invited to an organization (the token is never published)."""
 
     type: Literal["identity.invitation.created"] = Field(
@@ -216,12 +217,12 @@ class InvitationCreated(Payload):
     )
     invitation_id: UUID = Field(description="The invitation.")
     org_id: UUID = Field(description="Organization invited to.")
-    email: str = Field(description="Invitee's email address.")
+    email: Personal[str] = Field(description="Invitee's email address.")
     role: OrgRole = Field(description="Standing granted on acceptance.")
     expires_at: datetime = Field(description="When the invitation lapses.")
 
 
-class InvitationAccepted(Payload):
+class InvitationAccepted(Event):
     """An invitation was accepted; a `member.added` follows."""
 
     type: Literal["identity.invitation.accepted"] = Field(
@@ -232,7 +233,7 @@ class InvitationAccepted(Payload):
     user_id: UUID = Field(description="The user who accepted.")
 
 
-class InvitationRevoked(Payload):
+class InvitationRevoked(Event):
     """An invitation was withdrawn or expired before acceptance."""
 
     type: Literal["identity.invitation.revoked"] = Field(
@@ -246,7 +247,7 @@ class InvitationRevoked(Payload):
 # --- roles and assignments -------------------------------------------------------------------
 
 
-class RoleCreated(Payload):
+class RoleCreated(Event):
     """A role (a named set of capabilities) was defined."""
 
     type: Literal["identity.role.created"] = Field(
@@ -261,7 +262,7 @@ class RoleCreated(Payload):
     builtin: bool = Field(default=False, description="True for roles the platform ships.")
 
 
-class RoleUpdated(Payload):
+class RoleUpdated(Event):
     """A role changed; carries its current name and capabilities."""
 
     type: Literal["identity.role.updated"] = Field(
@@ -273,7 +274,7 @@ class RoleUpdated(Payload):
     capabilities: list[str] = Field(description="Capabilities granted (the full current set).")
 
 
-class RoleDeleted(Payload):
+class RoleDeleted(Event):
     """A role was deleted; its assignments are gone with it."""
 
     type: Literal["identity.role.deleted"] = Field(
@@ -283,7 +284,7 @@ class RoleDeleted(Payload):
     name: str = Field(description="Its name, for readers without a projection.")
 
 
-class RoleAssigned(Payload):
+class RoleAssigned(Event):
     """A role was granted to a user, tenant-wide or within one organization."""
 
     type: Literal["identity.role.assigned"] = Field(
@@ -297,7 +298,7 @@ class RoleAssigned(Payload):
     expires_at: datetime | None = Field(default=None, description="When the grant lapses, if ever.")
 
 
-class RoleRevoked(Payload):
+class RoleRevoked(Event):
     """A role grant was withdrawn."""
 
     type: Literal["identity.role.revoked"] = Field(
@@ -313,7 +314,7 @@ class RoleRevoked(Payload):
 # --- ABAC policies ---------------------------------------------------------------------------
 
 
-class PolicyCreated(Payload):
+class PolicyCreated(Event):
     """An ABAC policy was defined."""
 
     type: Literal["identity.policy.created"] = Field(
@@ -332,7 +333,7 @@ class PolicyCreated(Payload):
     enabled: bool = Field(default=True, description="Whether it is evaluated.")
 
 
-class PolicyUpdated(Payload):
+class PolicyUpdated(Event):
     """An ABAC policy changed; carries its current definition."""
 
     type: Literal["identity.policy.updated"] = Field(
@@ -348,7 +349,7 @@ class PolicyUpdated(Payload):
     enabled: bool = Field(default=True, description="Whether it is evaluated.")
 
 
-class PolicyDeleted(Payload):
+class PolicyDeleted(Event):
     """An ABAC policy was deleted."""
 
     type: Literal["identity.policy.deleted"] = Field(
@@ -361,7 +362,7 @@ class PolicyDeleted(Payload):
 # --- API keys and signing keys ---------------------------------------------------------------
 
 
-class ApiKeyCreated(Payload):
+class ApiKeyCreated(Event):
     """An API key was issued. Only its id and display prefix travel; the secret never does."""
 
     type: Literal["identity.api_key.created"] = Field(
@@ -377,7 +378,7 @@ class ApiKeyCreated(Payload):
     expires_at: datetime | None = Field(default=None, description="When it lapses, if ever.")
 
 
-class ApiKeyRevoked(Payload):
+class ApiKeyRevoked(Event):
     """An API key was revoked and stops authenticating at once."""
 
     type: Literal["identity.api_key.revoked"] = Field(
@@ -385,11 +386,16 @@ class ApiKeyRevoked(Payload):
     )
     api_key_id: UUID = Field(description="The key's id.")
     prefix: str = Field(description="Display prefix.")
-    reason: str | None = Field(default=None, description="Why, when given.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why, when given.")
 
 
-class SigningKeyRotated(Payload):
-    """identity started signing tokens with a new key; verifiers refresh their JWKS."""
+class SigningKeyRotated(Event):
+    """identity started signing tokens with a new key.
+
+    Verifiers need not react: they refresh their JWKS on a timer and when a token names a
+    `kid` they do not know, and the previous key stays in the JWKS until
+    `previous_valid_until`. The event is the audit record of the rotation.
+    """
 
     type: Literal["identity.signing_key.rotated"] = Field(
         default="identity.signing_key.rotated", description="Message type."

@@ -15,9 +15,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from agentsuite_contracts.common import JsonObject, Usage
-from agentsuite_contracts.envelope import Contract, Payload
+from agentsuite_contracts.common import JsonObject, Money, Usage
+from agentsuite_contracts.envelope import Command, Contract, Event
 from agentsuite_contracts.ids import uuid7
+from agentsuite_contracts.marks import Open, Personal, Sensitive
 
 RESPONSES_TOPIC = "llm.responses.v1"
 
@@ -36,15 +37,17 @@ class ToolCall(Contract):
 
     id: str = Field(description="Call id, echoed by the `tool` message answering it.")
     name: str = Field(description="Tool (function) name.")
-    arguments: str = Field(description="Arguments as a JSON-encoded object, verbatim.")
+    arguments: Sensitive[str] = Field(description="Arguments as a JSON-encoded object, verbatim.")
 
 
 class ChatMessage(Contract):
     """One chat message, in the OpenAI chat-completions shape."""
 
     role: Role = Field(description="Who wrote it.")
-    content: str | None = Field(default=None, description="Text; null for pure tool calls.")
-    name: str | None = Field(default=None, description="Optional author name.")
+    content: Sensitive[str | None] = Field(
+        default=None, description="Text; null for pure tool calls."
+    )
+    name: Personal[str | None] = Field(default=None, description="Optional author name.")
     tool_calls: list[ToolCall] = Field(
         default_factory=list, description="Calls requested by an assistant message."
     )
@@ -87,7 +90,7 @@ class Routing(Contract):
 class BudgetHint(Contract):
     """Spending limits the gateway enforces for this call."""
 
-    max_cost_usd: float | None = Field(default=None, gt=0, description="Most this call may cost.")
+    max_cost: Money | None = Field(default=None, description="Most this call may cost.")
     scope: str | None = Field(
         default=None, description="Budget it counts against, e.g. `execution:<id>`."
     )
@@ -118,13 +121,14 @@ class LlmErrorCode(StrEnum):
 class LlmError(Contract):
     """Details of a failed request."""
 
-    code: LlmErrorCode = Field(description="Category.")
-    message: str = Field(description="Human-readable explanation.")
+    code: Open[LlmErrorCode] = Field(description="Category; new codes may appear.")
+    # a provider's error text may quote the prompt
+    message: Sensitive[str] = Field(description="Human-readable explanation.")
     retryable: bool = Field(description="Whether the same request may succeed later.")
     provider_status: int | None = Field(default=None, description="Provider HTTP status.")
 
 
-class LlmRequest(Payload):
+class LlmRequest(Command):
     """Ask llm-gateway for a chat completion; the answer is an `LlmResponse`."""
 
     type: Literal["llm.completion.requested"] = Field(
@@ -137,7 +141,9 @@ class LlmRequest(Payload):
     requester: str = Field(description="Requesting service, e.g. `discovery`.")
     model: str | None = Field(default=None, description="Model id; null = route by hints.")
     routing: Routing | None = Field(default=None, description="Model-choice hints.")
-    messages: list[ChatMessage] = Field(min_length=1, description="The conversation so far.")
+    messages: Sensitive[list[ChatMessage]] = Field(
+        min_length=1, description="The conversation so far."
+    )
     tools: list[ToolDefinition] = Field(default_factory=list, description="Callable tools.")
     tool_choice: str | None = Field(
         default=None, description="`auto`, `none`, `required` or a tool name."
@@ -156,7 +162,7 @@ class LlmRequest(Payload):
     )
 
 
-class LlmResponse(Payload):
+class LlmResponse(Event):
     """The gateway's answer to one `LlmRequest`."""
 
     type: Literal["llm.completion.responded"] = Field(
@@ -165,8 +171,10 @@ class LlmResponse(Payload):
     request_id: UUID = Field(description="The request answered; the topic key.")
     requester: str = Field(description="Requesting service, copied from the request.")
     status: Literal["ok", "error"] = Field(description="Outcome.")
-    message: ChatMessage | None = Field(default=None, description="The answer, when ok.")
-    finish_reason: FinishReason | None = Field(default=None, description="Why it stopped.")
+    message: Sensitive[ChatMessage | None] = Field(default=None, description="The answer, when ok.")
+    finish_reason: Open[FinishReason] | None = Field(
+        default=None, description="Why it stopped; new reasons may appear."
+    )
     usage: Usage | None = Field(default=None, description="Tokens and cost, when known.")
     model: str | None = Field(default=None, description="Model that answered.")
     provider: str | None = Field(default=None, description="Provider that answered.")
@@ -175,7 +183,7 @@ class LlmResponse(Payload):
     error: LlmError | None = Field(default=None, description="What failed, when error.")
 
 
-class UsageRecorded(Payload):
+class UsageRecorded(Event):
     """One provider call was metered (successful or not)."""
 
     type: Literal["llm.usage.recorded"] = Field(
@@ -193,7 +201,7 @@ class UsageRecorded(Payload):
     labels: dict[str, str] = Field(default_factory=dict, description="Copied from the request.")
 
 
-class LlmBudgetExceeded(Payload):
+class LlmBudgetExceeded(Event):
     """A tenant's or user's LLM budget ran out for its period."""
 
     type: Literal["llm.budget.exceeded"] = Field(
@@ -203,13 +211,30 @@ class LlmBudgetExceeded(Payload):
     scope: Literal["tenant", "user", "execution"] = Field(description="Who the budget is for.")
     scope_id: str = Field(description="Tenant, user or execution id.")
     period: Literal["day", "month", "total"] = Field(description="Budget period.")
-    limit_usd: float = Field(ge=0, description="Budget size.")
-    spent_usd: float = Field(ge=0, description="Spent in the period so far.")
+    limit: Money = Field(description="Budget size.")
+    spent: Money = Field(description="Spent in the period so far.")
     action: Literal["warned", "blocked"] = Field(description="What the gateway does now.")
     request_id: UUID | None = Field(default=None, description="Request that crossed the line.")
 
 
-class ProviderRegistered(Payload):
+class LlmBudgetWarning(Event):
+    """A tenant's or user's LLM spending crossed its budget's warning threshold."""
+
+    type: Literal["llm.budget.warning"] = Field(
+        default="llm.budget.warning", description="Message type."
+    )
+    budget_id: UUID = Field(description="The budget.")
+    scope: Literal["tenant", "user", "execution"] = Field(description="Who the budget is for.")
+    scope_id: str = Field(description="Tenant, user or execution id.")
+    period: Literal["day", "month", "total"] = Field(description="Budget period.")
+    limit: Money = Field(description="Budget size.")
+    spent: Money = Field(description="Spent in the period so far.")
+    threshold_percent: int = Field(
+        ge=1, le=100, description="The warning threshold crossed, in percent of the limit."
+    )
+
+
+class ProviderRegistered(Event):
     """A model provider was configured. Credentials stay encrypted in the gateway."""
 
     type: Literal["llm.provider.registered"] = Field(
@@ -222,7 +247,7 @@ class ProviderRegistered(Payload):
     enabled: bool = Field(default=True, description="Whether routing may use it.")
 
 
-class ProviderUpdated(Payload):
+class ProviderUpdated(Event):
     """A provider's settings (or credentials, never shown) changed."""
 
     type: Literal["llm.provider.updated"] = Field(
@@ -235,7 +260,7 @@ class ProviderUpdated(Payload):
     credentials_rotated: bool = Field(default=False, description="True if the secret changed.")
 
 
-class ProviderRemoved(Payload):
+class ProviderRemoved(Event):
     """A provider was removed with its models."""
 
     type: Literal["llm.provider.removed"] = Field(
@@ -245,7 +270,7 @@ class ProviderRemoved(Payload):
     name: str = Field(description="Its name.")
 
 
-class ModelRegistered(Payload):
+class ModelRegistered(Event):
     """A model became available for routing; re-sent on change."""
 
     type: Literal["llm.model.registered"] = Field(
@@ -254,13 +279,13 @@ class ModelRegistered(Payload):
     provider_id: UUID = Field(description="Provider serving it.")
     model: str = Field(description="Model id as requested, e.g. `gpt-4o-mini`.")
     context_window: int = Field(gt=0, description="Max tokens of input plus output.")
-    input_cost_per_mtok: float = Field(ge=0, description="USD per million input tokens.")
-    output_cost_per_mtok: float = Field(ge=0, description="USD per million output tokens.")
+    input_price: Money = Field(description="List price of one million input tokens.")
+    output_price: Money = Field(description="List price of one million output tokens.")
     capabilities: list[str] = Field(default_factory=list, description="E.g. `tools`, `vision`.")
     tier: Literal["fast", "balanced", "best"] = Field(description="Routing tier.")
 
 
-class ModelRetired(Payload):
+class ModelRetired(Event):
     """A model is no longer routed to."""
 
     type: Literal["llm.model.retired"] = Field(

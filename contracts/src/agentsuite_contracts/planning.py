@@ -1,4 +1,7 @@
-"""planning v1 payloads: plans (phases -> steps DAG) through approval, and schedules."""
+"""planning v1 payloads: plans (phases -> steps DAG) through approval, and schedules.
+
+The steps themselves and the budget are in `agentsuite_contracts.steps`.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +13,11 @@ from uuid import UUID
 from pydantic import Field
 
 from agentsuite_contracts.common import JsonObject
-from agentsuite_contracts.envelope import Contract, Payload
-
-
-class StepKind(StrEnum):
-    """What a plan step does."""
-
-    TOOL = "tool"
-    LLM = "llm"
-    HUMAN_APPROVAL = "human_approval"
-    CONDITION = "condition"
-    WAIT = "wait"
-
-
-class OnError(StrEnum):
-    """What a failed step (after its retries) does to the execution."""
-
-    FAIL = "fail"
-    CONTINUE = "continue"
+from agentsuite_contracts.envelope import Contract, Event
+from agentsuite_contracts.marks import Sensitive
+from agentsuite_contracts.steps import Budget as Budget
+from agentsuite_contracts.steps import PlanStep as PlanStep
+from agentsuite_contracts.steps import StepKind as StepKind
 
 
 class PlanStatus(StrEnum):
@@ -40,88 +30,6 @@ class PlanStatus(StrEnum):
     ARCHIVED = "archived"
 
 
-class RetryPolicy(Contract):
-    """How often and how patiently a step is retried."""
-
-    max_attempts: int = Field(default=1, ge=1, description="Attempts including the first.")
-    initial_delay_ms: int = Field(default=1000, ge=0, description="Delay before the 1st retry.")
-    backoff: float = Field(default=2.0, ge=1, description="Delay multiplier per retry.")
-    max_delay_ms: int = Field(default=60_000, ge=0, description="Upper bound of one delay.")
-
-
-class ToolStep(Contract):
-    """A `tool` step's call: which tool version, with what input."""
-
-    tool: str = Field(description="Tool name in the catalog.")
-    version: str | None = Field(default=None, description="Pinned version; null = latest.")
-    input: JsonObject = Field(
-        default_factory=dict,
-        description="Input; strings may reference `${steps.<key>.output...}` or `${inputs...}`.",
-    )
-
-
-class LlmStep(Contract):
-    """An `llm` step's call through llm-gateway."""
-
-    prompt: str = Field(description="User prompt; may reference outputs like tool input.")
-    system: str | None = Field(default=None, description="System prompt.")
-    model: str | None = Field(default=None, description="Model; null = gateway routing.")
-    tools: list[str] = Field(default_factory=list, description="Tool names the model may call.")
-    output_schema: JsonObject | None = Field(
-        default=None, description="JSON Schema the answer must match, if structured."
-    )
-    temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temp.")
-    max_tokens: int | None = Field(default=None, gt=0, description="Output token cap.")
-
-
-class Approval(Contract):
-    """A `human_approval` step: who must approve what."""
-
-    prompt: str = Field(description="What the approver is asked.")
-    approvers: list[str] = Field(
-        description="Who may decide: user ids or `role:<name>` references."
-    )
-    timeout_ms: int | None = Field(
-        default=None, gt=0, description="Auto-reject after this long; null = wait forever."
-    )
-
-
-class Condition(Contract):
-    """A `condition` step: picks which dependants run."""
-
-    expression: str = Field(description="Boolean expression over inputs and step outputs.")
-    if_true: list[str] = Field(default_factory=list, description="Step keys run when true.")
-    if_false: list[str] = Field(default_factory=list, description="Step keys run when false.")
-
-
-class Wait(Contract):
-    """A `wait` step: pause for a duration or until a time."""
-
-    duration_ms: int | None = Field(default=None, gt=0, description="How long to wait.")
-    until: datetime | None = Field(default=None, description="Wait until this instant.")
-
-
-class PlanStep(Contract):
-    """One node of the plan's DAG; exactly the block matching `kind` is set."""
-
-    key: str = Field(description="Unique key in the plan, e.g. `fetch-leads`.")
-    name: str = Field(description="Display name.")
-    kind: StepKind = Field(description="What the step does.")
-    depends_on: list[str] = Field(
-        default_factory=list, description="Keys of steps that must finish first."
-    )
-    tool: ToolStep | None = Field(default=None, description="Set when kind is `tool`.")
-    llm: LlmStep | None = Field(default=None, description="Set when kind is `llm`.")
-    approval: Approval | None = Field(
-        default=None, description="Set when kind is `human_approval`."
-    )
-    condition: Condition | None = Field(default=None, description="Set when kind is `condition`.")
-    wait: Wait | None = Field(default=None, description="Set when kind is `wait`.")
-    retry: RetryPolicy = Field(default_factory=RetryPolicy, description="Retry policy.")
-    timeout_ms: int | None = Field(default=None, gt=0, description="Per-attempt time limit.")
-    on_error: OnError = Field(default=OnError.FAIL, description="Effect of final failure.")
-
-
 class PlanPhase(Contract):
     """An ordered group of steps; dependencies may cross phases."""
 
@@ -131,21 +39,13 @@ class PlanPhase(Contract):
     steps: list[PlanStep] = Field(description="Its steps.")
 
 
-class Budget(Contract):
-    """Limits an execution of the plan must stay within."""
-
-    max_cost_usd: float | None = Field(default=None, gt=0, description="Most dollars spent.")
-    max_tokens: int | None = Field(default=None, gt=0, description="Most LLM tokens.")
-    max_duration_ms: int | None = Field(default=None, gt=0, description="Wall-clock limit.")
-
-
 class PlanSnapshot(Contract):
     """A complete plan version: what execution runs."""
 
     plan_id: UUID = Field(description="The plan.")
     version: int = Field(ge=1, description="Plan version, bumped on every edit.")
     name: str = Field(description="Display name.")
-    goal: str = Field(description="What the plan achieves.")
+    goal: Sensitive[str] = Field(description="What the plan achieves.")
     inputs_schema: JsonObject = Field(
         default_factory=dict, description="JSON Schema of the inputs a run takes."
     )
@@ -162,7 +62,7 @@ class PlanSource(Contract):
     )
 
 
-class PlanDrafted(Payload):
+class PlanDrafted(Event):
     """A plan was drafted (from requirements, a template or by hand)."""
 
     type: Literal["planning.plan.drafted"] = Field(
@@ -173,7 +73,7 @@ class PlanDrafted(Payload):
     plan: PlanSnapshot = Field(description="The first version.")
 
 
-class PlanUpdated(Payload):
+class PlanUpdated(Event):
     """A plan was edited; a new version exists and any validation is void."""
 
     type: Literal["planning.plan.updated"] = Field(
@@ -181,7 +81,7 @@ class PlanUpdated(Payload):
     )
     plan_id: UUID = Field(description="The plan.")
     version: int = Field(ge=1, description="New version.")
-    summary: str = Field(default="", description="What changed, in words.")
+    summary: Sensitive[str] = Field(default="", description="What changed, in words.")
     plan: PlanSnapshot = Field(description="The new version.")
 
 
@@ -191,12 +91,12 @@ class ValidationIssue(Contract):
     code: str = Field(
         description="E.g. `cycle`, `missing_dependency`, `unknown_tool`, `invalid_input`."
     )
-    message: str = Field(description="Human-readable explanation.")
+    message: Sensitive[str] = Field(description="Human-readable explanation.")
     severity: Literal["error", "warning"] = Field(description="Errors block approval.")
     step: str | None = Field(default=None, description="Step key concerned, if any.")
 
 
-class PlanValidated(Payload):
+class PlanValidated(Event):
     """A plan version was validated; `valid` says whether it may be approved."""
 
     type: Literal["planning.plan.validated"] = Field(
@@ -208,7 +108,7 @@ class PlanValidated(Payload):
     issues: list[ValidationIssue] = Field(default_factory=list, description="What was found.")
 
 
-class PlanApproved(Payload):
+class PlanApproved(Event):
     """A validated plan version was approved and may be executed."""
 
     type: Literal["planning.plan.approved"] = Field(
@@ -217,18 +117,18 @@ class PlanApproved(Payload):
     plan_id: UUID = Field(description="The plan.")
     version: int = Field(ge=1, description="Version approved.")
     approved_by: UUID = Field(description="The approving user.")
-    comment: str | None = Field(default=None, description="Approver's note.")
+    comment: Sensitive[str | None] = Field(default=None, description="Approver's note.")
     plan: PlanSnapshot = Field(description="The approved version, complete.")
 
 
-class PlanArchived(Payload):
+class PlanArchived(Event):
     """A plan was retired; it can no longer be executed or scheduled."""
 
     type: Literal["planning.plan.archived"] = Field(
         default="planning.plan.archived", description="Message type."
     )
     plan_id: UUID = Field(description="The plan.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")
 
 
 class ScheduleSpec(Contract):
@@ -240,11 +140,11 @@ class ScheduleSpec(Contract):
     )
     cron: str = Field(description="Five-field cron expression.")
     timezone: str = Field(default="UTC", description="IANA time zone the cron is read in.")
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Run inputs.")
+    inputs: Sensitive[dict[str, Any]] = Field(default_factory=dict, description="Run inputs.")
     enabled: bool = Field(default=True, description="False while paused.")
 
 
-class ScheduleCreated(Payload):
+class ScheduleCreated(Event):
     """A schedule was created."""
 
     type: Literal["planning.schedule.created"] = Field(
@@ -255,7 +155,7 @@ class ScheduleCreated(Payload):
     next_run_at: datetime | None = Field(default=None, description="Next firing, if enabled.")
 
 
-class ScheduleUpdated(Payload):
+class ScheduleUpdated(Event):
     """A schedule changed; carries its current definition (pausing sets `enabled` false)."""
 
     type: Literal["planning.schedule.updated"] = Field(
@@ -266,7 +166,7 @@ class ScheduleUpdated(Payload):
     next_run_at: datetime | None = Field(default=None, description="Next firing, if enabled.")
 
 
-class ScheduleDeleted(Payload):
+class ScheduleDeleted(Event):
     """A schedule was removed."""
 
     type: Literal["planning.schedule.deleted"] = Field(
@@ -275,7 +175,7 @@ class ScheduleDeleted(Payload):
     schedule_id: UUID = Field(description="The schedule.")
 
 
-class ScheduleFired(Payload):
+class ScheduleFired(Event):
     """A schedule came due; execution starts a run of the plan."""
 
     type: Literal["planning.schedule.fired"] = Field(
@@ -287,4 +187,4 @@ class ScheduleFired(Payload):
     due_at: datetime = Field(
         description="The slot that came due; with `schedule_id` it makes runs idempotent."
     )
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Run inputs.")
+    inputs: Sensitive[dict[str, Any]] = Field(default_factory=dict, description="Run inputs.")

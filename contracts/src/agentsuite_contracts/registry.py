@@ -7,10 +7,10 @@ import operator
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from agentsuite_contracts import catalog, discovery, execution, identity, llm, planning
-from agentsuite_contracts.envelope import Envelope, Payload, Subject
+from agentsuite_contracts.envelope import Envelope, MessageKind, Payload, Subject, kind_of
 
 SERVICES: tuple[str, ...] = (
     "identity",
@@ -48,12 +48,33 @@ class Topic(BaseModel):
         "`tenant_id` where no payload field has it names the envelope's tenant."
     )
     partitions: int = Field(gt=0, description="Partition count to create it with.")
+    kind: MessageKind = Field(
+        default="events",
+        description="`events` (facts, any service may react) or `commands` (requests that "
+        "the consuming service act); every payload on it is of that kind.",
+    )
     payloads: tuple[type[Payload], ...] = Field(
         min_length=1, description="Payload classes it carries."
     )
     owner: str = Field(description="The only service that publishes to it.")
     consumers: tuple[str, ...] = Field(description="Services that consume it.")
     description: str = Field(description="What the topic is for.")
+
+    @model_validator(mode="after")
+    def _payloads_fit(self) -> Topic:
+        for cls in self.payloads:
+            try:
+                kind = kind_of(cls)
+            except TypeError as exc:
+                raise ValueError(f"payloads: {exc}") from None
+            if kind != self.kind:
+                raise ValueError(
+                    f"payloads: {cls.__name__} is not of kind {self.kind!r} like topic {self.name}"
+                )
+            # `tenant_id` absent from the payload names the envelope's tenant
+            if self.key not in cls.model_fields and self.key != "tenant_id":
+                raise ValueError(f"key: {cls.__name__} has no field {self.key!r}")
+        return self
 
     @property
     def payload(self) -> Any:
@@ -73,6 +94,7 @@ def _topic(
     description: str,
     payloads: tuple[type[Payload], ...],
     consumers: tuple[str, ...] = (),
+    kind: MessageKind = "events",
 ) -> Topic:
     prefix = name.split(".", 1)[0]
     owner = "llm-gateway" if prefix == "llm" else prefix
@@ -80,6 +102,7 @@ def _topic(
         name=name,
         key=key,
         partitions=partitions,
+        kind=kind,
         payloads=payloads,
         owner=owner,
         # audit keeps the trail of every domain topic
@@ -158,7 +181,8 @@ TOPICS: tuple[Topic, ...] = (
         "identity.signing_keys.v1",
         "kid",
         1,
-        "JWT signing key rotation; verifiers refresh their JWKS on it.",
+        "JWT signing key rotations, for the audit trail. Verifiers need not consume it: they "
+        "refresh the JWKS on a timer and when a token names an unknown `kid`.",
         (identity.SigningKeyRotated,),
     ),
     _topic(
@@ -237,7 +261,8 @@ TOPICS: tuple[Topic, ...] = (
         "planning.schedules.v1",
         "schedule_id",
         3,
-        "Plan schedules; `schedule.fired` asks execution to start a run.",
+        "Plan schedules; `schedule.fired` is the event that a slot came due: execution reacts "
+        "by starting a run.",
         (
             planning.ScheduleCreated,
             planning.ScheduleUpdated,
@@ -266,6 +291,7 @@ TOPICS: tuple[Topic, ...] = (
             execution.StepAwaitingApproval,
             execution.ApprovalGranted,
             execution.ApprovalRejected,
+            execution.BudgetWarning,
             execution.BudgetExceeded,
         ),
     ),
@@ -273,9 +299,10 @@ TOPICS: tuple[Topic, ...] = (
         "llm.requests.v1",
         "request_id",
         12,
-        "Chat-completion requests to llm-gateway (a command, answered on `reply_to`).",
+        "Chat-completion commands to llm-gateway, each answered once on `reply_to`.",
         (llm.LlmRequest,),
         consumers=("llm-gateway",),
+        kind="commands",
     ),
     _topic(
         "llm.responses.v1",
@@ -289,8 +316,8 @@ TOPICS: tuple[Topic, ...] = (
         "llm.usage.v1",
         "tenant_id",
         6,
-        "Metered LLM usage and budget breaches.",
-        (llm.UsageRecorded, llm.LlmBudgetExceeded),
+        "Metered LLM usage, budget warnings and budget breaches.",
+        (llm.UsageRecorded, llm.LlmBudgetWarning, llm.LlmBudgetExceeded),
     ),
     _topic(
         "llm.providers.v1",

@@ -1,17 +1,21 @@
-"""Schema compatibility: synthetic cases, committed snapshots, committed export, the CLI."""
+"""Schema compatibility: a table of cases checked against what consumers accept, committed
+snapshots, committed export, the CLI."""
 
 from __future__ import annotations
 
 import functools
 import json
+import operator
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import pytest
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
-from agentsuite_contracts import PAYLOADS, type_of
+from agentsuite_contracts import PAYLOADS, Contract, Envelope, Event, Open, type_of, uuid7
 from agentsuite_contracts.compat import breaking_changes, compare_all
 from agentsuite_contracts.export import (
     SCHEMAS_DIR,
@@ -37,16 +41,21 @@ def kinds(old: type[BaseModel], new: type[BaseModel]) -> list[str]:
     return [c.kind for c in breaking_changes(old.model_json_schema(), new.model_json_schema())]
 
 
-# --- synthetic cases -------------------------------------------------------------------------
+# --- one table of cases: the compat verdict and what consumers accept -------------------------
 
 
-class Inner(BaseModel):
+class Inner(Contract):
     n: int = Field(description="n")
     s: str = Field(description="s")
 
 
-class InnerFewer(BaseModel):
+class InnerFewer(Contract):
     n: int = Field(description="n")
+
+
+class Renamed(Contract):
+    n: int = Field(description="n")
+    s: str = Field(description="s")
 
 
 class Color(StrEnum):
@@ -64,85 +73,221 @@ class ColorMore(StrEnum):
     GREEN = "green"
 
 
-class V1(BaseModel):
-    type: Literal["x.y.z"] = "x.y.z"
+class V1(Event):
+    type: Literal["x.y.z"] = Field(default="x.y.z", description="type")
     a: int = Field(description="a")
     b: str | None = Field(default=None, description="b")
     tags: list[str] = Field(default_factory=list, description="tags")
     inner: Inner = Field(description="inner")
     color: Color = Field(description="color")
+    shade: Open[Color] = Field(description="an open enum")
+    tint: Open[Color] | None = Field(default=None, description="an optional open enum")
 
 
-def variant(**changes: Any) -> type[BaseModel]:
-    """V1 with fields replaced (`(annotation, FieldInfo)`) or removed (`None`)."""
+OpenColor: TypeAlias = Open[Color]
+OpenMore: TypeAlias = Open[ColorMore]
+OpenMoreOrNone: TypeAlias = Open[ColorMore] | None
+OpenFewer: TypeAlias = Open[ColorFewer]
+
+BASE: dict[str, Any] = {
+    "type": "x.y.z",
+    "a": 1,
+    "inner": {"n": 1, "s": "s"},
+    "color": "red",
+    "shade": "red",
+}
+
+
+def variant(base: type[Event] = V1, **changes: Any) -> type[Event]:
+    """`base` with fields replaced (`(annotation, FieldInfo)`) or removed (`None`)."""
     fields: dict[str, Any] = {
-        name: (f.annotation, f) for name, f in V1.model_fields.items() if name not in changes
+        name: (f.annotation, f) for name, f in base.model_fields.items() if name not in changes
     }
     fields.update({k: v for k, v in changes.items() if v is not None})
-    model: type[BaseModel] = create_model("V1", **fields)
+    model: type[Event] = create_model("V1", __base__=Event, **fields)
     return model
 
 
-def test_identical_passes() -> None:
-    assert kinds(V1, variant()) == []
+def sample(**changes: Any) -> dict[str, Any]:
+    """BASE with keys replaced, or removed (`None`)."""
+    data = {**BASE, **changes}
+    return {k: v for k, v in data.items() if v is not None}
 
 
-def test_description_change_passes() -> None:
-    assert kinds(V1, variant(a=(int, Field(description="another text")))) == []
+@dataclass(frozen=True)
+class Case:
+    """A schema change: its compat verdict, and payloads that show what consumers do.
+
+    `sent` is what a producer on the new schema may send (an old consumer must apply it);
+    `stored` is what the old schema let through (a new consumer replaying it must apply it).
+    `semantic`: breaking although both decode, because a field consumers read is gone.
+    """
+
+    new: type[Event]
+    verdict: tuple[str, ...]
+    sent: dict[str, Any] = dc_field(default_factory=sample)
+    stored: dict[str, Any] = dc_field(default_factory=sample)
+    old: type[Event] = V1
+    semantic: bool = False
 
 
-def test_adding_optional_field_passes() -> None:
-    assert kinds(V1, variant(c=(int | None, Field(default=None, description="c")))) == []
-    assert kinds(V1, variant(d=(list[int], Field(default_factory=list, description="d")))) == []
+def _f(annotation: Any, **kw: Any) -> tuple[Any, Any]:
+    return annotation, Field(description="d", **kw)
 
 
-def test_adding_enum_value_passes() -> None:
-    assert kinds(V1, variant(color=(ColorMore, Field(description="color")))) == []
+A_FROM_1 = variant(a=_f(int, ge=1))
+CASES: dict[str, Case] = {
+    "identical": Case(variant(), ()),
+    "description changed": Case(variant(a=(int, Field(description="another text"))), ()),
+    "optional field added": Case(variant(c=_f(int | None, default=None)), (), sent=sample(c=5)),
+    "optional list added": Case(
+        variant(d=_f(list[int], default_factory=list)), (), sent=sample(d=[1])
+    ),
+    "required field added": Case(variant(c=_f(int)), ("new_required_field",), sent=sample(c=5)),
+    "optional field removed": Case(
+        variant(b=None), ("removed_field",), stored=sample(b="x"), semantic=True
+    ),
+    "nested required field removed": Case(
+        variant(inner=_f(InnerFewer)), ("removed_field",), sent=sample(inner={"n": 1})
+    ),
+    "nested model renamed": Case(variant(inner=_f(Renamed)), ()),
+    "nullable nested model renamed": Case(
+        variant(extra=_f(Renamed | None, default=None)),
+        (),
+        old=variant(extra=_f(Inner | None, default=None)),
+        stored=sample(extra={"n": 1, "s": "s"}),
+    ),
+    "retyped": Case(variant(a=_f(str)), ("retyped",), sent=sample(a="x")),
+    "list item retyped": Case(
+        variant(tags=_f(list[int], default_factory=list)), ("retyped",), sent=sample(tags=[1])
+    ),
+    "int to float": Case(variant(a=_f(float)), ("retyped",), sent=sample(a=1.5)),
+    "now nullable": Case(
+        variant(a=_f(int | None, default=None)), ("retyped",), sent=sample(a=None)
+    ),
+    "no longer nullable": Case(
+        variant(b=_f(str, default="")), ("retyped",), stored=sample(b=None) | {"b": None}
+    ),
+    "optional became required": Case(
+        variant(b=_f(str | None)), ("now_required",), sent=sample(b="x")
+    ),
+    "closed enum grew": Case(
+        variant(color=_f(ColorMore)), ("enum_value_added",), sent=sample(color="green")
+    ),
+    "closed enum shrank": Case(
+        variant(color=_f(ColorFewer)), ("enum_value_removed",), stored=sample(color="blue")
+    ),
+    "open enum grew": Case(variant(shade=_f(OpenMore)), (), sent=sample(shade="green")),
+    "optional open enum grew": Case(
+        variant(tint=_f(OpenMoreOrNone, default=None)), (), sent=sample(tint="green")
+    ),
+    "open enum shrank": Case(variant(shade=_f(OpenFewer)), (), stored=sample(shade="blue")),
+    "closed enum opened": Case(
+        variant(color=_f(OpenColor)), ("retyped",), sent=sample(color="purple")
+    ),
+    "open enum closed": Case(variant(shade=_f(Color)), ("retyped",), stored=sample(shade="purple")),
+    "literal changed": Case(
+        variant(type=(Literal["x.y.w"], Field(default="x.y.w", description="type"))),
+        ("literal_changed",),
+        sent=sample(type="x.y.w"),
+    ),
+    "upper bound added": Case(
+        variant(a=_f(int, le=10)), ("constraint_changed",), stored=sample(a=100)
+    ),
+    "lower bound loosened": Case(
+        variant(A_FROM_1, a=_f(int, ge=0)), ("constraint_changed",), sent=sample(a=0), old=A_FROM_1
+    ),
+    "length capped": Case(
+        variant(b=_f(str | None, default=None, max_length=3)),
+        ("constraint_changed",),
+        stored=sample(b="longer"),
+    ),
+    "list length floor": Case(
+        variant(tags=_f(list[str], default_factory=list, min_length=1)),
+        ("constraint_changed",),
+        sent=sample(tags=["t"]),
+        stored=sample(tags=[]),
+    ),
+}
 
 
-def test_removing_field_fails() -> None:
-    assert kinds(V1, variant(b=None)) == ["removed_field"]
+def outcome(models: tuple[type[Event], ...], payload: dict[str, Any]) -> str:
+    """What a consumer of a topic carrying `models` does with `payload`, decoded as it does:
+    an unknown type is skipped by type; anything that fails validation is not applied."""
+    if payload["type"] not in {type_of(m) for m in models}:
+        return "skipped"
+    union: Any = functools.reduce(operator.or_, models)
+    adapter: TypeAdapter[Envelope[Any]] = TypeAdapter(
+        Envelope[Annotated[union, Field(discriminator="type")]]
+    )
+    raw = json.dumps(
+        {
+            "producer": "x",
+            "subject": {"type": "y", "id": "1"},
+            "correlation_id": str(uuid7()),
+            "payload": payload,
+        }
+    )
+    try:
+        adapter.validate_json(raw, extra="ignore")
+    except ValidationError:
+        return "rejected"
+    return "applied"
 
 
-def test_removing_nested_field_fails() -> None:
+@pytest.mark.parametrize("name", CASES)
+def test_compat_verdict(name: str) -> None:
+    case = CASES[name]
+    assert tuple(kinds(case.old, case.new)) == case.verdict
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_compat_verdict_matches_what_consumers_accept(name: str) -> None:
+    case = CASES[name]
+    # the samples are legal for the schema that produced them
+    case.new.model_validate(case.sent)
+    case.old.model_validate(case.stored)
+    old_consumer = outcome((case.old,), case.sent)
+    replay = outcome((case.new,), case.stored)
+    accepted = old_consumer in {"applied", "skipped"} and replay == "applied"
+    if case.semantic:
+        assert accepted
+        assert case.verdict
+    else:
+        assert accepted == (not case.verdict), (old_consumer, replay)
+
+
+class W(Event):
+    type: Literal["x.y.w"] = Field(default="x.y.w", description="type")
+    a: int = Field(description="a")
+
+
+def test_new_type_on_topic_is_compatible_and_skipped_by_old_consumers() -> None:
+    report = compare_all(
+        {"x.y.z": V1.model_json_schema()},
+        {"x.y.z": V1.model_json_schema(), "x.y.w": W.model_json_schema()},
+    )
+    assert report.breaking == {}
+    assert report.missing_snapshots == ["x.y.w"]  # snapshot it, but nothing breaks
+    assert outcome((V1,), {"type": "x.y.w", "a": 1}) == "skipped"
+    assert outcome((V1, W), {"type": "x.y.w", "a": 1}) == "applied"
+
+
+def test_open_enum_keeps_unknown_value_as_str() -> None:
+    got = V1.model_validate(sample(shade="purple", tint="blue"))
+    assert got.shade == "purple"
+    assert type(got.shade) is str
+    assert got.tint is Color.BLUE
+    schema = V1.model_json_schema()["properties"]["shade"]
+    assert schema["x-open-enum"] is True
+    assert {"$ref": "#/$defs/Color"} in schema["anyOf"]
+
+
+def test_removing_nested_field_names_the_path() -> None:
     changes = breaking_changes(
-        V1.model_json_schema(),
-        variant(inner=(InnerFewer, Field(description="inner"))).model_json_schema(),
+        V1.model_json_schema(), variant(inner=_f(InnerFewer)).model_json_schema()
     )
     assert [(c.path, c.kind) for c in changes] == [("$.inner.s", "removed_field")]
-
-
-def test_retyping_fails() -> None:
-    assert kinds(V1, variant(a=(str, Field(description="a")))) == ["retyped"]
-    assert kinds(
-        V1, variant(tags=(list[int], Field(default_factory=list, description="tags")))
-    ) == ["retyped"]
-    assert kinds(V1, variant(a=(float, Field(description="a")))) == ["retyped"]
-
-
-def test_nullability_changes_fail() -> None:
-    assert "retyped" in kinds(V1, variant(a=(int | None, Field(default=None, description="a"))))
-    assert "retyped" in kinds(V1, variant(b=(str, Field(default="", description="b"))))
-
-
-def test_optional_to_required_fails() -> None:
-    assert kinds(V1, variant(b=(str | None, Field(description="b")))) == ["now_required"]
-
-
-def test_adding_required_field_fails() -> None:
-    assert kinds(V1, variant(c=(int, Field(description="c")))) == ["new_required_field"]
-
-
-def test_removing_enum_value_fails() -> None:
-    assert kinds(V1, variant(color=(ColorFewer, Field(description="color")))) == [
-        "enum_value_removed"
-    ]
-
-
-def test_literal_change_fails() -> None:
-    assert kinds(V1, variant(type=(Literal["x.y.w"], Field(default="x.y.w")))) == [
-        "literal_changed"
-    ]
 
 
 def test_removed_payload_type_fails() -> None:

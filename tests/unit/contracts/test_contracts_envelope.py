@@ -22,17 +22,8 @@ from agentsuite_contracts import (
 )
 from agentsuite_contracts.ids import uuid7, uuid7_time_ms
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, Role
-from agentsuite_contracts.planning import (
-    Approval,
-    PlanApproved,
-    PlanArchived,
-    PlanPhase,
-    PlanSnapshot,
-    PlanStep,
-    RetryPolicy,
-    StepKind,
-    ToolStep,
-)
+from agentsuite_contracts.planning import PlanApproved, PlanArchived, PlanPhase, PlanSnapshot
+from agentsuite_contracts.steps import ApprovalStep, PlanStep, RetryPolicy, StepKind, ToolStep
 
 pytestmark = pytest.mark.unit
 
@@ -54,9 +45,9 @@ def approved() -> PlanApproved:
         PlanStep(
             key="ok",
             name="Sign off",
-            kind=StepKind.HUMAN_APPROVAL,
+            kind=StepKind.APPROVAL,
             depends_on=["fetch"],
-            approval=Approval(prompt="Send?", approvers=["role:sales-lead"]),
+            approval=ApprovalStep(prompt="Send?", approvers=["role:sales-lead"]),
         ),
     ]
     plan = PlanSnapshot(

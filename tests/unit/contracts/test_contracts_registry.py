@@ -1,23 +1,35 @@
-"""The topic registry: names, ownership, one topic per message type, lookups."""
+"""The topic registry: names, ownership, kinds, keys, one topic per message type, lookups."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any, Literal
 
 import pytest
+from pydantic import Field, ValidationError
 
 from agentsuite_contracts import (
     PAYLOADS,
     SERVICES,
     TOPICS,
+    Envelope,
+    Money,
+    Payload,
+    Subject,
+    Topic,
     envelope_adapter,
+    kind_of,
     payload_class,
     topic,
     topic_for_type,
     type_of,
+    uuid7,
 )
-from agentsuite_contracts.planning import PlanApproved
+from agentsuite_contracts.common import Usage
+from agentsuite_contracts.llm import LlmRequest, LlmResponse, UsageRecorded
+from agentsuite_contracts.planning import PlanApproved, PlanArchived
+from agentsuite_contracts.registry import partition_key, subject_of
 
 pytestmark = pytest.mark.unit
 
@@ -54,10 +66,84 @@ def test_ownership_and_consumers() -> None:
 
 
 def test_key_field_on_every_payload() -> None:
+    missing = [
+        f"{t.name}: {cls.__name__} lacks {t.key}"
+        for t in TOPICS
+        for cls in t.payloads
+        if t.key not in cls.model_fields
+    ]
+    # `tenant_id` absent from the payload names the envelope's tenant
+    assert missing == [
+        "llm.usage.v1: UsageRecorded lacks tenant_id",
+        "llm.usage.v1: LlmBudgetWarning lacks tenant_id",
+        "llm.usage.v1: LlmBudgetExceeded lacks tenant_id",
+    ]
+
+
+def test_topic_without_its_key_field_rejected() -> None:
+    with pytest.raises(ValidationError, match=r"key: PlanDrafted has no field 'tool_id'"):
+        Topic(**{**_fields(topic("planning.plans.v1")), "key": "tool_id"})
+
+
+def _fields(t: Topic) -> dict[str, Any]:
+    return {name: getattr(t, name) for name in Topic.model_fields}
+
+
+def test_every_payload_is_an_event_or_a_command() -> None:
+    kinds = {type_of(c): kind_of(c) for c in PAYLOADS}
+    assert [ty for ty, k in kinds.items() if k == "commands"] == ["llm.completion.requested"]
+    assert kinds["planning.schedule.fired"] == "events"  # execution reacts to the fact
+
+
+def test_topic_kind_matches_its_payloads() -> None:
+    assert topic("llm.requests.v1").kind == "commands"
+    assert {t.kind for t in TOPICS if t.name != "llm.requests.v1"} == {"events"}
     for t in TOPICS:
-        if t.key.isidentifier():  # otherwise the key is described, e.g. the envelope tenant
-            for cls in t.payloads:
-                assert t.key in cls.model_fields, f"{cls.__name__} lacks key {t.key}"
+        assert {kind_of(c) for c in t.payloads} == {t.kind}
+
+
+def test_topic_mixing_kinds_rejected() -> None:
+    base = _fields(topic("llm.requests.v1"))
+    with pytest.raises(ValidationError, match=r"payloads: LlmResponse is not of kind 'commands'"):
+        Topic(**{**base, "payloads": (LlmRequest, LlmResponse)})
+
+
+def test_payload_of_neither_kind_rejected() -> None:
+    class Bare(Payload):
+        type: Literal["x.bare.made"] = Field(default="x.bare.made", description="type")
+        request_id: int = Field(description="id")
+
+    with pytest.raises(TypeError, match="Bare must subclass exactly one of Event and Command"):
+        kind_of(Bare)
+    with pytest.raises(ValidationError, match="exactly one of Event and Command"):
+        Topic(**{**_fields(topic("llm.requests.v1")), "payloads": (Bare,)})
+
+
+def test_partition_key_and_subject_follow_the_key_field() -> None:
+    plan_id = uuid7()
+    env = Envelope(
+        producer="planning",
+        tenant_id=uuid7(),
+        subject=Subject(type="plan", id=str(plan_id)),
+        correlation_id=uuid7(),
+        payload=PlanArchived(plan_id=plan_id),
+    )
+    assert partition_key(env) == str(plan_id)
+    assert subject_of(env.payload) == Subject(type="plan", id=str(plan_id))
+    usage = UsageRecorded(
+        request_id=uuid7(),
+        requester="api",
+        model="m",
+        provider="p",
+        usage=Usage(
+            prompt_tokens=1, completion_tokens=1, total_tokens=2, cost=Money(amount_micros=3)
+        ),
+        latency_ms=1,
+        status="ok",
+    )
+    tenant = uuid7()
+    metered = env.caused(usage, producer="llm-gateway").model_copy(update={"tenant_id": tenant})
+    assert partition_key(metered) == str(tenant)
 
 
 def test_expected_topics() -> None:
@@ -78,8 +164,6 @@ def test_expected_topics() -> None:
 def test_lookup() -> None:
     plans = topic("planning.plans.v1")
     assert plans.key == "plan_id"
-    assert plans.dlq == "planning.plans.v1.dlq"
-    assert topic(plans.dlq) is plans
     assert topic_for_type("planning.plan.approved") is plans
     assert payload_class("planning.plan.approved") is PlanApproved
     assert type_of(PlanApproved) == "planning.plan.approved"
