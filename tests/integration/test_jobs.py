@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from agentsuite_kit.cause import Cause, cause, caused_by
 from agentsuite_kit.db.migrate import check
 from agentsuite_kit.db.tables import TENANT_TABLES, jobs
 from agentsuite_kit.jobs import Backoff, Job, JobRepository, JobRunner, Outcome, State
@@ -265,3 +267,50 @@ async def test_job_held_by_a_live_runner_is_not_taken_over_after_its_lease(uow: 
         assert await JobRepository(held.session).settle(claimed, Outcome(State.DONE))
         await held.commit()
     assert await _effects(uow, kind) == []
+
+
+async def test_handler_commit_does_not_end_the_runners_transaction(uow: Uow) -> None:
+    kind = _kind()
+
+    async def handler(job: Job, u: SampleUow) -> None:
+        await _record(job, u)
+        await u.commit()  # held: the runner commits, with the job's state
+        raise ValueError("after commit")
+
+    job_id = await _schedule(uow, uuid4(), kind, max_attempts=1)
+    await JobRunner(uow, {kind: handler}).run_once()
+    assert (await _get(uow, job_id)).state is State.FAILED
+    assert await _effects(uow, kind) == []
+
+
+async def test_one_off_job_runs_under_its_schedulers_correlation_id(uow: Uow) -> None:
+    kind, story = _kind(), uuid4()
+    seen: list[UUID] = []
+
+    async def handler(job: Job, u: SampleUow) -> None:
+        seen.append(cause().correlation_id)
+
+    with caused_by(Cause(story)):
+        await _schedule(uow, uuid4(), kind)
+    await _schedule(uow, uuid4(), kind, cron="* * * * *", run_at=datetime.now(UTC))
+    await JobRunner(uow, {kind: handler}).run_once()
+    assert len(seen) == 2
+    assert seen[0] == story
+    assert seen[1] != story  # a cron firing starts its own story
+
+
+async def test_run_loop_runs_due_jobs_until_stopped_and_counts_them(uow: Uow) -> None:
+    kind, stop, registry = _kind(), asyncio.Event(), CollectorRegistry()
+    runner = JobRunner(uow, {kind: _record}, poll=0.02, registry=registry)
+    loop = asyncio.create_task(runner.run(stop))
+    job_id = await _schedule(uow, uuid4(), kind)
+    for _ in range(200):
+        if (await _get(uow, job_id)).state is State.DONE:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(loop, 5)
+    assert (await _get(uow, job_id)).state is State.DONE
+    assert (
+        registry.get_sample_value("agentsuite_jobs_total", {"kind": kind, "outcome": "done"}) == 1
+    )

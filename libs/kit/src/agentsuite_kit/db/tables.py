@@ -105,6 +105,8 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("max_attempts", Integer, nullable=False, server_default=text("5")),
     Column("last_error", Text, nullable=True),
+    # the request that scheduled the job: its events carry that correlation id
+    Column("correlation_id", UUID(as_uuid=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # NULLS NOT DISTINCT: platform jobs (no tenant) dedupe on their key too

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from agentsuite_kit.cause import cause
 from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.tables import jobs
 from agentsuite_kit.jobs.schedule import FINISHED, Outcome, Slot, State, check_cron, next_slot
@@ -31,6 +32,7 @@ class Job:
     max_attempts: int
     lease_owner: str | None
     last_error: str | None
+    correlation_id: UUID | None
 
     @property
     def slot(self) -> Slot:
@@ -51,10 +53,11 @@ _COLUMNS = (
     jobs.c.max_attempts,
     jobs.c.lease_owner,
     jobs.c.last_error,
+    jobs.c.correlation_id,
 )
 
 
-_SCHEDULED = ("payload", "run_at", "cron", "timezone", "max_attempts")
+_SCHEDULED = ("payload", "run_at", "cron", "timezone", "max_attempts", "correlation_id")
 
 
 def _job(row: Any) -> Job:
@@ -114,6 +117,7 @@ class JobRepository(Repository):
             "cron": cron,
             "timezone": timezone,
             "max_attempts": max_attempts,
+            "correlation_id": cause().correlation_id,
         }
         stmt = insert(jobs).values(values)
         if key is not None:

@@ -17,12 +17,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
 
+from prometheus_client import CollectorRegistry, Counter
+
+from agentsuite_contracts.ids import uuid7
+from agentsuite_kit.cause import Cause, caused_by
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.jobs.repository import Job, JobRepository
 from agentsuite_kit.jobs.schedule import (
     DEFAULT_BACKOFF,
     Backoff,
     Outcome,
+    State,
     after_failure,
     after_success,
 )
@@ -33,11 +38,16 @@ U = TypeVar("U", bound=UnitOfWork)
 U_co = TypeVar("U_co", bound=UnitOfWork, covariant=True)
 
 Handler = Callable[[Job, U], Awaitable[None]]
-"""Runs one job inside its tenant's unit of work; must not commit (the runner does)."""
+"""Runs one job inside its tenant's unit of work. The unit of work is held: `commit()`
+writes the handler's events but the runner commits, with the job's new state."""
 
 
 class UowFactory(Protocol[U_co]):
-    def __call__(self, tenant_id: UUID | None, *, all_tenants: bool = False) -> U_co: ...
+    """`Runtime.uow`, or any factory with its signature."""
+
+    def __call__(
+        self, tenant_id: UUID | None, *, held: bool = False, all_tenants: bool = False
+    ) -> U_co: ...
 
 
 class JobRunner(Generic[U]):
@@ -57,6 +67,7 @@ class JobRunner(Generic[U]):
         batch: int = 10,
         poll: float = 1.0,
         backoff: Backoff = DEFAULT_BACKOFF,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         if not handlers:
             raise ValueError("handlers: at least one job kind is needed")
@@ -67,6 +78,16 @@ class JobRunner(Generic[U]):
         self.batch = batch
         self.poll = poll
         self.backoff = backoff
+        self.metrics = (
+            None
+            if registry is None
+            else Counter(
+                "agentsuite_jobs",
+                "Job runs finished, by kind and outcome (done, scheduled, retry, failed, lost).",
+                ["kind", "outcome"],
+                registry=registry,
+            )
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; a database error is logged and retried next poll."""
@@ -98,19 +119,24 @@ class JobRunner(Generic[U]):
             await self._settle(job, after_failure(job.slot, _crashed(job), now, self.backoff))
             return
         handler = self._handlers[job.kind]
+        # a cron firing starts a story of its own; a one-off job continues its scheduler's
+        correlation = job.correlation_id if job.cron is None else None
         try:
-            async with self._uow(job.tenant_id) as uow:
-                repo = JobRepository(uow.session)
-                if not await repo.hold(job):
-                    log.info("job %s no longer this runner's claim", job.id)
-                    return
-                async with asyncio.timeout(self.lease.total_seconds()):
-                    await handler(job, uow)
-                outcome = after_success(job.slot, datetime.now(UTC))
-                if not await repo.settle(job, outcome):
-                    raise RuntimeError("lost the job while it ran")
-                await uow.commit()
-                return
+            with caused_by(Cause(correlation or uuid7())):
+                async with self._uow(job.tenant_id, held=True) as uow:
+                    repo = JobRepository(uow.session)
+                    if not await repo.hold(job):
+                        log.info("job %s no longer this runner's claim", job.id)
+                        self._count(job, "lost")
+                        return
+                    async with asyncio.timeout(self.lease.total_seconds()):
+                        await handler(job, uow)
+                    outcome = after_success(job.slot, datetime.now(UTC))
+                    if not await repo.settle(job, outcome):
+                        raise RuntimeError("lost the job while it ran")
+                    await uow.finish()
+            self._count(job, outcome.state.value)
+            return
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("job %s (%s) failed: %s", job.id, job.kind, error)
@@ -120,6 +146,11 @@ class JobRunner(Generic[U]):
         async with self._uow(job.tenant_id) as uow:
             if await JobRepository(uow.session).settle(job, outcome):
                 await uow.commit()
+                self._count(job, "retry" if outcome.state is State.SCHEDULED else "failed")
+
+    def _count(self, job: Job, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.labels(job.kind, outcome).inc()
 
 
 def _crashed(job: Job) -> str:

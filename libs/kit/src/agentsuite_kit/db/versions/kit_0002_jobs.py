@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
         sa.Column("max_attempts", sa.Integer, nullable=False, server_default=sa.text("5")),
         sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("correlation_id", pg.UUID(as_uuid=True), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
