@@ -43,6 +43,7 @@ def build(uow: Uow, kind: str, *, pause: bool = False) -> FastAPI:
         tenant: Annotated[UUID, Header(alias="X-Tenant")],
         subject: Annotated[str, Header(alias="X-Subject")],
         crash: Annotated[bool, Header(alias="X-Crash")] = False,
+        save: Annotated[bool, Header(alias="X-Save")] = True,
     ) -> Response:
         async with uow(tenant) as u:
             idem = await idempotency(request, u.session, subject=subject)
@@ -55,7 +56,8 @@ def build(uow: Uow, kind: str, *, pause: bool = False) -> FastAPI:
                 status_code=201,
                 headers={"Location": f"/orders/{order_id}"},
             )
-            await idem.save(response)
+            if save:
+                await idem.save(response)
             if pause:
                 await asyncio.sleep(0.3)  # hold the key uncommitted while a duplicate arrives
             if crash:
@@ -219,3 +221,15 @@ async def test_expired_key_is_taken_afresh_and_pruned(
     async with uow(tenant) as u:
         left = await u.session.scalar(select(func.count()).select_from(idempotency_keys))
     assert left == 0
+
+
+async def test_key_committed_without_a_response_answers_409(
+    client: httpx.AsyncClient, uow: Uow, kind: str
+) -> None:
+    tenant = uuid4()
+    unsaved = _headers(tenant, "k") | {"X-Save": "false"}
+    assert (await client.post("/orders", json={"item": "a"}, headers=unsaved)).status_code == 201
+    r = await client.post("/orders", json={"item": "a"}, headers=_headers(tenant, "k"))
+    assert r.status_code == 409
+    assert r.json()["detail"].startswith("Idempotency-Key:")
+    assert await _effects(uow, kind) == 1
