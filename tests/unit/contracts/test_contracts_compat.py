@@ -250,11 +250,12 @@ def test_compat_verdict_matches_what_consumers_accept(name: str) -> None:
     old_consumer = outcome((case.old,), case.sent)
     replay = outcome((case.new,), case.stored)
     accepted = old_consumer in {"applied", "skipped"} and replay == "applied"
+    verdict = kinds(case.old, case.new)
     if case.semantic:
         assert accepted
-        assert case.verdict
+        assert verdict
     else:
-        assert accepted == (not case.verdict), (old_consumer, replay)
+        assert accepted == (not verdict), (verdict, old_consumer, replay)
 
 
 class W(Event):
@@ -332,6 +333,16 @@ def test_exported_schemas_current() -> None:
 
 def test_export_deterministic() -> None:
     assert render() == render()
+
+
+def test_asyncapi_shows_kinds_and_no_shared_dlq() -> None:
+    doc = asyncapi()
+    assert doc["channels"]["llm.requests.v1"]["x-kind"] == "commands"
+    assert doc["channels"]["planning.schedules.v1"]["x-kind"] == "events"
+    assert doc["components"]["messages"]["llm.completion.requested"]["x-kind"] == "commands"
+    assert doc["components"]["messages"]["planning.schedule.fired"]["x-kind"] == "events"
+    # dead letters are per consumer group (`<group>.dlq`), not per topic
+    assert not [c for c in doc["channels"] if c.endswith(".dlq")]
 
 
 def test_asyncapi_refs_resolve() -> None:

@@ -95,6 +95,13 @@ def test_every_payload_is_an_event_or_a_command() -> None:
     assert kinds["planning.schedule.fired"] == "events"  # execution reacts to the fact
 
 
+def test_signing_key_topic_promises_what_verifiers_do() -> None:
+    # the kit's verifiers refresh the JWKS on a timer and on an unknown kid; none consumes this
+    text = topic("identity.signing_keys.v1").description
+    assert "refresh the JWKS on a timer and when a token names an unknown `kid`" in text
+    assert topic("identity.signing_keys.v1").consumers == ("audit",)
+
+
 def test_topic_kind_matches_its_payloads() -> None:
     assert topic("llm.requests.v1").kind == "commands"
     assert {t.kind for t in TOPICS if t.name != "llm.requests.v1"} == {"events"}
