@@ -1,99 +1,93 @@
-"""The relay keeps every event through a broker outage: it retries with backoff, records
-the error on the row, and publishes once the broker is back."""
+"""The relay keeps every event through a broker outage: it backs off, records the error on
+the rows without charging them (an outage parks nothing), reports itself unhealthy, and
+publishes once the broker is back."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
 from pathlib import Path
-from uuid import UUID, uuid4
+from uuid import uuid4
 
-from faststream.kafka import KafkaBroker
-from sqlalchemy import func, select
+import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentsuite_cli.embedded import EmbeddedBroker, free_port
-from agentsuite_kit.db.tables import outbox
 from agentsuite_kit.messaging.admin import ensure_topics
-from agentsuite_kit.messaging.broker import BrokerSender
-from agentsuite_kit.outbox import OutboxRelay
-from tests.integration.kafka_helpers import eventually, note_event, read_all
-from tests.integration.sample.model import SampleUow
-
-
-async def emit(uow: Callable[[UUID | None], SampleUow], topic: str, n: int) -> list[UUID]:
-    tenant = uuid4()
-    ids = []
-    async with uow(tenant) as u:
-        for i in range(n):
-            event = note_event(tenant, f"o{i}")
-            u.emit(event, topic=topic)
-            ids.append(event.id)
-        await u.commit()
-    return ids
+from agentsuite_kit.messaging.producer import ProducerSender
+from agentsuite_kit.messaging.relay import OutboxRelay, RelayUnhealthy
+from tests.integration.test_relay import Sessions, emit, eventually, read, rows, until
 
 
 async def test_relay_retries_through_a_broker_restart(
-    uow: Callable[[UUID | None], SampleUow], app_engine: AsyncEngine, tmp_path: Path
+    sessions: Sessions, app_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     # a broker of our own, to stop and start; memory storage forgets topics on restart
     broker = EmbeddedBroker(tmp_path, free_port())
     broker.start()
-    topic = "sample.outage.v1"
+    topic = "relay.outage.v1"
     await ensure_topics(broker.bootstrap, [(topic, 3)])
-    producer = KafkaBroker(broker.bootstrap, acks="all", request_timeout_ms=2000)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=broker.bootstrap, acks="all", request_timeout_ms=2000
+    )
     await producer.start()
+    tenant = uuid4()
 
-    def start_relay() -> tuple[asyncio.Event, asyncio.Task[None]]:
+    def start_relay() -> tuple[OutboxRelay, asyncio.Event, asyncio.Task[None]]:
         relay = OutboxRelay(
             app_engine,
-            BrokerSender(producer),
+            ProducerSender(producer),
             poll_interval=0.05,
             backoff_initial=0.1,
             backoff_max=1,
+            max_attempts=2,  # an outage must not count toward parking
+            stale_after=1.0,
         )
         stop = asyncio.Event()
-        return stop, asyncio.create_task(relay.run(stop))
+        return relay, stop, asyncio.create_task(relay.supervise(stop))
 
-    stop, task = start_relay()
+    async def pending() -> int:
+        return sum(r["published_at"] is None for r in (await rows(app_engine, topic)).values())
 
-    async def count(*where: object) -> int:
-        async with app_engine.connect() as conn:
-            q = select(func.count()).where(outbox.c.topic == topic, *where)  # type: ignore[arg-type]  # column expressions
-            return int(await conn.scalar(q) or 0)
-
+    relay, stop, task = start_relay()
     try:
-        await emit(uow, topic, 20)
+        await emit(sessions, tenant, topic, [(f"k{i % 4}", f"first{i}") for i in range(20)])
 
-        async def first_published() -> bool:
-            return await count(outbox.c.published_at.is_(None)) == 0
+        async def all_published() -> bool:
+            return await pending() == 0
 
-        await eventually(first_published)
+        await eventually(all_published)
+        relay.check()
 
         broker.stop()
-        during = await emit(uow, topic, 30)
+        await emit(sessions, tenant, topic, [(f"k{i % 4}", f"during{i}") for i in range(30)])
 
-        async def failing_recorded() -> bool:
-            return (
-                await count(outbox.c.last_error.is_not(None), outbox.c.published_at.is_(None)) > 0
-            )
+        async def errors_recorded() -> bool:
+            stored = (await rows(app_engine, topic)).values()
+            return any(r["last_error"] and r["published_at"] is None for r in stored)
 
-        await eventually(failing_recorded)
-        assert await count(outbox.c.published_at.is_(None)) == 30  # nothing dropped
+        await eventually(errors_recorded, within=30)
+        await until(lambda: relay.last_round < time.monotonic() - 1.0)
+        with pytest.raises(RelayUnhealthy, match="no successful round"):
+            relay.check()  # /readyz says so while the broker is away
+        stored = (await rows(app_engine, topic)).values()
+        assert await pending() == 30  # nothing dropped
+        assert all(r["parked_at"] is None for r in stored)
+        assert all(r["attempts"] == 0 for r in stored if r["published_at"] is None)
 
         # Tansu's memory storage forgets topics and auto-creates them on produce with its
         # own partition count, so the topic is recreated before a relay may publish again
         stop.set()
         await task
-        assert await count(outbox.c.published_at.is_(None)) == 30
         broker.start()
         await ensure_topics(broker.bootstrap, [(topic, 3)])
-        stop, task = start_relay()
-        await eventually(first_published)
+        relay, stop, task = start_relay()
+        await eventually(all_published, within=30)
+        relay.check()
 
-        records = await read_all(broker.bootstrap, topic, expect=30)
-        got = {dict(r.headers)["event-id"].decode() for r in records}
-        assert {str(i) for i in during} <= got
+        got = set(await read(broker.bootstrap, topic, 30))
+        assert {f"during{i}" for i in range(30)} <= got
         assert not task.done()
     finally:
         stop.set()

@@ -11,11 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agentsuite_cli.outbox import app as outbox_app
 from agentsuite_cli.settings import CliSettings
 from agentsuite_cli.stack import Stack, StartError
 
 app = typer.Typer(no_args_is_help=True, help="Agentsuite: the embedded stack and its tools.")
 console = Console()
+app.add_typer(outbox_app, name="outbox")
 
 
 def _stack() -> Stack:

@@ -422,6 +422,8 @@ class OutboxRelay:
                     with contextlib.suppress(Exception):  # a dead session released it already
                         await conn.execute(text(f"SELECT pg_advisory_unlock({_LEADER_LOCK})"))
                         await conn.commit()
+            # a deposed leader lets a standby (polling each second) take over first
+            await _sleep_or_stop(stop, 2 * max(self.poll_interval, 1.0))
 
     async def supervise(self, stop: asyncio.Event) -> None:
         """`run` until `stop`, restarted with backoff whenever it dies (database down)."""
