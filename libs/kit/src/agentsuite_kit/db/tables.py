@@ -71,17 +71,20 @@ inbox = Table(
     Index("inbox_applied_at", "applied_at"),
 )
 
-# Per consumer group and partition: the furthest offset a handler was started on and how
-# often. Written before the handler runs, so a message that kills the process is seen
-# on its redelivery and dead-lettered after `max_crashes` instead of looping forever.
+# Per consumer group and partition, written before handlers run (the crash guard):
+# `fetched`, the furthest offset handed to handlers (one write per fetched batch), and
+# `offset` + `attempts`, the record a careful re-run started and how often. After an
+# unclean stop, records up to `fetched` are re-run one by one with a start recorded for
+# each, so a message that kills the process is dead-lettered after `max_crashes`.
 consumer_progress = Table(
     "consumer_progress",
     kit_metadata,
     Column("group_id", String(249), primary_key=True),
     Column("topic", String(249), primary_key=True),
     Column("partition", Integer, primary_key=True),
-    Column("offset", BigInteger, nullable=False),
-    Column("attempts", Integer, nullable=False),
+    Column("fetched", BigInteger, nullable=False, server_default=text("-1")),
+    Column("offset", BigInteger, nullable=False, server_default=text("-1")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

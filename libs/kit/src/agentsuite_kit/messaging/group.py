@@ -8,9 +8,11 @@ per-message path cost a third of the throughput in the kit's bench.
 
 Each worker is one AIOKafkaConsumer in the group `<service>.<consumer>`, subscribed to the
 source topic and the group's retry tiers; partitions are applied one fetch at a time, in
-order. After (re)assignment, a partition's first records run "carefully": the start of
-each handler is recorded in `consumer_progress` before it runs, so a record that kills
-the process is recognised on redelivery and dead-lettered after `max_crashes`.
+order. The crash guard: before a fetch is handed to handlers, its last offset is recorded
+in `consumer_progress` (one write per fetch). After a (re)assignment, records at or below
+that mark were handed to a previous owner that never committed them: they re-run one by
+one, each start recorded before its handler runs, so a record that kills the process is
+recognised on its next redelivery and dead-lettered after `max_crashes`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -29,7 +32,7 @@ from agentsuite_contracts.deadletter import RetryState, dead_letter_topic, retry
 from agentsuite_kit.db.progress import ProgressRepository
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.messaging.admin import ensure_topics, partitions
-from agentsuite_kit.messaging.consumer import Consumer, Outcome, Record
+from agentsuite_kit.messaging.consumer import Consumer, Record
 from agentsuite_kit.messaging.errors import is_transient
 from agentsuite_kit.messaging.policy import crashed_too_often
 
@@ -49,19 +52,27 @@ def record_of(raw: Any) -> Record:
     )
 
 
+@dataclass
+class _Guard:
+    """A worker's crash-guard state: partitions whose progress row is not read yet, and
+    the offset up to which each partition's records re-run carefully."""
+
+    unchecked: set[TopicPartition] = field(default_factory=set)
+    careful_until: dict[TopicPartition, int] = field(default_factory=dict)
+
+
 class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base
-    def __init__(self, careful: dict[TopicPartition, int], fetch: int) -> None:
-        self.careful = careful
-        self.fetch = fetch
+    def __init__(self, guard: _Guard) -> None:
+        self.guard = guard
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         for tp in revoked:
-            self.careful.pop(tp, None)
+            self.guard.unchecked.discard(tp)
+            self.guard.careful_until.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        # a previous owner may have died inside the first `fetch` records from here
-        for tp in assigned:
-            self.careful[tp] = self.fetch
+        # a previous owner may have died holding records it was handed: look before applying
+        self.guard.unchecked.update(assigned)
 
 
 class ConsumerGroup(Generic[U]):
@@ -105,7 +116,7 @@ class ConsumerGroup(Generic[U]):
         await self.ensure_topics()
         self.consumer.stopping.clear()
         for i in range(self.workers):
-            careful: dict[TopicPartition, int] = {}
+            guard = _Guard()
             kafka = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap,
                 group_id=self.consumer.group,
@@ -118,11 +129,11 @@ class ConsumerGroup(Generic[U]):
                     300_000, int(self.consumer.policy.transient_budget * 2000)
                 ),
             )
-            kafka.subscribe([self.topic, *self.tiers], listener=_Assigned(careful, self.fetch))
+            kafka.subscribe([self.topic, *self.tiers], listener=_Assigned(guard))
             await kafka.start()
             self._kafka.append(kafka)
             self._tasks.append(
-                asyncio.create_task(self._work(kafka, careful), name=f"{self.consumer.group}-{i}")
+                asyncio.create_task(self._work(kafka, guard), name=f"{self.consumer.group}-{i}")
             )
 
     async def stop(self) -> None:
@@ -142,7 +153,7 @@ class ConsumerGroup(Generic[U]):
             if task.done() and not task.cancelled():
                 raise RuntimeError(f"consumer {self.consumer.group} stopped: {task.exception()!r}")
 
-    async def _work(self, kafka: AIOKafkaConsumer, careful: dict[TopicPartition, int]) -> None:
+    async def _work(self, kafka: AIOKafkaConsumer, guard: _Guard) -> None:
         paused: dict[TopicPartition, datetime] = {}
         while True:
             self._resume_due(kafka, paused)
@@ -157,7 +168,7 @@ class ConsumerGroup(Generic[U]):
                     continue  # fetched before the pause took effect; seen again on resume
                 records = [record_of(r) for r in raws]
                 try:
-                    next_offset = await self._partition(kafka, tp, records, careful, paused)
+                    next_offset = await self._partition(kafka, tp, records, guard, paused)
                 except Exception as exc:
                     if not is_transient(exc):
                         raise
@@ -176,7 +187,7 @@ class ConsumerGroup(Generic[U]):
         kafka: AIOKafkaConsumer,
         tp: TopicPartition,
         records: Sequence[Record],
-        careful: dict[TopicPartition, int],
+        guard: _Guard,
         paused: dict[TopicPartition, datetime],
     ) -> int | None:
         """Apply records of one partition; the offset to commit (None: nothing done)."""
@@ -188,16 +199,31 @@ class ConsumerGroup(Generic[U]):
             paused[tp] = waiting[1]
         if not due:
             return None
-        left = careful.get(tp, 0)
-        if left > 0:
-            await self._careful(tp, due, careful)
-        else:
-            await self.consumer.process(due)
+        group = self.consumer.group
+        if tp in guard.unchecked:
+            async with self.progress() as uow:
+                handed = await ProgressRepository(uow.session).handed(group, tp.topic, tp.partition)
+            guard.unchecked.discard(tp)
+            if handed >= due[0].offset:  # handed out before, never committed: re-run carefully
+                guard.careful_until[tp] = handed
+        until = guard.careful_until.get(tp)
+        careful = [r for r in due if until is not None and r.offset <= until]
+        normal = due[len(careful) :]
+        if careful:
+            await self._careful(careful)
+            if until is not None and careful[-1].offset >= until:
+                del guard.careful_until[tp]
+        if normal:
+            # one write per fetch: what a crash below could have left unfinished
+            async with self.progress() as uow:
+                await ProgressRepository(uow.session).handing(
+                    group, tp.topic, tp.partition, normal[-1].offset
+                )
+                await uow.commit()
+            await self.consumer.process(normal)
         return due[-1].offset + 1
 
-    async def _careful(
-        self, tp: TopicPartition, records: Sequence[Record], careful: dict[TopicPartition, int]
-    ) -> None:
+    async def _careful(self, records: Sequence[Record]) -> None:
         for record in records:
             async with self.progress() as uow:
                 attempts = await ProgressRepository(uow.session).started(
@@ -207,10 +233,7 @@ class ConsumerGroup(Generic[U]):
             if crashed_too_often(attempts, self.consumer.policy):
                 await self.consumer.bury_crashed(record, attempts - 1)
             else:
-                [outcome] = await self.consumer.process([record], careful=True)
-                if outcome is Outcome.DUPLICATE:
-                    continue  # applied before the restart: the guard window starts later
-            careful[tp] = careful.get(tp, 0) - 1
+                await self.consumer.process([record], careful=True)
 
     def _resume_due(self, kafka: AIOKafkaConsumer, paused: dict[TopicPartition, datetime]) -> None:
         now = datetime.now(UTC)

@@ -69,8 +69,9 @@ def upgrade() -> None:
         sa.Column("group_id", sa.String(249), primary_key=True),
         sa.Column("topic", sa.String(249), primary_key=True),
         sa.Column("partition", sa.Integer, primary_key=True),
-        sa.Column("offset", sa.BigInteger, nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("fetched", sa.BigInteger, nullable=False, server_default=sa.text("-1")),
+        sa.Column("offset", sa.BigInteger, nullable=False, server_default=sa.text("-1")),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
         sa.Column(
             "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
