@@ -115,6 +115,12 @@ def test_topic_mixing_kinds_rejected() -> None:
         Topic(**{**base, "payloads": (LlmRequest, LlmResponse)})
 
 
+def test_command_topic_has_one_acting_consumer() -> None:
+    base = _fields(topic("llm.requests.v1"))
+    with pytest.raises(ValidationError, match=r"consumers: a command topic has one service"):
+        Topic(**{**base, "consumers": ("llm-gateway", "execution", "audit")})
+
+
 def test_payload_of_neither_kind_rejected() -> None:
     class Bare(Payload):
         type: Literal["x.bare.made"] = Field(default="x.bare.made", description="type")
