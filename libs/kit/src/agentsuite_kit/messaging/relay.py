@@ -126,33 +126,48 @@ class RelayRepository:
         """Lift RLS for this transaction; whether this session holds the leader lock."""
         return bool((await self.conn.execute(_SCOPE)).one()[1])
 
-    async def pending(self, limit: int) -> list[OutboxRecord]:
-        """The oldest sendable rows: none of a key at or after its row that backs off."""
-        b = outbox.alias("b")
-        waiting = exists().where(
-            b.c.published_at.is_(None),
-            b.c.parked_at.is_(None),
-            b.c.next_attempt_at.is_not(None),
-            b.c.next_attempt_at > func.now(),
-            b.c.topic == outbox.c.topic,
-            b.c.key == outbox.c.key,
-            b.c.id <= outbox.c.id,
-        )
-        rows = await self.conn.execute(
-            select(
-                outbox.c.id,
-                outbox.c.event_id,
-                outbox.c.topic,
-                outbox.c.key,
-                outbox.c.value,
-                outbox.c.headers,
-                outbox.c.attempts,
+    async def pending(self, limit: int, *, waits: bool = True) -> list[OutboxRecord]:
+        """The oldest sendable rows: none of a key at or after its row that backs off.
+
+        `waits=False` (no row is known to back off) skips that filter, which reads every
+        pending row; the plain query reads `limit` rows off the `outbox_pending` index.
+        """
+        query = select(
+            outbox.c.id,
+            outbox.c.event_id,
+            outbox.c.topic,
+            outbox.c.key,
+            outbox.c.value,
+            outbox.c.headers,
+            outbox.c.attempts,
+        ).where(*_PENDING)
+        if waits:
+            # materialized: the few waiting keys are found once, not once per row
+            waiting = (
+                select(outbox.c.topic, outbox.c.key, func.min(outbox.c.id).label("first"))
+                .where(*_PENDING, outbox.c.next_attempt_at > func.now())
+                .group_by(outbox.c.topic, outbox.c.key)
+                .cte("waiting")
+                .prefix_with("MATERIALIZED")
             )
-            .where(*_PENDING, ~waiting)
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
+            query = query.where(
+                ~exists().where(
+                    waiting.c.topic == outbox.c.topic,
+                    waiting.c.key == outbox.c.key,
+                    waiting.c.first <= outbox.c.id,
+                )
+            )
+        rows = await self.conn.execute(query.order_by(outbox.c.id).limit(limit))
         return [OutboxRecord(*row) for row in rows]
+
+    async def waiting_for(self) -> float | None:
+        """Seconds until the last backing-off row is due (None: no row backs off)."""
+        seconds = await self.conn.scalar(
+            select(func.extract("epoch", func.max(outbox.c.next_attempt_at) - func.now())).where(
+                *_PENDING, outbox.c.next_attempt_at > func.now()
+            )
+        )
+        return None if seconds is None else float(seconds)
 
     async def published(self, ids: Sequence[int]) -> None:
         if ids:
@@ -308,6 +323,8 @@ class OutboxRelay:
         self.problem: str | None = "not started"
         self.last_round = time.monotonic()
         self._purged = self._counted = float("-inf")
+        # until when a row may back off (rows of its key must wait); unknown at start
+        self._waits = float("inf")
 
     async def publish(self, batch: Sequence[OutboxRecord]) -> Outcome:
         """Send a batch, pipelined; after a key's failure none of its later rows are sent.
@@ -373,7 +390,11 @@ class OutboxRelay:
             repo = RelayRepository(conn)
             if not await repo.scope() and lead:
                 raise LeadershipLost("the relay's lock session no longer holds the lock")
-            batch = await repo.pending(self.batch_size)
+            waits = time.monotonic() < self._waits
+            batch = await repo.pending(self.batch_size, waits=waits)
+            if waits:
+                seconds = await repo.waiting_for()
+                self._waits = float("-inf") if seconds is None else time.monotonic() + seconds
         if not batch:
             return 0
         out = await self.publish(batch)
@@ -395,6 +416,8 @@ class OutboxRelay:
                 )
                 await repo.failed(row_id, repr(exc), v)
                 parked += v.park
+                # the database's clock set the row's time; a second covers the difference
+                self._waits = max(self._waits, time.monotonic() + v.delay + 1.0)
         self.published += len(out.done)
         if self.metrics is not None:
             self.metrics.outbox_published.inc(len(out.done))
@@ -415,6 +438,7 @@ class OutboxRelay:
                 if not await self._elect(conn, stop):
                     return
                 self._leading(True)
+                self._waits = float("inf")  # the previous leader may have left rows waiting
                 try:
                     await self._lead(conn, stop)
                 finally:
