@@ -420,30 +420,31 @@ async def end_to_end(
 
 
 @contextlib.contextmanager
-def servers() -> Iterator[tuple[str, str, str]]:
+def servers(*, broker: bool = True) -> Iterator[tuple[str, str, str]]:
     """(admin URL, bootstrap, label): AGENTSUITE_BENCH_DATABASE_URL and
-    AGENTSUITE_BENCH_KAFKA_BOOTSTRAP_SERVERS if set, embedded servers for the rest."""
+    AGENTSUITE_BENCH_KAFKA_BOOTSTRAP_SERVERS if set, embedded servers for the rest (no
+    broker at all unless `broker`)."""
     from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 
     admin = os.environ.get("AGENTSUITE_BENCH_DATABASE_URL")
     bootstrap = os.environ.get("AGENTSUITE_BENCH_KAFKA_BOOTSTRAP_SERVERS")
     with tempfile.TemporaryDirectory(prefix="agentsuite-raw-") as tmp:
         pg = None if admin else EmbeddedPostgres(Path(tmp), free_port())
-        broker = None if bootstrap else EmbeddedBroker(Path(tmp), free_port())
+        kafka = None if bootstrap or not broker else EmbeddedBroker(Path(tmp), free_port())
         try:
             if pg:
                 pg.start()
-            if broker:
-                broker.start()
-            label = "embedded tansu" if broker else f"kafka at {bootstrap}"
+            if kafka:
+                kafka.start()
+            label = "embedded tansu" if kafka else f"kafka at {bootstrap}"
             yield (
                 admin or (pg.url() if pg else ""),
-                bootstrap or (broker.bootstrap if broker else ""),
+                bootstrap or (kafka.bootstrap if kafka else ""),
                 label,
             )
         finally:
-            if broker:
-                broker.stop()
+            if kafka:
+                kafka.stop()
             if pg:
                 pg.stop()
 
