@@ -157,6 +157,12 @@ async def test_nothing_acked_with_only_transient_failures_is_an_outage(
 
     assert not (await OutboxRelay(engine, FakeSender()).publish([])).outage
 
+    # a held row the broker acked proves it up, though nothing is marked done
+    up = FakeSender(fail={b"a1": KafkaConnectionError()})
+    out = await OutboxRelay(engine, up).publish(_batch(("t", "A", b"a1"), ("t", "A", b"a2")))
+    assert (out.done, out.held, out.acked) == ([], [2], 1)
+    assert not out.outage
+
 
 @pytest.mark.parametrize(
     ("error", "expected"),

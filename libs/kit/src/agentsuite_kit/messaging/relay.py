@@ -78,11 +78,13 @@ class Outcome:
     held: list[int] = field(default_factory=list)
     """Not sent (an earlier row of the key or a send to the topic failed), or sent after
     the key's failure was known only from its ack: left pending, no attempt charged."""
+    acked: int = 0
+    """Rows the broker acknowledged, held ones included: proof the broker is up."""
 
     @property
     def outage(self) -> bool:
         """Nothing acked and every failure transient: the broker's fault, not the rows'."""
-        return not self.done and bool(self.failed) and all(map(transient, self.failed.values()))
+        return not self.acked and bool(self.failed) and all(map(transient, self.failed.values()))
 
 
 def transient(exc: BaseException) -> bool:
@@ -354,6 +356,7 @@ class OutboxRelay:
                     stuck.add(r.topic)
         acks = await self._acks([ack for _, ack in sent])
         for (r, _), result in zip(sent, acks, strict=True):
+            out.acked += not isinstance(result, BaseException)
             if broken.get((r.topic, r.key), r.id) < r.id:
                 out.held.append(r.id)
             elif isinstance(result, BaseException):
@@ -443,9 +446,7 @@ class OutboxRelay:
                     await self._lead(conn, stop)
                 finally:
                     self._leading(False)
-                    with contextlib.suppress(Exception):  # a dead session released it already
-                        await conn.execute(text(f"SELECT pg_advisory_unlock({_LEADER_LOCK})"))
-                        await conn.commit()
+                    await _resign(conn)
             # a deposed leader lets a standby (polling each second) take over first
             await _sleep_or_stop(stop, 2 * max(self.poll_interval, 1.0))
 
@@ -528,6 +529,19 @@ class OutboxRelay:
         self.leading = on
         if self.metrics is not None:
             self.metrics.relay_leader.set(1 if on else 0)
+
+
+async def _resign(conn: AsyncConnection) -> None:
+    """Release the leader lock. A session that cannot is closed instead, which releases it
+    too: the connection goes back to the pool, and its next borrower must not lead."""
+    try:
+        released = await conn.scalar(text(f"SELECT pg_advisory_unlock({_LEADER_LOCK})"))
+        await conn.commit()
+    except Exception:
+        released = False
+    if not released:
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
 
 
 async def _alive(conn: AsyncConnection) -> bool:
