@@ -31,6 +31,7 @@ from agentsuite_kit.messaging.broker import BrokerSender, make_broker  # noqa: E
 from agentsuite_kit.messaging.consumer import Outcome  # noqa: E402
 from agentsuite_kit.outbox import OutboxRelay  # noqa: E402
 from agentsuite_kit.settings import ServiceSettings  # noqa: E402
+from bench.raw_baseline import quiet_logs  # noqa: E402
 from tests.integration.kafka_helpers import fresh_topic, note_event, start_consumer  # noqa: E402
 from tests.integration.sample.model import SampleUow  # noqa: E402
 from tests.integration.sample.setup import create_db  # noqa: E402
@@ -146,6 +147,7 @@ def main() -> None:
         "--fetch", type=int, default=500, help="consumer batch: records applied per fetch"
     )
     args = parser.parse_args()
+    quiet_logs()  # plain numbers: no INFO lines, no ANSI colour from faststream
     asyncio.run(run(args.events, args.batch, args.per_tx, args.workers, args.fetch))
 
 
