@@ -106,24 +106,27 @@ async def test_switching_tenant_in_sql_is_only_transaction_local(
         assert await u.notes.all() == []
 
 
-async def test_plain_set_does_not_leak_through_the_pool(
-    sample_db: SampleDb, uow: Callable[[UUID | None], SampleUow]
+async def test_a_leaked_plain_set_cannot_scope_a_unit_of_work(
+    sample_db: SampleDb, uow: Callable[..., SampleUow]
 ) -> None:
-    a = uuid4()
+    """Pooled connections are not reset on return (that cost three round trips per unit of
+    work); what guards tenants is that every unit-of-work transaction sets both scope
+    settings itself. A session-level SET someone left behind on the connection is
+    overridden: the next unit of work on that very connection sees only its own tenant."""
+    a, b = uuid4(), uuid4()
     await _seed(uow, a, "leak-bait")
     engine = make_engine(sample_db.app_url, pool_size=1, max_overflow=0)
-    sessions = make_sessionmaker(engine)
     try:
-        async with sessions() as s:
-            pid = await s.scalar(text("SELECT pg_backend_pid()"))
-            await s.execute(text(f"SET app.tenant_id = '{a}'"))
-            # a plain SET does apply while the connection is held: that is the hazard
-            assert await s.scalar(text("SELECT count(*) FROM notes")) == 1
-            await s.commit()
-        async with sessions() as s:
-            assert await s.scalar(text("SELECT pg_backend_pid()")) == pid  # same connection
-            assert not await s.scalar(text("SELECT current_setting('app.tenant_id', true)"))
-            assert await s.scalar(text("SELECT count(*) FROM notes")) == 0
+        async with engine.connect() as conn:
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+            await conn.execute(text(f"SET app.tenant_id = '{a}'"))
+            await conn.execute(text("SET app.all_tenants = 'on'"))
+            await conn.commit()
+        async with SampleUow(engine, tenant_id=b) as u:
+            assert await u.session.scalar(text("SELECT pg_backend_pid()")) == pid  # same one
+            assert await u.notes.all() == []
+        async with SampleUow(engine, tenant_id=None) as u:
+            assert await u.notes.all() == []
     finally:
         await engine.dispose()
 

@@ -3,11 +3,11 @@ break the outbox later: another tenant's event, an event over the broker's size 
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from agentsuite_contracts.envelope import Actor, Envelope, Subject
 from agentsuite_contracts.identity import TenantCreated
@@ -16,11 +16,12 @@ from agentsuite_kit.db.outbox import MessageTooLarge
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.logging import correlation_id
 
-NO_SESSIONS = cast(async_sessionmaker[AsyncSession], None)  # emit never opens one
+# emit never connects: an engine nothing listens behind is enough
+NOWHERE = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:9/nothing")
 
 
 def _uow(tenant: UUID | None, **kwargs: Any) -> UnitOfWork:
-    uow = UnitOfWork(NO_SESSIONS, tenant_id=tenant, **kwargs)
+    uow = UnitOfWork(NOWHERE, tenant_id=tenant, **kwargs)
     uow.producer = "identity"
     return uow
 

@@ -59,7 +59,8 @@ def test_reads_fields_from_its_own_prefix(monkeypatch: pytest.MonkeyPatch) -> No
     # untouched fields keep their defaults
     assert settings.migration_database_url is None
     assert settings.http_port == 8000
-    assert settings.consumer_max_attempts == 3
+    assert settings.consumer_retry_tiers == (10.0, 60.0, 600.0)
+    assert settings.consumer_max_crashes == 3
     assert PlanningSettings.service == "planning"
 
 

@@ -12,6 +12,10 @@ from sqlalchemy.dialects.postgresql import insert
 from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.tables import inbox
 
+# One statement object, parameters passed separately: SQLAlchemy compiles it once and
+# batches the rows into one INSERT (insertmanyvalues); `.values([...])` recompiled per call.
+_CLAIM = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+
 
 class InboxRepository(Repository):
     async def claim(
@@ -31,15 +35,11 @@ class InboxRepository(Repository):
         if not events:
             return set()
         result = await self.session.execute(
-            insert(inbox)
-            .values(
-                [
-                    {"consumer": consumer, "event_id": e, "topic": t, "tenant_id": tid}
-                    for e, t, tid in events
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(inbox.c.event_id)
+            _CLAIM,
+            [
+                {"consumer": consumer, "event_id": e, "topic": t, "tenant_id": tid}
+                for e, t, tid in events
+            ],
         )
         return set(result.scalars())
 

@@ -65,6 +65,14 @@ def check_size(envelope: Envelope[Any], limit: int) -> None:
         )
 
 
+_SEQ = pg_insert(outbox_sequences)
+# compiled once (parameters passed apart from the statement); rows batched in one INSERT
+_ADVANCE = _SEQ.on_conflict_do_update(
+    index_elements=[outbox_sequences.c.topic, outbox_sequences.c.key],
+    set_={"seq": outbox_sequences.c.seq + _SEQ.excluded.seq},
+).returning(outbox_sequences.c.topic, outbox_sequences.c.key, outbox_sequences.c.seq)
+
+
 class OutboxRepository(Repository):
     async def add(self, envelope: Envelope[Any], *, topic: str, key: str) -> None:
         await self.add_many([Pending(envelope, topic, key)])
@@ -93,8 +101,9 @@ class OutboxRepository(Repository):
                 }
             )
         rows.reverse()
-        # a multi-row VALUES assigns ids in list order, which is the order of publication
-        await self.session.execute(insert(outbox).values(rows))
+        # rows are inserted in list order (one batched INSERT), so ids follow emit order,
+        # which is the order of publication
+        await self.session.execute(insert(outbox), rows)
 
     async def _advance(self, events: Sequence[Pending]) -> dict[tuple[str, str], int]:
         """Reserve each aggregate's next numbers; the last one reserved, by (topic, key).
@@ -106,15 +115,11 @@ class OutboxRepository(Repository):
         tenants: dict[tuple[str, str], UUID | None] = {
             (e.topic, e.key): e.envelope.tenant_id for e in events
         }
-        stmt = pg_insert(outbox_sequences).values(
+        result = await self.session.execute(
+            _ADVANCE,
             [
                 {"topic": t, "key": k, "tenant_id": tenants[(t, k)], "seq": n}
                 for (t, k), n in sorted(counts.items())  # one lock order: no deadlocks
-            ]
+            ],
         )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[outbox_sequences.c.topic, outbox_sequences.c.key],
-            set_={"seq": outbox_sequences.c.seq + stmt.excluded.seq},
-        ).returning(outbox_sequences.c.topic, outbox_sequences.c.key, outbox_sequences.c.seq)
-        result = await self.session.execute(upsert)
         return {(t, k): int(s) for t, k, s in result}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from agentsuite_kit.db.scoped import ScopedConnection
 
 
 class Repository:
-    """Base of every repository; subclasses add the queries of one aggregate."""
+    """Base of every repository; subclasses add the queries of one aggregate.
 
-    def __init__(self, session: AsyncSession) -> None:
+    `session` is the unit of work's tenant-scoped connection (`execute`, `scalar`,
+    `scalars`); a repository never commits.
+    """
+
+    def __init__(self, session: ScopedConnection) -> None:
         self.session = session

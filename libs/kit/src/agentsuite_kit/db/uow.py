@@ -6,10 +6,7 @@ from types import TracebackType
 from typing import Any, Self, overload
 from uuid import UUID
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentsuite_contracts.envelope import Actor, Envelope, Payload, Subject
 from agentsuite_contracts.registry import partition_key, subject_of, topic_for_type
@@ -21,33 +18,7 @@ from agentsuite_kit.db.outbox import (
     Pending,
     check_size,
 )
-from agentsuite_kit.db.rls import ALL_TENANTS_SETTING, TENANT_SETTING
-
-_SCOPE = text(
-    f"SELECT set_config('{TENANT_SETTING}', :tenant, true), "
-    f"set_config('{ALL_TENANTS_SETTING}', :all, true)"
-)
-
-
-class TenantSession(Session):
-    """A session that scopes every transaction it begins to `info["tenant"]`.
-
-    Set on begin, not once per unit of work: a transaction begun after a `commit()` in the
-    same block is scoped too. `set_config(..., true)` dies with the transaction, so the
-    setting never leaks through the pool to the connection's next borrower.
-    """
-
-
-@event.listens_for(TenantSession, "after_begin")
-def _scope(session: Session, _tx: SessionTransaction, conn: Connection) -> None:
-    tenant = session.info.get("tenant")
-    conn.execute(
-        _SCOPE,
-        {
-            "tenant": "" if tenant is None else str(tenant),
-            "all": "on" if session.info.get("all_tenants") else "",
-        },
-    )
+from agentsuite_kit.db.scoped import ScopedConnection
 
 
 class UnitOfWork:
@@ -70,42 +41,37 @@ class UnitOfWork:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: AsyncEngine | async_sessionmaker[AsyncSession],
         *,
         tenant_id: UUID | None,
         held: bool = False,
         all_tenants: bool = False,
     ) -> None:
-        self._sessions = sessions
+        # a sessionmaker is accepted for its engine: the unit of work runs on Core
+        self._engine: AsyncEngine = (
+            sessions if isinstance(sessions, AsyncEngine) else sessions.kw["bind"]
+        )
         self.tenant_id = tenant_id
         self.held = held
         self.all_tenants = all_tenants
-        self._session: AsyncSession | None = None
+        self._session: ScopedConnection | None = None
         self._pending: list[Pending] = []
 
     @property
-    def session(self) -> AsyncSession:
+    def session(self) -> ScopedConnection:
         if self._session is None:
             raise RuntimeError("unit of work used outside `async with`")
         return self._session
 
-    def bind(self, session: AsyncSession) -> None:
+    def bind(self, session: ScopedConnection) -> None:
         """Create the repositories of this unit of work (subclasses extend)."""
         self.outbox = OutboxRepository(session)
         self.inbox = InboxRepository(session)
 
     async def __aenter__(self) -> Self:
-        session = self._sessions()
-        session.info["tenant"] = self.tenant_id
-        session.info["all_tenants"] = self.all_tenants
-        try:
-            await session.begin()
-            # begin() is lazy: take the connection now, so the scope is set (and a broken
-            # connection fails here, inside the block's error handling, not at first use)
-            await session.connection()
-        except BaseException:
-            await session.close()
-            raise
+        session = ScopedConnection(self._engine, self.tenant_id, all_tenants=self.all_tenants)
+        # scoped now, so a broken connection fails here (and is returned to the pool)
+        await session.open()
         self._session = session
         self._pending = []
         self.bind(session)
@@ -196,8 +162,4 @@ class UnitOfWork:
     ) -> None:
         session, self._session = self.session, None
         self._pending = []
-        try:
-            if session.in_transaction():
-                await session.rollback()
-        finally:
-            await session.close()
+        await session.close()

@@ -27,10 +27,10 @@ from uuid import UUID
 from fastapi import Request
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.scoped import ScopedConnection
 from agentsuite_kit.db.tables import idempotency_keys as keys
 from agentsuite_kit.http.problems import ProblemError
 
@@ -160,7 +160,7 @@ class Idempotency:
 
 async def idempotency(
     request: Request,
-    session: AsyncSession,
+    session: ScopedConnection,
     *,
     subject: str,
     required: bool = False,

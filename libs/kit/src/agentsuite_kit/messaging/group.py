@@ -115,26 +115,29 @@ class ConsumerGroup(Generic[U]):
     async def start(self) -> None:
         await self.ensure_topics()
         self.consumer.stopping.clear()
-        for i in range(self.workers):
-            guard = _Guard()
-            kafka = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                group_id=self.consumer.group,
-                client_id=f"{self.client_id}-{i}",
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_poll_records=self.fetch,
-                # a record may wait out a long transient fault before its offset commits
-                max_poll_interval_ms=max(
-                    300_000, int(self.consumer.policy.transient_budget * 2000)
-                ),
-            )
+        workers = [(self._kafka_consumer(i), _Guard()) for i in range(self.workers)]
+        for kafka, guard in workers:
             kafka.subscribe([self.topic, *self.tiers], listener=_Assigned(guard))
-            await kafka.start()
+        # joined together, the workers share one rebalance instead of one each
+        await asyncio.gather(*(kafka.start() for kafka, _ in workers))
+        for i, (kafka, guard) in enumerate(workers):
             self._kafka.append(kafka)
             self._tasks.append(
                 asyncio.create_task(self._work(kafka, guard), name=f"{self.consumer.group}-{i}")
             )
+
+    def _kafka_consumer(self, i: int) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.consumer.group,
+            client_id=f"{self.client_id}-{i}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.fetch,
+            # a record may wait out a long transient fault before its offset commits
+            max_poll_interval_ms=max(300_000, int(self.consumer.policy.transient_budget * 2000)),
+            **self.kafka_options,
+        )
 
     async def stop(self) -> None:
         self.consumer.stopping.set()
@@ -231,7 +234,7 @@ class ConsumerGroup(Generic[U]):
                 )
                 await uow.commit()
             if crashed_too_often(attempts, self.consumer.policy):
-                await self.consumer.bury_crashed(record, attempts - 1)
+                await self.consumer.bury_crashed(record, attempts)
             else:
                 await self.consumer.process([record], careful=True)
 

@@ -57,9 +57,10 @@ def transient_delay(attempt: int, policy: RetryPolicy) -> float:
 
 
 def crashed_too_often(attempts: int, policy: RetryPolicy) -> bool:
-    """Whether a message started `attempts` times without finishing must not run again.
+    """Whether a message whose careful re-run starts for the `attempts`-th time must not run.
 
-    `attempts` counts starts recorded before the handler ran; the start now being
-    considered is included, so `max_crashes` deaths mean attempts == max_crashes + 1.
+    Careful re-runs follow a death (an uncommitted fetch found after reassignment), so
+    before the first recorded start the process already died once: the `attempts`-th
+    start follows `attempts` deaths.
     """
-    return attempts > policy.max_crashes
+    return attempts >= policy.max_crashes
