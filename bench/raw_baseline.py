@@ -117,6 +117,8 @@ class Baseline:
     """Consumers in the group -> rate."""
     batched: float = 0.0
     relay: float = 0.0
+    relay_split: dict[str, float] = field(default_factory=dict)
+    """Microseconds per event in each relay phase."""
     end_to_end: float = 0.0
 
     def lines(self) -> list[str]:
@@ -125,7 +127,9 @@ class Baseline:
         ]
         out += [
             f"raw batched consumer:      {self.batched:8.0f} events/s",
-            f"raw relay:                 {self.relay:8.0f} events/s",
+            f"raw relay:                 {self.relay:8.0f} events/s ("
+            + ", ".join(f"{k} {v:.0f} us" for k, v in self.relay_split.items())
+            + " per event)",
             f"raw end to end:            {self.end_to_end:8.0f} events/s",
         ]
         return out
@@ -204,11 +208,16 @@ async def write_outbox(dsn: str, topic: str, events: int, tenant: UUID) -> None:
         await conn.close()
 
 
-async def _relay(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch: int) -> int:
-    """One relay round; how many rows it published."""
+async def _relay(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, batch: int, split: dict[str, float]
+) -> int:
+    """One relay round; how many rows it published. Adds each phase's seconds to `split`."""
+    t0 = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(_SCOPE, "", "on")
         rows = await conn.fetch(_PENDING, batch)
+        t1 = time.perf_counter()
+        split["select"] += t1 - t0
         if not rows:
             return 0
         sent = [
@@ -220,15 +229,29 @@ async def _relay(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch: int) -> 
             )
             for r in rows
         ]
+        t2 = time.perf_counter()
         await asyncio.gather(*sent)
+        t3 = time.perf_counter()
         await conn.execute(_PUBLISHED, [r["id"] for r in rows])
-        return len(rows)
+    split["send"] += t2 - t1
+    split["acks"] += t3 - t2
+    split["update"] += time.perf_counter() - t3
+    return len(rows)
 
 
 async def run_relay(
-    pool: asyncpg.Pool, bootstrap: str, events: int, batch: int, stop: asyncio.Event | None
+    pool: asyncpg.Pool,
+    bootstrap: str,
+    events: int,
+    batch: int,
+    stop: asyncio.Event | None,
+    split: dict[str, float] | None = None,
 ) -> float:
-    """Publish until `events` rows went out (and `stop` is set, if given); seconds taken."""
+    """Publish until `events` rows went out (and `stop` is set, if given); seconds taken.
+    `split`: seconds spent in SELECT (with BEGIN, set_config), send, acks, UPDATE + COMMIT."""
+    split = split if split is not None else {}
+    for phase in ("select", "send", "acks", "update"):
+        split[phase] = 0.0
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024
     )
@@ -237,7 +260,7 @@ async def run_relay(
         t0 = time.perf_counter()
         done = 0
         while done < events:
-            n = await _relay(pool, producer, batch)
+            n = await _relay(pool, producer, batch, split)
             done += n
             if not n:
                 await asyncio.sleep(0.01)
@@ -378,7 +401,9 @@ async def measure(
     try:
         topic = await create_topic(bootstrap, partitions)
         await write_outbox(dsn, topic, events, tenant)
-        result.relay = events / await run_relay(pool, bootstrap, events, batch, None)
+        split: dict[str, float] = {}
+        result.relay = events / await run_relay(pool, bootstrap, events, batch, None, split)
+        result.relay_split = {k: v * 1e6 / events for k, v in split.items()}
         for w in workers:
             result.per_event[w] = await consume(
                 pool, bootstrap, topic, events, workers=w, partitions=partitions
