@@ -279,6 +279,9 @@ async def test_parked_rows_are_listed_and_retried_from_the_cli(
 
     runner = CliRunner()
     db = ["--database-url", sample_db.app_url]
+    for wrong in (["retry", *db], ["retry", str(p1), "--all", *db], ["parked"]):
+        refused = await asyncio.to_thread(runner.invoke, cli, ["outbox", *wrong])
+        assert refused.exit_code == 2, refused.output
     listed = await asyncio.to_thread(runner.invoke, cli, ["outbox", "parked", *db])
     assert listed.exit_code == 0, listed.output
     assert str(p1) in listed.output
