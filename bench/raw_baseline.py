@@ -39,6 +39,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from agentsuite_kit.messaging.broker import supports_idempotence
+
 _DDL = """
 CREATE TABLE outbox (
     id bigserial PRIMARY KEY,
@@ -119,6 +121,8 @@ class Baseline:
     relay: float = 0.0
     relay_split: dict[str, float] = field(default_factory=dict)
     """Microseconds per event in each relay phase."""
+    idempotent: bool = False
+    """Whether the relay's producer was idempotent (as the kit's would be on this broker)."""
     end_to_end: float = 0.0
 
     def lines(self) -> list[str]:
@@ -127,7 +131,8 @@ class Baseline:
         ]
         out += [
             f"raw batched consumer:      {self.batched:8.0f} events/s",
-            f"raw relay:                 {self.relay:8.0f} events/s ("
+            f"raw relay:                 {self.relay:8.0f} events/s "
+            f"(idempotent: {'yes' if self.idempotent else 'no'}; "
             + ", ".join(f"{k} {v:.0f} us" for k, v in self.relay_split.items())
             + " per event)",
             f"raw end to end:            {self.end_to_end:8.0f} events/s",
@@ -246,6 +251,8 @@ async def run_relay(
     batch: int,
     stop: asyncio.Event | None,
     split: dict[str, float] | None = None,
+    *,
+    idempotent: bool = False,
 ) -> float:
     """Publish until `events` rows went out (and `stop` is set, if given); seconds taken.
     `split`: seconds spent in SELECT (with BEGIN, set_config), send, acks, UPDATE + COMMIT."""
@@ -253,7 +260,11 @@ async def run_relay(
     for phase in ("select", "send", "acks", "update"):
         split[phase] = 0.0
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=idempotent,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
     )
     await producer.start()
     try:
@@ -401,8 +412,12 @@ async def measure(
     try:
         topic = await create_topic(bootstrap, partitions)
         await write_outbox(dsn, topic, events, tenant)
+        # the producer settings the kit's broker would pick here (not timed)
+        idempotent = result.idempotent = await supports_idempotence(bootstrap)
         split: dict[str, float] = {}
-        result.relay = events / await run_relay(pool, bootstrap, events, batch, None, split)
+        result.relay = events / await run_relay(
+            pool, bootstrap, events, batch, None, split, idempotent=idempotent
+        )
         result.relay_split = {k: v * 1e6 / events for k, v in split.items()}
         for w in workers:
             result.per_event[w] = await consume(
@@ -412,7 +427,7 @@ async def measure(
             pool, bootstrap, topic, events, batched=True, partitions=partitions
         )
         result.end_to_end = await end_to_end(
-            pool, dsn, bootstrap, events, tenant, partitions, batch
+            pool, dsn, bootstrap, events, tenant, partitions, batch, idempotent
         )
     finally:
         await pool.close()
@@ -428,6 +443,7 @@ async def end_to_end(
     tenant: UUID,
     partitions: int,
     batch: int,
+    idempotent: bool = False,
 ) -> float:
     """Rows pre-written; a batched consumer assigned; relay start to last applied."""
     topic = await create_topic(bootstrap, partitions)
@@ -436,7 +452,9 @@ async def end_to_end(
     await group.start(partitions)
     try:
         t0 = time.perf_counter()
-        relay = asyncio.create_task(run_relay(pool, bootstrap, events, batch, group.finished))
+        relay = asyncio.create_task(
+            run_relay(pool, bootstrap, events, batch, group.finished, idempotent=idempotent)
+        )
         await group.run(batched=True)
         await relay
         return events / (group.last - t0)
