@@ -26,7 +26,8 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from aiokafka.errors import KafkaTimeoutError
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import BigInteger, any_, delete, exists, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agentsuite_kit.db.rls import ALL_TENANTS_SETTING
@@ -175,7 +176,8 @@ class RelayRepository:
         if ids:
             await self.conn.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(ids))
+                # one array parameter: a prepared statement reused for every batch size
+                .where(outbox.c.id == any_(literal(list(ids), ARRAY(BigInteger))))
                 .values(published_at=func.now(), attempts=outbox.c.attempts + 1)
             )
 
