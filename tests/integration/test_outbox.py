@@ -21,7 +21,7 @@ from agentsuite_contracts.identity import TenantCreated
 from agentsuite_kit.db.tables import outbox
 from agentsuite_kit.messaging.broker import BrokerSender
 from agentsuite_kit.messaging.consumer import Outcome
-from agentsuite_kit.messaging.relay import OutboxRelay
+from agentsuite_kit.messaging.relay import OutboxRelay, RelayRepository
 from tests.integration.conftest import SampleDb
 from tests.integration.kafka_helpers import (
     effect_counts,
@@ -93,7 +93,10 @@ async def test_relay_dying_after_send_before_mark_applies_each_event_once(
     consumer = running.consumer
     try:
         dying = OutboxRelay(app_engine, BrokerSender(producer), batch_size=120)
-        sent = await dying.fetch()
+        async with app_engine.connect() as conn, conn.begin():
+            repo = RelayRepository(conn)
+            await repo.scope()
+            sent = await repo.pending(120)
         await dying.publish(sent)  # sent and acknowledged, never marked: the crash window
         assert await pending(app_engine, topic) == n
 

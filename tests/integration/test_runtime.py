@@ -52,9 +52,19 @@ async def test_service_round_trip(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sample") as http:
+
+            async def is_ready() -> bool:  # the relay reports healthy once it reached the db
+                return (await http.get("/readyz")).status_code == 200
+
+            await eventually(is_ready, within=30)
             ready = await http.get("/readyz")
-            assert ready.status_code == 200, ready.text
-            assert set(ready.json()["checks"]) == {"database", "broker", "relay", "consumers"}
+            assert set(ready.json()["checks"]) == {
+                "database",
+                "broker",
+                "relay",
+                "consumers",
+                "keys",
+            }
 
             assert (await http.post("/v1/notes", json={"body": "x"})).status_code == 401
             forbidden = await http.post(

@@ -27,10 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agentsuite_contracts.deadletter import group_id
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.auth import JwksKeySet, JwtConfig
-from agentsuite_kit.auth.fastapi import STATE_ATTR
+from agentsuite_kit.auth.fastapi import STATE_ATTR, require_verifier
 from agentsuite_kit.db.engine import make_engine, make_sessionmaker
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.http.app import create_app
+from agentsuite_kit.http.idempotency import IdempotencyKeys
+from agentsuite_kit.jobs import Handler as JobHandler
+from agentsuite_kit.jobs import JobRepository, JobRunner
 from agentsuite_kit.messaging.consumer import Consumer, Handler
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
@@ -76,15 +79,15 @@ class Runtime(Generic[U]):
         *,
         uow: type[U],
         consumers: Sequence[ConsumerSpec[U]] = (),
+        jobs: Mapping[str, JobHandler[U]] | None = None,
         relay: bool = True,
-        auth: bool = True,
     ) -> None:
         self.settings = settings
         self.service = type(settings).service
         self._uow = uow
         self.specs = consumers
+        self.job_handlers = dict(jobs or {})
         self.relay_enabled = relay
-        self.auth = auth
         self.metrics = KitMetrics()
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -130,12 +133,9 @@ class Runtime(Generic[U]):
 
     async def start(self) -> None:
         s = self.settings
-        if self.auth and self.keyset is None:
-            env = f"AGENTSUITE_{self.service.upper().replace('-', '_')}_JWKS_URL"
-            raise RuntimeError(
-                f"{self.service}: no token verifier: set {env} to identity's JWKS URL "
-                "(or build the Runtime with auth=False for a service with no protected routes)"
-            )
+        if self.keyset is not None:
+            # loads the keys if identity answers; never fails the start (see JwksKeySet.start)
+            await self.keyset.start()
         self._engine = make_engine(
             s.database_url.get_secret_value(),
             pool_size=s.db_pool_size,
@@ -173,8 +173,13 @@ class Runtime(Generic[U]):
                 ProducerSender(self._producer),
                 batch_size=s.outbox_batch_size,
                 poll_interval=s.outbox_poll_interval,
+                metrics=self.metrics,
             )
-            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+            # supervised: restarted with backoff when it dies (database down at start)
+            self._tasks.append(asyncio.create_task(self.relay.supervise(self._stop), name="relay"))
+        if self.job_handlers:
+            runner = JobRunner[U](self.uow, self.job_handlers, registry=self.metrics.registry)
+            self._tasks.append(asyncio.create_task(runner.run(self._stop), name="jobs"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
 
     async def stop(self) -> None:
@@ -196,21 +201,27 @@ class Runtime(Generic[U]):
         if self.keyset is not None:
             await self.keyset.aclose()
 
-    async def prune_inbox(self) -> int:
-        """Forget applied event ids older than the retention (every tenant's)."""
+    async def prune(self) -> dict[str, int]:
+        """Forget what has aged out, every tenant's: applied event ids past the inbox
+        retention, idempotency keys past their day, jobs finished a week ago."""
+        s = self.settings
         async with self.uow(None, all_tenants=True) as uow:
-            pruned = await uow.inbox.prune(timedelta(hours=self.settings.inbox_retention_hours))
+            pruned = {
+                "inbox": await uow.inbox.prune(timedelta(hours=s.inbox_retention_hours)),
+                "idempotency_keys": await IdempotencyKeys(uow.session).prune(),
+                "jobs": await JobRepository(uow.session).prune(timedelta(days=7)),
+            }
             await uow.commit()
         return pruned
 
     async def _housekeeping(self) -> None:
         while True:
             try:
-                pruned = await self.prune_inbox()
-                if pruned:
-                    log.info("inbox: pruned %d applied event ids", pruned)
+                pruned = await self.prune()
+                if any(pruned.values()):
+                    log.info("pruned %s", pruned)
             except Exception:  # the database may be down; the next round tries again
-                log.warning("inbox pruning failed", exc_info=True)
+                log.warning("pruning failed", exc_info=True)
             await asyncio.sleep(3600)
 
     async def check_database(self) -> None:
@@ -221,16 +232,21 @@ class Runtime(Generic[U]):
         await self.producer.client.fetch_all_metadata()
 
     async def check_relay(self) -> None:
-        for task in self._tasks:
-            if task.get_name() == "relay" and task.done():
-                raise RuntimeError("outbox relay stopped")
+        if self.relay is not None:
+            self.relay.check()
 
     async def check_consumers(self) -> None:
         for group in self.groups:
             group.check()
 
+    async def check_keys(self) -> None:
+        if self.keyset is not None:
+            await self.keyset.check()
+
     @asynccontextmanager
-    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        # a route that needs a token verifier and has none fails the start, not each request
+        require_verifier(app)
         await self.start()
         try:
             yield
@@ -249,6 +265,7 @@ class Runtime(Generic[U]):
                 "broker": self.check_broker,
                 "relay": self.check_relay,
                 "consumers": self.check_consumers,
+                "keys": self.check_keys,
             },
             registry=self.metrics.registry,
             lifespan=self.lifespan,

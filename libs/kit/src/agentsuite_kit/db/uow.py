@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self, overload
+from typing import TYPE_CHECKING, Any, Self, overload
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,6 +19,9 @@ from agentsuite_kit.db.outbox import (
     check_size,
 )
 from agentsuite_kit.db.scoped import ScopedConnection
+
+if TYPE_CHECKING:
+    from agentsuite_kit.jobs.repository import JobRepository
 
 
 class UnitOfWork:
@@ -67,6 +70,14 @@ class UnitOfWork:
         """Create the repositories of this unit of work (subclasses extend)."""
         self.outbox = OutboxRepository(session)
         self.inbox = InboxRepository(session)
+
+    @property
+    def jobs(self) -> JobRepository:
+        """Durable jobs and timers, scheduled in this transaction (`uow.jobs.schedule(...)`)."""
+        # imported on use: the jobs package's runner imports this module
+        from agentsuite_kit.jobs.repository import JobRepository
+
+        return JobRepository(self.session)
 
     async def __aenter__(self) -> Self:
         session = ScopedConnection(self._engine, self.tenant_id, all_tenants=self.all_tenants)
