@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import cast
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 from pydantic import SecretStr

@@ -20,9 +20,7 @@ from tests.integration.sample.uow import SampleUow
 
 def build(settings: SampleSettings) -> FastAPI:
     runtime = Runtime[SampleUow](settings, uow=SampleUow, consumers=consumers(settings))
-    return runtime.app(
-        title="sample", version="1", routers=[router(runtime, settings.notes_topic)]
-    )
+    return runtime.app(title="sample", version="1", routers=[router(runtime, settings.notes_topic)])
 
 
 def create_app() -> FastAPI:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from agentsuite_kit.db import UnitOfWork
+from agentsuite_kit.db.scoped import ScopedConnection
 from tests.integration.sample.repositories import Effects, Notes
 
 
 class SampleUow(UnitOfWork):
-    def bind(self, session: AsyncSession) -> None:
+    def bind(self, session: ScopedConnection) -> None:
         super().bind(session)
         self.notes = Notes(session)
         self.effects = Effects(session)
