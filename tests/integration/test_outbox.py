@@ -30,7 +30,8 @@ from tests.integration.kafka_helpers import (
     note_event,
     start_consumer,
 )
-from tests.integration.sample.model import SampleUow
+from tests.integration.sample.messages import NoteAdded
+from tests.integration.sample.uow import SampleUow
 
 ROOT = Path(__file__).parents[2]
 
@@ -203,3 +204,29 @@ async def test_emit_routes_by_registry_and_keys_by_subject(
         await u.commit()
     assert tuple(row[:4]) == ("identity.tenants.v1", str(tenant), "identity.tenant.created", tenant)
     assert Envelope[TenantCreated].model_validate_json(row.value).sequence == 1
+
+
+async def test_aggregates_of_two_tenants_sharing_a_key_are_numbered_apart(
+    uow: Callable[..., SampleUow],
+) -> None:
+    # a key like a slug may repeat across tenants; each tenant's aggregate counts from 1
+    topic = f"sample.slugs.{uuid4().hex[:8]}.v1"
+    emitted = []
+    for tenant in (uuid4(), uuid4()):
+        async with uow(tenant) as u:
+            for body in ("a", "b"):
+                event = note_event(tenant, body)
+                u.emit(event, topic=topic, key="acme")
+                emitted.append((tenant, event.id))
+            await u.commit()
+    for tenant, _ in emitted[::2]:
+        async with uow(tenant) as u:
+            values = (
+                await u.session.execute(
+                    select(outbox.c.value).where(outbox.c.topic == topic).order_by(outbox.c.id)
+                )
+            ).scalars()
+            seqs = [Envelope[NoteAdded].model_validate_json(v).sequence for v in values]
+            await u.session.execute(outbox.delete().where(outbox.c.topic == topic))
+            await u.commit()
+        assert seqs == [1, 2]

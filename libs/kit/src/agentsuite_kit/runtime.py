@@ -173,6 +173,8 @@ class Runtime(Generic[U]):
                 ProducerSender(self._producer),
                 batch_size=s.outbox_batch_size,
                 poll_interval=s.outbox_poll_interval,
+                max_attempts=s.outbox_max_attempts,
+                retention=timedelta(hours=s.outbox_retention_hours),
                 metrics=self.metrics,
             )
             # supervised: restarted with backoff when it dies (database down at start)

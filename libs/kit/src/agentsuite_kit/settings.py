@@ -46,6 +46,12 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval: float = Field(default=0.2, gt=0)
+    outbox_max_attempts: int = Field(
+        default=10, ge=1, description="Failed sends of one outbox row before it is parked."
+    )
+    outbox_retention_hours: float = Field(
+        default=24.0, gt=0, description="How long published outbox rows are kept."
+    )
     consumer_retry_tiers: tuple[float, ...] = Field(
         default=(10.0, 60.0, 600.0),
         description="Seconds each delayed retry tier waits before a failed message is "

@@ -68,7 +68,7 @@ def check_size(envelope: Envelope[Any], limit: int) -> None:
 _SEQ = pg_insert(outbox_sequences)
 # compiled once (parameters passed apart from the statement); rows batched in one INSERT
 _ADVANCE = _SEQ.on_conflict_do_update(
-    index_elements=[outbox_sequences.c.topic, outbox_sequences.c.key],
+    index_elements=[outbox_sequences.c.tenant_id, outbox_sequences.c.topic, outbox_sequences.c.key],
     set_={"seq": outbox_sequences.c.seq + _SEQ.excluded.seq},
 ).returning(outbox_sequences.c.topic, outbox_sequences.c.key, outbox_sequences.c.seq)
 

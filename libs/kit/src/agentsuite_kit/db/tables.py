@@ -54,10 +54,19 @@ outbox = Table(
 outbox_sequences = Table(
     "outbox_sequences",
     kit_metadata,
-    Column("topic", String(249), primary_key=True),
-    Column("key", String(255), primary_key=True),
     Column("tenant_id", UUID(as_uuid=True), nullable=True),
+    Column("topic", String(249), nullable=False),
+    Column("key", String(255), nullable=False),
     Column("seq", BigInteger, nullable=False),
+    # per tenant: two tenants' aggregates may share a key (a slug) but never a sequence
+    Index(
+        "outbox_sequences_aggregate",
+        "tenant_id",
+        "topic",
+        "key",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    ),
 )
 
 inbox = Table(

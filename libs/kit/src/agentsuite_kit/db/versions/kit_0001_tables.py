@@ -48,10 +48,17 @@ def upgrade() -> None:
     )
     op.create_table(
         "outbox_sequences",
-        sa.Column("topic", sa.String(249), primary_key=True),
-        sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("tenant_id", pg.UUID(as_uuid=True), nullable=True),
+        sa.Column("topic", sa.String(249), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
+    )
+    op.create_index(
+        "outbox_sequences_aggregate",
+        "outbox_sequences",
+        ["tenant_id", "topic", "key"],
+        unique=True,
+        postgresql_nulls_not_distinct=True,
     )
     op.create_table(
         "inbox",
