@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import TypeVar
 
 import typer
@@ -56,11 +59,17 @@ def parked(
     service: str | None = _SERVICE,
     database_url: str | None = _URL,
     limit: int = typer.Option(100, help="Show at most this many (oldest first)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line, for scripts."),
 ) -> None:
     """List parked rows: id, topic, key, type, attempts, error."""
     from agentsuite_kit.messaging.relay import parked_rows
 
     found = _on(_url(service, database_url), lambda e: parked_rows(e, limit))
+    if as_json:
+        for row in found:
+            line = {**asdict(row), "parked_at": row.parked_at.isoformat()}
+            sys.stdout.write(json.dumps(line) + "\n")
+        return
     table = Table(title=f"parked outbox rows ({len(found)})")
     for col in ("id", "topic", "key", "type", "attempts", "parked at", "error"):
         table.add_column(col, overflow="fold")
