@@ -55,7 +55,15 @@ from agentsuite_kit.db.rls import grant_statements, rls_statements
 from agentsuite_kit.db.tables import inbox, kit_metadata
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from bench.raw_baseline import quiet_logs, servers  # importable once ROOT is on the path
+from bench.raw_baseline import (  # importable once ROOT is on the path
+    CLAIM,
+    CLAIM_MANY,
+    EFFECT,
+    EFFECT_MANY,
+    SCOPE,
+    quiet_logs,
+    servers,
+)
 
 effects = Table(
     "effects",
@@ -65,18 +73,6 @@ effects = Table(
     Column("tenant_id", PgUUID(as_uuid=True), nullable=True),
     Column("applied_at", DateTime(timezone=True), server_default=func.now()),
 )
-_SCOPE = "SELECT set_config('app.tenant_id', $1, true), set_config('app.all_tenants', '', true)"
-_CLAIM = (
-    "INSERT INTO inbox (consumer, event_id, topic, tenant_id) VALUES ($1, $2, $3, $4) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-)
-_EFFECT = "INSERT INTO effects (event_id, tenant_id) VALUES ($1, $2)"
-_CLAIM_MANY = (
-    "INSERT INTO inbox (consumer, event_id, topic, tenant_id) "
-    "SELECT $1, e, $3, $4 FROM unnest($2::uuid[]) AS e "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-)
-_EFFECT_MANY = "INSERT INTO effects (event_id, tenant_id) SELECT e, $2 FROM unnest($1::uuid[]) AS e"
 _SA_SCOPE = text(
     "SELECT set_config('app.tenant_id', :t, true), set_config('app.all_tenants', '', true)"
 )
@@ -279,11 +275,11 @@ async def raw_batch(url: str, n: int, batch: int) -> Measured:
     async def step(t: Timer) -> None:
         ids = [uuid4() for _ in range(batch)]
         async with conn.transaction():
-            await conn.execute(_SCOPE, str(tenant))
+            await conn.execute(SCOPE, str(tenant), "")
             t.lap("BEGIN + set_config")
-            claimed = await conn.fetch(_CLAIM_MANY, "profile", ids, TOPIC, tenant)
+            claimed = await conn.fetch(CLAIM_MANY, "profile", ids, TOPIC, tenant)
             t.lap("bulk claim")
-            await conn.execute(_EFFECT_MANY, [r[0] for r in claimed], tenant)
+            await conn.execute(EFFECT_MANY, [r[0] for r in claimed], tenant)
             t.lap("bulk effect")
         t.lap("COMMIT")
 
@@ -381,11 +377,11 @@ async def raw(url: str, n: int, *, pooled: bool) -> Measured:
                 t.lap("acquire")
             await c.execute("BEGIN")
             t.lap("BEGIN")
-            await c.execute(_SCOPE, str(tenant))
+            await c.execute(SCOPE, str(tenant), "")
             t.lap("set_config")
-            await c.fetchval(_CLAIM, "profile", e, TOPIC, tenant)
+            await c.fetchval(CLAIM, "profile", e, TOPIC, tenant)
             t.lap("claim")
-            await c.execute(_EFFECT, e, tenant)
+            await c.execute(EFFECT, e, tenant)
             t.lap("effect")
             await c.execute("COMMIT")
             t.lap("COMMIT")

@@ -71,23 +71,23 @@ CREATE TABLE effects (
     applied_at timestamptz DEFAULT now()
 );
 """
-_SCOPE = "SELECT set_config('app.tenant_id', $1, true), set_config('app.all_tenants', $2, true)"
-_CLAIM = (
+SCOPE = "SELECT set_config('app.tenant_id', $1, true), set_config('app.all_tenants', $2, true)"
+CLAIM = (
     "INSERT INTO inbox (consumer, event_id, topic, tenant_id) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
-_EFFECT = "INSERT INTO effects (event_id, tenant_id) VALUES ($1, $2)"
-_CLAIM_MANY = (
+EFFECT = "INSERT INTO effects (event_id, tenant_id) VALUES ($1, $2)"
+CLAIM_MANY = (
     "INSERT INTO inbox (consumer, event_id, topic, tenant_id) "
     "SELECT $1, e, $3, $4 FROM unnest($2::uuid[]) AS e "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
-_EFFECT_MANY = "INSERT INTO effects (event_id, tenant_id) SELECT e, $2 FROM unnest($1::uuid[]) AS e"
-_PENDING = (
+EFFECT_MANY = "INSERT INTO effects (event_id, tenant_id) SELECT e, $2 FROM unnest($1::uuid[]) AS e"
+PENDING = (
     "SELECT id, topic, key, value, headers FROM outbox "
     "WHERE published_at IS NULL ORDER BY id LIMIT $1"
 )
-_PUBLISHED = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+PUBLISHED = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 
 
 def quiet_logs() -> None:
@@ -219,8 +219,8 @@ async def _relay(
     """One relay round; how many rows it published. Adds each phase's seconds to `split`."""
     t0 = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(_SCOPE, "", "on")
-        rows = await conn.fetch(_PENDING, batch)
+        await conn.execute(SCOPE, "", "on")
+        rows = await conn.fetch(PENDING, batch)
         t1 = time.perf_counter()
         split["select"] += t1 - t0
         if not rows:
@@ -237,7 +237,7 @@ async def _relay(
         t2 = time.perf_counter()
         await asyncio.gather(*sent)
         t3 = time.perf_counter()
-        await conn.execute(_PUBLISHED, [r["id"] for r in rows])
+        await conn.execute(PUBLISHED, [r["id"] for r in rows])
     split["send"] += t2 - t1
     split["acks"] += t3 - t2
     split["update"] += time.perf_counter() - t3
@@ -355,9 +355,9 @@ class Group:
     ) -> None:
         event, tenant = _ids(record)
         async with conn.transaction():
-            await conn.execute(_SCOPE, tenant, "")
-            if await conn.fetchval(_CLAIM, self.group, event, self.topic, tenant) is not None:
-                await conn.execute(_EFFECT, event, tenant)
+            await conn.execute(SCOPE, tenant, "")
+            if await conn.fetchval(CLAIM, self.group, event, self.topic, tenant) is not None:
+                await conn.execute(EFFECT, event, tenant)
                 self.applied += 1
 
     async def _apply_batch(
@@ -369,9 +369,9 @@ class Group:
             by_tenant.setdefault(tenant, []).append(event)
         async with conn.transaction():
             for tenant, ids in by_tenant.items():
-                await conn.execute(_SCOPE, tenant, "")
-                claimed = await conn.fetch(_CLAIM_MANY, self.group, ids, self.topic, tenant)
-                await conn.execute(_EFFECT_MANY, [r[0] for r in claimed], tenant)
+                await conn.execute(SCOPE, tenant, "")
+                claimed = await conn.fetch(CLAIM_MANY, self.group, ids, self.topic, tenant)
+                await conn.execute(EFFECT_MANY, [r[0] for r in claimed], tenant)
                 self.applied += len(claimed)
 
 
