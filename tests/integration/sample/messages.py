@@ -8,10 +8,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from agentsuite_contracts.envelope import Payload
+from agentsuite_contracts.envelope import Event
 
 
-class NoteAdded(Payload):
+class NoteAdded(Event):
     type: Literal["sample.note.added"] = Field(
         default="sample.note.added", description="Message type."
     )

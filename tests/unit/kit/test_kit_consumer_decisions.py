@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy import exc as sa_exc
 
 from agentsuite_contracts.deadletter import DeadLetter, RetryState
-from agentsuite_contracts.envelope import Envelope, Payload, Subject
+from agentsuite_contracts.envelope import Envelope, Event, Subject
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.messaging.consumer import Consumer, Outcome, Record
 from agentsuite_kit.messaging.errors import HandlerTimeout, TransientError, is_transient
@@ -137,7 +137,7 @@ class Mood(StrEnum):
     CALM = "calm"
 
 
-class Noted(Payload):
+class Noted(Event):
     type: Literal["unit.noted"] = Field(default="unit.noted", description="Message type.")
     note_id: UUID = Field(description="The note.")
     mood: Mood = Field(default=Mood.CALM, description="A closed enum.")
