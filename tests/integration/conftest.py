@@ -11,8 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentsuite_cli.provision import ServiceDb, deprovision
 from agentsuite_kit.db import make_engine, make_sessionmaker
-from tests.integration.sample.model import SampleUow
+
+# the JWKS server and key-set fixtures, for every integration test that needs tokens
+from tests.integration.jwks_support import (  # noqa: F401  # fixtures, found by pytest by name
+    clock,
+    jwks,
+    keyset,
+    make_keyset,
+    server,
+)
 from tests.integration.sample.setup import create_db
+from tests.integration.sample.uow import SampleUow
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_kit.messaging.admin import ensure_topics
-from agentsuite_kit.messaging.consumer import Consumer
+from agentsuite_kit.messaging.consumer import Consumer, Outcome
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
 from agentsuite_kit.messaging.producer import publisher
@@ -132,3 +132,25 @@ async def read_all(bootstrap: str, topic: str, expect: int, within: float = 30.0
         return out
     finally:
         await consumer.stop()
+
+
+async def produce(bootstrap: str, topic: str, values: list[bytes], key: bytes = b"k") -> None:
+    """Put raw values on `topic`, one key: in order on one partition."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def counted(
+    consumer: Consumer[Any], outcome: Outcome, at_least: int, within: float = 60.0
+) -> None:
+    """Wait until `consumer` has ended at least `at_least` records with `outcome`."""
+
+    async def reached() -> bool:
+        return consumer.counts[outcome] >= at_least
+
+    await eventually(reached, within=within)

@@ -21,22 +21,19 @@ from agentsuite_kit.messaging.errors import TransientError
 from tests.integration.conftest import SampleDb
 from tests.integration.kafka_helpers import (
     FAST,
+    counted,
     effect_counts,
     eventually,
     fresh_topic,
     note_event,
+    produce,
     read_all,
     record_effect,
     start_consumer,
 )
 from tests.integration.sample.model import NoteAdded, SampleUow
-from tests.integration.test_dlq import produce
 
 ROOT = Path(__file__).parents[2]
-
-
-async def _gte(a: int, b: int) -> bool:
-    return a >= b
 
 
 async def test_batch_of_handlers_that_commit_applies_every_event(
@@ -57,7 +54,7 @@ async def test_batch_of_handlers_that_commit_applies_every_event(
     await produce(kafka_bootstrap, topic, [e.model_dump_json().encode() for e in events])
     running = await start_consumer(kafka_bootstrap, topic, uow, committing, batch=True)
     try:
-        await eventually(lambda: _gte(running.consumer.counts[Outcome.APPLIED], 3))
+        await counted(running.consumer, Outcome.APPLIED, 3)
         assert await effect_counts(uow, tenant) == (3, 3)
         assert running.consumer.counts[Outcome.DUPLICATE] == 0
     finally:
@@ -85,7 +82,7 @@ async def test_transient_faults_retry_in_place_without_dead_letters(
     await produce(kafka_bootstrap, topic, [note_event(tenant, "x").model_dump_json().encode()])
     running = await start_consumer(kafka_bootstrap, topic, uow, flaky, group=group)
     try:
-        await eventually(lambda: _gte(running.consumer.counts[Outcome.APPLIED], 1))
+        await counted(running.consumer, Outcome.APPLIED, 1)
         assert calls == 3
         assert await effect_counts(uow, tenant) == (1, 1)
         assert running.consumer.counts[Outcome.RETRYING] == 0
@@ -112,7 +109,7 @@ async def test_handler_past_its_timeout_goes_to_a_retry_tier(
     await produce(kafka_bootstrap, topic, [note_event(tenant, "x").model_dump_json().encode()])
     running = await start_consumer(kafka_bootstrap, topic, uow, slow, policy=policy)
     try:
-        await eventually(lambda: _gte(running.consumer.counts[Outcome.APPLIED], 1), within=30)
+        await counted(running.consumer, Outcome.APPLIED, 1, within=30)
         assert running.consumer.counts[Outcome.RETRYING] == 1
         assert await effect_counts(uow, tenant) == (1, 1)
     finally:
@@ -179,7 +176,7 @@ async def test_events_emitted_by_a_handler_carry_the_cause(
     await produce(kafka_bootstrap, topic, [source.model_dump_json().encode()])
     running = await start_consumer(kafka_bootstrap, topic, uow, react)
     try:
-        await eventually(lambda: _gte(running.consumer.counts[Outcome.APPLIED], 1))
+        await counted(running.consumer, Outcome.APPLIED, 1)
     finally:
         await running.stop()
     async with uow(tenant) as u:

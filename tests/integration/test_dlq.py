@@ -10,32 +10,23 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic, retry_topic
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_kit.messaging.redrive import redrive
 from tests.integration.kafka_helpers import (
+    counted,
     effect_counts,
     eventually,
     fresh_topic,
     note_event,
+    produce,
     read_all,
     record_effect,
     start_consumer,
 )
 from tests.integration.sample.model import SampleUow
-
-
-async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(topic, value, key=b"k")
-    finally:
-        await producer.stop()
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["one-by-one", "batched"])
@@ -100,14 +91,14 @@ async def test_poison_walks_the_tiers_to_the_group_dlq_and_redrive_recovers(
         await eventually(recovered)
         assert await effect_counts(uow, tenant) == (len(good) + 1, len(good) + 1)
         # the unparseable one cannot parse now either: straight back to the DLQ, once
-        await eventually(lambda: _gte(consumer.counts[Outcome.DEAD_LETTERED], 3))
+        await counted(consumer, Outcome.DEAD_LETTERED, 3)
         assert consumer.counts[Outcome.DEAD_LETTERED] == 3
     finally:
         await running.stop()
 
 
-async def _gte(a: int, b: int) -> bool:
-    return a >= b
+async def _seen(seen: list[str]) -> bool:
+    return bool(seen)
 
 
 async def test_redrive_reaches_only_the_failing_group(
@@ -131,11 +122,11 @@ async def test_redrive_reaches_only_the_failing_group(
     a = await start_consumer(kafka_bootstrap, topic, uow, a_handler, group=f"a.{topic}")
     b = await start_consumer(kafka_bootstrap, topic, uow, b_handler, group=f"b.{topic}")
     try:
-        await eventually(lambda: _gte(a.consumer.counts[Outcome.DEAD_LETTERED], 1))
-        await eventually(lambda: _gte(len(seen_by_b), 1))
+        await counted(a.consumer, Outcome.DEAD_LETTERED, 1)
+        await eventually(lambda: _seen(seen_by_b))
         fixed = True
         assert await redrive(kafka_bootstrap, f"a.{topic}") == 1
-        await eventually(lambda: _gte(a.consumer.counts[Outcome.APPLIED], 1))
+        await counted(a.consumer, Outcome.APPLIED, 1)
         assert await effect_counts(uow, tenant) == (1, 1)
         assert seen_by_b == ["shared"]  # b never got a copy of a's retries or redrive
         assert b.consumer.counts[Outcome.APPLIED] == 1

@@ -1,207 +1,38 @@
-"""JWT verification against a real JWKS server on 127.0.0.1, with real keys and signatures."""
+"""JWT verification against a real JWKS server on 127.0.0.1, with real keys and signatures:
+what is accepted, what is refused, and the FastAPI glue."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import hmac
 import json
-import socket
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi import Depends
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from agentsuite_kit.auth import AuthCode, AuthError, JwksKeySet, JwtConfig, Principal
+from agentsuite_kit.auth import AuthCode, AuthError, JwksKeySet, Principal
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.http import PROBLEM_MEDIA_TYPE, create_app
+from tests.integration.jwks_support import (
+    AUDIENCE,
+    EC_KEY,
+    ED_KEY,
+    OTHER_RSA_KEY,
+    RSA_KEY,
+    TENANT,
+    JwksServer,
+    KeySetFactory,
+    claims,
+    forge,
+    rejected,
+    rsa_jwk,
+    sign,
+)
 
 pytestmark = pytest.mark.integration
-
-ISSUER = "https://identity.agentsuite.test"
-AUDIENCE = "agentsuite"
-TENANT = uuid.uuid4()
-
-RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-OTHER_RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-EC_KEY = ec.generate_private_key(ec.SECP256R1())
-ED_KEY = ed25519.Ed25519PrivateKey.generate()
-
-
-def rsa_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    return {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "alg": "RS256"}
-
-
-def ec_jwk(key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
-    return {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "alg": "ES256"}
-
-
-def ed_jwk(key: ed25519.Ed25519PrivateKey, kid: str) -> dict[str, Any]:
-    # No "alg" member on purpose: the key type and curve alone must select EdDSA.
-    return {**OKPAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "use": "sig"}
-
-
-def default_keys() -> list[dict[str, Any]]:
-    return [rsa_jwk(RSA_KEY, "rsa-1"), ec_jwk(EC_KEY, "ec-1"), ed_jwk(ED_KEY, "ed-1")]
-
-
-def claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "user-1",
-        "tid": str(TENANT),
-        "iat": now,
-        "exp": now + 300,
-        "caps": ["plans:read"],
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def sign(
-    key: Any, kid: str, alg: str = "RS256", typ: str | None = "at+jwt", **overrides: Any
-) -> str:
-    # typ None drops the header member altogether (PyJWT omits an empty typ).
-    return jwt.encode(claims(**overrides), key, algorithm=alg, headers={"kid": kid, "typ": typ})
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def forge(header: dict[str, Any], body: dict[str, Any], hs256_secret: bytes | None) -> str:
-    """Build a token by hand: PyJWT itself refuses to make these."""
-    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(body).encode())}"
-    if hs256_secret is None:
-        return f"{signing_input}."
-    mac = hmac.new(hs256_secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64(mac)}"
-
-
-@dataclass
-class JwksServer:
-    url: str = ""
-    keys: list[dict[str, Any]] = field(default_factory=default_keys)
-    hits: int = 0
-    failing: bool = False
-    delay: float = 0.0
-
-    async def jwks(self, request: Request) -> JSONResponse:
-        self.hits += 1
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.failing:
-            return JSONResponse({"error": "down"}, status_code=500)
-        return JSONResponse({"keys": self.keys})
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[JwksServer]:
-    state = JwksServer()
-    app = Starlette(routes=[Route("/.well-known/jwks.json", state.jwks)])
-    # Binding port 0 ourselves and handing uvicorn the socket leaves no window for a port race.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(uv.serve(sockets=[sock]))
-    while not uv.started:
-        if task.done():
-            task.result()  # surfaces why the server could not start
-        await asyncio.sleep(0.01)
-    state.url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
-    yield state
-    uv.should_exit = True
-    await task
-    sock.close()
-
-
-@pytest.fixture
-def jwks(server: JwksServer) -> JwksServer:
-    server.keys = default_keys()
-    server.hits = 0
-    server.failing = False
-    server.delay = 0.0
-    return server
-
-
-class Clock:
-    """Monotonic time the test moves by hand, so throttling is proven without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def config(jwks: JwksServer, **overrides: Any) -> JwtConfig:
-    return JwtConfig.model_validate(
-        {"jwks_url": jwks.url, "issuer": ISSUER, "audience": AUDIENCE, **overrides}
-    )
-
-
-@pytest.fixture
-async def keyset(jwks: JwksServer, clock: Clock) -> AsyncIterator[JwksKeySet]:
-    async with JwksKeySet(config(jwks), clock=clock) as ks:
-        yield ks
-
-
-KeySetFactory = Callable[..., JwksKeySet]
-
-
-@pytest.fixture
-async def make_keyset(jwks: JwksServer) -> AsyncIterator[KeySetFactory]:
-    """Keysets with their own config (not started), closed when the test ends."""
-    made: list[JwksKeySet] = []
-
-    def make(clock: Callable[[], float] = time.monotonic, **overrides: Any) -> JwksKeySet:
-        ks = JwksKeySet(config(jwks, **overrides), clock=clock)
-        made.append(ks)
-        return ks
-
-    yield make
-    for ks in made:
-        await ks.aclose()
-
-
-async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        # Polling is the point: the condition is state another task changes, with no event.
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-
-
-async def rejected(keyset: JwksKeySet, token: str) -> AuthCode:
-    with pytest.raises(AuthError) as caught:
-        await keyset.verify(token)
-    return caught.value.code
 
 
 # --- acceptance -------------------------------------------------------------------------------
@@ -350,212 +181,6 @@ async def test_rejection_detail_does_not_echo_the_token_header(keyset: JwksKeySe
         with pytest.raises(AuthError) as caught:
             await keyset.verify(token)
         assert "Injected" not in caught.value.detail
-
-
-# --- refresh, throttling, rotation ------------------------------------------------------------
-
-
-async def test_unknown_kid_refreshes_once_and_is_throttled(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    assert jwks.hits == 1
-    clock.advance(31)
-    stranger = sign(OTHER_RSA_KEY, "rsa-unknown")
-    assert await rejected(keyset, stranger) is AuthCode.UNKNOWN_KID
-    assert jwks.hits == 2
-    for _ in range(5):
-        assert await rejected(keyset, stranger) is AuthCode.UNKNOWN_KID
-    assert jwks.hits == 2
-    clock.advance(29)
-    assert await rejected(keyset, stranger) is AuthCode.UNKNOWN_KID
-    assert jwks.hits == 2
-
-
-async def test_concurrent_unknown_kids_share_one_fetch(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    clock.advance(31)
-    tokens = [sign(OTHER_RSA_KEY, f"kid-{i}") for i in range(20)]
-    results = await asyncio.gather(*(keyset.verify(t) for t in tokens), return_exceptions=True)
-    assert all(isinstance(r, AuthError) and r.code is AuthCode.UNKNOWN_KID for r in results)
-    assert jwks.hits == 2
-
-
-async def test_keyset_never_started_fetches_once_on_first_use(
-    make_keyset: KeySetFactory, jwks: JwksServer
-) -> None:
-    ks = make_keyset()
-    tokens = [sign(RSA_KEY, "rsa-1") for _ in range(10)] + [sign(RSA_KEY, "gone")]
-    results = await asyncio.gather(*(ks.verify(t) for t in tokens), return_exceptions=True)
-    assert all(isinstance(r, dict) for r in results[:10])
-    assert jwks.hits == 1
-
-
-async def test_rotated_in_key_is_picked_up_on_first_use(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    jwks.keys = [*jwks.keys, rsa_jwk(OTHER_RSA_KEY, "rsa-2")]
-    clock.advance(31)
-    assert (await keyset.verify(sign(OTHER_RSA_KEY, "rsa-2")))["sub"] == "user-1"
-    assert jwks.hits == 2
-    assert "rsa-2" in keyset.kids
-
-
-async def test_rotated_out_key_stops_verifying_after_a_refresh(
-    keyset: JwksKeySet, jwks: JwksServer
-) -> None:
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    jwks.keys = [ec_jwk(EC_KEY, "ec-1")]
-    assert await keyset.refresh() is True
-    assert await rejected(keyset, sign(RSA_KEY, "rsa-1")) is AuthCode.UNKNOWN_KID
-    assert jwks.hits == 2
-
-
-async def test_known_kid_never_waits_for_a_fetch(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    # Past the refresh interval but within the staleness bound: the background task refreshes,
-    # a request never does.
-    clock.advance(keyset.config.refresh_interval * 3)
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    assert jwks.hits == 1
-
-
-async def test_issuer_outage_keeps_cached_keys_until_max_staleness(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    jwks.failing = True
-    assert await keyset.refresh() is False
-    clock.advance(keyset.config.max_staleness - 1)
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    clock.advance(2)
-    with pytest.raises(AuthError) as caught:
-        await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    assert caught.value.code is AuthCode.JWKS_UNAVAILABLE
-    assert "stale" in caught.value.detail
-    with pytest.raises(RuntimeError, match="stale"):
-        await keyset.check()
-    jwks.failing = False
-    assert await keyset.refresh() is True
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    await keyset.check()
-
-
-async def test_stale_keys_trigger_one_throttled_fetch(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    jwks.failing = True
-    clock.advance(keyset.config.max_staleness + 1)
-    for _ in range(5):
-        assert await rejected(keyset, sign(RSA_KEY, "rsa-1")) is AuthCode.JWKS_UNAVAILABLE
-    assert jwks.hits == 2
-    jwks.failing = False
-    clock.advance(keyset.config.min_refresh_interval)
-    await keyset.verify(sign(RSA_KEY, "rsa-1"))
-    assert jwks.hits == 3
-
-
-async def test_issuer_down_at_start_does_not_fail_startup(
-    make_keyset: KeySetFactory, jwks: JwksServer
-) -> None:
-    jwks.failing = True
-    ks = make_keyset()
-    assert await ks.start() is False
-    assert ks.age is None
-    assert await rejected(ks, sign(RSA_KEY, "rsa-1")) is AuthCode.JWKS_UNAVAILABLE
-    with pytest.raises(RuntimeError, match="not loaded"):
-        await ks.check()
-
-
-async def test_start_loads_keys_before_any_request(
-    make_keyset: KeySetFactory, jwks: JwksServer
-) -> None:
-    ks = make_keyset()
-    assert await ks.start() is True
-    assert jwks.hits == 1
-    assert ks.kids == {"rsa-1", "ec-1", "ed-1"}
-    await ks.check()
-    await ks.verify(sign(RSA_KEY, "rsa-1"))
-    assert jwks.hits == 1
-
-
-async def test_background_retries_until_the_issuer_answers(
-    make_keyset: KeySetFactory, jwks: JwksServer
-) -> None:
-    jwks.failing = True
-    ks = make_keyset(retry_backoff=0.01)
-    assert await ks.start() is False
-    await until(lambda: jwks.hits >= 3)  # backing off, still trying
-    jwks.failing = False
-    await until(lambda: ks.age is not None)
-    await ks.verify(sign(RSA_KEY, "rsa-1"))
-    await ks.check()
-
-
-async def test_background_refresh_picks_up_rotation_without_a_request(
-    make_keyset: KeySetFactory, jwks: JwksServer
-) -> None:
-    ks = make_keyset(refresh_interval=0.05)
-    await ks.start()
-    jwks.keys = [ec_jwk(EC_KEY, "ec-1"), rsa_jwk(OTHER_RSA_KEY, "rsa-2")]
-    await until(lambda: ks.kids == {"ec-1", "rsa-2"})
-    hits = jwks.hits
-    await ks.verify(sign(OTHER_RSA_KEY, "rsa-2"))
-    assert await rejected(ks, sign(RSA_KEY, "rsa-1")) is AuthCode.UNKNOWN_KID
-    assert jwks.hits - hits <= 1  # at most the background's own next round
-
-
-async def test_aclose_stops_the_background_refresh(
-    make_keyset: KeySetFactory, jwks: JwksServer
-) -> None:
-    ks = make_keyset(refresh_interval=0.01)
-    await ks.start()
-    await until(lambda: jwks.hits >= 3)
-    await ks.aclose()
-    hits = jwks.hits
-    await asyncio.sleep(0.1)
-    assert jwks.hits == hits
-
-
-async def test_unknown_kid_waits_for_a_slow_refresh_only_briefly(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    jwks.keys = [*jwks.keys, rsa_jwk(OTHER_RSA_KEY, "rsa-2")]
-    jwks.delay = 2.0
-    clock.advance(31)
-    started = time.monotonic()
-    assert await rejected(keyset, sign(OTHER_RSA_KEY, "rsa-2")) is AuthCode.UNKNOWN_KID
-    assert time.monotonic() - started < keyset.config.refresh_wait + 0.5
-    # The fetch the request started goes on in the background and lands the new key.
-    await until(lambda: "rsa-2" in keyset.kids)
-    await keyset.verify(sign(OTHER_RSA_KEY, "rsa-2"))
-    assert jwks.hits == 2
-
-
-async def test_unknown_kid_passes_when_the_refresh_lands_within_the_wait(
-    keyset: JwksKeySet, jwks: JwksServer, clock: Clock
-) -> None:
-    jwks.keys = [*jwks.keys, rsa_jwk(OTHER_RSA_KEY, "rsa-2")]
-    jwks.delay = 0.2
-    clock.advance(31)
-    tokens = [sign(OTHER_RSA_KEY, "rsa-2") for _ in range(5)]
-    results = await asyncio.gather(*(keyset.verify(t) for t in tokens))
-    assert [r["sub"] for r in results] == ["user-1"] * 5
-    assert jwks.hits == 2
-
-
-async def test_symmetric_keys_in_the_jwks_never_verify(
-    keyset: JwksKeySet, jwks: JwksServer
-) -> None:
-    secret = b"published-for-all-to-see"
-    jwks.keys = [{"kty": "oct", "kid": "oct-1", "k": b64(secret), "alg": "HS256"}]
-    await keyset.refresh()
-    token = forge({"alg": "HS256", "kid": "oct-1"}, claims(), secret)
-    assert await rejected(keyset, token) is AuthCode.ALG_NOT_ALLOWED
-    assert await rejected(keyset, sign(RSA_KEY, "oct-1")) is AuthCode.ALG_MISMATCH
 
 
 # --- through FastAPI --------------------------------------------------------------------------

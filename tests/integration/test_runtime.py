@@ -13,24 +13,23 @@ from pydantic import SecretStr
 from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_kit.runtime import Runtime
 from tests.integration.conftest import SampleDb
-from tests.integration.kafka_helpers import effect_counts, eventually, fresh_topic
-from tests.integration.sample.app import build
-from tests.integration.sample.settings import SampleSettings
-from tests.integration.sample.uow import SampleUow
-from tests.integration.test_jwt import (  # noqa: F401  # `server` is a fixture, used by name
+from tests.integration.jwks_support import (
     AUDIENCE,
     ISSUER,
     RSA_KEY,
     JwksServer,
-    server,
     sign,
 )
+from tests.integration.kafka_helpers import effect_counts, eventually, fresh_topic
+from tests.integration.sample.app import build
+from tests.integration.sample.settings import SampleSettings
+from tests.integration.sample.uow import SampleUow
 
 
 async def test_service_round_trip(
     sample_db: SampleDb,
     kafka_bootstrap: str,
-    server: JwksServer,  # noqa: F811  # the imported fixture, requested here
+    server: JwksServer,
     uow: Callable[..., SampleUow],
 ) -> None:
     topic = await fresh_topic(kafka_bootstrap)

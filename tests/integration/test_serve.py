@@ -18,16 +18,15 @@ import pytest
 from agentsuite_cli.embedded import free_port
 from agentsuite_cli.provision import deprovision
 from agentsuite_kit.settings import env_prefix
-from tests.integration.kafka_helpers import eventually, fresh_topic
-from tests.integration.sample.setup import create_db
-from tests.integration.test_jwt import (  # noqa: F401  # `server` is a fixture, used by name
+from tests.integration.jwks_support import (
     AUDIENCE,
     ISSUER,
     RSA_KEY,
     JwksServer,
-    server,
     sign,
 )
+from tests.integration.kafka_helpers import eventually, fresh_topic
+from tests.integration.sample.setup import create_db
 
 ROOT = Path(__file__).parents[2]
 
@@ -36,7 +35,7 @@ ROOT = Path(__file__).parents[2]
 async def served(
     pg_admin_url: str,
     kafka_bootstrap: str,
-    server: JwksServer,  # noqa: F811  # the imported fixture, requested here
+    server: JwksServer,
     tmp_path: Path,
 ) -> AsyncIterator[tuple[str, str]]:
     db = await create_db(pg_admin_url, "served", tmp_path / "pw.json", migrate=False)

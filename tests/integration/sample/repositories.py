@@ -31,17 +31,25 @@ effects = Table(
 )
 
 
+# Statements built once, parameters passed per call: SQLAlchemy compiles each once (a
+# `.values(...)` per call builds and caches-keys a new statement every time).
+_ADD_NOTE = insert(notes)
+_ALL_NOTES = select(notes.c.body).order_by(notes.c.body)
+_RECORD = insert(effects)
+
+
 class Notes(Repository):
     async def save(self, note: Note) -> None:
         await self.add(note.id, note.tenant_id, note.body)
 
     async def add(self, note_id: UUID, tenant_id: UUID, body: str) -> None:
-        await self.session.execute(insert(notes).values(id=note_id, tenant_id=tenant_id, body=body))
+        await self.session.execute(_ADD_NOTE, {"id": note_id, "tenant_id": tenant_id, "body": body})
 
     async def all(self) -> list[str]:
-        return list(await self.session.scalars(select(notes.c.body).order_by(notes.c.body)))
+        return list(await self.session.scalars(_ALL_NOTES))
 
 
 class Effects(Repository):
     async def record(self, event_id: UUID, tenant_id: UUID | None) -> None:
-        await self.session.execute(insert(effects).values(event_id=event_id, tenant_id=tenant_id))
+        # nobody reads the result: deferred, so a batch of events writes its effects at once
+        self.session.defer(_RECORD, {"event_id": event_id, "tenant_id": tenant_id})

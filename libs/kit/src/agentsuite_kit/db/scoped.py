@@ -11,18 +11,20 @@ entities, and the Session layer halved the consumer's throughput in the bench.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import groupby
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Executable, text
+from sqlalchemy import Executable
 from sqlalchemy.engine import Result, ScalarResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agentsuite_kit.db.rls import ALL_TENANTS_SETTING, TENANT_SETTING
 
-_SCOPE = text(
-    f"SELECT set_config('{TENANT_SETTING}', :tenant, true), "
-    f"set_config('{ALL_TENANTS_SETTING}', :all, true)"
+# driver SQL (asyncpg's $n): measured ~100 us cheaper per transaction than a text() clause
+_SCOPE = (
+    f"SELECT set_config('{TENANT_SETTING}', $1, true), "
+    f"set_config('{ALL_TENANTS_SETTING}', $2, true)"
 )
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -35,10 +37,9 @@ class ScopedConnection:
         self.engine = engine
         # read by repositories that stamp the tenant on rows they insert
         self.info: dict[str, Any] = {"tenant": tenant, "all_tenants": all_tenants}
-        self._scope = {"tenant": "" if tenant is None else str(tenant), "all": ""}
-        if all_tenants:
-            self._scope["all"] = "on"
+        self._scope = ("" if tenant is None else str(tenant), "on" if all_tenants else "")
         self._conn: AsyncConnection | None = None
+        self._deferred: list[tuple[Executable, Mapping[str, Any]]] = []
 
     async def open(self) -> None:
         """Take a connection and begin the first scoped transaction."""
@@ -52,7 +53,7 @@ class ScopedConnection:
     async def _begin(self) -> AsyncConnection:
         conn = self._connection()
         await conn.begin()
-        await conn.execute(_SCOPE, self._scope)
+        await conn.exec_driver_sql(_SCOPE, self._scope)
         return conn
 
     def _connection(self) -> AsyncConnection:
@@ -66,21 +67,43 @@ class ScopedConnection:
             return await self._begin()
         return conn
 
+    def defer(self, statement: Executable, parameters: Mapping[str, Any]) -> None:
+        """Queue a write whose result nobody reads; it runs before the next read or commit.
+
+        Consecutive deferred rows of one statement go to the server as one batched INSERT
+        (executemany), so a batch of events whose handlers each write a row costs one
+        round trip, not one per event. Order is kept; errors surface at that flush.
+        """
+        self._deferred.append((statement, parameters))
+
+    async def flush(self) -> None:
+        """Run the deferred writes now (reads and commits do this first)."""
+        if not self._deferred:
+            return
+        pending, self._deferred = self._deferred, []
+        conn = await self._ready()
+        for _, run in groupby(pending, key=lambda item: id(item[0])):
+            rows = list(run)
+            await conn.execute(rows[0][0], [params for _, params in rows])
+
     async def execute(
         self, statement: Executable, parameters: Params = None
     ) -> Result[*tuple[Any, ...]]:
+        await self.flush()
         conn = await self._ready()
         return await conn.execute(statement, parameters)
 
     async def scalar(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> Any:
+        await self.flush()
         conn = await self._ready()
         return await conn.scalar(statement, parameters)
 
     async def scalars(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> ScalarResult[Any]:
+        await self.flush()
         conn = await self._ready()
         return await conn.scalars(statement, parameters)
 
@@ -88,14 +111,17 @@ class ScopedConnection:
         return self._conn is not None and self._conn.in_transaction()
 
     async def commit(self) -> None:
+        await self.flush()
         if self.in_transaction():
             await self._connection().commit()
 
     async def rollback(self) -> None:
+        self._deferred = []
         if self.in_transaction():
             await self._connection().rollback()
 
     async def close(self) -> None:
+        self._deferred = []
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()  # rolls back what is still open, returns it to the pool
