@@ -1,154 +1,154 @@
-"""Outbox -> broker -> consumer throughput, on the embedded stack or external servers.
+"""Outbox -> broker -> consumer through the kit, beside the raw baseline on the same servers.
 
-    uv run python bench/outbox_throughput.py [--events N] [--batch N]
+    uv run python bench/outbox_throughput.py [--events N] [--mode batched|one-by-one]
+                                             [--workers N] [--partitions N]
 
-Writes N events through units of work (state + outbox in one transaction), then runs the
-relay and an inbox-deduplicating consumer and times: outbox writes, relay publishing,
-and the end-to-end apply rate (relay start -> last event applied). Point it at other
-servers with AGENTSUITE_BENCH_DATABASE_URL / AGENTSUITE_BENCH_KAFKA_BOOTSTRAP_SERVERS.
+The kit's path, as a service runs it: units of work write N events (state-free, 100 per
+transaction) to the outbox; the relay (`OutboxRelay` on the kit's producer) publishes
+them while a consumer group (`ConsumerGroup`, inbox + the sample's deferred effect row)
+applies them. Then a second group re-reads the topic alone, which is the consumer rate
+comparable with the raw one. `bench/raw_baseline.py` then measures plain aiokafka +
+asyncpg on the same servers, and each kit rate is printed with its ratio to raw.
+Embedded servers unless AGENTSUITE_BENCH_DATABASE_URL /
+AGENTSUITE_BENCH_KAFKA_BOOTSTRAP_SERVERS are set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port  # noqa: E402
-from agentsuite_kit.db import make_engine, make_sessionmaker  # noqa: E402
-from agentsuite_kit.messaging.broker import BrokerSender, make_broker  # noqa: E402
+from agentsuite_cli.provision import deprovision  # noqa: E402
+from agentsuite_kit.db import make_engine  # noqa: E402
 from agentsuite_kit.messaging.consumer import Outcome  # noqa: E402
-from agentsuite_kit.outbox import OutboxRelay  # noqa: E402
+from agentsuite_kit.messaging.producer import ProducerSender, make_producer  # noqa: E402
+from agentsuite_kit.messaging.relay import OutboxRelay  # noqa: E402
 from agentsuite_kit.settings import ServiceSettings  # noqa: E402
-from bench.raw_baseline import quiet_logs  # noqa: E402
-from tests.integration.kafka_helpers import fresh_topic, note_event, start_consumer  # noqa: E402
-from tests.integration.sample.model import SampleUow  # noqa: E402
+from bench.raw_baseline import measure, quiet_logs, ratio, servers  # noqa: E402
+from tests.integration.kafka_helpers import (  # noqa: E402
+    Running,
+    fresh_topic,
+    note_event,
+    start_consumer,
+)
 from tests.integration.sample.setup import create_db  # noqa: E402
+from tests.integration.sample.uow import SampleUow  # noqa: E402
 
 # E402 above: the sample service lives under tests/, importable once ROOT is on the path
 
 
-class BenchSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AGENTSUITE_BENCH_", extra="ignore")
-
-    database_url: str | None = None
-    kafka_bootstrap_servers: str | None = None
-
-
-@contextlib.contextmanager
-def servers(settings: BenchSettings) -> Iterator[tuple[str, str, str]]:
-    """(admin URL, bootstrap, label) — embedded ones unless configured."""
-    with tempfile.TemporaryDirectory(prefix="agentsuite-bench-") as tmp:
-        home = Path(tmp)
-        pg = broker = None
-        try:
-            if settings.database_url is None:
-                pg = EmbeddedPostgres(home, free_port())
-                pg.start()
-            if settings.kafka_bootstrap_servers is None:
-                broker = EmbeddedBroker(home, free_port())
-                broker.start()
-            admin = settings.database_url or (pg.url() if pg else "")
-            bootstrap = settings.kafka_bootstrap_servers or (broker.bootstrap if broker else "")
-            label = "embedded tansu" if broker else f"kafka at {bootstrap}"
-            yield admin, bootstrap, label
-        finally:
-            if broker:
-                broker.stop()
-            if pg:
-                pg.stop()
+@dataclass
+class KitRates:
+    writes: float
+    relay: float
+    end_to_end: float
+    consumer: float
 
 
-async def run(events: int, batch: int, per_tx: int, workers: int, fetch: int) -> None:
-    settings = BenchSettings()
-    with servers(settings) as (admin, bootstrap, label):
-        db = await create_db(admin, "bench", Path(tempfile.mkdtemp()) / "pw.json")
-        engine = make_engine(db.url(admin), pool_size=10)
-        sessions = make_sessionmaker(engine)
+async def applied(running: Running, events: int) -> tuple[float, float]:
+    """Wait until `events` are applied: (first outcome, last applied) monotonic times."""
+    first = None
+    counts = running.consumer.counts
+    while counts[Outcome.APPLIED] < events:
+        if first is None and sum(counts.values()) > 0:
+            first = time.perf_counter()
+        await asyncio.sleep(0.005)
+    done = time.perf_counter()
+    return first or done, done
 
-        def uow(tenant: object) -> SampleUow:
-            return SampleUow(sessions, tenant_id=tenant)  # type: ignore[arg-type]  # UUID | None
 
-        topic = await fresh_topic(bootstrap)
+async def kit(
+    admin: str, bootstrap: str, events: int, *, batched: bool, workers: int, partitions: int
+) -> KitRates:
+    db = await create_db(admin, "bench", Path(tempfile.mkdtemp()) / "pw.json")
+    engine = make_engine(db.url(admin), pool_size=10)
+
+    def uow(tenant: UUID | None, *, held: bool = False, all_tenants: bool = False) -> SampleUow:
+        made = SampleUow(engine, tenant_id=tenant, held=held, all_tenants=all_tenants)
+        made.producer = "bench"
+        return made
+
+    try:
+        topic = await fresh_topic(bootstrap, partitions=partitions)
         tenant = uuid4()
-
         t0 = time.perf_counter()
-        for start in range(0, events, per_tx):
+        for start in range(0, events, 100):
             async with uow(tenant) as u:
-                for i in range(start, min(events, start + per_tx)):
+                for i in range(start, min(events, start + 100)):
                     u.emit(note_event(tenant, f"n{i}"), topic=topic)
                 await u.commit()
-        write_s = time.perf_counter() - t0
+        writes = events / (time.perf_counter() - t0)
 
-        broker = await make_broker(
-            ServiceSettings(database_url=db.url(admin), kafka_bootstrap_servers=bootstrap)  # type: ignore[arg-type]  # SecretStr accepts str
+        settings = ServiceSettings(
+            database_url=SecretStr(db.url(admin)), kafka_bootstrap_servers=bootstrap
         )
-        await broker.start()
-        consumer_broker, consumer = await start_consumer(
-            bootstrap, topic, uow, workers=workers, batch=fetch
-        )
-        relay = OutboxRelay(engine, BrokerSender(broker), batch_size=batch, poll_interval=0.05)
+        producer = await make_producer(settings)
+        group = await start_consumer(bootstrap, topic, uow, workers=workers, batch=batched)
+        relay = OutboxRelay(engine, ProducerSender(producer), poll_interval=0.05)
         stop = asyncio.Event()
         t1 = time.perf_counter()
         task = asyncio.create_task(relay.run(stop))
         relay_s = None
-        first_applied = None
-        while consumer.counts[Outcome.APPLIED] < events:
+        while group.consumer.counts[Outcome.APPLIED] < events:
             if relay_s is None and relay.published >= events:
                 relay_s = time.perf_counter() - t1
-            if first_applied is None and consumer.counts[Outcome.APPLIED] > 0:
-                first_applied = time.perf_counter()
-            await asyncio.sleep(0.01)
-        done = time.perf_counter()
-        e2e_s = done - t1
-        apply_s = done - (first_applied or t1)
-        relay_s = relay_s or e2e_s
+            await asyncio.sleep(0.005)
+        e2e_s = time.perf_counter() - t1
         stop.set()
         await task
-        await consumer_broker.stop()
-        await broker.stop()
-        await engine.dispose()
+        await group.stop()
+        await producer.stop()
 
-        print(
-            f"broker: {label}; events: {events}; relay batch: {batch}; "
-            f"events/tx: {per_tx}; consumer workers: {workers}; consumer batch: {fetch}"
+        # the consumer alone, on records already on the topic (what raw measures)
+        alone = await start_consumer(
+            bootstrap, topic, uow, workers=workers, batch=batched, group=f"bench.alone-{topic}"
         )
-        print(f"outbox writes:       {events / write_s:10.0f} events/s ({write_s:.2f} s)")
-        print(f"relay publish:       {events / relay_s:10.0f} events/s ({relay_s:.2f} s)")
-        print(
-            f"outbox->consumer:    {events / e2e_s:10.0f} events/s ({e2e_s:.2f} s, "
-            "applied once each via inbox)"
+        first, last = await applied(alone, events)
+        await alone.stop()
+        return KitRates(
+            writes, events / (relay_s or e2e_s), events / e2e_s, events / (last - first)
         )
-        print(
-            f"consumer apply:      {events / apply_s:10.0f} events/s ({apply_s:.2f} s, "
-            "first to last applied)"
+    finally:
+        await engine.dispose()
+        await deprovision(admin, [db])
+
+
+async def run(events: int, batched: bool, workers: int, partitions: int) -> None:
+    with servers() as (admin, bootstrap, label):
+        mode = f"batched, {workers} worker(s)" if batched else f"one-by-one, {workers} worker(s)"
+        rates = await kit(
+            admin, bootstrap, events, batched=batched, workers=workers, partitions=partitions
         )
-        print(f"duplicates skipped:  {consumer.counts[Outcome.DUPLICATE]}")
+        raw = await measure(admin, bootstrap, events, workers=(workers,), partitions=partitions)
+        print(f"broker: {label}; events: {events}; consumer: {mode}; partitions: {partitions}")
+        print(f"kit outbox writes:   {rates.writes:8.0f} events/s (100 per unit of work)")
+        print(f"kit relay:           {ratio(rates.relay, raw.relay)}")
+        consumer_raw = raw.batched if batched else raw.per_event[workers]
+        print(f"kit consumer:        {ratio(rates.consumer, consumer_raw)}")
+        print(f"kit end to end:      {ratio(rates.end_to_end, raw.end_to_end)}")
+        print("\n".join(raw.lines()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=500, help="relay batch size")
-    parser.add_argument("--per-tx", type=int, default=100, help="events per unit of work")
+    parser.add_argument("--mode", choices=("batched", "one-by-one"), default="batched")
     parser.add_argument("--workers", type=int, default=1, help="consumers in the group")
-    parser.add_argument(
-        "--fetch", type=int, default=500, help="consumer batch: records applied per fetch"
-    )
+    parser.add_argument("--partitions", type=int, default=6)
     args = parser.parse_args()
-    quiet_logs()  # plain numbers: no INFO lines, no ANSI colour from faststream
-    asyncio.run(run(args.events, args.batch, args.per_tx, args.workers, args.fetch))
+    quiet_logs()
+    asyncio.run(run(args.events, args.mode == "batched", args.workers, args.partitions))
 
 
 if __name__ == "__main__":

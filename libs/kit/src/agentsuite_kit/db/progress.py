@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -12,17 +14,19 @@ c = consumer_progress.c
 _KEY = [c.group_id, c.topic, c.partition]
 
 
+_INSERT = insert(consumer_progress)
+_HANDING = _INSERT.on_conflict_do_update(
+    index_elements=_KEY, set_={"fetched": func.greatest(c.fetched, _INSERT.excluded.fetched)}
+)
+
+
 class ProgressRepository(Repository):
-    async def handing(self, group: str, topic: str, partition: int, last: int) -> None:
-        """Record that records up to offset `last` are about to be handed to handlers."""
-        stmt = insert(consumer_progress).values(
-            group_id=group, topic=topic, partition=partition, fetched=last
-        )
+    async def handing(self, group: str, lasts: Sequence[tuple[str, int, int]]) -> None:
+        """Record that each (topic, partition)'s records up to offset `last` are about to be
+        handed to handlers (one batched statement for a whole fetch)."""
         await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=_KEY,
-                set_={"fetched": func.greatest(c.fetched, stmt.excluded.fetched)},
-            )
+            _HANDING,
+            [{"group_id": group, "topic": t, "partition": p, "fetched": o} for t, p, o in lasts],
         )
 
     async def handed(self, group: str, topic: str, partition: int) -> int:

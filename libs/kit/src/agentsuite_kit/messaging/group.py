@@ -166,65 +166,94 @@ class ConsumerGroup(Generic[U]):
                 log.warning("consumer %s: fetch failed: %r", self.consumer.group, exc)
                 await asyncio.sleep(1.0)
                 continue
-            for tp, raws in batches.items():
-                if tp in paused:
-                    continue  # fetched before the pause took effect; seen again on resume
-                records = [record_of(r) for r in raws]
-                try:
-                    next_offset = await self._partition(kafka, tp, records, guard, paused)
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    # out of patience with a transient fault: seek back, apply again later
-                    log.warning("consumer %s: %s held back: %r", self.consumer.group, tp, exc)
+            fetched = {
+                tp: [record_of(r) for r in raws]
+                for tp, raws in batches.items()
+                if tp not in paused  # fetched before the pause took effect; seen on resume
+            }
+            if not fetched:
+                continue
+            try:
+                offsets = await self._fetch(kafka, fetched, guard, paused)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                # out of patience with a transient fault: seek back, apply again later
+                log.warning("consumer %s: fetch held back: %r", self.consumer.group, exc)
+                for tp, records in fetched.items():
                     kafka.seek(tp, records[0].offset)
-                    await asyncio.sleep(1.0)
-                    continue
-                if next_offset is not None:
-                    with contextlib.suppress(CommitFailedError):  # rebalanced: redelivered
-                        await kafka.commit({tp: next_offset})
+                await asyncio.sleep(1.0)
+                continue
+            if offsets:
+                with contextlib.suppress(CommitFailedError):  # rebalanced: redelivered
+                    await kafka.commit(offsets)
+            for tp in fetched:
                 await self._lag(kafka, tp)
 
-    async def _partition(
+    async def _fetch(
         self,
         kafka: AIOKafkaConsumer,
-        tp: TopicPartition,
-        records: Sequence[Record],
+        fetched: dict[TopicPartition, list[Record]],
         guard: _Guard,
         paused: dict[TopicPartition, datetime],
-    ) -> int | None:
-        """Apply records of one partition; the offset to commit (None: nothing done)."""
-        due, waiting = _due(records, datetime.now(UTC))
-        if waiting is not None:
-            # a retry tier is in due order: the first record not yet due holds the rest
-            kafka.seek(tp, waiting[0].offset)
-            kafka.pause(tp)
-            paused[tp] = waiting[1]
-        if not due:
-            return None
-        group = self.consumer.group
+    ) -> dict[TopicPartition, int]:
+        """Apply one fetch, every partition of it together; the offsets to commit.
+
+        One progress write for the whole fetch, one apply (a tenant's run may span
+        partitions; each partition's records stay in order), one offset commit: per-fetch
+        costs, not per-partition ones, bound the rate when fetches are small.
+        """
+        now = datetime.now(UTC)
+        offsets: dict[TopicPartition, int] = {}
+        normal: dict[TopicPartition, list[Record]] = {}
+        for tp, records in fetched.items():
+            due, waiting = _due(records, now)
+            if waiting is not None:
+                # a retry tier is in due order: the first record not yet due holds the rest
+                kafka.seek(tp, waiting[0].offset)
+                kafka.pause(tp)
+                paused[tp] = waiting[1]
+            if not due:
+                continue
+            offsets[tp] = due[-1].offset + 1
+            careful = await self._careful_part(tp, due, guard)
+            if careful:
+                await self._careful(careful)
+            if len(careful) < len(due):
+                normal[tp] = due[len(careful) :]
+        if normal:
+            # before any handler runs: what a crash below could leave unfinished
+            async with self.progress() as uow:
+                await ProgressRepository(uow.session).handing(
+                    self.consumer.group,
+                    [
+                        (tp.topic, tp.partition, records[-1].offset)
+                        for tp, records in normal.items()
+                    ],
+                )
+                await uow.commit()
+            await self.consumer.process([r for records in normal.values() for r in records])
+        return offsets
+
+    async def _careful_part(
+        self, tp: TopicPartition, due: list[Record], guard: _Guard
+    ) -> list[Record]:
+        """The records of `due` a previous owner was handed and never committed."""
         if tp in guard.unchecked:
             async with self.progress() as uow:
-                handed = await ProgressRepository(uow.session).handed(group, tp.topic, tp.partition)
+                handed = await ProgressRepository(uow.session).handed(
+                    self.consumer.group, tp.topic, tp.partition
+                )
             guard.unchecked.discard(tp)
             if handed >= due[0].offset:  # handed out before, never committed: re-run carefully
                 guard.careful_until[tp] = handed
         until = guard.careful_until.get(tp)
-        careful = [r for r in due if until is not None and r.offset <= until]
-        normal = due[len(careful) :]
-        if careful:
-            await self._careful(careful)
-            if until is not None and careful[-1].offset >= until:
-                del guard.careful_until[tp]
-        if normal:
-            # one write per fetch: what a crash below could have left unfinished
-            async with self.progress() as uow:
-                await ProgressRepository(uow.session).handing(
-                    group, tp.topic, tp.partition, normal[-1].offset
-                )
-                await uow.commit()
-            await self.consumer.process(normal)
-        return due[-1].offset + 1
+        if until is None:
+            return []
+        careful = [r for r in due if r.offset <= until]
+        if (careful and careful[-1].offset >= until) or len(careful) < len(due):
+            del guard.careful_until[tp]
+        return careful
 
     async def _careful(self, records: Sequence[Record]) -> None:
         for record in records:
