@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, func
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, delete, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
 from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.tables import inbox
@@ -15,6 +16,15 @@ from agentsuite_kit.db.tables import inbox
 # One statement object, parameters passed separately: SQLAlchemy compiles it once and
 # batches the rows into one INSERT (insertmanyvalues); `.values([...])` recompiled per call.
 _CLAIM = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+_CLAIM_RUN = text(
+    "INSERT INTO inbox (consumer, event_id, topic, tenant_id) "
+    "SELECT :consumer, e, t, :tenant FROM unnest(:ids, :topics) AS u(e, t) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(
+    bindparam("ids", type_=ARRAY(PgUUID(as_uuid=True))),
+    bindparam("topics", type_=ARRAY(String())),
+    bindparam("tenant", type_=PgUUID(as_uuid=True)),
+)
 
 
 class InboxRepository(Repository):
@@ -34,6 +44,20 @@ class InboxRepository(Repository):
         """`claim` for many (event id, topic, tenant) in one statement; the newly claimed."""
         if not events:
             return set()
+        tenants = {tid for _, _, tid in events}
+        if len(tenants) == 1:
+            # one tenant (every consumer run): arrays in one statement, no per-row parameters
+            [tenant] = tenants
+            result = await self.session.execute(
+                _CLAIM_RUN,
+                {
+                    "consumer": consumer,
+                    "ids": [e for e, _, _ in events],
+                    "topics": [t for _, t, _ in events],
+                    "tenant": tenant,
+                },
+            )
+            return set(result.scalars())
         result = await self.session.execute(
             _CLAIM,
             [
