@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import String, bindparam, delete, func, text
-from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert
 
 from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.tables import inbox
@@ -16,14 +15,11 @@ from agentsuite_kit.db.tables import inbox
 # One statement object, parameters passed separately: SQLAlchemy compiles it once and
 # batches the rows into one INSERT (insertmanyvalues); `.values([...])` recompiled per call.
 _CLAIM = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
-_CLAIM_RUN = text(
+# driver SQL: the consumer's hottest statement skips SQLAlchemy's compile and bind steps
+_CLAIM_RUN = (
     "INSERT INTO inbox (consumer, event_id, topic, tenant_id) "
-    "SELECT :consumer, e, t, :tenant FROM unnest(:ids, :topics) AS u(e, t) "
+    "SELECT $1, e, t, $4 FROM unnest($2::uuid[], $3::text[]) AS u(e, t) "
     "ON CONFLICT DO NOTHING RETURNING event_id"
-).bindparams(
-    bindparam("ids", type_=ARRAY(PgUUID(as_uuid=True))),
-    bindparam("topics", type_=ARRAY(String())),
-    bindparam("tenant", type_=PgUUID(as_uuid=True)),
 )
 
 
@@ -48,15 +44,9 @@ class InboxRepository(Repository):
         if len(tenants) == 1:
             # one tenant (every consumer run): arrays in one statement, no per-row parameters
             [tenant] = tenants
-            result = await self.session.execute(
-                _CLAIM_RUN,
-                {
-                    "consumer": consumer,
-                    "ids": [e for e, _, _ in events],
-                    "topics": [t for _, t, _ in events],
-                    "tenant": tenant,
-                },
-            )
+            ids = [e for e, _, _ in events]
+            topics = [t for _, t, _ in events]
+            result = await self.session.exec_driver_sql(_CLAIM_RUN, (consumer, ids, topics, tenant))
             return set(result.scalars())
         result = await self.session.execute(
             _CLAIM,

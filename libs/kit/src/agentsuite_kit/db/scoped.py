@@ -93,6 +93,14 @@ class ScopedConnection:
         conn = await self._ready()
         return await conn.execute(statement, parameters)
 
+    async def exec_driver_sql(
+        self, statement: str, parameters: tuple[Any, ...]
+    ) -> Result[*tuple[Any, ...]]:
+        """Driver SQL ($1, $2, ...) for the kit's hottest statements: no compile step."""
+        await self.flush()
+        conn = await self._ready()
+        return await conn.exec_driver_sql(statement, parameters)
+
     async def scalar(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> Any:
