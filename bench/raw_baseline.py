@@ -91,24 +91,12 @@ PUBLISHED = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])
 
 
 def quiet_logs() -> None:
-    """Plain WARNING-and-up logs on stderr: no INFO noise, no ANSI colours in bench output.
-
-    faststream gives its loggers coloured stdout handlers unless one writing to stdout
-    exists already, so a plain one is put there first.
-    """
-    plain = logging.Formatter("%(levelname)s %(name)s: %(message)s")
-    root = logging.getLogger()
+    """Plain WARNING-and-up logs on stderr: no INFO noise, no colours in bench output."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(plain)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
-    for name in ("faststream", "faststream.access.kafka"):
-        logger = logging.getLogger(name)
-        stdout = logging.StreamHandler(sys.stdout)
-        stdout.setFormatter(plain)
-        stdout.setLevel(logging.WARNING)
-        logger.handlers[:] = [stdout]
-        logger.setLevel(logging.WARNING)
 
 
 @dataclass

@@ -12,15 +12,15 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
-from faststream.kafka import KafkaBroker
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.identity import TenantCreated
 from agentsuite_kit.db.tables import outbox
-from agentsuite_kit.messaging.broker import BrokerSender
 from agentsuite_kit.messaging.consumer import Outcome
+from agentsuite_kit.messaging.producer import ProducerSender
 from agentsuite_kit.messaging.relay import OutboxRelay, RelayRepository
 from tests.integration.conftest import SampleDb
 from tests.integration.kafka_helpers import (
@@ -88,12 +88,12 @@ async def test_relay_dying_after_send_before_mark_applies_each_event_once(
     await write_events(uow, tenant, topic, n)
     assert await pending(app_engine, topic) == n
 
-    producer = KafkaBroker(kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
     running = await start_consumer(kafka_bootstrap, topic, uow, batch=batch)
     consumer = running.consumer
     try:
-        dying = OutboxRelay(app_engine, BrokerSender(producer), batch_size=120)
+        dying = OutboxRelay(app_engine, ProducerSender(producer), batch_size=120)
         async with app_engine.connect() as conn, conn.begin():
             repo = RelayRepository(conn)
             await repo.scope()
@@ -101,7 +101,7 @@ async def test_relay_dying_after_send_before_mark_applies_each_event_once(
         await dying.publish(sent)  # sent and acknowledged, never marked: the crash window
         assert await pending(app_engine, topic) == n
 
-        relay = OutboxRelay(app_engine, BrokerSender(producer), batch_size=120)
+        relay = OutboxRelay(app_engine, ProducerSender(producer), batch_size=120)
         while await relay.step():
             pass
         assert await pending(app_engine, topic) == 0

@@ -9,21 +9,21 @@ import asyncio
 import signal
 import sys
 
-from faststream.kafka import KafkaBroker
+from aiokafka import AIOKafkaProducer
 
 from agentsuite_kit.db import make_engine
-from agentsuite_kit.messaging.broker import BrokerSender
+from agentsuite_kit.messaging.producer import ProducerSender
 from agentsuite_kit.messaging.relay import OutboxRelay
 
 
 async def main(url: str, bootstrap: str, batch: int) -> None:
     engine = make_engine(url, pool_size=2)
-    broker = KafkaBroker(bootstrap, acks="all")
+    broker = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await broker.start()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        await OutboxRelay(engine, BrokerSender(broker), batch_size=batch, poll_interval=0.05).run(
+        await OutboxRelay(engine, ProducerSender(broker), batch_size=batch, poll_interval=0.05).run(
             stop
         )
     finally:

@@ -1,17 +1,13 @@
-"""The faststream broker of a service, and the relay's sender on top of it."""
+"""What the broker offers: the idempotence probe the producer settings follow."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
-
-from agentsuite_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,37 +47,3 @@ async def supports_idempotence(bootstrap: str, within: float = 10.0) -> bool:
         finally:
             await producer.stop()
     return True
-
-
-async def make_broker(settings: ServiceSettings, **kwargs: Any) -> KafkaBroker:
-    """A faststream KafkaBroker configured from settings (not yet started)."""
-    match settings.kafka_idempotence:
-        case "on":
-            idempotent = True
-        case "off":
-            idempotent = False
-        case _:
-            idempotent = await supports_idempotence(settings.kafka_bootstrap_servers)
-    return KafkaBroker(
-        settings.kafka_bootstrap_servers,
-        client_id=settings.kafka_client_id or type(settings).service,
-        acks="all",
-        enable_idempotence=idempotent,
-        linger_ms=5,
-        # faststream logs every message at this level; per-message INFO costs throughput
-        log_level=logging.DEBUG,
-        max_batch_size=256 * 1024,
-        **kwargs,
-    )
-
-
-class BrokerSender:
-    """Adapts a started KafkaBroker to the relay's `Sender`: no wait per record."""
-
-    def __init__(self, broker: KafkaBroker) -> None:
-        self.broker = broker
-
-    async def send(
-        self, topic: str, key: bytes, value: bytes, headers: dict[str, str]
-    ) -> Awaitable[Any]:
-        return await self.broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
