@@ -19,7 +19,9 @@ from agentsuite_kit.messaging.consumer import Consumer, Outcome
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
 from agentsuite_kit.messaging.producer import publisher
-from tests.integration.sample.model import NoteAdded, SampleUow, effects
+from tests.integration.sample.messages import NoteAdded
+from tests.integration.sample.repositories import effects
+from tests.integration.sample.uow import SampleUow
 
 ADAPTER: TypeAdapter[Envelope[Any]] = TypeAdapter(Envelope[NoteAdded])
 

@@ -31,7 +31,8 @@ from tests.integration.kafka_helpers import (
     record_effect,
     start_consumer,
 )
-from tests.integration.sample.model import NoteAdded, SampleUow
+from tests.integration.sample.messages import NoteAdded
+from tests.integration.sample.uow import SampleUow
 
 ROOT = Path(__file__).parents[2]
 

@@ -26,7 +26,7 @@ from tests.integration.kafka_helpers import (
     record_effect,
     start_consumer,
 )
-from tests.integration.sample.model import SampleUow
+from tests.integration.sample.uow import SampleUow
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["one-by-one", "batched"])

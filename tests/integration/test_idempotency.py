@@ -20,7 +20,7 @@ from agentsuite_kit.db.tables import idempotency_keys, jobs
 from agentsuite_kit.http import PROBLEM_MEDIA_TYPE, create_app
 from agentsuite_kit.http.idempotency import IdempotencyKeys, idempotency
 from agentsuite_kit.jobs import JobRepository
-from tests.integration.sample.model import SampleUow
+from tests.integration.sample.uow import SampleUow
 
 Uow = Callable[..., SampleUow]
 

@@ -20,8 +20,8 @@ from agentsuite_kit.db.migrate import check
 from agentsuite_kit.db.tables import TENANT_TABLES, jobs
 from agentsuite_kit.jobs import Backoff, Job, JobRepository, JobRunner, Outcome, State
 from tests.integration.conftest import SampleDb
-from tests.integration.sample.model import SampleUow
 from tests.integration.sample.setup import MIGRATIONS
+from tests.integration.sample.uow import SampleUow
 
 Uow = Callable[..., SampleUow]
 

@@ -21,7 +21,8 @@ from agentsuite_kit.messaging.consumer import Consumer
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
 from agentsuite_kit.messaging.producer import publisher
-from tests.integration.sample.model import NoteAdded, SampleUow
+from tests.integration.sample.messages import NoteAdded
+from tests.integration.sample.uow import SampleUow
 
 
 async def handler(envelope: Envelope[Any], uow: SampleUow) -> None:
