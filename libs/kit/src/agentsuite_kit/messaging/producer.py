@@ -3,10 +3,13 @@ retries and dead letters with. Plain aiokafka: one acks=all producer per process
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 
 from agentsuite_kit.messaging.broker import supports_idempotence
 from agentsuite_kit.settings import ServiceSettings
@@ -38,18 +41,44 @@ def _headers(headers: dict[str, str]) -> list[tuple[str, bytes]]:
 
 
 class ProducerSender:
-    """The relay's `Sender`: hands a record to the producer, returns its ack future."""
+    """The relay's `Sender`: hands a record to the producer, returns its ack future.
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    A topic the broker does not know (a broker that does not create topics on produce,
+    a typo in a private topic) would hold `send()` for the client's whole metadata timeout,
+    and every row behind it in the relay's round with it. So a topic missing from the
+    cached metadata is waited on for `metadata_wait` seconds at most, then refused at once
+    for `missing_for` seconds: its rows fail fast (retried with backoff, then parked) and
+    the rest of the outbox flows.
+    """
+
+    def __init__(
+        self, producer: AIOKafkaProducer, *, metadata_wait: float = 2.0, missing_for: float = 10.0
+    ) -> None:
         self.producer = producer
+        self.metadata_wait = metadata_wait
+        self.missing_for = missing_for
+        self._missing: dict[str, float] = {}  # topic -> until when it is refused
 
     async def send(
         self, topic: str, key: bytes, value: bytes, headers: dict[str, str]
     ) -> Awaitable[Any]:
+        if self.producer.client.cluster.partitions_for_topic(topic) is None:
+            await self._known(topic)
         ack: Awaitable[Any] = await self.producer.send(
             topic, value, key=key, headers=_headers(headers)
         )
         return ack
+
+    async def _known(self, topic: str) -> None:
+        now = time.monotonic()
+        if self._missing.get(topic, 0.0) > now:
+            raise KafkaTimeoutError(f"topic {topic} is not known to the broker")
+        try:
+            await asyncio.wait_for(self.producer.partitions_for(topic), self.metadata_wait)
+        except TimeoutError:
+            self._missing[topic] = now + self.missing_for
+            raise KafkaTimeoutError(f"topic {topic} is not known to the broker") from None
+        self._missing.pop(topic, None)
 
 
 def publisher(producer: AIOKafkaProducer) -> Any:
