@@ -3,11 +3,11 @@
     uv run python bench/outbox_throughput.py [--events N] [--mode batched|one-by-one]
                                              [--workers N] [--partitions N]
 
-The kit's path, as a service runs it: units of work write N events (state-free, 100 per
-transaction) to the outbox; the relay (`OutboxRelay` on the kit's producer) publishes
-them while a consumer group (`ConsumerGroup`, inbox + the sample's deferred effect row)
-applies them. Then a second group re-reads the topic alone, which is the consumer rate
-comparable with the raw one. `bench/raw_baseline.py` then measures plain aiokafka +
+The kit's path: units of work write N events (100 per transaction) to the outbox; the
+relay (`OutboxRelay` on the kit's producer) publishes them alone; a consumer group
+(`ConsumerGroup`: inbox + the sample's deferred effect row) applies them alone; then end
+to end, as a service runs it: N more rows waiting, the group up, the relay started, timed
+to the last applied event. `bench/raw_baseline.py` then measures plain aiokafka +
 asyncpg on the same servers, and each kit rate is printed with its ratio to raw.
 Embedded servers unless AGENTSUITE_BENCH_DATABASE_URL /
 AGENTSUITE_BENCH_KAFKA_BOOTSTRAP_SERVERS are set.
@@ -79,47 +79,52 @@ async def kit(
         made.producer = "bench"
         return made
 
-    try:
-        topic = await fresh_topic(bootstrap, partitions=partitions)
-        tenant = uuid4()
+    async def write(topic: str, tenant: UUID) -> float:
         t0 = time.perf_counter()
         for start in range(0, events, 100):
             async with uow(tenant) as u:
                 for i in range(start, min(events, start + 100)):
                     u.emit(note_event(tenant, f"n{i}"), topic=topic)
                 await u.commit()
-        writes = events / (time.perf_counter() - t0)
+        return events / (time.perf_counter() - t0)
 
-        settings = ServiceSettings(
-            database_url=SecretStr(db.url(admin)), kafka_bootstrap_servers=bootstrap
-        )
-        producer = await make_producer(settings)
+    settings = ServiceSettings(
+        database_url=SecretStr(db.url(admin)), kafka_bootstrap_servers=bootstrap
+    )
+    producer = await make_producer(settings)
+    try:
+        # relay alone, then the consumer alone on what it published (what raw measures)
+        topic = await fresh_topic(bootstrap, partitions=partitions)
+        writes = await write(topic, uuid4())
+        relay = OutboxRelay(engine, ProducerSender(producer), poll_interval=0.05)
+        stop = asyncio.Event()
+        t0 = time.perf_counter()
+        task = asyncio.create_task(relay.run(stop))
+        # polling is the measurement: the relay signals nothing when a count is reached
+        while relay.published < events:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        relay_rate = events / (time.perf_counter() - t0)
+        stop.set()
+        await task
+        alone = await start_consumer(bootstrap, topic, uow, workers=workers, batch=batched)
+        first, last = await applied(alone, events)
+        await alone.stop()
+
+        # end to end, as a service runs: rows waiting, consumer up, relay starts
+        topic = await fresh_topic(bootstrap, partitions=partitions)
+        await write(topic, uuid4())
         group = await start_consumer(bootstrap, topic, uow, workers=workers, batch=batched)
         relay = OutboxRelay(engine, ProducerSender(producer), poll_interval=0.05)
         stop = asyncio.Event()
         t1 = time.perf_counter()
         task = asyncio.create_task(relay.run(stop))
-        relay_s = None
-        while group.consumer.counts[Outcome.APPLIED] < events:
-            if relay_s is None and relay.published >= events:
-                relay_s = time.perf_counter() - t1
-            await asyncio.sleep(0.005)
-        e2e_s = time.perf_counter() - t1
+        _, done = await applied(group, events)
         stop.set()
         await task
         await group.stop()
-        await producer.stop()
-
-        # the consumer alone, on records already on the topic (what raw measures)
-        alone = await start_consumer(
-            bootstrap, topic, uow, workers=workers, batch=batched, group=f"bench.alone-{topic}"
-        )
-        first, last = await applied(alone, events)
-        await alone.stop()
-        return KitRates(
-            writes, events / (relay_s or e2e_s), events / e2e_s, events / (last - first)
-        )
+        return KitRates(writes, relay_rate, events / (done - t1), events / (last - first))
     finally:
+        await producer.stop()
         await engine.dispose()
         await deprovision(admin, [db])
 
