@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentsuite_cli.provision import ServiceDb, deprovision
-from agentsuite_kit.db import make_engine, make_sessionmaker
+from agentsuite_kit.db import make_engine
 
 # the JWKS server and key-set fixtures, for every integration test that needs tokens
 from tests.integration.jwks_support import (  # noqa: F401  # fixtures, found by pytest by name
@@ -49,16 +49,11 @@ async def app_engine(sample_db: SampleDb) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-def sessions(app_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return make_sessionmaker(app_engine)
-
-
-@pytest.fixture(scope="session")
-def uow(sessions: async_sessionmaker[AsyncSession]) -> Callable[..., SampleUow]:
+def uow(app_engine: AsyncEngine) -> Callable[..., SampleUow]:
     """`uow(tenant, held=False, all_tenants=False)`, as `Runtime.uow` makes them."""
 
     def make(tenant: UUID | None, *, held: bool = False, all_tenants: bool = False) -> SampleUow:
-        made = SampleUow(sessions, tenant_id=tenant, held=held, all_tenants=all_tenants)
+        made = SampleUow(app_engine, tenant_id=tenant, held=held, all_tenants=all_tenants)
         made.producer = "sample"
         return made
 

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 from pydantic import Field
 from sqlalchemy import event, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from agentsuite_cli.main import app as cli
@@ -38,7 +38,6 @@ class Pinged(Payload):
     body: str = Field(description="Anything.")
 
 
-Sessions = async_sessionmaker[AsyncSession]
 LOCK = 0x6F7574626F78  # the relay's advisory lock key
 
 
@@ -53,7 +52,7 @@ def ping(tenant: UUID | None, body: str) -> Envelope[Pinged]:
 
 
 async def emit(
-    sessions: Sessions,
+    app_engine: AsyncEngine,
     tenant: UUID | None,
     topic: str,
     rows: list[tuple[str, str]],
@@ -61,7 +60,7 @@ async def emit(
 ) -> list[UUID]:
     """Write (key, body) rows through a unit of work of `tenant`; their event ids."""
     ids = []
-    async with UnitOfWork(sessions, tenant_id=tenant) as uow:
+    async with UnitOfWork(app_engine, tenant_id=tenant) as uow:
         if limit is not None:
             uow.max_message_bytes = limit
         for key, body in rows:
@@ -165,15 +164,14 @@ class Flaky:
 
 
 async def test_rows_of_every_tenant_are_published(
-    sessions: Sessions,
     app_engine: AsyncEngine,
     producer: AIOKafkaProducer,
     topic: str,
     kafka_bootstrap: str,
 ) -> None:
-    await emit(sessions, uuid4(), topic, [("a", "t1")])
-    await emit(sessions, uuid4(), topic, [("b", "t2")])
-    await emit(sessions, None, topic, [("c", "platform")])
+    await emit(app_engine, uuid4(), topic, [("a", "t1")])
+    await emit(app_engine, uuid4(), topic, [("b", "t2")])
+    await emit(app_engine, None, topic, [("c", "platform")])
 
     relay = OutboxRelay(app_engine, ProducerSender(producer))
     while await relay.step():
@@ -184,7 +182,6 @@ async def test_rows_of_every_tenant_are_published(
 
 
 async def test_an_oversized_row_is_retried_then_parked_while_the_rest_flows(
-    sessions: Sessions,
     app_engine: AsyncEngine,
     producer: AIOKafkaProducer,
     topic: str,
@@ -193,7 +190,9 @@ async def test_an_oversized_row_is_retried_then_parked_while_the_rest_flows(
     tenant = uuid4()
     # past the producer's 1 MiB request limit: aiokafka refuses it in send()
     big = "x" * 1_100_000
-    await emit(sessions, tenant, topic, [("a", "a1"), ("a", big), ("a", "a3"), ("b", "b1")], 2**21)
+    await emit(
+        app_engine, tenant, topic, [("a", "a1"), ("a", big), ("a", "a3"), ("b", "b1")], 2**21
+    )
     relay = OutboxRelay(
         app_engine, ProducerSender(producer), max_attempts=3, retry_initial=0.01, retry_max=0.01
     )
@@ -220,13 +219,12 @@ async def test_an_oversized_row_is_retried_then_parked_while_the_rest_flows(
 
 
 async def test_a_keys_later_rows_wait_while_its_failed_row_backs_off(
-    sessions: Sessions,
     app_engine: AsyncEngine,
     producer: AIOKafkaProducer,
     topic: str,
     kafka_bootstrap: str,
 ) -> None:
-    await emit(sessions, uuid4(), topic, [("a", "a1"), ("a", "a2"), ("a", "a3"), ("b", "b1")])
+    await emit(app_engine, uuid4(), topic, [("a", "a1"), ("a", "a2"), ("a", "a3"), ("b", "b1")])
     sender = Flaky(ProducerSender(producer), refuse={"a2": 1})
     relay = OutboxRelay(app_engine, sender, retry_initial=0.5)
 
@@ -240,9 +238,9 @@ async def test_a_keys_later_rows_wait_while_its_failed_row_backs_off(
 
 
 async def test_a_broker_outage_charges_no_row(
-    sessions: Sessions, app_engine: AsyncEngine, producer: AIOKafkaProducer, topic: str
+    app_engine: AsyncEngine, producer: AIOKafkaProducer, topic: str
 ) -> None:
-    await emit(sessions, uuid4(), topic, [("a", "a1"), ("b", "b1")])
+    await emit(app_engine, uuid4(), topic, [("a", "a1"), ("b", "b1")])
 
     class Down:
         async def send(
@@ -261,14 +259,13 @@ async def test_a_broker_outage_charges_no_row(
 
 
 async def test_parked_rows_are_listed_and_retried_from_the_cli(
-    sessions: Sessions,
     app_engine: AsyncEngine,
     producer: AIOKafkaProducer,
     topic: str,
     sample_db: SampleDb,
     kafka_bootstrap: str,
 ) -> None:
-    await emit(sessions, uuid4(), topic, [("k", "p1"), ("k", "p2"), ("j", "p3")])
+    await emit(app_engine, uuid4(), topic, [("k", "p1"), ("k", "p2"), ("j", "p3")])
     sender = Flaky(ProducerSender(producer), refuse={"p1": 1, "p3": 1})
     relay = OutboxRelay(app_engine, sender, max_attempts=1)
     await relay.step()
@@ -340,7 +337,7 @@ async def test_a_relay_stopped_before_it_led_never_unlocks(
 
 
 async def test_one_relay_publishes_at_a_time_through_a_lost_lock(
-    sessions: Sessions,
+    app_engine: AsyncEngine,
     sample_db: SampleDb,
     producer: AIOKafkaProducer,
     topic: str,
@@ -360,7 +357,7 @@ async def test_one_relay_publishes_at_a_time_through_a_lost_lock(
         await until(lambda: relays[0].leading)
         tasks.append(asyncio.create_task(relays[1].supervise(stop)))
         tenant = uuid4()  # one aggregate of one tenant
-        await emit(sessions, tenant, topic, [("k", f"before{i}") for i in range(5)])
+        await emit(app_engine, tenant, topic, [("k", f"before{i}") for i in range(5)])
         await until(lambda: len(senders[0].sent) >= 5)
         await until(lambda: relays[1].problem is None)  # standing by
         assert not leads(relays[1])
@@ -375,7 +372,7 @@ async def test_one_relay_publishes_at_a_time_through_a_lost_lock(
         )
         assert len(killed) == 1
         for i in range(20):
-            await emit(sessions, tenant, topic, [("k", f"after{i}")])
+            await emit(app_engine, tenant, topic, [("k", f"after{i}")])
             await asyncio.sleep(0.05)
         await until(lambda: relays[1].leading)
         await until(lambda: relays[0].problem is None)
@@ -402,11 +399,11 @@ async def test_one_relay_publishes_at_a_time_through_a_lost_lock(
 
 
 async def test_published_rows_are_purged_after_the_retention_and_metrics_kept(
-    sessions: Sessions, app_engine: AsyncEngine, producer: AIOKafkaProducer, topic: str
+    app_engine: AsyncEngine, producer: AIOKafkaProducer, topic: str
 ) -> None:
     from datetime import timedelta
 
-    await emit(sessions, uuid4(), topic, [("a", "old"), ("b", "stuck")])
+    await emit(app_engine, uuid4(), topic, [("a", "old"), ("b", "stuck")])
     async with app_engine.connect() as conn, conn.begin():
         await conn.execute(select(func.set_config("app.all_tenants", "on", True)))
         # a row parked long ago is kept: only published rows age out

@@ -17,11 +17,11 @@ from agentsuite_cli.embedded import EmbeddedBroker, free_port
 from agentsuite_kit.messaging.admin import ensure_topics
 from agentsuite_kit.messaging.producer import ProducerSender
 from agentsuite_kit.messaging.relay import OutboxRelay, RelayUnhealthy
-from tests.integration.test_relay import Sessions, emit, eventually, read, rows, until
+from tests.integration.test_relay import emit, eventually, read, rows, until
 
 
 async def test_relay_retries_through_a_broker_restart(
-    sessions: Sessions, app_engine: AsyncEngine, tmp_path: Path
+    app_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     # a broker of our own, to stop and start; memory storage forgets topics on restart
     broker = EmbeddedBroker(tmp_path, free_port())
@@ -52,7 +52,7 @@ async def test_relay_retries_through_a_broker_restart(
 
     relay, stop, task = start_relay()
     try:
-        await emit(sessions, tenant, topic, [(f"k{i % 4}", f"first{i}") for i in range(20)])
+        await emit(app_engine, tenant, topic, [(f"k{i % 4}", f"first{i}") for i in range(20)])
 
         async def all_published() -> bool:
             return await pending() == 0
@@ -61,7 +61,7 @@ async def test_relay_retries_through_a_broker_restart(
         relay.check()
 
         broker.stop()
-        await emit(sessions, tenant, topic, [(f"k{i % 4}", f"during{i}") for i in range(30)])
+        await emit(app_engine, tenant, topic, [(f"k{i % 4}", f"during{i}") for i in range(30)])
 
         async def errors_recorded() -> bool:
             stored = (await rows(app_engine, topic)).values()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from agentsuite_kit.db import make_engine, make_sessionmaker, rls_statements
+from agentsuite_kit.db import make_engine, rls_statements
 from agentsuite_kit.db.rlscheck import rls_gaps, tables_without_rls
 from tests.integration.conftest import SampleDb
 from tests.integration.sample.uow import SampleUow
@@ -146,10 +146,9 @@ async def test_tenant_setting_ends_with_its_transaction(sample_db: SampleDb) -> 
     """On one connection, with no RESET ALL on return (a plain engine), the next transaction
     sees neither the tenant nor the crossing: `set_config(..., true)`, not session-level."""
     engine = create_async_engine(sample_db.app_url, pool_size=1, max_overflow=0)
-    sessions = make_sessionmaker(engine)
     tenant = uuid4()
     try:
-        async with SampleUow(sessions, tenant_id=tenant, all_tenants=True) as u:
+        async with SampleUow(engine, tenant_id=tenant, all_tenants=True) as u:
             pid = await u.session.scalar(text("SELECT pg_backend_pid()"))
             scoped = await u.session.execute(
                 text(
@@ -328,17 +327,16 @@ async def test_failed_tenant_scope_returns_the_connection_to_the_pool(
             return "\x00"
 
     engine = make_engine(sample_db.app_url, pool_size=1, max_overflow=0)
-    sessions = make_sessionmaker(engine)
     poisoned: Any = Poison()
     try:
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # QueuePool
         for _ in range(2):
             with pytest.raises(DBAPIError):
-                async with SampleUow(sessions, tenant_id=poisoned):
+                async with SampleUow(engine, tenant_id=poisoned):
                     pass  # pragma: no cover  # the enter fails
             assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # QueuePool
         # the one pooled connection serves the next unit of work
-        async with SampleUow(sessions, tenant_id=uuid4()) as u:
+        async with SampleUow(engine, tenant_id=uuid4()) as u:
             assert await u.notes.all() == []
     finally:
         await engine.dispose()

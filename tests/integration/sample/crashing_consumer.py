@@ -16,7 +16,7 @@ from uuid import UUID
 from aiokafka import AIOKafkaProducer
 
 from agentsuite_contracts.envelope import Envelope
-from agentsuite_kit.db import make_engine, make_sessionmaker
+from agentsuite_kit.db import make_engine
 from agentsuite_kit.messaging.consumer import Consumer
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
@@ -33,10 +33,9 @@ async def handler(envelope: Envelope[Any], uow: SampleUow) -> None:
 
 async def main(url: str, bootstrap: str, topic: str, group: str) -> None:
     engine = make_engine(url, pool_size=2)
-    sessions = make_sessionmaker(engine)
 
     def uow(tenant: UUID | None, *, held: bool = False, all_tenants: bool = False) -> SampleUow:
-        return SampleUow(sessions, tenant_id=tenant, held=held, all_tenants=all_tenants)
+        return SampleUow(engine, tenant_id=tenant, held=held, all_tenants=all_tenants)
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()

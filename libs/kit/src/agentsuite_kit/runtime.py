@@ -22,13 +22,13 @@ from uuid import UUID
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentsuite_contracts.deadletter import group_id
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.auth import JwksKeySet, JwtConfig
 from agentsuite_kit.auth.fastapi import STATE_ATTR, require_verifier
-from agentsuite_kit.db.engine import make_engine, make_sessionmaker
+from agentsuite_kit.db.engine import make_engine
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.http.app import create_app
 from agentsuite_kit.http.idempotency import IdempotencyKeys
@@ -90,7 +90,6 @@ class Runtime(Generic[U]):
         self.relay_enabled = relay
         self.metrics = KitMetrics()
         self._engine: AsyncEngine | None = None
-        self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._producer: AIOKafkaProducer | None = None
         self.groups: list[ConsumerGroup[U]] = []
         self.relay: OutboxRelay | None = None
@@ -124,9 +123,7 @@ class Runtime(Generic[U]):
 
     def uow(self, tenant_id: UUID | None, *, held: bool = False, all_tenants: bool = False) -> U:
         """A unit of work scoped to `tenant_id` (None: only platform rows visible)."""
-        if self._sessions is None:
-            raise RuntimeError("runtime not started")
-        made = self._uow(self._sessions, tenant_id=tenant_id, held=held, all_tenants=all_tenants)
+        made = self._uow(self.engine, tenant_id=tenant_id, held=held, all_tenants=all_tenants)
         made.producer = self.service
         made.max_message_bytes = self.settings.max_message_bytes
         return made
@@ -142,7 +139,6 @@ class Runtime(Generic[U]):
             max_overflow=s.db_max_overflow,
             application_name=self.service,
         )
-        self._sessions = make_sessionmaker(self._engine)
         self._producer = await make_producer(s)
         self._stop.clear()
         policy = retry_policy(s)

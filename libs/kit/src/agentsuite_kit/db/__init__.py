@@ -1,6 +1,6 @@
 """Database plumbing: engines, tenant-scoped units of work, repositories, RLS, migrations."""
 
-from agentsuite_kit.db.engine import make_engine, make_sessionmaker
+from agentsuite_kit.db.engine import make_engine
 from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.rls import TENANT_SETTING, rls_statements
 from agentsuite_kit.db.tables import inbox, kit_metadata, outbox
@@ -13,7 +13,6 @@ __all__ = [
     "inbox",
     "kit_metadata",
     "make_engine",
-    "make_sessionmaker",
     "outbox",
     "rls_statements",
 ]

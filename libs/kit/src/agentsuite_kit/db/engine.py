@@ -13,12 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event, exc
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -44,8 +39,3 @@ def _refuse_closed(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: 
     driver = getattr(dbapi_connection, "driver_connection", None)
     if driver is not None and driver.is_closed():
         raise exc.DisconnectionError("connection closed by the server")
-
-
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A sessionmaker on `engine`; units of work take it (or the engine) for its engine."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, overload
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentsuite_contracts.envelope import Actor, Envelope, Payload, Subject
 from agentsuite_contracts.registry import partition_key, subject_of, topic_for_type
@@ -44,16 +44,13 @@ class UnitOfWork:
 
     def __init__(
         self,
-        sessions: AsyncEngine | async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         *,
         tenant_id: UUID | None,
         held: bool = False,
         all_tenants: bool = False,
     ) -> None:
-        # a sessionmaker is accepted for its engine: the unit of work runs on Core
-        self._engine: AsyncEngine = (
-            sessions if isinstance(sessions, AsyncEngine) else sessions.kw["bind"]
-        )
+        self._engine = engine
         self.tenant_id = tenant_id
         self.held = held
         self.all_tenants = all_tenants
