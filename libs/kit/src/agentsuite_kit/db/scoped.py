@@ -67,6 +67,11 @@ class ScopedConnection:
             return await self._begin()
         return conn
 
+    async def _live(self) -> AsyncConnection:
+        """The connection, in a scoped transaction, with the deferred writes done."""
+        await self.flush()
+        return await self._ready()
+
     def defer(self, statement: Executable, parameters: Mapping[str, Any]) -> None:
         """Queue a write whose result nobody reads; it runs before the next read or commit.
 
@@ -89,31 +94,23 @@ class ScopedConnection:
     async def execute(
         self, statement: Executable, parameters: Params = None
     ) -> Result[*tuple[Any, ...]]:
-        await self.flush()
-        conn = await self._ready()
-        return await conn.execute(statement, parameters)
+        return await (await self._live()).execute(statement, parameters)
 
     async def exec_driver_sql(
         self, statement: str, parameters: tuple[Any, ...]
     ) -> Result[*tuple[Any, ...]]:
         """Driver SQL ($1, $2, ...) for the kit's hottest statements: no compile step."""
-        await self.flush()
-        conn = await self._ready()
-        return await conn.exec_driver_sql(statement, parameters)
+        return await (await self._live()).exec_driver_sql(statement, parameters)
 
     async def scalar(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> Any:
-        await self.flush()
-        conn = await self._ready()
-        return await conn.scalar(statement, parameters)
+        return await (await self._live()).scalar(statement, parameters)
 
     async def scalars(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> ScalarResult[Any]:
-        await self.flush()
-        conn = await self._ready()
-        return await conn.scalars(statement, parameters)
+        return await (await self._live()).scalars(statement, parameters)
 
     def in_transaction(self) -> bool:
         return self._conn is not None and self._conn.in_transaction()
