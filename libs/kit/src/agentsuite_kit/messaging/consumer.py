@@ -115,10 +115,6 @@ class Consumer(Generic[U]):
         self._by_type = {type_of(cls): h for cls, h in self.handlers.items()}
         self._adapter = handled_adapter(list(self.handlers))
 
-    @property
-    def types(self) -> frozenset[str]:
-        return frozenset(self._by_type)
-
     async def process(self, records: Sequence[Record], *, careful: bool = False) -> list[Outcome]:
         """Handle records of one partition in order; every record ends with an outcome.
 
@@ -127,7 +123,7 @@ class Consumer(Generic[U]):
         outcomes: list[Outcome] = []
         ready: list[tuple[Record, Envelope[Any]]] = []
         for record in records:
-            decoded = await self._decode(record)
+            decoded = await self.decode(record)
             if isinstance(decoded, Outcome):
                 outcomes.append(decoded)
             else:
@@ -146,9 +142,6 @@ class Consumer(Generic[U]):
 
     async def decode(self, record: Record) -> Envelope[Any] | Outcome:
         """The record's envelope, or the outcome that ends it here (skipped, buried)."""
-        return await self._decode(record)
-
-    async def _decode(self, record: Record) -> Envelope[Any] | Outcome:
         type_ = record.headers.get("type")
         if type_ is None:
             try:
@@ -225,8 +218,9 @@ class Consumer(Generic[U]):
                 return outcome
             except Exception as exc:  # a handler may fail in any way
                 attempt += 1
+                transient = is_transient(exc)
                 within = time.monotonic() - started < self.policy.transient_budget
-                if is_transient(exc) and within and not self.stopping.is_set():
+                if transient and within and not self.stopping.is_set():
                     if self.metrics is not None:
                         self.metrics.transient.labels(self.group).inc()
                     delay = transient_delay(attempt, self.policy)
@@ -240,7 +234,7 @@ class Consumer(Generic[U]):
                     )
                     await asyncio.sleep(delay)
                     continue
-                if is_transient(exc):
+                if transient:
                     raise  # stopping, or out of patience: leave the offset uncommitted
                 return await self.escalate(record, repr(exc))
 
@@ -252,17 +246,13 @@ class Consumer(Generic[U]):
         if isinstance(hop, Bury):
             await self._bury(record, "handler-failed", error, attempts=hop.attempts)
             return Outcome.DEAD_LETTERED
-        origin = (
-            (retry.topic, retry.partition, retry.offset)
-            if retry is not None
-            else (record.topic, record.partition, record.offset)
-        )
+        topic, partition, offset = _origin(record, retry)
         state = RetryState(
             due_at=hop.due_at,
             tier=hop.tier,
-            topic=origin[0],
-            partition=origin[1],
-            offset=origin[2],
+            topic=topic,
+            partition=partition,
+            offset=offset,
             error=error[:1000],
         )
         log.warning(
@@ -295,12 +285,7 @@ class Consumer(Generic[U]):
     async def _bury(
         self, record: Record, reason: Any, error: str, attempts: int | None = None
     ) -> None:
-        retry = RetryState.from_headers(record.headers)
-        topic, partition, offset = (
-            (retry.topic, retry.partition, retry.offset)
-            if retry is not None
-            else (record.topic, record.partition, record.offset)
-        )
+        topic, partition, offset = _origin(record, RetryState.from_headers(record.headers))
         letter = DeadLetter(
             reason=reason,
             error=error[:4000],
@@ -341,6 +326,13 @@ class Consumer(Generic[U]):
         )
         if self.metrics is not None:
             self.metrics.skipped.labels(self.group, reason).inc()
+
+
+def _origin(record: Record, retry: RetryState | None) -> tuple[str, int, int]:
+    """Where a record was first read: a retry carries its origin, a first read is it."""
+    if retry is not None:
+        return retry.topic, retry.partition, retry.offset
+    return record.topic, record.partition, record.offset
 
 
 def _strip(headers: Mapping[str, str]) -> dict[str, str]:

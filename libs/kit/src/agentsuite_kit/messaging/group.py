@@ -101,7 +101,6 @@ class ConsumerGroup(Generic[U]):
         self.tiers = [retry_topic(consumer.group, i + 1) for i in range(len(consumer.policy.tiers))]
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka: list[AIOKafkaConsumer] = []
-        self.error: BaseException | None = None
 
     async def ensure_topics(self) -> None:
         """The group's retry tiers and dead-letter topic, as wide as its source topic."""
