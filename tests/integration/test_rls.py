@@ -16,10 +16,9 @@ from sqlalchemy.pool import NullPool
 
 from agentsuite_kit.db import make_engine, rls_statements
 from agentsuite_kit.db.rlscheck import rls_gaps, tables_without_rls
+from agentsuite_kit.db.tables import TENANT_TABLES
 from tests.integration.conftest import SampleDb
 from tests.integration.sample.uow import SampleUow
-
-KIT_TENANT_TABLES = ("outbox", "outbox_sequences", "inbox")
 
 
 def _plain(url: str) -> str:
@@ -205,6 +204,14 @@ async def _seed_every_table(uow: Callable[..., SampleUow], tenant: UUID) -> None
             ),
             {"k": str(tenant), "t": tenant},
         )
+        await u.jobs.schedule("owner-test")
+        await u.session.execute(
+            text(
+                "INSERT INTO idempotency_keys (tenant_id, subject, key, method, path, fingerprint) "
+                "VALUES (:t, 'owner', :k, 'POST', '/v1/x', 'f')"
+            ),
+            {"k": str(uuid4()), "t": tenant},
+        )
         await u.commit()
 
 
@@ -214,7 +221,7 @@ async def test_force_rls_binds_the_table_owner(
     a, b = uuid4(), uuid4()
     await _seed_every_table(uow, a)
     conn = await asyncpg.connect(_plain(sample_db.owner_url))
-    tables = ("notes", "effects", *KIT_TENANT_TABLES)
+    tables = ("notes", "effects", *TENANT_TABLES)
 
     async def counts(tenant: str, crossing: str) -> dict[str, int]:
         async with conn.transaction():
