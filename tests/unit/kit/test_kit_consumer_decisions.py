@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from pydantic import Field
 from sqlalchemy import exc as sa_exc
 
@@ -54,6 +54,7 @@ def _db_error(driver_error: BaseException, *, invalidated: bool = False) -> sa_e
         ConnectionResetError(104, "reset by peer"),
         TimeoutError("read timed out"),
         KafkaConnectionError("broker down"),
+        KafkaTimeoutError(),  # a retry tier or DLQ publish timed out: seek back, not die
         TransientError("provider said 503"),
         RuntimeError("wrapper"),  # made transient by its cause below
     ],

@@ -13,11 +13,11 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from agentsuite_kit.messaging.errors import is_transient
 from agentsuite_kit.messaging.relay import (
     OutboxRecord,
     OutboxRelay,
     RelayUnhealthy,
-    transient,
     verdict,
 )
 
@@ -176,7 +176,7 @@ async def test_nothing_acked_with_only_transient_failures_is_an_outage(
     ],
 )
 def test_transient_failures_are_the_brokers_not_the_rows(error: Exception, expected: bool) -> None:
-    assert transient(error) is expected
+    assert is_transient(error) is expected
 
 
 def test_a_failed_row_backs_off_exponentially_to_a_cap_then_parks() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import asyncpg
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from sqlalchemy import exc as sa_exc
 
 # SQLSTATE classes and codes that say "try again", not "this is wrong"
@@ -52,6 +52,8 @@ def is_transient(error: BaseException) -> bool:
         if isinstance(exc, asyncpg.PostgresError) and _transient_state(exc.sqlstate):
             return True
         if isinstance(exc, asyncpg.InterfaceError | asyncpg.exceptions.ConnectionDoesNotExistError):
+            return True
+        if isinstance(exc, KafkaTimeoutError):  # metadata or send timeout; not flagged retriable
             return True
         if isinstance(exc, KafkaError) and getattr(exc, "retriable", False):
             return True

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from aiokafka.errors import KafkaTimeoutError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -37,6 +36,7 @@ from agentsuite_kit.db.relay import (
     parked_rows,
     retry_parked,
 )
+from agentsuite_kit.messaging.errors import is_transient
 from agentsuite_kit.metrics import KitMetrics
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,7 @@ class Outcome:
     @property
     def outage(self) -> bool:
         """Nothing acked and every failure transient: the broker's fault, not the rows'."""
-        return not self.acked and bool(self.failed) and all(map(transient, self.failed.values()))
-
-
-def transient(exc: BaseException) -> bool:
-    """A failure that says nothing about the row: connection, timeout, leader moves."""
-    return isinstance(exc, ConnectionError | TimeoutError | KafkaTimeoutError) or bool(
-        getattr(exc, "retriable", False)
-    )
+        return not self.acked and bool(self.failed) and all(map(is_transient, self.failed.values()))
 
 
 def verdict(attempts: int, *, max_attempts: int, initial: float, cap: float) -> Verdict:
@@ -181,7 +174,7 @@ class OutboxRelay:
             except Exception as exc:
                 out.failed[r.id] = exc
                 broken.setdefault((r.topic, r.key), r.id)
-                if transient(exc):
+                if is_transient(exc):
                     stuck.add(r.topic)
         acks = await self._acks([ack for _, ack in sent])
         for (r, _), result in zip(sent, acks, strict=True):
