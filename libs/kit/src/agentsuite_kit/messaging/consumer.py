@@ -134,11 +134,14 @@ class Consumer(Generic[U]):
         else:
             for record, envelope in ready:
                 outcomes.append(await self.apply_one(record, envelope))
+        self._count(outcomes)
+        return outcomes
+
+    def _count(self, outcomes: Sequence[Outcome]) -> None:
         for outcome, n in Counter(outcomes).items():  # once per outcome, not per event
             self.counts[outcome] += n
             if self.metrics is not None:
                 self.metrics.consumed.labels(self.group, outcome.value).inc(n)
-        return outcomes
 
     async def decode(self, record: Record) -> Envelope[Any] | Outcome:
         """The record's envelope, or the outcome that ends it here (skipped, buried)."""
@@ -279,7 +282,7 @@ class Consumer(Generic[U]):
             f"the process died {attempts} times applying it",
             attempts=attempts,
         )
-        self.counts[Outcome.DEAD_LETTERED] += 1
+        self._count([Outcome.DEAD_LETTERED])
         return Outcome.DEAD_LETTERED
 
     async def _bury(
