@@ -33,7 +33,7 @@ from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.http.app import create_app
 from agentsuite_kit.http.idempotency import IdempotencyKeys
 from agentsuite_kit.jobs import Handler as JobHandler
-from agentsuite_kit.jobs import JobRepository, JobRunner
+from agentsuite_kit.jobs import JobRunner
 from agentsuite_kit.messaging.consumer import Consumer, Handler
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
@@ -207,7 +207,7 @@ class Runtime(Generic[U]):
             pruned = {
                 "inbox": await uow.inbox.prune(timedelta(hours=s.inbox_retention_hours)),
                 "idempotency_keys": await IdempotencyKeys(uow.session).prune(),
-                "jobs": await JobRepository(uow.session).prune(timedelta(days=7)),
+                "jobs": await uow.jobs.prune(timedelta(days=7)),
             }
             await uow.commit()
         return pruned

@@ -1,6 +1,6 @@
 """Durable jobs and timers in PostgreSQL: schedules (cron), delayed retries, deadlines.
 
-Schedule with `JobRepository(uow.session).schedule(...)` inside the unit of work of the
+Schedule with `uow.jobs.schedule(...)` inside the unit of work of the
 change that wants the job; run them with `JobRunner`.
 """
 

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.cause import Cause, caused_by
 from agentsuite_kit.db.uow import UnitOfWork
-from agentsuite_kit.jobs.repository import Job, JobRepository
+from agentsuite_kit.jobs.repository import Job
 from agentsuite_kit.jobs.schedule import (
     DEFAULT_BACKOFF,
     Backoff,
@@ -104,9 +104,7 @@ class JobRunner(Generic[U]):
     async def run_once(self) -> int:
         """Claim one batch of due jobs and run it; how many were claimed."""
         async with self._uow(None, all_tenants=True) as uow:
-            claimed = await JobRepository(uow.session).claim(
-                self.owner, list(self._handlers), self.batch, self.lease
-            )
+            claimed = await uow.jobs.claim(self.owner, list(self._handlers), self.batch, self.lease)
             await uow.commit()
         for job in claimed:
             await self._run(job)
@@ -124,7 +122,7 @@ class JobRunner(Generic[U]):
         try:
             with caused_by(Cause(correlation or uuid7())):
                 async with self._uow(job.tenant_id, held=True) as uow:
-                    repo = JobRepository(uow.session)
+                    repo = uow.jobs
                     if not await repo.hold(job):
                         log.info("job %s no longer this runner's claim", job.id)
                         self._count(job, "lost")
@@ -144,7 +142,7 @@ class JobRunner(Generic[U]):
 
     async def _settle(self, job: Job, outcome: Outcome) -> None:
         async with self._uow(job.tenant_id) as uow:
-            if await JobRepository(uow.session).settle(job, outcome):
+            if await uow.jobs.settle(job, outcome):
                 await uow.commit()
                 self._count(job, "retry" if outcome.state is State.SCHEDULED else "failed")
 
