@@ -81,6 +81,7 @@ class Runtime(Generic[U]):
         consumers: Sequence[ConsumerSpec[U]] = (),
         jobs: Mapping[str, JobHandler[U]] | None = None,
         relay: bool = True,
+        keyset: JwksKeySet | None = None,
     ) -> None:
         self.settings = settings
         self.service = type(settings).service
@@ -95,8 +96,9 @@ class Runtime(Generic[U]):
         self.relay: OutboxRelay | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.keyset: JwksKeySet | None = None
-        if settings.jwks_url is not None:
+        # `keyset`: the service's own verifier (identity reads its keys from its database)
+        self.keyset: JwksKeySet | None = keyset
+        if keyset is None and settings.jwks_url is not None:
             self.keyset = JwksKeySet(
                 JwtConfig(
                     jwks_url=settings.jwks_url,
@@ -130,15 +132,16 @@ class Runtime(Generic[U]):
 
     async def start(self) -> None:
         s = self.settings
-        if self.keyset is not None:
-            # loads the keys if identity answers; never fails the start (see JwksKeySet.start)
-            await self.keyset.start()
         self._engine = make_engine(
             s.database_url.get_secret_value(),
             pool_size=s.db_pool_size,
             max_overflow=s.db_max_overflow,
             application_name=self.service,
         )
+        if self.keyset is not None:
+            # loads the keys if identity answers; never fails the start (see JwksKeySet.start).
+            # After the engine: a keyset whose source is this service's database needs it.
+            await self.keyset.start()
         self._producer = await make_producer(s)
         self._stop.clear()
         policy = retry_policy(s)

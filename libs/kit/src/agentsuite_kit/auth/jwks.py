@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -140,7 +140,9 @@ class JwksKeySet:
     gains nothing, since the throttle leaves them no fetch to wait for.
 
     `clock` is injectable so throttling and staleness are tested without sleeping; the
-    background schedule runs on the event loop's own time.
+    background schedule runs on the event loop's own time. `source`, when given, replaces
+    the HTTP fetch of `config.jwks_url`: the issuer itself reads its keys from its own
+    database this way, since it cannot fetch its own URL before it serves.
     """
 
     def __init__(
@@ -148,8 +150,10 @@ class JwksKeySet:
         config: JwtConfig,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        source: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.config = config
+        self._source = source
         self._client = client if client is not None else httpx.AsyncClient()
         self._owns_client = client is None
         self._clock = clock
@@ -339,10 +343,13 @@ class JwksKeySet:
     async def _fetch(self) -> dict[str, dict[str, Any]] | None:
         url = self.config.jwks_url
         try:
-            response = await self._client.get(url, timeout=self.config.timeout)
-            response.raise_for_status()
-            document = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            if self._source is not None:
+                document = await asyncio.wait_for(self._source(), self.config.timeout)
+            else:
+                response = await self._client.get(url, timeout=self.config.timeout)
+                response.raise_for_status()
+                document = response.json()
+        except (httpx.HTTPError, ValueError, OSError, TimeoutError) as exc:
             # Keep the keys we have: a brief issuer outage must not log everyone out.
             log.warning("jwks fetch failed", extra={"url": url, "error": repr(exc)})
             return None

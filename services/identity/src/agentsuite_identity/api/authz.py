@@ -1,0 +1,11 @@
+"""Routes of the authz area."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agentsuite_identity.deps import Deps
+
+
+def router(deps: Deps) -> APIRouter:
+    return APIRouter(prefix="/v1")

@@ -1,0 +1,44 @@
+"""Wiring: identity's runtime, routes, jobs and verifier, and its `ServiceSpec`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from agentsuite_identity.api import routers
+from agentsuite_identity.auth import IdentityAuthenticator, local_keyset
+from agentsuite_identity.consumers import CONSUMERS
+from agentsuite_identity.deps import Deps
+from agentsuite_identity.jobs import jobs
+from agentsuite_identity.settings import IdentitySettings
+from agentsuite_identity.uow import IdentityUow
+from agentsuite_kit.auth.fastapi import STATE_ATTR
+from agentsuite_kit.runtime import Runtime
+from agentsuite_kit.service import ServiceSpec
+
+
+def build(settings: IdentitySettings) -> FastAPI:
+    deps = Deps(settings)
+    keyset = local_keyset(deps)
+    deps.runtime = Runtime[IdentityUow](
+        settings, uow=IdentityUow, consumers=CONSUMERS, jobs=jobs(deps), keyset=keyset
+    )
+    app = deps.runtime.app(title="identity", version="1", routers=routers(deps))
+    # identity's own routes also refuse a suspended tenant's or deactivated user's token
+    setattr(app.state, STATE_ATTR, IdentityAuthenticator(keyset, deps))
+    app.state.deps = deps
+    return app
+
+
+def create_app() -> FastAPI:
+    """The app factory `agentsuite serve` runs: settings from the environment."""
+    return build(IdentitySettings())
+
+
+spec = ServiceSpec(
+    name="identity",
+    asgi_app="agentsuite_identity.app:create_app",
+    migrations=Path(__file__).parent / "migrations",
+    settings=IdentitySettings,
+)

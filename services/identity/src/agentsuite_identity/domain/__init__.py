@@ -1,0 +1,1 @@
+"""identity's domain: pure rules, no framework imports."""

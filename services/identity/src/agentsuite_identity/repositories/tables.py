@@ -1,0 +1,313 @@
+"""identity's tables, as SQLAlchemy Core metadata (the migrations are the schema's source;
+the drift check keeps the two equal). One block per area, in the order of the migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+
+metadata = MetaData()
+
+
+def _id(name: str) -> Column[object]:
+    return Column(name, PgUUID(as_uuid=True), primary_key=True)
+
+
+def _tenant(nullable: bool = False) -> Column[object]:
+    return Column("tenant_id", PgUUID(as_uuid=True), nullable=nullable)
+
+
+def _created() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _updated() -> Column[object]:
+    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _version() -> Column[object]:
+    return Column("version", Integer, nullable=False, server_default=text("1"))
+
+
+def _uuid(name: str, nullable: bool = True) -> Column[object]:
+    return Column(name, PgUUID(as_uuid=True), nullable=nullable)
+
+
+def _when(name: str) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=True)
+
+
+# --- 0001 directory: tenants, users, organizations, members, invitations ---------------------
+
+tenants = Table(
+    "tenants",
+    metadata,
+    # named tenant_id so the tenant's own row is under RLS like every other
+    Column("tenant_id", PgUUID(as_uuid=True), primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("tier", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text, nullable=True),
+    # bumped by every change to roles, assignments, policies or members: the key of the
+    # in-process authorization snapshot cache
+    Column("authz_version", BigInteger, nullable=False, server_default=text("0")),
+    _created(),
+    _updated(),
+    _when("suspended_at"),
+    _when("deleted_at"),
+    _when("purge_after"),
+    _version(),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _id("user_id"),
+    _tenant(),
+    Column("email", String(254), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _created(),
+    _updated(),
+    _when("deactivated_at"),
+    _version(),
+    UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),
+)
+
+orgs = Table(
+    "orgs",
+    metadata,
+    _id("org_id"),
+    _tenant(),
+    Column("slug", String(63), nullable=False),
+    Column("name", String(200), nullable=False),
+    _uuid("owner_id", nullable=False),
+    _created(),
+    _updated(),
+    _version(),
+    UniqueConstraint("tenant_id", "slug", name="uq_orgs_tenant_slug"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column(
+        "org_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("orgs.org_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "user_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("users.user_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    _tenant(),
+    Column("role", String(16), nullable=False),
+    _created(),
+    Index("ix_members_tenant_user", "tenant_id", "user_id"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    _id("invitation_id"),
+    _tenant(),
+    Column(
+        "org_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("orgs.org_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("email", String(254), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    _when("expires_at"),
+    _created(),
+    _uuid("created_by"),
+    _when("accepted_at"),
+    _uuid("accepted_by"),
+    _when("revoked_at"),
+)
+
+# --- 0002 credentials: service accounts, refresh tokens, signing keys, login throttle ------
+
+service_accounts = Table(
+    "service_accounts",
+    metadata,
+    _id("service_account_id"),
+    # null: a platform or service account, acting for no tenant
+    _tenant(nullable=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("client_id", String(80), nullable=False, unique=True),
+    Column("secret_hash", Text, nullable=False),
+    Column("capabilities", ARRAY(Text), nullable=False),
+    Column("status", String(16), nullable=False),
+    _created(),
+    _updated(),
+    _when("secret_rotated_at"),
+    _version(),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    _id("token_id"),
+    _tenant(),
+    _uuid("family_id", nullable=False),
+    _uuid("user_id", nullable=False),
+    _uuid("org_id"),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    _created(),
+    _when("expires_at"),
+    _when("used_at"),
+    _when("revoked_at"),
+    Index("ix_refresh_tokens_family", "tenant_id", "family_id"),
+    Index("ix_refresh_tokens_user", "tenant_id", "user_id"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("public_jwk", JSONB, nullable=False),
+    # nonce || AES-256-GCM ciphertext of the PKCS#8 private key, associated data = kid + alg
+    Column("private_key", LargeBinary, nullable=False),
+    _created(),
+    _when("activated_at"),
+    _when("retired_at"),
+    _when("verify_until"),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    # a keyed hash of the account (tenant + email) or of the client address: never the text
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_started_at", DateTime(timezone=True), nullable=False),
+    _when("locked_until"),
+)
+
+# --- 0003 authorization: roles, assignments, policies, decisions ---------------------------
+
+roles = Table(
+    "roles",
+    metadata,
+    _id("role_id"),
+    _tenant(),
+    Column("name", String(100), nullable=False),
+    Column("description", String(1000), nullable=False, server_default=""),
+    Column("capabilities", ARRAY(Text), nullable=False),
+    Column("builtin", Boolean, nullable=False, server_default=text("false")),
+    _created(),
+    _updated(),
+    _version(),
+    UniqueConstraint("tenant_id", "name", name="uq_roles_tenant_name"),
+)
+
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    _id("assignment_id"),
+    _tenant(),
+    Column(
+        "role_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("roles.role_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # a user or a tenant service account
+    _uuid("principal_id", nullable=False),
+    Column("scope", String(16), nullable=False),
+    _uuid("org_id"),
+    Column("resource_type", String(100), nullable=True),
+    Column("resource_id", String(200), nullable=True),
+    _when("expires_at"),
+    _created(),
+    _uuid("created_by"),
+    Index("ix_role_assignments_principal", "tenant_id", "principal_id"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    _id("policy_id"),
+    _tenant(),
+    Column("name", String(100), nullable=False),
+    Column("description", String(1000), nullable=False, server_default=""),
+    Column("effect", String(8), nullable=False),
+    Column("actions", ARRAY(Text), nullable=False),
+    Column("resource_type", String(100), nullable=False),
+    Column("resources", ARRAY(Text), nullable=False),
+    Column("condition", JSONB, nullable=False),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    _created(),
+    _updated(),
+    _version(),
+    UniqueConstraint("tenant_id", "name", name="uq_policies_tenant_name"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    _id("decision_id"),
+    _tenant(),
+    Column("decided_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the request as asked (subject, action, resource, context): what dry-run replays
+    Column("request", JSONB, nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("explanation", JSONB, nullable=False),
+    Column("elapsed_ms", Float, nullable=False),
+    Index("ix_decisions_tenant_time", "tenant_id", "decided_at"),
+)
+
+# --- 0004 API keys ---------------------------------------------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id("api_key_id"),
+    _tenant(),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("name", String(100), nullable=False),
+    # owner: a user, or (user_id null) an organization
+    _uuid("user_id"),
+    _uuid("org_id"),
+    _uuid("created_by", nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("rate_limit_per_minute", Integer, nullable=True),
+    _when("expires_at"),
+    _when("last_used_at"),
+    _when("revoked_at"),
+    Column("revoke_reason", Text, nullable=True),
+    _created(),
+    Index("ix_api_keys_tenant", "tenant_id", "created_at"),
+)

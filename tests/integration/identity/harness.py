@@ -1,0 +1,145 @@
+"""identity running for real in the test's event loop: its database (provisioned and
+migrated as `agentsuite up` does), its app with the lifespan started, a client, and a way
+to mint access tokens with its own signing key."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from agentsuite_cli.provision import ServiceDb, provision, service_dbs
+from agentsuite_identity.app import build, spec
+from agentsuite_identity.auth import access_claims
+from agentsuite_identity.deps import Deps
+from agentsuite_identity.settings import IdentitySettings
+from agentsuite_kit.auth.principal import PrincipalKind
+from agentsuite_kit.db.migrate import upgrade
+
+
+async def create_identity_db(admin_url: str, secrets_file: Path) -> ServiceDb:
+    [db] = service_dbs([f"identity_{secrets.token_hex(4)}"], secrets_file)
+    await provision(admin_url, [db])
+    await asyncio.to_thread(upgrade, spec.migrations, db.url(admin_url, owner=True))
+    return db
+
+
+def make_settings(app_url: str, kafka: str, **overrides: Any) -> IdentitySettings:
+    values: dict[str, Any] = {
+        "database_url": app_url,
+        "kafka_bootstrap_servers": kafka,
+        "key_encryption_key": base64.b64encode(os.urandom(32)).decode(),
+        # cheap hashing: the tests exercise the flow, the bench measures the real cost
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 1024,
+        "argon2_parallelism": 1,
+        "outbox_poll_interval": 0.05,
+        "http_port": 0,
+    }
+    values.update(overrides)
+    return IdentitySettings(**values)
+
+
+@dataclass
+class Identity:
+    """A started identity app and what tests reach it with."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: IdentitySettings
+    db: ServiceDb
+    admin_url: str
+
+    @property
+    def deps(self) -> Deps:
+        deps: Deps = self.app.state.deps
+        return deps
+
+    async def mint(
+        self,
+        tenant_id: UUID | None,
+        subject: str | UUID,
+        capabilities: list[str],
+        *,
+        kind: PrincipalKind = PrincipalKind.USER,
+        ttl: int | None = None,
+        **extra: Any,
+    ) -> str:
+        """An access token signed with identity's current key (as `/v1/token` would)."""
+        key = await self.deps.keyring.signer(lambda: self.deps.runtime.uow(None))
+        claims = access_claims(
+            self.settings,
+            subject=str(subject),
+            kind=kind,
+            tenant_id=tenant_id,
+            capabilities=capabilities,
+            ttl=ttl,
+            **extra,
+        )
+        return self.deps.keyring.sign(key, claims)
+
+    async def owner_sql(self, sql: str, **params: Any) -> list[Any]:
+        """Run SQL as the table owner (RLS forced, so all tenants' rows need app.all_tenants)."""
+        from agentsuite_kit.db import make_engine
+
+        engine = make_engine(self.db.url(self.admin_url, owner=True), pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT set_config('app.all_tenants', 'on', true)"))
+                result = await conn.execute(text(sql), params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    async def bare_tenant(self, *, status: str = "active") -> UUID:
+        """A tenant row and nothing else, for tests of areas that need only a tenant id."""
+        tenant = uuid.uuid4()
+        await self.owner_sql(
+            "INSERT INTO tenants (tenant_id, slug, name, tier, status) "
+            "VALUES (:t, :slug, 'Test', 'standard', :status)",
+            t=tenant,
+            slug=f"t-{tenant.hex[:12]}",
+            status=status,
+        )
+        return tenant
+
+    async def bare_user(self, tenant: UUID, *, status: str = "active") -> UUID:
+        user = uuid.uuid4()
+        await self.owner_sql(
+            "INSERT INTO users (user_id, tenant_id, email, display_name, status) "
+            "VALUES (:u, :t, :email, 'Test User', :status)",
+            u=user,
+            t=tenant,
+            email=f"{user.hex[:12]}@example.com",
+            status=status,
+        )
+        return user
+
+
+@asynccontextmanager
+async def running(
+    settings: IdentitySettings, db: ServiceDb, admin_url: str
+) -> AsyncIterator[Identity]:
+    """Build the app, run its lifespan, wait until its signing keys are loaded."""
+    app = build(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
+            identity = Identity(app, client, settings, db, admin_url)
+            for _ in range(100):
+                if (await client.get("/readyz")).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            yield identity
