@@ -296,6 +296,13 @@ class RoleAssigned(Event):
         default=None, description="Organization the grant is limited to; null = whole tenant."
     )
     expires_at: datetime | None = Field(default=None, description="When the grant lapses, if ever.")
+    assignment_id: UUID | None = Field(default=None, description="The grant's own id.")
+    resource_type: str | None = Field(
+        default=None, description="Resource type the grant is limited to, with `resource_id`."
+    )
+    resource_id: str | None = Field(
+        default=None, description="The one resource the grant is limited to; null = none."
+    )
 
 
 class RoleRevoked(Event):
@@ -308,6 +315,13 @@ class RoleRevoked(Event):
     user_id: UUID = Field(description="The former grantee.")
     org_id: UUID | None = Field(
         default=None, description="Organization the grant was limited to; null = whole tenant."
+    )
+    assignment_id: UUID | None = Field(default=None, description="The grant's own id.")
+    resource_type: str | None = Field(
+        default=None, description="Resource type the grant is limited to, with `resource_id`."
+    )
+    resource_id: str | None = Field(
+        default=None, description="The one resource the grant is limited to; null = none."
     )
 
 
@@ -331,6 +345,11 @@ class PolicyCreated(Event):
     )
     priority: int = Field(default=0, description="Higher wins when policies conflict.")
     enabled: bool = Field(default=True, description="Whether it is evaluated.")
+    resources: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Resource patterns `type:id` it covers, `*` wildcards, e.g. `plan:*`.",
+    )
+    description: str = Field(default="", description="What the policy is for.")
 
 
 class PolicyUpdated(Event):
@@ -347,6 +366,11 @@ class PolicyUpdated(Event):
     condition: JsonObject = Field(default_factory=dict, description="Attribute condition.")
     priority: int = Field(default=0, description="Higher wins when policies conflict.")
     enabled: bool = Field(default=True, description="Whether it is evaluated.")
+    resources: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Resource patterns `type:id` it covers, `*` wildcards, e.g. `plan:*`.",
+    )
+    description: str = Field(default="", description="What the policy is for.")
 
 
 class PolicyDeleted(Event):
@@ -376,6 +400,12 @@ class ApiKeyCreated(Event):
         default_factory=list, description="Capabilities the key is limited to; empty = owner's."
     )
     expires_at: datetime | None = Field(default=None, description="When it lapses, if ever.")
+    org_id: UUID | None = Field(
+        default=None, description="Organization that owns the key, when it is org-owned."
+    )
+    rate_limit_per_minute: int | None = Field(
+        default=None, description="Exchanges per minute the key is allowed; null = no limit."
+    )
 
 
 class ApiKeyRevoked(Event):
@@ -387,6 +417,76 @@ class ApiKeyRevoked(Event):
     api_key_id: UUID = Field(description="The key's id.")
     prefix: str = Field(description="Display prefix.")
     reason: Sensitive[str | None] = Field(default=None, description="Why, when given.")
+
+
+# --- service accounts -----------------------------------------------------------------------
+
+
+class ServiceAccountCreated(Event):
+    """A service account (a machine principal with a client id and secret) was created."""
+
+    type: Literal["identity.service_account.created"] = Field(
+        default="identity.service_account.created", description="Message type."
+    )
+    service_account_id: UUID = Field(description="The account.")
+    name: str = Field(description="Its name, e.g. the service it belongs to.")
+    client_id: str = Field(description="OAuth2 client id it authenticates with.")
+    kind: str = Field(description="`platform`, `service` or `tenant`.")
+    capabilities: list[str] = Field(description="Capabilities its tokens carry.")
+
+
+class ServiceAccountSecretRotated(Event):
+    """A service account's secret was replaced; the old one stopped working at once."""
+
+    type: Literal["identity.service_account.secret_rotated"] = Field(
+        default="identity.service_account.secret_rotated", description="Message type."
+    )
+    service_account_id: UUID = Field(description="The account.")
+    client_id: str = Field(description="OAuth2 client id.")
+
+
+class ServiceAccountDisabled(Event):
+    """A service account can no longer obtain tokens."""
+
+    type: Literal["identity.service_account.disabled"] = Field(
+        default="identity.service_account.disabled", description="Message type."
+    )
+    service_account_id: UUID = Field(description="The account.")
+    client_id: str = Field(description="OAuth2 client id.")
+
+
+# --- sessions and decisions --------------------------------------------------------------------
+
+
+class SessionRevoked(Event):
+    """A refresh-token family (one sign-in) was revoked: on logout, on deactivation, or
+    because a used refresh token was presented again (likely theft)."""
+
+    type: Literal["identity.session.revoked"] = Field(
+        default="identity.session.revoked", description="Message type."
+    )
+    user_id: UUID = Field(description="Whose session.")
+    family_id: UUID = Field(description="The refresh-token family revoked.")
+    reason: str = Field(description="`reuse_detected`, `user_deactivated`, `logout`, ...")
+
+
+class AuthorizationDecided(Event):
+    """identity answered an authorization question (recorded ones only; see sampling)."""
+
+    type: Literal["identity.authorization.decided"] = Field(
+        default="identity.authorization.decided", description="Message type."
+    )
+    decision_id: UUID = Field(description="The recorded decision.")
+    subject_id: str = Field(description="Who asked to act.")
+    action: str = Field(description="Capability asked for, e.g. `plans:approve`.")
+    resource_type: str = Field(description="Type of the resource acted on.")
+    resource_id: str | None = Field(default=None, description="The resource, when one.")
+    allowed: bool = Field(description="The answer.")
+    reason: str = Field(description="Why: `role_grant`, `allow_policy`, `deny_policy`, ...")
+    matched_policies: list[UUID] = Field(
+        default_factory=list, description="Policies whose conditions held."
+    )
+    matched_roles: list[str] = Field(default_factory=list, description="Roles that granted it.")
 
 
 class SigningKeyRotated(Event):

@@ -124,6 +124,31 @@ TOPICS: tuple[Topic, ...] = (
         (identity.SigningKeyRotated,),
     ),
     _topic(
+        "identity.service_accounts.v1",
+        "service_account_id",
+        1,
+        "Service accounts: machine principals of services, platform automation and tenants.",
+        (
+            identity.ServiceAccountCreated,
+            identity.ServiceAccountSecretRotated,
+            identity.ServiceAccountDisabled,
+        ),
+    ),
+    _topic(
+        "identity.sessions.v1",
+        "user_id",
+        3,
+        "Sign-in sessions revoked (logout, deactivation, refresh-token reuse).",
+        (identity.SessionRevoked,),
+    ),
+    _topic(
+        "identity.decisions.v1",
+        "decision_id",
+        6,
+        "Recorded authorization decisions with their explanation, for the audit trail.",
+        (identity.AuthorizationDecided,),
+    ),
+    _topic(
         "catalog.tools.v1",
         "tool_id",
         6,
