@@ -20,8 +20,11 @@ _ACTIVE = text(
           WHEN 'user' THEN EXISTS (
             SELECT 1 FROM users u WHERE u.user_id = :subject AND u.status = 'active')
           WHEN 'api_key' THEN EXISTS (
-            SELECT 1 FROM api_keys k WHERE k.api_key_id = :subject AND k.revoked_at IS NULL
-              AND (k.expires_at IS NULL OR k.expires_at > now()))
+            SELECT 1 FROM api_keys k
+            LEFT JOIN users o ON o.user_id = k.user_id
+            WHERE k.api_key_id = :subject AND k.revoked_at IS NULL
+              AND (k.expires_at IS NULL OR k.expires_at > now())
+              AND (k.user_id IS NULL OR o.status = 'active'))
           WHEN 'service' THEN EXISTS (
             SELECT 1 FROM service_accounts s
             WHERE s.service_account_id = :subject AND s.status = 'active')
