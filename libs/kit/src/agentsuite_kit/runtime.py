@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -82,6 +82,7 @@ class Runtime(Generic[U]):
         jobs: Mapping[str, JobHandler[U]] | None = None,
         relay: bool = True,
         keyset: JwksKeySet | None = None,
+        startup: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.settings = settings
         self.service = type(settings).service
@@ -89,6 +90,8 @@ class Runtime(Generic[U]):
         self.specs = consumers
         self.job_handlers = dict(jobs or {})
         self.relay_enabled = relay
+        # run once the runtime is up, before the app serves (a failure fails the start)
+        self.startup = list(startup)
         self.metrics = KitMetrics()
         self._engine: AsyncEngine | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -250,6 +253,8 @@ class Runtime(Generic[U]):
         require_verifier(app)
         await self.start()
         try:
+            for hook in self.startup:
+                await hook()
             yield
         finally:
             await self.stop()

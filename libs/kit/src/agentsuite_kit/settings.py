@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
@@ -38,6 +39,11 @@ class ServiceSettings(BaseSettings):
     )
     kafka_client_id: str | None = None
     jwks_url: str | None = Field(default=None, description="identity's JWKS endpoint.")
+    credentials_file: Path | None = Field(
+        default=None,
+        description="This service's own identity credential (client id + secret, JSON, mode "
+        "0600), written once by identity at bootstrap; never a secret in code.",
+    )
     jwt_issuer: str = "agentsuite-identity"
     jwt_audience: str = "agentsuite"
     http_host: str = "127.0.0.1"
