@@ -3,6 +3,7 @@ and what `up` hands a running service (the app role, never the owner or the admi
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 from pathlib import Path
@@ -168,10 +169,27 @@ def test_service_env_holds_the_app_role_only(tmp_path: Path) -> None:
         "AGENTSUITE_LLM_GATEWAY_KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9092",
         "AGENTSUITE_LLM_GATEWAY_HTTP_PORT": "9105",
         "AGENTSUITE_LLM_GATEWAY_JWKS_URL": "http://127.0.0.1:9100/.well-known/jwks.json",
+        "AGENTSUITE_LLM_GATEWAY_IDENTITY_TOKEN_URL": "http://127.0.0.1:9100/v1/token",
+        "AGENTSUITE_LLM_GATEWAY_CREDENTIALS_FILE": str(tmp_path / "credentials/llm-gateway.json"),
     }
     handed = " ".join([*env, *env.values()])
-    for secret in ("OWNER-SECRET", "llm_gateway_owner", "admin-secret", "MIGRATION"):
+    for secret in ("OWNER-SECRET", "llm_gateway_owner", "admin-secret", "MIGRATION", "KEY_ENC"):
         assert secret not in handed
+
+
+def test_identity_alone_gets_the_key_encryption_key_minted_once(tmp_path: Path) -> None:
+    db = _db("OWNER-SECRET", "app-secret")
+    stack = _stack(tmp_path)
+    env = stack.service_env(_spec("identity"), db, SERVER, 9100)
+    again = stack.service_env(_spec("identity"), db, SERVER, 9100)
+
+    kek = env["AGENTSUITE_IDENTITY_KEY_ENCRYPTION_KEY"]
+    assert len(base64.b64decode(kek)) == 32
+    assert again["AGENTSUITE_IDENTITY_KEY_ENCRYPTION_KEY"] == kek
+    assert (tmp_path / "identity-kek").stat().st_mode & 0o777 == 0o600
+    assert env["AGENTSUITE_IDENTITY_BOOTSTRAP_DIR"] == str(tmp_path / "credentials")
+    assert "identity" not in json.loads(env["AGENTSUITE_IDENTITY_BOOTSTRAP_SERVICES"])
+    assert env["AGENTSUITE_IDENTITY_PUBLIC_URL"] == "http://127.0.0.1:9100"
 
 
 def test_ports_follow_the_registry_so_identity_is_known_first(tmp_path: Path) -> None:

@@ -14,10 +14,12 @@ from rich.table import Table
 from agentsuite_cli.outbox import app as outbox_app
 from agentsuite_cli.settings import CliSettings
 from agentsuite_cli.stack import Stack, StartError
+from agentsuite_cli.tenant import app as tenant_app
 
 app = typer.Typer(no_args_is_help=True, help="Agentsuite: the embedded stack and its tools.")
 console = Console()
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(tenant_app, name="tenant")
 
 
 def _stack() -> Stack:
@@ -47,6 +49,9 @@ def up() -> None:
     _print_status(stack)
     if not state.services:
         console.print("no service packages are installed yet; infrastructure only")
+    operator = stack.credentials / "platform-operator.json"
+    if operator.exists():
+        console.print(f"platform operator credential: {operator} (mode 0600)")
 
 
 @app.command()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import secrets
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil
 
 from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, StartError, _kill, port_open
@@ -109,18 +113,48 @@ class Stack:
         port = self.settings.base_port + SERVICES.index("identity")
         return f"http://127.0.0.1:{port}/.well-known/jwks.json"
 
+    def identity_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.base_port + SERVICES.index('identity')}"
+
+    @property
+    def credentials(self) -> Path:
+        """Where identity writes, once, the platform operator's and each service's credential."""
+        return self.home / "credentials"
+
+    def key_encryption_key(self) -> str:
+        """identity's key-encryption key (signing keys at rest), minted once, mode 0600."""
+        path = self.home / "identity-kek"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(base64.b64encode(secrets.token_bytes(32)).decode())
+        return path.read_text().strip()
+
     def service_env(
         self, spec: ServiceSpec, db: ServiceDb, admin_url: str, port: int
     ) -> dict[str, str]:
         """What `up` hands a service: the app role's URL only. `up` migrates as the owner
-        before services start, so a running service never holds the owner's password."""
+        before services start, so a running service never holds the owner's password.
+        Each service is pointed at its own credential file (identity writes it on its first
+        start); identity alone gets the key that encrypts its signing keys."""
         p = env_prefix(spec.name)
-        return {
+        env = {
             f"{p}DATABASE_URL": db.url(admin_url),
             f"{p}KAFKA_BOOTSTRAP_SERVERS": self.bootstrap(),
             f"{p}HTTP_PORT": str(port),
             f"{p}JWKS_URL": self.jwks_url(),
+            f"{p}IDENTITY_TOKEN_URL": f"{self.identity_url()}/v1/token",
+            f"{p}CREDENTIALS_FILE": str(self.credentials / f"{spec.name}.json"),
         }
+        if spec.name == "identity":
+            env |= {
+                f"{p}KEY_ENCRYPTION_KEY": self.key_encryption_key(),
+                f"{p}PUBLIC_URL": self.identity_url(),
+                f"{p}BOOTSTRAP_DIR": str(self.credentials),
+                f"{p}BOOTSTRAP_SERVICES": json.dumps([s for s in SERVICES if s != "identity"]),
+            }
+        return env
 
     def child_env(self, spec: ServiceSpec, service: dict[str, str]) -> dict[str, str]:
         """The process environment of a service: ours, minus the admin URL and any owner
@@ -168,7 +202,26 @@ class Stack:
         ports = self.ports([s.name for s in specs])  # all installed: a restart keeps its port
         state = State(running + self.start_services(starting, dbs, admin_url, ports))
         state.save(self.state_file)
+        if any(s.name == "identity" for s in starting):
+            self.wait_for_identity()
         return state
+
+    def wait_for_identity(self, timeout: float = 90.0) -> None:
+        """Until identity answers ready and the operator's credential is on disk: whatever
+        runs after `up` (`agentsuite tenant create`) needs both."""
+        deadline = time.monotonic() + timeout
+        operator = self.credentials / "platform-operator.json"
+        while time.monotonic() < deadline:
+            try:
+                ready = httpx.get(f"{self.identity_url()}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            if ready and operator.exists():
+                return
+            time.sleep(0.25)
+        raise StartError(
+            f"identity did not become ready within {timeout:.0f}s; see {self.home / 'logs'}"
+        )
 
     def down(self) -> list[str]:
         """Stop everything `up` started; return what was stopped."""
