@@ -104,7 +104,31 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         assert "running" in up.stdout
 
         status = cli(env, "status")
-        assert status.stdout.count("running") == 2, status.stdout
+        # postgres, the broker and identity (the one service package installed so far)
+        assert status.stdout.count("running") == 3, status.stdout
+        assert "platform operator credential" in up.stdout
+        operator = home / "credentials" / "platform-operator.json"
+        assert operator.stat().st_mode & 0o777 == 0o600
+        for svc in SERVICES[1:]:  # every other service has its own credential waiting
+            assert (home / "credentials" / f"{svc}.json").stat().st_mode & 0o777 == 0o600
+
+        made = cli(
+            env,
+            "tenant",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "admin@acme.example",
+            "--admin-password",
+            "correct horse battery staple",
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
+        assert "acme" in made.stdout
+        listed = cli(env, "tenant", "list")
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert "acme" in listed.stdout
 
         found = asyncio.run(list_topics(bootstrap))
         for t in TOPICS:
@@ -237,73 +261,18 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
     assert "nothing was running" in down.stdout
 
 
-FAKE_IDENTITY = '''
-import json
-import os
-from pathlib import Path
-
-from pydantic_settings import SettingsConfigDict
-
-from agentsuite_kit.service import ServiceSpec
-from agentsuite_kit.settings import ServiceSettings, env_prefix
-
-
-class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix=env_prefix("identity"), extra="ignore")
-
-
-async def _app(scope, receive, send):
-    """Writes the environment it was started with, then idles."""
-    if scope["type"] != "lifespan":
-        return
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            out = Path(os.environ["AGENTSUITE_HOME"]) / "identity-env.json"
-            out.write_text(json.dumps(dict(os.environ)))
-            await send({"type": "lifespan.startup.complete"})
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-def app():
-    return _app
-
-
-spec = ServiceSpec("identity", "fake_identity:app", Path(__file__).parent / "migrations", Settings)
-'''
-
-
-def test_up_hands_a_service_its_app_role_and_jwks_url_only(
-    env: dict[str, str], tmp_path: Path
-) -> None:
-    """A stand-in identity, installed through the entry point, records the environment
-    `up` started it with: the app role's URL, identity's JWKS URL, no owner or admin secret."""
-    plugins = tmp_path / "plugins"
-    (plugins / "migrations" / "versions").mkdir(parents=True)
-    (plugins / "migrations" / "env.py").write_text(
-        "from sqlalchemy import MetaData\n"
-        "from agentsuite_kit.db.migrate import run_env\n"
-        "run_env(MetaData())\n"
-    )
-    (plugins / "fake_identity.py").write_text(FAKE_IDENTITY)
-    dist = plugins / "fake_identity-0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-identity\nVersion: 0\n")
-    (dist / "entry_points.txt").write_text("[agentsuite.services]\nidentity = fake_identity:spec\n")
+def test_up_hands_a_service_its_app_role_and_jwks_url_only(env: dict[str, str]) -> None:
+    """identity, started by `up`, runs with the app role's URL, its own JWKS URL and the
+    key-encryption key, and no owner or admin secret (read from the process itself)."""
     base_port = free_port()
-    env = env | {"PYTHONPATH": str(plugins), "AGENTSUITE_BASE_PORT": str(base_port)}
+    env = env | {"AGENTSUITE_BASE_PORT": str(base_port)}
     home = Path(env["AGENTSUITE_HOME"])
-    recorded = home / "identity-env.json"
     try:
         up = cli(env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
-        for _ in range(300):
-            if recorded.exists() and recorded.stat().st_size:
-                break
-            time.sleep(0.1)
-        handed: dict[str, str] = json.loads(recorded.read_text())
+        state = json.loads((home / "state.json").read_text())
+        [identity] = [s for s in state["services"] if s["name"] == "identity"]
+        handed: dict[str, str] = psutil.Process(identity["pid"]).environ()
     finally:
         down = cli(env, "down")
     assert down.returncode == 0, down.stdout + down.stderr
@@ -316,6 +285,9 @@ def test_up_hands_a_service_its_app_role_and_jwks_url_only(
         f"http://127.0.0.1:{base_port}/.well-known/jwks.json"
     )
     assert handed["AGENTSUITE_IDENTITY_HTTP_PORT"] == str(base_port)
+    assert handed["AGENTSUITE_IDENTITY_KEY_ENCRYPTION_KEY"] == (
+        (home / "identity-kek").read_text().strip()
+    )
     assert not [k for k in handed if k.endswith("MIGRATION_DATABASE_URL")]
     assert "AGENTSUITE_DATABASE_URL" not in handed
     passwords = json.loads((home / "db-passwords.json").read_text())
