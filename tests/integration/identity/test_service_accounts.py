@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from agentsuite_identity.domain.errors import Forbidden, Invalid
+from agentsuite_identity.domain.errors import DomainError, Forbidden, Invalid
 from agentsuite_identity.handlers.service_accounts import (
     create_service_account,
     disable,
@@ -78,7 +78,11 @@ async def test_rotate_and_disable(identity: Identity) -> None:
     ],
 )
 async def test_capabilities_checked(
-    identity: Identity, kind: str, caps: list[str], creator: list[str] | None, error: type
+    identity: Identity,
+    kind: str,
+    caps: list[str],
+    creator: list[str] | None,
+    error: type[DomainError],
 ) -> None:
     tenant: UUID | None = await identity.bare_tenant() if kind == "tenant" else None
     async with identity.deps.runtime.uow(tenant) as uow:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, or_, select, text, tuple_, update
+from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
 
-from agentsuite_identity.repositories.tables import service_accounts, signing_keys
+from agentsuite_identity.repositories.tables import (
+    login_throttle,
+    members,
+    orgs,
+    refresh_tokens,
+    service_accounts,
+    signing_keys,
+    tenants,
+    users,
+)
 from agentsuite_kit.db import Repository
 
 _SA = service_accounts
@@ -103,8 +112,73 @@ class ServiceAccounts(Repository):
         )
 
 
+_RT = refresh_tokens
+
+
 class RefreshTokens(Repository):
-    pass
+    """One row per refresh token; a family is one sign-in and all its rotations."""
+
+    async def add(
+        self,
+        *,
+        token_id: UUID,
+        family_id: UUID,
+        user_id: UUID,
+        org_id: UUID | None,
+        token_hash: bytes,
+        expires_at: datetime,
+    ) -> None:
+        await self.session.execute(
+            insert(_RT).values(
+                token_id=token_id,
+                tenant_id=self.session.info["tenant"],
+                family_id=family_id,
+                user_id=user_id,
+                org_id=org_id,
+                token_hash=token_hash,
+                expires_at=expires_at,
+            )
+        )
+
+    async def tenant_of(self, token_hash: bytes) -> UUID | None:
+        """Whose token this is, before the tenant is known: call in an all_tenants uow."""
+        found = await self.session.scalar(
+            select(_RT.c.tenant_id).where(_RT.c.token_hash == token_hash)
+        )
+        return None if found is None else UUID(str(found))
+
+    async def claim(self, token_hash: bytes) -> Any:
+        """The token's row, locked: two requests presenting it are served one at a time."""
+        query = select(_RT).where(_RT.c.token_hash == token_hash).with_for_update()
+        return (await self.session.execute(query)).first()
+
+    async def mark_used(self, token_id: UUID) -> None:
+        await self.session.execute(
+            update(_RT).where(_RT.c.token_id == token_id).values(used_at=func.now())
+        )
+
+    async def revoke_family(self, family_id: UUID) -> int:
+        done = await self.session.execute(
+            update(_RT)
+            .where(_RT.c.family_id == family_id, _RT.c.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+            .returning(_RT.c.token_id)
+        )
+        return len(done.all())
+
+    async def live_families(self, user_id: UUID) -> list[UUID]:
+        """Families of the user with a token that could still be used."""
+        query = (
+            select(_RT.c.family_id)
+            .where(
+                _RT.c.user_id == user_id,
+                _RT.c.revoked_at.is_(None),
+                _RT.c.used_at.is_(None),
+                _RT.c.expires_at > func.now(),
+            )
+            .distinct()
+        )
+        return [UUID(str(f)) for f in (await self.session.scalars(query)).all()]
 
 
 # one advisory lock id for "who creates or rotates the signing key": concurrent workers
@@ -155,5 +229,101 @@ class SigningKeys(Repository):
         return list((await self.session.execute(_VERIFYING)).all())
 
 
+_LT = login_throttle
+
+# one statement per failure: counts it in the current window (a new window once the old
+# one or a served lockout is over) and locks the key when the count reaches the limit
+_FAIL = text(
+    """
+    INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
+    VALUES (:key, 1, now(), CASE WHEN :limit <= 1 THEN now() + :lockout ELSE NULL END)
+    ON CONFLICT (key) DO UPDATE SET
+      failures = CASE WHEN t.window_started_at <= now() - :window
+                        OR (t.locked_until IS NOT NULL AND t.locked_until <= now())
+                      THEN 1 ELSE t.failures + 1 END,
+      window_started_at = CASE WHEN t.window_started_at <= now() - :window
+                                 OR (t.locked_until IS NOT NULL AND t.locked_until <= now())
+                               THEN now() ELSE t.window_started_at END,
+      locked_until = CASE
+        WHEN t.locked_until IS NOT NULL AND t.locked_until > now() THEN t.locked_until
+        WHEN (CASE WHEN t.window_started_at <= now() - :window
+                     OR (t.locked_until IS NOT NULL AND t.locked_until <= now())
+                   THEN 1 ELSE t.failures + 1 END) >= :limit
+        THEN now() + :lockout
+        ELSE NULL END
+    RETURNING locked_until
+    """
+)
+
+
 class LoginThrottle(Repository):
-    pass
+    """Failed sign-ins per keyed hash (of an account or an address); no tenant, no RLS."""
+
+    async def locked(self, keys: list[str]) -> dict[str, datetime]:
+        """The keys among `keys` locked now, with until when."""
+        query = select(_LT.c.key, _LT.c.locked_until).where(
+            _LT.c.key.in_(keys), _LT.c.locked_until > func.now()
+        )
+        return {row.key: row.locked_until for row in (await self.session.execute(query)).all()}
+
+    async def fail(
+        self, key: str, *, limit: int, window: timedelta, lockout: timedelta
+    ) -> datetime | None:
+        """Count a failure; until when the key is locked now, if it is."""
+        found = await self.session.scalar(
+            _FAIL, {"key": key, "limit": limit, "window": window, "lockout": lockout}
+        )
+        return found if isinstance(found, datetime) else None
+
+    async def reset(self, key: str) -> None:
+        await self.session.execute(delete(_LT).where(_LT.c.key == key))
+
+
+class SignIn(Repository):
+    """The directory reads a sign-in needs (tenant by slug, user by email, membership).
+
+    Kept beside the credentials rather than in the directory repositories so the token
+    grants depend on nothing but these few statements.
+    """
+
+    async def tenant_by_slug(self, slug: str) -> Any:
+        """Across tenants (all_tenants uow): the slug is how a client names its tenant."""
+        query = select(tenants.c.tenant_id, tenants.c.status).where(tenants.c.slug == slug)
+        return (await self.session.execute(query)).first()
+
+    async def tenant_active(self) -> bool:
+        query = select(tenants.c.status).where(tenants.c.tenant_id == self.session.info["tenant"])
+        status = await self.session.scalar(query)
+        return bool(status == "active")
+
+    async def user_by_email(self, email: str) -> Any:
+        query = select(users.c.user_id, users.c.password_hash, users.c.status).where(
+            func.lower(users.c.email) == email.lower()
+        )
+        return (await self.session.execute(query.limit(1))).first()
+
+    async def user_active(self, user_id: UUID) -> bool:
+        query = select(users.c.status).where(users.c.user_id == user_id)
+        status = await self.session.scalar(query)
+        return bool(status == "active")
+
+    async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        await self.session.execute(
+            update(users)
+            .where(users.c.user_id == user_id)
+            .values(password_hash=password_hash, updated_at=func.now())
+        )
+
+    async def member_org(self, user_id: UUID, org: str) -> UUID | None:
+        """The org named by `org` (slug, or id) if `user_id` is a member of it."""
+        try:
+            named = orgs.c.org_id == UUID(org)
+        except ValueError:
+            named = orgs.c.slug == org
+        query = (
+            select(orgs.c.org_id)
+            .join(members, members.c.org_id == orgs.c.org_id)
+            .where(named, members.c.user_id == user_id)
+        )
+        found = await self.session.scalar(query)
+        return None if found is None else UUID(str(found))

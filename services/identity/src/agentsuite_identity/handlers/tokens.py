@@ -1,0 +1,93 @@
+"""Sessions (refresh-token families) and access tokens: what the token grants share.
+
+A refresh token is opaque (`asr_<random>`), stored as its SHA-256 (random, high-entropy:
+a slow hash would buy nothing), and single use: each use marks it used and issues the
+next one in the same family. A used token presented again means two parties hold the
+family (a stolen token), so the whole family is revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+from agentsuite_contracts.identity import SessionRevoked
+from agentsuite_identity.auth import access_claims
+from agentsuite_identity.uow import IdentityUow
+from agentsuite_kit.auth.principal import PrincipalKind
+
+if TYPE_CHECKING:
+    from agentsuite_identity.deps import Deps
+
+REFRESH_PREFIX = "asr_"
+
+
+def hash_refresh(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def issue_refresh(
+    uow: IdentityUow,
+    *,
+    user_id: UUID,
+    org_id: UUID | None,
+    ttl: int,
+    family_id: UUID | None = None,
+) -> str:
+    """A new refresh token of `family_id` (a new family, i.e. a new sign-in, when None)."""
+    token = f"{REFRESH_PREFIX}{secrets.token_urlsafe(32)}"
+    await uow.refresh_tokens.add(
+        token_id=uuid4(),
+        family_id=family_id or uuid4(),
+        user_id=user_id,
+        org_id=org_id,
+        token_hash=hash_refresh(token),
+        expires_at=datetime.now(UTC) + timedelta(seconds=ttl),
+    )
+    return token
+
+
+async def revoke_family(uow: IdentityUow, user_id: UUID, family_id: UUID, reason: str) -> bool:
+    """Revoke one session; emits SessionRevoked when anything was still live. No commit."""
+    if await uow.refresh_tokens.revoke_family(family_id) == 0:
+        return False
+    uow.emit(SessionRevoked(user_id=user_id, family_id=family_id, reason=reason))
+    return True
+
+
+async def revoke_user_sessions(uow: IdentityUow, user_id: UUID, reason: str) -> int:
+    """Revoke every live session of the user (in the uow's tenant), one event each.
+
+    Does not commit: the caller (e.g. deactivation) commits it with its own change.
+    """
+    revoked = 0
+    for family in await uow.refresh_tokens.live_families(user_id):
+        revoked += await revoke_family(uow, user_id, family, reason)
+    return revoked
+
+
+async def sign_access(
+    deps: Deps,
+    *,
+    subject: str,
+    kind: PrincipalKind,
+    tenant_id: UUID | None,
+    capabilities: list[str],
+    org_id: UUID | None = None,
+    client_id: str | None = None,
+) -> str:
+    """An access token with identity's current signing key."""
+    claims = access_claims(
+        deps.settings,
+        subject=subject,
+        kind=kind,
+        tenant_id=tenant_id,
+        capabilities=capabilities,
+        org=None if org_id is None else str(org_id),
+        client_id=client_id or subject,
+    )
+    key = await deps.keyring.signer(lambda: deps.runtime.uow(None))
+    return deps.keyring.sign(key, claims)
