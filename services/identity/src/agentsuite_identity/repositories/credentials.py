@@ -236,20 +236,21 @@ _LT = login_throttle
 _FAIL = text(
     """
     INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
-    VALUES (:key, 1, now(), CASE WHEN :limit <= 1 THEN now() + :lockout ELSE NULL END)
+    VALUES (:key, 1, now(),
+            CASE WHEN CAST(:limit AS integer) <= 1 THEN now() + CAST(:lockout AS interval) END)
     ON CONFLICT (key) DO UPDATE SET
-      failures = CASE WHEN t.window_started_at <= now() - :window
+      failures = CASE WHEN t.window_started_at <= now() - CAST(:window AS interval)
                         OR (t.locked_until IS NOT NULL AND t.locked_until <= now())
                       THEN 1 ELSE t.failures + 1 END,
-      window_started_at = CASE WHEN t.window_started_at <= now() - :window
+      window_started_at = CASE WHEN t.window_started_at <= now() - CAST(:window AS interval)
                                  OR (t.locked_until IS NOT NULL AND t.locked_until <= now())
                                THEN now() ELSE t.window_started_at END,
       locked_until = CASE
         WHEN t.locked_until IS NOT NULL AND t.locked_until > now() THEN t.locked_until
-        WHEN (CASE WHEN t.window_started_at <= now() - :window
+        WHEN (CASE WHEN t.window_started_at <= now() - CAST(:window AS interval)
                      OR (t.locked_until IS NOT NULL AND t.locked_until <= now())
-                   THEN 1 ELSE t.failures + 1 END) >= :limit
-        THEN now() + :lockout
+                   THEN 1 ELSE t.failures + 1 END) >= CAST(:limit AS integer)
+        THEN now() + CAST(:lockout AS interval)
         ELSE NULL END
     RETURNING locked_until
     """
