@@ -1,11 +1,160 @@
-"""Routes of the authz area."""
+"""Routes of the authz area: decisions, dry-run, and (included) roles and policies."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentsuite_identity.api import policies, roles
+from agentsuite_identity.api.policies import PolicyPatch
+from agentsuite_identity.api.roles import pages, problems
 from agentsuite_identity.deps import Deps
+from agentsuite_identity.domain.authz import Request as AuthzRequest
+from agentsuite_identity.handlers import decisions as decision_handlers
+from agentsuite_identity.handlers import policies as policy_handlers
+from agentsuite_kit.auth import Principal
+from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.http.problems import ProblemError
+
+Attributes = dict[str, Any]
+
+
+class SubjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=200)
+    kind: Literal["user", "api_key", "service", "platform"] = "user"
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class ResourceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(default="", max_length=100)
+    id: str | None = Field(default=None, max_length=200)
+    org_id: UUID | None = None
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class AuthorizeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: SubjectIn | None = None
+    action: str = Field(min_length=1, max_length=100)
+    resource: ResourceIn = Field(default_factory=ResourceIn)
+    context: Attributes = Field(default_factory=dict)
+    tenant_id: UUID | None = Field(
+        default=None, description="Only for a tenantless service principal: whose tenant."
+    )
+
+
+class AuthorizeOut(BaseModel):
+    allowed: bool
+    reason: str
+    explanation: dict[str, Any]
+    decision_id: UUID | None
+
+
+class ProposedPolicy(PolicyPatch):
+    pass
+
+
+class DryRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["create", "update", "delete"]
+    policy_id: UUID | None = None
+    policy: ProposedPolicy | None = None
+    last: int = Field(default=1000, ge=1, le=10_000)
+
+
+class DecisionOut(BaseModel):
+    decision_id: UUID
+    decided_at: datetime
+    request: dict[str, Any]
+    allowed: bool
+    reason: str
+    explanation: dict[str, Any]
+    elapsed_ms: float
+
+
+def _request(body: AuthorizeIn, principal: Principal) -> AuthzRequest:
+    subject = body.subject or SubjectIn(id=principal.subject, kind=principal.kind.value)
+    resource = body.resource
+    return AuthzRequest(
+        subject_id=subject.id,
+        subject_kind=subject.kind,
+        subject_attributes=subject.attributes,
+        action=body.action,
+        resource_type=resource.type,
+        resource_id=resource.id,
+        org_id=None if resource.org_id is None else str(resource.org_id),
+        resource_attributes=resource.attributes,
+        context=body.context,
+    )
 
 
 def router(deps: Deps) -> APIRouter:
-    return APIRouter(prefix="/v1")
+    routes = APIRouter(prefix="/v1")
+
+    @routes.post("/authorize")
+    async def authorize(
+        body: AuthorizeIn,
+        principal: Annotated[Principal, Depends(require("authorize:check", platform=True))],
+    ) -> AuthorizeOut:
+        tenant = principal.tenant_id
+        if tenant is None:
+            if body.tenant_id is None:
+                raise ProblemError(
+                    422, "tenant_id: required for a tenantless caller", field="tenant_id"
+                )
+            tenant = body.tenant_id
+        elif body.tenant_id is not None and body.tenant_id != tenant:
+            raise ProblemError(
+                422, "tenant_id: only a tenantless caller may name one", field="tenant_id"
+            )
+        request = _request(body, principal)
+        async with deps.runtime.uow(tenant) as uow:
+            decision, decision_id = await decision_handlers.decide(uow, deps, request)
+        return AuthorizeOut(
+            allowed=decision.allowed,
+            reason=decision.reason,
+            explanation=decision.explanation,
+            decision_id=decision_id,
+        )
+
+    @routes.post("/authorize/dry-run")
+    async def dry_run(
+        body: DryRunIn,
+        principal: Annotated[Principal, Depends(require("policies:write"))],
+    ) -> dict[str, Any]:
+        if body.op == "create" and body.policy is None:
+            raise ProblemError(422, "policy: required to create", field="policy")
+        with problems():
+            async with deps.runtime.uow(principal.tenant) as uow:
+                return await policy_handlers.dry_run(
+                    uow,
+                    deps.access,
+                    op=body.op,
+                    policy_id=body.policy_id,
+                    policy=None
+                    if body.policy is None
+                    else body.policy.model_dump(exclude_none=True),
+                    last=body.last,
+                )
+
+    @routes.get("/decisions")
+    async def list_decisions(
+        principal: Annotated[Principal, Depends(require("decisions:read"))],
+        page: Annotated[CursorParams, Depends(pages)],
+    ) -> Page[DecisionOut]:
+        async with deps.runtime.uow(principal.tenant) as uow:
+            rows = await uow.decisions.page(page.after, page.limit)
+        items = [DecisionOut(**decision_handlers.decision_view(r)) for r in rows]
+        return paginate(items, page.limit, lambda d: (d.decided_at, d.decision_id))
+
+    area = APIRouter()
+    for part in (roles.router(deps), policies.router(deps), routes):
+        area.include_router(part)
+    return area

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from agentsuite_contracts.identity import RoleAssigned, RoleCreated
+from agentsuite_contracts.identity import (
+    RoleAssigned,
+    RoleCreated,
+    RoleDeleted,
+    RoleRevoked,
+    RoleUpdated,
+)
 from agentsuite_contracts.ids import uuid7
+from agentsuite_identity.domain.authz import validate_role
 from agentsuite_identity.domain.capabilities import SYSTEM_ROLES
-from agentsuite_identity.domain.errors import Invalid, NotFound
-from agentsuite_identity.repositories.authz import touch
+from agentsuite_identity.domain.errors import Conflict, Invalid, NotFound
+from agentsuite_identity.repositories.authz import Row, touch
 from agentsuite_identity.uow import IdentityUow
+from agentsuite_kit.http.etag import Precondition
 
 
 async def seed_system_roles(uow: IdentityUow) -> dict[str, UUID]:
@@ -96,3 +105,105 @@ async def assign_role(
     )
     await touch(uow.assignments)
     return assignment_id
+
+
+def role_view(row: Row) -> dict[str, Any]:
+    return {
+        "role_id": row["role_id"],
+        "name": row["name"],
+        "description": row["description"],
+        "capabilities": list(row["capabilities"]),
+        "builtin": row["builtin"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "version": row["version"],
+    }
+
+
+async def create_role(
+    uow: IdentityUow, *, name: str, description: str, capabilities: list[str]
+) -> dict[str, Any]:
+    validate_role(name, description, capabilities)
+    if await uow.roles.name_taken(name):
+        raise Conflict(f"a role named {name!r} exists", field="name")
+    role_id = uuid7()
+    await uow.roles.add(
+        {
+            "role_id": role_id,
+            "tenant_id": uow.tenant_id,
+            "name": name,
+            "description": description,
+            "capabilities": capabilities,
+            "builtin": False,
+        }
+    )
+    uow.emit(
+        RoleCreated(role_id=role_id, name=name, description=description, capabilities=capabilities)
+    )
+    await touch(uow.roles)
+    row = await uow.roles.get(role_id)
+    assert row is not None
+    return role_view(row)
+
+
+async def _changeable(uow: IdentityUow, role_id: UUID) -> Row:
+    row = await uow.roles.get(role_id)
+    if row is None:
+        raise NotFound(f"role {role_id} not found")
+    if row["builtin"]:
+        raise Conflict("a system role cannot be changed or deleted")
+    return row
+
+
+async def update_role(
+    uow: IdentityUow, role_id: UUID, precondition: Precondition, changes: dict[str, Any]
+) -> dict[str, Any]:
+    current = await _changeable(uow, role_id)
+    precondition.check(current["version"])
+    merged = {k: changes.get(k, current[k]) for k in ("name", "description", "capabilities")}
+    validate_role(merged["name"], merged["description"], list(merged["capabilities"]))
+    if merged["name"] != current["name"] and await uow.roles.name_taken(merged["name"], role_id):
+        raise Conflict(f"a role named {merged['name']!r} exists", field="name")
+    row = await uow.roles.update(role_id, current["version"], merged)
+    if row is None:
+        precondition.check(None)
+        raise Conflict("the role changed meanwhile")  # pragma: no cover
+    uow.emit(
+        RoleUpdated(
+            role_id=role_id,
+            name=row["name"],
+            description=row["description"],
+            capabilities=list(row["capabilities"]),
+        )
+    )
+    await touch(uow.roles)
+    return role_view(row)
+
+
+async def delete_role(uow: IdentityUow, role_id: UUID) -> None:
+    current = await _changeable(uow, role_id)
+    await uow.roles.delete(role_id)
+    uow.emit(RoleDeleted(role_id=role_id, name=current["name"]))
+    await touch(uow.roles)
+
+
+def assignment_view(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in row}
+
+
+async def revoke_assignment(uow: IdentityUow, assignment_id: UUID) -> None:
+    row = await uow.assignments.get(assignment_id)
+    if row is None:
+        raise NotFound(f"role assignment {assignment_id} not found")
+    await uow.assignments.delete(assignment_id)
+    uow.emit(
+        RoleRevoked(
+            role_id=row["role_id"],
+            user_id=row["principal_id"],
+            org_id=row["org_id"],
+            assignment_id=assignment_id,
+            resource_type=row["resource_type"],
+            resource_id=row["resource_id"],
+        )
+    )
+    await touch(uow.assignments)

@@ -89,6 +89,18 @@ _CAPABILITIES = text(
     """
 )
 
+_PRUNE_ALL = text(
+    """
+    DELETE FROM decisions WHERE decision_id IN (
+      SELECT decision_id FROM (
+        SELECT decision_id, row_number() OVER (
+          PARTITION BY tenant_id ORDER BY decided_at DESC, decision_id DESC) AS n
+        FROM decisions) ranked
+      WHERE ranked.n > :keep)
+    RETURNING decision_id
+    """
+)
+
 
 class Roles(Repository):
     async def add(self, values: dict[str, Any]) -> None:
@@ -277,11 +289,10 @@ class Decisions(Repository):
         )
         return len(done.all())
 
-    async def tenants_over(self, keep: int) -> list[UUID]:
-        """Tenants (in an all-tenants unit of work) holding more than `keep` decisions."""
-        c = decisions.c
-        query = select(c.tenant_id).group_by(c.tenant_id).having(text("count(*) > :keep"))
-        return list(await self.session.scalars(query, {"keep": keep}))
+    async def prune_all(self, keep: int) -> int:
+        """In an all-tenants unit of work: keep each tenant's newest `keep` decisions."""
+        done = await self.session.execute(_PRUNE_ALL, {"keep": keep})
+        return len(done.all())
 
 
 _TOUCH = text(

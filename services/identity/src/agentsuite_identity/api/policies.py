@@ -1,0 +1,148 @@
+"""Routes of ABAC policies (included by api/authz.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentsuite_identity.api.roles import actor, created, may_grant, pages, problems
+from agentsuite_identity.deps import Deps
+from agentsuite_identity.handlers import policies as handlers
+from agentsuite_kit.auth import Principal
+from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.cause import acting
+from agentsuite_kit.http.etag import Precondition, etag, if_match
+from agentsuite_kit.http.idempotency import idempotency
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.http.problems import ProblemError
+
+Patterns = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=200)
+]
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+    effect: Literal["allow", "deny"]
+    actions: Annotated[Patterns, Field(min_length=1)]
+    resource_type: str = Field(default="*", min_length=1, max_length=100)
+    resources: Patterns = Field(default_factory=list)
+    condition: dict[str, Any] = Field(default_factory=dict)
+    priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
+    enabled: bool = True
+
+
+class PolicyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    effect: Literal["allow", "deny"] | None = None
+    actions: Annotated[Patterns, Field(min_length=1)] | None = None
+    resource_type: str | None = Field(default=None, min_length=1, max_length=100)
+    resources: Patterns | None = None
+    condition: dict[str, Any] | None = None
+    priority: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    enabled: bool | None = None
+
+
+class PolicyOut(BaseModel):
+    policy_id: UUID
+    name: str
+    description: str
+    effect: str
+    actions: list[str]
+    resource_type: str
+    resources: list[str]
+    condition: dict[str, Any]
+    priority: int
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+def _may_allow(principal: Principal, effect: str | None, actions: list[str] | None) -> None:
+    # a deny only takes away; an allow hands out its actions like a role would
+    if effect != "deny" and actions is not None:
+        may_grant(principal, actions, "actions")
+
+
+def router(deps: Deps) -> APIRouter:
+    routes = APIRouter(prefix="/v1")
+
+    @routes.post("/policies", status_code=201, response_model=PolicyOut)
+    async def create_policy(
+        body: PolicyIn,
+        request: Request,
+        principal: Annotated[Principal, Depends(require("policies:write"))],
+    ) -> Response:
+        with problems(), acting(actor(principal)):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                idem = await idempotency(request, uow.session, subject=principal.subject)
+                if idem.replay is not None:
+                    return idem.replay
+                policy = await handlers.create_policy(uow, body.model_dump())
+                _may_allow(principal, body.effect, body.actions)
+                response = created(policy, policy["version"])
+                await idem.save(response)
+                await uow.commit()
+        return response
+
+    @routes.get("/policies")
+    async def list_policies(
+        principal: Annotated[Principal, Depends(require("policies:read"))],
+        page: Annotated[CursorParams, Depends(pages)],
+    ) -> Page[PolicyOut]:
+        async with deps.runtime.uow(principal.tenant) as uow:
+            rows = await uow.policies.page(page.after, page.limit)
+        items = [PolicyOut(**handlers.policy_view(r)) for r in rows]
+        return paginate(items, page.limit, lambda p: (p.name, p.policy_id))
+
+    @routes.get("/policies/{policy_id}")
+    async def get_policy(
+        policy_id: UUID,
+        response: Response,
+        principal: Annotated[Principal, Depends(require("policies:read"))],
+    ) -> PolicyOut:
+        async with deps.runtime.uow(principal.tenant) as uow:
+            row = await uow.policies.get(policy_id)
+        if row is None:
+            raise ProblemError(404, f"policy {policy_id} not found", code="not_found")
+        response.headers["ETag"] = etag(row["version"])
+        return PolicyOut(**handlers.policy_view(row))
+
+    @routes.patch("/policies/{policy_id}")
+    async def patch_policy(
+        policy_id: UUID,
+        body: PolicyPatch,
+        response: Response,
+        principal: Annotated[Principal, Depends(require("policies:write"))],
+        precondition: Annotated[Precondition, Depends(if_match())],
+    ) -> PolicyOut:
+        with problems(), acting(actor(principal)):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                policy = await handlers.update_policy(
+                    uow, policy_id, precondition, body.model_dump(exclude_none=True)
+                )
+                _may_allow(principal, policy["effect"], policy["actions"])
+                await uow.commit()
+        response.headers["ETag"] = etag(policy["version"])
+        return PolicyOut(**policy)
+
+    @routes.delete("/policies/{policy_id}", status_code=204)
+    async def delete_policy(
+        policy_id: UUID, principal: Annotated[Principal, Depends(require("policies:write"))]
+    ) -> Response:
+        with problems(), acting(actor(principal)):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                await handlers.delete_policy(uow, policy_id)
+                await uow.commit()
+        return Response(status_code=204)
+
+    return routes

@@ -1,0 +1,92 @@
+"""Authorization decisions: answer, record (sampled) with their event, prune old ones."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from agentsuite_contracts.identity import AuthorizationDecided
+from agentsuite_contracts.ids import uuid7
+from agentsuite_identity.domain.authz import Decision, Request
+from agentsuite_identity.uow import IdentityUow
+from agentsuite_kit.jobs import Job
+
+if TYPE_CHECKING:
+    from agentsuite_identity.deps import Deps
+
+PRUNE = "decisions.prune"
+PRUNE_CRON = "*/15 * * * *"
+
+
+async def decide(uow: IdentityUow, deps: Deps, request: Request) -> tuple[Decision, UUID | None]:
+    """The decision, and its id when this one is recorded (`decision_sample_rate`): the
+    row and its AuthorizationDecided event commit together."""
+    started = time.perf_counter()
+    decision = await deps.access.authorize(uow, request)
+    rate = deps.settings.decision_sample_rate
+    if rate <= 0 or (rate < 1 and random.random() >= rate):  # noqa: S311 - sampling, not secrets
+        return decision, None
+    decision_id = uuid7()
+    uow.decisions.record(
+        {
+            "decision_id": decision_id,
+            "tenant_id": uow.tenant_id,
+            "request": request.to_json(),
+            "allowed": decision.allowed,
+            "reason": decision.reason,
+            "explanation": decision.explanation,
+            "elapsed_ms": (time.perf_counter() - started) * 1000,
+        }
+    )
+    explanation = decision.explanation
+    uow.emit(
+        AuthorizationDecided(
+            decision_id=decision_id,
+            subject_id=request.subject_id,
+            action=request.action,
+            resource_type=request.resource_type,
+            resource_id=request.resource_id,
+            allowed=decision.allowed,
+            reason=decision.reason,
+            matched_policies=[UUID(p["policy_id"]) for p in explanation["policies"]],
+            matched_roles=[r["name"] for r in explanation["roles"]],
+        )
+    )
+    await uow.commit()
+    return decision, decision_id
+
+
+def decision_view(row: Any) -> dict[str, Any]:
+    return {
+        "decision_id": row["decision_id"],
+        "decided_at": row["decided_at"],
+        "request": row["request"],
+        "allowed": row["allowed"],
+        "reason": row["reason"],
+        "explanation": row["explanation"],
+        "elapsed_ms": row["elapsed_ms"],
+    }
+
+
+def jobs(deps: Deps) -> dict[str, Callable[[Job, IdentityUow], Awaitable[None]]]:
+    """`decisions.prune`: keep the newest `decision_retention` decisions per tenant. A job
+    of one tenant prunes that tenant; a tenantless one (the cron) prunes every tenant."""
+
+    async def prune(job: Job, uow: IdentityUow) -> None:
+        keep = deps.settings.decision_retention
+        if job.tenant_id is not None:
+            await uow.decisions.prune(keep)
+            return
+        async with deps.runtime.uow(None, all_tenants=True) as every:
+            await every.decisions.prune_all(keep)
+            await every.commit()
+
+    return {PRUNE: prune}
+
+
+async def schedule_prune(uow: IdentityUow) -> None:
+    """Register the tenantless prune cron (idempotent: one row by key). Run at startup."""
+    await uow.jobs.schedule(PRUNE, cron=PRUNE_CRON, key=PRUNE)
