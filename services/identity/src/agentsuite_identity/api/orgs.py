@@ -1,11 +1,195 @@
-"""Routes of the orgs area."""
+"""Routes of organizations, their members and invitations (acceptance is public: the
+invitation token is the credential)."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
+# each route closes over, which string annotations would hide
 
-from fastapi import APIRouter
+from typing import Annotated
+from uuid import UUID
 
+from fastapi import APIRouter, Depends, Request, Response
+
+from agentsuite_identity.api.tenants import created, problems
 from agentsuite_identity.deps import Deps
+from agentsuite_identity.domain import directory
+from agentsuite_identity.handlers import invitations, orgs
+from agentsuite_identity.handlers.invitations import (
+    Accepted,
+    AcceptInvitation,
+    CreateInvitation,
+    InvitationView,
+    Issued,
+)
+from agentsuite_identity.handlers.orgs import CreateOrg, MemberView, OrgView, PutMember, UpdateOrg
+from agentsuite_kit.auth import Principal
+from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.auth.principal import PrincipalKind
+from agentsuite_kit.http.etag import Precondition, etag, if_match
+from agentsuite_kit.http.idempotency import idempotency
+from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+
+
+def _user(principal: Principal) -> UUID | None:
+    return UUID(principal.subject) if principal.kind is PrincipalKind.USER else None
 
 
 def router(deps: Deps) -> APIRouter:
-    return APIRouter(prefix="/v1")
+    routes = APIRouter(prefix="/v1", tags=["orgs"])
+    reading = require("orgs:read")
+    writing = require("orgs:write")
+    inviting = require("users:invite")
+    pages = cursor_params()
+
+    @routes.post("/orgs", status_code=201, response_model=OrgView)
+    async def create_org(
+        cmd: CreateOrg, request: Request, principal: Annotated[Principal, Depends(writing)]
+    ) -> Response:
+        """The caller (or `owner_id`, required for non-user callers) becomes its owner."""
+        with problems(principal):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                idem = await idempotency(request, uow.session, subject=principal.subject)
+                if idem.replay is not None:
+                    return idem.replay
+                view = await orgs.create_org(cmd, uow, acting_user=_user(principal))
+                return await created(idem, uow, view, version=view.version)
+
+    @routes.get("/orgs", response_model=Page[OrgView])
+    async def list_orgs(
+        principal: Annotated[Principal, Depends(reading)],
+        page: Annotated[CursorParams, Depends(pages)],
+    ) -> Page[OrgView]:
+        async with deps.runtime.uow(principal.tenant) as uow:
+            rows = await uow.orgs.page(page.after, page.limit)
+        views = [OrgView.of(r) for r in rows]
+        return paginate(views, page.limit, lambda v: (v.created_at, v.org_id))
+
+    @routes.get("/orgs/{org_id}", response_model=OrgView)
+    async def get_org(
+        org_id: UUID, response: Response, principal: Annotated[Principal, Depends(reading)]
+    ) -> OrgView:
+        with problems():
+            async with deps.runtime.uow(principal.tenant) as uow:
+                view = OrgView.of(await orgs.get_org(uow, org_id))
+        response.headers["ETag"] = etag(view.version)
+        return view
+
+    @routes.patch("/orgs/{org_id}", response_model=OrgView)
+    async def update_org(
+        org_id: UUID,
+        cmd: UpdateOrg,
+        response: Response,
+        principal: Annotated[Principal, Depends(writing)],
+        precondition: Annotated[Precondition, Depends(if_match())],
+    ) -> OrgView:
+        with problems(principal):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                view = await orgs.update_org(cmd, uow, org_id=org_id, check=precondition.check)
+        response.headers["ETag"] = etag(view.version)
+        return view
+
+    @routes.delete("/orgs/{org_id}", status_code=204)
+    async def delete_org(
+        org_id: UUID, principal: Annotated[Principal, Depends(writing)]
+    ) -> Response:
+        """With its memberships and invitations."""
+        with problems(principal):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                await orgs.delete_org(uow, org_id=org_id)
+        return Response(status_code=204)
+
+    @routes.get("/orgs/{org_id}/members", response_model=Page[MemberView])
+    async def list_members(
+        org_id: UUID,
+        principal: Annotated[Principal, Depends(reading)],
+        page: Annotated[CursorParams, Depends(pages)],
+    ) -> Page[MemberView]:
+        with problems():
+            async with deps.runtime.uow(principal.tenant) as uow:
+                await orgs.get_org(uow, org_id)
+                rows = await uow.orgs.members(org_id, page.after, page.limit)
+        views = [MemberView.of(r) for r in rows]
+        return paginate(views, page.limit, lambda v: (v.created_at, v.user_id))
+
+    @routes.put("/orgs/{org_id}/members/{user_id}", response_model=MemberView)
+    async def put_member(
+        org_id: UUID,
+        user_id: UUID,
+        cmd: PutMember,
+        response: Response,
+        principal: Annotated[Principal, Depends(writing)],
+    ) -> MemberView:
+        """Add the user with `role` (201), or change its role (200); the last owner stays."""
+        with problems(principal):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                view, added = await orgs.put_member(cmd, uow, org_id=org_id, user_id=user_id)
+        response.status_code = 201 if added else 200
+        return view
+
+    @routes.delete("/orgs/{org_id}/members/{user_id}", status_code=204)
+    async def remove_member(
+        org_id: UUID, user_id: UUID, principal: Annotated[Principal, Depends(writing)]
+    ) -> Response:
+        with problems(principal):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                await orgs.remove_member(uow, org_id=org_id, user_id=user_id)
+        return Response(status_code=204)
+
+    @routes.post("/orgs/{org_id}/invitations", status_code=201, response_model=Issued)
+    async def create_invitation(
+        org_id: UUID,
+        cmd: CreateInvitation,
+        request: Request,
+        principal: Annotated[Principal, Depends(inviting)],
+    ) -> Response:
+        """The token is in this answer only; identity keeps its hash."""
+        with problems(principal):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                idem = await idempotency(request, uow.session, subject=principal.subject)
+                if idem.replay is not None:
+                    return idem.replay
+                issued = await invitations.create_invitation(
+                    cmd,
+                    uow,
+                    org_id=org_id,
+                    settings=deps.settings,
+                    created_by=_user(principal),
+                )
+                return await created(idem, uow, issued)
+
+    @routes.get("/orgs/{org_id}/invitations", response_model=Page[InvitationView])
+    async def list_invitations(
+        org_id: UUID,
+        principal: Annotated[Principal, Depends(inviting)],
+        page: Annotated[CursorParams, Depends(pages)],
+    ) -> Page[InvitationView]:
+        with problems():
+            async with deps.runtime.uow(principal.tenant) as uow:
+                await orgs.get_org(uow, org_id)
+                rows = await uow.invitations.page(org_id, page.after, page.limit)
+        views = [InvitationView.of(r) for r in rows]
+        return paginate(views, page.limit, lambda v: (v.created_at, v.invitation_id))
+
+    @routes.delete("/invitations/{invitation_id}", status_code=204)
+    async def revoke_invitation(
+        invitation_id: UUID, principal: Annotated[Principal, Depends(inviting)]
+    ) -> Response:
+        with problems(principal):
+            async with deps.runtime.uow(principal.tenant) as uow:
+                await invitations.revoke_invitation(uow, invitation_id=invitation_id)
+        return Response(status_code=204)
+
+    @routes.post("/invitations/accept", response_model=Accepted)
+    async def accept_invitation(cmd: AcceptInvitation) -> Accepted:
+        """Public: the token is the credential. Every token that cannot be accepted gets
+        the same 400, whatever the reason."""
+        token = directory.parse_invitation_token(cmd.token)
+        with problems():
+            if token is None:
+                await deps.passwords.waste(cmd.password)
+                raise invitations.Refused()
+            async with deps.runtime.uow(token.tenant_id) as uow:
+                return await invitations.accept_invitation(
+                    cmd, uow, token=token, passwords=deps.passwords
+                )
+
+    return routes

@@ -1,0 +1,194 @@
+"""Organizations of a tenant and their members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy.engine import RowMapping
+
+from agentsuite_contracts.identity import (
+    MemberAdded,
+    MemberRemoved,
+    MemberRoleChanged,
+    OrgCreated,
+    OrgDeleted,
+    OrgRole,
+    OrgUpdated,
+)
+from agentsuite_contracts.ids import uuid7
+from agentsuite_identity.domain import directory
+from agentsuite_identity.domain.directory import UserStatus
+from agentsuite_identity.domain.errors import Conflict, Invalid, NotFound
+from agentsuite_identity.handlers.users import Name, Slug, VersionCheck, get_user
+from agentsuite_identity.handlers.users import OrgRole as OrgRoleField
+from agentsuite_identity.repositories.authz import touch
+from agentsuite_identity.uow import IdentityUow
+
+
+class CreateOrg(BaseModel):
+    slug: Slug
+    name: Name
+    owner_id: UUID | None = None
+
+
+class UpdateOrg(BaseModel):
+    slug: Slug | None = None
+    name: Name | None = None
+
+
+class PutMember(BaseModel):
+    role: OrgRoleField
+
+
+class OrgView(BaseModel):
+    org_id: UUID
+    slug: str
+    name: str
+    owner_id: UUID
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, row: RowMapping) -> OrgView:
+        return cls.model_validate({k: row[k] for k in cls.model_fields})
+
+
+class MemberView(BaseModel):
+    user_id: UUID
+    role: str
+    email: str
+    display_name: str
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> MemberView:
+        return cls.model_validate({k: row[k] for k in cls.model_fields})
+
+
+async def add_org(uow: IdentityUow, *, slug: str, name: str, owner_id: UUID) -> UUID:
+    """The org with `owner_id` as its owner member; events, authz touch. No commit."""
+    assert uow.tenant_id is not None
+    org_id = uuid7()
+    if not await uow.orgs.add(org_id, uow.tenant_id, slug, name, owner_id):
+        raise Conflict(f"an organization with slug {slug!r} exists", field="slug")
+    uow.emit(OrgCreated(org_id=org_id, slug=slug, name=name, owner_id=owner_id))
+    await uow.orgs.put_member(org_id, uow.tenant_id, owner_id, "owner")
+    uow.emit(MemberAdded(org_id=org_id, user_id=owner_id, role=OrgRole.OWNER))
+    await touch(uow.roles)
+    return org_id
+
+
+async def create_org(cmd: CreateOrg, uow: IdentityUow, *, acting_user: UUID | None) -> OrgView:
+    """No commit: the route saves the idempotent response in the same transaction."""
+    owner = cmd.owner_id or acting_user
+    if owner is None:
+        raise Invalid("required when the caller is not a user", field="owner_id")
+    await _active_user(uow, owner, field="owner_id")
+    org_id = await add_org(uow, slug=cmd.slug, name=cmd.name, owner_id=owner)
+    row = await get_org(uow, org_id)
+    return OrgView.of(row)
+
+
+async def get_org(uow: IdentityUow, org_id: UUID, *, lock: bool = False) -> RowMapping:
+    row = await uow.orgs.get(org_id, lock=lock)
+    if row is None:
+        raise NotFound(f"organization {org_id} not found", field="org_id")
+    return row
+
+
+async def update_org(
+    cmd: UpdateOrg, uow: IdentityUow, *, org_id: UUID, check: VersionCheck
+) -> OrgView:
+    row = await get_org(uow, org_id, lock=True)
+    check(row["version"])
+    values = cmd.model_dump(exclude_none=True)
+    if values:
+        moved = values.get("slug", row["slug"]) != row["slug"]
+        if moved and await uow.orgs.slug_taken(values["slug"]):
+            raise Conflict(f"an organization with slug {values['slug']!r} exists", field="slug")
+        row = await uow.orgs.change(org_id, **values)
+        uow.emit(OrgUpdated(org_id=org_id, slug=row["slug"], name=row["name"]))
+        await uow.commit()
+    return OrgView.of(row)
+
+
+async def delete_org(uow: IdentityUow, *, org_id: UUID) -> None:
+    """Members and invitations go with it (FK cascade)."""
+    await get_org(uow, org_id, lock=True)
+    await uow.orgs.remove(org_id)
+    uow.emit(OrgDeleted(org_id=org_id))
+    await touch(uow.roles)
+    await uow.commit()
+
+
+async def put_member(
+    cmd: PutMember, uow: IdentityUow, *, org_id: UUID, user_id: UUID
+) -> tuple[MemberView, bool]:
+    """Add `user_id` with `role`, or change its role; (member, whether it was added)."""
+    assert uow.tenant_id is not None
+    # the org row lock serialises membership changes, so two demotions cannot both pass
+    # the last-owner check
+    await get_org(uow, org_id, lock=True)
+    await _active_user(uow, user_id, field="user_id", missing=NotFound)
+    previous = await uow.orgs.member_role(org_id, user_id)
+    if previous == cmd.role:
+        return await _member(uow, org_id, user_id), False
+    if previous is not None:
+        owners = await uow.orgs.owners(org_id)
+        if directory.last_owner_left(owners, previous, cmd.role):
+            raise Conflict("the organization's last owner cannot be demoted", field="role")
+    await uow.orgs.put_member(org_id, uow.tenant_id, user_id, cmd.role)
+    if previous is None:
+        uow.emit(MemberAdded(org_id=org_id, user_id=user_id, role=OrgRole(cmd.role)))
+    else:
+        uow.emit(
+            MemberRoleChanged(
+                org_id=org_id,
+                user_id=user_id,
+                role=OrgRole(cmd.role),
+                previous_role=OrgRole(previous),
+            )
+        )
+    await touch(uow.roles)
+    view = await _member(uow, org_id, user_id)
+    await uow.commit()
+    return view, previous is None
+
+
+async def remove_member(uow: IdentityUow, *, org_id: UUID, user_id: UUID) -> None:
+    await get_org(uow, org_id, lock=True)
+    role = await uow.orgs.member_role(org_id, user_id)
+    if role is None:
+        raise NotFound(f"user {user_id} is not a member", field="user_id")
+    if directory.last_owner_left(await uow.orgs.owners(org_id), role, None):
+        raise Conflict("the organization's last owner cannot be removed", field="user_id")
+    await uow.orgs.remove_member(org_id, user_id)
+    uow.emit(MemberRemoved(org_id=org_id, user_id=user_id))
+    await touch(uow.roles)
+    await uow.commit()
+
+
+async def _member(uow: IdentityUow, org_id: UUID, user_id: UUID) -> MemberView:
+    row = await uow.orgs.member(org_id, user_id)
+    if row is None:
+        raise NotFound(f"user {user_id} is not a member", field="user_id")
+    return MemberView.of(row)
+
+
+async def _active_user(
+    uow: IdentityUow,
+    user_id: UUID,
+    *,
+    field: str,
+    missing: type[Invalid] | type[NotFound] = Invalid,
+) -> None:
+    try:
+        row = await get_user(uow, user_id)
+    except NotFound:
+        raise missing(f"user {user_id} not found", field=field) from None
+    if row["status"] == UserStatus.DEACTIVATED:
+        raise Conflict(f"user {user_id} is deactivated", field=field)
