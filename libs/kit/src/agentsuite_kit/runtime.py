@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentsuite_contracts.deadletter import group_id
 from agentsuite_contracts.envelope import Payload
-from agentsuite_kit.auth import JwksKeySet, JwtConfig
+from agentsuite_kit.auth import ApiKeyExchanger, JwksKeySet, JwtConfig, KeyOrJwt
 from agentsuite_kit.auth.fastapi import STATE_ATTR, require_verifier
 from agentsuite_kit.db.engine import make_engine
 from agentsuite_kit.db.uow import UnitOfWork
@@ -109,6 +109,10 @@ class Runtime(Generic[U]):
                     audience=settings.jwt_audience,
                 )
             )
+        # `Bearer ask_...` API keys: exchanged at identity, then verified by the keyset
+        self.exchanger: ApiKeyExchanger | None = None
+        if self.keyset is not None and settings.identity_token_url is not None:
+            self.exchanger = ApiKeyExchanger(settings.identity_token_url)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -204,6 +208,8 @@ class Runtime(Generic[U]):
             await self._engine.dispose()
         if self.keyset is not None:
             await self.keyset.aclose()
+        if self.exchanger is not None:
+            await self.exchanger.aclose()
 
     async def prune(self) -> dict[str, int]:
         """Forget what has aged out, every tenant's: applied event ids past the inbox
@@ -278,8 +284,12 @@ class Runtime(Generic[U]):
             **kwargs,
         )
         app.state.runtime = self
-        # where `require(...)` finds its verifier (agentsuite_kit.auth.fastapi.STATE_ATTR)
-        setattr(app.state, STATE_ATTR, self.keyset)
+        # where `require(...)` finds its verifier (agentsuite_kit.auth.fastapi.STATE_ATTR);
+        # `self.keyset` stays the JwksKeySet, which readiness checks
+        verifier: JwksKeySet | KeyOrJwt | None = self.keyset
+        if self.keyset is not None and self.exchanger is not None:
+            verifier = KeyOrJwt(self.keyset, self.exchanger)
+        setattr(app.state, STATE_ATTR, verifier)
         for router in routers:
             app.include_router(router)
         return app

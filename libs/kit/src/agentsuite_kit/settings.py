@@ -39,6 +39,11 @@ class ServiceSettings(BaseSettings):
     )
     kafka_client_id: str | None = None
     jwks_url: str | None = Field(default=None, description="identity's JWKS endpoint.")
+    identity_token_url: str | None = Field(
+        default=None,
+        description="identity's `POST /v1/token`: with it (and a JWKS URL), `Bearer ask_...` "
+        "API keys are accepted, exchanged there for a short JWT that is cached.",
+    )
     credentials_file: Path | None = Field(
         default=None,
         description="This service's own identity credential (client id + secret, JSON, mode "
