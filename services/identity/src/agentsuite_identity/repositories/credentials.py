@@ -228,6 +228,14 @@ class SigningKeys(Repository):
     async def verifying(self) -> list[Any]:
         return list((await self.session.execute(_VERIFYING)).all())
 
+    async def listing(self) -> list[Any]:
+        """Every key's public facts, newest first; never the (sealed) private part."""
+        c = signing_keys.c
+        query = select(
+            c.kid, c.algorithm, c.created_at, c.activated_at, c.retired_at, c.verify_until
+        ).order_by(c.activated_at.desc())
+        return list((await self.session.execute(query)).all())
+
 
 _LT = login_throttle
 
