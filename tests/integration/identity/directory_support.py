@@ -3,10 +3,13 @@ with its admin's token, and the events a tenant emitted."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+
+import httpx
 
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
@@ -103,3 +106,26 @@ async def run_job(identity: Identity, tenant: UUID, kind: str, key: str) -> None
     )
     async with identity.deps.runtime.uow(tenant) as uow:
         await JOBS[kind](job, uow)
+
+
+async def sign_in(identity: Identity, slug: str, email: str, password: str) -> httpx.Response:
+    """The password grant from an address of its own (failures count per address, and the
+    tests share one app)."""
+    address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    transport = httpx.ASGITransport(app=identity.app, client=(address, 4321))
+    async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
+        return await client.post(
+            "/v1/token",
+            data={
+                "grant_type": "password",
+                "username": email,
+                "password": password,
+                "tenant": slug,
+            },
+        )
+
+
+async def refresh(identity: Identity, token: str) -> httpx.Response:
+    return await identity.client.post(
+        "/v1/token", data={"grant_type": "refresh_token", "refresh_token": token}
+    )
