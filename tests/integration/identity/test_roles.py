@@ -174,7 +174,7 @@ async def test_role_input_422_names_the_field(identity: Identity) -> None:
 
 
 async def test_cannot_grant_more_than_held(identity: Identity) -> None:
-    _, user, auth = await _caller(identity, ["roles:write", "roles:read", "plans:read"])
+    _, _, auth = await _caller(identity, ["roles:write", "roles:read", "plans:read"])
     escalate = await identity.client.post(
         "/v1/roles", json={"name": "god", "capabilities": ["*"]}, headers=auth
     )
