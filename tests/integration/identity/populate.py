@@ -291,6 +291,11 @@ def bodies(ids: Ids) -> dict[str, dict[str, Any]]:
             "org_id": ids.get("org_id"),
         },
         "POST /v1/service-accounts": {"name": f"sa-{tag}", "capabilities": ["plans:read"]},
+        "POST /v1/platform/service-accounts": {
+            "name": f"psa-{tag}",
+            "capabilities": ["authorize:check"],
+            "kind": "service",
+        },
     }
 
 
