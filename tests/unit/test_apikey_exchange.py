@@ -215,3 +215,24 @@ async def test_key_or_jwt_exchanges_keys_and_passes_jwts_through() -> None:
     await auth.authenticate("eyJhbGciOiJFZERTQSJ9.e30.sig")
     assert keyset.seen == ["jwt-1", "eyJhbGciOiJFZERTQSJ9.e30.sig"]
     assert json.dumps(identity.calls).count(KEY) == 1
+
+
+async def test_runtime_accepts_keys_only_when_given_identitys_token_url() -> None:
+    from agentsuite_kit.auth import JwksKeySet
+    from agentsuite_kit.auth.fastapi import STATE_ATTR
+    from agentsuite_kit.db import UnitOfWork
+    from agentsuite_kit.runtime import Runtime
+    from agentsuite_kit.settings import ServiceSettings
+
+    base = {"database_url": "postgresql+asyncpg://x@localhost/x", "jwks_url": "http://id/jwks"}
+    for token_url, expected in ((None, JwksKeySet), (URL, KeyOrJwt)):
+        settings = ServiceSettings.model_validate({**base, "identity_token_url": token_url})
+        runtime = Runtime[UnitOfWork](settings, uow=UnitOfWork)
+        app = runtime.app(title="t", version="1")
+        assert type(getattr(app.state, STATE_ATTR)) is expected
+        assert isinstance(runtime.keyset, JwksKeySet)  # readiness still checks the keys
+        assert runtime.keyset is not None
+        await runtime.keyset.aclose()
+        if runtime.exchanger is not None:
+            assert runtime.exchanger.token_url == URL
+            await runtime.exchanger.aclose()

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import httpx
 import jwt
-import pytest
 
 from agentsuite_identity.grants import (
     ACCESS_TOKEN_TYPE,
     API_KEY_TOKEN_TYPE,
     GRANT_TOKEN_EXCHANGE,
-    OAuthError,
-    TokenForm,
     TokenResponse,
 )
-from agentsuite_identity.grants.api_key import grant
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
 
@@ -64,17 +62,44 @@ async def create(identity: Identity, token: str, **body: Any) -> Any:
     )
 
 
-async def exchange(identity: Identity, key: str) -> TokenResponse:
-    form = TokenForm(
-        grant_type=GRANT_TOKEN_EXCHANGE, subject_token=key, subject_token_type=API_KEY_TOKEN_TYPE
+@dataclass
+class Refusal:
+    error: str
+    description: str
+    status: int
+    retry_after: int | None
+
+
+async def _post_exchange(identity: Identity, key: str) -> httpx.Response:
+    return await identity.client.post(
+        "/v1/token",
+        data={
+            "grant_type": GRANT_TOKEN_EXCHANGE,
+            "subject_token": key,
+            "subject_token_type": API_KEY_TOKEN_TYPE,
+        },
     )
-    return await grant(form, identity.deps, address=None)
 
 
-async def refused(identity: Identity, key: str) -> OAuthError:
-    with pytest.raises(OAuthError) as caught:
-        await exchange(identity, key)
-    return caught.value
+async def exchange(identity: Identity, key: str) -> TokenResponse:
+    """`POST /v1/token` with the key, as the kit's exchanger sends it."""
+    answer = await _post_exchange(identity, key)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
+    return TokenResponse.model_validate(answer.json())
+
+
+async def refused(identity: Identity, key: str) -> Refusal:
+    answer = await _post_exchange(identity, key)
+    assert answer.status_code != 200
+    retry = answer.headers.get("Retry-After")
+    body = answer.json()
+    return Refusal(
+        body["error"],
+        body.get("error_description", ""),
+        answer.status_code,
+        None if retry is None else int(retry),
+    )
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -372,3 +397,15 @@ async def test_org_key_needs_an_org_admin(identity: Identity) -> None:
     # the key is the org's: it outlives its creator's account
     await identity.owner_sql("UPDATE users SET status = 'deactivated' WHERE user_id = :u", u=user)
     assert claims_of((await exchange(identity, body["key"])).access_token)["caps"] == ["plans:read"]
+
+
+async def test_exchange_needs_the_api_key_token_type(identity: Identity) -> None:
+    _, _, token = await setup(identity)
+    key = (await create(identity, token)).json()["key"]
+    for token_type in (None, "urn:ietf:params:oauth:token-type:access_token"):
+        form = {"grant_type": GRANT_TOKEN_EXCHANGE, "subject_token": key}
+        if token_type is not None:
+            form["subject_token_type"] = token_type
+        answer = await identity.client.post("/v1/token", data=form)
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "invalid_request"
