@@ -162,6 +162,12 @@ async def test_deactivation_stops_tokens_and_revokes_refresh(identity: Identity)
         f"/v1/users/{user_id}/deactivate", json={}, headers=tenant.headers
     )
     assert again.status_code == 409
+    gone = await identity.client.get("/v1/users?status=deactivated", headers=tenant.headers)
+    assert [u["user_id"] for u in gone.json()["items"]] == [str(user_id)]
+    active = await identity.client.get("/v1/users?status=active", headers=tenant.headers)
+    assert [u["user_id"] for u in active.json()["items"]] == [str(tenant.admin_id)]
+    bogus = await identity.client.get("/v1/users?status=bogus", headers=tenant.headers)
+    assert bogus.status_code == 422
     emitted = await events(identity, tenant.tenant_id)
     assert "identity.user.deactivated" in emitted
     assert "identity.session.revoked" in emitted
