@@ -39,7 +39,9 @@ def _usable(row: Any, now: datetime) -> bool:
         return False
     if row.expires_at is not None and row.expires_at <= now:
         return False
-    # a user-owned key lives only as long as its owner is active
+    # an org's key lives as long as the org; a user's as long as the user is active
+    if row.org_id is not None and row.org_found is None:
+        return False
     return row.user_id is None or row.owner_status == "active"
 
 

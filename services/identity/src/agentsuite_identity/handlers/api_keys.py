@@ -32,7 +32,11 @@ class CreateApiKey(BaseModel):
     )
     expires_at: AwareDatetime | None = None
     rate_limit_per_minute: int | None = Field(
-        default=None, ge=1, le=100_000, description="Token exchanges per minute; null = none."
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Token exchanges per minute, counted by each identity process apart "
+        "(see limits.py); null = none.",
     )
 
 

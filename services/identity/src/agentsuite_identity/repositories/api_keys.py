@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import and_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from agentsuite_identity.repositories.tables import api_keys, members, tenants, users
+from agentsuite_identity.repositories.tables import api_keys, members, orgs, tenants, users
 from agentsuite_kit.db import Repository
 
 # what a list or a read shows: everything but the hash
@@ -50,9 +50,11 @@ _FOR_EXCHANGE = (
         api_keys.c.revoked_at,
         tenants.c.status.label("tenant_status"),
         users.c.status.label("owner_status"),
+        orgs.c.org_id.label("org_found"),
     )
     .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
     .outerjoin(users, users.c.user_id == api_keys.c.user_id)
+    .outerjoin(orgs, orgs.c.org_id == api_keys.c.org_id)
 )
 
 # at most one write a minute per key, however many exchanges: the WHERE makes concurrent
