@@ -346,3 +346,29 @@ async def _save(client: Any, auth: dict[str, str], change: dict[str, Any]) -> No
     tag = (await client.get(url, headers=auth)).headers["ETag"]
     answer = await client.patch(url, json=change["policy"], headers={**auth, "If-Match": tag})
     assert answer.status_code == 200, answer.text
+
+
+async def test_prune_job_keeps_the_newest_of_every_tenant(identity: Identity) -> None:
+    from agentsuite_identity.handlers.decisions import PRUNE, jobs
+
+    tenants = []
+    for _ in range(2):
+        tenant, user, auth, _ = await _tenant(identity)
+        for _ in range(4):
+            await identity.client.post("/v1/authorize", json=_ask(user, "plans:read"), headers=auth)
+        tenants.append(tenant)
+    deps = identity.deps
+    keep = deps.settings.decision_retention
+    deps.settings.decision_retention = 1
+    try:
+        job = type("FakeJob", (), {"tenant_id": None})()
+        async with deps.runtime.uow(None) as uow:
+            await jobs(deps)[PRUNE](job, uow)  # type: ignore[arg-type]
+            await uow.commit()
+    finally:
+        deps.settings.decision_retention = keep
+    for tenant in tenants:
+        left = await identity.owner_sql(
+            "SELECT count(*) FROM decisions WHERE tenant_id = :t", t=tenant
+        )
+        assert left[0][0] == 1
