@@ -3,28 +3,54 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from agentsuite_identity.api import routers
 from agentsuite_identity.auth import IdentityAuthenticator, local_keyset
+from agentsuite_identity.bootstrap import bootstrap
 from agentsuite_identity.consumers import CONSUMERS
 from agentsuite_identity.deps import Deps
-from agentsuite_identity.jobs import jobs
+from agentsuite_identity.domain.errors import DomainError
+from agentsuite_identity.jobs import jobs, schedule
 from agentsuite_identity.settings import IdentitySettings
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth.fastapi import STATE_ATTR
+from agentsuite_kit.http.problems import problem
 from agentsuite_kit.runtime import Runtime
 from agentsuite_kit.service import ServiceSpec
+
+
+async def _domain_problem(request: Request, exc: Exception) -> Response:
+    """A rule's refusal that no route translated itself: its status, code and field."""
+    assert isinstance(exc, DomainError)
+    extra: dict[str, Any] = {"code": exc.code}
+    if exc.field is not None:
+        extra["field"] = exc.field
+        if exc.status == 422:
+            extra["errors"] = [{"loc": ["body", exc.field], "msg": exc.detail}]
+    return problem(exc.status, exc.detail, **extra)
 
 
 def build(settings: IdentitySettings) -> FastAPI:
     deps = Deps(settings)
     keyset = local_keyset(deps)
+
+    async def first_start() -> None:
+        await bootstrap(deps)
+        await schedule(deps)
+
     deps.runtime = Runtime[IdentityUow](
-        settings, uow=IdentityUow, consumers=CONSUMERS, jobs=jobs(deps), keyset=keyset
+        settings,
+        uow=IdentityUow,
+        consumers=CONSUMERS,
+        jobs=jobs(deps),
+        keyset=keyset,
+        startup=[first_start],
     )
     app = deps.runtime.app(title="identity", version="1", routers=routers(deps))
+    app.add_exception_handler(DomainError, _domain_problem)
     # identity's own routes also refuse a suspended tenant's or deactivated user's token
     setattr(app.state, STATE_ATTR, IdentityAuthenticator(keyset, deps))
     app.state.deps = deps

@@ -1,11 +1,21 @@
-"""Durable jobs by kind: each area's timers (purges, expiries, key rotation)."""
+"""Durable jobs by kind: each area's timers (purges, expiries, key rotation, pruning)."""
 
 from __future__ import annotations
 
 from agentsuite_identity.deps import Deps
+from agentsuite_identity.handlers import decisions, signing_keys, tenants
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.jobs import Handler
 
 
 def jobs(deps: Deps) -> dict[str, Handler[IdentityUow]]:
-    return {}
+    return {**tenants.JOBS, **signing_keys.jobs(deps), **decisions.jobs(deps)}
+
+
+async def schedule(deps: Deps) -> None:
+    """The tenantless timers every identity needs: the signing key's rotation and the
+    decisions pruning cron. Idempotent (keyed jobs), so every worker may run it at start."""
+    async with deps.runtime.uow(None) as uow:
+        await signing_keys.schedule_rotation(uow, deps.settings)
+        await decisions.schedule_prune(uow)
+        await uow.commit()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from agentsuite_kit.settings import ServiceSettings, env_prefix
@@ -58,6 +59,18 @@ class IdentitySettings(ServiceSettings):
         default=(),
         description="Services that get a service account (and credential file) at startup.",
     )
+
+    @field_validator("key_encryption_key")
+    @classmethod
+    def _aes256_key(cls, value: SecretStr) -> SecretStr:
+        # checked here so a bad key fails the start, not the first token an hour later
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except ValueError:
+            raise ValueError("key_encryption_key: not base64") from None
+        if len(raw) != 32:
+            raise ValueError(f"key_encryption_key: must decode to 32 bytes, not {len(raw)}")
+        return value
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
