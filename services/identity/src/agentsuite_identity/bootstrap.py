@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Literal
 
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.capabilities import OPERATOR, SERVICE
@@ -23,6 +24,8 @@ from agentsuite_identity.repositories.bootstrap import Bootstrap
 log = logging.getLogger(__name__)
 
 OPERATOR_NAME = "platform-operator"
+
+Kind = Literal["platform", "service"]
 
 
 def credential_path(directory: Path, name: str) -> Path:
@@ -42,7 +45,7 @@ async def bootstrap(deps: Deps) -> list[str]:
     directory = deps.settings.bootstrap_dir
     if directory is None:
         return []
-    wanted = {OPERATOR_NAME: ("platform", list(OPERATOR))}
+    wanted: dict[str, tuple[Kind, list[str]]] = {OPERATOR_NAME: ("platform", list(OPERATOR))}
     for service in deps.settings.bootstrap_services:
         if service != "identity":
             wanted[service] = ("service", list(SERVICE))
