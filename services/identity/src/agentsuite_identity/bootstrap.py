@@ -69,7 +69,7 @@ async def bootstrap(deps: Deps) -> list[str]:
                     uow,
                     name=name,
                     kind=kind,
-                    capabilities=caps,  # type: ignore[arg-type]
+                    capabilities=caps,
                 )
                 _write_once(
                     path,
