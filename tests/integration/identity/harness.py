@@ -21,12 +21,14 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from agentsuite_cli.provision import ServiceDb, provision, service_dbs
+from agentsuite_contracts.registry import TOPICS
 from agentsuite_identity.app import build, spec
 from agentsuite_identity.auth import access_claims
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.settings import IdentitySettings
 from agentsuite_kit.auth.principal import PrincipalKind
 from agentsuite_kit.db.migrate import upgrade
+from agentsuite_kit.messaging.admin import ensure_topics
 
 
 async def create_identity_db(admin_url: str, secrets_file: Path) -> ServiceDb:
@@ -133,6 +135,11 @@ async def running(
     settings: IdentitySettings, db: ServiceDb, admin_url: str
 ) -> AsyncIterator[Identity]:
     """Build the app, run its lifespan, wait until its signing keys are loaded."""
+    # as `agentsuite up` does: Apache Kafka (lane 2) creates no topic on first use
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        [(t.name, t.partitions) for t in TOPICS if t.owner == "identity"],
+    )
     app = build(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
