@@ -172,6 +172,12 @@ async def test_list_pages_and_never_shows_secrets(identity: Identity) -> None:
         cursor = page.json()["next_cursor"]
         url = f"/v1/api-keys?limit=2&cursor={cursor}" if cursor else ""
     assert seen == [m["id"] for m in reversed(made)]
+    mine = await identity.client.get(
+        f"/v1/api-keys?user_id={made[0]['user_id']}", headers=auth(token)
+    )
+    assert len(mine.json()["items"]) == 3
+    others = await identity.client.get(f"/v1/api-keys?user_id={uuid.uuid4()}", headers=auth(token))
+    assert others.json()["items"] == []
 
 
 async def test_other_tenants_keys_are_not_found(identity: Identity) -> None:
