@@ -363,7 +363,7 @@ async def test_prune_job_keeps_the_newest_of_every_tenant(identity: Identity) ->
     try:
         job = type("FakeJob", (), {"tenant_id": None})()
         async with deps.runtime.uow(None) as uow:
-            await jobs(deps)[PRUNE](job, uow)  # type: ignore[arg-type]
+            await jobs(deps)[PRUNE](job, uow)
             await uow.commit()
     finally:
         deps.settings.decision_retention = keep

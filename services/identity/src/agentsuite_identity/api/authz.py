@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from agentsuite_identity.api import policies, roles
 from agentsuite_identity.api.policies import PolicyPatch
-from agentsuite_identity.api.roles import pages, problems
+from agentsuite_identity.api.roles import Body, pages, problems
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.authz import Request as AuthzRequest
 from agentsuite_identity.handlers import decisions as decision_handlers
@@ -24,23 +24,20 @@ from agentsuite_kit.http.problems import ProblemError
 Attributes = dict[str, Any]
 
 
-class SubjectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SubjectIn(Body):
     id: str = Field(min_length=1, max_length=200)
     kind: Literal["user", "api_key", "service", "platform"] = "user"
     attributes: Attributes = Field(default_factory=dict)
 
 
-class ResourceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResourceIn(Body):
     type: str = Field(default="", max_length=100)
     id: str | None = Field(default=None, max_length=200)
     org_id: UUID | None = None
     attributes: Attributes = Field(default_factory=dict)
 
 
-class AuthorizeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AuthorizeIn(Body):
     subject: SubjectIn | None = None
     action: str = Field(min_length=1, max_length=100)
     resource: ResourceIn = Field(default_factory=ResourceIn)
@@ -61,8 +58,7 @@ class ProposedPolicy(PolicyPatch):
     pass
 
 
-class DryRunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DryRunIn(Body):
     op: Literal["create", "update", "delete"]
     policy_id: UUID | None = None
     policy: ProposedPolicy | None = None

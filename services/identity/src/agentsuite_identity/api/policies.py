@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from agentsuite_identity.api.roles import actor, created, may_grant, pages, problems
+from agentsuite_identity.api.roles import Body, actor, created, may_grant, pages, problems
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.handlers import policies as handlers
 from agentsuite_kit.auth import Principal
@@ -25,8 +25,7 @@ Patterns = Annotated[
 ]
 
 
-class PolicyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PolicyIn(Body):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=1000)
     effect: Literal["allow", "deny"]
@@ -38,8 +37,7 @@ class PolicyIn(BaseModel):
     enabled: bool = True
 
 
-class PolicyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PolicyPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     effect: Literal["allow", "deny"] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -11,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentsuite_contracts.envelope import Actor
 from agentsuite_identity.deps import Deps
@@ -36,6 +37,46 @@ _ACTORS: dict[PrincipalKind, Literal["user", "api_key", "service", "system"]] = 
     PrincipalKind.SERVICE: "service",
     PrincipalKind.PLATFORM: "system",
 }
+
+
+def _unstorable(value: object, path: str) -> str | None:
+    """The path of the first value PostgreSQL's text/JSONB cannot hold (NUL, a lone
+    surrogate, a non-finite number), or None: such input is a 422, not a 500 at the INSERT."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable(key, f"{path}.{key!r}") or _unstorable(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unstorable(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+class Body(BaseModel):
+    """Request bodies of this area: unknown fields refused, every string storable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        found = _unstorable(data, "body")
+        if found:
+            raise ValueError(f"{found}: contains NUL, an unpaired surrogate or a non-finite number")
+        return data
 
 
 def actor(principal: Principal) -> Actor:
@@ -84,15 +125,13 @@ def created(body: dict[str, Any], version: int) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=201, headers={"ETag": etag(version)})
 
 
-class RoleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RoleIn(Body):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=1000)
     capabilities: Capabilities
 
 
-class RolePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RolePatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     capabilities: Capabilities | None = None
@@ -109,8 +148,7 @@ class RoleOut(BaseModel):
     version: int
 
 
-class AssignmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AssignmentIn(Body):
     role_id: UUID
     principal_id: UUID
     org_id: UUID | None = None
