@@ -37,7 +37,8 @@ _ACTIVE = text(
             LEFT JOIN users o ON o.user_id = k.user_id
             WHERE k.api_key_id = :subject AND k.revoked_at IS NULL
               AND (k.expires_at IS NULL OR k.expires_at > now())
-              AND (k.user_id IS NULL OR o.status = 'active'))
+              AND (k.user_id IS NULL OR o.status = 'active')
+              AND (k.org_id IS NULL OR EXISTS (SELECT 1 FROM orgs g WHERE g.org_id = k.org_id)))
           WHEN 'service' THEN EXISTS (
             SELECT 1 FROM service_accounts s
             WHERE s.service_account_id = :subject AND s.status = 'active')
