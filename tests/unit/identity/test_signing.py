@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+from pydantic import ValidationError
 
 from agentsuite_identity.domain.errors import Forbidden, Invalid
 from agentsuite_identity.grants import OAuthError
