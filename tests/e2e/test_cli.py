@@ -220,6 +220,7 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
         "AGENTSUITE_HOME": str(tmp_path / "home"),
         "AGENTSUITE_DATABASE_URL": pg_admin_url,
         "AGENTSUITE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "AGENTSUITE_BASE_PORT": str(free_port()),
         "COLUMNS": "200",
     }
     up = cli(env, "up")
@@ -257,7 +258,8 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
     assert asyncio.run(connect_as_app())
     down = cli(env, "down")
     assert down.returncode == 0
-    assert "nothing was running" in down.stdout
+    # the services `up` started stop; the external servers are left alone
+    assert down.stdout.strip() == "stopped: service identity"
 
 
 def test_up_hands_a_service_its_app_role_and_jwks_url_only(env: dict[str, str]) -> None:
