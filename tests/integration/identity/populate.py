@@ -11,14 +11,22 @@ table owner, for before/after comparisons.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from agentsuite_cli.provision import deprovision
 from agentsuite_identity.repositories import metadata
 from agentsuite_kit.auth.principal import PrincipalKind
-from tests.integration.identity.harness import Identity
+from tests.integration.identity.harness import (
+    Identity,
+    create_identity_db,
+    make_settings,
+    running,
+)
 from tests.integration.identity.route_table import gates
 
 Ids = dict[str, str]
@@ -306,3 +314,19 @@ def body_for(route: str, ids: Ids) -> dict[str, Any] | None:
     if route in known:
         return {k: v for k, v in known[route].items() if v is not None}
     return {} if route.split(" ")[0] in ("POST", "PUT", "PATCH") else None
+
+
+# --- an identity of one's own ----------------------------------------------------------
+
+
+@asynccontextmanager
+async def own_identity(admin_url: str, kafka: str, scratch: Path) -> AsyncIterator[Identity]:
+    """A fresh database and app, for a module whose calls change platform-wide state
+    (signing key rotations, platform accounts) that the session's shared app must not see."""
+    db = await create_identity_db(admin_url, scratch / "pw.json")
+    try:
+        settings = make_settings(db.url(admin_url), kafka, bootstrap_dir=scratch)
+        async with running(settings, db, admin_url) as started:
+            yield started
+    finally:
+        await deprovision(admin_url, [db])

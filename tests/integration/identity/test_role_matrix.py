@@ -11,15 +11,28 @@ creation or key rotation. Routes that land later are covered without editing thi
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+
+import pytest
 
 from agentsuite_identity.domain.capabilities import SYSTEM_ROLES, expand
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
-from tests.integration.identity.populate import body_for, populate
+from tests.integration.identity.populate import body_for, own_identity, populate
 from tests.integration.identity.route_table import Gate, api_gates, gates, path_ids, unguarded
 
 _ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 2, "DELETE": 3}
+
+
+@pytest.fixture(scope="module")
+async def identity(
+    pg_admin_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Identity]:
+    """An identity of this module's own: the platform caller rotates the signing key and
+    creates tenants and platform accounts, which the session's shared app must not see."""
+    async with own_identity(pg_admin_url, kafka_bootstrap, tmp_path_factory.mktemp("rm")) as it:
+        yield it
 
 
 @dataclass(frozen=True)
