@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 import tempfile
 import time
@@ -187,43 +188,63 @@ def _paths(identity: Identity) -> dict[str, Any]:
     return paths
 
 
+async def _grants(identity: Identity, auth: dict[str, str], user: UUID) -> None:
+    """A custom role assigned to the user and a deny policy: decisions that weigh both."""
+    role = await identity.client.post(
+        "/v1/roles",
+        headers=auth,
+        json={"name": "bench", "capabilities": ["plans:read", "plans:approve"]},
+    )
+    if role.status_code == 201:
+        await identity.client.post(
+            "/v1/role-assignments",
+            headers=auth,
+            json={"role_id": role.json()["role_id"], "principal_id": str(user)},
+        )
+    await identity.client.post(
+        "/v1/policies",
+        headers=auth,
+        json={
+            "name": "no approvals on weekends",
+            "effect": "deny",
+            "actions": ["plans:approve"],
+            "resource_type": "plan",
+            "condition": {"context.weekend": {"eq": True}},
+            "priority": 10,
+        },
+    )
+
+
 async def prepare(identity: Identity, tenant: UUID, user: UUID) -> Prepared:
     token = await identity.mint(tenant, user, ["*"], ttl=3600)
     paths = _paths(identity)
     auth = {"Authorization": f"Bearer {token}"}
     prepared = Prepared(token, None, None)
     if "/v1/authorize" in paths:
+        await _grants(identity, auth, user)
         # a handful of distinct questions, cycled, so the warm cache is the common case
         actions = ["plans:read", "plans:approve", "executions:start", "users:write"]
-        prepared.authorize = [
-            json_request(
-                "/v1/authorize",
-                token,
-                {"subject": {"id": str(user)}, "action": a, "resource": {"type": "plan"}},
-            )
+        questions = [
+            {"subject": {"id": str(user)}, "action": a, "resource": {"type": "plan", "id": "p1"}}
             for a in actions
         ]
-        check = await identity.client.post(
-            "/v1/authorize",
-            headers=auth,
-            json={"subject": {"id": str(user)}, "action": "plans:read"},
-        )
+        prepared.authorize = [json_request("/v1/authorize", token, q) for q in questions]
+        check = await identity.client.post("/v1/authorize", headers=auth, json=questions[0])
         if check.status_code != 200:
             prepared.authorize = None
-            prepared.why_no_authorize = f"authorize answered {check.status_code}"
+            prepared.why_no_authorize = f"authorize answered {check.status_code}: {check.text}"
     else:
         prepared.why_no_authorize = "no POST /v1/authorize yet"
     if "/v1/api-keys" in paths and "/v1/token" in paths:
         made = await identity.client.post(
             "/v1/api-keys",
             headers=auth,
-            json={"name": "bench", "capabilities": ["plans:read"], "user_id": str(user)},
+            json={"name": "bench", "scopes": ["plans:read"]},
         )
         if made.status_code in (200, 201):
-            body = made.json()
-            prepared.api_key = body.get("secret") or body.get("key") or body.get("api_key")
+            prepared.api_key = made.json().get("key")
         if prepared.api_key is None:
-            prepared.why_no_api_key = f"POST /v1/api-keys answered {made.status_code}"
+            prepared.why_no_api_key = f"POST /v1/api-keys answered {made.status_code}: {made.text}"
     else:
         prepared.why_no_api_key = "no POST /v1/api-keys or /v1/token yet"
     return prepared
@@ -348,7 +369,11 @@ async def run(seconds: float, connections: int) -> None:
             await over_http(settings, prepared, table, seconds, connections)
         finally:
             await deprovision(admin, [db])
-        print(f"identity bench: {label}; one uvicorn worker; {seconds:g}s per HTTP run")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"identity bench: {label}; one uvicorn worker; {seconds:g}s per HTTP run; "
+            f"{os.cpu_count()} CPUs, load average {load} (client, server and databases share them)"
+        )
         table.print()
 
 
