@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import httpx
 import psutil
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -69,6 +70,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AGENTSUITE_")}
     return base | {
         "AGENTSUITE_HOME": str(tmp_path / "home"),
+        "AGENTSUITE_BASE_PORT": str(free_port()),
         "AGENTSUITE_PG_PORT": str(free_port()),
         "AGENTSUITE_KAFKA_PORT": str(free_port()),
         "COLUMNS": "200",
@@ -128,6 +130,27 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         listed = cli(env, "tenant", "list")
         assert listed.returncode == 0, listed.stdout + listed.stderr
         assert "acme" in listed.stdout
+
+        # README's example: the admin signs in and asks identity for a decision
+        identity_url = f"http://127.0.0.1:{env['AGENTSUITE_BASE_PORT']}"
+        signed_in = httpx.post(
+            f"{identity_url}/v1/token",
+            data={
+                "grant_type": "password",
+                "tenant": "acme",
+                "username": "admin@acme.example",
+                "password": "correct horse battery staple",
+            },
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access_token"]
+        decided = httpx.post(
+            f"{identity_url}/v1/authorize",
+            json={"action": "plans:approve", "resource": {"type": "plan", "id": "p-1"}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["allowed"] is True  # the first admin owns the tenant
 
         found = asyncio.run(list_topics(bootstrap))
         for t in TOPICS:

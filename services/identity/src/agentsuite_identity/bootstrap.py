@@ -70,6 +70,7 @@ async def bootstrap(deps: Deps) -> list[str]:
                     name=name,
                     kind=kind,
                     capabilities=caps,
+                    commit=False,
                 )
                 _write_once(
                     path,
