@@ -87,7 +87,7 @@ class Clock:
 @pytest.fixture
 def settings() -> IdentitySettings:
     return IdentitySettings.model_validate(
-        {"database_url": "postgresql+asyncpg://x@localhost/x", "key_encryption_key": "x" * 44}
+        {"database_url": "postgresql+asyncpg://x@localhost/x", "key_encryption_key": "A" * 43 + "="}
     )
 
 
