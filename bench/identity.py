@@ -276,6 +276,11 @@ async def over_http(
         port = free_port()
         with served(server_env(settings, rate), port) as proc:
             await ready(port, proc)
+            if rate == rates[0]:
+                # the stack's own ceiling on this machine: middleware, routing, no database
+                health = request_bytes("GET", "/healthz", headers={})
+                load = await hammer(port, [health], connections=conns, seconds=seconds / 2)
+                table.add(f"GET /healthz ({conns} conns)", _latency_line(load), "(ceiling)")
             if prepared.authorize:
                 load = await hammer(port, prepared.authorize, connections=conns, seconds=seconds)
                 ok = load.rate >= 2000 and load.pct(0.99) < 10 and set(load.statuses) == {200}
