@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from uuid import UUID
+from uuid import UUID, uuid4
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +40,7 @@ from agentsuite_identity.auth import IdentityAuthenticator  # noqa: E402
 from agentsuite_identity.grants import API_KEY_TOKEN_TYPE, GRANT_TOKEN_EXCHANGE  # noqa: E402
 from agentsuite_identity.settings import IdentitySettings  # noqa: E402
 from agentsuite_kit.auth import JwksKeySet  # noqa: E402
+from agentsuite_kit.auth.principal import PrincipalKind  # noqa: E402
 from bench.identity_http import (  # noqa: E402
     Load,
     call,
@@ -179,6 +180,8 @@ class Prepared:
     token: str
     authorize: list[bytes] | None
     api_key: str | None
+    as_service: list[bytes] | None = None
+    """The same questions from a tenantless service token (how other services ask)."""
     why_no_authorize: str = ""
     why_no_api_key: str = ""
 
@@ -229,6 +232,13 @@ async def prepare(identity: Identity, tenant: UUID, user: UUID) -> Prepared:
             for a in actions
         ]
         prepared.authorize = [json_request("/v1/authorize", token, q) for q in questions]
+        service = await identity.mint(
+            None, uuid4(), ["authorize:check"], kind=PrincipalKind.SERVICE, ttl=3600
+        )
+        prepared.as_service = [
+            json_request("/v1/authorize", service, {**q, "tenant_id": str(tenant)})
+            for q in questions
+        ]
         check = await identity.client.post("/v1/authorize", headers=auth, json=questions[0])
         if check.status_code != 200:
             prepared.authorize = None
@@ -292,10 +302,25 @@ async def over_http(
                 )
                 if set(load.statuses) != {200}:
                     table.add("  statuses", _statuses(load))
+                if rate == 0.0:
+                    await _authorize_variants(port, prepared, table, seconds)
             elif rate == 1.0:
                 table.missing("authorize", prepared.why_no_authorize)
             if rate == rates[-1]:
                 await exchanges(port, prepared, table, seconds, conns)
+
+
+async def _authorize_variants(port: int, prepared: Prepared, table: Table, seconds: float) -> None:
+    """One connection (latency without queueing), and a service principal's questions
+    (identity skips the live tenant/user lookup for tenantless tokens)."""
+    assert prepared.authorize is not None
+    load = await hammer(port, prepared.authorize, connections=1, seconds=seconds / 2)
+    table.add("authorize, sample rate 0 (1 conn)", _latency_line(load))
+    if prepared.as_service:
+        load = await hammer(port, prepared.as_service, connections=8, seconds=seconds / 2)
+        table.add("authorize, service token, rate 0 (8 conns)", _latency_line(load))
+        if set(load.statuses) != {200}:
+            table.add("  statuses", _statuses(load))
 
 
 async def exchanges(port: int, prepared: Prepared, table: Table, seconds: float, n: int) -> None:
