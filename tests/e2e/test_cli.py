@@ -78,6 +78,8 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 GROUP = "execution.plans"
+# a topic no installed service writes to (identity's carry its own events once it runs)
+QUIET = next(t.name for t in TOPICS if t.owner == "audit" or t.owner == "planning")
 DLQ_HEADERS = [
     (k, v.encode())
     for k, v in DeadLetter(
@@ -185,13 +187,13 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
             await producer.start()
             try:
                 await producer.send_and_wait(
-                    TOPICS[0].name, b'{"hello": "tail"}', key=b"k", headers=[("type", b"x")]
+                    QUIET, b'{"hello": "tail"}', key=b"k", headers=[("type", b"x")]
                 )
             finally:
                 await producer.stop()
 
         asyncio.run(produce())
-        tail = cli(env, "tail", TOPICS[0].name, "--limit", "1")
+        tail = cli(env, "tail", QUIET, "--limit", "1")
         assert tail.returncode == 0, tail.stderr
         line = json.loads(tail.stdout.strip().splitlines()[-1])
         assert line["value"] == {"hello": "tail"}
