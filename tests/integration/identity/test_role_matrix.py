@@ -1,9 +1,10 @@
 """Role x route matrix, generated from the app's route table.
 
 Every `/v1` route is called with a token of each system role (owner, admin, member,
-viewer), a token with no capabilities and a platform token. A principal that lacks a
+viewer), no capabilities, a platform and a service token. A principal that lacks a
 capability the route's `require(...)` gate names must get 403 (never a 2xx, never a 5xx);
-one that holds them must never get 5xx nor `insufficient_capability`. Tenant roles never
+one that holds them must never get 5xx, 401, nor `insufficient_capability` naming a
+capability it holds (a handler's own further check may name one it lacks). Tenant roles never
 hold platform capabilities, even `owner`'s `*`: a tenant owner must not reach tenant
 creation or key rotation. Routes that land later are covered without editing this file.
 """
@@ -14,9 +15,10 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 
-from agentsuite_identity.domain.capabilities import SYSTEM_ROLES, expand
+from agentsuite_identity.domain.capabilities import SERVICE, SYSTEM_ROLES, expand
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
 from tests.integration.identity.populate import body_for, own_identity, populate
@@ -56,7 +58,17 @@ async def callers(identity: Identity, tenant: uuid.UUID, user: uuid.UUID) -> lis
     out.append(Caller("no-caps", await identity.mint(tenant, user, []), frozenset(), True))
     platform = await identity.mint(None, uuid.uuid4(), ["*"], kind=PrincipalKind.PLATFORM)
     out.append(Caller("platform", platform, expand(["*"], platform=True), False))
+    # another service's own account: tenantless, with the few capabilities services get
+    service = await identity.mint(None, uuid.uuid4(), list(SERVICE), kind=PrincipalKind.SERVICE)
+    out.append(Caller("service", service, expand(SERVICE, platform=True), False))
     return out
+
+
+def _missing_but_held(r: httpx.Response, caller: Caller) -> bool:
+    if r.status_code != 403 or "insufficient_capability" not in r.text:
+        return False
+    missing = r.json().get("missing") or []
+    return any(c in caller.held for c in missing)
 
 
 async def test_every_v1_route_is_gated_or_declared_public(identity: Identity) -> None:
@@ -100,9 +112,7 @@ async def test_role_by_route_matrix(identity: Identity) -> None:
             allowed += 1
             if r.status_code == 200 and gate.name in answered:
                 answered[gate.name] = True
-            if r.status_code == 401 or (
-                r.status_code == 403 and "insufficient_capability" in r.text
-            ):
+            if r.status_code == 401 or _missing_but_held(r, caller):
                 failures.append(f"refused a holder of {gate.capabilities}: {where}")
     print(
         f"role matrix: {len(table)} routes x {len(who)} callers = {len(cases)} calls "
