@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from agentsuite_identity.api import policies, roles
+from agentsuite_identity.api.common import pages, unit
 from agentsuite_identity.api.policies import PolicyPatch
-from agentsuite_identity.api.roles import Body, pages, problems
+from agentsuite_identity.api.roles import Body
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.authz import Request as AuthzRequest
 from agentsuite_identity.handlers import decisions as decision_handlers
@@ -127,18 +128,15 @@ def router(deps: Deps) -> APIRouter:
     ) -> dict[str, Any]:
         if body.op == "create" and body.policy is None:
             raise ProblemError(422, "policy: required to create", field="policy")
-        with problems():
-            async with deps.runtime.uow(principal.tenant) as uow:
-                return await policy_handlers.dry_run(
-                    uow,
-                    deps.access,
-                    op=body.op,
-                    policy_id=body.policy_id,
-                    policy=None
-                    if body.policy is None
-                    else body.policy.model_dump(exclude_none=True),
-                    last=body.last,
-                )
+        async with unit(deps, principal) as uow:
+            return await policy_handlers.dry_run(
+                uow,
+                deps.access,
+                op=body.op,
+                policy_id=body.policy_id,
+                policy=None if body.policy is None else body.policy.model_dump(exclude_none=True),
+                last=body.last,
+            )
 
     @routes.get("/decisions")
     async def list_decisions(

@@ -9,7 +9,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from agentsuite_identity.api.tenants import created, problems
+from agentsuite_identity.api.common import (
+    Made,
+    create,
+    pages,
+    problems,
+    tagged,
+    unit,
+)
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain import directory
 from agentsuite_identity.handlers import invitations, orgs
@@ -21,12 +28,12 @@ from agentsuite_identity.handlers.invitations import (
     Issued,
 )
 from agentsuite_identity.handlers.orgs import CreateOrg, MemberView, OrgView, PutMember, UpdateOrg
+from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import PrincipalKind
-from agentsuite_kit.http.etag import Precondition, etag, if_match
-from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.etag import Precondition, if_match
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 
 
 def _user(principal: Principal) -> UUID | None:
@@ -38,20 +45,18 @@ def router(deps: Deps) -> APIRouter:
     reading = require("orgs:read")
     writing = require("orgs:write")
     inviting = require("users:invite")
-    pages = cursor_params()
 
     @routes.post("/orgs", status_code=201, response_model=OrgView)
     async def create_org(
         cmd: CreateOrg, request: Request, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
         """The caller (or `owner_id`, required for non-user callers) becomes its owner."""
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                idem = await idempotency(request, uow.session, subject=principal.subject)
-                if idem.replay is not None:
-                    return idem.replay
-                view = await orgs.create_org(cmd, uow, acting_user=_user(principal))
-                return await created(idem, uow, view, version=view.version)
+
+        async def make(uow: IdentityUow) -> Made:
+            view = await orgs.create_org(cmd, uow, acting_user=_user(principal))
+            return view, view.version
+
+        return await create(deps, request, principal, make)
 
     @routes.get("/orgs", response_model=Page[OrgView])
     async def list_orgs(
@@ -67,11 +72,9 @@ def router(deps: Deps) -> APIRouter:
     async def get_org(
         org_id: UUID, response: Response, principal: Annotated[Principal, Depends(reading)]
     ) -> OrgView:
-        with problems():
-            async with deps.runtime.uow(principal.tenant) as uow:
-                view = OrgView.of(await orgs.get_org(uow, org_id))
-        response.headers["ETag"] = etag(view.version)
-        return view
+        async with unit(deps, principal) as uow:
+            view = OrgView.of(await orgs.get_org(uow, org_id))
+        return tagged(response, view)
 
     @routes.patch("/orgs/{org_id}", response_model=OrgView)
     async def update_org(
@@ -81,20 +84,17 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(writing)],
         precondition: Annotated[Precondition, Depends(if_match())],
     ) -> OrgView:
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                view = await orgs.update_org(cmd, uow, org_id=org_id, check=precondition.check)
-        response.headers["ETag"] = etag(view.version)
-        return view
+        async with unit(deps, principal) as uow:
+            view = await orgs.update_org(cmd, uow, org_id=org_id, check=precondition.check)
+        return tagged(response, view)
 
     @routes.delete("/orgs/{org_id}", status_code=204)
     async def delete_org(
         org_id: UUID, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
         """With its memberships and invitations."""
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await orgs.delete_org(uow, org_id=org_id)
+        async with unit(deps, principal) as uow:
+            await orgs.delete_org(uow, org_id=org_id)
         return Response(status_code=204)
 
     @routes.get("/orgs/{org_id}/members", response_model=Page[MemberView])
@@ -103,10 +103,9 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(reading)],
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[MemberView]:
-        with problems():
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await orgs.get_org(uow, org_id)
-                rows = await uow.orgs.members(org_id, page.after, page.limit)
+        async with unit(deps, principal) as uow:
+            await orgs.get_org(uow, org_id)
+            rows = await uow.orgs.members(org_id, page.after, page.limit)
         views = [MemberView.of(r) for r in rows]
         return paginate(views, page.limit, lambda v: (v.created_at, v.user_id))
 
@@ -119,9 +118,8 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(writing)],
     ) -> MemberView:
         """Add the user with `role` (201), or change its role (200); the last owner stays."""
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                view, added = await orgs.put_member(cmd, uow, org_id=org_id, user_id=user_id)
+        async with unit(deps, principal) as uow:
+            view, added = await orgs.put_member(cmd, uow, org_id=org_id, user_id=user_id)
         response.status_code = 201 if added else 200
         return view
 
@@ -129,9 +127,8 @@ def router(deps: Deps) -> APIRouter:
     async def remove_member(
         org_id: UUID, user_id: UUID, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await orgs.remove_member(uow, org_id=org_id, user_id=user_id)
+        async with unit(deps, principal) as uow:
+            await orgs.remove_member(uow, org_id=org_id, user_id=user_id)
         return Response(status_code=204)
 
     @routes.post("/orgs/{org_id}/invitations", status_code=201, response_model=Issued)
@@ -142,19 +139,14 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(inviting)],
     ) -> Response:
         """The token is in this answer only; identity keeps its hash."""
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                idem = await idempotency(request, uow.session, subject=principal.subject)
-                if idem.replay is not None:
-                    return idem.replay
-                issued = await invitations.create_invitation(
-                    cmd,
-                    uow,
-                    org_id=org_id,
-                    settings=deps.settings,
-                    created_by=_user(principal),
-                )
-                return await created(idem, uow, issued)
+
+        async def make(uow: IdentityUow) -> Made:
+            issued = await invitations.create_invitation(
+                cmd, uow, org_id=org_id, settings=deps.settings, created_by=_user(principal)
+            )
+            return issued, None
+
+        return await create(deps, request, principal, make)
 
     @routes.get("/orgs/{org_id}/invitations", response_model=Page[InvitationView])
     async def list_invitations(
@@ -162,10 +154,9 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(inviting)],
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[InvitationView]:
-        with problems():
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await orgs.get_org(uow, org_id)
-                rows = await uow.invitations.page(org_id, page.after, page.limit)
+        async with unit(deps, principal) as uow:
+            await orgs.get_org(uow, org_id)
+            rows = await uow.invitations.page(org_id, page.after, page.limit)
         views = [InvitationView.of(r) for r in rows]
         return paginate(views, page.limit, lambda v: (v.created_at, v.invitation_id))
 
@@ -173,9 +164,8 @@ def router(deps: Deps) -> APIRouter:
     async def revoke_invitation(
         invitation_id: UUID, principal: Annotated[Principal, Depends(inviting)]
     ) -> Response:
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await invitations.revoke_invitation(uow, invitation_id=invitation_id)
+        async with unit(deps, principal) as uow:
+            await invitations.revoke_invitation(uow, invitation_id=invitation_id)
         return Response(status_code=204)
 
     @routes.post("/invitations/accept", response_model=Accepted)

@@ -9,16 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from agentsuite_identity.api.roles import Body, actor, created, may_grant, pages, problems
+from agentsuite_identity.api.common import Made, create, found, pages, unit
+from agentsuite_identity.api.roles import Body, may_grant
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.handlers import policies as handlers
+from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import Precondition, etag, if_match
-from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, paginate
-from agentsuite_kit.http.problems import ProblemError
 
 Patterns = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=200)
@@ -80,17 +79,13 @@ def router(deps: Deps) -> APIRouter:
         request: Request,
         principal: Annotated[Principal, Depends(require("policies:write"))],
     ) -> Response:
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                idem = await idempotency(request, uow.session, subject=principal.subject)
-                if idem.replay is not None:
-                    return idem.replay
-                policy = await handlers.create_policy(uow, body.model_dump())
-                _may_allow(principal, body.effect, body.actions)
-                response = created(policy, policy["version"])
-                await idem.save(response)
-                await uow.commit()
-        return response
+
+        async def make(uow: IdentityUow) -> Made:
+            policy = await handlers.create_policy(uow, body.model_dump())
+            _may_allow(principal, body.effect, body.actions)
+            return policy, policy["version"]
+
+        return await create(deps, request, principal, make)
 
     @routes.get("/policies")
     async def list_policies(
@@ -109,9 +104,7 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(require("policies:read"))],
     ) -> PolicyOut:
         async with deps.runtime.uow(principal.tenant) as uow:
-            row = await uow.policies.get(policy_id)
-        if row is None:
-            raise ProblemError(404, f"policy {policy_id} not found", code="not_found")
+            row = found(await uow.policies.get(policy_id), f"policy {policy_id} not found")
         response.headers["ETag"] = etag(row["version"])
         return PolicyOut(**handlers.policy_view(row))
 
@@ -123,13 +116,12 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(require("policies:write"))],
         precondition: Annotated[Precondition, Depends(if_match())],
     ) -> PolicyOut:
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                policy = await handlers.update_policy(
-                    uow, policy_id, precondition, body.model_dump(exclude_none=True)
-                )
-                _may_allow(principal, policy["effect"], policy["actions"])
-                await uow.commit()
+        async with unit(deps, principal) as uow:
+            policy = await handlers.update_policy(
+                uow, policy_id, precondition, body.model_dump(exclude_none=True)
+            )
+            _may_allow(principal, policy["effect"], policy["actions"])
+            await uow.commit()
         response.headers["ETag"] = etag(policy["version"])
         return PolicyOut(**policy)
 
@@ -137,10 +129,9 @@ def router(deps: Deps) -> APIRouter:
     async def delete_policy(
         policy_id: UUID, principal: Annotated[Principal, Depends(require("policies:write"))]
     ) -> Response:
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await handlers.delete_policy(uow, policy_id)
-                await uow.commit()
+        async with unit(deps, principal) as uow:
+            await handlers.delete_policy(uow, policy_id)
+            await uow.commit()
         return Response(status_code=204)
 
     return routes

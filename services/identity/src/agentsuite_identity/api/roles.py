@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentsuite_contracts.envelope import Actor
+from agentsuite_identity.api.common import Made, create, found, pages, unit
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.capabilities import expand
-from agentsuite_identity.domain.errors import DomainError
 from agentsuite_identity.handlers import authz as handlers
+from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.auth.principal import PrincipalKind
-from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import Precondition, etag, if_match
-from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 from agentsuite_kit.http.problems import ProblemError
 
-pages = cursor_params(default_limit=50, max_limit=200)
 Capabilities = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=200)]
-
-_ACTORS: dict[PrincipalKind, Literal["user", "api_key", "service", "system"]] = {
-    PrincipalKind.USER: "user",
-    PrincipalKind.API_KEY: "api_key",
-    PrincipalKind.SERVICE: "service",
-    PrincipalKind.PLATFORM: "system",
-}
 
 
 def _unstorable(value: object, path: str) -> str | None:
@@ -79,37 +64,6 @@ class Body(BaseModel):
         return data
 
 
-def actor(principal: Principal) -> Actor:
-    return Actor(kind=_ACTORS.get(principal.kind, "system"), id=principal.subject)
-
-
-def _loc(field: str) -> list[str | int]:
-    # "actions[2]" -> ["body", "actions", 2]; "condition.a.$x" -> ["body", "condition", ...]
-    loc: list[str | int] = ["body"]
-    for part in field.split("."):
-        name, _, index = part.partition("[")
-        loc.append(name)
-        if index:
-            loc.append(int(index.rstrip("]")))
-    return loc
-
-
-@contextmanager
-def problems() -> Iterator[None]:
-    """DomainError -> problem+json naming the field (422s carry FastAPI-style `errors`)."""
-    try:
-        yield
-    except DomainError as exc:
-        extra: dict[str, Any] = {}
-        if exc.field is not None:
-            extra["field"] = exc.field
-            if exc.status == 422:
-                extra["errors"] = [
-                    {"loc": _loc(exc.field), "msg": exc.detail, "type": "value_error"}
-                ]
-        raise ProblemError(exc.status, exc.detail, code=exc.code, **extra) from exc
-
-
 def may_grant(principal: Principal, patterns: list[str], field: str) -> None:
     """Nobody hands out more than they hold: a role or allow policy naming a capability
     the caller lacks is refused, so `roles:write` alone cannot escalate to `*`."""
@@ -119,10 +73,6 @@ def may_grant(principal: Principal, patterns: list[str], field: str) -> None:
         raise ProblemError(
             403, f"cannot grant what you do not hold: {shown}", code="forbidden", field=field
         )
-
-
-def created(body: dict[str, Any], version: int) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(body), status_code=201, headers={"ETag": etag(version)})
 
 
 class RoleIn(Body):
@@ -187,21 +137,14 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(require("roles:write"))],
     ) -> Response:
         may_grant(principal, body.capabilities, "capabilities")
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                idem = await idempotency(request, uow.session, subject=principal.subject)
-                if idem.replay is not None:
-                    return idem.replay
-                role = await handlers.create_role(
-                    uow,
-                    name=body.name,
-                    description=body.description,
-                    capabilities=body.capabilities,
-                )
-                response = created(role, role["version"])
-                await idem.save(response)
-                await uow.commit()
-        return response
+
+        async def make(uow: IdentityUow) -> Made:
+            role = await handlers.create_role(
+                uow, name=body.name, description=body.description, capabilities=body.capabilities
+            )
+            return role, role["version"]
+
+        return await create(deps, request, principal, make)
 
     @routes.get("/roles")
     async def list_roles(
@@ -220,9 +163,7 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(require("roles:read"))],
     ) -> RoleOut:
         async with deps.runtime.uow(principal.tenant) as uow:
-            row = await uow.roles.get(role_id)
-        if row is None:
-            raise ProblemError(404, f"role {role_id} not found", code="not_found")
+            row = found(await uow.roles.get(role_id), f"role {role_id} not found")
         response.headers["ETag"] = etag(row["version"])
         return RoleOut(**handlers.role_view(row))
 
@@ -236,12 +177,11 @@ def router(deps: Deps) -> APIRouter:
     ) -> RoleOut:
         if body.capabilities is not None:
             may_grant(principal, body.capabilities, "capabilities")
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                role = await handlers.update_role(
-                    uow, role_id, precondition, body.model_dump(exclude_none=True)
-                )
-                await uow.commit()
+        async with unit(deps, principal) as uow:
+            role = await handlers.update_role(
+                uow, role_id, precondition, body.model_dump(exclude_none=True)
+            )
+            await uow.commit()
         response.headers["ETag"] = etag(role["version"])
         return RoleOut(**role)
 
@@ -249,10 +189,9 @@ def router(deps: Deps) -> APIRouter:
     async def delete_role(
         role_id: UUID, principal: Annotated[Principal, Depends(require("roles:write"))]
     ) -> Response:
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await handlers.delete_role(uow, role_id)
-                await uow.commit()
+        async with unit(deps, principal) as uow:
+            await handlers.delete_role(uow, role_id)
+            await uow.commit()
         return Response(status_code=204)
 
     @routes.post("/role-assignments", status_code=201, response_model=AssignmentOut)
@@ -261,33 +200,27 @@ def router(deps: Deps) -> APIRouter:
         request: Request,
         principal: Annotated[Principal, Depends(require("roles:write"))],
     ) -> Response:
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                idem = await idempotency(request, uow.session, subject=principal.subject)
-                if idem.replay is not None:
-                    return idem.replay
-                role = await uow.roles.get(body.role_id)
-                if role is None:
-                    raise ProblemError(422, "no such role", code="invalid", field="role_id")
-                may_grant(principal, list(role["capabilities"]), "role_id")
-                assignment_id = await handlers.assign_role(
-                    uow,
-                    body.role_id,
-                    body.principal_id,
-                    org_id=body.org_id,
-                    resource_type=body.resource_type,
-                    resource_id=body.resource_id,
-                    expires_at=body.expires_at,
-                    created_by=_subject_id(principal),
-                )
-                row = await uow.assignments.get(assignment_id)
-                assert row is not None
-                response = JSONResponse(
-                    jsonable_encoder(handlers.assignment_view(row)), status_code=201
-                )
-                await idem.save(response)
-                await uow.commit()
-        return response
+
+        async def make(uow: IdentityUow) -> Made:
+            role = await uow.roles.get(body.role_id)
+            if role is None:
+                raise ProblemError(422, "no such role", code="invalid", field="role_id")
+            may_grant(principal, list(role["capabilities"]), "role_id")
+            assignment_id = await handlers.assign_role(
+                uow,
+                body.role_id,
+                body.principal_id,
+                org_id=body.org_id,
+                resource_type=body.resource_type,
+                resource_id=body.resource_id,
+                expires_at=body.expires_at,
+                created_by=_subject_id(principal),
+            )
+            row = await uow.assignments.get(assignment_id)
+            assert row is not None
+            return handlers.assignment_view(row), None
+
+        return await create(deps, request, principal, make)
 
     @routes.get("/role-assignments")
     async def list_assignments(
@@ -307,10 +240,9 @@ def router(deps: Deps) -> APIRouter:
     async def revoke(
         assignment_id: UUID, principal: Annotated[Principal, Depends(require("roles:write"))]
     ) -> Response:
-        with problems(), acting(actor(principal)):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await handlers.revoke_assignment(uow, assignment_id)
-                await uow.commit()
+        async with unit(deps, principal) as uow:
+            await handlers.revoke_assignment(uow, assignment_id)
+            await uow.commit()
         return Response(status_code=204)
 
     return routes

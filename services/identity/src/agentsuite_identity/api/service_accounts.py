@@ -10,20 +10,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from agentsuite_identity.api.signing_keys import platform_only
-from agentsuite_identity.api.tenants import problems
+from agentsuite_identity.api.common import created, pages, platform_only, problems, unit
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.errors import NotFound
 from agentsuite_identity.handlers import service_accounts as accounts
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 
 # No `from __future__ import annotations`: FastAPI must resolve the `Depends` in the
 # route signatures, which close over local names.
 
-_pages = cursor_params(default_limit=50, max_limit=200)
 Capability = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -77,28 +75,26 @@ def router(deps: Deps) -> APIRouter:
         body: NewTenantAccount,
         kind: accounts.Kind,
     ) -> Response:
-        with problems(principal):
-            async with deps.runtime.uow(tenant) as uow:
-                idem = await idempotency(request, uow.session, subject=principal.subject)
-                if idem.replay is not None:
-                    return idem.replay
-                account_id, _, secret = await accounts.create_service_account(
-                    uow,
-                    name=body.name,
-                    kind=kind,
-                    capabilities=list(body.capabilities),
-                    tenant_id=tenant,
-                    creator_capabilities=principal.capabilities if tenant else None,
-                    commit=False,
-                )
-                view = _view(await uow.service_accounts.get(account_id))
-                # the stored copy (what a retry with the same key replays) lacks the secret:
-                # it must not rest in clear in the idempotency table; a caller who lost it
-                # rotates the secret
-                await idem.save(JSONResponse(view.model_dump(mode="json"), status_code=201))
-                await uow.commit()
-            answer = WithSecret(**view.model_dump(), client_secret=secret)
-            return JSONResponse(answer.model_dump(mode="json"), status_code=201)
+        async with unit(deps, principal, tenant) as uow:
+            idem = await idempotency(request, uow.session, subject=principal.subject)
+            if idem.replay is not None:
+                return idem.replay
+            account_id, _, secret = await accounts.create_service_account(
+                uow,
+                name=body.name,
+                kind=kind,
+                capabilities=list(body.capabilities),
+                tenant_id=tenant,
+                creator_capabilities=principal.capabilities if tenant else None,
+                commit=False,
+            )
+            view = _view(await uow.service_accounts.get(account_id))
+            # the stored copy (what a retry with the same key replays) lacks the secret:
+            # it must not rest in clear in the idempotency table; a caller who lost it
+            # rotates the secret
+            await created(idem, uow, view)
+        answer = WithSecret(**view.model_dump(), client_secret=secret)
+        return JSONResponse(answer.model_dump(mode="json"), status_code=201)
 
     async def _rotate(principal: Principal, tenant: UUID | None, account_id: UUID) -> WithSecret:
         with problems(principal):
@@ -141,7 +137,7 @@ def router(deps: Deps) -> APIRouter:
     @routes.get("/service-accounts", summary="The tenant's service accounts, newest first")
     async def list_tenant(
         principal: Annotated[Principal, Depends(t_read)],
-        page: Annotated[CursorParams, Depends(_pages)],
+        page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[ServiceAccountView]:
         result: Page[ServiceAccountView] = await _list(principal.tenant, page, ("tenant",))
         return result
@@ -190,7 +186,7 @@ def router(deps: Deps) -> APIRouter:
     @routes.get("/platform/service-accounts", summary="Platform and service accounts")
     async def list_platform(
         principal: Annotated[Principal, Depends(p_write)],
-        page: Annotated[CursorParams, Depends(_pages)],
+        page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[ServiceAccountView]:
         platform_only(principal)
         result: Page[ServiceAccountView] = await _list(None, page, ("platform", "service"))

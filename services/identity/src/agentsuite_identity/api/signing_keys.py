@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from agentsuite_contracts.envelope import Actor
+from agentsuite_identity.api.common import actor, platform_only
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.handlers import signing_keys
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.cause import acting
-from agentsuite_kit.http.problems import ProblemError
 
 # No `from __future__ import annotations`: FastAPI must resolve the `Depends` in the
 # route signatures, which close over local names.
@@ -35,20 +34,6 @@ class Rotated(BaseModel):
     kid: str
     previous_kid: str | None
     previous_valid_until: datetime | None
-
-
-def platform_only(principal: Principal) -> Principal:
-    """`require(..., platform=True)` admits tenant principals too, and a tenant owner's `*`
-    matches platform capabilities: platform routes also refuse any token with a tenant."""
-    if principal.tenant_id is not None:
-        raise ProblemError(403, "This route is for platform principals.", code="platform_only")
-    return principal
-
-
-def actor(principal: Principal) -> Actor:
-    if principal.kind.value == "user":
-        return Actor(kind="user", id=principal.subject)
-    return Actor(kind="service", id=principal.subject)
 
 
 def router(deps: Deps) -> APIRouter:

@@ -8,7 +8,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from agentsuite_identity.api.tenants import created, problems
+from agentsuite_identity.api.common import (
+    Made,
+    create,
+    pages,
+    tagged,
+    unit,
+)
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.handlers import users as handlers
 from agentsuite_identity.handlers.users import (
@@ -18,12 +24,12 @@ from agentsuite_identity.handlers.users import (
     UpdateUser,
     UserView,
 )
+from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import current_principal, require
 from agentsuite_kit.auth.principal import PrincipalKind
-from agentsuite_kit.http.etag import Precondition, etag, if_match
-from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.etag import Precondition, if_match
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 from agentsuite_kit.http.problems import ProblemError
 
 
@@ -37,19 +43,17 @@ def router(deps: Deps) -> APIRouter:
     routes = APIRouter(prefix="/v1", tags=["users"])
     reading = require("users:read")
     writing = require("users:write")
-    pages = cursor_params()
 
     @routes.post("/users", status_code=201, response_model=UserView)
     async def create_user(
         cmd: CreateUser, request: Request, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                idem = await idempotency(request, uow.session, subject=principal.subject)
-                if idem.replay is not None:
-                    return idem.replay
-                view = await handlers.create_user(cmd, uow, passwords=deps.passwords)
-                return await created(idem, uow, view, version=view.version)
+
+        async def make(uow: IdentityUow) -> Made:
+            view = await handlers.create_user(cmd, uow, passwords=deps.passwords)
+            return view, view.version
+
+        return await create(deps, request, principal, make)
 
     @routes.get("/users", response_model=Page[UserView])
     async def list_users(
@@ -67,11 +71,9 @@ def router(deps: Deps) -> APIRouter:
     async def get_me(
         response: Response, principal: Annotated[Principal, Depends(current_principal)]
     ) -> UserView:
-        with problems():
-            async with deps.runtime.uow(principal.tenant) as uow:
-                view = UserView.of(await handlers.get_user(uow, _me(principal)))
-        response.headers["ETag"] = etag(view.version)
-        return view
+        async with unit(deps, principal) as uow:
+            view = UserView.of(await handlers.get_user(uow, _me(principal)))
+        return tagged(response, view)
 
     @routes.post("/users/me/password", status_code=204)
     async def change_password(
@@ -79,20 +81,17 @@ def router(deps: Deps) -> APIRouter:
     ) -> Response:
         """Needs the current password; revokes the user's refresh tokens (sessions)."""
         user_id = _me(principal)
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                await handlers.change_password(cmd, uow, user_id=user_id, passwords=deps.passwords)
+        async with unit(deps, principal) as uow:
+            await handlers.change_password(cmd, uow, user_id=user_id, passwords=deps.passwords)
         return Response(status_code=204)
 
     @routes.get("/users/{user_id}", response_model=UserView)
     async def get_user(
         user_id: UUID, response: Response, principal: Annotated[Principal, Depends(reading)]
     ) -> UserView:
-        with problems():
-            async with deps.runtime.uow(principal.tenant) as uow:
-                view = UserView.of(await handlers.get_user(uow, user_id))
-        response.headers["ETag"] = etag(view.version)
-        return view
+        async with unit(deps, principal) as uow:
+            view = UserView.of(await handlers.get_user(uow, user_id))
+        return tagged(response, view)
 
     @routes.patch("/users/{user_id}", response_model=UserView)
     async def update_user(
@@ -102,21 +101,16 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(writing)],
         precondition: Annotated[Precondition, Depends(if_match())],
     ) -> UserView:
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                view = await handlers.update_user(
-                    cmd, uow, user_id=user_id, check=precondition.check
-                )
-        response.headers["ETag"] = etag(view.version)
-        return view
+        async with unit(deps, principal) as uow:
+            view = await handlers.update_user(cmd, uow, user_id=user_id, check=precondition.check)
+        return tagged(response, view)
 
     @routes.post("/users/{user_id}/deactivate", response_model=UserView)
     async def deactivate_user(
         user_id: UUID, cmd: Deactivate, principal: Annotated[Principal, Depends(writing)]
     ) -> UserView:
         """The user's tokens stop at identity at once; its refresh tokens are revoked."""
-        with problems(principal):
-            async with deps.runtime.uow(principal.tenant) as uow:
-                return await handlers.deactivate_user(cmd, uow, user_id=user_id)
+        async with unit(deps, principal) as uow:
+            return await handlers.deactivate_user(cmd, uow, user_id=user_id)
 
     return routes
