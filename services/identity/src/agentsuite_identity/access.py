@@ -14,7 +14,7 @@ from agentsuite_identity.domain.authz import (
     Role,
     Snapshot,
 )
-from agentsuite_identity.domain.capabilities import SYSTEM_ROLES
+from agentsuite_identity.domain.capabilities import SYSTEM_ROLES, within_org
 from agentsuite_identity.repositories.authz import Row
 from agentsuite_identity.settings import IdentitySettings
 from agentsuite_identity.uow import IdentityUow
@@ -79,14 +79,20 @@ class Access:
         """The capability patterns `principal_id` holds in the uow's tenant: tenant-wide
         grants, and with `org_id` that org's grants plus the system role of its standing
         there (an org `admin` holds the `admin` role within that org). Expired grants and
-        resource-scoped grants (they only apply to one resource) are left out."""
+        resource-scoped grants (they only apply to one resource) are left out.
+
+        What comes from the org is narrowed by `within_org`: the token it ends up in is
+        honoured tenant-wide, so an org owner's `*` must not become the tenant's."""
         held: set[str] = set()
-        for pattern in await uow.roles.capabilities(principal_id, org_id):
+        in_org: set[str] = set()
+        for pattern, from_org in await uow.roles.capabilities(principal_id, org_id):
             if pattern.startswith(_MEMBER):
-                held.update(SYSTEM_ROLES.get(pattern[len(_MEMBER) :], ()))
+                in_org.update(SYSTEM_ROLES.get(pattern[len(_MEMBER) :], ()))
+            elif from_org:
+                in_org.add(pattern)
             else:
                 held.add(pattern)
-        return frozenset(held)
+        return frozenset(held | within_org(in_org))
 
     async def snapshot(self, uow: IdentityUow) -> Snapshot | None:
         """The tenant's compiled snapshot; None when the tenant is missing or not active."""

@@ -14,7 +14,13 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from agentsuite_identity.domain.capabilities import SYSTEM_ROLES, expand, matches, unknown
+from agentsuite_identity.domain.capabilities import (
+    SYSTEM_ROLES,
+    expand,
+    matches,
+    unknown,
+    within_org,
+)
 from agentsuite_identity.domain.errors import Forbidden, Invalid
 
 KEY_MARK = "ask_"
@@ -82,8 +88,9 @@ def check_scopes(scopes: Sequence[str], held: Iterable[str], *, whose: str = "th
 
 
 def org_key_ceiling() -> frozenset[str]:
-    """What an org-owned key can ever do: the org admin role's capabilities."""
-    return expand(SYSTEM_ROLES["admin"])
+    """What an org-owned key can ever do: the org admin role's capabilities within an org
+    (no tenant administration: the key's token is honoured tenant-wide)."""
+    return within_org(SYSTEM_ROLES["admin"])
 
 
 def effective(scopes: Sequence[str], ceiling: Iterable[str]) -> list[str]:

@@ -105,6 +105,27 @@ def expand(patterns: Iterable[str], *, platform: bool = False) -> frozenset[str]
     return frozenset(c for c in known if any(matches(p, c) for p in listed))
 
 
+TENANT_ADMINISTRATION: frozenset[str] = frozenset(
+    {
+        "users:write",
+        "roles:write",
+        "policies:write",
+        "service_accounts:read",
+        "service_accounts:write",
+        "tenant:write",
+    }
+)
+"""What no org-scoped grant confers: identity's routes act tenant-wide, so an org owner
+holding `roles:write` could assign itself the tenant's owner role (and `users:write`,
+`policies:write`, service accounts reach every org the same way)."""
+
+
+def within_org(patterns: Iterable[str]) -> frozenset[str]:
+    """The capabilities that org-scoped `patterns` confer: tenant catalogue entries only
+    (an org owner's `*` never reaches platform capabilities), minus tenant administration."""
+    return expand(patterns) - TENANT_ADMINISTRATION
+
+
 SYSTEM_ROLES: dict[str, tuple[str, ...]] = {
     "owner": ("*",),
     "admin": tuple(c for c in TENANT if c not in ("tenant:write",)),

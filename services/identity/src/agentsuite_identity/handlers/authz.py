@@ -77,6 +77,12 @@ async def assign_role(
     scope = scope_of(org_id, resource_type, resource_id)
     if await uow.roles.get(role_id) is None:
         raise NotFound(f"role {role_id} not found", field="role_id")
+    # the ids are read in the tenant's scope: another tenant's user or org (which the
+    # foreign keys, blind to RLS, would accept) is as unknown as a made-up one
+    if not await _principal_known(uow, principal_id):
+        raise Invalid(f"no user or service account {principal_id}", field="principal_id")
+    if org_id is not None and await uow.orgs.get(org_id) is None:
+        raise Invalid(f"no organization {org_id}", field="org_id")
     assignment_id = uuid7()
     await uow.assignments.add(
         {
@@ -105,6 +111,13 @@ async def assign_role(
     )
     await touch(uow.assignments)
     return assignment_id
+
+
+async def _principal_known(uow: IdentityUow, principal_id: UUID) -> bool:
+    if await uow.users.get(principal_id) is not None:
+        return True
+    account = await uow.service_accounts.get(principal_id)
+    return account is not None and account.tenant_id == uow.tenant_id
 
 
 def role_view(row: Row) -> dict[str, Any]:

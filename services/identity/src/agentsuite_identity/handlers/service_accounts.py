@@ -135,11 +135,27 @@ async def create_service_account(
     return account_id, client_id, secret
 
 
-async def rotate_secret(uow: IdentityUow, account_id: UUID, *, commit: bool = True) -> str:
-    """A new secret (shown once); the old one stops working when this commits."""
+async def rotate_secret(
+    uow: IdentityUow,
+    account_id: UUID,
+    *,
+    commit: bool = True,
+    caller_capabilities: Collection[str] | None = None,
+) -> str:
+    """A new secret (shown once); the old one stops working when this commits.
+
+    The secret is the account's capabilities: with `caller_capabilities` (a route's
+    caller), only someone who holds all of them may take it, as for creating one."""
     row = await uow.service_accounts.get(account_id, lock=True)
     if row is None:
         raise NotFound("no such service account", field="service_account_id")
+    if caller_capabilities is not None:
+        held = list(caller_capabilities)
+        granted = catalogue.expand(row.capabilities, platform=row.kind != "tenant")
+        if any(not any(catalogue.matches(p, c) for p in held) for c in granted):
+            raise Forbidden(
+                "the account holds capabilities the caller lacks", field="service_account_id"
+            )
     if row.status != "active":
         raise Conflict("the service account is disabled", field="service_account_id")
     secret = new_secret()

@@ -76,15 +76,17 @@ _STATE = select(tenants.c.status, tenants.c.authz_version).where(
     tenants.c.tenant_id == text("CAST(current_setting('app.tenant_id') AS uuid)")
 )
 
-# tenant-wide grants, plus (when :org is given) that org's grants and the member standing
+# tenant-wide grants, plus (when :org is given) that org's grants and the member standing;
+# each pattern with whether it came from the org (the caller narrows those)
 _CAPABILITIES = text(
     """
-    SELECT unnest(r.capabilities) FROM role_assignments a JOIN roles r ON r.role_id = a.role_id
+    SELECT unnest(r.capabilities), a.scope = 'org'
+    FROM role_assignments a JOIN roles r ON r.role_id = a.role_id
     WHERE a.principal_id = :principal
       AND (a.expires_at IS NULL OR a.expires_at > now())
       AND (a.scope = 'tenant' OR (a.scope = 'org' AND a.org_id = CAST(:org AS uuid)))
     UNION
-    SELECT 'member:' || m.role FROM members m
+    SELECT 'member:' || m.role, true FROM members m
     WHERE m.user_id = :principal AND m.org_id = CAST(:org AS uuid)
     """
 )
@@ -141,14 +143,14 @@ class Roles(Repository):
     async def all(self) -> list[Row]:
         return [r._mapping for r in (await self.session.execute(select(*_ROLE_COLS))).all()]
 
-    async def capabilities(self, principal_id: UUID, org_id: UUID | None) -> list[str]:
-        """Capability patterns of the principal's live grants in scope; a member standing
-        comes back as `member:<role>` for the caller to expand."""
-        result = await self.session.scalars(
+    async def capabilities(self, principal_id: UUID, org_id: UUID | None) -> list[tuple[str, bool]]:
+        """(pattern, from the org) of the principal's live grants in scope; a member
+        standing comes back as `member:<role>` for the caller to expand."""
+        result = await self.session.execute(
             _CAPABILITIES,
             {"principal": principal_id, "org": None if org_id is None else str(org_id)},
         )
-        return list(result)
+        return [(str(pattern), bool(in_org)) for pattern, in_org in result.all()]
 
 
 class Assignments(Repository):
