@@ -13,6 +13,7 @@ import httpx
 
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import running_job
 
 PASSWORD = "correct horse battery staple"
 
@@ -77,10 +78,7 @@ async def events(identity: Identity, tenant: UUID) -> list[str]:
 async def run_job(identity: Identity, tenant: UUID, kind: str, key: str) -> None:
     """Run the scheduled job `kind`/`key` of `tenant` now, with its registered handler's
     code, whatever its run_at (the tests cannot wait out a grace period)."""
-    from datetime import UTC, datetime
-
     from agentsuite_identity.handlers.tenants import JOBS
-    from agentsuite_kit.jobs import Job, State
 
     [row] = await identity.owner_sql(
         "SELECT id, payload FROM jobs WHERE tenant_id = :t AND kind = :k AND key = :key",
@@ -88,22 +86,7 @@ async def run_job(identity: Identity, tenant: UUID, kind: str, key: str) -> None
         k=kind,
         key=key,
     )
-    job = Job(
-        id=row[0],
-        tenant_id=tenant,
-        kind=kind,
-        key=key,
-        payload=row[1],
-        run_at=datetime.now(UTC),
-        cron=None,
-        timezone="UTC",
-        state=State.RUNNING,
-        attempts=1,
-        max_attempts=5,
-        lease_owner=None,
-        last_error=None,
-        correlation_id=None,
-    )
+    job = running_job(kind, key, row[1], tenant=tenant, job_id=row[0])
     async with identity.deps.runtime.uow(tenant) as uow:
         await JOBS[kind](job, uow)
 

@@ -21,29 +21,9 @@ from agentsuite_identity.grants import (
 )
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import add_member, add_org, grant_role
 
 ADMIN_CAPS = ["api_keys:read", "api_keys:write", "plans:read", "plans:write", "users:read"]
-
-
-async def give_role(identity: Identity, tenant: UUID, user: UUID, caps: list[str]) -> UUID:
-    """A custom role with `caps`, granted tenant-wide (what the owner's rights are made of)."""
-    role = uuid.uuid4()
-    await identity.owner_sql(
-        "INSERT INTO roles (role_id, tenant_id, name, capabilities) VALUES (:r, :t, :n, :c)",
-        r=role,
-        t=tenant,
-        n=f"role-{role.hex[:8]}",
-        c=caps,
-    )
-    await identity.owner_sql(
-        "INSERT INTO role_assignments (assignment_id, tenant_id, role_id, principal_id, scope) "
-        "VALUES (:a, :t, :r, :p, 'tenant')",
-        a=uuid.uuid4(),
-        t=tenant,
-        r=role,
-        p=user,
-    )
-    return role
 
 
 async def setup(identity: Identity, caps: list[str] | None = None) -> tuple[UUID, UUID, str]:
@@ -51,7 +31,7 @@ async def setup(identity: Identity, caps: list[str] | None = None) -> tuple[UUID
     tenant = await identity.bare_tenant()
     user = await identity.bare_user(tenant)
     held = ADMIN_CAPS if caps is None else caps
-    await give_role(identity, tenant, user, held)
+    await grant_role(identity, tenant, user, held)
     return tenant, user, await identity.mint(tenant, user, held)
 
 
@@ -251,7 +231,7 @@ async def test_exchange_issues_a_token_limited_to_scopes_and_owner(identity: Ide
     assert "rl" not in principal.claims
     # the owner loses users:read: the key's next token loses it too
     await identity.owner_sql("DELETE FROM role_assignments WHERE principal_id = :u", u=user)
-    await give_role(identity, tenant, user, ["plans:read"])
+    await grant_role(identity, tenant, user, ["plans:read"])
     again = claims_of((await exchange(identity, body["key"])).access_token)
     assert again["caps"] == ["plans:read"]
     # the token is accepted by identity's own routes while the key lives
@@ -376,23 +356,11 @@ async def test_rate_limit_answers_slow_down(identity: Identity) -> None:
 
 async def test_org_key_needs_an_org_admin(identity: Identity) -> None:
     tenant, user, token = await setup(identity)
-    org = uuid.uuid4()
-    await identity.owner_sql(
-        "INSERT INTO orgs (org_id, tenant_id, slug, name, owner_id) VALUES (:o, :t, :s, 'O', :u)",
-        o=org,
-        t=tenant,
-        s=f"o-{org.hex[:8]}",
-        u=user,
-    )
+    org, _ = await add_org(identity, tenant, user)
     refused_member = await create(identity, token, org_id=str(org))
     assert refused_member.status_code == 403
     assert refused_member.json()["field"] == "org_id"
-    await identity.owner_sql(
-        "INSERT INTO members (org_id, user_id, tenant_id, role) VALUES (:o, :u, :t, 'admin')",
-        o=org,
-        u=user,
-        t=tenant,
-    )
+    await add_member(identity, tenant, org, user, "admin")
     body = (await create(identity, token, org_id=str(org), scopes=["plans:read"])).json()
     assert body["org_id"] == str(org)
     assert body["user_id"] is None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-import uuid
 from typing import Any
 from uuid import UUID
 
 from agentsuite_identity.handlers.authz import assign_role, seed_system_roles
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import member_of
 
 
 async def _tenant(identity: Identity) -> tuple[UUID, UUID, dict[str, str], dict[str, UUID]]:
@@ -100,20 +100,7 @@ async def test_role_grant_policy_deny_and_explanation(identity: Identity) -> Non
 async def test_org_standing_and_resource_scope(identity: Identity) -> None:
     tenant, _, auth, ids = await _tenant(identity)
     user = await identity.bare_user(tenant)
-    org = uuid.uuid4()
-    await identity.owner_sql(
-        "INSERT INTO orgs (org_id, tenant_id, slug, name, owner_id) VALUES (:o, :t, :s, 'O', :u)",
-        o=org,
-        t=tenant,
-        s=f"o-{org.hex[:8]}",
-        u=user,
-    )
-    await identity.owner_sql(
-        "INSERT INTO members (org_id, user_id, tenant_id, role) VALUES (:o, :u, :t, 'member')",
-        o=org,
-        u=user,
-        t=tenant,
-    )
+    org, _ = await member_of(identity, tenant, user, "member")
     async with identity.deps.runtime.uow(tenant) as uow:
         # members change through H3's handlers, which touch(); here the SQL went around them
         from agentsuite_identity.repositories.authz import touch

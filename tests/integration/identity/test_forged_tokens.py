@@ -13,8 +13,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from agentsuite_identity.handlers.service_accounts import create_service_account
 from agentsuite_kit.auth.principal import PrincipalKind
+from tests.integration.identity.support import service_account
 from tests.integration.identity.test_kit_verifies import Stack, stack
 from tests.integration.identity.test_tokens import PASSWORD, password_user
 
@@ -125,10 +125,9 @@ async def test_tokens_of_inactive_principals_are_refused_at_identity(stack: Stac
 
     # a suspended tenant's service account token
     tenant = await identity.bare_tenant()
-    async with identity.deps.runtime.uow(tenant) as uow:
-        _, client_id, secret = await create_service_account(
-            uow, name="r", kind="tenant", tenant_id=tenant, capabilities=["service_accounts:read"]
-        )
+    _, client_id, secret = await service_account(
+        identity, tenant, ["service_accounts:read"], name="r"
+    )
     token = await stack.token(client_id, secret)
     assert await stack.at_identity(token) == 200
     await identity.owner_sql(
@@ -170,10 +169,9 @@ async def test_tokens_of_inactive_principals_are_refused_at_identity(stack: Stac
 
     # a disabled tenant service account's token
     tenant = await identity.bare_tenant()
-    async with identity.deps.runtime.uow(tenant) as uow:
-        account, client_id, secret = await create_service_account(
-            uow, name="d", kind="tenant", tenant_id=tenant, capabilities=["service_accounts:read"]
-        )
+    account, client_id, secret = await service_account(
+        identity, tenant, ["service_accounts:read"], name="d"
+    )
     token = await stack.token(client_id, secret)
     await identity.owner_sql(
         "UPDATE service_accounts SET status = 'disabled' WHERE service_account_id = :a", a=account

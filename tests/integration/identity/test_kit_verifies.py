@@ -20,11 +20,11 @@ import uvicorn
 from fastapi import Depends, FastAPI
 
 from agentsuite_cli.provision import deprovision
-from agentsuite_identity.handlers.service_accounts import create_service_account
 from agentsuite_kit.auth import JwksKeySet, JwtConfig, Principal
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.http.problems import install_problem_handlers
 from tests.integration.identity.harness import Identity, create_identity_db, make_settings, running
+from tests.integration.identity.support import service_account
 
 
 @dataclass
@@ -100,18 +100,12 @@ async def stack(pg_admin_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]
                     task.result()
                 await asyncio.sleep(0.01)
             tenant = await identity.bare_tenant()
-            async with identity.deps.runtime.uow(tenant) as uow:
-                _, client_id, secret = await create_service_account(
-                    uow,
-                    name="reader",
-                    kind="tenant",
-                    tenant_id=tenant,
-                    capabilities=["plans:read", "service_accounts:read"],
-                )
-            async with identity.deps.runtime.uow(None) as uow:
-                _, operator_id, operator_secret = await create_service_account(
-                    uow, name="operator", kind="platform", capabilities=["signing_keys:*"]
-                )
+            _, client_id, secret = await service_account(
+                identity, tenant, ["plans:read", "service_accounts:read"], name="reader"
+            )
+            _, operator_id, operator_secret = await service_account(
+                identity, None, ["signing_keys:*"], name="operator", kind="platform"
+            )
             config = JwtConfig(
                 jwks_url=f"{base}/.well-known/jwks.json",
                 issuer=settings.jwt_issuer,

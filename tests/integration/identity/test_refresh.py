@@ -10,11 +10,11 @@ import httpx
 
 from agentsuite_identity.handlers.tokens import revoke_user_sessions
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import grant_role
 from tests.integration.identity.test_tokens import (
     PASSWORD,
     claims,
     client_at,
-    grant_role,
     password_token,
     password_user,
 )

@@ -10,8 +10,9 @@ import jwt
 
 from agentsuite_identity.handlers.signing_keys import ROTATE_JOB, jobs, schedule_rotation
 from agentsuite_kit.auth.principal import PrincipalKind
-from agentsuite_kit.jobs import Job, State
+from agentsuite_kit.jobs import Job
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import running_job
 
 CAPS = ["signing_keys:rotate", "signing_keys:read"]
 
@@ -92,22 +93,7 @@ async def test_scheduled_rotation(identity: Identity) -> None:
     handler = jobs(identity.deps)[ROTATE_JOB]
 
     def job(for_kid: str) -> Job:
-        return Job(
-            id=uuid.uuid4(),
-            tenant_id=None,
-            kind=ROTATE_JOB,
-            key=f"rotation:{for_kid}",
-            payload={"kid": for_kid},
-            run_at=datetime.now(UTC),
-            cron=None,
-            timezone="UTC",
-            state=State.RUNNING,
-            attempts=1,
-            max_attempts=5,
-            lease_owner=None,
-            last_error=None,
-            correlation_id=None,
-        )
+        return running_job(ROTATE_JOB, f"rotation:{for_kid}", {"kid": for_kid})
 
     # a job for a key that no longer signs does not rotate again
     async with identity.deps.runtime.uow(None) as uow:

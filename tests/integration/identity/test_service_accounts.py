@@ -16,6 +16,7 @@ from agentsuite_identity.handlers.service_accounts import (
 )
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import service_account
 
 
 async def test_created_with_hashed_secret_and_event(identity: Identity) -> None:
@@ -44,15 +45,7 @@ async def test_created_with_hashed_secret_and_event(identity: Identity) -> None:
 
 async def test_rotate_and_disable(identity: Identity) -> None:
     tenant = await identity.bare_tenant()
-    async with identity.deps.runtime.uow(tenant) as uow:
-        account, _, first = await create_service_account(
-            uow,
-            name="robot",
-            kind="tenant",
-            tenant_id=tenant,
-            capabilities=["plans:read"],
-            creator_capabilities=["*"],
-        )
+    account, _, first = await service_account(identity, tenant, ["plans:read"], creator=["*"])
     async with identity.deps.runtime.uow(tenant) as uow:
         second = await rotate_secret(uow, account)
     assert second != first

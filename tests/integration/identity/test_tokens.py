@@ -16,9 +16,9 @@ import jwt
 from fastapi import FastAPI
 
 from agentsuite_identity.api import tokens
-from agentsuite_identity.handlers.service_accounts import create_service_account
 from agentsuite_identity.passwords import Passwords
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import grant_role, member_of, service_account
 
 PASSWORD = "correct horse battery staple"
 
@@ -47,48 +47,6 @@ async def password_user(
         s=status,
     )
     return tenant, row.slug, user, email
-
-
-async def grant_role(
-    identity: Identity, tenant: UUID, user: UUID, caps: list[str], org: UUID | None = None
-) -> None:
-    role = uuid.uuid4()
-    await identity.owner_sql(
-        "INSERT INTO roles (role_id, tenant_id, name, capabilities) VALUES (:r, :t, :n, :c)",
-        r=role,
-        t=tenant,
-        n=f"role-{role.hex[:8]}",
-        c=caps,
-    )
-    await identity.owner_sql(
-        "INSERT INTO role_assignments (assignment_id, tenant_id, role_id, principal_id, scope, "
-        "org_id) VALUES (:a, :t, :r, :p, :s, :o)",
-        a=uuid.uuid4(),
-        t=tenant,
-        r=role,
-        p=user,
-        s="tenant" if org is None else "org",
-        o=org,
-    )
-
-
-async def member_of(identity: Identity, tenant: UUID, user: UUID, role: str) -> tuple[UUID, str]:
-    org, slug = uuid.uuid4(), f"org-{secrets.token_hex(4)}"
-    await identity.owner_sql(
-        "INSERT INTO orgs (org_id, tenant_id, slug, name, owner_id) VALUES (:o, :t, :s, 'O', :u)",
-        o=org,
-        t=tenant,
-        s=slug,
-        u=user,
-    )
-    await identity.owner_sql(
-        "INSERT INTO members (org_id, user_id, tenant_id, role) VALUES (:o, :u, :t, :r)",
-        o=org,
-        u=user,
-        t=tenant,
-        r=role,
-    )
-    return org, slug
 
 
 @asynccontextmanager
@@ -277,14 +235,9 @@ async def test_bad_input_is_invalid_request(identity: Identity) -> None:
 
 async def test_client_credentials(identity: Identity) -> None:
     tenant = await identity.bare_tenant()
-    async with identity.deps.runtime.uow(tenant) as uow:
-        account, client_id, secret = await create_service_account(
-            uow,
-            name="robot",
-            kind="tenant",
-            tenant_id=tenant,
-            capabilities=["plans:read", "plans:write"],
-        )
+    account, client_id, secret = await service_account(
+        identity, tenant, ["plans:read", "plans:write"]
+    )
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     async with client_at(identity) as client:
         by_basic = await client.post(
@@ -338,10 +291,9 @@ async def test_client_credentials(identity: Identity) -> None:
 
 
 async def test_client_credentials_platform_and_disabled(identity: Identity) -> None:
-    async with identity.deps.runtime.uow(None) as uow:
-        account, client_id, secret = await create_service_account(
-            uow, name=f"ops-{secrets.token_hex(4)}", kind="platform", capabilities=["*"]
-        )
+    account, client_id, secret = await service_account(
+        identity, None, ["*"], name=f"ops-{secrets.token_hex(4)}", kind="platform"
+    )
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     async with client_at(identity) as client:
         answer = await client.post("/v1/token", data=form)
