@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from agentsuite_identity.domain.capabilities import SYSTEM_ROLES, within_org
 from agentsuite_identity.handlers.authz import assign_role, seed_system_roles
 from tests.integration.identity.harness import Identity
-
-
-async def _org_member(identity: Identity, tenant: UUID, user: UUID, role: str) -> UUID:
-    org = uuid.uuid4()
-    await identity.owner_sql(
-        "INSERT INTO orgs (org_id, tenant_id, slug, name, owner_id) "
-        "VALUES (:o, :t, :slug, 'Org', :u)",
-        o=org,
-        t=tenant,
-        slug=f"o-{org.hex[:10]}",
-        u=user,
-    )
-    await identity.owner_sql(
-        "INSERT INTO members (org_id, user_id, tenant_id, role) VALUES (:o, :u, :t, :r)",
-        o=org,
-        u=user,
-        t=tenant,
-        r=role,
-    )
-    return org
+from tests.integration.identity.support import member_of
 
 
 async def test_seed_assign_and_capabilities(identity: Identity) -> None:
@@ -39,9 +19,9 @@ async def test_seed_assign_and_capabilities(identity: Identity) -> None:
         ids = await seed_system_roles(uow)
         await uow.commit()
     assert set(ids) == {"owner", "admin", "member", "viewer"}
-    org = await _org_member(identity, tenant, user, "admin")
+    org, _ = await member_of(identity, tenant, user, "admin")
     # an org of the tenant the user is no member of (assignments name existing orgs only)
-    other_org = await _org_member(identity, tenant, await identity.bare_user(tenant), "member")
+    other_org, _ = await member_of(identity, tenant, await identity.bare_user(tenant), "member")
     async with runtime.uow(tenant) as uow:
         assert await access.capabilities(uow, user, None) == frozenset()
         await assign_role(uow, ids["viewer"], user)
