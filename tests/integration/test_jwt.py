@@ -3,6 +3,7 @@ what is accepted, what is refused, and the FastAPI glue."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Annotated, Any
@@ -226,3 +227,56 @@ async def test_require_capability_end_to_end(keyset: JwksKeySet) -> None:
         ok = await client.post("/plans/7/approve", headers={"Authorization": f"Bearer {approver}"})
         assert ok.status_code == 200
         assert ok.json() == {"plan": 7, "by": "user-1", "tenant": str(TENANT)}
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(
+    keyset: JwksKeySet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = sign(ED_KEY, "ed-1", alg="EdDSA")
+    first = await keyset.verify(token)
+    decodes = 0
+    real = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decodes
+        decodes += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    assert await keyset.verify(token) == first
+    assert decodes == 0  # answered from the remembered claims
+    # a caller mutating what it got does not change what the next caller gets
+    (await keyset.verify(token))["sub"] = "someone-else"
+    assert (await keyset.verify(token))["sub"] == first["sub"]
+
+
+async def test_a_remembered_token_still_expires(make_keyset: KeySetFactory) -> None:
+    keyset = make_keyset(leeway=0)
+    await keyset.start()
+    token = sign(ED_KEY, "ed-1", alg="EdDSA", exp=int(time.time()) + 1)
+    await keyset.verify(token)
+    await asyncio.sleep(2.1)  # real time: the claims' exp is wall-clock seconds
+    assert await rejected(keyset, token) is AuthCode.EXPIRED
+
+
+async def test_a_remembered_token_stops_when_its_key_leaves_the_jwks(
+    keyset: JwksKeySet, jwks: JwksServer
+) -> None:
+    token = sign(ED_KEY, "ed-1", alg="EdDSA")
+    await keyset.verify(token)
+    saved = jwks.keys
+    jwks.keys = [k for k in saved if k["kid"] != "ed-1"]
+    try:
+        assert await keyset.refresh()
+        assert await rejected(keyset, token) is AuthCode.UNKNOWN_KID
+    finally:
+        jwks.keys = saved
+        await keyset.refresh()
+
+
+async def test_remembering_can_be_turned_off(make_keyset: KeySetFactory) -> None:
+    keyset = make_keyset(verified_cache=0)
+    await keyset.start()
+    token = sign(ED_KEY, "ed-1", alg="EdDSA")
+    await keyset.verify(token)
+    assert not keyset._verified
