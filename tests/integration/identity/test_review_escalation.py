@@ -144,3 +144,45 @@ async def test_rotate_route_refuses_a_weaker_caller(identity: Identity) -> None:
         f"/v1/service-accounts/{account}/rotate-secret", headers=bearer(weak)
     )
     assert rotated.status_code == 403, rotated.text
+
+
+async def test_a_standing_is_bounded_by_the_granters_capabilities(identity: Identity) -> None:
+    """`orgs:write` alone must not let its holder make itself (or anyone) an org owner."""
+    from agentsuite_identity.handlers.orgs import PutMember, put_member
+
+    tenant = await bootstrap(identity)
+    user, _ = await _user(identity, tenant.headers)
+    async with identity.deps.runtime.uow(tenant.tenant_id) as uow:
+        with pytest.raises(Forbidden) as refused:
+            await put_member(
+                PutMember(role="owner"),
+                uow,
+                org_id=tenant.org_id,
+                user_id=user,
+                granter_capabilities=["orgs:write"],
+            )
+    assert refused.value.field == "role"
+    async with identity.deps.runtime.uow(tenant.tenant_id) as uow:
+        _, added = await put_member(
+            PutMember(role="owner"),
+            uow,
+            org_id=tenant.org_id,
+            user_id=user,
+            granter_capabilities=["*"],
+        )
+    assert added
+
+
+@pytest.mark.xfail(
+    reason="api/orgs.py put_member route must pass granter_capabilities=principal.capabilities "
+    "(and invitations the same for their role)",
+    strict=True,
+)
+async def test_member_route_refuses_a_standing_beyond_the_caller(identity: Identity) -> None:
+    tenant = await bootstrap(identity)
+    user, _ = await _user(identity, tenant.headers)
+    weak = await user_headers(identity, tenant.tenant_id, user, ["orgs:write", "orgs:read"])
+    put = await identity.client.put(
+        f"/v1/orgs/{tenant.org_id}/members/{user}", json={"role": "owner"}, headers=weak
+    )
+    assert put.status_code == 403, put.text

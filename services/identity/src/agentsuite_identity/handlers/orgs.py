@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
@@ -19,8 +20,9 @@ from agentsuite_contracts.identity import (
 )
 from agentsuite_contracts.ids import uuid7
 from agentsuite_identity.domain import directory
+from agentsuite_identity.domain.capabilities import SYSTEM_ROLES, matches, within_org
 from agentsuite_identity.domain.directory import UserStatus
-from agentsuite_identity.domain.errors import Conflict, Invalid, NotFound
+from agentsuite_identity.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from agentsuite_identity.handlers.users import Name, Slug, VersionCheck, get_user
 from agentsuite_identity.handlers.users import OrgRole as OrgRoleField
 from agentsuite_identity.repositories.authz import touch
@@ -126,10 +128,24 @@ async def delete_org(uow: IdentityUow, *, org_id: UUID) -> None:
 
 
 async def put_member(
-    cmd: PutMember, uow: IdentityUow, *, org_id: UUID, user_id: UUID
+    cmd: PutMember,
+    uow: IdentityUow,
+    *,
+    org_id: UUID,
+    user_id: UUID,
+    granter_capabilities: Collection[str] | None = None,
 ) -> tuple[MemberView, bool]:
-    """Add `user_id` with `role`, or change its role; (member, whether it was added)."""
+    """Add `user_id` with `role`, or change its role; (member, whether it was added).
+
+    A standing is a grant (an org owner holds `within_org(*)` there): with
+    `granter_capabilities` (a route's caller), only a standing the caller could hold
+    itself may be given, so `orgs:write` alone does not make its holder an org owner."""
     assert uow.tenant_id is not None
+    if granter_capabilities is not None:
+        held = list(granter_capabilities)
+        conferred = within_org(SYSTEM_ROLES.get(cmd.role, ()))
+        if any(not any(matches(p, c) for p in held) for c in conferred):
+            raise Forbidden(f"the caller cannot grant the {cmd.role} standing", field="role")
     # the org row lock serialises membership changes, so two demotions cannot both pass
     # the last-owner check
     await get_org(uow, org_id, lock=True)
