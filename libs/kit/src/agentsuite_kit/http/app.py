@@ -12,6 +12,7 @@ from agentsuite_kit.http.context import CorrelationIdMiddleware
 from agentsuite_kit.http.errors import CatchAllMiddleware
 from agentsuite_kit.http.health import Check, health_router
 from agentsuite_kit.http.metrics import HttpMetrics, MetricsMiddleware, metrics_router
+from agentsuite_kit.http.openapi import document_problems
 from agentsuite_kit.http.problems import install_problem_handlers
 
 
@@ -30,6 +31,7 @@ def create_app(
     metrics = HttpMetrics(registry)
     app.state.metrics = metrics
     install_problem_handlers(app)
+    document_problems(app)
     app.include_router(health_router(checks, timeout=check_timeout))
     app.include_router(metrics_router(metrics))
     # add_middleware wraps outward: the catch-all sits innermost so metrics and the
