@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
 from agentsuite_identity.api import routers
+from agentsuite_identity.api.common import as_problem
 from agentsuite_identity.auth import IdentityAuthenticator, local_keyset
 from agentsuite_identity.bootstrap import bootstrap
 from agentsuite_identity.consumers import CONSUMERS
@@ -17,20 +17,16 @@ from agentsuite_identity.jobs import jobs, schedule
 from agentsuite_identity.settings import IdentitySettings
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth.fastapi import STATE_ATTR
-from agentsuite_kit.http.problems import problem
+from agentsuite_kit.http.problems import problem_response
 from agentsuite_kit.runtime import Runtime
 from agentsuite_kit.service import ServiceSpec
 
 
 async def _domain_problem(request: Request, exc: Exception) -> Response:
-    """A rule's refusal that no route translated itself: its status, code and field."""
+    """A rule's refusal that no route translated itself: the same body the routes give."""
     assert isinstance(exc, DomainError)
-    extra: dict[str, Any] = {"code": exc.code}
-    if exc.field is not None:
-        extra["field"] = exc.field
-        if exc.status == 422:
-            extra["errors"] = [{"loc": ["body", exc.field], "msg": exc.detail}]
-    return problem(exc.status, exc.detail, **extra)
+    problem = as_problem(exc)
+    return problem_response(problem.problem, problem.headers)
 
 
 def build(settings: IdentitySettings) -> FastAPI:
