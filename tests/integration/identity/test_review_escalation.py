@@ -132,18 +132,15 @@ async def test_rotating_a_secret_is_bounded_by_the_callers_capabilities(
         await accounts.rotate_secret(uow, account, caller_capabilities=["roles:*"])
 
 
-@pytest.mark.xfail(
-    reason="api/service_accounts.py `_rotate` must pass caller_capabilities="
-    "principal.capabilities to accounts.rotate_secret",
-    strict=True,
-)
 async def test_rotate_route_refuses_a_weaker_caller(identity: Identity) -> None:
     tenant, account = await _strong_account(identity)
-    weak = await identity.mint(tenant.tenant_id, uuid.uuid4(), ["service_accounts:write"])
+    user, _ = await _user(identity, tenant.headers)
+    weak = await user_headers(identity, tenant.tenant_id, user, ["service_accounts:write"])
     rotated = await identity.client.post(
-        f"/v1/service-accounts/{account}/rotate-secret", headers=bearer(weak)
+        f"/v1/service-accounts/{account}/rotate-secret", headers=weak
     )
     assert rotated.status_code == 403, rotated.text
+    assert rotated.json()["field"] == "service_account_id"
 
 
 async def test_a_standing_is_bounded_by_the_granters_capabilities(identity: Identity) -> None:
@@ -173,11 +170,6 @@ async def test_a_standing_is_bounded_by_the_granters_capabilities(identity: Iden
     assert added
 
 
-@pytest.mark.xfail(
-    reason="api/orgs.py put_member route must pass granter_capabilities=principal.capabilities "
-    "(and invitations the same for their role)",
-    strict=True,
-)
 async def test_member_route_refuses_a_standing_beyond_the_caller(identity: Identity) -> None:
     tenant = await bootstrap(identity)
     user, _ = await _user(identity, tenant.headers)
@@ -186,3 +178,23 @@ async def test_member_route_refuses_a_standing_beyond_the_caller(identity: Ident
         f"/v1/orgs/{tenant.org_id}/members/{user}", json={"role": "owner"}, headers=weak
     )
     assert put.status_code == 403, put.text
+
+
+async def test_invitation_route_refuses_a_standing_beyond_the_caller(identity: Identity) -> None:
+    """An invitation is a deferred grant: `users:invite` alone cannot invite an owner."""
+    tenant = await bootstrap(identity)
+    user, _ = await _user(identity, tenant.headers)
+    weak = await user_headers(identity, tenant.tenant_id, user, ["users:invite", "orgs:read"])
+    invited = await identity.client.post(
+        f"/v1/orgs/{tenant.org_id}/invitations",
+        json={"email": "new-owner@example.com", "role": "owner"},
+        headers=weak,
+    )
+    assert invited.status_code == 403, invited.text
+    assert invited.json()["field"] == "role"
+    as_member = await identity.client.post(
+        f"/v1/orgs/{tenant.org_id}/invitations",
+        json={"email": "new-member@example.com", "role": "member"},
+        headers=tenant.headers,
+    )
+    assert as_member.status_code == 201, as_member.text

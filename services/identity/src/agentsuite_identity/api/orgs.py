@@ -119,7 +119,13 @@ def router(deps: Deps) -> APIRouter:
     ) -> MemberView:
         """Add the user with `role` (201), or change its role (200); the last owner stays."""
         async with unit(deps, principal) as uow:
-            view, added = await orgs.put_member(cmd, uow, org_id=org_id, user_id=user_id)
+            view, added = await orgs.put_member(
+                cmd,
+                uow,
+                org_id=org_id,
+                user_id=user_id,
+                granter_capabilities=principal.capabilities,
+            )
         response.status_code = 201 if added else 200
         return view
 
@@ -142,7 +148,12 @@ def router(deps: Deps) -> APIRouter:
 
         async def make(uow: IdentityUow) -> Made:
             issued = await invitations.create_invitation(
-                cmd, uow, org_id=org_id, settings=deps.settings, created_by=_user(principal)
+                cmd,
+                uow,
+                org_id=org_id,
+                settings=deps.settings,
+                created_by=_user(principal),
+                granter_capabilities=principal.capabilities,
             )
             return issued, None
 

@@ -99,7 +99,9 @@ def router(deps: Deps) -> APIRouter:
     async def _rotate(principal: Principal, tenant: UUID | None, account_id: UUID) -> WithSecret:
         with problems(principal):
             async with deps.runtime.uow(tenant) as uow:
-                secret = await accounts.rotate_secret(uow, account_id)
+                secret = await accounts.rotate_secret(
+                    uow, account_id, caller_capabilities=principal.capabilities
+                )
             return WithSecret(**(await _get(tenant, account_id)).model_dump(), client_secret=secret)
 
     async def _disable(

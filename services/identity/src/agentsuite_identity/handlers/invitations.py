@@ -4,6 +4,7 @@ learns nothing about which invitations exist."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from agentsuite_contracts.ids import uuid7
 from agentsuite_identity.domain import directory
 from agentsuite_identity.domain.directory import InvitationState, UserStatus
 from agentsuite_identity.domain.errors import Conflict, DomainError, NotFound
-from agentsuite_identity.handlers.orgs import get_org
+from agentsuite_identity.handlers.orgs import get_org, may_confer
 from agentsuite_identity.handlers.users import Email, Name, Password, add_user, user_updated
 from agentsuite_identity.handlers.users import OrgRole as OrgRoleField
 from agentsuite_identity.passwords import Passwords
@@ -144,8 +145,14 @@ async def create_invitation(
     org_id: UUID,
     settings: IdentitySettings,
     created_by: UUID | None,
+    granter_capabilities: Collection[str] | None = None,
 ) -> Issued:
-    """No commit: the route saves the idempotent response in the same transaction."""
+    """No commit: the route saves the idempotent response in the same transaction.
+
+    With `granter_capabilities`, the invited standing is bounded like `put_member`'s: an
+    invitation is a deferred grant."""
+    if granter_capabilities is not None:
+        may_confer(granter_capabilities, cmd.role)
     await get_org(uow, org_id)
     existing = await uow.users.by_email(cmd.email)
     if existing is not None and await uow.orgs.member_role(org_id, existing["user_id"]):

@@ -127,6 +127,14 @@ async def delete_org(uow: IdentityUow, *, org_id: UUID) -> None:
     await uow.commit()
 
 
+def may_confer(granter_capabilities: Collection[str], role: str) -> None:
+    """Refuse a standing that confers what the granter does not hold itself."""
+    held = list(granter_capabilities)
+    conferred = within_org(SYSTEM_ROLES.get(role, ()))
+    if any(not any(matches(p, c) for p in held) for c in conferred):
+        raise Forbidden(f"the caller cannot grant the {role} standing", field="role")
+
+
 async def put_member(
     cmd: PutMember,
     uow: IdentityUow,
@@ -142,10 +150,7 @@ async def put_member(
     itself may be given, so `orgs:write` alone does not make its holder an org owner."""
     assert uow.tenant_id is not None
     if granter_capabilities is not None:
-        held = list(granter_capabilities)
-        conferred = within_org(SYSTEM_ROLES.get(cmd.role, ()))
-        if any(not any(matches(p, c) for p in held) for c in conferred):
-            raise Forbidden(f"the caller cannot grant the {cmd.role} standing", field="role")
+        may_confer(granter_capabilities, cmd.role)
     # the org row lock serialises membership changes, so two demotions cannot both pass
     # the last-owner check
     await get_org(uow, org_id, lock=True)
