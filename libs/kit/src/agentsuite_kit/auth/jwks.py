@@ -229,8 +229,8 @@ class JwksKeySet:
         remembered = self._remembered(token)
         if remembered is not None:
             return remembered
-        claims = await self._verify(token)
-        self._remember(token, claims)
+        claims, kid = await self._verify(token)
+        self._remember(token, claims, kid)
         return dict(claims)
 
     def _remembered(self, token: str) -> dict[str, Any] | None:
@@ -245,18 +245,18 @@ class JwksKeySet:
             return None
         return dict(claims)
 
-    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+    def _remember(self, token: str, claims: dict[str, Any], kid: str) -> None:
         size = self.config.verified_cache
         exp, nbf = claims.get("exp"), claims.get("nbf", 0)
         if not size or not isinstance(exp, int | float) or not isinstance(nbf, int | float):
             return
         if nbf > time.time():
             return  # valid only thanks to the leeway: check it afresh next time
-        self._verified[token] = (claims, float(exp), jwt.get_unverified_header(token)["kid"])
+        self._verified[token] = (claims, float(exp), kid)
         while len(self._verified) > size:
             self._verified.popitem(last=False)
 
-    async def _verify(self, token: str) -> dict[str, Any]:
+    async def _verify(self, token: str) -> tuple[dict[str, Any], str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -280,7 +280,7 @@ class JwksKeySet:
 
         key = await self._key(kid, alg)
         try:
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key=key,
                 algorithms=[alg],
@@ -297,6 +297,7 @@ class JwksKeySet:
                 if isinstance(exc, kind):
                     raise AuthError(code, detail) from None
             raise AuthError(AuthCode.MALFORMED, "token could not be verified") from None
+        return claims, kid
 
     async def refresh(self) -> bool:
         """Fetch the JWKS now, joining a fetch already in flight; True if keys were loaded."""
