@@ -38,3 +38,4 @@ contracts: install
 
 bench: install
 	$(UV) run python bench/outbox_throughput.py
+	$(UV) run python bench/identity.py
