@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentsuite_identity.domain import capabilities as catalogue
-from agentsuite_identity.domain.authz import Assignment, Policy, Request, Role, Snapshot
+from agentsuite_identity.domain.authz import Assignment, Policy, Request, Role, Snapshot, replay
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 ACTIONS = ["plans:read", "plans:write", "plans:approve", "executions:start", "users:read"]
@@ -178,3 +178,44 @@ def test_explanation_agrees_with_the_answer(snapshot: Snapshot, request: Request
         assert not all(c["held"] for c in entry["clauses"])
     priorities = [p["priority"] for p in decision.explanation["policies"]]
     assert priorities == sorted(priorities, reverse=True)
+
+
+@st.composite
+def changes(draw: Any, current: list[Policy]) -> list[Policy]:
+    """The policy set after a proposed create, update or delete of one policy."""
+    ops = ["create", "update", "delete"] if current else ["create"]
+    op = draw(st.sampled_from(ops))
+    if op == "create":
+        return [*current, draw(policies())]
+    target = draw(st.sampled_from(current))
+    others = [p for p in current if p.policy_id != target.policy_id]
+    if op == "delete":
+        return others
+    changed = draw(policies())
+    return [*others, Policy(**{**changed.__dict__, "policy_id": target.policy_id})]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), snapshots(), st.lists(requests(), min_size=1, max_size=12))
+def test_dry_run_equals_what_saving_the_change_produces(
+    data: st.DataObject, before: Snapshot, asked: list[Request]
+) -> None:
+    """Dry-run answers with `before.with_policies(proposed)`; after saving, identity loads
+    a fresh snapshot of the stored rows. Both must flip exactly the same decisions."""
+    proposed = data.draw(changes(list(before.policy_list)))
+    recorded = [(f"d{i}", r) for i, r in enumerate(asked)]
+    _, flips = replay(recorded, before, before.with_policies(proposed), NOW)
+
+    grants = [a for group in before.grants.values() for a in group]
+    saved = Snapshot(before.roles.values(), grants, before.members, proposed)
+    expected = {
+        did: saved.decide(r, NOW)
+        for did, r in recorded
+        if before.decide(r, NOW).allowed != saved.decide(r, NOW).allowed
+    }
+    assert {f.decision_id for f in flips} == set(expected)
+    for f in flips:
+        assert (f.after.allowed, f.after.reason) == (
+            expected[f.decision_id].allowed,
+            expected[f.decision_id].reason,
+        )
