@@ -83,6 +83,7 @@ class Runtime(Generic[U]):
         relay: bool = True,
         keyset: JwksKeySet | None = None,
         startup: Sequence[Callable[[], Awaitable[None]]] = (),
+        shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.settings = settings
         self.service = type(settings).service
@@ -92,6 +93,8 @@ class Runtime(Generic[U]):
         self.relay_enabled = relay
         # run once the runtime is up, before the app serves (a failure fails the start)
         self.startup = list(startup)
+        # run when the app stops, before the runtime's own parts (each once, errors logged)
+        self.shutdown = list(shutdown)
         self.metrics = KitMetrics()
         self._engine: AsyncEngine | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -263,6 +266,11 @@ class Runtime(Generic[U]):
                 await hook()
             yield
         finally:
+            for hook in self.shutdown:
+                try:
+                    await hook()
+                except Exception:  # the rest must still stop
+                    log.exception("shutdown hook failed")
             await self.stop()
 
     def app(

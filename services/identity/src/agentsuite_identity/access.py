@@ -6,6 +6,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from uuid import UUID
 
+from agentsuite_identity.changes import Changes
 from agentsuite_identity.domain.authz import (
     Assignment,
     Decision,
@@ -72,6 +73,16 @@ class Access:
     def __init__(self, settings: IdentitySettings) -> None:
         self.settings = settings
         self._snapshots: OrderedDict[UUID, tuple[int, Snapshot]] = OrderedDict()
+        # set by the app: which tenants are known current without a query (changes.py)
+        self.changes: Changes | None = None
+
+    def cached(self, tenant: UUID) -> Snapshot | None:
+        """The tenant's snapshot when it is known current without asking the database: it
+        was read while this process listened for changes, and none came since."""
+        if self.changes is None or not self.changes.fresh(tenant):
+            return None
+        cached = self._snapshots.get(tenant)
+        return None if cached is None else cached[1]
 
     async def capabilities(
         self, uow: IdentityUow, principal_id: UUID, org_id: UUID | None
@@ -96,15 +107,18 @@ class Access:
 
     async def snapshot(self, uow: IdentityUow) -> Snapshot | None:
         """The tenant's compiled snapshot; None when the tenant is missing or not active."""
+        tenant = uow.tenant_id
+        assert tenant is not None
+        ticket = None if self.changes is None else self.changes.ticket(tenant)
         state = await uow.assignments.state()
         if state is None or state[0] != "active":
             return None
-        tenant = uow.tenant_id
-        assert tenant is not None
         version = state[1]
         cached = self._snapshots.get(tenant)
         if cached is not None and cached[0] == version:
             self._snapshots.move_to_end(tenant)
+            if self.changes is not None:
+                self.changes.mark(tenant, ticket)
             return cached[1]
         # read in the same transaction after the version: at least as new as the key, and
         # any later change bumps the version again
@@ -113,6 +127,8 @@ class Access:
         self._snapshots.move_to_end(tenant)
         while len(self._snapshots) > _CACHED_TENANTS:
             self._snapshots.popitem(last=False)
+        if self.changes is not None:
+            self.changes.mark(tenant, ticket)
         return fresh
 
     async def authorize(self, uow: IdentityUow, request: Request) -> Decision:

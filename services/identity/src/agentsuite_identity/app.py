@@ -10,6 +10,7 @@ from agentsuite_identity.api import routers
 from agentsuite_identity.api.common import as_problem
 from agentsuite_identity.auth import IdentityAuthenticator, local_keyset
 from agentsuite_identity.bootstrap import bootstrap
+from agentsuite_identity.changes import Changes, asyncpg_dsn
 from agentsuite_identity.consumers import CONSUMERS
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.errors import DomainError
@@ -32,10 +33,13 @@ async def _domain_problem(request: Request, exc: Exception) -> Response:
 def build(settings: IdentitySettings) -> FastAPI:
     deps = Deps(settings)
     keyset = local_keyset(deps)
+    changes = Changes(asyncpg_dsn(settings.database_url.get_secret_value()))
 
     async def first_start() -> None:
         await bootstrap(deps)
         await schedule(deps)
+        await changes.start()
+        deps.access.changes = changes
 
     deps.runtime = Runtime[IdentityUow](
         settings,
@@ -44,6 +48,7 @@ def build(settings: IdentitySettings) -> FastAPI:
         jobs=jobs(deps),
         keyset=keyset,
         startup=[first_start],
+        shutdown=[changes.aclose],
     )
     app = deps.runtime.app(title="identity", version="1", routers=routers(deps))
     app.add_exception_handler(DomainError, _domain_problem)

@@ -112,8 +112,7 @@ def router(deps: Deps) -> APIRouter:
                 422, "tenant_id: only a tenantless caller may name one", field="tenant_id"
             )
         request = _request(body, principal)
-        async with deps.runtime.uow(tenant) as uow:
-            decision, decision_id = await decision_handlers.decide(uow, deps, request)
+        decision, decision_id = await decision_handlers.decide(deps, tenant, request)
         return AuthorizeOut(
             allowed=decision.allowed,
             reason=decision.reason,

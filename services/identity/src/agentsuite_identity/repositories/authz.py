@@ -297,13 +297,29 @@ class Decisions(Repository):
         return len(done.all())
 
 
+CHANNEL = "identity_authz"
+"""The NOTIFY channel of authorization changes; the payload is the tenant id."""
+
+# one round trip: bump the version and announce it; PostgreSQL delivers the notification
+# when (and only if) the transaction commits
 _TOUCH = text(
-    "UPDATE tenants SET authz_version = authz_version + 1 "
-    "WHERE tenant_id = CAST(current_setting('app.tenant_id') AS uuid)"
-)
+    """
+    WITH bumped AS (
+      UPDATE tenants SET authz_version = authz_version + 1
+      WHERE tenant_id = CAST(current_setting('app.tenant_id') AS uuid)
+      RETURNING tenant_id)
+    SELECT pg_notify(:channel, CAST(tenant_id AS text)) FROM bumped
+    """
+).bindparams(channel=CHANNEL)
+_ANNOUNCE = text("SELECT pg_notify(:channel, CAST(:tenant AS text))").bindparams(channel=CHANNEL)
 
 
 async def touch(repo: Repository) -> None:
     """Bump this tenant's `authz_version`: every cached authorization snapshot of it is
     stale. Call after any change to roles, assignments, policies or org members."""
     await repo.session.execute(_TOUCH)
+
+
+async def announce(repo: Repository, tenant_id: UUID) -> None:
+    """Tell every identity process, at commit, that the tenant's authorization state moved."""
+    await repo.session.execute(_ANNOUNCE, {"tenant": str(tenant_id)})

@@ -11,6 +11,7 @@ from sqlalchemy import Table, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 
+from agentsuite_identity.repositories.authz import announce
 from agentsuite_identity.repositories.tables import (
     invitations,
     members,
@@ -78,8 +79,13 @@ class Tenants(Repository):
         return await _page(self, tenants, tenants.c.tenant_id, after, limit)
 
     async def change(self, tenant_id: UUID, **values: Any) -> RowMapping:
-        """Set `values`, bump the version; the row as it now is."""
-        return await _change(self, tenants, tenants.c.tenant_id == tenant_id, values)
+        """Set `values`, bump the version; the row as it now is. A status change is
+        announced to every identity process (delivered at commit): their authorization
+        caches hold the tenant's status."""
+        row = await _change(self, tenants, tenants.c.tenant_id == tenant_id, values)
+        if "status" in values:
+            await announce(self, tenant_id)
+        return row
 
     async def purge(self, tenant_id: UUID) -> None:
         """Delete every row of the tenant in every identity table (children first)."""

@@ -1,0 +1,142 @@
+"""Two identity processes on one database: a warm decision of one needs no query, and a
+change made through the other reaches it through NOTIFY at commit; with its listener gone
+it falls back to reading the tenant's state, never to a stale answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from agentsuite_identity.changes import asyncpg_dsn
+from agentsuite_kit.auth.principal import PrincipalKind
+from tests.integration.identity.directory_support import Tenant, bootstrap, platform
+from tests.integration.identity.harness import Identity, running
+
+
+@pytest.fixture
+async def other(identity: Identity) -> AsyncIterator[Identity]:
+    """A second identity process (same database, same keys) that records no decision, so
+    its warm decisions may skip the database."""
+    settings = identity.settings.model_copy(update={"decision_sample_rate": 0.0})
+    async with running(settings, identity.db, identity.admin_url) as second:
+        yield second
+
+
+def _question(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "subject": {"id": str(tenant.admin_id)},
+        "action": "plans:approve",
+        "resource": {"type": "plan", "id": "p-1"},
+    }
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 3.0) -> None:
+    async with asyncio.timeout(seconds):
+        # polling is the point: the state is another process's (or the server's)
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def test_a_change_elsewhere_reaches_a_warm_cache(identity: Identity, other: Identity) -> None:
+    tenant = await bootstrap(identity)
+    ask = _question(tenant)
+
+    async def answer() -> dict[str, Any]:
+        got = await other.client.post("/v1/authorize", json=ask, headers=tenant.headers)
+        assert got.status_code == 200, got.text
+        body: dict[str, Any] = got.json()
+        return body
+
+    assert (await answer())["allowed"] is True  # the admin owns the tenant
+    assert other.deps.access.cached(tenant.tenant_id) is not None  # warm: no query next time
+    assert (await answer())["allowed"] is True
+
+    deny = await identity.client.post(
+        "/v1/policies",
+        json={
+            "name": "freeze",
+            "effect": "deny",
+            "actions": ["plans:approve"],
+            "resource_type": "plan",
+        },
+        headers=tenant.headers,
+    )
+    assert deny.status_code == 201, deny.text
+
+    async def denied() -> bool:
+        return bool((await answer())["reason"] == "deny_policy")
+
+    await _eventually(denied)
+
+    suspended = await identity.client.post(
+        f"/v1/tenants/{tenant.tenant_id}/suspend",
+        json={"reason": "test"},
+        headers=await platform(identity),
+    )
+    assert suspended.status_code == 200, suspended.text
+    service = await other.mint(None, "svc", ["authorize:check"], kind=PrincipalKind.SERVICE)
+
+    async def inactive() -> bool:
+        got = await other.client.post(
+            "/v1/authorize",
+            json={**ask, "tenant_id": str(tenant.tenant_id)},
+            headers={"Authorization": f"Bearer {service}"},
+        )
+        return bool(got.json()["reason"] == "tenant_inactive")
+
+    await _eventually(inactive)
+    assert other.deps.access.cached(tenant.tenant_id) is None
+
+
+async def test_without_its_listener_a_process_reads_the_state(
+    identity: Identity, other: Identity
+) -> None:
+    tenant = await bootstrap(identity)
+    ask = _question(tenant)
+    first = await other.client.post("/v1/authorize", json=ask, headers=tenant.headers)
+    assert first.json()["allowed"] is True
+    changes = other.deps.access.changes
+    assert changes is not None
+    assert changes.listening
+
+    # cut the listener's connection from the server side
+    admin = await asyncpg.connect(asyncpg_dsn(identity.admin_url))
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE query ILIKE 'LISTEN%' AND datname = $1",
+            identity.db.database,
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    await _eventually(_async(lambda: not changes.listening))
+    assert other.deps.access.cached(tenant.tenant_id) is None
+
+    # a change made while nobody listens is still seen at once: the state is read
+    deny = await identity.client.post(
+        "/v1/policies",
+        json={
+            "name": "freeze",
+            "effect": "deny",
+            "actions": ["plans:approve"],
+            "resource_type": "plan",
+        },
+        headers=tenant.headers,
+    )
+    assert deny.status_code == 201, deny.text
+    after = await other.client.post("/v1/authorize", json=ask, headers=tenant.headers)
+    assert after.json()["reason"] == "deny_policy"
+
+    await _eventually(_async(lambda: changes.listening))  # it reconnects by itself
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def run() -> bool:
+        return check()
+
+    return run
