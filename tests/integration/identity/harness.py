@@ -24,6 +24,7 @@ from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.registry import TOPICS
 from agentsuite_identity.app import build, spec
 from agentsuite_identity.auth import access_claims
+from agentsuite_identity.changes import forget_here
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.settings import IdentitySettings
 from agentsuite_kit.auth.principal import PrincipalKind
@@ -93,7 +94,10 @@ class Identity:
         return self.deps.keyring.sign(key, claims)
 
     async def owner_sql(self, sql: str, **params: Any) -> list[Any]:
-        """Run SQL as the table owner (RLS forced, so all tenants' rows need app.all_tenants)."""
+        """Run SQL as the table owner (RLS forced, so all tenants' rows need app.all_tenants).
+
+        A change made behind identity's back must be announced, as README says of
+        out-of-band edits; this process's caches are told at once (`forget_here`)."""
         from agentsuite_kit.db import make_engine
 
         engine = make_engine(self.db.url(self.admin_url, owner=True), pool_size=1)
@@ -101,9 +105,11 @@ class Identity:
             async with engine.begin() as conn:
                 await conn.execute(text("SELECT set_config('app.all_tenants', 'on', true)"))
                 result = await conn.execute(text(sql), params)
-                return list(result.all()) if result.returns_rows else []
+                rows = list(result.all()) if result.returns_rows else []
         finally:
             await engine.dispose()
+        forget_here(None)
+        return rows
 
     async def bare_tenant(self, *, status: str = "active") -> UUID:
         """A tenant row and nothing else, for tests of areas that need only a tenant id."""

@@ -140,3 +140,34 @@ def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return check()
 
     return run
+
+
+async def test_a_deactivation_elsewhere_stops_a_remembered_token(
+    identity: Identity, other: Identity
+) -> None:
+    tenant = await bootstrap(identity)
+    made = await identity.client.post(
+        "/v1/users",
+        json={
+            "email": "leaver@example.com",
+            "display_name": "Leaver",
+            "password": "correct horse battery staple",
+        },
+        headers=tenant.headers,
+    )
+    assert made.status_code == 201, made.text
+    user = made.json()["user_id"]
+    token = await identity.mint(tenant.tenant_id, user, ["users:read"])
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(2):  # the second is answered from what `other` remembers
+        assert (await other.client.get("/v1/users/me", headers=headers)).status_code == 200
+
+    gone = await identity.client.post(
+        f"/v1/users/{user}/deactivate", json={"reason": "left"}, headers=tenant.headers
+    )
+    assert gone.status_code == 200, gone.text
+
+    async def refused() -> bool:
+        return (await other.client.get("/v1/users/me", headers=headers)).status_code == 401
+
+    await _eventually(refused)

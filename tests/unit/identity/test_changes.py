@@ -1,12 +1,11 @@
-"""The freshness bookkeeping of `Changes`: a notification or a lost connection between
-reading a tenant's state and marking it must leave the tenant unfresh."""
+"""The ticket bookkeeping of `Changes`: a notification or a lost connection after a read
+began must leave what was read invalid."""
 
 from __future__ import annotations
 
 from uuid import uuid4
 
-from agentsuite_identity.changes import Changes
-from agentsuite_identity.repositories.authz import CHANNEL
+from agentsuite_identity.changes import CHANNEL, Changes
 
 
 def _listening() -> Changes:
@@ -15,39 +14,32 @@ def _listening() -> Changes:
     return changes
 
 
-def test_a_read_marks_the_tenant_fresh_until_a_notification() -> None:
-    changes, tenant = _listening(), uuid4()
-    changes.mark(tenant, changes.ticket(tenant))
-    assert changes.fresh(tenant)
+def test_a_read_stays_valid_until_a_notification_for_its_tenant() -> None:
+    changes, tenant, other = _listening(), uuid4(), uuid4()
+    ticket = changes.ticket(tenant)
+    assert changes.valid(tenant, ticket)
+    changes._on_notify(None, 0, CHANNEL, str(other))
+    assert changes.valid(tenant, ticket)  # another tenant's change
     changes._on_notify(None, 0, CHANNEL, str(tenant))
-    assert not changes.fresh(tenant)
+    assert not changes.valid(tenant, ticket)
+    assert changes.valid(tenant, changes.ticket(tenant))  # a read after it is current
 
 
-def test_a_notification_during_the_read_wins() -> None:
+def test_a_lost_connection_voids_every_ticket_even_once_listening_again() -> None:
     changes, tenant = _listening(), uuid4()
     ticket = changes.ticket(tenant)
-    changes._on_notify(None, 0, CHANNEL, str(tenant))
-    changes.mark(tenant, ticket)
-    assert not changes.fresh(tenant)
-
-
-def test_a_lost_connection_forgets_everything_and_voids_tickets() -> None:
-    changes, tenant = _listening(), uuid4()
-    ticket = changes.ticket(tenant)
-    changes.mark(tenant, ticket)
     changes._on_lost(None)
-    assert not changes.fresh(tenant)
-    changes._lost.clear()  # even once listening again, the old ticket is void
-    changes.mark(tenant, ticket)
-    assert not changes.fresh(tenant)
+    assert not changes.valid(tenant, ticket)
+    assert changes.ticket(tenant) is None  # nothing is issued while not listening
+    changes._lost.clear()
+    assert not changes.valid(tenant, ticket)
 
 
-def test_nothing_is_fresh_before_listening_or_for_a_foreign_payload() -> None:
-    changes, tenant = Changes("postgresql://unused"), uuid4()
-    assert changes.ticket(tenant) is None
-    changes.mark(tenant, None)
-    assert not changes.fresh(tenant)
-    listening, other = _listening(), uuid4()
-    listening.mark(other, listening.ticket(other))
+def test_nothing_is_valid_before_listening_or_after_a_foreign_payload() -> None:
+    quiet, tenant = Changes("postgresql://unused"), uuid4()
+    assert quiet.ticket(tenant) is None
+    assert not quiet.valid(tenant, None)
+    listening = _listening()
+    ticket = listening.ticket(tenant)
     listening._on_notify(None, 0, CHANNEL, "not-a-uuid")
-    assert not listening.fresh(other)
+    assert not listening.valid(tenant, ticket)

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from uuid import UUID
 
-from agentsuite_identity.changes import Changes
+from agentsuite_identity.changes import Changes, Ticket
 from agentsuite_identity.domain.authz import (
     Assignment,
     Decision,
@@ -73,16 +73,24 @@ class Access:
     def __init__(self, settings: IdentitySettings) -> None:
         self.settings = settings
         self._snapshots: OrderedDict[UUID, tuple[int, Snapshot]] = OrderedDict()
-        # set by the app: which tenants are known current without a query (changes.py)
+        # the ticket (changes.py) under which each tenant's snapshot was last confirmed
+        self._confirmed: dict[UUID, Ticket] = {}
+        # set by the app: tells which tenants moved since a read, without a query
         self.changes: Changes | None = None
 
     def cached(self, tenant: UUID) -> Snapshot | None:
         """The tenant's snapshot when it is known current without asking the database: it
-        was read while this process listened for changes, and none came since."""
-        if self.changes is None or not self.changes.fresh(tenant):
+        was confirmed while this process listened for changes, and none came since."""
+        if self.changes is None:
+            return None
+        if not self.changes.valid(tenant, self._confirmed.get(tenant)):
             return None
         cached = self._snapshots.get(tenant)
         return None if cached is None else cached[1]
+
+    def _confirm(self, tenant: UUID, ticket: Ticket | None) -> None:
+        if ticket is not None:
+            self._confirmed[tenant] = ticket
 
     async def capabilities(
         self, uow: IdentityUow, principal_id: UUID, org_id: UUID | None
@@ -117,8 +125,7 @@ class Access:
         cached = self._snapshots.get(tenant)
         if cached is not None and cached[0] == version:
             self._snapshots.move_to_end(tenant)
-            if self.changes is not None:
-                self.changes.mark(tenant, ticket)
+            self._confirm(tenant, ticket)
             return cached[1]
         # read in the same transaction after the version: at least as new as the key, and
         # any later change bumps the version again
@@ -126,9 +133,9 @@ class Access:
         self._snapshots[tenant] = (version, fresh)
         self._snapshots.move_to_end(tenant)
         while len(self._snapshots) > _CACHED_TENANTS:
-            self._snapshots.popitem(last=False)
-        if self.changes is not None:
-            self.changes.mark(tenant, ticket)
+            gone, _ = self._snapshots.popitem(last=False)
+            self._confirmed.pop(gone, None)
+        self._confirm(tenant, ticket)
         return fresh
 
     async def authorize(self, uow: IdentityUow, request: Request) -> Decision:

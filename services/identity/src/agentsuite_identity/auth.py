@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
+from agentsuite_identity.changes import Ticket
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.settings import IdentitySettings
 from agentsuite_identity.signing import Keyring
@@ -79,13 +81,22 @@ def access_claims(
     return claims
 
 
+_REMEMBERED = 10_000
+# an API key's token is checked every time: the key may expire or lose its org, which no
+# notification announces
+_CACHED_KINDS = frozenset({PrincipalKind.USER, PrincipalKind.SERVICE})
+
+
 class IdentityAuthenticator:
-    """`authenticate(token)`: the kit's verification, then the tenant (and user) must still
-    be active, checked against the database on every request."""
+    """`authenticate(token)`: the kit's verification, then the tenant (and the principal)
+    must still be active. That is read from the database, and remembered only while this
+    process listens for changes and none came for the tenant (changes.py): a suspension or
+    deactivation committed anywhere stops the next request here."""
 
     def __init__(self, keyset: JwksKeySet, deps: Deps) -> None:
         self.keyset = keyset
         self.deps = deps
+        self._active: OrderedDict[tuple[UUID, PrincipalKind, UUID], Ticket] = OrderedDict()
 
     async def authenticate(self, token: str) -> Principal:
         principal = await self.keyset.authenticate(token)
@@ -95,8 +106,21 @@ class IdentityAuthenticator:
             subject = UUID(principal.subject)
         except ValueError:
             raise AuthError(AuthCode.INVALID_CLAIM, "the token's subject is not an id") from None
-        async with self.deps.runtime.uow(principal.tenant_id) as uow:
+        tenant = principal.tenant_id
+        changes = self.deps.access.changes
+        key = (tenant, principal.kind, subject)
+        ticket = None
+        if changes is not None and principal.kind in _CACHED_KINDS:
+            if changes.valid(tenant, self._active.get(key)):
+                return principal
+            ticket = changes.ticket(tenant)
+        async with self.deps.runtime.uow(tenant) as uow:
             active = await uow.tenants.principal_active(principal.kind, subject)
         if not active:
             raise AuthError(AuthCode.INVALID_CLAIM, "the token's tenant or user is not active")
+        if ticket is not None:
+            self._active[key] = ticket
+            self._active.move_to_end(key)
+            while len(self._active) > _REMEMBERED:
+                self._active.popitem(last=False)
         return principal

@@ -2,15 +2,16 @@
 
 Every change that moves a tenant's decisions (roles, grants, policies, members, the
 tenant's status) sends `NOTIFY identity_authz '<tenant>'` in its own transaction, which
-PostgreSQL delivers to every listener when it commits. One connection per process LISTENs;
-a tenant read from the database while it listened is *fresh* until a notification for it
-arrives, and a warm `authorize` of a fresh tenant needs no database round trip at all.
+PostgreSQL delivers to every listener when it commits. One connection per process LISTENs.
+A cache takes a `ticket(tenant)` before it reads the database and keeps it with what it
+read; the entry is current while `valid(tenant, ticket)`, i.e. until a notification for
+that tenant arrives. A warm `authorize` (and identity's live check of a token's principal)
+then needs no database round trip at all.
 
-Correctness never rests on the connection: while it is down (or before it is up), nothing
-is fresh and every decision reads the tenant's status and version as before; a reconnect
-forgets everything, since notifications sent meanwhile are lost. A read races a
-notification safely: `ticket()` is taken before the read and `mark()` refuses it when a
-notification (or a reconnect) came in between.
+Correctness never rests on the connection: while it is down (or before it is up) no ticket
+is issued and none is valid, so every cache reads the database as before; a reconnect voids
+every ticket, since notifications sent meanwhile are lost. A read racing a notification is
+safe: the ticket was taken before the read, and the notification makes it invalid.
 """
 
 from __future__ import annotations
@@ -18,14 +19,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from agentsuite_identity.repositories.authz import CHANNEL
-
 log = logging.getLogger(__name__)
+
+CHANNEL = "identity_authz"
+"""The NOTIFY channel of authorization changes; the payload is the tenant id."""
+
+# every started listener of this process: a change committed here must not wait for its own
+# notification to come back before this process's next request sees it
+_HERE: weakref.WeakSet[Changes] = weakref.WeakSet()
+
+
+def forget_here(tenant: UUID | None) -> None:
+    """Void this process's tickets of `tenant` at once (all tenants if None). Called when a
+    change is written, before its commit; its notification voids them again after."""
+    for changes in list(_HERE):
+        if tenant is None:
+            changes._epoch += 1
+        else:
+            changes._generation[tenant] = changes._generation.get(tenant, 0) + 1
+
 
 Ticket = tuple[int, int]
 
@@ -42,7 +60,6 @@ class Changes:
         self._conn: Any = None
         self._epoch = 0  # bumped on every connect and loss: tickets from before are void
         self._generation: dict[UUID, int] = {}
-        self._fresh: set[UUID] = set()
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -50,32 +67,26 @@ class Changes:
     def listening(self) -> bool:
         return self._conn is not None and not self._lost.is_set()
 
-    def fresh(self, tenant: UUID) -> bool:
-        return tenant in self._fresh and self.listening
-
     def ticket(self, tenant: UUID) -> Ticket | None:
         """Take before reading the tenant's state; None while not listening."""
         if not self.listening:
             return None
         return self._epoch, self._generation.get(tenant, 0)
 
-    def mark(self, tenant: UUID, ticket: Ticket | None) -> None:
-        """The state read since `ticket` is current, unless something moved meanwhile."""
+    def valid(self, tenant: UUID, ticket: Ticket | None) -> bool:
+        """Whether what was read under `ticket` is still the tenant's current state."""
         if ticket is None or not self.listening:
-            return
-        if ticket == (self._epoch, self._generation.get(tenant, 0)):
-            self._fresh.add(tenant)
-
-    def forget(self, tenant: UUID) -> None:
-        self._generation[tenant] = self._generation.get(tenant, 0) + 1
-        self._fresh.discard(tenant)
+            return False
+        return ticket == (self._epoch, self._generation.get(tenant, 0))
 
     async def start(self) -> None:
         """Connect once (a failure is retried in the background) and keep listening."""
+        _HERE.add(self)
         await self._connect()
         self._task = asyncio.create_task(self._keep(), name="authz-changes")
 
     async def aclose(self) -> None:
+        _HERE.discard(self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -87,14 +98,13 @@ class Changes:
         try:
             tenant = UUID(payload)
         except ValueError:
-            self._fresh.clear()  # not ours to parse: trust nothing cached
+            self._epoch += 1  # not ours to parse: trust nothing cached
             return
-        self.forget(tenant)
+        self._generation[tenant] = self._generation.get(tenant, 0) + 1
 
     def _on_lost(self, conn: Any) -> None:
         self._lost.set()
         self._epoch += 1
-        self._fresh.clear()
 
     async def _connect(self) -> bool:
         try:
@@ -105,7 +115,6 @@ class Changes:
             log.warning("authz change listener not connected: %r", exc)
             return False
         self._epoch += 1
-        self._fresh.clear()
         self._lost.clear()
         self._conn = conn
         return True
@@ -113,7 +122,6 @@ class Changes:
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
         self._epoch += 1
-        self._fresh.clear()
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=2)

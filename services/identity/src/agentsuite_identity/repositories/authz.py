@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import RowMapping, and_, delete, insert, or_, select, text, tuple_, update
 
+from agentsuite_identity.changes import CHANNEL, forget_here
 from agentsuite_identity.repositories.tables import (
     decisions,
     members,
@@ -297,9 +298,6 @@ class Decisions(Repository):
         return len(done.all())
 
 
-CHANNEL = "identity_authz"
-"""The NOTIFY channel of authorization changes; the payload is the tenant id."""
-
 # one round trip: bump the version and announce it; PostgreSQL delivers the notification
 # when (and only if) the transaction commits
 _TOUCH = text(
@@ -312,14 +310,24 @@ _TOUCH = text(
     """
 ).bindparams(channel=CHANNEL)
 _ANNOUNCE = text("SELECT pg_notify(:channel, CAST(:tenant AS text))").bindparams(channel=CHANNEL)
+_ANNOUNCE_HERE = text(
+    "SELECT pg_notify(:channel, current_setting('app.tenant_id')) "
+    "WHERE coalesce(current_setting('app.tenant_id', true), '') <> ''"
+).bindparams(channel=CHANNEL)
 
 
 async def touch(repo: Repository) -> None:
     """Bump this tenant's `authz_version`: every cached authorization snapshot of it is
     stale. Call after any change to roles, assignments, policies or org members."""
+    forget_here(repo.session.info["tenant"])
     await repo.session.execute(_TOUCH)
 
 
-async def announce(repo: Repository, tenant_id: UUID) -> None:
-    """Tell every identity process, at commit, that the tenant's authorization state moved."""
-    await repo.session.execute(_ANNOUNCE, {"tenant": str(tenant_id)})
+async def announce(repo: Repository, tenant_id: UUID | None = None) -> None:
+    """Tell every identity process, at commit, that the tenant's authorization state (or a
+    principal's standing in it) moved; by default the unit of work's tenant, if any."""
+    forget_here(tenant_id if tenant_id is not None else repo.session.info["tenant"])
+    if tenant_id is None:
+        await repo.session.execute(_ANNOUNCE_HERE)
+    else:
+        await repo.session.execute(_ANNOUNCE, {"tenant": str(tenant_id)})

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
 
+from agentsuite_identity.repositories.authz import announce
 from agentsuite_identity.repositories.tables import (
     login_throttle,
     members,
@@ -110,6 +111,7 @@ class ServiceAccounts(Repository):
             .where(_SA.c.service_account_id == account_id)
             .values(status=status, updated_at=func.now(), version=_SA.c.version + 1)
         )
+        await announce(self)  # identity's live token check caches who is active
 
 
 _RT = refresh_tokens

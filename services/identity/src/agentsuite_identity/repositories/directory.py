@@ -141,7 +141,10 @@ class Users(Repository):
         return await _page(self, users, users.c.user_id, after, limit, *where)
 
     async def change(self, user_id: UUID, **values: Any) -> RowMapping:
-        return await _change(self, users, users.c.user_id == user_id, values)
+        row = await _change(self, users, users.c.user_id == user_id, values)
+        if "status" in values:
+            await announce(self)  # identity's live token check caches who is active
+        return row
 
 
 class Orgs(Repository):
