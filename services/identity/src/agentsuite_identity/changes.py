@@ -39,10 +39,7 @@ def forget_here(tenant: UUID | None) -> None:
     """Void this process's tickets of `tenant` at once (all tenants if None). Called when a
     change is written, before its commit; its notification voids them again after."""
     for changes in list(_HERE):
-        if tenant is None:
-            changes._epoch += 1
-        else:
-            changes._generation[tenant] = changes._generation.get(tenant, 0) + 1
+        changes.void(tenant)
 
 
 Ticket = tuple[int, int]
@@ -79,6 +76,13 @@ class Changes:
             return False
         return ticket == (self._epoch, self._generation.get(tenant, 0))
 
+    def void(self, tenant: UUID | None) -> None:
+        """Every ticket of `tenant` (of every tenant if None) is no longer valid."""
+        if tenant is None:
+            self._epoch += 1
+        else:
+            self._generation[tenant] = self._generation.get(tenant, 0) + 1
+
     async def start(self) -> None:
         """Connect once (a failure is retried in the background) and keep listening."""
         _HERE.add(self)
@@ -98,9 +102,8 @@ class Changes:
         try:
             tenant = UUID(payload)
         except ValueError:
-            self._epoch += 1  # not ours to parse: trust nothing cached
-            return
-        self._generation[tenant] = self._generation.get(tenant, 0) + 1
+            tenant = None  # not ours to parse: trust nothing cached
+        self.void(tenant)
 
     def _on_lost(self, conn: Any) -> None:
         self._lost.set()

@@ -55,6 +55,3 @@ class KeyLimiter:
         if allowed:
             return None
         return max(1, math.ceil((1.0 - tokens) / rate))
-
-    def forget(self, key_id: UUID) -> None:
-        self._buckets.pop(key_id, None)

@@ -172,9 +172,6 @@ class Keyring:
             self._loaded_at = time.monotonic()
             return self._current
 
-    def forget(self) -> None:
-        self._current = None
-
     @staticmethod
     def sign(key: SigningKey, claims: dict[str, Any]) -> str:
         return jwt.encode(
