@@ -14,7 +14,6 @@ from agentsuite_identity.domain import capabilities as catalogue
 from agentsuite_identity.grants import OAuthError, TokenForm, TokenResponse
 from agentsuite_identity.handlers.service_accounts import hash_secret, secret_matches
 from agentsuite_identity.handlers.tokens import sign_access
-from agentsuite_identity.repositories.credentials import SignIn
 from agentsuite_kit.auth.principal import PrincipalKind
 
 if TYPE_CHECKING:
@@ -52,7 +51,8 @@ async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenRes
     tenant_id = None if account.tenant_id is None else UUID(str(account.tenant_id))
     if tenant_id is not None:
         async with deps.runtime.uow(tenant_id) as uow:
-            if not await SignIn(uow.session).tenant_active():
+            account_id = UUID(str(account.service_account_id))
+            if not await uow.tenants.principal_active(PrincipalKind.SERVICE, account_id):
                 raise OAuthError("invalid_client", _BAD_CLIENT, status=401)
     caps = narrowed(list(account.capabilities), form.scope)
     kind = PrincipalKind.PLATFORM if account.kind == "platform" else PrincipalKind.SERVICE

@@ -19,7 +19,6 @@ from agentsuite_identity.handlers.tokens import (
     revoke_family,
     sign_access,
 )
-from agentsuite_identity.repositories.credentials import SignIn
 from agentsuite_kit.auth.principal import PrincipalKind
 
 if TYPE_CHECKING:
@@ -48,8 +47,7 @@ async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenRes
             raise OAuthError("invalid_grant", _INVALID)
         if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
             raise OAuthError("invalid_grant", _INVALID)
-        reads = SignIn(uow.session)
-        if not await reads.tenant_active() or not await reads.user_active(user_id):
+        if not await uow.tenants.principal_active(PrincipalKind.USER, user_id):
             raise OAuthError("invalid_grant", _INVALID)
         await uow.refresh_tokens.mark_used(row.token_id)
         refresh = await issue_refresh(

@@ -291,7 +291,8 @@ class LoginThrottle(Repository):
 
 
 class SignIn(Repository):
-    """The directory reads a sign-in needs (tenant by slug, user by email, membership).
+    """The directory reads a sign-in needs beyond the directory's own (tenant by slug, user
+    by email in any case, membership by org slug or id, the rehash on login).
 
     Kept beside the credentials rather than in the directory repositories so the token
     grants depend on nothing but these few statements.
@@ -302,21 +303,11 @@ class SignIn(Repository):
         query = select(tenants.c.tenant_id, tenants.c.status).where(tenants.c.slug == slug)
         return (await self.session.execute(query)).first()
 
-    async def tenant_active(self) -> bool:
-        query = select(tenants.c.status).where(tenants.c.tenant_id == self.session.info["tenant"])
-        status = await self.session.scalar(query)
-        return bool(status == "active")
-
     async def user_by_email(self, email: str) -> Any:
         query = select(users.c.user_id, users.c.password_hash, users.c.status).where(
             func.lower(users.c.email) == email.lower()
         )
         return (await self.session.execute(query.limit(1))).first()
-
-    async def user_active(self, user_id: UUID) -> bool:
-        query = select(users.c.status).where(users.c.user_id == user_id)
-        status = await self.session.scalar(query)
-        return bool(status == "active")
 
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
         await self.session.execute(
