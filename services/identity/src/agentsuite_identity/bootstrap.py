@@ -19,7 +19,6 @@ from typing import Literal
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.capabilities import OPERATOR, SERVICE
 from agentsuite_identity.handlers.service_accounts import create_service_account
-from agentsuite_identity.repositories.bootstrap import Bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +51,12 @@ async def bootstrap(deps: Deps) -> list[str]:
     token_url = f"{deps.settings.base_url()}/v1/token"
     created: list[str] = []
     async with deps.runtime.uow(None) as uow:
-        repo = Bootstrap(uow.session)
-        await repo.lock()
-        existing = await repo.tenantless_names()
+        await uow.service_accounts.lock_bootstrap()
         written: list[Path] = []
         try:
             for name, (kind, caps) in wanted.items():
                 path = credential_path(directory, name)
-                if name in existing:
+                if await uow.service_accounts.by_name(name) is not None:
                     if not path.exists():
                         log.warning(
                             "credential of %s is not on disk; rotate its secret to get one", name

@@ -37,6 +37,10 @@ _SA_PUBLIC = (
 )
 
 
+# the first-start bootstrap's lock (bootstrap.py), beside the accounts it makes
+_BOOTSTRAP_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('identity.bootstrap'))")
+
+
 class ServiceAccounts(Repository):
     """Rows the unit of work's scope sees: a tenant's accounts, or (uow(None)) the
     platform and service accounts; `by_client_id` in an all_tenants uow crosses them."""
@@ -73,6 +77,11 @@ class ServiceAccounts(Repository):
         if lock:
             query = query.with_for_update()
         return (await self.session.execute(query)).first()
+
+    async def lock_bootstrap(self) -> None:
+        """Serialise the first-start bootstrap: workers starting together must not each
+        mint an operator credential."""
+        await self.session.execute(_BOOTSTRAP_LOCK)
 
     async def by_name(self, name: str) -> Any:
         """The (single) account of this scope with `name`: bootstrap looks its own up."""
