@@ -1,0 +1,58 @@
+"""Wiring: llm-gateway's runtime, routes, consumers, jobs and background tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from agentsuite_kit.auth import JwksKeySet
+from agentsuite_kit.runtime import Runtime
+from agentsuite_kit.service import ServiceSpec
+from agentsuite_llm_gateway.api import routers
+from agentsuite_llm_gateway.consumers import consumers
+from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.jobs import jobs, schedule
+from agentsuite_llm_gateway.settings import GatewaySettings
+from agentsuite_llm_gateway.uow import GatewayUow
+
+
+def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> FastAPI:
+    """The app; `keyset` replaces the one built from `jwks_url` (tests sign their own)."""
+    deps = Deps(settings)
+
+    async def first_start() -> None:
+        await schedule(deps)
+        await deps.catalogs.start()
+        await deps.recorder.start()
+
+    async def last_stop() -> None:
+        await deps.recorder.aclose()
+        await deps.catalogs.aclose()
+        await deps.upstreams.aclose()
+
+    deps.runtime = Runtime[GatewayUow](
+        settings,
+        uow=GatewayUow,
+        consumers=consumers(deps),
+        jobs=jobs(deps),
+        keyset=keyset,
+        startup=[first_start],
+        shutdown=[last_stop],
+    )
+    app = deps.runtime.app(title="llm-gateway", version="1", routers=routers(deps))
+    app.state.deps = deps
+    return app
+
+
+def create_app() -> FastAPI:
+    """The app factory `agentsuite serve` runs: settings from the environment."""
+    return build(GatewaySettings())
+
+
+spec = ServiceSpec(
+    name="llm-gateway",
+    asgi_app="agentsuite_llm_gateway.app:create_app",
+    migrations=Path(__file__).parent / "migrations",
+    settings=GatewaySettings,
+)
