@@ -18,6 +18,9 @@ from uuid import UUID
 
 import httpx
 import jwt
+from agentsuite_llm_gateway.app import build, spec
+from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.settings import GatewaySettings
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
 from jwt.algorithms import OKPAlgorithm
@@ -28,9 +31,6 @@ from agentsuite_contracts.registry import TOPICS
 from agentsuite_kit.auth import JwksKeySet, JwtConfig
 from agentsuite_kit.db.migrate import upgrade
 from agentsuite_kit.messaging.admin import ensure_topics
-from agentsuite_llm_gateway.app import build, spec
-from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.settings import GatewaySettings
 
 ISSUER = "agentsuite-identity"
 AUDIENCE = "agentsuite"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from agentsuite_llm_gateway.app import spec
+
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_kit.db.migrate import check
-from agentsuite_llm_gateway.app import spec
 from tests.integration.llm_gateway.harness import Gateway
 
 
@@ -24,6 +25,7 @@ async def test_every_table_and_partition_under_rls(gateway: Gateway) -> None:
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
         "AND NOT (c.relrowsecurity AND c.relforcerowsecurity) "
-        "AND c.relname NOT IN ('alembic_version', 'outbox', 'inbox', 'jobs', 'idempotency_keys', 'consumer_progress')"
+        "AND c.relname NOT IN ('alembic_version', 'outbox', 'inbox', 'jobs', "
+        "'idempotency_keys', 'consumer_progress')"
     )
     assert [r[0] for r in rows] == []

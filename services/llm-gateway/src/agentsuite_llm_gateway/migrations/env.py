@@ -1,4 +1,5 @@
-from agentsuite_kit.db.migrate import run_env
 from agentsuite_llm_gateway.repositories import metadata
+
+from agentsuite_kit.db.migrate import run_env
 
 run_env(metadata)
