@@ -69,3 +69,9 @@ class Usage(Contract):
     completion_tokens: int = Field(ge=0, description="Output tokens.")
     total_tokens: int = Field(ge=0, description="Input plus output tokens.")
     cost: Money = Field(description="Cost at the model's list price.")
+    cached_tokens: int | None = Field(
+        default=None, ge=0, description="Of `prompt_tokens`, served from the provider's cache."
+    )
+    reasoning_tokens: int | None = Field(
+        default=None, ge=0, description="Of `completion_tokens`, spent on reasoning."
+    )

@@ -96,6 +96,19 @@ class BudgetHint(Contract):
     )
 
 
+class PromptRef(Contract):
+    """A stored prompt template to render instead of (or before) `messages`."""
+
+    name: str = Field(description="Prompt name.")
+    label: str | None = Field(
+        default=None, description="Label to resolve, e.g. `production`; default `production`."
+    )
+    version: int | None = Field(default=None, ge=1, description="Exact version (wins over label).")
+    variables: JsonObject = Field(
+        default_factory=dict, description="Values of the template's variables."
+    )
+
+
 class FinishReason(StrEnum):
     """Why generation stopped."""
 
@@ -160,6 +173,17 @@ class LlmRequest(Command):
         default_factory=dict,
         description="Attribution for usage, e.g. `execution_id`, `step`, `session_id`.",
     )
+    # the variables are the user's text, like the messages
+    prompt: Sensitive[PromptRef | None] = Field(
+        default=None,
+        description="Stored prompt whose rendered messages go ahead of `messages` (v1 "
+        "still needs one message: the turn the template answers).",
+    )
+    run_id: str | None = Field(
+        default=None,
+        description="Execution run the call belongs to: reported back, attributed in usage, "
+        "and the scope of cached answers a resumed run replays.",
+    )
 
 
 class LlmResponse(Event):
@@ -181,6 +205,7 @@ class LlmResponse(Event):
     latency_ms: int = Field(ge=0, description="Time from receipt to answer.")
     cached: bool = Field(default=False, description="Served from the response cache.")
     error: LlmError | None = Field(default=None, description="What failed, when error.")
+    run_id: str | None = Field(default=None, description="Copied from the request.")
 
 
 class UsageRecorded(Event):
@@ -199,6 +224,12 @@ class UsageRecorded(Event):
     status: Literal["ok", "error"] = Field(description="Outcome of the call.")
     cached: bool = Field(default=False, description="Served from cache (cost 0).")
     labels: dict[str, str] = Field(default_factory=dict, description="Copied from the request.")
+    run_id: str | None = Field(default=None, description="Execution run, when named.")
+    api_key_id: UUID | None = Field(default=None, description="API key that called, if any.")
+    prompt_id: UUID | None = Field(default=None, description="Stored prompt rendered, if any.")
+    prompt_version: int | None = Field(default=None, description="Its version.")
+    requested: str | None = Field(default=None, description="Model or alias asked for.")
+    error_code: str | None = Field(default=None, description="Why it failed, when error.")
 
 
 class LlmBudgetExceeded(Event):
@@ -215,6 +246,12 @@ class LlmBudgetExceeded(Event):
     spent: Money = Field(description="Spent in the period so far.")
     action: Literal["warned", "blocked"] = Field(description="What the gateway does now.")
     request_id: UUID | None = Field(default=None, description="Request that crossed the line.")
+    subject_kind: str | None = Field(
+        default=None,
+        description="Exact subject: `tenant`, `org`, `api_key` or `user` (`scope` says "
+        "`tenant` for org and API-key budgets, which v1 could not name).",
+    )
+    subject_id: str | None = Field(default=None, description="Id of that subject.")
 
 
 class LlmBudgetWarning(Event):
@@ -232,6 +269,12 @@ class LlmBudgetWarning(Event):
     threshold_percent: int = Field(
         ge=1, le=100, description="The warning threshold crossed, in percent of the limit."
     )
+    subject_kind: str | None = Field(
+        default=None,
+        description="Exact subject: `tenant`, `org`, `api_key` or `user` (`scope` says "
+        "`tenant` for org and API-key budgets, which v1 could not name).",
+    )
+    subject_id: str | None = Field(default=None, description="Id of that subject.")
 
 
 class ProviderRegistered(Event):

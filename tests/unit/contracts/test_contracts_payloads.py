@@ -157,7 +157,7 @@ def test_marked_paths_of_payloads() -> None:
         PERSONAL: ["display_name", "email"],
     }
     assert paths(discovery.TurnRecorded)[SENSITIVE] == ["content"]
-    assert paths(llm.LlmRequest)[SENSITIVE] == ["messages"]
+    assert paths(llm.LlmRequest)[SENSITIVE] == ["messages", "prompt"]
     assert paths(llm.LlmResponse)[SENSITIVE] == ["error.message", "message"]
     assert paths(execution.StepFailed)[SENSITIVE] == ["error.details", "error.message"]
     approved = paths(planning_mod.PlanApproved)[SENSITIVE]
