@@ -11,6 +11,7 @@ from agentsuite_llm_gateway.cache import ResponseCache
 from agentsuite_llm_gateway.catalogs import Catalogs
 from agentsuite_llm_gateway.crypto import Cipher
 from agentsuite_llm_gateway.domain.breaker import Breakers
+from agentsuite_llm_gateway.gateway import Gateway
 from agentsuite_llm_gateway.prompts import PromptResolver
 from agentsuite_llm_gateway.recorder import Recorder
 from agentsuite_llm_gateway.settings import GatewaySettings
@@ -30,6 +31,7 @@ class Deps:
     prompts: PromptResolver = field(init=False)
     recorder: Recorder = field(init=False)
     cache: ResponseCache = field(init=False)
+    gateway: Gateway = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -41,6 +43,7 @@ class Deps:
         self.prompts = PromptResolver(self.uow)
         self.recorder = Recorder(s, self.uow)
         self.cache = ResponseCache(s, self.uow)
+        self.gateway = Gateway()
 
     def uow(self, tenant_id: UUID | None) -> GatewayUow:
         """A unit of work for `tenant_id` (None: tenantless, all tenants' rows)."""
