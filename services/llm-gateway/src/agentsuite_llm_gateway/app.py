@@ -7,11 +7,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from agentsuite_kit.auth import JwksKeySet
+from agentsuite_kit.http.problems import ProblemError
 from agentsuite_kit.runtime import Runtime
 from agentsuite_kit.service import ServiceSpec
 from agentsuite_llm_gateway.api import routers
+from agentsuite_llm_gateway.api.errors import on_gateway_error, on_problem
 from agentsuite_llm_gateway.consumers import consumers
 from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.jobs import jobs, schedule
 from agentsuite_llm_gateway.settings import GatewaySettings
 from agentsuite_llm_gateway.uow import GatewayUow
@@ -41,6 +44,8 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
         shutdown=[last_stop],
     )
     app = deps.runtime.app(title="llm-gateway", version="1", routers=routers(deps))
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(GatewayError, on_gateway_error)
     app.state.deps = deps
     return app
 

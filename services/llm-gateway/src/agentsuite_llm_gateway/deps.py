@@ -43,7 +43,7 @@ class Deps:
         self.prompts = PromptResolver(self.uow)
         self.recorder = Recorder(s, self.uow)
         self.cache = ResponseCache(s, self.uow)
-        self.gateway = Gateway()
+        self.gateway = Gateway(self)
 
     def uow(self, tenant_id: UUID | None) -> GatewayUow:
         """A unit of work for `tenant_id` (None: tenantless, all tenants' rows)."""

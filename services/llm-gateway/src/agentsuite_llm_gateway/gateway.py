@@ -1,16 +1,46 @@
-"""The request path: prompt, route, budget, upstream with retries and fallbacks, trace."""
+"""The request path: prompt, route, budget, upstream with retries and fallbacks, trace.
+
+One `Gateway` per process; every entrypoint (the OpenAI routes, the Kafka consumer) calls
+`chat`, `stream` or `embed`. A request is prepared once (`_prepare`: the prompt rendered,
+the tenant's catalogue read from memory, the route planned, the estimate made), then tried
+model by model (`_attempt`: the breaker asked, retries with backoff on 429/5xx/timeouts, a
+fallback to the next model on those and on connection or response faults), and recorded
+off the hot path whatever happened (`Recorder.record`). A budget is touched only when the
+caller has one: the reservation is one short transaction, settled by the recorder's flush.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from agentsuite_llm_gateway.budgets import BudgetExhausted, Reservation
+from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 from agentsuite_llm_gateway.domain.caller import Caller
-from agentsuite_llm_gateway.domain.costs import Tokens
+from agentsuite_llm_gateway.domain.catalog import Catalog, Exhaust, Model
+from agentsuite_llm_gateway.domain.costs import MILLION, Tokens, cost_micros, estimate_micros
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.domain.routing import Ask, Route, plan
+from agentsuite_llm_gateway.domain.traces import Attempt, Trace
+from agentsuite_llm_gateway.upstream.base import Call, Failure, Reply, UpstreamError
+
+if TYPE_CHECKING:
+    from agentsuite_llm_gateway.deps import Deps
 
 Json = dict[str, Any]
+T = TypeVar("T")
+
+# members of a request that only the gateway reads; never sent upstream
+GATEWAY_MEMBERS = ("prompt", "agentsuite")
+DEFAULT_OUTPUT = 4096  # output tokens reserved when neither the request nor the model says
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +68,428 @@ class Outcome:
     cached: bool = False
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A request ready to try: what the trace and the budget need to know of it."""
+
+    caller: Caller
+    options: Options
+    body: Json  # the OpenAI body sent upstream (prompt rendered, gateway members gone)
+    route: Route
+    catalog: Catalog
+    at: datetime
+    started: float  # perf_counter at arrival
+    prompt_tokens: int  # the upper-bound estimate of the input
+    max_output: int  # output tokens asked for (0: unbounded)
+    prompt_id: UUID | None = None
+    prompt_version: int | None = None
+    reservation: Reservation | None = None
+    reserved_for: str | None = None  # the model whose estimate is reserved
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def money(micros: int) -> str:
+    """Micro-units as a decimal string of currency units: 1250000 -> "1.25"."""
+    return str((Decimal(micros) / MILLION).normalize() if micros else Decimal(0))
+
+
+def elapsed_ms(since: float) -> int:
+    return int((time.perf_counter() - since) * 1000)
+
+
 class Gateway:
-    """`chat`, `stream` and `embed`: every entrypoint (HTTP, Kafka) calls these."""
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.rng = random.Random()  # noqa: S311  # routing weights, not secrets
+
+    # --- entrypoints -------------------------------------------------------------------------
 
     async def chat(self, caller: Caller, body: Json, options: Options) -> Outcome:
         """Complete `body` (an OpenAI chat request, maybe with a `prompt` reference);
         GatewayError when refused or when every route failed."""
-        raise NotImplementedError
-
-    async def stream(self, caller: Caller, body: Json, options: Options) -> AsyncIterator[bytes]:
-        """SSE bytes; the first token is already in hand when this returns."""
-        raise NotImplementedError
+        job = await self._prepare(caller, body, options, needs=_needs(body))
+        try:
+            hit = await self._cached(job)
+            if hit is not None:
+                return hit
+            reply, model = await self._attempts(job, lambda adapter, call: adapter.complete(call))
+        except GatewayError as exc:
+            self._record_error(job, exc)
+            raise
+        outcome = self._finish(job, reply, model)
+        if options.cache:
+            await self._store(job, outcome)
+        return outcome
 
     async def embed(self, caller: Caller, body: Json, options: Options) -> Outcome:
-        raise NotImplementedError
+        job = await self._prepare(caller, body, options, needs=frozenset({"embeddings"}))
+        try:
+            reply, model = await self._attempts(job, lambda adapter, call: adapter.embed(call))
+        except GatewayError as exc:
+            self._record_error(job, exc)
+            raise
+        return self._finish(job, reply, model)
+
+    async def stream(self, caller: Caller, body: Json, options: Options) -> AsyncIterator[bytes]:
+        """SSE bytes; the first token is already in hand when this returns, so a stream
+        that fails before it falls back like any other call."""
+        from agentsuite_llm_gateway.streaming import open_stream
+
+        job = await self._prepare(caller, body, options, needs=_needs(body))
+        return await open_stream(self, job)
+
+    # --- preparation -------------------------------------------------------------------------
+
+    async def _prepare(
+        self, caller: Caller, body: Json, options: Options, *, needs: frozenset[str]
+    ) -> Prepared:
+        started = time.perf_counter()
+        at = datetime.now(UTC)
+        reference = body.get("prompt")
+        body = {k: v for k, v in body.items() if k not in GATEWAY_MEMBERS}
+        prompt_id: UUID | None = None
+        prompt_version: int | None = None
+        if reference is not None:
+            if not isinstance(reference, dict):
+                raise GatewayError(
+                    Code.INVALID_REQUEST,
+                    "prompt: an object {name, label | version, variables}",
+                    param="prompt",
+                )
+            rendered = await self.deps.prompts.resolve(caller.tenant_id, reference)
+            prompt_id, prompt_version = rendered.prompt_id, rendered.version
+            body = {**rendered.params, **body}
+            body["messages"] = [*rendered.messages, *(body.get("messages") or [])]
+            if body.get("model") is None and rendered.model is not None:
+                body["model"] = rendered.model
+        catalog = await self.deps.catalogs.get(caller.tenant_id)
+        if "embeddings" in needs:
+            prompt_tokens = _input_bytes(body.get("input"))
+            max_output = 0
+        else:
+            messages = body.get("messages")
+            if not isinstance(messages, list) or not messages:
+                raise GatewayError(
+                    Code.INVALID_REQUEST,
+                    "messages: at least one message is required (or a prompt reference)",
+                    param="messages",
+                )
+            prompt_tokens = prompt_upper_bound(messages, body.get("tools"))
+            max_output = _max_output(body)
+        requested = body.get("model")
+        ask = Ask(
+            requested=requested if isinstance(requested, str) and requested else None,
+            caller=caller,
+            needs=needs,
+            prompt_tokens=prompt_tokens,
+            max_output=max_output,
+            max_cost_micros=options.max_cost_micros,
+        )
+        route = plan(catalog, ask, self.rng)
+        return Prepared(
+            caller=caller,
+            options=options,
+            body=body,
+            route=route,
+            catalog=catalog,
+            at=at,
+            started=started,
+            prompt_tokens=prompt_tokens,
+            max_output=max_output,
+            prompt_id=prompt_id,
+            prompt_version=prompt_version,
+        )
+
+    # --- budgets -------------------------------------------------------------------------
+
+    def _bounded(self, job: Prepared) -> bool:
+        """Whether this call must not outspend its estimate (a budget or a cost cap)."""
+        return job.options.max_cost_micros is not None or bool(
+            job.catalog.budgets_for(job.caller.subjects())
+        )
+
+    def _output_cap(self, job: Prepared, model: Model) -> int:
+        return job.max_output or model.max_output or DEFAULT_OUTPUT
+
+    async def _reserve(self, job: Prepared, model: Model) -> Model:
+        """Hold the budget `model`'s estimate needs (swapping a smaller hold taken for an
+        earlier model); a budget that says downgrade routes to its cheaper model instead."""
+        rules = job.catalog.budgets_for(job.caller.subjects())
+        if not rules or job.reserved_for == model.name:
+            return model
+        output = self._output_cap(job, model)
+        tokens = job.prompt_tokens + output
+        micros = estimate_micros(model.price_at(job.at), job.prompt_tokens, output)
+        if job.reservation is not None:
+            if job.reservation.tokens >= tokens and job.reservation.micros >= micros:
+                job.reserved_for = model.name
+                return model
+            await self.deps.budgets.release(job.caller.tenant_id, job.reservation)
+            job.reservation = None
+        try:
+            job.reservation = await self.deps.budgets.reserve(job.caller, rules, tokens, micros)
+        except BudgetExhausted as exc:
+            rule = exc.rule
+            if rule.on_exhaust is Exhaust.DOWNGRADE and rule.downgrade_to is not None:
+                cheaper = self._downgrade(job, rule.downgrade_to, model)
+                if cheaper is not None:
+                    return await self._reserve(job, cheaper)
+            raise GatewayError(Code.BUDGET_EXCEEDED, str(exc)) from None
+        job.reserved_for = model.name
+        return model
+
+    def _downgrade(self, job: Prepared, target: str, current: Model) -> Model | None:
+        ask = Ask(
+            requested=target,
+            caller=job.caller,
+            needs=_needs(job.body),
+            prompt_tokens=job.prompt_tokens,
+            max_output=job.max_output,
+            max_cost_micros=job.options.max_cost_micros,
+        )
+        try:
+            route = plan(job.catalog, ask, self.rng)
+        except GatewayError:
+            return None
+        cheaper = route.candidates[0]
+        return None if cheaper.name == current.name else cheaper
+
+    # --- attempts ------------------------------------------------------------------------
+
+    async def _attempts(
+        self, job: Prepared, send: Callable[[Any, Call], Awaitable[T]]
+    ) -> tuple[T, Model]:
+        """Try each candidate (retrying the retryable) until one answers."""
+        last: UpstreamError | None = None
+        for candidate in job.route.candidates:
+            model = await self._reserve(job, candidate)
+            call = self._call(job, model, self.settings.upstream_timeout)
+            try:
+                return await self._retrying(job, model, call, send), model
+            except UpstreamError as exc:
+                last = exc
+                if not _falls_back(exc):
+                    raise _refused(exc) from None
+        raise _exhausted(last)
+
+    def _call(self, job: Prepared, model: Model, timeout: float) -> Call:
+        body = job.body
+        if self._bounded(job) and not job.max_output and "embeddings" not in _needs(body):
+            # the reservation covers this many output tokens: the provider may not exceed it
+            body = {**body, "max_tokens": self._output_cap(job, model)}
+        credential = self.deps.upstreams.credential(job.caller.tenant_id, model.provider)
+        return Call(model=model, body=body, credential=credential, timeout=timeout)
+
+    async def _retrying(
+        self, job: Prepared, model: Model, call: Call, send: Callable[[Any, Call], Awaitable[T]]
+    ) -> T:
+        breakers = self.deps.breakers
+        key = model.provider.name
+        adapter = self.deps.upstreams.adapter(model.provider)
+        for attempt in range(self.settings.retries + 1):
+            if not breakers.allow(key):
+                job.attempts.append(Attempt(model.name, key, "breaker_open", 0))
+                raise UpstreamError(Failure.CONNECT, f"provider {key}: circuit open")
+            began = time.perf_counter()
+            try:
+                result = await send(adapter, call)
+            except UpstreamError as exc:
+                job.attempts.append(
+                    Attempt(model.name, key, exc.kind.value, elapsed_ms(began), exc.message)
+                )
+                if exc.kind is not Failure.REFUSED:
+                    breakers.failure(key)
+                if not exc.retryable or attempt == self.settings.retries:
+                    raise
+                await asyncio.sleep(self._backoff(attempt, exc.retry_after))
+                continue
+            breakers.success(key)
+            job.attempts.append(Attempt(model.name, key, "ok", elapsed_ms(began)))
+            return result
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        base = self.settings.retry_backoff * (2**attempt)
+        if retry_after is not None:
+            # honour the provider's ask, but never park a request longer than the timeout
+            base = min(max(base, retry_after), self.settings.upstream_timeout)
+        return float(base * (0.5 + self.rng.random() / 2))
+
+    # --- results -------------------------------------------------------------------------
+
+    def _finish(self, job: Prepared, reply: Reply, model: Model) -> Outcome:
+        price = model.price_at(job.at)
+        cost = cost_micros(price, reply.tokens)
+        currency = price.currency if price is not None else "USD"
+        latency = elapsed_ms(job.started)
+        body = dict(reply.body)
+        body["model"] = model.name
+        body["agentsuite"] = self.extension(job, model, cost, currency, cached=False)
+        self.record(job, model, "ok", reply.tokens, cost, currency, latency)
+        return Outcome(body, model.name, model.provider.name, reply.tokens, cost, currency, latency)
+
+    def extension(
+        self, job: Prepared, model: Model | None, cost: int, currency: str, *, cached: bool
+    ) -> Json:
+        """The `agentsuite` member of a reply: what was charged, to whom, and how."""
+        return {
+            "request_id": str(job.options.request_id),
+            "model": model.name if model is not None else None,
+            "provider": model.provider.name if model is not None else None,
+            "cost_micros": cost,
+            "cost": money(cost),
+            "currency": currency,
+            "run_id": job.caller.run_id,
+            "cached": cached,
+            "prompt": None
+            if job.prompt_id is None
+            else {"id": str(job.prompt_id), "version": job.prompt_version},
+            "attempts": [a.as_json() for a in job.attempts],
+        }
+
+    def record(
+        self,
+        job: Prepared,
+        model: Model | None,
+        status: str,
+        tokens: Tokens,
+        cost: int,
+        currency: str,
+        latency: int,
+        *,
+        ttft: int | None = None,
+        stream: bool = False,
+        cached: bool = False,
+        error: str | None = None,
+    ) -> None:
+        self.deps.recorder.record(
+            Trace(
+                call_id=uuid.uuid4(),
+                request_id=job.options.request_id,
+                at=job.at,
+                caller=job.caller,
+                requested=job.route.requested,
+                model=model.name if model is not None else None,
+                provider=model.provider.name if model is not None else None,
+                status=status,
+                tokens=tokens,
+                cost_micros=cost,
+                currency=currency,
+                latency_ms=latency,
+                ttft_ms=ttft,
+                stream=stream,
+                cached=cached,
+                error_code=error,
+                prompt_id=job.prompt_id,
+                prompt_version=job.prompt_version,
+                attempts=tuple(job.attempts),
+                labels=job.options.labels,
+                reservation_id=None if job.reservation is None else job.reservation.reservation_id,
+            )
+        )
+
+    def _record_error(self, job: Prepared, exc: GatewayError) -> None:
+        last = job.route.candidates[0] if job.route.candidates else None
+        tried = {m.name: m for m in job.route.candidates}
+        if job.attempts:
+            last = tried.get(job.attempts[-1].model, last)
+        self.record(
+            job, last, "error", Tokens(), 0, "USD", elapsed_ms(job.started), error=exc.code.value
+        )
+
+    # --- cache ---------------------------------------------------------------------------
+
+    def _cache_key(self, job: Prepared) -> bytes:
+        version = None if job.prompt_id is None else f"{job.prompt_id}:{job.prompt_version}"
+        return self.deps.cache.key(job.route.requested, version, job.body)
+
+    async def _cached(self, job: Prepared) -> Outcome | None:
+        if not job.options.cache:
+            return None
+        body = await self.deps.cache.get(
+            job.caller.tenant_id, self._cache_key(job), job.caller.run_id or ""
+        )
+        if body is None:
+            return None
+        name = str(body.get("model", job.route.requested))
+        model = job.catalog.models.get(name)
+        latency = elapsed_ms(job.started)
+        body = dict(body)
+        body["agentsuite"] = self.extension(job, model, 0, "USD", cached=True)
+        self.record(job, model, "ok", Tokens(), 0, "USD", latency, cached=True)
+        provider = model.provider.name if model is not None else ""
+        return Outcome(body, name, provider, Tokens(), 0, "USD", latency, cached=True)
+
+    async def _store(self, job: Prepared, outcome: Outcome) -> None:
+        body = {k: v for k, v in outcome.body.items() if k != "agentsuite"}
+        ttl = job.options.cache_ttl or self.settings.cache_ttl
+        await self.deps.cache.put(
+            job.caller.tenant_id,
+            self._cache_key(job),
+            job.caller.run_id or "",
+            outcome.model,
+            body,
+            ttl,
+        )
+
+
+def _needs(body: Json) -> frozenset[str]:
+    needs: set[str] = set()
+    if body.get("tools"):
+        needs.add("tools")
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list) and any(
+            isinstance(p, dict) and p.get("type") == "image_url" for p in content
+        ):
+            needs.add("vision")
+    return frozenset(needs)
+
+
+def _max_output(body: Json) -> int:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return 0
+
+
+def _input_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode()) + 8
+    if isinstance(value, list):
+        return sum(_input_bytes(v) for v in value)
+    return 8
+
+
+def _falls_back(exc: UpstreamError) -> bool:
+    if exc.falls_back:
+        return True
+    # a provider refusing the input as too long: a bigger window later in the list may fit
+    return exc.kind is Failure.REFUSED and "context" in exc.message.lower()
+
+
+def _refused(exc: UpstreamError) -> GatewayError:
+    status = exc.status if exc.status is not None and 400 <= exc.status < 500 else 400
+    return GatewayError(
+        Code.INVALID_REQUEST,
+        f"the provider refused the request: {exc.message}",
+        status=status,
+        provider_status=exc.status,
+    )
+
+
+def _exhausted(last: UpstreamError | None) -> GatewayError:
+    if last is None:
+        return GatewayError(Code.NO_ROUTE, "no model could take the request", retryable=True)
+    code = {
+        Failure.RATE_LIMITED: Code.RATE_LIMITED,
+        Failure.TIMEOUT: Code.TIMEOUT,
+    }.get(last.kind, Code.PROVIDER_ERROR)
+    return GatewayError(
+        code,
+        f"every route failed; last: {last.message}",
+        retryable=True,
+        provider_status=last.status,
+    )

@@ -1,11 +1,262 @@
-"""openai routes."""
+"""The OpenAI-compatible edge: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`.
 
-from __future__ import annotations
+The official clients work unchanged: bodies are OpenAI's, errors carry OpenAI's `error`
+object (beside the problem+json members every Agentsuite error has). Gateway-only inputs
+travel in an `agentsuite` member (the clients' `extra_body`) or headers:
+`X-Agentsuite-Run-Id`, `X-Agentsuite-Max-Cost` (currency units), `X-Agentsuite-Cache`
+(`on`|`off`), `X-Agentsuite-Cache-Ttl` (seconds). Bodies are parsed with orjson, not a
+pydantic model: this is the hot path, and the checks here are the few the gateway needs
+before routing (the provider validates the rest, as OpenAI would).
+"""
 
-from fastapi import APIRouter
+# no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from uuid import UUID
 
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+
+from agentsuite_contracts.ids import uuid7
+from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.auth.principal import Principal, PrincipalKind
+from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
 from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.domain.caller import Caller
+from agentsuite_llm_gateway.domain.costs import MILLION
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.gateway import Options, Outcome
+
+Json = dict[str, Any]
+
+CHAT_SCHEMA: Json = {
+    "type": "object",
+    "description": "An OpenAI chat-completions request; `prompt` may replace `messages`.",
+    "properties": {
+        "model": {"type": "string", "description": "Model or alias; default: your preference."},
+        "messages": {"type": "array", "items": {"type": "object"}},
+        "stream": {"type": "boolean"},
+        "prompt": {
+            "type": "object",
+            "description": "A stored prompt: {name, label | version, variables}.",
+        },
+        "agentsuite": {
+            "type": "object",
+            "description": "Gateway options: run_id, max_cost (currency units), cache, cache_ttl.",
+        },
+    },
+    "additionalProperties": True,
+}
+EMBEDDINGS_SCHEMA: Json = {
+    "type": "object",
+    "required": ["input"],
+    "properties": {
+        "model": {"type": "string"},
+        "input": {"oneOf": [{"type": "string"}, {"type": "array"}]},
+    },
+    "additionalProperties": True,
+}
+
+
+def caller_of(principal: Principal, run_id: str | None = None) -> Caller:
+    """Attribution from the token: an API key's token names its key, owner and org."""
+    claims = principal.claims
+    user = api_key = None
+    if principal.kind is PrincipalKind.API_KEY:
+        api_key = _uuid(principal.subject)
+        user = _uuid(claims.get("owner"))
+    elif principal.kind is PrincipalKind.USER:
+        user = _uuid(principal.subject)
+    requester = principal.subject if principal.kind is PrincipalKind.SERVICE else "api"
+    return Caller(
+        tenant_id=principal.tenant,
+        user_id=user,
+        org_id=_uuid(claims.get("org")),
+        api_key_id=api_key,
+        source="api",
+        requester=requester,
+        run_id=run_id,
+    )
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def _body(request: Request, deps: Deps) -> Json:
+    declared = request.headers.get("content-length")
+    limit = deps.settings.max_request_bytes
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
+    raw = await request.body()
+    if len(raw) > limit:
+        raise GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError(Code.INVALID_REQUEST, f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise GatewayError(Code.INVALID_REQUEST, "body must be a JSON object")
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise GatewayError(Code.INVALID_REQUEST, "model: must be a string", param="model")
+    return body
+
+
+def _options(request: Request, body: Json) -> tuple[Options, str | None]:
+    extra = body.get("agentsuite")
+    extra = extra if isinstance(extra, dict) else {}
+    metadata = body.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    headers = request.headers
+    run_id = headers.get("x-agentsuite-run-id") or extra.get("run_id") or metadata.get("run_id")
+    cap = headers.get("x-agentsuite-max-cost") or extra.get("max_cost")
+    max_cost = None
+    if cap is not None:
+        try:
+            amount = Decimal(str(cap))
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount < 0:
+            raise GatewayError(
+                Code.INVALID_REQUEST, "max_cost: a non-negative decimal", param="max_cost"
+            )
+        max_cost = int(amount * MILLION)
+    cache_header = headers.get("x-agentsuite-cache")
+    cache = cache_header.lower() == "on" if cache_header else bool(extra.get("cache", False))
+    ttl_raw = headers.get("x-agentsuite-cache-ttl") or extra.get("cache_ttl")
+    ttl = None
+    if ttl_raw is not None:
+        try:
+            ttl = float(ttl_raw)
+        except ValueError:
+            ttl = -1.0
+        if not 0 < ttl <= 30 * 86_400:
+            raise GatewayError(
+                Code.INVALID_REQUEST, "cache_ttl: seconds, up to 30 days", param="cache_ttl"
+            )
+    request_id = _uuid(headers.get("x-request-id")) or uuid7()
+    labels = {"run_id": str(run_id)} if run_id else {}
+    options = Options(
+        request_id=request_id, max_cost_micros=max_cost, cache=cache, cache_ttl=ttl, labels=labels
+    )
+    return options, str(run_id) if run_id else None
+
+
+def _reply(outcome: Outcome) -> Response:
+    return Response(
+        content=orjson.dumps(outcome.body),
+        media_type="application/json",
+        headers={
+            "x-request-id": str(outcome.body["agentsuite"]["request_id"]),
+            "x-agentsuite-model": outcome.model,
+            "x-agentsuite-provider": outcome.provider,
+            "x-agentsuite-cost-micros": str(outcome.cost_micros),
+            "x-agentsuite-cached": "true" if outcome.cached else "false",
+        },
+    )
 
 
 def router(deps: Deps) -> APIRouter:
-    return APIRouter()
+    api = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
+    invoke = require("llm:invoke")
+
+    @api.post(
+        "/v1/chat/completions",
+        summary="Create a chat completion (OpenAI-compatible; `stream: true` for SSE)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": CHAT_SCHEMA}},
+            }
+        },
+        responses={
+            200: {
+                "description": "A `chat.completion`, or an SSE stream of `chat.completion.chunk`.",
+                "content": {"application/json": {}, "text/event-stream": {}},
+            }
+        },
+    )
+    async def chat(request: Request, principal: Annotated[Principal, Depends(invoke)]) -> Response:
+        try:
+            body = await _body(request, deps)
+            options, run_id = _options(request, body)
+            caller = caller_of(principal, run_id)
+            if body.get("stream") is True:
+                chunks = await deps.gateway.stream(caller, body, options)
+                return StreamingResponse(
+                    chunks,
+                    media_type="text/event-stream",
+                    headers={"x-request-id": str(options.request_id), "cache-control": "no-cache"},
+                )
+            return _reply(await deps.gateway.chat(caller, body, options))
+        except GatewayError as exc:
+            return openai_error(exc)
+
+    @api.post(
+        "/v1/embeddings",
+        summary="Create embeddings (OpenAI-compatible)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": EMBEDDINGS_SCHEMA}},
+            }
+        },
+        responses={
+            200: {"description": "An embeddings `list`.", "content": {"application/json": {}}}
+        },
+    )
+    async def embeddings(
+        request: Request, principal: Annotated[Principal, Depends(invoke)]
+    ) -> Response:
+        try:
+            body = await _body(request, deps)
+            if not isinstance(body.get("input"), str | list) or not body.get("input"):
+                raise GatewayError(
+                    Code.INVALID_REQUEST, "input: a string or a non-empty list", param="input"
+                )
+            options, run_id = _options(request, body)
+            return _reply(await deps.gateway.embed(caller_of(principal, run_id), body, options))
+        except GatewayError as exc:
+            return openai_error(exc)
+
+    @api.get(
+        "/v1/models",
+        summary="List the models and aliases you may call (OpenAI-compatible)",
+        responses={
+            200: {"description": "An OpenAI model `list`.", "content": {"application/json": {}}}
+        },
+    )
+    async def models(principal: Annotated[Principal, Depends(invoke)]) -> Response:
+        caller = caller_of(principal)
+        catalog = await deps.catalogs.get(caller.tenant_id)
+        data = [
+            {"id": m.name, "object": "model", "created": 0, "owned_by": m.provider.name}
+            for m in sorted(catalog.models.values(), key=lambda m: m.name)
+            if m.routable and not _forbidden(catalog, caller, m.name)
+        ]
+        data += [
+            {"id": a.name, "object": "model", "created": 0, "owned_by": "alias"}
+            for a in sorted(catalog.aliases.values(), key=lambda a: a.name)
+        ]
+        return Response(
+            content=orjson.dumps({"object": "list", "data": data}), media_type="application/json"
+        )
+
+    return api
+
+
+def _forbidden(catalog: Any, caller: Caller, name: str) -> bool:
+    from agentsuite_llm_gateway.domain.catalog import RuleEffect
+
+    subjects = set(caller.subjects())
+    return any(
+        r.effect is RuleEffect.FORBID
+        and r.matches_model(name)
+        and (r.subject_kind.value, r.subject_id) in subjects | {(k, None) for k, _ in subjects}
+        for r in catalog.rules
+    )

@@ -1,0 +1,103 @@
+"""Errors on the OpenAI routes: OpenAI's `error` object, inside a problem document.
+
+The official clients read `error.message`, `error.type` and `error.code` from any JSON
+error body; problem+json readers read `type`, `title`, `status` and `detail`. One body
+carries both, so neither kind of client needs to know the other exists. Auth failures raised
+by the kit as ProblemError get the same `error` member on these routes (`on_problem`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+
+from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, problem_response
+from agentsuite_llm_gateway.domain.errors import GatewayError
+
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", "/v1/models"})
+
+# the OpenAI error.type of each HTTP status the kit raises on those routes
+_KIT_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "api_error",
+}
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+        },
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+}
+OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": "OpenAI error object (also a problem document)",
+        "content": {MEDIA_TYPE: {"schema": _ERROR_SCHEMA}},
+    }
+    for status in (400, 401, 402, 403, 404, 413, 429, 502, 504)
+}
+
+
+def openai_error(exc: GatewayError) -> Response:
+    body = {
+        "error": {
+            "message": exc.message,
+            "type": exc.openai_type,
+            "param": exc.param,
+            "code": exc.code.value,
+        },
+        "type": "about:blank",
+        "title": exc.code.value.replace("_", " "),
+        "status": exc.status,
+        "detail": exc.message,
+        "code": exc.code.value,
+        "retryable": exc.retryable,
+    }
+    headers = {"retry-after": "1"} if exc.status == 429 else None
+    return Response(
+        orjson.dumps(body), status_code=exc.status, media_type=MEDIA_TYPE, headers=headers
+    )
+
+
+async def on_problem(request: Request, exc: Exception) -> Response:
+    """The kit's problems, with the OpenAI `error` member on the OpenAI routes."""
+    assert isinstance(exc, ProblemError)
+    if request.url.path not in OPENAI_PATHS:
+        return problem_response(exc.problem, exc.headers)
+    problem = exc.problem
+    status = problem.status or 500
+    body = problem.model_dump(mode="json", exclude_none=True)
+    body["error"] = {
+        "message": problem.detail or problem.title,
+        "type": _KIT_TYPES.get(status, "api_error"),
+        "param": None,
+        "code": body.get("code"),
+    }
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=exc.headers
+    )
+
+
+async def on_gateway_error(request: Request, exc: Exception) -> Response:
+    """A GatewayError no route caught (e.g. from a dependency): the same body."""
+    assert isinstance(exc, GatewayError)
+    return openai_error(exc)

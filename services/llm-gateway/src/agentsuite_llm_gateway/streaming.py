@@ -1,0 +1,222 @@
+"""Streamed completions: nothing reaches the client before the first token.
+
+A stream is opened model by model like any call, and read until its first token (content,
+a tool-call delta or a finish) or until `upstream_first_token_timeout`. A stream that fails
+before then (a 429, a 5xx, a cut connection, silence) is retried and falls back exactly like
+a non-streamed call, and the client never sees it. Once a token has been relayed the
+answer is committed: a later failure is surfaced to the client as an `error` event (the
+OpenAI clients raise it) and recorded, never retried, since the client already has half of
+one answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from agentsuite_llm_gateway.domain.catalog import Model
+from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros
+from agentsuite_llm_gateway.domain.errors import GatewayError
+from agentsuite_llm_gateway.domain.traces import Attempt
+from agentsuite_llm_gateway.upstream.base import Failure, UpstreamError, tokens_of
+
+if TYPE_CHECKING:
+    from agentsuite_llm_gateway.gateway import Gateway, Outcome, Prepared
+
+Json = dict[str, Any]
+DONE = b"data: [DONE]\n\n"
+
+
+def sse(chunk: Json) -> bytes:
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
+
+
+@dataclass(slots=True)
+class Opened:
+    chunks: AsyncIterator[Json]
+    buffered: list[Json]
+    ttft_ms: int
+
+
+async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
+    from agentsuite_llm_gateway.gateway import _exhausted, _falls_back, _refused
+
+    try:
+        hit = await gw._cached(job)
+        if hit is not None:
+            return _replay(hit, _wants_usage(job))
+        last: UpstreamError | None = None
+        for candidate in job.route.candidates:
+            model = await gw._reserve(job, candidate)
+            call = gw._call(job, model, gw.settings.upstream_first_token_timeout)
+            try:
+                opened = await _first_token(gw, job, model, call)
+            except UpstreamError as exc:
+                last = exc
+                if not _falls_back(exc):
+                    raise _refused(exc) from None
+                continue
+            return _relay(gw, job, model, opened)
+        raise _exhausted(last)
+    except GatewayError as exc:
+        gw._record_error(job, exc)
+        raise
+
+
+async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> Opened:
+    breakers = gw.deps.breakers
+    key = model.provider.name
+    adapter = gw.deps.upstreams.adapter(model.provider)
+    retries = gw.settings.retries
+    for attempt in range(retries + 1):
+        if not breakers.allow(key):
+            job.attempts.append(Attempt(model.name, key, "breaker_open", 0))
+            raise UpstreamError(Failure.CONNECT, f"provider {key}: circuit open")
+        began = time.perf_counter()
+        chunks = adapter.stream(call)
+        buffered: list[Json] = []
+        try:
+            async with asyncio.timeout(gw.settings.upstream_first_token_timeout):
+                async for chunk in chunks:
+                    buffered.append(chunk)
+                    if _is_token(chunk):
+                        break
+        except (UpstreamError, TimeoutError) as raised:
+            exc = (
+                raised
+                if isinstance(raised, UpstreamError)
+                else UpstreamError(Failure.TIMEOUT, "no first token in time")
+            )
+            await _close(chunks)
+            ms = int((time.perf_counter() - began) * 1000)
+            job.attempts.append(Attempt(model.name, key, exc.kind.value, ms, exc.message))
+            if exc.kind is not Failure.REFUSED:
+                breakers.failure(key)
+            if not exc.retryable or attempt == retries:
+                raise exc from None
+            await asyncio.sleep(gw._backoff(attempt, exc.retry_after))
+            continue
+        breakers.success(key)
+        ms = int((time.perf_counter() - began) * 1000)
+        job.attempts.append(Attempt(model.name, key, "ok", ms))
+        return Opened(chunks, buffered, int((time.perf_counter() - job.started) * 1000))
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> AsyncIterator[bytes]:
+    wants_usage = _wants_usage(job)
+    tokens: Tokens | None = None
+    text = 0
+    error: str | None = None
+    price = model.price_at(job.at)
+    currency = price.currency if price is not None else "USD"
+
+    def render(chunk: Json) -> bytes | None:
+        nonlocal tokens, text
+        usage = chunk.get("usage")
+        if usage:
+            tokens = tokens_of(usage) or tokens
+        choices = chunk.get("choices") or ()
+        for choice in choices:
+            delta = choice.get("delta") or {}
+            text += len(delta.get("content") or "")
+            for call in delta.get("tool_calls") or ():
+                text += len(((call.get("function") or {}).get("arguments")) or "")
+        if usage and not choices:
+            if not wants_usage:
+                return None
+            cost = cost_micros(price, tokens or Tokens())
+            chunk = {**chunk, "agentsuite": gw.extension(job, model, cost, currency, cached=False)}
+        chunk["model"] = model.name
+        return sse(chunk)
+
+    try:
+        for chunk in opened.buffered:
+            rendered = render(chunk)
+            if rendered is not None:
+                yield rendered
+        async for chunk in opened.chunks:
+            rendered = render(chunk)
+            if rendered is not None:
+                yield rendered
+        yield DONE
+    except UpstreamError as exc:
+        error = "stream_cut"
+        problem = {
+            "message": f"the upstream stream failed after it began: {exc.message}",
+            "type": "api_error",
+            "param": None,
+            "code": "stream_cut",
+        }
+        yield b"data: " + orjson.dumps({"error": problem}) + b"\n\n"
+    except BaseException:
+        error = "client_closed"  # the client went away (or the server is stopping)
+        raise
+    finally:
+        await _close(opened.chunks)
+        if tokens is None:
+            # no usage came (cut, or a server that sends none): bytes/4 is the usual guess
+            tokens = Tokens(prompt=job.prompt_tokens // 4, completion=text // 4 + (text > 0))
+        cost = cost_micros(price, tokens)
+        gw.record(
+            job,
+            model,
+            "ok" if error is None else "error",
+            tokens,
+            cost,
+            currency,
+            int((time.perf_counter() - job.started) * 1000),
+            ttft=opened.ttft_ms,
+            stream=True,
+            error=error,
+        )
+
+
+async def _replay(hit: Outcome, wants_usage: bool) -> AsyncIterator[bytes]:
+    """A cached completion, streamed back as one content chunk and a finish."""
+    body = hit.body
+    base = {
+        "id": body.get("id", "chatcmpl-cached"),
+        "object": "chat.completion.chunk",
+        "created": body.get("created", int(time.time())),
+        "model": hit.model,
+    }
+    for index, choice in enumerate(body.get("choices") or ()):
+        message = choice.get("message") or {}
+        delta: Json = {"role": "assistant", "content": message.get("content")}
+        if message.get("tool_calls"):
+            delta["tool_calls"] = [{**c, "index": i} for i, c in enumerate(message["tool_calls"])]
+        yield sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+        finish = choice.get("finish_reason", "stop")
+        yield sse({**base, "choices": [{"index": index, "delta": {}, "finish_reason": finish}]})
+    if wants_usage:
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        yield sse({**base, "choices": [], "usage": usage, "agentsuite": body.get("agentsuite")})
+    yield DONE
+
+
+def _is_token(chunk: Json) -> bool:
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("tool_calls") or choice.get("finish_reason"):
+            return True
+    return False
+
+
+def _wants_usage(job: Prepared) -> bool:
+    options = job.body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+async def _close(chunks: AsyncIterator[Json]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        # closing a broken stream may fail too; it is gone either way
+        with contextlib.suppress(Exception):
+            await close()
