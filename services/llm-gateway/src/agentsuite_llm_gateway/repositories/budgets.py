@@ -8,7 +8,7 @@ see each other's holds and never pass a limit together."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -96,11 +96,11 @@ def rule_of(row: Row) -> BudgetRule:
     )
 
 
-def limits_of(row: Row) -> Limits:
+def limits_of(row: Mapping[Any, Any]) -> Limits:
     return Limits(row["limit_tokens"], row["limit_micros"], row["warn_percent"])
 
 
-def counters_of(row: Row) -> Counters:
+def counters_of(row: Mapping[Any, Any]) -> Counters:
     return Counters(
         window_start=row["window_start"],
         spent_tokens=row["spent_tokens"],
