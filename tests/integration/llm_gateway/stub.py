@@ -302,7 +302,6 @@ class _Server:
             status=status,
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
         )
-        await response.prepare(request)
 
         def chunk(delta: Json, finish_reason: str | None = None) -> Json:
             return {
@@ -317,6 +316,7 @@ class _Server:
             }
 
         try:
+            await response.prepare(request)
             await response.write(sse(chunk({"role": "assistant", "content": "", "refusal": None})))
             if isinstance(behaviour, CutBeforeFirstToken):
                 return self._drop(request, response)

@@ -1,0 +1,318 @@
+"""HTTP to upstreams: one pooled aiohttp session per provider, bounded in time and size.
+
+Every failure leaves here as an UpstreamError whose kind tells the router what to do:
+connection refused or unresolvable is CONNECT, the SSRF guard is BLOCKED, no answer (or no
+first stream line, or a stream gone silent) in time is TIMEOUT, 429 is RATE_LIMITED, 5xx or
+a connection dropped mid-answer is SERVER, a redirect, an oversized or non-JSON body is
+BAD_RESPONSE, and any other 4xx is REFUSED with the upstream's own message. Redirects are
+never followed: one to an internal address must go nowhere.
+
+This is the hot path. Sessions are made once per provider; a body with a trusted length is
+read in one call; only streams and bodies of unknown length pay for chunked accounting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from uuid import UUID
+
+import aiohttp
+import orjson
+
+from agentsuite_llm_gateway.domain.catalog import Provider
+from agentsuite_llm_gateway.settings import GatewaySettings
+from agentsuite_llm_gateway.upstream.base import Failure, Json, UpstreamError
+from agentsuite_llm_gateway.upstream.guard import BlockedAddress, GuardedResolver, check_url
+
+ERROR_BODY_MAX = 64 * 1024  # an error body is only read for its message
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_message(raw: bytes, status: int) -> str:
+    """The upstream's own words: OpenAI's `error.message` (or Anthropic's, same shape)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        text = raw[:500].decode(errors="replace").strip()
+        return text or f"upstream answered {status}"
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return f"upstream answered {status}"
+
+
+def failure_of_status(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
+    if 300 <= status < 400:
+        where = headers.get("Location", "?")
+        return UpstreamError(
+            Failure.BAD_RESPONSE, f"upstream redirected ({status} to {where})", status=status
+        )
+    message = error_message(raw, status)
+    if status == 429:
+        return UpstreamError(
+            Failure.RATE_LIMITED,
+            message,
+            status=status,
+            retry_after=retry_after(headers.get("Retry-After")),
+        )
+    if status >= 500:
+        return UpstreamError(
+            Failure.SERVER,
+            message,
+            status=status,
+            retry_after=retry_after(headers.get("Retry-After")),
+        )
+    return UpstreamError(Failure.REFUSED, message, status=status)
+
+
+def failure_of_exception(exc: BaseException, where: str) -> UpstreamError:
+    """An aiohttp/asyncio exception as the router's failure kind."""
+    if isinstance(exc, UpstreamError):
+        return exc
+    if isinstance(exc, TimeoutError):  # asyncio's and aiohttp's timeouts both are
+        return UpstreamError(Failure.TIMEOUT, f"upstream timed out {where}")
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) and isinstance(
+        exc.os_error, BlockedAddress
+    ):
+        return UpstreamError(Failure.BLOCKED, str(exc.os_error))
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.InvalidURL):
+        return UpstreamError(Failure.CONNECT, f"could not connect to upstream: {exc}")
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return UpstreamError(Failure.SERVER, f"upstream dropped the connection {where}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return UpstreamError(Failure.BAD_RESPONSE, f"upstream sent an invalid response: {exc}")
+    return UpstreamError(Failure.CONNECT, f"upstream connection failed {where}: {exc!r}")
+
+
+def parse_object(raw: bytes | bytearray | memoryview) -> Json:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError(Failure.BAD_RESPONSE, f"upstream sent invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise UpstreamError(Failure.BAD_RESPONSE, "upstream sent JSON that is not an object")
+    return body
+
+
+class Transport:
+    """The sessions of every provider in this process, and the two calls adapters make."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.allowed = tuple(settings.allowed_hosts)
+        self.max_bytes = settings.upstream_max_bytes
+        self.sessions: dict[UUID, aiohttp.ClientSession] = {}
+        self.resolver: GuardedResolver | None = None
+        self.timeout = aiohttp.ClientTimeout(
+            total=settings.upstream_timeout, connect=settings.upstream_connect_timeout
+        )
+        # a stream's phases are timed by hand (first line, then idle between reads)
+        self.stream_timeout = aiohttp.ClientTimeout(
+            total=None, connect=settings.upstream_connect_timeout
+        )
+
+    def session(self, provider: Provider) -> aiohttp.ClientSession:
+        session = self.sessions.get(provider.provider_id)
+        if session is None or session.closed:
+            if self.resolver is None:
+                self.resolver = GuardedResolver(self.allowed)
+            connector = aiohttp.TCPConnector(
+                limit=self.settings.upstream_connections,
+                limit_per_host=0,
+                resolver=self.resolver,
+                ttl_dns_cache=10,  # short: the guard must see a rebinding soon
+                keepalive_timeout=30.0,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout,
+                auto_decompress=True,
+                trust_env=False,  # no proxy from the environment to route around the guard
+                cookie_jar=aiohttp.DummyCookieJar(),  # never carry state between tenants
+                raise_for_status=False,
+            )
+            self.sessions[provider.provider_id] = session
+        return session
+
+    async def post_json(
+        self,
+        provider: Provider,
+        url: str,
+        headers: Mapping[str, str],
+        body: Any,
+        *,
+        seconds: float | None = None,
+    ) -> Json:
+        """POST `body` as JSON, return the JSON object answered (2xx), or raise; the whole
+        exchange may take `seconds` (default: upstream_timeout)."""
+        check_url(url, self.allowed)
+        data = orjson.dumps(body)
+        per_call = self.timeout
+        if seconds is not None and seconds != self.timeout.total:
+            per_call = aiohttp.ClientTimeout(
+                total=seconds, connect=min(seconds, self.settings.upstream_connect_timeout)
+            )
+        try:
+            async with self.session(provider).post(
+                url,
+                data=data,
+                headers={**JSON_HEADERS, **headers},
+                allow_redirects=False,
+                timeout=per_call,
+            ) as response:
+                if response.status >= 300:
+                    raw = await self._read(response, ERROR_BODY_MAX, truncate=True)
+                    raise failure_of_status(response.status, raw, response.headers)
+                return parse_object(await self._read(response, self.max_bytes))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise failure_of_exception(exc, "before answering") from exc
+
+    async def _read(
+        self, response: aiohttp.ClientResponse, limit: int, *, truncate: bool = False
+    ) -> bytes:
+        """The body, at most `limit` bytes: over it is BAD_RESPONSE (or, with `truncate`,
+        the first `limit` bytes) and the connection is dropped unread."""
+        length = response.content_length
+        if length is not None and "Content-Encoding" not in response.headers:
+            if length <= limit:
+                return await response.read()  # the fast path: one read, length trusted
+            if not truncate:
+                response.close()
+                raise UpstreamError(
+                    Failure.BAD_RESPONSE,
+                    f"upstream body of {length} bytes is over the {limit} byte limit",
+                )
+        buffer = bytearray()
+        async for chunk in response.content.iter_any():
+            buffer += chunk
+            if len(buffer) > limit:
+                response.close()
+                if truncate:
+                    return bytes(buffer[:limit])
+                raise UpstreamError(
+                    Failure.BAD_RESPONSE, f"upstream body is over the {limit} byte limit"
+                )
+        return bytes(buffer)
+
+    async def stream_lines(
+        self,
+        provider: Provider,
+        url: str,
+        headers: Mapping[str, str],
+        body: Any,
+        *,
+        first_byte_timeout: float | None = None,
+    ) -> AsyncIterator[bytes]:
+        """POST `body` as JSON and yield the `data:` payloads of the SSE answer, one per
+        event (multi-line data joined with \\n; `event:`, `id:` and comments skipped).
+
+        The response headers and first event must come within `first_byte_timeout`
+        (default: upstream_first_token_timeout), every later read within
+        upstream_idle_timeout; the whole stream is bounded by upstream_max_bytes."""
+        check_url(url, self.allowed)
+        first = first_byte_timeout or self.settings.upstream_first_token_timeout
+        idle = self.settings.upstream_idle_timeout
+        limit = self.max_bytes
+        where = "before the first event"
+        loop = asyncio.get_running_loop()
+        context = self.session(provider).post(
+            url,
+            data=orjson.dumps(body),
+            headers={**SSE_HEADERS, **headers},
+            allow_redirects=False,
+            timeout=self.stream_timeout,
+        )
+        try:
+            deadline = loop.time() + first
+            async with asyncio.timeout_at(deadline):
+                response = await context
+            async with response:
+                if response.status >= 300:
+                    async with asyncio.timeout_at(deadline):
+                        raw = await self._read(response, ERROR_BODY_MAX, truncate=True)
+                    raise failure_of_status(response.status, raw, response.headers)
+                content = response.content
+                buffer = bytearray()
+                data: list[bytes] = []
+                total = 0
+                started = False
+                while True:
+                    if started:
+                        async with asyncio.timeout(idle):
+                            chunk = await content.readany()
+                    else:
+                        async with asyncio.timeout_at(deadline):
+                            chunk = await content.readany()
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if total > limit:
+                        response.close()
+                        raise UpstreamError(
+                            Failure.BAD_RESPONSE, f"upstream stream is over the {limit} byte limit"
+                        )
+                    # only the new bytes are searched: a long line costs linear time
+                    end = chunk.rfind(b"\n")
+                    if end < 0:
+                        buffer += chunk
+                        continue
+                    if buffer:
+                        block = bytes(buffer) + chunk[:end]
+                        buffer.clear()
+                    else:
+                        block = chunk[:end]
+                    buffer += chunk[end + 1 :]
+                    for line in block.split(b"\n"):
+                        if line.endswith(b"\r"):
+                            line = line[:-1]
+                        if not line:
+                            if data:
+                                yield data[0] if len(data) == 1 else b"\n".join(data)
+                                data = []
+                                if not started:
+                                    started = True
+                                    where = "mid-stream"
+                            continue
+                        if line.startswith(b"data:"):
+                            payload = line[5:]
+                            data.append(payload[1:] if payload.startswith(b" ") else payload)
+                # a last event without its blank line still counts
+                if buffer.startswith(b"data:"):
+                    payload = bytes(buffer[5:]).rstrip(b"\r")
+                    data.append(payload[1:] if payload.startswith(b" ") else payload)
+                if data:
+                    yield b"\n".join(data)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise failure_of_exception(exc, where) from exc
+
+    async def aclose(self) -> None:
+        sessions, self.sessions = list(self.sessions.values()), {}
+        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        if self.resolver is not None:
+            await self.resolver.close()
+            self.resolver = None
