@@ -1,11 +1,162 @@
-"""usage routes."""
+"""Routes of usage and traces: aggregates from the daily rollup, calls from the partitions."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
+# each route closes over, which string annotations would hide
 
-from fastapi import APIRouter
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+from uuid import UUID
 
+from fastapi import APIRouter, Depends, Query
+
+from agentsuite_kit.auth import Principal
+from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.handlers import traces as handlers
+from agentsuite_llm_gateway.handlers.traces import TraceView, UsageReport
+from agentsuite_llm_gateway.recorder import day_of
+from agentsuite_llm_gateway.repositories.calls import TraceFilter, UsageFilter
+
+DEFAULT_RANGE = timedelta(days=30)
+MAX_RANGE = timedelta(days=400)
+
+pages = cursor_params(default_limit=50, max_limit=200)
+Status = Literal["ok", "error"]
+
+
+def _invalid(field: str, message: str, code: str = "invalid_query") -> ProblemError:
+    return ProblemError(
+        422,
+        f"{field}: {message}",
+        code=code,
+        field=field,
+        errors=[{"loc": ["query", field], "msg": message, "type": "value_error"}],
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """[from, to): default the last 30 days; at most 400 days, so a read stays bounded."""
+    stop = datetime.now(UTC) if end is None else _utc(end)
+    begin = stop - DEFAULT_RANGE if start is None else _utc(start)
+    if begin >= stop:
+        raise _invalid("from", "must be before `to`")
+    if stop - begin > MAX_RANGE:
+        raise _invalid("from", f"the range may span at most {MAX_RANGE.days} days")
+    return begin, stop
+
+
+def _groups(group_by: str | None) -> list[str]:
+    if group_by is None or not group_by.strip():
+        return []
+    found: list[str] = []
+    for name in (part.strip() for part in group_by.split(",")):
+        if name not in handlers.GROUP_NAMES:
+            allowed = ", ".join(handlers.GROUP_NAMES)
+            raise _invalid("group_by", f"unknown group {name!r} (one of {allowed})")
+        if name not in found:
+            found.append(name)
+    return found
+
+
+FromQuery = Annotated[
+    datetime | None,
+    Query(alias="from", description="Start, inclusive (ISO 8601; default: 30 days before `to`)."),
+]
+ToQuery = Annotated[datetime | None, Query(description="End, exclusive (default: now).")]
+Text = Annotated[str | None, Query(max_length=256)]
 
 
 def router(deps: Deps) -> APIRouter:
-    return APIRouter()
+    routes = APIRouter(prefix="/v1", tags=["usage"])
+    reading = require("usage:read")
+
+    @routes.get("/usage", response_model=UsageReport)
+    async def usage(
+        principal: Annotated[Principal, Depends(reading)],
+        start: FromQuery = None,
+        end: ToQuery = None,
+        group_by: Annotated[
+            str | None,
+            Query(
+                max_length=256,
+                description="Comma-separated: " + ", ".join(handlers.GROUP_NAMES) + ".",
+            ),
+        ] = None,
+        model: Text = None,
+        provider: Text = None,
+        api_key_id: UUID | None = None,
+        user_id: UUID | None = None,
+        prompt: Annotated[
+            str | None, Query(max_length=64, description="`<prompt id>` or `<id>:<version>`.")
+        ] = None,
+        status: Status | None = None,
+    ) -> UsageReport:
+        """Tokens, cost and latency summed per group, from the daily rollup (whole UTC days:
+        `from` counts from its day's start)."""
+        groups = _groups(group_by)
+        begin, stop = _range(start, end)
+        where = UsageFilter(
+            start=day_of(begin),
+            end=stop,
+            model=model,
+            provider=provider,
+            api_key_id=None if api_key_id is None else str(api_key_id),
+            user_id=None if user_id is None else str(user_id),
+            prompt=prompt,
+            status=status,
+        )
+        async with deps.uow(principal.tenant) as uow:
+            return await handlers.usage_report(uow, groups, where)
+
+    @routes.get("/traces", response_model=Page[TraceView])
+    async def list_traces(
+        principal: Annotated[Principal, Depends(reading)],
+        page: Annotated[CursorParams, Depends(pages)],
+        start: FromQuery = None,
+        end: ToQuery = None,
+        model: Text = None,
+        status: Status | None = None,
+        run_id: Text = None,
+        api_key_id: UUID | None = None,
+        user_id: UUID | None = None,
+        request_id: UUID | None = None,
+    ) -> Page[TraceView]:
+        """Recorded calls, newest first. Traces are written in batches a moment after the
+        call; those older than the retention are gone (usage keeps their sums)."""
+        begin, stop = _range(start, end)
+        after = page.after
+        if after is not None and (
+            len(after) != 2 or not isinstance(after[0], datetime) or not isinstance(after[1], UUID)
+        ):
+            raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
+        where = TraceFilter(
+            start=begin,
+            end=stop,
+            model=model,
+            status=status,
+            run_id=run_id,
+            api_key_id=api_key_id,
+            user_id=user_id,
+            request_id=request_id,
+        )
+        async with deps.uow(principal.tenant) as uow:
+            views = await handlers.list_traces(uow, where, after, page.limit)
+        return paginate(views, page.limit, lambda v: (v.created_at, v.call_id))
+
+    @routes.get("/traces/{call_id}", response_model=TraceView)
+    async def get_trace(
+        call_id: UUID, principal: Annotated[Principal, Depends(reading)]
+    ) -> TraceView:
+        async with deps.uow(principal.tenant) as uow:
+            view = await handlers.get_trace(uow, call_id, deps.settings.trace_retention_months)
+        if view is None:
+            raise ProblemError(404, "No such trace.", code="not_found")
+        return view
+
+    return routes

@@ -1,13 +1,172 @@
-"""Call traces (monthly partitions) and the daily usage rollup (owner: traces)."""
+"""Call traces (monthly partitions) and the daily usage rollup (owner: traces).
+
+Every read of `calls` bounds `created_at`, so PostgreSQL prunes to the partitions of that
+range and walks (tenant_id, created_at); `/v1/usage` reads only the rollup, whose size
+grows with days x models x keys x users, not with calls.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, func, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+
 from agentsuite_kit.db.repository import Repository
+from agentsuite_llm_gateway.repositories.tables import calls, usage_daily
+
+_SUMS = (
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cost_micros",
+    "latency_ms_sum",
+)
+
+# what a usage group_by name reads from the rollup
+GROUPS: Mapping[str, ColumnElement[Any]] = {
+    "model": usage_daily.c.model,
+    "provider": usage_daily.c.provider,
+    "day": usage_daily.c.day,
+    "month": func.date_trunc("month", usage_daily.c.day, literal("UTC")),
+    "api_key": usage_daily.c.api_key_id,
+    "user": usage_daily.c.user_id,
+    "prompt": usage_daily.c.prompt,
+    "status": usage_daily.c.status,
+}
+
+_PARTITIONS = text("SELECT llm_calls_partitions(coalesce(:base, now()), :ahead, :keep)")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFilter:
+    start: datetime
+    end: datetime  # exclusive
+    model: str | None = None
+    status: str | None = None
+    run_id: str | None = None
+    api_key_id: UUID | None = None
+    user_id: UUID | None = None
+    request_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFilter:
+    start: datetime  # a day's midnight, inclusive
+    end: datetime  # exclusive
+    model: str | None = None
+    provider: str | None = None
+    api_key_id: str | None = None
+    user_id: str | None = None
+    prompt: str | None = None
+    status: str | None = None
 
 
 class Calls(Repository):
-    pass
+    async def add_new(self, rows: Sequence[Mapping[str, Any]]) -> set[UUID]:
+        """Insert the traces; the call ids actually inserted. One already there (a retried
+        batch whose first commit went through) is skipped, so a retry never counts twice."""
+        if not rows:
+            return set()
+        stmt = insert(calls).on_conflict_do_nothing().returning(calls.c.call_id)
+        result = await self.session.execute(stmt, list(rows))
+        return set(result.scalars().all())
+
+    async def page(
+        self, where: TraceFilter, after: Sequence[Any] | None, limit: int
+    ) -> list[RowMapping]:
+        """Newest first, keyset on (created_at, call_id); `limit + 1` rows at most."""
+        query = (
+            select(calls)
+            .where(*_trace_conditions(where))
+            .order_by(calls.c.created_at.desc(), calls.c.call_id.desc())
+            .limit(limit + 1)
+        )
+        if after is not None:
+            query = query.where(tuple_(calls.c.created_at, calls.c.call_id) < tuple_(*after))
+        return list((await self.session.execute(query)).mappings().all())
+
+    async def get(self, call_id: UUID, start: datetime, end: datetime) -> RowMapping | None:
+        query = select(calls).where(
+            calls.c.call_id == call_id, calls.c.created_at >= start, calls.c.created_at < end
+        )
+        return (await self.session.execute(query)).mappings().first()
+
+    async def partitions(self, ahead: int, keep: int, base: datetime | None = None) -> int:
+        """Make the partitions of `base`'s month (default now) and `ahead` more, drop those
+        older than `keep` months; how many were dropped (the function runs as the owner)."""
+        dropped = await self.session.scalar(
+            _PARTITIONS, {"base": base, "ahead": ahead, "keep": keep}
+        )
+        return int(dropped or 0)
+
+
+def _trace_conditions(where: TraceFilter) -> list[ColumnElement[bool]]:
+    found = [calls.c.created_at >= where.start, calls.c.created_at < where.end]
+    for column, value in (
+        (calls.c.model, where.model),
+        (calls.c.status, where.status),
+        (calls.c.run_id, where.run_id),
+        (calls.c.api_key_id, where.api_key_id),
+        (calls.c.user_id, where.user_id),
+        (calls.c.request_id, where.request_id),
+    ):
+        if value is not None:
+            found.append(column == value)
+    return found
 
 
 class Usage(Repository):
-    pass
+    async def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Add each row's sums to its (day, model, provider, key, user, prompt, status)
+        row. The rows come sorted by that key, so two flushes lock them in one order and
+        never deadlock."""
+        if not rows:
+            return
+        stmt = insert(usage_daily)
+        stmt = stmt.on_conflict_do_update(
+            constraint=usage_daily.primary_key,
+            set_={name: usage_daily.c[name] + stmt.excluded[name] for name in _SUMS},
+        )
+        await self.session.execute(stmt, list(rows))
+
+    async def report(
+        self, groups: Sequence[str], where: UsageFilter, limit: int
+    ) -> tuple[list[RowMapping], RowMapping]:
+        """Sums per group (at most `limit + 1` groups, ordered by group) and overall."""
+        conditions = _usage_conditions(where)
+        sums = [func.coalesce(func.sum(usage_daily.c[name]), 0).label(name) for name in _SUMS]
+        keys = [GROUPS[name].label(name) for name in groups]
+        grouped = (
+            select(*keys, *sums).where(*conditions).group_by(*keys).order_by(*keys).limit(limit + 1)
+        )
+        rows = list((await self.session.execute(grouped)).mappings().all()) if groups else []
+        total = (await self.session.execute(select(*sums).where(*conditions))).mappings().one()
+        return rows, total
+
+
+def _usage_conditions(where: UsageFilter) -> list[ColumnElement[bool]]:
+    found = [usage_daily.c.day >= where.start, usage_daily.c.day < where.end]
+    for column, value in (
+        (usage_daily.c.model, where.model),
+        (usage_daily.c.provider, where.provider),
+        (usage_daily.c.api_key_id, where.api_key_id),
+        (usage_daily.c.user_id, where.user_id),
+        (usage_daily.c.status, where.status),
+    ):
+        if value is not None:
+            found.append(column == value)
+    if where.prompt is not None:
+        # "<id>" matches every version of the prompt, "<id>:<version>" just that one
+        if ":" in where.prompt:
+            found.append(usage_daily.c.prompt == where.prompt)
+        else:
+            found.append(usage_daily.c.prompt.startswith(where.prompt + ":", autoescape=True))
+    return found
