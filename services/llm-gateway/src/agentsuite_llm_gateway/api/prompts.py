@@ -1,11 +1,429 @@
-"""prompts routes."""
+"""Prompt routes: templates, immutable versions, labels (rollback = moving one), dry-run
+rendering and usage per version. `prompts:write` changes, `prompts:read` reads; another
+tenant's prompt is as unknown as a made-up one (404)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import math
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
 
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentsuite_kit.auth import Principal
+from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.http.etag import Precondition, etag
+from agentsuite_kit.http.idempotency import idempotency
+from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.handlers import prompts as handlers
+from agentsuite_llm_gateway.uow import GatewayUow
+
+pages = cursor_params(default_limit=50, max_limit=200)
+version_pages = cursor_params(default_limit=20, max_limit=100)
+
+Name = Annotated[str, Path(min_length=1, max_length=128)]
+Label = Annotated[str, Path(min_length=1, max_length=64)]
+Messages = Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)]
+Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=32)]
+Version = Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)]
+
+READ = Depends(require("prompts:read"))
+WRITE = Depends(require("prompts:write"))
+
+
+def _unstorable(value: object, path: str) -> str | None:
+    """The path of the first value JSONB/text cannot hold (NUL, a lone surrogate, a
+    non-finite number): such input is a 422, not a 500 at the INSERT."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable(key, f"{path}.{key!r}") or _unstorable(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unstorable(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        found = _unstorable(data, "body")
+        if found:
+            raise ValueError(f"{found}: contains NUL, an unpaired surrogate or a non-finite number")
+        return data
+
+
+class VersionIn(Body):
+    messages: Messages = Field(description="OpenAI chat messages with {{ variable }} holes.")
+    variables: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema (2020-12) of the variables; derived if absent."
+    )
+    model: str | None = Field(default=None, min_length=1, max_length=128)
+    params: dict[str, Any] = Field(default_factory=dict)
+    note: str = Field(default="", max_length=2000)
+    labels: Labels = Field(default_factory=list, description="Labels to point at this version.")
+
+
+class PromptIn(VersionIn):
+    name: str = Field(min_length=1, max_length=128)
+    description: str = Field(default="", max_length=2000)
+
+
+class LabelIn(Body):
+    version: Version
+
+
+class RenderIn(Body):
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+    version: Version | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class PromptOut(BaseModel):
+    prompt_id: UUID
+    name: str
+    description: str
+    latest_version: int
+    labels: dict[str, int] = Field(description="label -> version; `latest` always included.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class VersionOut(BaseModel):
+    prompt_id: UUID
+    name: str
+    version: int
+    messages: list[dict[str, Any]]
+    variables: dict[str, Any]
+    model: str | None
+    params: dict[str, Any]
+    note: str
+    labels: list[str]
+    created_by: UUID | None
+    created_at: datetime
+
+
+class LabelOut(BaseModel):
+    name: str
+    label: str
+    version: int
+    from_version: int | None
+
+
+class MoveOut(BaseModel):
+    move_id: int
+    label: str
+    from_version: int | None
+    to_version: int
+    moved_by: UUID | None
+    created_at: datetime
+
+
+class RenderOut(BaseModel):
+    prompt_id: UUID
+    name: str
+    version: int
+    messages: list[dict[str, Any]]
+    model: str | None
+    params: dict[str, Any]
+
+
+class VersionUsage(BaseModel):
+    version: int
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+    cost_micros: int
+    avg_latency_ms: int | None
+
+
+class UsageOut(BaseModel):
+    prompt_id: UUID
+    name: str
+    versions: list[VersionUsage]
+
+
+def _loc(field: str) -> list[str | int]:
+    # "messages[0].content" -> ["body", "messages", 0, "content"], as FastAPI names it
+    loc: list[str | int] = ["body"]
+    for part in field.split("."):
+        name, _, rest = part.partition("[")
+        loc.append(name)
+        for index in filter(None, rest.replace("]", "").split("[")):
+            loc.append(int(index) if index.isdigit() else index)
+    return loc
+
+
+def as_problem(exc: GatewayError) -> ProblemError:
+    """A refusal as problem+json: a missing prompt (path) is 404, a bad field 422 naming it."""
+    field = exc.param.removeprefix("prompt.") if exc.param else None
+    if exc.code in (Code.PROMPT_NOT_FOUND, Code.NOT_FOUND) and field in (None, "name", "label"):
+        status = 404 if field != "label" or exc.code == Code.NOT_FOUND else 422
+    elif exc.code == Code.CONFLICT:
+        status = 409
+    else:
+        status = 422
+    extra: dict[str, Any] = {}
+    if field is not None:
+        extra["field"] = field
+        if status == 422:
+            extra["errors"] = [{"loc": _loc(field), "msg": exc.message, "type": "value_error"}]
+    return ProblemError(status, exc.message, code=str(exc.code), **extra)
+
+
+@contextmanager
+def problems() -> Iterator[None]:
+    try:
+        yield
+    except GatewayError as exc:
+        raise as_problem(exc) from None
+
+
+def _who(principal: Principal) -> UUID | None:
+    try:
+        return UUID(principal.subject)
+    except ValueError:
+        return None
 
 
 def router(deps: Deps) -> APIRouter:
-    return APIRouter()
+    routes = APIRouter(prefix="/v1", tags=["prompts"])
+
+    @asynccontextmanager
+    async def unit(principal: Principal) -> AsyncIterator[GatewayUow]:
+        with problems():
+            async with deps.uow(principal.tenant) as uow:
+                yield uow
+
+    async def version_out(uow: GatewayUow, name: str, version: int) -> dict[str, Any]:
+        prompt = await handlers.existing(uow, name)
+        row = await uow.prompts.version(prompt["prompt_id"], version)
+        if row is None:
+            raise GatewayError(
+                Code.NOT_FOUND, f"prompt {name!r} has no version {version}", param="name"
+            )
+        labels = await uow.prompts.labels([prompt["prompt_id"]])
+        return handlers.version_view(name, row, labels.get(prompt["prompt_id"], {}))
+
+    def created(body: dict[str, Any], version: int) -> JSONResponse:
+        headers = {"ETag": etag(version)}
+        return JSONResponse(jsonable_encoder(body), status_code=201, headers=headers)
+
+    @routes.post("/prompts", status_code=201, response_model=VersionOut)
+    async def create_prompt(
+        body: PromptIn, request: Request, principal: Annotated[Principal, WRITE]
+    ) -> Response:
+        """Create a prompt with its version 1. Honours Idempotency-Key."""
+        async with unit(principal) as uow:
+            idem = await idempotency(request, uow.session, subject=principal.subject)
+            if idem.replay is not None:
+                return idem.replay
+            await handlers.create_prompt(
+                uow,
+                name=body.name,
+                description=body.description,
+                messages=body.messages,
+                variables=body.variables,
+                model=body.model,
+                params=body.params,
+                note=body.note,
+                labels=body.labels,
+                by=_who(principal),
+            )
+            response = created(await version_out(uow, body.name, 1), 1)
+            await idem.save(response)
+            await uow.commit()
+        return response
+
+    @routes.get("/prompts")
+    async def list_prompts(
+        principal: Annotated[Principal, READ], page: Annotated[CursorParams, Depends(pages)]
+    ) -> Page[PromptOut]:
+        async with unit(principal) as uow:
+            rows = await uow.prompts.page(page.after, page.limit)
+            labels = await uow.prompts.labels([r["prompt_id"] for r in rows[: page.limit]])
+        items = [PromptOut(**handlers.prompt_view(r, labels.get(r["prompt_id"], {}))) for r in rows]
+        return paginate(items, page.limit, lambda p: (p.name,))
+
+    @routes.get("/prompts/{name}")
+    async def get_prompt(
+        name: Name, response: Response, principal: Annotated[Principal, READ]
+    ) -> PromptOut:
+        """The prompt and where its labels point; its ETag is its latest version."""
+        async with unit(principal) as uow:
+            row = await handlers.existing(uow, name)
+            labels = await uow.prompts.labels([row["prompt_id"]])
+        response.headers["ETag"] = etag(row["latest_version"])
+        return PromptOut(**handlers.prompt_view(row, labels.get(row["prompt_id"], {})))
+
+    @routes.delete("/prompts/{name}", status_code=204)
+    async def delete_prompt(name: Name, principal: Annotated[Principal, WRITE]) -> Response:
+        """Delete the prompt with every version, label and label move."""
+        async with unit(principal) as uow:
+            await handlers.delete_prompt(uow, name)
+            await uow.commit()
+        return Response(status_code=204)
+
+    @routes.post("/prompts/{name}/versions", status_code=201, response_model=VersionOut)
+    async def add_version(
+        name: Name,
+        body: VersionIn,
+        request: Request,
+        principal: Annotated[Principal, WRITE],
+        if_match: Annotated[
+            str | None,
+            Header(alias="If-Match", description="ETag of the latest version you built on."),
+        ] = None,
+    ) -> Response:
+        """Append an immutable version. Honours Idempotency-Key; a stale If-Match is 412."""
+        async with unit(principal) as uow:
+            idem = await idempotency(request, uow.session, subject=principal.subject)
+            if idem.replay is not None:
+                return idem.replay
+            _, version = await handlers.add_version(
+                uow,
+                name,
+                Precondition(if_match, required=False),
+                messages=body.messages,
+                variables=body.variables,
+                model=body.model,
+                params=body.params,
+                note=body.note,
+                labels=body.labels,
+                by=_who(principal),
+            )
+            response = created(await version_out(uow, name, version), version)
+            await idem.save(response)
+            await uow.commit()
+        return response
+
+    @routes.get("/prompts/{name}/versions")
+    async def list_versions(
+        name: Name,
+        principal: Annotated[Principal, READ],
+        page: Annotated[CursorParams, Depends(version_pages)],
+    ) -> Page[VersionOut]:
+        """Newest first."""
+        async with unit(principal) as uow:
+            prompt = await handlers.existing(uow, name)
+            rows = await uow.prompts.versions(prompt["prompt_id"], page.after, page.limit)
+            labels = (await uow.prompts.labels([prompt["prompt_id"]])).get(prompt["prompt_id"], {})
+        items = [VersionOut(**handlers.version_view(name, r, labels)) for r in rows]
+        return paginate(items, page.limit, lambda v: (v.version,))
+
+    @routes.get("/prompts/{name}/versions/{version}")
+    async def get_version(
+        name: Name,
+        version: Annotated[int, Path(ge=1, le=2_147_483_647)],
+        response: Response,
+        principal: Annotated[Principal, READ],
+    ) -> VersionOut:
+        async with unit(principal) as uow:
+            out = await version_out(uow, name, version)
+        response.headers["ETag"] = etag(version)
+        return VersionOut(**out)
+
+    @routes.put("/prompts/{name}/labels/{label}")
+    async def move_label(
+        name: Name, label: Label, body: LabelIn, principal: Annotated[Principal, WRITE]
+    ) -> LabelOut:
+        """Point a label at a version, creating it if needed: promotion and rollback are
+        both this. Every move is recorded (see the label's history)."""
+        async with unit(principal) as uow:
+            _, before = await handlers.move_label(uow, name, label, body.version, _who(principal))
+            await uow.commit()
+        return LabelOut(name=name, label=label, version=body.version, from_version=before)
+
+    @routes.get("/prompts/{name}/labels/{label}/history")
+    async def label_history(
+        name: Name,
+        label: Label,
+        principal: Annotated[Principal, READ],
+        page: Annotated[CursorParams, Depends(pages)],
+    ) -> Page[MoveOut]:
+        """Every move of the label, newest first: from which version, to which, who, when."""
+        async with unit(principal) as uow:
+            prompt = await handlers.existing(uow, name)
+            rows = await uow.prompts.moves(prompt["prompt_id"], label, page.after, page.limit)
+        items = [MoveOut(**dict(r)) for r in rows]
+        return paginate(items, page.limit, lambda m: (m.move_id,))
+
+    @routes.delete("/prompts/{name}/labels/{label}", status_code=204)
+    async def delete_label(
+        name: Name, label: Label, principal: Annotated[Principal, WRITE]
+    ) -> Response:
+        async with unit(principal) as uow:
+            await handlers.delete_label(uow, name, label)
+            await uow.commit()
+        return Response(status_code=204)
+
+    @routes.post("/prompts/{name}/render")
+    async def render(
+        name: Name, body: RenderIn, principal: Annotated[Principal, READ]
+    ) -> RenderOut:
+        """Dry run: the messages a request naming this prompt would send (no LLM call).
+        Version wins over label; neither means label `production`; `latest` is the newest."""
+        ref: dict[str, Any] = {"name": name, "variables": body.variables}
+        if body.version is not None:
+            ref["version"] = body.version
+        if body.label is not None:
+            ref["label"] = body.label
+        with problems():
+            done = await deps.prompts.resolve(principal.tenant, ref)
+        return RenderOut(
+            prompt_id=done.prompt_id,
+            name=name,
+            version=done.version,
+            messages=done.messages,
+            model=done.model,
+            params=done.params,
+        )
+
+    @routes.get("/prompts/{name}/usage")
+    async def usage(
+        name: Name,
+        principal: Annotated[Principal, Depends(require("prompts:read", "usage:read"))],
+        since: Annotated[datetime | None, Query(description="First day included.")] = None,
+        until: Annotated[datetime | None, Query(description="First day excluded.")] = None,
+    ) -> UsageOut:
+        """Requests, errors, tokens and cost per version (newest first), from the daily
+        usage rollup; versions never used show zeros."""
+        async with unit(principal) as uow:
+            prompt = await handlers.existing(uow, name)
+            totals = await uow.prompts.usage(prompt["prompt_id"], since, until)
+        versions = handlers.usage_view(prompt["latest_version"], totals)
+        return UsageOut(
+            prompt_id=prompt["prompt_id"],
+            name=name,
+            versions=[VersionUsage(**v) for v in versions],
+        )
+
+    return routes
