@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from agentsuite_llm_gateway.budgets import BudgetExhausted, Reservation
-from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
+from agentsuite_llm_gateway.domain.budgets import output_reservation, prompt_upper_bound
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Catalog, Exhaust, Model
 from agentsuite_llm_gateway.domain.costs import MILLION, Tokens, cost_micros, estimate_micros
@@ -40,7 +40,6 @@ T = TypeVar("T")
 
 # members of a request that only the gateway reads; never sent upstream
 GATEWAY_MEMBERS = ("prompt", "agentsuite")
-DEFAULT_OUTPUT = 4096  # output tokens reserved when neither the request nor the model says
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +209,7 @@ class Gateway:
         )
 
     def _output_cap(self, job: Prepared, model: Model) -> int:
-        return job.max_output or model.max_output or DEFAULT_OUTPUT
+        return output_reservation(job.max_output, model.max_output)
 
     async def _reserve(self, job: Prepared, model: Model) -> Model:
         """Hold the budget `model`'s estimate needs (swapping a smaller hold taken for an
@@ -285,18 +284,20 @@ class Gateway:
         self, job: Prepared, model: Model, call: Call, send: Callable[[Any, Call], Awaitable[T]]
     ) -> T:
         breakers = self.deps.breakers
-        key = model.provider.name
+        # per provider row, not name: two tenants' `openai` providers are two upstreams
+        key = str(model.provider.provider_id)
+        name = model.provider.name
         adapter = self.deps.upstreams.adapter(model.provider)
         for attempt in range(self.settings.retries + 1):
             if not breakers.allow(key):
-                job.attempts.append(Attempt(model.name, key, "breaker_open", 0))
-                raise UpstreamError(Failure.CONNECT, f"provider {key}: circuit open")
+                job.attempts.append(Attempt(model.name, name, "breaker_open", 0))
+                raise UpstreamError(Failure.CONNECT, f"provider {name}: circuit open")
             began = time.perf_counter()
             try:
                 result = await send(adapter, call)
             except UpstreamError as exc:
                 job.attempts.append(
-                    Attempt(model.name, key, exc.kind.value, elapsed_ms(began), exc.message)
+                    Attempt(model.name, name, exc.kind.value, elapsed_ms(began), exc.message)
                 )
                 if exc.kind is not Failure.REFUSED:
                     breakers.failure(key)
@@ -305,7 +306,7 @@ class Gateway:
                 await asyncio.sleep(self._backoff(attempt, exc.retry_after))
                 continue
             breakers.success(key)
-            job.attempts.append(Attempt(model.name, key, "ok", elapsed_ms(began)))
+            job.attempts.append(Attempt(model.name, name, "ok", elapsed_ms(began)))
             return result
         raise AssertionError("unreachable")  # the loop returns or raises
 

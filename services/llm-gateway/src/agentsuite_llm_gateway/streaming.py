@@ -76,8 +76,8 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
     retries = gw.settings.retries
     for attempt in range(retries + 1):
         if not breakers.allow(key):
-            job.attempts.append(Attempt(model.name, key, "breaker_open", 0))
-            raise UpstreamError(Failure.CONNECT, f"provider {key}: circuit open")
+            job.attempts.append(Attempt(model.name, name, "breaker_open", 0))
+            raise UpstreamError(Failure.CONNECT, f"provider {name}: circuit open")
         began = time.perf_counter()
         chunks = adapter.stream(call)
         buffered: list[Json] = []
@@ -95,7 +95,7 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
             )
             await _close(chunks)
             ms = int((time.perf_counter() - began) * 1000)
-            job.attempts.append(Attempt(model.name, key, exc.kind.value, ms, exc.message))
+            job.attempts.append(Attempt(model.name, name, exc.kind.value, ms, exc.message))
             if exc.kind is not Failure.REFUSED:
                 breakers.failure(key)
             if not exc.retryable or attempt == retries:
@@ -104,7 +104,7 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
             continue
         breakers.success(key)
         ms = int((time.perf_counter() - began) * 1000)
-        job.attempts.append(Attempt(model.name, key, "ok", ms))
+        job.attempts.append(Attempt(model.name, name, "ok", ms))
         return Opened(chunks, buffered, int((time.perf_counter() - job.started) * 1000))
     raise AssertionError("unreachable")  # the loop returns or raises
 
