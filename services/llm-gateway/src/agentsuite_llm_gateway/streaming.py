@@ -71,7 +71,9 @@ async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
 
 async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> Opened:
     breakers = gw.deps.breakers
-    key = model.provider.name
+    # per provider row, not name: two tenants' `openai` providers are two upstreams
+    key = str(model.provider.provider_id)
+    name = model.provider.name
     adapter = gw.deps.upstreams.adapter(model.provider)
     retries = gw.settings.retries
     for attempt in range(retries + 1):
