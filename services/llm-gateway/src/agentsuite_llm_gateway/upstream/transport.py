@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -227,7 +227,7 @@ class Transport:
         body: Any,
         *,
         first_byte_timeout: float | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """POST `body` as JSON and yield the `data:` payloads of the SSE answer, one per
         event (multi-line data joined with \\n; `event:`, `id:` and comments skipped).
 
