@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from agentsuite_contracts.llm import LlmRequest
 from agentsuite_kit.runtime import ConsumerSpec
 from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.handlers.requests import worker
 from agentsuite_llm_gateway.uow import GatewayUow
+
+REQUESTS_TOPIC = "llm.requests.v1"
 
 
 def consumers(deps: Deps) -> list[ConsumerSpec[GatewayUow]]:
-    return []
+    # the handler only claims (the call runs in a background task), so a few workers keep
+    # the twelve partitions flowing while claims wait on the database
+    return [
+        ConsumerSpec[GatewayUow](
+            name="requests",
+            topic=REQUESTS_TOPIC,
+            handlers={LlmRequest: worker(deps).handle},
+            workers=4,
+        )
+    ]

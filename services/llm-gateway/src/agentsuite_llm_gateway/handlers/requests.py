@@ -1,0 +1,305 @@
+"""Kafka request/reply: `LlmRequest` in, exactly one `LlmResponse` out per request id.
+
+The consumer's held unit of work only claims the request id (with the inbox), so a slow
+model never holds a partition: the call runs in a background task, bounded by
+`kafka_workers`, that first waits for the claim to commit (an advisory lock the claim
+holds until its transaction ends), and answers in a unit of work of its own. A request id
+seen before is answered from its record and never called twice upstream: done -> the
+stored response again; pending and fresh -> nothing (its call is running); pending past
+`kafka_request_lease` -> "interrupted" (a crash between claim and answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from agentsuite_contracts.envelope import Envelope
+from agentsuite_contracts.llm import (
+    RESPONSES_TOPIC,
+    LlmError,
+    LlmErrorCode,
+    LlmRequest,
+    LlmResponse,
+)
+from agentsuite_contracts.registry import topic as registered_topic
+from agentsuite_kit.jobs import Handler, Job
+from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.domain.errors import GatewayError
+from agentsuite_llm_gateway.gateway import Options
+from agentsuite_llm_gateway.handlers.request_mapping import (
+    caller_of,
+    chat_body,
+    error_response,
+    failure_response,
+    ok_response,
+)
+from agentsuite_llm_gateway.repositories.requests import DONE
+from agentsuite_llm_gateway.uow import GatewayUow
+
+log = logging.getLogger(__name__)
+
+SWEEP = "llm.requests.sweep"
+SWEEP_CRON = "* * * * *"
+INTERRUPTED = "interrupted; retry with a new request_id"
+# how long an unregistered reply topic the broker does not know is refused without asking
+_UNKNOWN_FOR = 60.0
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+_ANSWER_BACKOFF = (0.2, 1.0, 5.0, 15.0, 30.0)
+
+
+def reply_topic_allowed(name: str) -> bool | None:
+    """True: answer there; False: never (another contract's topic, internal, a retry or
+    dead-letter topic); None: an unregistered topic, allowed if the broker knows it."""
+    if name == RESPONSES_TOPIC:
+        return True
+    try:
+        found = registered_topic(name)
+    except KeyError:
+        found = None
+    if found is not None:
+        return LlmResponse in found.payloads
+    if not _TOPIC_NAME.match(name) or name.startswith("__"):
+        return False
+    if name.endswith(".dlq") or ".retry." in name:
+        return False
+    return None
+
+
+class RequestWorker:
+    """One per process: the handler of `LlmRequest`, its background calls, the sweeper."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._slots = asyncio.Semaphore(deps.settings.kafka_workers)
+        self._running: dict[UUID, asyncio.Task[None]] = {}
+        self._unknown_topics: dict[str, float] = {}
+
+    # --- the consumer's handler ----------------------------------------------------------
+
+    async def handle(self, envelope: Envelope[Any], uow: GatewayUow) -> None:
+        received = time.monotonic()
+        request: LlmRequest = envelope.payload
+        tenant = envelope.tenant_id
+        if tenant is None:
+            # no tenant to bill or scope by: a malformed command, retried then dead-lettered
+            raise ValueError("llm request without tenant_id")
+        lease = self.deps.settings.kafka_request_lease
+        rid = request.request_id
+        topic = await self._reply_to(request)
+        if not await uow.requests.claim(rid, request.requester, topic):
+            row = await uow.requests.load(rid, lease)
+            if row is None:
+                # the id is another tenant's: answer, but touch nothing of theirs
+                uow.emit(
+                    error_response(request, LlmErrorCode.INVALID_REQUEST, "request_id in use", 0),
+                    topic=RESPONSES_TOPIC,
+                )
+            elif row.status == DONE and row.response is not None:
+                replay = LlmResponse.model_validate(row.response)
+                uow.emit(replay, topic=row.reply_to)
+            elif row.stale and rid not in self._running:
+                late = error_response(request, LlmErrorCode.PROVIDER_ERROR, INTERRUPTED, 0, True)
+                await self._store(uow, late, row.reply_to)
+            # else: pending and fresh, its call is running (here or in another process)
+            await uow.commit()
+            return
+        if _past(request):
+            late = error_response(request, LlmErrorCode.DEADLINE_EXCEEDED, "deadline passed", 0)
+            await self._store(uow, late, topic)
+            await uow.commit()
+            return
+        await uow.commit()
+        # the task copies this context: its answer carries the request's correlation
+        task = asyncio.create_task(
+            self._serve(tenant, envelope, topic, received), name=f"llm-request-{rid}"
+        )
+        self._running[rid] = task
+        task.add_done_callback(lambda _: self._running.pop(rid, None))
+
+    async def _reply_to(self, request: LlmRequest) -> str:
+        wanted = request.reply_to
+        allowed = reply_topic_allowed(wanted)
+        if allowed is None:
+            allowed = await self._broker_knows(wanted)
+        if not allowed:
+            log.warning(
+                "llm request %s: reply_to %r refused, answering on %s",
+                request.request_id,
+                wanted,
+                RESPONSES_TOPIC,
+            )
+            return RESPONSES_TOPIC
+        return wanted
+
+    async def _broker_knows(self, name: str) -> bool:
+        if self._unknown_topics.get(name, 0.0) > time.monotonic():
+            return False
+        producer = self.deps.runtime.producer
+        if producer.client.cluster.partitions_for_topic(name) is not None:
+            return True
+        try:
+            await asyncio.wait_for(producer.partitions_for(name), 2.0)
+            return True
+        except Exception:  # unknown to the broker (timeout) or refused: not a reply topic
+            self._unknown_topics[name] = time.monotonic() + _UNKNOWN_FOR
+            return False
+
+    # --- the call, off the consumer ------------------------------------------------------
+
+    async def _serve(
+        self, tenant: UUID, envelope: Envelope[Any], topic: str, received: float
+    ) -> None:
+        request: LlmRequest = envelope.payload
+        try:
+            async with self.deps.uow(tenant) as uow:
+                status = await uow.requests.await_claim(request.request_id)
+                await uow.commit()
+            if status != "pending":
+                return  # the claim rolled back: the redelivery will claim it again
+            async with self._slots:
+                response = await self._complete(tenant, envelope, received)
+            await self._answer(tenant, response, topic)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("llm request %s: serving failed", request.request_id)
+
+    async def _complete(
+        self, tenant: UUID, envelope: Envelope[Any], received: float
+    ) -> LlmResponse:
+        request: LlmRequest = envelope.payload
+
+        def elapsed() -> int:
+            return int((time.monotonic() - received) * 1000)
+
+        if _past(request):
+            return error_response(
+                request, LlmErrorCode.DEADLINE_EXCEEDED, "deadline passed", elapsed()
+            )
+        cap = request.budget.max_cost if request.budget is not None else None
+        options = Options(
+            request_id=request.request_id,
+            max_cost_micros=cap.amount_micros if cap is not None else None,
+            cache=request.cache,
+            labels=dict(request.labels),
+        )
+        try:
+            outcome = await self.deps.gateway.chat(
+                caller_of(tenant, envelope), chat_body(request), options
+            )
+        except GatewayError as exc:
+            return failure_response(request, exc, elapsed())
+        except Exception:
+            log.exception("llm request %s: the gateway failed", request.request_id)
+            return error_response(
+                request, LlmErrorCode.PROVIDER_ERROR, "gateway error", elapsed(), True
+            )
+        return ok_response(request, outcome, elapsed())
+
+    async def _answer(self, tenant: UUID, response: LlmResponse, topic: str) -> None:
+        """Store and emit; retried while the database is away (the sweeper is the backstop)."""
+        for delay in (*_ANSWER_BACKOFF, None):
+            try:
+                async with self.deps.uow(tenant) as uow:
+                    await self._store(uow, response, topic)
+                    await uow.commit()
+                return
+            except Exception:
+                if delay is None:
+                    raise
+                log.warning("llm request %s: answer not stored, retrying", response.request_id)
+                await asyncio.sleep(delay)
+
+    @staticmethod
+    async def _store(uow: GatewayUow, response: LlmResponse, topic: str) -> None:
+        # only the first answer of a request goes out: a late call after the sweeper
+        # answered "interrupted" (or the reverse) finds the row done and says nothing
+        if await uow.requests.answer(response.request_id, response.model_dump(mode="json")):
+            uow.emit(response, topic=topic)
+
+    # --- recovery ------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Answer every request pending past the lease with "interrupted"; how many."""
+        lease = self.deps.settings.kafka_request_lease
+        answered = 0
+        async with self.deps.uow(None) as every:
+            stale = await every.requests.stale(lease)
+        for rid, tenant in stale:
+            if rid in self._running:
+                continue  # alive in this process: slow, not lost
+            async with self.deps.uow(tenant) as uow:
+                row = await uow.requests.load(rid, lease)
+                if row is None or row.status == DONE or not row.stale:
+                    continue
+                late = LlmResponse(
+                    request_id=rid,
+                    requester=row.requester,
+                    status="error",
+                    latency_ms=0,
+                    error=LlmError(
+                        code=LlmErrorCode.PROVIDER_ERROR, message=INTERRUPTED, retryable=True
+                    ),
+                )
+                await self._store(uow, late, row.reply_to)
+                await uow.commit()
+                answered += 1
+        if answered:
+            log.warning("llm requests: %d interrupted requests answered", answered)
+        return answered
+
+    async def aclose(self) -> None:
+        """Stop the running calls (their requests are answered "interrupted" by the
+        sweeper of the next process once their lease runs out)."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def idle(self) -> None:
+        """Wait for the calls running now (tests, graceful stops)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+
+def _past(request: LlmRequest) -> bool:
+    return request.deadline is not None and request.deadline <= datetime.now(UTC)
+
+
+_WORKERS: dict[int, RequestWorker] = {}
+
+
+def worker(deps: Deps) -> RequestWorker:
+    """The process's worker for `deps` (one per Deps)."""
+    found = _WORKERS.get(id(deps))
+    if found is None or found.deps is not deps:
+        found = _WORKERS[id(deps)] = RequestWorker(deps)
+    return found
+
+
+async def recover(deps: Deps) -> int:
+    """At startup: answer the requests a crashed process claimed and never answered."""
+    return await worker(deps).sweep()
+
+
+def jobs(deps: Deps) -> dict[str, Handler[GatewayUow]]:
+    """`llm.requests.sweep`: the tenantless minutely sweep of stale pending requests."""
+
+    async def run_sweep(job: Job, _: GatewayUow) -> None:
+        await worker(deps).sweep()
+
+    return {SWEEP: run_sweep}
+
+
+async def schedule_sweep(uow: GatewayUow) -> None:
+    """Register the sweep (idempotent: one row by key). Run at startup."""
+    await uow.jobs.schedule(SWEEP, cron=SWEEP_CRON, key=SWEEP)
