@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -107,8 +109,8 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         assert "running" in up.stdout
 
         status = cli(env, "status")
-        # postgres, the broker and identity (the one service package installed so far)
-        assert status.stdout.count("running") == 3, status.stdout
+        # postgres, the broker, identity and llm-gateway (the service packages so far)
+        assert status.stdout.count("running") == 4, status.stdout
         assert "platform operator credential" in up.stdout
         operator = home / "credentials" / "platform-operator.json"
         assert operator.stat().st_mode & 0o777 == 0o600
@@ -153,6 +155,22 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         )
         assert decided.status_code == 200, decided.text
         assert decided.json()["allowed"] is True  # the first admin owns the tenant
+
+        # README's gateway example: the same token, the built-in offline model, no network
+        gateway_url = f"http://127.0.0.1:{int(env['AGENTSUITE_BASE_PORT']) + 5}"
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{gateway_url}/readyz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.1)
+        answered = httpx.post(
+            f"{gateway_url}/v1/chat/completions",
+            json={"model": "default", "messages": [{"role": "user", "content": "ping"}]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["choices"][0]["message"]["content"] == "ping"
 
         found = asyncio.run(list_topics(bootstrap))
         for t in TOPICS:

@@ -160,6 +160,10 @@ def _spec(name: str) -> ServiceSpec:
 def test_service_env_holds_the_app_role_only(tmp_path: Path) -> None:
     db = _db("OWNER-SECRET", "app-secret")
     env = _stack(tmp_path).service_env(_spec("llm-gateway"), db, SERVER, 9105)
+    keys = json.loads(env.pop("AGENTSUITE_LLM_GATEWAY_CREDENTIAL_KEYS"))
+    assert env.pop("AGENTSUITE_LLM_GATEWAY_CREDENTIAL_KEY_ID") in keys
+    assert len(base64.b64decode(keys["k1"])) == 32
+    assert (tmp_path / "llm-gateway-kek").stat().st_mode & 0o777 == 0o600
 
     assert env == {
         "AGENTSUITE_LLM_GATEWAY_DATABASE_URL": (

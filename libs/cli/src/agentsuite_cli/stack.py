@@ -121,9 +121,10 @@ class Stack:
         """Where identity writes, once, the platform operator's and each service's credential."""
         return self.home / "credentials"
 
-    def key_encryption_key(self) -> str:
-        """identity's key-encryption key (signing keys at rest), minted once, mode 0600."""
-        path = self.home / "identity-kek"
+    def key_encryption_key(self, name: str = "identity-kek") -> str:
+        """A service's key-encryption key, minted once, mode 0600: identity's (signing keys
+        at rest) or llm-gateway's (provider credentials at rest)."""
+        path = self.home / name
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -137,7 +138,8 @@ class Stack:
         """What `up` hands a service: the app role's URL only. `up` migrates as the owner
         before services start, so a running service never holds the owner's password.
         Each service is pointed at its own credential file (identity writes it on its first
-        start); identity alone gets the key that encrypts its signing keys."""
+        start); identity gets the key that encrypts its signing keys, llm-gateway the one
+        that encrypts provider credentials."""
         p = env_prefix(spec.name)
         env = {
             f"{p}DATABASE_URL": db.url(admin_url),
@@ -153,6 +155,14 @@ class Stack:
                 f"{p}PUBLIC_URL": self.identity_url(),
                 f"{p}BOOTSTRAP_DIR": str(self.credentials),
                 f"{p}BOOTSTRAP_SERVICES": json.dumps([s for s in SERVICES if s != "identity"]),
+            }
+        if spec.name == "llm-gateway":
+            # the key id names the file; rotating = add a second key, make it active, restart
+            env |= {
+                f"{p}CREDENTIAL_KEYS": json.dumps(
+                    {"k1": self.key_encryption_key("llm-gateway-kek")}
+                ),
+                f"{p}CREDENTIAL_KEY_ID": "k1",
             }
         return env
 
