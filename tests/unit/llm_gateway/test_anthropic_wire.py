@@ -534,6 +534,7 @@ def test_sse_lines() -> None:
     assert sse_data(b"") is None
     assert sse_data(b": comment") is None
     assert sse_data(b'data: {"type": "ping"}\n') == {"type": "ping"}
+    assert sse_data(b'{"type": "ping"}') == {"type": "ping"}  # a bare data payload
     for bad in (b"data: {oops", b"data: [1]"):
         with pytest.raises(UpstreamError) as caught:
             sse_data(bad)

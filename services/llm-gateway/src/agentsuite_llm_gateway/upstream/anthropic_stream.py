@@ -125,13 +125,16 @@ def _arguments(tool: int, fragment: str) -> Json:
 
 
 def sse_data(line: bytes) -> Json | None:
-    """The event a `data:` line carries, None for any other SSE line. The `event:` lines
-    are not needed: every Anthropic payload names its own `type`."""
+    """The event in one SSE `data:` payload (as Transport.stream_lines yields them) or raw
+    SSE line; None for `event:`, comment and blank lines, which carry nothing we need:
+    every Anthropic payload names its own `type`."""
     line = line.strip()
-    if not line.startswith(b"data:"):
+    if line.startswith(b"data:"):
+        line = line[5:]
+    elif not line or line.startswith((b"event:", b":", b"id:", b"retry:")):
         return None
     try:
-        event = json.loads(line[5:])
+        event = json.loads(line)
     except ValueError:
         raise malformed("stream data is not JSON") from None
     if not isinstance(event, dict):
