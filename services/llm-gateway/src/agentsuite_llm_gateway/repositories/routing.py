@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, delete, insert, select, text, tuple_, update
+from sqlalchemy import RowMapping, cast, delete, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_kit.db.repository import Repository
@@ -51,8 +52,6 @@ _PREFERENCE_COLS = (
     preferences.c.version,
     preferences.c.updated_at,
 )
-
-_NOTIFY = text("SELECT pg_notify('llm_catalog', :t)")
 
 
 def alias_of(row: Row) -> Alias:
@@ -114,9 +113,12 @@ class Aliases(Repository):
         query = delete(aliases).where(aliases.c.name == name).returning(aliases.c.alias_id)
         return (await self.session.scalar(query)) is not None
 
-    async def announce(self) -> None:
-        """Tell every process this tenant's catalogue changed (sent at commit)."""
-        await self.session.execute(_NOTIFY, {"t": str(self.session.info["tenant"])})
+    async def targeting(self, model: str) -> list[str]:
+        """The aliases listing `model` among their targets."""
+        query = select(aliases.c.name).where(
+            aliases.c.targets.contains(cast([{"model": model}], JSONB))
+        )
+        return list(await self.session.scalars(query))
 
 
 class Rules(Repository):
@@ -157,10 +159,12 @@ class Preferences(Repository):
         )
         return [preference_of(r._mapping) for r in (await self.session.execute(query)).all()]
 
-    async def get(self, kind: str, subject_id: str) -> Row | None:
+    async def get(self, kind: str, subject_id: str, *, lock: bool = False) -> Row | None:
         query = select(*_PREFERENCE_COLS).where(
             preferences.c.subject_kind == kind, preferences.c.subject_id == subject_id
         )
+        if lock:
+            query = query.with_for_update()
         row = (await self.session.execute(query)).first()
         return None if row is None else row._mapping
 

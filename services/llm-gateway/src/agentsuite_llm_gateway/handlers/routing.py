@@ -1,0 +1,297 @@
+"""Aliases, system rules and preferences: one function per command.
+
+Every write announces the tenant's catalogue change in its own transaction; the route
+commits (with the Idempotency-Key's response, for a create) and then forgets this
+process's copy. No events: `contracts` has none for routing configuration.
+
+Aliases do not nest: a target naming an alias, or an alias named after another alias's
+target, is refused. Targets naming no model yet are accepted (the built-in `local` models
+and models added later count), and `plan` skips a target whose model is gone.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.engine import RowMapping
+
+from agentsuite_contracts.ids import uuid7
+from agentsuite_kit.http.etag import Precondition
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.uow import GatewayUow
+
+# aliases are addressed in paths: no `/`; no `*`, which rules read as a prefix
+AliasName = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
+]
+ModelName = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$")
+]
+# a model name, or a prefix of one ending in `*` (forbid rules)
+ModelPattern = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*\*?$")
+]
+Text = Annotated[str, Field(max_length=1000)]
+MAX_TARGETS = 32
+
+
+def _storable(value: Any) -> bool:
+    """PostgreSQL's text and JSONB hold no NUL, no lone surrogate, no non-finite number."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_strings(cls, data: Any) -> Any:
+        if not _storable(data):
+            raise ValueError("contains NUL, an unpaired surrogate or a non-finite number")
+        return data
+
+
+class TargetIn(Command):
+    model: ModelName
+    weight: int = Field(default=1, ge=1, le=1_000_000)
+
+
+class AliasBody(Command):
+    targets: list[TargetIn] = Field(min_length=1, max_length=MAX_TARGETS)
+    description: Text = ""
+
+
+class CreateAlias(AliasBody):
+    name: AliasName
+
+
+class CreateRule(Command):
+    effect: Literal["pin", "forbid"]
+    model: ModelPattern
+    subject_kind: Literal["tenant", "org", "user", "api_key"]
+    subject_id: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: Text = ""
+
+
+class SetPreference(Command):
+    default_model: ModelName
+
+
+class TargetView(BaseModel):
+    model: str
+    weight: int
+
+
+class AliasView(BaseModel):
+    alias_id: UUID
+    name: str
+    targets: list[TargetView]
+    description: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> AliasView:
+        return cls(**dict(row))
+
+
+class RuleView(BaseModel):
+    rule_id: UUID
+    effect: str
+    model: str
+    subject_kind: str
+    subject_id: str | None
+    reason: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> RuleView:
+        return cls(**dict(row))
+
+
+class PreferenceView(BaseModel):
+    subject_kind: str
+    subject_id: str
+    default_model: str
+    version: int
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> PreferenceView:
+        return cls(**{k: row[k] for k in cls.model_fields})
+
+
+def invalid(field: str, message: str) -> GatewayError:
+    return GatewayError(Code.INVALID_REQUEST, message, param=field, status=422)
+
+
+def _tenant(uow: GatewayUow) -> UUID:
+    assert uow.tenant_id is not None, "routing commands run in a tenant's unit of work"
+    return uow.tenant_id
+
+
+# --- aliases --------------------------------------------------------------------------------
+
+
+async def _check_targets(uow: GatewayUow, name: str, targets: list[TargetIn]) -> None:
+    seen: set[str] = set()
+    for i, target in enumerate(targets):
+        field = f"targets[{i}].model"
+        if target.model in seen:
+            raise invalid(field, f"`{target.model}` is listed twice")
+        seen.add(target.model)
+        if target.model == name:
+            raise invalid(field, "an alias cannot name itself")
+        if await uow.aliases.get(target.model) is not None:
+            raise invalid(field, f"`{target.model}` is an alias; aliases do not nest")
+
+
+def _targets(targets: list[TargetIn]) -> list[dict[str, Any]]:
+    return [{"model": t.model, "weight": t.weight} for t in targets]
+
+
+async def create_alias(cmd: CreateAlias, uow: GatewayUow) -> AliasView:
+    """No commit: the route stores the Idempotency-Key's response in the same transaction."""
+    tenant = _tenant(uow)
+    await _check_targets(uow, cmd.name, cmd.targets)
+    if await uow.aliases.targeting(cmd.name):
+        raise invalid("name", f"alias `{cmd.name}` is a target of another alias")
+    row = await uow.aliases.add(
+        {
+            "alias_id": uuid7(),
+            "name": cmd.name,
+            "targets": _targets(cmd.targets),
+            "description": cmd.description,
+        }
+    )
+    if row is None:
+        raise GatewayError(Code.CONFLICT, f"an alias named `{cmd.name}` exists", param="name")
+    await uow.providers.announce(tenant)
+    return AliasView.of(row)
+
+
+async def get_alias(uow: GatewayUow, name: str) -> AliasView:
+    row = await uow.aliases.get(name)
+    if row is None:
+        raise GatewayError(Code.NOT_FOUND, f"alias `{name}` not found", param="name")
+    return AliasView.of(row)
+
+
+async def replace_alias(
+    cmd: AliasBody, uow: GatewayUow, *, name: str, precondition: Precondition
+) -> AliasView:
+    """Replace the targets and description of an alias at the version If-Match names."""
+    tenant = _tenant(uow)
+    current = await get_alias(uow, name)
+    precondition.check(current.version)
+    await _check_targets(uow, name, cmd.targets)
+    values = {"targets": _targets(cmd.targets), "description": cmd.description}
+    row = await uow.aliases.update(name, current.version, values)
+    if row is None:  # changed between the read and the write: the If-Match no longer holds
+        precondition.check(None)
+        raise AssertionError("unreachable")  # check(None) always raises
+    await uow.providers.announce(tenant)
+    return AliasView.of(row)
+
+
+async def delete_alias(uow: GatewayUow, *, name: str) -> None:
+    if not await uow.aliases.remove(name):
+        raise GatewayError(Code.NOT_FOUND, f"alias `{name}` not found", param="name")
+    await uow.providers.announce(_tenant(uow))
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def _subject_id(cmd: CreateRule, tenant: UUID) -> str | None:
+    """The id as `Caller.subjects()` spells it (a canonical UUID), so rules match."""
+    if cmd.subject_id is None:
+        return None
+    try:
+        ident = UUID(cmd.subject_id)
+    except ValueError:
+        raise invalid("subject_id", f"not a UUID: {cmd.subject_id!r}") from None
+    if cmd.subject_kind == "tenant" and ident != tenant:
+        raise invalid("subject_id", "a tenant rule names this tenant, or none")
+    return str(ident)
+
+
+async def create_rule(cmd: CreateRule, uow: GatewayUow) -> RuleView:
+    tenant = _tenant(uow)
+    if cmd.effect == "pin" and cmd.model.endswith("*"):
+        raise invalid("model", "a pin names one model or alias, not a prefix")
+    row = await uow.rules.add(
+        {
+            "rule_id": uuid7(),
+            "effect": cmd.effect,
+            "model": cmd.model,
+            "subject_kind": cmd.subject_kind,
+            "subject_id": _subject_id(cmd, tenant),
+            "reason": cmd.reason,
+        }
+    )
+    await uow.providers.announce(tenant)
+    return RuleView.of(row)
+
+
+async def get_rule(uow: GatewayUow, rule_id: UUID) -> RuleView:
+    row = await uow.rules.get(rule_id)
+    if row is None:
+        raise GatewayError(Code.NOT_FOUND, f"rule {rule_id} not found", param="rule_id")
+    return RuleView.of(row)
+
+
+async def delete_rule(uow: GatewayUow, *, rule_id: UUID) -> None:
+    if not await uow.rules.remove(rule_id):
+        raise GatewayError(Code.NOT_FOUND, f"rule {rule_id} not found", param="rule_id")
+    await uow.providers.announce(_tenant(uow))
+
+
+# --- preferences ----------------------------------------------------------------------------
+
+Subject = tuple[Literal["tenant", "user"], str]
+
+
+def tenant_subject(tenant: UUID) -> Subject:
+    return ("tenant", str(tenant))
+
+
+def user_subject(user_id: UUID) -> Subject:
+    return ("user", str(user_id))
+
+
+async def set_preference(
+    cmd: SetPreference, uow: GatewayUow, *, subject: Subject, precondition: Precondition
+) -> PreferenceView:
+    """Set a subject's default model; an If-Match, when sent, must name the current version
+    (`*`: it must exist)."""
+    tenant = _tenant(uow)
+    if precondition.header is not None:
+        current = await uow.preferences.get(*subject, lock=True)
+        precondition.check(None if current is None else current["version"])
+    row = await uow.preferences.put(uuid7(), subject[0], subject[1], cmd.default_model)
+    await uow.providers.announce(tenant)
+    return PreferenceView.of(row)
+
+
+async def delete_preference(uow: GatewayUow, *, subject: Subject) -> None:
+    if not await uow.preferences.remove(*subject):
+        raise GatewayError(Code.NOT_FOUND, f"no {subject[0]} preference is set")
+    await uow.providers.announce(_tenant(uow))
