@@ -152,6 +152,8 @@ def test_invalid_tool_arguments_refused_naming_the_field() -> None:
     assert err.message.startswith("messages[1].tool_calls[0].function.arguments:")
     not_object = {**bad, "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[]"}}]}
     assert "JSON object" in refusal({"messages": [USER, not_object]}).message
+    no_id = {**bad, "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}
+    assert refusal({"messages": [USER, no_id]}).message.startswith("messages[1].tool_calls[0].id:")
     err = refusal({"messages": [USER, {"role": "tool", "content": "x"}]})
     assert err.message.startswith("messages[1].tool_call_id:")
 

@@ -189,6 +189,8 @@ def _assistant_blocks(message: Json, where: str) -> list[Json]:
         function = tool_call.get("function") if isinstance(tool_call, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise refused(f"{at}.function", "a function with a name is required")
+        if not isinstance(tool_call.get("id"), str) or not tool_call["id"]:
+            raise refused(f"{at}.id", "required: tool results are matched to it")
         arguments = function.get("arguments") or "{}"
         try:
             decoded = json.loads(arguments) if isinstance(arguments, str) else arguments
