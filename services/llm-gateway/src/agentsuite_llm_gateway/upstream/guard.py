@@ -27,7 +27,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SCHEMES = frozenset({"http", "https"})
-CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# ranges Python's `is_global` lets through on some versions although nothing public lives
+# there: CGNAT (shared by a carrier's customers) and IETF protocol assignments
+NOT_PUBLIC_V4 = (ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("192.0.0.0/24"))
 # IPv6 prefixes that carry an IPv4 address in their low 32 bits (NAT64): the embedded
 # address decides, or ::ffff:a.b.c.d-style tricks would reach 127.0.0.1 through a gateway
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
@@ -92,6 +94,8 @@ def internal(ip: IPAddress) -> bool:
     the cloud metadata address, unspecified, multicast, reserved, CGNAT, or an IPv6 form
     of one of those)."""
     if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # the socket connects to the IPv4 address itself
+            return internal(ip.ipv4_mapped)
         inner = _embedded_v4(ip)
         if inner is not None and internal(inner):
             return True
@@ -103,7 +107,7 @@ def internal(ip: IPAddress) -> bool:
         or ip.is_multicast
         or ip.is_reserved
         or not ip.is_global
-        or (ip.version == 4 and ip in CGNAT)
+        or (ip.version == 4 and any(ip in net for net in NOT_PUBLIC_V4))
     )
 
 

@@ -273,8 +273,10 @@ class LocalAdapter:
         if call.model.upstream == "fail":
             raise failure(call.model.provider.options)
         body = call.body
-        dimensions = body.get("dimensions") or call.model.provider.options.get("dimensions", 8)
-        if not isinstance(dimensions, int) or not 1 <= dimensions <= 8192:
+        dimensions = body.get("dimensions")
+        if dimensions is None:
+            dimensions = call.model.provider.options.get("dimensions", 8)
+        if type(dimensions) is not int or not 1 <= dimensions <= 8192:
             raise refused("dimensions must be an integer from 1 to 8192")
         inputs = body.get("input", "")
         items = inputs if isinstance(inputs, list) and inputs else [inputs]
