@@ -1,0 +1,231 @@
+"""Kafka request/reply through the real broker and the real pipeline (`local-echo`): one
+answer per request id on the topic the command names, never two upstream calls for one id,
+redeliveries answered from the record, stale claims answered "interrupted", poison to DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from agentsuite_llm_gateway.handlers.requests import INTERRUPTED, worker
+
+from agentsuite_contracts.deadletter import dead_letter_topic
+from agentsuite_contracts.envelope import Actor
+from agentsuite_contracts.llm import LlmErrorCode
+from agentsuite_kit.messaging.admin import ensure_topics
+from agentsuite_kit.messaging.consumer import Outcome
+from tests.integration.kafka_helpers import eventually, read_all
+from tests.integration.llm_gateway.harness import Gateway
+from tests.integration.llm_gateway.requests_support import (
+    Upstream,
+    ask,
+    count_upstream,
+    envelope,
+    publish,
+    replies,
+)
+
+
+@pytest.fixture
+def upstream(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> Upstream:
+    return count_upstream(gateway.deps, monkeypatch)
+
+
+async def test_request_is_answered_on_the_reply_topic(gateway: Gateway, upstream: Upstream) -> None:
+    tenant, user = uuid4(), uuid4()
+    text = f"hello {uuid4()}"
+    request = ask(text, run_id="run-1", labels={"step": "s1"})
+    actor = Actor(kind="user", id=str(user))
+    await publish(
+        gateway.settings.kafka_bootstrap_servers,
+        [(str(request.request_id).encode(), envelope(tenant, request, actor))],
+    )
+    [answer] = await replies(gateway.settings.kafka_bootstrap_servers, request.request_id, 1)
+    reply = answer.payload
+    assert answer.tenant_id == tenant
+    assert reply.status == "ok", reply.error
+    assert (reply.requester, reply.run_id, reply.model) == ("tests", "run-1", "local-echo")
+    assert reply.message is not None
+    assert text in (reply.message.content or "")
+    assert reply.usage is not None
+    assert reply.usage.total_tokens > 0
+    assert upstream.calls[text] == 1
+    rows = await gateway.owner_sql(
+        "SELECT status, tenant_id, requester FROM requests WHERE request_id = :id",
+        id=request.request_id,
+    )
+    assert [tuple(r) for r in rows] == [("done", tenant, "tests")]
+
+
+async def test_redeliveries_call_upstream_once_and_answer_identically(
+    gateway: Gateway, upstream: Upstream
+) -> None:
+    kafka = gateway.settings.kafka_bootstrap_servers
+    tenant = uuid4()
+    text = f"once {uuid4()}"
+    request = ask(text)
+    key = str(request.request_id).encode()
+    entered, release = upstream.hold(text)
+    consumer = gateway.deps.runtime.groups[0].consumer
+    applied = consumer.counts[Outcome.APPLIED]
+    duplicates = consumer.counts[Outcome.DUPLICATE]
+    first = envelope(tenant, request)
+    # the same envelope three times: the inbox drops the copies
+    await publish(kafka, [(key, first)] * 3)
+    await asyncio.wait_for(entered.wait(), 30)
+    # a new envelope, same request id, while the call runs: nothing (it is in flight)
+    await publish(kafka, [(key, envelope(tenant, request))])
+
+    async def handled() -> bool:
+        return (
+            consumer.counts[Outcome.APPLIED] >= applied + 2
+            and consumer.counts[Outcome.DUPLICATE] >= duplicates + 2
+        )
+
+    await eventually(handled)
+    release.set()
+    [answer] = await replies(kafka, request.request_id, 1)
+    # two more new envelopes after the answer: each answered from the record
+    await publish(kafka, [(key, envelope(tenant, request)), (key, envelope(tenant, request))])
+    answers = await replies(kafka, request.request_id, 3)
+    assert len(answers) == 3
+    assert {a.payload.model_dump_json() for a in answers} == {answer.payload.model_dump_json()}
+    await worker(gateway.deps).idle()
+    assert upstream.calls[text] == 1
+    # and no fourth answer is on its way
+    assert len(await replies(kafka, request.request_id, 4, within=3.0)) == 3
+
+
+async def test_past_deadline_is_answered_without_a_call(
+    gateway: Gateway, upstream: Upstream
+) -> None:
+    text = f"late {uuid4()}"
+    request = ask(text, deadline=datetime.now(UTC) - timedelta(seconds=1))
+    await publish(
+        gateway.settings.kafka_bootstrap_servers,
+        [(str(request.request_id).encode(), envelope(uuid4(), request))],
+    )
+    [answer] = await replies(gateway.settings.kafka_bootstrap_servers, request.request_id, 1)
+    assert answer.payload.status == "error"
+    assert answer.payload.error is not None
+    assert answer.payload.error.code == LlmErrorCode.DEADLINE_EXCEEDED
+    assert upstream.calls[text] == 0
+
+
+async def test_gateway_refusal_becomes_an_error_answer(
+    gateway: Gateway, upstream: Upstream
+) -> None:
+    request = ask("x", model=f"no-such-model-{uuid4()}")
+    await publish(
+        gateway.settings.kafka_bootstrap_servers,
+        [(str(request.request_id).encode(), envelope(uuid4(), request))],
+    )
+    [answer] = await replies(gateway.settings.kafka_bootstrap_servers, request.request_id, 1)
+    assert answer.payload.status == "error"
+    assert answer.payload.error is not None
+    assert answer.payload.error.code in (LlmErrorCode.INVALID_REQUEST, LlmErrorCode.NO_ROUTE)
+    assert answer.payload.error.retryable is False
+
+
+async def _stale_row(gateway: Gateway, tenant: Any, request_id: Any, reply_to: str) -> None:
+    await gateway.owner_sql(
+        "INSERT INTO requests (request_id, tenant_id, requester, reply_to, status, created_at) "
+        "VALUES (:id, :t, 'tests', :r, 'pending', now() - interval '2 hours')",
+        id=request_id,
+        t=tenant,
+        r=reply_to,
+    )
+
+
+async def test_stale_claim_is_answered_interrupted_on_redelivery(
+    gateway: Gateway, upstream: Upstream
+) -> None:
+    tenant = uuid4()
+    text = f"stale {uuid4()}"
+    request = ask(text)
+    await _stale_row(gateway, tenant, request.request_id, "llm.responses.v1")
+    await publish(
+        gateway.settings.kafka_bootstrap_servers,
+        [(str(request.request_id).encode(), envelope(tenant, request))],
+    )
+    [answer] = await replies(gateway.settings.kafka_bootstrap_servers, request.request_id, 1)
+    assert answer.payload.error is not None
+    assert answer.payload.error.code == LlmErrorCode.PROVIDER_ERROR
+    assert answer.payload.error.retryable is True
+    assert answer.payload.error.message == INTERRUPTED
+    assert upstream.calls[text] == 0
+
+
+async def test_sweep_answers_claims_a_crash_left_behind(gateway: Gateway) -> None:
+    tenant = uuid4()
+    request_id = uuid4()
+    await _stale_row(gateway, tenant, request_id, "llm.responses.v1")
+    assert await worker(gateway.deps).sweep() >= 1
+    [answer] = await replies(gateway.settings.kafka_bootstrap_servers, request_id, 1)
+    assert answer.tenant_id == tenant
+    assert answer.payload.error is not None
+    assert answer.payload.error.message == INTERRUPTED
+    rows = await gateway.owner_sql(
+        "SELECT status FROM requests WHERE request_id = :id", id=request_id
+    )
+    assert [r[0] for r in rows] == ["done"]
+    # a second sweep finds nothing of it: one answer per request
+    await worker(gateway.deps).sweep()
+    assert (
+        len(await replies(gateway.settings.kafka_bootstrap_servers, request_id, 2, within=3.0)) == 1
+    )
+
+
+async def test_reply_goes_to_a_private_topic_and_never_to_another_contract(
+    gateway: Gateway,
+) -> None:
+    kafka = gateway.settings.kafka_bootstrap_servers
+    private = f"tests.llm-replies.{secrets.token_hex(4)}"
+    await ensure_topics(kafka, [(private, 1)])
+    mine = ask("to me", reply_to=private)
+    hijack = ask("to them", reply_to="identity.tenants.v1")
+    tenant = uuid4()
+    await publish(
+        kafka,
+        [
+            (str(mine.request_id).encode(), envelope(tenant, mine)),
+            (str(hijack.request_id).encode(), envelope(tenant, hijack)),
+        ],
+    )
+    [answer] = await replies(kafka, mine.request_id, 1, topic=private)
+    assert answer.payload.status == "ok"
+    [redirected] = await replies(kafka, hijack.request_id, 1)
+    assert redirected.payload.status == "ok"
+
+
+async def test_poison_goes_to_the_dead_letter_topic(gateway: Gateway) -> None:
+    kafka = gateway.settings.kafka_bootstrap_servers
+    key = f"poison-{uuid4()}".encode()
+    await publish(kafka, [(key, b"{not json")])
+    dlq = dead_letter_topic("llm-gateway.requests")
+
+    async def buried() -> bool:
+        records = await read_all(kafka, dlq, expect=10_000, within=2.0)
+        return any(r.key == key for r in records)
+
+    await eventually(buried, within=30.0)
+
+
+async def test_missing_messages_are_dead_lettered_not_answered(gateway: Gateway) -> None:
+    kafka = gateway.settings.kafka_bootstrap_servers
+    request = ask("x")
+    raw = envelope(uuid4(), request).replace(b'"messages":[', b'"messages":[],"was":[', 1)
+    key = str(request.request_id).encode()
+    await publish(kafka, [(key, raw)])
+    dlq = dead_letter_topic("llm-gateway.requests")
+
+    async def buried() -> bool:
+        records = await read_all(kafka, dlq, expect=10_000, within=2.0)
+        return any(r.key == key for r in records)
+
+    await eventually(buried, within=30.0)
+    assert await replies(kafka, request.request_id, 1, within=2.0) == []
