@@ -18,10 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import RowMapping
 
 from agentsuite_contracts.common import Money
-from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.envelope import Envelope, Payload, Subject
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.llm import LlmBudgetExceeded, LlmBudgetWarning
-from agentsuite_contracts.registry import subject_of
 from agentsuite_kit.cause import cause
 from agentsuite_kit.jobs import Handler, Job
 from agentsuite_llm_gateway.domain import budgets as rules
@@ -50,7 +49,8 @@ async def settle(
     reservation that is gone does nothing, so a redelivered trace cannot spend twice."""
     for done in await uow.budgets.settle(reservation_id, tokens, micros):
         for crossing in done.crossings:
-            _emit(uow, done.budget["tenant_id"], _event(done, crossing, request_id))
+            row = done.budget
+            _emit(uow, row["tenant_id"], row["budget_id"], _event(done, crossing, request_id))
 
 
 def _event(done: Settled, crossing: Crossing, request_id: UUID | None) -> Payload:
@@ -74,11 +74,12 @@ def _event(done: Settled, crossing: Crossing, request_id: UUID | None) -> Payloa
     return LlmBudgetExceeded(**common, action=action, request_id=request_id)
 
 
-def _emit(uow: GatewayUow, tenant_id: UUID, payload: Payload) -> None:
-    """Emit for `tenant_id`, also from an all-tenants unit of work (the expiry job, a
-    recorder flushing many tenants), whose own tenant is none."""
+def _emit(uow: GatewayUow, tenant_id: UUID, budget_id: UUID, payload: Payload) -> None:
+    """Emit about the budget for `tenant_id`, also from an all-tenants unit of work (the
+    expiry job, a recorder flushing many tenants), whose own tenant is none."""
+    subject = Subject(type="budget", id=str(budget_id))
     if uow.tenant_id == tenant_id:
-        uow.emit(payload)
+        uow.emit(payload, subject=subject)
         return
     now = cause()
     uow.emit(
@@ -86,7 +87,7 @@ def _emit(uow: GatewayUow, tenant_id: UUID, payload: Payload) -> None:
             producer=uow.producer or "llm-gateway",
             tenant_id=tenant_id,
             actor=now.actor,
-            subject=subject_of(payload),
+            subject=subject,
             correlation_id=now.correlation_id,
             causation_id=now.causation_id,
             trace=now.trace,
