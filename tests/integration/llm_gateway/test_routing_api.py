@@ -4,10 +4,12 @@ idempotency, If-Match, capabilities, tenant isolation, and the loaders the catal
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from agentsuite_llm_gateway.domain.catalog import RuleEffect, SubjectKind
 
+from agentsuite_kit.http.pagination import encode_cursor
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 
@@ -153,6 +155,21 @@ async def test_alias_list_pages_by_name(gateway: Gateway) -> None:
     assert seen == ["a", "b", "c", "d", "e"]
     bad = await gateway.client.get("/v1/aliases?cursor=nonsense", headers=_h(t))
     assert bad.status_code == 400
+
+
+async def test_forged_cursors_and_odd_paths_are_4xx(gateway: Gateway) -> None:
+    t = uuid.uuid4()
+    forged = [encode_cursor([5]), encode_cursor(["a\x00"]), encode_cursor(["x", "y", "z"])]
+    for cursor in forged:
+        for url in ("/v1/aliases", "/v1/rules", "/v1/preferences"):
+            r = await gateway.client.get(url, params={"cursor": cursor}, headers=_h(t))
+            assert r.status_code == 400, (url, cursor, r.text)
+    naive = encode_cursor([datetime(2026, 1, 1), uuid.uuid4()])
+    r = await gateway.client.get("/v1/rules", params={"cursor": naive}, headers=_h(t))
+    assert r.status_code == 400
+    for name in ("a%00b", "a%20b", "%2A"):
+        r = await gateway.client.get(f"/v1/aliases/{name}", headers=_h(t))
+        assert r.status_code == 422, (name, r.text)
 
 
 # --- rules ----------------------------------------------------------------------------------

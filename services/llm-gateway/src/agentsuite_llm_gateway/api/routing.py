@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -38,7 +39,9 @@ pages = cursor_params(default_limit=50, max_limit=200)
 READ = "models:read"
 WRITE = "models:write"
 
-AliasPath = Annotated[str, Path(min_length=1, max_length=128)]
+AliasPath = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
+]
 
 _PROBLEM = {"description": "Problem details", "content": {MEDIA_TYPE: {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -101,6 +104,21 @@ async def _create(
     return response
 
 
+def _after(page: CursorParams, *types: type) -> tuple[Any, ...] | None:
+    """The cursor's key, if it has the shape this list sorts by: cursors are not signed, and
+    a forged one must be a 400, not a type error from the database."""
+    after = page.after
+    if after is None:
+        return None
+    fits = len(after) == len(types) and all(
+        isinstance(v, t) and (not isinstance(v, str) or "\x00" not in v)
+        for v, t in zip(after, types, strict=True)
+    )
+    if fits and all(v.tzinfo is not None for v in after if isinstance(v, datetime)):
+        return after
+    raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
+
+
 def _may_set_own(principal: Principal, user_id: UUID) -> None:
     """`models:write` sets anyone's preference; `llm:invoke` only the caller's own."""
     if principal.has(WRITE):
@@ -136,13 +154,9 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(require(READ))],
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[AliasView]:
-        after = None
-        if page.after is not None:
-            if len(page.after) != 1 or not isinstance(page.after[0], str):
-                raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
-            after = page.after[0]
+        after = _after(page, str)
         async with unit(deps, principal) as uow:
-            rows = await uow.aliases.page(after, page.limit)
+            rows = await uow.aliases.page(None if after is None else after[0], page.limit)
         items = [AliasView.of(r) for r in rows]
         return paginate(items, page.limit, lambda a: (a.name,))
 
@@ -201,7 +215,7 @@ def router(deps: Deps) -> APIRouter:
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[RuleView]:
         async with unit(deps, principal) as uow:
-            rows = await uow.rules.page(page.after, page.limit)
+            rows = await uow.rules.page(_after(page, datetime, UUID), page.limit)
         items = [RuleView.of(r) for r in rows]
         return paginate(items, page.limit, lambda r: (r.created_at, r.rule_id))
 
@@ -230,7 +244,7 @@ def router(deps: Deps) -> APIRouter:
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[PreferenceView]:
         async with unit(deps, principal) as uow:
-            rows = await uow.preferences.page(page.after, page.limit)
+            rows = await uow.preferences.page(_after(page, str, str), page.limit)
         items = [PreferenceView.of(r) for r in rows]
         return paginate(items, page.limit, lambda p: (p.subject_kind, p.subject_id))
 
