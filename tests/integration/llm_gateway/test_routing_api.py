@@ -3,11 +3,14 @@ idempotency, If-Match, capabilities, tenant isolation, and the loaders the catal
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import datetime
 from typing import Any
 
+from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import RuleEffect, SubjectKind
+from agentsuite_llm_gateway.domain.routing import Ask, plan
 
 from agentsuite_kit.http.pagination import encode_cursor
 from tests.integration.llm_gateway.harness import Gateway, auth
@@ -367,3 +370,33 @@ async def test_loaders_return_domain_objects(gateway: Gateway) -> None:
     assert [(p.subject_kind, p.subject_id, p.default_model) for p in prefs] == [
         (SubjectKind.TENANT, str(t), "smart")
     ]
+
+
+async def test_admin_writes_route_at_once(gateway: Gateway) -> None:
+    """What the API writes is what `plan` sees next, without waiting for a TTL."""
+    t = uuid.uuid4()
+    user = uuid.uuid4()
+    caller = Caller(t, user_id=user)
+    rng = random.Random(0)  # noqa: S311  # routing weights, not secrets
+
+    async def route(requested: str | None) -> list[str]:
+        catalog = await gateway.deps.catalogs.get(t)
+        return [m.name for m in plan(catalog, Ask(requested, caller), rng).candidates]
+
+    await route(None)  # warm the tenant's catalogue, so the writes below must void it
+    await _alias(gateway, t, "mine", ("local-json", 1), ("local-echo", 1))
+    assert set(await route("mine")) == {"local-json", "local-echo"}
+
+    await gateway.client.put(
+        f"/v1/preferences/users/{user}", json={"default_model": "local-tools"}, headers=_h(t)
+    )
+    assert await route(None) == ["local-tools"]
+
+    forbid = {"effect": "forbid", "model": "local-j*", "subject_kind": "user"}
+    r = await gateway.client.post("/v1/rules", json=forbid, headers=_h(t))
+    assert await route("mine") == ["local-echo"]
+
+    await gateway.client.delete(f"/v1/rules/{r.json()['rule_id']}", headers=_h(t))
+    pin = {"effect": "pin", "model": "local-json", "subject_kind": "user"}
+    await gateway.client.post("/v1/rules", json=pin, headers=_h(t))
+    assert await route("local-echo") == ["local-json"]
