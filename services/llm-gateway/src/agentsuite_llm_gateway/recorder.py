@@ -26,9 +26,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from agentsuite_contracts.common import Money, Usage
-from agentsuite_contracts.envelope import Actor
+from agentsuite_contracts.envelope import Actor, Subject
 from agentsuite_contracts.llm import UsageRecorded
 from agentsuite_llm_gateway.domain.traces import Trace
+from agentsuite_llm_gateway.handlers.budgets import settle
 from agentsuite_llm_gateway.settings import GatewaySettings
 from agentsuite_llm_gateway.uow import GatewayUow
 
@@ -174,19 +175,6 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-async def _settle(uow: GatewayUow, t: Trace) -> None:
-    # TODO(H4): import `settle` at module level once handlers/budgets.py lands; until then
-    # reservations are left to expire (reservation_ttl) rather than failing the flush.
-    try:
-        from agentsuite_llm_gateway.handlers import budgets as budget_handlers  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        log.warning(
-            "budget settlement unavailable: reservation %s left to expire", t.reservation_id
-        )
-        return
-    await budget_handlers.settle(uow, t.reservation_id, t.tokens.total, t.cost_micros, t.request_id)
-
-
 async def write(uow: GatewayUow, traces: Sequence[Trace]) -> int:
     """Record one tenant's traces in `uow` and commit; how many were new."""
     new = await uow.calls.add_new([call_row(t) for t in traces])
@@ -194,8 +182,10 @@ async def write(uow: GatewayUow, traces: Sequence[Trace]) -> int:
     await uow.usage.add(rollup(fresh))
     for t in fresh:
         if t.reservation_id is not None:
-            await _settle(uow, t)
-        uow.emit(usage_event(t), actor=_actor(t))
+            await settle(uow, t.reservation_id, t.tokens.total, t.cost_micros, t.request_id)
+        uow.emit(
+            usage_event(t), subject=Subject(type="llm_call", id=str(t.call_id)), actor=_actor(t)
+        )
     await uow.commit()
     return len(fresh)
 

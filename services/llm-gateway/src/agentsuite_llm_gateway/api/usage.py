@@ -68,7 +68,9 @@ FromQuery = Annotated[
     datetime | None,
     Query(alias="from", description="Start, inclusive (ISO 8601; default: 30 days before `to`)."),
 ]
-ToQuery = Annotated[datetime | None, Query(description="End, exclusive (default: now).")]
+ToQuery = Annotated[
+    datetime | None, Query(alias="to", description="End, exclusive (default: now).")
+]
 Text = Annotated[str | None, Query(max_length=256)]
 
 
