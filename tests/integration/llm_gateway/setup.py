@@ -21,7 +21,7 @@ async def provider(
     body = {"name": name, "kind": kind, "base_url": base_url, **extra}
     r = await gw.client.post("/v1/providers", json=body, headers=auth(tenant))
     assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str(r.json()["provider_id"])
 
 
 async def model(
@@ -47,7 +47,7 @@ async def model(
         body["price"] = {"input": price[0], "output": price[1]}
     r = await gw.client.post(f"/v1/providers/{provider_id}/models", json=body, headers=auth(tenant))
     assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str(r.json()["model_id"])
 
 
 async def alias(gw: Gateway, tenant: UUID, name: str, *models: str) -> None:
@@ -61,7 +61,7 @@ async def alias(gw: Gateway, tenant: UUID, name: str, *models: str) -> None:
 async def budget(gw: Gateway, tenant: UUID, **body: Any) -> str:
     r = await gw.client.post("/v1/budgets", json=body, headers=auth(tenant))
     assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str(r.json()["budget_id"])
 
 
 def free_port() -> int:
