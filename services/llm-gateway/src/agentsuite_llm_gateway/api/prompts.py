@@ -30,8 +30,9 @@ from agentsuite_llm_gateway.uow import GatewayUow
 pages = cursor_params(default_limit=50, max_limit=200)
 version_pages = cursor_params(default_limit=20, max_limit=100)
 
-Name = Annotated[str, Path(min_length=1, max_length=128)]
-Label = Annotated[str, Path(min_length=1, max_length=64)]
+# a name or label that could never be stored is refused before any SQL sees it
+Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+Label = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Messages = Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)]
 Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=32)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)]
