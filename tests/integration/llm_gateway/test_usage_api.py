@@ -215,3 +215,26 @@ async def test_another_tenant_sees_none_of_it(gateway: Gateway) -> None:
         assert (
             await gateway.client.get(f"/v1/traces/{t.call_id}", headers=auth(a))
         ).status_code == 200
+
+
+async def test_hostile_queries_are_4xx_never_500(gateway: Gateway) -> None:
+    from agentsuite_kit.http.pagination import encode_cursor
+
+    h = auth(uuid.uuid4())
+    far = UUID("ffffffff-ffff-7fff-bfff-ffffffffffff")  # a UUIDv7 from the year 10889
+    naive = encode_cursor([datetime(2026, 1, 1), uuid.uuid4()])  # naive: forged
+    cases = [
+        ("/v1/usage", {"model": "a\x00b"}, 422),
+        ("/v1/usage", {"group_by": "model\x00"}, 422),
+        ("/v1/traces", {"run_id": "\x00"}, 422),
+        ("/v1/usage", {"from": "0001-01-01T00:00:00+14:00"}, 422),
+        ("/v1/usage", {"to": "0001-01-02T00:00:00Z"}, 422),
+        ("/v1/traces", {"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:59:59Z"}, 200),
+        ("/v1/traces", {"cursor": naive}, 400),
+        ("/v1/traces", {"cursor": encode_cursor(["x"])}, 400),
+        (f"/v1/traces/{far}", {}, 404),
+        ("/v1/traces/not-a-uuid", {}, 422),
+    ]
+    for path, params, status in cases:
+        got = await gateway.client.get(path, params=params, headers=h)
+        assert got.status_code == status, (path, params, got.text)

@@ -42,13 +42,32 @@ def _utc(value: datetime) -> datetime:
 
 def _range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """[from, to): default the last 30 days; at most 400 days, so a read stays bounded."""
-    stop = datetime.now(UTC) if end is None else _utc(end)
-    begin = stop - DEFAULT_RANGE if start is None else _utc(start)
+    try:
+        stop = datetime.now(UTC) if end is None else _utc(end)
+    except (OverflowError, ValueError):
+        raise _invalid("to", "out of range") from None
+    try:
+        begin = stop - DEFAULT_RANGE if start is None else _utc(start)
+        day_of(begin)
+    except (OverflowError, ValueError):
+        raise _invalid("from", "out of range") from None
     if begin >= stop:
         raise _invalid("from", "must be before `to`")
     if stop - begin > MAX_RANGE:
         raise _invalid("from", f"the range may span at most {MAX_RANGE.days} days")
     return begin, stop
+
+
+def _after(page: CursorParams) -> tuple[datetime, UUID] | None:
+    """The cursor's (created_at, call_id), if it has that shape: cursors are not signed."""
+    after = page.after
+    if after is None:
+        return None
+    if len(after) == 2:
+        at, call_id = after
+        if isinstance(at, datetime) and at.tzinfo is not None and isinstance(call_id, UUID):
+            return at, call_id
+    raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
 
 
 def _groups(group_by: str | None) -> list[str]:
@@ -71,7 +90,9 @@ FromQuery = Annotated[
 ToQuery = Annotated[
     datetime | None, Query(alias="to", description="End, exclusive (default: now).")
 ]
-Text = Annotated[str | None, Query(max_length=256)]
+# PostgreSQL text cannot hold NUL: refused here, not by the driver (a 500)
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str | None, Query(max_length=256, pattern=NO_NUL)]
 
 
 def router(deps: Deps) -> APIRouter:
@@ -87,6 +108,7 @@ def router(deps: Deps) -> APIRouter:
             str | None,
             Query(
                 max_length=256,
+                pattern=NO_NUL,
                 description="Comma-separated: " + ", ".join(handlers.GROUP_NAMES) + ".",
             ),
         ] = None,
@@ -95,7 +117,8 @@ def router(deps: Deps) -> APIRouter:
         api_key_id: UUID | None = None,
         user_id: UUID | None = None,
         prompt: Annotated[
-            str | None, Query(max_length=64, description="`<prompt id>` or `<id>:<version>`.")
+            str | None,
+            Query(max_length=64, pattern=NO_NUL, description="`<prompt id>` or `<id>:<version>`."),
         ] = None,
         status: Status | None = None,
     ) -> UsageReport:
@@ -116,7 +139,11 @@ def router(deps: Deps) -> APIRouter:
         async with deps.uow(principal.tenant) as uow:
             return await handlers.usage_report(uow, groups, where)
 
-    @routes.get("/traces", response_model=Page[TraceView])
+    @routes.get(
+        "/traces",
+        response_model=Page[TraceView],
+        responses={400: {"description": "The cursor is invalid."}},
+    )
     async def list_traces(
         principal: Annotated[Principal, Depends(reading)],
         page: Annotated[CursorParams, Depends(pages)],
@@ -132,11 +159,7 @@ def router(deps: Deps) -> APIRouter:
         """Recorded calls, newest first. Traces are written in batches a moment after the
         call; those older than the retention are gone (usage keeps their sums)."""
         begin, stop = _range(start, end)
-        after = page.after
-        if after is not None and (
-            len(after) != 2 or not isinstance(after[0], datetime) or not isinstance(after[1], UUID)
-        ):
-            raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
+        after = _after(page)
         where = TraceFilter(
             start=begin,
             end=stop,

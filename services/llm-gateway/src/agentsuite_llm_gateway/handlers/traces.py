@@ -180,10 +180,15 @@ async def list_traces(
     return [TraceView.of(r) for r in await uow.calls.page(where, after, limit)]
 
 
-def _uuid7_time(value: UUID) -> datetime | None:
+def _uuid7_window(value: UUID) -> tuple[datetime, datetime] | None:
+    """The days around a UUIDv7's timestamp (None: another version, or a time no trace has)."""
     if value.version != 7:
         return None
-    return datetime.fromtimestamp((value.int >> 80) / 1000, tz=UTC)
+    try:
+        minted = datetime.fromtimestamp((value.int >> 80) / 1000, tz=UTC)
+        return minted - timedelta(days=1), minted + timedelta(days=1)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 async def get_trace(uow: GatewayUow, call_id: UUID, retention_months: int) -> TraceView | None:
@@ -191,10 +196,8 @@ async def get_trace(uow: GatewayUow, call_id: UUID, retention_months: int) -> Tr
     prunes to that day's partition; otherwise (or if it is not there: a call id minted
     apart from its request time) it looks across the retained months."""
     now = datetime.now(UTC)
-    minted = _uuid7_time(call_id)
-    row = None
-    if minted is not None:
-        row = await uow.calls.get(call_id, minted - timedelta(days=1), minted + timedelta(days=1))
+    window = _uuid7_window(call_id)
+    row = None if window is None else await uow.calls.get(call_id, *window)
     if row is None:
         oldest = now - timedelta(days=31 * (retention_months + 1))
         row = await uow.calls.get(call_id, oldest, now + timedelta(days=1))
