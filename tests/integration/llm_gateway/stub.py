@@ -405,7 +405,8 @@ async def stub_upstream(latency: float = 0.0) -> AsyncIterator[Stub]:
     app.router.add_post("/v1/chat/completions", server.chat)
     app.router.add_post("/v1/embeddings", server.embeddings)
     app.router.add_get("/v1/models", server.models)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # hanging handlers are cancelled at exit, not waited for
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
