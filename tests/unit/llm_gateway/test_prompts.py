@@ -122,6 +122,36 @@ def test_schema_checks() -> None:
 
 
 @pytest.mark.parametrize(
+    ("prop", "reason"),
+    [
+        ({"$ref": "http://example.com/s.json"}, "only local references"),
+        ({"items": {"$ref": "other.json#/x"}}, "only local references"),
+        ({"$ref": "#/nope"}, "cannot be applied"),
+        ({"$ref": "#/properties/a"}, "refers to itself"),
+    ],
+)
+def test_schemas_with_references_that_cannot_work_are_refused(
+    prop: dict[str, Any], reason: str
+) -> None:
+    schema = {"type": "object", "properties": {"a": prop}, "required": ["a"]}
+    with pytest.raises(GatewayError, match=reason):
+        p.check_schema(schema, ["a"])
+
+
+def test_local_references_work() -> None:
+    schema = {
+        "type": "object",
+        "$defs": {"short": {"type": "string", "maxLength": 3}},
+        "properties": {"a": {"$ref": "#/$defs/short"}},
+        "required": ["a"],
+    }
+    p.check_schema(schema, ["a"])
+    with pytest.raises(p.VariablesError) as caught:
+        p.validate_variables(schema, {"a": "long"})
+    assert caught.value.variable == "a"
+
+
+@pytest.mark.parametrize(
     ("messages", "field"),
     [
         ([], "messages"),

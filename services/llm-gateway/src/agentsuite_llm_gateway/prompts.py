@@ -32,6 +32,7 @@ class Template:
     variables: dict[str, Any]
     model: str | None
     params: dict[str, Any]
+    checker: Any  # the variables schema, compiled once
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,9 @@ class PromptResolver:
         prompt_id, version = await self._locate(uow, parsed)
         template = await self._template(uow, tenant_id, prompt_id, version)
         try:
-            values = domain.validate_variables(template.variables, parsed.variables)
+            values = domain.validate_variables(
+                template.variables, parsed.variables, template.checker
+            )
             messages = domain.render(template.messages, values)
         except domain.VariablesError as exc:
             param = "prompt.variables"
@@ -146,7 +149,10 @@ class PromptResolver:
             raise GatewayError(
                 Code.PROMPT_NOT_FOUND, f"prompt version {version} not found", param="prompt"
             )
-        template = Template(row["messages"], row["variables"], row["model"], row["params"])
+        schema = row["variables"]
+        template = Template(
+            row["messages"], schema, row["model"], row["params"], domain.validator(schema)
+        )
         self._templates[key] = template
         if len(self._templates) > CACHED_VERSIONS:
             self._templates.popitem(last=False)

@@ -142,6 +142,10 @@ def check_schema(schema: Any, names: list[str]) -> dict[str, Any]:
         ) from None
     if schema.get("type") != "object":
         raise invalid("variables", "the schema's type must be 'object'")
+    remote = next(_remote_refs(schema), None)
+    if remote is not None:
+        raise invalid("variables", f"only local references (#...) are allowed, got {remote!r}")
+    _probe(schema)
     required = schema.get("required", [])
     properties = schema.get("properties", {})
     for name in names:
@@ -149,6 +153,35 @@ def check_schema(schema: Any, names: list[str]) -> dict[str, Any]:
         if name not in required and not (isinstance(prop, dict) and "default" in prop):
             raise invalid("variables", f"hole {{{{ {name} }}}} is neither required nor defaulted")
     return schema
+
+
+def _remote_refs(value: Any) -> Iterator[str]:
+    """Every $ref that leaves the document: the gateway fetches no schema from anywhere."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("$ref", "$dynamicRef") and not (isinstance(item, str) and item[:1] == "#"):
+                yield str(item)
+            else:
+                yield from _remote_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _remote_refs(item)
+
+
+def _probe(schema: dict[str, Any]) -> None:
+    """Apply the schema once to a sample of its variables, so a reference to nowhere or
+    one that only refers to itself is refused now, not on some later request."""
+    properties = schema.get("properties")
+    sample = {k: "" for k in properties} if isinstance(properties, dict) else {}
+    checker = Draft202012Validator(schema)
+    try:
+        for instance in ({}, sample):
+            for _ in checker.iter_errors(instance):
+                pass
+    except RecursionError:
+        raise invalid("variables", "the schema refers to itself without end") from None
+    except Exception as exc:  # referencing's errors: a $ref that resolves to nothing
+        raise invalid("variables", f"the schema cannot be applied: {exc}") from None
 
 
 def check_params(params: Any) -> dict[str, Any]:
@@ -185,9 +218,17 @@ def _variable(error: ValidationError) -> tuple[str, str]:
     return "variables", error.message
 
 
-def validate_variables(schema: Mapping[str, Any], values: Any) -> dict[str, Any]:
-    """`values` checked against `schema`, with the schema's defaults filled in; the first
-    problem (in a stable order) as VariablesError naming the variable."""
+def validator(schema: Mapping[str, Any]) -> Any:
+    """The compiled checker of a variables schema (worth keeping with a cached version)."""
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validate_variables(
+    schema: Mapping[str, Any], values: Any, compiled: Any | None = None
+) -> dict[str, Any]:
+    """`values` checked against `schema` (or its `compiled` validator), with the schema's
+    defaults filled in; the first problem (in a stable order) as VariablesError naming
+    the variable."""
     if not isinstance(values, dict):
         raise VariablesError("variables", "must be an object")
     properties = schema.get("properties", {})
@@ -196,10 +237,12 @@ def validate_variables(schema: Mapping[str, Any], values: Any) -> dict[str, Any]
         for name, prop in properties.items():
             if name not in filled and isinstance(prop, dict) and "default" in prop:
                 filled[name] = prop["default"]
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    errors = sorted(
-        validator.iter_errors(filled), key=lambda e: ([str(p) for p in e.absolute_path], e.message)
-    )
+    checker = compiled if compiled is not None else validator(schema)
+    try:
+        found = list(checker.iter_errors(filled))
+    except Exception as exc:  # a reference the probe at creation did not reach
+        raise VariablesError("variables", f"the prompt's schema cannot be applied: {exc}") from None
+    errors = sorted(found, key=lambda e: ([str(p) for p in e.absolute_path], e.message))
     if errors:
         raise VariablesError(*_variable(errors[0]))
     return filled
