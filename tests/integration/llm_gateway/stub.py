@@ -13,8 +13,10 @@ words in the reply text plus one per tool call (a `Reply(usage=...)` overrides b
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import math
+import struct
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -374,7 +376,11 @@ class _Server:
             digest = hashlib.sha256(str(item).encode()).digest()
             raw = [b / 255 - 0.5 for b in digest[:8]]
             norm = math.sqrt(sum(x * x for x in raw)) or 1.0
-            data.append({"object": "embedding", "index": i, "embedding": [x / norm for x in raw]})
+            vector = [x / norm for x in raw]
+            embedding: list[float] | str = vector
+            if body.get("encoding_format") == "base64":  # what the openai client asks for
+                embedding = base64.b64encode(struct.pack("<8f", *vector)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": embedding})
         tokens = sum(words(str(item)) for item in items)
         obj = {
             "object": "list",
