@@ -51,7 +51,9 @@ async def model(
 
 
 async def alias(gw: Gateway, tenant: UUID, name: str, *models: str) -> None:
-    targets = [{"model": m, "weight": 1} for m in models]
+    """An alias trying `models` in this order: the first takes all the traffic (weight 1),
+    the others are fallbacks only (weight 0)."""
+    targets = [{"model": m, "weight": 1 if i == 0 else 0} for i, m in enumerate(models)]
     r = await gw.client.post(
         "/v1/aliases", json={"name": name, "targets": targets}, headers=auth(tenant)
     )
