@@ -1,0 +1,111 @@
+"""The peer: the LiteLLM proxy in its own virtualenv, configured for bench/llm_gateway.py.
+
+LiteLLM is not a workspace dependency (its pins would fight ours), so it lives in
+`.bench/litellm-venv` under the repo, made with `python3 -m venv` and its own pip, and is
+reused when present. The proxy runs with no database: no DATABASE_URL means no Prisma, no
+spend logs and no key table, and a master key is checked by plain comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+VERSION = "1.106.2"
+VENV = ROOT / ".bench" / "litellm-venv"
+MASTER_KEY = "sk-bench-master-key"
+
+
+def binary() -> Path:
+    return VENV / "bin" / "litellm"
+
+
+def installed() -> bool:
+    if not binary().exists():
+        return False
+    probe = subprocess.run(  # noqa: S603 - the venv's own interpreter
+        [
+            str(VENV / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m; print(m.version('litellm'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return probe.returncode == 0 and probe.stdout.strip() == VERSION
+
+
+def ensure(*, install: bool = True) -> str | None:
+    """None when the proxy is ready to run, else why not. Installing takes minutes."""
+    if installed():
+        return None
+    if not install:
+        return f"no litellm {VERSION} in {VENV} (and --no-install)"
+    python3 = shutil.which("python3") or sys.executable
+    print(f"installing litellm[proxy]=={VERSION} into {VENV} (takes minutes)...", flush=True)
+    if not (VENV / "bin" / "pip").exists():
+        made = subprocess.run([python3, "-m", "venv", str(VENV)], check=False)  # noqa: S603
+        if made.returncode != 0:
+            return f"python3 -m venv {VENV} failed"
+    pip = subprocess.run(  # noqa: S603 - the venv's own pip, a pinned version
+        [str(VENV / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={VERSION}"],
+        check=False,
+    )
+    if pip.returncode != 0 or not installed():
+        return f"pip install litellm[proxy]=={VERSION} failed (exit {pip.returncode})"
+    return None
+
+
+def config(stub_url: str) -> str:
+    """One model, `bench-model` -> the stub as `openai/gpt-4o-mini`. Callbacks, telemetry,
+    spend logs and the cost-map download are all off: the stub is the only network."""
+    return f"""\
+model_list:
+  - model_name: bench-model
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: {stub_url}
+      api_key: sk-dummy
+litellm_settings:
+  telemetry: false
+  set_verbose: false
+  json_logs: false
+  drop_params: true
+general_settings:
+  master_key: {MASTER_KEY}
+  disable_spend_logs: true
+  disable_error_logs: true
+"""
+
+
+def env() -> dict[str, str]:
+    """The proxy's environment: none of ours leaks in (its settings read many names)."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    return {
+        **keep,
+        # the model cost map ships in the package; without this it is fetched at start
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_TELEMETRY": "False",
+        "DISABLE_ADMIN_UI": "True",
+        "NO_DOCS": "True",
+    }
+
+
+def command(cfg: Path, port: int) -> list[str]:
+    return [
+        str(binary()),
+        "--config",
+        str(cfg),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
