@@ -225,3 +225,52 @@ async def test_an_ended_window_rolls_forward_keeping_what_is_reserved(gateway: G
         False,
     )
     await gateway.deps.budgets.release(tenant, held)
+
+
+async def test_a_batch_settles_many_reservations_while_others_reserve(gateway: Gateway) -> None:
+    tenant, user = uuid.uuid4(), uuid.uuid4()
+    a = await make_budget(gateway, tenant, scope="tenant", period="day", limit_cost="1")
+    b = await make_budget(
+        gateway, tenant, scope="user", scope_id=str(user), period="day", limit_cost="1"
+    )
+    caller = Caller(tenant, user_id=user)
+    # reservations on both budgets, and on each alone, settled in an order that takes the
+    # budgets' locks out of id order if taken one reservation at a time
+    held = [await gateway.deps.budgets.reserve(caller, on, 1, 1_000) for on in ([b], [a, b], [a])]
+    items = [(h.reservation_id, 1, 100, None) for h in reversed(held)]
+
+    async def flush() -> None:
+        async with gateway.deps.uow(tenant) as uow:
+            await handlers.settle_many(uow, items)
+            await uow.commit()
+
+    _, (reserved, refused) = await asyncio.gather(
+        flush(), race(gateway, caller, [a, b], 30, 1, 1_000)
+    )
+    assert (len(reserved), len(refused)) == (30, 0)
+    state_a, state_b = await counters(gateway, a.budget_id), await counters(gateway, b.budget_id)
+    assert (state_a["spent_micros"], state_a["reserved_micros"]) == (200, 30_000)
+    assert (state_b["spent_micros"], state_b["reserved_micros"]) == (200, 30_000)
+
+
+async def test_the_expiry_job_is_scheduled_once_and_runs(gateway: Gateway) -> None:
+    for _ in range(2):
+        async with gateway.deps.uow(None) as uow:
+            await handlers.schedule_expiry(uow)
+            await uow.commit()
+    [[live]] = await gateway.owner_sql(
+        "SELECT count(*) FROM jobs WHERE kind = :k AND tenant_id IS NULL", k=handlers.EXPIRE
+    )
+    assert live == 1
+    tenant = uuid.uuid4()
+    rule = await make_budget(gateway, tenant, scope="tenant", period="total", limit_tokens=50)
+    held = await gateway.deps.budgets.reserve(Caller(tenant), [rule], 50, 0)
+    await gateway.owner_sql(
+        "UPDATE reservations SET expires_at = now() - interval '1 second' "
+        "WHERE reservation_id = :r",
+        r=held.reservation_id,
+    )
+    run = handlers.jobs(gateway.deps.uow)[handlers.EXPIRE]
+    async with gateway.deps.uow(None) as job_uow:
+        await run(None, job_uow)  # type: ignore[arg-type]  # the handler reads no job field
+    assert (await counters(gateway, rule.budget_id))["spent_tokens"] == 50

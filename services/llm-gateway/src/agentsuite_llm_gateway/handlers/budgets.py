@@ -8,7 +8,7 @@ or user, so org and API-key budgets report `tenant` there and name themselves ex
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -47,10 +47,20 @@ async def settle(
     """Spend the real `tokens`/`micros` of a call on every budget its reservation held,
     freeing the rest; emit the crossings. No commit (the caller's transaction). Settling a
     reservation that is gone does nothing, so a redelivered trace cannot spend twice."""
-    for done in await uow.budgets.settle(reservation_id, tokens, micros):
+    await settle_many(uow, [(reservation_id, tokens, micros, request_id)])
+
+
+async def settle_many(uow: GatewayUow, items: Sequence[tuple[UUID, int, int, UUID | None]]) -> None:
+    """`settle` for a batch of (reservation_id, tokens, micros, request_id), in one
+    statement that locks every budget involved in id order: what a flush of many traces
+    should call, since settling them one by one in one transaction takes the locks out of
+    order and can deadlock with concurrent reservations."""
+    requests = {rid: request_id for rid, _, _, request_id in items}
+    for done in await uow.budgets.settle([(rid, t, m) for rid, t, m, _ in items]):
+        row = done.budget
         for crossing in done.crossings:
-            row = done.budget
-            _emit(uow, row["tenant_id"], row["budget_id"], _event(done, crossing, request_id))
+            event = _event(done, crossing, requests.get(done.reservation_id))
+            _emit(uow, row["tenant_id"], row["budget_id"], event)
 
 
 def _event(done: Settled, crossing: Crossing, request_id: UUID | None) -> Payload:
@@ -105,8 +115,7 @@ async def expire(uow: GatewayUow, now: datetime | None = None) -> int:
     tenant. No commit. The number settled (a full batch: run again)."""
     at = now or datetime.now(UTC)
     lapsed = await uow.budgets.expired(at, EXPIRE_BATCH)
-    for r in lapsed:
-        await settle(uow, r["reservation_id"], r["tokens"], r["micros"])
+    await settle_many(uow, [(r["reservation_id"], r["tokens"], r["micros"], None) for r in lapsed])
     return len(lapsed)
 
 

@@ -64,14 +64,16 @@ _RESERVE = text(
     """
 )
 
-# the reservation's rows go, and the budgets they held are locked for the settlement
+# the reservations' rows go, and every budget they held is locked, in id order: a batch
+# (the recorder's flush, the expiry job) takes its locks as one reservation does, so it
+# cannot deadlock with the reservations running meanwhile
 _RELEASE = text(
     """
     WITH gone AS (
-      DELETE FROM reservations WHERE reservation_id = :rid
-      RETURNING budget_id, tokens, micros
+      DELETE FROM reservations WHERE reservation_id = ANY(CAST(:rids AS uuid[]))
+      RETURNING reservation_id, budget_id, tokens, micros
     )
-    SELECT b.*, g.tokens AS held_tokens, g.micros AS held_micros
+    SELECT b.*, g.reservation_id, g.tokens AS held_tokens, g.micros AS held_micros
     FROM budgets b JOIN gone g ON g.budget_id = b.budget_id
     ORDER BY b.budget_id FOR UPDATE OF b
     """
@@ -120,6 +122,7 @@ class Settled:
     budget: Row
     counters: Counters
     crossings: list[Crossing]
+    reservation_id: UUID
 
 
 class Budgets(Repository):
@@ -159,37 +162,44 @@ class Budgets(Repository):
         }
         return list((await self.session.execute(_RESERVE, params)).scalars().all())
 
-    async def release_rows(self, reservation_id: UUID) -> list[Row]:
-        """Delete the reservation's rows; each budget it held, locked, with `held_tokens`
-        and `held_micros` (none: already settled or expired, nothing to do)."""
-        result = await self.session.execute(_RELEASE, {"rid": reservation_id})
-        return list(result.mappings().all())
-
     async def settle(
-        self, reservation_id: UUID, tokens: int, micros: int, *, now: datetime | None = None
+        self, items: Sequence[tuple[UUID, int, int]], *, now: datetime | None = None
     ) -> list[Settled]:
-        """Move what the reservation held to spent, at the real `tokens`/`micros`; nothing
-        when it is already gone (settling twice is harmless)."""
+        """For each (reservation_id, tokens, micros): move what the reservation held to
+        spent at the real amounts, in the given order. A reservation already gone (settled,
+        expired, its budget deleted) is skipped, so settling twice is harmless."""
+        if not items:
+            return []
         at = now or datetime.now(UTC)
+        order = {rid: i for i, (rid, _, _) in enumerate(items)}
+        real = {rid: (tokens, micros) for rid, tokens, micros in items}
+        result = await self.session.execute(_RELEASE, {"rids": list(order)})
+        by_budget: dict[UUID, list[Row]] = {}
+        for row in result.mappings().all():
+            by_budget.setdefault(row["budget_id"], []).append(row)
         done: list[Settled] = []
-        for row in await self.release_rows(reservation_id):
-            after, crossings = rules.settle(
-                row["period"],
-                limits_of(row),
-                counters_of(row),
-                held_tokens=row["held_tokens"],
-                held_micros=row["held_micros"],
-                tokens=tokens,
-                micros=micros,
-                now=at,
-            )
-            await self.put_counters(row["budget_id"], after)
-            done.append(Settled(row, after, crossings))
+        for budget_id, rows in by_budget.items():
+            c = counters_of(rows[0])
+            for row in sorted(rows, key=lambda r: order[r["reservation_id"]]):
+                tokens, micros = real[row["reservation_id"]]
+                c, crossings = rules.settle(
+                    row["period"],
+                    limits_of(row),
+                    c,
+                    held_tokens=row["held_tokens"],
+                    held_micros=row["held_micros"],
+                    tokens=tokens,
+                    micros=micros,
+                    now=at,
+                )
+                done.append(Settled(row, c, crossings, row["reservation_id"]))
+            await self.put_counters(budget_id, c)
+        done.sort(key=lambda s: order[s.reservation_id])
         return done
 
     async def release(self, reservation_id: UUID) -> None:
         """Give the reservation back unspent (the call never went out)."""
-        await self.settle(reservation_id, 0, 0)
+        await self.settle([(reservation_id, 0, 0)])
 
     async def put_counters(self, budget_id: UUID, c: Counters) -> None:
         await self.session.execute(
