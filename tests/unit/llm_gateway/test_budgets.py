@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,9 +13,11 @@ from agentsuite_llm_gateway.domain.budgets import (
     PER_MESSAGE,
     Counters,
     Crossing,
+    Estimate,
     Limits,
     Period,
     ended,
+    estimate,
     fits,
     output_reservation,
     prompt_upper_bound,
@@ -220,3 +223,17 @@ def test_prompt_bound_is_never_below_a_real_tokenizer() -> None:
 )
 def test_output_reservation(max_tokens: int | None, model_max: int | None, expected: int) -> None:
     assert output_reservation(max_tokens, model_max) == expected
+
+
+def test_estimate_prices_the_bound_at_the_dearer_output_price() -> None:
+    from agentsuite_llm_gateway.domain.catalog import Model, Price, Provider, ProviderKind
+
+    provider = Provider(uuid.uuid4(), "p", ProviderKind.LOCAL, None)
+    price = Price(T - timedelta(days=1), input=2_000_000, output=8_000_000, reasoning=10_000_000)
+    model = Model(uuid.uuid4(), "m", provider, "m", 8192, max_output=1000, prices=(price,))
+    e = estimate(model, [{"role": "user", "content": "x" * 92}], None, 500, T)
+    prompt = 92 + PER_MESSAGE + len("role") + len("user") + len("content")
+    assert (e.prompt, e.output, e.tokens) == (prompt, 500, prompt + 500)
+    assert e.micros == prompt * 2 + 500 * 10
+    free = Model(uuid.uuid4(), "f", provider, "f", 8192)
+    assert estimate(free, [], None, None, T) == Estimate(0, DEFAULT_OUTPUT, 0)

@@ -17,6 +17,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from agentsuite_llm_gateway.domain.catalog import Model
+from agentsuite_llm_gateway.domain.costs import estimate_micros
+
 # what a message costs beyond its text: role, separators, the chat template's framing
 PER_MESSAGE = 8
 # an image is billed by its pixels, not by its URL's length: this bounds OpenAI's high-detail
@@ -193,3 +196,30 @@ def output_reservation(max_tokens: int | None, model_max_output: int | None) -> 
     if max_tokens is not None and max_tokens > 0:
         return min(max_tokens, model_max_output) if model_max_output else max_tokens
     return model_max_output or DEFAULT_OUTPUT
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What the gateway reserves for one call to one model, and the `max_tokens` it must
+    send with it."""
+
+    prompt: int
+    output: int  # send this upstream as max_tokens
+    micros: int
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt + self.output
+
+
+def estimate(
+    model: Model,
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Mapping[str, Any]] | None,
+    max_tokens: int | None,
+    when: datetime,
+) -> Estimate:
+    """The reservation for calling `model` at `when` (its price then, no cache discount)."""
+    prompt = prompt_upper_bound(messages, tools)
+    output = output_reservation(max_tokens, model.max_output)
+    return Estimate(prompt, output, estimate_micros(model.price_at(when), prompt, output))
