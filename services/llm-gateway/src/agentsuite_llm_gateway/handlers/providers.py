@@ -1,0 +1,301 @@
+"""Providers (models and prices: handlers/models.py): one function per command, and the
+job that re-encrypts credentials after a key rotation.
+
+Every write announces the tenant's catalogue change in its own transaction; the route
+commits (with the Idempotency-Key's response, for a create) and then forgets this
+process's copy. Credentials are sealed here and never leave: views say `has_credential`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from sqlalchemy.engine import RowMapping
+
+from agentsuite_contracts.ids import uuid7
+from agentsuite_contracts.llm import (
+    ProviderRegistered,
+    ProviderRemoved,
+    ProviderUpdated,
+)
+from agentsuite_kit.jobs import Handler, Job
+from agentsuite_llm_gateway.crypto import Cipher, CredentialError
+from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.uow import GatewayUow
+from agentsuite_llm_gateway.upstream.guard import check_url
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+MAX_OPTIONS_BYTES = 64 * 1024
+REENCRYPT = "llm.credentials.reencrypt"
+REENCRYPT_CRON = "*/10 * * * *"
+REENCRYPT_BATCH = 100
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Url = Annotated[str, Field(min_length=1, max_length=2048)]
+Secret = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+
+
+def storable(value: Any) -> bool:
+    """PostgreSQL's text and JSONB hold no NUL, no lone surrogate, no non-finite number."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    return True
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("options", mode="after", check_fields=False)
+    @classmethod
+    def _options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return value
+        if not storable(value):
+            raise ValueError("contains NUL, an unpaired surrogate or a non-finite number")
+        if len(json.dumps(value)) > MAX_OPTIONS_BYTES:
+            raise ValueError(f"at most {MAX_OPTIONS_BYTES} bytes of JSON")
+        return value
+
+
+class CreateProvider(Command):
+    name: Name
+    kind: Literal["openai", "anthropic", "local"]
+    base_url: Url | None = None
+    credential: Secret | None = Field(default=None, description="Write only; never returned.")
+    options: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class UpdateProvider(Command):
+    name: Name | None = None
+    base_url: Url | None = None
+    credential: Secret | None = Field(
+        default=None, description="Rotates the secret (null: removes it); never returned."
+    )
+    options: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+
+class ProviderView(BaseModel):
+    provider_id: UUID
+    name: str
+    kind: str
+    base_url: str | None
+    enabled: bool
+    options: dict[str, Any]
+    has_credential: bool
+    credential_key_id: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> ProviderView:
+        values = {k: row[k] for k in cls.model_fields if k != "has_credential"}
+        return cls(**values, has_credential=row["credential"] is not None)
+
+
+def invalid(field: str, message: str) -> GatewayError:
+    return GatewayError(Code.INVALID_REQUEST, message, param=field, status=422)
+
+
+def missing(what: str, ident: UUID, field: str) -> GatewayError:
+    return GatewayError(Code.NOT_FOUND, f"{what} {ident} not found", param=field)
+
+
+def _check_base_url(url: str, allowed: tuple[str, ...]) -> None:
+    if not storable(url):
+        raise invalid("base_url", "contains NUL or an unpaired surrogate")
+    try:
+        check_url(url, allowed)
+    except ValueError as exc:
+        raise invalid("base_url", str(exc)) from None
+
+
+def tenant_of(uow: GatewayUow) -> UUID:
+    assert uow.tenant_id is not None, "catalogue commands run in a tenant's unit of work"
+    return uow.tenant_id
+
+
+# --- providers ------------------------------------------------------------------------------
+
+
+async def create_provider(
+    cmd: CreateProvider, uow: GatewayUow, *, cipher: Cipher, allowed: tuple[str, ...]
+) -> ProviderView:
+    """No commit: the route stores the Idempotency-Key's response in the same transaction."""
+    tenant = tenant_of(uow)
+    base_url = cmd.base_url
+    if cmd.kind == "local":
+        if base_url is not None:
+            raise invalid("base_url", "a local provider has no base URL")
+    else:
+        base_url = base_url or DEFAULT_URLS[cmd.kind]
+        _check_base_url(base_url, allowed)
+    provider_id = uuid7()
+    sealed: tuple[bytes | None, str | None] = (None, None)
+    if cmd.credential is not None:
+        sealed = cipher.seal(tenant, provider_id, cmd.credential.get_secret_value())
+    added = await uow.providers.add(
+        provider_id,
+        tenant,
+        name=cmd.name,
+        kind=cmd.kind,
+        base_url=base_url,
+        enabled=cmd.enabled,
+        options=cmd.options,
+        credential=sealed[0],
+        credential_key_id=sealed[1],
+    )
+    if not added:
+        raise GatewayError(Code.CONFLICT, f"a provider named {cmd.name!r} exists", param="name")
+    uow.emit(
+        ProviderRegistered(
+            provider_id=provider_id,
+            name=cmd.name,
+            kind=cmd.kind,
+            base_url=base_url,
+            enabled=cmd.enabled,
+        )
+    )
+    await uow.providers.announce(tenant)
+    return ProviderView.of(await get_provider(uow, provider_id))
+
+
+async def get_provider(uow: GatewayUow, provider_id: UUID, *, lock: bool = False) -> RowMapping:
+    row = await uow.providers.get(provider_id, lock=lock)
+    if row is None:
+        raise missing("provider", provider_id, "provider_id")
+    return row
+
+
+async def update_provider(
+    cmd: UpdateProvider,
+    uow: GatewayUow,
+    *,
+    provider_id: UUID,
+    check: Any,
+    cipher: Cipher,
+    allowed: tuple[str, ...],
+) -> ProviderView:
+    """`check(version)` is the route's If-Match; no commit."""
+    tenant = tenant_of(uow)
+    row = await get_provider(uow, provider_id, lock=True)
+    check(row["version"])
+    sent = cmd.model_fields_set
+    values: dict[str, Any] = {}
+    if "name" in sent and cmd.name is not None and cmd.name != row["name"]:
+        if await uow.providers.named(cmd.name) is not None:
+            raise GatewayError(Code.CONFLICT, f"a provider named {cmd.name!r} exists", param="name")
+        values["name"] = cmd.name
+    if "base_url" in sent:
+        if row["kind"] == "local":
+            if cmd.base_url is not None:
+                raise invalid("base_url", "a local provider has no base URL")
+        else:
+            url = cmd.base_url or DEFAULT_URLS[row["kind"]]
+            _check_base_url(url, allowed)
+            values["base_url"] = url
+    if cmd.options is not None:
+        values["options"] = cmd.options
+    if cmd.enabled is not None:
+        values["enabled"] = cmd.enabled
+    rotated = "credential" in sent
+    if rotated:
+        secret = cmd.credential
+        blob, key_id = (
+            (None, None)
+            if secret is None
+            else cipher.seal(tenant, provider_id, secret.get_secret_value())
+        )
+        values.update(credential=blob, credential_key_id=key_id)
+    if not values:
+        return ProviderView.of(row)
+    row = await uow.providers.change(provider_id, **values)
+    uow.emit(
+        ProviderUpdated(
+            provider_id=provider_id,
+            name=row["name"],
+            base_url=row["base_url"],
+            enabled=row["enabled"],
+            credentials_rotated=rotated,
+        )
+    )
+    await uow.providers.announce(tenant)
+    return ProviderView.of(row)
+
+
+async def delete_provider(uow: GatewayUow, *, provider_id: UUID) -> None:
+    """With its models and prices; no commit."""
+    row = await get_provider(uow, provider_id, lock=True)
+    await uow.providers.remove(provider_id)
+    uow.emit(ProviderRemoved(provider_id=provider_id, name=row["name"]))
+    await uow.providers.announce(tenant_of(uow))
+
+
+# --- credential re-encryption ---------------------------------------------------------------
+
+
+async def reencrypt(deps: Deps, *, batch: int = REENCRYPT_BATCH) -> int:
+    """Move every tenant's credentials still under another key to the active key, in
+    batches (each its own transaction); the number moved. A row whose key is no longer
+    configured (or whose blob does not open) is logged by id and left as it is."""
+    cipher = deps.cipher
+    moved = 0
+    while True:
+        done = 0
+        async with deps.uow(None) as uow:
+            rows = await uow.providers.stale_credentials(cipher.key_id, batch)
+            for row in rows:
+                tenant, provider = row["tenant_id"], row["provider_id"]
+                try:
+                    secret = cipher.open(
+                        tenant, provider, row["credential"], row["credential_key_id"]
+                    )
+                except CredentialError as exc:
+                    log.warning("credential not re-encrypted: %s", exc)
+                    continue
+                blob, key_id = cipher.seal(tenant, provider, secret)
+                await uow.providers.reseal(provider, blob, key_id)
+                await uow.providers.announce(tenant)
+                done += 1
+            await uow.commit()
+        moved += done
+        if done == 0 or len(rows) < batch:
+            return moved
+
+
+def jobs(deps: Deps) -> dict[str, Handler[GatewayUow]]:
+    """`llm.credentials.reencrypt`: see `reencrypt` (a tenantless job: every tenant)."""
+
+    async def run(job: Job, uow: GatewayUow) -> None:
+        moved = await reencrypt(deps)
+        if moved:
+            log.info("re-encrypted %d provider credentials under key %s", moved, deps.cipher.key_id)
+
+    return {REENCRYPT: run}
+
+
+async def schedule_reencrypt(uow: GatewayUow) -> None:
+    """Register the tenantless re-encryption cron (idempotent: one row by key). Run at
+    startup: after a rotation, old rows move within minutes, and open meanwhile."""
+    await uow.jobs.schedule(REENCRYPT, cron=REENCRYPT_CRON, key=REENCRYPT)
