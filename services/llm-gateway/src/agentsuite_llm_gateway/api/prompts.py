@@ -4,9 +4,9 @@ tenant's prompt is as unknown as a made-up one (404)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -24,6 +24,7 @@ from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, pa
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.domain.prompts import unstorable
 from agentsuite_llm_gateway.handlers import prompts as handlers
 from agentsuite_llm_gateway.uow import GatewayUow
 
@@ -41,39 +42,13 @@ READ = Depends(require("prompts:read"))
 WRITE = Depends(require("prompts:write"))
 
 
-def _unstorable(value: object, path: str) -> str | None:
-    """The path of the first value JSONB/text cannot hold (NUL, a lone surrogate, a
-    non-finite number): such input is a 422, not a 500 at the INSERT."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path
-    if isinstance(value, str):
-        if "\x00" in value:
-            return path
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _unstorable(key, f"{path}.{key!r}") or _unstorable(item, f"{path}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _unstorable(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
-
-
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        found = _unstorable(data, "body")
+        found = unstorable(data, "body")
         if found:
             raise ValueError(f"{found}: contains NUL, an unpaired surrogate or a non-finite number")
         return data
@@ -399,14 +374,7 @@ def router(deps: Deps) -> APIRouter:
             ref["label"] = body.label
         with problems():
             done = await deps.prompts.resolve(principal.tenant, ref)
-        return RenderOut(
-            prompt_id=done.prompt_id,
-            name=name,
-            version=done.version,
-            messages=done.messages,
-            model=done.model,
-            params=done.params,
-        )
+        return RenderOut(name=name, **asdict(done))
 
     @routes.get("/prompts/{name}/usage")
     async def usage(
@@ -420,11 +388,9 @@ def router(deps: Deps) -> APIRouter:
         async with unit(principal) as uow:
             prompt = await handlers.existing(uow, name)
             totals = await uow.prompts.usage(prompt["prompt_id"], since, until)
-        versions = handlers.usage_view(prompt["latest_version"], totals)
-        return UsageOut(
-            prompt_id=prompt["prompt_id"],
-            name=name,
-            versions=[VersionUsage(**v) for v in versions],
-        )
+        versions = [
+            VersionUsage(**v) for v in handlers.usage_view(prompt["latest_version"], totals)
+        ]
+        return UsageOut(prompt_id=prompt["prompt_id"], name=name, versions=versions)
 
     return routes
