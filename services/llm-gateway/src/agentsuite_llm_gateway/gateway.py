@@ -263,8 +263,9 @@ class Gateway:
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
             model = await self._reserve(job, candidate)
-            call = self._call(job, model, self.settings.upstream_timeout)
             try:
+                # inside: a credential that no longer decrypts fails this provider only
+                call = self._call(job, model, self.settings.upstream_timeout)
                 return await self._retrying(job, model, call, send), model
             except UpstreamError as exc:
                 last = exc

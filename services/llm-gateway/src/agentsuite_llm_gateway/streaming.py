@@ -54,8 +54,8 @@ async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
             model = await gw._reserve(job, candidate)
-            call = gw._call(job, model, gw.settings.upstream_first_token_timeout)
             try:
+                call = gw._call(job, model, gw.settings.upstream_first_token_timeout)
                 opened = await _first_token(gw, job, model, call)
             except UpstreamError as exc:
                 last = exc
