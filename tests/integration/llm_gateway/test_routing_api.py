@@ -104,6 +104,7 @@ async def test_alias_validation_names_the_field(gateway: Gateway) -> None:
         # nesting, both ways
         ({"name": "x", "targets": [{"model": "m"}, {"model": "fast"}]}, "targets[1].model"),
         ({"name": "m1", "targets": [{"model": "m9"}]}, "name"),
+        ({"name": "x", "targets": [{"model": "smart"}]}, "targets[0].model"),  # built in
     ]
     for body, field in cases:
         r = await gateway.client.post("/v1/aliases", json=body, headers=_h(t))

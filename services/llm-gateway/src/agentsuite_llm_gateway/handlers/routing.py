@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.http.etag import Precondition
+from agentsuite_llm_gateway.catalogs import BUILTIN_ALIASES
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.uow import GatewayUow
 
@@ -159,7 +160,10 @@ async def _check_targets(uow: GatewayUow, name: str, targets: list[TargetIn]) ->
         seen.add(target.model)
         if target.model == name:
             raise invalid(field, "an alias cannot name itself")
-        if await uow.aliases.get(target.model) is not None:
+        if await uow.aliases.get(target.model) is not None or (
+            # the catalogue supplies these aliases unless a model takes the name
+            target.model in BUILTIN_ALIASES and not await uow.models.name_taken(target.model)
+        ):
             raise invalid(field, f"`{target.model}` is an alias; aliases do not nest")
 
 
