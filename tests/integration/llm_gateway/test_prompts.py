@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
+from agentsuite_kit.http.pagination import encode_cursor
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 GREET: dict[str, Any] = {
@@ -88,6 +89,10 @@ async def test_versions_are_appended_and_immutable(gateway: Gateway) -> None:
     )
     assert [x["version"] for x in rest.json()["items"]] == [1]
     assert rest.json()["next_cursor"] is None
+    # cursors are not signed: forged values are bounded, never a 500
+    for forged, url in (([2**40], "/v1/prompts/greet/versions"), ([7], "/v1/prompts")):
+        r = await gateway.client.get(f"{url}?cursor={encode_cursor(forged)}", headers=auth(tenant))
+        assert r.status_code == 200, r.text
 
 
 async def test_if_match_on_a_stale_version_is_412(gateway: Gateway) -> None:

@@ -51,6 +51,14 @@ _MOVE_COLS = (
 )
 
 
+_INT32 = 2**31 - 1
+_INT64 = 2**63 - 1
+
+
+def _clamp(value: int, bound: int) -> int:
+    return max(-bound, min(value, bound))
+
+
 class Prompts(Repository):
     # --- prompts ----------------------------------------------------------------------------
 
@@ -76,7 +84,8 @@ class Prompts(Repository):
 
     async def page(self, after: Sequence[CursorValue] | None, limit: int) -> list[Row]:
         query = select(*_PROMPT_COLS).order_by(prompts.c.name).limit(limit + 1)
-        if after:
+        # cursors are unsigned, so their values are checked like any other input
+        if after and isinstance(after[0], str) and "\x00" not in after[0]:
             query = query.where(prompts.c.name > after[0])
         return [r._mapping for r in (await self.session.execute(query)).all()]
 
@@ -120,7 +129,7 @@ class Prompts(Repository):
             .limit(limit + 1)
         )
         if after and isinstance(after[0], int):
-            query = query.where(prompt_versions.c.version < after[0])
+            query = query.where(prompt_versions.c.version < _clamp(after[0], _INT32))
         return [r._mapping for r in (await self.session.execute(query)).all()]
 
     # --- labels -----------------------------------------------------------------------------
@@ -204,7 +213,7 @@ class Prompts(Repository):
             .limit(limit + 1)
         )
         if after and isinstance(after[0], int):
-            query = query.where(prompt_label_moves.c.move_id < after[0])
+            query = query.where(prompt_label_moves.c.move_id < _clamp(after[0], _INT64))
         return [r._mapping for r in (await self.session.execute(query)).all()]
 
     # --- usage ------------------------------------------------------------------------------
