@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -255,16 +256,18 @@ async def delete_provider(uow: GatewayUow, *, provider_id: UUID) -> None:
 # --- credential re-encryption ---------------------------------------------------------------
 
 
-async def reencrypt(deps: Deps, *, batch: int = REENCRYPT_BATCH) -> int:
+async def reencrypt(
+    cipher: Cipher, uow: Callable[[UUID | None], GatewayUow], *, batch: int = REENCRYPT_BATCH
+) -> int:
     """Move every tenant's credentials still under another key to the active key, in
-    batches (each its own transaction); the number moved. A row whose key is no longer
-    configured (or whose blob does not open) is logged by id and left as it is."""
-    cipher = deps.cipher
+    batches (each its own all-tenants transaction, each row under its own tenant's
+    associated data); the number moved. A row whose key is no longer configured (or whose
+    blob does not open) is logged by id and left as it is."""
     moved = 0
     while True:
         done = 0
-        async with deps.uow(None) as uow:
-            rows = await uow.providers.stale_credentials(cipher.key_id, batch)
+        async with uow(None) as every:
+            rows = await every.providers.stale_credentials(cipher.key_id, batch)
             for row in rows:
                 tenant, provider = row["tenant_id"], row["provider_id"]
                 try:
@@ -275,10 +278,10 @@ async def reencrypt(deps: Deps, *, batch: int = REENCRYPT_BATCH) -> int:
                     log.warning("credential not re-encrypted: %s", exc)
                     continue
                 blob, key_id = cipher.seal(tenant, provider, secret)
-                await uow.providers.reseal(provider, blob, key_id)
-                await uow.providers.announce(tenant)
+                await every.providers.reseal(provider, blob, key_id)
+                await every.providers.announce(tenant)
                 done += 1
-            await uow.commit()
+            await every.commit()
         moved += done
         if done == 0 or len(rows) < batch:
             return moved
@@ -288,7 +291,7 @@ def jobs(deps: Deps) -> dict[str, Handler[GatewayUow]]:
     """`llm.credentials.reencrypt`: see `reencrypt` (a tenantless job: every tenant)."""
 
     async def run(job: Job, uow: GatewayUow) -> None:
-        moved = await reencrypt(deps)
+        moved = await reencrypt(deps.cipher, deps.uow)
         if moved:
             log.info("re-encrypted %d provider credentials under key %s", moved, deps.cipher.key_id)
 

@@ -1,0 +1,82 @@
+"""Key rotation without downtime: rows under the old key open, the job moves them."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from uuid import UUID
+
+import pytest
+from agentsuite_llm_gateway.crypto import Cipher, CredentialError
+from agentsuite_llm_gateway.handlers.providers import REENCRYPT, jobs, reencrypt
+
+from tests.integration.llm_gateway.harness import Gateway, auth
+
+
+async def test_reencrypt_moves_every_tenants_rows_to_the_active_key(gateway: Gateway) -> None:
+    made: list[tuple[UUID, UUID, str]] = []
+    for i in range(3):
+        tenant = uuid.uuid4()
+        secret = f"sk-rotate-{i}-{uuid.uuid4().hex}"
+        r = await gateway.client.post(
+            "/v1/providers",
+            json={"name": f"p{i}", "kind": "anthropic", "credential": secret},
+            headers=auth(tenant),
+        )
+        assert r.status_code == 201, r.text
+        made.append((tenant, UUID(r.json()["provider_id"]), secret))
+    ids = [str(p) for _, p, _ in made]
+
+    old = gateway.settings
+    new_key = base64.b64encode(os.urandom(32)).decode()
+    keys = {k: v.get_secret_value() for k, v in old.credential_keys.items()} | {"k2": new_key}
+    rotated = Cipher(old.model_copy(update={"credential_keys": _secrets(keys)}))
+    rotated.key_id = "k2"
+
+    async def key_ids() -> set[str]:
+        rows = await gateway.owner_sql(
+            "SELECT credential_key_id FROM providers WHERE provider_id::text = ANY(:ids)", ids=ids
+        )
+        return {r[0] for r in rows}
+
+    assert await key_ids() == {"k1"}
+    # batches of 1: the loop goes on until nothing under another key is left
+    moved = await reencrypt(rotated, gateway.deps.uow, batch=1)
+    assert moved >= 3
+    assert await key_ids() == {"k2"}
+    for tenant, provider, secret in made:
+        [row] = await gateway.owner_sql(
+            "SELECT credential, version FROM providers WHERE provider_id = :p", p=provider
+        )
+        assert rotated.open(tenant, provider, bytes(row[0]), "k2") == secret
+        assert row[1] == 1  # the provider itself did not change
+    assert await reencrypt(rotated, gateway.deps.uow) == 0
+    assert REENCRYPT in jobs(gateway.deps)
+
+
+async def test_a_row_moved_to_another_tenant_is_left_alone(gateway: Gateway) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    r = await gateway.client.post(
+        "/v1/providers",
+        json={"name": "p", "kind": "anthropic", "credential": "sk-a"},
+        headers=auth(a),
+    )
+    provider = r.json()["provider_id"]
+    # someone copies the ciphertext into tenant b's row: it must not open there
+    await gateway.owner_sql(
+        "UPDATE providers SET tenant_id = :b WHERE provider_id = :p", b=b, p=provider
+    )
+    [row] = await gateway.owner_sql(
+        "SELECT credential FROM providers WHERE provider_id = :p", p=provider
+    )
+    with pytest.raises(CredentialError) as refused:
+        gateway.deps.cipher.open(b, UUID(provider), bytes(row[0]), "k1")
+    assert "sk-a" not in str(refused.value)
+    await gateway.owner_sql("DELETE FROM providers WHERE provider_id = :p", p=provider)
+
+
+def _secrets(keys: dict[str, str]) -> dict[str, object]:
+    from pydantic import SecretStr
+
+    return {k: SecretStr(v) for k, v in keys.items()}
