@@ -326,8 +326,9 @@ def test_cost_cap_error_names_the_cap_and_cheapest_estimate() -> None:
     err = refused(cat, ask("x", prompt_tokens=1000, max_output=1000, max_cost_micros=500))
     assert err.code is Code.COST_CAP
     assert err.status == 402
-    assert "500" in err.message
-    assert "10000" in err.message
+    assert err.param == "max_cost"
+    assert "0.000500 (500 micro-units)" in err.message
+    assert "0.010000 (10000 micro-units)" in err.message
 
 
 def test_free_models_always_fit_and_price_is_taken_at_now() -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Catalog, Model, Rule, RuleEffect, SubjectKind
@@ -71,12 +72,13 @@ def plan(catalog: Catalog, ask: Ask, rng: random.Random, now: datetime | None = 
     """The candidates for `ask`, or GatewayError (MODEL_NOT_FOUND, NO_ROUTE,
     CONTEXT_TOO_LONG, COST_CAP)."""
     when = now if now is not None else datetime.now(UTC)
+    ids = {SubjectKind(kind): sid for kind, sid in ask.caller.subjects()}
     name = _default(catalog, ask)
-    pin = _pin(catalog, ask)
+    pin = _pin(catalog, ask, ids)
     if pin is not None:
         name = pin
     models = _expand(catalog, name, rng)
-    return Route(name, _filter(catalog, ask, name, models, when))
+    return Route(name, _filter(catalog, ask, ids, name, models, when))
 
 
 def _known(catalog: Catalog, name: str) -> bool:
@@ -98,17 +100,12 @@ def _default(catalog: Catalog, ask: Ask) -> str:
     return DEFAULT
 
 
-def _subject_ids(caller: Caller) -> dict[SubjectKind, str]:
-    return {SubjectKind(kind): sid for kind, sid in caller.subjects()}
-
-
 def _applies(rule: Rule, ids: dict[SubjectKind, str]) -> bool:
     mine = ids.get(rule.subject_kind)
     return mine is not None and (rule.subject_id is None or rule.subject_id == mine)
 
 
-def _pin(catalog: Catalog, ask: Ask) -> str | None:
-    ids = _subject_ids(ask.caller)
+def _pin(catalog: Catalog, ask: Ask, ids: dict[SubjectKind, str]) -> str | None:
     best: tuple[int, int] | None = None
     chosen: str | None = None
     for rule in catalog.rules:
@@ -152,8 +149,7 @@ def _expand(catalog: Catalog, name: str, rng: random.Random) -> list[Model]:
     return [catalog.models[n] for n in dict.fromkeys(ordered)]
 
 
-def _forbidden(catalog: Catalog, caller: Caller, model: str) -> bool:
-    ids = _subject_ids(caller)
+def _forbidden(catalog: Catalog, ids: dict[SubjectKind, str], model: str) -> bool:
     return any(
         r.effect is RuleEffect.FORBID and _applies(r, ids) and r.matches_model(model)
         for r in catalog.rules
@@ -161,14 +157,19 @@ def _forbidden(catalog: Catalog, caller: Caller, model: str) -> bool:
 
 
 def _filter(
-    catalog: Catalog, ask: Ask, name: str, models: list[Model], when: datetime
+    catalog: Catalog,
+    ask: Ask,
+    ids: dict[SubjectKind, str],
+    name: str,
+    models: list[Model],
+    when: datetime,
 ) -> tuple[Model, ...]:
     why: dict[str, str] = {}  # each dropped model's first reason
     left: list[Model] = []
     for m in models:
         if not m.routable:
             why.setdefault(m.name, "is disabled")
-        elif _forbidden(catalog, ask.caller, m.name):
+        elif _forbidden(catalog, ids, m.name):
             why.setdefault(m.name, "is forbidden by a rule")
         elif missing := ask.needs - m.capabilities:
             why.setdefault(m.name, "lacks " + ", ".join(sorted(missing)))
@@ -185,8 +186,8 @@ def _filter(
         raise GatewayError(
             Code.CONTEXT_TOO_LONG,
             f"This request needs {ask.prompt_tokens} prompt tokens plus "
-            f"{ask.max_output} output tokens ({wanted} in all), but the largest context "
-            f"window among the models of `{name}` is {largest} tokens.",
+            f"{wanted - ask.prompt_tokens} output tokens ({wanted} in all), but the largest "
+            f"context window among the models of `{name}` is {largest} tokens.",
             param="messages",
         )
     if ask.max_cost_micros is None:
@@ -199,11 +200,15 @@ def _filter(
         cheapest = min(estimates.values())
         raise GatewayError(
             Code.COST_CAP,
-            f"No model of `{name}` fits the cost cap of {cap} micro-units: the cheapest "
-            f"estimate is {cheapest}.",
-            param="max_cost_micros",
+            f"No model of `{name}` fits the cost cap of {_units(cap)} ({cap} micro-units): "
+            f"the cheapest estimate is {_units(cheapest)} ({cheapest} micro-units).",
+            param="max_cost",
         )
     return tuple(affordable)
+
+
+def _units(micros: int) -> str:
+    return str(Decimal(micros).scaleb(-6).quantize(Decimal("0.000001")))
 
 
 def _estimate(model: Model, ask: Ask, when: datetime) -> int:
