@@ -166,3 +166,26 @@ async def test_an_open_breaker_skips_the_provider(
         breakers.success(a)
     assert reply.model == "model-b"
     assert first.requests == []
+
+
+async def test_a_credential_that_no_longer_decrypts_falls_back(
+    gateway: Gateway, base_url: str
+) -> None:
+    tenant = uuid.uuid4()
+    async with stub_upstream() as first, stub_upstream() as second:
+        a = await provider(gateway, tenant, "a", first.url, credential="sk-test-a")
+        b = await provider(gateway, tenant, "b", second.url)
+        await model(gateway, tenant, a, "model-a")
+        await model(gateway, tenant, b, "model-b")
+        await alias(gateway, tenant, "duo", "model-a", "model-b")
+        # a flipped byte: AES-GCM refuses it (as it would a row copied from elsewhere)
+        await gateway.owner_sql(
+            "UPDATE providers SET credential = overlay(credential placing "
+            "decode(lpad(to_hex(get_byte(credential, 20) # 1), 2, '0'), 'hex') from 21 for 1) "
+            "WHERE provider_id = :p",
+            p=uuid.UUID(a),
+        )
+        gateway.deps.catalogs.forget(tenant)
+        reply = await llm(base_url, tenant).chat.completions.create(model="duo", messages=HELLO)
+    assert reply.model == "model-b"
+    assert first.requests == []

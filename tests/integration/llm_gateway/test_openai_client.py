@@ -72,7 +72,7 @@ async def test_tool_calls_pass_through_an_openai_upstream(
     tenant = uuid.uuid4()
     pid = await provider(gateway, tenant, "stub", stub.url)
     await model(gateway, tenant, pid, "stub-model", upstream="gpt-x")
-    tools = [
+    tools: Any = [
         {
             "type": "function",
             "function": {
@@ -85,7 +85,7 @@ async def test_tool_calls_pass_through_an_openai_upstream(
     stub.script(Reply(tool_calls=[call]), Reply(tool_calls=[call]))
     llm = client(base_url, tenant)
     messages: Any = [{"role": "user", "content": "weather in Paris?"}]
-    reply = await llm.chat.completions.create(model="stub-model", messages=messages, tools=tools)  # type: ignore[arg-type]
+    reply = await llm.chat.completions.create(model="stub-model", messages=messages, tools=tools)
     [called] = reply.choices[0].message.tool_calls or []
     assert called.function.name == "get_weather"  # type: ignore[union-attr]
     assert json.loads(called.function.arguments) == {"city": "Paris"}  # type: ignore[union-attr]
@@ -96,7 +96,7 @@ async def test_tool_calls_pass_through_an_openai_upstream(
         model="stub-model",
         messages=messages,
         tools=tools,
-        stream=True,  # type: ignore[arg-type]
+        stream=True,
     )
     arguments = ""
     name = None

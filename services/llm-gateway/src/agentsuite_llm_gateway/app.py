@@ -15,6 +15,8 @@ from agentsuite_llm_gateway.api.errors import on_gateway_error, on_problem
 from agentsuite_llm_gateway.consumers import consumers
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
+from agentsuite_llm_gateway.handlers.requests import recover, worker
+from agentsuite_llm_gateway.handlers.traces import ensure_partitions
 from agentsuite_llm_gateway.jobs import jobs, schedule
 from agentsuite_llm_gateway.settings import GatewaySettings
 from agentsuite_llm_gateway.uow import GatewayUow
@@ -25,11 +27,14 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
     deps = Deps(settings)
 
     async def first_start() -> None:
+        await ensure_partitions(deps)
         await schedule(deps)
         await deps.catalogs.start()
         await deps.recorder.start()
+        await recover(deps)
 
     async def last_stop() -> None:
+        await worker(deps).aclose()
         await deps.recorder.aclose()
         await deps.catalogs.aclose()
         await deps.upstreams.aclose()
