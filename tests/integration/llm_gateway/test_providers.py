@@ -261,3 +261,66 @@ async def test_capabilities_are_required(gateway: Gateway) -> None:
     assert r.status_code == 403
     r = await gateway.client.get("/v1/providers", headers=auth(tenant, ["llm:invoke"]))
     assert r.status_code == 403
+
+
+async def test_odd_input_is_refused_never_a_500(gateway: Gateway) -> None:
+    tenant = uuid.uuid4()
+    h = {**auth(tenant), "If-Match": '"1"'}
+    pid = (await _provider(gateway, tenant))["provider_id"]
+    r = await gateway.client.post(
+        f"/v1/providers/{pid}/models", json={"name": "m", "context_window": 10}, headers=h
+    )
+    mid = r.json()["model_id"]
+    other = (await _provider(gateway, tenant, name="other"))["provider_id"]
+    odd: list[Any] = [
+        None,
+        [],
+        "x",
+        {"name": "\ud800", "kind": "local"},
+        {"name": "a" * 65, "kind": "local"},
+        {"name": "n", "kind": "openai", "base_url": "http://[::1]:80/"},
+        {"name": "n", "kind": "openai", "base_url": "http://a.example.com:99999/"},
+        {"name": "n", "kind": "openai", "base_url": "http://u:p@a.example.com/"},
+        {"name": "n", "kind": "openai", "base_url": "x" * 5000},
+        {"name": "n", "kind": "openai", "credential": "a" * 10000},
+        {"name": "n", "kind": "openai", "credential": ""},
+        {"name": "n", "kind": "openai", "options": {"deep": "x" * 70000}},
+        {"name": "other"},
+        {"name": "m", "context_window": 2**40},
+        {"name": "m2", "context_window": 0},
+        {"name": "m2", "context_window": 5, "tier": "huge"},
+        {"name": "m2", "context_window": 5, "capabilities": ["UPPER"]},
+        {"name": "m2", "context_window": 5, "upstream": "a\u0000b"},
+        {"input": "NaN", "output": "1"},
+        {"input": "1e400", "output": "1"},
+        {"input": "-1", "output": "1"},
+        {"input": "1", "output": "1", "currency": "usd"},
+        {"input": "1", "output": "1", "effective_from": "2026-01-01T00:00:00"},
+        {"input": "1", "output": "1", "effective_from": "not a date"},
+        {"enabled": "maybe"},
+        {"max_output": -1},
+    ]
+    urls = [
+        ("POST", "/v1/providers"),
+        ("PATCH", f"/v1/providers/{pid}"),
+        ("POST", f"/v1/providers/{pid}/models"),
+        ("PATCH", f"/v1/providers/{pid}/models/{mid}"),
+        ("POST", f"/v1/providers/{pid}/models/{mid}/prices"),
+    ]
+    for method, url in urls:
+        for body in odd:
+            # json.dumps escapes a lone surrogate, as a hostile client would send it
+            raw = json.dumps(body)
+            hj = {**h, "Content-Type": "application/json"}
+            r = await gateway.client.request(method, url, content=raw, headers=hj)
+            assert r.status_code < 500, (method, url, body, r.text)
+    # a rename onto a taken name is a 409, not the unique index's 500
+    r = await gateway.client.patch(
+        f"/v1/providers/{other}", json={"name": "acme"}, headers={**auth(tenant), "If-Match": '"1"'}
+    )
+    assert r.status_code == 409
+    for bad_id in ("not-a-uuid", str(uuid.uuid4())):
+        r = await gateway.client.get(f"/v1/providers/{bad_id}", headers=auth(tenant))
+        assert r.status_code in (404, 422)
+    r = await gateway.client.get("/v1/providers?cursor=garbage", headers=auth(tenant))
+    assert r.status_code == 400

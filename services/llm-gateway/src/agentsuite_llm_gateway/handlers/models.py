@@ -194,7 +194,8 @@ async def update_model(
         raise GatewayError(Code.CONFLICT, f"a model named {renamed!r} exists", param="name")
     if not values:
         return await model_view(uow, row)
-    await uow.models.change(model_id, **values)
+    if await uow.models.change(model_id, **values) is None:
+        raise GatewayError(Code.CONFLICT, f"a model named {renamed!r} exists", param="name")
     if "name" in values:
         # clients asked for the old name: to them it is gone
         uow.emit(ModelRetired(provider_id=provider_id, model=row["name"]))

@@ -231,7 +231,10 @@ async def update_provider(
         values.update(credential=blob, credential_key_id=key_id)
     if not values:
         return ProviderView.of(row)
-    row = await uow.providers.change(provider_id, **values)
+    changed = await uow.providers.change(provider_id, **values)
+    if changed is None:
+        raise GatewayError(Code.CONFLICT, f"a provider named {cmd.name!r} exists", param="name")
+    row = changed
     uow.emit(
         ProviderUpdated(
             provider_id=provider_id,

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import Table, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from agentsuite_kit.db.repository import Repository
 from agentsuite_llm_gateway.repositories.tables import models, prices, providers
@@ -28,14 +29,24 @@ async def _rows(repo: Repository, query: Any) -> list[RowMapping]:
     return list((await repo.session.execute(query)).mappings().all())
 
 
-async def _change(repo: Repository, table: Table, where: Any, values: dict[str, Any]) -> RowMapping:
+async def _change(
+    repo: Repository, table: Table, where: Any, values: dict[str, Any]
+) -> RowMapping | None:
+    """The row as changed (version bumped), or None when a rename hit the tenant's unique
+    name: a concurrent writer took it between the handler's check and this update (the
+    transaction is then aborted, and the handler answers 409)."""
     query = (
         update(table)
         .where(where)
         .values(**values, version=table.c.version + 1, updated_at=func.now())
         .returning(table)
     )
-    return (await repo.session.execute(query)).mappings().one()
+    try:
+        return (await repo.session.execute(query)).mappings().one()
+    except IntegrityError as exc:
+        if "uq_" in str(exc.orig):
+            return None
+        raise
 
 
 class Providers(Repository):
@@ -73,7 +84,7 @@ class Providers(Repository):
             query = query.where(key > tuple_(*after))
         return await _rows(self, query)
 
-    async def change(self, provider_id: UUID, **values: Any) -> RowMapping:
+    async def change(self, provider_id: UUID, **values: Any) -> RowMapping | None:
         return await _change(self, providers, providers.c.provider_id == provider_id, values)
 
     async def remove(self, provider_id: UUID) -> None:
@@ -153,7 +164,7 @@ class Models(Repository):
     async def of_provider(self, provider_id: UUID) -> list[RowMapping]:
         return await _rows(self, select(models).where(models.c.provider_id == provider_id))
 
-    async def change(self, model_id: UUID, **values: Any) -> RowMapping:
+    async def change(self, model_id: UUID, **values: Any) -> RowMapping | None:
         return await _change(self, models, models.c.model_id == model_id, values)
 
     async def remove(self, model_id: UUID) -> None:
