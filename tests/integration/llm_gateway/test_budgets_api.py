@@ -219,3 +219,12 @@ async def test_capabilities(gateway: Gateway) -> None:
     assert (await gateway.client.get("/v1/budgets", headers=reader)).status_code == 200
     writer = auth(tenant, ["budgets:write"])
     assert (await gateway.client.get("/v1/budgets", headers=writer)).status_code == 403
+
+
+async def test_openapi_documents_every_budget_route(gateway: Gateway) -> None:
+    spec = (await gateway.client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    assert set(paths["/v1/budgets"]) >= {"get", "post"}
+    assert set(paths["/v1/budgets/{budget_id}"]) >= {"get", "patch", "delete"}
+    assert "post" in paths["/v1/budgets/{budget_id}/reset"]
+    assert "422" in paths["/v1/budgets"]["post"]["responses"]
