@@ -72,13 +72,15 @@ def plan(catalog: Catalog, ask: Ask, rng: random.Random, now: datetime | None = 
     """The candidates for `ask`, or GatewayError (MODEL_NOT_FOUND, NO_ROUTE,
     CONTEXT_TOO_LONG, COST_CAP)."""
     when = now if now is not None else datetime.now(UTC)
-    ids = {SubjectKind(kind): sid for kind, sid in ask.caller.subjects()}
+    # (kind, id) of the caller; StrEnum kinds hash as their strings, so rules look up here
+    ids: dict[str, str] = dict(ask.caller.subjects()) if catalog.rules else {}
     name = _default(catalog, ask)
     pin = _pin(catalog, ask, ids)
     if pin is not None:
         name = pin
     models = _expand(catalog, name, rng)
-    return Route(name, _filter(catalog, ask, ids, name, models, when))
+    forbids = [r for r in catalog.rules if r.effect is RuleEffect.FORBID and _applies(r, ids)]
+    return Route(name, _filter(ask, forbids, name, models, when))
 
 
 def _known(catalog: Catalog, name: str) -> bool:
@@ -100,12 +102,12 @@ def _default(catalog: Catalog, ask: Ask) -> str:
     return DEFAULT
 
 
-def _applies(rule: Rule, ids: dict[SubjectKind, str]) -> bool:
+def _applies(rule: Rule, ids: dict[str, str]) -> bool:
     mine = ids.get(rule.subject_kind)
     return mine is not None and (rule.subject_id is None or rule.subject_id == mine)
 
 
-def _pin(catalog: Catalog, ask: Ask, ids: dict[SubjectKind, str]) -> str | None:
+def _pin(catalog: Catalog, ask: Ask, ids: dict[str, str]) -> str | None:
     best: tuple[int, int] | None = None
     chosen: str | None = None
     for rule in catalog.rules:
@@ -149,17 +151,9 @@ def _expand(catalog: Catalog, name: str, rng: random.Random) -> list[Model]:
     return [catalog.models[n] for n in dict.fromkeys(ordered)]
 
 
-def _forbidden(catalog: Catalog, ids: dict[SubjectKind, str], model: str) -> bool:
-    return any(
-        r.effect is RuleEffect.FORBID and _applies(r, ids) and r.matches_model(model)
-        for r in catalog.rules
-    )
-
-
 def _filter(
-    catalog: Catalog,
     ask: Ask,
-    ids: dict[SubjectKind, str],
+    forbids: list[Rule],
     name: str,
     models: list[Model],
     when: datetime,
@@ -169,10 +163,10 @@ def _filter(
     for m in models:
         if not m.routable:
             why.setdefault(m.name, "is disabled")
-        elif _forbidden(catalog, ids, m.name):
+        elif forbids and any(r.matches_model(m.name) for r in forbids):
             why.setdefault(m.name, "is forbidden by a rule")
-        elif missing := ask.needs - m.capabilities:
-            why.setdefault(m.name, "lacks " + ", ".join(sorted(missing)))
+        elif ask.needs and not ask.needs <= m.capabilities:
+            why.setdefault(m.name, "lacks " + ", ".join(sorted(ask.needs - m.capabilities)))
         else:
             left.append(m)
     if not left:
