@@ -344,3 +344,13 @@ def test_free_models_always_fit_and_price_is_taken_at_now() -> None:
             seeded(0),
             now=later.effective_from,
         )
+
+
+def test_weight_zero_targets_are_fallbacks_only() -> None:
+    c = catalog([model("a"), model("b")], aliases={"pair": [("a", 0), ("b", 1)]})
+    for seed in range(50):
+        route = plan(c, Ask("pair", CALLER), random.Random(seed))  # noqa: S311  # not secrets
+        assert [m.name for m in route.candidates] == ["b", "a"]
+    only_zeros = catalog([model("a"), model("b")], aliases={"pair": [("a", 0), ("b", 0)]})
+    route = plan(only_zeros, Ask("pair", CALLER), random.Random(0))  # noqa: S311
+    assert [m.name for m in route.candidates] == ["a", "b"]

@@ -54,6 +54,7 @@ BUILTIN_MODELS = {"local-echo": "echo", "local-json": "json", "local-tools": "to
 BUILTIN_ALIASES = ("default", "fast", "smart")
 BUILTIN_CAPABILITIES = frozenset({"tools", "json", "embeddings"})
 BUILTIN_CONTEXT = 128_000
+MAX_TENANTS = 10_000  # catalogues kept per process; the least recently loaded go first
 # built-in ids are derived, so a tenant's built-ins keep their ids across loads and processes
 _BUILTIN_NS = uuid.UUID("5b0e0d4e-3f7a-4c61-9d35-6c1b9a1e2f70")
 
@@ -250,7 +251,12 @@ class Catalogs:
                 await uow.preferences.all(),
                 await uow.budgets.rules(),
             )
-        self._entries[tenant_id] = _Entry(catalog, ticket, began)
+        current = self._entries.get(tenant_id)
+        if current is None or current.ticket <= ticket:  # a slower, older load keeps out
+            self._entries.pop(tenant_id, None)  # re-inserted last: the oldest go first
+            self._entries[tenant_id] = _Entry(catalog, ticket, began)
+            while len(self._entries) > MAX_TENANTS:
+                del self._entries[next(iter(self._entries))]
         return catalog
 
     def forget(self, tenant_id: UUID) -> None:

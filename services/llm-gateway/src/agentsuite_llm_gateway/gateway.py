@@ -296,11 +296,16 @@ class Gateway:
             began = time.perf_counter()
             try:
                 result = await send(adapter, call)
+            except asyncio.CancelledError:
+                breakers.release(key)  # the client left: no verdict on the provider
+                raise
             except UpstreamError as exc:
                 job.attempts.append(
                     Attempt(model.name, name, exc.kind.value, elapsed_ms(began), exc.message)
                 )
-                if exc.kind is not Failure.REFUSED:
+                if exc.kind is Failure.REFUSED:
+                    breakers.release(key)  # the provider is fine; a half-open probe ends
+                else:
                     breakers.failure(key)
                 if not exc.retryable or attempt == self.settings.retries:
                     raise

@@ -98,7 +98,9 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
             await _close(chunks)
             ms = int((time.perf_counter() - began) * 1000)
             job.attempts.append(Attempt(model.name, name, exc.kind.value, ms, exc.message))
-            if exc.kind is not Failure.REFUSED:
+            if exc.kind is Failure.REFUSED:
+                breakers.release(key)  # the provider is fine; a half-open probe ends
+            else:
                 breakers.failure(key)
             if not exc.retryable or attempt == retries:
                 raise exc from None

@@ -17,8 +17,9 @@ b) Pins. PIN rules matching the caller replace what was asked. A rule matches wh
    caller's embeddings.
 c) Expansion. An alias (aliases win over a model of the same name) becomes its targets:
    the first is drawn by weight (`rng.choices`), the others follow in their listed order
-   as fallbacks. A model name is itself. Targets naming no model are skipped (aliases do
-   not nest). Anything else is MODEL_NOT_FOUND.
+   as fallbacks. Weight 0 means fallback only: never drawn first while any target has a
+   weight (an alias of only zeros goes in its listed order). A model name is itself.
+   Targets naming no model are skipped (aliases do not nest). Anything else is MODEL_NOT_FOUND.
 d) Filters, in this order: models not routable (model or provider disabled); models a
    FORBID rule matching the caller names (exactly, or by `prefix*`); models lacking a
    capability of `ask.needs`; models whose context window cannot hold the prompt plus
@@ -146,7 +147,8 @@ def _expand(catalog: Catalog, name: str, rng: random.Random) -> list[Model]:
         raise GatewayError(
             Code.NO_ROUTE, f"The alias `{name}` names no existing model.", param="model"
         )
-    first = rng.choices(targets, weights=[max(t.weight, 0) or 1 for t in targets])[0]
+    weights = [max(t.weight, 0) for t in targets]
+    first = rng.choices(targets, weights=weights)[0] if any(weights) else targets[0]
     ordered = [first.model] + [t.model for t in targets if t.model != first.model]
     return [catalog.models[n] for n in dict.fromkeys(ordered)]
 

@@ -70,7 +70,8 @@ class Command(BaseModel):
 
 class TargetIn(Command):
     model: ModelName
-    weight: int = Field(default=1, ge=1, le=1_000_000)
+    # 0: a fallback only, never drawn first (see domain/routing.py)
+    weight: int = Field(default=1, ge=0, le=1_000_000)
 
 
 class AliasBody(Command):
