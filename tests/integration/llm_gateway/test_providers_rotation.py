@@ -9,7 +9,13 @@ from uuid import UUID
 
 import pytest
 from agentsuite_llm_gateway.crypto import Cipher, CredentialError
-from agentsuite_llm_gateway.handlers.providers import REENCRYPT, jobs, reencrypt
+from agentsuite_llm_gateway.handlers.providers import (
+    REENCRYPT,
+    REENCRYPT_CRON,
+    jobs,
+    reencrypt,
+    schedule_reencrypt,
+)
 
 from tests.integration.llm_gateway.harness import Gateway, auth
 
@@ -80,3 +86,13 @@ def _secrets(keys: dict[str, str]) -> dict[str, object]:
     from pydantic import SecretStr
 
     return {k: SecretStr(v) for k, v in keys.items()}
+
+
+async def test_the_reencryption_cron_is_scheduled_once(gateway: Gateway) -> None:
+    async with gateway.deps.uow(None) as uow:
+        await schedule_reencrypt(uow)  # again, as every worker does at start
+        await uow.commit()
+    rows = await gateway.owner_sql(
+        "SELECT cron, tenant_id FROM jobs WHERE kind = :k AND state <> 'finished'", k=REENCRYPT
+    )
+    assert [(r[0], r[1]) for r in rows] == [(REENCRYPT_CRON, None)]
