@@ -13,8 +13,9 @@ startup time (spawn to the first successful completion), the ratio gateway/LiteL
 targets: added p50 <= 1 ms at c=1, >= 10x LiteLLM's requests/s per worker.
 
 With two or more CPUs the server under test is pinned to CPU 0 and the stub and wrk to the
-others, so "per worker" means one core. `--profile` runs the gateway under cProfile instead
-and prints where a request's time goes (see bench/llm_profile.py).
+others, so "per worker" means one core. `--profile` runs the gateway only, under cProfile
+switched on for the load (bench/llm_profiled.py), keeps the profile in
+.bench/llm-gateway.prof and prints where a request's time goes (bench/llm_report.py).
 Exit 0 when everything ran (a missed target prints MISSED); non-zero when something did not.
 """
 
@@ -27,6 +28,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,6 +70,7 @@ CHAT = {
     "max_tokens": 100,
     "temperature": 0,
 }
+PROFILE = ROOT / ".bench" / "llm-gateway.prof"
 GATEWAY_CAPS = ["llm:invoke", "models:write", "models:read"]
 
 
@@ -162,6 +165,17 @@ def rss_mb(proc: subprocess.Popen[bytes]) -> float:
     return total / 2**20
 
 
+def cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """User + system CPU seconds of the server process and its children."""
+    root = psutil.Process(proc.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def first_completion(target: Target, proc: subprocess.Popen[bytes], within: float) -> float:
     """Seconds from now until `target` answers a completion with 200 (polled every 20 ms)."""
     t0 = time.perf_counter()
@@ -244,7 +258,7 @@ def gateway_cmd(profile: Path | None) -> list[str]:
     cli = [sys.executable, "-m", "agentsuite_cli.main", "serve", "llm-gateway"]
     if profile is None:
         return cli
-    return [sys.executable, "-m", "cProfile", "-o", str(profile), *cli[1:]]
+    return [sys.executable, str(ROOT / "bench" / "llm_profiled.py"), str(profile), *cli[3:]]
 
 
 @dataclass
@@ -255,18 +269,35 @@ class Bench:
     server_cpus: set[int] | None
     side_cpus: set[int] | None
     stub_url: str = ""
+    profiled_requests: int = 0
 
     def measure(self, target: Target) -> dict[tuple[int, int], Result]:
         out: dict[tuple[int, int], Result] = {}
+        profiled = self.args.profile and target.name == "gateway" and target.proc is not None
+        if profiled:
+            assert target.proc is not None
+            target.proc.send_signal(signal.SIGUSR1)
+            served = self.runner.served
+        proc = target.proc
+
+        def cpu() -> float:
+            assert proc is not None
+            return cpu_seconds(proc)
+
         # profiled: the CPU-bound case only (at 50 ms the profile is mostly an idle loop)
         for latency in (0,) if self.args.profile else LATENCIES:
             set_latency(self.stub_url, latency)
             for conns in CONCURRENCY:
                 body = {**CHAT, "model": target.model}
                 out[(latency, conns)] = self.runner.run(
-                    f"{target.url}/v1/chat/completions", body, target.auth, conns
+                    f"{target.url}/v1/chat/completions", body, target.auth, conns, cpu
                 )
                 print(f"  {target.name:8} {latency:>2} ms c={conns:<2} {out[(latency, conns)]}")
+        if profiled:
+            assert target.proc is not None
+            target.proc.send_signal(signal.SIGUSR2)
+            self.profiled_requests = self.runner.served - served
+            time.sleep(2)  # the dump is written by the server's signal handler
         if target.proc is not None:
             target.rss_mb = rss_mb(target.proc)
         return out
@@ -306,11 +337,17 @@ class Bench:
             first_completion(gw, proc, 30)
         finally:
             stop(proc)
-        profile = self.work / "gateway.prof" if self.args.profile else None
+        profile = PROFILE if self.args.profile else None
+        if profile is not None:
+            profile.parent.mkdir(exist_ok=True)
+            profile.unlink(missing_ok=True)
         t0 = time.perf_counter()
         gw.proc = spawn(gateway_cmd(profile), env, self.server_cpus, self.work / "gateway.log")
         try:
-            gw.startup = (time.perf_counter() - t0) + first_completion(gw, gw.proc, 120)
+            wait_ready(f"{gw.url}/readyz", gw.proc, 120, "the gateway")
+            gw.ready_s = time.perf_counter() - t0
+            first_completion(gw, gw.proc, 120)
+            gw.startup = time.perf_counter() - t0
             yield gw
         finally:
             stop(gw.proc)
@@ -378,7 +415,7 @@ def run(args: argparse.Namespace) -> int:
                     targets["gateway"] = gw
                     results["gateway"] = bench.measure(gw)
                 if args.profile:
-                    print_profile(bench.work / "gateway.prof", runner.served)
+                    print_profile(PROFILE, bench.profiled_requests)
                     return 0
                 if not args.skip_litellm:
                     with bench.litellm() as peer:

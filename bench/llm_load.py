@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_ms: float | None = None
+    """The server's CPU time per answered request (its processes and children): what a
+    request costs the worker, whatever else the machine was running meanwhile."""
 
     @property
     def rate(self) -> float:
@@ -43,6 +47,8 @@ class Result:
 
     def __str__(self) -> str:
         text = f"{self.rate:8,.0f} req/s  p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms"
+        if self.cpu_ms is not None:
+            text += f"  server CPU {self.cpu_ms:6.2f} ms/request"
         return text + (f"  ERRORS {self.errors}" if self.errors else "")
 
 
@@ -73,15 +79,26 @@ class Runner:
     def label(self) -> str:
         return "wrk" if self.wrk else "the Python fallback generator (no wrk: numbers are lower)"
 
-    def run(self, url: str, body: dict[str, Any], auth: str, conns: int) -> Result:
-        """A warm-up run (not counted), then the measured one."""
+    def run(
+        self,
+        url: str,
+        body: dict[str, Any],
+        auth: str,
+        conns: int,
+        cpu: Callable[[], float] | None = None,
+    ) -> Result:
+        """A warm-up run (not counted), then the measured one; `cpu()`: the server's CPU
+        seconds so far, read around the measured run."""
         if self.wrk is None:
-            return asyncio.run(self._python(url, body, auth, conns))
+            return asyncio.run(self._python(url, body, auth, conns, cpu))
         with tempfile.NamedTemporaryFile("wb", suffix=".json") as f:
             f.write(json.dumps(body).encode())
             f.flush()
             warm = self._wrk(url, f.name, auth, conns, self.warmup)
+            before = cpu() if cpu else 0.0
             measured = self._wrk(url, f.name, auth, conns, self.seconds)
+            if cpu and measured.requests:
+                measured.cpu_ms = 1000 * (cpu() - before) / measured.requests
             self.served += warm.requests + measured.requests
             return measured
 
@@ -118,15 +135,26 @@ class Runner:
             errors=errors,
         )
 
-    async def _python(self, url: str, body: dict[str, Any], auth: str, conns: int) -> Result:
+    async def _python(
+        self,
+        url: str,
+        body: dict[str, Any],
+        auth: str,
+        conns: int,
+        cpu: Callable[[], float] | None,
+    ) -> Result:
         parts = urlsplit(url)
         headers = {"Content-Type": "application/json"}
         if auth:
             headers["Authorization"] = auth
         raw = request_bytes("POST", parts.path, headers=headers, body=json.dumps(body).encode())
         assert parts.port is not None
-        load = await hammer(
-            parts.port, [raw], connections=conns, seconds=self.seconds, warmup=self.warmup
-        )
+        # warm-up apart, so the CPU reading covers the measured part only
+        await hammer(parts.port, [raw], connections=conns, seconds=self.warmup, warmup=0)
+        before = cpu() if cpu else 0.0
+        load = await hammer(parts.port, [raw], connections=conns, seconds=self.seconds, warmup=0)
         errors = sum(n for status, n in load.statuses.items() if status != 200)
-        return Result(load.requests, load.seconds, load.p50, load.pct(0.99), errors)
+        result = Result(load.requests, load.seconds, load.p50, load.pct(0.99), errors)
+        if cpu and load.requests:
+            result.cpu_ms = 1000 * (cpu() - before) / load.requests
+        return result
