@@ -284,6 +284,9 @@ async def test_odd_input_is_refused_never_a_500(gateway: Gateway) -> None:
         {"name": "n", "kind": "openai", "base_url": "x" * 5000},
         {"name": "n", "kind": "openai", "credential": "a" * 10000},
         {"name": "n", "kind": "openai", "credential": ""},
+        {"name": "n", "kind": "openai", "credential": "sk-\ud800"},
+        {"credential": "sk-\udfff"},
+        {"name": "n", "kind": "openai", "options": {"a": [1e308, {"b": "\ud800"}]}},
         {"name": "n", "kind": "openai", "options": {"deep": "x" * 70000}},
         {"name": "other"},
         {"name": "m", "context_window": 2**40},
@@ -314,6 +317,11 @@ async def test_odd_input_is_refused_never_a_500(gateway: Gateway) -> None:
             hj = {**h, "Content-Type": "application/json"}
             r = await gateway.client.request(method, url, content=raw, headers=hj)
             assert r.status_code < 500, (method, url, body, r.text)
+    for depth in (40, 500, 900):
+        deep = '{"name":"d","kind":"local","options":{"a":' + "[" * depth + "]" * depth + "}}"
+        hj = {**auth(tenant), "Content-Type": "application/json"}
+        r = await gateway.client.post("/v1/providers", content=deep, headers=hj)
+        assert r.status_code in (400, 422), (depth, r.text)
     # a rename onto a taken name is a 409, not the unique index's 500
     r = await gateway.client.patch(
         f"/v1/providers/{other}", json={"name": "acme"}, headers={**auth(tenant), "If-Match": '"1"'}

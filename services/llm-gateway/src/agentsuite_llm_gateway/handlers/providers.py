@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 MAX_OPTIONS_BYTES = 64 * 1024
+MAX_OPTIONS_DEPTH = 32
 REENCRYPT = "llm.credentials.reencrypt"
 REENCRYPT_CRON = "*/10 * * * *"
 REENCRYPT_BATCH = 100
@@ -55,11 +56,27 @@ def storable(value: Any) -> bool:
         except UnicodeEncodeError:
             return False
         return "\x00" not in value
-    if isinstance(value, dict):
-        return all(storable(k) and storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(storable(v) for v in value)
     return True
+
+
+def _json_refusal(value: Any) -> str | None:
+    """Why `value` cannot be stored as options (None: it can). Iterative, and nesting is
+    bounded: a deep document must be a 422, not a RecursionError's 500."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_OPTIONS_DEPTH:
+            return f"nested deeper than {MAX_OPTIONS_DEPTH} levels"
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not storable(key):
+                    return "a key contains NUL or an unpaired surrogate"
+                stack.append((inner, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+        elif not storable(item):
+            return "contains NUL, an unpaired surrogate or a non-finite number"
+    return None
 
 
 class Command(BaseModel):
@@ -70,10 +87,19 @@ class Command(BaseModel):
     def _options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return value
-        if not storable(value):
-            raise ValueError("contains NUL, an unpaired surrogate or a non-finite number")
+        refusal = _json_refusal(value)
+        if refusal is not None:
+            raise ValueError(refusal)
         if len(json.dumps(value)) > MAX_OPTIONS_BYTES:
             raise ValueError(f"at most {MAX_OPTIONS_BYTES} bytes of JSON")
+        return value
+
+    @field_validator("credential", mode="after", check_fields=False)
+    @classmethod
+    def _credential(cls, value: SecretStr | None) -> SecretStr | None:
+        # the message never quotes the value: it is a secret
+        if value is not None and not storable(value.get_secret_value()):
+            raise ValueError("contains NUL or an unpaired surrogate")
         return value
 
 
