@@ -22,7 +22,7 @@ from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import ProblemError
+from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers import models as model_handlers
@@ -38,6 +38,24 @@ from agentsuite_llm_gateway.handlers.providers import CreateProvider, ProviderVi
 from agentsuite_llm_gateway.uow import GatewayUow
 
 pages = cursor_params(default_limit=50, max_limit=200)
+
+
+# errors the kit's OpenAPI rewrite cannot infer, as the problem+json it documents
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
+
+
+_CREATE: dict[int | str, dict[str, Any]] = {
+    400: _problem("A malformed Idempotency-Key."),
+    409: _problem("The name (or the price's start) is taken."),
+}
+_UPDATE: dict[int | str, dict[str, Any]] = {
+    409: _problem("The new name is taken."),
+    412: _problem("If-Match names another version."),
+    428: _problem("If-Match is required."),
+}
+_LIST: dict[int | str, dict[str, Any]] = {400: _problem("The cursor is invalid.")}
 
 _ACTORS = {
     PrincipalKind.USER: "user",
@@ -109,7 +127,7 @@ def router(deps: Deps) -> APIRouter:
 
     # --- providers --------------------------------------------------------------------------
 
-    @routes.post("/providers", status_code=201, response_model=ProviderView)
+    @routes.post("/providers", status_code=201, response_model=ProviderView, responses=_CREATE)
     async def create_provider(
         cmd: CreateProvider, request: Request, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
@@ -120,7 +138,7 @@ def router(deps: Deps) -> APIRouter:
 
         return await create(request, principal, lambda v: f"/v1/providers/{v.provider_id}", make)
 
-    @routes.get("/providers", response_model=Page[ProviderView])
+    @routes.get("/providers", response_model=Page[ProviderView], responses=_LIST)
     async def list_providers(
         principal: Annotated[Principal, Depends(reading)],
         page: Annotated[CursorParams, Depends(pages)],
@@ -138,7 +156,7 @@ def router(deps: Deps) -> APIRouter:
             view = ProviderView.of(await handlers.get_provider(uow, provider_id))
         return _tagged(response, view)  # type: ignore[no-any-return]
 
-    @routes.patch("/providers/{provider_id}", response_model=ProviderView)
+    @routes.patch("/providers/{provider_id}", response_model=ProviderView, responses=_UPDATE)
     async def update_provider(
         provider_id: UUID,
         cmd: UpdateProvider,
@@ -173,7 +191,7 @@ def router(deps: Deps) -> APIRouter:
 
     base = "/providers/{provider_id}/models"
 
-    @routes.post(base, status_code=201, response_model=ModelView)
+    @routes.post(base, status_code=201, response_model=ModelView, responses=_CREATE)
     async def create_model(
         provider_id: UUID,
         cmd: CreateModel,
@@ -190,7 +208,7 @@ def router(deps: Deps) -> APIRouter:
 
         return await create(request, principal, location, make)
 
-    @routes.get(base, response_model=Page[ModelView])
+    @routes.get(base, response_model=Page[ModelView], responses=_LIST)
     async def list_models(
         provider_id: UUID,
         principal: Annotated[Principal, Depends(reading)],
@@ -214,7 +232,7 @@ def router(deps: Deps) -> APIRouter:
             view = await model_handlers.model_view(uow, row)
         return _tagged(response, view)  # type: ignore[no-any-return]
 
-    @routes.patch(base + "/{model_id}", response_model=ModelView)
+    @routes.patch(base + "/{model_id}", response_model=ModelView, responses=_UPDATE)
     async def update_model(
         provider_id: UUID,
         model_id: UUID,
@@ -242,7 +260,9 @@ def router(deps: Deps) -> APIRouter:
 
     # --- prices -----------------------------------------------------------------------------
 
-    @routes.post(base + "/{model_id}/prices", status_code=201, response_model=PriceView)
+    @routes.post(
+        base + "/{model_id}/prices", status_code=201, response_model=PriceView, responses=_CREATE
+    )
     async def add_price(
         provider_id: UUID,
         model_id: UUID,
@@ -263,7 +283,7 @@ def router(deps: Deps) -> APIRouter:
 
         return await create(request, principal, location, make)
 
-    @routes.get(base + "/{model_id}/prices", response_model=Page[PriceView])
+    @routes.get(base + "/{model_id}/prices", response_model=Page[PriceView], responses=_LIST)
     async def list_prices(
         provider_id: UUID,
         model_id: UUID,
