@@ -145,3 +145,13 @@ def test_connection_failures_are_transient_row_failures_are_not() -> None:
     assert transient(OperationalError("x", {}, Exception("down")))
     assert not transient(IntegrityError("x", {}, Exception("dup")))
     assert not transient(ValueError("bad"))
+
+
+def test_names_longer_than_their_columns_are_cut_not_fatal() -> None:
+    t = trace(requested="r" * 300, model=None, provider="p" * 100, error_code="e" * 50)
+    row = call_row(t)
+    assert (len(row["requested"]), len(row["provider"]), len(row["error_code"])) == (128, 64, 32)
+    assert row["model"] is None
+    [usage] = rollup([t])
+    assert (len(usage["model"]), len(usage["provider"])) == (128, 64)
+    assert usage_event(t).requested == "r" * 300  # the event keeps what was asked

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # tries alone after which a trace that fails for a reason other than the connection is dropped
 POISON_TRIES = 3
 MAX_BACKOFF = 5.0
+SHUTDOWN_FLUSH_SECONDS = 15.0
 
 _SUMS = (
     "requests",
@@ -48,6 +49,11 @@ _SUMS = (
     "cost_micros",
     "latency_ms_sum",
 )
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    # a name longer than its column would make the whole batch fail: keep its head
+    return value if value is None or len(value) <= size else value[:size]
 
 
 def prompt_key(trace: Trace) -> str:
@@ -71,12 +77,12 @@ def rollup(traces: Iterable[Trace]) -> list[dict[str, Any]]:
         key = (
             t.caller.tenant_id,
             day_of(t.at),
-            t.model or t.requested,
-            t.provider or "",
+            _cut(t.model or t.requested, 128),
+            _cut(t.provider or "", 64),
             "" if t.caller.api_key_id is None else str(t.caller.api_key_id),
             "" if t.caller.user_id is None else str(t.caller.user_id),
             prompt_key(t),
-            t.status,
+            _cut(t.status, 8),
         )
         row = found.get(key)
         if row is None:
@@ -102,18 +108,18 @@ def call_row(t: Trace) -> dict[str, Any]:
         "created_at": t.at,
         "request_id": t.request_id,
         "source": c.source,
-        "requester": c.requester,
+        "requester": _cut(c.requester, 64),
         "api_key_id": c.api_key_id,
         "user_id": c.user_id,
         "org_id": c.org_id,
         "run_id": c.run_id,
-        "requested": t.requested,
-        "model": t.model,
-        "provider": t.provider,
+        "requested": _cut(t.requested, 128),
+        "model": _cut(t.model, 128),
+        "provider": _cut(t.provider, 64),
         "prompt_id": t.prompt_id,
         "prompt_version": t.prompt_version,
-        "status": t.status,
-        "error_code": t.error_code,
+        "status": _cut(t.status, 8),
+        "error_code": _cut(t.error_code, 32),
         "prompt_tokens": t.tokens.prompt,
         "completion_tokens": t.tokens.completion,
         "cached_tokens": t.tokens.cached,
@@ -355,6 +361,7 @@ class Recorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
-            await self.flush()
+            # bounded: a database that does not answer must not hold the shutdown forever
+            await asyncio.wait_for(self.flush(), timeout=SHUTDOWN_FLUSH_SECONDS)
         except Exception:
             log.exception("traces lost at shutdown: %d not written", len(self._queue))
