@@ -222,6 +222,12 @@ async def test_models_and_prices(gateway: Gateway) -> None:
     assert (await gateway.client.delete(f"/v1/providers/{pid}", headers=h)).status_code == 204
     rows = await gateway.owner_sql("SELECT count(*) FROM models WHERE tenant_id = :t", t=tenant)
     assert rows[0][0] == 0
+    tail = [e["type"] for e in await _events(gateway, tenant)][len(events) :]
+    assert tail == [
+        "llm.model.registered",  # m2
+        "llm.model.retired",  # m2, with its provider
+        "llm.provider.removed",
+    ]
 
 
 async def test_other_tenants_get_404_and_change_nothing(gateway: Gateway) -> None:

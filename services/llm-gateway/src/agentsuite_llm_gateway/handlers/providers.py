@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.llm import (
+    ModelRetired,
     ProviderRegistered,
     ProviderRemoved,
     ProviderUpdated,
@@ -275,8 +276,12 @@ async def update_provider(
 
 
 async def delete_provider(uow: GatewayUow, *, provider_id: UUID) -> None:
-    """With its models and prices; no commit."""
+    """With its models and prices (each model retired in an event of its own, so a
+    consumer keeping models needs no knowledge of the cascade); no commit."""
     row = await get_provider(uow, provider_id, lock=True)
+    for model in await uow.models.of_provider(provider_id):
+        if model["enabled"]:
+            uow.emit(ModelRetired(provider_id=provider_id, model=model["name"]))
     await uow.providers.remove(provider_id)
     uow.emit(ProviderRemoved(provider_id=provider_id, name=row["name"]))
     await uow.providers.announce(tenant_of(uow))
