@@ -260,8 +260,8 @@ class Recorder:
             self._last_drop_log, self._drops_unlogged = now, 0
 
     async def flush(self) -> None:
-        """Write everything queued so far (tests and shutdown). Raises the first failure
-        after trying every batch; what failed is back in the queue for the next try."""
+        """Write everything queued so far (tests and shutdown). Raises the first failure;
+        what failed, or was not tried, is back in the queue for the next try."""
         async with self._lock:
             count = len(self._queue)
             failure: BaseException | None = None
@@ -271,6 +271,8 @@ class Recorder:
                 batch = [self._queue.popleft() for _ in range(take)]
                 error = await self._write_batch(batch)
                 failure = failure or error
+                if error is not None and transient(error):
+                    break  # the database is unreachable: the rest waits for the backoff
             if failure is not None:
                 raise failure
 
@@ -278,16 +280,22 @@ class Recorder:
         tenants: dict[UUID, list[Trace]] = {}
         for t in batch:
             tenants.setdefault(t.caller.tenant_id, []).append(t)
-        failure: BaseException | None = None
+        groups: list[tuple[UUID, list[Trace]]] = []
         for tenant, traces in tenants.items():
-            suspects = [t for t in traces if t.call_id in self._alone]
-            groups = [[t] for t in suspects]
+            # suspected poison goes alone, so it cannot fail its neighbours again
+            groups.extend((tenant, [t]) for t in traces if t.call_id in self._alone)
             rest = [t for t in traces if t.call_id not in self._alone]
             if rest:
-                groups.append(rest)
-            for group in groups:
-                error = await self._write_tenant(tenant, group)
-                failure = failure or error
+                groups.append((tenant, rest))
+        failure: BaseException | None = None
+        for i, (tenant, group) in enumerate(groups):
+            error = await self._write_tenant(tenant, group)
+            if error is not None and transient(error):
+                # one refused connection says enough: the other tenants are not tried now
+                untried = [t for _, later in groups[i + 1 :] for t in later]
+                self._queue.extendleft(reversed(untried))
+                return error
+            failure = failure or error
         return failure
 
     async def _write_tenant(self, tenant: UUID, traces: list[Trace]) -> BaseException | None:
