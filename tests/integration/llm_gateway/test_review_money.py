@@ -1,0 +1,208 @@
+"""Adversarial review (H11): paths where spend could pass a budget's limit, or where a
+reservation is never settled. The reservation is the budget's only guard: whatever the
+provider may bill must fit inside it, and every reservation must end (spent or released)
+with the call, not 15 minutes later at its full estimate."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+from uuid import UUID
+
+from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
+from agentsuite_llm_gateway.domain.caller import Caller
+from agentsuite_llm_gateway.gateway import Options
+
+from tests.integration.llm_gateway.harness import Gateway, auth
+from tests.integration.llm_gateway.setup import budget, model, provider
+from tests.integration.llm_gateway.stub import Hang, Reply, stub_upstream
+
+MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "hi"}]
+PROMPT = prompt_upper_bound(MESSAGES)  # what the gateway reserves for the input
+INVOKE = ["llm:invoke"]
+OUTPUT_CAPS = ("max_tokens", "max_completion_tokens")
+
+
+async def state(gateway: Gateway, tenant: UUID, budget_id: str) -> dict[str, Any]:
+    await gateway.deps.recorder.flush()
+    r = await gateway.client.get(f"/v1/budgets/{budget_id}", headers=auth(tenant))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def tenant_budget(gateway: Gateway, tenant: UUID, limit_tokens: int) -> str:
+    return await budget(
+        gateway,
+        tenant,
+        scope="tenant",
+        scope_id=str(tenant),
+        period="day",
+        limit_tokens=limit_tokens,
+        on_exhaust="reject",
+    )
+
+
+async def test_n_choices_cannot_multiply_spend_past_the_reservation(gateway: Gateway) -> None:
+    """`n: 5` makes the provider write (and bill) five answers of up to max_tokens each,
+    but the reservation counts one."""
+    tenant = uuid.uuid4()
+    limit = PROMPT + 20 + 5  # room for one answer of 20 tokens
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "m", price=("1", "1"))
+        bid = await tenant_budget(gateway, tenant, limit)
+        # what an upstream honouring n and max_tokens bills: 5 x 20 output tokens
+        stub.script(Reply("word " * 20, usage={"prompt_tokens": 2, "completion_tokens": 100}))
+        r = await gateway.client.post(
+            "/v1/chat/completions",
+            json={"model": "m", "messages": MESSAGES, "max_tokens": 20, "n": 5},
+            headers=auth(tenant, INVOKE),
+        )
+        after = await state(gateway, tenant, bid)
+    assert r.status_code == 402 or after["spent_tokens"] <= limit, (r.status_code, after)
+
+
+async def test_a_max_tokens_above_the_models_cap_is_not_sent_upstream(gateway: Gateway) -> None:
+    """The reservation covers the model's max_output (50); the client's max_tokens (1000)
+    went upstream unchanged, so the provider may write 20x what was reserved."""
+    tenant = uuid.uuid4()
+    limit = PROMPT + 50 + 5
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "capped", price=("1", "1"), max_output=50)
+        bid = await tenant_budget(gateway, tenant, limit)
+        stub.script(Reply("long", usage={"prompt_tokens": 2, "completion_tokens": 1000}))
+        r = await gateway.client.post(
+            "/v1/chat/completions",
+            json={"model": "capped", "messages": MESSAGES, "max_tokens": 1000},
+            headers=auth(tenant, INVOKE),
+        )
+        after = await state(gateway, tenant, bid)
+        sent = stub.requests[0].body if stub.requests else {}
+    assert r.status_code in (200, 402), r.text
+    for cap in OUTPUT_CAPS:
+        assert sent.get(cap) is None or sent[cap] <= 50, (cap, sent.get(cap))
+    assert after["spent_tokens"] <= limit, after
+
+
+async def test_both_output_caps_are_bounded_not_only_the_one_read(gateway: Gateway) -> None:
+    """max_completion_tokens (10) is what the gateway reserves for; max_tokens (5000)
+    goes upstream too, and servers that read max_tokens (many OpenAI-compatible ones)
+    write up to 5000."""
+    tenant = uuid.uuid4()
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "m", price=("1", "1"))
+        await tenant_budget(gateway, tenant, PROMPT + 10 + 5)
+        r = await gateway.client.post(
+            "/v1/chat/completions",
+            json={
+                "model": "m",
+                "messages": MESSAGES,
+                "max_completion_tokens": 10,
+                "max_tokens": 5000,
+            },
+            headers=auth(tenant, INVOKE),
+        )
+        sent = stub.requests[0].body if stub.requests else {}
+    assert r.status_code in (200, 400, 402), r.text
+    for cap in OUTPUT_CAPS:
+        assert sent.get(cap) is None or sent[cap] <= 10, (cap, sent.get(cap))
+
+
+async def test_embeddings_do_not_reserve_phantom_output(gateway: Gateway) -> None:
+    """An embedding has no output, but the reservation adds the model's default output
+    (4096 tokens): a budget with plenty left for the input refuses the call."""
+    tenant = uuid.uuid4()
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "embed", price=("1", "0"), capabilities=["embeddings"])
+        bid = await tenant_budget(gateway, tenant, 1000)
+        r = await gateway.client.post(
+            "/v1/embeddings",
+            json={"model": "embed", "input": "a short sentence"},
+            headers=auth(tenant, INVOKE),
+        )
+        after = await state(gateway, tenant, bid)
+    assert r.status_code == 200, r.text
+    assert after["reserved_tokens"] == 0
+
+
+async def test_a_stream_the_client_never_reads_is_traced_and_settled(gateway: Gateway) -> None:
+    """The first token is fetched before the response starts; a client gone before the
+    first byte is sent never starts the relay, so its `finally` (trace, settlement,
+    upstream close) never runs: the reservation stays held and is later charged in full."""
+    tenant = uuid.uuid4()
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "m", price=("1", "1"))
+        bid = await tenant_budget(gateway, tenant, 100_000)
+        request_id = uuid.uuid4()
+        body = {"model": "m", "messages": MESSAGES, "max_tokens": 20, "stream": True}
+        chunks = await gateway.deps.gateway.stream(
+            Caller(tenant_id=tenant), body, Options(request_id=request_id)
+        )
+        await chunks.aclose()  # what the server does with a body it will not send
+        after = await state(gateway, tenant, bid)
+    traced = await gateway.owner_sql("SELECT status FROM calls WHERE request_id = :r", r=request_id)
+    assert traced, "no trace for the abandoned stream"
+    assert after["reserved_tokens"] == 0, after
+
+
+async def test_a_stream_cut_by_the_client_mid_way_is_traced_and_settled(
+    gateway: Gateway,
+) -> None:
+    """Guard (holds today): the relay's `finally` records and settles a stream the client
+    leaves after the first chunk."""
+    tenant = uuid.uuid4()
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "m", price=("1", "1"))
+        bid = await tenant_budget(gateway, tenant, 100_000)
+        request_id = uuid.uuid4()
+        stub.script(Reply("one two three four five six"))
+        body = {"model": "m", "messages": MESSAGES, "max_tokens": 20, "stream": True}
+        chunks = await gateway.deps.gateway.stream(
+            Caller(tenant_id=tenant), body, Options(request_id=request_id)
+        )
+        first = await chunks.__anext__()
+        assert first.startswith(b"data: ")
+        await chunks.aclose()
+        after = await state(gateway, tenant, bid)
+    traced = await gateway.owner_sql(
+        "SELECT status, error_code FROM calls WHERE request_id = :r", r=request_id
+    )
+    assert [tuple(row) for row in traced] == [("error", "client_closed")]
+    assert after["reserved_tokens"] == 0, after
+    assert after["spent_tokens"] > 0
+
+
+async def test_a_non_streamed_call_the_client_abandons_is_traced_and_settled(
+    gateway: Gateway,
+) -> None:
+    """A client that disconnects while the upstream is working cancels `Gateway.chat`:
+    nothing records the call (only GatewayError is caught), so it has no trace and its
+    reservation waits for the expiry job."""
+    tenant = uuid.uuid4()
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "m", price=("1", "1"))
+        bid = await tenant_budget(gateway, tenant, 100_000)
+        request_id = uuid.uuid4()
+        stub.script(Hang(5.0))
+        body = {"model": "m", "messages": MESSAGES, "max_tokens": 20}
+        task = asyncio.create_task(
+            gateway.deps.gateway.chat(Caller(tenant_id=tenant), body, Options(request_id))
+        )
+        for _ in range(100):
+            if stub.requests:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        after = await state(gateway, tenant, bid)
+    traced = await gateway.owner_sql("SELECT status FROM calls WHERE request_id = :r", r=request_id)
+    assert traced, "no trace for the abandoned call"
+    assert after["reserved_tokens"] == 0, after
