@@ -267,6 +267,11 @@ async def test_capabilities_are_required(gateway: Gateway) -> None:
     assert r.status_code == 403
     r = await gateway.client.get("/v1/providers", headers=auth(tenant, ["llm:invoke"]))
     assert r.status_code == 403
+    # a tenantless (platform) token has no catalogue to see
+    r = await gateway.client.get("/v1/providers", headers=auth(None, kind="platform"))
+    assert 400 <= r.status_code < 500
+    r = await gateway.client.get("/v1/providers")
+    assert r.status_code == 401
 
 
 async def test_odd_input_is_refused_never_a_500(gateway: Gateway) -> None:
