@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Any
 from uuid import UUID
 
@@ -144,6 +145,7 @@ async def test_a_stream_the_client_never_reads_is_traced_and_settled(gateway: Ga
         chunks = await gateway.deps.gateway.stream(
             Caller(tenant_id=tenant), body, Options(request_id=request_id)
         )
+        assert isinstance(chunks, AsyncGenerator)
         await chunks.aclose()  # what the server does with a body it will not send
         after = await state(gateway, tenant, bid)
     traced = await gateway.owner_sql("SELECT status FROM calls WHERE request_id = :r", r=request_id)
@@ -167,6 +169,7 @@ async def test_a_stream_cut_by_the_client_mid_way_is_traced_and_settled(
         chunks = await gateway.deps.gateway.stream(
             Caller(tenant_id=tenant), body, Options(request_id=request_id)
         )
+        assert isinstance(chunks, AsyncGenerator)
         first = await chunks.__anext__()
         assert first.startswith(b"data: ")
         await chunks.aclose()
