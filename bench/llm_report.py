@@ -114,7 +114,7 @@ def _cpu_table(results: dict[str, dict[tuple[int, int], Result]]) -> None:
     print("server CPU per request, ms (req/s one full core would serve = 1000 / ms):")
     print(
         f"{'upstream, conc':<16}"
-        + "".join(f"| {n if n != 'direct' else 'stub':>18} " for n in names)
+        + "".join(f"| {n if n != 'direct' else 'stub':>19} " for n in names)
     )
     for key in sorted(results.get("direct", {})):
         line = f"{f'{key[0]} ms, c={key[1]}':<16}"
