@@ -4,6 +4,12 @@ LiteLLM is not a workspace dependency (its pins would fight ours), so it lives i
 `.bench/litellm-venv` under the repo, made with `python3 -m venv` and its own pip, and is
 reused when present. The proxy runs with no database: no DATABASE_URL means no Prisma, no
 spend logs and no key table, and a master key is checked by plain comparison.
+
+What 1.106.2 needed to start offline and quiet: LITELLM_LOCAL_MODEL_COST_MAP=True (else it
+fetches the model cost map from GitHub at import, three tries, ~8 s, then falls back to the
+packaged copy); `--telemetry` is a deprecated no-op in this version (the config's
+`telemetry: false` is kept for older ones); `--num_workers 1` runs uvicorn (with uvloop) in
+the proxy's own process.
 """
 
 from __future__ import annotations
