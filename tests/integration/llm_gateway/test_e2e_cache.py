@@ -1,0 +1,149 @@
+"""The response cache through the HTTP edge: `X-Agentsuite-Cache: on` stores an answer and
+serves the same request again for nothing (the upstream sees it once); with a run id the
+entry is that run's alone, so a resumed run replays its answers without paying again, even
+with its budget spent, while another run asks the upstream afresh."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+import pytest
+from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
+
+from tests.integration.llm_gateway.harness import Gateway, auth, token
+from tests.integration.llm_gateway.setup import budget, model, provider, served
+from tests.integration.llm_gateway.stub import Reply, Stub, stub_upstream
+
+ON = {"X-Agentsuite-Cache": "on"}
+
+
+@pytest.fixture(scope="module")
+async def base_url(gateway: Gateway) -> AsyncIterator[str]:
+    async with served(gateway.app) as url:
+        yield url
+
+
+@pytest.fixture
+async def one(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub]]:
+    tenant = uuid.uuid4()
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "stub", stub.url)
+        await model(gateway, tenant, pid, "cached-model", price=("2", "4"))
+        yield tenant, stub
+
+
+def llm(base_url: str, tenant: uuid.UUID) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"]), max_retries=0
+    )
+
+
+def ask(text: str) -> Any:
+    return [{"role": "user", "content": text}]
+
+
+async def call(
+    client: openai.AsyncOpenAI, text: str, headers: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    raw = await client.chat.completions.with_raw_response.create(
+        model="cached-model", messages=ask(text), extra_headers=headers
+    )
+    return json.loads(raw.text), dict(raw.headers)
+
+
+async def test_the_same_request_twice_is_served_once(
+    gateway: Gateway, base_url: str, one: tuple[uuid.UUID, Stub]
+) -> None:
+    tenant, stub = one
+    client = llm(base_url, tenant)
+    first, _ = await call(client, "what is a cache", ON)
+    second, headers = await call(client, "what is a cache", ON)
+    assert len(stub.requests) == 1
+    assert first["agentsuite"]["cached"] is False
+    assert first["agentsuite"]["cost_micros"] > 0
+    assert second["agentsuite"]["cached"] is True
+    assert second["agentsuite"]["cost_micros"] == 0
+    assert headers["x-agentsuite-cached"] == "true"
+    assert second["choices"] == first["choices"]
+    assert second["model"] == "cached-model"
+
+    # without the header the cache is neither read nor written
+    await call(client, "what is a cache", {})
+    assert len(stub.requests) == 2
+    # a different request is a different entry
+    await call(client, "what is a cache?", ON)
+    assert len(stub.requests) == 3
+
+    # a stream of the same request replays the stored answer
+    stream = await client.chat.completions.create(
+        model="cached-model", messages=ask("what is a cache"), stream=True, extra_headers=ON
+    )
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == first["choices"][0]["message"]["content"]
+    assert len(stub.requests) == 3
+
+    await gateway.deps.recorder.flush()
+    r = await gateway.client.get(
+        "/v1/traces",
+        params={"request_id": second["agentsuite"]["request_id"]},
+        headers=auth(tenant),
+    )
+    [trace] = r.json()["items"]
+    assert (trace["cached"], trace["cost_micros"], trace["total_tokens"]) == (True, 0, 0)
+
+
+async def test_a_runs_cache_is_its_own(
+    gateway: Gateway, base_url: str, one: tuple[uuid.UUID, Stub]
+) -> None:
+    tenant, stub = one
+    client = llm(base_url, tenant)
+    run_a = {**ON, "X-Agentsuite-Run-Id": f"run-a-{uuid.uuid4().hex[:6]}"}
+    run_b = {**ON, "X-Agentsuite-Run-Id": f"run-b-{uuid.uuid4().hex[:6]}"}
+    stored, _ = await call(client, "plan the next step", run_a)
+    replayed, _ = await call(client, "plan the next step", run_a)
+    assert replayed["agentsuite"]["cached"] is True
+    assert replayed["agentsuite"]["run_id"] == run_a["X-Agentsuite-Run-Id"]
+    assert len(stub.requests) == 1
+    other, _ = await call(client, "plan the next step", run_b)
+    assert other["agentsuite"]["cached"] is False
+    runless, _ = await call(client, "plan the next step", ON)
+    assert runless["agentsuite"]["cached"] is False
+    assert len(stub.requests) == 3
+    assert stored["agentsuite"]["cost_micros"] > 0
+
+
+async def test_a_resumed_run_replays_without_paying_even_with_its_budget_spent(
+    gateway: Gateway, base_url: str, one: tuple[uuid.UUID, Stub]
+) -> None:
+    tenant, stub = one
+    client = llm(base_url, tenant)
+    text = "summarise the findings"
+    per_call = prompt_upper_bound(ask(text)) + 50
+    await budget(gateway, tenant, scope="tenant", period="month", limit_tokens=per_call)
+    usage = {"prompt_tokens": prompt_upper_bound(ask(text)), "completion_tokens": 50}
+    stub.script(Reply("the findings, summarised", usage=usage))
+    run = {**ON, "X-Agentsuite-Run-Id": f"run-{uuid.uuid4().hex[:6]}"}
+
+    async def once() -> dict[str, Any]:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="cached-model", messages=ask(text), max_tokens=50, extra_headers=run
+        )
+        return dict(json.loads(raw.text))
+
+    first = await once()
+    await gateway.deps.recorder.flush()
+    # the budget is spent: a new question is refused...
+    with pytest.raises(openai.APIStatusError) as refused:
+        await client.chat.completions.create(
+            model="cached-model", messages=ask("another question"), max_tokens=50
+        )
+    assert refused.value.status_code == 402
+    # ...but the run's earlier answer replays, free
+    again = await once()
+    assert again["agentsuite"]["cached"] is True
+    assert again["choices"][0]["message"]["content"] == first["choices"][0]["message"]["content"]
+    assert len(stub.requests) == 1
