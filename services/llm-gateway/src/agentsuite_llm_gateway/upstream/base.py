@@ -90,11 +90,12 @@ def tokens_of(usage: Json | None) -> Tokens | None:
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
     try:
+        # clamped: an upstream reporting negative counts must not refund a budget
         return Tokens(
-            prompt=int(usage.get("prompt_tokens") or 0),
-            completion=int(usage.get("completion_tokens") or 0),
-            cached=int(prompt_details.get("cached_tokens") or 0),
-            reasoning=int(completion_details.get("reasoning_tokens") or 0),
+            prompt=max(0, int(usage.get("prompt_tokens") or 0)),
+            completion=max(0, int(usage.get("completion_tokens") or 0)),
+            cached=max(0, int(prompt_details.get("cached_tokens") or 0)),
+            reasoning=max(0, int(completion_details.get("reasoning_tokens") or 0)),
         )
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError):
         return None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
@@ -146,11 +147,18 @@ def check_url(url: str, allowed: tuple[str, ...]) -> None:
         raise BlockedUrl("the URL has no host")
     if parts.username is not None or parts.password is not None:
         raise BlockedUrl("credentials in the URL are not allowed: use the credential field")
-    ip = _literal(host)
-    if ip is not None:
-        check_address(host, ip, allowed)
-    elif NUMERIC_HOST.match(host):
-        raise BlockedUrl(f"host {host!r} is a numeric address in a non-canonical form")
+    try:
+        # the host as aiohttp will connect to it: yarl folds IDNA forms such as full-width
+        # digits into ASCII, which would otherwise slip an internal literal past this check
+        connected = yarl.URL(url).host or host
+    except ValueError as exc:
+        raise BlockedUrl(f"not a valid URL: {exc}") from None
+    for name in dict.fromkeys((host, connected)):
+        ip = _literal(name)
+        if ip is not None:
+            check_address(name, ip, allowed)
+        elif NUMERIC_HOST.match(name):
+            raise BlockedUrl(f"host {name!r} is a numeric address in a non-canonical form")
 
 
 class GuardedResolver(AbstractResolver):
