@@ -22,7 +22,7 @@ from tests.integration.llm_gateway.harness import Gateway, auth
 
 async def test_reencrypt_moves_every_tenants_rows_to_the_active_key(gateway: Gateway) -> None:
     made: list[tuple[UUID, UUID, str]] = []
-    for i in range(3):
+    for i in range(4):
         tenant = uuid.uuid4()
         secret = f"sk-rotate-{i}-{uuid.uuid4().hex}"
         r = await gateway.client.post(
@@ -32,32 +32,47 @@ async def test_reencrypt_moves_every_tenants_rows_to_the_active_key(gateway: Gat
         )
         assert r.status_code == 201, r.text
         made.append((tenant, UUID(r.json()["provider_id"]), secret))
+    # the first (lowest id of the four) no longer opens: the pass must go on past it
+    broken, made = made[0], made[1:]
+    await gateway.owner_sql(
+        "UPDATE providers SET credential = overlay(credential placing "
+        "decode(lpad(to_hex(get_byte(credential, 20) # 1), 2, '0'), 'hex') from 21 for 1) "
+        "WHERE provider_id = :p",
+        p=broken[1],
+    )
     ids = [str(p) for _, p, _ in made]
 
     old = gateway.settings
-    new_key = base64.b64encode(os.urandom(32)).decode()
-    keys = {k: v.get_secret_value() for k, v in old.credential_keys.items()} | {"k2": new_key}
+    keys = {k: v.get_secret_value() for k, v in old.credential_keys.items()}
+    keys["k2"] = base64.b64encode(os.urandom(32)).decode()
     rotated = Cipher(old.model_copy(update={"credential_keys": _secrets(keys)}))
     rotated.key_id = "k2"
 
-    async def key_ids() -> set[str]:
+    async def key_ids(of: list[str]) -> set[str]:
         rows = await gateway.owner_sql(
-            "SELECT credential_key_id FROM providers WHERE provider_id::text = ANY(:ids)", ids=ids
+            "SELECT credential_key_id FROM providers WHERE provider_id::text = ANY(:ids)", ids=of
         )
         return {r[0] for r in rows}
 
-    assert await key_ids() == {"k1"}
-    # batches of 1: the loop goes on until nothing under another key is left
-    moved = await reencrypt(rotated, gateway.deps.uow, batch=1)
-    assert moved >= 3
-    assert await key_ids() == {"k2"}
-    for tenant, provider, secret in made:
-        [row] = await gateway.owner_sql(
-            "SELECT credential, version FROM providers WHERE provider_id = :p", p=provider
-        )
-        assert rotated.open(tenant, provider, bytes(row[0]), "k2") == secret
-        assert row[1] == 1  # the provider itself did not change
-    assert await reencrypt(rotated, gateway.deps.uow) == 0
+    assert await key_ids(ids) == {"k1"}
+    try:
+        # batches of 1: the pass goes on until every stale row was met once
+        moved = await reencrypt(rotated, gateway.deps.uow, batch=1)
+        assert moved >= 3
+        assert await key_ids(ids) == {"k2"}
+        assert await key_ids([str(broken[1])]) == {"k1"}  # logged, left as it was
+        for tenant, provider, secret in made:
+            [row] = await gateway.owner_sql(
+                "SELECT credential, version FROM providers WHERE provider_id = :p", p=provider
+            )
+            assert rotated.open(tenant, provider, bytes(row[0]), "k2") == secret
+            assert row[1] == 1  # the provider itself did not change
+        assert await reencrypt(rotated, gateway.deps.uow) == 0
+    finally:
+        # the session's gateway only knows k1: every row goes back under it
+        rotated.key_id = "k1"
+        await reencrypt(rotated, gateway.deps.uow)
+    assert await key_ids(ids) == {"k1"}
     assert REENCRYPT in jobs(gateway.deps)
 
 

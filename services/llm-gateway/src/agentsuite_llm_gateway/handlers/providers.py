@@ -298,12 +298,13 @@ async def reencrypt(
     associated data); the number moved. A row whose key is no longer configured (or whose
     blob does not open) is logged by id and left as it is."""
     moved = 0
+    after: UUID | None = None
     while True:
-        done = 0
         async with uow(None) as every:
-            rows = await every.providers.stale_credentials(cipher.key_id, batch)
+            rows = await every.providers.stale_credentials(cipher.key_id, batch, after)
             for row in rows:
                 tenant, provider = row["tenant_id"], row["provider_id"]
+                after = provider  # one pass in id order: a row that fails is not met again
                 try:
                     secret = cipher.open(
                         tenant, provider, row["credential"], row["credential_key_id"]
@@ -314,10 +315,9 @@ async def reencrypt(
                 blob, key_id = cipher.seal(tenant, provider, secret)
                 await every.providers.reseal(provider, blob, key_id)
                 await every.providers.announce(tenant)
-                done += 1
+                moved += 1
             await every.commit()
-        moved += done
-        if done == 0 or len(rows) < batch:
+        if len(rows) < batch:
             return moved
 
 

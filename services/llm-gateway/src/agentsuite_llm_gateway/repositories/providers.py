@@ -95,9 +95,12 @@ class Providers(Repository):
         """Every provider of the tenant (the catalogue loader)."""
         return await _rows(self, select(providers))
 
-    async def stale_credentials(self, active_key: str, limit: int) -> list[RowMapping]:
-        """Rows whose credential is under another key than `active_key`, locked (skipping
-        rows another worker holds). In an all-tenants unit of work: every tenant's."""
+    async def stale_credentials(
+        self, active_key: str, limit: int, after: UUID | None = None
+    ) -> list[RowMapping]:
+        """Rows whose credential is under another key than `active_key`, in id order after
+        `after`, locked (skipping rows another worker holds). In an all-tenants unit of
+        work: every tenant's."""
         query = (
             select(
                 providers.c.provider_id,
@@ -113,6 +116,8 @@ class Providers(Repository):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        if after is not None:
+            query = query.where(providers.c.provider_id > after)
         return await _rows(self, query)
 
     async def reseal(self, provider_id: UUID, credential: bytes, key_id: str) -> None:
