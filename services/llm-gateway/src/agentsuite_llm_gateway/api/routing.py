@@ -43,7 +43,10 @@ AliasPath = Annotated[
     str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
 ]
 
-_PROBLEM = {"description": "Problem details", "content": {MEDIA_TYPE: {}}}
+_PROBLEM = {
+    "description": "Problem details",
+    "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     s: _PROBLEM for s in (400, 401, 403, 404, 409, 412, 422, 428)
 }
