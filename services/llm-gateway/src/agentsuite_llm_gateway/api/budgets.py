@@ -35,8 +35,14 @@ _ACTORS: dict[PrincipalKind, Literal["user", "api_key", "service", "system"]] = 
 }
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
+    code: {
+        "description": text,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
     for code, text in (
+        (400, "A malformed cursor, Idempotency-Key or If-Match."),
         (404, "No such budget in the caller's tenant."),
         (409, "A budget for this scope, subject and period exists."),
         (412, "If-Match names another version."),
