@@ -21,7 +21,7 @@ from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.http.etag import Precondition, etag
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import ProblemError
+from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.domain.prompts import unstorable
@@ -37,6 +37,12 @@ Label = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Messages = Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)]
 Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=32)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)]
+
+# what the kit's OpenAPI cannot infer: a forged cursor, a malformed Idempotency-Key or If-Match
+_PROBLEM = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_BAD: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A malformed cursor, Idempotency-Key or If-Match.", "content": _PROBLEM}
+}
 
 READ = Depends(require("prompts:read"))
 WRITE = Depends(require("prompts:write"))
@@ -213,7 +219,7 @@ def router(deps: Deps) -> APIRouter:
         headers = {"ETag": etag(version)}
         return JSONResponse(jsonable_encoder(body), status_code=201, headers=headers)
 
-    @routes.post("/prompts", status_code=201, response_model=VersionOut)
+    @routes.post("/prompts", status_code=201, response_model=VersionOut, responses=_BAD)
     async def create_prompt(
         body: PromptIn, request: Request, principal: Annotated[Principal, WRITE]
     ) -> Response:
@@ -239,7 +245,7 @@ def router(deps: Deps) -> APIRouter:
             await uow.commit()
         return response
 
-    @routes.get("/prompts")
+    @routes.get("/prompts", responses=_BAD)
     async def list_prompts(
         principal: Annotated[Principal, READ], page: Annotated[CursorParams, Depends(pages)]
     ) -> Page[PromptOut]:
@@ -268,7 +274,9 @@ def router(deps: Deps) -> APIRouter:
             await uow.commit()
         return Response(status_code=204)
 
-    @routes.post("/prompts/{name}/versions", status_code=201, response_model=VersionOut)
+    @routes.post(
+        "/prompts/{name}/versions", status_code=201, response_model=VersionOut, responses=_BAD
+    )
     async def add_version(
         name: Name,
         body: VersionIn,
@@ -301,7 +309,7 @@ def router(deps: Deps) -> APIRouter:
             await uow.commit()
         return response
 
-    @routes.get("/prompts/{name}/versions")
+    @routes.get("/prompts/{name}/versions", responses=_BAD)
     async def list_versions(
         name: Name,
         principal: Annotated[Principal, READ],
@@ -338,7 +346,7 @@ def router(deps: Deps) -> APIRouter:
             await uow.commit()
         return LabelOut(name=name, label=label, version=body.version, from_version=before)
 
-    @routes.get("/prompts/{name}/labels/{label}/history")
+    @routes.get("/prompts/{name}/labels/{label}/history", responses=_BAD)
     async def label_history(
         name: Name,
         label: Label,
@@ -376,7 +384,7 @@ def router(deps: Deps) -> APIRouter:
             done = await deps.prompts.resolve(principal.tenant, ref)
         return RenderOut(name=name, **asdict(done))
 
-    @routes.get("/prompts/{name}/usage")
+    @routes.get("/prompts/{name}/usage", summary="Usage of a prompt, per version")
     async def usage(
         name: Name,
         principal: Annotated[Principal, Depends(require("prompts:read", "usage:read"))],
