@@ -343,3 +343,62 @@ async def test_odd_input_is_refused_never_a_500(gateway: Gateway) -> None:
         assert r.status_code in (404, 422)
     r = await gateway.client.get("/v1/providers?cursor=garbage", headers=auth(tenant))
     assert r.status_code == 400
+
+
+async def test_a_key_sent_in_options_headers_is_sealed_as_the_credential(gateway: Gateway) -> None:
+    tenant = uuid.uuid4()
+    h = auth(tenant)
+    made = await _provider(
+        gateway, tenant, name="azure", options={"headers": {"api-key": SECRET, "x-team": "a"}}
+    )
+    pid = made["provider_id"]
+    assert made["has_credential"] is True
+    assert made["options"] == {"headers": {"x-team": "a"}, "auth_header": "api-key"}
+    [row] = await gateway.owner_sql(
+        "SELECT options::text, credential, credential_key_id FROM providers WHERE provider_id = :p",
+        p=UUID(pid),
+    )
+    assert SECRET not in row[0]
+    assert gateway.deps.cipher.open(tenant, UUID(pid), bytes(row[1]), row[2]) == SECRET
+    # a Bearer Authorization header is the default place: no name is kept
+    bearer = await _provider(
+        gateway, tenant, name="b", options={"headers": {"Authorization": f"Bearer {SECRET}"}}
+    )
+    assert bearer["options"] == {}
+    assert bearer["has_credential"] is True
+    # options replaced later keep where the key goes, unless told otherwise
+    r = await gateway.client.patch(
+        f"/v1/providers/{pid}", json={"options": {"beta": "x"}}, headers={**h, "If-Match": '"1"'}
+    )
+    assert r.json()["options"] == {"beta": "x", "auth_header": "api-key"}
+    r = await gateway.client.patch(
+        f"/v1/providers/{pid}",
+        json={"options": {"headers": {"x-api-key": SECRET + "-2"}}},
+        headers={**h, "If-Match": '"2"'},
+    )
+    assert r.json()["options"] == {"auth_header": "x-api-key"}
+    [row] = await gateway.owner_sql(
+        "SELECT credential, credential_key_id FROM providers WHERE provider_id = :p", p=UUID(pid)
+    )
+    assert gateway.deps.cipher.open(tenant, UUID(pid), bytes(row[0]), row[1]) == SECRET + "-2"
+    events = await _events(gateway, tenant)
+    assert all(SECRET.encode() not in e["raw"] for e in events)
+    assert json.loads(events[-1]["raw"])["payload"]["credentials_rotated"] is True
+    for bad in (
+        {"options": {"headers": {"api-key": "a", "x-token": "b"}}},
+        {"options": {"headers": {"api-key": "a"}}, "credential": "b"},
+        {"options": {"headers": {"Host": "metadata.google.internal"}}},
+        {"options": {"headers": {"Transfer-Encoding": "chunked"}}},
+        {"options": {"headers": {"X-Team": "a\r\nX-Injected: 1"}}},
+        {"options": {"headers": {"Bad Name": "v"}}},
+        {"options": {"headers": {"X-N": 1}}},
+        {"options": {"headers": ["x"]}},
+        {"options": {"auth_header": "Content-Length"}},
+        {"credential": "sk-abc\r\nX-Injected: 1"},
+    ):
+        body = {"name": "bad", "kind": "openai", **bad}
+        r = await gateway.client.post("/v1/providers", json=body, headers=h)
+        assert r.status_code == 422, (bad, r.text)
+        assert SECRET not in r.text
+        field = "credential" if "credential" in bad and "options" not in bad else "options"
+        assert field in r.text, (bad, r.text)

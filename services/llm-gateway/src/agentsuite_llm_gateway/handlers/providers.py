@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -80,6 +81,62 @@ def _json_refusal(value: Any) -> str | None:
     return None
 
 
+# headers options may not set: where the call goes and how its message is framed
+FRAMING = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"}
+    | {"te", "trailer", "expect", "proxy-connection"}
+)
+# header names that carry secrets: their values are sealed as the credential, never kept
+SECRET_HINTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+
+
+def _sendable(value: str) -> bool:
+    """No control character: one would split or smuggle a header."""
+    return not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+
+
+def _header_refusal(options: dict[str, Any]) -> str | None:
+    headers = options.get("headers")
+    if headers is not None:
+        if not isinstance(headers, dict):
+            return "headers: must be an object of header names to strings"
+        for name, value in headers.items():
+            if not _TOKEN.match(name):
+                return f"headers: {name[:40]!r} is not a header name"
+            if name.lower() in FRAMING or name.lower().startswith("proxy-"):
+                return f"headers: {name} is the gateway's to set"
+            if not isinstance(value, str) or not _sendable(value):
+                return f"headers.{name}: must be a string without control characters"
+    auth = options.get("auth_header")
+    if auth is not None and (
+        not isinstance(auth, str) or not _TOKEN.match(auth) or auth.lower() in FRAMING
+    ):
+        return "auth_header: must be a header name"
+    return None
+
+
+def secret_header(options: dict[str, Any]) -> tuple[dict[str, Any], str | None, str | None]:
+    """(options without secret-bearing headers, the header's name, its value). A key sent
+    in `api-key`/`x-api-key` (Azure, proxies) becomes the credential, sealed like any
+    other, and `auth_header` names where the adapter sends it; `Authorization: Bearer`
+    is the default and needs no name."""
+    headers = dict(options.get("headers") or {})
+    found = [n for n in headers if any(hint in n.lower() for hint in SECRET_HINTS)]
+    if not found:
+        return options, None, None
+    if len(found) > 1:
+        raise invalid("options.headers", "at most one header may carry a secret")
+    name = found[0]
+    value = headers.pop(name)
+    kept = {**options, "headers": headers}
+    if not headers:
+        del kept["headers"]
+    if name.lower() == "authorization" and value.lower().startswith("bearer "):
+        return kept, name, value[len("bearer ") :].strip()
+    return {**kept, "auth_header": name}, name, value
+
+
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,7 +145,7 @@ class Command(BaseModel):
     def _options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return value
-        refusal = _json_refusal(value)
+        refusal = _json_refusal(value) or _header_refusal(value)
         if refusal is not None:
             raise ValueError(refusal)
         if len(json.dumps(value)) > MAX_OPTIONS_BYTES:
@@ -99,8 +156,10 @@ class Command(BaseModel):
     @classmethod
     def _credential(cls, value: SecretStr | None) -> SecretStr | None:
         # the message never quotes the value: it is a secret
-        if value is not None and not storable(value.get_secret_value()):
-            raise ValueError("contains NUL or an unpaired surrogate")
+        if value is not None:
+            secret = value.get_secret_value()
+            if not storable(secret) or not _sendable(secret):
+                raise ValueError("contains a control character or an unpaired surrogate")
         return value
 
 
@@ -159,6 +218,18 @@ def _check_base_url(url: str, allowed: tuple[str, ...]) -> None:
         raise invalid("base_url", str(exc)) from None
 
 
+def _credential_of(
+    options: dict[str, Any], credential: SecretStr | None
+) -> tuple[dict[str, Any], str | None]:
+    """The options to keep and the secret to seal: `credential`, or a key sent in a header."""
+    kept, _, from_header = secret_header(options)
+    if from_header is None:
+        return kept, None if credential is None else credential.get_secret_value()
+    if credential is not None:
+        raise invalid("options.headers", "a header carries a secret besides `credential`")
+    return kept, from_header
+
+
 def tenant_of(uow: GatewayUow) -> UUID:
     assert uow.tenant_id is not None, "catalogue commands run in a tenant's unit of work"
     return uow.tenant_id
@@ -180,9 +251,10 @@ async def create_provider(
         base_url = base_url or DEFAULT_URLS[cmd.kind]
         _check_base_url(base_url, allowed)
     provider_id = uuid7()
+    options, secret = _credential_of(cmd.options, cmd.credential)
     sealed: tuple[bytes | None, str | None] = (None, None)
-    if cmd.credential is not None:
-        sealed = cipher.seal(tenant, provider_id, cmd.credential.get_secret_value())
+    if secret is not None:
+        sealed = cipher.seal(tenant, provider_id, secret)
     added = await uow.providers.add(
         provider_id,
         tenant,
@@ -190,7 +262,7 @@ async def create_provider(
         kind=cmd.kind,
         base_url=base_url,
         enabled=cmd.enabled,
-        options=cmd.options,
+        options=options,
         credential=sealed[0],
         credential_key_id=sealed[1],
     )
@@ -243,18 +315,22 @@ async def update_provider(
             url = cmd.base_url or DEFAULT_URLS[row["kind"]]
             _check_base_url(url, allowed)
             values["base_url"] = url
-    if cmd.options is not None:
-        values["options"] = cmd.options
     if cmd.enabled is not None:
         values["enabled"] = cmd.enabled
     rotated = "credential" in sent
+    secret = None if cmd.credential is None else cmd.credential.get_secret_value()
+    if cmd.options is not None:
+        options, from_header = _credential_of(cmd.options, cmd.credential)
+        if from_header is not None:
+            rotated, secret = True, from_header
+        elif "auth_header" in row["options"] and "auth_header" not in options:
+            # where the key goes is part of the credential: it stays until set otherwise
+            options["auth_header"] = row["options"]["auth_header"]
+        elif options.get("auth_header", "") is None:
+            options = {k: v for k, v in options.items() if k != "auth_header"}  # null removes
+        values["options"] = options
     if rotated:
-        secret = cmd.credential
-        blob, key_id = (
-            (None, None)
-            if secret is None
-            else cipher.seal(tenant, provider_id, secret.get_secret_value())
-        )
+        blob, key_id = (None, None) if secret is None else cipher.seal(tenant, provider_id, secret)
         values.update(credential=blob, credential_key_id=key_id)
     if not values:
         return ProviderView.of(row)
