@@ -18,13 +18,8 @@ from agentsuite_contracts.common import Money
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.llm import ModelRegistered, ModelRetired
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
-from agentsuite_llm_gateway.handlers.providers import (
-    Command,
-    get_provider,
-    missing,
-    storable,
-    tenant_of,
-)
+from agentsuite_llm_gateway.handlers.inputs import Command, storable
+from agentsuite_llm_gateway.handlers.providers import get_provider, missing, tenant_of
 from agentsuite_llm_gateway.uow import GatewayUow
 
 MICROS = Decimal(1_000_000)
