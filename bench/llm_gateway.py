@@ -43,14 +43,21 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import jwt  # noqa: E402
-import psutil  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
-from jwt.algorithms import OKPAlgorithm  # noqa: E402
 
 from agentsuite_cli.provision import deprovision  # noqa: E402
 from bench import litellm_env  # noqa: E402
 from bench.llm_load import Result, Runner  # noqa: E402
+from bench.llm_procs import (  # noqa: E402
+    Keys,
+    cpu_seconds,
+    free_port,
+    pinning,
+    rss_mb,
+    set_latency,
+    spawn,
+    stop,
+    wait_ready,
+)
 from bench.raw_baseline import quiet_logs, servers  # noqa: E402
 from tests.integration.llm_gateway.harness import (  # noqa: E402
     create_gateway_db,
@@ -71,7 +78,6 @@ CHAT = {
     "temperature": 0,
 }
 PROFILE = ROOT / ".bench" / "llm-gateway.prof"
-GATEWAY_CAPS = ["llm:invoke", "models:write", "models:read"]
 
 
 @dataclass
@@ -84,96 +90,7 @@ class Target:
     startup: float | None = None
     ready_s: float | None = None
     rss_mb: float | None = None
-
-
-class Keys:
-    """The bench's own token issuer: an Ed25519 key, its JWKS (served by the stub), and
-    access tokens shaped as identity signs them."""
-
-    def __init__(self) -> None:
-        self.key = ed25519.Ed25519PrivateKey.generate()
-
-    def jwks(self) -> bytes:
-        jwk = {**OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)}
-        return json.dumps(
-            {"keys": [{**jwk, "kid": "bench-1", "use": "sig", "alg": "EdDSA"}]}
-        ).encode()
-
-    def token(self, tenant: uuid.UUID) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": "agentsuite-identity",
-            "aud": "agentsuite",
-            "sub": str(uuid.uuid4()),
-            "tid": str(tenant),
-            "kind": "user",
-            "caps": GATEWAY_CAPS,
-            "iat": now,
-            "nbf": now,
-            "exp": now + 3 * 3600,
-            "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode(
-            claims, self.key, algorithm="EdDSA", headers={"kid": "bench-1", "typ": "at+jwt"}
-        )
-
-
-def free_port() -> int:
-    from agentsuite_cli.embedded import free_port as pick
-
-    return pick()
-
-
-def pinning(enabled: bool) -> tuple[set[int] | None, set[int] | None]:
-    """(CPUs of the server under test, CPUs of the stub and the load generator)."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if not enabled or len(cpus) < 2:
-        return None, None
-    return {cpus[0]}, set(cpus[1:])
-
-
-def spawn(
-    cmd: list[str], env: dict[str, str], cpus: set[int] | None, log: Path
-) -> subprocess.Popen[bytes]:
-    out = log.open("wb")
-    proc = subprocess.Popen(  # noqa: S603 - our own programs and the pinned peer
-        cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    if cpus:
-        os.sched_setaffinity(proc.pid, cpus)
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def rss_mb(proc: subprocess.Popen[bytes]) -> float:
-    """The server process and its children (LiteLLM may fork), resident MB."""
-    root = psutil.Process(proc.pid)
-    total = 0
-    for p in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total / 2**20
-
-
-def cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
-    """User + system CPU seconds of the server process and its children."""
-    root = psutil.Process(proc.pid)
-    total = 0.0
-    for p in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            times = p.cpu_times()
-            total += times.user + times.system
-    return total
+    idle_cpu: float | None = None  # % of one core while nothing is asked of it
 
 
 def first_completion(target: Target, proc: subprocess.Popen[bytes], within: float) -> float:
@@ -191,22 +108,6 @@ def first_completion(target: Target, proc: subprocess.Popen[bytes], within: floa
                     return time.perf_counter() - t0
             time.sleep(0.02)
     raise RuntimeError(f"{target.name} answered no completion within {within:.0f}s")
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], within: float, name: str) -> float:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < within:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode} before it was ready")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return time.perf_counter() - t0
-        time.sleep(0.02)
-    raise RuntimeError(f"{name} was not ready within {within:.0f}s")
-
-
-def set_latency(stub_url: str, ms: int) -> None:
-    httpx.put(f"{stub_url}/_bench/latency", json={"ms": ms}, timeout=5).raise_for_status()
 
 
 def configure(gw: Target, stub_url: str) -> None:
@@ -302,6 +203,13 @@ class Bench:
             target.rss_mb = rss_mb(target.proc)
         return out
 
+    def idle(self, proc: subprocess.Popen[bytes]) -> float:
+        """% of one core the server burns with no request (its background loops)."""
+        seconds = 1.0 if self.args.quick else 3.0
+        before = cpu_seconds(proc)
+        time.sleep(seconds)
+        return 100 * (cpu_seconds(proc) - before) / seconds
+
     @contextlib.contextmanager
     def stub(self, keys: Keys) -> Iterator[Target]:
         port = free_port()
@@ -348,6 +256,7 @@ class Bench:
             gw.ready_s = time.perf_counter() - t0
             first_completion(gw, gw.proc, 120)
             gw.startup = time.perf_counter() - t0
+            gw.idle_cpu = self.idle(gw.proc)
             yield gw
         finally:
             stop(gw.proc)
@@ -369,6 +278,7 @@ class Bench:
         )
         try:
             target.startup = (time.perf_counter() - t0) + first_completion(target, target.proc, 180)
+            target.idle_cpu = self.idle(target.proc)
             yield target
         except RuntimeError:
             log = (self.work / "litellm.log").read_text(errors="replace")[-3000:]

@@ -65,6 +65,7 @@ def print_table(
     for what, attr, fmt in (
         ("spawn to /readyz 200, s", "ready_s", ".2f"),
         ("RSS per worker, MB", "rss_mb", ".0f"),
+        ("idle CPU, % of a core", "idle_cpu", ".1f"),
         ("startup to first completion, s", "startup", ".2f"),
     ):
         print(
