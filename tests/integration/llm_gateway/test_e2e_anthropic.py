@@ -23,6 +23,7 @@ from tests.integration.llm_gateway.anthropic_stub import (
 )
 from tests.integration.llm_gateway.harness import Gateway, auth, token
 from tests.integration.llm_gateway.setup import provider, served
+from tests.integration.llm_gateway.stub import stub_upstream
 
 ASK: Any = [
     {"role": "system", "content": "Be terse."},
@@ -329,3 +330,47 @@ async def test_a_key_the_provider_rejects_falls_back_and_is_never_the_callers_40
             await client.chat.completions.create(model="claude-a", messages=ASK)
     assert failed.value.status_code == 502
     assert failed.value.code == "provider_error"
+
+
+async def test_an_overloaded_anthropic_falls_back_to_an_openai_upstream_mid_alias(
+    gateway: Gateway, base_url: str, claude: tuple[uuid.UUID, Stub]
+) -> None:
+    """529 (Anthropic's "overloaded") is a server failure: retried, then the alias's next
+    model, on another kind of provider, answers the stream; the trace has the whole path."""
+    tenant, stub = claude
+    stub.status = 529
+    async with stub_upstream() as other:
+        pid = await provider(gateway, tenant, "openai-ish", other.url)
+        r = await gateway.client.post(
+            f"/v1/providers/{pid}/models",
+            json={"name": "gpt-gw", "upstream": "gpt-x", "context_window": 128_000},
+            headers=auth(tenant),
+        )
+        assert r.status_code == 201, r.text
+        r = await gateway.client.post(
+            "/v1/aliases",
+            json={
+                "name": "mixed",
+                "targets": [{"model": "claude-gw", "weight": 1}, {"model": "gpt-gw", "weight": 0}],
+            },
+            headers=auth(tenant),
+        )
+        assert r.status_code == 201, r.text
+        request_id = str(uuid.uuid4())
+        stream = await llm(base_url, tenant).chat.completions.create(
+            model="mixed", messages=ASK, stream=True, extra_headers={"X-Request-Id": request_id}
+        )
+        text = ""
+        models = set()
+        async for chunk in stream:
+            models.add(chunk.model)
+            if chunk.choices:
+                text += chunk.choices[0].delta.content or ""
+        assert text == "Weather in Paris?"  # the OpenAI stub echoes
+        assert models == {"gpt-gw"}
+    tries = gateway.settings.retries + 1
+    assert len(stub.requests) == tries
+    trace = await trace_of(gateway, tenant, request_id)
+    path = [(a["model"], a["status"]) for a in trace["attempts"]]
+    assert path == [("claude-gw", "server")] * tries + [("gpt-gw", "ok")]
+    assert (trace["requested"], trace["model"], trace["status"]) == ("mixed", "gpt-gw", "ok")

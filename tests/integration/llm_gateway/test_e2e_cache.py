@@ -147,3 +147,34 @@ async def test_a_resumed_run_replays_without_paying_even_with_its_budget_spent(
     assert again["agentsuite"]["cached"] is True
     assert again["choices"][0]["message"]["content"] == first["choices"][0]["message"]["content"]
     assert len(stub.requests) == 1
+
+
+async def test_the_body_member_asks_for_the_cache_too_and_a_hit_is_a_free_usage_event(
+    gateway: Gateway, base_url: str, one: tuple[uuid.UUID, Stub]
+) -> None:
+    """`agentsuite: {cache, run_id}` in the body (the clients' extra_body) is the same as
+    the headers; the replayed call is still reported, as cached and free, with its run."""
+    tenant, stub = one
+    client = llm(base_url, tenant)
+    run = f"run-{uuid.uuid4().hex[:6]}"
+    ids = []
+    for _ in range(2):
+        raw = await client.chat.completions.with_raw_response.create(
+            model="cached-model",
+            messages=ask("body member"),
+            extra_body={"agentsuite": {"cache": True, "run_id": run}},
+        )
+        ids.append(json.loads(raw.text)["agentsuite"]["request_id"])
+    assert len(stub.requests) == 1
+    assert "agentsuite" not in stub.requests[0].body  # a gateway member never goes upstream
+    await gateway.deps.recorder.flush()
+    rows = await gateway.owner_sql(
+        "SELECT value FROM outbox WHERE tenant_id = :t AND type = 'llm.usage.recorded' ORDER BY id",
+        t=tenant,
+    )
+    events = [json.loads(v)["payload"] for (v,) in rows]
+    assert [e["request_id"] for e in events] == ids
+    assert [e["cached"] for e in events] == [False, True]
+    assert [e["run_id"] for e in events] == [run, run]
+    assert events[0]["usage"]["cost"]["amount_micros"] > 0
+    assert events[1]["usage"]["cost"]["amount_micros"] == 0
