@@ -6,6 +6,7 @@ with the call, not 15 minutes later at its full estimate."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -209,3 +210,30 @@ async def test_a_non_streamed_call_the_client_abandons_is_traced_and_settled(
     traced = await gateway.owner_sql("SELECT status FROM calls WHERE request_id = :r", r=request_id)
     assert traced, "no trace for the abandoned call"
     assert after["reserved_tokens"] == 0, after
+
+
+async def test_an_oversized_run_id_cannot_make_a_call_vanish_from_usage(gateway: Gateway) -> None:
+    """`agentsuite.run_id` is unbounded (the body may be 4 MB) and goes into the
+    `llm.usage.v1` event's run_id and labels: past the 1 MB event limit `emit` raises, the
+    recorder takes the trace for poison and drops it. The call is then in no trace, no
+    usage row and no usage event (execution's per-run budget never hears of it)."""
+    tenant = uuid.uuid4()
+    request_id = uuid.uuid4()
+    r = await gateway.client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "local-echo",
+            "messages": MESSAGES,
+            "agentsuite": {"run_id": "r" * 1_200_000},
+        },
+        headers={**auth(tenant, INVOKE), "X-Request-Id": str(request_id)},
+    )
+    if r.status_code == 400:
+        assert r.json()["error"]["param"] == "run_id", r.text
+        return
+    assert r.status_code == 200, r.text
+    for _ in range(4):  # the recorder's poison handling tries a trace alone 3 times
+        with contextlib.suppress(Exception):
+            await gateway.deps.recorder.flush()
+    traced = await gateway.owner_sql("SELECT status FROM calls WHERE request_id = :r", r=request_id)
+    assert traced, "the call left no trace"
