@@ -51,6 +51,7 @@ _CREATE: dict[int | str, dict[str, Any]] = {
     409: _problem("The name (or the price's start) is taken."),
 }
 _UPDATE: dict[int | str, dict[str, Any]] = {
+    400: _problem("A malformed If-Match."),
     409: _problem("The new name is taken."),
     412: _problem("If-Match names another version."),
     428: _problem("If-Match is required."),
