@@ -60,9 +60,17 @@ def _errors(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     if "{" in path:
         codes.add(404)
     if any(p.get("in") == "header" and p.get("name", "").lower() == "if-match" for p in params):
-        codes |= {412, 428}
+        codes |= {400, 412, 428}  # 400: a malformed If-Match
+    if any(p.get("in") == "query" and p.get("name") == "cursor" for p in params):
+        codes.add(400)  # a cursor that does not decode
     if method == "post" and operation.get("requestBody"):
-        codes.add(409)
+        codes |= {400, 409}  # 400: a malformed Idempotency-Key
+    # an error a route documented by hand, without a body: the body it gets is a problem
+    codes |= {
+        int(code)
+        for code, entry in operation.get("responses", {}).items()
+        if code.isdigit() and int(code) >= 400 and not entry.get("content")
+    }
     return codes
 
 

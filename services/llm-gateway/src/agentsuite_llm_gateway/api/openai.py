@@ -34,15 +34,18 @@ CHAT_SCHEMA: Json = {
     "type": "object",
     "description": "An OpenAI chat-completions request; `prompt` may replace `messages`.",
     "properties": {
-        "model": {"type": "string", "description": "Model or alias; default: your preference."},
-        "messages": {"type": "array", "items": {"type": "object"}},
-        "stream": {"type": "boolean"},
+        "model": {
+            "type": ["string", "null"],
+            "description": "Model or alias; default: your preference.",
+        },
+        "messages": {"type": ["array", "null"], "items": {"type": "object"}},
+        "stream": {"type": ["boolean", "null"]},
         "prompt": {
-            "type": "object",
+            "type": ["object", "null"],
             "description": "A stored prompt: {name, label | version, variables}.",
         },
         "agentsuite": {
-            "type": "object",
+            "type": ["object", "null"],
             "description": "Gateway options: run_id, max_cost (currency units), cache, cache_ttl.",
         },
     },
@@ -101,10 +104,23 @@ async def _body(request: Request, deps: Deps) -> Json:
         raise GatewayError(Code.INVALID_REQUEST, f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise GatewayError(Code.INVALID_REQUEST, "body must be a JSON object")
-    model = body.get("model")
-    if model is not None and not isinstance(model, str):
-        raise GatewayError(Code.INVALID_REQUEST, "model: must be a string", param="model")
+    for name, kind, what in _TYPED:
+        value = body.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise GatewayError(Code.INVALID_REQUEST, f"{name}: must be {what}", param=name)
     return body
+
+
+# the members the gateway itself reads: a wrong type is refused here, not misread later
+_TYPED: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+    ("model", str, "a string"),
+    ("stream", bool, "a boolean"),
+    ("messages", list, "an array of messages"),
+    ("prompt", dict, "an object {name, label | version, variables}"),
+    ("agentsuite", dict, "an object {run_id, max_cost, cache, cache_ttl}"),
+    ("stream_options", dict, "an object"),
+    ("metadata", dict, "an object"),
+)
 
 
 def _options(request: Request, body: Json) -> tuple[Options, str | None]:
