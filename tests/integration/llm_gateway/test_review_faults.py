@@ -260,3 +260,36 @@ async def test_every_error_of_the_openai_routes_has_the_openai_shape(gateway: Ga
     )  # fmt: skip
     assert r.status_code == 413
     assert r.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_a_tenants_local_script_regex_cannot_stall_every_tenant(gateway: Gateway) -> None:
+    """The local provider runs a tenant's `script` regexes with `re` on the event loop: a
+    catastrophic pattern plus a crafted message freezes the process for every tenant
+    (here ~2 s; one more `a` doubles it)."""
+    tenant = uuid.uuid4()
+    script = [{"match": "(a+)+$", "reply": "never"}]
+    pid = await provider(
+        gateway, tenant, "scripted", None, kind="local", options={"script": script}
+    )
+    await model(gateway, tenant, pid, "redos", upstream="script")
+    lag = 0.0
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        nonlocal lag
+        while not stop.is_set():
+            began = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lag = max(lag, time.perf_counter() - began - 0.01)
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.05)
+    r = await gateway.client.post(
+        "/v1/chat/completions",
+        json={"model": "redos", "messages": [{"role": "user", "content": "a" * 23 + "!"}]},
+        headers=auth(tenant, INVOKE),
+    )
+    stop.set()
+    await beat
+    assert r.status_code in (200, 400, 504), r.text
+    assert lag < 0.5, f"the event loop stalled {lag:.2f}s on one tenant's regex"
