@@ -194,3 +194,19 @@ async def test_embeddings_dimensions_and_base64() -> None:
     assert len(tokens.body["data"]) == 1
     with pytest.raises(UpstreamError):
         await ADAPTER.embed(call("embed", {"input": "x", "dimensions": 0}))
+
+
+def test_openai_adapter_sends_the_credential_in_the_named_header() -> None:
+    import uuid as _uuid
+
+    from agentsuite_llm_gateway.domain.catalog import Model, Provider, ProviderKind
+    from agentsuite_llm_gateway.upstream.base import Call
+    from agentsuite_llm_gateway.upstream.openai import headers
+
+    def call(options: dict[str, object]) -> Call:
+        provider = Provider(_uuid.uuid4(), "p", ProviderKind.OPENAI, "https://x", options=options)
+        model = Model(_uuid.uuid4(), "m", provider, "m", 1000)
+        return Call(model=model, body={}, credential="sk-1", timeout=1.0)
+
+    assert headers(call({})) == {"Authorization": "Bearer sk-1"}
+    assert headers(call({"auth_header": "api-key"})) == {"api-key": "sk-1"}

@@ -33,7 +33,13 @@ def headers(call: Call) -> dict[str, str]:
     extra = call.model.provider.options.get("headers")
     out = {str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {}
     if call.credential:
-        out["Authorization"] = f"Bearer {call.credential}"
+        # `auth_header`: a provider that takes its key elsewhere (Azure's `api-key`); the
+        # admin API moved the key out of `headers` into the sealed credential
+        named = call.model.provider.options.get("auth_header")
+        if isinstance(named, str) and named:
+            out[named] = call.credential
+        else:
+            out["Authorization"] = f"Bearer {call.credential}"
     return out
 
 
