@@ -273,3 +273,23 @@ async def test_another_tenants_model_is_neither_listed_nor_callable(
     assert stub.requests == []
     r = await gateway.client.get(f"/v1/providers/{pid}", headers=auth(b))
     assert r.status_code == 404
+
+
+async def test_the_response_cache_never_answers_another_tenant(gateway: Gateway) -> None:
+    """Guard (holds today): the same request, cache on, from two tenants: the second
+    tenant pays its own call; the first tenant's repeat is a hit (so the cache works)."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    body = {"model": "local-echo", "messages": [{"role": "user", "content": f"only {a}"}]}
+    on = {"X-Agentsuite-Cache": "on"}
+    first = await gateway.client.post(
+        "/v1/chat/completions", json=body, headers={**auth(a, INVOKE), **on}
+    )
+    other = await gateway.client.post(
+        "/v1/chat/completions", json=body, headers={**auth(b, INVOKE), **on}
+    )
+    again = await gateway.client.post(
+        "/v1/chat/completions", json=body, headers={**auth(a, INVOKE), **on}
+    )
+    assert first.headers["x-agentsuite-cached"] == "false"
+    assert other.headers["x-agentsuite-cached"] == "false"
+    assert again.headers["x-agentsuite-cached"] == "true"
