@@ -237,3 +237,37 @@ async def test_an_oversized_run_id_cannot_make_a_call_vanish_from_usage(gateway:
             await gateway.deps.recorder.flush()
     traced = await gateway.owner_sql("SELECT status FROM calls WHERE request_id = :r", r=request_id)
     assert traced, "the call left no trace"
+
+
+async def test_input_outside_messages_and_tools_is_reserved_too(gateway: Gateway) -> None:
+    """A structured-output schema (`response_format`) and legacy `functions` are sent to the
+    model as input and billed as prompt tokens, but the reservation only counts messages
+    and tools: 40 KB of schema is ~10k billed tokens on a reservation of ~150."""
+    tenant = uuid.uuid4()
+    limit = PROMPT + 20 + 100
+    schema = {
+        "type": "object",
+        "description": "x " * 20_000,
+        "properties": {"a": {"type": "string"}},
+    }
+    async with stub_upstream() as stub:
+        pid = await provider(gateway, tenant, "p", stub.url)
+        await model(gateway, tenant, pid, "m", price=("1", "1"))
+        bid = await tenant_budget(gateway, tenant, limit)
+        # what a provider bills for that prompt: about one token per 4 bytes of it
+        stub.script(Reply("{}", usage={"prompt_tokens": 10_000, "completion_tokens": 2}))
+        r = await gateway.client.post(
+            "/v1/chat/completions",
+            json={
+                "model": "m",
+                "messages": MESSAGES,
+                "max_tokens": 20,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "big", "schema": schema},
+                },
+            },
+            headers=auth(tenant, INVOKE),
+        )
+        after = await state(gateway, tenant, bid)
+    assert r.status_code == 402 or after["spent_tokens"] <= limit, (r.status_code, after)
