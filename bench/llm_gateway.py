@@ -155,8 +155,10 @@ def gateway_env(db_url: str, kafka: str, port: int, stub_url: str) -> dict[str, 
     }
 
 
-def gateway_cmd(profile: Path | None) -> list[str]:
+def gateway_cmd(profile: Path | None, gc_freeze: bool = False) -> list[str]:
     cli = [sys.executable, "-m", "agentsuite_cli.main", "serve", "llm-gateway"]
+    if gc_freeze and profile is None:
+        return [sys.executable, str(ROOT / "bench" / "llm_profiled.py"), "-", *cli[3:]]
     if profile is None:
         return cli
     return [sys.executable, str(ROOT / "bench" / "llm_profiled.py"), str(profile), *cli[3:]]
@@ -175,6 +177,8 @@ class Bench:
     def measure(self, target: Target) -> dict[tuple[int, int], Result]:
         out: dict[tuple[int, int], Result] = {}
         profiled = self.args.profile and target.name == "gateway" and target.proc is not None
+        if self.args.gc_freeze and target.name == "gateway" and target.proc is not None:
+            target.proc.send_signal(signal.SIGUSR1)
         if profiled:
             assert target.proc is not None
             target.proc.send_signal(signal.SIGUSR1)
@@ -250,7 +254,12 @@ class Bench:
             profile.parent.mkdir(exist_ok=True)
             profile.unlink(missing_ok=True)
         t0 = time.perf_counter()
-        gw.proc = spawn(gateway_cmd(profile), env, self.server_cpus, self.work / "gateway.log")
+        gw.proc = spawn(
+            gateway_cmd(profile, self.args.gc_freeze),
+            env,
+            self.server_cpus,
+            self.work / "gateway.log",
+        )
         try:
             wait_ready(f"{gw.url}/readyz", gw.proc, 120, "the gateway")
             gw.ready_s = time.perf_counter() - t0
@@ -356,6 +365,9 @@ def main() -> None:
     parser.add_argument("--no-install", action="store_true", help="never install LiteLLM")
     parser.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     parser.add_argument("--profile", action="store_true", help="cProfile the gateway only")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="what-if: gc.freeze() in the gateway after start"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup = 3.0, 1.0

@@ -1,6 +1,7 @@
 """`agentsuite serve ...` with cProfile switched by signals, for bench/llm_gateway.py --profile.
 
     python bench/llm_profiled.py OUT serve llm-gateway
+    python bench/llm_profiled.py - serve llm-gateway     (SIGUSR1: gc.freeze(), no profile)
 
 SIGUSR1 starts profiling the main thread, SIGUSR2 stops it and writes OUT (and OUT.gc.json:
 the garbage collector's passes and time meanwhile): the bench profiles the requests it
@@ -49,6 +50,11 @@ def main() -> None:
             passes.count[generation] += 1
 
     def start(_sig: int, _frame: FrameType | None) -> None:
+        if out == "-":
+            # what-if for --gc-freeze: the objects made by imports and startup leave
+            # the collector's generations, so full passes scan only the requests' garbage
+            gc.freeze()
+            return
         passes.on = True
         profiler.enable()
 
