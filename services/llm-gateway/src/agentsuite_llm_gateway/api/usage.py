@@ -142,7 +142,14 @@ def router(deps: Deps) -> APIRouter:
     @routes.get(
         "/traces",
         response_model=Page[TraceView],
-        responses={400: {"description": "The cursor is invalid."}},
+        responses={
+            400: {
+                "description": "The cursor is invalid.",
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
+        },
     )
     async def list_traces(
         principal: Annotated[Principal, Depends(reading)],
