@@ -137,14 +137,15 @@ async def test_base_url_ending_in_v1_is_not_doubled(stub: Stub, adapter: Anthrop
     assert (await adapter.complete(call)).body["choices"][0]["message"]["content"] == "Hello!"
 
 
-async def test_wrong_key_is_refused_with_anthropics_message(
+async def test_wrong_key_is_the_providers_refusal_with_anthropics_message(
     stub: Stub, adapter: AnthropicAdapter
 ) -> None:
     with pytest.raises(UpstreamError) as caught:
         await adapter.complete(make_call(stub, credential="sk-wrong"))
-    assert caught.value.kind is Failure.REFUSED
+    # AUTH, not REFUSED: the gateway's stored key was refused, so the router falls back
+    assert caught.value.kind is Failure.AUTH
     assert caught.value.status == 401
-    assert caught.value.message == "invalid x-api-key"
+    assert caught.value.message.endswith("invalid x-api-key")
 
 
 async def test_overloaded_status_is_retryable(stub: Stub, adapter: AnthropicAdapter) -> None:

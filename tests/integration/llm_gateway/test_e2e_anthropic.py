@@ -291,10 +291,6 @@ async def test_tool_calls_both_ways(
     assert sent[-1]["content"][0]["tool_use_id"] == "toolu_3"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: an upstream 401 is relayed to the caller as 401 (REFUSED), not a fallback",
-)
 async def test_a_key_the_provider_rejects_falls_back_and_is_never_the_callers_401(
     gateway: Gateway, base_url: str
 ) -> None:

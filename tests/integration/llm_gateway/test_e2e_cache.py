@@ -180,9 +180,6 @@ async def test_the_body_member_asks_for_the_cache_too_and_a_hit_is_a_free_usage_
     assert events[1]["usage"]["cost"]["amount_micros"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="defect: a cache hit replayed as a stream is traced stream=false"
-)
 async def test_a_stream_replayed_from_the_cache_is_traced_as_a_stream(
     gateway: Gateway, base_url: str, one: tuple[uuid.UUID, Stub]
 ) -> None:

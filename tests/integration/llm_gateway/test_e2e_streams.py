@@ -180,9 +180,6 @@ async def test_a_stream_that_never_starts_is_a_502_and_an_error_trace(
     assert len(found["attempts"]) == 2 * tries
 
 
-@pytest.mark.xfail(
-    strict=True, reason="defect: a stream refused before its first token is traced stream=false"
-)
 async def test_a_stream_that_never_starts_is_traced_as_a_stream(
     gateway: Gateway, base_url: str, pair: tuple[uuid.UUID, Stub, Stub]
 ) -> None:

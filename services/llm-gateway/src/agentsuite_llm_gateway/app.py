@@ -48,6 +48,7 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
         startup=[first_start],
         shutdown=[last_stop],
     )
+    deps.recorder.register(deps.runtime.metrics.registry)
     app = deps.runtime.app(title="llm-gateway", version="1", routers=routers(deps))
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(GatewayError, on_gateway_error)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from agentsuite_contracts.ids import uuid7
 from agentsuite_llm_gateway.budgets import BudgetExhausted, Reservation
 from agentsuite_llm_gateway.domain.budgets import output_reservation, prompt_upper_bound
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -372,7 +372,7 @@ class Gateway:
     ) -> None:
         self.deps.recorder.record(
             Trace(
-                call_id=uuid.uuid4(),
+                call_id=uuid7(),  # time-ordered: a lookup by id prunes to its month
                 request_id=job.options.request_id,
                 at=job.at,
                 caller=job.caller,
@@ -396,13 +396,21 @@ class Gateway:
             )
         )
 
-    def _record_error(self, job: Prepared, exc: GatewayError) -> None:
+    def _record_error(self, job: Prepared, exc: GatewayError, *, stream: bool = False) -> None:
         last = job.route.candidates[0] if job.route.candidates else None
         tried = {m.name: m for m in job.route.candidates}
         if job.attempts:
             last = tried.get(job.attempts[-1].model, last)
         self.record(
-            job, last, "error", Tokens(), 0, "USD", elapsed_ms(job.started), error=exc.code.value
+            job,
+            last,
+            "error",
+            Tokens(),
+            0,
+            "USD",
+            elapsed_ms(job.started),
+            stream=stream,
+            error=exc.code.value,
         )
 
     # --- cache ---------------------------------------------------------------------------
@@ -411,7 +419,7 @@ class Gateway:
         version = None if job.prompt_id is None else f"{job.prompt_id}:{job.prompt_version}"
         return self.deps.cache.key(job.route.requested, version, job.body)
 
-    async def _cached(self, job: Prepared) -> Outcome | None:
+    async def _cached(self, job: Prepared, *, stream: bool = False) -> Outcome | None:
         if not job.options.cache:
             return None
         body = await self.deps.cache.get(
@@ -424,7 +432,7 @@ class Gateway:
         latency = elapsed_ms(job.started)
         body = dict(body)
         body["agentsuite"] = self.extension(job, model, 0, "USD", cached=True)
-        self.record(job, model, "ok", Tokens(), 0, "USD", latency, cached=True)
+        self.record(job, model, "ok", Tokens(), 0, "USD", latency, stream=stream, cached=True)
         provider = model.provider.name if model is not None else ""
         return Outcome(body, name, provider, Tokens(), 0, "USD", latency, cached=True)
 

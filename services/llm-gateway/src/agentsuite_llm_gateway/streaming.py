@@ -48,7 +48,7 @@ async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
     from agentsuite_llm_gateway.gateway import _exhausted, _falls_back, _refused
 
     try:
-        hit = await gw._cached(job)
+        hit = await gw._cached(job, stream=True)
         if hit is not None:
             return _replay(hit, _wants_usage(job))
         last: UpstreamError | None = None
@@ -65,7 +65,7 @@ async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
             return _relay(gw, job, model, opened)
         raise _exhausted(last)
     except GatewayError as exc:
-        gw._record_error(job, exc)
+        gw._record_error(job, exc, stream=True)
         raise
 
 

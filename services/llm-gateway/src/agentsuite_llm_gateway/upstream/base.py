@@ -43,10 +43,11 @@ class Failure(StrEnum):
     BAD_RESPONSE = "bad_response"  # malformed, oversized, redirected: fall back
     REFUSED = "refused"  # 4xx the request caused (bad params, too long): surfaced as is
     BLOCKED = "blocked"  # the SSRF guard refused the address: fall back, never retried
+    AUTH = "auth"  # 401/403: the provider refused the gateway's key, not the caller: fall back
 
 
 RETRYABLE = frozenset({Failure.RATE_LIMITED, Failure.SERVER, Failure.TIMEOUT})
-FALLBACK = RETRYABLE | {Failure.CONNECT, Failure.BAD_RESPONSE, Failure.BLOCKED}
+FALLBACK = RETRYABLE | {Failure.CONNECT, Failure.BAD_RESPONSE, Failure.BLOCKED, Failure.AUTH}
 
 
 class UpstreamError(Exception):

@@ -87,6 +87,11 @@ def failure_of_status(status: int, raw: bytes, headers: Mapping[str, str]) -> Up
             status=status,
             retry_after=retry_after(headers.get("Retry-After")),
         )
+    if status in (401, 403):
+        # the provider refused the gateway's stored key: never the caller's own 401
+        return UpstreamError(
+            Failure.AUTH, f"the provider rejected its credential: {message}", status=status
+        )
     return UpstreamError(Failure.REFUSED, message, status=status)
 
 
