@@ -33,6 +33,29 @@ JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"
 SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 
 
+REDACTED = "***"
+
+
+def redact(message: str, secret: str | None) -> str:
+    """`message` with every occurrence of `secret` replaced: an upstream that echoes the
+    provider key (in an error or mid-stream) must not hand it to the caller or the traces.
+    A bare `Bearer <key>` header is covered by the key itself."""
+    if not secret or secret not in message:
+        return message
+    return message.replace(secret, REDACTED)
+
+
+def redacted(exc: UpstreamError, secret: str | None) -> UpstreamError:
+    """`exc` itself when it does not quote `secret`, else a copy whose message does not."""
+    if not secret or secret not in exc.message:
+        return exc
+    clean = UpstreamError(
+        exc.kind, redact(exc.message, secret), status=exc.status, retry_after=exc.retry_after
+    )
+    clean.__cause__ = None
+    return clean
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
