@@ -11,7 +11,7 @@ from agentsuite_kit.http.problems import ProblemError
 from agentsuite_kit.runtime import Runtime
 from agentsuite_kit.service import ServiceSpec
 from agentsuite_llm_gateway.api import routers
-from agentsuite_llm_gateway.api.errors import on_gateway_error, on_problem
+from agentsuite_llm_gateway.api.errors import on_gateway_error, on_problem, on_unhandled
 from agentsuite_llm_gateway.consumers import consumers
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
@@ -52,6 +52,7 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
     app = deps.runtime.app(title="llm-gateway", version="1", routers=routers(deps))
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(GatewayError, on_gateway_error)
+    app.add_exception_handler(Exception, on_unhandled)
     app.state.deps = deps
     return app
 

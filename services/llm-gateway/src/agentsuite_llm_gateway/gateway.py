@@ -23,7 +23,8 @@ from uuid import UUID
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_llm_gateway.budgets import BudgetExhausted, Reservation
-from agentsuite_llm_gateway.domain.budgets import output_reservation, prompt_upper_bound
+from agentsuite_llm_gateway.domain import asks
+from agentsuite_llm_gateway.domain.budgets import output_reservation
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Catalog, Exhaust, Model
 from agentsuite_llm_gateway.domain.costs import MILLION, Tokens, cost_micros, estimate_micros
@@ -79,7 +80,9 @@ class Prepared:
     at: datetime
     started: float  # perf_counter at arrival
     prompt_tokens: int  # the upper-bound estimate of the input
-    max_output: int  # output tokens asked for (0: unbounded)
+    max_output: int  # output tokens asked for, per choice (0: unbounded)
+    choices: int = 1  # `n`: every choice is billed output
+    embeddings: bool = False
     prompt_id: UUID | None = None
     prompt_version: int | None = None
     reservation: Reservation | None = None
@@ -107,7 +110,7 @@ class Gateway:
     async def chat(self, caller: Caller, body: Json, options: Options) -> Outcome:
         """Complete `body` (an OpenAI chat request, maybe with a `prompt` reference);
         GatewayError when refused or when every route failed."""
-        job = await self._prepare(caller, body, options, needs=_needs(body))
+        job = await self._prepare(caller, body, options, needs=asks.needs(body))
         try:
             hit = await self._cached(job)
             if hit is not None:
@@ -115,6 +118,9 @@ class Gateway:
             reply, model = await self._attempts(job, lambda adapter, call: adapter.complete(call))
         except GatewayError as exc:
             self._record_error(job, exc)
+            raise
+        except asyncio.CancelledError:
+            self._record_cancelled(job)
             raise
         outcome = self._finish(job, reply, model)
         if options.cache:
@@ -128,6 +134,9 @@ class Gateway:
         except GatewayError as exc:
             self._record_error(job, exc)
             raise
+        except asyncio.CancelledError:
+            self._record_cancelled(job)
+            raise
         return self._finish(job, reply, model)
 
     async def stream(self, caller: Caller, body: Json, options: Options) -> AsyncIterator[bytes]:
@@ -135,7 +144,7 @@ class Gateway:
         that fails before it falls back like any other call."""
         from agentsuite_llm_gateway.streaming import open_stream
 
-        job = await self._prepare(caller, body, options, needs=_needs(body))
+        job = await self._prepare(caller, body, options, needs=asks.needs(body))
         return await open_stream(self, job)
 
     # --- preparation -------------------------------------------------------------------------
@@ -162,20 +171,14 @@ class Gateway:
             body["messages"] = [*rendered.messages, *(body.get("messages") or [])]
             if body.get("model") is None and rendered.model is not None:
                 body["model"] = rendered.model
-        catalog = await self.deps.catalogs.get(caller.tenant_id)
-        if "embeddings" in needs:
-            prompt_tokens = _input_bytes(body.get("input"))
-            max_output = 0
+        embeddings = "embeddings" in needs
+        if embeddings:
+            prompt_tokens, max_output, n = asks.embedding_bound(body.get("input")), 0, 1
         else:
-            messages = body.get("messages")
-            if not isinstance(messages, list) or not messages:
-                raise GatewayError(
-                    Code.INVALID_REQUEST,
-                    "messages: at least one message is required (or a prompt reference)",
-                    param="messages",
-                )
-            prompt_tokens = prompt_upper_bound(messages, body.get("tools"))
-            max_output = _max_output(body)
+            asks.check_chat(body)
+            prompt_tokens = asks.input_bound(body)
+            max_output, n = asks.output_asked(body), asks.choices(body)
+        catalog = await self.deps.catalogs.get(caller.tenant_id)
         requested = body.get("model")
         ask = Ask(
             requested=requested if isinstance(requested, str) and requested else None,
@@ -186,6 +189,8 @@ class Gateway:
             max_cost_micros=options.max_cost_micros,
         )
         route = plan(catalog, ask, self.rng)
+        if n > 1 and options.max_cost_micros is not None:
+            route = _within_cap(route, ask, n, at)
         return Prepared(
             caller=caller,
             options=options,
@@ -196,6 +201,8 @@ class Gateway:
             started=started,
             prompt_tokens=prompt_tokens,
             max_output=max_output,
+            choices=n,
+            embeddings=embeddings,
             prompt_id=prompt_id,
             prompt_version=prompt_version,
         )
@@ -209,7 +216,8 @@ class Gateway:
         )
 
     def _output_cap(self, job: Prepared, model: Model) -> int:
-        return output_reservation(job.max_output, model.max_output)
+        """Output tokens each choice may produce (embeddings produce none)."""
+        return 0 if job.embeddings else output_reservation(job.max_output, model.max_output)
 
     async def _reserve(self, job: Prepared, model: Model) -> Model:
         """Hold the budget `model`'s estimate needs (swapping a smaller hold taken for an
@@ -217,7 +225,7 @@ class Gateway:
         rules = job.catalog.budgets_for(job.caller.subjects())
         if not rules or job.reserved_for == model.name:
             return model
-        output = self._output_cap(job, model)
+        output = self._output_cap(job, model) * job.choices
         tokens = job.prompt_tokens + output
         micros = estimate_micros(model.price_at(job.at), job.prompt_tokens, output)
         if job.reservation is not None:
@@ -242,7 +250,7 @@ class Gateway:
         ask = Ask(
             requested=target,
             caller=job.caller,
-            needs=_needs(job.body),
+            needs=frozenset({"embeddings"}) if job.embeddings else asks.needs(job.body),
             prompt_tokens=job.prompt_tokens,
             max_output=job.max_output,
             max_cost_micros=job.options.max_cost_micros,
@@ -275,9 +283,9 @@ class Gateway:
 
     def _call(self, job: Prepared, model: Model, timeout: float) -> Call:
         body = job.body
-        if self._bounded(job) and not job.max_output and "embeddings" not in _needs(body):
+        if self._bounded(job) and not job.embeddings:
             # the reservation covers this many output tokens: the provider may not exceed it
-            body = {**body, "max_tokens": self._output_cap(job, model)}
+            body = asks.bound_output(body, self._output_cap(job, model))
         credential = self.deps.upstreams.credential(job.caller.tenant_id, model.provider)
         return Call(model=model, body=body, credential=credential, timeout=timeout)
 
@@ -413,6 +421,23 @@ class Gateway:
             error=exc.code.value,
         )
 
+    def _record_cancelled(self, job: Prepared) -> None:
+        """A call abandoned mid-flight (shutdown, a client gone): the provider may bill it,
+        so it is traced, and settled at what was reserved for it."""
+        held = job.reservation
+        tokens = Tokens(prompt=held.tokens) if held is not None else Tokens()
+        model = job.catalog.models.get(job.reserved_for or "")
+        self.record(
+            job,
+            model,
+            "error",
+            tokens,
+            held.micros if held is not None else 0,
+            "USD",
+            elapsed_ms(job.started),
+            error="cancelled",
+        )
+
     # --- cache ---------------------------------------------------------------------------
 
     def _cache_key(self, job: Prepared) -> bytes:
@@ -449,33 +474,24 @@ class Gateway:
         )
 
 
-def _needs(body: Json) -> frozenset[str]:
-    needs: set[str] = set()
-    if body.get("tools"):
-        needs.add("tools")
-    for message in body.get("messages") or ():
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, list) and any(
-            isinstance(p, dict) and p.get("type") == "image_url" for p in content
-        ):
-            needs.add("vision")
-    return frozenset(needs)
-
-
-def _max_output(body: Json) -> int:
-    for name in ("max_completion_tokens", "max_tokens"):
-        value = body.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return 0
-
-
-def _input_bytes(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode()) + 8
-    if isinstance(value, list):
-        return sum(_input_bytes(v) for v in value)
-    return 8
+def _within_cap(route: Route, ask: Ask, n: int, at: datetime) -> Route:
+    """The route's models whose estimate for all `n` choices fits the cost cap."""
+    cap = ask.max_cost_micros or 0
+    fitting = tuple(
+        m
+        for m in route.candidates
+        if estimate_micros(
+            m.price_at(at), ask.prompt_tokens, n * output_reservation(ask.max_output, m.max_output)
+        )
+        <= cap
+    )
+    if not fitting:
+        raise GatewayError(
+            Code.COST_CAP,
+            f"no model of `{route.requested}` can answer {n} choices within the cost cap",
+            param="max_cost",
+        )
+    return Route(route.requested, fitting)
 
 
 def _falls_back(exc: UpstreamError) -> bool:

@@ -67,6 +67,9 @@ async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
     except GatewayError as exc:
         gw._record_error(job, exc, stream=True)
         raise
+    except asyncio.CancelledError:
+        gw._record_cancelled(job)
+        raise
 
 
 async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> Opened:

@@ -8,13 +8,21 @@ by the kit as ProblemError get the same `error` member on these routes (`on_prob
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 from fastapi import Request, Response
 
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, problem_response
-from agentsuite_llm_gateway.domain.errors import GatewayError
+from agentsuite_kit.http.problems import (
+    MEDIA_TYPE,
+    ProblemError,
+    internal_error_response,
+    problem_response,
+)
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+
+log = logging.getLogger(__name__)
 
 OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", "/v1/models"})
 
@@ -95,6 +103,21 @@ async def on_problem(request: Request, exc: Exception) -> Response:
     return Response(
         orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=exc.headers
     )
+
+
+async def on_unhandled(request: Request, exc: Exception) -> Response:
+    """A fault nobody foresaw: the kit's 500, with the `error` member on the OpenAI routes."""
+    if request.url.path not in OPENAI_PATHS:
+        return internal_error_response_logged(exc)
+    log.exception("unhandled error", exc_info=exc)
+    return openai_error(
+        GatewayError(Code.PROVIDER_ERROR, "An unexpected error occurred.", status=500)
+    )
+
+
+def internal_error_response_logged(exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return internal_error_response()
 
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:

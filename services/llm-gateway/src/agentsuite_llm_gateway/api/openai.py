@@ -62,6 +62,10 @@ EMBEDDINGS_SCHEMA: Json = {
 }
 
 
+MAX_RUN_ID = 200
+MAX_COST = Decimal(1_000_000_000)  # currency units: far above any call, far below overflow
+
+
 def caller_of(principal: Principal, run_id: str | None = None) -> Caller:
     """Attribution from the token: an API key's token names its key, owner and org."""
     claims = principal.claims
@@ -93,11 +97,18 @@ def _uuid(value: Any) -> UUID | None:
 async def _body(request: Request, deps: Deps) -> Json:
     declared = request.headers.get("content-length")
     limit = deps.settings.max_request_bytes
+    too_big = GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
-    raw = await request.body()
-    if len(raw) > limit:
-        raise GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
+        raise too_big
+    # read piece by piece: a body sent without a length stops at the limit, not at its end
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise too_big
+        parts.append(part)
+    raw = b"".join(parts)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -130,16 +141,24 @@ def _options(request: Request, body: Json) -> tuple[Options, str | None]:
     metadata = metadata if isinstance(metadata, dict) else {}
     headers = request.headers
     run_id = headers.get("x-agentsuite-run-id") or extra.get("run_id") or metadata.get("run_id")
+    if run_id is not None and (not isinstance(run_id, str | int) or len(str(run_id)) > MAX_RUN_ID):
+        raise GatewayError(
+            Code.INVALID_REQUEST,
+            f"run_id: a string of at most {MAX_RUN_ID} characters",
+            param="run_id",
+        )
     cap = headers.get("x-agentsuite-max-cost") or extra.get("max_cost")
     max_cost = None
     if cap is not None:
         try:
-            amount = Decimal(str(cap))
-        except InvalidOperation:
+            amount = Decimal(str(cap)) if isinstance(cap, str | int | float) else Decimal(-1)
+        except (InvalidOperation, ArithmeticError):
             amount = Decimal(-1)
-        if not amount.is_finite() or amount < 0:
+        if not amount.is_finite() or amount < 0 or amount > MAX_COST:
             raise GatewayError(
-                Code.INVALID_REQUEST, "max_cost: a non-negative decimal", param="max_cost"
+                Code.INVALID_REQUEST,
+                f"max_cost: a decimal amount from 0 to {MAX_COST}",
+                param="max_cost",
             )
         max_cost = int(amount * MILLION)
     cache_header = headers.get("x-agentsuite-cache")
@@ -148,8 +167,8 @@ def _options(request: Request, body: Json) -> tuple[Options, str | None]:
     ttl = None
     if ttl_raw is not None:
         try:
-            ttl = float(ttl_raw)
-        except ValueError:
+            ttl = float(ttl_raw) if isinstance(ttl_raw, str | int | float) else -1.0
+        except (ValueError, OverflowError):
             ttl = -1.0
         if not 0 < ttl <= 30 * 86_400:
             raise GatewayError(

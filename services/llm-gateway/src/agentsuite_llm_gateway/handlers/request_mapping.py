@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
@@ -108,8 +109,18 @@ def chat_body(request: LlmRequest) -> Json:
     return body
 
 
+MAX_RUN_ID = 200
+
+
 def run_of(request: LlmRequest) -> str | None:
-    return request.run_id or request.labels.get("execution_id")
+    """The run a request belongs to, at most MAX_RUN_ID characters: a longer one (the
+    contract sets no bound) keeps its head and a digest of the whole, so it stays distinct
+    and its usage event stays small enough to be published."""
+    run = request.run_id or request.labels.get("execution_id")
+    if run is None or len(run) <= MAX_RUN_ID:
+        return run
+    digest = hashlib.sha256(run.encode()).hexdigest()
+    return f"{run[: MAX_RUN_ID - 65]}~{digest}"
 
 
 def caller_of(tenant: UUID, envelope: Envelope[Any]) -> Caller:

@@ -166,7 +166,7 @@ class Budgets(Repository):
         self, items: Sequence[tuple[UUID, int, int]], *, now: datetime | None = None
     ) -> list[Settled]:
         """For each (reservation_id, tokens, micros): move what the reservation held to
-        spent at the real amounts, in the given order. A reservation already gone (settled,
+        spent at the real amounts (never more than was held), in the given order. A reservation already gone (settled,
         expired, its budget deleted) is skipped, so settling twice is harmless."""
         if not items:
             return []
@@ -182,6 +182,11 @@ class Budgets(Repository):
             c = counters_of(rows[0])
             for row in sorted(rows, key=lambda r: order[r["reservation_id"]]):
                 tokens, micros = real[row["reservation_id"]]
+                # the gateway sent the reserved output as max_tokens: a provider that reports
+                # more broke that bound, and the budget is charged at most what it reserved
+                # (the trace keeps what the provider reported)
+                tokens = min(tokens, row["held_tokens"])
+                micros = min(micros, row["held_micros"])
                 c, crossings = rules.settle(
                     row["period"],
                     limits_of(row),
