@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import struct
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -89,8 +90,9 @@ async def test_tools_mode_from_options_and_from_the_request() -> None:
 
 async def test_script_mode_first_match_wins_else_echo() -> None:
     script = [
-        {"match": r"weather in (\w+)", "tool_calls": [{"name": "weather", "arguments": {}}]},
-        {"match": "(?i)summari[sz]e", "json": {"summary": "short"}},
+        {"equals": "ping", "reply": "pong"},
+        {"match": "weather in", "tool_calls": [{"name": "weather", "arguments": {}}]},
+        {"match": "SUMMARIZE", "json": {"summary": "short"}},
         {"match": "hello", "reply": "hi!"},
         {"match": "hello", "reply": "never"},
     ]
@@ -102,7 +104,25 @@ async def test_script_mode_first_match_wins_else_echo() -> None:
     assert (await content("say hello"))["content"] == "hi!"
     assert json.loads((await content("Summarize this"))["content"]) == {"summary": "short"}
     assert (await content("weather in Paris"))["tool_calls"][0]["function"]["name"] == "weather"
+    assert (await content("ping"))["content"] == "pong"
+    assert (await content("Ping"))["content"] == "Ping"  # equals is exact: no match, echo
     assert (await content("unmatched"))["content"] == "unmatched"
+
+
+async def test_script_match_is_text_not_a_regex() -> None:
+    # a tenant's script must not run a regex: `(a+)+$` against a crafted message would
+    # stall the event loop for every tenant
+    script = [{"match": "(a+)+$", "reply": "literal"}, {"match": ".", "reply": "dot"}]
+
+    async def content(text: str) -> Any:
+        reply = await ADAPTER.complete(call("script", chat(text), script=script))
+        return reply.body["choices"][0]["message"]["content"]
+
+    began = time.perf_counter()
+    assert await content("a" * 40 + "!") == "a" * 40 + "!"
+    assert time.perf_counter() - began < 0.5
+    assert await content("x (A+)+$ y") == "literal"
+    assert await content("end.") == "dot"
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,13 @@ class GatewaySettings(ServiceSettings):
     upstream_idle_timeout: float = Field(
         default=60.0, gt=0, description="Seconds a stream may stay silent after its first token."
     )
+    upstream_stream_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds a whole stream may take, first byte to last; at most "
+        "`reservation_ttl` (left unset, it is lowered to it), so a trickling upstream cannot "
+        "outlive the budget reservation it is billed against.",
+    )
     upstream_max_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest upstream body read."
     )
@@ -98,4 +105,17 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(
                 f"credential_key_id: {self.credential_key_id!r} not in credential_keys"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _stream_ends_before_its_reservation(self) -> GatewaySettings:
+        # a stream still running when its reservation expires is charged the full estimate
+        # and its real settlement skipped
+        if self.upstream_stream_timeout > self.reservation_ttl:
+            if "upstream_stream_timeout" in self.model_fields_set:
+                raise ValueError(
+                    f"upstream_stream_timeout ({self.upstream_stream_timeout:g}) must be at "
+                    f"most reservation_ttl ({self.reservation_ttl:g})"
+                )
+            self.upstream_stream_timeout = self.reservation_ttl
         return self

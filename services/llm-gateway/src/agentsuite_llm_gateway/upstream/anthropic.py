@@ -17,7 +17,7 @@ from agentsuite_llm_gateway.upstream.base import (
     UpstreamError,
     tokens_of,
 )
-from agentsuite_llm_gateway.upstream.transport import Transport
+from agentsuite_llm_gateway.upstream.transport import Transport, redacting
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_VERSION = "2023-06-01"
@@ -48,10 +48,11 @@ class AnthropicAdapter:
     async def complete(self, call: Call) -> Reply:
         request = to_messages_request(call)
         provider = call.model.provider
-        answer = await self.transport.post_json(
-            provider, messages_url(provider), headers(call), request, seconds=call.timeout
-        )
-        body = to_chat_completion(answer)
+        with redacting(call.credential):
+            answer = await self.transport.post_json(
+                provider, messages_url(provider), headers(call), request, seconds=call.timeout
+            )
+            body = to_chat_completion(answer)
         return Reply(body=body, tokens=tokens_of(body["usage"]) or Tokens())
 
     async def stream(self, call: Call) -> AsyncIterator[Json]:
@@ -65,22 +66,23 @@ class AnthropicAdapter:
             request,
             first_byte_timeout=call.timeout,
         )
-        try:
-            async for line in lines:
-                event = sse_data(line)
-                if event is None:
-                    continue
-                for chunk in translator.feed(event):
-                    yield chunk
-                if translator.done:
-                    return
-        finally:
-            # leaving early (done, an error event, the client gone) frees the connection now
-            close = getattr(lines, "aclose", None)
-            if close is not None:
-                await close()
-        # the connection ended cleanly but the message did not: the provider cut it short
-        raise UpstreamError(Failure.SERVER, "anthropic stream ended before message_stop")
+        with redacting(call.credential):
+            try:
+                async for line in lines:
+                    event = sse_data(line)
+                    if event is None:
+                        continue
+                    for chunk in translator.feed(event):
+                        yield chunk
+                    if translator.done:
+                        return
+            finally:
+                # leaving early (done, an error event, the client gone) frees the connection
+                close = getattr(lines, "aclose", None)
+                if close is not None:
+                    await close()
+            # the connection ended cleanly but the message did not: the provider cut it short
+            raise UpstreamError(Failure.SERVER, "anthropic stream ended before message_stop")
 
     async def embed(self, call: Call) -> Reply:
         raise UpstreamError(Failure.REFUSED, "anthropic has no embeddings API", status=400)

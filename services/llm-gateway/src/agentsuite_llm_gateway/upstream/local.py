@@ -6,9 +6,12 @@ The model's `upstream` name picks the behaviour, the provider's `options` config
 - `json`: answers `json.dumps(options["json"])` (default `{}`).
 - `tools`: answers with tool calls: `options["tool_calls"]` ([{name, arguments}]) or else
   the request's first tool, called with `{}`.
-- `script`: `options["script"]` is a list of {"match": regex searched in the last user
-  message, and "reply": text | "json": object | "tool_calls": [...]}; the first match
-  wins, no match echoes.
+- `script`: `options["script"]` is a list of {"match": text | "equals": text, and
+  "reply": text | "json": object | "tool_calls": [...]}; `match` is found anywhere in the
+  last user message ignoring case, `equals` must be the whole message exactly, an entry
+  with neither always matches; the first match wins, no match echoes. Not regexes: the
+  script is tenant input, and a catastrophic pattern would stall the event loop (and so
+  every tenant) on one crafted message.
 - `fail`: raises what a real provider answering `options["status"]` (default 500) would
   (`options["retry_after"]` seconds on a 429), so fallbacks can be driven offline.
 - `cut`: a stream sends its first word and then drops, as a provider cut mid-stream would;
@@ -28,13 +31,11 @@ import base64
 import hashlib
 import json
 import math
-import re
 import struct
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from agentsuite_llm_gateway.domain.costs import Tokens
@@ -123,12 +124,10 @@ def first_tool(body: Json) -> list[Json]:
     raise refused("local provider in tools mode: the request has no tools and none are set")
 
 
-@lru_cache(maxsize=256)
-def pattern(source: str) -> re.Pattern[str]:
-    try:
-        return re.compile(source)
-    except re.error as exc:
-        raise refused(f"local provider: invalid script regex {source!r}: {exc}") from None
+def matches(entry: Json, said: str) -> bool:
+    if "equals" in entry:
+        return said == str(entry["equals"])
+    return str(entry.get("match", "")).casefold() in said.casefold()
 
 
 def scripted(entry: Json, body: Json) -> Answer:
@@ -154,7 +153,7 @@ def answer(call: Call) -> Answer:
         said = last_user_text(body)
         script = options.get("script") or []
         for entry in script if isinstance(script, list) else []:
-            if isinstance(entry, dict) and pattern(str(entry.get("match", ""))).search(said):
+            if isinstance(entry, dict) and matches(entry, said):
                 return scripted(entry, body)
         return Answer(said)
     if mode in ("fail", "cut"):

@@ -17,7 +17,7 @@ from agentsuite_llm_gateway.upstream.base import (
     UpstreamError,
     tokens_of,
 )
-from agentsuite_llm_gateway.upstream.transport import Transport, error_message
+from agentsuite_llm_gateway.upstream.transport import Transport, error_message, redacting
 
 # members the gateway reads itself and a provider must not see (some refuse unknown ones)
 GATEWAY_ONLY = frozenset({"prompt", "agentsuite", "cache"})
@@ -86,6 +86,10 @@ class OpenAIAdapter:
         self.transport = transport
 
     async def complete(self, call: Call) -> Reply:
+        with redacting(call.credential):
+            return await self._complete(call)
+
+    async def _complete(self, call: Call) -> Reply:
         provider = call.model.provider
         answer = await self.transport.post_json(
             provider,
@@ -102,6 +106,9 @@ class OpenAIAdapter:
         return Reply(body=answer, tokens=tokens_of(answer.get("usage")) or Tokens())
 
     async def stream(self, call: Call) -> AsyncIterator[Json]:
+        """The upstream's chunks until `[DONE]`; a stream that ends without it was cut short
+        (a clean EOF mid-answer looks like a complete one otherwise): SERVER, so before the
+        first token the router retries or falls back, after it the client learns it."""
         provider = call.model.provider
         lines = self.transport.stream_lines(
             provider,
@@ -110,17 +117,23 @@ class OpenAIAdapter:
             upstream_body(call, stream=True),
             first_byte_timeout=call.timeout,
         )
-        try:
-            async for line in lines:
-                chunk = parse_chunk(line)
-                if chunk is None:
-                    return
-                yield chunk
-        finally:
-            # leaving early (DONE, an error, the client gone) frees the connection now
-            await lines.aclose()
+        with redacting(call.credential):
+            try:
+                async for line in lines:
+                    chunk = parse_chunk(line)
+                    if chunk is None:
+                        return
+                    yield chunk
+            finally:
+                # leaving early (DONE, an error, the client gone) frees the connection now
+                await lines.aclose()
+            raise UpstreamError(Failure.SERVER, "stream ended without [DONE]")
 
     async def embed(self, call: Call) -> Reply:
+        with redacting(call.credential):
+            return await self._embed(call)
+
+    async def _embed(self, call: Call) -> Reply:
         provider = call.model.provider
         answer = await self.transport.post_json(
             provider,

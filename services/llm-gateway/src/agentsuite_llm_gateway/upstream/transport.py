@@ -14,9 +14,10 @@ read in one call; only streams and bodies of unknown length pay for chunked acco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -49,11 +50,22 @@ def redacted(exc: UpstreamError, secret: str | None) -> UpstreamError:
     """`exc` itself when it does not quote `secret`, else a copy whose message does not."""
     if not secret or secret not in exc.message:
         return exc
-    clean = UpstreamError(
+    return UpstreamError(
         exc.kind, redact(exc.message, secret), status=exc.status, retry_after=exc.retry_after
     )
-    clean.__cause__ = None
-    return clean
+
+
+@contextlib.contextmanager
+def redacting(secret: str | None) -> Iterator[None]:
+    """Re-raise an UpstreamError from the block without `secret` in its message (adapters
+    wrap each call, streams included, in it: the message reaches callers and traces)."""
+    try:
+        yield
+    except UpstreamError as exc:
+        clean = redacted(exc, secret)
+        if clean is exc:
+            raise
+        raise clean from None  # the original, which quotes the key, must not be chained
 
 
 def retry_after(value: str | None) -> float | None:
@@ -261,12 +273,16 @@ class Transport:
 
         The response headers and first event must come within `first_byte_timeout`
         (default: upstream_first_token_timeout), every later read within
-        upstream_idle_timeout; the whole stream is bounded by upstream_max_bytes."""
+        upstream_idle_timeout, and the whole stream within upstream_stream_timeout (an
+        upstream trickling a token a second never goes idle); it is bounded by
+        upstream_max_bytes."""
         check_url(url, self.allowed)
         first = first_byte_timeout or self.settings.upstream_first_token_timeout
         idle = self.settings.upstream_idle_timeout
+        total_seconds = self.settings.upstream_stream_timeout
         limit = self.max_bytes
         where = "before the first event"
+        capped = False  # whether the read timing out is the whole stream's deadline
         loop = asyncio.get_running_loop()
         context = self.session(provider).post(
             url,
@@ -276,7 +292,10 @@ class Transport:
             timeout=self.stream_timeout,
         )
         try:
-            deadline = loop.time() + first
+            began = loop.time()
+            end_by = began + total_seconds
+            deadline = min(began + first, end_by)
+            capped = deadline == end_by
             async with asyncio.timeout_at(deadline):
                 response = await context
             async with response:
@@ -291,7 +310,12 @@ class Transport:
                 started = False
                 while True:
                     if started:
-                        async with asyncio.timeout(idle):
+                        now = loop.time()
+                        capped = now + idle >= end_by
+                        if now >= end_by:
+                            # a read that does not wait (bytes already buffered) never times out
+                            raise TimeoutError
+                        async with asyncio.timeout_at(min(now + idle, end_by)):
                             chunk = await content.readany()
                     else:
                         async with asyncio.timeout_at(deadline):
@@ -335,7 +359,13 @@ class Transport:
                     data.append(payload[1:] if payload.startswith(b" ") else payload)
                 if data:
                     yield b"\n".join(data)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except TimeoutError as exc:
+            if capped:
+                raise UpstreamError(
+                    Failure.TIMEOUT, f"upstream stream ran past its {total_seconds:g} s deadline"
+                ) from exc
+            raise failure_of_exception(exc, where) from exc
+        except (aiohttp.ClientError, OSError) as exc:
             raise failure_of_exception(exc, where) from exc
 
     async def aclose(self) -> None:
