@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,6 +13,7 @@ from agentsuite_kit.runtime import Runtime
 from agentsuite_kit.service import ServiceSpec
 from agentsuite_llm_gateway.api import routers
 from agentsuite_llm_gateway.api.errors import on_gateway_error, on_problem, on_unhandled
+from agentsuite_llm_gateway.api.fast import FastPath
 from agentsuite_llm_gateway.consumers import consumers
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
@@ -32,6 +34,9 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
         await deps.catalogs.start()
         await deps.recorder.start()
         await recover(deps)
+        # what startup built lives as long as the process: out of the collector's sight, a
+        # full collection under load scans ~10x fewer objects (bench: p99 spikes were GC)
+        gc.freeze()
 
     async def last_stop() -> None:
         await worker(deps).aclose()
@@ -50,6 +55,8 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
     )
     deps.recorder.register(deps.runtime.metrics.registry)
     app = deps.runtime.app(title="llm-gateway", version="1", routers=routers(deps))
+    # outermost of the middlewares: the two hot routes skip the rest (api/fast.py)
+    app.add_middleware(FastPath, deps=deps)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(Exception, on_unhandled)

@@ -196,6 +196,38 @@ def _reply(outcome: Outcome) -> Response:
     )
 
 
+async def chat_response(request: Request, principal: Principal, deps: Deps) -> Response:
+    """`POST /v1/chat/completions` once the caller is known (the route and the fast path)."""
+    try:
+        body = await _body(request, deps)
+        options, run_id = _options(request, body)
+        caller = caller_of(principal, run_id)
+        if body.get("stream") is True:
+            chunks = await deps.gateway.stream(caller, body, options)
+            return StreamingResponse(
+                chunks,
+                media_type="text/event-stream",
+                headers={"x-request-id": str(options.request_id), "cache-control": "no-cache"},
+            )
+        return _reply(await deps.gateway.chat(caller, body, options))
+    except GatewayError as exc:
+        return openai_error(exc)
+
+
+async def embeddings_response(request: Request, principal: Principal, deps: Deps) -> Response:
+    """`POST /v1/embeddings` once the caller is known (the route and the fast path)."""
+    try:
+        body = await _body(request, deps)
+        if not isinstance(body.get("input"), str | list) or not body.get("input"):
+            raise GatewayError(
+                Code.INVALID_REQUEST, "input: a string or a non-empty list", param="input"
+            )
+        options, run_id = _options(request, body)
+        return _reply(await deps.gateway.embed(caller_of(principal, run_id), body, options))
+    except GatewayError as exc:
+        return openai_error(exc)
+
+
 def router(deps: Deps) -> APIRouter:
     api = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
     invoke = require("llm:invoke")
@@ -217,20 +249,7 @@ def router(deps: Deps) -> APIRouter:
         },
     )
     async def chat(request: Request, principal: Annotated[Principal, Depends(invoke)]) -> Response:
-        try:
-            body = await _body(request, deps)
-            options, run_id = _options(request, body)
-            caller = caller_of(principal, run_id)
-            if body.get("stream") is True:
-                chunks = await deps.gateway.stream(caller, body, options)
-                return StreamingResponse(
-                    chunks,
-                    media_type="text/event-stream",
-                    headers={"x-request-id": str(options.request_id), "cache-control": "no-cache"},
-                )
-            return _reply(await deps.gateway.chat(caller, body, options))
-        except GatewayError as exc:
-            return openai_error(exc)
+        return await chat_response(request, principal, deps)
 
     @api.post(
         "/v1/embeddings",
@@ -248,16 +267,7 @@ def router(deps: Deps) -> APIRouter:
     async def embeddings(
         request: Request, principal: Annotated[Principal, Depends(invoke)]
     ) -> Response:
-        try:
-            body = await _body(request, deps)
-            if not isinstance(body.get("input"), str | list) or not body.get("input"):
-                raise GatewayError(
-                    Code.INVALID_REQUEST, "input: a string or a non-empty list", param="input"
-                )
-            options, run_id = _options(request, body)
-            return _reply(await deps.gateway.embed(caller_of(principal, run_id), body, options))
-        except GatewayError as exc:
-            return openai_error(exc)
+        return await embeddings_response(request, principal, deps)
 
     @api.get(
         "/v1/models",
