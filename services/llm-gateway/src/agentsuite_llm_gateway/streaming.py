@@ -22,12 +22,14 @@ import orjson
 
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros
-from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.domain.traces import Attempt
+from agentsuite_llm_gateway.outcomes import extension
+from agentsuite_llm_gateway.prepared import elapsed_ms
 from agentsuite_llm_gateway.upstream.base import Failure, UpstreamError, tokens_of
 
 if TYPE_CHECKING:
-    from agentsuite_llm_gateway.gateway import Gateway, Outcome, Prepared
+    from agentsuite_llm_gateway.gateway import Gateway
+    from agentsuite_llm_gateway.prepared import Outcome, Prepared
 
 Json = dict[str, Any]
 DONE = b"data: [DONE]\n\n"
@@ -45,31 +47,25 @@ class Opened:
 
 
 async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
-    from agentsuite_llm_gateway.gateway import _exhausted, _falls_back, _refused
+    from agentsuite_llm_gateway.gateway import exhausted, falls_back, refused
 
-    try:
-        hit = await gw._cached(job, stream=True)
+    with gw.traced_failure(job, stream=True):
+        hit = await gw.outcomes.cached(job, stream=True)
         if hit is not None:
             return _replay(hit, _wants_usage(job))
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
-            model = await gw._reserve(job, candidate)
+            model = await gw.reserve(job, candidate)
             try:
-                call = gw._call(job, model, gw.settings.upstream_first_token_timeout)
+                call = gw.call(job, model, gw.settings.upstream_first_token_timeout)
                 opened = await _first_token(gw, job, model, call)
             except UpstreamError as exc:
                 last = exc
-                if not _falls_back(exc):
-                    raise _refused(exc) from None
+                if not falls_back(exc):
+                    raise refused(exc) from None
                 continue
             return _relay(gw, job, model, opened)
-        raise _exhausted(last)
-    except GatewayError as exc:
-        gw._record_error(job, exc, stream=True)
-        raise
-    except asyncio.CancelledError:
-        gw._record_cancelled(job)
-        raise
+        raise exhausted(last)
 
 
 async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> Opened:
@@ -99,7 +95,7 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
                 else UpstreamError(Failure.TIMEOUT, "no first token in time")
             )
             await _close(chunks)
-            ms = int((time.perf_counter() - began) * 1000)
+            ms = elapsed_ms(began)
             job.attempts.append(Attempt(model.name, name, exc.kind.value, ms, exc.message))
             if exc.kind is Failure.REFUSED:
                 breakers.release(key)  # the provider is fine; a half-open probe ends
@@ -107,12 +103,12 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
                 breakers.failure(key)
             if not exc.retryable or attempt == retries:
                 raise exc from None
-            await asyncio.sleep(gw._backoff(attempt, exc.retry_after))
+            await asyncio.sleep(gw.backoff(attempt, exc.retry_after))
             continue
         breakers.success(key)
-        ms = int((time.perf_counter() - began) * 1000)
+        ms = elapsed_ms(began)
         job.attempts.append(Attempt(model.name, name, "ok", ms))
-        return Opened(chunks, buffered, int((time.perf_counter() - job.started) * 1000))
+        return Opened(chunks, buffered, elapsed_ms(job.started))
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
@@ -139,7 +135,7 @@ async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> As
             if not wants_usage:
                 return None
             cost = cost_micros(price, tokens or Tokens())
-            chunk = {**chunk, "agentsuite": gw.extension(job, model, cost, currency, cached=False)}
+            chunk = {**chunk, "agentsuite": extension(job, model, cost, currency, cached=False)}
         chunk["model"] = model.name
         return sse(chunk)
 
@@ -171,14 +167,14 @@ async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> As
             # no usage came (cut, or a server that sends none): bytes/4 is the usual guess
             tokens = Tokens(prompt=job.prompt_tokens // 4, completion=text // 4 + (text > 0))
         cost = cost_micros(price, tokens)
-        gw.record(
+        gw.outcomes.record(
             job,
             model,
             "ok" if error is None else "error",
             tokens,
             cost,
             currency,
-            int((time.perf_counter() - job.started) * 1000),
+            elapsed_ms(job.started),
             ttft=opened.ttft_ms,
             stream=True,
             error=error,

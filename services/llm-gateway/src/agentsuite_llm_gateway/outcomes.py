@@ -1,0 +1,163 @@
+"""What a served request leaves behind: its reply's `agentsuite` member, its trace (handed to
+the recorder, off the hot path, whatever happened) and its response-cache entry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentsuite_contracts.ids import uuid7
+from agentsuite_llm_gateway.domain.catalog import Model
+from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros
+from agentsuite_llm_gateway.domain.errors import GatewayError
+from agentsuite_llm_gateway.domain.traces import Trace
+from agentsuite_llm_gateway.prepared import Json, Outcome, Prepared, elapsed_ms, money
+from agentsuite_llm_gateway.upstream.base import Reply
+
+if TYPE_CHECKING:
+    from agentsuite_llm_gateway.deps import Deps
+
+
+def extension(
+    job: Prepared, model: Model | None, cost: int, currency: str, *, cached: bool
+) -> Json:
+    """The `agentsuite` member of a reply: what was charged, to whom, and how."""
+    return {
+        "request_id": str(job.options.request_id),
+        "model": model.name if model is not None else None,
+        "provider": model.provider.name if model is not None else None,
+        "cost_micros": cost,
+        "cost": money(cost),
+        "currency": currency,
+        "run_id": job.caller.run_id,
+        "cached": cached,
+        "prompt": None
+        if job.prompt_id is None
+        else {"id": str(job.prompt_id), "version": job.prompt_version},
+        "attempts": [a.as_json() for a in job.attempts],
+    }
+
+
+class Outcomes:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def finish(self, job: Prepared, reply: Reply, model: Model) -> Outcome:
+        price = model.price_at(job.at)
+        cost = cost_micros(price, reply.tokens)
+        currency = price.currency if price is not None else "USD"
+        latency = elapsed_ms(job.started)
+        body = dict(reply.body)
+        body["model"] = model.name
+        body["agentsuite"] = extension(job, model, cost, currency, cached=False)
+        self.record(job, model, "ok", reply.tokens, cost, currency, latency)
+        return Outcome(body, model.name, model.provider.name, reply.tokens, cost, currency, latency)
+
+    def record(
+        self,
+        job: Prepared,
+        model: Model | None,
+        status: str,
+        tokens: Tokens,
+        cost: int,
+        currency: str,
+        latency: int,
+        *,
+        ttft: int | None = None,
+        stream: bool = False,
+        cached: bool = False,
+        error: str | None = None,
+    ) -> None:
+        self.deps.recorder.record(
+            Trace(
+                call_id=uuid7(),  # time-ordered: a lookup by id prunes to its month
+                request_id=job.options.request_id,
+                at=job.at,
+                caller=job.caller,
+                requested=job.route.requested,
+                model=model.name if model is not None else None,
+                provider=model.provider.name if model is not None else None,
+                status=status,
+                tokens=tokens,
+                cost_micros=cost,
+                currency=currency,
+                latency_ms=latency,
+                ttft_ms=ttft,
+                stream=stream,
+                cached=cached,
+                error_code=error,
+                prompt_id=job.prompt_id,
+                prompt_version=job.prompt_version,
+                attempts=tuple(job.attempts),
+                labels=job.options.labels,
+                reservation_id=None if job.reservation is None else job.reservation.reservation_id,
+            )
+        )
+
+    def error(self, job: Prepared, exc: GatewayError, *, stream: bool = False) -> None:
+        last = job.route.candidates[0] if job.route.candidates else None
+        tried = {m.name: m for m in job.route.candidates}
+        if job.attempts:
+            last = tried.get(job.attempts[-1].model, last)
+        self.record(
+            job,
+            last,
+            "error",
+            Tokens(),
+            0,
+            "USD",
+            elapsed_ms(job.started),
+            stream=stream,
+            error=exc.code.value,
+        )
+
+    def cancelled(self, job: Prepared) -> None:
+        """A call abandoned mid-flight (shutdown, a client gone): the provider may bill it,
+        so it is traced, and settled at what was reserved for it."""
+        held = job.reservation
+        tokens = Tokens(prompt=held.tokens) if held is not None else Tokens()
+        model = job.catalog.models.get(job.reserved_for or "")
+        self.record(
+            job,
+            model,
+            "error",
+            tokens,
+            held.micros if held is not None else 0,
+            "USD",
+            elapsed_ms(job.started),
+            error="cancelled",
+        )
+
+    # --- cache ---------------------------------------------------------------------------
+
+    def _cache_key(self, job: Prepared) -> bytes:
+        version = None if job.prompt_id is None else f"{job.prompt_id}:{job.prompt_version}"
+        return self.deps.cache.key(job.route.requested, version, job.body)
+
+    async def cached(self, job: Prepared, *, stream: bool = False) -> Outcome | None:
+        if not job.options.cache:
+            return None
+        body = await self.deps.cache.get(
+            job.caller.tenant_id, self._cache_key(job), job.caller.run_id or ""
+        )
+        if body is None:
+            return None
+        name = str(body.get("model", job.route.requested))
+        model = job.catalog.models.get(name)
+        latency = elapsed_ms(job.started)
+        body = dict(body)
+        body["agentsuite"] = extension(job, model, 0, "USD", cached=True)
+        self.record(job, model, "ok", Tokens(), 0, "USD", latency, stream=stream, cached=True)
+        provider = model.provider.name if model is not None else ""
+        return Outcome(body, name, provider, Tokens(), 0, "USD", latency, cached=True)
+
+    async def store(self, job: Prepared, outcome: Outcome) -> None:
+        body = {k: v for k, v in outcome.body.items() if k != "agentsuite"}
+        ttl = job.options.cache_ttl or self.deps.settings.cache_ttl
+        await self.deps.cache.put(
+            job.caller.tenant_id,
+            self._cache_key(job),
+            job.caller.run_id or "",
+            outcome.model,
+            body,
+            ttl,
+        )
