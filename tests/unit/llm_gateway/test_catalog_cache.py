@@ -76,9 +76,9 @@ def provider(name: str) -> dict[str, Any]:
 
 def listening(c: Catalogs) -> None:
     """As if the LISTEN connection were up (the unit tests open none)."""
-    c._conn = object()
-    c._lost.clear()
-    c._epoch += 1  # as a connect does
+    c.changes._conn = object()
+    c.changes._lost.clear()
+    c.changes._epoch += 1  # as a connect does
 
 
 T: UUID = uuid.uuid4()
@@ -134,7 +134,7 @@ async def test_losing_the_listener_falls_back_to_the_ttl() -> None:
     await asyncio.sleep(0.06)
     await c.get(T)
     assert c.loads == 1  # listening: trusted past the ttl
-    c._on_lost(None)
+    c.changes._on_lost(None)
     await c.get(T)
     assert c.loads == 2  # loaded before the loss, older than the ttl
     listening(c)  # reconnected: notifications sent meanwhile are lost

@@ -1,138 +1,35 @@
 """Which tenants' authorization state this process knows to be current, without asking.
 
 Every change that moves a tenant's decisions (roles, grants, policies, members, the
-tenant's status) sends `NOTIFY identity_authz '<tenant>'` in its own transaction, which
-PostgreSQL delivers to every listener when it commits. One connection per process LISTENs.
-A cache takes a `ticket(tenant)` before it reads the database and keeps it with what it
-read; the entry is current while `valid(tenant, ticket)`, i.e. until a notification for
-that tenant arrives. A warm `authorize` (and identity's live check of a token's principal)
-then needs no database round trip at all.
-
-Correctness never rests on the connection: while it is down (or before it is up) no ticket
-is issued and none is valid, so every cache reads the database as before; a reconnect voids
-every ticket, since notifications sent meanwhile are lost. A read racing a notification is
-safe: the ticket was taken before the read, and the notification makes it invalid.
+tenant's status) sends `NOTIFY identity_authz '<tenant>'` in its own transaction; the kit's
+`Changes` (agentsuite_kit.db.changes: one LISTEN connection, tickets, reconnects) turns that
+into tickets a cache keeps with what it read. A warm `authorize` (and identity's live check
+of a token's principal) then needs no database round trip at all.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import weakref
-from typing import Any
 from uuid import UUID
 
-import asyncpg
-
-log = logging.getLogger(__name__)
+from agentsuite_kit.db import changes as kit
 
 CHANNEL = "identity_authz"
 """The NOTIFY channel of authorization changes; the payload is the tenant id."""
 
-# every started listener of this process: a change committed here must not wait for its own
-# notification to come back before this process's next request sees it
-_HERE: weakref.WeakSet[Changes] = weakref.WeakSet()
+Ticket = kit.Ticket
+asyncpg_dsn = kit.asyncpg_dsn
+
+__all__ = ["CHANNEL", "Changes", "Ticket", "asyncpg_dsn", "forget_here"]
 
 
 def forget_here(tenant: UUID | None) -> None:
     """Void this process's tickets of `tenant` at once (all tenants if None). Called when a
     change is written, before its commit; its notification voids them again after."""
-    for changes in list(_HERE):
-        changes.void(tenant)
+    kit.void_here(CHANNEL, tenant)
 
 
-Ticket = tuple[int, int]
+class Changes(kit.Changes):
+    """The authorization changes of this process."""
 
-
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    """`postgresql+asyncpg://...` (SQLAlchemy's spelling) as asyncpg wants it."""
-    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-class Changes:
     def __init__(self, dsn: str, *, retry: float = 1.0) -> None:
-        self._dsn = dsn
-        self._retry = retry
-        self._conn: Any = None
-        self._epoch = 0  # bumped on every connect and loss: tickets from before are void
-        self._generation: dict[UUID, int] = {}
-        self._lost = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def listening(self) -> bool:
-        return self._conn is not None and not self._lost.is_set()
-
-    def ticket(self, tenant: UUID) -> Ticket | None:
-        """Take before reading the tenant's state; None while not listening."""
-        if not self.listening:
-            return None
-        return self._epoch, self._generation.get(tenant, 0)
-
-    def valid(self, tenant: UUID, ticket: Ticket | None) -> bool:
-        """Whether what was read under `ticket` is still the tenant's current state."""
-        if ticket is None or not self.listening:
-            return False
-        return ticket == (self._epoch, self._generation.get(tenant, 0))
-
-    def void(self, tenant: UUID | None) -> None:
-        """Every ticket of `tenant` (of every tenant if None) is no longer valid."""
-        if tenant is None:
-            self._epoch += 1
-        else:
-            self._generation[tenant] = self._generation.get(tenant, 0) + 1
-
-    async def start(self) -> None:
-        """Connect once (a failure is retried in the background) and keep listening."""
-        _HERE.add(self)
-        await self._connect()
-        self._task = asyncio.create_task(self._keep(), name="authz-changes")
-
-    async def aclose(self) -> None:
-        _HERE.discard(self)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self._drop()
-
-    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        try:
-            tenant = UUID(payload)
-        except ValueError:
-            tenant = None  # not ours to parse: trust nothing cached
-        self.void(tenant)
-
-    def _on_lost(self, conn: Any) -> None:
-        self._lost.set()
-        self._epoch += 1
-
-    async def _connect(self) -> bool:
-        try:
-            conn = await asyncpg.connect(self._dsn, timeout=5)
-            await conn.add_listener(CHANNEL, self._on_notify)
-            conn.add_termination_listener(self._on_lost)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("authz change listener not connected: %r", exc)
-            return False
-        self._epoch += 1
-        self._lost.clear()
-        self._conn = conn
-        return True
-
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        self._epoch += 1
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close(timeout=2)
-
-    async def _keep(self) -> None:
-        while True:
-            if self.listening:
-                await self._lost.wait()
-            await self._drop()
-            await asyncio.sleep(self._retry)
-            await self._connect()
+        super().__init__(dsn, CHANNEL, retry=retry)

@@ -3,30 +3,26 @@ change notification (or `config_ttl`) says it is stale.
 
 Every admin write runs `pg_notify('llm_catalog', '<tenant>')` in its transaction (see
 `Providers.announce`); PostgreSQL delivers it to every listener at commit, and one
-connection per process LISTENs. An entry remembers the (epoch, generation) its load began
-under: a notification for the tenant bumps the generation, a connect or a loss of the
-connection bumps the epoch. A warm entry is then served without touching the database
-while the listener is up and nothing was announced since its load began; while the
-listener is down (or after a reconnect: notifications sent meanwhile are lost) it is
-trusted for `config_ttl` seconds at most. A load racing a notification is safe: its ticket
-was taken before the read, so the notification makes it stale.
+connection per process LISTENs (the kit's `Changes`). An entry remembers the (epoch,
+generation) its load began under: a notification for the tenant bumps the generation, a
+connect or a loss of the connection bumps the epoch. A warm entry is then served without
+touching the database while the listener is up and nothing was announced since its load
+began; while the listener is down (or after a reconnect: notifications sent meanwhile are
+lost) it is trusted for `config_ttl` seconds at most. A load racing a notification is safe:
+its ticket was taken before the read, so the notification makes it stale.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import asyncpg
-
+from agentsuite_kit.db.changes import Changes, Ticket, void_here
 from agentsuite_llm_gateway.domain.catalog import (
     Alias,
     BudgetRule,
@@ -45,8 +41,6 @@ from agentsuite_llm_gateway.settings import GatewaySettings
 if TYPE_CHECKING:
     from agentsuite_llm_gateway.uow import GatewayUow
 
-log = logging.getLogger(__name__)
-
 CHANNEL = "llm_catalog"
 
 LOCAL = "local"
@@ -60,14 +54,10 @@ _BUILTIN_NS = uuid.UUID("5b0e0d4e-3f7a-4c61-9d35-6c1b9a1e2f70")
 
 Row = Mapping[Any, Any]
 
-# every started Catalogs of this process: a write here voids its copies at once, before
-# its own notification comes back
-_HERE: weakref.WeakSet[Catalogs] = weakref.WeakSet()
-
 
 def forget_here(tenant_id: UUID) -> None:
-    for catalogs in list(_HERE):
-        catalogs.forget(tenant_id)
+    """A write here voids this process's copies at once, before its notification comes back."""
+    void_here(CHANNEL, tenant_id)
 
 
 def builtin_id(tenant_id: UUID, name: str) -> UUID:
@@ -167,9 +157,6 @@ def _from(price: Price) -> Any:
     return price.effective_from
 
 
-Ticket = tuple[int, int]
-
-
 @dataclass(frozen=True, slots=True)
 class _Entry:
     catalog: Catalog
@@ -189,29 +176,21 @@ class Catalogs:
         self.settings = settings
         self._uow = uow
         url = dsn if dsn is not None else settings.database_url.get_secret_value()
-        self._dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        self._retry = retry
+        self.changes = Changes(url, CHANNEL, retry=retry, on_void=self._dropped)
         self._entries: dict[UUID, _Entry] = {}
         self._loads: dict[UUID, tuple[Ticket, asyncio.Future[Catalog]]] = {}
-        self._generation: dict[UUID, int] = {}
-        self._epoch = 0
-        self._conn: Any = None
-        self._lost = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.loads = 0  # database loads done (tests and metrics)
 
     @property
     def listening(self) -> bool:
-        return self._conn is not None and not self._lost.is_set()
-
-    def _ticket(self, tenant_id: UUID) -> Ticket:
-        return self._epoch, self._generation.get(tenant_id, 0)
+        return self.changes.listening
 
     def _fresh(self, tenant_id: UUID, entry: _Entry) -> bool:
         epoch, generation = entry.ticket
-        if generation != self._generation.get(tenant_id, 0):
+        now_epoch, now_generation = self.changes.current(tenant_id)
+        if generation != now_generation:
             return False
-        if epoch == self._epoch and self.listening:
+        if epoch == now_epoch and self.listening:
             return True
         return time.monotonic() - entry.loaded_at < self.settings.config_ttl
 
@@ -220,7 +199,7 @@ class Catalogs:
         entry = self._entries.get(tenant_id)
         if entry is not None and self._fresh(tenant_id, entry):
             return entry.catalog
-        ticket = self._ticket(tenant_id)
+        ticket = self.changes.current(tenant_id)
         running = self._loads.get(tenant_id)
         if running is None or running[0] != ticket:
             # concurrent misses share one load; one begun before a change is not joined
@@ -261,65 +240,22 @@ class Catalogs:
 
     def forget(self, tenant_id: UUID) -> None:
         """Drop this process's copy (admin writes call it; NOTIFY tells the others)."""
-        self._generation[tenant_id] = self._generation.get(tenant_id, 0) + 1
-        self._entries.pop(tenant_id, None)
+        self.changes.void(tenant_id)
 
     def forget_all(self) -> None:
-        self._epoch += 1
-        self._entries.clear()
+        self.changes.void(None)
+
+    def _dropped(self, tenant_id: UUID | None) -> None:
+        if tenant_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(tenant_id, None)
 
     async def start(self) -> None:
         """Begin listening for change notifications (a failed connect retries in the
         background; meanwhile entries live `config_ttl` seconds)."""
-        _HERE.add(self)
-        await self._connect()
-        self._task = asyncio.create_task(self._keep(), name="llm-catalog-changes")
+        await self.changes.start()
 
     async def aclose(self) -> None:
         """Stop listening."""
-        _HERE.discard(self)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self._drop()
-
-    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        try:
-            tenant = UUID(payload)
-        except ValueError:
-            self.forget_all()  # not ours to parse: trust nothing cached
-            return
-        self.forget(tenant)
-
-    def _on_lost(self, conn: Any) -> None:
-        self._lost.set()
-        self._epoch += 1
-
-    async def _connect(self) -> None:
-        try:
-            conn = await asyncpg.connect(self._dsn, timeout=5)
-            await conn.add_listener(CHANNEL, self._on_notify)
-            conn.add_termination_listener(self._on_lost)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("catalogue change listener not connected: %r", exc)
-            return
-        self._epoch += 1
-        self._lost.clear()
-        self._conn = conn
-
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        self._epoch += 1
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close(timeout=2)
-
-    async def _keep(self) -> None:
-        while True:
-            if self.listening:
-                await self._lost.wait()
-            await self._drop()
-            await asyncio.sleep(self._retry)
-            await self._connect()
+        await self.changes.aclose()
