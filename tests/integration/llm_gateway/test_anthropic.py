@@ -253,3 +253,18 @@ async def test_embeddings_refused(stub: Stub, adapter: AnthropicAdapter) -> None
         await adapter.embed(make_call(stub, {"model": "claude", "input": "x"}))
     assert caught.value.kind is Failure.REFUSED
     assert stub.requests == []
+
+
+async def test_an_error_event_quoting_the_key_does_not_carry_it(
+    stub: Stub, adapter: AnthropicAdapter
+) -> None:
+    events = text_events("partial")
+    stub.events = [
+        *events[:4],
+        {"type": "error", "error": {"type": "api_error", "message": f"bad key {API_KEY}!"}},
+    ]
+    with pytest.raises(UpstreamError) as caught:
+        await collect(adapter, make_call(stub))
+    assert API_KEY not in str(caught.value)
+    assert caught.value.message == "anthropic api_error: bad key ***!"
+    assert caught.value.__cause__ is None

@@ -4,6 +4,7 @@ UpstreamError, at the right point of a stream, and the gateway keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import tracemalloc
 import uuid
@@ -15,6 +16,9 @@ from agentsuite_llm_gateway.crypto import Cipher
 from agentsuite_llm_gateway.domain.catalog import Model, Provider, ProviderKind
 from agentsuite_llm_gateway.upstream.base import Call, Failure, UpstreamError
 from agentsuite_llm_gateway.upstream.pool import Upstreams
+from agentsuite_llm_gateway.upstream.transport import redact
+from aiohttp import web
+from pydantic import ValidationError
 
 from tests.integration.llm_gateway.harness import Gateway, auth, make_settings
 from tests.integration.llm_gateway.setup import alias, model, provider
@@ -259,3 +263,130 @@ async def test_the_gateway_keeps_serving_after_every_abuse(gateway: Gateway, stu
         assert good.json()["choices"][0]["message"]["content"] == "still there?"
     assert (await gateway.client.get("/readyz")).status_code == 200
     await asyncio.sleep(0)
+
+
+# --- a stream that ends early, or never ------------------------------------------------------
+
+ROLE = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"x","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'  # noqa: E501
+TOKEN = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"x","choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null}]}\n\n'  # noqa: E501
+
+
+@contextlib.asynccontextmanager
+async def sse_upstream(
+    frames: list[bytes], *, gap: float = 0.0, forever: bytes | None = None
+) -> AsyncIterator[str]:
+    """200 text/event-stream: `frames`, then `forever` every `gap` seconds (if given), then
+    a clean end of the body (no [DONE], no reset)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for frame in frames:
+            await response.write(frame)
+        while forever is not None:
+            await asyncio.sleep(gap)
+            await response.write(forever)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("frames", "contents"),
+    [([], []), ([ROLE], [""]), ([ROLE, TOKEN], ["", "tok"])],
+    ids=["empty", "role-only", "after-a-token"],
+)
+async def test_a_stream_ending_without_done_is_a_server_failure(
+    upstreams: Upstreams, frames: list[bytes], contents: list[str]
+) -> None:
+    seen: list[Any] = []
+    async with sse_upstream(frames) as url:
+        error, _ = await failure(collect(upstreams, call_to(url), seen))
+    assert error.kind is Failure.SERVER
+    assert error.message == "stream ended without [DONE]"
+    assert [c["choices"][0]["delta"].get("content") for c in seen] == contents
+
+
+async def test_a_stream_with_done_ends_cleanly(upstreams: Upstreams) -> None:
+    seen: list[Any] = []
+    async with sse_upstream([ROLE, TOKEN, b"data: [DONE]\n\n"]) as url:
+        await collect(upstreams, call_to(url), seen)
+    assert len(seen) == 2
+
+
+async def test_a_trickling_stream_ends_at_its_total_deadline() -> None:
+    # a token every 0.1 s never trips the idle timer; only the whole-stream deadline ends it
+    settings = make_settings(
+        "postgresql+asyncpg://unused/unused",
+        "unused:9092",
+        upstream_idle_timeout=TIMEOUT,
+        upstream_first_token_timeout=TIMEOUT,
+        upstream_stream_timeout=1.0,
+    )
+    pool = Upstreams(settings, Cipher(settings))
+    seen: list[Any] = []
+    try:
+        async with sse_upstream([ROLE], gap=0.1, forever=TOKEN) as url:
+            error, took = await failure(collect(pool, call_to(url), seen))
+    finally:
+        await pool.aclose()
+    assert error.kind is Failure.TIMEOUT
+    assert "1 s deadline" in error.message
+    assert 0.9 < took < 2.0
+    assert len(seen) > 3  # tokens flowed until the deadline
+
+
+def test_the_stream_deadline_is_at_most_the_reservation_ttl() -> None:
+    base = ("postgresql+asyncpg://unused/unused", "unused:9092")
+    assert make_settings(*base).upstream_stream_timeout == 600.0
+    # left unset, it is lowered to a shorter TTL; set above it, the start fails
+    assert make_settings(*base, reservation_ttl=30.0).upstream_stream_timeout == 30.0
+    with pytest.raises(ValidationError, match="upstream_stream_timeout"):
+        make_settings(*base, reservation_ttl=30.0, upstream_stream_timeout=31.0)
+
+
+# --- the provider key never comes back in an error ---------------------------------------------
+
+SECRET = "sk-live-abuse-0123456789"
+
+
+@pytest.mark.parametrize("status", [401, 429, 500, 400])
+async def test_an_upstream_quoting_the_key_does_not_hand_it_back(
+    upstreams: Upstreams, stub: Stub, status: int
+) -> None:
+    echo = {"error": {"message": f"Incorrect API key provided: Bearer {SECRET}."}}
+    base = call_to(stub.url)
+    call = Call(model=base.model, body=base.body, credential=SECRET, timeout=TIMEOUT)
+    adapter = upstreams.adapter(call.model.provider)
+    embed_call = Call(model=base.model, body={"input": "x"}, credential=SECRET, timeout=TIMEOUT)
+    for attempt in (
+        adapter.complete(call),
+        collect(upstreams, call, []),
+        adapter.embed(embed_call),
+    ):
+        stub.script(Fail(status, body=echo))
+        error, _ = await failure(attempt)
+        assert error.status == status
+        assert SECRET not in str(error)
+        assert "Bearer ***." in error.message
+        assert error.__cause__ is None
+        assert error.__suppress_context__
+    assert stub.requests[0].headers["Authorization"] == f"Bearer {SECRET}"
+
+
+def test_redact() -> None:
+    assert redact(f"key {SECRET} and {SECRET}", SECRET) == "key *** and ***"
+    assert redact("nothing here", SECRET) == "nothing here"
+    assert redact("no key configured", None) == "no key configured"
+    assert redact("empty", "") == "empty"
