@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from agentsuite_contracts.envelope import Actor
 from agentsuite_kit.auth.errors import AuthCode, AuthError
 
 
@@ -100,3 +101,16 @@ def _capabilities(claims: Mapping[str, Any]) -> frozenset[str]:
             raise AuthError(AuthCode.INVALID_CLAIM, "scope must be a space-separated string")
         caps.update(scope.split())
     return frozenset(caps)
+
+
+_ACTOR_KINDS: dict[PrincipalKind, Literal["user", "api_key", "service", "system"]] = {
+    PrincipalKind.USER: "user",
+    PrincipalKind.API_KEY: "api_key",
+    PrincipalKind.SERVICE: "service",
+    PrincipalKind.PLATFORM: "system",
+}
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The principal as the actor of the events its request causes."""
+    return Actor(kind=_ACTOR_KINDS[principal.kind], id=principal.subject)

@@ -67,6 +67,29 @@ class ProblemError(Exception):
         super().__init__(f"{status} {self.problem.title}: {detail}")
 
 
+def body_loc(field: str) -> list[str | int]:
+    """A dotted field name as FastAPI's own validation errors name a nested body value:
+    "targets[2].model" -> ["body", "targets", 2, "model"]."""
+    loc: list[str | int] = ["body"]
+    for part in field.split("."):
+        name, _, rest = part.partition("[")
+        loc.append(name)
+        for index in filter(None, rest.replace("]", "").split("[")):
+            loc.append(int(index) if index.isdigit() else index)
+    return loc
+
+
+def field_problem(status: int, detail: str, *, code: str, field: str | None = None) -> ProblemError:
+    """A rule's refusal as problem+json: its status, code and `field`; a 422 also carries
+    `errors` naming the field the way request validation does."""
+    extra: dict[str, Any] = {}
+    if field is not None:
+        extra["field"] = field
+        if status == 422:
+            extra["errors"] = [{"loc": body_loc(field), "msg": detail, "type": "value_error"}]
+    return ProblemError(status, detail, code=code, **extra)
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase

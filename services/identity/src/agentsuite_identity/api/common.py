@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from enum import Enum
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import Request, Response
@@ -14,41 +14,18 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from agentsuite_contracts.envelope import Actor
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.errors import DomainError
 from agentsuite_identity.uow import IdentityUow
-from agentsuite_kit.auth import Principal, PrincipalKind
+from agentsuite_kit.auth import Principal
+from agentsuite_kit.auth.principal import actor_of
 from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import etag
 from agentsuite_kit.http.idempotency import Idempotency, idempotency
 from agentsuite_kit.http.pagination import cursor_params
-from agentsuite_kit.http.problems import ProblemError
+from agentsuite_kit.http.problems import ProblemError, field_problem
 
 pages = cursor_params(default_limit=50, max_limit=200)
-
-_ACTOR_KINDS: dict[PrincipalKind, Literal["user", "api_key", "service", "system"]] = {
-    PrincipalKind.USER: "user",
-    PrincipalKind.API_KEY: "api_key",
-    PrincipalKind.SERVICE: "service",
-    PrincipalKind.PLATFORM: "system",
-}
-
-
-def actor(principal: Principal) -> Actor:
-    return Actor(kind=_ACTOR_KINDS[principal.kind], id=principal.subject)
-
-
-def _loc(field: str) -> list[str | int]:
-    # "actions[2]" -> ["body", "actions", 2]; "condition.a.$x" -> ["body", "condition", ...],
-    # as FastAPI's own validation errors name a nested value
-    loc: list[str | int] = ["body"]
-    for part in field.split("."):
-        name, _, index = part.partition("[")
-        loc.append(name)
-        if index:
-            loc.append(int(index.rstrip("]")))
-    return loc
 
 
 @contextmanager
@@ -59,7 +36,7 @@ def problems(principal: Principal | None = None) -> Iterator[None]:
         if principal is None:
             yield
         else:
-            with acting(actor(principal)):
+            with acting(actor_of(principal)):
                 yield
     except DomainError as exc:
         raise as_problem(exc) from None
@@ -67,12 +44,7 @@ def problems(principal: Principal | None = None) -> Iterator[None]:
 
 def as_problem(exc: DomainError) -> ProblemError:
     """A rule's refusal as problem+json: its status, code and field."""
-    extra: dict[str, Any] = {}
-    if exc.field is not None:
-        extra["field"] = exc.field
-        if exc.status == 422:
-            extra["errors"] = [{"loc": _loc(exc.field), "msg": exc.detail, "type": "value_error"}]
-    return ProblemError(exc.status, exc.detail, code=exc.code, **extra)
+    return field_problem(exc.status, exc.detail, code=exc.code, field=exc.field)
 
 
 class _Own(Enum):

@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from agentsuite_identity.api.common import actor, platform_only
+from agentsuite_identity.api.common import platform_only
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.handlers import signing_keys
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.auth.principal import actor_of
 from agentsuite_kit.cause import acting
 
 # No `from __future__ import annotations`: FastAPI must resolve the `Depends` in the
@@ -68,7 +69,7 @@ def router(deps: Deps) -> APIRouter:
     )
     async def rotate(principal: Annotated[Principal, Depends(rotating)]) -> Rotated:
         platform_only(principal)
-        with acting(actor(principal)):
+        with acting(actor_of(principal)):
             async with deps.runtime.uow(None) as uow:
                 done = await signing_keys.rotate(uow, deps.keyring)
                 await uow.commit()

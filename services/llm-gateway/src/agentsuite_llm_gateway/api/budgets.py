@@ -11,14 +11,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from agentsuite_contracts.envelope import Actor
-from agentsuite_kit.auth import Principal, PrincipalKind
+from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.auth.principal import actor_of
 from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import ProblemError
+from agentsuite_kit.http.problems import field_problem
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers import budgets as handlers
@@ -26,13 +26,6 @@ from agentsuite_llm_gateway.handlers.budgets import BudgetView, CreateBudget, Up
 from agentsuite_llm_gateway.uow import GatewayUow
 
 pages = cursor_params(default_limit=50, max_limit=200)
-
-_ACTORS: dict[PrincipalKind, Literal["user", "api_key", "service", "system"]] = {
-    PrincipalKind.USER: "user",
-    PrincipalKind.API_KEY: "api_key",
-    PrincipalKind.SERVICE: "service",
-    PrincipalKind.PLATFORM: "system",
-}
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {
@@ -57,16 +50,10 @@ def _problems(principal: Principal) -> Iterator[None]:
     """Run as `principal` (its events carry it); a refusal becomes its problem+json, a 422
     naming the field as request validation does."""
     try:
-        with acting(Actor(kind=_ACTORS[principal.kind], id=principal.subject)):
+        with acting(actor_of(principal)):
             yield
     except GatewayError as exc:
-        extra: dict[str, Any] = {}
-        if exc.param is not None:
-            extra["field"] = exc.param
-            if exc.status == 422:
-                loc = ["body", exc.param]
-                extra["errors"] = [{"loc": loc, "msg": exc.message, "type": "value_error"}]
-        raise ProblemError(exc.status, exc.message, code=exc.code.value, **extra) from None
+        raise field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param) from None
 
 
 def _tagged(response: Response, view: BudgetView) -> BudgetView:

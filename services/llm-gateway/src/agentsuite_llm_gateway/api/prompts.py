@@ -21,7 +21,7 @@ from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.http.etag import Precondition, etag
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError
+from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.domain.prompts import unstorable
@@ -153,17 +153,6 @@ class UsageOut(BaseModel):
     versions: list[VersionUsage]
 
 
-def _loc(field: str) -> list[str | int]:
-    # "messages[0].content" -> ["body", "messages", 0, "content"], as FastAPI names it
-    loc: list[str | int] = ["body"]
-    for part in field.split("."):
-        name, _, rest = part.partition("[")
-        loc.append(name)
-        for index in filter(None, rest.replace("]", "").split("[")):
-            loc.append(int(index) if index.isdigit() else index)
-    return loc
-
-
 def as_problem(exc: GatewayError) -> ProblemError:
     """A refusal as problem+json: a missing prompt (path) is 404, a bad field 422 naming it."""
     field = exc.param.removeprefix("prompt.") if exc.param else None
@@ -173,12 +162,7 @@ def as_problem(exc: GatewayError) -> ProblemError:
         status = 409
     else:
         status = 422
-    extra: dict[str, Any] = {}
-    if field is not None:
-        extra["field"] = field
-        if status == 422:
-            extra["errors"] = [{"loc": _loc(field), "msg": exc.message, "type": "value_error"}]
-    return ProblemError(status, exc.message, code=str(exc.code), **extra)
+    return field_problem(status, exc.message, code=str(exc.code), field=field)
 
 
 @contextmanager

@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from agentsuite_contracts.envelope import Actor
-from agentsuite_kit.auth import Principal, PrincipalKind
+from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.auth.principal import actor_of
 from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError
+from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers import models as model_handlers
@@ -58,23 +58,10 @@ _UPDATE: dict[int | str, dict[str, Any]] = {
 }
 _LIST: dict[int | str, dict[str, Any]] = {400: _problem("The cursor is invalid.")}
 
-_ACTORS = {
-    PrincipalKind.USER: "user",
-    PrincipalKind.API_KEY: "api_key",
-    PrincipalKind.SERVICE: "service",
-    PrincipalKind.PLATFORM: "system",
-}
-
 
 def problem(exc: GatewayError) -> ProblemError:
     """A refusal as problem+json: a 422 names its field as request validation does."""
-    extra: dict[str, Any] = {}
-    if exc.param is not None:
-        extra["field"] = exc.param
-        if exc.status == 422:
-            loc = ["body", *exc.param.split(".")]
-            extra["errors"] = [{"loc": loc, "msg": exc.message, "type": "value_error"}]
-    return ProblemError(exc.status, exc.message, code=exc.code.value, **extra)
+    return field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param)
 
 
 @asynccontextmanager
@@ -85,7 +72,7 @@ async def unit(
     refusals become problems. After a write, this process's catalogue copy is dropped."""
     tenant = principal.tenant
     try:
-        with acting(Actor(kind=_ACTORS[principal.kind], id=principal.subject)):  # type: ignore[arg-type]
+        with acting(actor_of(principal)):
             async with deps.uow(tenant) as uow:
                 yield uow
     except GatewayError as exc:

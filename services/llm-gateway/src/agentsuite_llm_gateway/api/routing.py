@@ -18,7 +18,7 @@ from agentsuite_kit.auth.fastapi import current_principal, require
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError
+from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers import routing as handlers
@@ -52,24 +52,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _loc(field: str) -> list[str | int]:
-    # "targets[2].model" -> ["body", "targets", 2, "model"], as FastAPI names a nested value
-    loc: list[str | int] = ["body"]
-    for part in field.split("."):
-        name, _, index = part.partition("[")
-        loc.append(name)
-        if index:
-            loc.append(int(index.rstrip("]")))
-    return loc
-
-
 def as_problem(exc: GatewayError) -> ProblemError:
-    extra: dict[str, Any] = {}
-    if exc.param is not None:
-        extra["field"] = exc.param
-        if exc.status == 422:
-            extra["errors"] = [{"loc": _loc(exc.param), "msg": exc.message, "type": "value_error"}]
-    return ProblemError(exc.status, exc.message, code=exc.code.value, **extra)
+    return field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param)
 
 
 @asynccontextmanager
