@@ -14,6 +14,7 @@ from tests.integration.llm_gateway.harness import (
     make_settings,
     running,
 )
+from tests.integration.llm_gateway.setup import served
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,11 @@ async def gateway(
     settings = make_settings(gateway_db.url(pg_admin_url), kafka_bootstrap)
     async with running(settings, gateway_db, pg_admin_url) as started:
         yield started
+
+
+@pytest.fixture(scope="module")
+async def base_url(gateway: Gateway) -> AsyncIterator[str]:
+    """The session's gateway behind a real uvicorn (one per test module), for the official
+    clients and for streams."""
+    async with served(gateway.app) as url:
+        yield url

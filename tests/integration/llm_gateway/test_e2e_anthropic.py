@@ -21,8 +21,9 @@ from tests.integration.llm_gateway.anthropic_stub import (
     running_stub,
     text_events,
 )
-from tests.integration.llm_gateway.harness import Gateway, auth, token
-from tests.integration.llm_gateway.setup import provider, served
+from tests.integration.llm_gateway.e2e_support import llm, trace_of
+from tests.integration.llm_gateway.harness import Gateway, auth
+from tests.integration.llm_gateway.setup import provider
 from tests.integration.llm_gateway.stub import stub_upstream
 
 ASK: Any = [
@@ -48,12 +49,6 @@ def cost(fresh: int, cached: int, output: int) -> int:
     return round(fresh * 3 + cached * 0.3 + output * 15)
 
 
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
-
-
 @pytest.fixture
 async def claude(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub]]:
     """A tenant with an Anthropic provider (its key stored encrypted) and model `claude-gw`."""
@@ -77,22 +72,6 @@ async def claude(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub]]:
         )
         assert r.status_code == 201, r.text
         yield tenant, stub
-
-
-def llm(base_url: str, tenant: uuid.UUID) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"]), max_retries=0
-    )
-
-
-async def trace_of(gateway: Gateway, tenant: uuid.UUID, request_id: str) -> dict[str, Any]:
-    await gateway.deps.recorder.flush()
-    r = await gateway.client.get(
-        "/v1/traces", params={"request_id": request_id}, headers=auth(tenant)
-    )
-    assert r.status_code == 200, r.text
-    [trace] = r.json()["items"]
-    return dict(trace)
 
 
 async def test_a_completion_comes_back_in_openai_shape_priced_with_cached_reads(

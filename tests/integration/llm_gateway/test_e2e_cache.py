@@ -14,17 +14,12 @@ import openai
 import pytest
 from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 
-from tests.integration.llm_gateway.harness import Gateway, auth, token
-from tests.integration.llm_gateway.setup import budget, model, provider, served
+from tests.integration.llm_gateway.e2e_support import llm
+from tests.integration.llm_gateway.harness import Gateway, auth
+from tests.integration.llm_gateway.setup import budget, model, provider
 from tests.integration.llm_gateway.stub import Reply, Stub, stub_upstream
 
 ON = {"X-Agentsuite-Cache": "on"}
-
-
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
 
 
 @pytest.fixture
@@ -34,12 +29,6 @@ async def one(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub]]:
         pid = await provider(gateway, tenant, "stub", stub.url)
         await model(gateway, tenant, pid, "cached-model", price=("2", "4"))
         yield tenant, stub
-
-
-def llm(base_url: str, tenant: uuid.UUID) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"]), max_retries=0
-    )
 
 
 def ask(text: str) -> Any:

@@ -15,37 +15,20 @@ import pytest
 from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 from openai.types.chat import ChatCompletion
 
+from tests.integration.llm_gateway.e2e_support import duo, llm
 from tests.integration.llm_gateway.harness import Gateway, auth, token
-from tests.integration.llm_gateway.setup import alias, budget, model, provider, served
-from tests.integration.llm_gateway.stub import Fail, Reply, Stub, stub_upstream
+from tests.integration.llm_gateway.setup import budget
+from tests.integration.llm_gateway.stub import Fail, Reply, Stub
 
 HELLO: Any = [{"role": "user", "content": "hello there"}]
 MAX_TOKENS = 100
 
 
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
-
-
 @pytest.fixture
 async def pair(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub, Stub]]:
     """A tenant with model-a and model-b on two stubs, and alias `duo` (a, then b)."""
-    tenant = uuid.uuid4()
-    async with stub_upstream() as first, stub_upstream() as second:
-        a = await provider(gateway, tenant, "a", first.url)
-        b = await provider(gateway, tenant, "b", second.url)
-        await model(gateway, tenant, a, "model-a", price=("1", "1"))
-        await model(gateway, tenant, b, "model-b", price=("1", "1"))
-        await alias(gateway, tenant, "duo", "model-a", "model-b")
+    async with duo(gateway, price_a=("1", "1"), price_b=("1", "1")) as (tenant, first, second, _):
         yield tenant, first, second
-
-
-def llm(base_url: str, tenant: uuid.UUID, **claims: Any) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"], **claims), max_retries=0
-    )
 
 
 def api_key(

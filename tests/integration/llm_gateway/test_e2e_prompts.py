@@ -14,8 +14,9 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from tests.integration.llm_gateway.harness import Gateway, auth, token
-from tests.integration.llm_gateway.setup import model, provider, served
+from tests.integration.llm_gateway.e2e_support import llm
+from tests.integration.llm_gateway.harness import Gateway, auth
+from tests.integration.llm_gateway.setup import model, provider
 from tests.integration.llm_gateway.stub import Stub, stub_upstream
 
 V1: Any = [
@@ -26,12 +27,6 @@ V2: Any = [
     {"role": "system", "content": "You are a terse travel agent."},
     {"role": "user", "content": "One sentence on {{ city }} in {{ season }}."},
 ]
-
-
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
 
 
 @pytest.fixture
@@ -62,12 +57,6 @@ async def setup(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub, str]]:
         assert r.status_code == 201, r.text
         assert r.json()["version"] == 2
         yield tenant, stub, prompt_id
-
-
-def llm(base_url: str, tenant: uuid.UUID) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"]), max_retries=0
-    )
 
 
 async def by_prompt(client: openai.AsyncOpenAI, prompt: dict[str, Any]) -> ChatCompletion:

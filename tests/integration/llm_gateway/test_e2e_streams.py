@@ -17,49 +17,18 @@ import openai
 import pytest
 from aiohttp import web
 
-from tests.integration.llm_gateway.harness import Gateway, auth, token
-from tests.integration.llm_gateway.setup import alias, budget, model, provider, served
-from tests.integration.llm_gateway.stub import CutAfterFirstToken, Fail, Stub, stub_upstream
+from tests.integration.llm_gateway.e2e_support import duo, llm, trace_of
+from tests.integration.llm_gateway.harness import Gateway, auth
+from tests.integration.llm_gateway.setup import budget, model, provider
+from tests.integration.llm_gateway.stub import CutAfterFirstToken, Fail, Stub
 
 HELLO: Any = [{"role": "user", "content": "one two three four five six"}]
 
 
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
-
-
 @pytest.fixture
 async def pair(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub, Stub]]:
-    tenant = uuid.uuid4()
-    async with stub_upstream() as first, stub_upstream() as second:
-        a = await provider(gateway, tenant, "a", first.url)
-        b = await provider(gateway, tenant, "b", second.url)
-        await model(gateway, tenant, a, "model-a", price=("1", "1"))
-        await model(gateway, tenant, b, "model-b", price=("1", "1"))
-        await alias(gateway, tenant, "duo", "model-a", "model-b")
+    async with duo(gateway, price_a=("1", "1"), price_b=("1", "1")) as (tenant, first, second, _):
         yield tenant, first, second
-
-
-def llm(base_url: str, tenant: uuid.UUID) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"]), max_retries=0
-    )
-
-
-async def trace(gateway: Gateway, tenant: uuid.UUID, request_id: str) -> dict[str, Any]:
-    for _ in range(50):  # a hung-up stream is recorded when its handler unwinds
-        await gateway.deps.recorder.flush()
-        r = await gateway.client.get(
-            "/v1/traces", params={"request_id": request_id}, headers=auth(tenant)
-        )
-        assert r.status_code == 200, r.text
-        if r.json()["items"]:
-            [found] = r.json()["items"]
-            return dict(found)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no trace of {request_id}")
 
 
 async def test_a_stream_cut_after_its_first_token_is_an_error_trace(
@@ -74,7 +43,7 @@ async def test_a_stream_cut_after_its_first_token_is_an_error_trace(
     with pytest.raises(openai.APIError):
         async for _ in stream:
             pass
-    found = await trace(gateway, tenant, request_id)
+    found = await trace_of(gateway, tenant, request_id)
     assert (found["status"], found["error_code"], found["stream"]) == ("error", "stream_cut", True)
     assert found["model"] == "model-a"
     assert found["ttft_ms"] is not None
@@ -150,7 +119,7 @@ async def test_a_client_hanging_up_mid_stream_is_recorded_and_releases_its_budge
                 break  # the first token, then hang up
         # the gateway stops reading the upstream too, rather than pulling tokens nobody reads
         await asyncio.wait_for(gone.wait(), 5)
-        found = await trace(gateway, tenant, request_id)
+        found = await trace_of(gateway, tenant, request_id)
     assert (found["status"], found["error_code"], found["stream"]) == (
         "error",
         "client_closed",
@@ -175,7 +144,7 @@ async def test_a_stream_that_never_starts_is_a_502_and_an_error_trace(
             model="duo", messages=HELLO, stream=True, extra_headers={"X-Request-Id": request_id}
         )
     assert failed.value.status_code == 502
-    found = await trace(gateway, tenant, request_id)
+    found = await trace_of(gateway, tenant, request_id)
     assert (found["status"], found["error_code"]) == ("error", "provider_error")
     assert len(found["attempts"]) == 2 * tries
 
@@ -192,6 +161,6 @@ async def test_a_stream_that_never_starts_is_traced_as_a_stream(
         await llm(base_url, tenant).chat.completions.create(
             model="duo", messages=HELLO, stream=True, extra_headers={"X-Request-Id": request_id}
         )
-    found = await trace(gateway, tenant, request_id)
+    found = await trace_of(gateway, tenant, request_id)
     assert found["status"] == "error"
     assert found["stream"] is True

@@ -15,43 +15,18 @@ from typing import Any
 import openai
 import pytest
 
-from tests.integration.llm_gateway.harness import Gateway, auth, token
-from tests.integration.llm_gateway.setup import alias, model, provider, served
-from tests.integration.llm_gateway.stub import Fail, Reply, Stub, stub_upstream
+from tests.integration.llm_gateway.e2e_support import duo, llm, traces
+from tests.integration.llm_gateway.harness import Gateway, auth
+from tests.integration.llm_gateway.stub import Fail, Reply, Stub
 
 HELLO: Any = [{"role": "user", "content": "hello there gateway"}]
-
-
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
 
 
 @pytest.fixture
 async def pair(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub, Stub]]:
     """A tenant whose alias `duo` tries model-a (provider a), then model-b (provider b)."""
-    tenant = uuid.uuid4()
-    async with stub_upstream() as first, stub_upstream() as second:
-        a = await provider(gateway, tenant, "a", first.url)
-        b = await provider(gateway, tenant, "b", second.url)
-        await model(gateway, tenant, a, "model-a", price=("3", "7"))
-        await model(gateway, tenant, b, "model-b", price=("5", "11"))
-        await alias(gateway, tenant, "duo", "model-a", "model-b")
+    async with duo(gateway, price_a=("3", "7"), price_b=("5", "11")) as (tenant, first, second, _):
         yield tenant, first, second
-
-
-def llm(base_url: str, tenant: uuid.UUID) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"]), max_retries=0
-    )
-
-
-async def traces(gateway: Gateway, tenant: uuid.UUID, **params: str) -> list[dict[str, Any]]:
-    await gateway.deps.recorder.flush()
-    r = await gateway.client.get("/v1/traces", params=params, headers=auth(tenant))
-    assert r.status_code == 200, r.text
-    return list(r.json()["items"])
 
 
 async def usage_events(gateway: Gateway, tenant: uuid.UUID) -> list[dict[str, Any]]:

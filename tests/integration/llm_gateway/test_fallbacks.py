@@ -11,8 +11,9 @@ from typing import Any
 import openai
 import pytest
 
-from tests.integration.llm_gateway.harness import Gateway, token
-from tests.integration.llm_gateway.setup import alias, model, provider, served
+from tests.integration.llm_gateway.e2e_support import duo, llm
+from tests.integration.llm_gateway.harness import Gateway
+from tests.integration.llm_gateway.setup import alias, model, provider
 from tests.integration.llm_gateway.stub import (
     CutAfterFirstToken,
     CutBeforeFirstToken,
@@ -25,29 +26,11 @@ from tests.integration.llm_gateway.stub import (
 HELLO: Any = [{"role": "user", "content": "hello there"}]
 
 
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
-
-
 @pytest.fixture
 async def pair(gateway: Gateway) -> AsyncIterator[tuple[uuid.UUID, Stub, Stub, str]]:
     """A tenant whose alias `duo` tries provider A's model, then provider B's (and A's id)."""
-    tenant = uuid.uuid4()
-    async with stub_upstream() as first, stub_upstream() as second:
-        a = await provider(gateway, tenant, "a", first.url)
-        b = await provider(gateway, tenant, "b", second.url)
-        await model(gateway, tenant, a, "model-a")
-        await model(gateway, tenant, b, "model-b")
-        await alias(gateway, tenant, "duo", "model-a", "model-b")
-        yield tenant, first, second, a
-
-
-def llm(base_url: str, tenant: uuid.UUID) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"]), max_retries=0
-    )
+    async with duo(gateway) as made:
+        yield made
 
 
 @pytest.mark.parametrize("failure", [Fail(429), Fail(500), Fail(503)])

@@ -11,27 +11,16 @@ from typing import Any
 import openai
 import pytest
 
+from tests.integration.llm_gateway.e2e_support import llm as client
 from tests.integration.llm_gateway.harness import Gateway, token
-from tests.integration.llm_gateway.setup import model, provider, served
+from tests.integration.llm_gateway.setup import model, provider
 from tests.integration.llm_gateway.stub import Reply, Stub, stub_upstream
-
-
-@pytest.fixture(scope="module")
-async def base_url(gateway: Gateway) -> AsyncIterator[str]:
-    async with served(gateway.app) as url:
-        yield url
 
 
 @pytest.fixture
 async def stub() -> AsyncIterator[Stub]:
     async with stub_upstream() as running:
         yield running
-
-
-def client(base_url: str, tenant: uuid.UUID, **claims: Any) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{base_url}/v1", api_key=token(tenant, ["llm:invoke"], **claims), max_retries=0
-    )
 
 
 async def test_chat_with_the_default_alias_offline(base_url: str) -> None:
