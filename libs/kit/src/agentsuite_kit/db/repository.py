@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, tuple_
+
 from agentsuite_kit.db.scoped import ScopedConnection
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def keyset(
+    query: S,
+    key: Sequence[ColumnElement[Any]],
+    after: Sequence[Any] | None,
+    limit: int,
+    *,
+    descending: bool = False,
+) -> S:
+    """`query`'s page in `key` order (ascending unless `descending`) from just past the
+    cursor's values `after`: `limit + 1` rows at most, the extra one only proving a next
+    page (`agentsuite_kit.http.pagination.paginate`)."""
+    order = [c.desc() for c in key] if descending else list(key)
+    query = query.order_by(*order).limit(limit + 1)
+    if after is not None:
+        row, cursor = tuple_(*key), tuple_(*after)
+        query = query.where(row < cursor if descending else row > cursor)
+    return query
 
 
 class Repository:

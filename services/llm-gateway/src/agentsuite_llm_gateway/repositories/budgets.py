@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, delete, func, select, text, tuple_, update
+from sqlalchemy import RowMapping, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.domain import budgets as rules
 from agentsuite_llm_gateway.domain.budgets import Counters, Crossing, Limits, Period, window
 from agentsuite_llm_gateway.domain.catalog import BudgetRule, Exhaust, SubjectKind
@@ -166,8 +166,9 @@ class Budgets(Repository):
         self, items: Sequence[tuple[UUID, int, int]], *, now: datetime | None = None
     ) -> list[Settled]:
         """For each (reservation_id, tokens, micros): move what the reservation held to
-        spent at the real amounts (never more than was held), in the given order. A reservation already gone (settled,
-        expired, its budget deleted) is skipped, so settling twice is harmless."""
+        spent at the real amounts (never more than was held), in the given order. A
+        reservation already gone (settled, expired, its budget deleted) is skipped, so
+        settling twice is harmless."""
         if not items:
             return []
         at = now or datetime.now(UTC)
@@ -253,12 +254,10 @@ class Budgets(Repository):
         self, after: Sequence[Any] | None, limit: int, scope: str | None = None
     ) -> list[Row]:
         """Up to `limit + 1` budgets in (created_at, id) order after the cursor's pair."""
-        key = (budgets.c.created_at, budgets.c.budget_id)
-        query = select(budgets).order_by(*key).limit(limit + 1)
+        query = select(budgets)
         if scope is not None:
             query = query.where(budgets.c.scope == scope)
-        if after is not None:
-            query = query.where(tuple_(*key) > tuple_(*after))
+        query = keyset(query, (budgets.c.created_at, budgets.c.budget_id), after, limit)
         return list((await self.session.execute(query)).mappings().all())
 
     async def change(self, budget_id: UUID, values: dict[str, Any]) -> Row:

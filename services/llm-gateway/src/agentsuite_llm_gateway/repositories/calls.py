@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, func, literal, select, text
 from sqlalchemy.engine import RowMapping
 
-from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.repositories.tables import calls, usage_daily
 
 _SUMS = (
@@ -145,14 +145,9 @@ class Calls(Repository):
         self, where: TraceFilter, after: Sequence[Any] | None, limit: int
     ) -> list[RowMapping]:
         """Newest first, keyset on (created_at, call_id); `limit + 1` rows at most."""
-        query = (
-            select(calls)
-            .where(*_trace_conditions(where))
-            .order_by(calls.c.created_at.desc(), calls.c.call_id.desc())
-            .limit(limit + 1)
-        )
-        if after is not None:
-            query = query.where(tuple_(calls.c.created_at, calls.c.call_id) < tuple_(*after))
+        query = select(calls).where(*_trace_conditions(where))
+        key = (calls.c.created_at, calls.c.call_id)
+        query = keyset(query, key, after, limit, descending=True)
         return list((await self.session.execute(query)).mappings().all())
 
     async def get(self, call_id: UUID, start: datetime, end: datetime) -> RowMapping | None:

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, delete, func, select, text, tuple_, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.repositories.tables import models, prices, providers
 
 CHANNEL = "llm_catalog"
@@ -78,11 +78,8 @@ class Providers(Repository):
 
     async def page(self, after: Sequence[Any] | None, limit: int) -> list[RowMapping]:
         """Up to `limit + 1` rows in (created_at, id) order after the cursor's pair."""
-        key = tuple_(providers.c.created_at, providers.c.provider_id)
-        query = select(providers).order_by(*key.clauses).limit(limit + 1)
-        if after is not None:
-            query = query.where(key > tuple_(*after))
-        return await _rows(self, query)
+        key = (providers.c.created_at, providers.c.provider_id)
+        return await _rows(self, keyset(select(providers), key, after, limit))
 
     async def change(self, provider_id: UUID, **values: Any) -> RowMapping | None:
         return await _change(self, providers, providers.c.provider_id == provider_id, values)
@@ -155,16 +152,9 @@ class Models(Repository):
     async def page(
         self, provider_id: UUID, after: Sequence[Any] | None, limit: int
     ) -> list[RowMapping]:
-        key = tuple_(models.c.created_at, models.c.model_id)
-        query = (
-            select(models)
-            .where(models.c.provider_id == provider_id)
-            .order_by(*key.clauses)
-            .limit(limit + 1)
-        )
-        if after is not None:
-            query = query.where(key > tuple_(*after))
-        return await _rows(self, query)
+        query = select(models).where(models.c.provider_id == provider_id)
+        key = (models.c.created_at, models.c.model_id)
+        return await _rows(self, keyset(query, key, after, limit))
 
     async def of_provider(self, provider_id: UUID) -> list[RowMapping]:
         return await _rows(self, select(models).where(models.c.provider_id == provider_id))
@@ -212,16 +202,9 @@ class Prices(Repository):
         self, model_id: UUID, after: Sequence[Any] | None, limit: int
     ) -> list[RowMapping]:
         """The versions in effective_from order (oldest first)."""
-        key = tuple_(prices.c.effective_from, prices.c.price_id)
-        query = (
-            select(prices)
-            .where(prices.c.model_id == model_id)
-            .order_by(*key.clauses)
-            .limit(limit + 1)
-        )
-        if after is not None:
-            query = query.where(key > tuple_(*after))
-        return await _rows(self, query)
+        query = select(prices).where(prices.c.model_id == model_id)
+        key = (prices.c.effective_from, prices.c.price_id)
+        return await _rows(self, keyset(query, key, after, limit))
 
     async def in_force(self, model_id: UUID, at: datetime | None = None) -> RowMapping | None:
         """The version in force at `at` (default: the database's now)."""

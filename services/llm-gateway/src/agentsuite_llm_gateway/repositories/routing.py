@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, cast, delete, insert, select, text, tuple_, update
+from sqlalchemy import RowMapping, cast, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.domain.catalog import (
     Alias,
     Preference,
@@ -141,10 +141,7 @@ class Rules(Repository):
         return (await self.session.execute(query)).one()._mapping
 
     async def page(self, after: tuple[Any, ...] | None, limit: int) -> list[Row]:
-        order = (rules.c.created_at, rules.c.rule_id)
-        query = select(*_RULE_COLS).order_by(*order).limit(limit + 1)
-        if after is not None:
-            query = query.where(tuple_(*order) > tuple_(*after))
+        query = keyset(select(*_RULE_COLS), (rules.c.created_at, rules.c.rule_id), after, limit)
         return [r._mapping for r in (await self.session.execute(query)).all()]
 
     async def remove(self, rule_id: UUID) -> bool:
@@ -189,9 +186,7 @@ class Preferences(Repository):
 
     async def page(self, after: tuple[Any, ...] | None, limit: int) -> list[Row]:
         order = (preferences.c.subject_kind, preferences.c.subject_id)
-        query = select(*_PREFERENCE_COLS).order_by(*order).limit(limit + 1)
-        if after is not None:
-            query = query.where(tuple_(*order) > tuple_(*after))
+        query = keyset(select(*_PREFERENCE_COLS), order, after, limit)
         return [r._mapping for r in (await self.session.execute(query)).all()]
 
     async def remove(self, kind: str, subject_id: str) -> bool:
