@@ -34,8 +34,8 @@ def storable(value: Any) -> bool:
     return True
 
 
-def _json_refusal(value: Any) -> str | None:
-    """Why `value` cannot be stored as options (None: it can). Iterative, and nesting is
+def json_refusal(value: Any) -> str | None:
+    """Why `value` cannot be stored as JSONB (None: it can). Iterative, and nesting is
     bounded: a deep document must be a 422, not a RecursionError's 500."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -118,7 +118,7 @@ class Command(BaseModel):
     def _options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return value
-        refusal = _json_refusal(value) or _header_refusal(value)
+        refusal = json_refusal(value) or _header_refusal(value)
         if refusal is not None:
             raise ValueError(refusal)
         if len(json.dumps(value)) > MAX_OPTIONS_BYTES:

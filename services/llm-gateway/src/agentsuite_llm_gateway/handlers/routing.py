@@ -11,7 +11,6 @@ and models added later count), and `plan` skips a target whose model is gone.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -23,6 +22,7 @@ from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.http.etag import Precondition
 from agentsuite_llm_gateway.catalogs import BUILTIN_ALIASES
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.handlers.inputs import invalid, json_refusal
 from agentsuite_llm_gateway.uow import GatewayUow
 
 # aliases are addressed in paths: no `/`; no `*`, which rules read as a prefix
@@ -40,31 +40,15 @@ Text = Annotated[str, Field(max_length=1000)]
 MAX_TARGETS = 32
 
 
-def _storable(value: Any) -> bool:
-    """PostgreSQL's text and JSONB hold no NUL, no lone surrogate, no non-finite number."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return "\x00" not in value
-    if isinstance(value, dict):
-        return all(_storable(k) and _storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_storable(v) for v in value)
-    return True
-
-
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
     def _storable_strings(cls, data: Any) -> Any:
-        if not _storable(data):
-            raise ValueError("contains NUL, an unpaired surrogate or a non-finite number")
+        refusal = json_refusal(data)
+        if refusal is not None:
+            raise ValueError(refusal)
         return data
 
 
@@ -138,10 +122,6 @@ class PreferenceView(BaseModel):
     @classmethod
     def of(cls, row: RowMapping) -> PreferenceView:
         return cls(**{k: row[k] for k in cls.model_fields})
-
-
-def invalid(field: str, message: str) -> GatewayError:
-    return GatewayError(Code.INVALID_REQUEST, message, param=field, status=422)
 
 
 def _tenant(uow: GatewayUow) -> UUID:
