@@ -183,37 +183,51 @@ class Gateway:
     async def _retrying(
         self, job: Prepared, model: Model, call: Call, send: Callable[[Any, Call], Awaitable[T]]
     ) -> T:
-        breakers = self.deps.breakers
-        # per provider row, not name: two tenants' `openai` providers are two upstreams
-        key = str(model.provider.provider_id)
-        name = model.provider.name
         adapter = self.deps.upstreams.adapter(model.provider)
         for attempt in range(self.settings.retries + 1):
-            if not breakers.allow(key):
-                job.attempts.append(Attempt(model.name, name, "breaker_open", 0))
-                raise UpstreamError(Failure.CONNECT, f"provider {name}: circuit open")
+            key = self.admit(job, model)
             began = time.perf_counter()
             try:
                 result = await send(adapter, call)
             except asyncio.CancelledError:
-                breakers.release(key)  # the client left: no verdict on the provider
+                self.deps.breakers.release(key)  # the client left: no verdict on the provider
                 raise
             except UpstreamError as exc:
-                job.attempts.append(
-                    Attempt(model.name, name, exc.kind.value, elapsed_ms(began), exc.message)
-                )
-                if exc.kind is Failure.REFUSED:
-                    breakers.release(key)  # the provider is fine; a half-open probe ends
-                else:
-                    breakers.failure(key)
+                self.failed(job, model, key, exc, began)
                 if not exc.retryable or attempt == self.settings.retries:
                     raise
                 await asyncio.sleep(self.backoff(attempt, exc.retry_after))
                 continue
-            breakers.success(key)
-            job.attempts.append(Attempt(model.name, name, "ok", elapsed_ms(began)))
+            self.succeeded(job, model, key, began)
             return result
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    # per provider row, not name: two tenants' `openai` providers are two upstreams, and the
+    # breaker's verdicts below are shared by calls and streams
+
+    def admit(self, job: Prepared, model: Model) -> str:
+        """The provider's breaker key, once its breaker lets one more try through."""
+        key = str(model.provider.provider_id)
+        if not self.deps.breakers.allow(key):
+            name = model.provider.name
+            job.attempts.append(Attempt(model.name, name, "breaker_open", 0))
+            raise UpstreamError(Failure.CONNECT, f"provider {name}: circuit open")
+        return key
+
+    def failed(
+        self, job: Prepared, model: Model, key: str, exc: UpstreamError, began: float
+    ) -> None:
+        job.attempts.append(
+            Attempt(model.name, model.provider.name, exc.kind.value, elapsed_ms(began), exc.message)
+        )
+        if exc.kind is Failure.REFUSED:
+            self.deps.breakers.release(key)  # the provider is fine; a half-open probe ends
+        else:
+            self.deps.breakers.failure(key)
+
+    def succeeded(self, job: Prepared, model: Model, key: str, began: float) -> None:
+        self.deps.breakers.success(key)
+        job.attempts.append(Attempt(model.name, model.provider.name, "ok", elapsed_ms(began)))
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         base = self.settings.retry_backoff * (2**attempt)

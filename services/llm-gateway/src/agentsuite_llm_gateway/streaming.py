@@ -22,7 +22,6 @@ import orjson
 
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros
-from agentsuite_llm_gateway.domain.traces import Attempt
 from agentsuite_llm_gateway.outcomes import extension
 from agentsuite_llm_gateway.prepared import elapsed_ms
 from agentsuite_llm_gateway.upstream.base import Failure, UpstreamError, tokens_of
@@ -69,16 +68,10 @@ async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
 
 
 async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> Opened:
-    breakers = gw.deps.breakers
-    # per provider row, not name: two tenants' `openai` providers are two upstreams
-    key = str(model.provider.provider_id)
-    name = model.provider.name
     adapter = gw.deps.upstreams.adapter(model.provider)
     retries = gw.settings.retries
     for attempt in range(retries + 1):
-        if not breakers.allow(key):
-            job.attempts.append(Attempt(model.name, name, "breaker_open", 0))
-            raise UpstreamError(Failure.CONNECT, f"provider {name}: circuit open")
+        key = gw.admit(job, model)
         began = time.perf_counter()
         chunks = adapter.stream(call)
         buffered: list[Json] = []
@@ -95,19 +88,12 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
                 else UpstreamError(Failure.TIMEOUT, "no first token in time")
             )
             await _close(chunks)
-            ms = elapsed_ms(began)
-            job.attempts.append(Attempt(model.name, name, exc.kind.value, ms, exc.message))
-            if exc.kind is Failure.REFUSED:
-                breakers.release(key)  # the provider is fine; a half-open probe ends
-            else:
-                breakers.failure(key)
+            gw.failed(job, model, key, exc, began)
             if not exc.retryable or attempt == retries:
                 raise exc from None
             await asyncio.sleep(gw.backoff(attempt, exc.retry_after))
             continue
-        breakers.success(key)
-        ms = elapsed_ms(began)
-        job.attempts.append(Attempt(model.name, name, "ok", ms))
+        gw.succeeded(job, model, key, began)
         return Opened(chunks, buffered, elapsed_ms(job.started))
     raise AssertionError("unreachable")  # the loop returns or raises
 
