@@ -23,7 +23,7 @@ from tests.integration.llm_gateway.anthropic_stub import (
 )
 from tests.integration.llm_gateway.e2e_support import llm, trace_of
 from tests.integration.llm_gateway.harness import Gateway, auth
-from tests.integration.llm_gateway.setup import provider
+from tests.integration.llm_gateway.setup import alias, model, provider
 from tests.integration.llm_gateway.stub import stub_upstream
 
 ASK: Any = [
@@ -282,21 +282,10 @@ async def test_a_key_the_provider_rejects_falls_back_and_is_never_the_callers_40
         a = await provider(gateway, tenant, "a", bad.url, "anthropic", credential="sk-revoked")
         b = await provider(gateway, tenant, "b", good.url, "anthropic", credential=API_KEY)
         for pid, name in ((a, "claude-a"), (b, "claude-b")):
-            r = await gateway.client.post(
-                f"/v1/providers/{pid}/models",
-                json={"name": name, "upstream": "claude-stub-1", "context_window": 200_000},
-                headers=auth(tenant),
+            await model(
+                gateway, tenant, pid, name, upstream="claude-stub-1", context_window=200_000
             )
-            assert r.status_code == 201, r.text
-        r = await gateway.client.post(
-            "/v1/aliases",
-            json={
-                "name": "claudes",
-                "targets": [{"model": "claude-a", "weight": 1}, {"model": "claude-b", "weight": 0}],
-            },
-            headers=auth(tenant),
-        )
-        assert r.status_code == 201, r.text
+        await alias(gateway, tenant, "claudes", "claude-a", "claude-b")
         client = llm(base_url, tenant)
         reply = await client.chat.completions.create(model="claudes", messages=ASK)
         assert reply.model == "claude-b"
@@ -316,21 +305,8 @@ async def test_an_overloaded_anthropic_falls_back_to_an_openai_upstream_mid_alia
     stub.status = 529
     async with stub_upstream() as other:
         pid = await provider(gateway, tenant, "openai-ish", other.url)
-        r = await gateway.client.post(
-            f"/v1/providers/{pid}/models",
-            json={"name": "gpt-gw", "upstream": "gpt-x", "context_window": 128_000},
-            headers=auth(tenant),
-        )
-        assert r.status_code == 201, r.text
-        r = await gateway.client.post(
-            "/v1/aliases",
-            json={
-                "name": "mixed",
-                "targets": [{"model": "claude-gw", "weight": 1}, {"model": "gpt-gw", "weight": 0}],
-            },
-            headers=auth(tenant),
-        )
-        assert r.status_code == 201, r.text
+        await model(gateway, tenant, pid, "gpt-gw", upstream="gpt-x")
+        await alias(gateway, tenant, "mixed", "claude-gw", "gpt-gw")
         request_id = str(uuid.uuid4())
         stream = await llm(base_url, tenant).chat.completions.create(
             model="mixed", messages=ASK, stream=True, extra_headers={"X-Request-Id": request_id}
