@@ -81,6 +81,10 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
                     buffered.append(chunk)
                     if _is_token(chunk):
                         break
+        except asyncio.CancelledError:
+            await _close(chunks)
+            gw.deps.breakers.release(key)  # the client left: no verdict on the provider
+            raise
         except (UpstreamError, TimeoutError) as raised:
             exc = (
                 raised
