@@ -302,7 +302,7 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
     down = cli(env, "down")
     assert down.returncode == 0
     # the services `up` started stop; the external servers are left alone
-    assert down.stdout.strip() == "stopped: service identity"
+    assert down.stdout.strip() == "stopped: service identity, service llm-gateway"
 
 
 def test_up_hands_a_service_its_app_role_and_jwks_url_only(env: dict[str, str]) -> None:

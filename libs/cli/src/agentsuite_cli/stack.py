@@ -214,7 +214,31 @@ class Stack:
         state.save(self.state_file)
         if any(s.name == "identity" for s in starting):
             self.wait_for_identity()
+        self.wait_for_ready([s for s in state.services if s.name in {p.name for p in starting}])
         return state
+
+    def wait_for_ready(self, services: list[ServiceProc], timeout: float = 120.0) -> None:
+        """Until every service just started answers `/readyz`: `up` returns a stack that
+        serves, not one still importing (a service's first start takes seconds)."""
+        deadline = time.monotonic() + timeout
+        waiting = list(services)
+        while waiting and time.monotonic() < deadline:
+            for svc in list(waiting):
+                if not psutil.pid_exists(svc.pid):
+                    raise StartError(f"{svc.name} exited while starting; see {svc.log}")
+                try:
+                    url = f"http://127.0.0.1:{svc.port}/readyz"
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        waiting.remove(svc)
+                except httpx.HTTPError:
+                    pass
+            if waiting:
+                time.sleep(0.25)
+        if waiting:
+            names = ", ".join(s.name for s in waiting)
+            raise StartError(
+                f"{names} did not become ready within {timeout:.0f}s; see {self.home / 'logs'}"
+            )
 
     def wait_for_identity(self, timeout: float = 90.0) -> None:
         """Until identity answers ready and the operator's credential is on disk: whatever
