@@ -26,6 +26,7 @@ from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import MILLION
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.domain.routing import forbidden
 from agentsuite_llm_gateway.gateway import Options, Outcome
 
 Json = dict[str, Any]
@@ -282,7 +283,7 @@ def router(deps: Deps) -> APIRouter:
         data = [
             {"id": m.name, "object": "model", "created": 0, "owned_by": m.provider.name}
             for m in sorted(catalog.models.values(), key=lambda m: m.name)
-            if m.routable and not _forbidden(catalog, caller, m.name)
+            if m.routable and not forbidden(catalog, caller, m.name)
         ]
         data += [
             {"id": a.name, "object": "model", "created": 0, "owned_by": "alias"}
@@ -293,15 +294,3 @@ def router(deps: Deps) -> APIRouter:
         )
 
     return api
-
-
-def _forbidden(catalog: Any, caller: Caller, name: str) -> bool:
-    from agentsuite_llm_gateway.domain.catalog import RuleEffect
-
-    subjects = set(caller.subjects())
-    return any(
-        r.effect is RuleEffect.FORBID
-        and r.matches_model(name)
-        and (r.subject_kind.value, r.subject_id) in subjects | {(k, None) for k, _ in subjects}
-        for r in catalog.rules
-    )

@@ -84,6 +84,16 @@ def plan(catalog: Catalog, ask: Ask, rng: random.Random, now: datetime | None = 
     return Route(name, _filter(ask, forbids, name, models, when))
 
 
+def forbidden(catalog: Catalog, caller: Caller, name: str) -> bool:
+    """Whether a FORBID rule matching `caller` names the model `name` (what `plan` drops;
+    `/v1/models` hides the same models)."""
+    ids = dict(caller.subjects())
+    return any(
+        r.effect is RuleEffect.FORBID and _applies(r, ids) and r.matches_model(name)
+        for r in catalog.rules
+    )
+
+
 def _known(catalog: Catalog, name: str) -> bool:
     return name in catalog.aliases or name in catalog.models
 
