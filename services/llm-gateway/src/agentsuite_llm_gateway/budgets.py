@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from uuid import UUID
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_llm_gateway.domain.budgets import remaining
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import BudgetRule
+from agentsuite_llm_gateway.domain.costs import units
 from agentsuite_llm_gateway.repositories.budgets import Row, counters_of, limits_of
 from agentsuite_llm_gateway.settings import GatewaySettings
 from agentsuite_llm_gateway.uow import GatewayUow
@@ -91,12 +91,8 @@ def exhausted_message(row: Row | None, tokens: int, micros: int, now: datetime) 
         )
     if left_micros is not None and micros > left_micros:
         parts.append(
-            f"{_money(left_micros)} of {_money(limits.micros or 0)} {row['currency']} left, "
-            f"this call may cost up to {_money(micros)}"
+            f"{units(left_micros)} of {units(limits.micros or 0)} {row['currency']} left, "
+            f"this call may cost up to {units(micros)}"
         )
     detail = "; ".join(parts) or "nothing left"
     return f"the {row['period']} budget of {who} is exhausted: {detail}"
-
-
-def _money(micros: int) -> str:
-    return f"{Decimal(micros) / Decimal(1_000_000):f}"

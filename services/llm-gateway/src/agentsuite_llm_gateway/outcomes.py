@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_llm_gateway.domain.catalog import Model
-from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros
+from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros, units
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.domain.traces import Trace
-from agentsuite_llm_gateway.prepared import Json, Outcome, Prepared, elapsed_ms, money
+from agentsuite_llm_gateway.prepared import Json, Outcome, Prepared, elapsed_ms
 from agentsuite_llm_gateway.upstream.base import Reply
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def extension(
         "model": model.name if model is not None else None,
         "provider": model.provider.name if model is not None else None,
         "cost_micros": cost,
-        "cost": money(cost),
+        "cost": units(cost),
         "currency": currency,
         "run_id": job.caller.run_id,
         "cached": cached,

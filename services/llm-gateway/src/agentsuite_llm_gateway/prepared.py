@@ -6,14 +6,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from agentsuite_llm_gateway.budgets import Reservation
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Catalog
-from agentsuite_llm_gateway.domain.costs import MILLION, Tokens
+from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.domain.routing import Route
 from agentsuite_llm_gateway.domain.traces import Attempt
 
@@ -65,11 +64,6 @@ class Prepared:
     reservation: Reservation | None = None
     reserved_for: str | None = None  # the model whose estimate is reserved
     attempts: list[Attempt] = field(default_factory=list)
-
-
-def money(micros: int) -> str:
-    """Micro-units as a decimal string of currency units: 1250000 -> "1.25"."""
-    return str((Decimal(micros) / MILLION).normalize() if micros else Decimal(0))
 
 
 def elapsed_ms(since: float) -> int:

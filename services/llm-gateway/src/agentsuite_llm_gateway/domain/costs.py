@@ -9,6 +9,7 @@ billed below their price and no float ever touches money.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from agentsuite_llm_gateway.domain.catalog import Price
 
@@ -61,3 +62,9 @@ def estimate_micros(price: Price | None, prompt: int, max_output: int) -> int:
         return 0
     output_price = max(price.output, price.reasoning or 0)
     return -(-(prompt * price.input + max_output * output_price) // MILLION)
+
+
+def units(micros: int) -> str:
+    """Micro-units as a plain decimal string of currency units, no trailing zeros and never
+    an exponent: 1250000 -> "1.25", 10000000 -> "10", 0 -> "0"."""
+    return format(Decimal(micros).scaleb(-6).normalize(), "f")

@@ -25,6 +25,7 @@ from agentsuite_kit.cause import cause
 from agentsuite_kit.jobs import Handler, Job
 from agentsuite_llm_gateway.domain import budgets as rules
 from agentsuite_llm_gateway.domain.budgets import Crossing, Period
+from agentsuite_llm_gateway.domain.costs import units
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.repositories.budgets import Settled, counters_of, limits_of
 from agentsuite_llm_gateway.uow import GatewayUow
@@ -241,9 +242,7 @@ class BudgetView(BaseModel):
 def _cost(micros: int | None) -> str | None:
     if micros is None:
         return None
-    return (
-        str((Decimal(micros) / MICROS).quantize(Decimal("0.000001")).normalize()) if micros else "0"
-    )
+    return units(micros)
 
 
 def _micros(cost: str | None) -> int | None:
