@@ -200,6 +200,12 @@ class PlanStep(Contract):
     max_cost: Money | None = Field(
         default=None, description="Most this step may spend over all its attempts."
     )
+    compensation: str | None = Field(
+        default=None,
+        description="Key of a step that undoes this one: it runs (with `${compensated}` the "
+        "output of this step) when the execution is cancelled after this step succeeded, "
+        "and never in the normal flow.",
+    )
 
     @model_validator(mode="after")
     def _block_matches_kind(self) -> PlanStep:

@@ -1,0 +1,1 @@
+"""Agentsuite execution: durable runs of approved plans."""

@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from agentsuite_kit.db.repository import Repository
+
+
+class Executions(Repository):
+    pass

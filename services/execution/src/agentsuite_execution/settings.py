@@ -1,0 +1,79 @@
+"""execution's one Settings class: `AGENTSUITE_EXECUTION_*`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from agentsuite_kit.settings import ServiceSettings, env_prefix
+
+
+class ExecutionSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix=env_prefix("execution"), extra="ignore")
+    service: ClassVar[str] = "execution"
+
+    # --- the engine ----------------------------------------------------------------------
+    workers: int = Field(
+        default=8, ge=0, description="Steps this process runs at once (0: API only, no engine)."
+    )
+    claim_batch: int = Field(default=16, ge=1, description="Most steps claimed per round trip.")
+    poll_interval: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds between claims when no notification arrives (another instance "
+        "made work ready, a timer came due).",
+    )
+    lease: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a claimed step stays this worker's without a heartbeat; a dead "
+        "worker's steps are retried after it.",
+    )
+    heartbeat: float = Field(
+        default=5.0, gt=0, description="Seconds between lease renewals (well under `lease`)."
+    )
+    lease_loss_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Lost leases (worker crashes) a step survives beyond its retry policy "
+        "before it fails: a step that kills its worker every time is not retried forever.",
+    )
+    max_steps: int = Field(
+        default=20_000, ge=1, description="Most steps (map items included) in one execution."
+    )
+    # --- tools ---------------------------------------------------------------------------
+    http_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds an `http` tool call may take at most."
+    )
+    http_max_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest `http` tool response read."
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Hosts or CIDR ranges `http` tools may reach although they are loopback, "
+        "private or link-local (the SSRF guard refuses those otherwise).",
+    )
+    # --- LLM calls -----------------------------------------------------------------------
+    llm_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds an LLM step waits for the gateway's answer."
+    )
+    default_max_tokens: int = Field(
+        default=1024,
+        gt=0,
+        description="Output tokens an LLM call is assumed to use when its step sets no cap "
+        "(the budget reservation's estimate).",
+    )
+    default_price_micros: int = Field(
+        default=10_000_000,
+        ge=0,
+        description="Price of one million tokens assumed for a model whose price execution "
+        "has not seen (`llm.models.v1`), for cost reservations.",
+    )
+    agent_max_turns: int = Field(
+        default=10, ge=1, description="Model turns of an agent step whose agent sets no limit."
+    )
+    # --- edge ----------------------------------------------------------------------------
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    sse_keepalive: float = Field(default=15.0, gt=0, description="Seconds between SSE pings.")
