@@ -1,0 +1,80 @@
+"""Retry backoff: exponential from the initial delay, capped, integer milliseconds."""
+
+from __future__ import annotations
+
+import pytest
+from agentsuite_execution.domain.retry import delay_ms, may_retry
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentsuite_contracts.steps import RetryPolicy
+
+
+def test_first_retry_waits_the_initial_delay() -> None:
+    assert delay_ms(RetryPolicy(initial_delay_ms=250, backoff=3), 1) == 250
+
+
+def test_delay_grows_by_backoff_per_failure() -> None:
+    policy = RetryPolicy(initial_delay_ms=1000, backoff=1.5, max_delay_ms=60_000)
+    assert [delay_ms(policy, n) for n in (1, 2, 3, 4)] == [1000, 1500, 2250, 3375]
+
+
+def test_delay_is_capped_by_max_delay() -> None:
+    policy = RetryPolicy(initial_delay_ms=1000, backoff=2, max_delay_ms=5000)
+    assert [delay_ms(policy, n) for n in (3, 4, 5)] == [4000, 5000, 5000]
+
+
+def test_fractional_delay_rounds_to_whole_milliseconds() -> None:
+    delay = delay_ms(RetryPolicy(initial_delay_ms=100, backoff=1.1), 3)
+    assert delay == 121
+    assert isinstance(delay, int)
+
+
+def test_backoff_of_one_keeps_the_delay_constant() -> None:
+    policy = RetryPolicy(initial_delay_ms=700, backoff=1)
+    assert {delay_ms(policy, n) for n in range(1, 20)} == {700}
+
+
+def test_zero_initial_delay_retries_at_once() -> None:
+    assert delay_ms(RetryPolicy(initial_delay_ms=0, backoff=10), 50) == 0
+
+
+def test_cap_below_initial_delay_wins() -> None:
+    assert delay_ms(RetryPolicy(initial_delay_ms=5000, max_delay_ms=100), 1) == 100
+
+
+def test_huge_failure_counts_do_not_overflow() -> None:
+    policy = RetryPolicy(initial_delay_ms=1000, backoff=10, max_delay_ms=60_000)
+    assert delay_ms(policy, 100_000) == 60_000
+    # a product that overflows to inf without raising
+    assert delay_ms(RetryPolicy(initial_delay_ms=10**5, backoff=1e305, max_delay_ms=9), 2) == 9
+
+
+def test_zero_failures_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        delay_ms(RetryPolicy(), 0)
+
+
+def test_may_retry_until_attempts_are_used_up() -> None:
+    policy = RetryPolicy(max_attempts=3)
+    assert [may_retry(policy, n) for n in (1, 2, 3, 4)] == [True, True, False, False]
+
+
+def test_default_policy_never_retries() -> None:
+    assert not may_retry(RetryPolicy(), 1)
+
+
+@given(
+    initial=st.integers(0, 10**7),
+    backoff=st.floats(1, 1e6),
+    cap=st.integers(0, 10**8),
+    failures=st.integers(1, 10_000),
+)
+def test_delay_is_monotonic_and_within_bounds(
+    initial: int, backoff: float, cap: int, failures: int
+) -> None:
+    policy = RetryPolicy(initial_delay_ms=initial, backoff=backoff, max_delay_ms=cap)
+    delay = delay_ms(policy, failures)
+    assert 0 <= delay <= cap
+    assert delay >= min(initial, cap)
+    assert delay_ms(policy, failures + 1) >= delay
