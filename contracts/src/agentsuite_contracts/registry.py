@@ -294,6 +294,8 @@ TOPICS: tuple[Topic, ...] = (
             llm.ModelRegistered,
             llm.ModelRetired,
         ),
+        # execution keeps model prices for its budget reservations
+        consumers=("execution",),
     ),
 )
 

@@ -1,0 +1,74 @@
+"""What execution knows of the catalog and of llm-gateway's models: the tool versions and
+agent revisions steps call, and the list prices LLM reservations are estimated with.
+
+Records of events other services published (catalog.tools.v1, catalog.agents.v1,
+llm.providers.v1), as `repositories.projections` stores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from agentsuite_contracts.catalog import AgentSpec, CatalogStatus, ToolSpec
+from agentsuite_contracts.common import Money
+
+
+@dataclass(frozen=True)
+class ToolRecord:
+    """One published tool version, with its tool's deprecation."""
+
+    tool_id: UUID
+    tool_version_id: UUID
+    name: str
+    version: str
+    spec: ToolSpec
+    deprecated: bool
+    sunset_at: datetime | None
+
+    def sunset(self, at: datetime) -> bool:
+        """Past its sunset at `at`: calls fail from then on (a deprecated tool without a
+        sunset date still runs; new plans are what deprecation warns)."""
+        return self.deprecated and self.sunset_at is not None and self.sunset_at <= at
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """One revision of an agent; `status` is a `CatalogStatus` value."""
+
+    agent_id: UUID
+    name: str
+    version: int
+    spec: AgentSpec
+    status: str
+
+    @property
+    def published(self) -> bool:
+        return self.status == CatalogStatus.PUBLISHED
+
+
+@dataclass(frozen=True)
+class Price:
+    """A model's list price of one million tokens, in micro-units of `currency`."""
+
+    model: str
+    input_micros: int
+    output_micros: int
+    currency: str
+
+    @classmethod
+    def of(cls, model: str, input_price: Money, output_price: Money) -> Price:
+        """From a `ModelRegistered`'s two prices, which must share a currency: one price
+        row cannot hold two (and a reservation could not add them)."""
+        if input_price.currency != output_price.currency:
+            raise ValueError(
+                f"model {model!r}: input price in {input_price.currency} but output price "
+                f"in {output_price.currency}; one currency per model"
+            )
+        return cls(
+            model=model,
+            input_micros=input_price.amount_micros,
+            output_micros=output_price.amount_micros,
+            currency=input_price.currency,
+        )

@@ -1,0 +1,136 @@
+"""What execution keeps of planning, catalog and llm-gateway events: approved plans,
+published tools, agent revisions, model prices; and a run per schedule firing.
+
+A handler takes the envelope: its `occurred_at` orders the changes of one row (see
+`repositories.projections`). Types not listed (drafts, validations, tool drafts,
+provider changes) are skipped by the consumer: only approved and published things run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from agentsuite_contracts.catalog import (
+    AgentCreated,
+    AgentDeprecated,
+    AgentUpdated,
+    ToolDeprecated,
+    ToolPublished,
+    ToolVersionPublished,
+)
+from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.execution import Trigger
+from agentsuite_contracts.llm import ModelRegistered, ModelRetired
+from agentsuite_contracts.planning import PlanApproved, PlanArchived, ScheduleFired
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.catalog import Price
+from agentsuite_execution.domain.errors import RunError
+from agentsuite_execution.handlers import runs
+from agentsuite_execution.uow import ExecutionUow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope[Any], ExecutionUow], Awaitable[None]]
+
+
+async def plan_approved(event: Envelope[PlanApproved], uow: ExecutionUow) -> None:
+    approved = event.payload
+    await uow.plans.approve(
+        approved.plan, approved.version, approved.approved_by, event.occurred_at
+    )
+
+
+async def plan_archived(event: Envelope[PlanArchived], uow: ExecutionUow) -> None:
+    await uow.plans.archive(event.payload.plan_id, event.occurred_at)
+
+
+async def tool_version_published(event: Envelope[ToolVersionPublished], uow: ExecutionUow) -> None:
+    published = event.payload
+    await uow.tools.add_version(
+        published.tool_id, published.tool_version_id, published.spec, event.occurred_at
+    )
+
+
+async def tool_published(event: Envelope[ToolPublished], uow: ExecutionUow) -> None:
+    published = event.payload
+    await uow.tools.publish(published.tool_id, published.name, published.version, event.occurred_at)
+
+
+async def tool_deprecated(event: Envelope[ToolDeprecated], uow: ExecutionUow) -> None:
+    deprecated = event.payload
+    await uow.tools.deprecate(
+        deprecated.tool_id, deprecated.name, deprecated.sunset_at, event.occurred_at
+    )
+
+
+async def agent_revised(event: Envelope[AgentCreated | AgentUpdated], uow: ExecutionUow) -> None:
+    revised = event.payload
+    await uow.agents.revise(revised.agent_id, revised.spec, revised.status, event.occurred_at)
+
+
+async def agent_deprecated(event: Envelope[AgentDeprecated], uow: ExecutionUow) -> None:
+    await uow.agents.deprecate(event.payload.agent_id, event.payload.name, event.occurred_at)
+
+
+async def model_registered(event: Envelope[ModelRegistered], uow: ExecutionUow) -> None:
+    model = event.payload
+    price = Price.of(model.model, model.input_price, model.output_price)
+    await uow.models.register(price, event.occurred_at)
+
+
+async def model_retired(event: Envelope[ModelRetired], uow: ExecutionUow) -> None:
+    await uow.models.retire(event.payload.model, event.occurred_at)
+
+
+async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, *, deps: Deps) -> None:
+    """Start the slot's run (`start` makes a repeated slot one run).
+
+    A firing that can never run (plan archived, inputs refused) is dropped with a
+    warning. Any other refusal (the plan version not approved here yet: planning's two
+    topics are not ordered with each other) goes back to the consumer's retry tiers.
+    """
+    fired = event.payload
+    command = runs.StartRun(
+        plan_id=fired.plan_id,
+        plan_version=fired.plan_version,
+        inputs=dict(fired.inputs),
+        trigger=Trigger.SCHEDULE,
+        schedule_id=fired.schedule_id,
+        due_at=fired.due_at,
+    )
+    try:
+        await runs.start(uow, deps, command)
+    except RunError as exc:
+        if exc.code != "invalid" and not await uow.plans.archived(fired.plan_id):
+            raise
+        log.warning(
+            "schedule %s: slot %s of plan %s v%s not run: %s (field %s)",
+            fired.schedule_id,
+            fired.due_at.isoformat(),
+            fired.plan_id,
+            fired.plan_version,
+            exc.code,
+            exc.field,
+        )
+
+
+PLANS: Mapping[type[Payload], Handler] = {
+    PlanApproved: plan_approved,
+    PlanArchived: plan_archived,
+}
+TOOLS: Mapping[type[Payload], Handler] = {
+    ToolVersionPublished: tool_version_published,
+    ToolPublished: tool_published,
+    ToolDeprecated: tool_deprecated,
+}
+AGENTS: Mapping[type[Payload], Handler] = {
+    AgentCreated: agent_revised,
+    AgentUpdated: agent_revised,
+    AgentDeprecated: agent_deprecated,
+}
+MODELS: Mapping[type[Payload], Handler] = {
+    ModelRegistered: model_registered,
+    ModelRetired: model_retired,
+}
