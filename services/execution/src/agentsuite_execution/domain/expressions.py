@@ -287,7 +287,8 @@ class _Parser:
             self.pos += 1
             if self.toks[self.pos - 1][1] == "[":
                 index = self.expr()
-                keys.append(index.value if isinstance(index, Literal) else index)
+                constant = isinstance(index, Literal) and type(index.value) in (str, int)
+                keys.append(index.value if isinstance(index, Literal) and constant else index)
                 self.take("]")
                 continue
             kind, value, _ = self.toks[self.pos]
@@ -430,7 +431,8 @@ def _resolve(path: Path, scope: Scope) -> Any:
         if isinstance(key, bool) or not isinstance(key, str | int):
             raise ExpressionError(f"cannot index with a {_kind(key)} in {path.text}")
         if n == 0 and path.head == "steps" and not (isinstance(value, Mapping) and key in value):
-            raise ExpressionError(f"unknown step {key!r} in {path.text}")
+            hint = "" if path.text.startswith("$") else " (a key with `-` needs ${steps.<key>})"
+            raise ExpressionError(f"unknown step {key!r} in {path.text}{hint}")
         value = _get(value, key)
     return value
 
