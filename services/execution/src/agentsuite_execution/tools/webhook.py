@@ -1,0 +1,236 @@
+"""`http` tools: the input POSTed (by default) as JSON to the binding's URL.
+
+The answer: a JSON body (Content-Type `application/json` or `*+json`, or none or
+`application/octet-stream` and a body that parses) is the output as parsed; an empty body
+is null; any other body is the output as a string. Statuses other than
+`success_statuses` (default: 2xx) fail: 5xx and 429 retryable, 4xx not, a 3xx not either,
+because redirects are never followed (a public hook could bounce the call to an internal
+literal the resolver never sees).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from agentsuite_execution.tools.calls import Call, ToolError
+from agentsuite_kit.http.guard import Blocked, BlockedAddress, check_url
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+# headers a binding may not set: the connection's own (hop-by-hop, framing), the ones this
+# module sends for idempotency, and credentials (config is stored and shown as non-secret)
+RESERVED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "expect",
+        "idempotency-key",
+    }
+)
+SECRET = frozenset({"authorization", "proxy-authorization", "cookie"})
+OWN_PREFIX = "x-agentsuite-"
+TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+BAD_VALUE = re.compile(r"[\r\n\x00]")
+SNIPPET = 512  # of an error body kept in the ToolError's details
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    success: frozenset[int] | None  # None: any 2xx
+
+
+def invalid(message: str) -> ToolError:
+    return ToolError("invalid_binding", message)
+
+
+def check_headers(headers: Any) -> dict[str, str]:
+    """The binding's `headers` config, validated: a JSON object of header names to strings,
+    none of them hop-by-hop, framing, idempotency or credential headers."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, dict):
+        raise invalid("config.headers must be an object of header names to string values")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not TOKEN.match(name):
+            raise invalid(f"config.headers: {name!r} is not a valid header name")
+        lower = name.lower()
+        if lower in RESERVED or lower.startswith(OWN_PREFIX):
+            raise invalid(f"config.headers: {name} is set by execution itself, not by a tool")
+        if lower in SECRET:
+            raise invalid(
+                f"config.headers: {name} carries a credential; binding config is not secret "
+                "storage, so credentials cannot be set there"
+            )
+        if not isinstance(value, str) or BAD_VALUE.search(value):
+            raise invalid(f"config.headers: {name} must be a single-line string")
+        checked[name] = value
+    return checked
+
+
+def request_of(call: Call) -> Request:
+    config = call.binding.config
+    method = config.get("method", "POST")
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise invalid(f"config.method must be one of {', '.join(sorted(METHODS))}")
+    success = config.get("success_statuses")
+    if success is not None:
+        if not isinstance(success, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in success
+        ):
+            raise invalid("config.success_statuses must be a list of HTTP statuses (100-599)")
+        success = frozenset(success)
+    return Request(
+        method.upper(), call.binding.target, check_headers(config.get("headers")), success
+    )
+
+
+async def read(response: aiohttp.ClientResponse, limit: int, *, truncate: bool = False) -> bytes:
+    """The body, at most `limit` bytes: over it is `response_too_large` (with `truncate`,
+    the first `limit` bytes) and the connection is dropped unread."""
+    length = response.content_length
+    if length is not None and "Content-Encoding" not in response.headers:
+        if length <= limit:
+            return await response.read()  # the fast path: one read, length trusted
+        if not truncate:
+            response.close()
+            raise too_large(limit, length)
+    buffer = bytearray()
+    async for chunk in response.content.iter_any():
+        buffer += chunk
+        if len(buffer) > limit:
+            response.close()
+            if truncate:
+                return bytes(buffer[:limit])
+            raise too_large(limit, None)
+    return bytes(buffer)
+
+
+def too_large(limit: int, length: int | None) -> ToolError:
+    size = f"of {length} bytes " if length is not None else ""
+    return ToolError(
+        "response_too_large",
+        f"the tool's response {size}is over the {limit} byte limit (http_max_bytes)",
+        details={"limit": limit},
+    )
+
+
+def text_of(response: aiohttp.ClientResponse, raw: bytes) -> str:
+    try:
+        return raw.decode(response.charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return raw.decode("utf-8", errors="replace")
+
+
+def output_of(response: aiohttp.ClientResponse, raw: bytes) -> Any:
+    if not raw:
+        return None
+    kind = response.content_type
+    # no type, or aiohttp's stand-in for none: JSON if it parses, else text
+    declared = "Content-Type" in response.headers and kind != "application/octet-stream"
+    if not declared or kind == "application/json" or kind.endswith("+json"):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if declared:
+                raise ToolError(
+                    "bad_response", f"the tool answered {kind} that is not valid JSON: {exc}"
+                ) from None
+    return text_of(response, raw)
+
+
+def refusal_of(response: aiohttp.ClientResponse, raw: bytes) -> ToolError:
+    status = response.status
+    details: dict[str, Any] = {"status": status, "body": text_of(response, raw[:SNIPPET])}
+    if 300 <= status < 400:
+        details["location"] = response.headers.get("Location")
+        return ToolError(
+            "tool_error",
+            f"the tool answered {status} (a redirect to {details['location']}); redirects "
+            "are not followed: point the binding at the final URL",
+            details=details,
+        )
+    retryable = status >= 500 or status == 429
+    return ToolError(
+        "tool_error", f"the tool answered {status}", retryable=retryable, details=details
+    )
+
+
+def forbidden(message: str) -> ToolError:
+    return ToolError("forbidden_target", message)
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    call: Call,
+    *,
+    seconds: float,
+    max_bytes: int,
+    allowed: tuple[str, ...],
+) -> Any:
+    """Call the `http` tool of `call`; its output, or a ToolError."""
+    request = request_of(call)
+    try:
+        check_url(request.url, allowed)
+    except Blocked as exc:
+        raise forbidden(exc.message) from None
+    try:
+        body = None if request.method == "GET" else orjson.dumps(call.input)
+    except TypeError as exc:
+        raise ToolError("invalid_input", f"the tool input is not JSON: {exc}") from None
+    headers = {
+        **request.headers,
+        "Idempotency-Key": call.key,
+        "X-Agentsuite-Attempt": str(call.attempt),
+        "X-Agentsuite-Execution": str(call.execution_id),
+        "X-Agentsuite-Step": call.step,
+    }
+    if body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    try:
+        async with (
+            asyncio.timeout(seconds),
+            session.request(
+                request.method, request.url, data=body, headers=headers, allow_redirects=False
+            ) as response,
+        ):
+            ok = (
+                200 <= response.status < 300
+                if request.success is None
+                else response.status in request.success
+            )
+            if not ok:
+                raise refusal_of(response, await read(response, SNIPPET, truncate=True))
+            return output_of(response, await read(response, max_bytes))
+    except TimeoutError:
+        raise ToolError(
+            "timeout", f"the tool did not answer within {seconds} s", retryable=True
+        ) from None
+    except aiohttp.ClientConnectorDNSError as exc:
+        if isinstance(exc.os_error, BlockedAddress):
+            raise forbidden(str(exc.os_error)) from None
+        raise unreachable(exc) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise unreachable(exc) from None
+
+
+def unreachable(exc: BaseException) -> ToolError:
+    return ToolError("network_error", f"could not reach the tool: {exc}", retryable=True)
