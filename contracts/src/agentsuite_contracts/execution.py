@@ -71,6 +71,14 @@ class ExecutionResumed(Event):
         default="execution.execution.resumed", description="Message type."
     )
     execution_id: UUID = Field(description="The execution.")
+    rerun_from: str | None = Field(
+        default=None,
+        description="Set when a failed or cancelled execution was rerun: the step it was "
+        "rerun from (succeeded steps before it keep their outputs).",
+    )
+    generation: int | None = Field(
+        default=None, ge=1, description="Runs of this execution so far: 1, then +1 per rerun."
+    )
 
 
 class ExecutionCancelled(Event):

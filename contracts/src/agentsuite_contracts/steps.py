@@ -159,6 +159,15 @@ class ApprovalStep(Contract):
     timeout_ms: int | None = Field(
         default=None, gt=0, description="Auto-reject after this long; null = wait forever."
     )
+    escalate_after_ms: int | None = Field(
+        default=None,
+        gt=0,
+        description="After this long undecided, `escalate_to` may decide too; null = never.",
+    )
+    escalate_to: list[str] = Field(
+        default_factory=list,
+        description="Who is added to the approvers on escalation: user ids or `role:<name>`.",
+    )
 
 
 class SubplanStep(Contract):

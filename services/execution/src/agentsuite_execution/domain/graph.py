@@ -88,7 +88,6 @@ def compile_plan(plan: PlanSnapshot, *, max_steps: int) -> list[Node]:
     for s in steps:
         if s.key in templates:
             continue
-        node = nodes[s.key]
         for dep in s.depends_on:
             if dep not in by_key:
                 raise PlanError(f"step {s.key!r} depends on unknown step {dep!r}", s.key)

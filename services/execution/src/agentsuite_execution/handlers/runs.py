@@ -7,9 +7,21 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from jsonschema import (  # type: ignore[import-untyped]  # no stubs published
+    Draft202012Validator,
+    SchemaError,
+)
+from jsonschema.exceptions import best_match  # type: ignore[import-untyped]  # no stubs
+
 from agentsuite_contracts.execution import Trigger
+from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.steps import Budget
 from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.errors import RunError
+from agentsuite_execution.domain.graph import PlanError
+from agentsuite_execution.domain.runs import Run
+from agentsuite_execution.domain.states import RunStatus
+from agentsuite_execution.engine import runs
 from agentsuite_execution.uow import ExecutionUow
 
 
@@ -31,11 +43,66 @@ class StartRun:
     execution_id: UUID | None = None
 
 
-async def start(uow: ExecutionUow, deps: Deps, command: StartRun) -> UUID:
-    """Create the execution and its steps, emit `execution.execution.started`; the id.
+async def start(uow: ExecutionUow, deps: Deps, command: StartRun) -> Run:
+    """Create the execution and its steps, emit `execution.execution.started`; the run.
 
     A schedule's slot (`schedule_id`, `due_at`) starts one run however often it fires:
-    a repeat returns the first run's id. Raises `RunError` (domain.errors) when the plan
-    version is not approved here, is archived, or its inputs do not match its schema.
+    a repeat returns the first run. Raises `RunError` when the plan version is not
+    approved here (or archived), or the inputs do not match the plan's inputs schema.
     """
-    raise NotImplementedError  # written by the engine's author
+    plan = await uow.plans.approved(command.plan_id, command.plan_version)
+    if plan is None:
+        version = "" if command.plan_version is None else f" version {command.plan_version}"
+        raise RunError(
+            "plan_not_runnable",
+            f"plan {command.plan_id}{version} is not approved here (or it is archived)",
+            field="plan_version" if command.plan_version is not None else "plan_id",
+        )
+    problem = inputs_problem(plan.inputs_schema, command.inputs)
+    if problem is not None:
+        raise RunError("invalid", problem, field="inputs")
+    budget = command.budget or plan.budget
+    values: dict[str, Any] = {
+        "execution_id": command.execution_id or uuid7(),
+        "plan_id": plan.plan_id,
+        "plan_version": plan.version,
+        "status": RunStatus.RUNNING,
+        "trigger": command.trigger,
+        "schedule_id": command.schedule_id,
+        "due_at": command.due_at,
+        "inputs": command.inputs,
+        "labels": command.labels,
+        "budget": None if budget is None else budget.model_dump(mode="json"),
+        "plan": plan.model_dump(mode="json"),
+        "manifest": {"plan": {"plan_id": str(plan.plan_id), "version": plan.version}},
+        "parent_execution_id": command.parent_execution_id,
+        "parent_step": command.parent_step,
+        "created_by": command.created_by,
+        "currency": _currency(budget),
+    }
+    try:
+        run, _ = await runs.create(uow, plan, values, max_steps=deps.settings.max_steps)
+    except PlanError as exc:
+        raise RunError("plan_not_runnable", str(exc), field="plan_version") from None
+    return run
+
+
+def inputs_problem(schema: dict[str, Any], inputs: dict[str, Any]) -> str | None:
+    """Why `inputs` do not match the plan's inputs schema (None: they do)."""
+    if not schema:
+        return None
+    try:
+        validator = Draft202012Validator(schema)
+    except SchemaError as exc:
+        return f"the plan's inputs schema is not valid: {exc.message}"
+    error = best_match(validator.iter_errors(inputs))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"inputs{'/' + where if where else ''}: {error.message}"
+
+
+def _currency(budget: Budget | None) -> str:
+    if budget is not None and budget.max_cost is not None:
+        return budget.max_cost.currency
+    return "USD"

@@ -1,7 +1,173 @@
-"""placeholder"""
+"""Executions: create, read, move through their states, account usage and reservations."""
 
-from agentsuite_kit.db.repository import Repository
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from agentsuite_execution.domain.runs import Run
+from agentsuite_execution.repositories.tables import executions
+from agentsuite_kit.db.repository import Repository, keyset
+
+
+def _run(row: Any) -> Run:
+    return Run(**dict(row._mapping))
 
 
 class Executions(Repository):
-    pass
+    async def add(self, values: dict[str, Any]) -> Run | None:
+        """Insert; None when the (schedule, slot) already has a run."""
+        query = (
+            insert(executions)
+            .values(tenant_id=self.session.info["tenant"], **values)
+            .on_conflict_do_nothing()
+            .returning(*executions.c)
+        )
+        row = (await self.session.execute(query)).first()
+        return None if row is None else _run(row)
+
+    async def by_slot(self, schedule_id: UUID, due_at: datetime) -> Run | None:
+        query = select(*executions.c).where(
+            executions.c.schedule_id == schedule_id, executions.c.due_at == due_at
+        )
+        row = (await self.session.execute(query)).first()
+        return None if row is None else _run(row)
+
+    async def get(self, execution_id: UUID, *, lock: bool = False) -> Run | None:
+        query = select(*executions.c).where(executions.c.execution_id == execution_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return None if row is None else _run(row)
+
+    async def page(
+        self,
+        *,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+        status: str | None = None,
+        plan_id: UUID | None = None,
+    ) -> list[Run]:
+        query = select(*executions.c)
+        if status is not None:
+            query = query.where(executions.c.status == status)
+        if plan_id is not None:
+            query = query.where(executions.c.plan_id == plan_id)
+        query = keyset(
+            query,
+            [executions.c.created_at, executions.c.execution_id],
+            after,
+            limit,
+            descending=True,
+        )
+        return [_run(r) for r in (await self.session.execute(query)).all()]
+
+    async def children(self, execution_id: UUID) -> list[Run]:
+        query = select(*executions.c).where(executions.c.parent_execution_id == execution_id)
+        return [_run(r) for r in (await self.session.execute(query)).all()]
+
+    async def set(self, execution_id: UUID, **values: Any) -> Run:
+        """Update and bump the version; the new row."""
+        query = (
+            update(executions)
+            .where(executions.c.execution_id == execution_id)
+            .values(version=executions.c.version + 1, updated_at=func.now(), **values)
+            .returning(*executions.c)
+        )
+        return _run((await self.session.execute(query)).one())
+
+    async def open_steps(self, execution_id: UUID, delta: int) -> int:
+        """Add `delta` to the count of unfinished steps; the new count."""
+        query = (
+            update(executions)
+            .where(executions.c.execution_id == execution_id)
+            .values(open_steps=executions.c.open_steps + delta)
+            .returning(executions.c.open_steps)
+        )
+        count: int = (await self.session.execute(query)).scalar_one()
+        return count
+
+    async def reserve(
+        self,
+        execution_id: UUID,
+        *,
+        tokens: int,
+        cost: int,
+        max_tokens: int | None,
+        max_cost: int | None,
+    ) -> Run | None:
+        """Reserve `tokens` and `cost` if they fit the limits beside what is used and
+        reserved already; None when they do not. Atomic: the row's lock orders racers."""
+        query = (
+            update(executions)
+            .where(executions.c.execution_id == execution_id)
+            .values(
+                tokens_reserved=executions.c.tokens_reserved + tokens,
+                cost_reserved=executions.c.cost_reserved + cost,
+            )
+            .returning(*executions.c)
+        )
+        if max_tokens is not None:
+            query = query.where(
+                executions.c.tokens_used + executions.c.tokens_reserved + tokens <= max_tokens
+            )
+        if max_cost is not None:
+            query = query.where(
+                executions.c.cost_used + executions.c.cost_reserved + cost <= max_cost
+            )
+        row = (await self.session.execute(query)).first()
+        return None if row is None else _run(row)
+
+    async def settle(
+        self,
+        execution_id: UUID,
+        *,
+        reserved_tokens: int,
+        reserved_cost: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost: int,
+    ) -> Run:
+        """Release a reservation and count what was really used."""
+        c = executions.c
+        query = (
+            update(executions)
+            .where(c.execution_id == execution_id)
+            .values(
+                tokens_reserved=func.greatest(c.tokens_reserved - reserved_tokens, 0),
+                cost_reserved=func.greatest(c.cost_reserved - reserved_cost, 0),
+                tokens_used=c.tokens_used + prompt_tokens + completion_tokens,
+                prompt_tokens=c.prompt_tokens + prompt_tokens,
+                completion_tokens=c.completion_tokens + completion_tokens,
+                cost_used=c.cost_used + cost,
+            )
+            .returning(*executions.c)
+        )
+        return _run((await self.session.execute(query)).one())
+
+    async def manifest(self, execution_id: UUID, section: str, key: str, value: Any) -> None:
+        """Record what a run really used (`tools`, `agents`, `models`, `prompts`) under
+        `section.key`; the first record of a key wins (a rerun uses what the run used)."""
+        await self.session.execute(
+            _MANIFEST,
+            {"id": execution_id, "section": section, "key": key, "value": json.dumps(value)},
+        )
+
+
+_MANIFEST = text(
+    """
+    UPDATE executions
+       SET manifest = jsonb_set(
+             manifest, ARRAY[CAST(:section AS text)],
+             coalesce(manifest -> CAST(:section AS text), '{}'::jsonb)
+               || jsonb_build_object(CAST(:key AS text), CAST(:value AS jsonb)),
+             true)
+     WHERE execution_id = :id
+       AND NOT coalesce(manifest -> CAST(:section AS text), '{}'::jsonb) ? CAST(:key AS text)
+    """
+)

@@ -1,7 +1,319 @@
-"""placeholder"""
+"""Steps and their attempts: creation, the fair claim, leases, and the moves between states.
 
+The claim runs across tenants (the engine's unit of work lifts RLS): it visits the tenants
+that have ready steps in a rotating order and takes at most a fair share from each, so a
+tenant with a 10,000-step run gets its share of a round, not the round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from agentsuite_execution.domain.graph import Node
+from agentsuite_execution.domain.runs import Step
+from agentsuite_execution.domain.states import StepState
+from agentsuite_execution.repositories.tables import attempts, steps
 from agentsuite_kit.db.repository import Repository
+
+S = steps.c
+
+
+def _step(row: Any) -> Step:
+    return Step(**dict(row._mapping))
+
+
+# distinct tenants with ready steps, by a loose index scan of ix_steps_ready (one probe per
+# tenant, however many steps each has ready)
+_TENANTS = text(
+    """
+    WITH RECURSIVE t(tenant_id) AS (
+      (SELECT tenant_id FROM steps WHERE state = 'ready' ORDER BY tenant_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT s.tenant_id FROM steps s
+               WHERE s.state = 'ready' AND s.tenant_id > t.tenant_id
+               ORDER BY s.tenant_id LIMIT 1)
+        FROM t WHERE t.tenant_id IS NOT NULL
+    )
+    SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT 1000
+    """
+)
+
+_CLAIM = text(
+    """
+    WITH picked AS (
+      SELECT c.execution_id, c.key
+        FROM unnest(CAST(:tenants AS uuid[])) AS t(tenant_id)
+        CROSS JOIN LATERAL (
+          SELECT s.execution_id, s.key FROM steps s
+           WHERE s.tenant_id = t.tenant_id AND s.state = 'ready'
+           ORDER BY s.queued_at
+           LIMIT :share
+           FOR UPDATE SKIP LOCKED
+        ) c
+       LIMIT :batch
+    )
+    UPDATE steps s
+       SET state = 'running', lease_owner = :owner,
+           attempt = s.attempt + CASE WHEN s.checkpoint ? 'continue' THEN 0 ELSE 1 END,
+           lease_until = now() + make_interval(secs => :lease),
+           started_at = coalesce(s.started_at, now())
+      FROM picked
+     WHERE s.execution_id = picked.execution_id AND s.key = picked.key
+    RETURNING s.*
+    """
+)
 
 
 class Steps(Repository):
-    pass
+    # --- creation ----------------------------------------------------------------------
+
+    async def add(
+        self, execution_id: UUID, nodes: Sequence[Node], *, generation: int, held: bool
+    ) -> list[str]:
+        """Insert `nodes`; the keys of those ready at once (no dependencies, no gate)."""
+        ready = StepState.HELD if held else StepState.READY
+        rows = []
+        now_ready: list[str] = []
+        now = datetime.now(UTC)
+        for n in nodes:
+            state = StepState.STANDBY if n.standby else StepState.BLOCKED
+            if not n.standby and n.deps_total == 0:
+                state = ready
+                now_ready.append(n.key)
+            rows.append(
+                {
+                    "tenant_id": self.session.info["tenant"],
+                    "execution_id": execution_id,
+                    "key": n.key,
+                    "kind": n.kind,
+                    "spec": n.spec,
+                    "state": state,
+                    "deps_left": n.deps_total,
+                    "deps_total": n.deps_total,
+                    "dependents": n.dependents,
+                    "parent": n.parent,
+                    "item": n.item,
+                    "generation": generation,
+                    "queued_at": now if state == StepState.READY else None,
+                }
+            )
+        for chunk in range(0, len(rows), 1000):
+            await self.session.execute(insert(steps), rows[chunk : chunk + 1000])
+        return now_ready
+
+    # --- the claim -----------------------------------------------------------------------
+
+    async def ready_tenants(self) -> list[UUID]:
+        return list((await self.session.execute(_TENANTS)).scalars().all())
+
+    async def claim(
+        self, tenants: Sequence[UUID], *, owner: str, batch: int, lease: float
+    ) -> list[Step]:
+        """Lease up to `batch` ready steps, a fair share from each of `tenants`."""
+        if not tenants:
+            return []
+        share = max(1, -(-batch // len(tenants)))
+        result = await self.session.execute(
+            _CLAIM,
+            {
+                "tenants": list(tenants),
+                "share": share,
+                "batch": batch,
+                "owner": owner,
+                "lease": lease,
+            },
+        )
+        return [_step(r) for r in result.all()]
+
+    async def start_attempts(self, claimed: Sequence[Step], owner: str) -> None:
+        """One attempt row per claimed step (its timeline entry)."""
+        if not claimed:
+            return
+        await self.session.execute(
+            pg_insert(attempts).on_conflict_do_nothing(),
+            [
+                {
+                    "tenant_id": s.tenant_id,
+                    "execution_id": s.execution_id,
+                    "key": s.key,
+                    "attempt": s.attempt,
+                    "generation": s.generation,
+                    "worker": owner,
+                    "status": "running",
+                }
+                for s in claimed
+            ],
+        )
+
+    async def expire(self, owner: str) -> None:
+        """End `owner`'s leases now: a stopping engine hands its steps on."""
+        query = (
+            update(steps)
+            .where(S.lease_owner == owner, S.state == StepState.RUNNING)
+            .values(lease_until=func.now() - func.make_interval(0, 0, 0, 0, 0, 0, 1))
+        )
+        await self.session.execute(query)
+
+    async def renew(self, owner: str, lease: float) -> int:
+        """Extend every lease `owner` holds; how many."""
+        query = (
+            update(steps)
+            .where(S.lease_owner == owner, S.state == StepState.RUNNING)
+            .values(lease_until=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease))
+        )
+        result: Any = await self.session.execute(query)
+        return int(result.rowcount or 0)
+
+    async def expired(self, limit: int) -> list[Step]:
+        """Running steps whose lease ran out (their worker died)."""
+        query = (
+            select(*steps.c)
+            .where(S.state == StepState.RUNNING, S.lease_until < func.now())
+            .order_by(S.lease_until)
+            .limit(limit)
+        )
+        return [_step(r) for r in (await self.session.execute(query)).all()]
+
+    async def lease_expired(self, execution_id: UUID, key: str) -> bool:
+        query = select(S.lease_until < func.now()).where(
+            S.execution_id == execution_id, S.key == key
+        )
+        return bool((await self.session.execute(query)).scalar())
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def get(self, execution_id: UUID, key: str, *, lock: bool = False) -> Step | None:
+        query = select(*steps.c).where(S.execution_id == execution_id, S.key == key)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return None if row is None else _step(row)
+
+    async def of(self, execution_id: UUID, *, states: Sequence[str] | None = None) -> list[Step]:
+        query = select(*steps.c).where(S.execution_id == execution_id)
+        if states is not None:
+            query = query.where(S.state.in_(list(states)))
+        return [_step(r) for r in (await self.session.execute(query.order_by(S.key))).all()]
+
+    async def children(self, execution_id: UUID, parent: str) -> list[Step]:
+        query = select(*steps.c).where(S.execution_id == execution_id, S.parent == parent)
+        return [_step(r) for r in (await self.session.execute(query)).all()]
+
+    async def outputs(self, execution_id: UUID, keys: Sequence[str]) -> dict[str, Step]:
+        if not keys:
+            return {}
+        query = select(*steps.c).where(S.execution_id == execution_id, S.key.in_(list(keys)))
+        return {r.key: _step(r) for r in (await self.session.execute(query)).all()}
+
+    async def attempts_of(self, execution_id: UUID) -> list[dict[str, Any]]:
+        a = attempts.c
+        query = (
+            select(*attempts.c)
+            .where(a.execution_id == execution_id)
+            .order_by(a.started_at, a.key, a.attempt)
+        )
+        return [dict(r._mapping) for r in (await self.session.execute(query)).all()]
+
+    # --- moves ---------------------------------------------------------------------------
+
+    async def set(self, execution_id: UUID, key: str, **values: Any) -> Step:
+        query = (
+            update(steps)
+            .where(S.execution_id == execution_id, S.key == key)
+            .values(**values)
+            .returning(*steps.c)
+        )
+        return _step((await self.session.execute(query)).one())
+
+    async def set_many(
+        self, execution_id: UUID, keys: Sequence[str], *, where_state: Sequence[str], **values: Any
+    ) -> list[Step]:
+        if not keys:
+            return []
+        query = (
+            update(steps)
+            .where(
+                S.execution_id == execution_id,
+                S.key.in_(list(keys)),
+                S.state.in_(list(where_state)),
+            )
+            .values(**values)
+            .returning(*steps.c)
+        )
+        return [_step(r) for r in (await self.session.execute(query)).all()]
+
+    async def set_states(
+        self, execution_id: UUID, from_states: Sequence[str], to_state: str, **values: Any
+    ) -> list[Step]:
+        """Every step of the run in one of `from_states` moves to `to_state`."""
+        query = (
+            update(steps)
+            .where(S.execution_id == execution_id, S.state.in_(list(from_states)))
+            .values(state=to_state, **values)
+            .returning(*steps.c)
+        )
+        return [_step(r) for r in (await self.session.execute(query)).all()]
+
+    async def resolve(
+        self, execution_id: UUID, keys: Sequence[str], *, ok: bool, failed: bool
+    ) -> list[Step]:
+        """A dependency of `keys` finished: count it (`ok` succeeded, `failed` failed
+        softly, neither: skipped); the updated rows of those still blocked."""
+        if not keys:
+            return []
+        query = (
+            update(steps)
+            .where(
+                S.execution_id == execution_id,
+                S.key.in_(list(keys)),
+                S.state == StepState.BLOCKED,
+            )
+            .values(
+                deps_left=S.deps_left - 1,
+                deps_ok=S.deps_ok + (1 if ok else 0),
+                deps_failed=S.deps_failed + (1 if failed else 0),
+            )
+            .returning(*steps.c)
+        )
+        return [_step(r) for r in (await self.session.execute(query)).all()]
+
+    async def finish_attempt(
+        self,
+        step: Step,
+        status: str,
+        *,
+        error: dict[str, Any] | None = None,
+        tokens: int = 0,
+        cost: int = 0,
+    ) -> None:
+        a = attempts.c
+        query = (
+            update(attempts)
+            .where(
+                a.execution_id == step.execution_id, a.key == step.key, a.attempt == step.attempt
+            )
+            .values(status=status, error=error, tokens=tokens, cost=cost, finished_at=func.now())
+        )
+        await self.session.execute(query)
+
+    async def add_usage(self, execution_id: UUID, key: str, tokens: int, cost: int) -> None:
+        query = (
+            update(steps)
+            .where(S.execution_id == execution_id, S.key == key)
+            .values(tokens=S.tokens + tokens, cost=S.cost + cost)
+        )
+        await self.session.execute(query)
+
+    async def delete_instances(self, execution_id: UUID, parent: str) -> int:
+        """Drop a map's body instances (a rerun makes them afresh)."""
+        query = steps.delete().where(
+            S.execution_id == execution_id, S.parent == parent, S.item.is_not(None)
+        )
+        result: Any = await self.session.execute(query)
+        return int(result.rowcount or 0)

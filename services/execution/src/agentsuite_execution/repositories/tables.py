@@ -173,6 +173,8 @@ executions = Table(
     # bumped by every rerun: the step idempotency keys of re-run steps change with it
     Column("generation", Integer, nullable=False, server_default=text("1")),
     Column("version", Integer, nullable=False, server_default=text("1")),
+    # steps not yet finished (compensations on standby not counted): 0 ends the run
+    Column("open_steps", Integer, nullable=False, server_default=text("0")),
     # usage and budget: settled, and reserved by LLM calls in flight
     _count("tokens_used"),
     _count("cost_used"),

@@ -131,6 +131,7 @@ def upgrade() -> None:
         sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("generation", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        sa.Column("open_steps", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("tokens_used", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("cost_used", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("tokens_reserved", sa.BigInteger(), server_default="0", nullable=False),

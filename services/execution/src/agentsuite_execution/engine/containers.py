@@ -1,0 +1,172 @@
+"""`parallel` and `map` steps: containers that open their children within a concurrency
+limit and finish when their branches (or items) have.
+
+A container waits (`waiting`) while its children run; its checkpoint counts what it opened
+and what finished, so the container's progress survives any crash: it only ever moves in
+the transaction of a child's finish.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentsuite_contracts.common import ErrorInfo
+from agentsuite_contracts.steps import StepKind
+from agentsuite_execution.domain.graph import instances, plan_key
+from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.domain.states import STEP_OPEN, StepState
+from agentsuite_execution.engine import flow
+from agentsuite_execution.uow import ExecutionUow
+
+
+class StepFailure(Exception):
+    """A step cannot go on: fail its attempt with `error`."""
+
+    def __init__(self, error: ErrorInfo) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+async def open_parallel(uow: ExecutionUow, run: Run, step: Step) -> None:
+    spec = step.plan_step.parallel
+    assert spec is not None
+    total = len(spec.branches)
+    opened = min(total, spec.max_concurrency or total)
+    await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.WAITING,
+        lease_owner=None,
+        lease_until=None,
+        checkpoint={"total": total, "opened": opened, "done": 0, "ok": 0, "outputs": {}},
+    )
+    await _open(uow, run, [b[0] for b in spec.branches[:opened]])
+
+
+async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any) -> None:
+    spec = step.plan_step.map
+    assert spec is not None
+    if not isinstance(items, list):
+        raise StepFailure(
+            ErrorInfo(code="invalid_items", message=f"map items must be a list, not {_kind(items)}")
+        )
+    if spec.max_items is not None and len(items) > spec.max_items:
+        raise StepFailure(
+            ErrorInfo(
+                code="too_many_items",
+                message=f"map has {len(items)} items; max_items is {spec.max_items}",
+            )
+        )
+    chains = instances(run.snapshot, step.key, items)
+    nodes = [n for chain in chains for n in chain]
+    if not nodes:
+        await flow.succeed(uow, run, step, [])
+        return
+    await uow.steps.add(run.execution_id, nodes, generation=run.generation, held=False)
+    await uow.executions.open_steps(run.execution_id, len(nodes))
+    opened = min(len(chains), spec.max_concurrency)
+    await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.WAITING,
+        lease_owner=None,
+        lease_until=None,
+        checkpoint={"total": len(chains), "opened": opened, "done": 0},
+    )
+    await _open(uow, run, [chain[0].key for chain in chains[:opened]])
+
+
+async def child_done(uow: ExecutionUow, run: Run, child: Step, outcome: str) -> None:
+    """A child of a container finished: count it when it ends its branch or item, open
+    the next one, finish the container when all have."""
+    assert child.parent is not None
+    container = await uow.steps.get(run.execution_id, child.parent, lock=True)
+    if container is None or container.state != StepState.WAITING:
+        return
+    if container.kind == StepKind.PARALLEL:
+        await _parallel_child(uow, run, container, child, outcome)
+    elif container.kind == StepKind.MAP:
+        await _map_child(uow, run, container, child)
+
+
+async def _parallel_child(
+    uow: ExecutionUow, run: Run, container: Step, child: Step, outcome: str
+) -> None:
+    spec = container.plan_step.parallel
+    assert spec is not None
+    tails = [branch[-1] for branch in spec.branches]
+    if child.key not in tails:
+        return
+    index = tails.index(child.key)
+    cp = dict(container.checkpoint or {})
+    cp["done"] += 1
+    if outcome == "ok":
+        cp["ok"] += 1
+        cp["outputs"] = {**cp["outputs"], str(index): child.output}
+    if spec.join == "any" and outcome == "ok":
+        await _close_children(uow, run, container.key)
+        await uow.steps.set(run.execution_id, container.key, checkpoint=cp)
+        await flow.succeed(uow, run, container, {"branch": index, "output": child.output})
+        return
+    following: list[str] = []
+    if cp["opened"] < cp["total"]:
+        following.append(spec.branches[cp["opened"]][0])
+        cp["opened"] += 1
+    container = await uow.steps.set(run.execution_id, container.key, checkpoint=cp)
+    if cp["done"] < cp["total"]:
+        await _open(uow, run, following)
+        return
+    if spec.join == "any":
+        error = ErrorInfo(
+            code="no_branch_succeeded", message="no branch of the parallel step succeeded"
+        )
+        await flow.fail(uow, run, container, error)
+        return
+    outputs = [cp["outputs"].get(str(i)) for i in range(cp["total"])]
+    await flow.succeed(uow, run, container, outputs)
+
+
+async def _map_child(uow: ExecutionUow, run: Run, container: Step, child: Step) -> None:
+    spec = container.plan_step.map
+    assert spec is not None
+    if plan_key(child.key) != spec.body[-1]:
+        return
+    cp = dict(container.checkpoint or {})
+    cp["done"] += 1
+    following: list[str] = []
+    if cp["opened"] < cp["total"]:
+        following.append(f"{spec.body[0]}[{cp['opened']}]")
+        cp["opened"] += 1
+    await uow.steps.set(run.execution_id, container.key, checkpoint=cp)
+    if cp["done"] < cp["total"]:
+        await _open(uow, run, following)
+        return
+    tails = [f"{spec.body[-1]}[{i}]" for i in range(cp["total"])]
+    found = await uow.steps.outputs(run.execution_id, tails)
+    await flow.succeed(
+        uow, run, container, [found[k].output if k in found else None for k in tails]
+    )
+
+
+async def _open(uow: ExecutionUow, run: Run, heads: list[str]) -> None:
+    """Open the gate of each head: it runs once its other dependencies are done."""
+    resolved = await uow.steps.resolve(run.execution_id, heads, ok=True, failed=False)
+    await flow.release(uow, run, [s for s in resolved if s.deps_left == 0])
+
+
+async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> None:
+    children = await uow.steps.children(run.execution_id, parent)
+    open_keys = [c.key for c in children if c.state in STEP_OPEN]
+    closed = await uow.steps.set_many(
+        run.execution_id,
+        open_keys,
+        where_state=list(STEP_OPEN),
+        state=StepState.CANCELLED,
+        lease_owner=None,
+        lease_until=None,
+    )
+    await uow.executions.open_steps(run.execution_id, -len(closed))
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__

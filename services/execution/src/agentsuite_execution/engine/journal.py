@@ -1,0 +1,88 @@
+"""Every `execution.*` event goes two ways in the same transaction: to the outbox (Kafka)
+and to the run's log (what `GET /v1/executions/{id}/events` streams and the timeline reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+
+from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.registry import subject_of
+from agentsuite_execution.repositories.tables import log
+from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.cause import cause
+
+READY_CHANNEL = "execution_ready"
+_NOTIFY = text(f"SELECT pg_notify('{READY_CHANNEL}', '')")
+
+# payload fields kept out of the log's data: the log is for watching, the event for acting
+_LOGGED_OUT = {"type"}
+
+
+def record(
+    uow: ExecutionUow,
+    tenant_id: UUID,
+    execution_id: UUID,
+    payload: Payload,
+    *,
+    key: str | None = None,
+    level: str = "info",
+) -> None:
+    """Queue `payload` for the outbox and its log row (both written at commit)."""
+    now = cause()
+    envelope = Envelope[Any](
+        producer=uow.producer or "execution",
+        tenant_id=tenant_id,
+        actor=now.actor,
+        subject=subject_of(payload),
+        # one story per run: every event of an execution shares its id as correlation
+        correlation_id=execution_id,
+        causation_id=now.causation_id,
+        trace=now.trace,
+        payload=payload,
+    )
+    uow.emit(envelope)
+    data = payload.model_dump(mode="json", exclude=_LOGGED_OUT | {"execution_id"})
+    uow.session.defer(
+        log.insert(),
+        {
+            "tenant_id": tenant_id,
+            "execution_id": execution_id,
+            "key": key,
+            "type": payload.type,
+            "level": level,
+            "data": data,
+        },
+    )
+
+
+def line(
+    uow: ExecutionUow,
+    tenant_id: UUID,
+    execution_id: UUID,
+    key: str | None,
+    message: str,
+    *,
+    level: str = "info",
+    **data: Any,
+) -> None:
+    """A step's own log line (no event): what a tool or agent did along the way."""
+    uow.session.defer(
+        log.insert(),
+        {
+            "tenant_id": tenant_id,
+            "execution_id": execution_id,
+            "key": key,
+            "type": "log",
+            "level": level,
+            "data": {"message": message, **data},
+        },
+    )
+
+
+async def wake(uow: ExecutionUow) -> None:
+    """Tell every engine that steps became ready (delivered when this transaction commits)."""
+    await uow.session.execute(_NOTIFY)

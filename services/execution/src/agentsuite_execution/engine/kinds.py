@@ -1,0 +1,322 @@
+"""One claimed attempt of a step, by kind: the work outside any transaction (a tool call,
+an agent's tool calls), then one transaction that records the outcome and moves the run.
+
+The transaction first checks the attempt is still this worker's: a step whose lease ran
+out (and was retried elsewhere) or whose run was cancelled meanwhile records nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentsuite_contracts.common import ErrorInfo
+from agentsuite_contracts.execution import StepAwaitingApproval, Trigger
+from agentsuite_contracts.ids import uuid7
+from agentsuite_contracts.steps import StepKind
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.expressions import ExpressionError, evaluate, render, truthy
+from agentsuite_execution.domain.graph import PlanError
+from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.domain.states import RunStatus, StepState
+from agentsuite_execution.engine import containers, flow, llm, runs
+from agentsuite_execution.engine.containers import StepFailure
+from agentsuite_execution.engine.journal import record
+from agentsuite_execution.engine.scope import needs_scope, scope_for
+from agentsuite_execution.tools import Call, Toolbox, ToolError, builtin_binding
+from agentsuite_execution.uow import ExecutionUow
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CANCELLING)
+
+
+class NeedsApproval(Exception):
+    """The tool needs a human's yes before each call: ask, and run it once granted."""
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__(prompt)
+        self.prompt = prompt
+
+
+@dataclass
+class Ctx:
+    """What a worker needs: the process's dependencies, its tools, its lease name."""
+
+    deps: Deps
+    toolbox: Toolbox
+    owner: str
+
+
+async def execute(ctx: Ctx, step: Step) -> None:
+    """Run one claimed attempt of `step` and record how it went."""
+    failure: ErrorInfo | None = None
+    approval: NeedsApproval | None = None
+    output: Any = None
+    before: Any = None
+    try:
+        if step.kind == StepKind.TOOL:
+            output = await _tool(ctx, step)
+        elif step.kind == StepKind.AGENT:
+            before = await llm.prepare(ctx, step)
+    except NeedsApproval as exc:
+        approval = exc
+    except ToolError as exc:
+        failure = ErrorInfo(
+            code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details
+        )
+    except (StepFailure, ExpressionError, TimeoutError) as exc:
+        failure = _failure(exc)
+    async with ctx.deps.uow(step.tenant_id) as uow:
+        run = await uow.executions.get(step.execution_id, lock=True)
+        current = await uow.steps.get(step.execution_id, step.key, lock=True)
+        if run is None or current is None or not _mine(ctx, step, current):
+            return
+        try:
+            if failure is not None:
+                await flow.fail(uow, run, current, failure, lease_loss_limit=_losses(ctx))
+            elif approval is not None:
+                await ask_approval(uow, run, current, {}, prompt=approval.prompt)
+            elif current.kind == StepKind.TOOL:
+                await flow.succeed(uow, run, current, output)
+            else:
+                await _control(ctx, uow, run, current, before)
+        except (StepFailure, ExpressionError, PlanError) as exc:
+            await flow.fail(uow, run, current, _failure(exc), lease_loss_limit=_losses(ctx))
+        await flow.conclude(uow, run.execution_id)
+        await uow.commit()
+
+
+def _mine(ctx: Ctx, claimed: Step, current: Step) -> bool:
+    return (
+        current.state == StepState.RUNNING
+        and current.attempt == claimed.attempt
+        and current.lease_owner == ctx.owner
+    )
+
+
+def _losses(ctx: Ctx) -> int:
+    return ctx.deps.settings.lease_loss_limit
+
+
+def _failure(exc: Exception) -> ErrorInfo:
+    if isinstance(exc, StepFailure):
+        return exc.error
+    if isinstance(exc, TimeoutError):
+        return ErrorInfo(code="timeout", message="the step ran past its timeout", retryable=True)
+    if isinstance(exc, PlanError):
+        return ErrorInfo(code="plan_not_runnable", message=str(exc))
+    return ErrorInfo(code="invalid_reference", message=str(exc))
+
+
+async def _tool(ctx: Ctx, step: Step) -> Any:
+    spec = step.plan_step.tool
+    assert spec is not None
+    binding = builtin_binding(spec.tool)
+    scope: dict[str, Any] = {}
+    timeout_ms: int | None = step.plan_step.timeout_ms
+    if binding is None or needs_scope(step):
+        async with ctx.deps.uow(step.tenant_id) as uow:
+            run = await uow.executions.get(step.execution_id)
+            if run is None:
+                raise StepFailure(ErrorInfo(code="gone", message="the execution is gone"))
+            if needs_scope(step):
+                scope = await scope_for(uow, run, step)
+            if binding is None:
+                tool = await uow.tools.resolve(spec.tool, spec.version)
+                if tool is None:
+                    raise StepFailure(
+                        ErrorInfo(
+                            code="unknown_tool",
+                            message=f"no published tool {spec.tool!r}"
+                            + (f" version {spec.version}" if spec.version else ""),
+                        )
+                    )
+                binding = tool.spec.binding
+                if tool.spec.requires_approval and not (step.checkpoint or {}).get("approved"):
+                    raise NeedsApproval(f"Run tool {tool.name} {tool.version} (step {step.key})?")
+                timeout_ms = timeout_ms or tool.spec.timeout_ms
+                await uow.executions.manifest(
+                    step.execution_id,
+                    "tools",
+                    tool.name,
+                    {"version": tool.version, "tool_version_id": str(tool.tool_version_id)},
+                )
+                await uow.commit()
+    payload = render(spec.input, scope) if scope else spec.input
+    limit = ctx.deps.settings.http_timeout
+    timeout = min(limit, timeout_ms / 1000) if timeout_ms else limit
+    call = Call(
+        binding=binding,
+        input=payload,
+        key=step.idempotency_key,
+        attempt=step.attempt,
+        timeout=timeout,
+        execution_id=step.execution_id,
+        step=step.key,
+    )
+    async with asyncio.timeout(timeout):
+        return await ctx.toolbox.invoke(call)
+
+
+async def _control(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -> None:
+    """The kinds whose whole work is a move of the run (plus LLM requests, which are
+    sent through the outbox of this same transaction)."""
+    kind = step.kind
+    if kind in (StepKind.LLM, StepKind.AGENT):
+        await llm.begin(ctx, uow, run, step, before)
+        return
+    scope = await scope_for(uow, run, step)
+    if kind == StepKind.CONDITION:
+        spec = step.plan_step.condition
+        assert spec is not None
+        result = truthy(evaluate(spec.expression, scope))
+        await flow.succeed(uow, run, step, {"result": result})
+    elif kind == StepKind.WAIT:
+        await _wait(uow, run, step)
+    elif kind == StepKind.APPROVAL:
+        await ask_approval(uow, run, step, scope)
+    elif kind == StepKind.PARALLEL:
+        await containers.open_parallel(uow, run, step)
+    elif kind == StepKind.MAP:
+        spec_map = step.plan_step.map
+        assert spec_map is not None
+        await containers.open_map(uow, run, step, render(spec_map.items, scope))
+    elif kind == StepKind.SUBPLAN:
+        await _subplan(ctx, uow, run, step, scope)
+    else:
+        raise StepFailure(
+            ErrorInfo(code="unsupported_kind", message=f"this engine cannot run {kind!r} steps")
+        )
+
+
+async def _wait(uow: ExecutionUow, run: Run, step: Step) -> None:
+    spec = step.plan_step.wait
+    assert spec is not None
+    now = datetime.now(UTC)
+    due = (
+        spec.until
+        if spec.until is not None
+        else now + timedelta(milliseconds=spec.duration_ms or 0)
+    )
+    if due <= now:
+        await flow.succeed(uow, run, step, None)
+        return
+    await _waiting(uow, run, step, {"until": due.isoformat()})
+    await uow.timers.add(run.execution_id, "wait", due, key=step.key, attempt=step.attempt)
+
+
+async def ask_approval(
+    uow: ExecutionUow, run: Run, step: Step, scope: dict[str, Any], *, prompt: str | None = None
+) -> None:
+    """Open an approval request for `step` and wait on it (an `approval` step, or a tool
+    whose catalog entry requires approval)."""
+    spec = step.plan_step.approval
+    approvers = list(spec.approvers) if spec is not None else ["role:approver"]
+    text = prompt or (str(render(spec.prompt, scope)) if spec is not None else step.key)
+    approval_id = uuid7()
+    timeout_ms = spec.timeout_ms if spec is not None else None
+    expires = None if timeout_ms is None else datetime.now(UTC) + timedelta(milliseconds=timeout_ms)
+    await uow.approvals.add(
+        {
+            "approval_id": approval_id,
+            "execution_id": run.execution_id,
+            "key": step.key,
+            "prompt": text,
+            "approvers": approvers,
+            "state": "pending",
+            "expires_at": expires,
+        }
+    )
+    await _waiting(uow, run, step, {"approval_id": str(approval_id)})
+    if expires is not None:
+        await uow.timers.add(
+            run.execution_id,
+            "approval",
+            expires,
+            key=step.key,
+            attempt=step.attempt,
+            payload={"approval_id": str(approval_id)},
+        )
+    escalate_after = spec.escalate_after_ms if spec is not None else None
+    escalate_to = list(spec.escalate_to) if spec is not None else []
+    if escalate_after and escalate_to:
+        due = datetime.now(UTC) + timedelta(milliseconds=escalate_after)
+        await uow.timers.add(
+            run.execution_id,
+            "escalate",
+            due,
+            key=step.key,
+            attempt=step.attempt,
+            payload={"approval_id": str(approval_id), "to": escalate_to},
+        )
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        StepAwaitingApproval(
+            execution_id=run.execution_id,
+            step=step.key,
+            approval_id=approval_id,
+            prompt=text,
+            approvers=approvers,
+            expires_at=expires,
+        ),
+        key=step.key,
+    )
+
+
+async def _subplan(
+    ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, scope: dict[str, Any]
+) -> None:
+    spec = step.plan_step.subplan
+    assert spec is not None
+    plan = await uow.plans.approved(spec.plan_id, spec.plan_version)
+    if plan is None:
+        raise StepFailure(
+            ErrorInfo(
+                code="plan_not_runnable",
+                message=f"plan {spec.plan_id} has no approved version"
+                + (f" {spec.plan_version}" if spec.plan_version else ""),
+            )
+        )
+    inputs = render(spec.inputs, scope)
+    child_id = uuid7()
+    if spec.wait:
+        await _waiting(uow, run, step, {"execution_id": str(child_id)})
+    child, _ = await runs.create(
+        uow,
+        plan,
+        {
+            "execution_id": child_id,
+            "plan_id": plan.plan_id,
+            "plan_version": plan.version,
+            "status": RunStatus.RUNNING,
+            "trigger": Trigger.EVENT,
+            "inputs": inputs,
+            "labels": run.labels,
+            "budget": None if plan.budget is None else plan.budget.model_dump(mode="json"),
+            "plan": plan.model_dump(mode="json"),
+            "manifest": {"plan": {"plan_id": str(plan.plan_id), "version": plan.version}},
+            "parent_execution_id": run.execution_id,
+            "parent_step": step.key if spec.wait else None,
+            "created_by": run.created_by,
+        },
+        max_steps=ctx.deps.settings.max_steps,
+    )
+    if not spec.wait:
+        await flow.succeed(uow, run, step, {"execution_id": str(child.execution_id)})
+
+
+async def _waiting(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, Any]) -> None:
+    await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.WAITING,
+        lease_owner=None,
+        lease_until=None,
+        checkpoint={**(step.checkpoint or {}), **checkpoint},
+    )

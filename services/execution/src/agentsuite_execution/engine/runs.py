@@ -1,0 +1,305 @@
+"""A run's life as a whole: create, pause, resume, cancel (with compensations), rerun from
+a failed step, and telling a parent run (a `subplan` step) how a child ended."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from agentsuite_contracts.common import ErrorInfo
+from agentsuite_contracts.execution import (
+    ExecutionCancelled,
+    ExecutionPaused,
+    ExecutionResumed,
+    ExecutionStarted,
+)
+from agentsuite_contracts.planning import PlanSnapshot
+from agentsuite_execution.domain import states
+from agentsuite_execution.domain.errors import RunError
+from agentsuite_execution.domain.graph import Node, compile_plan, plan_key
+from agentsuite_execution.domain.runs import Run
+from agentsuite_execution.domain.states import STEP_OPEN, RunStatus, StepState
+from agentsuite_execution.engine import flow
+from agentsuite_execution.engine.journal import record, wake
+from agentsuite_execution.uow import ExecutionUow
+
+CANCEL_CHANNEL = "execution_cancel"
+
+
+async def create(
+    uow: ExecutionUow, plan: PlanSnapshot, values: dict[str, Any], *, max_steps: int
+) -> tuple[Run, bool]:
+    """Create the run of `plan` with its steps; (run, created). A schedule slot that has
+    a run already returns that run, not created."""
+    nodes = compile_plan(plan, max_steps=max_steps)
+    open_steps = sum(1 for n in nodes if not n.standby)
+    run = await uow.executions.add({**values, "open_steps": open_steps})
+    if run is None:
+        existing = await uow.executions.by_slot(values["schedule_id"], values["due_at"])
+        assert existing is not None
+        return existing, False
+    ready = await uow.steps.add(run.execution_id, nodes, generation=1, held=False)
+    limits = run.limits
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        ExecutionStarted(
+            execution_id=run.execution_id,
+            plan_id=run.plan_id,
+            plan_version=run.plan_version,
+            trigger=run.trigger,
+            schedule_id=run.schedule_id,
+            inputs=run.inputs,
+            budget=limits,
+            step_count=len(nodes),
+        ),
+    )
+    if limits is not None and limits.max_duration_ms is not None:
+        due = run.started_at + timedelta(milliseconds=limits.max_duration_ms)
+        await uow.timers.add(run.execution_id, "budget", due)
+    if ready:
+        await wake(uow)
+    if open_steps == 0:
+        done = await flow.conclude(uow, run.execution_id)
+        assert done is not None
+        return done, True
+    return run, True
+
+
+async def pause(uow: ExecutionUow, run: Run, *, reason: str | None, timers: str) -> Run:
+    states.check_pause(run.status)
+    await uow.steps.set_states(run.execution_id, [StepState.READY], StepState.HELD)
+    done = await uow.executions.set(
+        run.execution_id,
+        status=RunStatus.PAUSED,
+        paused_at=datetime.now(UTC),
+        pause_timers=timers,
+        pause_reason=reason,
+    )
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        ExecutionPaused(execution_id=run.execution_id, reason=reason),
+    )
+    return done
+
+
+async def resume(uow: ExecutionUow, run: Run) -> Run:
+    states.check_resume(run.status)
+    if run.pause_timers == "freeze" and run.paused_at is not None:
+        await uow.timers.shift(run.execution_id, datetime.now(UTC) - run.paused_at)
+    done = await uow.executions.set(
+        run.execution_id, status=RunStatus.RUNNING, paused_at=None, pause_reason=None
+    )
+    held = await uow.steps.set_states(
+        run.execution_id, [StepState.HELD], StepState.READY, queued_at=datetime.now(UTC)
+    )
+    record(uow, run.tenant_id, run.execution_id, ExecutionResumed(execution_id=run.execution_id))
+    if held:
+        await wake(uow)
+    return done
+
+
+async def cancel(uow: ExecutionUow, run: Run, *, reason: str | None) -> Run:
+    """Stop the run: open steps are cancelled, then the compensation of every succeeded
+    step that names one runs; the run is `cancelled` when they have."""
+    states.check_cancel(run.status)
+    await close_open(uow, run)
+    succeeded = await uow.steps.of(run.execution_id, states=[StepState.SUCCEEDED])
+    undo: dict[str, Any] = {}
+    for s in succeeded:
+        compensation = s.plan_step.compensation
+        if compensation is not None:
+            undo[compensation] = s.output
+    for key, output in undo.items():
+        await uow.steps.set(
+            run.execution_id,
+            key,
+            state=StepState.READY,
+            item={"var": "compensated", "value": output, "index": None},
+            queued_at=datetime.now(UTC),
+        )
+    await uow.executions.open_steps(run.execution_id, len(undo))
+    run = await uow.executions.set(
+        run.execution_id,
+        status=RunStatus.CANCELLING,
+        error={"code": "cancelled", "message": reason or "cancelled", "retryable": False},
+        paused_at=None,
+    )
+    if not undo:
+        return await cancelled(uow, run)
+    await wake(uow)
+    return run
+
+
+async def cancelled(uow: ExecutionUow, run: Run) -> Run:
+    done = await uow.executions.set(
+        run.execution_id, status=RunStatus.CANCELLED, finished_at=datetime.now(UTC)
+    )
+    reason = (run.error or {}).get("message")
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        ExecutionCancelled(execution_id=run.execution_id, reason=reason),
+    )
+    await tell_parent(uow, done)
+    return done
+
+
+async def close_open(uow: ExecutionUow, run: Run) -> None:
+    """Cancel every open step, approval, LLM call and timer of the run (and its child
+    runs); engines running one of its steps are told to stop it."""
+    closed = await uow.steps.set_states(
+        run.execution_id,
+        list(STEP_OPEN),
+        StepState.CANCELLED,
+        finished_at=datetime.now(UTC),
+        lease_owner=None,
+        lease_until=None,
+    )
+    await uow.executions.open_steps(run.execution_id, -len(closed))
+    for s in closed:
+        if s.attempt > 0:
+            await uow.steps.finish_attempt(s, "cancelled")
+    await uow.approvals.close_pending(run.execution_id, "cancelled")
+    for call in await uow.llm_calls.pending_of(run.execution_id):
+        await uow.llm_calls.answer(call["request_id"], state="abandoned")
+        await uow.executions.settle(
+            run.execution_id,
+            reserved_tokens=call["reserved_tokens"],
+            reserved_cost=call["reserved_cost"],
+            prompt_tokens=0,
+            completion_tokens=0,
+            cost=0,
+        )
+    await uow.timers.cancel(run.execution_id)
+    for child in await uow.executions.children(run.execution_id):
+        if child.status in (RunStatus.RUNNING, RunStatus.PAUSED):
+            await cancel(uow, child, reason="parent execution stopped")
+    await uow.session.execute(
+        text("SELECT pg_notify(:channel, :id)"),
+        {"channel": CANCEL_CHANNEL, "id": str(run.execution_id)},
+    )
+
+
+async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:
+    """Run a failed (or cancelled) run again: succeeded steps keep their outputs and are
+    not run again, except `from_step` and what depends on it when it is named."""
+    states.check_rerun(run.status)
+    steps = {s.key: s for s in await uow.steps.of(run.execution_id)}
+    if from_step is not None and from_step not in steps:
+        raise RunError("invalid", f"no step {from_step!r} in this execution", field="from_step")
+    nodes = {n.key: n for n in compile_plan(run.snapshot, max_steps=len(steps) + 1)}
+    again = {k for k, s in steps.items() if s.state != StepState.SUCCEEDED and k in nodes}
+    if from_step is not None:
+        again |= _downstream(nodes, plan_key(from_step))
+    again -= {k for k, n in nodes.items() if n.standby}
+    # children of a container that succeeded (`join: any`) stay as they ended
+    again = {k for k in again if not _under_succeeded(nodes, steps, k)}
+    for key in {k for k in again if nodes[k].kind == "map"}:
+        await uow.steps.delete_instances(run.execution_id, key)
+    generation = run.generation + 1
+    ready: list[str] = []
+    for key in sorted(again):
+        node = nodes[key]
+        left = [d for d in node.depends_on if d in again]
+        gate = 1 if node.gated and node.parent in again else 0
+        state = StepState.READY if not left and not gate else StepState.BLOCKED
+        if state == StepState.READY:
+            ready.append(key)
+        await uow.steps.set(
+            run.execution_id,
+            key,
+            state=state,
+            deps_left=len(left) + gate,
+            deps_ok=len(node.depends_on) - len(left),
+            deps_failed=0,
+            failures=0,
+            lease_losses=0,
+            lease_owner=None,
+            lease_until=None,
+            output=None,
+            error=None,
+            finished_at=None,
+            generation=generation,
+            queued_at=datetime.now(UTC) if state == StepState.READY else None,
+        )
+    for key in {k for k, n in nodes.items() if n.standby}:
+        await uow.steps.set(run.execution_id, key, state=StepState.STANDBY, item=None)
+    done = await uow.executions.set(
+        run.execution_id,
+        status=RunStatus.RUNNING,
+        error=None,
+        failed_step=None,
+        finished_at=None,
+        paused_at=None,
+        generation=generation,
+        open_steps=len(again),
+        exceeded=[],
+    )
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        ExecutionResumed(
+            execution_id=run.execution_id,
+            rerun_from=from_step or run.failed_step,
+            generation=generation,
+        ),
+    )
+    if ready:
+        await wake(uow)
+    if not again:
+        concluded = await flow.conclude(uow, run.execution_id)
+        assert concluded is not None
+        return concluded
+    return done
+
+
+async def tell_parent(uow: ExecutionUow, child: Run) -> None:
+    """A child run (of a `subplan` step that waits) ended: its step ends the same way."""
+    if child.parent_execution_id is None or child.parent_step is None:
+        return
+    parent = await uow.executions.get(child.parent_execution_id, lock=True)
+    if parent is None:
+        return
+    step = await uow.steps.get(parent.execution_id, child.parent_step, lock=True)
+    if step is None or step.state != StepState.WAITING:
+        return
+    if child.status == RunStatus.COMPLETED:
+        output = {"execution_id": str(child.execution_id), "outputs": child.outputs or {}}
+        await flow.succeed(uow, parent, step, output)
+    else:
+        error = ErrorInfo(
+            code="subplan_" + child.status,
+            message=f"sub-execution {child.execution_id} {child.status}",
+            details={"execution_id": str(child.execution_id), "error": child.error},
+        )
+        await flow.fail(uow, parent, step, error)
+    await flow.conclude(uow, parent.execution_id)
+
+
+def _downstream(nodes: dict[str, Node], key: str) -> set[str]:
+    found = {key}
+    frontier = [key]
+    while frontier:
+        current = nodes.get(frontier.pop())
+        if current is None:
+            continue
+        following = list(current.dependents)
+        following += [n.key for n in nodes.values() if n.parent == current.key]
+        for k in following:
+            if k not in found:
+                found.add(k)
+                frontier.append(k)
+    return found
+
+
+def _under_succeeded(nodes: dict[str, Node], steps: dict[str, Any], key: str) -> bool:
+    parent = nodes[key].parent
+    return parent is not None and steps[parent].state == StepState.SUCCEEDED

@@ -1,0 +1,212 @@
+"""The engine of one process: claims ready steps (fairly across tenants) into at most
+`workers` concurrent attempts, renews their leases, fires due timers and retries the steps
+of workers that died. Any number of processes run it against one database.
+
+Wake-ups: a transaction that makes steps ready sends `NOTIFY execution_ready`; the claim
+loop also polls every `poll_interval`, so a lost notification only delays. A cancelled
+run's `NOTIFY execution_cancel '<id>'` stops this process's attempts of it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from agentsuite_contracts.execution import StepStarted
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.runs import Step
+from agentsuite_execution.engine import kinds, timers
+from agentsuite_execution.engine.journal import READY_CHANNEL, record
+from agentsuite_execution.engine.runs import CANCEL_CHANNEL
+from agentsuite_execution.tools import Toolbox
+from agentsuite_kit.db.changes import asyncpg_dsn
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
+        self.running: dict[tuple[UUID, str], asyncio.Task[None]] = {}
+        self.toolbox: Toolbox | None = None
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncpg.Connection | None = None
+        self.claimed = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.workers > 0
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        self.toolbox = Toolbox(self.settings)
+        self._stop.clear()
+        await self._listen()
+        ctx = kinds.Ctx(self.deps, self.toolbox, self.owner)
+        self._tasks = [
+            asyncio.create_task(self._claims(ctx), name="engine-claims"),
+            asyncio.create_task(self._heartbeats(), name="engine-heartbeats"),
+            asyncio.create_task(self._sweeps(), name="engine-sweeps"),
+        ]
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        if not self.enabled:
+            return
+        self._stop.set()
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self.running:
+            await asyncio.wait(list(self.running.values()), timeout=grace)
+        for task in list(self.running.values()):
+            task.cancel()
+        if self.running:
+            await asyncio.wait(list(self.running.values()), timeout=1.0)
+            # what is left is handed on now rather than after the lease (a restart is not a crash)
+            with contextlib.suppress(Exception):
+                async with self.deps.uow(None) as uow:
+                    await uow.steps.expire(self.owner)
+                    await uow.commit()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+        if self.toolbox is not None:
+            await self.toolbox.aclose()
+
+    # --- claims ---------------------------------------------------------------------------
+
+    async def _claims(self, ctx: kinds.Ctx) -> None:
+        s = self.settings
+        while not self._stop.is_set():
+            free = s.workers - len(self.running)
+            claimed: list[Step] = []
+            if free > 0:
+                self._wake.clear()
+                try:
+                    claimed = await self.claim(min(free, s.claim_batch))
+                except Exception:  # the database may be away; the next round tries again
+                    log.warning("claim failed", exc_info=True)
+                for step in claimed:
+                    ident = (step.execution_id, step.key)
+                    task = asyncio.create_task(self._attempt(ctx, step), name=f"step {step.key}")
+                    self.running[ident] = task
+            if claimed and len(claimed) == min(free, s.claim_batch):
+                continue  # there may be more ready
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=s.poll_interval)
+
+    async def claim(self, batch: int) -> list[Step]:
+        """Lease up to `batch` ready steps and start their attempts (one transaction)."""
+        async with self.deps.uow(None) as uow:
+            tenants = await uow.steps.ready_tenants()
+            if not tenants:
+                return []
+            # a rotating (random) order: over rounds every tenant comes first as often
+            random.shuffle(tenants)
+            claimed = await uow.steps.claim(
+                tenants[:batch], owner=self.owner, batch=batch, lease=self.settings.lease
+            )
+            await uow.steps.start_attempts(claimed, self.owner)
+            for step in claimed:
+                if (step.checkpoint or {}).get("continue"):
+                    continue  # an agent's next turn, same attempt
+                record(
+                    uow,
+                    step.tenant_id,
+                    step.execution_id,
+                    StepStarted(
+                        execution_id=step.execution_id,
+                        step=step.key,
+                        kind=step.kind,
+                        attempt=step.attempt,
+                    ),
+                    key=step.key,
+                )
+            await uow.commit()
+        self.claimed += len(claimed)
+        return claimed
+
+    async def _attempt(self, ctx: kinds.Ctx, step: Step) -> None:
+        try:
+            await kinds.execute(ctx, step)
+        except asyncio.CancelledError:
+            pass  # its run was cancelled, or this process stops
+        except Exception:
+            # the lease runs out and another attempt follows (a bug or the database away)
+            log.exception("step %s of %s failed in the engine", step.key, step.execution_id)
+        finally:
+            self.running.pop((step.execution_id, step.key), None)
+            self._wake.set()
+
+    # --- leases and timers ------------------------------------------------------------------
+
+    async def _heartbeats(self) -> None:
+        while not self._stop.is_set():
+            await asyncio.sleep(self.settings.heartbeat)
+            if not self.running:
+                continue
+            try:
+                async with self.deps.uow(None) as uow:
+                    await uow.steps.renew(self.owner, self.settings.lease)
+                    await uow.commit()
+            except Exception:
+                log.warning("lease renewal failed", exc_info=True)
+
+    async def _sweeps(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = await self.sweep()
+            except Exception:
+                log.warning("timer sweep failed", exc_info=True)
+                busy = False
+            if not busy:
+                await asyncio.sleep(self.settings.poll_interval)
+
+    async def sweep(self, limit: int = 200) -> bool:
+        """Fire due timers and hand on dead workers' steps; whether there was any."""
+        async with self.deps.uow(None) as uow:
+            due = await uow.timers.due(limit)
+            expired = await uow.steps.expired(limit)
+        for timer in due:
+            await timers.fire(self.deps, timer)
+        for step in expired:
+            await timers.lost(self.deps, step.tenant_id, step.execution_id, step.key, step.attempt)
+        return len(due) == limit or len(expired) == limit
+
+    # --- notifications ----------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        try:
+            conn = await asyncpg.connect(
+                asyncpg_dsn(self.settings.database_url.get_secret_value()), timeout=5
+            )
+            await conn.add_listener(READY_CHANNEL, self._on_ready)
+            await conn.add_listener(CANCEL_CHANNEL, self._on_cancel)
+            self._listener = conn
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            log.warning("no notifications: the engine polls", exc_info=True)
+
+    def _on_ready(self, *_: Any) -> None:
+        self._wake.set()
+
+    def _on_cancel(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        for (execution_id, _key), task in list(self.running.items()):
+            if str(execution_id) == payload:
+                task.cancel()

@@ -1,0 +1,166 @@
+"""Commands on a run that exists: pause, resume, cancel, rerun, and signals (a human's
+decision on an approval, with the data it sends back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+from agentsuite_contracts.common import ErrorInfo
+from agentsuite_contracts.execution import ApprovalGranted, ApprovalRejected
+from agentsuite_contracts.steps import StepKind
+from agentsuite_execution.domain import states
+from agentsuite_execution.domain.errors import RunError
+from agentsuite_execution.domain.runs import Run
+from agentsuite_execution.domain.states import StepState
+from agentsuite_execution.engine import flow, runs
+from agentsuite_execution.engine.journal import record
+from agentsuite_execution.uow import ExecutionUow
+
+
+async def locked(uow: ExecutionUow, execution_id: UUID, version: int | None = None) -> Run:
+    """The run, locked; `not_found` when it is not this tenant's, `conflict` when its
+    version is not `version` (If-Match)."""
+    run = await uow.executions.get(execution_id, lock=True)
+    if run is None:
+        raise RunError("not_found", f"no execution {execution_id}")
+    if version is not None and run.version != version:
+        raise RunError("precondition", f"the execution is at version {run.version}, not {version}")
+    return run
+
+
+async def pause(
+    uow: ExecutionUow,
+    execution_id: UUID,
+    *,
+    reason: str | None = None,
+    timers: Literal["count", "freeze"] = "count",
+    version: int | None = None,
+) -> Run:
+    run = await locked(uow, execution_id, version)
+    return await runs.pause(uow, run, reason=reason, timers=timers)
+
+
+async def resume(uow: ExecutionUow, execution_id: UUID, *, version: int | None = None) -> Run:
+    run = await locked(uow, execution_id, version)
+    return await runs.resume(uow, run)
+
+
+async def cancel(
+    uow: ExecutionUow, execution_id: UUID, *, reason: str | None = None, version: int | None = None
+) -> Run:
+    run = await locked(uow, execution_id, version)
+    run = await runs.cancel(uow, run, reason=reason)
+    return await flow.conclude(uow, run.execution_id) or run
+
+
+async def rerun(
+    uow: ExecutionUow,
+    execution_id: UUID,
+    *,
+    from_step: str | None = None,
+    version: int | None = None,
+) -> Run:
+    run = await locked(uow, execution_id, version)
+    return await runs.rerun(uow, run, from_step=from_step)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A human's answer to an approval request."""
+
+    approval_id: UUID
+    approve: bool
+    decided_by: UUID
+    roles: frozenset[str] = frozenset()
+    comment: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+async def decide(uow: ExecutionUow, execution_id: UUID, decision: Decision) -> Run:
+    """Grant or reject a pending approval. Only a listed approver (their user id, or
+    `role:<name>` of a role they hold) may; a second decision is a conflict."""
+    run = await locked(uow, execution_id)
+    states.check_signal(run.status)
+    approval = await uow.approvals.get(decision.approval_id, lock=True)
+    if approval is None or approval["execution_id"] != execution_id:
+        raise RunError("not_found", f"no approval {decision.approval_id} in this execution")
+    if approval["state"] != "pending":
+        raise RunError("conflict", f"the approval is already {approval['state']}")
+    allowed = set(approval["approvers"])
+    mine = {str(decision.decided_by)} | {f"role:{r}" for r in decision.roles}
+    if not allowed & mine:
+        raise RunError(
+            "forbidden",
+            "you are not among this approval's approvers: " + ", ".join(sorted(allowed)),
+        )
+    step = await uow.steps.get(execution_id, approval["key"], lock=True)
+    assert step is not None
+    await uow.approvals.decide(
+        decision.approval_id,
+        state="granted" if decision.approve else "rejected",
+        decided_by=decision.decided_by,
+        comment=decision.comment,
+        data=decision.data,
+    )
+    await uow.timers.cancel(execution_id, key=step.key, kinds=["approval", "escalate"])
+    if decision.approve:
+        record(
+            uow,
+            run.tenant_id,
+            execution_id,
+            ApprovalGranted(
+                execution_id=execution_id,
+                step=step.key,
+                approval_id=decision.approval_id,
+                decided_by=decision.decided_by,
+                comment=decision.comment,
+            ),
+            key=step.key,
+        )
+    else:
+        record(
+            uow,
+            run.tenant_id,
+            execution_id,
+            ApprovalRejected(
+                execution_id=execution_id,
+                step=step.key,
+                approval_id=decision.approval_id,
+                decided_by=decision.decided_by,
+                reason=decision.comment,
+            ),
+            key=step.key,
+        )
+    if step.state == StepState.WAITING:
+        await _decided(uow, run, step, decision)
+    return await flow.conclude(uow, execution_id) or run
+
+
+async def _decided(uow: ExecutionUow, run: Run, step: Any, decision: Decision) -> None:
+    if not decision.approve:
+        error = ErrorInfo(
+            code="approval_rejected",
+            message=decision.comment or "the approver said no",
+            details={"approval_id": str(decision.approval_id)},
+        )
+        await flow.fail(uow, run, step, error)
+        return
+    if step.kind == StepKind.TOOL:
+        # a tool that needs approval runs now: its next claim sees the approval
+        await uow.steps.set(
+            run.execution_id,
+            step.key,
+            checkpoint={**(step.checkpoint or {}), "approved": str(decision.approval_id)},
+        )
+        await flow.make_ready(uow, run, [step.key])
+        return
+    output = {
+        "approved": True,
+        "approval_id": str(decision.approval_id),
+        "decided_by": str(decision.decided_by),
+        "comment": decision.comment,
+        "data": decision.data,
+    }
+    await flow.succeed(uow, run, step, output)
