@@ -88,6 +88,8 @@ def test_references_as_bare_paths_or_braces(expression: str, expected: Any) -> N
         ("- -2", 2),
         ("+4", 4),
         ("-(1 + 2) % 4", 1),
+        ("1\u2003+\u00a02\n", 3),
+        ("10 % 4 * 2", 4),
         ("'a' + 'b'", "ab"),
         ("[1] + [2]", [1, 2]),
         ("item.n * 2 + 1", 7),
@@ -201,6 +203,9 @@ def test_functions(expression: str, expected: Any) -> None:
         ("inputs.tags[1.5]", "cannot index with a number"),
         ("inputs.tags[true]", "cannot index with a boolean"),
         (f"{'9' * 400} / 1", "number too large"),
+        (f"{'9' * 400} * 1.5", "number too large"),
+        ("1e308 * 10", "number too large"),
+        ("-1e308 - 1e308", "number too large"),
     ],
 )
 def test_evaluation_errors_name_the_problem(expression: str, message: str) -> None:
@@ -230,6 +235,8 @@ def test_evaluation_errors_name_the_problem(expression: str, message: str) -> No
         ("${inputs.x", "missing `}`"),
         ("&&", "unexpected '&'"),
         ("[1 2]", "expected ','"),
+        ("1e999", "number too large at 0"),
+        ("1 +\u2003é", "unexpected 'é' at 4"),
     ],
 )
 def test_parse_errors_say_what_and_where(expression: str, message: str) -> None:

@@ -20,6 +20,8 @@ so evaluation depth is the nesting depth (<= 50) and nothing can loop.
 from __future__ import annotations
 
 import json
+import math
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,12 +82,12 @@ _CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False":
 _CONSTANTS["None"] = None
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
 _TOKEN = re.compile(
-    r"""\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+    r"""(?P<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
     |(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-    |(?P<name>[A-Za-z_]\w*)
+    |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<op>==|!=|<=|>=|[-<>+*/%()\[\],.])
-    |(?P<ref>\$\{))""",
-    re.ASCII | re.VERBOSE | re.DOTALL,
+    |(?P<ref>\$\{)""",
+    re.VERBOSE | re.DOTALL,
 )
 _KEY = re.compile(r"[^.\[\](){}'\"$\s]+")
 _SEGMENT = re.compile(r"""\.([^.\[\](){}'"$\s]+)|\[\s*(?:(-?\d+)|'([^']*)'|"([^"]*)")\s*\]""")
@@ -194,20 +196,22 @@ def _tokens(text: str) -> list[tuple[str, Any, int]]:
     """(kind, value, position) with kinds num, str, name, op, ref and a final end."""
     out: list[tuple[str, Any, int]] = []
     i = 0
-    while i < len(text) and not text[i:].isspace():
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i == len(text):
+            break
         m = _TOKEN.match(text, i)
         if m is None or m.lastgroup is None:
-            i = len(text) - len(text[i:].lstrip())
             raise ExpressionError(f"unexpected {text[i]!r} at {i} in {_quote(text)}")
-        kind, raw, at = m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup)
+        kind, raw, at = m.lastgroup, m.group(), i
         i = m.end()
         if kind == "num":
             value: Any = int(raw) if raw.isdigit() else float(raw)
+            if value == math.inf:
+                raise ExpressionError(f"number too large at {at} in {_quote(text)}")
         elif kind == "str":
-            bad = re.search(r"\\[^nt\\'\"]", raw)
-            if bad:
-                raise ExpressionError(f"unknown escape at {at + bad.start()} in {_quote(text)}")
-            value = re.sub(r"\\(.)", lambda e: _ESCAPES[e.group(1)], raw[1:-1], flags=re.S)
+            value = _unescape(raw, at, text)
         elif kind == "ref":
             value, i = _read_ref(text, at)
         else:
@@ -216,6 +220,17 @@ def _tokens(text: str) -> list[tuple[str, Any, int]]:
         out.append((kind, value, at))
     out.append(("end", None, len(text)))
     return out
+
+
+def _unescape(raw: str, at: int, text: str) -> str:
+    """The string literal `raw` (quotes included) found at `at` in `text`, unescaped."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) not in _ESCAPES:
+            raise ExpressionError(f"unknown escape at {at + 1 + m.start()} in {_quote(text)}")
+        return _ESCAPES[m.group(1)]
+
+    return re.sub(r"\\(.)", one, raw[1:-1], flags=re.DOTALL)
 
 
 class _Parser:
@@ -437,6 +452,19 @@ def _resolve(path: Path, scope: Scope) -> Any:
     return value
 
 
+_OPERATORS = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%": operator.mod,
+}
+
+
 def _binary(op: str, a: Any, b: Any) -> Any:
     if op == "==":
         return _same(a, b)
@@ -446,18 +474,17 @@ def _binary(op: str, a: Any, b: Any) -> Any:
         return _member(a, b, op) == (op == "in")
     numbers = _number(a) and _number(b)
     if op in ("<", "<=", ">", ">=") and (numbers or (isinstance(a, str) and isinstance(b, str))):
-        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-    if op == "+" and (numbers or (type(a) is type(b) and isinstance(a, str | list))):
-        return a + b
-    if op in ("-", "*") and numbers:
-        return a - b if op == "-" else a * b
-    if op in ("/", "%") and numbers:
-        if b == 0:
-            raise ExpressionError(f"division by zero ({a} {op} {b})")
+        return _OPERATORS[op](a, b)
+    if numbers or (op == "+" and type(a) is type(b) and isinstance(a, str | list)):
+        if op in ("/", "%") and b == 0:
+            raise ExpressionError(f"division by zero ({op})")
         try:
-            return a / b if op == "/" else a % b
-        except OverflowError:
-            raise ExpressionError(f"number too large ({op})") from None
+            value = _OPERATORS[op](a, b)
+        except OverflowError:  # a huge int meeting a float
+            value = math.inf
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ExpressionError(f"number too large ({op})")
+        return value
     raise ExpressionError(f"cannot apply {op!r} to {_kind(a)} and {_kind(b)}")
 
 
