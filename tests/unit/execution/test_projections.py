@@ -1,0 +1,123 @@
+"""The records execution keeps of the catalog and of model prices, and which events its
+consumers subscribe to: pure rules, no servers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from agentsuite_execution.consumers import consumers
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolRecord
+from agentsuite_execution.settings import ExecutionSettings
+from pydantic import SecretStr
+
+from agentsuite_contracts.catalog import (
+    AgentSpec,
+    BindingKind,
+    CatalogStatus,
+    ToolBinding,
+    ToolRegistered,
+    ToolSpec,
+    ToolUpdated,
+)
+from agentsuite_contracts.common import Money
+from agentsuite_contracts.llm import ProviderRegistered
+from agentsuite_contracts.planning import (
+    PlanDrafted,
+    PlanUpdated,
+    PlanValidated,
+    ScheduleCreated,
+    ScheduleFired,
+)
+from agentsuite_contracts.registry import topic
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SPEC = ToolSpec(
+    name="web.search",
+    version="1.0.0",
+    display_name="Search",
+    description="Searches.",
+    input_schema={},
+    output_schema={},
+    binding=ToolBinding(kind=BindingKind.BUILTIN, target="echo"),
+)
+
+
+def tool(deprecated: bool, sunset_at: datetime | None) -> ToolRecord:
+    return ToolRecord(uuid4(), uuid4(), "web.search", "1.0.0", SPEC, deprecated, sunset_at)
+
+
+def test_a_deprecated_tool_is_sunset_from_its_sunset_date_on() -> None:
+    assert tool(True, NOW).sunset(NOW)
+    assert tool(True, NOW - timedelta(seconds=1)).sunset(NOW)
+    assert not tool(True, NOW + timedelta(seconds=1)).sunset(NOW)
+
+
+def test_a_tool_without_a_sunset_date_or_not_deprecated_is_never_sunset() -> None:
+    assert not tool(True, None).sunset(NOW)
+    # a sunset date left from an earlier deprecation does not count once republished
+    assert not tool(False, NOW - timedelta(days=1)).sunset(NOW)
+
+
+def test_price_takes_both_list_prices_in_micros() -> None:
+    price = Price.of("gpt-x", Money.of("2.50", "EUR"), Money.of("10", "EUR"))
+    assert price == Price("gpt-x", 2_500_000, 10_000_000, "EUR")
+
+
+def test_a_price_in_two_currencies_is_refused_naming_the_model() -> None:
+    with pytest.raises(ValueError, match=r"model 'gpt-x'.*USD.*EUR"):
+        Price.of("gpt-x", Money.of("1", "USD"), Money.of("1", "EUR"))
+
+
+def test_only_a_published_revision_is_published() -> None:
+    spec = AgentSpec(name="helper", instructions="help", version=1)
+    states = {
+        s.value: AgentRecord(uuid4(), "helper", 1, spec, s.value).published for s in CatalogStatus
+    }
+    assert states == {"draft": False, "published": True, "deprecated": False}
+
+
+def specs() -> dict[str, set[str]]:
+    deps = Deps(ExecutionSettings(database_url=SecretStr("postgresql+asyncpg://u:p@127.0.0.1/x")))
+    out: dict[str, set[str]] = {}
+    for spec in consumers(deps):
+        assert spec.topic not in out, f"two consumers of {spec.topic}"
+        out[spec.topic] = {cls.model_fields["type"].default for cls in spec.handlers}
+    return out
+
+
+def test_every_subscription_is_to_a_topic_execution_is_a_consumer_of() -> None:
+    for name, types in specs().items():
+        found = topic(name)
+        assert "execution" in found.consumers, name
+        assert types <= set(found.types), (name, types - set(found.types))
+
+
+def test_only_approved_and_published_things_and_firings_are_handled() -> None:
+    handled = set().union(*specs().values())
+    assert handled == {
+        "planning.plan.approved",
+        "planning.plan.archived",
+        "planning.schedule.fired",
+        "catalog.tool_version.published",
+        "catalog.tool.published",
+        "catalog.tool.deprecated",
+        "catalog.agent.created",
+        "catalog.agent.updated",
+        "catalog.agent.deprecated",
+        "llm.model.registered",
+        "llm.model.retired",
+    }
+    for skipped in (
+        PlanDrafted,
+        PlanUpdated,
+        PlanValidated,
+        ScheduleCreated,
+        ToolRegistered,
+        ToolUpdated,
+        ProviderRegistered,
+    ):
+        assert skipped.model_fields["type"].default not in handled
+    assert ScheduleFired.model_fields["type"].default in handled
