@@ -179,3 +179,13 @@ def test_references_of_a_parsed_expression() -> None:
 def test_references_refuses_malformed_templates() -> None:
     with pytest.raises(ExpressionError, match="missing"):
         references({"a": "${steps.a.output"})
+
+
+def test_deeply_nested_values_are_an_expression_error_not_a_crash() -> None:
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ExpressionError, match="too deeply nested"):
+        render("x ${inputs.deep}", {"inputs": {"deep": deep}})
+    with pytest.raises(ExpressionError, match="too deeply nested"):
+        render(deep, {})

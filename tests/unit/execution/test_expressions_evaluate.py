@@ -126,6 +126,8 @@ def test_arithmetic(expression: str, expected: Any) -> None:
         ("'name' in item", True),
         ("1 in item", False),
         ("true in [1]", False),
+        ("1 < 2 not in [true]", True),
+        ("'z' not in 'abc' not in ['abc']", False),
     ],
 )
 def test_comparison_and_membership(expression: str, expected: bool) -> None:
