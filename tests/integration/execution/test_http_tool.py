@@ -62,7 +62,9 @@ class Hook:
         if path == "slow":
             await asyncio.sleep(30)
         if path.startswith("status"):
-            return web.json_response({"error": "no"}, status=int(path[6:]))
+            status = int(path[6:])
+            headers = {"Retry-After": "7"} if status in (429, 503) else None
+            return web.json_response({"error": "no"}, status=status, headers=headers)
         if path == "redirect":
             raise web.HTTPFound(self.redirect_to)
         return web.json_response({"path": path})
@@ -193,6 +195,7 @@ async def test_status_decides_retryable(
     assert error.retryable is retryable
     assert error.details["status"] == status
     assert '"error"' in error.details["body"]
+    assert error.details.get("retry_after") == (7.0 if status in (429, 503) else None)
 
 
 async def test_success_statuses_override_the_2xx_rule(box: Toolbox, hook: Hook) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, Toolbox, ToolError
-from agentsuite_execution.tools.webhook import check_headers, request_of
+from agentsuite_execution.tools.webhook import check_headers, request_of, retry_after
 from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 
@@ -190,3 +190,11 @@ def test_kit_guard_allow_list_by_name_address_and_cidr() -> None:
         check_url("http://10.9.8.7/hook", ("192.168.0.0/16",))
     with pytest.raises(Blocked):
         check_url("http://127.0.0.2/hook", ("127.0.0.1",))
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("7", 7.0), ("0.5", 0.5), (None, None), ("-1", None), ("nan", None), ("tomorrow", None)],
+)
+def test_retry_after_is_read_only_as_sane_seconds(value: str | None, seconds: float | None) -> None:
+    assert retry_after(value) == seconds

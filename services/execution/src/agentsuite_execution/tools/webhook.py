@@ -169,9 +169,21 @@ def refusal_of(response: aiohttp.ClientResponse, raw: bytes) -> ToolError:
             details=details,
         )
     retryable = status >= 500 or status == 429
+    wait = retry_after(response.headers.get("Retry-After"))
+    if retryable and wait is not None:
+        details["retry_after"] = wait  # seconds; the engine may wait longer, never less
     return ToolError(
         "tool_error", f"the tool answered {status}", retryable=retryable, details=details
     )
+
+
+def retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds when given as seconds (an HTTP date is ignored)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 86_400 else None
 
 
 def forbidden(message: str) -> ToolError:
