@@ -189,3 +189,8 @@ def test_deeply_nested_values_are_an_expression_error_not_a_crash() -> None:
         render("x ${inputs.deep}", {"inputs": {"deep": deep}})
     with pytest.raises(ExpressionError, match="too deeply nested"):
         render(deep, {})
+
+
+def test_a_long_string_of_many_references_renders_each_one() -> None:
+    text = "${ lead.name } " * 20_000
+    assert render(text, SCOPE) == "Cora " * 20_000

@@ -77,6 +77,7 @@ _TOKEN = re.compile(
     |(?P<ref>\$\{)""",
     re.VERBOSE | re.DOTALL,
 )
+_SPACES = re.compile(" *")
 _KEY = re.compile(r"[^.\[\](){}'\"$\s]+")
 _SEGMENT = re.compile(r"""\.([^.\[\](){}'"$\s]+)|\[\s*(?:(-?\d+)|'([^']*)'|"([^"]*)")\s*\]""")
 
@@ -87,7 +88,8 @@ def quote(text: str) -> str:
 
 def read_ref(text: str, start: int) -> tuple[Path, int]:
     """The reference whose `${` is at `start`, and the index just past its `}`."""
-    i = len(text) - len(text[start + 2 :].lstrip(" "))
+    # spaces skipped by matching, not lstrip: a copy of the rest per reference is quadratic
+    i = _SPACES.match(text, start + 2).end()  # type: ignore[union-attr]  # ` *` always matches
     head = _KEY.match(text, i)
     keys: list[str | int | Node] = []
     if head is not None:
@@ -96,7 +98,7 @@ def read_ref(text: str, start: int) -> tuple[Path, int]:
             key = seg.group(seg.lastindex or 0)
             keys.append(int(key) if seg.lastindex == 2 else key)
             i = seg.end()
-        i = len(text) - len(text[i:].lstrip(" "))
+        i = _SPACES.match(text, i).end()  # type: ignore[union-attr]  # ` *` always matches
     if head is None or not text.startswith("}", i):
         end = text.find("}", i)
         where = text[start : end + 1] if end >= 0 else text[start:]
