@@ -8,6 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agentsuite_cli.provision import ServiceDb, deprovision
+
+# a second execution app with its engine running, for tests that run plans
+from tests.integration.execution.engine_support import engine  # noqa: F401  # fixture by name
 from tests.integration.execution.harness import (
     Execution,
     create_execution_db,
