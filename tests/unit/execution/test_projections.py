@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
-from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolRecord
+from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolHead, ToolRecord
 from agentsuite_execution.settings import ExecutionSettings
 from pydantic import SecretStr
 
@@ -121,3 +121,39 @@ def test_only_approved_and_published_things_and_firings_are_handled() -> None:
     ):
         assert skipped.model_fields["type"].default not in handled
     assert ScheduleFired.model_fields["type"].default in handled
+
+
+def t(seconds: int) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+def test_a_newer_publication_moves_the_head_and_an_older_one_does_not() -> None:
+    head = ToolHead().publish("1.0.0", t(1)).publish("2.0.0", t(3)).publish("1.5.0", t(2))
+    assert (head.version, head.published_at) == ("2.0.0", t(3))
+    assert head.publish("2.0.0", t(3)) == head  # the same publication again
+
+
+def test_a_newer_publication_lifts_a_deprecation_an_older_one_does_not() -> None:
+    deprecated = ToolHead().publish("1.0.0", t(1)).deprecate(t(100), t(3))
+    assert (deprecated.deprecated, deprecated.sunset_at) == (True, t(100))
+    late = deprecated.publish("2.0.0", t(2))
+    assert (late.version, late.deprecated, late.sunset_at) == ("2.0.0", True, t(100))
+    lifted = deprecated.publish("3.0.0", t(4))
+    assert (lifted.version, lifted.deprecated, lifted.sunset_at) == ("3.0.0", False, None)
+
+
+def test_a_deprecation_older_than_the_head_publication_is_void() -> None:
+    head = ToolHead().publish("2.0.0", t(5)).deprecate(t(100), t(4))
+    assert (head.version, head.deprecated, head.sunset_at) == ("2.0.0", False, None)
+    # and an even older one, after it, changes nothing
+    assert head.deprecate(t(50), t(3)) == head
+
+
+def test_a_deprecation_before_any_publication_holds_for_older_publications() -> None:
+    head = ToolHead().deprecate(None, t(5)).publish("1.0.0", t(1)).publish("2.0.0", t(3))
+    assert (head.version, head.deprecated, head.deprecated_at) == ("2.0.0", True, t(5))
+
+
+def test_the_newest_deprecation_sets_the_sunset() -> None:
+    head = ToolHead().publish("1.0.0", t(1)).deprecate(t(200), t(4)).deprecate(t(100), t(3))
+    assert head.sunset_at == t(200)

@@ -7,7 +7,7 @@ llm.providers.v1), as `repositories.projections` stores them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -31,6 +31,47 @@ class ToolRecord:
         """Past its sunset at `at`: calls fail from then on (a deprecated tool without a
         sunset date still runs; new plans are what deprecation warns)."""
         return self.deprecated and self.sunset_at is not None and self.sunset_at <= at
+
+
+@dataclass(frozen=True)
+class ToolHead:
+    """Which version of a tool a step without a pinned version gets, and whether the tool
+    is deprecated; with the event times that order publications and deprecations, which
+    may arrive in any order (a retry tier delays one, the next goes on).
+
+    A publication newer than the head replaces it and lifts an older deprecation; a
+    deprecation newer than the last one replaces it unless a newer publication lifted it.
+    """
+
+    version: str | None = None
+    published_at: datetime | None = None
+    deprecated: bool = False
+    sunset_at: datetime | None = None
+    deprecated_at: datetime | None = None
+
+    def publish(self, version: str, at: datetime) -> ToolHead:
+        if self.published_at is not None and at < self.published_at:
+            return self
+        # a deprecation after this publication still holds
+        holds = self.deprecated and self.deprecated_at is not None and self.deprecated_at > at
+        return replace(
+            self,
+            version=version,
+            published_at=at,
+            deprecated=holds,
+            sunset_at=self.sunset_at if holds else None,
+        )
+
+    def deprecate(self, sunset_at: datetime | None, at: datetime) -> ToolHead:
+        if self.deprecated_at is not None and at < self.deprecated_at:
+            return self
+        lifted = self.published_at is not None and self.published_at > at
+        return replace(
+            self,
+            deprecated=not lifted,
+            sunset_at=None if lifted else sunset_at,
+            deprecated_at=at,
+        )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import RowMapping
 
 from agentsuite_contracts.catalog import AgentSpec, CatalogStatus, ToolSpec
 from agentsuite_contracts.planning import PlanSnapshot
-from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolRecord
+from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolHead, ToolRecord
 from agentsuite_execution.repositories.tables import (
     agents,
     model_prices,
@@ -35,8 +35,10 @@ from agentsuite_execution.repositories.tables import (
 from agentsuite_kit.db.repository import Repository
 
 DEPRECATED = CatalogStatus.DEPRECATED.value
-# An agent's deprecation itself, kept as a revision no event can carry (revisions count
-# from 1): a revision arriving after it but older than it is stored deprecated too.
+# Deprecations have no row of their own in this schema; their time is kept as a row no
+# event can carry: a tool "version" '' and an agent revision 0 (revisions count from 1).
+# Events applied late are ordered against it (see `ToolHead`, `Agents.revise`).
+DEPRECATION = ""
 MARK = 0
 
 
@@ -167,51 +169,92 @@ class Tools(Repository):
         )
 
     async def publish(self, tool_id: UUID, name: str, version: str, at: datetime) -> None:
-        """`version` becomes the head, and the tool usable again (a publication newer
-        than a deprecation lifts it). An older publication only fills a missing head."""
-        row = pg_insert(tool_heads).values(
-            tenant_id=_tenant(self), name=name, tool_id=tool_id, version=version, updated_at=at
-        )
-        newer = tool_heads.c.updated_at <= row.excluded.updated_at
-        await self.session.execute(
-            row.on_conflict_do_update(
-                index_elements=[tool_heads.c.tenant_id, tool_heads.c.name],
-                set_={
-                    "version": case(
-                        (newer, row.excluded.version),
-                        else_=func.coalesce(tool_heads.c.version, row.excluded.version),
-                    ),
-                    "tool_id": row.excluded.tool_id,
-                    "deprecated": case((newer, false()), else_=tool_heads.c.deprecated),
-                    "sunset_at": case((newer, None), else_=tool_heads.c.sunset_at),
-                    "updated_at": func.greatest(tool_heads.c.updated_at, row.excluded.updated_at),
-                },
-            )
-        )
+        head = await self._head(name)
+        await self._store(tool_id, name, head, head.publish(version, at))
 
     async def deprecate(
         self, tool_id: UUID, name: str, sunset_at: datetime | None, at: datetime
     ) -> None:
-        """Before any publication too: the head version arrives later, deprecated."""
+        head = await self._head(name)
+        await self._store(tool_id, name, head, head.deprecate(sunset_at, at))
+
+    async def _head(self, name: str) -> ToolHead:
+        """The head as stored, locked until the transaction ends (the default when none)."""
+        query = (
+            select(
+                tool_heads.c.version,
+                tool_heads.c.updated_at,
+                tool_heads.c.deprecated,
+                tool_heads.c.sunset_at,
+                tools.c.published_at.label("deprecated_at"),
+            )
+            .select_from(
+                tool_heads.outerjoin(
+                    tools,
+                    and_(
+                        tools.c.tenant_id == tool_heads.c.tenant_id,
+                        tools.c.name == tool_heads.c.name,
+                        tools.c.version == DEPRECATION,
+                    ),
+                )
+            )
+            .where(tool_heads.c.tenant_id == _tenant(self), tool_heads.c.name == name)
+            .with_for_update(of=tool_heads)
+        )
+        row = await _first(self, query)
+        if row is None:
+            return ToolHead()
+        return ToolHead(
+            version=row["version"],
+            # while no publication set a version, `updated_at` is the deprecation's
+            published_at=row["updated_at"] if row["version"] is not None else None,
+            deprecated=row["deprecated"],
+            sunset_at=row["sunset_at"],
+            deprecated_at=row["deprecated_at"],
+        )
+
+    async def _store(self, tool_id: UUID, name: str, old: ToolHead, new: ToolHead) -> None:
+        if new == old:
+            return
+        tenant = _tenant(self)
+        at = new.published_at or new.deprecated_at
         row = pg_insert(tool_heads).values(
-            tenant_id=_tenant(self),
+            tenant_id=tenant,
             name=name,
             tool_id=tool_id,
-            deprecated=True,
-            sunset_at=sunset_at,
+            version=new.version,
+            deprecated=new.deprecated,
+            sunset_at=new.sunset_at,
             updated_at=at,
         )
         await self.session.execute(
             row.on_conflict_do_update(
                 index_elements=[tool_heads.c.tenant_id, tool_heads.c.name],
                 set_={
-                    "deprecated": true(),
+                    "tool_id": row.excluded.tool_id,
+                    "version": row.excluded.version,
+                    "deprecated": row.excluded.deprecated,
                     "sunset_at": row.excluded.sunset_at,
                     "updated_at": row.excluded.updated_at,
                 },
-                where=tool_heads.c.updated_at <= row.excluded.updated_at,
             )
         )
+        if new.deprecated_at != old.deprecated_at:
+            mark = pg_insert(tools).values(
+                tenant_id=tenant,
+                name=name,
+                version=DEPRECATION,
+                tool_id=tool_id,
+                tool_version_id=tool_id,
+                spec={},
+                published_at=new.deprecated_at,
+            )
+            await self.session.execute(
+                mark.on_conflict_do_update(
+                    index_elements=[tools.c.tenant_id, tools.c.name, tools.c.version],
+                    set_={"published_at": mark.excluded.published_at},
+                )
+            )
 
     async def resolve(
         self, name: str, version: str | None, *, tenant_id: UUID | None = None
@@ -235,7 +278,7 @@ class Tools(Repository):
             )
         else:
             query = query.select_from(tools.outerjoin(tool_heads, on)).where(
-                tools.c.version == version
+                tools.c.version == version, tools.c.version != DEPRECATION
             )
         row = await _first(self, query)
         if row is None:
