@@ -11,6 +11,7 @@ from functools import partial
 from agentsuite_contracts.planning import ScheduleFired
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.handlers import projections
+from agentsuite_execution.handlers.responses import llm_consumers
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import ConsumerSpec
 
@@ -41,4 +42,5 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
             topic=SCHEDULES,
             handlers={ScheduleFired: partial(projections.schedule_fired, deps=deps)},
         ),
+        *llm_consumers(deps),
     ]

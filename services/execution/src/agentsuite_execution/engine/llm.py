@@ -1,31 +1,352 @@
 """`llm` and `agent` steps: requests to llm-gateway over `llm.requests.v1`, answered on
 `llm.responses.v1`; budgets reserved before each call and settled from its usage.
 
-Placeholder: filled in by the LLM/agent work.
+A call is one transaction each way. `begin` (the step's, run locked) reserves budget,
+records the call in `llm_calls`, sends the request through the outbox and leaves the step
+`waiting` with a timeout timer. `answered` (the responses consumer, run locked) settles the
+reservation from the usage and moves the step. An agent step goes round (engine.agent):
+an answer with tool calls makes the step ready again as the same attempt (`continue`),
+`prepare` runs the tools outside any transaction, `begin` sends the next turn.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from agentsuite_contracts.common import ErrorInfo
+from agentsuite_contracts.common import ErrorInfo, Money, Usage
+from agentsuite_contracts.llm import (
+    BudgetHint,
+    ChatMessage,
+    LlmErrorCode,
+    LlmRequest,
+    LlmResponse,
+    ResponseFormat,
+    Role,
+    ToolDefinition,
+)
+from agentsuite_contracts.steps import OnLimit, StepKind
+from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.domain.states import StepState
+from agentsuite_execution.engine import budget, flow
 from agentsuite_execution.engine.containers import StepFailure
+from agentsuite_execution.engine.scope import scope_for
+from agentsuite_execution.settings import ExecutionSettings
+from agentsuite_execution.tools import BUILTINS
+from agentsuite_execution.tools.builtins import PREFIX
 from agentsuite_execution.uow import ExecutionUow
 
 if TYPE_CHECKING:
+    from agentsuite_execution.deps import Deps
     from agentsuite_execution.engine.kinds import Ctx
+
+REQUESTS = "llm.requests.v1"
+REQUESTER = "execution"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One model call a step wants to make."""
+
+    model: str | None
+    messages: list[ChatMessage]
+    tools: list[ToolDefinition] = field(default_factory=list)
+    response_format: ResponseFormat | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
 
 
 async def prepare(ctx: Ctx, step: Step) -> Any:
     """Outside any transaction, before an agent step's turn: run the tool calls its model
     asked for in the last turn; what `begin` gets as `before`."""
-    return None
+    from agentsuite_execution.engine import agent
+
+    if step.kind != StepKind.AGENT:
+        return None
+    return await agent.run_tools(ctx, step)
 
 
 async def begin(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -> None:
     """In the step's transaction: reserve budget and send the next request (or finish)."""
-    raise StepFailure(ErrorInfo(code="unsupported_kind", message=f"{step.kind} not yet wired"))
+    from agentsuite_execution.engine import agent
+
+    if step.kind == StepKind.AGENT:
+        await agent.turn(ctx, uow, run, step, before)
+        return
+    spec = step.plan_step.llm
+    assert spec is not None
+    scope = await scope_for(uow, run, step)
+    messages = []
+    if spec.system:
+        messages.append(ChatMessage(role=Role.SYSTEM, content=text_of(render(spec.system, scope))))
+    messages.append(ChatMessage(role=Role.USER, content=text_of(render(spec.prompt, scope))))
+    fmt = None
+    if spec.output_schema is not None:
+        fmt = ResponseFormat(
+            kind="json_schema", name=function_name(step.key), json_schema=spec.output_schema
+        )
+    ask = Ask(
+        model=spec.model,
+        messages=messages,
+        tools=await definitions(uow, run, spec.tools),
+        response_format=fmt,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+    )
+    await send(ctx.deps.settings, uow, run, step, ask, checkpoint={}, cap=step_cap(step))
+
+
+def text_of(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def function_name(name: str) -> str:
+    """A tool's name as a model function name (`[A-Za-z0-9_-]`, as providers require)."""
+    return _UNSAFE.sub("_", name)[:64]
+
+
+def step_cap(step: Step, *more: Money | None) -> int | None:
+    """What `step` may still spend in micros under its own caps (PlanStep.max_cost, ...)."""
+    caps = [c.amount_micros for c in (step.plan_step.max_cost, *more) if c is not None]
+    return None if not caps else max(0, min(caps) - step.cost)
+
+
+async def definitions(uow: ExecutionUow, run: Run, names: list[str]) -> list[ToolDefinition]:
+    """The model's view of tools `names`: builtins by name, others from the catalog (their
+    versions go to the manifest); a tool not published here is an error."""
+    out = []
+    for name in names:
+        if name.startswith(PREFIX) and name[len(PREFIX) :] in BUILTINS:
+            out.append(
+                ToolDefinition(
+                    name=function_name(name),
+                    description=f"the builtin tool {name}",
+                    parameters={"type": "object"},
+                )
+            )
+            continue
+        tool = await uow.tools.resolve(name, None)
+        if tool is None:
+            raise StepFailure(ErrorInfo(code="unknown_tool", message=f"no published tool {name!r}"))
+        await uow.executions.manifest(
+            run.execution_id,
+            "tools",
+            tool.name,
+            {"version": tool.version, "tool_version_id": str(tool.tool_version_id)},
+        )
+        out.append(
+            ToolDefinition(
+                name=function_name(name),
+                description=tool.spec.description,
+                parameters=tool.spec.input_schema,
+            )
+        )
+    return out
+
+
+async def send(
+    settings: ExecutionSettings,
+    uow: ExecutionUow,
+    run: Run,
+    step: Step,
+    ask: Ask,
+    *,
+    checkpoint: dict[str, Any],
+    cap: int | None,
+) -> None:
+    """Reserve the call's budget and send it; the step waits for the answer. A call that
+    does not fit acts as the budget says (see budget.refuse); one over the step's own cap
+    fails the step."""
+    wanted = ask.max_tokens or settings.default_max_tokens
+    schema = None if ask.response_format is None else ask.response_format.json_schema
+    prompt = budget.prompt_tokens(ask.messages, ask.tools, schema)
+    held = await budget.reserve(
+        uow, settings, run, step, model=ask.model, prompt=prompt, wanted=wanted, cap=cap
+    )
+    if isinstance(held, budget.Refused):
+        if held.limit == budget.STEP:
+            raise StepFailure(
+                ErrorInfo(
+                    code="budget_exceeded",
+                    message=f"step {step.key} may spend {held.allowed} micros in all and has "
+                    f"spent {held.used}: its next call does not fit",
+                    details={"limit": held.limit, "allowed": held.allowed, "used": held.used},
+                )
+            )
+        if not await budget.refuse(uow, run, step, held, checkpoint):
+            return
+        held = budget.unreserved(wanted, cap, run.currency)
+    limits = run.limits
+    hint = held.max_cost
+    if limits is not None and limits.on_limit == OnLimit.WARN:
+        # `warn` goes on past the run's budget: only the step's own cap binds the gateway
+        hint = None if cap is None else Money(amount_micros=cap, currency=run.currency)
+    timeout_ms = step.plan_step.timeout_ms or int(settings.llm_timeout * 1000)
+    now = datetime.now(UTC)
+    request = LlmRequest(
+        requester=REQUESTER,
+        run_id=str(run.execution_id),
+        model=ask.model,
+        messages=ask.messages,
+        tools=ask.tools,
+        temperature=ask.temperature,
+        max_tokens=held.max_tokens,
+        response_format=ask.response_format,
+        budget=BudgetHint(max_cost=hint, scope=f"execution:{run.execution_id}"),
+        deadline=now + timedelta(milliseconds=timeout_ms),
+        labels={
+            "execution_id": str(run.execution_id),
+            "step": step.key,
+            "plan_id": str(run.plan_id),
+        },
+    )
+    await uow.llm_calls.add(
+        {
+            "request_id": request.request_id,
+            "execution_id": run.execution_id,
+            "key": step.key,
+            "attempt": step.attempt,
+            "state": "pending",
+            "reserved_tokens": held.tokens,
+            "reserved_cost": held.cost,
+        }
+    )
+    uow.emit(request, topic=REQUESTS)
+    checkpoint = {k: v for k, v in checkpoint.items() if k != "continue"}
+    await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.WAITING,
+        lease_owner=None,
+        lease_until=None,
+        checkpoint={**checkpoint, "request_id": str(request.request_id)},
+    )
+    due = now + timedelta(milliseconds=timeout_ms)
+    await uow.timers.add(run.execution_id, "timeout", due, key=step.key, attempt=step.attempt)
+
+
+async def answered(deps: Deps, uow: ExecutionUow, response: LlmResponse) -> None:
+    """The gateway's answer: settle its call's reservation, then move the step if it still
+    waits for this call (same attempt). Other requesters' answers, unknown calls and calls
+    no longer pending (abandoned, answered) are ignored."""
+    from agentsuite_execution.engine import agent
+
+    if response.requester != REQUESTER:
+        return
+    call = await uow.llm_calls.get(response.request_id)
+    if call is None or call["state"] != "pending":
+        return
+    # the run first, then the call: the order every engine transaction locks them in
+    run = await uow.executions.get(call["execution_id"], lock=True)
+    call = await uow.llm_calls.get(response.request_id, lock=True)
+    if run is None or call is None or call["state"] != "pending":
+        return
+    step = await uow.steps.get(run.execution_id, call["key"], lock=True)
+    usage = response.usage
+    prompt = usage.prompt_tokens if usage is not None else 0
+    completion = usage.completion_tokens if usage is not None else 0
+    cost = usage.cost.amount_micros if usage is not None and usage.cost is not None else 0
+    await uow.llm_calls.answer(
+        response.request_id,
+        state="answered",
+        tokens=prompt + completion,
+        cost=cost,
+        model=response.model,
+        cached=response.cached,
+        response=response.model_dump(mode="json"),
+    )
+    run = await uow.executions.settle(
+        run.execution_id,
+        reserved_tokens=call["reserved_tokens"],
+        reserved_cost=call["reserved_cost"],
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cost=cost,
+    )
+    await uow.steps.add_usage(run.execution_id, call["key"], prompt + completion, cost)
+    if response.model is not None:
+        route = {"model": response.model, "provider": response.provider}
+        await uow.executions.manifest(run.execution_id, "models", call["key"], route)
+    await budget.warn(uow, run)
+    if step is None or step.state != StepState.WAITING or step.attempt != call["attempt"]:
+        return
+    await uow.timers.cancel(run.execution_id, key=step.key, kinds=["timeout"])
+    run = await uow.executions.get(run.execution_id, lock=True) or run
+    step = await uow.steps.get(run.execution_id, step.key, lock=True) or step
+    if response.status != "ok":
+        await failed(deps, uow, run, step, response)
+    elif step.kind == StepKind.AGENT:
+        await agent.answered(deps, uow, run, step, response)
+    else:
+        await _succeeded(uow, run, step, response)
+    await flow.conclude(uow, run.execution_id)
+
+
+async def _succeeded(uow: ExecutionUow, run: Run, step: Step, response: LlmResponse) -> None:
+    message = response.message
+    content = message.content if message is not None else None
+    output: dict[str, Any] = {
+        "content": content,
+        "model": response.model,
+        "finish_reason": None if response.finish_reason is None else str(response.finish_reason),
+    }
+    if message is not None and message.tool_calls:
+        output["tool_calls"] = [c.model_dump(mode="json") for c in message.tool_calls]
+    spec = step.plan_step.llm
+    if spec is not None and spec.output_schema is not None:
+        try:
+            output["json"] = json.loads(content or "")
+        except ValueError:
+            error = ErrorInfo(
+                code="invalid_output",
+                message="the model's answer is not the JSON its output_schema asks for",
+                retryable=True,
+            )
+            await flow.fail(uow, run, step, error)
+            return
+    await flow.succeed(uow, run, step, output, usage=response.usage)
+
+
+async def failed(
+    deps: Deps, uow: ExecutionUow, run: Run, step: Step, response: LlmResponse
+) -> None:
+    """An error answer. The gateway refusing for the run's cost hint is the run's budget
+    speaking (`on_limit`); anything else fails the attempt (retried as its policy says)."""
+    error = response.error
+    code = str(error.code) if error is not None else LlmErrorCode.PROVIDER_ERROR.value
+    limits = run.limits
+    if (
+        code == LlmErrorCode.BUDGET_EXCEEDED
+        and limits is not None
+        and limits.max_cost is not None
+        and limits.on_limit != OnLimit.WARN
+    ):
+        refused = budget.Refused(
+            "cost", limits.max_cost.amount_micros, run.cost_used + run.cost_reserved
+        )
+        await budget.refuse(uow, run, step, refused, dict(step.checkpoint or {}))
+        return
+    info = ErrorInfo(
+        code=code,
+        message=error.message if error is not None else "the gateway answered an error",
+        retryable=error.retryable if error is not None else True,
+        details=None if error is None else {"provider_status": error.provider_status},
+    )
+    await flow.fail(uow, run, step, info, lease_loss_limit=deps.settings.lease_loss_limit)
+
+
+def usage_of(prompt: int, completion: int, cost: int, currency: str) -> Usage:
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cost=Money(amount_micros=cost, currency=currency),
+    )
 
 
 async def abandon(uow: ExecutionUow, run: Run, step: Step) -> None:
@@ -45,4 +366,4 @@ async def abandon(uow: ExecutionUow, run: Run, step: Step) -> None:
 
 async def duration_exceeded(uow: ExecutionUow, run: Run) -> None:
     """The run's wall-clock budget ran out: act as its budget's `on_limit` says."""
-    raise NotImplementedError
+    await budget.duration_exceeded(uow, run)

@@ -1,0 +1,239 @@
+"""`agent` steps: a catalog agent's loop of model turns and tool calls, one turn per
+transaction, its whole state in the step's checkpoint.
+
+Checkpoint: the agent revision and what the run takes of it (model, tools, limits), the
+`messages` so far, `turn`, `tokens` (with `prompt`, `completion`), `started`, the
+`pending_tool_calls` of the last answer and `generation` (a rerun starts afresh). An answer
+with tool calls stores them and makes the step ready again as the same attempt
+(`continue`); the worker runs them outside any transaction (`run_tools`) and `turn`
+appends their results and sends the next turn. A crash resumes from the last checkpoint:
+a turn sent again with the same messages and run id is answered from the gateway's cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from agentsuite_contracts.common import ErrorInfo, Money
+from agentsuite_contracts.llm import ChatMessage, LlmResponse, Role
+from agentsuite_execution.domain.expressions import render
+from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.engine import budget, flow, llm
+from agentsuite_execution.engine.containers import StepFailure
+from agentsuite_execution.engine.scope import scope_for
+from agentsuite_execution.settings import ExecutionSettings
+from agentsuite_execution.tools import Call, ToolError, builtin_binding
+from agentsuite_execution.uow import ExecutionUow
+
+if TYPE_CHECKING:
+    from agentsuite_execution.deps import Deps
+    from agentsuite_execution.engine.kinds import Ctx
+
+LIMIT = "agent_limit"
+
+
+def over_limits(checkpoint: dict[str, Any], cost: int, now: datetime) -> str | None:
+    """Why the agent may not take another turn (None: it may): turns, tokens, cost (the
+    step's spend in micros) or time since it started."""
+    limits = checkpoint["limits"]
+    if checkpoint["turn"] >= limits["turns"]:
+        return f"the agent used its {limits['turns']} turns"
+    if limits["tokens"] is not None and checkpoint["tokens"] >= limits["tokens"]:
+        return f"the agent used {checkpoint['tokens']} of its {limits['tokens']} tokens"
+    if limits["cost"] is not None and cost >= limits["cost"]:
+        return f"the agent spent {cost} of its {limits['cost']} micros"
+    if limits["timeout_ms"] is not None:
+        started = datetime.fromisoformat(checkpoint["started"])
+        if (now - started).total_seconds() * 1000 >= limits["timeout_ms"]:
+            return f"the agent ran past its {limits['timeout_ms']} ms"
+    return None
+
+
+def limit_error(why: str) -> ErrorInfo:
+    return ErrorInfo(code=LIMIT, message=why, retryable=False)
+
+
+async def start(
+    settings: ExecutionSettings, uow: ExecutionUow, run: Run, step: Step
+) -> dict[str, Any]:
+    """The checkpoint of a first turn: the agent resolved (and recorded in the manifest),
+    its instructions and the rendered task."""
+    spec = step.plan_step.agent
+    assert spec is not None
+    found = await uow.agents.resolve(spec.agent, spec.version)
+    if found is None:
+        version = "" if spec.version is None else f" version {spec.version}"
+        raise StepFailure(
+            ErrorInfo(code="unknown_agent", message=f"no agent {spec.agent!r}{version} here")
+        )
+    await uow.executions.manifest(
+        run.execution_id,
+        "agents",
+        found.name,
+        {"version": found.version, "agent_id": str(found.agent_id)},
+    )
+    scope = await scope_for(uow, run, step)
+    task = llm.text_of(render(spec.task, scope))
+    inputs = render(spec.input, scope)
+    if inputs:
+        task += "\n\nInput:\n" + json.dumps(inputs, sort_keys=True)
+    agent = found.spec
+    messages = [
+        ChatMessage(role=Role.SYSTEM, content=agent.instructions),
+        ChatMessage(role=Role.USER, content=task),
+    ]
+    limits = agent.limits
+    return {
+        "generation": step.generation,
+        "agent": {"name": found.name, "version": found.version},
+        "model": agent.model,
+        "tools": list(agent.tools),
+        "limits": {
+            "turns": spec.max_turns or limits.max_steps or settings.agent_max_turns,
+            "tokens": limits.max_tokens,
+            "cost": None if limits.max_cost is None else limits.max_cost.amount_micros,
+            "timeout_ms": limits.timeout_ms,
+        },
+        "messages": [dump(m) for m in messages],
+        "turn": 0,
+        "tokens": 0,
+        "prompt": 0,
+        "completion": 0,
+        "started": datetime.now(UTC).isoformat(),
+        "pending_tool_calls": [],
+    }
+
+
+def dump(message: ChatMessage) -> dict[str, Any]:
+    return message.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {
+        "role": message.role.value
+    }
+
+
+async def turn(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -> None:
+    """In the step's transaction: append the tool results `before` (if any), checkpoint,
+    and send the next model turn, unless a limit is reached."""
+    settings = ctx.deps.settings
+    cp = dict(step.checkpoint or {})
+    if cp.get("generation") != step.generation or "messages" not in cp:
+        cp = await start(settings, uow, run, step)
+    elif before:
+        cp["messages"] = [*cp["messages"], *before]
+        cp["pending_tool_calls"] = []
+    cp.pop("continue", None)
+    why = over_limits(cp, step.cost, datetime.now(UTC))
+    messages = [ChatMessage.model_validate(m) for m in cp["messages"]]
+    tools = await llm.definitions(uow, run, cp["tools"])
+    wanted = settings.default_max_tokens
+    limits = cp["limits"]
+    if why is None and limits["tokens"] is not None:
+        left = limits["tokens"] - cp["tokens"] - budget.prompt_tokens(messages, tools)
+        if left <= 0:
+            why = f"the agent's next turn does not fit its {limits['tokens']} tokens"
+        wanted = min(wanted, left)
+    if why is not None:
+        await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
+        raise StepFailure(limit_error(why))
+    ask = llm.Ask(model=cp["model"], messages=messages, tools=tools, max_tokens=wanted)
+    own = (
+        None
+        if limits["cost"] is None
+        else Money(amount_micros=limits["cost"], currency=run.currency)
+    )
+    cap = llm.step_cap(step, own)
+    await llm.send(settings, uow, run, step, ask, checkpoint=cp, cap=cap)
+
+
+async def answered(
+    deps: Deps, uow: ExecutionUow, run: Run, step: Step, response: LlmResponse
+) -> None:
+    """A turn's answer: tool calls -> stored, the step ready for its next turn; else the
+    agent's final answer. A limit reached with tools still asked for fails the step; a
+    final answer is kept whatever it cost."""
+    cp = dict(step.checkpoint or {})
+    cp.pop("request_id", None)
+    message = response.message or ChatMessage(role=Role.ASSISTANT, content="")
+    usage = response.usage
+    cp["messages"] = [*cp["messages"], dump(message)]
+    cp["turn"] += 1
+    cp["prompt"] += usage.prompt_tokens if usage is not None else 0
+    cp["completion"] += usage.completion_tokens if usage is not None else 0
+    cp["tokens"] = cp["prompt"] + cp["completion"]
+    if message.tool_calls:
+        why = over_limits(cp, step.cost, datetime.now(UTC))
+        if why is not None:
+            await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
+            await flow.fail(uow, run, step, limit_error(why))
+            return
+        names = {llm.function_name(t): t for t in cp["tools"]}
+        cp["pending_tool_calls"] = [
+            {"id": c.id, "name": c.name, "tool": names.get(c.name), "arguments": c.arguments}
+            for c in message.tool_calls
+        ]
+        cp["continue"] = True
+        await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
+        await flow.make_ready(uow, run, [step.key])
+        return
+    await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
+    output = {"answer": message.content, "turns": cp["turn"], "messages": len(cp["messages"])}
+    usage_total = llm.usage_of(cp["prompt"], cp["completion"], step.cost, run.currency)
+    await flow.succeed(uow, run, step, output, usage=usage_total)
+
+
+async def run_tools(ctx: Ctx, step: Step) -> list[dict[str, Any]] | None:
+    """Outside any transaction: the results of the tool calls the last turn asked for, as
+    `tool` messages (a failing tool's error is its result: the model decides what next)."""
+    cp = step.checkpoint or {}
+    if not cp.get("continue"):
+        return None
+    out = []
+    for call in cp.get("pending_tool_calls") or []:
+        content = await _call(ctx, step, call)
+        out.append({"role": Role.TOOL.value, "tool_call_id": call["id"], "content": content})
+    return out
+
+
+async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> str:
+    tool = call.get("tool")
+    if tool is None:
+        return _error("unknown_tool", f"this agent has no tool {call.get('name')!r}")
+    try:
+        arguments = json.loads(call.get("arguments") or "{}")
+    except ValueError:
+        return _error("invalid_arguments", "the arguments are not JSON")
+    settings = ctx.deps.settings
+    timeout = settings.http_timeout
+    binding = builtin_binding(tool)
+    if binding is None:
+        async with ctx.deps.uow(step.tenant_id) as uow:
+            found = await uow.tools.resolve(tool, None)
+        if found is None:
+            return _error("unknown_tool", f"no published tool {tool!r}")
+        if found.spec.requires_approval:
+            return _error("approval_required", f"{tool} needs a human's approval per call")
+        binding = found.spec.binding
+        timeout = min(timeout, found.spec.timeout_ms / 1000)
+    invocation = Call(
+        binding=binding,
+        input=arguments,
+        key=f"{step.idempotency_key}:{call['id']}",
+        attempt=step.attempt,
+        timeout=timeout,
+        execution_id=step.execution_id,
+        step=step.key,
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            result = await ctx.toolbox.invoke(invocation)
+    except ToolError as exc:
+        return _error(exc.code, exc.message)
+    except TimeoutError:
+        return _error("timeout", f"{tool} took longer than {timeout} s")
+    return json.dumps(result, default=str)
+
+
+def _error(code: str, message: str) -> str:
+    return json.dumps({"error": code, "message": message})

@@ -1,0 +1,332 @@
+"""Run budgets and per-step cost caps around LLM calls.
+
+Before each call its use is estimated (prompt ~ ceil(chars / 4) of every message and tool
+definition, completion = the step's `max_tokens` or the default) and reserved on the run's
+row (`executions.reserve`: atomic, the row lock orders racing steps). The request is capped
+so it cannot outspend what was reserved: `max_tokens` is lowered to the tokens left, and the
+gateway is told the cost left (`BudgetHint.max_cost`). The answer's usage settles the
+reservation. A call that does not fit acts as the budget's `on_limit` says: `fail` the run,
+`pause` it (the step waits, held, for the resume), or `warn` and go on unreserved.
+`BudgetExceeded` is sent once per dimension, `BudgetWarning` once per dimension when what
+is used crosses `warn_at_percent`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from agentsuite_contracts.common import ErrorInfo, Money
+from agentsuite_contracts.execution import BudgetExceeded, BudgetLimit, BudgetWarning, StepFailed
+from agentsuite_contracts.llm import ChatMessage, ToolDefinition
+from agentsuite_contracts.steps import Budget, OnLimit
+from agentsuite_execution.domain.catalog import Price
+from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.domain.states import RunStatus, StepState
+from agentsuite_execution.engine import flow
+from agentsuite_execution.engine.journal import record
+from agentsuite_execution.settings import ExecutionSettings
+from agentsuite_execution.uow import ExecutionUow
+
+CHARS_PER_TOKEN = 4
+MILLION = 1_000_000
+# a step's own cap (PlanStep.max_cost, AgentLimits.max_cost): not a run budget dimension
+STEP = "step_cost"
+ACTIONS = {OnLimit.FAIL: "failed", OnLimit.PAUSE: "paused", OnLimit.WARN: "warned"}
+
+
+def tokens_of(text: str) -> int:
+    return -(-len(text) // CHARS_PER_TOKEN)
+
+
+def prompt_tokens(
+    messages: Sequence[ChatMessage],
+    tools: Sequence[ToolDefinition] = (),
+    extra: Any = None,
+) -> int:
+    """The prompt's estimate: ceil(chars / 4) of each message's text and tool calls, of
+    each tool definition and of `extra` (a response schema) as JSON."""
+    total = 0
+    for m in messages:
+        total += tokens_of(m.content or "")
+        for call in m.tool_calls:
+            total += tokens_of(call.name) + tokens_of(call.arguments)
+    for tool in tools:
+        total += tokens_of(json.dumps(tool.model_dump(mode="json")))
+    if extra is not None:
+        total += tokens_of(json.dumps(extra))
+    return total
+
+
+def cost_micros(price: Price, prompt: int, completion: int) -> int:
+    """The most a call of `prompt` tokens answering at most `completion` can cost (rounded
+    up, as the gateway rounds its estimate)."""
+    return -(-(prompt * price.input_micros + completion * price.output_micros) // MILLION)
+
+
+def completion_cap(limits: Budget | None, run: Run, prompt: int, wanted: int) -> int:
+    """Output tokens the call may ask for: `wanted`, lowered to the run's tokens left after
+    the prompt (what is used and reserved counted); <= 0 when nothing is left."""
+    if limits is None or limits.max_tokens is None:
+        return wanted
+    left = limits.max_tokens - run.tokens_used - run.tokens_reserved - prompt
+    return min(wanted, left)
+
+
+def crossed(limits: Budget, run: Run) -> list[tuple[str, int, int]]:
+    """Dimensions whose use reached `warn_at_percent` and were not warned about yet:
+    (limit, allowed, used)."""
+    percent = limits.warn_at_percent
+    if percent is None:
+        return []
+    out = []
+    for name, allowed, used in _dimensions(limits, run):
+        if name not in run.warned and used * 100 >= allowed * percent:
+            out.append((name, allowed, used))
+    return out
+
+
+def _dimensions(limits: Budget, run: Run) -> list[tuple[str, int, int]]:
+    out = []
+    if limits.max_cost is not None:
+        out.append((BudgetLimit.COST.value, limits.max_cost.amount_micros, run.cost_used))
+    if limits.max_tokens is not None:
+        out.append((BudgetLimit.TOKENS.value, limits.max_tokens, run.tokens_used))
+    return out
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """What a call may use: its `max_tokens`, what is held for it, and the most it may
+    cost (None: no bound to tell the gateway)."""
+
+    max_tokens: int
+    tokens: int
+    cost: int
+    max_cost: Money | None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The call does not fit `limit` (a run dimension, or STEP): `allowed`, `used`."""
+
+    limit: str
+    allowed: int
+    used: int
+
+
+async def price_of(uow: ExecutionUow, model: str | None, settings: ExecutionSettings) -> Price:
+    """The model's list price; the dearest routed model when routing picks (or the model
+    is not known here); else the default price."""
+    found = await uow.models.price(model) if model is not None else None
+    if found is None:
+        found = await uow.models.highest()
+    if found is None:
+        return Price(
+            model=model or "",
+            input_micros=settings.default_price_micros,
+            output_micros=settings.default_price_micros,
+            currency="USD",
+        )
+    return found
+
+
+async def reserve(
+    uow: ExecutionUow,
+    settings: ExecutionSettings,
+    run: Run,
+    step: Step,
+    *,
+    model: str | None,
+    prompt: int,
+    wanted: int,
+    cap: int | None,
+) -> Reserved | Refused:
+    """Hold a call's estimate on the run (the run's row is locked by the caller). `cap`:
+    what the step may still spend in micros (its own cap, less what it spent)."""
+    limits = run.limits
+    price = await price_of(uow, model, settings)
+    completion = completion_cap(limits, run, prompt, wanted)
+    if completion <= 0:
+        assert limits is not None
+        assert limits.max_tokens is not None
+        used = run.tokens_used + run.tokens_reserved
+        return Refused(BudgetLimit.TOKENS.value, limits.max_tokens, used)
+    cost = cost_micros(price, prompt, completion)
+    if cap is not None and cost > cap:
+        return Refused(STEP, cap + step.cost, step.cost)
+    max_cost = None if limits is None or limits.max_cost is None else limits.max_cost.amount_micros
+    held = await uow.executions.reserve(
+        run.execution_id,
+        tokens=prompt + completion,
+        cost=cost,
+        max_tokens=None if limits is None else limits.max_tokens,
+        max_cost=max_cost,
+    )
+    if held is None:
+        assert max_cost is not None  # tokens were fitted above
+        return Refused(BudgetLimit.COST.value, max_cost, run.cost_used + run.cost_reserved)
+    left = None if max_cost is None else max_cost - held.cost_used - held.cost_reserved + cost
+    if cap is not None:
+        left = cap if left is None else min(left, cap)
+    hint = None if left is None else Money(amount_micros=left, currency=run.currency)
+    return Reserved(max_tokens=completion, tokens=prompt + completion, cost=cost, max_cost=hint)
+
+
+def unreserved(wanted: int, cap: int | None, currency: str) -> Reserved:
+    """`warn`: the call goes on without a reservation (bounded by the step's cap only)."""
+    hint = None if cap is None else Money(amount_micros=cap, currency=currency)
+    return Reserved(max_tokens=wanted, tokens=0, cost=0, max_cost=hint)
+
+
+async def refuse(
+    uow: ExecutionUow, run: Run, step: Step, refused: Refused, checkpoint: dict[str, Any]
+) -> bool:
+    """A call of `step` does not fit the run's budget: act as `on_limit` says; whether the
+    call goes on (`warn`). `checkpoint`: the step's, kept for when it runs again."""
+    limits = run.limits
+    action = limits.on_limit if limits is not None else OnLimit.FAIL
+    await exceeded(uow, run, refused.limit, refused.allowed, refused.used, ACTIONS[action])
+    if action == OnLimit.WARN:
+        return True
+    if action == OnLimit.PAUSE:
+        await hold(uow, run, step, checkpoint)
+        return False
+    error = ErrorInfo(
+        code="budget_exceeded",
+        message=f"the execution's {refused.limit} budget ({refused.allowed}) is spent: "
+        f"{refused.used} used or held",
+        details={"limit": refused.limit, "allowed": refused.allowed, "used": refused.used},
+    )
+    await fail_step(uow, run, step, error, checkpoint)
+    await flow.fail_run(uow, run, error, step=step.key)
+    return False
+
+
+async def hold(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, Any]) -> None:
+    """Pause the run for its budget and put `step` back, held: it runs when the run is
+    resumed, as the same attempt (`continue`), no failure counted."""
+    from agentsuite_execution.engine import runs
+
+    await uow.timers.cancel(run.execution_id, key=step.key, kinds=["timeout"])
+    await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.HELD,
+        lease_owner=None,
+        lease_until=None,
+        queued_at=datetime.now(UTC),
+        checkpoint={**checkpoint, "continue": True},
+    )
+    if run.status == RunStatus.RUNNING:
+        await runs.pause(uow, run, reason="budget", timers="count")
+
+
+async def fail_step(
+    uow: ExecutionUow, run: Run, step: Step, error: ErrorInfo, checkpoint: dict[str, Any]
+) -> None:
+    """`step` fails for good, whatever its retry policy says (the run fails with it)."""
+    payload = error.model_dump(mode="json")
+    await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.FAILED,
+        error=payload,
+        checkpoint=checkpoint,
+        lease_owner=None,
+        lease_until=None,
+        finished_at=datetime.now(UTC),
+    )
+    await uow.steps.finish_attempt(step, "failed", error=payload)
+    await uow.executions.open_steps(run.execution_id, -1)
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        StepFailed(
+            execution_id=run.execution_id,
+            step=step.key,
+            attempt=max(step.attempt, 1),
+            error=error,
+            final=True,
+            duration_ms=flow.elapsed_ms(step.started_at),
+        ),
+        key=step.key,
+        level="error",
+    )
+
+
+async def exceeded(
+    uow: ExecutionUow, run: Run, limit: str, allowed: int, used: int, action: str
+) -> None:
+    """`BudgetExceeded` for `limit`, once per run (a step's own cap sends none)."""
+    if limit == STEP or limit in run.exceeded:
+        return
+    await uow.executions.set(run.execution_id, exceeded=[*run.exceeded, limit])
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        BudgetExceeded(
+            execution_id=run.execution_id,
+            limit=limit,
+            allowed=allowed,
+            used=used,
+            currency=run.currency if limit == BudgetLimit.COST else None,
+            action=action,  # type: ignore[arg-type]  # one of ACTIONS' values
+        ),
+        level="warning",
+    )
+
+
+async def warn(uow: ExecutionUow, run: Run) -> None:
+    """After a settle: `BudgetWarning` for each dimension that crossed its threshold."""
+    limits = run.limits
+    if limits is None or limits.warn_at_percent is None:
+        return
+    found = crossed(limits, run)
+    if not found:
+        return
+    await uow.executions.set(run.execution_id, warned=[*run.warned, *(f[0] for f in found)])
+    for limit, allowed, used in found:
+        record(
+            uow,
+            run.tenant_id,
+            run.execution_id,
+            BudgetWarning(
+                execution_id=run.execution_id,
+                limit=limit,
+                allowed=allowed,
+                used=used,
+                currency=run.currency if limit == BudgetLimit.COST else None,
+                threshold_percent=limits.warn_at_percent,
+            ),
+            level="warning",
+        )
+
+
+async def duration_exceeded(uow: ExecutionUow, run: Run) -> None:
+    """The run's wall-clock budget ran out (its `budget` timer): act as `on_limit` says."""
+    from agentsuite_execution.engine import runs
+
+    limits = run.limits
+    if limits is None or limits.max_duration_ms is None:
+        return
+    if run.status not in (RunStatus.RUNNING, RunStatus.PAUSED):
+        return
+    action = limits.on_limit
+    used = flow.elapsed_ms(run.started_at)
+    limit = BudgetLimit.DURATION.value
+    await exceeded(uow, run, limit, limits.max_duration_ms, used, ACTIONS[action])
+    if action == OnLimit.FAIL:
+        error = ErrorInfo(
+            code="budget_exceeded",
+            message=f"the execution ran past its max_duration_ms ({limits.max_duration_ms})",
+            details={"limit": limit, "allowed": limits.max_duration_ms, "used": used},
+        )
+        await flow.fail_run(uow, run, error, step=None)
+    elif action == OnLimit.PAUSE and run.status == RunStatus.RUNNING:
+        await runs.pause(uow, run, reason="budget", timers="count")
