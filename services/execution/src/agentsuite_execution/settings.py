@@ -40,6 +40,13 @@ class ExecutionSettings(ServiceSettings):
         description="Lost leases (worker crashes) a step survives beyond its retry policy "
         "before it fails: a step that kills its worker every time is not retried forever.",
     )
+    local_budget: int = Field(
+        default=64,
+        ge=1,
+        description="Most steps one transaction takes on where they became ready (instant "
+        "builtins run in it): bounds how long a worker stays on one run before the claim "
+        "loop's fair share across tenants has its say again.",
+    )
     max_steps: int = Field(
         default=20_000, ge=1, description="Most steps (map items included) in one execution."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from agentsuite_execution.repositories.executions import Executions
 from agentsuite_execution.repositories.projections import Agents, Models, Plans, Tools
 from agentsuite_execution.repositories.steps import Steps
@@ -23,3 +25,6 @@ class ExecutionUow(UnitOfWork):
         self.approvals = Approvals(session)
         self.llm_calls = LlmCalls(session)
         self.log = Log(session)
+        # steps this transaction made ready: the engine may take them on at once
+        self.readied: list[tuple[UUID, str]] = []
+        self.woke = False

@@ -240,6 +240,7 @@ async def make_ready(uow: ExecutionUow, run: Run, keys: list[str]) -> None:
         lease_until=None,
     )
     if not paused:
+        uow.readied.extend((run.execution_id, k) for k in keys)
         await wake(uow)
 
 

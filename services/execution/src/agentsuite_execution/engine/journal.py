@@ -84,5 +84,8 @@ def line(
 
 
 async def wake(uow: ExecutionUow) -> None:
-    """Tell every engine that steps became ready (delivered when this transaction commits)."""
-    await uow.session.execute(_NOTIFY)
+    """Tell every engine that steps became ready (delivered when this transaction commits;
+    once per transaction is enough)."""
+    if not uow.woke:
+        uow.woke = True
+        await uow.session.execute(_NOTIFY)

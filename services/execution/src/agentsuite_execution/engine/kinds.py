@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import StepAwaitingApproval, Trigger
@@ -22,7 +24,7 @@ from agentsuite_execution.domain.expressions import ExpressionError, evaluate, r
 from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
-from agentsuite_execution.engine import containers, flow, llm, runs
+from agentsuite_execution.engine import containers, flow, llm, local, runs
 from agentsuite_execution.engine.containers import StepFailure
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.engine.scope import needs_scope, scope_for
@@ -44,15 +46,20 @@ class NeedsApproval(Exception):
 
 @dataclass
 class Ctx:
-    """What a worker needs: the process's dependencies, its tools, its lease name."""
+    """What a worker needs: the process's dependencies, its tools, its lease name, and
+    how many more attempts it may start now."""
 
     deps: Deps
     toolbox: Toolbox
     owner: str
+    free: Callable[[], int] = lambda: 0
 
 
-async def execute(ctx: Ctx, step: Step) -> None:
-    """Run one claimed attempt of `step` and record how it went."""
+async def execute(ctx: Ctx, step: Step) -> list[Step]:
+    """Run one claimed attempt of `step` and record how it went; the steps this worker
+    took on in the same transaction (see `local.take_on`), to start next."""
+    if local.inline(step):
+        return await execute_local(ctx, [step])
     failure: ErrorInfo | None = None
     approval: NeedsApproval | None = None
     output: Any = None
@@ -74,7 +81,7 @@ async def execute(ctx: Ctx, step: Step) -> None:
         run = await uow.executions.get(step.execution_id, lock=True)
         current = await uow.steps.get(step.execution_id, step.key, lock=True)
         if run is None or current is None or not _mine(ctx, step, current):
-            return
+            return []
         try:
             if failure is not None:
                 await flow.fail(uow, run, current, failure, lease_loss_limit=_losses(ctx))
@@ -86,8 +93,21 @@ async def execute(ctx: Ctx, step: Step) -> None:
                 await _control(ctx, uow, run, current, before)
         except (StepFailure, ExpressionError, PlanError) as exc:
             await flow.fail(uow, run, current, _failure(exc), lease_loss_limit=_losses(ctx))
-        await flow.conclude(uow, run.execution_id)
+        launch = await local.take_on(ctx, uow, {run.execution_id: run})
         await uow.commit()
+    return launch
+
+
+async def execute_local(ctx: Ctx, steps: list[Step]) -> list[Step]:
+    """Claimed steps of one tenant whose work is an instant builtin: all of them, and what
+    they make ready, in one transaction."""
+    async with ctx.deps.uow(steps[0].tenant_id) as uow:
+        runs: dict[UUID, Run] = {}
+        for step in steps:
+            await local.run_one(ctx, uow, runs, step)
+        launch = await local.take_on(ctx, uow, runs)
+        await uow.commit()
+    return launch
 
 
 def _mine(ctx: Ctx, claimed: Step, current: Step) -> bool:

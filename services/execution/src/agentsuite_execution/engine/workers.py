@@ -20,11 +20,10 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from agentsuite_contracts.execution import StepStarted
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.runs import Step
-from agentsuite_execution.engine import kinds, timers
-from agentsuite_execution.engine.journal import READY_CHANNEL, record
+from agentsuite_execution.engine import kinds, local, timers
+from agentsuite_execution.engine.journal import READY_CHANNEL
 from agentsuite_execution.engine.runs import CANCEL_CHANNEL
 from agentsuite_execution.tools import Toolbox
 from agentsuite_kit.db.changes import asyncpg_dsn
@@ -45,6 +44,10 @@ class Engine:
         self._listener: asyncpg.Connection | None = None
         self.claimed = 0
 
+    def free(self) -> int:
+        """Attempts this engine may start now."""
+        return max(0, self.settings.workers - len(self.running))
+
     @property
     def enabled(self) -> bool:
         return self.settings.workers > 0
@@ -55,7 +58,7 @@ class Engine:
         self.toolbox = Toolbox(self.settings)
         self._stop.clear()
         await self._listen()
-        ctx = kinds.Ctx(self.deps, self.toolbox, self.owner)
+        ctx = kinds.Ctx(self.deps, self.toolbox, self.owner, self.free)
         self._tasks = [
             asyncio.create_task(self._claims(ctx), name="engine-claims"),
             asyncio.create_task(self._heartbeats(), name="engine-heartbeats"),
@@ -103,14 +106,28 @@ class Engine:
                     claimed = await self.claim(min(free, s.claim_batch))
                 except Exception:  # the database may be away; the next round tries again
                     log.warning("claim failed", exc_info=True)
-                for step in claimed:
-                    ident = (step.execution_id, step.key)
-                    task = asyncio.create_task(self._attempt(ctx, step), name=f"step {step.key}")
-                    self.running[ident] = task
+                self.launch(ctx, claimed)
             if claimed and len(claimed) == min(free, s.claim_batch):
                 continue  # there may be more ready
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=s.poll_interval)
+
+    def launch(self, ctx: kinds.Ctx, steps: list[Step]) -> None:
+        """Start an attempt per leased step; a tenant's instant builtins share one task
+        (and one transaction)."""
+        instant: dict[UUID, list[Step]] = {}
+        for step in steps:
+            if local.inline(step):
+                instant.setdefault(step.tenant_id, []).append(step)
+            else:
+                self._start(ctx, [step])
+        for group in instant.values():
+            self._start(ctx, group)
+
+    def _start(self, ctx: kinds.Ctx, steps: list[Step]) -> None:
+        task = asyncio.create_task(self._attempt(ctx, steps), name=f"step {steps[0].key}")
+        for step in steps:
+            self.running[(step.execution_id, step.key)] = task
 
     async def claim(self, batch: int) -> list[Step]:
         """Lease up to `batch` ready steps and start their attempts (one transaction)."""
@@ -123,37 +140,30 @@ class Engine:
             claimed = await uow.steps.claim(
                 tenants[:batch], owner=self.owner, batch=batch, lease=self.settings.lease
             )
-            await uow.steps.start_attempts(claimed, self.owner)
-            for step in claimed:
-                if (step.checkpoint or {}).get("continue"):
-                    continue  # an agent's next turn, same attempt
-                record(
-                    uow,
-                    step.tenant_id,
-                    step.execution_id,
-                    StepStarted(
-                        execution_id=step.execution_id,
-                        step=step.key,
-                        kind=step.kind,
-                        attempt=step.attempt,
-                    ),
-                    key=step.key,
-                )
+            await local.started(uow, claimed, self.owner)
             await uow.commit()
         self.claimed += len(claimed)
         return claimed
 
-    async def _attempt(self, ctx: kinds.Ctx, step: Step) -> None:
+    async def _attempt(self, ctx: kinds.Ctx, steps: list[Step]) -> None:
+        launch: list[Step] = []
         try:
-            await kinds.execute(ctx, step)
+            if len(steps) == 1:
+                launch = await kinds.execute(ctx, steps[0])
+            else:
+                launch = await kinds.execute_local(ctx, steps)
         except asyncio.CancelledError:
             pass  # its run was cancelled, or this process stops
         except Exception:
             # the lease runs out and another attempt follows (a bug or the database away)
-            log.exception("step %s of %s failed in the engine", step.key, step.execution_id)
+            log.exception("step %s of %s failed in the engine", steps[0].key, steps[0].execution_id)
         finally:
-            self.running.pop((step.execution_id, step.key), None)
+            for step in steps:
+                self.running.pop((step.execution_id, step.key), None)
             self._wake.set()
+        if launch and not self._stop.is_set():
+            self.claimed += len(launch)
+            self.launch(ctx, launch)
 
     # --- leases and timers ------------------------------------------------------------------
 

@@ -70,6 +70,31 @@ _CLAIM = text(
 )
 
 
+_CLAIM_KEYS = text(
+    """
+    WITH picked AS (
+      SELECT s.execution_id, s.key
+        FROM steps s
+        JOIN unnest(CAST(:executions AS uuid[]), CAST(:keys AS text[])) AS k(execution_id, key)
+          ON s.execution_id = k.execution_id AND s.key = k.key
+       WHERE s.state = 'ready'
+         AND (CAST(:any AS boolean)
+              OR (s.kind = 'tool' AND s.spec -> 'tool' ->> 'tool' = ANY(CAST(:tools AS text[]))))
+       LIMIT :limit
+       FOR UPDATE OF s SKIP LOCKED
+    )
+    UPDATE steps s
+       SET state = 'running', lease_owner = :owner,
+           attempt = s.attempt + CASE WHEN s.checkpoint ? 'continue' THEN 0 ELSE 1 END,
+           lease_until = now() + make_interval(secs => :lease),
+           started_at = coalesce(s.started_at, now())
+      FROM picked
+     WHERE s.execution_id = picked.execution_id AND s.key = picked.key
+    RETURNING s.*
+    """
+)
+
+
 class Steps(Repository):
     # --- creation ----------------------------------------------------------------------
 
@@ -127,6 +152,34 @@ class Steps(Repository):
                 "batch": batch,
                 "owner": owner,
                 "lease": lease,
+            },
+        )
+        return [_step(r) for r in result.all()]
+
+    async def claim_keys(
+        self,
+        keys: Sequence[tuple[UUID, str]],
+        *,
+        owner: str,
+        lease: float,
+        limit: int,
+        tools: Sequence[str] | None = None,
+    ) -> list[Step]:
+        """Lease those of `keys` still ready (at most `limit`; only `tool` steps calling
+        one of `tools` when given): the steps a transaction just made ready, taken on by
+        the worker that made them so."""
+        if not keys or limit <= 0:
+            return []
+        result = await self.session.execute(
+            _CLAIM_KEYS,
+            {
+                "executions": [k[0] for k in keys],
+                "keys": [k[1] for k in keys],
+                "limit": limit,
+                "owner": owner,
+                "lease": lease,
+                "any": tools is None,
+                "tools": list(tools or []),
             },
         )
         return [_step(r) for r in result.all()]
