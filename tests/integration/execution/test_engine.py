@@ -240,3 +240,44 @@ async def test_rerun_from_a_failed_step_keeps_earlier_outputs(engine: Execution)
     assert after["s1"].attempt == before["s1"].attempt == 1
     assert after["s2"].attempt == 2
     assert again.generation == 2
+
+
+async def test_a_condition_on_a_step_output_as_a_bare_path(engine: Execution) -> None:
+    tenant = uuid4()
+    steps = [
+        tool("score", "echo", input={"value": 0.2}),
+        PlanStep(
+            key="check",
+            name="check",
+            kind=StepKind.CONDITION,
+            depends_on=["score"],
+            condition=ConditionStep(
+                expression="steps.score.output.value < 0.5", if_true=["low"], if_false=["high"]
+            ),
+        ),
+        tool("low", "echo", input={"band": "low"}),
+        tool("high", "echo", input={"band": "high"}),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    run = await wait_for(engine, tenant, run_id)
+    assert run.status == "completed", run.error
+    found = await steps_of(engine, tenant, run_id)
+    assert (found["low"].state, found["high"].state) == ("succeeded", "skipped")
+
+
+async def test_map_items_as_a_bare_path(engine: Execution) -> None:
+    tenant = uuid4()
+    steps = [
+        PlanStep(
+            key="each",
+            name="each",
+            kind=StepKind.MAP,
+            map=MapStep(items="inputs.xs", body=["show"]),
+        ),
+        tool("show", "echo", input={"v": "${item}"}),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan, inputs={"xs": ["a", "b"]})
+    run = await wait_for(engine, tenant, run_id)
+    assert run.outputs == {"each": [{"v": "a"}, {"v": "b"}]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentsuite_execution.domain.expressions import references
+from agentsuite_execution.domain.expressions import parse, references
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.uow import ExecutionUow
 
@@ -17,7 +17,7 @@ def needs_scope(step: Step) -> bool:
 
 
 async def scope_for(uow: ExecutionUow, run: Run, step: Step) -> dict[str, Any]:
-    named = sorted(references(step.spec))
+    named = sorted(references(step.spec) | _expression_references(step))
     item = step.item or {}
     index = item.get("index")
     body: set[str] = set()
@@ -38,6 +38,19 @@ async def scope_for(uow: ExecutionUow, run: Run, step: Step) -> dict[str, Any]:
     if item.get("var"):
         scope[item["var"]] = item.get("value")
     return scope
+
+
+def _expression_references(step: Step) -> set[str]:
+    # a condition (and a map's items) may name steps as bare paths, outside `${}`
+    spec = step.spec
+    found: set[str] = set()
+    for text in (
+        (spec.get("condition") or {}).get("expression"),
+        (spec.get("map") or {}).get("items"),
+    ):
+        if isinstance(text, str):
+            found |= references(parse(text))
+    return found
 
 
 def _text(value: Any) -> str:
