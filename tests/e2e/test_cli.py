@@ -109,8 +109,8 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         assert "running" in up.stdout
 
         status = cli(env, "status")
-        # postgres, the broker, identity and llm-gateway (the service packages so far)
-        assert status.stdout.count("running") == 4, status.stdout
+        # postgres, the broker, identity, execution and llm-gateway (the service packages so far)
+        assert status.stdout.count("running") == 5, status.stdout
         assert "platform operator credential" in up.stdout
         operator = home / "credentials" / "platform-operator.json"
         assert operator.stat().st_mode & 0o777 == 0o600
@@ -302,7 +302,9 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
     down = cli(env, "down")
     assert down.returncode == 0
     # the services `up` started stop; the external servers are left alone
-    assert down.stdout.strip() == "stopped: service identity, service llm-gateway"
+    assert down.stdout.strip() == (
+        "stopped: service identity, service execution, service llm-gateway"
+    )
 
 
 def test_up_hands_a_service_its_app_role_and_jwks_url_only(env: dict[str, str]) -> None:
