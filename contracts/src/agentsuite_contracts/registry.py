@@ -100,6 +100,7 @@ TOPICS: tuple[Topic, ...] = (
             identity.RoleAssigned,
             identity.RoleRevoked,
         ),
+        consumers=("execution",),
     ),
     _topic(
         "identity.policies.v1",

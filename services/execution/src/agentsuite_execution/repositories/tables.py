@@ -344,6 +344,43 @@ log = Table(
     Index("ix_log_execution", "execution_id", "seq"),
 )
 
+# --- projection: identity's roles and who holds them ------------------------------------------
+# Approval steps name approvers as `role:<name>`; access tokens carry no roles.
+
+roles = Table(
+    "roles",
+    metadata,
+    _tenant(),
+    _uuid("role_id", nullable=False),
+    Column("name", Text, nullable=False),
+    # for good: role ids are never reused, and a late create or update does not revive it
+    Column("deleted", Boolean, nullable=False, server_default=text("false")),
+    # event time of the last change applied: an older one arriving late is ignored
+    _at("updated_at", nullable=False),
+    PrimaryKeyConstraint("tenant_id", "role_id"),
+)
+
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    _tenant(),
+    # the assignment id; for an event without one, its role, user and scope (JSON)
+    Column("assignment", Text, nullable=False),
+    _uuid("role_id", nullable=False),
+    _uuid("user_id", nullable=False),
+    # the grant's scope, as identity's: the whole tenant, one org, or one resource
+    _uuid("org_id"),
+    Column("resource_type", Text, nullable=True),
+    Column("resource_id", Text, nullable=True),
+    _at("expires_at"),
+    # a revoke applied before its assignment leaves this row behind, revoked
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
+    # event time of the last assignment or revoke applied
+    _at("updated_at", nullable=False),
+    PrimaryKeyConstraint("tenant_id", "assignment"),
+    Index("ix_role_assignments_user", "tenant_id", "user_id"),
+)
+
 TENANT_TABLES = (
     "plans",
     "plan_versions",
@@ -358,4 +395,6 @@ TENANT_TABLES = (
     "approvals",
     "llm_calls",
     "log",
+    "roles",
+    "role_assignments",
 )

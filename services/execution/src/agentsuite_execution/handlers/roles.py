@@ -1,0 +1,114 @@
+"""What execution keeps of identity's roles: their names and who holds them, so an
+approval addressed to `role:<name>` knows its deciders (access tokens carry no roles).
+
+A handler takes the envelope: its `occurred_at` orders the changes of one role or grant
+(see `repositories.roles`), so a redelivered or late event never takes state back. An
+event without a tenant has nothing to project and is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.identity import (
+    RoleAssigned,
+    RoleCreated,
+    RoleDeleted,
+    RoleRevoked,
+    RoleUpdated,
+)
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.repositories.roles import Resource, Roles, assignment_key
+from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.runtime import ConsumerSpec
+
+log = logging.getLogger(__name__)
+
+TOPIC = "identity.roles.v1"
+
+Handler = Callable[[Envelope[Any], ExecutionUow], Awaitable[None]]
+
+
+def _tenant_less(event: Envelope[Any]) -> bool:
+    if event.tenant_id is None:
+        log.warning("%s %s without a tenant: skipped", event.payload.type, event.id)
+        return True
+    return False
+
+
+def _roles(uow: ExecutionUow) -> Roles:
+    # the unit of work's own `roles` once it binds one; the same repository either way
+    return Roles(uow.session)
+
+
+def _resource(grant: RoleAssigned | RoleRevoked) -> Resource | None:
+    # identity sends both or neither; half a resource is no resource it grants on
+    if grant.resource_type is None or grant.resource_id is None:
+        return None
+    return (grant.resource_type, grant.resource_id)
+
+
+async def role_named(event: Envelope[RoleCreated | RoleUpdated], uow: ExecutionUow) -> None:
+    if _tenant_less(event):
+        return
+    role = event.payload
+    await _roles(uow).name(role.role_id, role.name, event.occurred_at)
+
+
+async def role_deleted(event: Envelope[RoleDeleted], uow: ExecutionUow) -> None:
+    if _tenant_less(event):
+        return
+    role = event.payload
+    await _roles(uow).delete(role.role_id, role.name, event.occurred_at)
+
+
+async def role_assigned(event: Envelope[RoleAssigned], uow: ExecutionUow) -> None:
+    if _tenant_less(event):
+        return
+    grant = event.payload
+    resource = _resource(grant)
+    key = assignment_key(grant.role_id, grant.user_id, grant.org_id, resource, grant.assignment_id)
+    await _roles(uow).assign(
+        key,
+        grant.role_id,
+        grant.user_id,
+        org_id=grant.org_id,
+        resource=resource,
+        expires_at=grant.expires_at,
+        at=event.occurred_at,
+    )
+
+
+async def role_revoked(event: Envelope[RoleRevoked], uow: ExecutionUow) -> None:
+    if _tenant_less(event):
+        return
+    grant = event.payload
+    resource = _resource(grant)
+    key = assignment_key(grant.role_id, grant.user_id, grant.org_id, resource, grant.assignment_id)
+    await _roles(uow).revoke(
+        key,
+        grant.role_id,
+        grant.user_id,
+        org_id=grant.org_id,
+        resource=resource,
+        at=event.occurred_at,
+    )
+
+
+ROLES: Mapping[type[Payload], Handler] = {
+    RoleCreated: role_named,
+    RoleUpdated: role_named,
+    RoleDeleted: role_deleted,
+    RoleAssigned: role_assigned,
+    RoleRevoked: role_revoked,
+}
+
+
+def role_consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
+    """The subscription to identity's roles; `deps` for the shape of `consumers`."""
+    del deps  # the projection needs nothing beyond the unit of work
+    # batched as the other projections: a tenant's consecutive events share a transaction
+    return [ConsumerSpec[ExecutionUow](name="roles", topic=TOPIC, handlers=ROLES, batch=True)]
