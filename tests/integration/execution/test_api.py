@@ -296,3 +296,28 @@ async def test_the_openapi_document_names_every_error(engine: Execution) -> None
         assert "application/problem+json" in pause[code]["content"]
     signals = document["paths"]["/v1/executions/{execution_id}/signals"]["post"]["responses"]
     assert {"403", "404", "409"} <= set(signals)
+
+
+async def test_steps_page_by_key(engine: Execution) -> None:
+    tenant = uuid4()
+    keys = ["e", "a", "d", "b", "c"]
+    plan = await runnable(engine, tenant, [tool(k) for k in keys])
+    run = await started(engine, tenant, plan.plan_id)
+    base = f"/v1/executions/{run['execution_id']}/steps?limit=2"
+    seen: list[str] = []
+    url = base
+    while url:
+        reply = await engine.client.get(url, headers=auth(tenant))
+        assert reply.status_code == 200, reply.text
+        page = reply.json()
+        assert len(page["items"]) <= 2
+        seen += [s["key"] for s in page["items"]]
+        url = f"{base}&cursor={page['next_cursor']}" if page["next_cursor"] else ""
+    assert seen == sorted(keys)
+    await started(engine, tenant, plan.plan_id)
+    runs = await engine.client.get("/v1/executions?limit=1", headers=auth(tenant))
+    cursor = runs.json()["next_cursor"]
+    # a cursor of the runs list is not one of the steps list
+    crossed = await engine.client.get(f"{base}&cursor={cursor}", headers=auth(tenant))
+    assert crossed.status_code == 400
+    assert crossed.json()["code"] == "invalid_cursor"
