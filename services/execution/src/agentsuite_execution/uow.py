@@ -6,6 +6,7 @@ from uuid import UUID
 
 from agentsuite_execution.repositories.executions import Executions
 from agentsuite_execution.repositories.projections import Agents, Models, Plans, Tools
+from agentsuite_execution.repositories.roles import Roles
 from agentsuite_execution.repositories.steps import Steps
 from agentsuite_execution.repositories.timers import Approvals, LlmCalls, Log, Timers
 from agentsuite_kit.db import UnitOfWork
@@ -25,6 +26,7 @@ class ExecutionUow(UnitOfWork):
         self.approvals = Approvals(session)
         self.llm_calls = LlmCalls(session)
         self.log = Log(session)
+        self.roles = Roles(session)
         # steps this transaction made ready: the engine may take them on at once
         self.readied: list[tuple[UUID, str]] = []
         self.woke = False

@@ -89,7 +89,9 @@ async def decide(uow: ExecutionUow, execution_id: UUID, decision: Decision) -> R
     if approval["state"] != "pending":
         raise RunError("conflict", f"the approval is already {approval['state']}")
     allowed = set(approval["approvers"])
-    mine = {str(decision.decided_by)} | {f"role:{r}" for r in decision.roles}
+    # roles from identity's events (tokens carry none), and any a token does carry
+    roles = await uow.roles.names_of(decision.decided_by) | set(decision.roles)
+    mine = {str(decision.decided_by)} | {f"role:{r}" for r in roles}
     if not allowed & mine:
         raise RunError(
             "forbidden",
