@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -98,6 +99,46 @@ DLQ_HEADERS = [
 ]
 
 
+# the plan of README's execution example: an llm step through the gateway's offline
+# `default` model (it echoes), then a builtin tool using its answer
+README_PLAN = {
+    "type": "planning.plan.approved",
+    "plan_id": "7d3c1d2e-0000-4000-8000-000000000001",
+    "version": 1,
+    "approved_by": "7d3c1d2e-0000-4000-8000-0000000000ff",
+    "plan": {
+        "plan_id": "7d3c1d2e-0000-4000-8000-000000000001",
+        "version": 1,
+        "name": "hello",
+        "goal": "say hello",
+        "phases": [
+            {
+                "key": "main",
+                "name": "main",
+                "steps": [
+                    {
+                        "key": "ask",
+                        "name": "ask",
+                        "kind": "llm",
+                        "llm": {"prompt": "hello ${inputs.name}", "model": "default"},
+                    },
+                    {
+                        "key": "greet",
+                        "name": "greet",
+                        "kind": "tool",
+                        "depends_on": ["ask"],
+                        "tool": {
+                            "tool": "builtin.echo",
+                            "input": {"said": "${steps.ask.output.content}"},
+                        },
+                    },
+                ],
+            }
+        ],
+    },
+}
+
+
 def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
     home = Path(env["AGENTSUITE_HOME"])
     pids: set[int] = set()
@@ -171,6 +212,36 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
         )
         assert answered.status_code == 200, answered.text
         assert answered.json()["choices"][0]["message"]["content"] == "ping"
+
+        # README's execution example: planning is not running, so `agentsuite publish`
+        # approves the plan as planning would; the run's llm step goes through the gateway
+        tenant_id = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["tid"]
+        plan_file = home / "plan-approved.json"
+        plan_file.write_text(json.dumps(README_PLAN))
+        published = cli(env, "publish", str(plan_file), "--tenant", tenant_id)
+        assert published.returncode == 0, published.stdout + published.stderr
+        execution_url = f"http://127.0.0.1:{int(env['AGENTSUITE_BASE_PORT']) + 4}"
+        started = None
+        for _ in range(300):  # the plan reaches execution's projection through the broker
+            started = httpx.post(
+                f"{execution_url}/v1/executions",
+                json={"plan_id": README_PLAN["plan_id"], "inputs": {"name": "ada"}},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            if started.status_code == 201:
+                break
+            time.sleep(0.1)
+        assert started is not None
+        assert started.status_code == 201, started.text
+        run_url = f"{execution_url}/v1/executions/{started.json()['id']}"
+        for _ in range(600):
+            run = httpx.get(run_url, headers={"Authorization": f"Bearer {token}"}).json()
+            if run["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.1)
+        assert run["status"] == "completed", run
+        assert run["outputs"] == {"greet": {"said": "hello ada"}}
 
         found = asyncio.run(list_topics(bootstrap))
         for t in TOPICS:

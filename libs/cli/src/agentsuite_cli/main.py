@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import sys
+from pathlib import Path
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -145,6 +147,24 @@ def redrive(
     console.print(
         f"redrove {moved} message(s) from {dead_letter_topic(group)} to {retry_topic(group, 1)}"
     )
+
+
+_PAYLOAD = typer.Argument(help="A JSON file holding one payload, with its `type`.")
+_TENANT = typer.Option(None, help="The tenant it belongs to.")
+
+
+@app.command()
+def publish(
+    file: Path = _PAYLOAD,
+    tenant: UUID | None = _TENANT,
+    producer: str | None = typer.Option(None, help="Default: the owner of its topic."),
+) -> None:
+    """Publish one event as its owning service would (validated against its contract):
+    stands in for a service that is not running, e.g. planning approving a plan."""
+    from agentsuite_cli.publish import publish as run
+
+    topic = run(_stack().bootstrap(), file, tenant, producer)
+    console.print(f"published to {topic}")
 
 
 @app.command()
