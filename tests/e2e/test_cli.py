@@ -234,7 +234,7 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
             time.sleep(0.1)
         assert started is not None
         assert started.status_code == 201, started.text
-        run_url = f"{execution_url}/v1/executions/{started.json()['id']}"
+        run_url = f"{execution_url}/v1/executions/{started.json()['execution_id']}"
         for _ in range(600):
             run = httpx.get(run_url, headers={"Authorization": f"Bearer {token}"}).json()
             if run["status"] in ("completed", "failed"):
