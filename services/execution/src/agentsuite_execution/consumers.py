@@ -1,4 +1,5 @@
-"""Kafka subscriptions: planning and catalog projections, schedule firings, LLM answers.
+"""Kafka subscriptions: planning, catalog and identity-role projections, schedule firings,
+LLM answers.
 
 One `ConsumerSpec` per topic, each its own group (`execution.<name>`): a slow topic
 never holds another's events back.
@@ -12,6 +13,7 @@ from agentsuite_contracts.planning import ScheduleFired
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.handlers import projections
 from agentsuite_execution.handlers.responses import llm_consumers
+from agentsuite_execution.handlers.roles import role_consumers
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import ConsumerSpec
 
@@ -43,4 +45,5 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
             handlers={ScheduleFired: partial(projections.schedule_fired, deps=deps)},
         ),
         *llm_consumers(deps),
+        *role_consumers(deps),
     ]
