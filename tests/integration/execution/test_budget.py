@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import pytest
+from agentsuite_execution.engine import runs
 
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_contracts.common import Money
@@ -107,6 +108,23 @@ async def test_race_of_50_for_a_budget_of_10_pauses_and_holds_the_rest(s: Stack)
     # the 80 % warning went out once, when 8 of 10 calls were used
     [warning] = await events(s, tenant, run_id, "execution.budget.warning")
     assert warning["data"]["used"] >= 8 * CALL
+
+    # the budget raised (as a budget change would) and the run resumed: the held steps
+    # run once each, as the attempt they were put back in
+    s.stub.script(*[FIVE] * 40)
+    async with s.execution.deps.uow(tenant) as uow:
+        paused = await uow.executions.get(run_id, lock=True)
+        assert paused is not None
+        raised = Budget(max_cost=Money(amount_micros=50 * CALL), on_limit=OnLimit.PAUSE)
+        await uow.executions.set(run_id, budget=raised.model_dump(mode="json"))
+        await runs.resume(uow, paused)
+        await uow.commit()
+    done = await settled(s, tenant, run_id, "completed", "failed", "paused")
+    assert done.status == "completed", done.error
+    assert done.cost_used == 50 * CALL
+    assert s.calls(tag) == 50
+    resumed = await steps_of(s, tenant, run_id)
+    assert {resumed[st.key].attempt for st in held} == {1}
 
 
 async def test_race_with_warn_goes_on_past_the_budget(s: Stack) -> None:

@@ -1,20 +1,23 @@
 """`llm` steps on the real engine, the real llm-gateway (stub upstream) and the real broker:
 usage settles on the step, the run and the manifest; references render into prompts; a
 structured answer is parsed; an unknown model fails the step with the gateway's code (not
-retried)."""
+retried); a call past its timeout is abandoned and retried, its late answer ignored."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from agentsuite_cli.provision import ServiceDb
+from agentsuite_contracts.steps import RetryPolicy
 from tests.integration.execution.gateway_support import (
     MODEL,
     PER_TOKEN,
     Stack,
+    eventually,
     llm_step,
     run_plan,
     settled,
@@ -22,7 +25,7 @@ from tests.integration.execution.gateway_support import (
     steps_of,
     tenant_with_models,
 )
-from tests.integration.llm_gateway.stub import Reply
+from tests.integration.llm_gateway.stub import Hang, Reply
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +115,37 @@ async def test_unknown_model_fails_the_step_with_the_gateways_code(s: Stack) -> 
     assert (step.error["code"], step.error["retryable"]) == ("invalid_request", False)
     assert "no-such-model" in step.error["message"]
     assert (run.tokens_reserved, run.cost_reserved) == (0, 0)
+
+
+async def test_call_past_its_timeout_is_abandoned_and_retried(s: Stack) -> None:
+    tenant = await tenant_with_models(s)
+    tag = uuid4().hex
+    s.stub.script(Hang(5.0))
+    step = llm_step(
+        "patient",
+        f"{tag} wait",
+        timeout_ms=2000,
+        retry=RetryPolicy(max_attempts=2, initial_delay_ms=0),
+    )
+    run_id = await run_plan(s, tenant, [step])
+    run = await settled(s, tenant, run_id, "completed", "failed")
+    assert run.status == "completed", run.error
+    done = (await steps_of(s, tenant, run_id))["patient"]
+    assert (done.attempt, done.failures) == (2, 1)
+    async with s.execution.deps.uow(tenant) as uow:
+        calls = await uow.llm_calls.of(run_id)
+    assert [(c["attempt"], c["state"]) for c in calls] == [(1, "abandoned"), (2, "answered")]
+    # the hung call answers late: ignored, so only the retry is counted
+    await eventually(lambda: _both_answered(s, tenant), what="the gateway answering both")
+    await asyncio.sleep(1.5)  # time for the late answer to reach execution's consumer
+    after = (await steps_of(s, tenant, run_id))["patient"]
+    assert (after.tokens, after.cost) == (done.tokens, done.cost) == (4, 2 * PER_TOKEN)
+    final = await settled(s, tenant, run_id, "completed")
+    assert (final.tokens_used, final.tokens_reserved, final.cost_reserved) == (4, 0, 0)
+
+
+async def _both_answered(s: Stack, tenant: UUID) -> bool:
+    rows = await s.gateway.owner_sql(
+        "SELECT count(*) FROM requests WHERE tenant_id = :t AND status = 'done'", t=tenant
+    )
+    return int(rows[0][0]) == 2

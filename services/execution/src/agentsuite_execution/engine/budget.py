@@ -118,18 +118,21 @@ class Refused:
     used: int
 
 
-async def price_of(uow: ExecutionUow, model: str | None, settings: ExecutionSettings) -> Price:
+async def price_of(
+    uow: ExecutionUow, model: str | None, settings: ExecutionSettings, currency: str
+) -> Price:
     """The model's list price; the dearest routed model when routing picks (or the model
-    is not known here); else the default price."""
+    is not known here); else (or when priced in another currency than the run's budget,
+    which cannot be added to it) the default price."""
     found = await uow.models.price(model) if model is not None else None
     if found is None:
         found = await uow.models.highest()
-    if found is None:
+    if found is None or found.currency != currency:
         return Price(
             model=model or "",
             input_micros=settings.default_price_micros,
             output_micros=settings.default_price_micros,
-            currency="USD",
+            currency=currency,
         )
     return found
 
@@ -148,7 +151,7 @@ async def reserve(
     """Hold a call's estimate on the run (the run's row is locked by the caller). `cap`:
     what the step may still spend in micros (its own cap, less what it spent)."""
     limits = run.limits
-    price = await price_of(uow, model, settings)
+    price = await price_of(uow, model, settings, run.currency)
     completion = completion_cap(limits, run, prompt, wanted)
     if completion <= 0:
         assert limits is not None
