@@ -1,0 +1,352 @@
+"""A worker SIGKILLed again and again under a run of `http` tool steps: the run completes,
+each step's effect happens exactly once at the receiver (by Idempotency-Key), no step is
+lost, and every attempt a kill cut short is recorded as `lost`.
+
+The plan: 20 `tool` steps calling one published `http` tool (the recording webhook), in 16
+layers, each layer depending on the whole layer before it; every fourth layer is a pair
+that runs in parallel. Default retry policy (one attempt): only lost leases may retry.
+
+Workers are `agentsuite_execution.worker` subprocesses configured by environment, on a
+database of this module's own (the session's `engine` fixture, if another module started
+it, claims every ready step of its database; it must not do this run's work). The
+interpreter of a worker takes 10 s and more to import everything on a loaded machine, so
+the next worker imports while the current one works and is told to go (`worker.main()`,
+what `python -m agentsuite_execution.worker` runs) the moment its predecessor is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.handlers import projections
+from agentsuite_execution.handlers.runs import StartRun, start
+from agentsuite_execution.uow import ExecutionUow
+
+from agentsuite_cli.provision import ServiceDb, deprovision
+from agentsuite_contracts.catalog import BindingKind, ToolBinding
+from agentsuite_contracts.steps import PlanStep, StepKind, ToolStep
+from agentsuite_kit.runtime import Runtime
+from tests.integration.execution.harness import create_execution_db, make_settings
+from tests.integration.execution.publish import envelope, plan_approved, tool_published, tool_spec
+from tests.integration.execution.recorder import Recorder, recording
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+KILLS = 50
+LAYERS = [1, 1, 1, 2] * 4  # 20 steps
+STEPS = sum(LAYERS)
+LEASE = 1.0
+CRASH_PHASE = 420.0  # seconds the kills may take, at most
+FINISH = 120.0  # seconds the last worker has to complete the run
+WARM = 180.0  # seconds a worker's interpreter may take to import everything
+FIRST_CALL = 30.0  # seconds a worker may take to reach the webhook
+
+# imports everything, says so, and runs the worker's main once told to go
+WARM_START = (
+    "import asyncio, sys\n"
+    "from agentsuite_execution import worker\n"
+    "print('ready', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "asyncio.run(worker.main())\n"
+)
+
+
+@dataclass
+class Ground:
+    """This module's database and the test process's way into it (no engine, no relay)."""
+
+    deps: Deps
+    db: ServiceDb
+    url: str
+    kafka: str
+
+
+@pytest.fixture
+async def ground(pg_admin_url: str, kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Ground]:
+    db = await create_execution_db(pg_admin_url, tmp_path / "pw.json")
+    url = db.url(pg_admin_url)
+    settings = make_settings(url, kafka_bootstrap)
+    deps = Deps(settings)
+    deps.runtime = Runtime[ExecutionUow](settings, uow=ExecutionUow, relay=False)
+    await deps.runtime.start()
+    try:
+        yield Ground(deps, db, url, kafka_bootstrap)
+    finally:
+        await deps.runtime.stop()
+        await deprovision(pg_admin_url, [db])
+
+
+# --- the plan ------------------------------------------------------------------------------
+
+
+def layered(tool: str) -> list[PlanStep]:
+    steps: list[PlanStep] = []
+    before: list[str] = []
+    for size in LAYERS:
+        layer = [f"s{len(steps) + i:02d}" for i in range(size)]
+        steps += [
+            PlanStep(
+                key=key,
+                name=key,
+                kind=StepKind.TOOL,
+                depends_on=before,
+                tool=ToolStep(tool=tool, input={"n": int(key[1:])}),
+            )
+            for key in layer
+        ]
+        before = layer
+    return steps
+
+
+async def start_run(ground: Ground, tenant: UUID, url: str) -> UUID:
+    """Publish the webhook as an `http` tool, approve the plan, start the run."""
+    name = f"crash.effect.{uuid4().hex[:8]}"
+    binding = ToolBinding(kind=BindingKind.HTTP, target=url)
+    version, head = tool_published(tool_spec(name, binding=binding))
+    approved = plan_approved(steps=layered(name))
+    async with ground.deps.uow(tenant) as uow:
+        await projections.tool_version_published(envelope(version, tenant_id=tenant), uow)
+        await projections.tool_published(envelope(head, tenant_id=tenant), uow)
+        await projections.plan_approved(envelope(approved, tenant_id=tenant), uow)
+        run = await start(
+            uow, ground.deps, StartRun(plan_id=approved.plan_id, plan_version=approved.version)
+        )
+        await uow.commit()
+    return run.execution_id
+
+
+async def read_run(ground: Ground, tenant: UUID, run_id: UUID) -> Run:
+    async with ground.deps.uow(tenant) as uow:
+        run = await uow.executions.get(run_id)
+    assert run is not None
+    return run
+
+
+async def read_steps(
+    ground: Ground, tenant: UUID, run_id: UUID
+) -> tuple[dict[str, Step], list[dict[str, Any]]]:
+    async with ground.deps.uow(tenant) as uow:
+        steps = {s.key: s for s in await uow.steps.of(run_id)}
+        attempts = await uow.steps.attempts_of(run_id)
+    return steps, attempts
+
+
+# --- the workers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kill:
+    at: datetime
+    after: float  # seconds since the worker was told to go
+    place: str  # mid-call | between calls | before its first call
+    cut: tuple[tuple[str, int], ...]  # (step, attempt) of requests left unanswered
+
+
+class Workers:
+    """Worker processes: one working, the next importing; every one killed in the end."""
+
+    def __init__(self, ground: Ground, log: Path) -> None:
+        self.env = {
+            "AGENTSUITE_EXECUTION_DATABASE_URL": ground.url,
+            "AGENTSUITE_EXECUTION_KAFKA_BOOTSTRAP_SERVERS": ground.kafka,
+            "AGENTSUITE_EXECUTION_WORKERS": "4",
+            "AGENTSUITE_EXECUTION_LEASE": str(LEASE),
+            "AGENTSUITE_EXECUTION_HEARTBEAT": "0.25",
+            "AGENTSUITE_EXECUTION_POLL_INTERVAL": "0.05",
+            "AGENTSUITE_EXECUTION_ALLOWED_HOSTS": '["127.0.0.1"]',
+            # every kill may cost the step in flight a lease; none may fail it
+            "AGENTSUITE_EXECUTION_LEASE_LOSS_LIMIT": str(KILLS * 2),
+            "AGENTSUITE_EXECUTION_LOG_JSON": "false",
+        }
+        self.log = log
+        self.procs: list[asyncio.subprocess.Process] = []
+
+    async def spawn(self) -> asyncio.subprocess.Process:
+        with self.log.open("ab") as err:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                WARM_START,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                env=self.env,
+            )
+        self.procs.append(proc)
+        return proc
+
+    async def go(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        assert proc.stdin is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), WARM)
+        assert line == b"ready\n", f"worker {proc.pid} did not start: {self.tail()}"
+        with self.log.open("a") as out:
+            out.write(f"--- worker {len(self.procs)} (pid {proc.pid}) goes\n")
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
+
+    async def kill(self, proc: asyncio.subprocess.Process) -> None:
+        """SIGKILL `proc`, which must still be alive (a worker never exits on its own)."""
+        assert proc.returncode is None, f"worker {proc.pid} exited by itself: {self.tail()}"
+        proc.kill()
+        code = await proc.wait()
+        assert code == -signal.SIGKILL, (
+            f"worker {proc.pid} exited by itself ({code}): {self.tail()}"
+        )
+
+    async def close(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+async def first_call(recorder: Recorder, seen: int) -> bool:
+    """Wait until the webhook has a request beyond the first `seen`; whether one came."""
+    deadline = time.monotonic() + FIRST_CALL
+    while len(recorder.hits) <= seen:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
+async def crash(
+    ground: Ground, tenant: UUID, run_id: UUID, recorder: Recorder, workers: Workers
+) -> tuple[list[Kill], asyncio.subprocess.Process]:
+    """Start a worker, kill it at a random point, start the next: KILLS times (or until
+    the run ends, which the test then fails). The kills and the worker left running."""
+    kills: list[Kill] = []
+    deadline = time.monotonic() + CRASH_PHASE
+    standby = await workers.spawn()
+    while len(kills) < KILLS:
+        assert time.monotonic() < deadline, f"{len(kills)} kills in {CRASH_PHASE} s"
+        if (await read_run(ground, tenant, run_id)).status != "running":
+            break
+        current, seen = standby, len(recorder.hits)
+        await workers.go(current)
+        went = time.monotonic()
+        standby = await workers.spawn()  # imports while `current` works
+        # ahead: more of the effects done than of the kills, so kill soon to keep the kills
+        # spread over the whole run
+        ahead = len(recorder.effects) / STEPS > len(kills) / KILLS
+        if random.random() < 0.2:  # noqa: S311  # test randomness, not crypto
+            # early: its start, the sweep of the dead worker's lease, the claims
+            await asyncio.sleep(random.uniform(0.05, 0.6))  # noqa: S311
+        elif await first_call(recorder, seen):
+            await asyncio.sleep(random.uniform(0.0, 0.12 if ahead else 0.6))  # noqa: S311
+        # synchronous from here to the kill: no request can be answered in between
+        cut = recorder.in_flight()
+        mine = recorder.hits[seen:]
+        place = "mid-call" if cut else ("between calls" if mine else "before its first call")
+        kills.append(
+            Kill(
+                at=datetime.now(UTC),
+                after=time.monotonic() - went,
+                place=place,
+                cut=tuple((h.step, h.attempt) for h in cut),
+            )
+        )
+        await workers.kill(current)
+    await workers.go(standby)
+    return kills, standby
+
+
+async def finish(ground: Ground, tenant: UUID, run_id: UUID, workers: Workers) -> Run:
+    deadline = time.monotonic() + FINISH
+    while (run := await read_run(ground, tenant, run_id)).status == "running":
+        if time.monotonic() > deadline:
+            steps, _ = await read_steps(ground, tenant, run_id)
+            states = {k: (s.state, s.attempt, s.lease_losses) for k, s in steps.items()}
+            raise AssertionError(f"run still running: {states}\n{workers.tail()}")
+        await asyncio.sleep(0.1)
+    return run
+
+
+# --- the test ------------------------------------------------------------------------------
+
+
+async def test_sigkilled_workers_leave_every_step_effect_exactly_once(
+    ground: Ground, tmp_path: Path
+) -> None:
+    tenant = uuid4()
+    began = time.monotonic()
+    workers = Workers(ground, tmp_path / "workers.log")
+    async with recording() as recorder:
+        run_id = await start_run(ground, tenant, recorder.url)
+        try:
+            kills, _last = await crash(ground, tenant, run_id, recorder, workers)
+            run = await finish(ground, tenant, run_id, workers)
+        finally:
+            await workers.close()
+        steps, attempts = await read_steps(ground, tenant, run_id)
+    wall = time.monotonic() - began
+
+    lost = [a for a in attempts if a["status"] == "lost"]
+    places = Counter(k.place for k in kills)
+    print(  # the numbers of this run, for the report (pytest -s)
+        f"\ncrash: {len(kills)} kills {dict(places)}, {len(recorder.hits)} requests, "
+        f"{recorder.duplicates} duplicates, {len(recorder.effects)} effects, "
+        f"{len(lost)} lost attempts, {len(attempts)} attempts, wall {wall:.1f} s"
+    )
+
+    # the scenario happened: every kill delivered to a live worker while the run was open
+    assert len(kills) == KILLS, f"the run ended after {len(kills)} kills: {run.status}"
+    assert run.finished_at is not None
+    assert kills[-1].at < run.finished_at
+    assert places["mid-call"] > 0, places
+
+    assert run.status == "completed", (run.error, workers.tail())
+    assert len(steps) == STEPS
+    assert {k: s.state for k, s in steps.items()} == {k: "succeeded" for k in steps}
+
+    # exactly one effect per step, under the one key the step keeps across its attempts
+    keys = {k: s.idempotency_key for k, s in steps.items()}
+    assert all(key.startswith(f"{run_id}:{k}:") for k, key in keys.items())
+    assert sorted(recorder.effects) == sorted(keys.values())
+    assert Counter(e.step for e in recorder.effects.values()) == Counter(list(keys))
+    assert len(recorder.applied) == len(set(recorder.applied)) == STEPS
+    sent = {(h.step, h.key) for h in recorder.hits}
+    assert sent == set(keys.items()), "a step sent under a key not its own"
+    # each attempt called the tool at most once: no attempt ran in two workers
+    calls = Counter((h.step, h.attempt) for h in recorder.hits)
+    assert max(calls.values()) == 1, [c for c, n in calls.items() if n > 1]
+    # no step lost: each one's output is the answer its one effect gave
+    for k, s in steps.items():
+        assert s.output == recorder.effects[keys[k]].answer, k
+
+    # the attempts: each a success (the step's last) or lost, none left running or failed
+    by_step: dict[str, list[dict[str, Any]]] = {}
+    for a in attempts:
+        by_step.setdefault(a["key"], []).append(a)
+    assert Counter(a["status"] for a in attempts).keys() <= {"succeeded", "lost"}
+    for k, s in steps.items():
+        ended = sorted(by_step[k], key=lambda a: int(a["attempt"]))
+        assert [a["status"] for a in ended] == ["lost"] * (len(ended) - 1) + ["succeeded"], k
+        assert int(ended[-1]["attempt"]) == s.attempt
+        assert s.lease_losses == len(ended) - 1, k
+        assert s.failures == 0, k
+    status = {(a["key"], int(a["attempt"])): a["status"] for a in attempts}
+    assert {(h.step, h.attempt) for h in recorder.hits} <= status.keys()
+    # every attempt a kill cut short mid-call was lost (never recorded as done)
+    cut = {c for k in kills for c in k.cut}
+    assert cut, "no kill landed mid-call"
+    assert {c: status.get(c) for c in cut} == dict.fromkeys(cut, "lost")
