@@ -9,15 +9,22 @@ Notes (read before comparing numbers):
   analytics off), with PREFECT_API_URL pointing at it. A default install without an API URL
   starts a temporary server per Python process instead; that is the same server app, but
   two processes would then not share one server, and Prefect's docs send anything past a
-  try-out to a dedicated server. Its start (migrations) is not timed.
+  try-out to a dedicated server. Its start (migrations, 10-45 s here) is not timed.
+  `--database-url postgresql+asyncpg://...` puts the server on PostgreSQL, as ours is.
 - Persistence: in Prefect 3 a task run's states are sent as events that the server records
-  asynchronously. So a flow returning does not mean its task runs are stored: after the
-  timed runs we poll the server until every task run of the last flow run of each shape is
-  stored as Completed, and fail if that does not happen; `*_persist_lag_ms` is how long that
-  took after the flow returned (not part of the per-step numbers).
+  asynchronously. So a flow returning does not mean its task runs are stored: after every
+  flow call we poll the server until each of its task runs is stored as Completed (fail
+  after 60 s), untimed; `*_persist_lag_ms` is how long that took after the return. The next
+  call starts only then: back to back on SQLite, a fan-out's events keep the database
+  locked and the next flow run's creation gets 503s, which the client retries after
+  2, 4, 8, 16 s. Throughput is given both ways: `steps_per_s_Nw` by the last return,
+  `steps_per_s_Nw_stored` by when the server had stored every task run.
 - Per-step overhead = wall time of the whole flow call (flow run creation and state
   changes included, what a user waits for) / number of tasks, median over repetitions after
   a warm-up run. `*_in_flow_ms_per_step` times only the task calls inside the flow body.
+  Defaults kept on purpose, since users pay them: INFO logs shipped to the API, and the
+  flow-run heartbeat thread (on by default in 3.8), whose join at flow exit waits out its
+  1 s sleep step, ~0.5-1 s of every flow call.
 - Workers: Prefect has no step-level claim for tasks of a flow; a flow run is the unit a
   worker takes. The analogue of "N workers on a shared store" here is N long-lived Python
   processes, each running its share of `chain10` flow runs in-process against the one
@@ -288,6 +295,7 @@ def main() -> None:
     out = protocol_stdout()
     reps, flows = (3, 6) if args.quick else (5, 12)
     began = time.monotonic()
+    load = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="prefect-bench-"))
     # SIGTERM (a CI timeout) must still run the finally blocks that stop the server
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -306,10 +314,14 @@ def main() -> None:
                 result[f"steps_per_s_{n}w_stored"] = stored
             result["repetitions"] = reps
             result["throughput_flows"] = flows
+            result["database"] = "postgresql" if args.database_url else "sqlite"
             result["cpus"] = os.cpu_count()
+            # the same machine runs other work; a busy one slows Prefect's numbers
+            result["loadavg_1m_at_start"] = load
             result["runtime_s"] = time.monotonic() - began
             result["notes"] = (
-                "real `prefect server start` (SQLite, temp PREFECT_HOME); ms_per_step = median "
+                f"real `prefect server start` ({result['database']}, temp PREFECT_HOME); "
+                "ms_per_step = median "
                 "flow-call wall / tasks after a warm-up; task runs verified stored as Completed "
                 "(persist_lag_ms after return); steps_per_s_Nw = chain10 flow runs split over N "
                 "in-process runner processes sharing the server, no per-run subprocess"
