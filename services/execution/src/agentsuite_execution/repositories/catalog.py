@@ -1,6 +1,6 @@
 """Projections of catalog.tools.v1 and catalog.agents.v1: published tool versions and
-tool heads, agent revisions (see `projections` for the rules every projection keeps), and
-the helpers every projection repository shares.
+tool heads, agent revisions and deprecations (see `projections` for the rules every
+projection keeps), and the helpers every projection repository shares.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from sqlalchemy.engine import RowMapping
 
 from agentsuite_contracts.catalog import AgentSpec, CatalogStatus, ToolSpec
 from agentsuite_execution.domain.catalog import AgentRecord, ToolHead, ToolRecord
-from agentsuite_execution.repositories.tables import agents, tool_heads, tools
+from agentsuite_execution.repositories.tables import (
+    agent_deprecations,
+    agents,
+    tool_heads,
+    tools,
+)
 from agentsuite_kit.db.repository import Repository
 
 DEPRECATED = CatalogStatus.DEPRECATED.value
-# Deprecations have no row of their own in this schema; their time is kept as a row no
-# event can carry: a tool "version" '' and an agent revision 0 (revisions count from 1).
-# Events applied late are ordered against it (see `ToolHead`, `Agents.revise`).
-DEPRECATION = ""
-MARK = 0
 
 
 def tenant_of(repo: Repository, given: UUID | None = None) -> UUID:
@@ -71,25 +71,9 @@ class Tools(Repository):
     async def _head(self, name: str) -> ToolHead:
         """The head as stored, locked until the transaction ends (the default when none)."""
         query = (
-            select(
-                tool_heads.c.version,
-                tool_heads.c.updated_at,
-                tool_heads.c.deprecated,
-                tool_heads.c.sunset_at,
-                tools.c.published_at.label("deprecated_at"),
-            )
-            .select_from(
-                tool_heads.outerjoin(
-                    tools,
-                    and_(
-                        tools.c.tenant_id == tool_heads.c.tenant_id,
-                        tools.c.name == tool_heads.c.name,
-                        tools.c.version == DEPRECATION,
-                    ),
-                )
-            )
+            select(tool_heads)
             .where(tool_heads.c.tenant_id == tenant_of(self), tool_heads.c.name == name)
-            .with_for_update(of=tool_heads)
+            .with_for_update()
         )
         row = await first(self, query)
         if row is None:
@@ -106,16 +90,15 @@ class Tools(Repository):
     async def _store(self, tool_id: UUID, name: str, old: ToolHead, new: ToolHead) -> None:
         if new == old:
             return
-        tenant = tenant_of(self)
-        at = new.published_at or new.deprecated_at
         row = pg_insert(tool_heads).values(
-            tenant_id=tenant,
+            tenant_id=tenant_of(self),
             name=name,
             tool_id=tool_id,
             version=new.version,
             deprecated=new.deprecated,
             sunset_at=new.sunset_at,
-            updated_at=at,
+            deprecated_at=new.deprecated_at,
+            updated_at=new.published_at or new.deprecated_at,
         )
         await self.session.execute(
             row.on_conflict_do_update(
@@ -125,26 +108,11 @@ class Tools(Repository):
                     "version": row.excluded.version,
                     "deprecated": row.excluded.deprecated,
                     "sunset_at": row.excluded.sunset_at,
+                    "deprecated_at": row.excluded.deprecated_at,
                     "updated_at": row.excluded.updated_at,
                 },
             )
         )
-        if new.deprecated_at != old.deprecated_at:
-            mark = pg_insert(tools).values(
-                tenant_id=tenant,
-                name=name,
-                version=DEPRECATION,
-                tool_id=tool_id,
-                tool_version_id=tool_id,
-                spec={},
-                published_at=new.deprecated_at,
-            )
-            await self.session.execute(
-                mark.on_conflict_do_update(
-                    index_elements=[tools.c.tenant_id, tools.c.name, tools.c.version],
-                    set_={"published_at": mark.excluded.published_at},
-                )
-            )
 
     async def resolve(
         self, name: str, version: str | None, *, tenant_id: UUID | None = None
@@ -168,7 +136,7 @@ class Tools(Repository):
             )
         else:
             query = query.select_from(tools.outerjoin(tool_heads, on)).where(
-                tools.c.version == version, tools.c.version != DEPRECATION
+                tools.c.version == version
             )
         row = await first(self, query)
         if row is None:
@@ -189,13 +157,14 @@ class Agents(Repository):
     async def revise(self, agent_id: UUID, spec: AgentSpec, status: str, at: datetime) -> None:
         """Store revision `spec.version` with its status; deprecated if the agent was
         deprecated after this event (it arrived late)."""
+        tenant = tenant_of(self)
         deprecated_since = exists().where(
-            agents.c.agent_id == agent_id,
-            agents.c.status == DEPRECATED,
-            agents.c.updated_at > at,
+            agent_deprecations.c.tenant_id == tenant,
+            agent_deprecations.c.agent_id == agent_id,
+            agent_deprecations.c.deprecated_at > at,
         )
         row = pg_insert(agents).values(
-            tenant_id=tenant_of(self),
+            tenant_id=tenant,
             name=spec.name,
             version=spec.version,
             agent_id=agent_id,
@@ -217,25 +186,26 @@ class Agents(Repository):
         )
 
     async def deprecate(self, agent_id: UUID, name: str, at: datetime) -> None:
-        """Every revision known so far, and the mark later revisions are checked against."""
+        """Every revision known so far; and the newest deprecation time, which revisions
+        applied later are checked against."""
+        tenant = tenant_of(self)
         await self.session.execute(
             update(agents)
-            .where(agents.c.agent_id == agent_id, agents.c.updated_at <= at)
+            .where(
+                agents.c.tenant_id == tenant,
+                agents.c.agent_id == agent_id,
+                agents.c.updated_at <= at,
+            )
             .values(status=DEPRECATED, updated_at=at)
         )
-        mark = pg_insert(agents).values(
-            tenant_id=tenant_of(self),
-            name=name,
-            version=MARK,
-            agent_id=agent_id,
-            status=DEPRECATED,
-            spec={},
-            updated_at=at,
+        row = pg_insert(agent_deprecations).values(
+            tenant_id=tenant, agent_id=agent_id, name=name, deprecated_at=at
         )
         await self.session.execute(
-            mark.on_conflict_do_update(
-                index_elements=[agents.c.tenant_id, agents.c.name, agents.c.version],
-                set_={"updated_at": func.greatest(agents.c.updated_at, mark.excluded.updated_at)},
+            row.on_conflict_do_update(
+                index_elements=[agent_deprecations.c.tenant_id, agent_deprecations.c.agent_id],
+                set_={"name": row.excluded.name, "deprecated_at": row.excluded.deprecated_at},
+                where=agent_deprecations.c.deprecated_at < row.excluded.deprecated_at,
             )
         )
 
@@ -244,9 +214,7 @@ class Agents(Repository):
     ) -> AgentRecord | None:
         """Revision `version` whatever its status (None: the newest published one)."""
         query = select(agents).where(
-            agents.c.tenant_id == tenant_of(self, tenant_id),
-            agents.c.name == name,
-            agents.c.version > MARK,
+            agents.c.tenant_id == tenant_of(self, tenant_id), agents.c.name == name
         )
         if version is None:
             query = (

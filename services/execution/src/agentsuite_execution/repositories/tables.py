@@ -107,6 +107,9 @@ tool_heads = Table(
     Column("version", String(64), nullable=True),
     Column("deprecated", Boolean, nullable=False, server_default=text("false")),
     _at("sunset_at"),
+    # event time of the newest deprecation applied, null until one is (lifted or not)
+    _at("deprecated_at"),
+    # event time of the head's publication (the deprecation's while none set a version)
     _at("updated_at", nullable=False),
     PrimaryKeyConstraint("tenant_id", "name"),
 )
@@ -381,6 +384,20 @@ role_assignments = Table(
     Index("ix_role_assignments_user", "tenant_id", "user_id"),
 )
 
+# --- projection: agent deprecations -----------------------------------------------------------
+
+agent_deprecations = Table(
+    "agent_deprecations",
+    metadata,
+    _tenant(),
+    _uuid("agent_id", nullable=False),
+    Column("name", String(200), nullable=False),
+    # event time of the newest deprecation: a revision older than it, applied late,
+    # is stored deprecated
+    Column("deprecated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "agent_id"),
+)
+
 TENANT_TABLES = (
     "plans",
     "plan_versions",
@@ -397,4 +414,5 @@ TENANT_TABLES = (
     "log",
     "roles",
     "role_assignments",
+    "agent_deprecations",
 )
