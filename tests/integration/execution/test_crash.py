@@ -6,17 +6,21 @@ The plan: 20 `tool` steps calling one published `http` tool (the recording webho
 layers, each layer depending on the whole layer before it; every fourth layer is a pair
 that runs in parallel. Default retry policy (one attempt): only lost leases may retry.
 
-Workers are `agentsuite_execution.worker` subprocesses configured by environment, on a
+Workers are `agentsuite_execution.worker` processes configured by environment, on a
 database of this module's own (the session's `engine` fixture, if another module started
-it, claims every ready step of its database; it must not do this run's work). The
-interpreter of a worker takes 10 s and more to import everything on a loaded machine, so
-the next worker imports while the current one works and is told to go (`worker.main()`,
-what `python -m agentsuite_execution.worker` runs) the moment its predecessor is killed.
+it, claims every ready step of its database; it must not do this run's work). A fresh
+interpreter takes 5-15 s of CPU to import everything on a loaded machine, 50 of them more
+than the whole test may take, so one interpreter imports once and forks each worker, which
+runs `worker.main()` (what `python -m agentsuite_execution.worker` runs) in a process of its
+own: the kill lands on that process alone, and the fork server reaps it and says how it
+ended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
 import signal
 import sys
@@ -50,19 +54,32 @@ KILLS = 50
 LAYERS = [1, 1, 1, 2] * 4  # 20 steps
 STEPS = sum(LAYERS)
 LEASE = 1.0
+PACE = 0.8  # of the effects planned to be done by the last kill
 CRASH_PHASE = 420.0  # seconds the kills may take, at most
 FINISH = 120.0  # seconds the last worker has to complete the run
 WARM = 180.0  # seconds a worker's interpreter may take to import everything
 FIRST_CALL = 30.0  # seconds a worker may take to reach the webhook
 
-# imports everything, says so, and runs the worker's main once told to go
-WARM_START = (
-    "import asyncio, sys\n"
-    "from agentsuite_execution import worker\n"
-    "print('ready', flush=True)\n"
-    "sys.stdin.readline()\n"
-    "asyncio.run(worker.main())\n"
-)
+# imports everything once, then forks a worker per `go` (its pid back) and reaps one per
+# `wait <pid>` (its exit code back); a worker dies with the server (PR_SET_PDEATHSIG), the
+# server when the test goes away (its stdin ends)
+FORK_SERVER = """
+import asyncio, ctypes, os, signal, sys
+from agentsuite_execution import worker
+print("ready", flush=True)
+for line in sys.stdin:
+    if line.startswith("go"):
+        pid = os.fork()
+        if pid == 0:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+            os.dup2(2, 1)
+            asyncio.run(worker.main())
+            os._exit(0)
+        print(pid, flush=True)
+    elif line.startswith("wait"):
+        _, status = os.waitpid(int(line.split()[1]), 0)
+        print(os.waitstatus_to_exitcode(status), flush=True)
+"""
 
 
 @dataclass
@@ -154,10 +171,12 @@ class Kill:
     after: float  # seconds since the worker was told to go
     place: str  # mid-call | between calls | before its first call
     cut: tuple[tuple[str, int], ...]  # (step, attempt) of requests left unanswered
+    answered: tuple[tuple[str, int], ...]  # (step, attempt) of this worker's answered ones
+    effects: int  # effects applied by then
 
 
 class Workers:
-    """Worker processes: one working, the next importing; every one killed in the end."""
+    """Worker processes forked by one warm interpreter; every one killed in the end."""
 
     def __init__(self, ground: Ground, log: Path) -> None:
         self.env = {
@@ -173,46 +192,58 @@ class Workers:
             "AGENTSUITE_EXECUTION_LOG_JSON": "false",
         }
         self.log = log
-        self.procs: list[asyncio.subprocess.Process] = []
+        self.server: asyncio.subprocess.Process | None = None
+        self.alive: set[int] = set()
+        self.started = 0
 
-    async def spawn(self) -> asyncio.subprocess.Process:
+    async def open(self) -> None:
         with self.log.open("ab") as err:
-            proc = await asyncio.create_subprocess_exec(
+            self.server = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-c",
-                WARM_START,
+                FORK_SERVER,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=err,
                 env=self.env,
             )
-        self.procs.append(proc)
-        return proc
+        assert await self._ask(None, WARM) == "ready", f"no fork server: {self.tail()}"
 
-    async def go(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        assert proc.stdin is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), WARM)
-        assert line == b"ready\n", f"worker {proc.pid} did not start: {self.tail()}"
+    async def _ask(self, line: str | None, within: float = 30.0) -> str:
+        assert self.server is not None
+        assert self.server.stdin is not None
+        assert self.server.stdout is not None
+        if line is not None:
+            self.server.stdin.write(f"{line}\n".encode())
+            await self.server.stdin.drain()
+        answer = await asyncio.wait_for(self.server.stdout.readline(), within)
+        return answer.decode().strip()
+
+    async def start(self) -> int:
+        """A new worker; its pid."""
+        self.started += 1
         with self.log.open("a") as out:
-            out.write(f"--- worker {len(self.procs)} (pid {proc.pid}) goes\n")
-        proc.stdin.write(b"go\n")
-        await proc.stdin.drain()
+            out.write(f"--- {datetime.now(UTC):%H:%M:%S.%f} worker {self.started} goes\n")
+        pid = int(await self._ask("go"))
+        self.alive.add(pid)
+        return pid
 
-    async def kill(self, proc: asyncio.subprocess.Process) -> None:
-        """SIGKILL `proc`, which must still be alive (a worker never exits on its own)."""
-        assert proc.returncode is None, f"worker {proc.pid} exited by itself: {self.tail()}"
-        proc.kill()
-        code = await proc.wait()
-        assert code == -signal.SIGKILL, (
-            f"worker {proc.pid} exited by itself ({code}): {self.tail()}"
-        )
+    async def kill(self, pid: int) -> None:
+        """SIGKILL worker `pid`, which must still have been running (a worker never exits
+        on its own)."""
+        os.kill(pid, signal.SIGKILL)
+        self.alive.discard(pid)
+        code = int(await self._ask(f"wait {pid}"))
+        assert code == -signal.SIGKILL, f"worker {pid} exited by itself ({code}): {self.tail()}"
 
     async def close(self) -> None:
-        for proc in self.procs:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        for pid in self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.alive.clear()
+        if self.server is not None and self.server.returncode is None:
+            self.server.kill()
+            await self.server.wait()
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -231,23 +262,22 @@ async def first_call(recorder: Recorder, seen: int) -> bool:
 
 async def crash(
     ground: Ground, tenant: UUID, run_id: UUID, recorder: Recorder, workers: Workers
-) -> tuple[list[Kill], asyncio.subprocess.Process]:
+) -> list[Kill]:
     """Start a worker, kill it at a random point, start the next: KILLS times (or until
     the run ends, which the test then fails). The kills and the worker left running."""
     kills: list[Kill] = []
     deadline = time.monotonic() + CRASH_PHASE
-    standby = await workers.spawn()
+    await workers.open()
     while len(kills) < KILLS:
         assert time.monotonic() < deadline, f"{len(kills)} kills in {CRASH_PHASE} s"
         if (await read_run(ground, tenant, run_id)).status != "running":
             break
-        current, seen = standby, len(recorder.hits)
-        await workers.go(current)
+        seen = len(recorder.hits)
+        pid = await workers.start()
         went = time.monotonic()
-        standby = await workers.spawn()  # imports while `current` works
-        # ahead: more of the effects done than of the kills, so kill soon to keep the kills
-        # spread over the whole run
-        ahead = len(recorder.effects) / STEPS > len(kills) / KILLS
+        # ahead: more of the effects done than planned for this many kills, so kill soon:
+        # the kills spread over the whole run, and the last one comes before its end
+        ahead = len(recorder.effects) / STEPS > PACE * len(kills) / KILLS
         if random.random() < 0.2:  # noqa: S311  # test randomness, not crypto
             # early: its start, the sweep of the dead worker's lease, the claims
             await asyncio.sleep(random.uniform(0.05, 0.6))  # noqa: S311
@@ -263,11 +293,13 @@ async def crash(
                 after=time.monotonic() - went,
                 place=place,
                 cut=tuple((h.step, h.attempt) for h in cut),
+                answered=tuple((h.step, h.attempt) for h in mine if h.answered is not None),
+                effects=len(recorder.effects),
             )
         )
-        await workers.kill(current)
-    await workers.go(standby)
-    return kills, standby
+        await workers.kill(pid)
+    await workers.start()
+    return kills
 
 
 async def finish(ground: Ground, tenant: UUID, run_id: UUID, workers: Workers) -> Run:
@@ -293,7 +325,7 @@ async def test_sigkilled_workers_leave_every_step_effect_exactly_once(
     async with recording() as recorder:
         run_id = await start_run(ground, tenant, recorder.url)
         try:
-            kills, _last = await crash(ground, tenant, run_id, recorder, workers)
+            kills = await crash(ground, tenant, run_id, recorder, workers)
             run = await finish(ground, tenant, run_id, workers)
         finally:
             await workers.close()
@@ -301,11 +333,16 @@ async def test_sigkilled_workers_leave_every_step_effect_exactly_once(
     wall = time.monotonic() - began
 
     lost = [a for a in attempts if a["status"] == "lost"]
+    status = {(a["key"], int(a["attempt"])): a["status"] for a in attempts}
     places = Counter(k.place for k in kills)
+    # killed with the tool's answer in hand, before the attempt's outcome was committed
+    unrecorded = sum(1 for k in kills if any(status.get(c) == "lost" for c in k.answered))
     print(  # the numbers of this run, for the report (pytest -s)
-        f"\ncrash: {len(kills)} kills {dict(places)}, {len(recorder.hits)} requests, "
-        f"{recorder.duplicates} duplicates, {len(recorder.effects)} effects, "
-        f"{len(lost)} lost attempts, {len(attempts)} attempts, wall {wall:.1f} s"
+        f"\ncrash: {len(kills)} kills {dict(places)}, {unrecorded} of them after an answer "
+        f"before its record, {kills[-1].effects if kills else 0} effects by the last; "
+        f"{len(recorder.hits)} requests, {recorder.duplicates} duplicates, "
+        f"{len(recorder.effects)} effects, {len(lost)} lost attempts of {len(attempts)}, "
+        f"wall {wall:.1f} s"
     )
 
     # the scenario happened: every kill delivered to a live worker while the run was open
@@ -344,7 +381,6 @@ async def test_sigkilled_workers_leave_every_step_effect_exactly_once(
         assert int(ended[-1]["attempt"]) == s.attempt
         assert s.lease_losses == len(ended) - 1, k
         assert s.failures == 0, k
-    status = {(a["key"], int(a["attempt"])): a["status"] for a in attempts}
     assert {(h.step, h.attempt) for h in recorder.hits} <= status.keys()
     # every attempt a kill cut short mid-call was lost (never recorded as done)
     cut = {c for k in kills for c in k.cut}
