@@ -9,11 +9,11 @@ that runs in parallel. Default retry policy (one attempt): only lost leases may 
 Workers are `agentsuite_execution.worker` processes configured by environment, on a
 database of this module's own (the session's `engine` fixture, if another module started
 it, claims every ready step of its database; it must not do this run's work). A fresh
-interpreter takes 5-15 s of CPU to import everything on a loaded machine, 50 of them more
-than the whole test may take, so one interpreter imports once and forks each worker, which
-runs `worker.main()` (what `python -m agentsuite_execution.worker` runs) in a process of its
-own: the kill lands on that process alone, and the fork server reaps it and says how it
-ended.
+interpreter needs 5 s of CPU (10-20 s on a loaded 2-CPU machine) to import everything; 50
+of them would take longer than the whole test may. So one interpreter imports once and
+forks each worker, which runs `worker.main()` (what `python -m agentsuite_execution.worker`
+runs) in a process of its own: the kill lands on that process alone, and the fork server
+reaps it and says how it ended. Linux only (fork, PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ FIRST_CALL = 30.0  # seconds a worker may take to reach the webhook
 # `wait <pid>` (its exit code back); a worker dies with the server (PR_SET_PDEATHSIG), the
 # server when the test goes away (its stdin ends)
 FORK_SERVER = """
-import asyncio, ctypes, os, signal, sys
+import asyncio, ctypes, os, signal, sys, traceback
 from agentsuite_execution import worker
 print("ready", flush=True)
 for line in sys.stdin:
@@ -73,7 +73,11 @@ for line in sys.stdin:
         if pid == 0:
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)
             os.dup2(2, 1)
-            asyncio.run(worker.main())
+            try:
+                asyncio.run(worker.main())
+            except BaseException:
+                traceback.print_exc()
+                os._exit(1)
             os._exit(0)
         print(pid, flush=True)
     elif line.startswith("wait"):
