@@ -161,6 +161,8 @@ async def fail(
     if spec.on_error == OnError.CONTINUE:
         await finished(uow, run, done, "failed")
         return
+    # its end counts here: fail_run's close_open only counts the steps still open
+    await uow.executions.open_steps(run.execution_id, -1)
     await fail_run(uow, run, error, step=step.key)
 
 
