@@ -38,6 +38,20 @@ BATCH = 200  # log rows read per poll
 # higher seq is already out: the stream re-reads this long behind the newest row it sent.
 SETTLE = 2.0
 
+MAX_SEQ = 2**63 - 1  # the log's seq is a bigint: a larger one was a broken stream
+EVENT = {
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "The row's log seq."},
+        "event": {"type": "string", "description": "The row's type."},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "The row as JSON (a `LogEntry`).",
+        },
+    },
+}
 logs_pages = cursor_params(default_limit=100, max_limit=1000)
 
 
@@ -73,7 +87,8 @@ def router(deps: Deps) -> APIRouter:
             200: {
                 "description": "`id:` the log seq, `event:` its type, `data:` the row as "
                 "JSON (a `LogEntry`); ends once the run is over and its log is sent.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                # OpenAPI before 3.2: `schema` describes one event of the stream
+                "content": {"text/event-stream": {"schema": EVENT}},
             },
             **errors((400, "Last-Event-ID is not a log seq."), NOT_FOUND, INVALID),
         },
@@ -82,7 +97,8 @@ def router(deps: Deps) -> APIRouter:
         execution_id: UUID,
         principal: Annotated[Principal, Depends(reading)],
         after: Annotated[
-            int | None, Query(ge=0, description="Start after this seq (Last-Event-ID wins).")
+            int | None,
+            Query(ge=0, le=MAX_SEQ, description="Start after this seq (Last-Event-ID wins)."),
         ] = None,
         last_event_id: Annotated[
             str | None,
@@ -91,7 +107,8 @@ def router(deps: Deps) -> APIRouter:
     ) -> EventSourceResponse:
         """The run's log as it grows: every `execution.*` event and step log line."""
         if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
+            seq = last_event_id.strip()
+            if not seq.isdigit() or int(seq) > MAX_SEQ:
                 raise ProblemError(
                     400, "Last-Event-ID: must be a seq this stream sent.", code="invalid_cursor"
                 )

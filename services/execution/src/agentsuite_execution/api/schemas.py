@@ -27,7 +27,10 @@ class Body(BaseModel):
 class StartBody(Body):
     plan_id: UUID = Field(description="The plan to run (approved here).")
     plan_version: int | None = Field(
-        default=None, ge=1, description="Approved version to run; null: the latest approved."
+        default=None,
+        ge=1,
+        le=2**31 - 1,  # the column is an integer: a larger number was a 500
+        description="Approved version to run; null: the latest approved.",
     )
     inputs: dict[str, Any] = Field(
         default_factory=dict,

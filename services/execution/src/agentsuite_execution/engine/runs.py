@@ -58,8 +58,12 @@ async def create(
         ),
     )
     if limits is not None and limits.max_duration_ms is not None:
-        due = run.started_at + timedelta(milliseconds=limits.max_duration_ms)
-        await uow.timers.add(run.execution_id, "budget", due)
+        try:
+            due = run.started_at + timedelta(milliseconds=limits.max_duration_ms)
+        except OverflowError:
+            due = None  # past year 9999: a wall-clock budget no run reaches needs no timer
+        if due is not None:
+            await uow.timers.add(run.execution_id, "budget", due)
     if ready:
         await wake(uow)
     if open_steps == 0:
