@@ -24,7 +24,7 @@ class Run:
     inputs: dict[str, Any]
     labels: dict[str, Any]
     budget: dict[str, Any] | None
-    plan: dict[str, Any]
+    plan: dict[str, Any] | None
     manifest: dict[str, Any]
     outputs: dict[str, Any] | None
     error: dict[str, Any] | None
@@ -54,6 +54,10 @@ class Run:
 
     @property
     def snapshot(self) -> PlanSnapshot:
+        """The plan run; only on a run read with its plan (`Executions.snapshot` reads it
+        alone: a big plan's JSON is costly to decode at every step)."""
+        if self.plan is None:
+            raise ValueError("this run was read without its plan")
         return PlanSnapshot.model_validate(self.plan)
 
     @property

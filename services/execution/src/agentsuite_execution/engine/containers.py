@@ -57,7 +57,8 @@ async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any) -> None:
                 message=f"map has {len(items)} items; max_items is {spec.max_items}",
             )
         )
-    chains = instances(run.snapshot, step.key, items)
+    plan = await uow.executions.snapshot(run.execution_id)
+    chains = instances(plan, step.key, items)
     nodes = [n for chain in chains for n in chain]
     if not nodes:
         await flow.succeed(uow, run, step, [])

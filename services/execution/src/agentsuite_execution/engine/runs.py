@@ -198,7 +198,8 @@ async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:
     steps = {s.key: s for s in await uow.steps.of(run.execution_id)}
     if from_step is not None and from_step not in steps:
         raise RunError("invalid", f"no step {from_step!r} in this execution", field="from_step")
-    nodes = {n.key: n for n in compile_plan(run.snapshot, max_steps=len(steps) + 1)}
+    plan = await uow.executions.snapshot(run.execution_id)
+    nodes = {n.key: n for n in compile_plan(plan, max_steps=len(steps) + 1)}
     again = {k for k, s in steps.items() if s.state != StepState.SUCCEEDED and k in nodes}
     if from_step is not None:
         again |= _downstream(nodes, plan_key(from_step))

@@ -22,7 +22,7 @@ async def scope_for(uow: ExecutionUow, run: Run, step: Step) -> dict[str, Any]:
     index = item.get("index")
     body: set[str] = set()
     if step.parent is not None and index is not None:
-        for phase in run.snapshot.phases:
+        for phase in (await uow.executions.snapshot(run.execution_id)).phases:
             for candidate in phase.steps:
                 if candidate.key == step.parent and candidate.map is not None:
                     body = set(candidate.map.body)

@@ -10,13 +10,23 @@ from uuid import UUID
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.repositories.tables import executions
 from agentsuite_kit.db.repository import Repository, keyset
 
+# every column but the plan snapshot, which a step's transaction rarely needs and whose JSON
+# grows with the plan (a 1,000-step plan's decode cost milliseconds at every step)
+_COLUMNS = [c for c in executions.c if c.name != "plan"]
+# plans of runs are immutable: their snapshots are kept per process, bounded
+_SNAPSHOTS: dict[UUID, PlanSnapshot] = {}
+_SNAPSHOTS_MAX = 256
+
 
 def _run(row: Any) -> Run:
-    return Run(**dict(row._mapping))
+    values = dict(row._mapping)
+    values.setdefault("plan", None)
+    return Run(**values)
 
 
 class Executions(Repository):
@@ -26,24 +36,35 @@ class Executions(Repository):
             insert(executions)
             .values(tenant_id=self.session.info["tenant"], **values)
             .on_conflict_do_nothing()
-            .returning(*executions.c)
+            .returning(*_COLUMNS)
         )
         row = (await self.session.execute(query)).first()
         return None if row is None else _run(row)
 
     async def by_slot(self, schedule_id: UUID, due_at: datetime) -> Run | None:
-        query = select(*executions.c).where(
+        query = select(*_COLUMNS).where(
             executions.c.schedule_id == schedule_id, executions.c.due_at == due_at
         )
         row = (await self.session.execute(query)).first()
         return None if row is None else _run(row)
 
     async def get(self, execution_id: UUID, *, lock: bool = False) -> Run | None:
-        query = select(*executions.c).where(executions.c.execution_id == execution_id)
+        query = select(*_COLUMNS).where(executions.c.execution_id == execution_id)
         if lock:
             query = query.with_for_update()
         row = (await self.session.execute(query)).first()
         return None if row is None else _run(row)
+
+    async def snapshot(self, execution_id: UUID) -> PlanSnapshot:
+        """The plan snapshot the run runs."""
+        found = _SNAPSHOTS.get(execution_id)
+        if found is None:
+            query = select(executions.c.plan).where(executions.c.execution_id == execution_id)
+            found = PlanSnapshot.model_validate((await self.session.execute(query)).scalar_one())
+            if len(_SNAPSHOTS) >= _SNAPSHOTS_MAX:
+                _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
+            _SNAPSHOTS[execution_id] = found
+        return found
 
     async def page(
         self,
@@ -53,7 +74,7 @@ class Executions(Repository):
         status: str | None = None,
         plan_id: UUID | None = None,
     ) -> list[Run]:
-        query = select(*executions.c)
+        query = select(*_COLUMNS)
         if status is not None:
             query = query.where(executions.c.status == status)
         if plan_id is not None:
@@ -68,7 +89,7 @@ class Executions(Repository):
         return [_run(r) for r in (await self.session.execute(query)).all()]
 
     async def children(self, execution_id: UUID) -> list[Run]:
-        query = select(*executions.c).where(executions.c.parent_execution_id == execution_id)
+        query = select(*_COLUMNS).where(executions.c.parent_execution_id == execution_id)
         return [_run(r) for r in (await self.session.execute(query)).all()]
 
     async def set(self, execution_id: UUID, **values: Any) -> Run:
@@ -77,7 +98,7 @@ class Executions(Repository):
             update(executions)
             .where(executions.c.execution_id == execution_id)
             .values(version=executions.c.version + 1, updated_at=func.now(), **values)
-            .returning(*executions.c)
+            .returning(*_COLUMNS)
         )
         return _run((await self.session.execute(query)).one())
 
@@ -110,7 +131,7 @@ class Executions(Repository):
                 tokens_reserved=executions.c.tokens_reserved + tokens,
                 cost_reserved=executions.c.cost_reserved + cost,
             )
-            .returning(*executions.c)
+            .returning(*_COLUMNS)
         )
         if max_tokens is not None:
             query = query.where(
@@ -146,7 +167,7 @@ class Executions(Repository):
                 completion_tokens=c.completion_tokens + completion_tokens,
                 cost_used=c.cost_used + cost,
             )
-            .returning(*executions.c)
+            .returning(*_COLUMNS)
         )
         return _run((await self.session.execute(query)).one())
 

@@ -95,6 +95,18 @@ _CLAIM_KEYS = text(
 )
 
 
+_RENEW = text(
+    """
+    UPDATE steps s
+       SET lease_until = now() + make_interval(secs => :lease)
+      FROM (SELECT execution_id, key FROM steps
+             WHERE lease_owner = :owner AND state = 'running'
+             FOR UPDATE SKIP LOCKED) mine
+     WHERE s.execution_id = mine.execution_id AND s.key = mine.key
+    """
+)
+
+
 class Steps(Repository):
     # --- creation ----------------------------------------------------------------------
 
@@ -214,13 +226,9 @@ class Steps(Repository):
         await self.session.execute(query)
 
     async def renew(self, owner: str, lease: float) -> int:
-        """Extend every lease `owner` holds; how many."""
-        query = (
-            update(steps)
-            .where(S.lease_owner == owner, S.state == StepState.RUNNING)
-            .values(lease_until=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease))
-        )
-        result: Any = await self.session.execute(query)
+        """Extend every lease `owner` holds; how many. Rows another transaction holds (an
+        attempt finishing) are skipped, not waited for: waiting could deadlock with it."""
+        result: Any = await self.session.execute(_RENEW, {"owner": owner, "lease": lease})
         return int(result.rowcount or 0)
 
     async def expired(self, limit: int) -> list[Step]:
