@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -346,7 +347,7 @@ async def test_sigkilled_workers_leave_every_step_effect_exactly_once(
         f"before its record, {kills[-1].effects if kills else 0} effects by the last; "
         f"{len(recorder.hits)} requests, {recorder.duplicates} duplicates, "
         f"{len(recorder.effects)} effects, {len(lost)} lost attempts of {len(attempts)}, "
-        f"wall {wall:.1f} s"
+        f"a worker lived {median(k.after for k in kills):.2f} s (median), wall {wall:.1f} s"
     )
 
     # the scenario happened: every kill delivered to a live worker while the run was open
