@@ -1,0 +1,364 @@
+"""The engine as a state machine: hypothesis interleaves starts, claims, runs, worker
+crashes (leases left to run out), late finishes of crashed workers, timers, pause, resume,
+cancel, approval decisions and reruns on a real database, and checks after every move
+what must always hold of the steps, attempts, timers and counters."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+import pytest
+from agentsuite_execution.domain.errors import RunError
+from agentsuite_execution.domain.runs import Step
+from agentsuite_execution.domain.states import RUN_DONE
+from agentsuite_execution.handlers import control
+from agentsuite_execution.handlers.runs import StartRun, start
+from hypothesis import HealthCheck, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from agentsuite_contracts.planning import PlanSnapshot
+from tests.integration.execution.machine_support import (
+    BUDGETS,
+    PLANS,
+    RUNS_SQL,
+    STEP_SQL,
+    STEPS_SQL,
+    Env,
+    approve,
+    claim,
+    dead_owner,
+    execute,
+    expire_leases,
+    machine_fixture,  # noqa: F401  # the `machine` fixture, by name
+    sweep,
+    timers_due,
+)
+
+pytestmark = pytest.mark.integration
+
+LIVE = "machine:live"
+
+
+class EngineMachine(RuleBasedStateMachine):
+    env: ClassVar[Env]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tenant = uuid4()
+        self.plans: dict[str, PlanSnapshot] = {
+            name: self.env.run(approve(self.env.deps, self.tenant, steps))
+            for name, steps in PLANS.items()
+        }
+        self.runs: list[UUID] = []
+        self.keys: dict[UUID, list[str]] = {}
+        # attempts claimed by workers that then died (or stalled): (owner, step)
+        self.zombies: list[tuple[str, Step]] = []
+        # each run's status and attempt rows at the last check
+        self.seen: dict[UUID, tuple[str, int]] = {}
+        # runs cancelled (and not rerun since): they must end `cancelled`
+        self.cancelled: set[UUID] = set()
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def status(self, execution_id: UUID) -> str:
+        [row] = self.env.run(
+            self.env.sql("SELECT status FROM executions WHERE execution_id = :id", id=execution_id)
+        )
+        return str(row.status)
+
+    def pick(self, index: int) -> UUID:
+        return self.runs[index % len(self.runs)]
+
+    def take(self, batch: int, owner: str) -> list[Step]:
+        """Claim for `owner`; no claimed step may belong to a run that is not running."""
+        claimed = self.env.run(claim(self.env, self.tenant, batch, owner))
+        if claimed:
+            rows = self.env.run(
+                self.env.sql(
+                    "SELECT execution_id, status FROM executions"
+                    " WHERE execution_id = ANY(CAST(:ids AS uuid[]))",
+                    ids=sorted({s.execution_id for s in claimed}),
+                )
+            )
+            status = {r.execution_id: r.status for r in rows}
+            for step in claimed:
+                assert status[step.execution_id] in ("running", "cancelling"), (
+                    f"claimed {step.key} of a {status[step.execution_id]} run"
+                )
+        note(f"{owner} claimed {[(s.key, s.attempt) for s in claimed]}")
+        return claimed
+
+    def work(self, batch: int, free: int) -> int:
+        claimed = self.take(batch, LIVE)
+        return self.env.run(execute(self.env, self.env.ctx(LIVE, free), claimed))
+
+    def command(self, execution_id: UUID, allowed: bool, action: Any) -> bool:
+        """Run a control command; it must fail with a conflict exactly when not `allowed`."""
+
+        async def go() -> str | None:
+            async with self.env.deps.uow(self.tenant) as uow:
+                try:
+                    await action(uow)
+                except RunError as exc:
+                    return exc.code
+                await uow.commit()
+            return None
+
+        refused = self.env.run(go())
+        note(f"-> refused: {refused}" if refused else "-> done")
+        assert (refused is None) == allowed, f"allowed={allowed} but refused={refused}"
+        if refused is not None:
+            assert refused == "conflict"
+        return refused is None
+
+    # --- rules --------------------------------------------------------------------------
+
+    @rule(plan=st.sampled_from(sorted(PLANS)), budget=st.sampled_from(sorted(BUDGETS)))
+    def start_run(self, plan: str, budget: str) -> None:
+        snapshot = self.plans[plan]
+
+        async def go() -> UUID:
+            async with self.env.deps.uow(self.tenant) as uow:
+                run = await start(
+                    uow,
+                    self.env.deps,
+                    StartRun(
+                        plan_id=snapshot.plan_id,
+                        plan_version=snapshot.version,
+                        budget=BUDGETS[budget],
+                    ),
+                )
+                await uow.commit()
+            return run.execution_id
+
+        execution_id = self.env.run(go())
+        note(f"started {plan} as run {len(self.runs)}")
+        self.runs.append(execution_id)
+        self.keys[execution_id] = [s.key for s in PLANS[plan]]
+
+    @rule(batch=st.integers(1, 4), free=st.integers(0, 2))
+    def claim_and_run(self, batch: int, free: int) -> None:
+        self.work(batch, free)
+
+    @rule(batch=st.integers(1, 3))
+    def claim_and_crash(self, batch: int) -> None:
+        owner = dead_owner()
+        self.zombies += [(owner, s) for s in self.take(batch, owner)]
+
+    @precondition(lambda self: self.zombies)
+    @rule(index=st.integers(0, 10))
+    def crashed_worker_finishes_late(self, index: int) -> None:
+        """A worker thought dead (or stalled) finishes its attempt after all: it records
+        only if the attempt is still its own."""
+        owner, step = self.zombies.pop(index % len(self.zombies))
+        note(f"{owner} finishes {step.key} attempt {step.attempt}")
+        before = self.env.run(self.env.sql(STEP_SQL, e=step.execution_id, k=step.key))
+        self.env.run(execute(self.env, self.env.ctx(owner), [step]))
+        [row] = before
+        if (row.state, row.attempt, row.lease_owner) != ("running", step.attempt, owner):
+            after = self.env.run(self.env.sql(STEP_SQL, e=step.execution_id, k=step.key))
+            assert after == before, f"a stale attempt of {step.key} changed it: {after}"
+
+    @precondition(lambda self: self.zombies)
+    @rule(index=st.integers(0, 10))
+    def lease_runs_out(self, index: int) -> None:
+        owner, _ = self.zombies[index % len(self.zombies)]
+        self.env.run(expire_leases(self.env, self.tenant, owner))
+        self.env.run(sweep(self.env))
+
+    @rule(every=st.booleans(), index=st.integers(0, 10))
+    def time_passes(self, every: bool, index: int) -> None:
+        """All of the tenant's timers come due, or one of them; the sweep fires them."""
+        timer_id = None
+        if not every:
+            rows = self.env.run(
+                self.env.sql(
+                    "SELECT timer_id FROM timers WHERE tenant_id = :t ORDER BY timer_id",
+                    t=self.tenant,
+                )
+            )
+            if not rows:
+                return
+            timer_id = int(rows[index % len(rows)].timer_id)
+        self.env.run(timers_due(self.env, self.tenant, timer_id))
+        self.env.run(sweep(self.env))
+
+    @precondition(lambda self: self.runs)
+    @rule(index=st.integers(0, 10), timers=st.sampled_from(["count", "freeze"]))
+    def pause(self, index: int, timers: Any) -> None:
+        execution_id = self.pick(index)
+        allowed = self.status(execution_id) == "running"
+        note(f"pause run {self.runs.index(execution_id)} ({timers})")
+        self.command(
+            execution_id, allowed, lambda uow: control.pause(uow, execution_id, timers=timers)
+        )
+
+    @precondition(lambda self: self.runs)
+    @rule(index=st.integers(0, 10))
+    def resume(self, index: int) -> None:
+        execution_id = self.pick(index)
+        allowed = self.status(execution_id) == "paused"
+        note(f"resume run {self.runs.index(execution_id)}")
+        self.command(execution_id, allowed, lambda uow: control.resume(uow, execution_id))
+
+    @precondition(lambda self: self.runs)
+    @rule(index=st.integers(0, 10))
+    def cancel(self, index: int) -> None:
+        execution_id = self.pick(index)
+        status = self.status(execution_id)
+        allowed = status not in RUN_DONE and status != "cancelling"
+        note(f"cancel run {self.runs.index(execution_id)}")
+        if self.command(
+            execution_id, allowed, lambda uow: control.cancel(uow, execution_id, reason="test")
+        ):
+            self.cancelled.add(execution_id)
+
+    @precondition(lambda self: self.runs)
+    @rule(index=st.integers(0, 10), step=st.none() | st.integers(0, 10))
+    def rerun(self, index: int, step: int | None) -> None:
+        execution_id = self.pick(index)
+        keys = self.keys[execution_id]
+        from_step = None if step is None else keys[step % len(keys)]
+        allowed = self.status(execution_id) in ("failed", "cancelled")
+        note(f"rerun run {self.runs.index(execution_id)} from {from_step}")
+        if self.command(
+            execution_id,
+            allowed,
+            lambda uow: control.rerun(uow, execution_id, from_step=from_step),
+        ):
+            self.cancelled.discard(execution_id)
+
+    @rule(index=st.integers(0, 10), approve=st.booleans())
+    def decide(self, index: int, approve: bool) -> None:
+        rows = self.env.run(
+            self.env.sql(
+                "SELECT approval_id, execution_id FROM approvals"
+                " WHERE tenant_id = :t AND state = 'pending' ORDER BY approval_id",
+                t=self.tenant,
+            )
+        )
+        if not rows:
+            return
+        row = rows[index % len(rows)]
+        execution_id: UUID = row.execution_id
+        status = self.status(execution_id)
+        decision = control.Decision(
+            approval_id=row.approval_id,
+            approve=approve,
+            decided_by=uuid4(),
+            roles=frozenset({"approver"}),
+        )
+        note(f"{'approve' if approve else 'reject'} in run {self.runs.index(execution_id)}")
+        allowed = status not in RUN_DONE and status != "cancelling"
+        self.command(execution_id, allowed, lambda uow: control.decide(uow, execution_id, decision))
+
+    @rule()
+    def engine_runs_alone(self) -> None:
+        """No more commands: an engine that keeps claiming, sweeping and letting time
+        pass brings every run to an end, a pause, or a pending approval."""
+        self.drain()
+
+    # --- invariants ---------------------------------------------------------------------
+
+    @invariant()
+    def state_is_consistent(self) -> None:
+        steps, runs = self.env.run(self.env.reads([STEPS_SQL, RUNS_SQL], tenant=self.tenant))
+        self.check_steps(steps)
+        self.check_runs(runs)
+
+    def check_steps(self, rows: list[Any]) -> None:
+        """At most one attempt runs per step, the step's attempt is its newest row, and a
+        running step is leased under a running attempt."""
+        for r in rows:
+            where = f"step {r.key} of {r.execution_id} ({r.state}, attempt {r.attempt})"
+            assert r.running_rows <= 1, f"{where}: {r.running_rows} running attempt rows"
+            assert r.attempt == r.top, f"{where}: highest attempt row is {r.top}"
+            if r.state == "running":
+                assert r.lease_owner is not None, f"{where}: running without a lease owner"
+                assert r.current, f"{where}: running but its attempt row is not"
+            elif r.state != "waiting":
+                assert r.running_rows == 0, f"{where}: an attempt row still running"
+
+    def check_runs(self, rows: list[Any]) -> None:
+        """Counters match the steps; an ended run holds nothing open; a paused run readies
+        and starts nothing; no budget is overrun."""
+        seen: dict[UUID, tuple[str, int]] = {}
+        for r in rows:
+            where = f"run {r.execution_id} ({r.status})"
+            assert r.open_steps == r.open_count, (
+                f"{where}: open_steps {r.open_steps}, steps open {r.open_count}"
+            )
+            if r.status in RUN_DONE:
+                assert r.open_count == 0, f"{where}: {r.open_count} steps open"
+                assert r.timers == 0, f"{where}: {r.timers} timers left"
+                assert r.pending == 0, f"{where}: {r.pending} approvals pending"
+            if r.status == "paused":
+                assert r.ready == 0, f"{where}: {r.ready} steps ready (not held)"
+                before = self.seen.get(r.execution_id)
+                if before is not None and before[0] == "paused":
+                    assert r.attempts == before[1], f"{where}: attempts started while paused"
+            budget = r.budget or {}
+            if budget.get("max_tokens") is not None:
+                assert r.tokens_used <= budget["max_tokens"], where
+            if budget.get("max_cost") is not None:
+                assert r.cost_used <= budget["max_cost"]["amount_micros"], where
+            seen[r.execution_id] = (r.status, r.attempts)
+        self.seen = seen
+
+    def drain(self, rounds: int = 8) -> None:
+        """The engine alone for up to `rounds` rounds (dead workers' leases run out, time
+        passes, the sweep fires, a live worker runs what is ready); then no run may be
+        stuck: each ended (a cancelled one as `cancelled`), paused, or awaits a human."""
+        for _ in range(rounds):
+            self.env.run(expire_leases(self.env, self.tenant))
+            self.env.run(timers_due(self.env, self.tenant))
+            self.env.run(sweep(self.env))
+            if not self.work(50, 2) and self.quiet():
+                break
+        rows = self.env.run(self.env.sql(RUNS_SQL, tenant=self.tenant))
+        for r in rows:
+            where = f"run {r.execution_id} after {rounds} rounds alone"
+            assert r.status != "cancelling", f"{where}: still cancelling"
+            if r.execution_id in self.cancelled:
+                assert r.status == "cancelled", f"{where}: cancelled, but ended {r.status}"
+            if r.status == "running":
+                assert r.pending > 0, f"{where}: running with no approval to wait for"
+
+    def quiet(self) -> bool:
+        """Nothing left for an engine to do now: no step to run or retry, no timer (of a
+        run not paused: those wait for the resume), no lease to run out."""
+        [row] = self.env.run(
+            self.env.sql(
+                "SELECT (SELECT count(*) FROM timers t JOIN executions e USING (execution_id)"
+                "         WHERE t.tenant_id = :t AND e.status <> 'paused')"
+                " + (SELECT count(*) FROM steps WHERE tenant_id = :t"
+                "     AND state IN ('ready', 'running', 'retrying')) AS busy",
+                t=self.tenant,
+            )
+        )
+        return int(row.busy) == 0
+
+    def teardown(self) -> None:
+        self.drain()
+
+
+async def test_engine_invariants_hold_under_any_interleaving(machine: Env) -> None:
+    EngineMachine.env = machine
+    config = settings(
+        max_examples=50,
+        stateful_step_count=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        print_blob=True,
+    )
+    # the machine blocks on each step: off the loop, so the loop can run its coroutines
+    await asyncio.to_thread(run_state_machine_as_test, EngineMachine, settings=config)
