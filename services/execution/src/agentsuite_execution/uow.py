@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from agentsuite_execution.repositories.executions import Executions
@@ -30,3 +31,13 @@ class ExecutionUow(UnitOfWork):
         # steps this transaction made ready: the engine may take them on at once
         self.readied: list[tuple[UUID, str]] = []
         self.woke = False
+        # the run log's rows of this transaction, written with its events
+        self.log_rows: list[dict[str, Any]] = []
+
+    async def flush_events(self) -> None:
+        """Before the kit writes the outbox: the log rows in one statement, and the step
+        counts the runs' repository gathered."""
+        rows, self.log_rows = self.log_rows, []
+        await self.log.add(rows)
+        await self.executions.flush()
+        await super().flush_events()

@@ -11,7 +11,6 @@ from sqlalchemy import text
 
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.registry import subject_of
-from agentsuite_execution.repositories.tables import log
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.cause import cause
 
@@ -46,8 +45,7 @@ def record(
     )
     uow.emit(envelope)
     data = payload.model_dump(mode="json", exclude=_LOGGED_OUT | {"execution_id"})
-    uow.session.defer(
-        log.insert(),
+    uow.log_rows.append(
         {
             "tenant_id": tenant_id,
             "execution_id": execution_id,
@@ -70,8 +68,7 @@ def line(
     **data: Any,
 ) -> None:
     """A step's own log line (no event): what a tool or agent did along the way."""
-    uow.session.defer(
-        log.insert(),
+    uow.log_rows.append(
         {
             "tenant_id": tenant_id,
             "execution_id": execution_id,

@@ -14,6 +14,7 @@ from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.repositories.tables import executions
 from agentsuite_kit.db.repository import Repository, keyset
+from agentsuite_kit.db.scoped import ScopedConnection
 
 # every column but the plan snapshot, which a step's transaction rarely needs and whose JSON
 # grows with the plan (a 1,000-step plan's decode cost milliseconds at every step)
@@ -30,6 +31,10 @@ def _run(row: Any) -> Run:
 
 
 class Executions(Repository):
+    def __init__(self, session: ScopedConnection) -> None:
+        super().__init__(session)
+        self._open: dict[UUID, int] = {}
+
     async def add(self, values: dict[str, Any]) -> Run | None:
         """Insert; None when the (schedule, slot) already has a run."""
         query = (
@@ -42,6 +47,7 @@ class Executions(Repository):
         return None if row is None else _run(row)
 
     async def by_slot(self, schedule_id: UUID, due_at: datetime) -> Run | None:
+        await self.flush()
         query = select(*_COLUMNS).where(
             executions.c.schedule_id == schedule_id, executions.c.due_at == due_at
         )
@@ -49,6 +55,7 @@ class Executions(Repository):
         return None if row is None else _run(row)
 
     async def get(self, execution_id: UUID, *, lock: bool = False) -> Run | None:
+        await self.flush()
         query = select(*_COLUMNS).where(executions.c.execution_id == execution_id)
         if lock:
             query = query.with_for_update()
@@ -74,6 +81,7 @@ class Executions(Repository):
         status: str | None = None,
         plan_id: UUID | None = None,
     ) -> list[Run]:
+        await self.flush()
         query = select(*_COLUMNS)
         if status is not None:
             query = query.where(executions.c.status == status)
@@ -89,11 +97,13 @@ class Executions(Repository):
         return [_run(r) for r in (await self.session.execute(query)).all()]
 
     async def children(self, execution_id: UUID) -> list[Run]:
+        await self.flush()
         query = select(*_COLUMNS).where(executions.c.parent_execution_id == execution_id)
         return [_run(r) for r in (await self.session.execute(query)).all()]
 
     async def set(self, execution_id: UUID, **values: Any) -> Run:
         """Update and bump the version; the new row."""
+        await self.flush()
         query = (
             update(executions)
             .where(executions.c.execution_id == execution_id)
@@ -102,16 +112,23 @@ class Executions(Repository):
         )
         return _run((await self.session.execute(query)).one())
 
-    async def open_steps(self, execution_id: UUID, delta: int) -> int:
-        """Add `delta` to the count of unfinished steps; the new count."""
-        query = (
-            update(executions)
-            .where(executions.c.execution_id == execution_id)
-            .values(open_steps=executions.c.open_steps + delta)
-            .returning(executions.c.open_steps)
-        )
-        count: int = (await self.session.execute(query)).scalar_one()
-        return count
+    async def open_steps(self, execution_id: UUID, delta: int) -> None:
+        """Count `delta` more (or fewer) unfinished steps of the run. Written before the
+        run's row is next read or changed here, and at commit: one UPDATE per run and
+        transaction rather than one per step (a transaction may finish dozens)."""
+        self._open[execution_id] = self._open.get(execution_id, 0) + delta
+
+    async def flush(self) -> None:
+        """Write the step counts `open_steps` gathered."""
+        pending, self._open = self._open, {}
+        for execution_id, delta in pending.items():
+            if delta:
+                query = (
+                    update(executions)
+                    .where(executions.c.execution_id == execution_id)
+                    .values(open_steps=executions.c.open_steps + delta)
+                )
+                await self.session.execute(query)
 
     async def reserve(
         self,
@@ -124,6 +141,7 @@ class Executions(Repository):
     ) -> Run | None:
         """Reserve `tokens` and `cost` if they fit the limits beside what is used and
         reserved already; None when they do not. Atomic: the row's lock orders racers."""
+        await self.flush()
         query = (
             update(executions)
             .where(executions.c.execution_id == execution_id)
@@ -155,6 +173,7 @@ class Executions(Repository):
         cost: int,
     ) -> Run:
         """Release a reservation and count what was really used."""
+        await self.flush()
         c = executions.c
         query = (
             update(executions)
@@ -174,6 +193,7 @@ class Executions(Repository):
     async def manifest(self, execution_id: UUID, section: str, key: str, value: Any) -> None:
         """Record what a run really used (`tools`, `agents`, `models`, `prompts`) under
         `section.key`; the first record of a key wins (a rerun uses what the run used)."""
+        await self.flush()
         await self.session.execute(
             _MANIFEST,
             {"id": execution_id, "section": section, "key": key, "value": json.dumps(value)},
