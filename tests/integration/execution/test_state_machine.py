@@ -43,7 +43,8 @@ from tests.integration.execution.machine_support import (
     timers_due,
 )
 
-pytestmark = pytest.mark.integration
+# a failure is shrunk for up to 5 minutes (hypothesis's own bound) before it is reported
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 LIVE = "machine:live"
 
@@ -160,6 +161,11 @@ class EngineMachine(RuleBasedStateMachine):
         """A worker thought dead (or stalled) finishes its attempt after all: it records
         only if the attempt is still its own."""
         owner, step = self.zombies.pop(index % len(self.zombies))
+        self.late(owner, step)
+
+    def late(self, owner: str, step: Step) -> None:
+        """`owner` finishes its claimed attempt of `step` now; unless the attempt is still
+        its own, the step must stay as it is."""
         note(f"{owner} finishes {step.key} attempt {step.attempt}")
         before = self.env.run(self.env.sql(STEP_SQL, e=step.execution_id, k=step.key))
         self.env.run(execute(self.env, self.env.ctx(owner), [step]))
@@ -167,6 +173,18 @@ class EngineMachine(RuleBasedStateMachine):
         if (row.state, row.attempt, row.lease_owner) != ("running", step.attempt, owner):
             after = self.env.run(self.env.sql(STEP_SQL, e=step.execution_id, k=step.key))
             assert after == before, f"a stale attempt of {step.key} changed it: {after}"
+
+    @rule(batch=st.integers(1, 3), sweeps=st.integers(1, 2))
+    def crash_noticed_then_late_finish(self, batch: int, sweeps: int) -> None:
+        """Claimed, the worker stalls, its lease runs out and a sweep hands the step on:
+        when the worker finishes after all, nothing of it is recorded."""
+        owner = dead_owner()
+        claimed = self.take(batch, owner)
+        self.env.run(expire_leases(self.env, self.tenant, owner))
+        for _ in range(sweeps):
+            self.env.run(sweep(self.env))
+        for step in claimed:
+            self.late(owner, step)
 
     @precondition(lambda self: self.zombies)
     @rule(index=st.integers(0, 10))
@@ -359,6 +377,8 @@ async def test_engine_invariants_hold_under_any_interleaving(machine: Env) -> No
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
         print_blob=True,
+        # one failure, shrunk well, rather than several shrunk in turn
+        report_multiple_bugs=False,
     )
     # the machine blocks on each step: off the loop, so the loop can run its coroutines
     await asyncio.to_thread(run_state_machine_as_test, EngineMachine, settings=config)
