@@ -33,6 +33,9 @@ class ExecutionUow(UnitOfWork):
         self.woke = False
         # the run log's rows of this transaction, written with its events
         self.log_rows: list[dict[str, Any]] = []
+        # set by an engine's transaction: steps it may take on as they become ready
+        # (engine.flow.Taking; typed loosely here, the engine imports this module)
+        self.taking: Any = None
 
     async def flush_events(self) -> None:
         """Before the kit writes the outbox: the log rows in one statement, and the step

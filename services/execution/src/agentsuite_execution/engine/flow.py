@@ -6,6 +6,7 @@ ordered and its counters stay exact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -215,6 +216,17 @@ async def finished(uow: ExecutionUow, run: Run, step: Step, outcome: str) -> Non
         await containers.child_done(uow, run, step, outcome)
 
 
+@dataclass
+class Taking:
+    """An engine's transaction takes instant builtins on as they become ready (see
+    engine/local.py): leased straight from `blocked`, `left` more at most."""
+
+    owner: str
+    lease: float
+    left: int
+    taken: list[Step] = field(default_factory=list)
+
+
 async def release(uow: ExecutionUow, run: Run, steps: list[Step]) -> None:
     """Steps whose dependencies all finished: ready when none failed and one succeeded
     (or they had none), else skipped."""
@@ -225,6 +237,20 @@ async def release(uow: ExecutionUow, run: Run, steps: list[Step]) -> None:
         else:
             why = "a dependency failed" if s.deps_failed else "its dependencies were skipped"
             await skip(uow, run, s, why)
+    taking = uow.taking
+    if isinstance(taking, Taking) and run.status == RunStatus.RUNNING and taking.left > 0:
+        from agentsuite_execution.engine.local import inline
+
+        rows = {s.key: s for s in steps}
+        instant = [k for k in ready if inline(rows[k])][: taking.left]
+        if instant:
+            taken = await uow.steps.take(
+                run.execution_id, instant, owner=taking.owner, lease=taking.lease
+            )
+            taking.taken.extend(taken)
+            taking.left -= len(taken)
+            done = {t.key for t in taken}
+            ready = [k for k in ready if k not in done]
     await make_ready(uow, run, ready)
 
 

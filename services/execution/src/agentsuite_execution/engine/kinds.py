@@ -78,6 +78,7 @@ async def execute(ctx: Ctx, step: Step) -> list[Step]:
     except (StepFailure, ExpressionError, TimeoutError) as exc:
         failure = _failure(exc)
     async with ctx.deps.uow(step.tenant_id) as uow:
+        uow.taking = taking(ctx)
         run = await uow.executions.get(step.execution_id, lock=True)
         current = await uow.steps.get(step.execution_id, step.key, lock=True)
         if run is None or current is None or not _mine(ctx, step, current):
@@ -102,12 +103,19 @@ async def execute_local(ctx: Ctx, steps: list[Step]) -> list[Step]:
     """Claimed steps of one tenant whose work is an instant builtin: all of them, and what
     they make ready, in one transaction."""
     async with ctx.deps.uow(steps[0].tenant_id) as uow:
+        uow.taking = taking(ctx)
         runs: dict[UUID, Run] = {}
         for step in steps:
             await local.run_one(ctx, uow, runs, step)
         launch = await local.take_on(ctx, uow, runs)
         await uow.commit()
     return launch
+
+
+def taking(ctx: Ctx) -> flow.Taking:
+    """What this worker's transaction may take on where steps become ready."""
+    s = ctx.deps.settings
+    return flow.Taking(ctx.owner, s.lease, s.local_budget)
 
 
 def _mine(ctx: Ctx, claimed: Step, current: Step) -> bool:

@@ -102,15 +102,21 @@ async def take_on(ctx: Ctx, uow: ExecutionUow, runs: dict[UUID, Run]) -> list[St
     they make ready, up to the budget), lease the others for this worker's free slots.
     Ends every run touched that has nothing left open. The leased steps, to start."""
     budget = ctx.deps.settings.local_budget
+    lease = ctx.deps.settings.lease
     launch: list[Step] = []
     done = 0
-    while uow.readied and done < budget:
+    taking = uow.taking if isinstance(uow.taking, flow.Taking) else None
+    # steps already leased here (`taking.taken`) always run; more are taken up to the budget
+    while (taking is not None and taking.taken) or (uow.readied and done < budget):
+        # instant builtins released by this transaction, leased already (flow.release)
+        taken: list[Step] = []
+        if taking is not None:
+            taken, taking.taken = taking.taken, []
         wanted, uow.readied = uow.readied, []
-        lease = ctx.deps.settings.lease
         # the instant ones always (they need no slot), the others as far as slots are free
-        taken = await uow.steps.claim_keys(
+        taken += await uow.steps.claim_keys(
             wanted, owner=ctx.owner, lease=lease, limit=budget - done, tools=INSTANT_TOOLS
-        )
+        )  # limit <= 0 claims nothing: readied steps stay ready for the claim loop
         slots = ctx.free() - len(launch)
         rest = [k for k in wanted if k not in {(t.execution_id, t.key) for t in taken}]
         if slots > 0 and rest:
@@ -128,8 +134,9 @@ async def take_on(ctx: Ctx, uow: ExecutionUow, runs: dict[UUID, Run]) -> list[St
 
 
 async def started(uow: ExecutionUow, steps: list[Step], owner: str) -> None:
-    """Attempt rows and `execution.step.started` events of freshly leased steps."""
-    await uow.steps.start_attempts(steps, owner)
+    """Attempt rows and `execution.step.started` events of freshly leased steps (an
+    instant builtin's row is written once, when it ends: `Steps.finish_attempt`)."""
+    await uow.steps.start_attempts([s for s in steps if not inline(s)], owner)
     for step in steps:
         if (step.checkpoint or {}).get("continue"):
             continue  # an agent's next turn, same attempt

@@ -196,6 +196,32 @@ class Steps(Repository):
         )
         return [_step(r) for r in result.all()]
 
+    async def take(
+        self, execution_id: UUID, keys: Sequence[str], *, owner: str, lease: float
+    ) -> list[Step]:
+        """Lease blocked steps whose dependencies just finished, straight to `running`:
+        the transaction that released them runs them (instant builtins)."""
+        if not keys:
+            return []
+        query = (
+            update(steps)
+            .where(
+                S.execution_id == execution_id,
+                S.key.in_(list(keys)),
+                S.state == StepState.BLOCKED,
+            )
+            .values(
+                state=StepState.RUNNING,
+                attempt=S.attempt + 1,
+                lease_owner=owner,
+                lease_until=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease),
+                started_at=func.coalesce(S.started_at, func.now()),
+                queued_at=func.now(),
+            )
+            .returning(*steps.c)
+        )
+        return [_step(r) for r in (await self.session.execute(query)).all()]
+
     async def start_attempts(self, claimed: Sequence[Step], owner: str) -> None:
         """One attempt row per claimed step (its timeline entry)."""
         if not claimed:
@@ -353,13 +379,31 @@ class Steps(Repository):
         tokens: int = 0,
         cost: int = 0,
     ) -> None:
-        a = attempts.c
+        """Close the attempt's row, or write it whole: an instant builtin's attempt starts
+        and ends in one transaction, so its row is written once, at the end."""
+        ended = {
+            "status": status,
+            "error": error,
+            "tokens": tokens,
+            "cost": cost,
+            "finished_at": func.now(),
+        }
         query = (
-            update(attempts)
-            .where(
-                a.execution_id == step.execution_id, a.key == step.key, a.attempt == step.attempt
+            pg_insert(attempts)
+            .values(
+                tenant_id=step.tenant_id,
+                execution_id=step.execution_id,
+                key=step.key,
+                attempt=step.attempt,
+                generation=step.generation,
+                worker=step.lease_owner,
+                started_at=func.now(),
+                **ended,
             )
-            .values(status=status, error=error, tokens=tokens, cost=cost, finished_at=func.now())
+            .on_conflict_do_update(
+                index_elements=[attempts.c.execution_id, attempts.c.key, attempts.c.attempt],
+                set_=ended,
+            )
         )
         await self.session.execute(query)
 
