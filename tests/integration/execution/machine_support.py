@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import pytest
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.runs import Step
-from agentsuite_execution.domain.states import STEP_OPEN
+from agentsuite_execution.domain.states import RUN_DONE, STEP_OPEN
 from agentsuite_execution.engine import kinds, local
 from agentsuite_execution.engine.workers import Engine
 from agentsuite_execution.handlers import projections
@@ -140,8 +140,10 @@ SELECT state, attempt, lease_owner, failures, lease_losses, output, error, finis
   FROM steps WHERE execution_id = :e AND key = :k
 """
 
-STEPS_SQL = """
+INSTANT = ", ".join(f"'{t}'" for t in local.INSTANT_TOOLS)
+STEPS_SQL = f"""
 SELECT s.execution_id, s.key, s.state, s.attempt, s.lease_owner,
+       (s.kind = 'tool' AND s.spec -> 'tool' ->> 'tool' IN ({INSTANT})) AS instant,
        count(a.attempt) FILTER (WHERE a.status = 'running') AS running_rows,
        coalesce(max(a.attempt), 0) AS top,
        coalesce(bool_or(a.status = 'running' AND a.attempt = s.attempt), false) AS current
@@ -158,7 +160,9 @@ SELECT e.execution_id, e.status, e.open_steps, e.budget, e.tokens_used, e.cost_u
        (SELECT count(*) FROM steps s
          WHERE s.execution_id = e.execution_id AND s.state = 'ready') AS ready,
        (SELECT count(*) FROM timers t WHERE t.execution_id = e.execution_id) AS timers,
-       (SELECT count(*) FROM attempts a WHERE a.execution_id = e.execution_id) AS attempts,
+       -- every claim of a step counts up its attempt (a rerun does not count down)
+       (SELECT coalesce(sum(s.attempt), 0) FROM steps s
+         WHERE s.execution_id = e.execution_id) AS attempts,
        (SELECT count(*) FROM approvals p
          WHERE p.execution_id = e.execution_id AND p.state = 'pending') AS pending
   FROM executions e
@@ -293,6 +297,100 @@ async def timers_due(env: Env, tenant: UUID, timer_id: int | None = None) -> Non
         tenant=tenant,
         id=timer_id,
     )
+
+
+def check_steps(rows: list[Any]) -> None:
+    """At most one attempt runs per step, the step's attempt is its newest row, and a
+    running step is leased (under a running attempt row, but for an instant builtin's,
+    written when it ends)."""
+    for r in rows:
+        where = f"step {r.key} of {r.execution_id} ({r.state}, attempt {r.attempt})"
+        assert r.running_rows <= 1, f"{where}: {r.running_rows} running attempt rows"
+        if r.state == "running":
+            assert r.lease_owner is not None, f"{where}: running without a lease owner"
+        if r.state == "running" and r.instant:
+            # an instant builtin's attempt row is written once, when the attempt ends
+            assert r.running_rows == 0, f"{where}: an instant builtin's row running"
+            assert r.top == r.attempt - 1, f"{where}: highest attempt row is {r.top}"
+            continue
+        assert r.attempt == r.top, f"{where}: highest attempt row is {r.top}"
+        if r.state == "running":
+            assert r.current, f"{where}: running but its attempt row is not"
+        elif r.state != "waiting":
+            assert r.running_rows == 0, f"{where}: an attempt row still running"
+
+
+def check_runs(rows: list[Any], last: dict[UUID, tuple[str, int]]) -> dict[UUID, tuple[str, int]]:
+    """Counters match the steps; an ended run holds nothing open; a paused run readies
+    and starts nothing (since the `last` check); no budget is overrun. Each run's status
+    and claims (its steps' attempts summed), for the next check."""
+    seen: dict[UUID, tuple[str, int]] = {}
+    for r in rows:
+        where = f"run {r.execution_id} ({r.status})"
+        assert r.open_steps == r.open_count, (
+            f"{where}: open_steps {r.open_steps}, steps open {r.open_count}"
+        )
+        if r.status in RUN_DONE:
+            assert r.open_count == 0, f"{where}: {r.open_count} steps open"
+            assert r.timers == 0, f"{where}: {r.timers} timers left"
+            assert r.pending == 0, f"{where}: {r.pending} approvals pending"
+        if r.status == "paused":
+            assert r.ready == 0, f"{where}: {r.ready} steps ready (not held)"
+            before = last.get(r.execution_id)
+            if before is not None and before[0] == "paused":
+                assert r.attempts == before[1], f"{where}: attempts started while paused"
+        budget = r.budget or {}
+        if budget.get("max_tokens") is not None:
+            assert r.tokens_used <= budget["max_tokens"], where
+        if budget.get("max_cost") is not None:
+            assert r.cost_used <= budget["max_cost"]["amount_micros"], where
+        seen[r.execution_id] = (r.status, r.attempts)
+    return seen
+
+
+async def run_ready(env: Env, tenant: UUID, owner: str = "machine:live") -> None:
+    """A live worker runs the tenant's ready steps, and what they make ready, until none."""
+    ctx = env.ctx(owner, free=4)
+    while claimed := await claim(env, tenant, 50, owner):
+        await execute(env, ctx, claimed)
+
+
+async def statuses(env: Env, ids: Sequence[UUID]) -> dict[UUID, str]:
+    rows = await env.sql(
+        "SELECT execution_id, status FROM executions"
+        " WHERE execution_id = ANY(CAST(:ids AS uuid[]))",
+        ids=list(ids),
+    )
+    return {r.execution_id: str(r.status) for r in rows}
+
+
+async def timer_ids(env: Env, tenant: UUID) -> list[int]:
+    rows = await env.sql(
+        "SELECT timer_id FROM timers WHERE tenant_id = :t ORDER BY timer_id", t=tenant
+    )
+    return [int(r.timer_id) for r in rows]
+
+
+async def pending_approvals(env: Env, tenant: UUID) -> list[Any]:
+    """(approval_id, execution_id) of the tenant's approvals nobody decided yet."""
+    return await env.sql(
+        "SELECT approval_id, execution_id FROM approvals"
+        " WHERE tenant_id = :t AND state = 'pending' ORDER BY approval_id",
+        t=tenant,
+    )
+
+
+async def busy(env: Env, tenant: UUID) -> int:
+    """What an engine could still do for the tenant now: steps to run or retry, leases
+    to run out, timers (of runs not paused: those wait for the resume)."""
+    [row] = await env.sql(
+        "SELECT (SELECT count(*) FROM timers t JOIN executions e USING (execution_id)"
+        "         WHERE t.tenant_id = :t AND e.status <> 'paused')"
+        " + (SELECT count(*) FROM steps WHERE tenant_id = :t"
+        "     AND state IN ('ready', 'running', 'retrying')) AS busy",
+        t=tenant,
+    )
+    return int(row.busy)
 
 
 def dead_owner() -> str:
