@@ -1,0 +1,160 @@
+"""Review of the engine: runs that must end (and end right) in corners of containers,
+join-any and rerun, each found hanging or crashing before its fix."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+import pytest
+from agentsuite_execution.domain.states import STEP_OPEN
+from agentsuite_execution.handlers import control
+
+from agentsuite_contracts.steps import MapStep, ParallelStep, PlanStep, StepKind, ToolStep
+from tests.integration.execution.engine_support import (
+    approve,
+    get_run,
+    run_plan,
+    steps_of,
+    wait_for,
+    wait_step,
+)
+from tests.integration.execution.harness import Execution
+
+pytestmark = pytest.mark.integration
+
+
+def tool(key: str, name: str = "echo", deps: tuple[str, ...] = (), **data: object) -> PlanStep:
+    return PlanStep(
+        key=key,
+        name=key,
+        kind=StepKind.TOOL,
+        depends_on=list(deps),
+        tool=ToolStep(tool=f"builtin.{name}", input=data),
+    )
+
+
+def nap(key: str, ms: int, deps: tuple[str, ...] = ()) -> PlanStep:
+    return tool(key, "sleep", deps, ms=ms)
+
+
+def fan(key: str, branches: list[list[str]], join: str = "all") -> PlanStep:
+    return PlanStep(
+        key=key,
+        name=key,
+        kind=StepKind.PARALLEL,
+        parallel=ParallelStep(branches=branches, join=join),  # type: ignore[arg-type]
+    )
+
+
+def each(key: str, items: str, body: list[str], deps: tuple[str, ...] = ()) -> PlanStep:
+    return PlanStep(
+        key=key,
+        name=key,
+        kind=StepKind.MAP,
+        depends_on=list(deps),
+        map=MapStep(items=items, item_var="x", body=body, max_concurrency=1),
+    )
+
+
+async def _rerun(ex: Execution, tenant: UUID, run_id: UUID, from_step: str | None) -> None:
+    async with ex.deps.uow(tenant) as uow:
+        await control.rerun(uow, run_id, from_step=from_step)
+        await uow.commit()
+
+
+async def _cancel(ex: Execution, tenant: UUID, run_id: UUID) -> None:
+    async with ex.deps.uow(tenant) as uow:
+        await control.cancel(uow, run_id, reason="review")
+        await uow.commit()
+
+
+async def _nothing_open(ex: Execution, tenant: UUID, run_id: UUID) -> None:
+    run = await get_run(ex, tenant, run_id)
+    found = await steps_of(ex, tenant, run_id)
+    assert [k for k, s in found.items() if s.state in STEP_OPEN] == []
+    assert run.open_steps == 0
+
+
+async def test_join_any_skips_an_outside_step_waiting_on_a_cancelled_branch(
+    engine: Execution,
+) -> None:
+    tenant = uuid4()
+    steps = [
+        fan("race", [["quick"], ["slow", "slow2"]], join="any"),
+        nap("quick", 100),
+        nap("slow", 3000),
+        tool("slow2", v=2),
+        tool("after", "echo", ("slow2",), v=3),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    found = await steps_of(engine, tenant, run_id)
+    assert found["race"].state == "succeeded"
+    assert found["slow2"].state == "cancelled"
+    assert found["after"].state == "skipped"
+    await _nothing_open(engine, tenant, run_id)
+
+
+async def test_join_any_closes_the_items_of_a_map_in_a_losing_branch(engine: Execution) -> None:
+    tenant = uuid4()
+    steps = [
+        fan("race", [["quick"], ["loop"]], join="any"),
+        nap("quick", 1000),
+        each("loop", "${inputs.xs}", ["body"]),
+        nap("body", 1500),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan, inputs={"xs": [1, 2, 3]})
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    found = await steps_of(engine, tenant, run_id)
+    assert found["loop"].state == "cancelled"
+    assert {found[f"body[{i}]"].state for i in (1, 2)} == {"cancelled"}
+    await _nothing_open(engine, tenant, run_id)
+
+
+async def test_rerun_of_a_cancelled_parallel_counts_its_branches_that_succeeded(
+    engine: Execution,
+) -> None:
+    tenant = uuid4()
+    steps = [
+        fan("both", [["done"], ["long"]]),
+        tool("done", v=1),
+        nap("long", 1500),
+        tool("after", "echo", ("both",), all="${steps.both.output}"),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    await wait_step(engine, tenant, run_id, "done", "succeeded")
+    await wait_step(engine, tenant, run_id, "long", "running")
+    await _cancel(engine, tenant, run_id)
+    assert (await wait_for(engine, tenant, run_id)).status == "cancelled"
+    await _rerun(engine, tenant, run_id, None)
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    assert run.outputs == {"after": {"all": [{"v": 1}, None]}}
+    await _nothing_open(engine, tenant, run_id)
+
+
+async def test_rerun_from_an_item_of_a_map_reruns_the_map(engine: Execution) -> None:
+    tenant = uuid4()
+    steps = [
+        each("loop", "${inputs.xs}", ["double"]),
+        tool("double", v="${x}"),
+        nap("later", 1500, ("loop",)),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan, inputs={"xs": [1, 2]})
+    await wait_step(engine, tenant, run_id, "later", "running")
+    await _cancel(engine, tenant, run_id)
+    assert (await wait_for(engine, tenant, run_id)).status == "cancelled"
+    before = await steps_of(engine, tenant, run_id)
+    await _rerun(engine, tenant, run_id, "double[1]")
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    after = await steps_of(engine, tenant, run_id)
+    assert after["double[1]"].generation > before["double[1]"].generation
+    assert after["loop"].output == [{"v": 1}, {"v": 2}]
+    await _nothing_open(engine, tenant, run_id)
