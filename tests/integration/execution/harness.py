@@ -7,36 +7,28 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
-import jwt
 from agentsuite_execution.app import build, spec
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.settings import ExecutionSettings
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
-from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import text
 
 from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.registry import TOPICS
-from agentsuite_kit.auth import JwksKeySet, JwtConfig
 from agentsuite_kit.db import make_engine
 from agentsuite_kit.db.migrate import upgrade
 from agentsuite_kit.messaging.admin import ensure_topics
+from tests.integration.tokens_support import AUDIENCE as AUDIENCE
+from tests.integration.tokens_support import ISSUER as ISSUER
+from tests.integration.tokens_support import Signer
 
-ISSUER = "agentsuite-identity"
-AUDIENCE = "agentsuite"
-KEY = ed25519.Ed25519PrivateKey.generate()
-KID = "execution-test-1"
 # every capability execution's routes ask for (identity's catalogue, execution section)
 ALL_CAPS = [
     "executions:read",
@@ -45,54 +37,9 @@ ALL_CAPS = [
     "approvals:decide",
     "budgets:write",
 ]
-
-
-def jwks() -> dict[str, Any]:
-    jwk = {**OKPAlgorithm.to_jwk(KEY.public_key(), as_dict=True), "kid": KID, "use": "sig"}
-    return {"keys": [jwk]}
-
-
-def token(
-    tenant_id: UUID | None,
-    capabilities: list[str] | None = None,
-    *,
-    subject: str | UUID | None = None,
-    kind: str = "user",
-    ttl: int = 600,
-    **extra: Any,
-) -> str:
-    """An access token as identity would sign it (kind `user` unless told otherwise)."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(subject or uuid.uuid4()),
-        "kind": kind,
-        "caps": capabilities if capabilities is not None else ALL_CAPS,
-        "iat": now,
-        "nbf": now,
-        "exp": now + ttl,
-        "jti": uuid.uuid4().hex,
-    }
-    if tenant_id is not None:
-        claims["tid"] = str(tenant_id)
-    claims.update({k: v for k, v in extra.items() if v is not None})
-    return jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": KID, "typ": "at+jwt"})
-
-
-def auth(
-    tenant_id: UUID | None, capabilities: list[str] | None = None, **kw: Any
-) -> dict[str, str]:
-    """`Authorization` header of `token(tenant_id, capabilities, subject=..., ...)`."""
-    return {"Authorization": f"Bearer {token(tenant_id, capabilities, **kw)}"}
-
-
-def keyset() -> JwksKeySet:
-    async def source() -> dict[str, Any]:
-        return jwks()
-
-    config = JwtConfig(jwks_url="http://identity.test/jwks", issuer=ISSUER, audience=AUDIENCE)
-    return JwksKeySet(config, source=source)
+SIGNER = Signer("execution-test-1", ALL_CAPS)
+KEY, KID = SIGNER.key, SIGNER.kid
+jwks, token, auth, keyset = SIGNER.jwks, SIGNER.token, SIGNER.auth, SIGNER.keyset
 
 
 async def create_execution_db(admin_url: str, secrets_file: Path) -> ServiceDb:

@@ -16,105 +16,37 @@ commands, cancel last, so the commands still find the runs in the states populat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import time
-import warnings
-from collections.abc import Callable
 from typing import Any
 
-import httpx
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
-from schemathesis import Case as AnyCase
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
-from schemathesis.core.parameters import ParameterLocation
-from schemathesis.core.result import Ok
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.populate_support import RUNS, Populated, populate
+from tests.integration.schemathesis_support import (
+    CONFORMANCE,
+    Case,
+    Tally,
+    both_modes,
+    draw,
+    operations,
+    request,
+)
 
 EXAMPLES = 15
 """Per operation and mode: 16 operations x (15 + 15 + 4 runs x 3) stay near a minute."""
 
 ON_REAL_IDS = 3
-PROBLEM = "application/problem+json"
 TIMEOUT = 30.0
 """Seconds one answer may take: the event stream of a run that is not over never ends."""
 
-Case = AnyCase[Any]
 # the stream of a paused or waiting run stays open: aimed at runs that are over only
 STREAM = "GET /v1/executions/{execution_id}/events"
 _LAST = ("POST /v1/executions/{execution_id}/signals", "POST /v1/executions/{execution_id}/cancel")
 
 
-def draw(strategy: Any, n: int) -> list[Case]:
-    cases: list[Case] = []
-
-    @settings(
-        max_examples=n,
-        database=None,
-        deadline=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(case: Case) -> None:
-        cases.append(case)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # nothing to break: an operation without inputs has no negative cases
-        with contextlib.suppress(Unsatisfiable):
-            collect()
-    return cases
-
-
-def _headers_broken(case: Case) -> bool:
-    """A negative case whose headers are the broken part: its Authorization stays as made."""
-    meta = case.meta
-    if meta is None:
-        return False
-    info = meta.components.get(ParameterLocation.HEADER)
-    return info is not None and info.mode is GenerationMode.NEGATIVE
-
-
 def _order(name: str) -> tuple[int, int]:
     return (name.startswith("POST"), _LAST.index(name) + 1 if name in _LAST else 0)
-
-
-def _request(case: Case, made: Populated) -> dict[str, Any]:
-    kwargs = case.as_transport_kwargs(base_url="http://execution")
-    headers = {
-        k: v
-        for k, v in kwargs.get("headers", {}).items()
-        if k.lower() not in ("connection", "accept-encoding", "user-agent")
-    }
-    if not _headers_broken(case):
-        headers["Authorization"] = f"Bearer {made.token}"
-    out: dict[str, Any] = {
-        "method": kwargs["method"],
-        "url": kwargs["url"],
-        "headers": headers,
-        "params": kwargs.get("params") or None,
-    }
-    if "json" in kwargs:
-        out["json"] = kwargs["json"]
-    elif "content" in kwargs:
-        out["content"] = kwargs["content"]
-    elif "data" in kwargs:
-        out["content"] = str(kwargs["data"]).encode()
-    return out
 
 
 def _aim_body(case: Case, name: str, made: Populated, rng: random.Random) -> None:
@@ -129,51 +61,21 @@ def _aim_body(case: Case, name: str, made: Populated, rng: random.Random) -> Non
         case.body["approval_id"] = made.approval_id
 
 
-def _problem_check(response: httpx.Response) -> str | None:
-    if response.status_code < 400:
-        return None
-    kind = response.headers.get("content-type", "").split(";")[0]
-    if kind != PROBLEM:
-        return f"error as {kind!r}, not {PROBLEM}"
-    body = response.json()
-    if body.get("status") != response.status_code:
-        return f"problem status {body.get('status')} != {response.status_code}"
-    return None
-
-
 async def test_schemathesis_finds_no_server_error_and_no_nonconformance(
     engine: Execution,
 ) -> None:
     made = await populate(engine)
     assert made.failed == [], "populate failed:\n" + "\n".join(made.failed)
-    schema = schemathesis.openapi.from_dict(engine.app.openapi())
     rng = random.Random(11)  # noqa: S311 - reproducible choices of plans, not secrets
 
-    failures: list[str] = []
-    sent = 0
-    operations = []
-    for result in schema.get_all_operations():
-        assert isinstance(result, Ok), f"execution's OpenAPI has an invalid operation: {result}"
-        operations.append(result.ok())
-    operations.sort(key=lambda op: _order(f"{op.method.upper()} {op.path}"))
-    statuses: dict[int, int] = {}
-    started = time.monotonic()
-    for op in operations:
+    ops = operations(engine.app, "execution")
+    ops.sort(key=lambda op: _order(f"{op.method.upper()} {op.path}"))
+    tally = Tally()
+    for op in ops:
         name = f"{op.method.upper()} {op.path}"
         params = {p.name for p in op.path_parameters}
         # (mode, cases, aimed at the populated tenant's objects)
-        batches: list[tuple[GenerationMode, list[Case], bool]] = [
-            (
-                GenerationMode.POSITIVE,
-                draw(op.as_strategy(GenerationMode.POSITIVE), EXAMPLES),
-                False,
-            ),
-            (
-                GenerationMode.NEGATIVE,
-                draw(op.as_strategy(GenerationMode.NEGATIVE), EXAMPLES),
-                False,
-            ),
-        ]
+        batches = [(mode, cases, False) for mode, cases in both_modes(op, EXAMPLES)]
         if params:
             runs = ("completed", "failed") if name == STREAM else RUNS
             for run in runs:
@@ -187,45 +89,21 @@ async def test_schemathesis_finds_no_server_error_and_no_nonconformance(
             for case in cases:
                 if real or (mode is GenerationMode.POSITIVE and name.endswith("/signals")):
                     _aim_body(case, name, made, rng)
-                request = _request(case, made)
+                sent = request(case, made.token, "http://execution")
                 try:
                     response = await asyncio.wait_for(
-                        engine.client.request(**request), timeout=TIMEOUT
+                        engine.client.request(**sent), timeout=TIMEOUT
                     )
                 except TimeoutError:
-                    failures.append(f"no answer in {TIMEOUT} s: {name}: {request}")
+                    tally.failures.append(f"no answer in {TIMEOUT} s: {name}: {sent}")
                     continue
-                sent += 1
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                 where = (
-                    f"{request['method']} {request['url']} params={request['params']} "
-                    f"body={str(request.get('json'))[:300]} "
+                    f"{sent['method']} {sent['url']} params={sent['params']} "
+                    f"body={str(sent.get('json'))[:300]} "
                     f"-> {response.status_code} {response.text[:300]}"
                 )
-                if response.status_code == 401 and not _headers_broken(case):
-                    failures.append(f"401 for a valid token: {name}: {where}")
-                checks: list[Callable[..., Any]] = [
-                    not_a_server_error,
-                    status_code_conformance,
-                    response_schema_conformance,
-                    content_type_conformance,
-                ]
-                if mode is GenerationMode.NEGATIVE:
-                    checks.append(negative_data_rejection)
-                try:
-                    case.validate_response(response, checks=checks, headers=request["headers"])
-                except (AssertionError, FailureGroup) as exc:
-                    failures.append(f"{mode.value} {name}: {exc}".strip()[:1500] + f"\n  {where}")
-                    continue
-                problem = _problem_check(response)
-                if problem:
-                    failures.append(f"{mode.value} {name}: {problem}: {where}")
-    print(
-        f"schemathesis: {len(operations)} operations, {sent} calls, {len(failures)} failures "
-        f"in {time.monotonic() - started:.0f}s; answers {dict(sorted(statuses.items()))}"
-    )
-    assert operations
-    assert not failures, "\n\n".join(failures[:20]) + f"\n\n({len(failures)} in all)"
+                tally.judge(case, name, mode, response, sent, CONFORMANCE, where=where)
+    tally.report(len(ops))
 
 
 async def test_numbers_past_what_is_stored_are_a_4xx_never_a_5xx(engine: Execution) -> None:

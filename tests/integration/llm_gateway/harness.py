@@ -8,34 +8,26 @@ import asyncio
 import base64
 import os
 import secrets
-import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import httpx
-import jwt
 from agentsuite_llm_gateway.app import build, spec
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.settings import GatewaySettings
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
-from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import text
 
 from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.registry import TOPICS
-from agentsuite_kit.auth import JwksKeySet, JwtConfig
 from agentsuite_kit.db.migrate import upgrade
 from agentsuite_kit.messaging.admin import ensure_topics
+from tests.integration.tokens_support import AUDIENCE as AUDIENCE
+from tests.integration.tokens_support import ISSUER as ISSUER
+from tests.integration.tokens_support import Signer
 
-ISSUER = "agentsuite-identity"
-AUDIENCE = "agentsuite"
-KEY = ed25519.Ed25519PrivateKey.generate()
-KID = "gw-test-1"
 # every capability the gateway's routes ask for
 ALL_CAPS = [
     "llm:invoke",
@@ -46,45 +38,9 @@ ALL_CAPS = [
     "usage:read",
     "budgets:write",
 ]
-
-
-def jwks() -> dict[str, Any]:
-    jwk = {**OKPAlgorithm.to_jwk(KEY.public_key(), as_dict=True), "kid": KID, "use": "sig"}
-    return {"keys": [jwk]}
-
-
-def token(
-    tenant_id: UUID | None,
-    capabilities: list[str] | None = None,
-    *,
-    subject: str | UUID | None = None,
-    kind: str = "user",
-    ttl: int = 600,
-    **extra: Any,
-) -> str:
-    """An access token as identity would sign it (kind `user` unless told otherwise)."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(subject or uuid.uuid4()),
-        "kind": kind,
-        "caps": capabilities if capabilities is not None else ALL_CAPS,
-        "iat": now,
-        "nbf": now,
-        "exp": now + ttl,
-        "jti": uuid.uuid4().hex,
-    }
-    if tenant_id is not None:
-        claims["tid"] = str(tenant_id)
-    claims.update({k: v for k, v in extra.items() if v is not None})
-    return jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": KID, "typ": "at+jwt"})
-
-
-def auth(
-    tenant_id: UUID | None, capabilities: list[str] | None = None, **kw: Any
-) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(tenant_id, capabilities, **kw)}"}
+SIGNER = Signer("gw-test-1", ALL_CAPS)
+KEY, KID = SIGNER.key, SIGNER.kid
+jwks, token, auth, keyset = SIGNER.jwks, SIGNER.token, SIGNER.auth, SIGNER.keyset
 
 
 async def create_gateway_db(admin_url: str, secrets_file: Any) -> ServiceDb:
@@ -139,14 +95,6 @@ class Gateway:
         finally:
             await engine.dispose()
         return rows
-
-
-def keyset() -> JwksKeySet:
-    async def source() -> dict[str, Any]:
-        return jwks()
-
-    config = JwtConfig(jwks_url="http://identity.test/jwks", issuer=ISSUER, audience=AUDIENCE)
-    return JwksKeySet(config, source=source)
 
 
 async def ensure_gateway_topics(kafka: str) -> None:
