@@ -155,7 +155,7 @@ async def _open(uow: ExecutionUow, run: Run, heads: list[str]) -> None:
     await flow.release(uow, run, [s for s in resolved if s.deps_left == 0])
 
 
-async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> None:
+async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step]:
     children = await uow.steps.children(run.execution_id, parent)
     open_keys = [c.key for c in children if c.state in STEP_OPEN]
     closed = await uow.steps.set_many(
@@ -167,6 +167,12 @@ async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> None:
         lease_until=None,
     )
     await uow.executions.open_steps(run.execution_id, -len(closed))
+    # a closed container's own children (a map's items not opened yet, a nested
+    # parallel's branches) would wait for it forever
+    for c in list(closed):
+        if c.kind in (StepKind.PARALLEL, StepKind.MAP):
+            closed += await _close_children(uow, run, c.key)
+    return closed
 
 
 def _kind(value: Any) -> str:
