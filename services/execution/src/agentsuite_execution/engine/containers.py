@@ -105,7 +105,13 @@ async def _parallel_child(
         cp["ok"] += 1
         cp["outputs"] = {**cp["outputs"], str(index): child.output}
     if spec.join == "any" and outcome == "ok":
-        await _close_children(uow, run, container.key)
+        closed = await _close_children(uow, run, container.key)
+        # a step outside the container may wait on a closed one: to it, that one skipped
+        gone = {c.key for c in closed}
+        for c in closed:
+            outside = [d for d in c.dependents if d not in gone]
+            resolved = await uow.steps.resolve(run.execution_id, outside, ok=False, failed=False)
+            await flow.release(uow, run, [s for s in resolved if s.deps_left == 0])
         await uow.steps.set(run.execution_id, container.key, checkpoint=cp)
         await flow.succeed(uow, run, container, {"branch": index, "output": child.output})
         return
