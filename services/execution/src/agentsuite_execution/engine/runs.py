@@ -18,7 +18,7 @@ from agentsuite_contracts.execution import (
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_execution.domain import states
 from agentsuite_execution.domain.errors import RunError
-from agentsuite_execution.domain.graph import Node, compile_plan, plan_key
+from agentsuite_execution.domain.graph import Node, compile_plan, plan_key, steps_of
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import STEP_OPEN, RunStatus, StepState
 from agentsuite_execution.engine import flow
@@ -202,7 +202,10 @@ async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:
     nodes = {n.key: n for n in compile_plan(plan, max_steps=len(steps) + 1)}
     again = {k for k, s in steps.items() if s.state != StepState.SUCCEEDED and k in nodes}
     if from_step is not None:
-        again |= _downstream(nodes, plan_key(from_step))
+        start = plan_key(from_step)
+        # a map's items are not nodes: rerunning one reruns its map (it makes them afresh)
+        start = next((s.key for s in steps_of(plan) if s.map and start in s.map.body), start)
+        again |= _downstream(nodes, start)
     again -= {k for k, n in nodes.items() if n.standby}
     # children of a container that succeeded (`join: any`) stay as they ended
     again = {k for k in again if not _under_succeeded(nodes, steps, k)}
