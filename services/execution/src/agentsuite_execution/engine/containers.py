@@ -31,16 +31,39 @@ async def open_parallel(uow: ExecutionUow, run: Run, step: Step) -> None:
     spec = step.plan_step.parallel
     assert spec is not None
     total = len(spec.branches)
-    opened = min(total, spec.max_concurrency or total)
+    # a rerun keeps the branches that succeeded: they count as done, never opened again
+    children = {c.key: c for c in await uow.steps.children(run.execution_id, step.key)}
+    kept = {
+        str(i): children[b[-1]].output
+        for i, b in enumerate(spec.branches)
+        if b[-1] in children and children[b[-1]].state == StepState.SUCCEEDED
+    }
+    if kept and (len(kept) == total or spec.join == "any"):
+        if spec.join == "any":
+            first = min(kept, key=int)
+            await flow.succeed(uow, run, step, {"branch": int(first), "output": kept[first]})
+        else:
+            await flow.succeed(uow, run, step, [kept.get(str(i)) for i in range(total)])
+        return
+    pending = [i for i in range(total) if str(i) not in kept]
+    opened = min(len(pending), spec.max_concurrency or total)
+    # `opened` is the next branch to open (kept ones are passed over)
+    cursor = pending[opened - 1] + 1
     await uow.steps.set(
         run.execution_id,
         step.key,
         state=StepState.WAITING,
         lease_owner=None,
         lease_until=None,
-        checkpoint={"total": total, "opened": opened, "done": 0, "ok": 0, "outputs": {}},
+        checkpoint={
+            "total": total,
+            "opened": cursor,
+            "done": len(kept),
+            "ok": len(kept),
+            "outputs": kept,
+        },
     )
-    await _open(uow, run, [b[0] for b in spec.branches[:opened]])
+    await _open(uow, run, [spec.branches[i][0] for i in pending[:opened]])
 
 
 async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any) -> None:
@@ -116,6 +139,8 @@ async def _parallel_child(
         await flow.succeed(uow, run, container, {"branch": index, "output": child.output})
         return
     following: list[str] = []
+    while cp["opened"] < cp["total"] and str(cp["opened"]) in cp["outputs"]:
+        cp["opened"] += 1  # kept by a rerun
     if cp["opened"] < cp["total"]:
         following.append(spec.branches[cp["opened"]][0])
         cp["opened"] += 1
