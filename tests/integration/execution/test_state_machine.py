@@ -243,10 +243,6 @@ class EngineMachine(RuleBasedStateMachine):
         execution_id = self.pick(index)
         keys = self.keys[execution_id]
         from_step = None if step is None else keys[step % len(keys)]
-        if "fan" in keys:
-            # the parallel step again as a whole: a rerun that keeps some of its branches
-            # waits forever (test_a_rerun_parallel_step_does_not_wait_for_kept_branches)
-            from_step = "fan"
         allowed = self.status(execution_id) in ("failed", "cancelled")
         note(f"rerun run {self.runs.index(execution_id)} from {from_step}")
         if self.command(
@@ -326,12 +322,6 @@ async def test_engine_invariants_hold_under_any_interleaving(machine: Env) -> No
     await asyncio.to_thread(run_state_machine_as_test, EngineMachine, settings=config)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: resume of a `freeze` pause shifts every timer of the run by the whole"
-    " pause, also those set during it (repositories/timers.py Timers.shift via"
-    " engine/runs.py resume)",
-)
 async def test_a_timer_set_during_a_frozen_pause_is_not_pushed_back_by_it(machine: Env) -> None:
     """A worker dies an hour into a `freeze` pause: its step's retry is due at once, so
     after the resume it is due at once, not an hour later."""
@@ -361,12 +351,6 @@ async def test_a_timer_set_during_a_frozen_pause_is_not_pushed_back_by_it(machin
     assert timer.wait < timedelta(minutes=1), f"the retry waits {timer.wait} after the resume"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a rerun re-runs a parallel step but keeps its succeeded branches, whose"
-    " ends the new attempt then waits for forever (engine/runs.py rerun: `again`;"
-    " engine/containers.py open_parallel opens only steps still blocked)",
-)
 async def test_a_rerun_parallel_step_does_not_wait_for_kept_branches(machine: Env) -> None:
     """One branch succeeded, the other was cancelled while it waited: the rerun ends."""
     tenant = uuid4()

@@ -280,6 +280,7 @@ timers = Table(
     # the attempt a timeout belongs to: a later attempt ignores an older one's timer
     Column("attempt", Integer, nullable=True),
     _json("payload", default="{}"),
+    _at("created_at", nullable=False),
     PrimaryKeyConstraint("timer_id"),
     Index("ix_timers_due", "due_at"),
     Index("ix_timers_execution", "execution_id", "key"),

@@ -30,6 +30,7 @@ class Timer:
     due_at: datetime
     attempt: int | None
     payload: dict[str, Any]
+    created_at: datetime
 
 
 class Timers(Repository):
@@ -92,10 +93,15 @@ class Timers(Repository):
             query = query.where(t.kind.in_(list(kinds)))
         await self.session.execute(query)
 
-    async def shift(self, execution_id: UUID, by: timedelta) -> None:
-        """Move a frozen run's timers later by the time it was paused."""
+    async def shift(self, execution_id: UUID, by: timedelta, *, set_before: datetime) -> None:
+        """Move a frozen run's timers later by the time it was paused: those set before
+        the pause (one set during it counts from its own start)."""
         t = timers.c
-        query = update(timers).where(t.execution_id == execution_id).values(due_at=t.due_at + by)
+        query = (
+            update(timers)
+            .where(t.execution_id == execution_id, t.created_at <= set_before)
+            .values(due_at=t.due_at + by)
+        )
         await self.session.execute(query)
 
     async def of(self, execution_id: UUID) -> list[Timer]:
