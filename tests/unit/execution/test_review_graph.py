@@ -66,10 +66,13 @@ def test_a_map_naming_itself_in_its_body_is_rejected() -> None:
 def test_a_parallel_in_a_map_body_is_rejected() -> None:
     # its branch steps would be plain nodes that run at once, outside any item
     fan = PlanStep(
-        key="fan", name="fan", kind=StepKind.PARALLEL, parallel=ParallelStep(branches=[["a"]])
+        key="fan",
+        name="fan",
+        kind=StepKind.PARALLEL,
+        parallel=ParallelStep(branches=[["a"], ["b"]]),
     )
     with pytest.raises(PlanError, match="map body"):
-        compile_plan(plan(each("loop", ["fan"]), fan, tool("a")), max_steps=10)
+        compile_plan(plan(each("loop", ["fan"]), fan, tool("a"), tool("b")), max_steps=10)
 
 
 def test_a_condition_in_a_map_body_is_rejected() -> None:
