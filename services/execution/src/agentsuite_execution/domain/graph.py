@@ -75,6 +75,11 @@ def compile_plan(plan: PlanSnapshot, *, max_steps: int) -> list[Node]:
         raise PlanError(f"the plan has {len(by_key)} steps; at most {max_steps} run")
     templates = templates_of(plan)
     compensations = {c for s in steps if (c := _compensation(s)) is not None}
+    for s in steps:  # a map in a body is a template: checked here, not with the nodes
+        for key in s.map.body if s.map is not None else []:
+            if key not in by_key:
+                raise PlanError(f"map step {s.key!r}: unknown body step {key!r}", s.key)
+            _body(by_key, s.key, key)
     nodes: dict[str, Node] = {}
     for s in steps:
         if s.key in templates:
@@ -113,10 +118,6 @@ def compile_plan(plan: PlanSnapshot, *, max_steps: int) -> list[Node]:
                         child.gated = True
                     elif branch[i - 1] not in child.depends_on:
                         _edge(nodes, branch[i - 1], key)
-        if s.kind == StepKind.MAP and s.map is not None:
-            for key in s.map.body:
-                if key not in by_key:
-                    raise PlanError(f"map step {s.key!r}: unknown body step {key!r}", s.key)
         if (c := _compensation(s)) is not None and c not in nodes:
             raise PlanError(f"step {s.key!r}: unknown compensation step {c!r}", s.key)
     for key in compensations:
@@ -167,6 +168,24 @@ def _known(by_key: dict[str, PlanStep], templates: set[str], owner: str, key: st
         raise PlanError(f"step {owner!r} names unknown step {key!r}", owner)
     if key in templates:
         raise PlanError(f"step {owner!r} names {key!r}, a map body step", owner)
+
+
+# instances of a body step are plain chains: container edges, gates and branches are not
+# made per item, so a container kind in a body would run wrongly (or not at all)
+_NOT_IN_BODY = (StepKind.MAP, StepKind.PARALLEL, StepKind.CONDITION)
+
+
+def _body(by_key: dict[str, PlanStep], owner: str, key: str) -> None:
+    body = by_key[key]
+    if body.kind in _NOT_IN_BODY:
+        message = f"map step {owner!r}: {key!r} is a {body.kind} step; a map body runs plain steps"
+        raise PlanError(message, owner)
+    others = [s.key for s in by_key.values() if s.map and s.key != owner and key in s.map.body]
+    if others:
+        raise PlanError(f"step {key!r} is in two map bodies ({owner!r}, {others[0]!r})", key)
+    for dep in body.depends_on:
+        if dep not in by_key:
+            raise PlanError(f"step {key!r} depends on unknown step {dep!r}", key)
 
 
 def _edge(nodes: dict[str, Node], dep: str, key: str) -> None:
