@@ -160,6 +160,17 @@ async def cancelled(uow: ExecutionUow, run: Run) -> Run:
 async def close_open(uow: ExecutionUow, run: Run) -> None:
     """Cancel every open step, approval, LLM call and timer of the run (and its child
     runs); engines running one of its steps are told to stop it."""
+    # only these have an attempt under way; the others' last attempt ended already (and a
+    # rerun's reset steps keep their previous attempt's record as it was)
+    live = [
+        s
+        for s in await uow.steps.of(
+            run.execution_id, states=[StepState.RUNNING, StepState.WAITING, StepState.HELD]
+        )
+        # a held step is between attempts, unless it holds an agent's (or a budget-paused
+        # call's) attempt to continue
+        if s.state != StepState.HELD or (s.checkpoint or {}).get("continue")
+    ]
     closed = await uow.steps.set_states(
         run.execution_id,
         list(STEP_OPEN),
@@ -169,9 +180,8 @@ async def close_open(uow: ExecutionUow, run: Run) -> None:
         lease_until=None,
     )
     await uow.executions.open_steps(run.execution_id, -len(closed))
-    for s in closed:
-        if s.attempt > 0:
-            await uow.steps.finish_attempt(s, "cancelled")
+    for s in live:
+        await uow.steps.finish_attempt(s, "cancelled")
     await uow.approvals.close_pending(run.execution_id, "cancelled")
     for call in await uow.llm_calls.pending_of(run.execution_id):
         await uow.llm_calls.answer(call["request_id"], state="abandoned")
