@@ -158,3 +158,23 @@ async def test_rerun_from_an_item_of_a_map_reruns_the_map(engine: Execution) -> 
     assert after["double[1]"].generation > before["double[1]"].generation
     assert after["loop"].output == [{"v": 1}, {"v": 2}]
     await _nothing_open(engine, tenant, run_id)
+
+
+async def test_join_any_closes_the_attempt_of_a_branch_step_it_cancels(engine: Execution) -> None:
+    tenant = uuid4()
+    steps = [
+        fan("race", [["quick"], ["slow"]], join="any"),
+        nap("quick", 300),
+        nap("slow", 2000),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    found = await steps_of(engine, tenant, run_id)
+    assert found["slow"].state == "cancelled"
+    assert found["slow"].finished_at is not None
+    async with engine.deps.uow(tenant) as uow:
+        rows = [a for a in await uow.steps.attempts_of(run_id) if a["key"] == "slow"]
+    # as a cancelled run's attempts are: closed, not left `running` forever
+    assert [(a["status"], a["finished_at"] is not None) for a in rows] == [("cancelled", True)]
