@@ -8,6 +8,7 @@ the transaction of a child's finish.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from agentsuite_contracts.common import ErrorInfo
@@ -194,10 +195,14 @@ async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step
         open_keys,
         where_state=list(STEP_OPEN),
         state=StepState.CANCELLED,
+        finished_at=datetime.now(UTC),
         lease_owner=None,
         lease_until=None,
     )
     await uow.executions.open_steps(run.execution_id, -len(closed))
+    for c in closed:
+        if c.attempt > 0:  # its worker's late finish records nothing: close it here
+            await uow.steps.finish_attempt(c, "cancelled")
     # a closed container's own children (a map's items not opened yet, a nested
     # parallel's branches) would wait for it forever
     for c in list(closed):
