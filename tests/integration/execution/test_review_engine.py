@@ -9,7 +9,14 @@ import pytest
 from agentsuite_execution.domain.states import STEP_OPEN
 from agentsuite_execution.handlers import control
 
-from agentsuite_contracts.steps import MapStep, ParallelStep, PlanStep, StepKind, ToolStep
+from agentsuite_contracts.steps import (
+    MapStep,
+    ParallelStep,
+    PlanStep,
+    RetryPolicy,
+    StepKind,
+    ToolStep,
+)
 from tests.integration.execution.engine_support import (
     approve,
     get_run,
@@ -178,3 +185,46 @@ async def test_join_any_closes_the_attempt_of_a_branch_step_it_cancels(engine: E
         rows = [a for a in await uow.steps.attempts_of(run_id) if a["key"] == "slow"]
     # as a cancelled run's attempts are: closed, not left `running` forever
     assert [(a["status"], a["finished_at"] is not None) for a in rows] == [("cancelled", True)]
+
+
+async def test_a_failing_compensation_is_retried_by_its_policy(engine: Execution) -> None:
+    tenant = uuid4()
+    undo = tool("unbook", "fail", code="down", retryable=True)
+    undo = undo.model_copy(update={"retry": RetryPolicy(max_attempts=3, initial_delay_ms=50)})
+    steps = [
+        tool("book", v=7).model_copy(update={"compensation": "unbook"}),
+        undo,
+        nap("pay", 3000, ("book",)),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    await wait_step(engine, tenant, run_id, "pay", "running")
+    await _cancel(engine, tenant, run_id)
+    await wait_for(engine, tenant, run_id, within=20)
+    found = await steps_of(engine, tenant, run_id)
+    # a compensation is what a cancel runs: its policy holds as in a running run
+    assert (found["unbook"].state, found["unbook"].attempt) == ("failed", 3)
+
+
+async def test_a_rerun_after_a_cancel_runs_the_compensated_steps_again(engine: Execution) -> None:
+    tenant = uuid4()
+    steps = [
+        tool("book", v=7).model_copy(update={"compensation": "unbook"}),
+        tool("unbook", undo="${compensated}"),
+        nap("pay", 1500, ("book",)),
+    ]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    await wait_step(engine, tenant, run_id, "pay", "running")
+    await _cancel(engine, tenant, run_id)
+    assert (await wait_for(engine, tenant, run_id)).status == "cancelled"
+    before = await steps_of(engine, tenant, run_id)
+    assert before["unbook"].state == "succeeded"
+    await _rerun(engine, tenant, run_id, None)
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    after = await steps_of(engine, tenant, run_id)
+    # the booking was undone: the run's outputs must not rest on it
+    assert after["book"].generation > before["book"].generation
+    assert after["unbook"].state == "standby"
+    await _nothing_open(engine, tenant, run_id)
