@@ -100,11 +100,16 @@ async def fail(
     failures = step.failures + (0 if lost else 1)
     losses = step.lease_losses + (1 if lost else 0)
     await uow.steps.finish_attempt(step, "lost" if lost else "failed", error=_json(error))
-    # a cancelling run's compensations are what runs: a crash under one is retried too
+    # a cancelling run's compensations are what runs: they are retried as in a live run
     alive = run.status in (RunStatus.RUNNING, RunStatus.PAUSED)
     retry = (
         lost and losses <= lease_loss_limit and (alive or run.status == RunStatus.CANCELLING)
-    ) or (alive and not lost and error.retryable and may_retry(spec.retry, failures))
+    ) or (
+        (alive or run.status == RunStatus.CANCELLING)
+        and not lost
+        and error.retryable
+        and may_retry(spec.retry, failures)
+    )
     record(
         uow,
         run.tenant_id,
