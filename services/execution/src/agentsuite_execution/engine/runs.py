@@ -218,6 +218,11 @@ async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:
         # a map's items are not nodes: rerunning one reruns its map (it makes them afresh)
         start = next((s.key for s in steps_of(plan) if s.map and start in s.map.body), start)
         again |= _downstream(nodes, start)
+    # a step a cancel undid (its compensation ran) is done again, and what used its output
+    for k, n in nodes.items():
+        undo = n.spec.get("compensation")
+        if undo in steps and steps[undo].state != StepState.STANDBY:
+            again |= _downstream(nodes, k)
     again -= {k for k, n in nodes.items() if n.standby}
     # children of a container that succeeded (`join: any`) stay as they ended
     again = {k for k in again if not _under_succeeded(nodes, steps, k)}
