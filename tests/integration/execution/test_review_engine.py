@@ -228,3 +228,22 @@ async def test_a_rerun_after_a_cancel_runs_the_compensated_steps_again(engine: E
     assert after["book"].generation > before["book"].generation
     assert after["unbook"].state == "standby"
     await _nothing_open(engine, tenant, run_id)
+
+
+async def test_join_any_keeps_the_record_of_a_failed_attempt_it_does_not_retry(
+    engine: Execution,
+) -> None:
+    tenant = uuid4()
+    flaky = tool("flaky", "fail", code="down", retryable=True)
+    flaky = flaky.model_copy(update={"retry": RetryPolicy(max_attempts=3, initial_delay_ms=5000)})
+    steps = [fan("race", [["quick"], ["flaky"]], join="any"), nap("quick", 800), flaky]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    found = await steps_of(engine, tenant, run_id)
+    assert found["flaky"].state == "cancelled"
+    async with engine.deps.uow(tenant) as uow:
+        rows = [a for a in await uow.steps.attempts_of(run_id) if a["key"] == "flaky"]
+    # it was between attempts (retrying): its one attempt failed, and stays so
+    assert [a["status"] for a in rows] == ["failed"]
