@@ -200,8 +200,14 @@ async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step
         lease_until=None,
     )
     await uow.executions.open_steps(run.execution_id, -len(closed))
+    # an attempt under way is closed here (its worker's late finish records nothing); a
+    # step between attempts keeps its last attempt's record, as close_open does
+    before = {c.key: c for c in children}
     for c in closed:
-        if c.attempt > 0:  # its worker's late finish records nothing: close it here
+        was = before[c.key]
+        if was.state in (StepState.RUNNING, StepState.WAITING) or (
+            was.state == StepState.HELD and (was.checkpoint or {}).get("continue")
+        ):
             await uow.steps.finish_attempt(c, "cancelled")
     # a closed container's own children (a map's items not opened yet, a nested
     # parallel's branches) would wait for it forever
