@@ -10,11 +10,13 @@ from agentsuite_execution.domain.states import STEP_OPEN
 from agentsuite_execution.handlers import control
 
 from agentsuite_contracts.steps import (
+    ApprovalStep,
     MapStep,
     ParallelStep,
     PlanStep,
     RetryPolicy,
     StepKind,
+    SubplanStep,
     ToolStep,
 )
 from tests.integration.execution.engine_support import (
@@ -247,3 +249,45 @@ async def test_join_any_keeps_the_record_of_a_failed_attempt_it_does_not_retry(
         rows = [a for a in await uow.steps.attempts_of(run_id) if a["key"] == "flaky"]
     # it was between attempts (retrying): its one attempt failed, and stays so
     assert [a["status"] for a in rows] == ["failed"]
+
+
+async def test_join_any_closes_the_approval_of_a_branch_step_it_cancels(engine: Execution) -> None:
+    tenant = uuid4()
+    ask = PlanStep(
+        key="ask",
+        name="ask",
+        kind=StepKind.APPROVAL,
+        approval=ApprovalStep(prompt="go?", approvers=[str(uuid4())]),
+    )
+    steps = [fan("race", [["quick"], ["ask"]], join="any"), nap("quick", 800), ask]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    async with engine.deps.uow(tenant) as uow:
+        approvals = await uow.approvals.of(run_id)
+    # an ended run asks no one anything
+    assert [a["state"] for a in approvals] == ["cancelled"]
+
+
+async def test_join_any_cancels_the_child_run_of_a_branch_step_it_cancels(
+    engine: Execution,
+) -> None:
+    tenant = uuid4()
+    child = await approve(engine, tenant, [nap("long", 5000)], plan_id=uuid4())
+    sub = PlanStep(
+        key="sub",
+        name="sub",
+        kind=StepKind.SUBPLAN,
+        subplan=SubplanStep(plan_id=child.plan_id),
+    )
+    steps = [fan("race", [["quick"], ["sub"]], join="any"), nap("quick", 800), sub]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan)
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    async with engine.deps.uow(tenant) as uow:
+        children = await uow.executions.children(run_id)
+    # its step was cancelled: nothing waits for what it started
+    assert [c.status for c in children] in ([], ["cancelled"])
+    assert children, "the subplan step started no child run"
