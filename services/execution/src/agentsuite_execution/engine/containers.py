@@ -15,7 +15,7 @@ from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.steps import StepKind
 from agentsuite_execution.domain.graph import instances, plan_key
 from agentsuite_execution.domain.runs import Run, Step
-from agentsuite_execution.domain.states import STEP_OPEN, StepState
+from agentsuite_execution.domain.states import STEP_OPEN, RunStatus, StepState
 from agentsuite_execution.engine import flow
 from agentsuite_execution.uow import ExecutionUow
 
@@ -209,12 +209,28 @@ async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step
             was.state == StepState.HELD and (was.checkpoint or {}).get("continue")
         ):
             await uow.steps.finish_attempt(c, "cancelled")
+    waiting = {c.key for c in closed if before[c.key].state == StepState.WAITING}
+    await _close_waits(uow, run, waiting)
     # a closed container's own children (a map's items not opened yet, a nested
     # parallel's branches) would wait for it forever
     for c in list(closed):
         if c.kind in (StepKind.PARALLEL, StepKind.MAP):
             closed += await _close_children(uow, run, c.key)
     return closed
+
+
+async def _close_waits(uow: ExecutionUow, run: Run, keys: set[str]) -> None:
+    """What cancelled waiting steps waited on: their approvals, their subplans' runs."""
+    from agentsuite_execution.engine import runs  # runs call back into flow and here
+
+    if not keys:
+        return
+    for key in sorted(keys):
+        for approval in await uow.approvals.pending(run.execution_id, key):
+            await uow.approvals.decide(approval["approval_id"], state="cancelled")
+    for child in await uow.executions.children(run.execution_id):
+        if child.parent_step in keys and child.status in (RunStatus.RUNNING, RunStatus.PAUSED):
+            await runs.cancel(uow, child, reason="its step was cancelled")
 
 
 def _kind(value: Any) -> str:
