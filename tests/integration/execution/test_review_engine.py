@@ -11,6 +11,7 @@ from agentsuite_execution.handlers import control
 
 from agentsuite_contracts.steps import (
     ApprovalStep,
+    ConditionStep,
     MapStep,
     ParallelStep,
     PlanStep,
@@ -291,3 +292,25 @@ async def test_join_any_cancels_the_child_run_of_a_branch_step_it_cancels(
     # its step was cancelled: nothing waits for what it started
     assert [c.status for c in children] in ([], ["cancelled"])
     assert children, "the subplan step started no child run"
+
+
+async def test_a_branch_head_whose_only_dependency_was_skipped_is_skipped(
+    engine: Execution,
+) -> None:
+    tenant = uuid4()
+    check = PlanStep(
+        key="check",
+        name="check",
+        kind=StepKind.CONDITION,
+        condition=ConditionStep(expression="inputs.go", if_true=["x"], if_false=[]),
+    )
+    head = tool("h", "echo", ("x",), v="h")
+    steps = [check, tool("x", v="x"), fan("both", [["h"], ["o"]]), head, tool("o", v="o")]
+    plan = await approve(engine, tenant, steps)
+    run_id = await run_plan(engine, tenant, plan, inputs={"go": False})
+    run = await wait_for(engine, tenant, run_id, within=20)
+    assert run.status == "completed", run.error
+    found = await steps_of(engine, tenant, run_id)
+    assert found["x"].state == "skipped"
+    # the gate opening is no succeeded dependency: h waited on x alone
+    assert found["h"].state == "skipped"
