@@ -183,7 +183,13 @@ async def _map_child(uow: ExecutionUow, run: Run, container: Step, child: Step) 
 
 async def _open(uow: ExecutionUow, run: Run, heads: list[str]) -> None:
     """Open the gate of each head: it runs once its other dependencies are done."""
-    resolved = await uow.steps.resolve(run.execution_id, heads, ok=True, failed=False)
+    # the gate counts as a success only for a head with no other dependency: one that
+    # has them runs on them (all skipped: skipped), as any step does
+    rows = await uow.steps.outputs(run.execution_id, heads)
+    alone = [k for k in heads if k in rows and rows[k].deps_total == 1]
+    others = [k for k in heads if k not in alone]
+    resolved = await uow.steps.resolve(run.execution_id, alone, ok=True, failed=False)
+    resolved += await uow.steps.resolve(run.execution_id, others, ok=False, failed=False)
     await flow.release(uow, run, [s for s in resolved if s.deps_left == 0])
 
 
