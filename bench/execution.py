@@ -227,7 +227,12 @@ def measure_prefect(quick: bool, install: bool) -> dict[str, Any] | str:
     done = subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         return f"prefect_shapes.py exited {done.returncode}: {done.stderr[-2000:]}"
-    parsed: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        # the last JSON object on stdout (one line or indented)
+        start = done.stdout.rindex("\n{") + 1 if "\n{" in done.stdout else done.stdout.index("{")
+        parsed: dict[str, Any] = json.loads(done.stdout[start:])
+    except ValueError:
+        return f"prefect_shapes.py printed no JSON result: {done.stdout[-500:]!r}"
     return parsed
 
 
@@ -290,6 +295,7 @@ def main() -> int:
         finally:
             asyncio.run(deprovision(admin, [db]))
     print(f"execution bench: broker {label}; {os.cpu_count()} CPUs; {SLOTS} slots per worker")
+    print("execution:", json.dumps({k: round(v, 2) for k, v in ours.items()}), flush=True)
     peer: dict[str, Any] | str = "skipped (--skip-prefect)"
     if not args.skip_prefect:
         peer = measure_prefect(args.quick, not args.no_install)
