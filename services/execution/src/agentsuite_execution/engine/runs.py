@@ -226,9 +226,6 @@ async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:
     again -= {k for k, n in nodes.items() if n.standby}
     # children of a container that succeeded (`join: any`) stay as they ended
     again = {k for k in again if not _under_succeeded(nodes, steps, k)}
-    # a parallel step that runs again runs its branches again: its new attempt waits for
-    # their ends (a kept branch would never report again); LLM calls come from the cache
-    again |= _members(nodes, {k for k in again if nodes[k].kind == "parallel"})
     for key in {k for k in again if nodes[k].kind == "map"}:
         await uow.steps.delete_instances(run.execution_id, key)
     generation = run.generation + 1
@@ -325,17 +322,6 @@ def _downstream(nodes: dict[str, Node], key: str) -> set[str]:
             if k not in found:
                 found.add(k)
                 frontier.append(k)
-    return found
-
-
-def _members(nodes: dict[str, Node], containers: set[str]) -> set[str]:
-    """Every step inside `containers`, nested containers' steps included."""
-    found: set[str] = set()
-    frontier = set(containers)
-    while frontier:
-        inside = {n.key for n in nodes.values() if n.parent in frontier} - found
-        found |= inside
-        frontier = inside
     return found
 
 

@@ -98,16 +98,14 @@ class Engine:
     async def _claims(self, ctx: kinds.Ctx) -> None:
         s = self.settings
         while not self._stop.is_set():
-            free = s.workers - len(self.running)
+            self._wake.clear()
             claimed: list[Step] = []
-            if free > 0:
-                self._wake.clear()
-                try:
-                    claimed = await self.claim(min(free, s.claim_batch))
-                except Exception:  # the database may be away; the next round tries again
-                    log.warning("claim failed", exc_info=True)
-                self.launch(ctx, claimed)
-            if claimed and len(claimed) == min(free, s.claim_batch):
+            try:
+                claimed = await self.claim(min(self.free(), s.claim_batch))
+            except Exception:  # the database may be away; the next round tries again
+                log.warning("claim failed", exc_info=True)
+            self.launch(ctx, claimed)
+            if claimed:
                 continue  # there may be more ready
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=s.poll_interval)
@@ -130,15 +128,25 @@ class Engine:
             self.running[(step.execution_id, step.key)] = task
 
     async def claim(self, batch: int) -> list[Step]:
-        """Lease up to `batch` ready steps and start their attempts (one transaction)."""
+        """Lease ready steps and start their attempts (one transaction): instant builtins
+        up to `local_budget` (they take no slot: a tenant's run in one transaction), the
+        others up to `batch` (the free slots)."""
         async with self.deps.uow(None) as uow:
             tenants = await uow.steps.ready_tenants()
             if not tenants:
                 return []
             # a rotating (random) order: over rounds every tenant comes first as often
             random.shuffle(tenants)
+            lease = self.settings.lease
             claimed = await uow.steps.claim(
-                tenants[:batch], owner=self.owner, batch=batch, lease=self.settings.lease
+                tenants[: self.settings.local_budget],
+                owner=self.owner,
+                batch=self.settings.local_budget,
+                lease=lease,
+                tools=local.INSTANT_TOOLS,
+            )
+            claimed += await uow.steps.claim(
+                tenants[:batch], owner=self.owner, batch=batch, lease=lease
             )
             await local.started(uow, claimed, self.owner)
             await uow.commit()

@@ -52,6 +52,8 @@ _CLAIM = text(
         CROSS JOIN LATERAL (
           SELECT s.execution_id, s.key FROM steps s
            WHERE s.tenant_id = t.tenant_id AND s.state = 'ready'
+             AND (CAST(:any AS boolean) OR (s.kind = 'tool'
+                  AND s.spec -> 'tool' ->> 'tool' = ANY(CAST(:tools AS text[]))))
            ORDER BY s.queued_at
            LIMIT :share
            FOR UPDATE SKIP LOCKED
@@ -150,10 +152,17 @@ class Steps(Repository):
         return list((await self.session.execute(_TENANTS)).scalars().all())
 
     async def claim(
-        self, tenants: Sequence[UUID], *, owner: str, batch: int, lease: float
+        self,
+        tenants: Sequence[UUID],
+        *,
+        owner: str,
+        batch: int,
+        lease: float,
+        tools: Sequence[str] | None = None,
     ) -> list[Step]:
-        """Lease up to `batch` ready steps, a fair share from each of `tenants`."""
-        if not tenants:
+        """Lease up to `batch` ready steps, a fair share from each of `tenants` (only `tool`
+        steps calling one of `tools`, when given)."""
+        if not tenants or batch <= 0:
             return []
         share = max(1, -(-batch // len(tenants)))
         result = await self.session.execute(
@@ -164,6 +173,8 @@ class Steps(Repository):
                 "batch": batch,
                 "owner": owner,
                 "lease": lease,
+                "any": tools is None,
+                "tools": list(tools or []),
             },
         )
         return [_step(r) for r in result.all()]
