@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_execution.domain.graph import Node
 from agentsuite_execution.domain.runs import Step
 from agentsuite_execution.domain.states import StepState
+from agentsuite_execution.repositories.claims import CLAIM, CLAIM_KEYS, RENEW, TENANTS
 from agentsuite_execution.repositories.tables import attempts, steps
 from agentsuite_kit.db.repository import Repository
 
@@ -26,87 +27,6 @@ S = steps.c
 
 def _step(row: Any) -> Step:
     return Step(**dict(row._mapping))
-
-
-# distinct tenants with ready steps, by a loose index scan of ix_steps_ready (one probe per
-# tenant, however many steps each has ready)
-_TENANTS = text(
-    """
-    WITH RECURSIVE t(tenant_id) AS (
-      (SELECT tenant_id FROM steps WHERE state = 'ready' ORDER BY tenant_id LIMIT 1)
-      UNION ALL
-      SELECT (SELECT s.tenant_id FROM steps s
-               WHERE s.state = 'ready' AND s.tenant_id > t.tenant_id
-               ORDER BY s.tenant_id LIMIT 1)
-        FROM t WHERE t.tenant_id IS NOT NULL
-    )
-    SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT 1000
-    """
-)
-
-_CLAIM = text(
-    """
-    WITH picked AS (
-      SELECT c.execution_id, c.key
-        FROM unnest(CAST(:tenants AS uuid[])) AS t(tenant_id)
-        CROSS JOIN LATERAL (
-          SELECT s.execution_id, s.key FROM steps s
-           WHERE s.tenant_id = t.tenant_id AND s.state = 'ready'
-             AND (CAST(:any AS boolean) OR (s.kind = 'tool'
-                  AND s.spec -> 'tool' ->> 'tool' = ANY(CAST(:tools AS text[]))))
-           ORDER BY s.queued_at
-           LIMIT :share
-           FOR UPDATE SKIP LOCKED
-        ) c
-       LIMIT :batch
-    )
-    UPDATE steps s
-       SET state = 'running', lease_owner = :owner,
-           attempt = s.attempt + CASE WHEN s.checkpoint ? 'continue' THEN 0 ELSE 1 END,
-           lease_until = now() + make_interval(secs => :lease),
-           started_at = coalesce(s.started_at, now())
-      FROM picked
-     WHERE s.execution_id = picked.execution_id AND s.key = picked.key
-    RETURNING s.*
-    """
-)
-
-
-_CLAIM_KEYS = text(
-    """
-    WITH picked AS (
-      SELECT s.execution_id, s.key
-        FROM steps s
-        JOIN unnest(CAST(:executions AS uuid[]), CAST(:keys AS text[])) AS k(execution_id, key)
-          ON s.execution_id = k.execution_id AND s.key = k.key
-       WHERE s.state = 'ready'
-         AND (CAST(:any AS boolean)
-              OR (s.kind = 'tool' AND s.spec -> 'tool' ->> 'tool' = ANY(CAST(:tools AS text[]))))
-       LIMIT :limit
-       FOR UPDATE OF s SKIP LOCKED
-    )
-    UPDATE steps s
-       SET state = 'running', lease_owner = :owner,
-           attempt = s.attempt + CASE WHEN s.checkpoint ? 'continue' THEN 0 ELSE 1 END,
-           lease_until = now() + make_interval(secs => :lease),
-           started_at = coalesce(s.started_at, now())
-      FROM picked
-     WHERE s.execution_id = picked.execution_id AND s.key = picked.key
-    RETURNING s.*
-    """
-)
-
-
-_RENEW = text(
-    """
-    UPDATE steps s
-       SET lease_until = now() + make_interval(secs => :lease)
-      FROM (SELECT execution_id, key FROM steps
-             WHERE lease_owner = :owner AND state = 'running'
-             FOR UPDATE SKIP LOCKED) mine
-     WHERE s.execution_id = mine.execution_id AND s.key = mine.key
-    """
-)
 
 
 class Steps(Repository):
@@ -149,7 +69,7 @@ class Steps(Repository):
     # --- the claim -----------------------------------------------------------------------
 
     async def ready_tenants(self) -> list[UUID]:
-        return list((await self.session.execute(_TENANTS)).scalars().all())
+        return list((await self.session.execute(TENANTS)).scalars().all())
 
     async def claim(
         self,
@@ -166,7 +86,7 @@ class Steps(Repository):
             return []
         share = max(1, -(-batch // len(tenants)))
         result = await self.session.execute(
-            _CLAIM,
+            CLAIM,
             {
                 "tenants": list(tenants),
                 "share": share,
@@ -194,7 +114,7 @@ class Steps(Repository):
         if not keys or limit <= 0:
             return []
         result = await self.session.execute(
-            _CLAIM_KEYS,
+            CLAIM_KEYS,
             {
                 "executions": [k[0] for k in keys],
                 "keys": [k[1] for k in keys],
@@ -265,7 +185,7 @@ class Steps(Repository):
     async def renew(self, owner: str, lease: float) -> int:
         """Extend every lease `owner` holds; how many. Rows another transaction holds (an
         attempt finishing) are skipped, not waited for: waiting could deadlock with it."""
-        result: Any = await self.session.execute(_RENEW, {"owner": owner, "lease": lease})
+        result: Any = await self.session.execute(RENEW, {"owner": owner, "lease": lease})
         return int(result.rowcount or 0)
 
     async def expired(self, limit: int) -> list[Step]:
