@@ -9,6 +9,7 @@ from uuid import UUID
 
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_contracts.steps import Budget, PlanStep
+from agentsuite_execution.domain.states import StepState
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,15 @@ class Step:
     @property
     def plan_step(self) -> PlanStep:
         return PlanStep.model_validate(self.spec)
+
+    @property
+    def under_way(self) -> bool:
+        """Whether an attempt of it is in progress: running, waiting on something, or held
+        between an agent's turns (or a budget-paused call) that continue that attempt. A
+        step between attempts keeps its last attempt's record as it ended."""
+        if self.state in (StepState.RUNNING, StepState.WAITING):
+            return True
+        return self.state == StepState.HELD and bool((self.checkpoint or {}).get("continue"))
 
     @property
     def idempotency_key(self) -> str:

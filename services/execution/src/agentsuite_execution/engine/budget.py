@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agentsuite_contracts.common import ErrorInfo, Money
-from agentsuite_contracts.execution import BudgetExceeded, BudgetLimit, BudgetWarning, StepFailed
+from agentsuite_contracts.execution import BudgetExceeded, BudgetLimit, BudgetWarning
 from agentsuite_contracts.llm import ChatMessage, ToolDefinition
 from agentsuite_contracts.steps import Budget, OnLimit
 from agentsuite_execution.domain.catalog import Price
@@ -204,8 +204,9 @@ async def refuse(
         f"{refused.used} used or held",
         details={"limit": refused.limit, "allowed": refused.allowed, "used": refused.used},
     )
-    await fail_step(uow, run, step, error, checkpoint)
-    await flow.fail_run(uow, run, error, step=step.key)
+    # for good, whatever its retry policy or on_error say: the run fails with it
+    await uow.steps.finish_attempt(step, "failed", error=error.model_dump(mode="json"))
+    await flow.failed(uow, run, step, error, fails_run=True, checkpoint=checkpoint)
     return False
 
 
@@ -226,40 +227,6 @@ async def hold(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, An
     )
     if run.status == RunStatus.RUNNING:
         await runs.pause(uow, run, reason="budget", timers="count")
-
-
-async def fail_step(
-    uow: ExecutionUow, run: Run, step: Step, error: ErrorInfo, checkpoint: dict[str, Any]
-) -> None:
-    """`step` fails for good, whatever its retry policy says (the run fails with it)."""
-    payload = error.model_dump(mode="json")
-    await uow.steps.set(
-        run.execution_id,
-        step.key,
-        state=StepState.FAILED,
-        error=payload,
-        checkpoint=checkpoint,
-        lease_owner=None,
-        lease_until=None,
-        finished_at=datetime.now(UTC),
-    )
-    await uow.steps.finish_attempt(step, "failed", error=payload)
-    await uow.executions.open_steps(run.execution_id, -1)
-    record(
-        uow,
-        run.tenant_id,
-        run.execution_id,
-        StepFailed(
-            execution_id=run.execution_id,
-            step=step.key,
-            attempt=max(step.attempt, 1),
-            error=error,
-            final=True,
-            duration_ms=flow.elapsed_ms(step.started_at),
-        ),
-        key=step.key,
-        level="error",
-    )
 
 
 async def exceeded(

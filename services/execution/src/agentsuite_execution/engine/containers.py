@@ -206,14 +206,10 @@ async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step
         lease_until=None,
     )
     await uow.executions.open_steps(run.execution_id, -len(closed))
-    # an attempt under way is closed here (its worker's late finish records nothing); a
-    # step between attempts keeps its last attempt's record, as close_open does
+    # an attempt under way is closed here (its worker's late finish records nothing)
     before = {c.key: c for c in children}
     for c in closed:
-        was = before[c.key]
-        if was.state in (StepState.RUNNING, StepState.WAITING) or (
-            was.state == StepState.HELD and (was.checkpoint or {}).get("continue")
-        ):
+        if before[c.key].under_way:
             await uow.steps.finish_attempt(c, "cancelled")
     waiting = {c.key for c in closed if before[c.key].state == StepState.WAITING}
     await _close_waits(uow, run, waiting)

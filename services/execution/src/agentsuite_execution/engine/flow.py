@@ -101,14 +101,79 @@ async def fail(
     losses = step.lease_losses + (1 if lost else 0)
     await uow.steps.finish_attempt(step, "lost" if lost else "failed", error=_json(error))
     # a cancelling run's compensations are what runs: they are retried as in a live run
-    alive = run.status in (RunStatus.RUNNING, RunStatus.PAUSED)
-    retry = (
-        lost and losses <= lease_loss_limit and (alive or run.status == RunStatus.CANCELLING)
-    ) or (
-        (alive or run.status == RunStatus.CANCELLING)
-        and not lost
-        and error.retryable
-        and may_retry(spec.retry, failures)
+    live = run.status in (RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CANCELLING)
+    retry = live and (
+        (lost and losses <= lease_loss_limit)
+        or (not lost and error.retryable and may_retry(spec.retry, failures))
+    )
+    if not retry:
+        await failed(uow, run, step, error, failures=failures, lease_losses=losses)
+        return
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        StepFailed(
+            execution_id=run.execution_id,
+            step=step.key,
+            attempt=max(step.attempt, 1),
+            error=error,
+            final=False,
+            duration_ms=elapsed_ms(step.started_at),
+        ),
+        key=step.key,
+        level="warning",
+    )
+    delay = 0 if lost else delay_ms(spec.retry, failures)
+    due = datetime.now(UTC) + timedelta(milliseconds=delay)
+    await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.RETRYING,
+        failures=failures,
+        lease_losses=losses,
+        error=_json(error),
+        lease_owner=None,
+        lease_until=None,
+        run_after=due,
+    )
+    await uow.timers.add(run.execution_id, "retry", due, key=step.key, attempt=step.attempt)
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        StepRetrying(
+            execution_id=run.execution_id,
+            step=step.key,
+            next_attempt=step.attempt + 1,
+            delay_ms=delay,
+            error=error,
+        ),
+        key=step.key,
+    )
+
+
+async def failed(
+    uow: ExecutionUow,
+    run: Run,
+    step: Step,
+    error: ErrorInfo,
+    *,
+    fails_run: bool = False,
+    **values: Any,
+) -> None:
+    """`step` failed for good (its attempt's row is closed already): its row (plus
+    `values`), `execution.step.failed`, then its dependants go on (`on_error: continue`)
+    or the run fails with it (always, when `fails_run`)."""
+    done = await uow.steps.set(
+        run.execution_id,
+        step.key,
+        state=StepState.FAILED,
+        error=_json(error),
+        lease_owner=None,
+        lease_until=None,
+        finished_at=datetime.now(UTC),
+        **values,
     )
     record(
         uow,
@@ -119,53 +184,13 @@ async def fail(
             step=step.key,
             attempt=max(step.attempt, 1),
             error=error,
-            final=not retry,
+            final=True,
             duration_ms=elapsed_ms(step.started_at),
         ),
         key=step.key,
-        level="warning" if retry else "error",
+        level="error",
     )
-    if retry:
-        delay = 0 if lost else delay_ms(spec.retry, failures)
-        due = datetime.now(UTC) + timedelta(milliseconds=delay)
-        await uow.steps.set(
-            run.execution_id,
-            step.key,
-            state=StepState.RETRYING,
-            failures=failures,
-            lease_losses=losses,
-            error=_json(error),
-            lease_owner=None,
-            lease_until=None,
-            run_after=due,
-        )
-        await uow.timers.add(run.execution_id, "retry", due, key=step.key, attempt=step.attempt)
-        record(
-            uow,
-            run.tenant_id,
-            run.execution_id,
-            StepRetrying(
-                execution_id=run.execution_id,
-                step=step.key,
-                next_attempt=step.attempt + 1,
-                delay_ms=delay,
-                error=error,
-            ),
-            key=step.key,
-        )
-        return
-    done = await uow.steps.set(
-        run.execution_id,
-        step.key,
-        state=StepState.FAILED,
-        failures=failures,
-        lease_losses=losses,
-        error=_json(error),
-        lease_owner=None,
-        lease_until=None,
-        finished_at=datetime.now(UTC),
-    )
-    if spec.on_error == OnError.CONTINUE:
+    if step.plan_step.on_error == OnError.CONTINUE and not fails_run:
         await finished(uow, run, done, "failed")
         return
     # its end counts here: fail_run's close_open only counts the steps still open

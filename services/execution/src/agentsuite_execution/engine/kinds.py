@@ -146,12 +146,13 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
     binding = builtin_binding(spec.tool)
     scope: dict[str, Any] = {}
     timeout_ms: int | None = step.plan_step.timeout_ms
-    if binding is None or needs_scope(step):
+    referencing = needs_scope(step)
+    if binding is None or referencing:
         async with ctx.deps.uow(step.tenant_id) as uow:
             run = await uow.executions.get(step.execution_id)
             if run is None:
                 raise StepFailure(ErrorInfo(code="gone", message="the execution is gone"))
-            if needs_scope(step):
+            if referencing:
                 scope = await scope_for(uow, run, step)
             if binding is None:
                 tool = await uow.tools.resolve(spec.tool, spec.version)

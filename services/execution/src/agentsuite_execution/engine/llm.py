@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo, Money, Usage
 from agentsuite_contracts.llm import (
@@ -352,10 +353,16 @@ def usage_of(prompt: int, completion: int, cost: int, currency: str) -> Usage:
 async def abandon(uow: ExecutionUow, run: Run, step: Step) -> None:
     """The step's pending LLM calls will not be waited for: release their reservations
     (an answer arriving later is ignored)."""
-    for call in await uow.llm_calls.pending_of(run.execution_id, step.key):
+    await release(uow, run.execution_id, step.key)
+
+
+async def release(uow: ExecutionUow, execution_id: UUID, key: str | None = None) -> None:
+    """Abandon the run's pending LLM calls (only `key`'s, when given) and release what
+    they hold of its budget."""
+    for call in await uow.llm_calls.pending_of(execution_id, key):
         await uow.llm_calls.answer(call["request_id"], state="abandoned")
         await uow.executions.settle(
-            run.execution_id,
+            execution_id,
             reserved_tokens=call["reserved_tokens"],
             reserved_cost=call["reserved_cost"],
             prompt_tokens=0,

@@ -21,7 +21,7 @@ from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.graph import Node, compile_plan, plan_key, steps_of
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import STEP_OPEN, RunStatus, StepState
-from agentsuite_execution.engine import flow
+from agentsuite_execution.engine import flow, llm
 from agentsuite_execution.engine.journal import record, wake
 from agentsuite_execution.uow import ExecutionUow
 
@@ -160,17 +160,9 @@ async def cancelled(uow: ExecutionUow, run: Run) -> Run:
 async def close_open(uow: ExecutionUow, run: Run) -> None:
     """Cancel every open step, approval, LLM call and timer of the run (and its child
     runs); engines running one of its steps are told to stop it."""
-    # only these have an attempt under way; the others' last attempt ended already (and a
-    # rerun's reset steps keep their previous attempt's record as it was)
-    live = [
-        s
-        for s in await uow.steps.of(
-            run.execution_id, states=[StepState.RUNNING, StepState.WAITING, StepState.HELD]
-        )
-        # a held step is between attempts, unless it holds an agent's (or a budget-paused
-        # call's) attempt to continue
-        if s.state != StepState.HELD or (s.checkpoint or {}).get("continue")
-    ]
+    # a step between attempts keeps its last attempt's record (a rerun's reset steps too)
+    candidates = [StepState.RUNNING, StepState.WAITING, StepState.HELD]
+    live = [s for s in await uow.steps.of(run.execution_id, states=candidates) if s.under_way]
     closed = await uow.steps.set_states(
         run.execution_id,
         list(STEP_OPEN),
@@ -183,16 +175,7 @@ async def close_open(uow: ExecutionUow, run: Run) -> None:
     for s in live:
         await uow.steps.finish_attempt(s, "cancelled")
     await uow.approvals.close_pending(run.execution_id, "cancelled")
-    for call in await uow.llm_calls.pending_of(run.execution_id):
-        await uow.llm_calls.answer(call["request_id"], state="abandoned")
-        await uow.executions.settle(
-            run.execution_id,
-            reserved_tokens=call["reserved_tokens"],
-            reserved_cost=call["reserved_cost"],
-            prompt_tokens=0,
-            completion_tokens=0,
-            cost=0,
-        )
+    await llm.release(uow, run.execution_id)
     await uow.timers.cancel(run.execution_id)
     for child in await uow.executions.children(run.execution_id):
         if child.status in (RunStatus.RUNNING, RunStatus.PAUSED):
