@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
+from agentsuite_kit.storable import unstorable
 from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -116,11 +117,28 @@ async def _body(request: Request, deps: Deps) -> Json:
         raise GatewayError(Code.INVALID_REQUEST, f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise GatewayError(Code.INVALID_REQUEST, "body must be a JSON object")
+    _storable(request, body)
     for name, kind, what in _TYPED:
         value = body.get(name)
         if value is not None and not isinstance(value, kind):
             raise GatewayError(Code.INVALID_REQUEST, f"{name}: must be {what}", param=name)
     return body
+
+
+def _storable(request: Request, body: Json) -> None:
+    """Refuse, before any upstream call, text PostgreSQL cannot hold (the kit's rule every
+    other route gets from its app-wide dependency, which this hot path skips): the call's
+    labels, traces and cached answer are stored, and an echo of it used to fail the cache's
+    INSERT after the call was made and billed."""
+    for name, value in request.headers.raw:
+        if b"\x00" in value:
+            header = name.decode("latin-1")
+            raise GatewayError(Code.INVALID_REQUEST, f"{header}: contains NUL", param=header)
+    found = unstorable(body)
+    if found is not None:
+        raise GatewayError(
+            Code.INVALID_REQUEST, f"{found.path}: {found.reason}", param=found.path or None
+        )
 
 
 # the members the gateway itself reads: a wrong type is refused here, not misread later

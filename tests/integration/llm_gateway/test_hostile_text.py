@@ -1,0 +1,72 @@
+"""Text PostgreSQL cannot hold at the gateway: in a chat request it is refused (400, the
+OpenAI error naming the member) before any upstream call, so nothing is billed or traced
+"ok"; in an upstream answer it is delivered over HTTP but not cached, and over Kafka it is
+answered escaped (it used to fail the cache's or the request record's INSERT after the
+call was made and billed: a 500, or no answer at all)."""
+
+from __future__ import annotations
+
+import json
+from uuid import uuid4
+
+import httpx
+
+from tests.integration.llm_gateway.e2e_support import duo, traces
+from tests.integration.llm_gateway.harness import Gateway, auth
+from tests.integration.llm_gateway.requests_support import ask, envelope, publish, replies
+from tests.integration.llm_gateway.stub import Reply
+
+CACHED = {"X-Agentsuite-Cache": "on", "content-type": "application/json"}
+
+
+async def chat(gateway: Gateway, tenant: object, content: str) -> httpx.Response:
+    body = {"model": "duo", "messages": [{"role": "user", "content": content}]}
+    return await gateway.client.post(
+        "/v1/chat/completions",
+        content=json.dumps(body),  # ASCII JSON: `\u0000` as a client sends it
+        headers={**auth(tenant), **CACHED},  # type: ignore[arg-type]
+    )
+
+
+async def test_a_nul_in_a_cached_chat_is_refused_before_the_upstream_call(
+    gateway: Gateway,
+) -> None:
+    async with duo(gateway, price_a=("1", "1"), price_b=("1", "1")) as (tenant, first, second, _):
+        reply = await chat(gateway, tenant, "a\u0000b")
+        assert reply.status_code == 400, reply.text
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        error = reply.json()["error"]
+        assert error["param"] == "messages[0].content", error
+        assert "NUL" in error["message"]
+        assert first.requests == second.requests == []
+        assert [t for t in await traces(gateway, tenant) if t["status"] == "ok"] == []
+        assert (await chat(gateway, tenant, "fine")).status_code == 200  # still serving
+
+
+async def test_an_upstream_answer_with_a_nul_is_delivered_and_not_cached(
+    gateway: Gateway,
+) -> None:
+    async with duo(gateway) as (tenant, first, _second, _):
+        first.script(Reply(text="a\u0000b"), Reply(text="a\u0000b"))
+        text = f"answer with a nul {uuid4()}"
+        for _ in range(2):
+            reply = await chat(gateway, tenant, text)
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["choices"][0]["message"]["content"] == "a\u0000b"
+            assert reply.headers["x-agentsuite-cached"] == "false"
+        assert len(first.requests) == 2
+
+
+async def test_an_upstream_answer_with_a_nul_is_answered_escaped_over_kafka(
+    gateway: Gateway,
+) -> None:
+    kafka = gateway.settings.kafka_bootstrap_servers
+    async with duo(gateway) as (tenant, first, _second, _):
+        first.script(Reply(text="a\u0000b"))
+        request = ask(f"nul over kafka {uuid4()}", model="duo", cache=True)
+        await publish(kafka, [(str(request.request_id).encode(), envelope(tenant, request))])
+        [answer] = await replies(kafka, request.request_id, 1)
+        assert answer.payload.status == "ok", answer.payload
+        assert answer.payload.message is not None
+        assert answer.payload.message.content == "a\\u0000b"
+        assert len(first.requests) == 1
