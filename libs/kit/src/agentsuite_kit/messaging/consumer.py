@@ -152,7 +152,10 @@ class Consumer(Generic[U]):
             try:
                 type_ = _HEAD.validate_json(record.value).type
             except ValidationError as exc:
-                await self._bury(record, "invalid", _short(exc))
+                # pydantic refuses a lone surrogate with a position; the walk names the field
+                flaw = unstorable_json(record.value)
+                error = f"{flaw.path}: {flaw.reason}" if flaw is not None else _short(exc)
+                await self._bury(record, "invalid", error)
                 return Outcome.DEAD_LETTERED
         if type_ not in self._by_type:
             self._skip("unhandled-type", record, type_)
