@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.integration.execution.harness import Execution, auth
+from tests.integration.hostile_support import sweep
 from tests.integration.execution.test_api import runnable, started
 from tests.integration.execution.test_api_control import approval, pending_approval, wait
 
@@ -127,4 +128,14 @@ async def test_a_non_finite_number_in_inputs_is_refused(engine: Execution, text:
     )
     assert reply.status_code == 422, reply.text
     assert reply.json()["field"] == "inputs.x"
+    await serves(engine, tenant)
+
+
+async def test_every_body_route_refuses_unstorable_text_by_name(engine: Execution) -> None:
+    tenant = uuid4()
+    plan = await runnable(engine, tenant, [wait()])
+    rid = (await started(engine, tenant, plan.plan_id))["execution_id"]
+    ids = {"execution_id": rid}
+    wrong = await sweep(engine.app, engine.client, auth(tenant), ids)
+    assert wrong == [], "\n".join(wrong)
     await serves(engine, tenant)

@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import httpx
 
+from tests.integration.hostile_support import sweep
 from tests.integration.llm_gateway.e2e_support import duo, traces
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.requests_support import ask, envelope, publish, replies
@@ -70,3 +71,10 @@ async def test_an_upstream_answer_with_a_nul_is_answered_escaped_over_kafka(
         assert answer.payload.message is not None
         assert answer.payload.message.content == "a\\u0000b"
         assert len(first.requests) == 1
+
+
+async def test_every_body_route_refuses_unstorable_text_by_name(gateway: Gateway) -> None:
+    tenant = uuid4()
+    wrong = await sweep(gateway.app, gateway.client, auth(tenant))
+    assert wrong == [], "\n".join(wrong)
+    assert (await gateway.client.get("/v1/providers", headers=auth(tenant))).status_code == 200

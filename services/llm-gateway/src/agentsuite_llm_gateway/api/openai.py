@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
-from agentsuite_kit.storable import unstorable
+from agentsuite_kit.storable import unstorable, unstorable_json
 from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -114,6 +114,11 @@ async def _body(request: Request, deps: Deps) -> Json:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        found = unstorable_json(raw)  # orjson refuses a lone surrogate: name where it is
+        if found is not None:
+            raise GatewayError(
+                Code.INVALID_REQUEST, f"{found.path}: {found.reason}", param=found.path or None
+            ) from None
         raise GatewayError(Code.INVALID_REQUEST, f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise GatewayError(Code.INVALID_REQUEST, "body must be a JSON object")
