@@ -104,7 +104,8 @@ def named(reply: httpx.Response) -> str | None:
     error = body.get("error")
     if isinstance(error, dict) and error.get("param"):
         return str(error["param"])
-    return body.get("field")
+    field = body.get("field")
+    return str(field) if field else None
 
 
 async def sweep(

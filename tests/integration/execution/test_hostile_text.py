@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from tests.integration.execution.harness import Execution, auth
-from tests.integration.hostile_support import sweep
 from tests.integration.execution.test_api import runnable, started
 from tests.integration.execution.test_api_control import approval, pending_approval, wait
+from tests.integration.hostile_support import sweep
 
 NUL, LONE = "a\u0000b", "\ud800"
 

@@ -57,9 +57,7 @@ async def run_tool(ex: Execution, tenant: UUID, url: str) -> UUID:
     version, head = tool_published(
         tool_spec(name, binding=ToolBinding(kind=BindingKind.HTTP, target=url))
     )
-    step = PlanStep(
-        key="call", name="call", kind=StepKind.TOOL, tool=ToolStep(tool=name, input={})
-    )
+    step = PlanStep(key="call", name="call", kind=StepKind.TOOL, tool=ToolStep(tool=name, input={}))
     approved = plan_approved(steps=[step])
     async with ex.deps.uow(tenant) as uow:
         await projections.tool_version_published(envelope(version, tenant_id=tenant), uow)

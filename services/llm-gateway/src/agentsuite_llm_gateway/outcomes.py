@@ -160,7 +160,9 @@ class Outcomes:
         if found is not None:
             # an upstream answer PostgreSQL cannot hold (a NUL) is delivered as it came, not
             # cached: failing the INSERT here made a call already made and billed a 500
-            log.info("answer of %s not cached: %s %s", job.options.request_id, found.path, found.reason)
+            log.info(
+                "answer of %s not cached: %s %s", job.options.request_id, found.path, found.reason
+            )
             return
         ttl = job.options.cache_ttl or self.deps.settings.cache_ttl
         await self.deps.cache.put(
