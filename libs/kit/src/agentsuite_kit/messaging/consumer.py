@@ -7,7 +7,8 @@ NaN: `agentsuite_kit.storable`); an enum value it does not know (in a field not 
 open) is skipped and counted. Otherwise the handler runs in a held unit of work whose
 inbox claim commits with the effect. A transient fault is retried in place (offset not
 committed); any other failure sends the record to the group's next retry tier or, after
-the last, to its dead-letter topic, and the partition moves on. `messaging.group` feeds it from Kafka.
+the last, to its dead-letter topic, and the partition moves on. `messaging.group` feeds
+it from Kafka.
 """
 
 from __future__ import annotations
