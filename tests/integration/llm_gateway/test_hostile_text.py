@@ -12,20 +12,20 @@ from uuid import uuid4
 import httpx
 
 from tests.integration.hostile_support import sweep
-from tests.integration.llm_gateway.e2e_support import duo, traces
+from tests.integration.llm_gateway.e2e_support import duo, trace_of, traces
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.requests_support import ask, envelope, publish, replies
-from tests.integration.llm_gateway.stub import Reply
+from tests.integration.llm_gateway.stub import Fail, Reply
 
 CACHED = {"X-Agentsuite-Cache": "on", "content-type": "application/json"}
 
 
-async def chat(gateway: Gateway, tenant: object, content: str) -> httpx.Response:
+async def chat(gateway: Gateway, tenant: object, content: str, **headers: str) -> httpx.Response:
     body = {"model": "duo", "messages": [{"role": "user", "content": content}]}
     return await gateway.client.post(
         "/v1/chat/completions",
         content=json.dumps(body),  # ASCII JSON: `\u0000` as a client sends it
-        headers={**auth(tenant), **CACHED},  # type: ignore[arg-type]
+        headers={**auth(tenant), **CACHED, **headers},  # type: ignore[arg-type]
     )
 
 
@@ -78,3 +78,17 @@ async def test_every_body_route_refuses_unstorable_text_by_name(gateway: Gateway
     wrong = await sweep(gateway.app, gateway.client, auth(tenant))
     assert wrong == [], "\n".join(wrong)
     assert (await gateway.client.get("/v1/providers", headers=auth(tenant))).status_code == 200
+
+
+async def test_an_upstream_error_with_a_nul_is_traced_escaped(gateway: Gateway) -> None:
+    """The upstream's error text goes into the trace's attempts: kept escaped, the trace is
+    written (it was dropped as poison after failing its INSERT again and again)."""
+    async with duo(gateway) as (tenant, first, second, _):
+        refusal = {"error": {"message": "bad\u0000thing", "type": "invalid_request_error"}}
+        first.script(Fail(400, body=refusal))
+        request_id = str(uuid4())
+        reply = await chat(gateway, tenant, "refused", **{"X-Request-Id": request_id})
+        assert reply.status_code == 400, reply.text
+        assert second.requests == []
+        trace = await trace_of(gateway, tenant, request_id)
+        assert trace["attempts"][0]["error"] == "bad\\u0000thing", trace
