@@ -102,10 +102,16 @@ def _render(at: _Path | None) -> str:
     return path
 
 
-def suspect(raw: bytes) -> bool:
-    """Whether raw JSON bytes may decode into something `unstorable` finds (cheap: a
-    regex over the bytes; the hot path skips the decode and walk when it says no)."""
-    return _SUSPECT.search(raw) is not None
+def suspect(raw: bytes, *, numbers: bool = True) -> bool:
+    """Whether raw JSON bytes may decode into something `unstorable` finds (cheap: byte
+    searches, then a regex; the hot path skips the decode and walk when it says no).
+    `numbers=False` for a parser that refuses NaN and Infinity itself (orjson)."""
+    # one-byte searches first (memchr speed): a flaw in JSON text needs a backslash escape,
+    # a raw NUL or a raw surrogate's lead byte 0xED; most bodies hold none of them
+    if b"\\" in raw or b"\x00" in raw or b"\xed" in raw:
+        if _SUSPECT.search(raw) is not None:
+            return True
+    return numbers and (b"NaN" in raw or b"Infinity" in raw)
 
 
 def unstorable_json(raw: bytes) -> Unstorable | None:
