@@ -108,9 +108,8 @@ def suspect(raw: bytes, *, numbers: bool = True) -> bool:
     `numbers=False` for a parser that refuses NaN and Infinity itself (orjson)."""
     # one-byte searches first (memchr speed): a flaw in JSON text needs a backslash escape,
     # a raw NUL or a raw surrogate's lead byte 0xED; most bodies hold none of them
-    if b"\\" in raw or b"\x00" in raw or b"\xed" in raw:
-        if _SUSPECT.search(raw) is not None:
-            return True
+    if (b"\\" in raw or b"\x00" in raw or b"\xed" in raw) and _SUSPECT.search(raw) is not None:
+        return True
     return numbers and (b"NaN" in raw or b"Infinity" in raw)
 
 
