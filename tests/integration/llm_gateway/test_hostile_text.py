@@ -6,11 +6,14 @@ call was made and billed: a 500, or no answer at all)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from uuid import uuid4
 
 import httpx
+from aiokafka import AIOKafkaConsumer
 
+from agentsuite_contracts.deadletter import DeadLetter
 from tests.integration.hostile_support import sweep
 from tests.integration.llm_gateway.e2e_support import duo, trace_of, traces
 from tests.integration.llm_gateway.harness import Gateway, auth
@@ -92,3 +95,34 @@ async def test_an_upstream_error_with_a_nul_is_traced_escaped(gateway: Gateway) 
         assert second.requests == []
         trace = await trace_of(gateway, tenant, request_id)
         assert trace["attempts"][0]["error"] == "bad\\u0000thing", trace
+
+
+async def test_a_kafka_request_with_a_nul_is_dead_lettered_uncalled(gateway: Gateway) -> None:
+    """A request whose messages PostgreSQL cannot hold is dead-lettered as invalid before
+    any upstream call (it was called and billed, then its answer failed to be stored)."""
+    kafka = gateway.settings.kafka_bootstrap_servers
+    async with duo(gateway) as (tenant, first, second, _):
+        request = ask("a\u0000b", model="duo")
+        await publish(kafka, [(str(request.request_id).encode(), envelope(tenant, request))])
+        letter = await dead_letter(kafka, "llm-gateway.requests.dlq", str(request.request_id))
+        assert letter.reason == "invalid"
+        assert "payload.messages[0].content" in letter.error
+        assert first.requests == second.requests == []
+
+
+async def dead_letter(kafka: str, topic: str, key: str, within: float = 30.0) -> DeadLetter:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for r in records:
+                    if r.key == key.encode():
+                        return DeadLetter.from_headers({k: v.decode() for k, v in r.headers})
+    finally:
+        await consumer.stop()
+    raise AssertionError(f"no dead letter for {key} on {topic}")
