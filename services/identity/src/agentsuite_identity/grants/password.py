@@ -99,7 +99,7 @@ async def _sign_in(
     tenant_id = UUID(str(tenant.tenant_id))
     async with deps.runtime.uow(tenant_id) as uow:
         reads = SignIn(uow.session)
-        user = await reads.user_by_email(email)
+        user = await reads.user_by_email(tenant_id, email)
         # an inactive user's password is still verified: the same work as for an active one
         ok, rehashed = await deps.passwords.verify(
             None if user is None else user.password_hash, password

@@ -312,9 +312,11 @@ class SignIn(Repository):
         query = select(tenants.c.tenant_id, tenants.c.status).where(tenants.c.slug == slug)
         return (await self.session.execute(query)).first()
 
-    async def user_by_email(self, email: str) -> Any:
+    async def user_by_email(self, tenant_id: UUID, email: str) -> Any:
+        # the tenant is named although RLS filters on it too: the policy's OR cannot seek
+        # an index; email_lower (not lower(email)) is what may, under RLS (migration 0005)
         query = select(users.c.user_id, users.c.password_hash, users.c.status).where(
-            func.lower(users.c.email) == email.lower()
+            users.c.tenant_id == tenant_id, users.c.email_lower == email.lower()
         )
         return (await self.session.execute(query.limit(1))).first()
 
