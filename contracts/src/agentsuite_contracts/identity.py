@@ -501,7 +501,10 @@ class SigningKeyRotated(Event):
         default="identity.signing_key.rotated", description="Message type."
     )
     kid: str = Field(description="Key id of the new signing key (JWT `kid`).")
-    algorithm: str = Field(description="JWS algorithm, e.g. `EdDSA` or `RS256`.")
+    algorithm: str = Field(
+        description="JWS algorithm: `Ed25519` (RFC 9864) or `ES256`; `EdDSA` only for keys "
+        "made before the switch to the fully specified name."
+    )
     previous_kid: str | None = Field(default=None, description="Key it replaces, if any.")
     jwks_url: str = Field(description="Where verifiers fetch the public keys.")
     previous_valid_until: datetime | None = Field(
