@@ -9,6 +9,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -215,3 +216,23 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
         )
         # the proxy appended the address it saw; what the client put before it is not
         assert sorted(e.payload.client_address for e in events) == sorted([direct, real])
+
+
+async def test_a_lockout_is_reported_once_however_many_failures_race_to_it(
+    identity: Identity,
+) -> None:
+    """SignInLockedOut comes from the failure that set the lock: failures arriving together
+    at the limit (or after it) must not each announce a lockout."""
+    key, limit = f"race-{secrets.token_hex(8)}", 3
+    window, lockout = timedelta(minutes=5), timedelta(minutes=5)
+
+    async def fail() -> datetime | None:
+        async with identity.deps.runtime.uow(None) as uow:
+            until = await uow.login_throttle.fail(key, limit=limit, window=window, lockout=lockout)
+            await uow.commit()
+            return until
+
+    for _ in range(limit - 1):
+        assert await fail() is None
+    results = await asyncio.gather(*(fail() for _ in range(6)))
+    assert len([r for r in results if r is not None]) == 1
