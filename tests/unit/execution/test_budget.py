@@ -16,12 +16,20 @@ from agentsuite_execution.engine.budget import (
     cost_micros,
     crossed,
     prompt_tokens,
-    tokens_of,
 )
+from agentsuite_llm_gateway.domain import asks
 from agentsuite_execution.engine.llm import function_name
 
 from agentsuite_contracts.common import Money
-from agentsuite_contracts.llm import ChatMessage, Role, ToolCall, ToolDefinition
+from agentsuite_contracts.llm import (
+    ChatMessage,
+    LlmRequest,
+    ResponseFormat,
+    Role,
+    ToolCall,
+    ToolDefinition,
+)
+from agentsuite_kit.llm_body import chat_body
 from agentsuite_contracts.steps import Budget
 
 
@@ -70,25 +78,33 @@ def run(**values: Any) -> Run:
     return Run(**{**base, **values})
 
 
-@pytest.mark.parametrize(("text", "tokens"), [("", 0), ("a", 1), ("abcd", 1), ("abcde", 2)])
-def test_tokens_are_characters_over_four_rounded_up(text: str, tokens: int) -> None:
-    assert tokens_of(text) == tokens
+MESSAGES = [
+    ChatMessage(role=Role.SYSTEM, content="be brief"),
+    ChatMessage(role=Role.USER, content="a b c d e f g h i j k l m n o p"),
+    ChatMessage(
+        role=Role.ASSISTANT,
+        tool_calls=[ToolCall(id="1", name="echo", arguments='{"a":1}')],
+    ),
+]
 
 
-def test_prompt_estimate_counts_each_message_tool_call_and_tool() -> None:
-    messages = [
-        ChatMessage(role=Role.SYSTEM, content="abcde"),  # 2
-        ChatMessage(role=Role.USER, content="abc"),  # 1
-        ChatMessage(
-            role=Role.ASSISTANT,
-            tool_calls=[ToolCall(id="1", name="echo", arguments='{"a":1}')],  # 1 + 2
-        ),
-    ]
-    assert prompt_tokens(messages) == 6
+@pytest.mark.parametrize("model", [None, "stub-model", "gpt-4o", "gpt-4-turbo"])
+def test_the_prompt_bound_is_the_gateways_for_the_same_request(model: str | None) -> None:
     tool = ToolDefinition(name="t", parameters={"type": "object"})
-    with_tool = prompt_tokens(messages, [tool])
-    assert with_tool > 6
-    assert prompt_tokens(messages, [tool], {"type": "object"}) > with_tool
+    fmt = ResponseFormat(kind="json_schema", name="x", json_schema={"type": "object"})
+    request = LlmRequest(
+        requester="execution", model=model, messages=MESSAGES, tools=[tool], response_format=fmt
+    )
+    ours = prompt_tokens(model, MESSAGES, [tool], fmt)
+    assert ours == asks.input_bound(chat_body(request), model)
+    assert prompt_tokens(model, MESSAGES) < prompt_tokens(model, MESSAGES, [tool]) < ours
+
+
+def test_short_words_are_not_bounded_by_characters_over_four() -> None:
+    # 16 one-letter words: any BPE tokenizer makes at least 16 tokens of them
+    words = [ChatMessage(role=Role.USER, content="a b c d e f g h i j k l m n o p")]
+    assert prompt_tokens(None, words) >= 31  # a token per byte
+    assert prompt_tokens("gpt-4o", words) >= 16
 
 
 def test_cost_bound_rounds_up_to_the_micro() -> None:
