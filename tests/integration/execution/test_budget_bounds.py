@@ -18,6 +18,7 @@ import re
 from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 
 from agentsuite_cli.provision import ServiceDb
@@ -155,10 +156,11 @@ async def test_a_paused_runs_budget_is_raised_then_it_resumes(s: Stack) -> None:
     rid = str(run_id)
     client = s.execution.client
 
-    async def post(body: object, who: UUID = tenant, what: str = "budget", **h: str):  # type: ignore[no-untyped-def]
-        return await client.post(
-            f"/v1/executions/{rid}/{what}", json=body, headers={**auth(who), **h}
-        )
+    async def post(
+        body: object, *, who: UUID = tenant, what: str = "budget", if_match: str | None = None
+    ) -> httpx.Response:
+        headers = auth(who) if if_match is None else {**auth(who), "If-Match": if_match}
+        return await client.post(f"/v1/executions/{rid}/{what}", json=body, headers=headers)
 
     # the same run seen from another tenant does not exist
     assert (await post({"max_cost": {"amount_micros": 9 * CALL}}, who=uuid4())).status_code == 404
@@ -169,13 +171,11 @@ async def test_a_paused_runs_budget_is_raised_then_it_resumes(s: Stack) -> None:
     lower = await post({"max_cost": {"amount_micros": CALL}})
     assert lower.status_code == 409, lower.text
     assert "spent" in lower.json()["detail"]
-    stale = await post({"max_cost": {"amount_micros": 9 * CALL}}, **{"If-Match": '"999"'})
+    stale = await post({"max_cost": {"amount_micros": 9 * CALL}}, if_match='"999"')
     assert stale.status_code == 412
     # resuming without a raise pauses again at once
     current = await run_of(s, tenant, run_id)
-    raised = await post(
-        {"max_cost": {"amount_micros": 3 * CALL}}, **{"If-Match": f'"{current.version}"'}
-    )
+    raised = await post({"max_cost": {"amount_micros": 3 * CALL}}, if_match=f'"{current.version}"')
     assert raised.status_code == 200, raised.text
     assert raised.json()["budget"]["max_cost"]["amount_micros"] == 3 * CALL
     assert raised.json()["status"] == "paused"

@@ -17,8 +17,8 @@ from agentsuite_execution.engine.budget import (
     crossed,
     prompt_tokens,
 )
-from agentsuite_llm_gateway.domain import asks
 from agentsuite_execution.engine.llm import function_name
+from agentsuite_llm_gateway.domain import asks
 
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.llm import (
@@ -29,8 +29,8 @@ from agentsuite_contracts.llm import (
     ToolCall,
     ToolDefinition,
 )
-from agentsuite_kit.llm_body import chat_body
 from agentsuite_contracts.steps import Budget
+from agentsuite_kit.llm_body import chat_body
 
 
 def run(**values: Any) -> Run:

@@ -60,12 +60,13 @@ def encoding_of(model: str | None) -> str | None:
 
 @lru_cache(maxsize=4)
 def _tokenizer(encoding: str) -> Count:
-    # loaded on first use (about half a second and 150 MB for o200k), then kept
-    import bpe_openai  # type: ignore[import-untyped]  # the package ships no type hints
-
+    # loaded on first use (both vocabularies: under a second, ~150 MB), then kept
     with warnings.catch_warnings():
-        # it reads its bundled vocabulary with importlib.resources.open_binary (deprecated)
+        # it reads its bundled vocabularies (on import) with the deprecated
+        # importlib.resources.open_binary
         warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai  # type: ignore[import-untyped]  # the package ships no type hints
+
         enc = bpe_openai.get_encoding(encoding)
 
     def count(text: str) -> int:
