@@ -8,7 +8,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from agentsuite_execution.domain.budgets import BudgetChange, changed
 from agentsuite_execution.domain.catalog import Price
+from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.engine.agent import over_limits
 from agentsuite_execution.engine.budget import (
@@ -29,7 +31,7 @@ from agentsuite_contracts.llm import (
     ToolCall,
     ToolDefinition,
 )
-from agentsuite_contracts.steps import Budget
+from agentsuite_contracts.steps import Budget, OnLimit
 from agentsuite_kit.llm_body import chat_body
 
 
@@ -162,3 +164,37 @@ def test_agent_limits_turns_tokens_cost_and_time() -> None:
 )
 def test_tool_names_become_function_names_providers_accept(tool: str, name: str) -> None:
     assert function_name(tool) == name
+
+
+def test_a_budget_change_sets_the_named_limits_and_keeps_the_rest() -> None:
+    limits = Budget(max_cost=Money(amount_micros=100), max_tokens=50, on_limit=OnLimit.PAUSE)
+    r = run(status="paused", budget=limits.model_dump(mode="json"), cost_used=60, cost_reserved=20)
+    budget, touched = changed(r, BudgetChange(max_cost=Money(amount_micros=80)), 0)
+    assert budget.max_cost == Money(amount_micros=80)  # spent + held is the floor
+    assert (budget.max_tokens, budget.on_limit) == (50, OnLimit.PAUSE)
+    assert touched == ["cost"]
+    fresh, _ = changed(run(budget=None), BudgetChange(max_tokens=10), 0)
+    assert fresh.max_tokens == 10
+
+
+@pytest.mark.parametrize(
+    ("values", "change", "code"),
+    [
+        (
+            {"cost_used": 60, "cost_reserved": 20},
+            BudgetChange(max_cost=Money(amount_micros=79)),
+            "conflict",
+        ),
+        ({"tokens_used": 5}, BudgetChange(max_tokens=4), "conflict"),
+        ({}, BudgetChange(max_cost=Money(amount_micros=1, currency="EUR")), "invalid"),
+        ({}, BudgetChange(), "invalid"),
+        ({"status": "completed"}, BudgetChange(max_tokens=10), "conflict"),
+        ({}, BudgetChange(max_duration_ms=1000), "conflict"),  # it has run 1000 ms
+    ],
+)
+def test_a_budget_change_below_the_floor_or_on_an_ended_run_is_refused(
+    values: dict[str, Any], change: BudgetChange, code: str
+) -> None:
+    with pytest.raises(RunError) as refused:
+        changed(run(**values), change, 1000)
+    assert refused.value.code == code
