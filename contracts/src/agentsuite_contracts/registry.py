@@ -266,6 +266,8 @@ TOPICS: tuple[Topic, ...] = (
             execution.ApprovalRejected,
             execution.BudgetWarning,
             execution.BudgetExceeded,
+            execution.BudgetRaised,
+            execution.LlmUsageOverrun,
         ),
     ),
     _topic(
