@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidTopicError, KafkaTimeoutError
 
 from agentsuite_kit.messaging.broker import supports_idempotence
-from agentsuite_kit.settings import ServiceSettings
+from agentsuite_kit.settings import PRODUCER_MAX_REQUEST_BYTES, ServiceSettings
 
 # what Kafka accepts as a topic name (org.apache.kafka.common.internals.Topic)
 LEGAL_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
@@ -35,6 +35,7 @@ async def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         enable_idempotence=idempotent,
         linger_ms=5,
         max_batch_size=256 * 1024,
+        max_request_size=PRODUCER_MAX_REQUEST_BYTES,  # what settings hold max_message_bytes to
     )
     await producer.start()
     return producer
