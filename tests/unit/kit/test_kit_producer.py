@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidTopicError, KafkaTimeoutError
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from agentsuite_kit.messaging.errors import is_transient
 from agentsuite_kit.messaging.producer import ProducerSender
@@ -91,7 +91,7 @@ def test_an_illegal_topic_name_is_refused_for_good_without_asking_the_broker() -
 
 
 def test_a_message_limit_past_what_the_producer_sends_is_refused_at_start() -> None:
-    url = "postgresql+asyncpg://app@127.0.0.1/db"
+    url = SecretStr("postgresql+asyncpg://app@127.0.0.1/db")
     assert ServiceSettings(database_url=url).max_message_bytes == 1_000_000
     with pytest.raises(ValidationError, match=r"max_message_bytes.*producer"):
         ServiceSettings(database_url=url, max_message_bytes=2_000_000)
