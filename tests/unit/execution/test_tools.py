@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import BUILTINS, Call, Toolbox, ToolError, builtin_binding
-from agentsuite_execution.tools import builtins as builtin_tools
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
@@ -119,7 +118,7 @@ async def test_sleep_sleeps_and_is_bounded_by_the_call_timeout(
         asked.append(seconds)
         await real(0)
 
-    monkeypatch.setattr(builtin_tools.asyncio, "sleep", sleep)
+    monkeypatch.setattr(asyncio, "sleep", sleep)  # the tool calls asyncio.sleep
     assert await run("sleep", {"ms": 30}) is None
     assert asked == [0.03]
     with pytest.raises(ToolError) as caught:
