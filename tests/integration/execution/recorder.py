@@ -61,10 +61,6 @@ class Recorder:
     def duplicates(self) -> int:
         return sum(1 for h in self.hits if h.duplicate)
 
-    def in_flight(self) -> list[Hit]:
-        """Requests that came and have no answer written yet."""
-        return [h for h in self.hits if h.answered is None]
-
     async def handle(self, request: web.Request) -> web.Response:
         headers = request.headers
         hit = Hit(
