@@ -5,12 +5,15 @@ which a stack runs with."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
 import pytest
+from typer.testing import CliRunner
 
 from agentsuite_cli.embedded import free_port
+from agentsuite_cli.main import app as cli
 from agentsuite_cli.settings import CliSettings
 from agentsuite_cli.stack import Stack
 from tests.conftest import TestSettings
@@ -38,6 +41,15 @@ async def test_the_stacks_embedded_server_syncs_to_disk_and_status_says_so(
         rows = {name: (state, where) for name, state, where in stack.status()}
         assert rows["postgres (embedded)"][0] == "running"
         assert "fsync on" in rows["postgres (embedded)"][1]
+        env = {
+            "AGENTSUITE_HOME": str(settings.home),
+            "AGENTSUITE_PG_PORT": str(settings.pg_port),
+            "AGENTSUITE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "COLUMNS": "200",  # the table on one line per row
+        }
+        shown = await asyncio.to_thread(CliRunner().invoke, cli, ["status"], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert "fsync on" in shown.output
     finally:
         stack.pg.stop()
 
