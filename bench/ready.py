@@ -60,9 +60,7 @@ class Bench:
         import asyncio
 
         self.stack.start_servers()
-        asyncio.run(
-            self.stack.prepare(list(self.specs.values()), self.dbs, self.stack.admin_url())
-        )
+        asyncio.run(self.stack.prepare(list(self.specs.values()), self.dbs, self.stack.admin_url()))
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
         spec: ServiceSpec = self.specs[name]
@@ -72,7 +70,7 @@ class Bench:
         logs = self.stack.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         with (logs / f"{name}.log").open("ab") as out:
-            proc = subprocess.Popen(
+            proc = subprocess.Popen(  # noqa: S603 - our own CLI, as `agentsuite up` runs it
                 [sys.executable, "-m", "agentsuite_cli.main", "serve", name],
                 env=env,
                 stdout=out,
