@@ -19,5 +19,5 @@ async def test_the_server_probes_a_silent_client_within_a_minute(
         interval = int(await conn.scalar(text("SHOW tcp_keepalives_interval")) or 0)
         count = int(await conn.scalar(text("SHOW tcp_keepalives_count")) or 0)
     # 0 means the operating system's default (idle two hours on Linux)
-    assert idle > 0 and interval > 0 and count > 0, (idle, interval, count)
+    assert min(idle, interval, count) > 0, (idle, interval, count)
     assert idle + interval * count <= 60
