@@ -175,7 +175,8 @@ class Runtime(Generic[U]):
                 fetch=spec.fetch,
                 client_id=s.kafka_client_id,
             )
-            await group.start()
+            # the join goes on in the background: see ConsumerGroup.start
+            await group.start(wait=False)
             self.groups.append(group)
         if self.relay_enabled:
             self.relay = OutboxRelay(
