@@ -170,9 +170,13 @@ class Assignments(Repository):
         *,
         principal_id: UUID | None = None,
         role_id: UUID | None = None,
+        org_scope: UUID | None = None,
     ) -> list[Row]:
+        """`org_scope`: leave out grants in any other org (the tenant's own stay)."""
         c = role_assignments.c
         query = select(*_ASSIGNMENT_COLS).order_by(c.created_at, c.assignment_id).limit(limit + 1)
+        if org_scope is not None:
+            query = query.where(or_(c.org_id.is_(None), c.org_id == org_scope))
         if principal_id is not None:
             query = query.where(c.principal_id == principal_id)
         if role_id is not None:
