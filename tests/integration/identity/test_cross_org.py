@@ -72,6 +72,16 @@ async def _second_org(identity: Identity, x: Populated) -> tuple[str, str]:
         json={"name": f"x-{tag}", "scopes": ["plans:read"], "org_id": x.ids["org_id"]},
     )
     assert key.status_code == 201, key.text
+    decided = await identity.client.post(
+        "/v1/authorize",
+        headers=auth,
+        json={
+            "subject": {"id": x.ids["user_id"]},
+            "action": "plans:read",
+            "resource": {"type": "plan", "id": f"in-{tag}", "org_id": x.ids["org_id"]},
+        },
+    )
+    assert decided.status_code == 200, decided.text
     return str(made.json()["org_id"]), str(key.json()["id"])
 
 

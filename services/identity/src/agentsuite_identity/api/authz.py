@@ -145,7 +145,7 @@ def router(deps: Deps) -> APIRouter:
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[DecisionOut]:
         async with deps.runtime.uow(principal.tenant) as uow:
-            rows = await uow.decisions.page(page.after, page.limit)
+            rows = await uow.decisions.page(page.after, page.limit, org_scope=principal.org_id)
         items = [DecisionOut(**decision_handlers.decision_view(r)) for r in rows]
         return paginate(items, page.limit, lambda d: (d.decided_at, d.decision_id))
 

@@ -261,13 +261,19 @@ class Decisions(Repository):
         query = select(*_DECISION_COLS).order_by(c.decided_at.desc(), c.decision_id.desc())
         return [r._mapping for r in (await self.session.execute(query.limit(limit))).all()]
 
-    async def page(self, after: tuple[Any, ...] | None, limit: int) -> list[Row]:
+    async def page(
+        self, after: tuple[Any, ...] | None, limit: int, *, org_scope: UUID | None = None
+    ) -> list[Row]:
+        """`org_scope`: leave out decisions about another org's resources."""
         c = decisions.c
         query = (
             select(*_DECISION_COLS)
             .order_by(c.decided_at.desc(), c.decision_id.desc())
             .limit(limit + 1)
         )
+        if org_scope is not None:
+            org = c.request["resource"]["org_id"].astext
+            query = query.where(or_(org.is_(None), org == str(org_scope)))
         if after is not None:
             query = query.where(tuple_(c.decided_at, c.decision_id) < tuple_(*after))
         return [r._mapping for r in (await self.session.execute(query)).all()]
