@@ -61,6 +61,13 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "agentsuite"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (CIDR) of the reverse proxies in front of the "
+        "service: from them, X-Forwarded-For and X-Forwarded-Proto name the client. From "
+        "anyone else they are ignored, so a client cannot pick the address it is seen, "
+        "throttled and audited as. None by default.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     outbox_batch_size: int = Field(default=500, ge=1)
