@@ -322,7 +322,7 @@ api_keys = Table(
     Index("ix_api_keys_tenant", "tenant_id", "created_at"),
 )
 
-# --- 0005 API key rate limits, one per key across identity processes -----------------------
+# --- 0006 API key rate limits, one per key across identity processes -----------------------
 
 api_key_rates = Table(
     "api_key_rates",
