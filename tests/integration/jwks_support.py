@@ -105,11 +105,14 @@ class JwksServer:
     hits: int = 0
     failing: bool = False
     delay: float = 0.0
+    gate: asyncio.Event | None = None  # set: answers wait until it is
 
     async def jwks(self, request: Request) -> JSONResponse:
         self.hits += 1
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.failing:
             return JSONResponse({"error": "down"}, status_code=500)
         return JSONResponse({"keys": self.keys})
@@ -143,6 +146,7 @@ def jwks(server: JwksServer) -> JwksServer:
     server.hits = 0
     server.failing = False
     server.delay = 0.0
+    server.gate = None
     return server
 
 
