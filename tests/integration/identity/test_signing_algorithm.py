@@ -97,10 +97,12 @@ async def test_a_key_made_before_the_switch_keeps_verifying_as_eddsa(
         await engine.dispose()
     try:
         async with running(settings, db, pg_admin_url) as identity:
+            # a real service account: identity checks a tenantless account's standing too
+            svc = str(await identity.tenantless_account("svc", PrincipalKind.SERVICE, []))
             signed_before = jwt.encode(
                 access_claims(
                     settings,
-                    subject="svc",
+                    subject=svc,
                     kind=PrincipalKind.SERVICE,
                     tenant_id=None,
                     capabilities=[],
@@ -109,17 +111,17 @@ async def test_a_key_made_before_the_switch_keeps_verifying_as_eddsa(
                 algorithm="EdDSA",
                 headers={"kid": kid, "typ": "at+jwt"},
             )
-            assert (await identity.app.state.keyset.authenticate(signed_before)).subject == "svc"
+            assert (await identity.app.state.keyset.authenticate(signed_before)).subject == svc
 
             published = await _published(identity)
             assert published[kid]["alg"] == "EdDSA"  # as it was, until it ages out
             newer = [k for k in published.values() if k["kid"] != kid]
             assert [k["alg"] for k in newer] == ["Ed25519"]
 
-            issued = await identity.mint(None, "svc", [], kind=PrincipalKind.SERVICE)
+            issued = await identity.mint(None, svc, [], kind=PrincipalKind.SERVICE)
             header = jwt.get_unverified_header(issued)
             assert (header["alg"], header["kid"]) == ("Ed25519", newer[0]["kid"])
-            assert (await identity.app.state.keyset.authenticate(issued)).subject == "svc"
+            assert (await identity.app.state.keyset.authenticate(issued)).subject == svc
 
             discovery = (await identity.client.get("/.well-known/openid-configuration")).json()
             assert discovery["id_token_signing_alg_values_supported"] == ["Ed25519", "EdDSA"]

@@ -147,6 +147,7 @@ class Stack:
             f"{p}HTTP_PORT": str(port),
             f"{p}JWKS_URL": self.jwks_url(),
             f"{p}IDENTITY_TOKEN_URL": f"{self.identity_url()}/v1/token",
+            f"{p}IDENTITY_REVOCATIONS_URL": f"{self.identity_url()}/v1/revocations",
             f"{p}CREDENTIALS_FILE": str(self.credentials / f"{spec.name}.json"),
         }
         if spec.name == "identity":

@@ -50,6 +50,14 @@ class ServiceSettings(BaseSettings):
         description="identity's `POST /v1/token`: with it (and a JWKS URL), `Bearer ask_...` "
         "API keys are accepted, exchanged there for a short JWT that is cached.",
     )
+    identity_revocations_url: str | None = Field(
+        default=None,
+        description="identity's `GET /v1/revocations`: with it (and a JWKS URL), the tokens of "
+        "a principal disabled at identity are refused here within `revocation_interval`.",
+    )
+    revocation_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between fetches of identity's revocation list."
+    )
     credentials_file: Path | None = Field(
         default=None,
         description="This service's own identity credential (client id + secret, JSON, mode "

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
 
+from agentsuite_identity.changes import PLATFORM
 from agentsuite_identity.repositories.authz import announce
 from agentsuite_identity.repositories.tables import (
     login_throttle,
@@ -120,7 +121,18 @@ class ServiceAccounts(Repository):
             .where(_SA.c.service_account_id == account_id)
             .values(status=status, updated_at=func.now(), version=_SA.c.version + 1)
         )
-        await announce(self)  # identity's live token check caches who is active
+        # identity's live token check caches who is active; a tenantless account's
+        # standing is announced under PLATFORM (a uow(None) has no tenant to announce)
+        await announce(self, None if self.session.info["tenant"] is not None else PLATFORM)
+
+    async def tenantless_active(self, account_id: UUID) -> bool:
+        """In a uow(None): whether the platform or service account is active."""
+        found = await self.session.scalar(
+            select(_SA.c.status).where(
+                _SA.c.service_account_id == account_id, _SA.c.tenant_id.is_(None)
+            )
+        )
+        return bool(found == "active")
 
 
 _RT = refresh_tokens

@@ -321,3 +321,13 @@ api_keys = Table(
     _created(),
     Index("ix_api_keys_tenant", "tenant_id", "created_at"),
 )
+
+# --- 0006 API key rate limits, one per key across identity processes -----------------------
+
+api_key_rates = Table(
+    "api_key_rates",
+    metadata,
+    # GCRA: the theoretical arrival time of the key's next exchange; no tenant, no RLS
+    _id("api_key_id"),
+    Column("tat", DateTime(timezone=True), nullable=False),
+)

@@ -114,6 +114,7 @@ class TraceFilter:
     api_key_id: UUID | None = None
     user_id: UUID | None = None
     request_id: UUID | None = None
+    org_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,7 @@ def _trace_conditions(where: TraceFilter) -> list[ColumnElement[bool]]:
         (calls.c.run_id, where.run_id),
         (calls.c.api_key_id, where.api_key_id),
         (calls.c.user_id, where.user_id),
+        (calls.c.org_id, where.org_id),
         (calls.c.request_id, where.request_id),
     ):
         if value is not None:
