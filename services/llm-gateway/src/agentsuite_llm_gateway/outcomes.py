@@ -3,14 +3,16 @@ the recorder, off the hot path, whatever happened) and its response-cache entry.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from agentsuite_contracts.ids import uuid7
+from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros, units
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.domain.traces import Trace
-from agentsuite_llm_gateway.prepared import Json, Outcome, Prepared, elapsed_ms
+from agentsuite_llm_gateway.prepared import Json, Options, Outcome, Prepared, elapsed_ms
 from agentsuite_llm_gateway.upstream.base import Reply
 
 if TYPE_CHECKING:
@@ -93,7 +95,42 @@ class Outcomes:
             )
         )
 
+    def refused(
+        self,
+        caller: Caller,
+        options: Options,
+        requested: object,
+        exc: GatewayError,
+        *,
+        stream: bool = False,
+    ) -> None:
+        """A call refused before it had a route (its body, its model, its size, its cost
+        cap): an attempt all the same, so it is traced, at cost 0."""
+        if exc.traced:
+            return
+        exc.traced = True
+        self.deps.recorder.record(
+            Trace(
+                call_id=uuid7(),
+                request_id=options.request_id,
+                at=datetime.now(UTC),
+                caller=caller,
+                requested=requested if isinstance(requested, str) else "",
+                model=None,
+                provider=None,
+                status="error",
+                tokens=Tokens(),
+                cost_micros=0,
+                currency="USD",
+                latency_ms=0,
+                stream=stream,
+                error_code=exc.code.value,
+                labels=options.labels,
+            )
+        )
+
     def error(self, job: Prepared, exc: GatewayError, *, stream: bool = False) -> None:
+        exc.traced = True
         last = job.route.candidates[0] if job.route.candidates else None
         tried = {m.name: m for m in job.route.candidates}
         if job.attempts:
