@@ -178,6 +178,7 @@ class Gateway:
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
             model = await self.reserve(job, candidate)
+            await self.outcomes.started(job, model)
             try:
                 # inside: a credential that no longer decrypts fails this provider only
                 call = self.call(job, model, self.settings.upstream_timeout)
