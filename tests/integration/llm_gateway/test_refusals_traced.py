@@ -1,11 +1,12 @@
 """Every attempt leaves a trace, refusals included: a call the gateway refuses before any
-upstream call (cost cap, budget, unknown model, context too long, a bad body after auth)
-is an `error` trace with the refusal's code and cost 0, on the OpenAI edge and on the
-Kafka request path alike, and the usage rollup counts it."""
+upstream call (cost cap, budget, unknown model, context too long, a bad body after auth, a
+Kafka request past its deadline) is an `error` trace with the refusal's code and cost 0,
+on the OpenAI edge and on the Kafka request path alike, and the usage rollup counts it."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentsuite_contracts.common import Money
@@ -89,6 +90,7 @@ async def test_kafka_refusals_are_traced(gateway: Gateway) -> None:
         refused = [
             ask("capped", model="dear", budget=cap, max_tokens=100),
             ask("unknown", model="no-such-model"),
+            ask("late", model="dear", deadline=datetime.now(UTC) - timedelta(seconds=1)),
         ]
         await publish(kafka, [(str(q.request_id).encode(), envelope(tenant, q)) for q in refused])
         for q in refused:
@@ -97,7 +99,11 @@ async def test_kafka_refusals_are_traced(gateway: Gateway) -> None:
         assert stub.requests == []
 
     async def traced() -> bool:
-        found = {t["request_id"] for t in await error_traces(gateway, tenant)}
-        return found >= {str(q.request_id) for q in refused}
+        found = {t["request_id"]: t["error_code"] for t in await error_traces(gateway, tenant)}
+        return found == {
+            str(refused[0].request_id): "cost_cap_exceeded",
+            str(refused[1].request_id): "model_not_found",
+            str(refused[2].request_id): "deadline_exceeded",
+        }
 
     await eventually(traced)

@@ -89,6 +89,9 @@ class Gateway:
         except asyncio.CancelledError:
             self.outcomes.cancelled(job)
             raise
+        except Exception:
+            self.outcomes.crashed(job)
+            raise
 
     # --- preparation -------------------------------------------------------------------------
 

@@ -165,6 +165,18 @@ class Outcomes:
         if exc.traced:
             return
         exc.traced = True
+        self.turned_away(caller, options, requested, exc.code.value, stream=stream)
+
+    def turned_away(
+        self,
+        caller: Caller,
+        options: Options,
+        requested: object,
+        code: str,
+        *,
+        stream: bool = False,
+    ) -> None:
+        """The trace of a call refused before it had a route, by its error `code`."""
         self.deps.recorder.record(
             Trace(
                 call_id=uuid7(),
@@ -180,7 +192,7 @@ class Outcomes:
                 currency="USD",
                 latency_ms=0,
                 stream=stream,
-                error_code=exc.code.value,
+                error_code=code,
                 labels=options.labels,
                 instance_id=self.deps.instance.id,
             )
@@ -202,6 +214,13 @@ class Outcomes:
             elapsed_ms(job.started),
             stream=stream,
             error=exc.code.value,
+        )
+
+    def crashed(self, job: Prepared) -> None:
+        """A call that failed on a fault of the gateway itself: traced, so its `started`
+        row does not stay started while its process lives on."""
+        self.record(
+            job, None, "error", Tokens(), 0, "USD", elapsed_ms(job.started), error="internal"
         )
 
     def cancelled(self, job: Prepared) -> None:

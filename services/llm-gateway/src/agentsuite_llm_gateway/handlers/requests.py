@@ -118,6 +118,7 @@ class RequestWorker:
             await uow.commit()
             return
         if _past(request):
+            self._late(tenant, envelope)
             late = error_response(request, LlmErrorCode.DEADLINE_EXCEEDED, "deadline passed", 0)
             await self._store(uow, late, topic)
             await uow.commit()
@@ -187,6 +188,7 @@ class RequestWorker:
             return int((time.monotonic() - received) * 1000)
 
         if _past(request):
+            self._late(tenant, envelope)
             return error_response(
                 request, LlmErrorCode.DEADLINE_EXCEEDED, "deadline passed", elapsed()
             )
@@ -209,6 +211,17 @@ class RequestWorker:
                 request, LlmErrorCode.PROVIDER_ERROR, "gateway error", elapsed(), True
             )
         return ok_response(request, outcome, elapsed())
+
+    def _late(self, tenant: UUID, envelope: Envelope[Any]) -> None:
+        """A request past its deadline is refused without a call: traced all the same."""
+        request: LlmRequest = envelope.payload
+        options = Options(request_id=request.request_id, labels=dict(request.labels))
+        self.deps.gateway.outcomes.turned_away(
+            caller_of(tenant, envelope),
+            options,
+            request.model,
+            LlmErrorCode.DEADLINE_EXCEEDED.value,
+        )
 
     async def _answer(self, tenant: UUID, response: LlmResponse, topic: str) -> None:
         """Store and emit; retried while the database is away (the sweeper is the backstop)."""
