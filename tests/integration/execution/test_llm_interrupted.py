@@ -100,3 +100,30 @@ async def test_an_interrupted_answer_is_retried_without_using_the_retry_policy(
     assert run.status == "completed", run.error
     done = (await steps_of(engine, tenant, run_id))["ask"]
     assert (done.state, done.failures, done.lease_losses) == ("succeeded", 0, 2)
+
+
+async def test_interrupted_answers_without_end_fail_the_step_at_the_lease_loss_limit(
+    engine: Execution,
+) -> None:
+    tenant = uuid4()
+    step = PlanStep(
+        key="ask",
+        name="ask",
+        kind=StepKind.LLM,
+        llm=LlmStep(prompt="say it", model="m-interrupted", max_tokens=20),
+        retry=RetryPolicy(max_attempts=3, initial_delay_ms=0),
+    )
+    plan = await approve(engine, tenant, [step])
+    run_id = await run_plan(engine, tenant, plan)
+    limit = engine.deps.settings.lease_loss_limit
+    seen: set[UUID] = set()
+    for _ in range(limit + 1):
+        call = await next_call(engine, tenant, run_id, seen)
+        answer = envelope(interrupted(call, run_id), tenant_id=tenant)
+        await send(engine.kafka, RESPONSES_TOPIC, [answer])
+    run = await wait_for(engine, tenant, run_id, within=60)
+    assert run.status == "failed"
+    done = (await steps_of(engine, tenant, run_id))["ask"]
+    assert (done.state, done.failures, done.lease_losses) == ("failed", 0, limit + 1)
+    assert done.error is not None
+    assert done.error["code"] == "interrupted"
