@@ -1,6 +1,7 @@
 """A gateway SIGKILLed mid-call, in a process of its own (`agentsuite serve`): the request
 it claimed over Kafka is answered "interrupted" by the gateway started after it, at once,
-not after the claim's lease; and the killed attempt left a trace, marked interrupted.
+not after the claim's lease; and both calls in flight (that one and one on the OpenAI
+edge) left a trace, `started` before their upstream call, marked interrupted.
 
 The lease is an hour and the upstream never answers within the test: only the restarted
 process seeing that the claim's instance is dead can explain an answer. The test has a
@@ -144,25 +145,39 @@ async def configure(ground: Ground, tenant: UUID, upstream: str) -> None:
         assert r.status_code == 201, r.text
 
 
+async def chat(ground: Ground, tenant: UUID, request_id: UUID) -> None:
+    token = sign(RSA_KEY, "rsa-1", tid=str(tenant), caps=["llm:invoke"])
+    headers = {"Authorization": f"Bearer {token}", "X-Request-Id": str(request_id)}
+    body = {"model": "slow", "messages": [{"role": "user", "content": "direct"}]}
+    # it ends when the process is killed under it, long before this
+    async with httpx.AsyncClient(base_url=ground.base, timeout=3600.0) as http:
+        await http.post("/v1/chat/completions", json=body, headers=headers)
+
+
 async def test_a_killed_gateways_request_is_answered_interrupted_by_the_next(
     ground: Ground,
 ) -> None:
     tenant = uuid4()
     async with stub_upstream(latency=3600) as stub:
         first = await start(ground, "first")
+        http_id = uuid4()
         try:
             await configure(ground, tenant, stub.url)
             request = ask("stranded", model="slow")
             key = str(request.request_id).encode()
             await publish(ground.kafka, [(key, envelope(tenant, request))])
+            # and one call on the OpenAI edge, in flight too when the process dies
+            direct = asyncio.create_task(chat(ground, tenant, http_id))
 
             async def in_flight() -> bool:
-                return len(stub.requests) == 1
+                return len(stub.requests) == 2
 
             await eventually(in_flight, within=ANSWER)
         finally:
             first.send_signal(signal.SIGKILL)
             await first.wait()
+        with pytest.raises(httpx.TransportError):
+            await direct
         second = await start(ground, "second")
         try:
             [answer] = await replies(ground.kafka, request.request_id, 1, within=ANSWER)
@@ -179,4 +194,8 @@ async def test_a_killed_gateways_request_is_answered_interrupted_by_the_next(
         id=request.request_id,
     )
     assert [tuple(r) for r in rows] == [("error", "interrupted", "slow")]
-    assert len(stub.requests) == 1  # never called twice
+    rows = await ground.owner_sql(
+        "SELECT status, error_code, source FROM calls WHERE request_id = :id", id=http_id
+    )
+    assert [tuple(r) for r in rows] == [("error", "interrupted", "api")]
+    assert len(stub.requests) == 2  # the Kafka request was never sent upstream again
