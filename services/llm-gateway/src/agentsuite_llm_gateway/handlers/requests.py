@@ -283,7 +283,7 @@ class RequestWorker:
                 row = await uow.requests.load(rid, lease)
                 if row is None or row.status == DONE:
                     continue
-                if not row.stale and not (row.instance_id is not None and row.instance_id in dead):
+                if not row.stale and row.instance_id not in dead:
                     continue
                 late = LlmResponse(
                     request_id=rid,
@@ -303,7 +303,7 @@ class RequestWorker:
 
     async def aclose(self) -> None:
         """Stop the running calls (their requests are answered "interrupted" by the
-        sweeper of the next process once their lease runs out)."""
+        sweep of the next process, or of a live one, once this one's lock is gone)."""
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
