@@ -197,6 +197,9 @@ def serve(
         port=settings.http_port,
         log_config=None,
         factory=True,
+        # X-Forwarded-For is believed only from the service's `trusted_proxies` (the app's
+        # middleware); uvicorn's default would believe any peer on 127.0.0.1
+        proxy_headers=False,
     )
 
 

@@ -66,7 +66,7 @@ class Stack:
 
     @property
     def pg(self) -> EmbeddedPostgres:
-        return EmbeddedPostgres(self.home, self.settings.pg_port)
+        return EmbeddedPostgres(self.home, self.settings.pg_port, fsync=self.settings.pg_fsync)
 
     @property
     def broker(self) -> EmbeddedBroker:
@@ -279,7 +279,12 @@ class Stack:
         rows: list[tuple[str, str, str]] = []
         if self.settings.database_url is None:
             up = self.pg.pid() is not None and port_open("127.0.0.1", self.pg.port)
-            rows.append(("postgres (embedded)", _word(up), f"127.0.0.1:{self.pg.port}"))
+            where = f"127.0.0.1:{self.pg.port}"
+            syncs = self.pg.syncs() if up else None
+            if syncs is not None:
+                # off: fast, but a power loss can lose what was committed; worth seeing
+                where += " (fsync on)" if syncs else " (fsync off: not durable)"
+            rows.append(("postgres (embedded)", _word(up), where))
         else:
             rows.append(("postgres (external)", "configured", _display(self.admin_url())))
         if self.settings.kafka_bootstrap_servers is None:

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agentsuite_contracts.deadletter import group_id
 from agentsuite_contracts.envelope import Payload
@@ -300,4 +301,10 @@ class Runtime(Generic[U]):
         setattr(app.state, STATE_ATTR, verifier)
         for router in routers:
             app.include_router(router)
+        if self.settings.trusted_proxies:
+            # uvicorn's own middleware: it walks X-Forwarded-For from the right, past the
+            # trusted proxies, to the first address none of them vouches for
+            app.add_middleware(
+                ProxyHeadersMiddleware, trusted_hosts=list(self.settings.trusted_proxies)
+            )
         return app

@@ -13,7 +13,7 @@ from uuid import UUID
 from agentsuite_identity.changes import Ticket
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.settings import IdentitySettings
-from agentsuite_identity.signing import Keyring
+from agentsuite_identity.signing import SIGNING_ALGORITHMS, Keyring
 from agentsuite_kit.auth import AuthCode, AuthError, JwksKeySet, JwtConfig, Principal
 from agentsuite_kit.auth.principal import PrincipalKind
 
@@ -23,7 +23,7 @@ def jwt_config(settings: IdentitySettings) -> JwtConfig:
         jwks_url=f"{settings.base_url()}/.well-known/jwks.json",
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
-        algorithms=(settings.signing_algorithm,),
+        algorithms=SIGNING_ALGORITHMS,
         leeway=settings.token_leeway,
         # the source is our own database: cheap, so a new kid is looked up at once
         min_refresh_interval=0.5,

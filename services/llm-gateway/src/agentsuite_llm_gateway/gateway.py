@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from agentsuite_kit.tokens import encoding_of
 from agentsuite_llm_gateway import reserving
 from agentsuite_llm_gateway.domain import asks
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -134,16 +136,18 @@ class Gateway:
             if body.get("model") is None and rendered.model is not None:
                 body["model"] = rendered.model
         embeddings = "embeddings" in needs
+        requested = body.get("model")
+        named = requested if isinstance(requested, str) and requested else None
         if embeddings:
             prompt_tokens, max_output, n = asks.embedding_bound(body.get("input")), 0, 1
         else:
             asks.check_chat(body)
-            prompt_tokens = asks.input_bound(body)
+            # counted as the model asked for is (what execution's run budget reserves too)
+            prompt_tokens = asks.input_bound(body, named)
             max_output, n = asks.output_asked(body), asks.choices(body)
         catalog = await self.deps.catalogs.get(caller.tenant_id)
-        requested = body.get("model")
         ask = Ask(
-            requested=requested if isinstance(requested, str) and requested else None,
+            requested=named,
             caller=caller,
             needs=needs,
             prompt_tokens=prompt_tokens,
@@ -151,6 +155,13 @@ class Gateway:
             max_cost_micros=options.max_cost_micros,
         )
         route = plan(catalog, ask, self.rng)
+        family = encoding_of(named)
+        if family is not None and any(encoding_of(m.upstream) != family for m in route.candidates):
+            # a candidate runs another tokenizer (a tenant may name any upstream `gpt-4o`):
+            # back to a token per byte, which bounds every tokenizer
+            prompt_tokens = asks.input_bound(body)
+            ask = dataclasses.replace(ask, prompt_tokens=prompt_tokens)
+            route = plan(catalog, ask, self.rng)
         if n > 1 and options.max_cost_micros is not None:
             route = reserving.within_cap(route, ask, n, at)
         return Prepared(

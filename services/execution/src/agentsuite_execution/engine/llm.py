@@ -164,8 +164,7 @@ async def send(
     does not fit acts as the budget says (see budget.refuse); one over the step's own cap
     fails the step."""
     wanted = ask.max_tokens or settings.default_max_tokens
-    schema = None if ask.response_format is None else ask.response_format.json_schema
-    prompt = budget.prompt_tokens(ask.messages, ask.tools, schema)
+    prompt = budget.prompt_tokens(ask.model, ask.messages, ask.tools, ask.response_format)
     held = await budget.reserve(
         uow, settings, run, step, model=ask.model, prompt=prompt, wanted=wanted, cap=cap
     )
@@ -270,6 +269,7 @@ async def answered(deps: Deps, uow: ExecutionUow, response: LlmResponse) -> None
         cost=cost,
     )
     await uow.steps.add_usage(run.execution_id, call["key"], prompt + completion, cost)
+    budget.overrun(uow, run, call, response, prompt + completion, cost)
     if response.model is not None:
         route = {"model": response.model, "provider": response.provider}
         await uow.executions.manifest(run.execution_id, "models", call["key"], route)
@@ -331,7 +331,7 @@ async def failed(
         and limits.on_limit != OnLimit.WARN
     ):
         refused = budget.Refused(
-            "cost", limits.max_cost.amount_micros, run.cost_used + run.cost_reserved
+            "cost", limits.max_cost.amount_micros, run.cost_used, run.cost_reserved
         )
         await budget.refuse(uow, run, step, refused, dict(step.checkpoint or {}))
         return

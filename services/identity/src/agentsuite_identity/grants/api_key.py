@@ -54,7 +54,9 @@ async def _capabilities(deps: Deps, uow: IdentityUow, row: Any) -> list[str]:
     return domain.effective(list(row.scopes), ceiling)
 
 
-async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenResponse:
+async def grant(
+    form: TokenForm, deps: Deps, *, address: str | None, user_agent: str | None = None
+) -> TokenResponse:
     if form.grant_type != GRANT_TOKEN_EXCHANGE:
         raise OAuthError("unsupported_grant_type", "this grant exchanges API keys only")
     if not form.subject_token:
