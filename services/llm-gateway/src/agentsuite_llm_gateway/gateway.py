@@ -55,7 +55,7 @@ class Gateway:
     async def chat(self, caller: Caller, body: Json, options: Options) -> Outcome:
         """Complete `body` (an OpenAI chat request, maybe with a `prompt` reference);
         GatewayError when refused or when every route failed."""
-        job = await self._prepare(caller, body, options, needs=asks.needs(body))
+        job = await self.prepare(caller, body, options, needs=asks.needs(body))
         with self.traced_failure(job):
             hit = await self.outcomes.cached(job)
             if hit is not None:
@@ -67,7 +67,7 @@ class Gateway:
         return outcome
 
     async def embed(self, caller: Caller, body: Json, options: Options) -> Outcome:
-        job = await self._prepare(caller, body, options, needs=frozenset({"embeddings"}))
+        job = await self.prepare(caller, body, options, needs=frozenset({"embeddings"}))
         with self.traced_failure(job):
             reply, model = await self._attempts(job, lambda adapter, call: adapter.embed(call))
         return self.outcomes.finish(job, reply, model)
@@ -77,7 +77,7 @@ class Gateway:
         that fails before it falls back like any other call."""
         from agentsuite_llm_gateway.streaming import open_stream
 
-        job = await self._prepare(caller, body, options, needs=asks.needs(body))
+        job = await self.prepare(caller, body, options, needs=asks.needs(body), stream=True)
         return await open_stream(self, job)
 
     @contextlib.contextmanager
@@ -91,8 +91,27 @@ class Gateway:
         except asyncio.CancelledError:
             self.outcomes.cancelled(job)
             raise
+        except Exception:
+            self.outcomes.crashed(job)
+            raise
 
     # --- preparation -------------------------------------------------------------------------
+
+    async def prepare(
+        self,
+        caller: Caller,
+        body: Json,
+        options: Options,
+        *,
+        needs: frozenset[str],
+        stream: bool = False,
+    ) -> Prepared:
+        """`_prepare`, its refusals (unknown model, too long, over the cost cap) traced."""
+        try:
+            return await self._prepare(caller, body, options, needs=needs)
+        except GatewayError as exc:
+            self.outcomes.refused(caller, options, body.get("model"), exc, stream=stream)
+            raise
 
     async def _prepare(
         self, caller: Caller, body: Json, options: Options, *, needs: frozenset[str]
@@ -173,6 +192,7 @@ class Gateway:
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
             model = await self.reserve(job, candidate)
+            await self.outcomes.started(job, model)
             try:
                 # inside: a credential that no longer decrypts fails this provider only
                 call = self.call(job, model, self.settings.upstream_timeout)

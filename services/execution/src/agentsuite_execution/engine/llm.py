@@ -317,7 +317,10 @@ async def failed(
     deps: Deps, uow: ExecutionUow, run: Run, step: Step, response: LlmResponse
 ) -> None:
     """An error answer. The gateway refusing for the run's cost hint is the run's budget
-    speaking (`on_limit`); anything else fails the attempt (retried as its policy says)."""
+    speaking (`on_limit`); the gateway's process dying mid-call ("interrupted") is no fault
+    of the step, so the attempt is retried as a lost lease is: at once, without using the
+    policy's attempts, bounded by `lease_loss_limit`; anything else fails the attempt
+    (retried as its policy says)."""
     error = response.error
     code = str(error.code) if error is not None else LlmErrorCode.PROVIDER_ERROR.value
     limits = run.limits
@@ -338,7 +341,10 @@ async def failed(
         retryable=error.retryable if error is not None else True,
         details=None if error is None else {"provider_status": error.provider_status},
     )
-    await flow.fail(uow, run, step, info, lease_loss_limit=deps.settings.lease_loss_limit)
+    lost = code == LlmErrorCode.INTERRUPTED
+    await flow.fail(
+        uow, run, step, info, lost=lost, lease_loss_limit=deps.settings.lease_loss_limit
+    )
 
 
 def usage_of(prompt: int, completion: int, cost: int, currency: str) -> Usage:

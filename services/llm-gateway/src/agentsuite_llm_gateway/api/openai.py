@@ -199,6 +199,8 @@ def _reply(outcome: Outcome) -> Response:
 
 async def chat_response(request: Request, principal: Principal, deps: Deps) -> Response:
     """`POST /v1/chat/completions` once the caller is known (the route and the fast path)."""
+    body: Json = {}
+    options: Options | None = None
     try:
         body = await _body(request, deps)
         options, run_id = _options(request, body)
@@ -212,11 +214,13 @@ async def chat_response(request: Request, principal: Principal, deps: Deps) -> R
             )
         return _reply(await deps.gateway.chat(caller, body, options))
     except GatewayError as exc:
-        return openai_error(exc)
+        return refusal(deps, principal, body, options, exc)
 
 
 async def embeddings_response(request: Request, principal: Principal, deps: Deps) -> Response:
     """`POST /v1/embeddings` once the caller is known (the route and the fast path)."""
+    body: Json = {}
+    options: Options | None = None
     try:
         body = await _body(request, deps)
         if not isinstance(body.get("input"), str | list) or not body.get("input"):
@@ -226,7 +230,19 @@ async def embeddings_response(request: Request, principal: Principal, deps: Deps
         options, run_id = _options(request, body)
         return _reply(await deps.gateway.embed(caller_of(principal, run_id), body, options))
     except GatewayError as exc:
-        return openai_error(exc)
+        return refusal(deps, principal, body, options, exc)
+
+
+def refusal(
+    deps: Deps, principal: Principal, body: Json, options: Options | None, exc: GatewayError
+) -> Response:
+    """The error response; a refusal of the edge itself (a bad body, a bad option) is
+    traced here, the gateway's own have been already."""
+    if not exc.traced:
+        options = options or Options(request_id=uuid7())
+        run_id = options.labels.get("run_id")
+        deps.gateway.outcomes.refused(caller_of(principal, run_id), options, body.get("model"), exc)
+    return openai_error(exc)
 
 
 def router(deps: Deps) -> APIRouter:
