@@ -67,7 +67,9 @@ async def open_parallel(uow: ExecutionUow, run: Run, step: Step) -> None:
     await _open(uow, run, [spec.branches[i][0] for i in pending[:opened]])
 
 
-async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any) -> None:
+async def open_map(
+    uow: ExecutionUow, run: Run, step: Step, items: Any, *, max_steps: int
+) -> None:
     spec = step.plan_step.map
     assert spec is not None
     if not isinstance(items, list):
@@ -79,6 +81,17 @@ async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any) -> None:
             ErrorInfo(
                 code="too_many_items",
                 message=f"map has {len(items)} items; max_items is {spec.max_items}",
+            )
+        )
+    # `max_steps` bounds the run's step rows, not only its plan's: an item makes a row
+    # per body step (checked before any is built: the list may be huge)
+    rows = await uow.steps.count(run.execution_id) + len(items) * len(spec.body)
+    if rows > max_steps:
+        raise StepFailure(
+            ErrorInfo(
+                code="too_many_steps",
+                message=f"map of {len(items)} items would make the run {rows} steps; "
+                f"at most {max_steps} run (max_steps)",
             )
         )
     plan = await uow.executions.snapshot(run.execution_id)

@@ -213,7 +213,8 @@ async def _control(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: An
     elif kind == StepKind.MAP:
         spec_map = step.plan_step.map
         assert spec_map is not None
-        await containers.open_map(uow, run, step, evaluate(spec_map.items, scope))
+        items = evaluate(spec_map.items, scope)
+        await containers.open_map(uow, run, step, items, max_steps=ctx.deps.settings.max_steps)
     elif kind == StepKind.SUBPLAN:
         await _subplan(ctx, uow, run, step, scope)
     else:
