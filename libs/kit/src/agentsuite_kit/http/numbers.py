@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # past this many digits a number is larger than any limit it is compared with
 _LONGEST = 64
-HUGE = 10**_LONGEST
+HUGE: int = 10**_LONGEST
 
 
 def ascii_int(value: str) -> int | None:

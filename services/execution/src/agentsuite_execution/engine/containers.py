@@ -67,9 +67,7 @@ async def open_parallel(uow: ExecutionUow, run: Run, step: Step) -> None:
     await _open(uow, run, [spec.branches[i][0] for i in pending[:opened]])
 
 
-async def open_map(
-    uow: ExecutionUow, run: Run, step: Step, items: Any, *, max_steps: int
-) -> None:
+async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any, *, max_steps: int) -> None:
     spec = step.plan_step.map
     assert spec is not None
     if not isinstance(items, list):
