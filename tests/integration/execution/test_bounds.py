@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -184,3 +185,38 @@ async def _errors(ex: Execution, tenant: UUID, ids: list[UUID]) -> list[str]:
                 codes.append(step.error["code"])
                 del key
     return codes
+
+
+async def test_a_deep_chain_made_before_the_bounds_unwinds_once_its_plan_is_archived(
+    engine: Execution,
+) -> None:
+    tenant = uuid4()
+    plan_id = uuid4()
+    steps = [subplan("again", plan_id), wait("hold", 600_000)]
+    plan = await approve(engine, tenant, steps, plan_id=plan_id)
+    depth = 300
+    with bounded(engine, max_subplan_depth=10_000, max_runs_per_root=10_000):
+        root = await run_plan(engine, tenant, plan)
+        for _ in range(2400):
+            runs = await tree(engine, tenant, root)
+            if len(runs) > depth:
+                break
+            await _pause()
+        else:
+            raise AssertionError(f"the chain reached {len(runs)} runs, not {depth}")
+        # as a tree made before runs knew their tree looks (the migration fills these in)
+        await engine.owner_sql(
+            "UPDATE executions SET root_execution_id = NULL, depth = 0 WHERE tenant_id = :t",
+            t=tenant,
+        )
+        # archived: the deepest run's step cannot start its child; the chain fails with it
+        async with engine.deps.uow(tenant) as uow:
+            await uow.plans.archive(plan_id, datetime.now(UTC))
+            await uow.commit()
+        run = await wait_for(engine, tenant, root, within=120)
+        runs = await tree(engine, tenant, root)
+    assert run.status == "failed"
+    assert run.error is not None
+    origin = run.error["details"]["origin"]
+    assert origin["code"] == "plan_not_runnable"
+    assert {r.status for r in runs} == {"failed"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import text
 
@@ -166,30 +165,26 @@ async def close_open(uow: ExecutionUow, run: Run) -> None:
     """Cancel every open step, approval, LLM call and timer of the run, and every run
     under it that is still going; engines running one of their steps are told to stop.
 
-    The runs under it, all levels, come from one query and are stopped in a loop, never
-    by recursion: a plan that ran itself made trees thousands deep. The query is made
-    again until it finds none going: a run an engine was starting meanwhile has been
-    committed by then (its step's run is locked here, so no later one starts).
+    The runs under it, all levels, are stopped in a loop over a queue, never by
+    recursion: a plan that ran itself made trees thousands deep. Each run is locked
+    before its children are read: a child an engine was starting there is committed by
+    then, or its engine waits and finds its step cancelled.
     """
     await _close_own(uow, run)
-    done: set[UUID] = set()
-    while True:
-        going = [
-            execution_id
-            for execution_id, status in await uow.executions.descendants(run.execution_id)
-            if status in _GOING and execution_id not in done
-        ]
-        if not going:
-            return
-        for execution_id in going:
-            done.add(execution_id)
-            # locked before its steps, as engines lock them: no deadlock with one
-            child = await uow.executions.get(execution_id, lock=True)
-            if child is not None and child.status in _GOING:
-                await cancel(uow, child, reason="parent execution stopped", tree=False)
+    queue = [c.execution_id for c in await uow.executions.children(run.execution_id)]
+    while queue:
+        # locked before its steps, as engines lock them: no deadlock with one
+        child = await uow.executions.get(queue.pop(), lock=True)
+        if child is None or child.status in _STOPPED:
+            continue  # its own stop closed what is under it
+        if child.status in _GOING:
+            await cancel(uow, child, reason="parent execution stopped", tree=False)
+        # a completed run's fire-and-forget children may still be going
+        queue += [c.execution_id for c in await uow.executions.children(child.execution_id)]
 
 
 _GOING = (RunStatus.RUNNING, RunStatus.PAUSED)
+_STOPPED = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.CANCELLING)
 
 
 async def _close_own(uow: ExecutionUow, run: Run) -> None:

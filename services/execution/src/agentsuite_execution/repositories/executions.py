@@ -101,13 +101,6 @@ class Executions(Repository):
         query = select(*_COLUMNS).where(executions.c.parent_execution_id == execution_id)
         return [_run(r) for r in (await self.session.execute(query)).all()]
 
-    async def descendants(self, execution_id: UUID) -> list[tuple[UUID, str]]:
-        """Every run under `execution_id` (its children, theirs, ...) as (id, status),
-        parents before their children: one query, however deep the tree."""
-        await self.flush()
-        rows = await self.session.execute(_DESCENDANTS, {"id": execution_id})
-        return [(r.execution_id, r.status) for r in rows.all()]
-
     async def tree_runs(self, root: UUID, *, lock: bool = False) -> int:
         """How many runs the tree of `root` has (root included). `lock`: hold the tree's
         lock to commit, so two runs starting in one tree are counted one after the other."""
@@ -235,19 +228,5 @@ _MANIFEST = text(
 )
 
 
-# parents first (by depth); the walk follows parent links, so it is right for a tree made
-# before runs knew their root
-_DESCENDANTS = text(
-    """
-    WITH RECURSIVE tree AS (
-        SELECT execution_id, status, 1 AS level
-          FROM executions WHERE parent_execution_id = :id
-        UNION ALL
-        SELECT e.execution_id, e.status, tree.level + 1
-          FROM executions e JOIN tree ON e.parent_execution_id = tree.execution_id
-    )
-    SELECT execution_id, status FROM tree ORDER BY level
-    """
-)
 # a transaction lock per tree (the two-key form: apart from the relay's one-key lock)
 _TREE_LOCK = text("SELECT pg_advisory_xact_lock(20250, hashtext(:root))")
