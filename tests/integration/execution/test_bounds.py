@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 from agentsuite_execution.handlers import control
 
-from agentsuite_contracts.steps import MapStep, PlanStep, StepKind, SubplanStep
+from agentsuite_contracts.steps import ConditionStep, MapStep, PlanStep, StepKind, SubplanStep
 from tests.integration.execution.engine_support import (
     approve,
     run_plan,
@@ -220,3 +220,21 @@ async def test_a_deep_chain_made_before_the_bounds_unwinds_once_its_plan_is_arch
     origin = run.error["details"]["origin"]
     assert origin["code"] == "plan_not_runnable"
     assert {r.status for r in runs} == {"failed"}
+
+
+async def test_a_long_chain_behind_a_branch_not_taken_is_skipped_whole(engine: Execution) -> None:
+    tenant = uuid4()
+    length = 1500
+    check = PlanStep(
+        key="check",
+        name="check",
+        kind=StepKind.CONDITION,
+        condition=ConditionStep(expression="inputs.go", if_true=["c0"], if_false=[]),
+    )
+    chain = [tool(f"c{i}", deps=(f"c{i - 1}",) if i else ()) for i in range(length)]
+    plan = await approve(engine, tenant, [check, *chain, tool("after", deps=("check",))])
+    run_id = await run_plan(engine, tenant, plan, inputs={"go": False})
+    run = await wait_for(engine, tenant, run_id, within=120)
+    assert run.status == "completed", run.error
+    rows = await steps_of(engine, tenant, run_id)
+    assert {rows[f"c{i}"].state for i in range(length)} == {"skipped"}

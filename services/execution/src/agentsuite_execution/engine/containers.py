@@ -205,6 +205,19 @@ async def _open(uow: ExecutionUow, run: Run, heads: list[str]) -> None:
 
 
 async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step]:
+    """Cancel the open children of container `parent`, and theirs when they are
+    containers (a map's items not opened yet, a nested parallel's branches would wait
+    for them forever): in a loop, however deep containers nest."""
+    closed_all: list[Step] = []
+    containers = [parent]
+    while containers:
+        closed = await _close_children_of(uow, run, containers.pop())
+        closed_all += closed
+        containers += [c.key for c in closed if c.kind in (StepKind.PARALLEL, StepKind.MAP)]
+    return closed_all
+
+
+async def _close_children_of(uow: ExecutionUow, run: Run, parent: str) -> list[Step]:
     children = await uow.steps.children(run.execution_id, parent)
     open_keys = [c.key for c in children if c.state in STEP_OPEN]
     closed = await uow.steps.set_many(
@@ -224,11 +237,6 @@ async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step
             await uow.steps.finish_attempt(c, "cancelled")
     waiting = {c.key for c in closed if before[c.key].state == StepState.WAITING}
     await _close_waits(uow, run, waiting)
-    # a closed container's own children (a map's items not opened yet, a nested
-    # parallel's branches) would wait for it forever
-    for c in list(closed):
-        if c.kind in (StepKind.PARALLEL, StepKind.MAP):
-            closed += await _close_children(uow, run, c.key)
     return closed
 
 
