@@ -10,7 +10,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from agentsuite_execution.api.errors import problem_of
+from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.handlers import control
+from agentsuite_execution.handlers.runs import StartRun, start
 
 from agentsuite_contracts.steps import ConditionStep, MapStep, PlanStep, StepKind, SubplanStep
 from tests.integration.execution.engine_support import (
@@ -238,3 +241,24 @@ async def test_a_long_chain_behind_a_branch_not_taken_is_skipped_whole(engine: E
     assert run.status == "completed", run.error
     rows = await steps_of(engine, tenant, run_id)
     assert {rows[f"c{i}"].state for i in range(length)} == {"skipped"}
+
+
+async def test_a_start_under_a_run_past_the_bounds_is_a_422_problem(engine: Execution) -> None:
+    tenant = uuid4()
+    plan = await approve(engine, tenant, [wait("hold", 600_000)])
+    root = await run_plan(engine, tenant, plan)
+    command = StartRun(plan_id=plan.plan_id, plan_version=None, parent_execution_id=root)
+    for limits, code in (
+        ({"max_subplan_depth": 0}, "subplan_depth_exceeded"),
+        ({"max_runs_per_root": 1}, "subplan_runs_exceeded"),
+    ):
+        with bounded(engine, **limits), pytest.raises(RunError) as refused:
+            async with engine.deps.uow(tenant) as uow:
+                await start(uow, engine.deps, command)
+        assert refused.value.code == code
+        problem = problem_of(refused.value).problem.model_dump()
+        assert problem["status"] == 422
+        assert problem["code"] == code
+    async with engine.deps.uow(tenant) as uow:
+        await control.cancel(uow, root)
+        await uow.commit()
