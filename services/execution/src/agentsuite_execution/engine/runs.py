@@ -371,7 +371,8 @@ def _origin(child: Run) -> dict[str, Any]:
     (thousands of levels: past what JSON serializers take)."""
     error = child.error or {}
     found = (error.get("details") or {}).get("origin")
-    if isinstance(found, dict):
+    # only a subplan step's error carries one: a tool's details are the tool's own
+    if str(error.get("code", "")).startswith("subplan_") and isinstance(found, dict):
         return found
     return {
         "execution_id": str(child.execution_id),
