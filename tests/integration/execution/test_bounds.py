@@ -3,6 +3,7 @@ subplan nesting depth and runs per tree; and trees of runs stopped without recur
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -262,3 +263,27 @@ async def test_a_start_under_a_run_past_the_bounds_is_a_422_problem(engine: Exec
     async with engine.deps.uow(tenant) as uow:
         await control.cancel(uow, root)
         await uow.commit()
+
+
+async def test_the_migration_fills_in_the_tree_of_runs_made_before_it(engine: Execution) -> None:
+    tenant = uuid4()
+    plan_id = uuid4()
+    plan = await approve(engine, tenant, [subplan("again", plan_id)], plan_id=plan_id)
+    with bounded(engine, max_subplan_depth=3):
+        root = await run_plan(engine, tenant, plan)
+        await wait_for(engine, tenant, root, within=60)
+    before = {r.execution_id: r.depth for r in await tree(engine, tenant, root)}
+    assert sorted(before.values()) == [0, 1, 2, 3]
+    await engine.owner_sql(
+        "UPDATE executions SET root_execution_id = NULL, depth = 0 WHERE tenant_id = :t",
+        t=tenant,
+    )
+    fill = importlib.import_module("agentsuite_execution.migrations.versions.0005_run_trees")
+    await engine.owner_sql(fill._FILL)
+    rows = await engine.owner_sql(
+        "SELECT execution_id, root_execution_id, depth FROM executions WHERE tenant_id = :t",
+        t=tenant,
+    )
+    assert {r.execution_id: r.depth for r in rows} == before
+    assert {r.root_execution_id for r in rows if r.execution_id != root} == {root}
+    assert next(r.root_execution_id for r in rows if r.execution_id == root) is None
