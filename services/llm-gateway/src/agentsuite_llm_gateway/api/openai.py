@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
+from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -99,7 +100,8 @@ async def _body(request: Request, deps: Deps) -> Json:
     declared = request.headers.get("content-length")
     limit = deps.settings.max_request_bytes
     too_big = GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    length = None if declared is None else ascii_int(declared)
+    if length is not None and length > limit:
         raise too_big
     # read piece by piece: a body sent without a length stops at the limit, not at its end
     parts: list[bytes] = []
