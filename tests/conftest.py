@@ -49,7 +49,8 @@ def pg_admin_url(
     if test_settings.database_url:
         yield test_settings.database_url
         return
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg-home"), free_port())
+    # throwaway data: durability traded for speed, unlike `agentsuite up`'s server
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg-home"), free_port(), fsync=False)
     pg.start()
     try:
         yield pg.url()

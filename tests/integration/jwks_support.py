@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 import pytest
 import uvicorn
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,6 +35,7 @@ RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
 ED_KEY = ed25519.Ed25519PrivateKey.generate()
+OTHER_ED_KEY = ed25519.Ed25519PrivateKey.generate()
 
 
 def rsa_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def ec_jwk(key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
     return {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "alg": "ES256"}
 
 
-def ed_jwk(key: ed25519.Ed25519PrivateKey, kid: str) -> dict[str, Any]:
+def ed_jwk(key: ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey, kid: str) -> dict[str, Any]:
     # No "alg" member on purpose: the key type and curve alone must select EdDSA.
     return {**OKPAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "use": "sig"}
 
@@ -80,6 +81,14 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def ed_sign(key: ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey, header: dict[str, Any]) -> str:
+    """An EdDSA signature made by hand, whatever `alg` the header names: the tests do not
+    lean on the JOSE library (nor the kit's registration) they check."""
+    body = claims()
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(body).encode())}"
+    return f"{signing_input}.{b64(key.sign(signing_input.encode()))}"
+
+
 def forge(header: dict[str, Any], body: dict[str, Any], hs256_secret: bytes | None) -> str:
     """Build a token by hand: PyJWT itself refuses to make these."""
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(body).encode())}"
@@ -96,11 +105,14 @@ class JwksServer:
     hits: int = 0
     failing: bool = False
     delay: float = 0.0
+    gate: asyncio.Event | None = None  # set: answers wait until it is
 
     async def jwks(self, request: Request) -> JSONResponse:
         self.hits += 1
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.failing:
             return JSONResponse({"error": "down"}, status_code=500)
         return JSONResponse({"keys": self.keys})
@@ -134,6 +146,7 @@ def jwks(server: JwksServer) -> JwksServer:
     server.hits = 0
     server.failing = False
     server.delay = 0.0
+    server.gate = None
     return server
 
 

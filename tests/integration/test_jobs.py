@@ -263,7 +263,9 @@ async def test_job_held_by_a_live_runner_is_not_taken_over_after_its_lease(uow: 
     async with uow(tenant) as held:  # the slow runner is still in its handler
         assert await JobRepository(held.session).hold(claimed)
         other = JobRunner(uow, {kind: _record}, owner="other")
-        assert await asyncio.wait_for(other.run_once(), 5) == 0  # skipped, not waited on
+        # skipped, not waited on: waiting on the row this transaction holds would never end
+        # (the bound only turns that hang into a failure; no run takes a minute)
+        assert await asyncio.wait_for(other.run_once(), 60) == 0
         assert await JobRepository(held.session).settle(claimed, Outcome(State.DONE))
         await held.commit()
     assert await _effects(uow, kind) == []

@@ -12,6 +12,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed448
 from fastapi import Depends
 
 from agentsuite_kit.auth import AuthCode, AuthError, JwksKeySet, Principal
@@ -21,12 +22,15 @@ from tests.integration.jwks_support import (
     AUDIENCE,
     EC_KEY,
     ED_KEY,
+    OTHER_ED_KEY,
     OTHER_RSA_KEY,
     RSA_KEY,
     TENANT,
     JwksServer,
     KeySetFactory,
     claims,
+    ed_jwk,
+    ed_sign,
     forge,
     rejected,
     rsa_jwk,
@@ -55,6 +59,51 @@ async def test_valid_eddsa_token_from_key_without_alg(keyset: JwksKeySet) -> Non
     assert (await keyset.verify(sign(ED_KEY, "ed-1", "EdDSA")))["sub"] == "user-1"
 
 
+async def test_valid_ed25519_token(keyset: JwksKeySet, jwks: JwksServer) -> None:
+    # RFC 9864's fully specified name, from a key that names it and from one that names none
+    jwks.keys = [*jwks.keys, {**ed_jwk(OTHER_ED_KEY, "ed-2"), "alg": "Ed25519"}]
+    await keyset.refresh()
+    for key, kid in ((ED_KEY, "ed-1"), (OTHER_ED_KEY, "ed-2")):
+        token = ed_sign(key, {"alg": "Ed25519", "typ": "at+jwt", "kid": kid})
+        assert (await keyset.verify(token))["sub"] == "user-1"
+
+
+async def test_eddsa_and_ed25519_are_one_algorithm_on_an_ed25519_key(
+    keyset: JwksKeySet, jwks: JwksServer
+) -> None:
+    # an issuer moving to Ed25519: tokens it signed as EdDSA before still verify, whichever
+    # of the two names its key is published under
+    jwks.keys = [
+        {**ed_jwk(ED_KEY, "ed-old"), "alg": "EdDSA"},
+        {**ed_jwk(OTHER_ED_KEY, "ed-new"), "alg": "Ed25519"},
+    ]
+    await keyset.refresh()
+    for key, kid in ((ED_KEY, "ed-old"), (OTHER_ED_KEY, "ed-new")):
+        for alg in ("EdDSA", "Ed25519"):
+            token = ed_sign(key, {"alg": alg, "typ": "at+jwt", "kid": kid})
+            assert (await keyset.verify(token))["sub"] == "user-1", (kid, alg)
+
+
+async def test_ed25519_needs_an_ed25519_key(keyset: JwksKeySet, jwks: JwksServer) -> None:
+    ed448_key = ed448.Ed448PrivateKey.generate()
+    jwks.keys = [*jwks.keys, {**ed_jwk(ed448_key, "ed448-1"), "alg": "EdDSA"}]
+    await keyset.refresh()
+    # Ed25519 names its curve: an Ed448 key, an EC or RSA key is not one to check it with
+    for kid, key in (("ed448-1", ed448_key), ("ec-1", ED_KEY), ("rsa-1", ED_KEY)):
+        token = ed_sign(key, {"alg": "Ed25519", "typ": "at+jwt", "kid": kid})
+        assert await rejected(keyset, token) is AuthCode.ALG_MISMATCH, kid
+    # and an EdDSA key published for another algorithm stays pinned to it
+    jwks.keys = [*jwks.keys, {**ed_jwk(ED_KEY, "ed-es"), "alg": "ES256"}]
+    await keyset.refresh()
+    token = ed_sign(ED_KEY, {"alg": "Ed25519", "typ": "at+jwt", "kid": "ed-es"})
+    assert await rejected(keyset, token) is AuthCode.ALG_MISMATCH
+
+
+async def test_ed25519_with_a_signature_from_another_key_is_rejected(keyset: JwksKeySet) -> None:
+    token = ed_sign(OTHER_ED_KEY, {"alg": "Ed25519", "typ": "at+jwt", "kid": "ed-1"})
+    assert await rejected(keyset, token) is AuthCode.BAD_SIGNATURE
+
+
 async def test_keys_are_cached_between_tokens(keyset: JwksKeySet, jwks: JwksServer) -> None:
     for _ in range(5):
         await keyset.verify(sign(RSA_KEY, "rsa-1"))
@@ -76,8 +125,9 @@ async def test_audience_list_containing_ours_is_accepted(keyset: JwksKeySet) -> 
 
 async def test_alg_none_is_rejected(keyset: JwksKeySet) -> None:
     for alg in ("none", "None", "NONE"):
-        token = forge({"alg": alg, "typ": "JWT", "kid": "rsa-1"}, claims(), None)
-        assert await rejected(keyset, token) is AuthCode.ALG_NONE
+        for kid in ("rsa-1", "ed-1"):
+            token = forge({"alg": alg, "typ": "JWT", "kid": kid}, claims(), None)
+            assert await rejected(keyset, token) is AuthCode.ALG_NONE
 
 
 async def test_hs256_signed_with_public_key_is_rejected(keyset: JwksKeySet) -> None:

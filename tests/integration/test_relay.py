@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, NotEnoughReplicasError
 from aiokafka.structs import ConsumerRecord
 from pydantic import Field
 from sqlalchemy import event, func, select, update
@@ -143,11 +143,19 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 class Flaky:
-    """A real sender that refuses chosen bodies' sends (as the producer does) `times` times,
-    and logs what reached the broker, by whom, when."""
+    """A real sender that refuses chosen bodies' sends (as the producer does) `times` times
+    with `error` (a permanent one unless told), and logs what reached the broker, by whom,
+    when."""
 
-    def __init__(self, inner: Sender, refuse: dict[str, int] | None = None, name: str = "") -> None:
+    def __init__(
+        self,
+        inner: Sender,
+        refuse: dict[str, int] | None = None,
+        name: str = "",
+        error: Callable[[str], Exception] = ValueError,
+    ) -> None:
         self.inner = inner
+        self.error = error
         self.refuse = refuse or {}
         self.name = name
         self.sent: list[tuple[str, float, str]] = []
@@ -158,7 +166,7 @@ class Flaky:
         body = Envelope[Pinged].model_validate_json(value).payload.body
         if self.refuse.get(body, 0) > 0:
             self.refuse[body] -= 1
-            raise ValueError(f"refused {body}")
+            raise self.error(f"refused {body}")
         self.sent.append((self.name, time.monotonic(), body))
         return await self.inner.send(topic, key, value, headers)
 
@@ -181,7 +189,7 @@ async def test_rows_of_every_tenant_are_published(
     assert all(r["published_at"] is not None for r in (await rows(app_engine, topic)).values())
 
 
-async def test_an_oversized_row_is_retried_then_parked_while_the_rest_flows(
+async def test_an_oversized_row_is_parked_at_once_while_the_rest_flows(
     app_engine: AsyncEngine,
     producer: AIOKafkaProducer,
     topic: str,
@@ -193,29 +201,35 @@ async def test_an_oversized_row_is_retried_then_parked_while_the_rest_flows(
     await emit(
         app_engine, tenant, topic, [("a", "a1"), ("a", big), ("a", "a3"), ("b", "b1")], 2**21
     )
-    relay = OutboxRelay(
-        app_engine, ProducerSender(producer), max_attempts=3, retry_initial=0.01, retry_max=0.01
-    )
+    # the default attempts: a permanent refusal must not use them (nor hold key a meanwhile)
+    relay = OutboxRelay(app_engine, ProducerSender(producer))
 
-    assert await relay.step() == 2  # a1 and b1; a3 waits behind the failed row of key a
+    assert await relay.step() == 2  # a1 and b1; a3 was behind the failed row of key a
     stored = await rows(app_engine, topic)
     assert stored[big]["attempts"] == 1
     assert "MessageSizeTooLarge" in stored[big]["last_error"]
-    assert stored[big]["next_attempt_at"] is not None
-    assert stored["a3"]["published_at"] is None
+    assert stored[big]["parked_at"] is not None
     assert stored["a3"]["attempts"] == 0
 
-    for _ in range(2):
-        await asyncio.sleep(0.05)
-        await relay.step()
-    stored = await rows(app_engine, topic)
-    assert stored[big]["attempts"] == 3
-    assert stored[big]["parked_at"] is not None
-    assert "MessageSizeTooLarge" in stored[big]["last_error"]
-
-    # parked: out of the line, so key a's later row goes on (consumers see the gap)
+    # parked: out of the line, so key a's later row goes on at once (consumers see the gap)
     assert await relay.step() == 1
     assert await read(kafka_bootstrap, topic, 3) == ["a1", "b1", "a3"]
+    assert (await rows(app_engine, topic))[big]["attempts"] == 1
+
+
+async def test_an_unknown_topic_name_is_parked_at_once(
+    app_engine: AsyncEngine, producer: AIOKafkaProducer, topic: str, kafka_bootstrap: str
+) -> None:
+    await emit(app_engine, uuid4(), "not a topic!", [("a", "bad")])
+    await emit(app_engine, uuid4(), topic, [("a", "good")])
+    relay = OutboxRelay(app_engine, ProducerSender(producer))
+    assert await relay.step() == 1
+    async with app_engine.connect() as conn, conn.begin():
+        await conn.execute(select(func.set_config("app.all_tenants", "on", True)))
+        bad = (await conn.execute(select(outbox).where(outbox.c.topic == "not a topic!"))).one()
+        await conn.execute(outbox.delete().where(outbox.c.topic == "not a topic!"))
+    assert bad.parked_at is not None, bad.last_error
+    assert bad.attempts == 1
 
 
 async def test_a_keys_later_rows_wait_while_its_failed_row_backs_off(
@@ -224,17 +238,18 @@ async def test_a_keys_later_rows_wait_while_its_failed_row_backs_off(
     topic: str,
     kafka_bootstrap: str,
 ) -> None:
-    await emit(app_engine, uuid4(), topic, [("a", "a1"), ("a", "a2"), ("a", "a3"), ("b", "b1")])
-    sender = Flaky(ProducerSender(producer), refuse={"a2": 1})
+    # b1 first: a passing refusal holds the rest of its topic for the round
+    await emit(app_engine, uuid4(), topic, [("b", "b1"), ("a", "a1"), ("a", "a2"), ("a", "a3")])
+    sender = Flaky(ProducerSender(producer), refuse={"a2": 1}, error=NotEnoughReplicasError)
     relay = OutboxRelay(app_engine, sender, retry_initial=0.5)
 
-    assert await relay.step() == 2  # a1, b1
+    assert await relay.step() == 2  # b1, a1
     assert await relay.step() == 0  # a2 backs off, a3 behind it: nothing handed over
-    assert [body for _, _, body in sender.sent] == ["a1", "b1"]
+    assert [body for _, _, body in sender.sent] == ["b1", "a1"]
 
     await asyncio.sleep(0.6)
     assert await relay.step() == 2
-    assert await read(kafka_bootstrap, topic, 4) == ["a1", "b1", "a2", "a3"]
+    assert await read(kafka_bootstrap, topic, 4) == ["b1", "a1", "a2", "a3"]
 
 
 async def test_a_broker_outage_charges_no_row(

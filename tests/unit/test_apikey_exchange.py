@@ -141,7 +141,7 @@ async def test_invalid_grant_is_cached_briefly() -> None:
     ("response", "code"),
     [
         (httpx.Response(503, text="down"), AuthCode.JWKS_UNAVAILABLE),
-        (httpx.Response(429, json={"error": "slow_down"}), AuthCode.JWKS_UNAVAILABLE),
+        (httpx.Response(429, json={"error": "slow_down"}), AuthCode.RATE_LIMITED),
         (httpx.Response(400, json={"error": "invalid_request"}), AuthCode.INVALID_CLAIM),
         (httpx.Response(200, json={"access_token": 1}), AuthCode.JWKS_UNAVAILABLE),
     ],

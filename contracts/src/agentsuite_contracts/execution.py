@@ -258,3 +258,33 @@ class BudgetExceeded(Event):
     action: Literal["paused", "failed", "warned"] = Field(
         description="What execution did, following the budget's `on_limit`."
     )
+
+
+class BudgetRaised(Event):
+    """A run's budget was changed (raised) by a person or service, e.g. to let a run that
+    paused for its budget go on when resumed."""
+
+    type: Literal["execution.budget.raised"] = Field(
+        default="execution.budget.raised", description="Message type."
+    )
+    execution_id: UUID = Field(description="The execution.")
+    budget: Budget = Field(description="The limits in force from now on.")
+    previous: Budget | None = Field(default=None, description="The limits before (null: none).")
+    raised_by: str | None = Field(default=None, description="Who raised it (a principal id).")
+
+
+class LlmUsageOverrun(Event):
+    """A model call used more than its run reserved for it: the provider billed past the
+    `max_tokens` it was sent or past the input bound. The usage counts all the same."""
+
+    type: Literal["execution.llm.overrun"] = Field(
+        default="execution.llm.overrun", description="Message type."
+    )
+    execution_id: UUID = Field(description="The execution.")
+    step: str = Field(description="The step that made the call.")
+    request_id: UUID = Field(description="The `llm.requests.v1` request.")
+    reserved_tokens: int = Field(ge=0, description="Tokens the run reserved for the call.")
+    used_tokens: int = Field(ge=0, description="Tokens the answer's usage reports.")
+    reserved_cost: int = Field(ge=0, description="Micro-units reserved for the call.")
+    used_cost: int = Field(ge=0, description="Micro-units the answer's usage reports.")
+    model: str | None = Field(default=None, description="The model that answered.")

@@ -458,9 +458,16 @@ class ServiceAccountDisabled(Event):
 # --- sessions and decisions --------------------------------------------------------------------
 
 
+_ADDRESS = (
+    "The client's IP address as identity saw it: the peer, or the address a configured "
+    "trusted proxy forwarded (X-Forwarded-For is ignored from anyone else). None when unknown."
+)
+_USER_AGENT = "The request's User-Agent header (at most 512 characters), when it sent one."
+
+
 class SessionRevoked(Event):
-    """A refresh-token family (one sign-in) was revoked: on logout, on deactivation, or
-    because a used refresh token was presented again (likely theft)."""
+    """A refresh-token family (one sign-in) was revoked: on logout (the sign-out), on
+    deactivation, or because a used refresh token was presented again (likely theft)."""
 
     type: Literal["identity.session.revoked"] = Field(
         default="identity.session.revoked", description="Message type."
@@ -468,6 +475,79 @@ class SessionRevoked(Event):
     user_id: UUID = Field(description="Whose session.")
     family_id: UUID = Field(description="The refresh-token family revoked.")
     reason: str = Field(description="`reuse_detected`, `user_deactivated`, `logout`, ...")
+    client_address: Personal[str | None] = Field(
+        default=None, description=f"For a request's revocation (logout, reuse). {_ADDRESS}"
+    )
+    user_agent: Personal[str | None] = Field(default=None, description=_USER_AGENT)
+
+
+class SignedIn(Event):
+    """A user signed in with their password: a new session (refresh-token family) began."""
+
+    type: Literal["identity.session.signed_in"] = Field(
+        default="identity.session.signed_in", description="Message type."
+    )
+    user_id: UUID = Field(description="Who signed in.")
+    family_id: UUID = Field(description="The session: the refresh-token family it began.")
+    org_id: UUID | None = Field(default=None, description="The org signed in to, if one.")
+    client_address: Personal[str | None] = Field(default=None, description=_ADDRESS)
+    user_agent: Personal[str | None] = Field(default=None, description=_USER_AGENT)
+
+
+class SignInFailed(Event):
+    """A password sign-in was refused. Never carries the password. The envelope's tenant is
+    the tenant named, when it exists; the client was told only `invalid_grant`."""
+
+    type: Literal["identity.session.sign_in_failed"] = Field(
+        default="identity.session.sign_in_failed", description="Message type."
+    )
+    user_id: UUID | None = Field(
+        default=None, description="The account signed in as, when one has that email."
+    )
+    email: Personal[str] = Field(description="The username given (lower-cased).")
+    tenant: str = Field(description="The tenant slug given (lower-cased).")
+    reason: str = Field(
+        description="`invalid_credentials` (unknown account, wrong password, inactive "
+        "user or tenant), `account_locked`, `address_locked`, `not_a_member` (of the org "
+        "asked for)."
+    )
+    client_address: Personal[str | None] = Field(default=None, description=_ADDRESS)
+    user_agent: Personal[str | None] = Field(default=None, description=_USER_AGENT)
+
+
+class SignInLockedOut(Event):
+    """Too many failed sign-ins: an account (tenant + email) or a client address is locked
+    out until `locked_until`. Emitted once, by the failure that set the lock."""
+
+    type: Literal["identity.session.locked_out"] = Field(
+        default="identity.session.locked_out", description="Message type."
+    )
+    scope: Literal["account", "address"] = Field(description="What is locked out.")
+    user_id: UUID | None = Field(
+        default=None, description="The account locked, for an account lockout of a user."
+    )
+    email: Personal[str | None] = Field(
+        default=None, description="The username locked (lower-cased), for an account lockout."
+    )
+    locked_until: datetime = Field(description="Until when sign-ins are refused.")
+    client_address: Personal[str | None] = Field(
+        default=None, description=f"The address of the failure that set the lock. {_ADDRESS}"
+    )
+    user_agent: Personal[str | None] = Field(default=None, description=_USER_AGENT)
+
+
+class RefreshTokenReused(Event):
+    """A refresh token already spent was presented again: two parties hold the session, so
+    it is revoked (SessionRevoked `reuse_detected`, when still live). Emitted on every such
+    attempt, for the audit trail of who presented it from where."""
+
+    type: Literal["identity.session.refresh_token_reused"] = Field(
+        default="identity.session.refresh_token_reused", description="Message type."
+    )
+    user_id: UUID = Field(description="Whose session.")
+    family_id: UUID = Field(description="The refresh-token family of the token.")
+    client_address: Personal[str | None] = Field(default=None, description=_ADDRESS)
+    user_agent: Personal[str | None] = Field(default=None, description=_USER_AGENT)
 
 
 class AuthorizationDecided(Event):
@@ -501,7 +581,10 @@ class SigningKeyRotated(Event):
         default="identity.signing_key.rotated", description="Message type."
     )
     kid: str = Field(description="Key id of the new signing key (JWT `kid`).")
-    algorithm: str = Field(description="JWS algorithm, e.g. `EdDSA` or `RS256`.")
+    algorithm: str = Field(
+        description="JWS algorithm: `Ed25519` (RFC 9864) or `ES256`; `EdDSA` only for keys "
+        "made before the switch to the fully specified name."
+    )
     previous_kid: str | None = Field(default=None, description="Key it replaces, if any.")
     jwks_url: str = Field(description="Where verifiers fetch the public keys.")
     previous_valid_until: datetime | None = Field(

@@ -129,6 +129,8 @@ class LlmErrorCode(StrEnum):
     DEADLINE_EXCEEDED = "deadline_exceeded"
     PROVIDER_ERROR = "provider_error"
     TIMEOUT = "timeout"
+    # the gateway serving the request died mid-call: retryable, and no fault of the request
+    INTERRUPTED = "interrupted"
 
 
 class LlmError(Contract):

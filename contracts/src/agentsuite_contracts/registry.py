@@ -139,8 +139,17 @@ TOPICS: tuple[Topic, ...] = (
         "identity.sessions.v1",
         "user_id",
         3,
-        "Sign-in sessions revoked (logout, deactivation, refresh-token reuse).",
-        (identity.SessionRevoked,),
+        "Sign-ins and sessions, for the audit trail of who signed in from where: sign-ins, "
+        "failed sign-ins (never the password), lockouts, refresh-token reuse, and sessions "
+        "revoked (logout, deactivation, reuse). Events without a user are keyed by a hash "
+        "of the account or address.",
+        (
+            identity.SessionRevoked,
+            identity.SignedIn,
+            identity.SignInFailed,
+            identity.SignInLockedOut,
+            identity.RefreshTokenReused,
+        ),
     ),
     _topic(
         "identity.decisions.v1",
@@ -257,6 +266,8 @@ TOPICS: tuple[Topic, ...] = (
             execution.ApprovalRejected,
             execution.BudgetWarning,
             execution.BudgetExceeded,
+            execution.BudgetRaised,
+            execution.LlmUsageOverrun,
         ),
     ),
     _topic(

@@ -5,6 +5,9 @@ key it has seen gets the stored answer and no second effect.
 
 Each request waits a little before its effect and a little after it, so a worker killed
 mid-call is sometimes killed before the effect and sometimes after it with the answer lost.
+
+Requests for the steps in `hold` wait for `release` before their effect: a test holds its
+run's last steps so the run cannot end while it still means to kill workers.
 """
 
 from __future__ import annotations
@@ -51,14 +54,12 @@ class Recorder:
     effects: dict[str, Effect] = field(default_factory=dict)
     # every effect applied, in order, by key: one entry per key unless the receiver is wrong
     applied: list[str] = field(default_factory=list)
+    hold: frozenset[str] = frozenset()
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def duplicates(self) -> int:
         return sum(1 for h in self.hits if h.duplicate)
-
-    def in_flight(self) -> list[Hit]:
-        """Requests that came and have no answer written yet."""
-        return [h for h in self.hits if h.answered is None]
 
     async def handle(self, request: web.Request) -> web.Response:
         headers = request.headers
@@ -71,6 +72,8 @@ class Recorder:
         self.hits.append(hit)
         try:
             body = await request.json()
+            if hit.step in self.hold:
+                await self.release.wait()
             await asyncio.sleep(random.uniform(*self.wait))  # noqa: S311  # jitter, not crypto
             # no await between the look-up and the store: two requests with one key cannot
             # both apply, however they interleave
@@ -90,9 +93,11 @@ class Recorder:
 
 
 @asynccontextmanager
-async def recording(path: str = "/effect") -> AsyncIterator[Recorder]:
+async def recording(
+    path: str = "/effect", hold: frozenset[str] = frozenset()
+) -> AsyncIterator[Recorder]:
     """A Recorder listening on 127.0.0.1 (a free port); `url` is its endpoint."""
-    recorder = Recorder()
+    recorder = Recorder(hold=hold)
     app = web.Application()
     app.router.add_post(path, recorder.handle)
     # a killed worker's request finishes here anyway (no handler cancellation): the effect a
@@ -106,4 +111,5 @@ async def recording(path: str = "/effect") -> AsyncIterator[Recorder]:
     try:
         yield recorder
     finally:
+        recorder.release.set()  # a test that failed holding its steps lets them finish
         await runner.cleanup()

@@ -141,15 +141,17 @@ async def test_race_with_warn_goes_on_past_the_budget(s: Stack) -> None:
 async def test_request_max_tokens_is_lowered_to_the_tokens_left(s: Stack) -> None:
     tenant = await tenant_with_models(s)
     tag = uuid4().hex
-    prompt = f"{tag} zz"  # 35 characters: a 9-token estimate
-    budget = Budget(max_tokens=9 + 7, on_limit=OnLimit.FAIL)
+    # 35 characters: bounded (as the gateway bounds it) at a token a byte, + 15 for the
+    # message's keys (role, user, content) and 8 for its framing: 58 tokens
+    prompt = f"{tag} zz"
+    budget = Budget(max_tokens=58 + 7, on_limit=OnLimit.FAIL)
     step = llm_step("capped", prompt, max_tokens=100)
     run_id = await run_plan(s, tenant, [step], budget=budget)
     run = await settled(s, tenant, run_id, "completed", "failed")
     assert run.status == "completed", run.error
     [body] = [b for b in s.stub.bodies if tag in str(b)]
     assert body["max_tokens"] == 7
-    assert run.tokens_used <= 16
+    assert run.tokens_used <= 58 + 7
 
 
 async def test_a_step_over_its_own_cost_cap_fails_without_calling(s: Stack) -> None:

@@ -51,6 +51,7 @@ ROUTES: dict[str, Kind] = {
     "POST /v1/executions/{execution_id}/cancel": Kind.OBJECT,
     "POST /v1/executions/{execution_id}/rerun": Kind.OBJECT,
     "POST /v1/executions/{execution_id}/signals": Kind.OBJECT,
+    "POST /v1/executions/{execution_id}/budget": Kind.OBJECT,
     "GET /v1/executions/{execution_id}/events": Kind.OBJECT,
     "GET /v1/executions/{execution_id}/logs": Kind.OBJECT,
     "GET /v1/executions/{execution_id}/timeline": Kind.OBJECT,
@@ -73,6 +74,7 @@ def body_for(route: str, made: Populated, plan_of: Populated) -> dict[str, Any] 
         "POST /v1/executions/{execution_id}/resume": None,
         "POST /v1/executions/{execution_id}/cancel": {"reason": "b"},
         "POST /v1/executions/{execution_id}/rerun": {"from_step": STEP},
+        "POST /v1/executions/{execution_id}/budget": {"max_tokens": 1_000_000},
         "POST /v1/executions/{execution_id}/signals": {
             "type": "approval",
             "approval_id": made.approval_id,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -165,22 +164,21 @@ async def test_body_over_the_cap_is_refused(box: Toolbox, hook: Hook, path: str)
 
 
 async def test_the_whole_call_is_bounded_by_its_timeout(box: Toolbox, hook: Hook) -> None:
-    began = time.perf_counter()
+    # /slow answers (200) after 30 s: a timeout can only be the call's own bound
     error = await refusal(box, call(f"{hook.url}/slow", timeout=0.3))
-    assert time.perf_counter() - began < 2.0
     assert (error.code, error.retryable) == ("timeout", True)
+    assert "within 0.3 s" in error.message
 
 
 async def test_settings_http_timeout_caps_the_call() -> None:
     async with serve() as hook:
         box = Toolbox(settings(allowed_hosts=("127.0.0.1",), http_timeout=0.3))
         try:
-            began = time.perf_counter()
             error = await refusal(box, call(f"{hook.url}/slow", timeout=60))
         finally:
             await box.aclose()
-    assert time.perf_counter() - began < 2.0
     assert error.code == "timeout"
+    assert "within 0.3 s" in error.message  # the setting's bound, not the call's minute
 
 
 @pytest.mark.parametrize(

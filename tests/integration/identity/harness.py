@@ -80,7 +80,13 @@ class Identity:
         ttl: int | None = None,
         **extra: Any,
     ) -> str:
-        """An access token signed with identity's current key (as `/v1/token` would)."""
+        """An access token signed with identity's current key (as `/v1/token` would).
+
+        A tenantless token's subject is made a real, active account of its kind first
+        (identity checks a platform or service account's standing on every request, as it
+        does a tenant's principal): a name becomes a stable id derived from it."""
+        if tenant_id is None and kind in (PrincipalKind.PLATFORM, PrincipalKind.SERVICE):
+            subject = await self.tenantless_account(subject, kind, capabilities)
         key = await self.deps.keyring.signer(lambda: self.deps.runtime.uow(None))
         claims = access_claims(
             self.settings,
@@ -92,6 +98,28 @@ class Identity:
             **extra,
         )
         return self.deps.keyring.sign(key, claims)
+
+    async def tenantless_account(
+        self, subject: str | UUID, kind: PrincipalKind, capabilities: list[str]
+    ) -> UUID:
+        """The id of an active platform or service account named `subject` (an id, or a
+        name the id is derived from); made when there is none."""
+        try:
+            account = subject if isinstance(subject, UUID) else UUID(subject)
+        except ValueError:
+            account = uuid.uuid5(uuid.NAMESPACE_URL, f"agentsuite-test:{subject}")
+        await self.owner_sql(
+            "INSERT INTO service_accounts (service_account_id, tenant_id, name, kind, "
+            "client_id, secret_hash, capabilities, status) "
+            "VALUES (:a, NULL, :name, :kind, :client, 'unused', :caps, 'active') "
+            "ON CONFLICT (service_account_id) DO NOTHING",
+            a=account,
+            name=str(subject)[:100],
+            kind="platform" if kind is PrincipalKind.PLATFORM else "service",
+            client=f"test-{account.hex}",
+            caps=list(capabilities),
+        )
+        return account
 
     async def owner_sql(self, sql: str, **params: Any) -> list[Any]:
         """Run SQL as the table owner (RLS forced, so all tenants' rows need app.all_tenants).

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import Depends, FastAPI
 
 from agentsuite_kit.auth import ApiKeyExchanger, JwksKeySet, JwtConfig, KeyOrJwt, Principal
+from agentsuite_kit.auth.apikeys import API_KEY_TOKEN_TYPE, GRANT_TOKEN_EXCHANGE
 from agentsuite_kit.auth.fastapi import STATE_ATTR, require
 from agentsuite_kit.http.problems import install_problem_handlers
 from tests.integration.identity.harness import Identity
@@ -132,3 +133,27 @@ async def test_bad_keys_are_401_and_jwts_still_pass(identity: Identity, service:
     user_token = await identity.mint(tenant, user, ["plans:read"])
     assert (await service.client.get("/plans", headers=auth(user_token))).status_code == 200
     assert service.exchanger.requests == before
+
+
+async def test_a_rate_limited_key_is_429_with_retry_after_at_the_kit(
+    identity: Identity, identity_url: str, service: Service
+) -> None:
+    """identity's 429 for a key over its limit is the caller's "slow down", not an outage:
+    the kit answers it 429 problem+json with identity's Retry-After (it was 503)."""
+    _, _, token = await setup(identity)
+    body = (await create(identity, token, scopes=["plans:read"], rate_limit_per_minute=1)).json()
+    async with httpx.AsyncClient(base_url=identity_url) as http:
+        spent = await http.post(
+            "/v1/token",
+            data={
+                "grant_type": GRANT_TOKEN_EXCHANGE,
+                "subject_token": body["key"],
+                "subject_token_type": API_KEY_TOKEN_TYPE,
+            },
+        )
+    assert spent.status_code == 200, spent.text  # the key's one exchange this minute
+    answer = await service.client.get("/plans", headers=auth(body["key"]))
+    assert answer.status_code == 429, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert answer.json()["code"] == "rate_limited"

@@ -38,6 +38,12 @@ def hs256(header: dict[str, Any], body: dict[str, Any], secret: bytes) -> str:
     return f"{signing_input}.{b64(mac)}"
 
 
+def ed25519_token(body: dict[str, Any], key: ed25519.Ed25519PrivateKey, kid: str) -> str:
+    header = {"alg": "Ed25519", "typ": "at+jwt", "kid": kid}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(body).encode())}"
+    return f"{signing_input}.{b64(key.sign(signing_input.encode()))}"
+
+
 async def corpus(stack: Stack) -> tuple[str, dict[str, str]]:
     """(a genuine token, {case: forged token}) for the bearer-token cases."""
     identity = stack.identity
@@ -85,6 +91,7 @@ async def corpus(stack: Stack) -> tuple[str, dict[str, str]]:
         "Ed25519 key not in the JWKS, identity's kid": jwt.encode(
             base, foreign_ed, algorithm="EdDSA", headers={"kid": key.kid, "typ": "at+jwt"}
         ),
+        "alg Ed25519, Ed25519 key not in the JWKS": ed25519_token(base, foreign_ed, key.kid),
         "claims altered, signature kept": forge(
             header, {**base, "caps": ["*"]}, signature_of_genuine
         ),

@@ -103,6 +103,8 @@ class Stub:
     latency: float = 0.0
     requests: list[Received] = field(default_factory=list)
     queue: deque[Behaviour] = field(default_factory=deque)
+    # per `Huge` answer: (bytes written, whether the client went away before the end)
+    huge: list[tuple[int, bool]] = field(default_factory=list)
 
     def script(self, *behaviours: Behaviour) -> None:
         """Queue one behaviour per coming request, in order."""
@@ -216,6 +218,7 @@ class _Server:
             await response.prepare(request)
             piece = b'{"pad": "' + b"x" * 65_000
             sent = 0
+            cut = False
             try:
                 while sent < behaviour.nbytes:
                     chunk = piece[: behaviour.nbytes - sent]
@@ -223,7 +226,8 @@ class _Server:
                     sent += len(chunk)
                 await response.write_eof()
             except (ConnectionError, asyncio.CancelledError):
-                pass  # the client gave up reading, as it should
+                cut = True  # the client gave up reading, as it should
+            self.stub.huge.append((sent, cut))
             return response
         if isinstance(behaviour, CutBeforeFirstToken | CutAfterFirstToken | Malformed):
             return None

@@ -154,7 +154,7 @@ async def test_stale_claim_is_answered_interrupted_on_redelivery(
     )
     [answer] = await replies(gateway.settings.kafka_bootstrap_servers, request.request_id, 1)
     assert answer.payload.error is not None
-    assert answer.payload.error.code == LlmErrorCode.PROVIDER_ERROR
+    assert answer.payload.error.code == LlmErrorCode.INTERRUPTED
     assert answer.payload.error.retryable is True
     assert answer.payload.error.message == INTERRUPTED
     assert upstream.calls[text] == 0

@@ -1,11 +1,13 @@
 """Upstreams misbehaving: every abuse ends in bounded time and memory with the right
-UpstreamError, at the right point of a stream, and the gateway keeps serving."""
+UpstreamError, at the right point of a stream, and the gateway keeps serving.
+
+"Bounded time" is shown by what ended each call (the error's kind, the stub seeing the
+client go away), never by a stopwatch: a loaded CI box stretches any duration."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
@@ -68,11 +70,20 @@ def call_to(base_url: str, body: dict[str, Any] | None = None) -> Call:
     return Call(model=target, body=body or CHAT, credential="sk-test", timeout=TIMEOUT)
 
 
-async def failure(coro: Any) -> tuple[UpstreamError, float]:
-    began = time.perf_counter()
+async def failure(coro: Any) -> UpstreamError:
     with pytest.raises(UpstreamError) as caught:
         await coro
-    return caught.value, time.perf_counter() - began
+    return caught.value
+
+
+async def cut_off(stub: Stub) -> tuple[int, bool]:
+    """(bytes written, whether the client went away) of the stub's `Huge` answer, once its
+    handler noticed how it ended."""
+    async with asyncio.timeout(30):
+        while not stub.huge:  # noqa: ASYNC110  # the stub's handler sets it, no event
+            await asyncio.sleep(0.01)
+    [ended] = stub.huge
+    return ended
 
 
 async def collect(upstreams: Upstreams, call: Call, into: list[Any]) -> None:
@@ -98,7 +109,7 @@ async def test_a_normal_call_sends_the_upstream_model_and_credential(
 async def test_malformed_json(upstreams: Upstreams, stub: Stub) -> None:
     stub.script(Malformed())
     call = call_to(stub.url)
-    error, _ = await failure(upstreams.adapter(call.model.provider).complete(call))
+    error = await failure(upstreams.adapter(call.model.provider).complete(call))
     assert error.kind is Failure.BAD_RESPONSE
     assert "invalid JSON" in error.message
 
@@ -111,33 +122,37 @@ async def test_a_50_mb_body_is_cut_off_quickly_without_being_held(
     call = call_to(stub.url)
     tracemalloc.start()
     try:
-        error, elapsed = await failure(upstreams.adapter(call.model.provider).complete(call))
+        error = await failure(upstreams.adapter(call.model.provider).complete(call))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert error.kind is Failure.BAD_RESPONSE
     assert "limit" in error.message
-    assert elapsed < 2.0
     assert peak < 10 * MAX_BYTES  # the 50 MB never sat in memory
+    # cut off: the client hung up long before the 50 MB were through, it did not drain them
+    sent, cut = await cut_off(stub)
+    assert cut
+    assert sent < 10 * MAX_BYTES
 
 
 async def test_a_50_mb_stream_is_cut_off(upstreams: Upstreams, stub: Stub) -> None:
     stub.script(Huge(50 * 1024 * 1024))
     call = call_to(stub.url)
-    error, elapsed = await failure(collect(upstreams, call, []))
+    error = await failure(collect(upstreams, call, []))
     assert error.kind is Failure.BAD_RESPONSE
-    assert elapsed < 2.0
+    sent, cut = await cut_off(stub)
+    assert cut
+    assert sent < 10 * MAX_BYTES
 
 
 async def test_a_hang_is_bounded_by_the_timeout(upstreams: Upstreams, stub: Stub) -> None:
     stub.script(Hang(30), Hang(30))
     call = call_to(stub.url)
-    error, elapsed = await failure(upstreams.adapter(call.model.provider).complete(call))
+    # the stub answers after 30 s: a TIMEOUT is the call's own bound ending it first
+    error = await failure(upstreams.adapter(call.model.provider).complete(call))
     assert error.kind is Failure.TIMEOUT
-    assert TIMEOUT * 0.9 < elapsed < TIMEOUT + 1.0
-    error, elapsed = await failure(collect(upstreams, call_to(stub.url), []))
+    error = await failure(collect(upstreams, call_to(stub.url), []))
     assert error.kind is Failure.TIMEOUT
-    assert elapsed < TIMEOUT + 1.0
 
 
 @pytest.mark.parametrize(
@@ -151,7 +166,7 @@ async def test_a_redirect_is_refused_not_followed(
     stub.script(Redirect(location), Redirect(stub.url + "/chat/completions"))
     for _ in range(2):
         call = call_to(stub.url)
-        error, _ = await failure(upstreams.adapter(call.model.provider).complete(call))
+        error = await failure(upstreams.adapter(call.model.provider).complete(call))
         assert error.kind is Failure.BAD_RESPONSE
         assert "redirected" in error.message
     assert len(stub.requests) == 2
@@ -160,13 +175,13 @@ async def test_a_redirect_is_refused_not_followed(
 async def test_internal_base_urls_are_blocked(upstreams: Upstreams) -> None:
     for base in ("http://169.254.169.254/v1", "http://10.0.0.1/v1", "http://[::1]:8000/v1"):
         call = call_to(base)
-        error, elapsed = await failure(upstreams.adapter(call.model.provider).complete(call))
+        error = await failure(upstreams.adapter(call.model.provider).complete(call))
+        # refused before any connection is tried: one tried would end as CONNECT or TIMEOUT
         assert error.kind is Failure.BLOCKED
-        assert elapsed < 0.1  # refused before any connection is tried
     # a name is checked where it resolves (localhost is not in this allow-list by name)
     call = call_to("http://localhost:1/v1")
     upstreams.transport.allowed = ()
-    error, _ = await failure(upstreams.adapter(call.model.provider).complete(call))
+    error = await failure(upstreams.adapter(call.model.provider).complete(call))
     assert error.kind is Failure.BLOCKED
 
 
@@ -185,20 +200,20 @@ async def test_status_mapping(
 ) -> None:
     stub.script(behaviour, behaviour)
     call = call_to(stub.url)
-    error, _ = await failure(upstreams.adapter(call.model.provider).complete(call))
+    error = await failure(upstreams.adapter(call.model.provider).complete(call))
     assert (error.kind, error.status) == (kind, status)
     if status == 429:
         assert error.retry_after == 7.0
     if status == 400:
         assert error.message == "max_tokens is too large"
-    streamed, _ = await failure(collect(upstreams, call_to(stub.url), []))
+    streamed = await failure(collect(upstreams, call_to(stub.url), []))
     assert (streamed.kind, streamed.status) == (kind, status)
 
 
 async def test_stream_cut_before_the_first_token(upstreams: Upstreams, stub: Stub) -> None:
     stub.script(CutBeforeFirstToken())
     seen: list[Any] = []
-    error, _ = await failure(collect(upstreams, call_to(stub.url), seen))
+    error = await failure(collect(upstreams, call_to(stub.url), seen))
     assert error.kind is Failure.SERVER
     # only the role chunk came: no content, so the router may still fall back
     assert [c["choices"][0]["delta"].get("content") for c in seen] == [""]
@@ -208,7 +223,7 @@ async def test_stream_cut_before_the_first_token(upstreams: Upstreams, stub: Stu
 async def test_stream_cut_after_the_first_token(upstreams: Upstreams, stub: Stub) -> None:
     stub.script(CutAfterFirstToken())
     seen: list[Any] = []
-    error, _ = await failure(collect(upstreams, call_to(stub.url), seen))
+    error = await failure(collect(upstreams, call_to(stub.url), seen))
     assert error.kind is Failure.SERVER
     assert [c["choices"][0]["delta"].get("content") for c in seen] == ["", "say"]
 
@@ -216,7 +231,7 @@ async def test_stream_cut_after_the_first_token(upstreams: Upstreams, stub: Stub
 async def test_malformed_stream_data(upstreams: Upstreams, stub: Stub) -> None:
     stub.script(Malformed())
     seen: list[Any] = []
-    error, _ = await failure(collect(upstreams, call_to(stub.url), seen))
+    error = await failure(collect(upstreams, call_to(stub.url), seen))
     assert error.kind is Failure.BAD_RESPONSE
     assert len(seen) == 1
 
@@ -252,11 +267,9 @@ async def test_the_gateway_keeps_serving_after_every_abuse(gateway: Gateway, stu
     body = {"model": "abused", "messages": [{"role": "user", "content": "still there?"}]}
     for script in abuses:
         stub.script(*script)
-        began = time.perf_counter()
         bad = await gateway.client.post("/v1/chat/completions", json=body, headers=auth(tenant))
         assert 400 <= bad.status_code < 600, bad.text
         assert bad.status_code != 500, bad.text
-        assert time.perf_counter() - began < 10
         stub.queue.clear()
         good = await gateway.client.post("/v1/chat/completions", json=body, headers=auth(tenant))
         assert good.status_code == 200, (script, good.text)
@@ -312,7 +325,7 @@ async def test_a_stream_ending_without_done_is_a_server_failure(
 ) -> None:
     seen: list[Any] = []
     async with sse_upstream(frames) as url:
-        error, _ = await failure(collect(upstreams, call_to(url), seen))
+        error = await failure(collect(upstreams, call_to(url), seen))
     assert error.kind is Failure.SERVER
     assert error.message == "stream ended without [DONE]"
     assert [c["choices"][0]["delta"].get("content") for c in seen] == contents
@@ -326,25 +339,25 @@ async def test_a_stream_with_done_ends_cleanly(upstreams: Upstreams) -> None:
 
 
 async def test_a_trickling_stream_ends_at_its_total_deadline() -> None:
-    # a token every 0.1 s never trips the idle timer; only the whole-stream deadline ends it
+    # a token every 0.1 s, and idle timers far longer than the whole-stream deadline: only
+    # that deadline can end it, however slowly the tokens come through on a loaded box
     settings = make_settings(
         "postgresql+asyncpg://unused/unused",
         "unused:9092",
-        upstream_idle_timeout=TIMEOUT,
-        upstream_first_token_timeout=TIMEOUT,
+        upstream_idle_timeout=60.0,
+        upstream_first_token_timeout=60.0,
         upstream_stream_timeout=1.0,
     )
     pool = Upstreams(settings, Cipher(settings))
     seen: list[Any] = []
     try:
         async with sse_upstream([ROLE], gap=0.1, forever=TOKEN) as url:
-            error, took = await failure(collect(pool, call_to(url), seen))
+            error = await failure(collect(pool, call_to(url), seen))
     finally:
         await pool.aclose()
     assert error.kind is Failure.TIMEOUT
     assert "1 s deadline" in error.message
-    assert 0.9 < took < 2.0
-    assert len(seen) > 3  # tokens flowed until the deadline
+    assert seen  # the stream had begun: not a first-token timeout
 
 
 def test_the_stream_deadline_is_at_most_the_reservation_ttl() -> None:
@@ -376,7 +389,7 @@ async def test_an_upstream_quoting_the_key_does_not_hand_it_back(
         adapter.embed(embed_call),
     ):
         stub.script(Fail(status, body=echo))
-        error, _ = await failure(attempt)
+        error = await failure(attempt)
         assert error.status == status
         assert SECRET not in str(error)
         assert "Bearer ***." in error.message

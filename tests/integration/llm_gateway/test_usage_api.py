@@ -238,3 +238,25 @@ async def test_hostile_queries_are_4xx_never_500(gateway: Gateway) -> None:
     for path, params, status in cases:
         got = await gateway.client.get(path, params=params, headers=h)
         assert got.status_code == status, (path, params, got.text)
+
+
+async def test_an_org_scoped_token_reads_its_own_orgs_traces_only(gateway: Gateway) -> None:
+    """Issue 21: a token scoped to an org (claim `org`) reaches that org's traces only;
+    another org's, and the tenant's own calls, are not found to it."""
+    tenant, mine, theirs = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    base = datetime.now(UTC) - timedelta(hours=1)
+    traces = [
+        make_trace(tenant, at=base, model="m1", caller=Caller(tenant, org_id=mine)),
+        make_trace(tenant, at=base, model="m1", caller=Caller(tenant, org_id=theirs)),
+        make_trace(tenant, at=base, model="m1", caller=Caller(tenant)),
+    ]
+    await _record(gateway, traces)
+    scoped = auth(tenant, ["usage:read"], org=str(mine))
+    got = await gateway.client.get("/v1/traces", headers=scoped)
+    assert got.status_code == 200, got.text
+    assert [item["org_id"] for item in got.json()["items"]] == [str(mine)]
+    for trace in traces[1:]:
+        one = await gateway.client.get(f"/v1/traces/{trace.call_id}", headers=scoped)
+        assert one.status_code == 404, one.text
+    whole = await gateway.client.get("/v1/traces", headers=auth(tenant, ["usage:read"]))
+    assert len(whole.json()["items"]) == 3

@@ -8,7 +8,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from agentsuite_execution.domain.budgets import BudgetChange, changed
 from agentsuite_execution.domain.catalog import Price
+from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.engine.agent import over_limits
 from agentsuite_execution.engine.budget import (
@@ -16,13 +18,21 @@ from agentsuite_execution.engine.budget import (
     cost_micros,
     crossed,
     prompt_tokens,
-    tokens_of,
 )
 from agentsuite_execution.engine.llm import function_name
+from agentsuite_llm_gateway.domain import asks
 
 from agentsuite_contracts.common import Money
-from agentsuite_contracts.llm import ChatMessage, Role, ToolCall, ToolDefinition
-from agentsuite_contracts.steps import Budget
+from agentsuite_contracts.llm import (
+    ChatMessage,
+    LlmRequest,
+    ResponseFormat,
+    Role,
+    ToolCall,
+    ToolDefinition,
+)
+from agentsuite_contracts.steps import Budget, OnLimit
+from agentsuite_kit.llm_body import chat_body
 
 
 def run(**values: Any) -> Run:
@@ -70,25 +80,33 @@ def run(**values: Any) -> Run:
     return Run(**{**base, **values})
 
 
-@pytest.mark.parametrize(("text", "tokens"), [("", 0), ("a", 1), ("abcd", 1), ("abcde", 2)])
-def test_tokens_are_characters_over_four_rounded_up(text: str, tokens: int) -> None:
-    assert tokens_of(text) == tokens
+MESSAGES = [
+    ChatMessage(role=Role.SYSTEM, content="be brief"),
+    ChatMessage(role=Role.USER, content="a b c d e f g h i j k l m n o p"),
+    ChatMessage(
+        role=Role.ASSISTANT,
+        tool_calls=[ToolCall(id="1", name="echo", arguments='{"a":1}')],
+    ),
+]
 
 
-def test_prompt_estimate_counts_each_message_tool_call_and_tool() -> None:
-    messages = [
-        ChatMessage(role=Role.SYSTEM, content="abcde"),  # 2
-        ChatMessage(role=Role.USER, content="abc"),  # 1
-        ChatMessage(
-            role=Role.ASSISTANT,
-            tool_calls=[ToolCall(id="1", name="echo", arguments='{"a":1}')],  # 1 + 2
-        ),
-    ]
-    assert prompt_tokens(messages) == 6
+@pytest.mark.parametrize("model", [None, "stub-model", "gpt-4o", "gpt-4-turbo"])
+def test_the_prompt_bound_is_the_gateways_for_the_same_request(model: str | None) -> None:
     tool = ToolDefinition(name="t", parameters={"type": "object"})
-    with_tool = prompt_tokens(messages, [tool])
-    assert with_tool > 6
-    assert prompt_tokens(messages, [tool], {"type": "object"}) > with_tool
+    fmt = ResponseFormat(kind="json_schema", name="x", json_schema={"type": "object"})
+    request = LlmRequest(
+        requester="execution", model=model, messages=MESSAGES, tools=[tool], response_format=fmt
+    )
+    ours = prompt_tokens(model, MESSAGES, [tool], fmt)
+    assert ours == asks.input_bound(chat_body(request), model)
+    assert prompt_tokens(model, MESSAGES) < prompt_tokens(model, MESSAGES, [tool]) < ours
+
+
+def test_short_words_are_not_bounded_by_characters_over_four() -> None:
+    # 16 one-letter words: any BPE tokenizer makes at least 16 tokens of them
+    words = [ChatMessage(role=Role.USER, content="a b c d e f g h i j k l m n o p")]
+    assert prompt_tokens(None, words) >= 31  # a token per byte
+    assert prompt_tokens("gpt-4o", words) >= 16
 
 
 def test_cost_bound_rounds_up_to_the_micro() -> None:
@@ -146,3 +164,37 @@ def test_agent_limits_turns_tokens_cost_and_time() -> None:
 )
 def test_tool_names_become_function_names_providers_accept(tool: str, name: str) -> None:
     assert function_name(tool) == name
+
+
+def test_a_budget_change_sets_the_named_limits_and_keeps_the_rest() -> None:
+    limits = Budget(max_cost=Money(amount_micros=100), max_tokens=50, on_limit=OnLimit.PAUSE)
+    r = run(status="paused", budget=limits.model_dump(mode="json"), cost_used=60, cost_reserved=20)
+    budget, touched = changed(r, BudgetChange(max_cost=Money(amount_micros=80)), 0)
+    assert budget.max_cost == Money(amount_micros=80)  # spent + held is the floor
+    assert (budget.max_tokens, budget.on_limit) == (50, OnLimit.PAUSE)
+    assert touched == ["cost"]
+    fresh, _ = changed(run(budget=None), BudgetChange(max_tokens=10), 0)
+    assert fresh.max_tokens == 10
+
+
+@pytest.mark.parametrize(
+    ("values", "change", "code"),
+    [
+        (
+            {"cost_used": 60, "cost_reserved": 20},
+            BudgetChange(max_cost=Money(amount_micros=79)),
+            "conflict",
+        ),
+        ({"tokens_used": 5}, BudgetChange(max_tokens=4), "conflict"),
+        ({}, BudgetChange(max_cost=Money(amount_micros=1, currency="EUR")), "invalid"),
+        ({}, BudgetChange(), "invalid"),
+        ({"status": "completed"}, BudgetChange(max_tokens=10), "conflict"),
+        ({}, BudgetChange(max_duration_ms=1000), "conflict"),  # it has run 1000 ms
+    ],
+)
+def test_a_budget_change_below_the_floor_or_on_an_ended_run_is_refused(
+    values: dict[str, Any], change: BudgetChange, code: str
+) -> None:
+    with pytest.raises(RunError) as refused:
+        changed(run(**values), change, 1000)
+    assert refused.value.code == code

@@ -194,3 +194,9 @@ def test_deeply_nested_values_are_an_expression_error_not_a_crash() -> None:
 def test_a_long_string_of_many_references_renders_each_one() -> None:
     text = "${ lead.name } " * 20_000
     assert render(text, SCOPE) == "Cora " * 20_000
+
+
+def test_an_index_of_thousands_of_digits_is_an_expression_error_not_a_crash() -> None:
+    # int() refuses more than 4,300 digits with a ValueError the engine does not expect
+    with pytest.raises(ExpressionError, match="index too large"):
+        render("${inputs.a[" + "9" * 5000 + "]}", {"inputs": {"a": [1]}})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -53,15 +52,16 @@ def test_builtin_binding_only_for_prefixed_known_names() -> None:
     assert set(BUILTINS) == {"noop", "echo", "sleep", "fail", "merge", "template"}
 
 
-async def test_noop_returns_null_and_costs_next_to_nothing() -> None:
+def test_noop_returns_null_and_costs_next_to_nothing() -> None:
     box = Toolbox(settings())
     one = call(builtin("noop"), {"ignored": True})
-    assert await box.invoke(one) is None
-    began = time.perf_counter()
-    for _ in range(10_000):
-        await box.invoke(one)
-    # generous bound (a slow CI box): the bench calls noop for the engine's own overhead
-    assert (time.perf_counter() - began) / 10_000 < 50e-6
+    # the bench calls noop for the engine's own overhead: it must add none of its own, so it
+    # completes without ever suspending (no I/O, no sleep, no session opened)
+    invocation = box.invoke(one)
+    with pytest.raises(StopIteration) as done:
+        invocation.send(None)
+    assert done.value.value is None
+    assert box.session is None
 
 
 async def test_echo_returns_its_input() -> None:
@@ -107,16 +107,25 @@ async def test_fail_raises_what_it_is_told() -> None:
     assert caught.value.code == "invalid_input"
 
 
-async def test_sleep_sleeps_and_is_bounded_by_the_call_timeout() -> None:
-    began = time.perf_counter()
+async def test_sleep_sleeps_and_is_bounded_by_the_call_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # what the tool asks the loop to wait, not a stopwatch (a loaded box stretches any wait)
+    asked: list[float] = []
+    real = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        await real(0)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)  # the tool calls asyncio.sleep
     assert await run("sleep", {"ms": 30}) is None
-    assert time.perf_counter() - began >= 0.03
-    began = time.perf_counter()
+    assert asked == [0.03]
     with pytest.raises(ToolError) as caught:
         await run("sleep", {"ms": 60_000}, seconds=0.05)
     assert caught.value.code == "timeout"
     assert caught.value.retryable
-    assert time.perf_counter() - began < 1.0
+    assert asked == [0.03, 0.05]  # the call's timeout, not the minute asked for
     for bad in ({"ms": -1}, {"ms": "10"}, {"ms": True}, {}, 10):
         with pytest.raises(ToolError) as caught:
             await run("sleep", bad)
@@ -127,10 +136,10 @@ async def test_sleep_is_cancellable() -> None:
     task = asyncio.create_task(run("sleep", {"ms": 60_000}, seconds=120))
     await asyncio.sleep(0.01)
     task.cancel()
-    began = time.perf_counter()
+    # a sleep that swallowed the cancel would run its minute out (the test's timeout says so)
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.perf_counter() - began < 0.5
+    assert task.cancelled()
 
 
 async def test_unknown_builtin_target_is_refused() -> None:

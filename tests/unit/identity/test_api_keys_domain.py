@@ -1,17 +1,15 @@
 """API keys, pure: the key format, its hash, scope checks, effective capabilities, and
-the per-key token bucket."""
+the per-key rate's arithmetic."""
 
 from __future__ import annotations
 
 import hashlib
-import uuid
 
 import pytest
 
 from agentsuite_identity.domain import api_keys as domain
 from agentsuite_identity.domain.errors import Forbidden, Invalid
-from agentsuite_identity.limits import KeyLimiter
-from agentsuite_identity.settings import IdentitySettings
+from agentsuite_identity.limits import Rate, retry_after
 
 
 def test_generated_key_parses_back_and_hashes_its_secret() -> None:
@@ -76,45 +74,11 @@ def test_effective_is_scopes_within_the_ceiling() -> None:
     assert "tenant:write" not in domain.effective(["*"], domain.org_key_ceiling())
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def settings() -> IdentitySettings:
-    return IdentitySettings.model_validate(
-        {"database_url": "postgresql+asyncpg://x@localhost/x", "key_encryption_key": "A" * 43 + "="}
-    )
-
-
-def test_bucket_allows_the_rate_then_answers_how_long_to_wait(settings: IdentitySettings) -> None:
-    clock = Clock()
-    limiter = KeyLimiter(settings, clock=clock)
-    key = uuid.uuid4()
-    assert [limiter.take(key, 6) for _ in range(6)] == [None] * 6
-    assert limiter.take(key, 6) == 10  # one exchange refills every 10 s
-    clock.now += 10
-    assert limiter.take(key, 6) is None
-    assert limiter.take(key, 6) is not None
-    assert limiter.take(uuid.uuid4(), 6) is None  # buckets are per key
-    assert all(limiter.take(key, None) is None for _ in range(100))
-
-
-def test_bucket_refills_only_to_capacity(settings: IdentitySettings) -> None:
-    clock = Clock()
-    limiter = KeyLimiter(settings, clock=clock)
-    key = uuid.uuid4()
-    limiter.take(key, 2)
-    clock.now += 3600
-    assert [limiter.take(key, 2) for _ in range(3)] == [None, None, 30]
-
-
-def test_buckets_are_bounded(settings: IdentitySettings) -> None:
-    limiter = KeyLimiter(settings, clock=Clock(), max_keys=10)
-    for _ in range(50):
-        limiter.take(uuid.uuid4(), 1)
-    assert len(limiter._buckets) == 10
+def test_rate_bursts_the_limit_and_refills_one_interval_at_a_time() -> None:
+    rate = Rate.per_minute(6)
+    assert rate.interval == 10  # one exchange refills every 10 s
+    assert rate.tolerance == 50  # the TAT may run 5 intervals ahead: a burst of 6
+    assert Rate.per_minute(1).tolerance == 0
+    # the 7th exchange of a burst finds the TAT 60 s ahead: 10 s to wait
+    assert retry_after(60.0, rate) == 10
+    assert retry_after(50.2, rate) == 1

@@ -109,10 +109,10 @@ def test_glob_is_linear_and_correct() -> None:
     assert not glob("plan:*", "tool:p1")
     assert glob("a*b*c", "axxbyyc")
     assert not glob("a*b*c", "axxbyy")
+    # a backtracking glob takes longer than the universe on this (the test's timeout says
+    # so); a linear one answers at once
     hostile = "*a" * 50 + "b"
-    started = datetime.now()
     assert not glob(hostile, "a" * 5000)
-    assert (datetime.now() - started).total_seconds() < 2
 
 
 def _snapshot(policies: list[Policy], **kw: Any) -> Snapshot:

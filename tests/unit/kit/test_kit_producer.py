@@ -1,5 +1,6 @@
 """The relay's sender refuses rows of a topic the broker does not know, fast, instead of
-holding the whole relay round for the client's metadata timeout."""
+holding the whole relay round for the client's metadata timeout; a topic no broker can
+have, for good; a service will not start with events it could not send."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError
+from aiokafka.errors import InvalidTopicError, KafkaTimeoutError
+from pydantic import SecretStr, ValidationError
 
+from agentsuite_kit.messaging.errors import is_transient
 from agentsuite_kit.messaging.producer import ProducerSender
+from agentsuite_kit.settings import PRODUCER_MAX_REQUEST_BYTES, ServiceSettings
 
 
 class _Cluster:
@@ -71,3 +75,26 @@ def test_a_missing_topic_is_asked_about_again_after_a_while() -> None:
         assert fake.asked == 2
 
     asyncio.run(scenario())
+
+
+def test_an_illegal_topic_name_is_refused_for_good_without_asking_the_broker() -> None:
+    async def scenario() -> None:
+        fake = _Producer(set())
+        sender = ProducerSender(cast(AIOKafkaProducer, fake), metadata_wait=0.05)
+        for name in ("not a topic!", "", ".", "x" * 250):
+            with pytest.raises(InvalidTopicError):
+                await _send(sender, name)
+        assert fake.asked == 0
+        assert not is_transient(InvalidTopicError())
+
+    asyncio.run(scenario())
+
+
+def test_a_message_limit_past_what_the_producer_sends_is_refused_at_start() -> None:
+    url = SecretStr("postgresql+asyncpg://app@127.0.0.1/db")
+    assert ServiceSettings(database_url=url).max_message_bytes == 1_000_000
+    with pytest.raises(ValidationError, match=r"max_message_bytes.*producer"):
+        ServiceSettings(database_url=url, max_message_bytes=2_000_000)
+    # a record carries the key, the headers and the batch's overhead beside the event
+    with pytest.raises(ValidationError, match="max_message_bytes"):
+        ServiceSettings(database_url=url, max_message_bytes=PRODUCER_MAX_REQUEST_BYTES)

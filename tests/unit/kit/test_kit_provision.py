@@ -174,6 +174,7 @@ def test_service_env_holds_the_app_role_only(tmp_path: Path) -> None:
         "AGENTSUITE_LLM_GATEWAY_HTTP_PORT": "9105",
         "AGENTSUITE_LLM_GATEWAY_JWKS_URL": "http://127.0.0.1:9100/.well-known/jwks.json",
         "AGENTSUITE_LLM_GATEWAY_IDENTITY_TOKEN_URL": "http://127.0.0.1:9100/v1/token",
+        "AGENTSUITE_LLM_GATEWAY_IDENTITY_REVOCATIONS_URL": "http://127.0.0.1:9100/v1/revocations",
         "AGENTSUITE_LLM_GATEWAY_CREDENTIALS_FILE": str(tmp_path / "credentials/llm-gateway.json"),
     }
     handed = " ".join([*env, *env.values()])

@@ -179,6 +179,12 @@ def test_transient_failures_are_the_brokers_not_the_rows(error: Exception, expec
     assert is_transient(error) is expected
 
 
+def test_a_permanently_refused_row_parks_at_its_first_failure() -> None:
+    v = verdict(0, max_attempts=10, initial=1.0, cap=300.0, transient=False)
+    assert (v.attempts, v.park) == (1, True)
+    assert not verdict(0, max_attempts=10, initial=1.0, cap=300.0, transient=True).park
+
+
 def test_a_failed_row_backs_off_exponentially_to_a_cap_then_parks() -> None:
     verdicts = [verdict(n, max_attempts=5, initial=1.0, cap=5.0) for n in range(5)]
     assert [v.attempts for v in verdicts] == [1, 2, 3, 4, 5]

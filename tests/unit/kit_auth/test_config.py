@@ -16,7 +16,8 @@ def config(**overrides: object) -> JwtConfig:
 
 def test_defaults_are_asymmetric_and_pinned() -> None:
     cfg = config()
-    assert cfg.algorithms == ("RS256", "ES256", "EdDSA")
+    # Ed25519 (RFC 9864) and, until issuers' old keys age out, its deprecated name EdDSA
+    assert cfg.algorithms == ("RS256", "ES256", "Ed25519", "EdDSA")
     assert cfg.leeway == 30
     assert cfg.min_refresh_interval == 30
     assert set(cfg.required_claims) >= {"exp", "iat", "sub", "iss", "aud"}

@@ -113,3 +113,25 @@ def test_tenant_of_a_tenantless_principal_raises_tenant_required() -> None:
     with pytest.raises(AuthError) as caught:
         _ = p.tenant
     assert caught.value.code is AuthCode.TENANT_REQUIRED
+
+
+def test_the_org_claim_scopes_the_principal_to_that_org() -> None:
+    org, other = uuid.uuid4(), uuid.uuid4()
+    scoped = Principal.from_claims(claims(org=str(org)))
+    assert scoped.org_id == org
+    assert scoped.reaches(org)
+    assert not scoped.reaches(other)
+    assert not scoped.reaches(None)  # the tenant's own objects are outside an org's scope
+    whole = Principal.from_claims(claims())
+    assert whole.org_id is None
+    assert whole.reaches(org)
+    assert whole.reaches(None)
+
+
+@pytest.mark.parametrize("raw", [claims(org="not-a-uuid"), tenantless(org=str(uuid.uuid4()))])
+def test_a_bad_org_claim_is_refused(raw: dict[str, object]) -> None:
+    if "tid" not in raw:
+        raw["kind"] = "service"
+    with pytest.raises(AuthError) as caught:
+        Principal.from_claims(raw)
+    assert caught.value.code is AuthCode.INVALID_CLAIM

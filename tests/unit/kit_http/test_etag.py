@@ -132,3 +132,20 @@ def test_parse_reads_lists_weak_tags_and_star() -> None:
     assert parse(" * ", "If-Match") == "*"
     with pytest.raises(ProblemError, match="If-None-Match"):
         parse('"a"b', "If-None-Match")
+
+
+def test_a_tag_of_non_ascii_digits_asks_for_no_version() -> None:
+    # "²".isdigit() is true, int("²") fails: such a tag is no version, not a 500
+    for tag in ('"²"', '"1²"', '"¹³"'):
+        assert Precondition(tag).expected is None
+
+
+def test_ascii_int_reads_ascii_digits_only() -> None:
+    from agentsuite_kit.http.numbers import HUGE, ascii_int
+
+    assert ascii_int(" 42 ") == 42
+    assert ascii_int("007") == 7
+    for text in ("", "²", "1²", "٣", "-1", "+1", "1.0", "1 2"):
+        assert ascii_int(text) is None
+    # int() refuses more than 4,300 digits: such a length is merely huge
+    assert ascii_int("9" * 5000) == HUGE

@@ -6,7 +6,6 @@ import base64
 import json
 import math
 import struct
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -118,9 +117,8 @@ async def test_script_match_is_text_not_a_regex() -> None:
         reply = await ADAPTER.complete(call("script", chat(text), script=script))
         return reply.body["choices"][0]["message"]["content"]
 
-    began = time.perf_counter()
+    assert await content("aaa") == "aaa"  # the regex would match it: the text does not
     assert await content("a" * 40 + "!") == "a" * 40 + "!"
-    assert time.perf_counter() - began < 0.5
     assert await content("x (A+)+$ y") == "literal"
     assert await content("end.") == "dot"
 

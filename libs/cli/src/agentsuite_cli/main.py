@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import typer
@@ -15,8 +16,12 @@ from rich.table import Table
 
 from agentsuite_cli.outbox import app as outbox_app
 from agentsuite_cli.settings import CliSettings
-from agentsuite_cli.stack import Stack, StartError
 from agentsuite_cli.tenant import app as tenant_app
+
+if TYPE_CHECKING:
+    # imported where used: `serve` (a service's every start, after a crash too) needs
+    # none of the stack's machinery (migrations tooling, process table, embedded servers)
+    from agentsuite_cli.stack import Stack
 
 app = typer.Typer(no_args_is_help=True, help="Agentsuite: the embedded stack and its tools.")
 console = Console()
@@ -25,6 +30,8 @@ app.add_typer(tenant_app, name="tenant")
 
 
 def _stack() -> Stack:
+    from agentsuite_cli.stack import Stack
+
     return Stack(CliSettings())
 
 
@@ -42,6 +49,8 @@ def _print_status(stack: Stack) -> None:
 def up() -> None:
     """Start PostgreSQL and the broker (embedded unless URLs are set), create databases and
     roles, run migrations, create topics, start every installed service."""
+    from agentsuite_cli.stack import StartError
+
     stack = _stack()
     try:
         state = stack.up()
@@ -177,7 +186,6 @@ def serve(
     HTTP API. Host, port and URLs come from the service's own settings."""
     import uvicorn
 
-    from agentsuite_kit.db.migrate import upgrade
     from agentsuite_kit.logging import configure as configure_logging
     from agentsuite_kit.service import find
 
@@ -189,6 +197,8 @@ def serve(
     settings = spec.settings()
     configure_logging(spec.name, settings.log_level, settings.log_json)
     if settings.migration_database_url is not None:
+        from agentsuite_kit.db.migrate import upgrade  # alembic: only when migrating
+
         upgrade(spec.migrations, settings.migration_database_url.get_secret_value())
     # log_config=None: uvicorn's records go through the JSON handler configured above
     uvicorn.run(
@@ -197,6 +207,9 @@ def serve(
         port=settings.http_port,
         log_config=None,
         factory=True,
+        # X-Forwarded-For is believed only from the service's `trusted_proxies` (the app's
+        # middleware); uvicorn's default would believe any peer on 127.0.0.1
+        proxy_headers=False,
     )
 
 

@@ -26,6 +26,11 @@ class CliSettings(BaseSettings):
         default=None, description="External Kafka bootstrap servers. Unset: embedded broker."
     )
     pg_port: int = Field(default=55432, description="Embedded PostgreSQL TCP port (127.0.0.1).")
+    pg_fsync: bool = Field(
+        default=True,
+        description="Embedded PostgreSQL syncs commits to disk. `false` is faster and fit "
+        "for throwaway test stacks only: a power loss can lose or corrupt committed data.",
+    )
     kafka_port: int = Field(default=59092, description="Embedded broker TCP port (127.0.0.1).")
     base_port: int = Field(
         default=8100,

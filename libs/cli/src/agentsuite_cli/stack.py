@@ -66,7 +66,7 @@ class Stack:
 
     @property
     def pg(self) -> EmbeddedPostgres:
-        return EmbeddedPostgres(self.home, self.settings.pg_port)
+        return EmbeddedPostgres(self.home, self.settings.pg_port, fsync=self.settings.pg_fsync)
 
     @property
     def broker(self) -> EmbeddedBroker:
@@ -147,6 +147,7 @@ class Stack:
             f"{p}HTTP_PORT": str(port),
             f"{p}JWKS_URL": self.jwks_url(),
             f"{p}IDENTITY_TOKEN_URL": f"{self.identity_url()}/v1/token",
+            f"{p}IDENTITY_REVOCATIONS_URL": f"{self.identity_url()}/v1/revocations",
             f"{p}CREDENTIALS_FILE": str(self.credentials / f"{spec.name}.json"),
         }
         if spec.name == "identity":
@@ -279,7 +280,12 @@ class Stack:
         rows: list[tuple[str, str, str]] = []
         if self.settings.database_url is None:
             up = self.pg.pid() is not None and port_open("127.0.0.1", self.pg.port)
-            rows.append(("postgres (embedded)", _word(up), f"127.0.0.1:{self.pg.port}"))
+            where = f"127.0.0.1:{self.pg.port}"
+            syncs = self.pg.syncs() if up else None
+            if syncs is not None:
+                # off: fast, but a power loss can lose what was committed; worth seeing
+                where += " (fsync on)" if syncs else " (fsync off: not durable)"
+            rows.append(("postgres (embedded)", _word(up), where))
         else:
             rows.append(("postgres (external)", "configured", _display(self.admin_url())))
         if self.settings.kafka_bootstrap_servers is None:

@@ -23,11 +23,13 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agentsuite_contracts.deadletter import group_id
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.auth import ApiKeyExchanger, JwksKeySet, JwtConfig, KeyOrJwt
-from agentsuite_kit.auth.fastapi import STATE_ATTR, require_verifier
+from agentsuite_kit.auth.fastapi import STATE_ATTR, Authenticator, require_verifier
+from agentsuite_kit.auth.revocations import Revocations, Revoking
 from agentsuite_kit.db.engine import make_engine
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.http.app import create_app
@@ -116,6 +118,13 @@ class Runtime(Generic[U]):
         self.exchanger: ApiKeyExchanger | None = None
         if self.keyset is not None and settings.identity_token_url is not None:
             self.exchanger = ApiKeyExchanger(settings.identity_token_url)
+        # identity's list of disabled principals, for a keyset built here (identity, which
+        # brings its own, checks its principals live)
+        self.revocations: Revocations | None = None
+        if keyset is None and self.keyset is not None and settings.identity_revocations_url:
+            self.revocations = Revocations(
+                settings.identity_revocations_url, interval=settings.revocation_interval
+            )
 
     @property
     def engine(self) -> AsyncEngine:
@@ -152,6 +161,8 @@ class Runtime(Generic[U]):
             # loads the keys if identity answers; never fails the start (see JwksKeySet.start).
             # After the engine: a keyset whose source is this service's database needs it.
             await self.keyset.start()
+        if self.revocations is not None:
+            await self.revocations.start()  # never fails the start, like the keyset
         self._producer = await make_producer(s)
         self._stop.clear()
         policy = retry_policy(s)
@@ -174,7 +185,8 @@ class Runtime(Generic[U]):
                 fetch=spec.fetch,
                 client_id=s.kafka_client_id,
             )
-            await group.start()
+            # the join goes on in the background: see ConsumerGroup.start
+            await group.start(wait=False)
             self.groups.append(group)
         if self.relay_enabled:
             self.relay = OutboxRelay(
@@ -213,6 +225,8 @@ class Runtime(Generic[U]):
             await self.keyset.aclose()
         if self.exchanger is not None:
             await self.exchanger.aclose()
+        if self.revocations is not None:
+            await self.revocations.aclose()
 
     async def prune(self) -> dict[str, int]:
         """Forget what has aged out, every tenant's: applied event ids past the inbox
@@ -294,10 +308,18 @@ class Runtime(Generic[U]):
         app.state.runtime = self
         # where `require(...)` finds its verifier (agentsuite_kit.auth.fastapi.STATE_ATTR);
         # `self.keyset` stays the JwksKeySet, which readiness checks
-        verifier: JwksKeySet | KeyOrJwt | None = self.keyset
+        verifier: Authenticator | None = self.keyset
         if self.keyset is not None and self.exchanger is not None:
             verifier = KeyOrJwt(self.keyset, self.exchanger)
+        if verifier is not None and self.revocations is not None:
+            verifier = Revoking(verifier, self.revocations)
         setattr(app.state, STATE_ATTR, verifier)
         for router in routers:
             app.include_router(router)
+        if self.settings.trusted_proxies:
+            # uvicorn's own middleware: it walks X-Forwarded-For from the right, past the
+            # trusted proxies, to the first address none of them vouches for
+            app.add_middleware(
+                ProxyHeadersMiddleware, trusted_hosts=list(self.settings.trusted_proxies)
+            )
         return app

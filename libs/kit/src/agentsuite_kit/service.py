@@ -44,8 +44,13 @@ def find(name: str) -> ServiceSpec:
         if not isinstance(spec, ServiceSpec):
             raise LookupError(f"{name} is not a ServiceSpec: {spec!r}")
         return spec
-    specs = {s.name: s for s in installed()}
-    if name not in specs:
-        known = ", ".join(specs) or "none installed"
-        raise LookupError(f"no service {name!r} (installed: {known})")
-    return specs[name]
+    # only the named entry point is loaded: loading one imports that service's whole app,
+    # and `agentsuite serve <name>` (every start, every restart after a crash) needs one
+    named = entry_points(group=ENTRY_POINT_GROUP, name=name)
+    if not named:
+        known = ", ".join(sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)))
+        raise LookupError(f"no service {name!r} (installed: {known or 'none installed'})")
+    spec = next(iter(named)).load()
+    if not isinstance(spec, ServiceSpec) or spec.name != name:
+        raise LookupError(f"entry point {name} is not the ServiceSpec of {name!r}: {spec!r}")
+    return spec

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# the service's producer refuses a record past this (aiokafka's `max_request_size`, which is
+# also Apache Kafka's default `max.message.bytes` give or take the batch header)
+PRODUCER_MAX_REQUEST_BYTES = 1_048_576
+# what a record carries beside the event: its key, the headers, the batch's overhead
+RECORD_HEADROOM = 16 * 1024
 
 
 def env_prefix(service: str) -> str:
@@ -44,6 +50,14 @@ class ServiceSettings(BaseSettings):
         description="identity's `POST /v1/token`: with it (and a JWKS URL), `Bearer ask_...` "
         "API keys are accepted, exchanged there for a short JWT that is cached.",
     )
+    identity_revocations_url: str | None = Field(
+        default=None,
+        description="identity's `GET /v1/revocations`: with it (and a JWKS URL), the tokens of "
+        "a principal disabled at identity are refused here within `revocation_interval`.",
+    )
+    revocation_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between fetches of identity's revocation list."
+    )
     credentials_file: Path | None = Field(
         default=None,
         description="This service's own identity credential (client id + secret, JSON, mode "
@@ -53,6 +67,13 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "agentsuite"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (CIDR) of the reverse proxies in front of the "
+        "service: from them, X-Forwarded-For and X-Forwarded-Proto name the client. From "
+        "anyone else they are ignored, so a client cannot pick the address it is seen, "
+        "throttled and audited as. None by default.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     outbox_batch_size: int = Field(default=500, ge=1)
@@ -84,5 +105,21 @@ class ServiceSettings(BaseSettings):
         default=168.0, gt=0, description="How long applied event ids are remembered."
     )
     max_message_bytes: int = Field(
-        default=1_000_000, gt=0, description="Largest event `emit` accepts (the broker's limit)."
+        default=1_000_000,
+        gt=0,
+        description="Largest event `emit` accepts (the broker's limit); at most "
+        f"{PRODUCER_MAX_REQUEST_BYTES - RECORD_HEADROOM}, what the producer can send.",
     )
+
+    @field_validator("max_message_bytes")
+    @classmethod
+    def _sendable(cls, value: int) -> int:
+        # an event `emit` accepts but the producer refuses would only be parked by the relay
+        limit = PRODUCER_MAX_REQUEST_BYTES - RECORD_HEADROOM
+        if value > limit:
+            raise ValueError(
+                f"max_message_bytes={value} is past what the producer sends: at most {limit} "
+                f"(a {PRODUCER_MAX_REQUEST_BYTES}-byte request less {RECORD_HEADROOM} for the "
+                "record's key, headers and overhead)"
+            )
+        return value

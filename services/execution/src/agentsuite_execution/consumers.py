@@ -2,7 +2,8 @@
 LLM answers.
 
 One `ConsumerSpec` per topic, each its own group (`execution.<name>`): a slow topic
-never holds another's events back.
+never holds another's events back. Every handler checks its envelope first
+(`handlers.consistency`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import partial
 from agentsuite_contracts.planning import ScheduleFired
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.handlers import projections
+from agentsuite_execution.handlers.consistency import guarded
 from agentsuite_execution.handlers.responses import llm_consumers
 from agentsuite_execution.handlers.roles import role_consumers
 from agentsuite_execution.uow import ExecutionUow
@@ -26,7 +28,7 @@ MODELS = "llm.providers.v1"
 
 def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
     # projections batch: a tenant's consecutive events of one fetch share a transaction
-    return [
+    specs = [
         ConsumerSpec[ExecutionUow](
             name="plans", topic=PLANS, handlers=projections.PLANS, batch=True
         ),
@@ -47,3 +49,5 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
         *llm_consumers(deps),
         *role_consumers(deps),
     ]
+    # an event whose envelope and payload disagree is dead-lettered, never applied
+    return [guarded(spec) for spec in specs]

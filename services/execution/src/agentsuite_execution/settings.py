@@ -50,6 +50,17 @@ class ExecutionSettings(ServiceSettings):
     max_steps: int = Field(
         default=20_000, ge=1, description="Most steps (map items included) in one execution."
     )
+    max_subplan_depth: int = Field(
+        default=10,
+        ge=0,
+        description="Most levels of `subplan` runs under a run started by the API or a "
+        "schedule (0: none): a plan that runs itself stops here.",
+    )
+    max_runs_per_root: int = Field(
+        default=1_000,
+        ge=1,
+        description="Most runs in one tree of `subplan` runs, its root included.",
+    )
     # --- tools ---------------------------------------------------------------------------
     http_timeout: float = Field(
         default=30.0, gt=0, description="Seconds an `http` tool call may take at most."

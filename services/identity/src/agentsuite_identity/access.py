@@ -100,8 +100,11 @@ class Access:
         there (an org `admin` holds the `admin` role within that org). Expired grants and
         resource-scoped grants (they only apply to one resource) are left out.
 
-        What comes from the org is narrowed by `within_org`: the token it ends up in is
-        honoured tenant-wide, so an org owner's `*` must not become the tenant's."""
+        What comes from the org is narrowed by `within_org`: an org owner's `*` must not
+        become the tenant's. With `org_id` the tenant-wide grants are narrowed the same way:
+        the token is scoped to that org (its `org` claim, which every route honours), and
+        administering the tenant (users, roles, policies, service accounts) is outside any
+        org's scope, whoever holds it."""
         held: set[str] = set()
         in_org: set[str] = set()
         for pattern, from_org in await uow.roles.capabilities(principal_id, org_id):
@@ -111,6 +114,8 @@ class Access:
                 in_org.add(pattern)
             else:
                 held.add(pattern)
+        if org_id is not None:
+            return within_org(held | in_org)
         return frozenset(held | within_org(in_org))
 
     async def snapshot(self, uow: IdentityUow) -> Snapshot | None:

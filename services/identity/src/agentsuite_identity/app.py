@@ -38,6 +38,9 @@ def build(settings: IdentitySettings) -> FastAPI:
     async def first_start() -> None:
         await bootstrap(deps)
         await schedule(deps)
+        # schedule() may have rotated an outdated signer out: verify the new key's tokens
+        # at once rather than after the keyset's refetch throttle
+        await keyset.refresh()
         await changes.start()
         deps.access.changes = changes
 

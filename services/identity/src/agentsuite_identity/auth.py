@@ -1,6 +1,8 @@
 """How identity checks the tokens it issued: the kit's verifier fed from its own database,
-plus a live look at the tenant and the user, so a suspension or deactivation bites here at
-once (other services see it when the short-lived token expires)."""
+plus a live look at the tenant and the principal (tenantless accounts included), so a
+suspension, deactivation or disabling bites here at once. Other services learn of a
+disabled principal from identity's revocation list (`GET /v1/revocations`, which the kit
+polls), or at the latest when the short-lived token expires."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
-from agentsuite_identity.changes import Ticket
+from agentsuite_identity.changes import PLATFORM, Ticket
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.settings import IdentitySettings
-from agentsuite_identity.signing import Keyring
+from agentsuite_identity.signing import SIGNING_ALGORITHMS, Keyring
 from agentsuite_kit.auth import AuthCode, AuthError, JwksKeySet, JwtConfig, Principal
 from agentsuite_kit.auth.principal import PrincipalKind
 
@@ -23,7 +25,7 @@ def jwt_config(settings: IdentitySettings) -> JwtConfig:
         jwks_url=f"{settings.base_url()}/.well-known/jwks.json",
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
-        algorithms=(settings.signing_algorithm,),
+        algorithms=SIGNING_ALGORITHMS,
         leeway=settings.token_leeway,
         # the source is our own database: cheap, so a new kid is looked up at once
         min_refresh_interval=0.5,
@@ -84,7 +86,7 @@ def access_claims(
 _REMEMBERED = 10_000
 # an API key's token is checked every time: the key may expire or lose its org, which no
 # notification announces
-_CACHED_KINDS = frozenset({PrincipalKind.USER, PrincipalKind.SERVICE})
+_CACHED_KINDS = frozenset({PrincipalKind.USER, PrincipalKind.SERVICE, PrincipalKind.PLATFORM})
 
 
 class IdentityAuthenticator:
@@ -100,13 +102,13 @@ class IdentityAuthenticator:
 
     async def authenticate(self, token: str) -> Principal:
         principal = await self.keyset.authenticate(token)
-        if principal.tenant_id is None:
-            return principal
         try:
             subject = UUID(principal.subject)
         except ValueError:
             raise AuthError(AuthCode.INVALID_CLAIM, "the token's subject is not an id") from None
-        tenant = principal.tenant_id
+        # a tenantless (platform or service) account is checked like a tenant's principal,
+        # its standing keyed and announced under PLATFORM
+        tenant = PLATFORM if principal.tenant_id is None else principal.tenant_id
         changes = self.deps.access.changes
         key = (tenant, principal.kind, subject)
         ticket = None
@@ -114,8 +116,12 @@ class IdentityAuthenticator:
             if changes.valid(tenant, self._active.get(key)):
                 return principal
             ticket = changes.ticket(tenant)
-        async with self.deps.runtime.uow(tenant) as uow:
-            active = await uow.tenants.principal_active(principal.kind, subject)
+        if principal.tenant_id is None:
+            async with self.deps.runtime.uow(None) as uow:
+                active = await uow.service_accounts.tenantless_active(subject)
+        else:
+            async with self.deps.runtime.uow(tenant) as uow:
+                active = await uow.tenants.principal_active(principal.kind, subject)
         if not active:
             raise AuthError(AuthCode.INVALID_CLAIM, "the token's tenant or user is not active")
         if ticket is not None:

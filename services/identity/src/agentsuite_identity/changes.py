@@ -16,10 +16,14 @@ from agentsuite_kit.db import changes as kit
 CHANNEL = "identity_authz"
 """The NOTIFY channel of authorization changes; the payload is the tenant id."""
 
+PLATFORM = UUID(int=0)
+"""The key of tenantless principals' standing (platform and service accounts): announced
+and ticketed like a tenant, so their disabling reaches every identity process too."""
+
 Ticket = kit.Ticket
 asyncpg_dsn = kit.asyncpg_dsn
 
-__all__ = ["CHANNEL", "Changes", "Ticket", "asyncpg_dsn", "forget_here"]
+__all__ = ["CHANNEL", "PLATFORM", "Changes", "Ticket", "asyncpg_dsn", "forget_here"]
 
 
 def forget_here(tenant: UUID | None) -> None:

@@ -26,4 +26,4 @@ class Deps:
         self.passwords = Passwords(self.settings)
         self.keyring = Keyring(self.settings)
         self.access = Access(self.settings)
-        self.limiter = KeyLimiter(self.settings)
+        self.limiter = KeyLimiter()

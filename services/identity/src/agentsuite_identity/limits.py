@@ -1,57 +1,52 @@
-"""Per-API-key rate limits on token exchanges: an in-process token bucket per key.
+"""Per-API-key rate limits on token exchanges: one limit per key across every identity
+process, kept in PostgreSQL as GCRA (the generic cell rate algorithm).
 
-The buckets live in this identity process only: with N identity workers a key may make up
-to N x `rate_limit_per_minute` exchanges a minute. That bounds abuse without a write per
-exchange; callers cache the exchanged token for its lifetime (the kit's
-`ApiKeyExchanger`), so a well-behaved client exchanges a few times per TTL anyway.
+A key allowing `n` exchanges a minute emits one every `60/n` seconds and may burst `n`: its
+row holds the theoretical arrival time (TAT) of its next exchange, and an exchange passes
+while the TAT is at most `(n - 1) * 60/n` seconds ahead of now, pushing it one interval on.
+One upsert decides and records the exchange under the row's lock, so concurrent exchanges
+at any number of processes are counted once each (it used to be a bucket per process: N
+workers allowed N times the limit). Only keys with a limit write; callers cache the
+exchanged token for its life (the kit's `ApiKeyExchanger`), so this is a write per few
+minutes per client, not per request.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections import OrderedDict
-from collections.abc import Callable
+from dataclasses import dataclass
 from uuid import UUID
 
-from agentsuite_identity.settings import IdentitySettings
+from agentsuite_identity.uow import IdentityUow
 
-MAX_KEYS = 100_000
-"""Buckets kept at most; the least recently used is dropped (it refills to full anyway)."""
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """GCRA's two numbers for `per_minute` exchanges a minute."""
+
+    interval: float
+    """Seconds between exchanges at the sustained rate."""
+    tolerance: float
+    """How far ahead of now the TAT may be and an exchange still pass (the burst)."""
+
+    @classmethod
+    def per_minute(cls, limit: int) -> Rate:
+        interval = 60.0 / limit
+        return cls(interval, interval * (limit - 1))
+
+
+def retry_after(ahead: float, rate: Rate) -> int:
+    """Whole seconds until an exchange passes, when the TAT is `ahead` seconds from now."""
+    return max(1, math.ceil(ahead - rate.tolerance))
 
 
 class KeyLimiter:
-    def __init__(
-        self,
-        settings: IdentitySettings,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = MAX_KEYS,
-    ) -> None:
-        self.settings = settings
-        self._clock = clock
-        self._max = max_keys
-        # key id -> (tokens left, when last refilled)
-        self._buckets: OrderedDict[UUID, tuple[float, float]] = OrderedDict()
-
-    def take(self, key_id: UUID, per_minute: int | None) -> int | None:
-        """Spend one exchange of `key_id`'s budget: None if allowed, else the seconds to
-        wait (for `Retry-After`). A key without a limit always passes."""
+    async def take(self, uow: IdentityUow, key_id: UUID, per_minute: int | None) -> int | None:
+        """Spend one exchange of `key_id`'s budget in `uow` (the caller commits): None if
+        allowed, else the seconds to wait (for `Retry-After`). A key without a limit
+        always passes, without a write."""
         if per_minute is None:
             return None
-        now = self._clock()
-        capacity = float(per_minute)
-        rate = capacity / 60.0
-        tokens, then = self._buckets.pop(key_id, (capacity, now))
-        tokens = min(capacity, tokens + (now - then) * rate)
-        if tokens >= 1.0:
-            self._buckets[key_id] = (tokens - 1.0, now)
-            allowed = True
-        else:
-            self._buckets[key_id] = (tokens, now)
-            allowed = False
-        while len(self._buckets) > self._max:
-            self._buckets.popitem(last=False)
-        if allowed:
-            return None
-        return max(1, math.ceil((1.0 - tokens) / rate))
+        rate = Rate.per_minute(per_minute)
+        ahead = await uow.api_keys.spend(key_id, rate.interval, rate.tolerance)
+        return None if ahead is None else retry_after(ahead, rate)

@@ -21,7 +21,11 @@ class IdentitySettings(ServiceSettings):
         description="Base URL clients reach identity at; defaults to http://<host>:<port>.",
     )
     # --- signing -------------------------------------------------------------------------
-    signing_algorithm: Literal["EdDSA", "ES256"] = "EdDSA"
+    signing_algorithm: Literal["Ed25519", "ES256"] = Field(
+        default="Ed25519",
+        description="JWS algorithm of new signing keys. `EdDSA` (deprecated by RFC 9864) is "
+        "read as `Ed25519`; the signer of another algorithm is rotated out at startup.",
+    )
     key_encryption_key: SecretStr = Field(
         description="Base64 of 32 random bytes: AES-256-GCM key that encrypts the signing "
         "keys at rest. Required to issue tokens; `agentsuite up` mints one.",
@@ -59,6 +63,12 @@ class IdentitySettings(ServiceSettings):
         default=(),
         description="Services that get a service account (and credential file) at startup.",
     )
+
+    @field_validator("signing_algorithm", mode="before")
+    @classmethod
+    def _fully_specified(cls, value: object) -> object:
+        # deployments configured before the switch keep starting, now issuing Ed25519
+        return "Ed25519" if value == "EdDSA" else value
 
     @field_validator("key_encryption_key")
     @classmethod

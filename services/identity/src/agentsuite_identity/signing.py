@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from agentsuite_identity.settings import IdentitySettings
+from agentsuite_kit.auth.algorithms import ED25519, EDDSA
 
 if TYPE_CHECKING:
     from agentsuite_identity.uow import IdentityUow
@@ -34,6 +35,13 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  # a JOSE media type, not a secret
 # how long a worker keeps signing with the key it loaded before it looks again: a rotation
 # made by another worker reaches every worker within this, and the old key still verifies
 RELOAD_SECONDS = 5.0
+
+SIGNING_ALGORITHMS = (ED25519, "ES256", EDDSA)
+"""Every algorithm identity signs or once signed with. EdDSA: the keys made before RFC 9864
+(Ed25519 keys under the deprecated name); they are rotated out at the first start after
+the switch (`Keyring.outdated`), published as EdDSA until their verify window ends, and
+the tokens they signed verify meanwhile (the kit treats EdDSA on an Ed25519 key as
+Ed25519). Each published key pins its own algorithm, so accepting all three is safe."""
 
 
 class KeyEncryptionError(RuntimeError):
@@ -64,7 +72,7 @@ class SigningKey:
 
 def generate(algorithm: str) -> tuple[Any, dict[str, Any]]:
     """A new private key and its public JWK (without kid)."""
-    if algorithm == "EdDSA":
+    if algorithm == ED25519:
         key: Any = ed25519.Ed25519PrivateKey.generate()
         jwk = OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
     elif algorithm == "ES256":
@@ -131,6 +139,12 @@ class Keyring:
         await uow.commit()
         return kid
 
+    async def outdated(self, uow: IdentityUow) -> bool:
+        """Whether the signer is of another algorithm than the settings' (e.g. an EdDSA key
+        made before the switch to Ed25519), so must be rotated out. Takes the keys' lock."""
+        current = await uow.signing_keys.current(lock=True)
+        return current is not None and current.algorithm != self.algorithm
+
     async def rotate(self, uow: IdentityUow) -> tuple[str, str | None, datetime | None]:
         """Make a new key the signer; the previous one verifies until `verify_until`.
 
@@ -185,3 +199,13 @@ class Keyring:
     async def jwks(uow: IdentityUow) -> dict[str, Any]:
         """Every key that still verifies: the signer and the retired ones in their window."""
         return {"keys": [dict(row.public_jwk) for row in await uow.signing_keys.verifying()]}
+
+    async def algorithms(self, uow: IdentityUow) -> list[str]:
+        """What tokens in circulation may be signed with: the settings' algorithm, then
+        those of the keys still verifying (EdDSA until the last pre-switch key ages out)."""
+        found = [self.algorithm]
+        for row in await uow.signing_keys.verifying():
+            alg = row.public_jwk.get("alg")
+            if isinstance(alg, str) and alg not in found:
+                found.append(alg)
+        return found

@@ -11,6 +11,7 @@ from agentsuite_identity.repositories.credentials import (
     SigningKeys,
 )
 from agentsuite_identity.repositories.directory import Invitations, Orgs, Tenants, Users
+from agentsuite_identity.repositories.revocations import Revocations
 from agentsuite_kit.db import UnitOfWork
 from agentsuite_kit.db.scoped import ScopedConnection
 
@@ -31,3 +32,4 @@ class IdentityUow(UnitOfWork):
         self.policies = Policies(session)
         self.decisions = Decisions(session)
         self.api_keys = ApiKeys(session)
+        self.revocations = Revocations(session)

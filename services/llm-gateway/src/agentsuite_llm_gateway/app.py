@@ -41,6 +41,7 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
     async def last_stop() -> None:
         await worker(deps).aclose()
         await deps.recorder.aclose()
+        await deps.instance.aclose()  # last: its claims are answered by the next process
         await deps.catalogs.aclose()
         await deps.upstreams.aclose()
 

@@ -12,6 +12,7 @@ from agentsuite_llm_gateway.catalogs import Catalogs
 from agentsuite_llm_gateway.crypto import Cipher
 from agentsuite_llm_gateway.domain.breaker import Breakers
 from agentsuite_llm_gateway.gateway import Gateway
+from agentsuite_llm_gateway.instance import Instance
 from agentsuite_llm_gateway.prompts import PromptResolver
 from agentsuite_llm_gateway.recorder import Recorder
 from agentsuite_llm_gateway.settings import GatewaySettings
@@ -32,6 +33,7 @@ class Deps:
     recorder: Recorder = field(init=False)
     cache: ResponseCache = field(init=False)
     gateway: Gateway = field(init=False)
+    instance: Instance = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -44,6 +46,7 @@ class Deps:
         self.recorder = Recorder(s, self.uow)
         self.cache = ResponseCache(s, self.uow)
         self.gateway = Gateway(self)
+        self.instance = Instance(lambda: self.runtime.engine)
 
     def uow(self, tenant_id: UUID | None) -> GatewayUow:
         """A unit of work for `tenant_id` (None: tenantless, all tenants' rows)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from agentsuite_kit.storable import escape_text
+from agentsuite_kit.tokens import encoding_of
 from agentsuite_llm_gateway import reserving
 from agentsuite_llm_gateway.domain import asks
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -54,7 +56,7 @@ class Gateway:
     async def chat(self, caller: Caller, body: Json, options: Options) -> Outcome:
         """Complete `body` (an OpenAI chat request, maybe with a `prompt` reference);
         GatewayError when refused or when every route failed."""
-        job = await self._prepare(caller, body, options, needs=asks.needs(body))
+        job = await self.prepare(caller, body, options, needs=asks.needs(body))
         with self.traced_failure(job):
             hit = await self.outcomes.cached(job)
             if hit is not None:
@@ -66,7 +68,7 @@ class Gateway:
         return outcome
 
     async def embed(self, caller: Caller, body: Json, options: Options) -> Outcome:
-        job = await self._prepare(caller, body, options, needs=frozenset({"embeddings"}))
+        job = await self.prepare(caller, body, options, needs=frozenset({"embeddings"}))
         with self.traced_failure(job):
             reply, model = await self._attempts(job, lambda adapter, call: adapter.embed(call))
         return self.outcomes.finish(job, reply, model)
@@ -76,7 +78,7 @@ class Gateway:
         that fails before it falls back like any other call."""
         from agentsuite_llm_gateway.streaming import open_stream
 
-        job = await self._prepare(caller, body, options, needs=asks.needs(body))
+        job = await self.prepare(caller, body, options, needs=asks.needs(body), stream=True)
         return await open_stream(self, job)
 
     @contextlib.contextmanager
@@ -90,8 +92,27 @@ class Gateway:
         except asyncio.CancelledError:
             self.outcomes.cancelled(job)
             raise
+        except Exception:
+            self.outcomes.crashed(job)
+            raise
 
     # --- preparation -------------------------------------------------------------------------
+
+    async def prepare(
+        self,
+        caller: Caller,
+        body: Json,
+        options: Options,
+        *,
+        needs: frozenset[str],
+        stream: bool = False,
+    ) -> Prepared:
+        """`_prepare`, its refusals (unknown model, too long, over the cost cap) traced."""
+        try:
+            return await self._prepare(caller, body, options, needs=needs)
+        except GatewayError as exc:
+            self.outcomes.refused(caller, options, body.get("model"), exc, stream=stream)
+            raise
 
     async def _prepare(
         self, caller: Caller, body: Json, options: Options, *, needs: frozenset[str]
@@ -116,16 +137,18 @@ class Gateway:
             if body.get("model") is None and rendered.model is not None:
                 body["model"] = rendered.model
         embeddings = "embeddings" in needs
+        requested = body.get("model")
+        named = requested if isinstance(requested, str) and requested else None
         if embeddings:
             prompt_tokens, max_output, n = asks.embedding_bound(body.get("input")), 0, 1
         else:
             asks.check_chat(body)
-            prompt_tokens = asks.input_bound(body)
+            # counted as the model asked for is (what execution's run budget reserves too)
+            prompt_tokens = asks.input_bound(body, named)
             max_output, n = asks.output_asked(body), asks.choices(body)
         catalog = await self.deps.catalogs.get(caller.tenant_id)
-        requested = body.get("model")
         ask = Ask(
-            requested=requested if isinstance(requested, str) and requested else None,
+            requested=named,
             caller=caller,
             needs=needs,
             prompt_tokens=prompt_tokens,
@@ -133,6 +156,13 @@ class Gateway:
             max_cost_micros=options.max_cost_micros,
         )
         route = plan(catalog, ask, self.rng)
+        family = encoding_of(named)
+        if family is not None and any(encoding_of(m.upstream) != family for m in route.candidates):
+            # a candidate runs another tokenizer (a tenant may name any upstream `gpt-4o`):
+            # back to a token per byte, which bounds every tokenizer
+            prompt_tokens = asks.input_bound(body)
+            ask = dataclasses.replace(ask, prompt_tokens=prompt_tokens)
+            route = plan(catalog, ask, self.rng)
         if n > 1 and options.max_cost_micros is not None:
             route = reserving.within_cap(route, ask, n, at)
         return Prepared(
@@ -163,6 +193,7 @@ class Gateway:
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
             model = await self.reserve(job, candidate)
+            await self.outcomes.started(job, model)
             try:
                 # inside: a credential that no longer decrypts fails this provider only
                 call = self.call(job, model, self.settings.upstream_timeout)

@@ -3,22 +3,29 @@ the recorder, off the hot path, whatever happened) and its response-cache entry.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.storable import unstorable
+from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros, units
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.domain.traces import Trace
-from agentsuite_llm_gateway.prepared import Json, Outcome, Prepared, elapsed_ms
+from agentsuite_llm_gateway.prepared import Json, Options, Outcome, Prepared, elapsed_ms
+from agentsuite_llm_gateway.recorder import call_row
+from agentsuite_llm_gateway.repositories.calls import STARTED
 from agentsuite_llm_gateway.upstream.base import Reply
 
 if TYPE_CHECKING:
     from agentsuite_llm_gateway.deps import Deps
 
 log = logging.getLogger(__name__)
+
+STARTED_WAIT = 2.0  # seconds a call waits, at most, for its `started` trace to be written
 
 
 def extension(
@@ -72,32 +79,128 @@ class Outcomes:
         error: str | None = None,
     ) -> None:
         self.deps.recorder.record(
-            Trace(
-                call_id=uuid7(),  # time-ordered: a lookup by id prunes to its month
-                request_id=job.options.request_id,
-                at=job.at,
-                caller=job.caller,
-                requested=job.route.requested,
-                model=model.name if model is not None else None,
-                provider=model.provider.name if model is not None else None,
-                status=status,
-                tokens=tokens,
-                cost_micros=cost,
-                currency=currency,
-                latency_ms=latency,
-                ttft_ms=ttft,
+            self._trace(
+                job,
+                model,
+                status,
+                tokens,
+                cost,
+                currency,
+                latency,
+                ttft=ttft,
                 stream=stream,
                 cached=cached,
-                error_code=error,
-                prompt_id=job.prompt_id,
-                prompt_version=job.prompt_version,
-                attempts=tuple(job.attempts),
-                labels=job.options.labels,
-                reservation_id=None if job.reservation is None else job.reservation.reservation_id,
+                error=error,
+            )
+        )
+
+    def _trace(
+        self,
+        job: Prepared,
+        model: Model | None,
+        status: str,
+        tokens: Tokens,
+        cost: int,
+        currency: str,
+        latency: int,
+        *,
+        ttft: int | None = None,
+        stream: bool = False,
+        cached: bool = False,
+        error: str | None = None,
+    ) -> Trace:
+        return Trace(
+            call_id=job.call_id,  # time-ordered: a lookup by id prunes to its month
+            request_id=job.options.request_id,
+            at=job.at,
+            caller=job.caller,
+            requested=job.route.requested,
+            model=model.name if model is not None else None,
+            provider=model.provider.name if model is not None else None,
+            status=status,
+            tokens=tokens,
+            cost_micros=cost,
+            currency=currency,
+            latency_ms=latency,
+            ttft_ms=ttft,
+            stream=stream,
+            cached=cached,
+            error_code=error,
+            prompt_id=job.prompt_id,
+            prompt_version=job.prompt_version,
+            attempts=tuple(job.attempts),
+            labels=job.options.labels,
+            reservation_id=None if job.reservation is None else job.reservation.reservation_id,
+            instance_id=self.deps.instance.id,
+        )
+
+    async def started(self, job: Prepared, model: Model, *, stream: bool = False) -> None:
+        """Before the first upstream call: the trace, `started`, committed, so a call its
+        process never finishes (killed mid-call) is still seen, and marked interrupted by
+        the sweep of a process that outlives it. Best effort: a database that does not
+        answer delays the call by at most STARTED_WAIT, and the finished trace still goes
+        through the recorder."""
+        if job.begun:
+            return
+        job.begun = True
+        row = call_row(self._trace(job, model, STARTED, Tokens(), 0, "USD", 0, stream=stream))
+        try:
+            async with asyncio.timeout(STARTED_WAIT):
+                async with self.deps.uow(job.caller.tenant_id) as uow:
+                    await uow.calls.add_new([row])
+                    await uow.commit()
+        except Exception:  # the call goes on: its finished trace is what must not be lost
+            log.warning("call %s: started trace not written", job.call_id, exc_info=True)
+
+    def refused(
+        self,
+        caller: Caller,
+        options: Options,
+        requested: object,
+        exc: GatewayError,
+        *,
+        stream: bool = False,
+    ) -> None:
+        """A call refused before it had a route (its body, its model, its size, its cost
+        cap): an attempt all the same, so it is traced, at cost 0."""
+        if exc.traced:
+            return
+        exc.traced = True
+        self.turned_away(caller, options, requested, exc.code.value, stream=stream)
+
+    def turned_away(
+        self,
+        caller: Caller,
+        options: Options,
+        requested: object,
+        code: str,
+        *,
+        stream: bool = False,
+    ) -> None:
+        """The trace of a call refused before it had a route, by its error `code`."""
+        self.deps.recorder.record(
+            Trace(
+                call_id=uuid7(),
+                request_id=options.request_id,
+                at=datetime.now(UTC),
+                caller=caller,
+                requested=requested if isinstance(requested, str) else "",
+                model=None,
+                provider=None,
+                status="error",
+                tokens=Tokens(),
+                cost_micros=0,
+                currency="USD",
+                latency_ms=0,
+                stream=stream,
+                error_code=code,
+                labels=options.labels,
+                instance_id=self.deps.instance.id,
             )
         )
 
     def error(self, job: Prepared, exc: GatewayError, *, stream: bool = False) -> None:
+        exc.traced = True
         last = job.route.candidates[0] if job.route.candidates else None
         tried = {m.name: m for m in job.route.candidates}
         if job.attempts:
@@ -112,6 +215,13 @@ class Outcomes:
             elapsed_ms(job.started),
             stream=stream,
             error=exc.code.value,
+        )
+
+    def crashed(self, job: Prepared) -> None:
+        """A call that failed on a fault of the gateway itself: traced, so its `started`
+        row does not stay started while its process lives on."""
+        self.record(
+            job, None, "error", Tokens(), 0, "USD", elapsed_ms(job.started), error="internal"
         )
 
     def cancelled(self, job: Prepared) -> None:

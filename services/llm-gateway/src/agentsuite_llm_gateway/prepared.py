@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from agentsuite_contracts.ids import uuid7
 from agentsuite_llm_gateway.budgets import Reservation
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Catalog
@@ -64,6 +65,10 @@ class Prepared:
     reservation: Reservation | None = None
     reserved_for: str | None = None  # the model whose estimate is reserved
     attempts: list[Attempt] = field(default_factory=list)
+    # its trace's id: the `started` row written before the first upstream call and the
+    # finished trace that replaces it are one row
+    call_id: UUID = field(default_factory=uuid7)
+    begun: bool = False  # the `started` row was written (or tried)
 
 
 def elapsed_ms(since: float) -> int:

@@ -131,6 +131,7 @@ def call_row(t: Trace) -> dict[str, Any]:
         "stream": t.stream,
         "cached": t.cached,
         "attempts": [a.as_json() for a in t.attempts],
+        "instance_id": t.instance_id,
     }
 
 

@@ -55,6 +55,7 @@ async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
             model = await gw.reserve(job, candidate)
+            await gw.outcomes.started(job, model, stream=True)
             try:
                 call = gw.call(job, model, gw.settings.upstream_first_token_timeout)
                 opened = await _first_token(gw, job, model, call)

@@ -124,15 +124,18 @@ class ApiKeyExchanger:
         if error == "invalid_grant":
             self._remember(self._refused, digest, self._clock() + self.negative_ttl)
             raise _invalid()
-        if response.status_code == 429 or response.status_code >= 500:
-            # the key may be fine: this is identity's (or the key's rate limit's) "not now",
-            # which the kit answers as 503 with Retry-After, not as a bad credential
+        if response.status_code == 429:
+            # the key's own limit (identity's, across its processes): the caller's "slow
+            # down", answered 429 with identity's Retry-After, never a bad credential or an
+            # outage (503 would tell the client to retry against a limit it is over)
             raise AuthError(
-                AuthCode.JWKS_UNAVAILABLE,
-                "the API key's exchange is rate limited"
-                if response.status_code == 429
-                else "identity could not check the API key",
+                AuthCode.RATE_LIMITED,
+                "the API key is over its rate limit",
+                retry_after=_retry_after(response),
             )
+        if response.status_code >= 500:
+            # the key may be fine: identity's "not now", answered 503 with Retry-After
+            raise AuthError(AuthCode.JWKS_UNAVAILABLE, "identity could not check the API key")
         raise AuthError(AuthCode.INVALID_CLAIM, "the API key was not accepted")
 
     def _remember(self, cache: OrderedDict[str, Any], digest: str, value: Any) -> None:
@@ -144,6 +147,14 @@ class ApiKeyExchanger:
 
 def _invalid() -> AuthError:
     return AuthError(AuthCode.INVALID_CLAIM, "the API key is invalid, expired or revoked")
+
+
+def _retry_after(response: httpx.Response) -> int:
+    """identity's Retry-After in whole seconds (at least 1; 1 when absent or not a number)."""
+    try:
+        return max(1, int(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -22,12 +22,15 @@ class AuthCode(StrEnum):
     JWKS_UNAVAILABLE = "jwks_unavailable"
     WRONG_TYPE = "wrong_token_type"
     TENANT_REQUIRED = "tenant_required"
+    RATE_LIMITED = "rate_limited"
 
 
 class AuthError(Exception):
-    """A token was not accepted; `detail` is safe to show the caller."""
+    """A token was not accepted; `detail` is safe to show the caller. `retry_after`: the
+    seconds after which it may be tried again (RATE_LIMITED)."""
 
-    def __init__(self, code: AuthCode, detail: str) -> None:
+    def __init__(self, code: AuthCode, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+        self.retry_after = retry_after

@@ -47,7 +47,10 @@ def _quoted(text: str) -> str:
     return f'"{clean}"'
 
 
-def _unauthorized(error: AuthError | None) -> ProblemError:
+def auth_problem(error: AuthError | None) -> ProblemError:
+    """A refused (or missing, None) bearer credential as its problem+json: 401, or 429 for
+    a key over its rate limit, or 503 when the issuer cannot be asked. Routes that read
+    the token themselves answer with this too, so every door says the same."""
     if error is None:
         # RFC 6750 §3.1: no error code when the request carried no credentials at all.
         return ProblemError(
@@ -56,6 +59,10 @@ def _unauthorized(error: AuthError | None) -> ProblemError:
             headers={"WWW-Authenticate": "Bearer"},
             code=AuthCode.MISSING.value,
         )
+    if error.code is AuthCode.RATE_LIMITED:
+        # RFC 6585 §4: the credential is fine, its holder must wait
+        wait = str(error.retry_after or 1)
+        return ProblemError(429, error.detail, headers={"Retry-After": wait}, code=error.code.value)
     if error.code is AuthCode.JWKS_UNAVAILABLE:
         # The issuer is unreachable: the caller's token may be fine, so this is not a 401.
         return ProblemError(503, error.detail, headers={"Retry-After": "5"}, code=error.code.value)
@@ -98,11 +105,11 @@ def principal_dependency(
             # `require_verifier` turns this into a startup failure; this is the backstop.
             raise RuntimeError(f"no token verifier: pass one or set app.state.{STATE_ATTR}")
         if credentials is None or not credentials.credentials:
-            raise _unauthorized(None)
+            raise auth_problem(None)
         try:
             principal = await verifier.authenticate(credentials.credentials)
         except AuthError as exc:
-            raise _unauthorized(exc) from None
+            raise auth_problem(exc) from None
         if principal.tenant_id is None and not platform:
             raise _tenant_required()
         request.state.principal = principal

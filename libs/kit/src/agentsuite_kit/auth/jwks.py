@@ -15,6 +15,7 @@ import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agentsuite_kit.auth.algorithms import ED25519, EDDSA, Ed25519Algorithm
 from agentsuite_kit.auth.errors import AuthCode, AuthError
 from agentsuite_kit.auth.principal import Principal
 
@@ -32,8 +33,12 @@ _KEY_SHAPES: dict[str, tuple[str, frozenset[str] | None]] = {
     "ES256": ("EC", frozenset({"P-256"})),
     "ES384": ("EC", frozenset({"P-384"})),
     "ES512": ("EC", frozenset({"P-521"})),
-    "EdDSA": ("OKP", frozenset({"Ed25519", "Ed448"})),
+    ED25519: ("OKP", frozenset({"Ed25519"})),
+    EDDSA: ("OKP", frozenset({"Ed25519", "Ed448"})),
 }
+# RFC 9864: EdDSA on an Ed25519 key is the Ed25519 algorithm under its deprecated name, so a
+# key published under either name verifies tokens signed under either (the curve is checked)
+_SAME_ON_ED25519 = frozenset({ED25519, EDDSA})
 
 
 class JwtConfig(BaseModel):
@@ -58,7 +63,8 @@ class JwtConfig(BaseModel):
     jwks_url: str
     issuer: str
     audience: str
-    algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
+    # EdDSA stays accepted until the keys issuers made before RFC 9864 have aged out
+    algorithms: tuple[str, ...] = ("RS256", "ES256", ED25519, EDDSA)
     required_claims: tuple[str, ...] = ("exp", "iat", "sub", "iss", "aud")
     token_types: tuple[str, ...] = ("at+jwt",)
     leeway: float = Field(default=30.0, ge=0)
@@ -106,7 +112,10 @@ def _media_type(typ: str) -> str:
 def _fits(jwk: dict[str, Any], alg: str) -> bool:
     if jwk.get("use", "sig") != "sig":
         return False
-    if jwk.get("alg", alg) != alg:
+    published = jwk.get("alg", alg)
+    if published != alg and not (
+        {published, alg} <= _SAME_ON_ED25519 and jwk.get("crv") == "Ed25519"
+    ):
         return False
     kty, curves = _KEY_SHAPES[alg]
     if jwk.get("kty") != kty:
@@ -164,7 +173,8 @@ class JwksKeySet:
         self._owns_client = client is None
         self._clock = clock
         self._keys: dict[str, dict[str, Any]] = {}
-        self._parsed: dict[tuple[str, str], jwt.PyJWK] = {}
+        # a PyJWK, or for Ed25519 (which PyJWK cannot name yet) the public key itself
+        self._parsed: dict[tuple[str, str], Any] = {}
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
         self._failures = 0
@@ -331,7 +341,7 @@ class JwksKeySet:
             return f"signing keys are stale (last fetched {age:.0f}s ago)"
         return None
 
-    async def _key(self, kid: str, alg: str) -> jwt.PyJWK:
+    async def _key(self, kid: str, alg: str) -> Any:
         if self._unusable() is not None or kid not in self._keys:
             await self._catch_up()
         problem = self._unusable()
@@ -345,8 +355,11 @@ class JwksKeySet:
         parsed = self._parsed.get((kid, alg))
         if parsed is None:
             try:
-                parsed = jwt.PyJWK(jwk, algorithm=alg)
-            except jwt.PyJWTError:
+                if alg == ED25519:
+                    parsed = Ed25519Algorithm.from_jwk(jwk)
+                else:
+                    parsed = jwt.PyJWK(jwk, algorithm=alg)
+            except (jwt.PyJWTError, ValueError):
                 log.warning("jwks key unusable", extra={"kid": kid, "alg": alg})
                 raise AuthError(AuthCode.ALG_MISMATCH, f"key {kid} is not usable") from None
             self._parsed[(kid, alg)] = parsed

@@ -41,6 +41,8 @@ class Principal(BaseModel):
     kind: PrincipalKind
     capabilities: frozenset[str]
     claims: Mapping[str, Any]
+    org_id: UUID | None = None
+    """The org the token is scoped to (claim `org`), or None for the whole tenant."""
 
     @property
     def tenant(self) -> UUID:
@@ -48,6 +50,16 @@ class Principal(BaseModel):
         if self.tenant_id is None:
             raise AuthError(AuthCode.TENANT_REQUIRED, "this principal acts for no tenant")
         return self.tenant_id
+
+    def reaches(self, org_id: UUID | None) -> bool:
+        """Whether an object of `org_id` (None: of no org) is within the token's scope.
+
+        A token scoped to an org reaches that org's objects only; a service answers any
+        other as not found, the way another tenant's object is. What it may do with
+        objects of no org (the tenant's shared ones) is what its capabilities say: identity
+        issues an org-scoped token only the capabilities that act within an org, never the
+        tenant's administration (users, roles, policies, service accounts, the tenant)."""
+        return self.org_id is None or org_id == self.org_id
 
     def has(self, capability: str) -> bool:
         return any(capability_matches(g, capability) for g in self.capabilities)
@@ -61,7 +73,7 @@ class Principal(BaseModel):
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
         """Build from verified claims: `sub`, `tid` (optional for service and platform kinds),
-        optional `kind`, `caps` and/or `scope`."""
+        optional `kind`, `org` (the org the token is scoped to), `caps` and/or `scope`."""
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise AuthError(AuthCode.MISSING_CLAIM, "token has no subject")
@@ -79,12 +91,22 @@ class Principal(BaseModel):
                 raise AuthError(AuthCode.INVALID_CLAIM, "tid is not a UUID") from None
         elif kind not in TENANTLESS_KINDS:
             raise AuthError(AuthCode.MISSING_CLAIM, f"a {kind} token needs a tenant (tid)")
+        org = claims.get("org")
+        org_id: UUID | None = None
+        if org is not None:
+            try:
+                org_id = UUID(str(org))
+            except ValueError:
+                raise AuthError(AuthCode.INVALID_CLAIM, "org is not a UUID") from None
+            if tenant_id is None:
+                raise AuthError(AuthCode.INVALID_CLAIM, "an org-scoped token needs a tenant")
         return cls(
             subject=sub,
             tenant_id=tenant_id,
             kind=kind,
             capabilities=_capabilities(claims),
             claims=dict(claims),
+            org_id=org_id,
         )
 
 

@@ -16,6 +16,16 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+# The server probes a session idle for 10 s and ends it after 3 probes 5 s apart go
+# unanswered: a process whose host died (no FIN, no RST) loses its sessions, and the outbox
+# relay's leader lock with them, in ~25 s instead of the OS default of over two hours.
+# Session settings any role may set; ignored on Unix-socket connections.
+KEEPALIVE = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+
 
 def make_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 5, application_name: str = "agentsuite"
@@ -27,7 +37,7 @@ def make_engine(
         max_overflow=max_overflow,
         # below the usual idle timeouts of servers and poolers: recycled before they cut it
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={"server_settings": {"application_name": application_name, **KEEPALIVE}},
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
     return engine

@@ -93,6 +93,7 @@ class UnitOfWork:
         subject: Subject | None = None,
         actor: Actor | None = None,
         topic: str | None = None,
+        key: str | None = None,
     ) -> Envelope[Any]: ...
 
     @overload

@@ -15,6 +15,7 @@ from typing import Literal
 from fastapi import Request
 from starlette.responses import Response
 
+from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.http.problems import ProblemError
 
 IF_MATCH = "If-Match"
@@ -62,9 +63,9 @@ class Precondition:
         if self.header is None:
             return None
         tags = parse(self.header, IF_MATCH)
-        if tags == "*" or len(tags) != 1 or tags[0].weak or not tags[0].opaque.isdigit():
+        if tags == "*" or len(tags) != 1 or tags[0].weak:
             return None
-        return int(tags[0].opaque)
+        return ascii_int(tags[0].opaque)
 
     def check(self, current: int | None) -> None:
         """Raise 428 if If-Match is required and missing, 412 if it does not match

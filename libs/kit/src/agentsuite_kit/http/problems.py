@@ -75,7 +75,7 @@ def body_loc(field: str) -> list[str | int]:
         name, _, rest = part.partition("[")
         loc.append(name)
         for index in filter(None, rest.replace("]", "").split("[")):
-            loc.append(int(index) if index.isdigit() else index)
+            loc.append(int(index) if index.isascii() and index.isdigit() else index)
     return loc
 
 

@@ -3,12 +3,12 @@
 Per record: a type this consumer has no handler for is skipped and counted (a newer
 producer may add types; that is compatible); a value that does not parse is
 dead-lettered, and so is one holding text PostgreSQL cannot store (NUL, a lone surrogate,
-NaN: `agentsuite_kit.storable`); an enum value it does not know (in a field not marked
-open) is skipped and counted. Otherwise the handler runs in a held unit of work whose
-inbox claim commits with the effect. A transient fault is retried in place (offset not
-committed); any other failure sends the record to the group's next retry tier or, after
-the last, to its dead-letter topic, and the partition moves on. `messaging.group` feeds
-it from Kafka.
+NaN: `agentsuite_kit.storable`) or one whose handler raises `PermanentError`; an enum
+value it does not know (in a field not marked open) is skipped and counted. Otherwise
+the handler runs in a held unit of work whose inbox claim commits with the effect. A
+transient fault is retried in place (offset not committed); any other failure sends
+the record to the group's next retry tier or, after the last, to its dead-letter topic,
+and the partition moves on. `messaging.group` feeds it from Kafka.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.registry import type_of
 from agentsuite_kit.cause import caused_by
 from agentsuite_kit.db.uow import UnitOfWork
-from agentsuite_kit.messaging.errors import HandlerTimeout, is_transient
+from agentsuite_kit.messaging.errors import HandlerTimeout, PermanentError, is_transient
 from agentsuite_kit.messaging.policy import (
     Bury,
     RetryPolicy,
@@ -231,6 +231,9 @@ class Consumer(Generic[U]):
             try:
                 [outcome] = await self._run(envelope.tenant_id, [(record, envelope)])
                 return outcome
+            except PermanentError as exc:
+                await self._bury(record, "invalid", str(exc) or repr(exc))
+                return Outcome.DEAD_LETTERED
             except Exception as exc:  # a handler may fail in any way
                 attempt += 1
                 transient = is_transient(exc)

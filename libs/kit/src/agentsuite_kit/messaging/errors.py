@@ -1,5 +1,7 @@
 """Which failures are worth retrying in place, and which go through the retry tiers.
 
+Permanent (`PermanentError`): the message itself is wrong; it is dead-lettered at once.
+
 Transient: the infrastructure hiccupped (connection lost, serialization failure,
 deadlock, lock or statement timeout, too many connections, broker unreachable). The same
 message will very likely apply once it passes, so the consumer backs off and retries
@@ -32,6 +34,12 @@ _TRANSIENT_CODES = frozenset(
 
 class TransientError(Exception):
     """Raise from a handler when a dependency is briefly unavailable: retried in place."""
+
+
+class PermanentError(Exception):
+    """Raise from a handler when the message can never apply, however often it is tried
+    (it contradicts itself, or its envelope): dead-lettered at once (reason `invalid`,
+    the error's text as `dlq-error`), without the retry tiers."""
 
 
 class HandlerTimeout(Exception):

@@ -101,6 +101,8 @@ class ConsumerGroup(Generic[U]):
         self.tiers = [retry_topic(consumer.group, i + 1) for i in range(len(consumer.policy.tiers))]
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka: list[AIOKafkaConsumer] = []
+        self._joining: asyncio.Task[None] | None = None
+        self.problem: str | None = None  # the last join attempt's failure, while retrying
 
     async def ensure_topics(self) -> None:
         """The group's retry tiers and dead-letter topic, as wide as its source topic."""
@@ -111,19 +113,53 @@ class ConsumerGroup(Generic[U]):
         names = [*self.tiers, dead_letter_topic(self.consumer.group)]
         await ensure_topics(self.bootstrap, [(name, width) for name in names])
 
-    async def start(self) -> None:
+    async def start(self, *, wait: bool = True) -> None:
+        """Join the group and consume. `wait=False` returns once the join is under way: a
+        join lasts the broker's rebalance delay, and right after a crash the dead member's
+        session timeout too, none of which a service's API needs to wait for; the workers
+        consume as soon as it completes, and a join that fails is retried (see `check`)."""
         await self.ensure_topics()
         self.consumer.stopping.clear()
+        if wait:
+            await self._join()
+        else:
+            self._joining = asyncio.create_task(
+                self._join_until_joined(), name=f"{self.consumer.group}-join"
+            )
+
+    async def _join(self) -> None:
         workers = [(self._kafka_consumer(i), _Guard()) for i in range(self.workers)]
         for kafka, guard in workers:
             kafka.subscribe([self.topic, *self.tiers], listener=_Assigned(guard))
+        self._kafka = [kafka for kafka, _ in workers]  # stop() closes them, even mid-join
         # joined together, the workers share one rebalance instead of one each
-        await asyncio.gather(*(kafka.start() for kafka, _ in workers))
+        joins = await asyncio.gather(*(k.start() for k in self._kafka), return_exceptions=True)
+        for failed in joins:
+            if isinstance(failed, BaseException):
+                raise failed
         for i, (kafka, guard) in enumerate(workers):
-            self._kafka.append(kafka)
             self._tasks.append(
                 asyncio.create_task(self._work(kafka, guard), name=f"{self.consumer.group}-{i}")
             )
+
+    async def _join_until_joined(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self._join()
+            except Exception as exc:  # broker unreachable mid-start: fresh consumers, later
+                self.problem = f"consumer {self.consumer.group} cannot join: {exc!r}"
+                log.warning("consumer %s: join failed; retrying in %.0fs", self.consumer.group,
+                            delay, exc_info=True)  # fmt: skip
+                for kafka in self._kafka:
+                    with contextlib.suppress(Exception):  # it never fully started
+                        await kafka.stop()
+                self._kafka = []
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.problem = None
+            return
 
     def _kafka_consumer(self, i: int) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -140,17 +176,31 @@ class ConsumerGroup(Generic[U]):
 
     async def stop(self) -> None:
         self.consumer.stopping.set()
+        mid_join = self._joining is not None and not self._joining.done()
+        if self._joining is not None:
+            self._joining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._joining
+            self._joining = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for kafka in self._kafka:
-            await kafka.stop()
+            if mid_join:  # a consumer whose start was cut short may fail to close
+                with contextlib.suppress(Exception):
+                    await kafka.stop()
+            else:
+                await kafka.stop()
         self._tasks, self._kafka = [], []
 
     def check(self) -> None:
-        """Raise if a worker died (readiness)."""
+        """Raise if a worker died or the join keeps failing (readiness). A join still under
+        way is no reason: the API serves meanwhile, and records wait in the topic as they
+        do during any rebalance."""
+        if self.problem is not None:
+            raise RuntimeError(self.problem)
         for task in self._tasks:
             if task.done() and not task.cancelled():
                 raise RuntimeError(f"consumer {self.consumer.group} stopped: {task.exception()!r}")

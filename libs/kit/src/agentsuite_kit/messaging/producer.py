@@ -4,15 +4,19 @@ retries and dead letters with. Plain aiokafka: one acks=all producer per process
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError
+from aiokafka.errors import InvalidTopicError, KafkaTimeoutError
 
 from agentsuite_kit.messaging.broker import supports_idempotence
-from agentsuite_kit.settings import ServiceSettings
+from agentsuite_kit.settings import PRODUCER_MAX_REQUEST_BYTES, ServiceSettings
+
+# what Kafka accepts as a topic name (org.apache.kafka.common.internals.Topic)
+LEGAL_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
 
 async def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -31,6 +35,7 @@ async def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         enable_idempotence=idempotent,
         linger_ms=5,
         max_batch_size=256 * 1024,
+        max_request_size=PRODUCER_MAX_REQUEST_BYTES,  # what settings hold max_message_bytes to
     )
     await producer.start()
     return producer
@@ -63,6 +68,9 @@ class ProducerSender:
         self, topic: str, key: bytes, value: bytes, headers: dict[str, str]
     ) -> Awaitable[Any]:
         if self.producer.client.cluster.partitions_for_topic(topic) is None:
+            if not LEGAL_TOPIC.fullmatch(topic) or topic in (".", ".."):
+                # no broker ever creates it: a permanent refusal, not a topic yet to come
+                raise InvalidTopicError(f"{topic!r} is not a legal Kafka topic name")
             await self._known(topic)
         ack: Awaitable[Any] = await self.producer.send(
             topic, value, key=key, headers=_headers(headers)

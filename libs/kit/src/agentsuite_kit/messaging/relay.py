@@ -2,8 +2,9 @@
 
 One relay per database leads (a PostgreSQL advisory lock held by a dedicated connection,
 re-checked every round on that connection, which also runs the relay's queries). A row
-whose send fails is retried with its own backoff and, after `max_attempts`, parked; the
-rest of the outbox keeps flowing. A key's later rows wait while an earlier row of that key
+whose send fails for a passing reason is retried with its own backoff and, after
+`max_attempts`, parked; one refused for good (too large, an illegal topic) is parked at
+once. The rest of the outbox keeps flowing. A key's later rows wait while an earlier row of that key
 backs off, so a key's events reach the broker in order.
 
 A PARKED row leaves the line: its key's later rows are published without it (consumers
@@ -81,10 +82,16 @@ class Outcome:
         return not self.acked and bool(self.failed) and all(map(is_transient, self.failed.values()))
 
 
-def verdict(attempts: int, *, max_attempts: int, initial: float, cap: float) -> Verdict:
-    """A failed row's fate: its new attempt count, the wait before its next try, parking."""
+def verdict(
+    attempts: int, *, max_attempts: int, initial: float, cap: float, transient: bool = True
+) -> Verdict:
+    """A failed row's fate: its new attempt count, the wait before its next try, parking.
+
+    A permanent refusal (too large, an illegal topic name, a value the broker rejects) parks
+    at once: trying it again cannot help, and while it backs off its key's later rows wait.
+    """
     n = attempts + 1
-    return Verdict(n, min(initial * 2 ** (n - 1), cap), n >= max_attempts)
+    return Verdict(n, min(initial * 2 ** (n - 1), cap), n >= max_attempts or not transient)
 
 
 class PublishError(RuntimeError):
@@ -238,6 +245,7 @@ class OutboxRelay:
                     max_attempts=self.max_attempts,
                     initial=self.retry_initial,
                     cap=self.retry_max,
+                    transient=is_transient(exc),
                 )
                 await repo.failed(row_id, repr(exc), v)
                 parked += v.park
@@ -248,7 +256,7 @@ class OutboxRelay:
             self.metrics.outbox_published.inc(len(out.done))
             self.metrics.outbox_failures.inc(len(out.failed))
         if parked:
-            log.error("outbox: parked %d row(s) after %d attempts", parked, self.max_attempts)
+            log.error("outbox: parked %d row(s) refused for good or failing for long", parked)
             self._counted = float("-inf")  # report the parked count at once
         if out.outage:
             first = next(iter(out.failed.values()))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Response
 from agentsuite_execution.api.edge import bounded, expected, roles_of, shown, unit, user_id
 from agentsuite_execution.api.errors import COMMAND, INVALID, TOO_LARGE, errors
 from agentsuite_execution.api.schemas import (
+    BudgetBody,
     CancelBody,
     ExecutionView,
     PauseBody,
@@ -18,6 +19,7 @@ from agentsuite_execution.api.schemas import (
     Signal,
 )
 from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.budgets import BudgetChange
 from agentsuite_execution.handlers import control
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
@@ -39,6 +41,7 @@ def router(deps: Deps) -> APIRouter:
         route_class=bounded(deps.settings.max_request_bytes),
     )
     controlling = require("executions:cancel")
+    starting = require("executions:start")
     deciding = require("approvals:decide")
 
     @routes.post(
@@ -94,6 +97,31 @@ def router(deps: Deps) -> APIRouter:
         async with unit(deps, principal) as uow:
             run = await control.cancel(
                 uow, execution_id, reason=body.reason, version=expected(if_match)
+            )
+            await uow.commit()
+        return shown(response, run)
+
+    @routes.post(
+        "/executions/{execution_id}/budget", response_model=ExecutionView, responses=COMMAND
+    )
+    async def change_budget(
+        execution_id: UUID,
+        body: BudgetBody,
+        response: Response,
+        principal: Annotated[Principal, Depends(starting)],
+        if_match: IfMatch = None,
+    ) -> ExecutionView:
+        """Set the limits the body names (raise them, typically: a run paused for its
+        budget goes on when resumed). A limit below what the run has spent and holds is
+        refused (409), as is a run that has ended."""
+        change = BudgetChange(
+            max_cost=body.max_cost,
+            max_tokens=body.max_tokens,
+            max_duration_ms=body.max_duration_ms,
+        )
+        async with unit(deps, principal) as uow:
+            run = await control.change_budget(
+                uow, execution_id, change, by=principal.subject, version=expected(if_match)
             )
             await uow.commit()
         return shown(response, run)

@@ -20,6 +20,7 @@ from agentsuite_kit.auth import Principal, PrincipalKind
 from agentsuite_kit.auth.principal import actor_of
 from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import IF_MATCH, etag, parse
+from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.http.problems import ProblemError
 
 
@@ -45,7 +46,8 @@ def bounded(limit: int) -> type[APIRoute]:
 async def _read(request: Request, limit: int) -> None:
     too_big = ProblemError(413, f"The body is over {limit} bytes.", code="body_too_large")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    length = None if declared is None else ascii_int(declared)
+    if length is not None and length > limit:
         raise too_big
     parts: list[bytes] = []
     size = 0
@@ -88,9 +90,8 @@ def expected(if_match: str | None) -> int | None:
     tags = parse(if_match, IF_MATCH)
     if tags == "*":
         return None
-    if len(tags) == 1 and not tags[0].weak and tags[0].opaque.isdigit():
-        return int(tags[0].opaque)
-    return -1
+    version = ascii_int(tags[0].opaque) if len(tags) == 1 and not tags[0].weak else None
+    return -1 if version is None else version
 
 
 def user_id(principal: Principal) -> UUID | None:

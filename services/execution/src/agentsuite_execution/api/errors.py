@@ -16,6 +16,9 @@ STATUS = {
     "forbidden": 403,
     "invalid": 422,
     "plan_not_runnable": 422,
+    # a run under another (a subplan's) past the nesting or tree bound
+    "subplan_depth_exceeded": 422,
+    "subplan_runs_exceeded": 422,
 }
 
 

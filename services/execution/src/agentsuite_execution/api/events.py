@@ -29,6 +29,7 @@ from agentsuite_execution.domain.states import RUN_DONE
 from agentsuite_execution.repositories.timeline import Timeline
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
 from agentsuite_kit.http.problems import ProblemError
 
@@ -107,12 +108,12 @@ def router(deps: Deps) -> APIRouter:
     ) -> EventSourceResponse:
         """The run's log as it grows: every `execution.*` event and step log line."""
         if last_event_id is not None:
-            seq = last_event_id.strip()
-            if not seq.isdigit() or int(seq) > MAX_SEQ:
+            seq = ascii_int(last_event_id)
+            if seq is None or seq > MAX_SEQ:
                 raise ProblemError(
                     400, "Last-Event-ID: must be a seq this stream sent.", code="invalid_cursor"
                 )
-            after = int(last_event_id.strip())
+            after = seq
         async with unit(deps, principal) as uow:
             await found(uow, execution_id)
         return EventSourceResponse(

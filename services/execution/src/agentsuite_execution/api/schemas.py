@@ -54,6 +54,17 @@ class PauseBody(Body):
     )
 
 
+class BudgetBody(Body):
+    """The limits to set; a limit left out stays as it is. None may go below what the run
+    has spent and holds for calls in flight."""
+
+    max_cost: Money | None = Field(default=None, description="Most money spent.")
+    max_tokens: int | None = Field(default=None, gt=0, le=2**62, description="Most LLM tokens.")
+    max_duration_ms: int | None = Field(
+        default=None, gt=0, le=2**62, description="Wall-clock limit from the run's start."
+    )
+
+
 class CancelBody(Body):
     reason: Reason | None = Field(default=None, description="Why the run is cancelled.")
 

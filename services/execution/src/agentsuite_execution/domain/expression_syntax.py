@@ -78,6 +78,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _SPACES = re.compile(" *")
+_INDEX_DIGITS = 18
 _KEY = re.compile(r"[^.\[\](){}'\"$\s]+")
 _SEGMENT = re.compile(r"""\.([^.\[\](){}'"$\s]+)|\[\s*(?:(-?\d+)|'([^']*)'|"([^"]*)")\s*\]""")
 
@@ -96,6 +97,10 @@ def read_ref(text: str, start: int) -> tuple[Path, int]:
         i = head.end()
         while seg := _SEGMENT.match(text, i):
             key = seg.group(seg.lastindex or 0)
+            if seg.lastindex == 2 and len(key.lstrip("-")) > _INDEX_DIGITS:
+                # int() refuses over 4,300 digits (a ValueError, not a refusal); no list
+                # is that long anyway
+                raise ExpressionError(f"index too large at {seg.start()} in {quote(text)}")
             keys.append(int(key) if seg.lastindex == 2 else key)
             i = seg.end()
         i = _SPACES.match(text, i).end()  # type: ignore[union-attr]  # ` *` always matches

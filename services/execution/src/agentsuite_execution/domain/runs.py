@@ -52,6 +52,9 @@ class Run:
     started_at: datetime
     finished_at: datetime | None
     updated_at: datetime
+    # its tree of subplan runs: the root (None: this one) and its depth under the root
+    root_execution_id: UUID | None = None
+    depth: int = 0
 
     @property
     def snapshot(self) -> PlanSnapshot:
@@ -60,6 +63,11 @@ class Run:
         if self.plan is None:
             raise ValueError("this run was read without its plan")
         return PlanSnapshot.model_validate(self.plan)
+
+    @property
+    def root(self) -> UUID:
+        """The run its tree of subplan runs started from."""
+        return self.root_execution_id or self.execution_id
 
     @property
     def limits(self) -> Budget | None:

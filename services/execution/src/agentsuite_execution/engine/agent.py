@@ -130,7 +130,8 @@ async def turn(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -
     wanted = settings.default_max_tokens
     limits = cp["limits"]
     if why is None and limits["tokens"] is not None:
-        left = limits["tokens"] - cp["tokens"] - budget.prompt_tokens(messages, tools)
+        prompt = budget.prompt_tokens(cp["model"], messages, tools)
+        left = limits["tokens"] - cp["tokens"] - prompt
         if left <= 0:
             why = f"the agent's next turn does not fit its {limits['tokens']} tokens"
         wanted = min(wanted, left)

@@ -1,27 +1,41 @@
 """Run budgets and per-step cost caps around LLM calls.
 
-Before each call its use is estimated (prompt ~ ceil(chars / 4) of every message and tool
-definition, completion = the step's `max_tokens` or the default) and reserved on the run's
-row (`executions.reserve`: atomic, the row lock orders racing steps). The request is capped
-so it cannot outspend what was reserved: `max_tokens` is lowered to the tokens left, and the
-gateway is told the cost left (`BudgetHint.max_cost`). The answer's usage settles the
-reservation. A call that does not fit acts as the budget's `on_limit` says: `fail` the run,
-`pause` it (the step waits, held, for the resume), or `warn` and go on unreserved.
+Before each call its use is bounded (the prompt as llm-gateway bounds it, the kit's
+`chat_input_bound` of the same body: a known model family's tokenizer count, else a token
+per byte; the completion = the step's `max_tokens` or the default) and reserved on the
+run's row (`executions.reserve`: atomic, the row lock orders racing steps). The request is
+capped so it cannot outspend what was reserved: `max_tokens` is lowered to the tokens
+left, and the gateway is told the cost left (`BudgetHint.max_cost`); its own estimate is
+the same bound, so whatever fits here fits there. The answer's usage settles the
+reservation (the excess is released); usage past it is counted all the same and reported
+(`LlmUsageOverrun`). A call that does not fit acts as the budget's `on_limit` says: `fail`
+the run, `pause` it (the step waits, held, for the resume), or `warn` and go on unreserved.
 `BudgetExceeded` is sent once per dimension, `BudgetWarning` once per dimension when what
 is used crosses `warn_at_percent`.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from agentsuite_contracts.common import ErrorInfo, Money
-from agentsuite_contracts.execution import BudgetExceeded, BudgetLimit, BudgetWarning
-from agentsuite_contracts.llm import ChatMessage, ToolDefinition
+from agentsuite_contracts.execution import (
+    BudgetExceeded,
+    BudgetLimit,
+    BudgetWarning,
+    LlmUsageOverrun,
+)
+from agentsuite_contracts.llm import (
+    ChatMessage,
+    LlmRequest,
+    LlmResponse,
+    ResponseFormat,
+    ToolDefinition,
+)
 from agentsuite_contracts.steps import Budget, OnLimit
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.domain.runs import Run, Step
@@ -30,35 +44,32 @@ from agentsuite_execution.engine import flow
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.llm_body import chat_body
+from agentsuite_kit.tokens import chat_input_bound
 
-CHARS_PER_TOKEN = 4
+log = logging.getLogger(__name__)
+
 MILLION = 1_000_000
 # a step's own cap (PlanStep.max_cost, AgentLimits.max_cost): not a run budget dimension
 STEP = "step_cost"
 ACTIONS = {OnLimit.FAIL: "failed", OnLimit.PAUSE: "paused", OnLimit.WARN: "warned"}
 
 
-def tokens_of(text: str) -> int:
-    return -(-len(text) // CHARS_PER_TOKEN)
-
-
 def prompt_tokens(
+    model: str | None,
     messages: Sequence[ChatMessage],
     tools: Sequence[ToolDefinition] = (),
-    extra: Any = None,
+    response_format: ResponseFormat | None = None,
 ) -> int:
-    """The prompt's estimate: ceil(chars / 4) of each message's text and tool calls, of
-    each tool definition and of `extra` (a response schema) as JSON."""
-    total = 0
-    for m in messages:
-        total += tokens_of(m.content or "")
-        for call in m.tool_calls:
-            total += tokens_of(call.name) + tokens_of(call.arguments)
-    for tool in tools:
-        total += tokens_of(json.dumps(tool.model_dump(mode="json")))
-    if extra is not None:
-        total += tokens_of(json.dumps(extra))
-    return total
+    """The prompt's upper bound, exactly as llm-gateway reserves it for the same request."""
+    request = LlmRequest(
+        requester="execution",
+        model=model,
+        messages=list(messages),
+        tools=list(tools),
+        response_format=response_format,
+    )
+    return chat_input_bound(chat_body(request), model)
 
 
 def cost_micros(price: Price, prompt: int, completion: int) -> int:
@@ -111,11 +122,26 @@ class Reserved:
 
 @dataclass(frozen=True)
 class Refused:
-    """The call does not fit `limit` (a run dimension, or STEP): `allowed`, `used`."""
+    """The call does not fit `limit` (a run dimension, or STEP): `allowed`; what is
+    `spent`, `held` by calls in flight, and what the call `needs` (None: not known)."""
 
     limit: str
     allowed: int
-    used: int
+    spent: int
+    held: int = 0
+    needs: int | None = None
+
+    @property
+    def used(self) -> int:
+        return self.spent + self.held
+
+    def message(self) -> str:
+        left = max(0, self.allowed - self.spent - self.held)
+        text = (
+            f"the execution's {self.limit} budget {self.allowed}: {self.spent} spent, "
+            f"{self.held} held by calls in flight, {left} left"
+        )
+        return text if self.needs is None else f"{text}; this call needs up to {self.needs}"
 
 
 async def price_of(
@@ -156,11 +182,16 @@ async def reserve(
     if completion <= 0:
         assert limits is not None
         assert limits.max_tokens is not None
-        used = run.tokens_used + run.tokens_reserved
-        return Refused(BudgetLimit.TOKENS.value, limits.max_tokens, used)
+        return Refused(
+            BudgetLimit.TOKENS.value,
+            limits.max_tokens,
+            run.tokens_used,
+            run.tokens_reserved,
+            prompt + wanted,
+        )
     cost = cost_micros(price, prompt, completion)
     if cap is not None and cost > cap:
-        return Refused(STEP, cap + step.cost, step.cost)
+        return Refused(STEP, cap + step.cost, step.cost, needs=cost)
     max_cost = None if limits is None or limits.max_cost is None else limits.max_cost.amount_micros
     held = await uow.executions.reserve(
         run.execution_id,
@@ -171,7 +202,7 @@ async def reserve(
     )
     if held is None:
         assert max_cost is not None  # tokens were fitted above
-        return Refused(BudgetLimit.COST.value, max_cost, run.cost_used + run.cost_reserved)
+        return Refused(BudgetLimit.COST.value, max_cost, run.cost_used, run.cost_reserved, cost)
     left = None if max_cost is None else max_cost - held.cost_used - held.cost_reserved + cost
     if cap is not None:
         left = cap if left is None else min(left, cap)
@@ -200,9 +231,15 @@ async def refuse(
         return False
     error = ErrorInfo(
         code="budget_exceeded",
-        message=f"the execution's {refused.limit} budget ({refused.allowed}) is spent: "
-        f"{refused.used} used or held",
-        details={"limit": refused.limit, "allowed": refused.allowed, "used": refused.used},
+        message=refused.message(),
+        details={
+            "limit": refused.limit,
+            "allowed": refused.allowed,
+            "used": refused.used,
+            "spent": refused.spent,
+            "held": refused.held,
+            "needs": refused.needs,
+        },
     )
     # for good, whatever its retry policy or on_error say: the run fails with it
     await uow.steps.finish_attempt(step, "failed", error=error.model_dump(mode="json"))
@@ -300,3 +337,49 @@ async def duration_exceeded(uow: ExecutionUow, run: Run) -> None:
         await flow.fail_run(uow, run, error, step=None)
     elif action == OnLimit.PAUSE and run.status == RunStatus.RUNNING:
         await runs.pause(uow, run, reason="budget", timers="count")
+
+
+def overrun(
+    uow: ExecutionUow,
+    run: Run,
+    call: dict[str, Any],
+    response: LlmResponse,
+    tokens: int,
+    cost: int,
+) -> None:
+    """Usage past what the call reserved (the provider ignored the `max_tokens` it was
+    sent, or counted more input than any tokenizer bound allows): counted all the same,
+    and reported, as an `LlmUsageOverrun` event and a warning in the log. Calls made
+    unreserved (`warn` past the budget) reserve nothing and are not checked."""
+    held_tokens, held_cost = call["reserved_tokens"], call["reserved_cost"]
+    if held_tokens <= 0 or (tokens <= held_tokens and cost <= held_cost):
+        return
+    log.warning(
+        "llm call %s of execution %s step %s: usage %d tokens / %d micros past its "
+        "reservation of %d / %d (model %s)",
+        response.request_id,
+        run.execution_id,
+        call["key"],
+        tokens,
+        cost,
+        held_tokens,
+        held_cost,
+        response.model,
+    )
+    record(
+        uow,
+        run.tenant_id,
+        run.execution_id,
+        LlmUsageOverrun(
+            execution_id=run.execution_id,
+            step=call["key"],
+            request_id=response.request_id,
+            reserved_tokens=held_tokens,
+            used_tokens=tokens,
+            reserved_cost=held_cost,
+            used_cost=cost,
+            model=response.model,
+        ),
+        key=call["key"],
+        level="warning",
+    )

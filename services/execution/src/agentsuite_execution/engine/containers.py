@@ -67,7 +67,7 @@ async def open_parallel(uow: ExecutionUow, run: Run, step: Step) -> None:
     await _open(uow, run, [spec.branches[i][0] for i in pending[:opened]])
 
 
-async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any) -> None:
+async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any, *, max_steps: int) -> None:
     spec = step.plan_step.map
     assert spec is not None
     if not isinstance(items, list):
@@ -79,6 +79,17 @@ async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any) -> None:
             ErrorInfo(
                 code="too_many_items",
                 message=f"map has {len(items)} items; max_items is {spec.max_items}",
+            )
+        )
+    # `max_steps` bounds the run's step rows, not only its plan's: an item makes a row
+    # per body step (checked before any is built: the list may be huge)
+    rows = await uow.steps.count(run.execution_id) + len(items) * len(spec.body)
+    if rows > max_steps:
+        raise StepFailure(
+            ErrorInfo(
+                code="too_many_steps",
+                message=f"map of {len(items)} items would make the run {rows} steps; "
+                f"at most {max_steps} run (max_steps)",
             )
         )
     plan = await uow.executions.snapshot(run.execution_id)
@@ -194,6 +205,19 @@ async def _open(uow: ExecutionUow, run: Run, heads: list[str]) -> None:
 
 
 async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step]:
+    """Cancel the open children of container `parent`, and theirs when they are
+    containers (a map's items not opened yet, a nested parallel's branches would wait
+    for them forever): in a loop, however deep containers nest."""
+    closed_all: list[Step] = []
+    containers = [parent]
+    while containers:
+        closed = await _close_children_of(uow, run, containers.pop())
+        closed_all += closed
+        containers += [c.key for c in closed if c.kind in (StepKind.PARALLEL, StepKind.MAP)]
+    return closed_all
+
+
+async def _close_children_of(uow: ExecutionUow, run: Run, parent: str) -> list[Step]:
     children = await uow.steps.children(run.execution_id, parent)
     open_keys = [c.key for c in children if c.state in STEP_OPEN]
     closed = await uow.steps.set_many(
@@ -213,11 +237,6 @@ async def _close_children(uow: ExecutionUow, run: Run, parent: str) -> list[Step
             await uow.steps.finish_attempt(c, "cancelled")
     waiting = {c.key for c in closed if before[c.key].state == StepState.WAITING}
     await _close_waits(uow, run, waiting)
-    # a closed container's own children (a map's items not opened yet, a nested
-    # parallel's branches) would wait for it forever
-    for c in list(closed):
-        if c.kind in (StepKind.PARALLEL, StepKind.MAP):
-            closed += await _close_children(uow, run, c.key)
     return closed
 
 

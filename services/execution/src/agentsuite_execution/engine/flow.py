@@ -199,7 +199,25 @@ async def failed(
 
 
 async def skip(uow: ExecutionUow, run: Run, step: Step, reason: str) -> None:
-    """`step` will not run; a step that already ended (or runs) is left alone."""
+    """`step` will not run; a step that already ended (or runs) is left alone.
+
+    What its skip skips in turn (its dependants, a parallel's branches) is queued and
+    skipped here in a loop, not nested: a chain of thousands of steps behind a branch
+    not taken was a RecursionError.
+    """
+    queue = uow.skipping
+    queue.append((run, step, reason))
+    if len(queue) > 1:
+        return  # an outer call is skipping: it skips this one too
+    try:
+        while queue:
+            await _skip(uow, *queue[0])
+            queue.pop(0)
+    finally:
+        queue.clear()
+
+
+async def _skip(uow: ExecutionUow, run: Run, step: Step, reason: str) -> None:
     changed = await uow.steps.set_many(
         run.execution_id,
         [step.key],

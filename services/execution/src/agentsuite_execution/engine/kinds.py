@@ -20,6 +20,7 @@ from agentsuite_contracts.execution import StepAwaitingApproval, Trigger
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.steps import StepKind
 from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.expressions import ExpressionError, evaluate, render, truthy
 from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
@@ -213,7 +214,8 @@ async def _control(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: An
     elif kind == StepKind.MAP:
         spec_map = step.plan_step.map
         assert spec_map is not None
-        await containers.open_map(uow, run, step, evaluate(spec_map.items, scope))
+        items = evaluate(spec_map.items, scope)
+        await containers.open_map(uow, run, step, items, max_steps=ctx.deps.settings.max_steps)
     elif kind == StepKind.SUBPLAN:
         await _subplan(ctx, uow, run, step, scope)
     else:
@@ -312,6 +314,13 @@ async def _subplan(
                 + (f" {spec.plan_version}" if spec.plan_version else ""),
             )
         )
+    settings = ctx.deps.settings
+    try:
+        tree = await runs.lineage(
+            uow, run, max_depth=settings.max_subplan_depth, max_runs=settings.max_runs_per_root
+        )
+    except RunError as exc:
+        raise StepFailure(ErrorInfo(code=exc.code, message=exc.message)) from None
     inputs = render(spec.inputs, scope)
     child_id = uuid7()
     if spec.wait:
@@ -333,8 +342,9 @@ async def _subplan(
             "parent_execution_id": run.execution_id,
             "parent_step": step.key if spec.wait else None,
             "created_by": run.created_by,
+            **tree,
         },
-        max_steps=ctx.deps.settings.max_steps,
+        max_steps=settings.max_steps,
     )
     if not spec.wait:
         await flow.succeed(uow, run, step, {"execution_id": str(child.execution_id)})

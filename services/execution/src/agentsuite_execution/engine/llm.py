@@ -164,8 +164,7 @@ async def send(
     does not fit acts as the budget says (see budget.refuse); one over the step's own cap
     fails the step."""
     wanted = ask.max_tokens or settings.default_max_tokens
-    schema = None if ask.response_format is None else ask.response_format.json_schema
-    prompt = budget.prompt_tokens(ask.messages, ask.tools, schema)
+    prompt = budget.prompt_tokens(ask.model, ask.messages, ask.tools, ask.response_format)
     held = await budget.reserve(
         uow, settings, run, step, model=ask.model, prompt=prompt, wanted=wanted, cap=cap
     )
@@ -270,6 +269,7 @@ async def answered(deps: Deps, uow: ExecutionUow, response: LlmResponse) -> None
         cost=cost,
     )
     await uow.steps.add_usage(run.execution_id, call["key"], prompt + completion, cost)
+    budget.overrun(uow, run, call, response, prompt + completion, cost)
     if response.model is not None:
         route = {"model": response.model, "provider": response.provider}
         await uow.executions.manifest(run.execution_id, "models", call["key"], route)
@@ -317,7 +317,10 @@ async def failed(
     deps: Deps, uow: ExecutionUow, run: Run, step: Step, response: LlmResponse
 ) -> None:
     """An error answer. The gateway refusing for the run's cost hint is the run's budget
-    speaking (`on_limit`); anything else fails the attempt (retried as its policy says)."""
+    speaking (`on_limit`); the gateway's process dying mid-call ("interrupted") is no fault
+    of the step, so the attempt is retried as a lost lease is: at once, without using the
+    policy's attempts, bounded by `lease_loss_limit`; anything else fails the attempt
+    (retried as its policy says)."""
     error = response.error
     code = str(error.code) if error is not None else LlmErrorCode.PROVIDER_ERROR.value
     limits = run.limits
@@ -328,7 +331,7 @@ async def failed(
         and limits.on_limit != OnLimit.WARN
     ):
         refused = budget.Refused(
-            "cost", limits.max_cost.amount_micros, run.cost_used + run.cost_reserved
+            "cost", limits.max_cost.amount_micros, run.cost_used, run.cost_reserved
         )
         await budget.refuse(uow, run, step, refused, dict(step.checkpoint or {}))
         return
@@ -338,7 +341,10 @@ async def failed(
         retryable=error.retryable if error is not None else True,
         details=None if error is None else {"provider_status": error.provider_status},
     )
-    await flow.fail(uow, run, step, info, lease_loss_limit=deps.settings.lease_loss_limit)
+    lost = code == LlmErrorCode.INTERRUPTED
+    await flow.fail(
+        uow, run, step, info, lost=lost, lease_loss_limit=deps.settings.lease_loss_limit
+    )
 
 
 def usage_of(prompt: int, completion: int, cost: int, currency: str) -> Usage:

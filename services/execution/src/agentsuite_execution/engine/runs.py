@@ -110,11 +110,15 @@ async def resume(uow: ExecutionUow, run: Run) -> Run:
     return done
 
 
-async def cancel(uow: ExecutionUow, run: Run, *, reason: str | None) -> Run:
+async def cancel(uow: ExecutionUow, run: Run, *, reason: str | None, tree: bool = True) -> Run:
     """Stop the run: open steps are cancelled, then the compensation of every succeeded
-    step that names one runs; the run is `cancelled` when they have."""
+    step that names one runs; the run is `cancelled` when they have. `tree`: the runs
+    under it are stopped too (False: the caller stops them)."""
     states.check_cancel(run.status)
-    await close_open(uow, run)
+    if tree:
+        await close_open(uow, run)
+    else:
+        await _close_own(uow, run)
     succeeded = await uow.steps.of(run.execution_id, states=[StepState.SUCCEEDED])
     undo: dict[str, Any] = {}
     for s in succeeded:
@@ -158,8 +162,33 @@ async def cancelled(uow: ExecutionUow, run: Run) -> Run:
 
 
 async def close_open(uow: ExecutionUow, run: Run) -> None:
-    """Cancel every open step, approval, LLM call and timer of the run (and its child
-    runs); engines running one of its steps are told to stop it."""
+    """Cancel every open step, approval, LLM call and timer of the run, and every run
+    under it that is still going; engines running one of their steps are told to stop.
+
+    The runs under it, all levels, are stopped in a loop over a queue, never by
+    recursion: a plan that ran itself made trees thousands deep. Each run is locked
+    before its children are read: a child an engine was starting there is committed by
+    then, or its engine waits and finds its step cancelled.
+    """
+    await _close_own(uow, run)
+    queue = [c.execution_id for c in await uow.executions.children(run.execution_id)]
+    while queue:
+        # locked before its steps, as engines lock them: no deadlock with one
+        child = await uow.executions.get(queue.pop(), lock=True)
+        if child is None or child.status in _STOPPED:
+            continue  # its own stop closed what is under it
+        if child.status in _GOING:
+            await cancel(uow, child, reason="parent execution stopped", tree=False)
+        # a completed run's fire-and-forget children may still be going
+        queue += [c.execution_id for c in await uow.executions.children(child.execution_id)]
+
+
+_GOING = (RunStatus.RUNNING, RunStatus.PAUSED)
+_STOPPED = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.CANCELLING)
+
+
+async def _close_own(uow: ExecutionUow, run: Run) -> None:
+    """`close_open` of the run alone."""
     # a step between attempts keeps its last attempt's record (a rerun's reset steps too)
     candidates = [StepState.RUNNING, StepState.WAITING, StepState.HELD]
     live = [s for s in await uow.steps.of(run.execution_id, states=candidates) if s.under_way]
@@ -177,9 +206,6 @@ async def close_open(uow: ExecutionUow, run: Run) -> None:
     await uow.approvals.close_pending(run.execution_id, "cancelled")
     await llm.release(uow, run.execution_id)
     await uow.timers.cancel(run.execution_id)
-    for child in await uow.executions.children(run.execution_id):
-        if child.status in (RunStatus.RUNNING, RunStatus.PAUSED):
-            await cancel(uow, child, reason="parent execution stopped")
     await uow.session.execute(
         text("SELECT pg_notify(:channel, :id)"),
         {"channel": CANCEL_CHANNEL, "id": str(run.execution_id)},
@@ -269,10 +295,56 @@ async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:
     return done
 
 
+async def lineage(
+    uow: ExecutionUow, parent: Run, *, max_depth: int, max_runs: int
+) -> dict[str, Any]:
+    """The tree columns of a run `parent` starts (a `subplan` step): its root and depth.
+    Refused (`RunError`) past the depth bound or the tree's runs bound."""
+    depth = parent.depth + 1
+    if depth > max_depth:
+        raise RunError(
+            "subplan_depth_exceeded",
+            f"a sub-execution of {parent.execution_id} would be {depth} levels deep; "
+            f"at most {max_depth} (max_subplan_depth)",
+        )
+    # counted first without the tree's lock (a count only grows: a refusal needs none),
+    # so a refused step's transaction, which then stops runs of the tree, holds no lock
+    # an engine starting a run there waits for
+    runs = await uow.executions.tree_runs(parent.root)
+    if runs < max_runs:
+        runs = await uow.executions.tree_runs(parent.root, lock=True)
+    if runs >= max_runs:
+        raise RunError(
+            "subplan_runs_exceeded",
+            f"the tree of execution {parent.root} has {runs} runs already; "
+            f"at most {max_runs} (max_runs_per_root)",
+        )
+    return {"root_execution_id": parent.root, "depth": depth}
+
+
 async def tell_parent(uow: ExecutionUow, child: Run) -> None:
-    """A child run (of a `subplan` step that waits) ended: its step ends the same way."""
+    """A child run (of a `subplan` step that waits) ended: its step ends the same way.
+
+    Its parent may end with it, and tell its own parent: those calls are queued and
+    told here in a loop, not nested (a tree thousands deep unwinds in one transaction).
+    """
     if child.parent_execution_id is None or child.parent_step is None:
         return
+    queue = uow.ended_runs
+    queue.append(child)
+    if len(queue) > 1:
+        return  # an outer call is telling: it tells this one too
+    try:
+        while queue:
+            await _tell(uow, queue[0])
+            queue.pop(0)
+    finally:
+        queue.clear()
+
+
+async def _tell(uow: ExecutionUow, child: Run) -> None:
+    assert child.parent_execution_id is not None
+    assert child.parent_step is not None
     parent = await uow.executions.get(child.parent_execution_id, lock=True)
     if parent is None:
         return
@@ -283,13 +355,31 @@ async def tell_parent(uow: ExecutionUow, child: Run) -> None:
         output = {"execution_id": str(child.execution_id), "outputs": child.outputs or {}}
         await flow.succeed(uow, parent, step, output)
     else:
+        origin = _origin(child)
         error = ErrorInfo(
             code="subplan_" + child.status,
-            message=f"sub-execution {child.execution_id} {child.status}",
-            details={"execution_id": str(child.execution_id), "error": child.error},
+            message=f"sub-execution {child.execution_id} {child.status}: {origin['message']}",
+            details={"execution_id": str(child.execution_id), "origin": origin},
         )
         await flow.fail(uow, parent, step, error)
     await flow.conclude(uow, parent.execution_id)
+
+
+def _origin(child: Run) -> dict[str, Any]:
+    """Where a child's failure began, flat: the first run of the chain that failed for a
+    reason of its own. Nesting each level's error in the next was as deep as the tree
+    (thousands of levels: past what JSON serializers take)."""
+    error = child.error or {}
+    found = (error.get("details") or {}).get("origin")
+    # only a subplan step's error carries one: a tool's details are the tool's own
+    if str(error.get("code", "")).startswith("subplan_") and isinstance(found, dict):
+        return found
+    return {
+        "execution_id": str(child.execution_id),
+        "step": child.failed_step,
+        "code": error.get("code", child.status),
+        "message": error.get("message", child.status),
+    }
 
 
 def _downstream(nodes: dict[str, Node], key: str) -> set[str]:

@@ -4,13 +4,15 @@ decision on an approval, with the data it sends back)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo
-from agentsuite_contracts.execution import ApprovalGranted, ApprovalRejected
+from agentsuite_contracts.execution import ApprovalGranted, ApprovalRejected, BudgetRaised
 from agentsuite_contracts.steps import StepKind
 from agentsuite_execution.domain import states
+from agentsuite_execution.domain.budgets import BudgetChange, changed
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import StepState
@@ -53,6 +55,40 @@ async def cancel(
     run = await locked(uow, execution_id, version)
     run = await runs.cancel(uow, run, reason=reason)
     return await flow.conclude(uow, run.execution_id) or run
+
+
+async def change_budget(
+    uow: ExecutionUow,
+    execution_id: UUID,
+    change: BudgetChange,
+    *,
+    by: str | None = None,
+    version: int | None = None,
+) -> Run:
+    """Set the run's budget limits that `change` names (`execution.budget.raised`). The
+    changed dimensions may be warned about and exceeded again; a paused run stays paused
+    until it is resumed."""
+    run = await locked(uow, execution_id, version)
+    budget, touched = changed(run, change, flow.elapsed_ms(run.started_at))
+    previous = run.limits
+    updated = await uow.executions.set(
+        execution_id,
+        budget=budget.model_dump(mode="json"),
+        exceeded=[d for d in run.exceeded if d not in touched],
+        warned=[d for d in run.warned if d not in touched],
+    )
+    if change.max_duration_ms is not None and run.started_at is not None:
+        # the wall-clock timer moves with the limit
+        await uow.timers.cancel(execution_id, kinds=["budget"])
+        due = run.started_at + timedelta(milliseconds=change.max_duration_ms)
+        await uow.timers.add(execution_id, "budget", due)
+    record(
+        uow,
+        run.tenant_id,
+        execution_id,
+        BudgetRaised(execution_id=execution_id, budget=budget, previous=previous, raised_by=by),
+    )
+    return updated
 
 
 async def rerun(

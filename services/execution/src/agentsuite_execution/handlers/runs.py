@@ -61,6 +61,17 @@ async def start(uow: ExecutionUow, deps: Deps, command: StartRun) -> Run:
     problem = inputs_problem(plan.inputs_schema, command.inputs)
     if problem is not None:
         raise RunError("invalid", problem, field="inputs")
+    tree: dict[str, Any] = {}
+    if command.parent_execution_id is not None:
+        parent = await uow.executions.get(command.parent_execution_id)
+        if parent is None:
+            raise RunError(
+                "not_found", f"no execution {command.parent_execution_id}", field="parent"
+            )
+        settings = deps.settings
+        tree = await runs.lineage(
+            uow, parent, max_depth=settings.max_subplan_depth, max_runs=settings.max_runs_per_root
+        )
     budget = command.budget or plan.budget
     values: dict[str, Any] = {
         "execution_id": command.execution_id or uuid7(),
@@ -79,6 +90,7 @@ async def start(uow: ExecutionUow, deps: Deps, command: StartRun) -> Run:
         "parent_step": command.parent_step,
         "created_by": command.created_by,
         "currency": _currency(budget),
+        **tree,
     }
     try:
         run, _ = await runs.create(uow, plan, values, max_steps=deps.settings.max_steps)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from agentsuite_contracts.planning import PlanSnapshot
@@ -100,6 +100,20 @@ class Executions(Repository):
         await self.flush()
         query = select(*_COLUMNS).where(executions.c.parent_execution_id == execution_id)
         return [_run(r) for r in (await self.session.execute(query)).all()]
+
+    async def tree_runs(self, root: UUID, *, lock: bool = False) -> int:
+        """How many runs the tree of `root` has (root included). `lock`: hold the tree's
+        lock to commit, so two runs starting in one tree are counted one after the other."""
+        await self.flush()
+        if lock:
+            await self.session.execute(_TREE_LOCK, {"root": str(root)})
+        c = executions.c
+        query = (
+            select(func.count())
+            .select_from(executions)
+            .where(or_(c.execution_id == root, c.root_execution_id == root))
+        )
+        return int((await self.session.execute(query)).scalar_one())
 
     async def set(self, execution_id: UUID, **values: Any) -> Run:
         """Update and bump the version; the new row."""
@@ -212,3 +226,7 @@ _MANIFEST = text(
        AND NOT coalesce(manifest -> CAST(:section AS text), '{}'::jsonb) ? CAST(:key AS text)
     """
 )
+
+
+# a transaction lock per tree (the two-key form: apart from the relay's one-key lock)
+_TREE_LOCK = text("SELECT pg_advisory_xact_lock(20250, hashtext(:root))")

@@ -66,6 +66,11 @@ class Steps(Repository):
             await self.session.execute(insert(steps), rows[chunk : chunk + 1000])
         return now_ready
 
+    async def count(self, execution_id: UUID) -> int:
+        """The run's step rows (map items included)."""
+        query = select(func.count()).select_from(steps).where(S.execution_id == execution_id)
+        return int((await self.session.execute(query)).scalar_one())
+
     # --- the claim -----------------------------------------------------------------------
 
     async def ready_tenants(self) -> list[UUID]:

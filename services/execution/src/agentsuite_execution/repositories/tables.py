@@ -168,6 +168,10 @@ executions = Table(
     Column("failed_step", String(200), nullable=True),
     _uuid("parent_execution_id"),
     Column("parent_step", String(200), nullable=True),
+    # the run its tree of subplan runs started from (null: this one), and how deep under
+    # it this run is: both bounded (settings `max_subplan_depth`, `max_runs_per_root`)
+    _uuid("root_execution_id"),
+    Column("depth", Integer, nullable=False, server_default=text("0")),
     _uuid("created_by"),
     # pause: `count` lets timers run on, `freeze` shifts them by the paused time on resume
     Column("pause_timers", String(8), nullable=True),
@@ -197,6 +201,7 @@ executions = Table(
     UniqueConstraint("tenant_id", "schedule_id", "due_at", name="uq_executions_schedule_slot"),
     Index("ix_executions_tenant_created", "tenant_id", "created_at", "execution_id"),
     Index("ix_executions_parent", "parent_execution_id", "parent_step"),
+    Index("ix_executions_root", "root_execution_id"),
 )
 
 steps = Table(

@@ -8,6 +8,7 @@ from agentsuite_identity.api import (
     api_keys,
     authz,
     orgs,
+    revocations,
     service_accounts,
     signing_keys,
     tenants,
@@ -21,6 +22,7 @@ from agentsuite_identity.deps import Deps
 def routers(deps: Deps) -> list[APIRouter]:
     areas = (
         wellknown,
+        revocations,
         tokens,
         tenants,
         users,

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from agentsuite_identity.api.common import created, found, pages, unit
+from agentsuite_identity.api.common import created, found, in_scope, org_named, pages, unit
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.handlers import api_keys as handlers
 from agentsuite_identity.handlers.api_keys import (
@@ -47,6 +47,8 @@ def router(deps: Deps) -> APIRouter:
     ) -> Response:
         """Issue a key; the response is the only place its secret ever appears."""
         creator = _user(principal)
+        # a personal key acts tenant-wide: an org-scoped token makes its org's keys only
+        org_named(principal, cmd.org_id)
         async with unit(deps, principal) as uow:
             idem = await idempotency(request, uow.session, subject=principal.subject)
             if idem.replay is not None:
@@ -65,6 +67,10 @@ def router(deps: Deps) -> APIRouter:
         user_id: Annotated[UUID | None, Query(description="Only this user's keys.")] = None,
         org_id: Annotated[UUID | None, Query(description="Only this org's keys.")] = None,
     ) -> Page[ApiKeyView]:
+        if principal.org_id is not None:
+            if not principal.reaches(org_id or principal.org_id):
+                return paginate([], page.limit, lambda v: (v.created_at, v.id))
+            org_id = principal.org_id
         async with deps.runtime.uow(principal.tenant) as uow:
             rows = await uow.api_keys.page(
                 page.limit + 1, page.after, user_id=user_id, org_id=org_id
@@ -79,10 +85,14 @@ def router(deps: Deps) -> APIRouter:
     ) -> ApiKeyView:
         async with deps.runtime.uow(principal.tenant) as uow:
             row = found(await uow.api_keys.get(api_key_id), "No such API key.")
+        in_scope(principal, row.org_id, "No such API key.")
         return ApiKeyView.of(row)
 
     async def _revoke(principal: Principal, api_key_id: UUID, cmd: RevokeApiKey) -> ApiKeyView:
         async with unit(deps, principal) as uow:
+            if principal.org_id is not None:
+                row = await uow.api_keys.get(api_key_id)
+                in_scope(principal, None if row is None else row.org_id, "No such API key.")
             return await handlers.revoke(cmd, uow, api_key_id=api_key_id)
 
     @routes.post("/api-keys/{api_key_id}/revoke")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from agentsuite_identity.api import policies, roles
-from agentsuite_identity.api.common import pages, unit
+from agentsuite_identity.api.common import org_named, pages, unit
 from agentsuite_identity.api.policies import PolicyPatch
 from agentsuite_identity.api.roles import Body
 from agentsuite_identity.deps import Deps
@@ -111,6 +111,8 @@ def router(deps: Deps) -> APIRouter:
             raise ProblemError(
                 422, "tenant_id: only a tenantless caller may name one", field="tenant_id"
             )
+        if body.resource.org_id is not None:
+            org_named(principal, body.resource.org_id, "resource.org_id")
         request = _request(body, principal)
         decision, decision_id = await decision_handlers.decide(deps, tenant, request)
         return AuthorizeOut(
@@ -143,7 +145,7 @@ def router(deps: Deps) -> APIRouter:
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[DecisionOut]:
         async with deps.runtime.uow(principal.tenant) as uow:
-            rows = await uow.decisions.page(page.after, page.limit)
+            rows = await uow.decisions.page(page.after, page.limit, org_scope=principal.org_id)
         items = [DecisionOut(**decision_handlers.decision_view(r)) for r in rows]
         return paginate(items, page.limit, lambda d: (d.decided_at, d.decision_id))
 

@@ -1,5 +1,6 @@
 """The glue every area's routes share: the acting principal, domain errors as problems,
-the 201 of a create, the platform-only gate, the ETag of a read."""
+the 201 of a create, the platform-only gate, an org-scoped token's reach, the ETag of a
+read."""
 
 from __future__ import annotations
 
@@ -113,6 +114,21 @@ def platform_only(
     if principal.tenant_id is not None:
         raise ProblemError(403, detail, code=code)
     return principal
+
+
+def in_scope(principal: Principal, org_id: UUID | None, detail: str) -> None:
+    """An org-scoped token reaches its own org's objects only: any other org's is not
+    found to it, as another tenant's is (404)."""
+    if not principal.reaches(org_id):
+        raise ProblemError(404, detail, code="not_found")
+
+
+def org_named(principal: Principal, org_id: UUID | None, field: str = "org_id") -> None:
+    """A body that names an org (None: the whole tenant) outside the token's scope."""
+    if not principal.reaches(org_id):
+        raise field_problem(
+            403, "The token is scoped to another organization.", code="org_scope", field=field
+        )
 
 
 T = TypeVar("T")

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from agentsuite_identity.api.common import (
     Made,
     create,
+    in_scope,
+    org_named,
     pages,
     problems,
     tagged,
@@ -40,6 +42,10 @@ def _user(principal: Principal) -> UUID | None:
     return UUID(principal.subject) if principal.kind is PrincipalKind.USER else None
 
 
+def _reach(principal: Principal, org_id: UUID) -> None:
+    in_scope(principal, org_id, f"org {org_id} not found")
+
+
 def router(deps: Deps) -> APIRouter:
     routes = APIRouter(prefix="/v1", tags=["orgs"])
     reading = require("orgs:read")
@@ -51,6 +57,7 @@ def router(deps: Deps) -> APIRouter:
         cmd: CreateOrg, request: Request, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
         """The caller (or `owner_id`, required for non-user callers) becomes its owner."""
+        org_named(principal, None)  # a new org is outside any org's scope
 
         async def make(uow: IdentityUow) -> Made:
             view = await orgs.create_org(cmd, uow, acting_user=_user(principal))
@@ -64,7 +71,11 @@ def router(deps: Deps) -> APIRouter:
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[OrgView]:
         async with deps.runtime.uow(principal.tenant) as uow:
-            rows = await uow.orgs.page(page.after, page.limit)
+            if principal.org_id is None:
+                rows = await uow.orgs.page(page.after, page.limit)
+            else:
+                own = None if page.after else await uow.orgs.get(principal.org_id)
+                rows = [] if own is None else [own]
         views = [OrgView.of(r) for r in rows]
         return paginate(views, page.limit, lambda v: (v.created_at, v.org_id))
 
@@ -72,6 +83,7 @@ def router(deps: Deps) -> APIRouter:
     async def get_org(
         org_id: UUID, response: Response, principal: Annotated[Principal, Depends(reading)]
     ) -> OrgView:
+        _reach(principal, org_id)
         async with unit(deps, principal) as uow:
             view = OrgView.of(await orgs.get_org(uow, org_id))
         return tagged(response, view)
@@ -84,6 +96,7 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(writing)],
         precondition: Annotated[Precondition, Depends(if_match())],
     ) -> OrgView:
+        _reach(principal, org_id)
         async with unit(deps, principal) as uow:
             view = await orgs.update_org(cmd, uow, org_id=org_id, check=precondition.check)
         return tagged(response, view)
@@ -93,6 +106,7 @@ def router(deps: Deps) -> APIRouter:
         org_id: UUID, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
         """With its memberships and invitations."""
+        _reach(principal, org_id)
         async with unit(deps, principal) as uow:
             await orgs.delete_org(uow, org_id=org_id)
         return Response(status_code=204)
@@ -103,6 +117,7 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(reading)],
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[MemberView]:
+        _reach(principal, org_id)
         async with unit(deps, principal) as uow:
             await orgs.get_org(uow, org_id)
             rows = await uow.orgs.members(org_id, page.after, page.limit)
@@ -118,6 +133,7 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(writing)],
     ) -> MemberView:
         """Add the user with `role` (201), or change its role (200); the last owner stays."""
+        _reach(principal, org_id)
         async with unit(deps, principal) as uow:
             view, added = await orgs.put_member(
                 cmd,
@@ -133,6 +149,7 @@ def router(deps: Deps) -> APIRouter:
     async def remove_member(
         org_id: UUID, user_id: UUID, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
+        _reach(principal, org_id)
         async with unit(deps, principal) as uow:
             await orgs.remove_member(uow, org_id=org_id, user_id=user_id)
         return Response(status_code=204)
@@ -145,6 +162,7 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(inviting)],
     ) -> Response:
         """The token is in this answer only; identity keeps its hash."""
+        _reach(principal, org_id)
 
         async def make(uow: IdentityUow) -> Made:
             issued = await invitations.create_invitation(
@@ -165,6 +183,7 @@ def router(deps: Deps) -> APIRouter:
         principal: Annotated[Principal, Depends(inviting)],
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[InvitationView]:
+        _reach(principal, org_id)
         async with unit(deps, principal) as uow:
             await orgs.get_org(uow, org_id)
             rows = await uow.invitations.page(org_id, page.after, page.limit)
@@ -176,7 +195,9 @@ def router(deps: Deps) -> APIRouter:
         invitation_id: UUID, principal: Annotated[Principal, Depends(inviting)]
     ) -> Response:
         async with unit(deps, principal) as uow:
-            await invitations.revoke_invitation(uow, invitation_id=invitation_id)
+            await invitations.revoke_invitation(
+                uow, invitation_id=invitation_id, org_scope=principal.org_id
+            )
         return Response(status_code=204)
 
     @routes.post("/invitations/accept", response_model=Accepted)

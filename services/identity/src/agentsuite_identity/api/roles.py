@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentsuite_identity.api.common import Made, create, found, pages, unit
+from agentsuite_identity.api.common import Made, create, found, org_named, pages, unit
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.capabilities import expand
 from agentsuite_identity.handlers import authz as handlers
@@ -175,6 +175,7 @@ def router(deps: Deps) -> APIRouter:
         request: Request,
         principal: Annotated[Principal, Depends(require("roles:write"))],
     ) -> Response:
+        org_named(principal, body.org_id)
 
         async def make(uow: IdentityUow) -> Made:
             role = await uow.roles.get(body.role_id)
@@ -206,7 +207,11 @@ def router(deps: Deps) -> APIRouter:
     ) -> Page[AssignmentOut]:
         async with deps.runtime.uow(principal.tenant) as uow:
             rows = await uow.assignments.page(
-                page.after, page.limit, principal_id=principal_id, role_id=role_id
+                page.after,
+                page.limit,
+                principal_id=principal_id,
+                role_id=role_id,
+                org_scope=principal.org_id,
             )
         items = [AssignmentOut(**handlers.assignment_view(r)) for r in rows]
         return paginate(items, page.limit, lambda a: (a.created_at, a.assignment_id))

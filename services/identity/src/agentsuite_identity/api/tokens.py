@@ -31,7 +31,12 @@ from agentsuite_identity.grants import (
     password,
     refresh,
 )
-from agentsuite_identity.handlers.tokens import REFRESH_PREFIX, hash_refresh, revoke_family
+from agentsuite_identity.handlers.tokens import (
+    REFRESH_PREFIX,
+    Client,
+    hash_refresh,
+    revoke_family,
+)
 from agentsuite_kit.storable import escape_text, text_flaw
 
 Grant = Callable[..., Awaitable[TokenResponse]]
@@ -156,6 +161,15 @@ def _parse(model: type[TokenForm] | type[RevokeForm], fields: dict[str, str]) ->
         raise OAuthError("invalid_request", f"{where}: {first['msg']}") from None
 
 
+def _client(request: Request) -> dict[str, str | None]:
+    """The client's address (the peer, or what a trusted proxy forwarded: the kit's
+    `trusted_proxies` middleware has already put it in `request.client`) and user agent."""
+    return {
+        "address": request.client.host if request.client else None,
+        "user_agent": request.headers.get("user-agent"),
+    }
+
+
 def router(deps: Deps) -> APIRouter:
     routes = APIRouter(prefix="/v1", tags=["tokens"])
 
@@ -184,8 +198,7 @@ def router(deps: Deps) -> APIRouter:
                 raise OAuthError(
                     "unsupported_grant_type", f"grant_type {form.grant_type!r} is not supported"
                 )
-            address = request.client.host if request.client else None
-            issued = await grant(form, deps, address=address)
+            issued = await grant(form, deps, **_client(request))
         except OAuthError as exc:
             return oauth_error(exc)
         return JSONResponse(issued.model_dump(exclude_none=True), headers=_NO_STORE)
@@ -213,7 +226,8 @@ def router(deps: Deps) -> APIRouter:
                 async with deps.runtime.uow(tenant_id) as uow:
                     row = await uow.refresh_tokens.claim(digest)
                     if row is not None:
-                        await revoke_family(uow, row.user_id, row.family_id, "logout")
+                        client = Client.of(**_client(request))
+                        await revoke_family(uow, row.user_id, row.family_id, "logout", client)
                         await uow.commit()
         return JSONResponse({}, headers=_NO_STORE)
 

@@ -29,6 +29,8 @@ def router(deps: Deps) -> APIRouter:
     async def openid_configuration(response: Response) -> dict[str, Any]:
         s = deps.settings
         base = s.base_url()
+        async with deps.runtime.uow(None) as uow:
+            algorithms = await deps.keyring.algorithms(uow)
         response.headers["Cache-Control"] = _CACHE
         return {
             "issuer": s.jwt_issuer,
@@ -41,8 +43,10 @@ def router(deps: Deps) -> APIRouter:
                 GRANT_API_KEY,
             ],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "id_token_signing_alg_values_supported": [s.signing_algorithm],
-            "token_endpoint_auth_signing_alg_values_supported": [s.signing_algorithm],
+            # Ed25519 (RFC 9864), and EdDSA while a key made before the switch still
+            # verifies. No token_endpoint_auth_signing_alg_values_supported: RFC 8414 ties it
+            # to private_key_jwt / client_secret_jwt, which the token endpoint does not take.
+            "id_token_signing_alg_values_supported": algorithms,
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
             "scopes_supported": [],

@@ -1,8 +1,9 @@
 """The grants of `POST /v1/token`, one module each: `password`, `refresh`,
 `client_credentials` and `api_key` (RFC 8693 token exchange of an `ask_...` key).
 
-Each is `async def grant(form: TokenForm, deps: Deps, *, address: str | None)
--> TokenResponse`, raising `OAuthError` for RFC 6749 §5.2 errors.
+Each is `async def grant(form: TokenForm, deps: Deps, *, address: str | None,
+user_agent: str | None = None) -> TokenResponse`, raising `OAuthError` for RFC 6749 §5.2
+errors; `address` and `user_agent` describe the client for throttling and audit events.
 """
 
 from __future__ import annotations

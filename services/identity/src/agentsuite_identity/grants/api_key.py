@@ -54,7 +54,9 @@ async def _capabilities(deps: Deps, uow: IdentityUow, row: Any) -> list[str]:
     return domain.effective(list(row.scopes), ceiling)
 
 
-async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenResponse:
+async def grant(
+    form: TokenForm, deps: Deps, *, address: str | None, user_agent: str | None = None
+) -> TokenResponse:
     if form.grant_type != GRANT_TOKEN_EXCHANGE:
         raise OAuthError("unsupported_grant_type", "this grant exchanges API keys only")
     if not form.subject_token:
@@ -80,7 +82,12 @@ async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenRes
             raise _refused()
         if not _usable(row, now):
             raise _refused()
-        wait = deps.limiter.take(key_id, row.rate_limit_per_minute)
+    if row.rate_limit_per_minute is not None:
+        # its own short transaction, committed whatever follows: the exchange counts once
+        # it is attempted, and the key's row lock is not held while capabilities are read
+        async with deps.runtime.uow(None) as uow:
+            wait = await deps.limiter.take(uow, key_id, row.rate_limit_per_minute)
+            await uow.commit()
         if wait is not None:
             raise OAuthError(
                 "slow_down",
@@ -88,6 +95,7 @@ async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenRes
                 status=429,
                 retry_after=wait,
             )
+    async with deps.runtime.uow(tenant_id) as uow:
         capabilities = await _capabilities(deps, uow, row)
         if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
             await uow.api_keys.touch(key_id)

@@ -38,7 +38,9 @@ def narrowed(held: list[str], scope: str | None) -> list[str]:
     return wanted
 
 
-async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenResponse:
+async def grant(
+    form: TokenForm, deps: Deps, *, address: str | None, user_agent: str | None = None
+) -> TokenResponse:
     if not form.client_id or not form.client_secret:
         raise OAuthError("invalid_client", _BAD_CLIENT, status=401)
     async with deps.runtime.uow(None, all_tenants=True) as uow:

@@ -3,7 +3,8 @@ refresh token of the same family (rotation on every use).
 
 A token already used is the sign of a copy in someone else's hands: the whole family is
 revoked (SessionRevoked, reason `reuse_detected`), so the legitimate holder's newer token
-stops working too and the user signs in again.
+stops working too and the user signs in again. Every such replay is a RefreshTokenReused
+event with the address and user agent of whoever presented it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from agentsuite_contracts.identity import RefreshTokenReused
 from agentsuite_identity.grants import OAuthError, TokenForm, TokenResponse
 from agentsuite_identity.handlers.tokens import (
+    Client,
     hash_refresh,
     issue_refresh,
     revoke_family,
@@ -27,7 +30,9 @@ if TYPE_CHECKING:
 _INVALID = "The refresh token is not valid."
 
 
-async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenResponse:
+async def grant(
+    form: TokenForm, deps: Deps, *, address: str | None, user_agent: str | None = None
+) -> TokenResponse:
     if not form.refresh_token:
         raise OAuthError("invalid_request", "refresh_token is required")
     digest = hash_refresh(form.refresh_token)
@@ -37,13 +42,26 @@ async def grant(form: TokenForm, deps: Deps, *, address: str | None) -> TokenRes
         raise OAuthError("invalid_grant", _INVALID)
     async with deps.runtime.uow(tenant_id) as uow:
         row = await uow.refresh_tokens.claim(digest)
-        if row is None or row.revoked_at is not None:
+        if row is None:
             raise OAuthError("invalid_grant", _INVALID)
         user_id, family_id = UUID(str(row.user_id)), UUID(str(row.family_id))
         org_id = None if row.org_id is None else UUID(str(row.org_id))
         if row.used_at is not None:
-            await revoke_family(uow, user_id, family_id, "reuse_detected")
+            # checked before revocation: a spent token presented after its family was
+            # revoked is still someone replaying it, which the audit trail must show
+            client = Client.of(address, user_agent)
+            uow.emit(
+                RefreshTokenReused(
+                    user_id=user_id,
+                    family_id=family_id,
+                    client_address=client.address,
+                    user_agent=client.user_agent,
+                )
+            )
+            await revoke_family(uow, user_id, family_id, "reuse_detected", client)
             await uow.commit()
+            raise OAuthError("invalid_grant", _INVALID)
+        if row.revoked_at is not None:
             raise OAuthError("invalid_grant", _INVALID)
         if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
             raise OAuthError("invalid_grant", _INVALID)

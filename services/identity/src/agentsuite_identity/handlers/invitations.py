@@ -168,9 +168,12 @@ async def create_invitation(
     return issued
 
 
-async def revoke_invitation(uow: IdentityUow, *, invitation_id: UUID) -> None:
+async def revoke_invitation(
+    uow: IdentityUow, *, invitation_id: UUID, org_scope: UUID | None = None
+) -> None:
+    """`org_scope`: the caller's token reaches that org only; another's is not found."""
     row = await uow.invitations.get(invitation_id, lock=True)
-    if row is None:
+    if row is None or (org_scope is not None and row["org_id"] != org_scope):
         raise NotFound(f"invitation {invitation_id} not found", field="invitation_id")
     state = state_of(row)
     if state is not InvitationState.PENDING:

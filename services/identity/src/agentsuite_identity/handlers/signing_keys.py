@@ -64,6 +64,16 @@ async def rotate(uow: IdentityUow, keyring: Keyring) -> dict[str, Any]:
     return {"kid": kid, "previous_kid": previous, "previous_valid_until": until}
 
 
+async def retire_outdated(uow: IdentityUow, keyring: Keyring) -> bool:
+    """Rotate now if the signer's algorithm is not the settings' (no commit): after the
+    switch from EdDSA to Ed25519, or a change of `signing_algorithm`. The old key goes on
+    verifying, published under its own algorithm, until its window ends."""
+    if not await keyring.outdated(uow):
+        return False
+    await rotate(uow, keyring)
+    return True
+
+
 def jobs(deps: Deps) -> dict[str, Handler[IdentityUow]]:
     """`{kind: handler}` for the job runner (the handlers need the keyring)."""
 

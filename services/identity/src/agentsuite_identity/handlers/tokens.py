@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
@@ -50,11 +51,41 @@ async def issue_refresh(
     return token
 
 
-async def revoke_family(uow: IdentityUow, user_id: UUID, family_id: UUID, reason: str) -> bool:
-    """Revoke one session; emits SessionRevoked when anything was still live. No commit."""
+USER_AGENT_MAX = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who is on the other end of a token request, for the sessions' audit events: the
+    address (the peer, or what a trusted proxy forwarded: the kit's `trusted_proxies`) and
+    the User-Agent header, cut to USER_AGENT_MAX characters."""
+
+    address: str | None = None
+    user_agent: str | None = None
+
+    @classmethod
+    def of(cls, address: str | None, user_agent: str | None) -> Client:
+        return cls(address, None if user_agent is None else user_agent[:USER_AGENT_MAX])
+
+
+async def revoke_family(
+    uow: IdentityUow, user_id: UUID, family_id: UUID, reason: str, client: Client | None = None
+) -> bool:
+    """Revoke one session; emits SessionRevoked when anything was still live. No commit.
+
+    `client`: the request that revoked it (logout, reuse), when one did."""
     if await uow.refresh_tokens.revoke_family(family_id) == 0:
         return False
-    uow.emit(SessionRevoked(user_id=user_id, family_id=family_id, reason=reason))
+    seen = client or Client()
+    uow.emit(
+        SessionRevoked(
+            user_id=user_id,
+            family_id=family_id,
+            reason=reason,
+            client_address=seen.address,
+            user_agent=seen.user_agent,
+        )
+    )
     return True
 
 

@@ -9,7 +9,13 @@ from uuid import UUID
 from sqlalchemy import and_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from agentsuite_identity.repositories.tables import api_keys, members, orgs, tenants, users
+from agentsuite_identity.repositories.tables import (
+    api_keys,
+    members,
+    orgs,
+    tenants,
+    users,
+)
 from agentsuite_kit.db import Repository
 
 # what a list or a read shows: everything but the hash
@@ -65,11 +71,38 @@ _TOUCH = text(
 )
 
 
+# GCRA (limits.py): pass and push the TAT one interval on, or leave it and return nothing.
+# ON CONFLICT locks the key's row, so concurrent exchanges anywhere are decided one by one.
+_SPEND = text(
+    """
+    INSERT INTO api_key_rates AS r (api_key_id, tat)
+    VALUES (:key, clock_timestamp() + make_interval(secs => :interval))
+    ON CONFLICT (api_key_id) DO UPDATE
+      SET tat = greatest(r.tat, clock_timestamp()) + make_interval(secs => :interval)
+      WHERE greatest(r.tat, clock_timestamp())
+            <= clock_timestamp() + make_interval(secs => :tolerance)
+    RETURNING tat
+    """
+)
+_AHEAD = text(
+    "SELECT extract(epoch FROM tat - clock_timestamp()) FROM api_key_rates WHERE api_key_id = :key"
+)
+
+
 class ApiKeys(Repository):
     async def add(self, values: dict[str, Any]) -> datetime | None:
         """Insert a key; None when its prefix is taken (the caller draws another)."""
         created: datetime | None = await self.session.scalar(_ADD.values(**values))
         return created
+
+    async def spend(self, api_key_id: UUID, interval: float, tolerance: float) -> float | None:
+        """One exchange of a rate-limited key: None when it passes (and is counted), else
+        how many seconds ahead of now the key's next exchange is due."""
+        params = {"key": api_key_id, "interval": interval, "tolerance": tolerance}
+        if (await self.session.execute(_SPEND, params)).first() is not None:
+            return None
+        ahead = await self.session.scalar(_AHEAD, {"key": api_key_id})
+        return float(ahead if ahead is not None else interval)
 
     async def get(self, api_key_id: UUID) -> Any:
         return (

@@ -170,9 +170,13 @@ class Assignments(Repository):
         *,
         principal_id: UUID | None = None,
         role_id: UUID | None = None,
+        org_scope: UUID | None = None,
     ) -> list[Row]:
+        """`org_scope`: leave out grants in any other org (the tenant's own stay)."""
         c = role_assignments.c
         query = select(*_ASSIGNMENT_COLS).order_by(c.created_at, c.assignment_id).limit(limit + 1)
+        if org_scope is not None:
+            query = query.where(or_(c.org_id.is_(None), c.org_id == org_scope))
         if principal_id is not None:
             query = query.where(c.principal_id == principal_id)
         if role_id is not None:
@@ -257,13 +261,19 @@ class Decisions(Repository):
         query = select(*_DECISION_COLS).order_by(c.decided_at.desc(), c.decision_id.desc())
         return [r._mapping for r in (await self.session.execute(query.limit(limit))).all()]
 
-    async def page(self, after: tuple[Any, ...] | None, limit: int) -> list[Row]:
+    async def page(
+        self, after: tuple[Any, ...] | None, limit: int, *, org_scope: UUID | None = None
+    ) -> list[Row]:
+        """`org_scope`: leave out decisions about another org's resources."""
         c = decisions.c
         query = (
             select(*_DECISION_COLS)
             .order_by(c.decided_at.desc(), c.decision_id.desc())
             .limit(limit + 1)
         )
+        if org_scope is not None:
+            org = c.request["resource"]["org_id"].astext
+            query = query.where(or_(org.is_(None), org == str(org_scope)))
         if after is not None:
             query = query.where(tuple_(c.decided_at, c.decision_id) < tuple_(*after))
         return [r._mapping for r in (await self.session.execute(query)).all()]

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
 
+from agentsuite_identity.changes import PLATFORM
 from agentsuite_identity.repositories.authz import announce
 from agentsuite_identity.repositories.tables import (
     login_throttle,
@@ -120,7 +121,18 @@ class ServiceAccounts(Repository):
             .where(_SA.c.service_account_id == account_id)
             .values(status=status, updated_at=func.now(), version=_SA.c.version + 1)
         )
-        await announce(self)  # identity's live token check caches who is active
+        # identity's live token check caches who is active; a tenantless account's
+        # standing is announced under PLATFORM (a uow(None) has no tenant to announce)
+        await announce(self, None if self.session.info["tenant"] is not None else PLATFORM)
+
+    async def tenantless_active(self, account_id: UUID) -> bool:
+        """In a uow(None): whether the platform or service account is active."""
+        found = await self.session.scalar(
+            select(_SA.c.status).where(
+                _SA.c.service_account_id == account_id, _SA.c.tenant_id.is_(None)
+            )
+        )
+        return bool(found == "active")
 
 
 _RT = refresh_tokens
@@ -271,7 +283,9 @@ _FAIL = text(
                    THEN 1 ELSE t.failures + 1 END) >= CAST(:limit AS integer)
         THEN now() + CAST(:lockout AS interval)
         ELSE NULL END
-    RETURNING locked_until
+    RETURNING locked_until,
+              -- set by this very statement: a lock set earlier ends at another instant
+              locked_until = now() + CAST(:lockout AS interval) AS newly_locked
     """
 )
 
@@ -289,11 +303,14 @@ class LoginThrottle(Repository):
     async def fail(
         self, key: str, *, limit: int, window: timedelta, lockout: timedelta
     ) -> datetime | None:
-        """Count a failure; until when the key is locked now, if it is."""
-        found = await self.session.scalar(
-            _FAIL, {"key": key, "limit": limit, "window": window, "lockout": lockout}
-        )
-        return found if isinstance(found, datetime) else None
+        """Count a failure; until when the key is locked if this failure locked it (once
+        per lockout, however many failures race to the limit), else None."""
+        row = (
+            await self.session.execute(
+                _FAIL, {"key": key, "limit": limit, "window": window, "lockout": lockout}
+            )
+        ).one()
+        return row.locked_until if row.newly_locked else None
 
     async def reset(self, key: str) -> None:
         await self.session.execute(delete(_LT).where(_LT.c.key == key))
@@ -312,9 +329,11 @@ class SignIn(Repository):
         query = select(tenants.c.tenant_id, tenants.c.status).where(tenants.c.slug == slug)
         return (await self.session.execute(query)).first()
 
-    async def user_by_email(self, email: str) -> Any:
+    async def user_by_email(self, tenant_id: UUID, email: str) -> Any:
+        # the tenant is named although RLS filters on it too: the policy's OR cannot seek
+        # an index; email_lower (not lower(email)) is what may, under RLS (migration 0005)
         query = select(users.c.user_id, users.c.password_hash, users.c.status).where(
-            func.lower(users.c.email) == email.lower()
+            users.c.tenant_id == tenant_id, users.c.email_lower == email.lower()
         )
         return (await self.session.execute(query.limit(1))).first()
 

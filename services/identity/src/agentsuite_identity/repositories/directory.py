@@ -129,7 +129,8 @@ class Users(Repository):
         return (await self.session.execute(query)).mappings().first()
 
     async def by_email(self, email: str, *, lock: bool = False) -> RowMapping | None:
-        query = select(users).where(users.c.email == email)
+        # in any case, as sign-in finds it (email_lower: see migration 0005)
+        query = select(users).where(users.c.email_lower == email.lower())
         if lock:
             query = query.with_for_update()
         return (await self.session.execute(query)).mappings().first()

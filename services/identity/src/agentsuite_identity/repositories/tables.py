@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -92,7 +93,16 @@ users = Table(
     _updated(),
     _when("deactivated_at"),
     _version(),
-    UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),
+    # lower(email) as a column: under forced RLS only a leakproof condition can seek an
+    # index, and one calling lower() is not (migration 0005)
+    Column(
+        "email_lower",
+        String(254),
+        Computed("lower((email)::text)", persisted=True),
+        nullable=False,
+    ),
+    # one account per email per tenant in any case
+    UniqueConstraint("tenant_id", "email_lower", name="uq_users_tenant_email_lower"),
 )
 
 orgs = Table(
@@ -310,4 +320,14 @@ api_keys = Table(
     Column("revoke_reason", Text, nullable=True),
     _created(),
     Index("ix_api_keys_tenant", "tenant_id", "created_at"),
+)
+
+# --- 0006 API key rate limits, one per key across identity processes -----------------------
+
+api_key_rates = Table(
+    "api_key_rates",
+    metadata,
+    # GCRA: the theoretical arrival time of the key's next exchange; no tenant, no RLS
+    _id("api_key_id"),
+    Column("tat", DateTime(timezone=True), nullable=False),
 )

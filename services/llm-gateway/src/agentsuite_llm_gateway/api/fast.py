@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentsuite_kit.auth.errors import AuthCode, AuthError
-from agentsuite_kit.auth.fastapi import STATE_ATTR
+from agentsuite_kit.auth.fastapi import STATE_ATTR, auth_problem
 from agentsuite_kit.auth.principal import Principal
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.api.errors import on_problem, on_unhandled
@@ -75,16 +75,8 @@ class FastPath:
         try:
             principal: Principal = await authenticator.authenticate(token.strip())
         except AuthError as exc:
-            if exc.code is AuthCode.JWKS_UNAVAILABLE:
-                raise ProblemError(
-                    503, exc.detail, headers={"Retry-After": "5"}, code=exc.code.value
-                ) from None
-            raise ProblemError(
-                401,
-                exc.detail,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},  # detail in body
-                code=exc.code.value,
-            ) from None
+            # the kit's answer (401, 429 for a key over its limit, 503), not a copy of it
+            raise auth_problem(exc) from None
         if principal.tenant_id is None:
             raise ProblemError(
                 403,

@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
+from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.storable import suspect, unstorable, unstorable_json
 from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
 from agentsuite_llm_gateway.deps import Deps
@@ -100,7 +101,8 @@ async def _body(request: Request, deps: Deps) -> Json:
     declared = request.headers.get("content-length")
     limit = deps.settings.max_request_bytes
     too_big = GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    length = None if declared is None else ascii_int(declared)
+    if length is not None and length > limit:
         raise too_big
     # read piece by piece: a body sent without a length stops at the limit, not at its end
     parts: list[bytes] = []
@@ -222,6 +224,8 @@ def _reply(outcome: Outcome) -> Response:
 
 async def chat_response(request: Request, principal: Principal, deps: Deps) -> Response:
     """`POST /v1/chat/completions` once the caller is known (the route and the fast path)."""
+    body: Json = {}
+    options: Options | None = None
     try:
         body = await _body(request, deps)
         options, run_id = _options(request, body)
@@ -235,11 +239,13 @@ async def chat_response(request: Request, principal: Principal, deps: Deps) -> R
             )
         return _reply(await deps.gateway.chat(caller, body, options))
     except GatewayError as exc:
-        return openai_error(exc)
+        return refusal(deps, principal, body, options, exc)
 
 
 async def embeddings_response(request: Request, principal: Principal, deps: Deps) -> Response:
     """`POST /v1/embeddings` once the caller is known (the route and the fast path)."""
+    body: Json = {}
+    options: Options | None = None
     try:
         body = await _body(request, deps)
         if not isinstance(body.get("input"), str | list) or not body.get("input"):
@@ -249,7 +255,19 @@ async def embeddings_response(request: Request, principal: Principal, deps: Deps
         options, run_id = _options(request, body)
         return _reply(await deps.gateway.embed(caller_of(principal, run_id), body, options))
     except GatewayError as exc:
-        return openai_error(exc)
+        return refusal(deps, principal, body, options, exc)
+
+
+def refusal(
+    deps: Deps, principal: Principal, body: Json, options: Options | None, exc: GatewayError
+) -> Response:
+    """The error response; a refusal of the edge itself (a bad body, a bad option) is
+    traced here, the gateway's own have been already."""
+    if not exc.traced:
+        options = options or Options(request_id=uuid7())
+        run_id = options.labels.get("run_id")
+        deps.gateway.outcomes.refused(caller_of(principal, run_id), options, body.get("model"), exc)
+    return openai_error(exc)
 
 
 def router(deps: Deps) -> APIRouter:

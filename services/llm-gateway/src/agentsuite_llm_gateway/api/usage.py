@@ -176,6 +176,8 @@ def router(deps: Deps) -> APIRouter:
             api_key_id=api_key_id,
             user_id=user_id,
             request_id=request_id,
+            # a token scoped to an org reads that org's calls only (issue 21)
+            org_id=principal.org_id,
         )
         async with deps.uow(principal.tenant) as uow:
             views = await handlers.list_traces(uow, where, after, page.limit)
@@ -187,7 +189,7 @@ def router(deps: Deps) -> APIRouter:
     ) -> TraceView:
         async with deps.uow(principal.tenant) as uow:
             view = await handlers.get_trace(uow, call_id, deps.settings.trace_retention_months)
-        if view is None:
+        if view is None or not principal.reaches(view.org_id):
             raise ProblemError(404, "No such trace.", code="not_found")
         return view
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from agentsuite_llm_gateway.domain.budgets import PER_MESSAGE, prompt_upper_bound
+from agentsuite_kit.tokens import PER_MESSAGE, chat_input_bound
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
 Json = dict[str, Any]
@@ -23,8 +21,6 @@ MAX_CHOICES = 16
 every one of them."""
 
 OUTPUT_CAPS = ("max_completion_tokens", "max_tokens")
-# members besides messages and tools that the provider reads as input
-EXTRA_INPUT = ("response_format", "functions", "prediction", "tool_choice", "function_call")
 
 
 def _invalid(param: str, message: str) -> GatewayError:
@@ -87,14 +83,10 @@ def bound_output(body: Json, cap: int) -> Json:
     return {**body, **{n: cap for n in (named or ["max_tokens"])}}
 
 
-def input_bound(body: Json) -> int:
-    """At least as many input tokens as any tokenizer makes of this chat request."""
-    total = prompt_upper_bound(body["messages"], body.get("tools"))
-    for name in EXTRA_INPUT:
-        value = body.get(name)
-        if value is not None:
-            total += len(orjson.dumps(value))
-    return total
+def input_bound(body: Json, model: str | None = None) -> int:
+    """At least as many input tokens as `model` (None: any tokenizer) makes of this chat
+    request."""
+    return chat_input_bound(body, model)
 
 
 def embedding_bound(value: Any) -> int:

@@ -1,8 +1,9 @@
 """Budget arithmetic: UTC windows, what a settlement does to a budget's counters and which
 thresholds it crosses, and the estimate the gateway reserves before a call.
 
-The estimate is an upper bound, never a guess: `prompt_upper_bound` counts UTF-8 bytes
-(a BPE token is at least one byte, so bytes never under-count tokens), and the output
+The estimate is an upper bound, never a guess: `prompt_upper_bound` (the kit's, which
+execution's run budgets reserve too) counts the tokens of a known model family with its
+tokenizer and UTF-8 bytes for any other model, and the output
 reservation is the `max_tokens` the gateway then SENDS upstream, so the provider cannot
 produce more than was reserved. Reserved = worst case; settlement moves the real amount to
 spent and frees the rest.
@@ -10,21 +11,18 @@ spent and frees the rest.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from agentsuite_kit.tokens import IMAGE_TOKENS, PER_MESSAGE, prompt_upper_bound
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import estimate_micros
 
-# what a message costs beyond its text: role, separators, the chat template's framing
-PER_MESSAGE = 8
-# an image is billed by its pixels, not by its URL's length: this bounds OpenAI's high-detail
-# tiles (765 + 170 per tile at 2048px) and Anthropic's ~1600 tokens per full-size image
-IMAGE_TOKENS = 2_000
+__all__ = ["IMAGE_TOKENS", "PER_MESSAGE", "prompt_upper_bound"]
+
 # the output reservation when neither the request nor the model names a cap
 DEFAULT_OUTPUT = 4_096
 
@@ -164,31 +162,6 @@ def settle(
     return after, crossings
 
 
-def _text_bytes(value: Any) -> int:
-    """UTF-8 bytes of every string inside `value` (keys of tool-call objects included)."""
-    if isinstance(value, str):
-        return len(value.encode())
-    if isinstance(value, Mapping):
-        if value.get("type") in ("image_url", "image", "input_image"):
-            return IMAGE_TOKENS
-        return sum(_text_bytes(k) + _text_bytes(v) for k, v in value.items())
-    if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
-        return sum(_text_bytes(v) for v in value)
-    return len(str(value)) if value is not None else 0
-
-
-def prompt_upper_bound(
-    messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None
-) -> int:
-    """At least as many tokens as any tokenizer makes of this prompt: every text byte
-    (content parts, names, tool calls), the tool schemas as JSON, and `PER_MESSAGE` per
-    message; images count `IMAGE_TOKENS` each."""
-    total = sum(_text_bytes(m) + PER_MESSAGE for m in messages)
-    if tools:
-        total += len(json.dumps(list(tools), separators=(",", ":")).encode())
-    return total
-
-
 def output_reservation(max_tokens: int | None, model_max_output: int | None) -> int:
     """Tokens to reserve for the answer: the request's `max_tokens`, else the model's
     `max_output`, else `DEFAULT_OUTPUT`, never above the model's cap. The gateway must send
@@ -220,6 +193,6 @@ def estimate(
     when: datetime,
 ) -> Estimate:
     """The reservation for calling `model` at `when` (its price then, no cache discount)."""
-    prompt = prompt_upper_bound(messages, tools)
+    prompt = prompt_upper_bound(messages, tools, model.upstream)
     output = output_reservation(max_tokens, model.max_output)
     return Estimate(prompt, output, estimate_micros(model.price_at(when), prompt, output))

@@ -62,6 +62,7 @@ class GatewayError(Exception):
         self.retryable = retryable
         self.status = status if status is not None else _HTTP[code][0]
         self.provider_status = provider_status
+        self.traced = False  # set once the refusal has its trace: no entrypoint traces it twice
 
     @property
     def openai_type(self) -> str:

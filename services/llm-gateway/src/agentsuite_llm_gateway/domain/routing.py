@@ -36,14 +36,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from agentsuite_llm_gateway.domain.budgets import output_reservation
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Catalog, Model, Rule, RuleEffect, SubjectKind
 from agentsuite_llm_gateway.domain.costs import estimate_micros
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
 DEFAULT = "default"
-# output tokens assumed for a cost estimate when neither the request nor the model caps it
-DEFAULT_OUTPUT = 1024
 
 _SPECIFICITY = {
     SubjectKind.TENANT: 0,
@@ -218,5 +217,6 @@ def _units(micros: int) -> str:
 
 
 def _estimate(model: Model, ask: Ask, when: datetime) -> int:
-    output = ask.max_output or model.max_output or DEFAULT_OUTPUT
+    # what the reservation holds and the upstream body is then bounded to
+    output = output_reservation(ask.max_output or None, model.max_output)
     return estimate_micros(model.price_at(when), ask.prompt_tokens, output)

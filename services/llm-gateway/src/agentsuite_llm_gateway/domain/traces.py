@@ -55,3 +55,4 @@ class Trace:
     labels: dict[str, str] = field(default_factory=dict)
     # the budget reservation this call settles (None: no budget applied)
     reservation_id: UUID | None = None
+    instance_id: UUID | None = None  # the process that ran it (instance.py)

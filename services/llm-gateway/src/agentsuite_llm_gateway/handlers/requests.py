@@ -6,7 +6,10 @@ model never holds a partition: the call runs in a background task, bounded by
 holds until its transaction ends), and answers in a unit of work of its own. A request id
 seen before is answered from its record and never called twice upstream: done -> the
 stored response again; pending and fresh -> nothing (its call is running); pending past
-`kafka_request_lease` -> "interrupted" (a crash between claim and answer).
+`kafka_request_lease`, or claimed by a process that is dead (instance.py) -> "interrupted"
+(a crash between claim and answer). The sweep (at startup, then every minute) answers the
+dead processes' claims without waiting for a redelivery, and marks their `started` call
+traces interrupted.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import contextlib
 import logging
 import re
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -41,7 +45,8 @@ from agentsuite_llm_gateway.handlers.request_mapping import (
     failure_response,
     ok_response,
 )
-from agentsuite_llm_gateway.repositories.requests import DONE
+from agentsuite_llm_gateway.instance import NAMESPACE, lock_key
+from agentsuite_llm_gateway.repositories.requests import DONE, RequestRow
 from agentsuite_llm_gateway.uow import GatewayUow
 
 log = logging.getLogger(__name__)
@@ -94,7 +99,9 @@ class RequestWorker:
         lease = self.deps.settings.kafka_request_lease
         rid = request.request_id
         topic = await self._reply_to(request)
-        if not await uow.requests.claim(rid, request.requester, topic):
+        # a claim names a process that holds its liveness lock, or none could tell it died
+        await self.deps.instance.ensure()
+        if not await uow.requests.claim(rid, request.requester, topic, self.deps.instance.id):
             row = await uow.requests.load(rid, lease)
             if row is None:
                 # the id is another tenant's: answer, but touch nothing of theirs
@@ -105,13 +112,14 @@ class RequestWorker:
             elif row.status == DONE and row.response is not None:
                 replay = LlmResponse.model_validate(row.response)
                 uow.emit(replay, topic=row.reply_to)
-            elif row.stale and rid not in self._running:
-                late = error_response(request, LlmErrorCode.PROVIDER_ERROR, INTERRUPTED, 0, True)
+            elif rid not in self._running and (row.stale or await self._orphan(uow, row)):
+                late = error_response(request, LlmErrorCode.INTERRUPTED, INTERRUPTED, 0, True)
                 await self._store(uow, late, row.reply_to)
             # else: pending and fresh, its call is running (here or in another process)
             await uow.commit()
             return
         if _past(request):
+            self._late(tenant, envelope)
             late = error_response(request, LlmErrorCode.DEADLINE_EXCEEDED, "deadline passed", 0)
             await self._store(uow, late, topic)
             await uow.commit()
@@ -181,6 +189,7 @@ class RequestWorker:
             return int((time.monotonic() - received) * 1000)
 
         if _past(request):
+            self._late(tenant, envelope)
             return error_response(
                 request, LlmErrorCode.DEADLINE_EXCEEDED, "deadline passed", elapsed()
             )
@@ -203,6 +212,17 @@ class RequestWorker:
                 request, LlmErrorCode.PROVIDER_ERROR, "gateway error", elapsed(), True
             )
         return ok_response(request, outcome, elapsed())
+
+    def _late(self, tenant: UUID, envelope: Envelope[Any]) -> None:
+        """A request past its deadline is refused without a call: traced all the same."""
+        request: LlmRequest = envelope.payload
+        options = Options(request_id=request.request_id, labels=dict(request.labels))
+        self.deps.gateway.outcomes.turned_away(
+            caller_of(tenant, envelope),
+            options,
+            request.model,
+            LlmErrorCode.DEADLINE_EXCEEDED.value,
+        )
 
     async def _answer(self, tenant: UUID, response: LlmResponse, topic: str) -> None:
         """Store and emit; retried while the database is away (the sweeper is the backstop)."""
@@ -233,18 +253,44 @@ class RequestWorker:
 
     # --- recovery ------------------------------------------------------------------------
 
+    async def _orphan(self, uow: GatewayUow, row: RequestRow) -> bool:
+        """Whether `row` was claimed by another process that is dead now."""
+        owner = row.instance_id
+        if owner is None or owner == self.deps.instance.id:
+            return False
+        return not await uow.requests.alive(NAMESPACE, [lock_key(owner)])
+
+    async def _dead(self, uow: GatewayUow, instances: Iterable[UUID]) -> set[UUID]:
+        keys = {i: lock_key(i) for i in instances}
+        alive = await uow.requests.alive(NAMESPACE, keys.values())
+        return {i for i, k in keys.items() if k not in alive}
+
     async def sweep(self) -> int:
-        """Answer every request pending past the lease with "interrupted"; how many."""
+        """Answer "interrupted" every request pending past the lease or claimed by a dead
+        process, and mark dead processes' started calls interrupted; how many answered."""
         lease = self.deps.settings.kafka_request_lease
-        answered = 0
+        mine = self.deps.instance.id
+        with contextlib.suppress(Exception):  # the database away: the lease still holds
+            await self.deps.instance.check()
         async with self.deps.uow(None) as every:
             stale = await every.requests.stale(lease)
-        for rid, tenant in stale:
+            held = await every.requests.held_elsewhere(mine)
+            dead = await self._dead(every, {i for _, _, i in held})
+            orphans = [(rid, tenant) for rid, tenant, i in held if i in dead]
+            dead |= await self._dead(every, await every.calls.started_elsewhere(mine))
+            cut = await every.calls.interrupt(sorted(dead))
+            await every.commit()
+        if cut:
+            log.warning("llm calls: %d calls of dead gateway processes interrupted", cut)
+        answered = 0
+        for rid, tenant in dict.fromkeys([*orphans, *stale]):
             if rid in self._running:
                 continue  # alive in this process: slow, not lost
             async with self.deps.uow(tenant) as uow:
                 row = await uow.requests.load(rid, lease)
-                if row is None or row.status == DONE or not row.stale:
+                if row is None or row.status == DONE:
+                    continue
+                if not row.stale and row.instance_id not in dead:
                     continue
                 late = LlmResponse(
                     request_id=rid,
@@ -252,7 +298,7 @@ class RequestWorker:
                     status="error",
                     latency_ms=0,
                     error=LlmError(
-                        code=LlmErrorCode.PROVIDER_ERROR, message=INTERRUPTED, retryable=True
+                        code=LlmErrorCode.INTERRUPTED, message=INTERRUPTED, retryable=True
                     ),
                 )
                 await self._store(uow, late, row.reply_to)
@@ -264,7 +310,7 @@ class RequestWorker:
 
     async def aclose(self) -> None:
         """Stop the running calls (their requests are answered "interrupted" by the
-        sweeper of the next process once their lease runs out)."""
+        sweep of the next process, or of a live one, once this one's lock is gone)."""
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()

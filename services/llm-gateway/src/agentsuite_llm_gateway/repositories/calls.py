@@ -14,11 +14,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, literal, select, text
+from sqlalchemy import ColumnElement, func, literal, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.repositories.tables import calls, usage_daily
+
+STARTED = "started"
+INTERRUPTED = "interrupted"  # the error code of a call whose process died mid-call
+# how far back a `started` row is looked for: a call runs minutes, not days
+_STARTED_WITHIN = 2
 
 _SUMS = (
     "requests",
@@ -72,6 +77,7 @@ _CALL_TYPES = {
     "stream": "bool",
     "cached": "bool",
     "attempts": "jsonb",
+    "instance_id": "uuid",
 }
 # One statement per batch: each column goes as one array and unnest() zips them into rows.
 # Measured on 1000 traces: 0.32 s against 0.88 s for SQLAlchemy's compiled multi-row
@@ -82,7 +88,13 @@ _ARRAYS = ", ".join(
     f"${i}::{'text' if t == 'jsonb' else t}[]" for i, t in enumerate(_CALL_TYPES.values(), 1)
 )
 # built from the constant column map above, never from input
-_INSERT_CALLS = f"INSERT INTO calls ({_NAMES}) SELECT {_VALUES} FROM unnest({_ARRAYS}) AS t({_NAMES}) ON CONFLICT DO NOTHING RETURNING call_id"  # noqa: E501, S608
+# a finished trace replaces its `started` row (or the one a sweep marked interrupted while
+# its process was alive after all); a row already finished is left alone, so a batch
+# retried after its commit went through counts nothing twice
+_FINISH = ", ".join(
+    f"{c} = excluded.{c}" for c in _CALL_TYPES if c not in ("call_id", "created_at")
+)
+_INSERT_CALLS = f"INSERT INTO calls ({_NAMES}) SELECT {_VALUES} FROM unnest({_ARRAYS}) AS t({_NAMES}) ON CONFLICT (created_at, call_id) DO UPDATE SET {_FINISH} WHERE calls.status = 'started' OR calls.error_code = '{INTERRUPTED}' RETURNING call_id"  # noqa: E501, S608
 
 _USAGE_TYPES = {
     "tenant_id": "uuid",
@@ -114,6 +126,7 @@ class TraceFilter:
     api_key_id: UUID | None = None
     user_id: UUID | None = None
     request_id: UUID | None = None
+    org_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +153,37 @@ class Calls(Repository):
         )
         result = await self.session.exec_driver_sql(_INSERT_CALLS, columns)
         return {row[0] for row in result.all()}
+
+    async def started_elsewhere(self, mine: UUID, limit: int = 500) -> set[UUID]:
+        """The instance ids of other processes with calls still `started`."""
+        rows = await self.session.execute(
+            select(calls.c.instance_id)
+            .where(
+                calls.c.status == STARTED,
+                calls.c.created_at > func.now() - func.make_interval(0, 0, 0, _STARTED_WITHIN),
+                calls.c.instance_id.is_not(None),
+                calls.c.instance_id != mine,
+            )
+            .distinct()
+            .limit(limit)
+        )
+        return {r[0] for r in rows}
+
+    async def interrupt(self, instance_ids: Sequence[UUID]) -> int:
+        """Mark the `started` calls of dead processes interrupted; how many."""
+        if not instance_ids:
+            return 0
+        done = await self.session.execute(
+            update(calls)
+            .where(
+                calls.c.status == STARTED,
+                calls.c.created_at > func.now() - func.make_interval(0, 0, 0, _STARTED_WITHIN),
+                calls.c.instance_id.in_(instance_ids),
+            )
+            .values(status="error", error_code=INTERRUPTED)
+            .returning(calls.c.call_id)
+        )
+        return len(done.all())
 
     async def page(
         self, where: TraceFilter, after: Sequence[Any] | None, limit: int
@@ -173,6 +217,7 @@ def _trace_conditions(where: TraceFilter) -> list[ColumnElement[bool]]:
         (calls.c.run_id, where.run_id),
         (calls.c.api_key_id, where.api_key_id),
         (calls.c.user_id, where.user_id),
+        (calls.c.org_id, where.org_id),
         (calls.c.request_id, where.request_id),
     ):
         if value is not None:

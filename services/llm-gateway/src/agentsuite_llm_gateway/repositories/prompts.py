@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.http.pagination import CursorValue
 from agentsuite_llm_gateway.repositories.tables import (
     prompt_label_moves,
@@ -256,7 +257,8 @@ class Prompts(Repository):
         )
         totals: dict[int, dict[str, int]] = {}
         for row in (await self.session.execute(query)).all():
-            if not str(row[0]).isdigit():
-                continue  # a malformed rollup key is not any version's usage
-            totals[int(row[0])] = {n: int(v or 0) for n, v in zip(names, row[1:], strict=True)}
+            number = ascii_int(str(row[0]))
+            if number is None:
+                continue  # a malformed rollup key ("²" too) is not any version's usage
+            totals[number] = {n: int(v or 0) for n, v in zip(names, row[1:], strict=True)}
         return totals

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ class RequestRow:
     status: str
     response: dict[str, Any] | None
     stale: bool  # pending for longer than the lease asked about
+    instance_id: UUID | None = None  # the process that claimed it
 
 
 def lock_key(request_id: UUID) -> int:
@@ -42,7 +43,9 @@ def _seconds(n: float) -> Any:
 
 
 class Requests(Repository):
-    async def claim(self, request_id: UUID, requester: str, reply_to: str) -> bool:
+    async def claim(
+        self, request_id: UUID, requester: str, reply_to: str, instance_id: UUID | None = None
+    ) -> bool:
         """Record `request_id` as pending; False when it was already recorded (by anyone).
 
         The claim also takes the request's transaction-scoped advisory lock, so whoever
@@ -57,6 +60,7 @@ class Requests(Repository):
                 requester=requester,
                 reply_to=reply_to,
                 status=PENDING,
+                instance_id=instance_id,
             )
             .on_conflict_do_nothing(index_elements=[requests.c.request_id])
             .returning(requests.c.request_id)
@@ -83,6 +87,7 @@ class Requests(Repository):
                     requests.c.status,
                     requests.c.response,
                     (requests.c.created_at < func.now() - _seconds(lease)).label("stale"),
+                    requests.c.instance_id,
                 ).where(requests.c.request_id == request_id)
             )
         ).first()
@@ -110,6 +115,36 @@ class Requests(Repository):
             .limit(limit)
         )
         return [(r[0], r[1]) for r in rows]
+
+    async def held_elsewhere(self, mine: UUID, limit: int = 500) -> list[tuple[UUID, UUID, UUID]]:
+        """(request_id, tenant_id, instance_id) of pending requests other processes claimed."""
+        rows = await self.session.execute(
+            select(requests.c.request_id, requests.c.tenant_id, requests.c.instance_id)
+            .where(
+                requests.c.status == PENDING,
+                requests.c.instance_id.is_not(None),
+                requests.c.instance_id != mine,
+            )
+            .order_by(requests.c.created_at)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def alive(self, ns: int, keys: Iterable[int]) -> set[int]:
+        """Which of the instance lock `keys` (in namespace `ns`) a session holds now."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return set()
+        rows = await self.session.execute(_ALIVE, {"ns": ns, "keys": wanted})
+        return {int(r[0]) for r in rows}
+
+
+# every session's locks, whoever holds them (pg_locks shows all of this database's)
+_ALIVE = text(
+    "SELECT DISTINCT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND objsubid = 2 AND classid::bigint = :ns AND objid::bigint = ANY(:keys) "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 class CacheEntries(Repository):

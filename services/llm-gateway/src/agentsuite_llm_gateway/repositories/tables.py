@@ -294,7 +294,7 @@ calls = Table(
     Column("provider", String(64), nullable=True),
     _uuid("prompt_id"),
     Column("prompt_version", Integer, nullable=True),
-    Column("status", String(8), nullable=False),  # ok | error
+    Column("status", String(8), nullable=False),  # started | ok | error
     Column("error_code", String(32), nullable=True),
     Column("prompt_tokens", Integer, nullable=False, server_default="0"),
     Column("completion_tokens", Integer, nullable=False, server_default="0"),
@@ -308,8 +308,11 @@ calls = Table(
     Column("cached", Boolean, nullable=False, server_default=text("false")),
     # [{"model", "provider", "status", "error", "ms"}]: every attempt, in order
     Column("attempts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # 0005: the process that ran the call; a `started` row whose process died is interrupted
+    _uuid("instance_id"),
     PrimaryKeyConstraint("created_at", "call_id"),
     Index("ix_calls_tenant_created", "tenant_id", "created_at"),
+    Index("ix_calls_started", "created_at", postgresql_where=text("status = 'started'")),
     postgresql_partition_by="RANGE (created_at)",
 )
 
@@ -351,6 +354,8 @@ requests = Table(
     Column("response", JSONB, nullable=True),  # the LlmResponse payload, when done
     _created(),
     Column("answered_at", DateTime(timezone=True), nullable=True),
+    # 0005: the process that claimed it (instance.py): a dead one's claims are answered at once
+    _uuid("instance_id"),
     PrimaryKeyConstraint("request_id"),
     Index("ix_requests_pending", "created_at", postgresql_where=text("status = 'pending'")),
 )

@@ -1,0 +1,40 @@
+"""Numbers a client sends in headers are read as ASCII digits only: `"²".isdigit()` is
+true in Python but `int("²")` fails, so a header of a superscript digit (latin-1 byte
+0xB2, as HTTP headers decode) is a 4xx problem, never a 500."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from tests.integration.execution.harness import Execution, auth
+from tests.integration.execution.test_api import runnable, started, tool
+from tests.integration.execution.test_api_control import wait
+
+SUPERSCRIPT_TWO = b"\xb2"  # "²" once decoded as latin-1
+
+
+def raw(tenant: UUID, name: str, value: bytes) -> list[tuple[bytes, bytes]]:
+    """The tenant's auth headers and `name: value`, as bytes (httpx sends str as ASCII)."""
+    return [(k.encode(), v.encode()) for k, v in auth(tenant).items()] + [(name.encode(), value)]
+
+
+async def test_a_last_event_id_of_a_superscript_digit_is_a_400_problem(engine: Execution) -> None:
+    tenant = uuid4()
+    plan = await runnable(engine, tenant, [tool("a")])
+    run = await started(engine, tenant, plan.plan_id)
+    url = f"/v1/executions/{run['execution_id']}/events"
+    for value in (SUPERSCRIPT_TWO, b"1\xb2", b"\xb9\xb3"):
+        reply = await engine.client.get(url, headers=raw(tenant, "Last-Event-ID", value))
+        assert reply.status_code == 400, (value, reply.status_code, reply.text)
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        assert reply.json()["code"] == "invalid_cursor"
+
+
+async def test_an_if_match_of_a_superscript_digit_is_a_412_problem(engine: Execution) -> None:
+    tenant = uuid4()
+    plan = await runnable(engine, tenant, [wait(ms=60_000)])
+    run = await started(engine, tenant, plan.plan_id)
+    url = f"/v1/executions/{run['execution_id']}/pause"
+    reply = await engine.client.post(url, json={}, headers=raw(tenant, "If-Match", b'"\xb2"'))
+    assert reply.status_code == 412, reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json")
