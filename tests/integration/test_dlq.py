@@ -10,6 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import text
 
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic, retry_topic
 from agentsuite_contracts.envelope import Envelope
@@ -134,3 +135,44 @@ async def test_redrive_reaches_only_the_failing_group(
     finally:
         await a.stop()
         await b.stop()
+
+
+@pytest.mark.parametrize("body", ["a\u0000b", "\ud800"], ids=["nul", "lone-surrogate"])
+async def test_text_postgres_cannot_hold_is_dead_lettered_at_once(
+    uow: Callable[..., SampleUow], kafka_bootstrap: str, body: str
+) -> None:
+    """Every try of such an event fails alike at its INSERT: it goes straight to the DLQ
+    as invalid, naming the field, not round the retry tiers; the next events flow."""
+    tenant = uuid4()
+    topic = await fresh_topic(kafka_bootstrap, partitions=1)
+
+    async def store_body(envelope: Envelope[Any], u: SampleUow) -> None:
+        await u.session.execute(text("SELECT CAST(:b AS text)"), {"b": envelope.payload.body})
+        await record_effect(envelope, u)
+
+    hostile = note_event(tenant, "x").model_dump(mode="json")
+    hostile["payload"]["body"] = body
+    good = [note_event(tenant, f"good-{i}") for i in range(3)]
+    await produce(
+        kafka_bootstrap,
+        topic,
+        [json.dumps(hostile).encode(), *(g.model_dump_json().encode() for g in good)],
+    )
+    group = f"sample.hostile-{topic}"
+    running = await start_consumer(kafka_bootstrap, topic, uow, store_body, group=group)
+    consumer = running.consumer
+    try:
+
+        async def settled() -> bool:
+            return consumer.counts[Outcome.APPLIED] == len(good) and bool(
+                consumer.counts[Outcome.DEAD_LETTERED]
+            )
+
+        await eventually(settled)
+        assert consumer.counts[Outcome.RETRYING] == 0
+        [dead] = await read_all(kafka_bootstrap, dead_letter_topic(group), expect=1)
+        letter = DeadLetter.from_headers({k: v.decode() for k, v in dead.headers})
+        assert letter.reason == "invalid"
+        assert "payload.body" in letter.error
+    finally:
+        await running.stop()

@@ -215,11 +215,3 @@ def test_parse_ref_names_the_bad_field() -> None:
     with pytest.raises(GatewayError) as bad_vars:
         parse_ref({"name": "g", "variables": "x"})
     assert bad_vars.value.code is Code.INVALID_VARIABLES
-
-
-def test_unstorable_finds_what_postgres_cannot_hold() -> None:
-    assert p.unstorable({"a": [1, {"b": "x\x00"}]}, "body") == "body.a.1.b"
-    assert p.unstorable({"a": float("nan")}, "body") == "body.a"
-    assert p.unstorable({"a": "\ud800"}, "body") == "body.a"
-    assert p.unstorable({"\x00": 1}, "body") == "body"
-    assert p.unstorable({"a": [1, "ok", None, True, 1.5]}, "body") is None

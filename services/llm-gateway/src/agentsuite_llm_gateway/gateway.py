@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from agentsuite_kit.storable import escape_text
 from agentsuite_kit.tokens import encoding_of
 from agentsuite_llm_gateway import reserving
 from agentsuite_llm_gateway.domain import asks
@@ -248,8 +249,10 @@ class Gateway:
     def failed(
         self, job: Prepared, model: Model, key: str, exc: UpstreamError, began: float
     ) -> None:
+        # the upstream's own words: kept escaped, as a trace with a NUL cannot be written
+        error = escape_text(exc.message)
         job.attempts.append(
-            Attempt(model.name, model.provider.name, exc.kind.value, elapsed_ms(began), exc.message)
+            Attempt(model.name, model.provider.name, exc.kind.value, elapsed_ms(began), error)
         )
         if exc.kind is Failure.REFUSED:
             self.deps.breakers.release(key)  # the provider is fine; a half-open probe ends

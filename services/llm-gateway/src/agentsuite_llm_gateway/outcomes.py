@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from agentsuite_contracts.ids import uuid7
+from agentsuite_kit.storable import unstorable
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros, units
@@ -265,6 +266,14 @@ class Outcomes:
 
     async def store(self, job: Prepared, outcome: Outcome) -> None:
         body = {k: v for k, v in outcome.body.items() if k != "agentsuite"}
+        found = unstorable(body)
+        if found is not None:
+            # an upstream answer PostgreSQL cannot hold (a NUL) is delivered as it came, not
+            # cached: failing the INSERT here made a call already made and billed a 500
+            log.info(
+                "answer of %s not cached: %s %s", job.options.request_id, found.path, found.reason
+            )
+            return
         ttl = job.options.cache_ttl or self.deps.settings.cache_ttl
         await self.deps.cache.put(
             job.caller.tenant_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from agentsuite_kit.http.context import CorrelationIdMiddleware
@@ -14,6 +14,7 @@ from agentsuite_kit.http.health import Check, health_router
 from agentsuite_kit.http.metrics import HttpMetrics, MetricsMiddleware, metrics_router
 from agentsuite_kit.http.openapi import document_problems
 from agentsuite_kit.http.problems import install_problem_handlers
+from agentsuite_kit.http.storable import refuse_unstorable
 
 
 def create_app(
@@ -26,8 +27,10 @@ def create_app(
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """`fastapi_kwargs` pass through (lifespan, docs_url, ...); `app.state.metrics` holds the
-    app's `HttpMetrics`, whose registry services may add their own collectors to."""
-    app = FastAPI(title=title, version=version, **fastapi_kwargs)
+    app's `HttpMetrics`, whose registry services may add their own collectors to. Every
+    route refuses text PostgreSQL cannot hold with a 422 (http/storable.py)."""
+    dependencies = [Depends(refuse_unstorable), *fastapi_kwargs.pop("dependencies", ())]
+    app = FastAPI(title=title, version=version, dependencies=dependencies, **fastapi_kwargs)
     metrics = HttpMetrics(registry)
     app.state.metrics = metrics
     install_problem_handlers(app)

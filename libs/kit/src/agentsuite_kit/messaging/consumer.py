@@ -2,9 +2,10 @@
 
 Per record: a type this consumer has no handler for is skipped and counted (a newer
 producer may add types; that is compatible); a value that does not parse is
-dead-lettered, and so is one whose handler raises `PermanentError`; an enum value it
-does not know (in a field not marked open) is skipped and counted. Otherwise the
-handler runs in a held unit of work whose inbox claim commits with the effect. A
+dead-lettered, and so is one holding text PostgreSQL cannot store (NUL, a lone surrogate,
+NaN: `agentsuite_kit.storable`) or one whose handler raises `PermanentError`; an enum
+value it does not know (in a field not marked open) is skipped and counted. Otherwise
+the handler runs in a held unit of work whose inbox claim commits with the effect. A
 transient fault is retried in place (offset not committed); any other failure sends
 the record to the group's next retry tier or, after the last, to its dead-letter topic,
 and the partition moves on. `messaging.group` feeds it from Kafka.
@@ -46,6 +47,7 @@ from agentsuite_kit.messaging.policy import (
     transient_delay,
 )
 from agentsuite_kit.metrics import KitMetrics
+from agentsuite_kit.storable import unstorable_json
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +153,20 @@ class Consumer(Generic[U]):
             try:
                 type_ = _HEAD.validate_json(record.value).type
             except ValidationError as exc:
-                await self._bury(record, "invalid", _short(exc))
+                # pydantic refuses a lone surrogate with a position; the walk names the field
+                flaw = unstorable_json(record.value)
+                error = f"{flaw.path}: {flaw.reason}" if flaw is not None else _short(exc)
+                await self._bury(record, "invalid", error)
                 return Outcome.DEAD_LETTERED
         if type_ not in self._by_type:
             self._skip("unhandled-type", record, type_)
             return Outcome.SKIPPED
+        flaw = unstorable_json(record.value)
+        if flaw is not None:
+            # text PostgreSQL cannot hold fails every try alike: dead-lettered at once, not
+            # sent round the retry tiers as if the next attempt could store it
+            await self._bury(record, "invalid", f"{flaw.path}: {flaw.reason}")
+            return Outcome.DEAD_LETTERED
         try:
             # extra="ignore": a producer may already send optional fields added later
             # in this version, which an older consumer must accept (contracts rule 5)

@@ -13,6 +13,7 @@ from agentsuite_execution.tools import webhook
 from agentsuite_execution.tools.builtins import BUILTINS
 from agentsuite_execution.tools.calls import Call, ToolError
 from agentsuite_kit.http.guard import GuardedResolver
+from agentsuite_kit.storable import escape_text, escaped, unstorable
 
 USER_AGENT = "agentsuite-execution"
 
@@ -31,7 +32,30 @@ class Toolbox:
         self.session: aiohttp.ClientSession | None = None
 
     async def invoke(self, call: Call) -> Any:
-        """The tool's output (JSON), or a ToolError."""
+        """The tool's output (JSON), or a ToolError.
+
+        What a tool answers is kept in PostgreSQL (the step's output or error): an output
+        it cannot hold (NUL, a lone surrogate, NaN) fails the step as `invalid_output`, not
+        retryable. Not stored escaped: an output feeds later steps' inputs, where a silently
+        rewritten value (an id, a hash) would do harm further on; a plan can branch on the
+        code. An error's own text is only read by people, so it is kept escaped."""
+        try:
+            output = await self._invoke(call)
+        except ToolError as exc:
+            exc.message = escape_text(exc.message)
+            exc.details = escaped(exc.details)
+            raise
+        found = unstorable(output)
+        if found is not None:
+            where = f"at {found.path} " if found.path else ""
+            raise ToolError(
+                "invalid_output",
+                f"the tool's output {where}{found.reason}, which cannot be stored",
+                details={"path": found.path},
+            )
+        return output
+
+    async def _invoke(self, call: Call) -> Any:
         kind = call.binding.kind
         if kind == BindingKind.BUILTIN:
             builtin = BUILTINS.get(call.binding.target)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -20,34 +19,9 @@ from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 from agentsuite_kit.http.problems import ProblemError
+from agentsuite_kit.storable import unstorable
 
 Capabilities = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=200)]
-
-
-def _unstorable(value: object, path: str) -> str | None:
-    """The path of the first value PostgreSQL's text/JSONB cannot hold (NUL, a lone
-    surrogate, a non-finite number), or None: such input is a 422, not a 500 at the INSERT."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path
-    if isinstance(value, str):
-        if "\x00" in value:
-            return path
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _unstorable(key, f"{path}.{key!r}") or _unstorable(item, f"{path}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _unstorable(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
 
 
 class Body(BaseModel):
@@ -58,9 +32,10 @@ class Body(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        found = _unstorable(data, "body")
-        if found:
-            raise ValueError(f"{found}: contains NUL, an unpaired surrogate or a non-finite number")
+        # the app's edge refuses such text first; this keeps a body built elsewhere honest
+        found = unstorable(data)
+        if found is not None:
+            raise ValueError(f"body.{found.path}: {found.reason}" if found.path else found.reason)
         return data
 
 

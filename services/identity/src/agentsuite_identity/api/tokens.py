@@ -37,6 +37,7 @@ from agentsuite_identity.handlers.tokens import (
     hash_refresh,
     revoke_family,
 )
+from agentsuite_kit.storable import escape_text, text_flaw
 
 Grant = Callable[..., Awaitable[TokenResponse]]
 
@@ -119,6 +120,9 @@ async def _fields(request: Request) -> dict[str, str]:
                 raise OAuthError("invalid_request", f"{name} must be a plain form field")
             if name in fields:
                 raise OAuthError("invalid_request", f"{name} is given more than once")
+            flaw = text_flaw(name) or text_flaw(value)
+            if flaw is not None:  # looked up and logged in PostgreSQL: refused, not a 500
+                raise OAuthError("invalid_request", f"{escape_text(name)}: {flaw}")
             if value != "":  # RFC 6749 §3.1: an empty parameter is as if omitted
                 fields[name] = value
     return fields

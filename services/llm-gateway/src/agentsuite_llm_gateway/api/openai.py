@@ -22,6 +22,7 @@ from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
 from agentsuite_kit.http.numbers import ascii_int
+from agentsuite_kit.storable import suspect, unstorable, unstorable_json
 from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -115,14 +116,36 @@ async def _body(request: Request, deps: Deps) -> Json:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        found = unstorable_json(raw)  # orjson refuses a lone surrogate: name where it is
+        if found is not None:
+            raise GatewayError(
+                Code.INVALID_REQUEST, f"{found.path}: {found.reason}", param=found.path or None
+            ) from None
         raise GatewayError(Code.INVALID_REQUEST, f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise GatewayError(Code.INVALID_REQUEST, "body must be a JSON object")
+    _storable(request, raw, body)
     for name, kind, what in _TYPED:
         value = body.get(name)
         if value is not None and not isinstance(value, kind):
             raise GatewayError(Code.INVALID_REQUEST, f"{name}: must be {what}", param=name)
     return body
+
+
+def _storable(request: Request, raw: bytes, body: Json) -> None:
+    """Refuse, before any upstream call, text PostgreSQL cannot hold (the kit's rule every
+    other route gets from its app-wide dependency, which this hot path skips): the call's
+    labels, traces and cached answer are stored, and an echo of it used to fail the cache's
+    INSERT after the call was made and billed."""
+    for name, value in request.headers.raw:
+        if b"\x00" in value:
+            header = name.decode("latin-1")
+            raise GatewayError(Code.INVALID_REQUEST, f"{header}: contains NUL", param=header)
+    found = unstorable(body) if suspect(raw, numbers=False) else None  # walk on a hint
+    if found is not None:
+        raise GatewayError(
+            Code.INVALID_REQUEST, f"{found.path}: {found.reason}", param=found.path or None
+        )
 
 
 # the members the gateway itself reads: a wrong type is refused here, not misread later

@@ -22,9 +22,9 @@ from agentsuite_kit.http.etag import Precondition, etag
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
 from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
+from agentsuite_kit.storable import unstorable
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
-from agentsuite_llm_gateway.domain.prompts import unstorable
 from agentsuite_llm_gateway.handlers import prompts as handlers
 from agentsuite_llm_gateway.uow import GatewayUow
 
@@ -54,9 +54,10 @@ class Body(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        found = unstorable(data, "body")
-        if found:
-            raise ValueError(f"{found}: contains NUL, an unpaired surrogate or a non-finite number")
+        # the app's edge refuses such text first; this keeps a body built elsewhere honest
+        found = unstorable(data)
+        if found is not None:
+            raise ValueError(f"body.{found.path}: {found.reason}" if found.path else found.reason)
         return data
 
 

@@ -9,7 +9,6 @@ syntax or reach anything but the text it lands in.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -50,27 +49,6 @@ class VariablesError(ValueError):
 def invalid(field: str, message: str) -> GatewayError:
     """A refused field of a prompt or version (the admin API answers 422 naming it)."""
     return GatewayError(Code.INVALID_REQUEST, f"{field}: {message}", param=field)
-
-
-def unstorable(value: object, path: str) -> str | None:
-    """The path of the first value a prompt cannot hold because PostgreSQL's text and
-    JSONB cannot (NUL, a lone surrogate, a non-finite number), or None."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, str):
-        bad = "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
-        return path if bad else None
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = unstorable(key, path) or unstorable(item, f"{path}.{key}")
-        if found:
-            return found
-    return None
 
 
 def check_name(name: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from agentsuite_kit.storable import text_flaw
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
 MAX_OPTIONS_BYTES = 64 * 1024
@@ -26,11 +27,7 @@ def storable(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return "\x00" not in value
+        return text_flaw(value) is None
     return True
 
 

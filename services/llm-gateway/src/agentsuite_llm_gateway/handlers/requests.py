@@ -34,6 +34,7 @@ from agentsuite_contracts.llm import (
 )
 from agentsuite_contracts.registry import topic as registered_topic
 from agentsuite_kit.jobs import Handler, Job
+from agentsuite_kit.storable import escaped
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.gateway import Options
@@ -241,7 +242,13 @@ class RequestWorker:
     async def _store(uow: GatewayUow, response: LlmResponse, topic: str) -> None:
         # only the first answer of a request goes out: a late call after the sweeper
         # answered "interrupted" (or the reverse) finds the row done and says nothing
-        if await uow.requests.answer(response.request_id, response.model_dump(mode="json")):
+        dumped = response.model_dump(mode="json")
+        kept = escaped(dumped)
+        if kept is not dumped:
+            # an upstream answer with a NUL: stored and sent escaped (`\u0000` spelled
+            # out), as the requester must store it too; refusing it would waste a paid call
+            response = LlmResponse.model_validate(kept)
+        if await uow.requests.answer(response.request_id, kept):
             uow.emit(response, topic=topic)
 
     # --- recovery ------------------------------------------------------------------------

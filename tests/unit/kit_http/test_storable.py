@@ -1,0 +1,117 @@
+"""The kit's rule for text PostgreSQL cannot hold: found in decoded JSON (keys and values,
+deep documents without recursion), escaped on demand, refused at the edge of any app made
+by `create_app` with a 422 naming the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from agentsuite_kit.http import create_app
+from agentsuite_kit.storable import Unstorable, escaped, suspect, unstorable, unstorable_json
+
+from .helpers import client_for
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "reason"),
+    [
+        ({"inputs": {"x": "a\x00b"}}, "inputs.x", "NUL"),
+        ({"a": [1, {"b": "\ud800"}]}, "a[1].b", "surrogate"),
+        ({"a": {"k\x00": 1}}, "a.k\\u0000", "key contains NUL"),
+        ([{"\udfff": 1}], "[0].\\udfff", "key contains an unpaired"),
+        ({"n": float("nan")}, "n", "non-finite"),
+        ("\x00", "", "NUL"),
+    ],
+)
+def test_the_first_flaw_is_named_by_its_path(value: Any, path: str, reason: str) -> None:
+    found = unstorable(value)
+    assert found is not None
+    assert found.path == path
+    assert reason in found.reason
+
+
+def test_paired_surrogates_and_plain_text_are_storable() -> None:
+    assert unstorable({"emoji": "\U0001f600", "k": ["x", 1, 2.5, None, True]}) is None
+    assert unstorable_json(b'{"a": "\\ud83d\\ude00", "b": "\\\\u0000"}') is None
+
+
+def test_a_deep_document_is_walked_without_recursion() -> None:
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(50_000):
+        inner.append([])
+        inner = inner[0]
+    inner.append("\x00")
+    found = unstorable(deep)
+    assert found is not None
+    assert found.path.endswith("[0][0]")
+    assert unstorable(escaped(deep)) is None
+
+
+def test_raw_bytes_are_screened_cheaply_then_walked() -> None:
+    assert not suspect(b'{"a": "plain"}')
+    assert suspect(b'{"a": "\\u0000"}')
+    assert suspect(b'{"a": "\\uD800"}')
+    assert suspect(b'{"a": "\xed\xa0\x80"}')  # a surrogate written raw: json decodes it
+    found = unstorable_json(b'{"a": ["\xed\xa0\x80"]}')
+    assert found == Unstorable("a[0]", "contains an unpaired surrogate (U+D800)")
+    assert unstorable_json(b"{not json \\u0000") is None  # the real parser answers that
+
+
+@given(st.recursive(st.text() | st.floats(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
+def test_escaped_is_always_storable_and_keeps_storable_values(value: Any) -> None:
+    out = escaped(value)
+    assert unstorable(out) is None
+    if unstorable(value) is None:
+        assert out is value
+    json.dumps(out).encode("utf-8")  # no surrogate left to fail the encoder
+
+
+class Body(BaseModel):
+    inputs: dict[str, Any] = {}
+
+
+def build() -> FastAPI:
+    app = create_app("storable-test", "0")
+
+    @app.post("/things/{name}")
+    async def make(name: str, body: Body) -> dict[str, Any]:
+        return body.inputs
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("url", "content", "headers", "field"),
+    [
+        ("/things/a", '{"inputs": {"x": "a\\u0000b"}}', {}, "inputs.x"),
+        ("/things/a", '{"inputs": {"\\ud800": 1}}', {}, "inputs.\\ud800"),
+        ("/things/a", '{"inputs": {"x": NaN}}', {}, "inputs.x"),
+        ("/things/a%00", "{}", {}, "name"),
+        ("/things/a?q=%00", "{}", {}, "q"),
+        ("/things/a", "{}", {"Idempotency-Key": "k\x00"}, "idempotency-key"),
+    ],
+)
+async def test_the_edge_refuses_with_a_422_naming_the_field(
+    url: str, content: str, headers: dict[str, str], field: str
+) -> None:
+    async with client_for(build()) as client:
+        reply = await client.post(
+            url, content=content, headers={"content-type": "application/json", **headers}
+        )
+        assert reply.status_code == 422, reply.text
+        problem = reply.json()
+        assert problem["field"] == field
+        assert problem["code"] == "invalid_text"
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        ok = await client.post("/things/a", json={"inputs": {"x": "fine \U0001f600"}})
+        assert ok.status_code == 200
