@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from agentsuite_kit.auth.principal import PrincipalKind
 from tests.integration.identity.harness import Identity
+from tests.integration.identity.support import service_account
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -21,9 +22,10 @@ async def test_anonymous_callers_are_refused(identity: Identity) -> None:
 async def test_tenant_tokens_are_refused(identity: Identity) -> None:
     tenant = await identity.bare_tenant()
     user = await identity.bare_user(tenant)
+    robot, _, _ = await service_account(identity, tenant, ["users:read"], name="reader")
     for token in (
         await identity.mint(tenant, user, ["*"]),
-        await identity.mint(tenant, user, ["*"], kind=PrincipalKind.SERVICE),
+        await identity.mint(tenant, robot, ["users:read"], kind=PrincipalKind.SERVICE),
     ):
         answer = await identity.client.get("/v1/revocations", headers=_bearer(token))
         assert answer.status_code == 403, answer.text
