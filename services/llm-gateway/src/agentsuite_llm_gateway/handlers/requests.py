@@ -274,9 +274,11 @@ class RequestWorker:
             await self.deps.instance.check()
         async with self.deps.uow(None) as every:
             stale = await every.requests.stale(lease)
-            held = await every.requests.held_elsewhere(mine)
-            dead = await self._dead(every, {i for _, _, i in held})
-            orphans = [(rid, tenant) for rid, tenant, i in held if i in dead]
+            # the dead among the claimants first, then their claims: the oldest claims
+            # of every process would be the live ones' whenever those hold many
+            dead = await self._dead(every, await every.requests.claimants(mine))
+            held = await every.requests.held_by(sorted(dead))
+            orphans = [(rid, tenant) for rid, tenant, _ in held]
             dead |= await self._dead(every, await every.calls.started_elsewhere(mine))
             cut = await every.calls.interrupt(sorted(dead))
             await every.commit()
