@@ -46,6 +46,7 @@ from agentsuite_llm_gateway.handlers.request_mapping import (
     ok_response,
 )
 from agentsuite_llm_gateway.instance import NAMESPACE, lock_key
+from agentsuite_llm_gateway.recorder import interrupted_rollup
 from agentsuite_llm_gateway.repositories.requests import DONE, RequestRow
 from agentsuite_llm_gateway.uow import GatewayUow
 
@@ -281,9 +282,11 @@ class RequestWorker:
             orphans = [(rid, tenant) for rid, tenant, _ in held]
             dead |= await self._dead(every, await every.calls.started_elsewhere(mine))
             cut = await every.calls.interrupt(sorted(dead))
+            # attempts all the same: counted in /v1/usage as errors at cost 0
+            await every.usage.add(interrupted_rollup(cut))
             await every.commit()
         if cut:
-            log.warning("llm calls: %d calls of dead gateway processes interrupted", cut)
+            log.warning("llm calls: %d calls of dead gateway processes interrupted", len(cut))
         answered = 0
         for rid, tenant in dict.fromkeys([*orphans, *stale]):
             if rid in self._running:

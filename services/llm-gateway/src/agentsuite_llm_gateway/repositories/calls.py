@@ -169,21 +169,34 @@ class Calls(Repository):
         )
         return {r[0] for r in rows}
 
-    async def interrupt(self, instance_ids: Sequence[UUID]) -> int:
-        """Mark the `started` calls of dead processes interrupted; how many."""
+    async def interrupt(self, instance_ids: Sequence[UUID]) -> list[RowMapping]:
+        """Mark the `started` calls of dead processes interrupted; what their usage rollup
+        needs of each."""
         if not instance_ids:
-            return 0
+            return []
+        c = calls.c
         done = await self.session.execute(
             update(calls)
             .where(
-                calls.c.status == STARTED,
-                calls.c.created_at > func.now() - func.make_interval(0, 0, 0, _STARTED_WITHIN),
-                calls.c.instance_id.in_(instance_ids),
+                c.status == STARTED,
+                c.created_at > func.now() - func.make_interval(0, 0, 0, _STARTED_WITHIN),
+                c.instance_id.in_(instance_ids),
             )
             .values(status="error", error_code=INTERRUPTED)
-            .returning(calls.c.call_id)
+            .returning(
+                c.tenant_id,
+                c.created_at,
+                c.requested,
+                c.model,
+                c.provider,
+                c.api_key_id,
+                c.user_id,
+                c.prompt_id,
+                c.prompt_version,
+                c.status,
+            )
         )
-        return len(done.all())
+        return list(done.mappings().all())
 
     async def page(
         self, where: TraceFilter, after: Sequence[Any] | None, limit: int
