@@ -113,6 +113,9 @@ _USAGE_ADD = ", ".join(f"{c} = usage_daily.{c} + excluded.{c}" for c in _SUMS)
 # built from the constant column maps above, never from input
 _UPSERT_USAGE = f"INSERT INTO usage_daily ({_USAGE_NAMES}) SELECT * FROM unnest({_USAGE_ARRAYS}) ON CONFLICT (tenant_id, day, model, provider, api_key_id, user_id, prompt, status) DO UPDATE SET {_USAGE_ADD}"  # noqa: E501, S608
 
+# this transaction only: its commit returns before the WAL reaches the disk
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
 _PARTITIONS = text("SELECT llm_calls_partitions(coalesce(:base, now()), :ahead, :keep)")
 
 
@@ -153,6 +156,15 @@ class Calls(Repository):
         )
         result = await self.session.exec_driver_sql(_INSERT_CALLS, columns)
         return {row[0] for row in result.all()}
+
+    async def add_started(self, row: Mapping[str, Any]) -> None:
+        """Insert a call's `started` trace, committed without waiting for the disk: it is
+        on the hot path before every upstream call, and losing it to a crash of the
+        database costs little (the finished trace upserts it; only a call whose process
+        also dies goes untraced, and its Kafka claim, committed durably, still gets it
+        answered "interrupted")."""
+        await self.session.execute(_ASYNC_COMMIT)
+        await self.add_new([row])
 
     async def started_elsewhere(self, mine: UUID, limit: int = 500) -> set[UUID]:
         """The instance ids of other processes with calls still `started`."""
