@@ -270,9 +270,9 @@ class RequestWorker:
         """Answer "interrupted" every request pending past the lease or claimed by a dead
         process, and mark dead processes' started calls interrupted; how many answered."""
         lease = self.deps.settings.kafka_request_lease
-        mine = self.deps.instance.id
         with contextlib.suppress(Exception):  # the database away: the lease still holds
             await self.deps.instance.check()
+        mine = self.deps.instance.id  # after the check: it may have taken a new one
         async with self.deps.uow(None) as every:
             stale = await every.requests.stale(lease)
             # the dead among the claimants first, then their claims: the oldest claims
