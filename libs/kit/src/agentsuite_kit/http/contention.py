@@ -35,15 +35,15 @@ _FIRST_WAIT = 0.02
 
 
 def contention_response() -> Response:
-    return problem_response(
-        Problem(
-            title="Service Unavailable",
-            status=503,
-            detail="The request met a concurrent one on the same data; send it again.",
-            code="contention",
-        ),
-        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    found = Problem.model_validate(
+        {
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "The request met a concurrent one on the same data; send it again.",
+            "code": "contention",
+        }
     )
+    return problem_response(found, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class RetryingRoute(APIRoute):

@@ -181,7 +181,7 @@ class Calls(Repository):
         )
         return {r[0] for r in rows}
 
-    async def interrupt(self, instance_ids: Sequence[UUID]) -> list[RowMapping]:
+    async def interrupt(self, instance_ids: Sequence[UUID]) -> list[dict[str, Any]]:
         """Mark the `started` calls of dead processes interrupted; what their usage rollup
         needs of each."""
         if not instance_ids:
@@ -208,7 +208,7 @@ class Calls(Repository):
                 c.status,
             )
         )
-        return list(done.mappings().all())
+        return [dict(r) for r in done.mappings()]
 
     async def page(
         self, where: TraceFilter, after: Sequence[Any] | None, limit: int
