@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import asyncpg
+from agentsuite_llm_gateway.domain.caller import Caller
+from agentsuite_llm_gateway.domain.costs import Tokens
+from agentsuite_llm_gateway.domain.traces import Trace
 from agentsuite_llm_gateway.handlers.requests import worker
 from agentsuite_llm_gateway.instance import NAMESPACE, lock_key
+from agentsuite_llm_gateway.recorder import write
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -152,3 +157,47 @@ async def test_a_process_that_lost_its_lock_claims_under_a_new_id(gateway: Gatew
         "SELECT instance_id FROM requests WHERE request_id = :id", id=request.request_id
     )
     assert [r[0] for r in rows] == [instance.id]
+
+
+async def test_a_call_finished_after_it_was_marked_interrupted_counts_once(
+    gateway: Gateway,
+) -> None:
+    """A process that lost its lock but lived finishes a call a sweep had marked
+    interrupted: its finished trace replaces the row, and the rollup keeps the finished
+    call only, not the interrupted error as well."""
+    tenant, dead, call = uuid4(), uuid4(), uuid4()
+    at = datetime.now(UTC)
+    await gateway.owner_sql(
+        "INSERT INTO calls (call_id, tenant_id, created_at, request_id, source, requester, "
+        "requested, model, provider, status, latency_ms, instance_id) VALUES (:c, :t, :at, "
+        ":r, 'kafka', 'tests', 'alias-y', 'model-y', 'prov-y', 'started', 0, :d)",
+        c=call,
+        t=tenant,
+        at=at,
+        r=uuid4(),
+        d=dead,
+    )
+    await worker(gateway.deps).sweep()
+    finished = Trace(
+        call_id=call,
+        request_id=uuid4(),
+        at=at,
+        caller=Caller(tenant, source="kafka", requester="tests"),
+        requested="alias-y",
+        model="model-y",
+        provider="prov-y",
+        status="ok",
+        tokens=Tokens(prompt=3, completion=4),
+        cost_micros=70,
+        currency="USD",
+        latency_ms=5,
+        instance_id=dead,
+    )
+    async with gateway.deps.uow(tenant) as uow:
+        assert await write(uow, [finished]) == 1
+    rows = await gateway.owner_sql(
+        "SELECT status, requests, cost_micros FROM usage_daily WHERE tenant_id = :t "
+        "AND requests <> 0 ORDER BY status",
+        t=tenant,
+    )
+    assert [tuple(r) for r in rows] == [("ok", 1, 70)]

@@ -107,10 +107,15 @@ def _in_lock_order(found: dict[tuple[Any, ...], dict[str, Any]]) -> list[dict[st
     return [found[k] for k in sorted(found, key=lambda k: (str(k[0]), *k[1:]))]
 
 
-def rollup(traces: Iterable[Trace]) -> list[dict[str, Any]]:
+def rollup(
+    traces: Iterable[Trace], undone: Iterable[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """The usage_daily rows a batch adds: one per (day, model, provider, key, user, prompt,
-    status), sorted by that key (the lock order of the upsert)."""
+    status), sorted by that key (the lock order of the upsert). `undone`: calls counted as
+    interrupted that these traces finish after all, taken back in the same upsert."""
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for u in undone:
+        _row(found, _interrupted_key(u))["requests"] -= 1
     for t in traces:
         c = t.caller
         key = usage_key(
@@ -139,19 +144,22 @@ def interrupted_rollup(calls: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
     interrupted: each an error call at cost 0, as a refusal is (no tokens were reported)."""
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
     for c in calls:
-        prompt = "" if c["prompt_id"] is None else f"{c['prompt_id']}:{c['prompt_version'] or 0}"
-        key = usage_key(
-            c["tenant_id"],
-            c["created_at"],
-            c["model"] or c["requested"],
-            c["provider"],
-            c["api_key_id"],
-            c["user_id"],
-            prompt,
-            c["status"],
-        )
-        _row(found, key)["requests"] += 1
+        _row(found, _interrupted_key(c))["requests"] += 1
     return _in_lock_order(found)
+
+
+def _interrupted_key(c: Mapping[str, Any]) -> tuple[Any, ...]:
+    prompt = "" if c["prompt_id"] is None else f"{c['prompt_id']}:{c['prompt_version'] or 0}"
+    return usage_key(
+        c["tenant_id"],
+        c["created_at"],
+        c["model"] or c["requested"],
+        c["provider"],
+        c["api_key_id"],
+        c["user_id"],
+        prompt,
+        c["status"],
+    )
 
 
 def call_row(t: Trace) -> dict[str, Any]:
@@ -238,9 +246,9 @@ def transient(exc: BaseException) -> bool:
 
 async def write(uow: GatewayUow, traces: Sequence[Trace]) -> int:
     """Record one tenant's traces in `uow` and commit; how many were new."""
-    new = await uow.calls.add_new([call_row(t) for t in traces])
-    fresh = [t for t in traces if t.call_id in new]
-    await uow.usage.add(rollup(fresh))
+    added = await uow.calls.add_new([call_row(t) for t in traces])
+    fresh = [t for t in traces if t.call_id in added.ids]
+    await uow.usage.add(rollup(fresh, undone=added.undone))
     for t in fresh:
         if t.reservation_id is not None:
             await settle(uow, t.reservation_id, t.tokens.total, t.cost_micros, t.request_id)

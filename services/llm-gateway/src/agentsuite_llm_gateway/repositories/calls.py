@@ -94,7 +94,22 @@ _ARRAYS = ", ".join(
 _FINISH = ", ".join(
     f"{c} = excluded.{c}" for c in _CALL_TYPES if c not in ("call_id", "created_at")
 )
-_INSERT_CALLS = f"INSERT INTO calls ({_NAMES}) SELECT {_VALUES} FROM unnest({_ARRAYS}) AS t({_NAMES}) ON CONFLICT (created_at, call_id) DO UPDATE SET {_FINISH} WHERE calls.status = 'started' OR calls.error_code = '{INTERRUPTED}' RETURNING call_id"  # noqa: E501, S608
+# what the rollup counted of a row a sweep had marked interrupted and a finished trace now
+# replaces (PostgreSQL 18's `old`: NULL for a row inserted), so it is taken back
+_UNDONE = (
+    "tenant_id",
+    "created_at",
+    "requested",
+    "model",
+    "provider",
+    "api_key_id",
+    "user_id",
+    "prompt_id",
+    "prompt_version",
+    "status",
+)
+_RETURN_UNDONE = ", ".join(f"old.{c}" for c in _UNDONE)
+_INSERT_CALLS = f"INSERT INTO calls ({_NAMES}) SELECT {_VALUES} FROM unnest({_ARRAYS}) AS t({_NAMES}) ON CONFLICT (created_at, call_id) DO UPDATE SET {_FINISH} WHERE calls.status = 'started' OR calls.error_code = '{INTERRUPTED}' RETURNING call_id, old.error_code IS NOT DISTINCT FROM '{INTERRUPTED}', {_RETURN_UNDONE}"  # noqa: E501, S608
 
 _USAGE_TYPES = {
     "tenant_id": "uuid",
@@ -117,6 +132,12 @@ _UPSERT_USAGE = f"INSERT INTO usage_daily ({_USAGE_NAMES}) SELECT * FROM unnest(
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 _PARTITIONS = text("SELECT llm_calls_partitions(coalesce(:base, now()), :ahead, :keep)")
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    ids: set[UUID]  # the calls inserted or finished now
+    undone: list[dict[str, Any]]  # the interrupted rows among them, as they were counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,17 +166,23 @@ class UsageFilter:
 
 
 class Calls(Repository):
-    async def add_new(self, rows: Sequence[Mapping[str, Any]]) -> set[UUID]:
-        """Insert the traces; the call ids actually inserted. One already there (a retried
-        batch whose first commit went through) is skipped, so a retry never counts twice."""
+    async def add_new(self, rows: Sequence[Mapping[str, Any]]) -> Added:
+        """Insert the traces: the call ids actually inserted (or finishing a `started` or
+        interrupted row). One already finished (a retried batch whose first commit went
+        through) is skipped, so a retry never counts twice."""
         if not rows:
-            return set()
+            return Added(set(), [])
         columns = tuple(
             [json.dumps(r[c]) if t == "jsonb" else r[c] for r in rows]
             for c, t in _CALL_TYPES.items()
         )
         result = await self.session.exec_driver_sql(_INSERT_CALLS, columns)
-        return {row[0] for row in result.all()}
+        added = Added(set(), [])
+        for row in result.all():
+            added.ids.add(row[0])
+            if row[1]:
+                added.undone.append(dict(zip(_UNDONE, row[2:], strict=True)))
+        return added
 
     async def add_started(self, row: Mapping[str, Any]) -> None:
         """Insert a call's `started` trace, committed without waiting for the disk: it is
