@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from agentsuite_kit.http.problems import Problem, problem_response
+from agentsuite_kit.http.problems import ProblemError, problem_response
 from agentsuite_kit.messaging.errors import is_contention
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,19 @@ ATTEMPTS = 3
 _FIRST_WAIT = 0.02
 
 
-def contention_response() -> Response:
-    found = Problem.model_validate(
-        {
-            "title": "Service Unavailable",
-            "status": 503,
-            "detail": "The request met a concurrent one on the same data; send it again.",
-            "code": "contention",
-        }
+def contention_error() -> ProblemError:
+    """The 503 of a request that met another one, for edges that shape their own errors."""
+    return ProblemError(
+        503,
+        "The request met a concurrent one on the same data; send it again.",
+        code="contention",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
-    return problem_response(found, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def contention_response() -> Response:
+    error = contention_error()
+    return problem_response(error.problem, error.headers)
 
 
 class RetryingRoute(APIRoute):
