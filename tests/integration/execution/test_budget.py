@@ -81,6 +81,8 @@ async def test_race_of_50_for_a_budget_of_10_fails_the_run(s: Stack) -> None:
     assert exceeded["data"]["action"] == "failed"
     assert exceeded["data"]["limit"] == "cost"
     assert exceeded["data"]["allowed"] == 10 * CALL
+    # what is spent, not what calls in flight held: the run stops when it is spent
+    assert exceeded["data"]["used"] == 10 * CALL
 
 
 async def test_race_of_50_for_a_budget_of_10_pauses_and_holds_the_rest(s: Stack) -> None:
