@@ -9,11 +9,8 @@ left, and the gateway is told the cost left (`BudgetHint.max_cost`); its own est
 the same bound, so whatever fits here fits there. The answer's usage settles the
 reservation (the excess is released); usage past it is counted all the same and reported
 (`LlmUsageOverrun`). A call that would fit what is spent but not what other calls in flight
-hold (upper bounds, settling to less) waits for them (`Wait`): the step is `waiting`, no
-call out, and is made ready again by the next settle of the run (`wake`), which each call in
-flight makes once, at the latest when its timeout timer abandons it; so a step never waits
-on nothing, and waits as many times at most as calls settle. A call that does not fit what
-is spent acts as the budget's `on_limit` says: `fail` the run, `pause` it (the step waits,
+hold waits for them to settle (engine.budget_wait). A call that does not fit what is spent
+acts as the budget's `on_limit` says: `fail` the run, `pause` it (the step waits,
 held, for the resume), or `warn` and go on unreserved.
 `BudgetExceeded` is sent once per dimension, `BudgetWarning` once per dimension when what
 is used crosses `warn_at_percent`.
@@ -45,7 +42,8 @@ from agentsuite_contracts.steps import Budget, OnLimit
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
-from agentsuite_execution.engine import flow, journal
+from agentsuite_execution.engine import flow
+from agentsuite_execution.engine.budget_wait import Wait
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
@@ -58,8 +56,6 @@ MILLION = 1_000_000
 # a step's own cap (PlanStep.max_cost, AgentLimits.max_cost): not a run budget dimension
 STEP = "step_cost"
 ACTIONS = {OnLimit.FAIL: "failed", OnLimit.PAUSE: "paused", OnLimit.WARN: "warned"}
-# the checkpoint mark of a step waiting for calls in flight to settle (see `wait`)
-WAITS = "budget_wait"
 
 
 def prompt_tokens(
@@ -129,14 +125,6 @@ class Reserved:
     tokens: int
     cost: int
     max_cost: Money | None
-
-
-@dataclass(frozen=True)
-class Wait:
-    """The call fits what is spent but not what calls in flight hold beside it: it waits
-    for them to settle (`limit`: the dimension it waits on)."""
-
-    limit: str
 
 
 @dataclass(frozen=True)
@@ -264,7 +252,9 @@ async def refuse(
     call goes on (`warn`). `checkpoint`: the step's, kept for when it runs again."""
     limits = run.limits
     action = limits.on_limit if limits is not None else OnLimit.FAIL
-    await exceeded(uow, run, refused.limit, refused.allowed, refused.used, ACTIONS[action])
+    await exceeded(
+        uow, run, refused.limit, refused.allowed, refused.used, ACTIONS[action], held=refused.held
+    )
     if action == OnLimit.WARN:
         return True
     if action == OnLimit.PAUSE:
@@ -288,43 +278,6 @@ async def refuse(
     return False
 
 
-async def wait(uow: ExecutionUow, step: Step, checkpoint: dict[str, Any]) -> None:
-    """The call waits for calls in flight to settle (`Wait`): `step` is `waiting`, the same
-    attempt, until `wake` makes it ready again (or the run closes it)."""
-    await uow.steps.set(
-        step.execution_id,
-        step.key,
-        state=StepState.WAITING,
-        lease_owner=None,
-        lease_until=None,
-        checkpoint={**checkpoint, "continue": True, WAITS: True},
-    )
-
-
-async def wake(uow: ExecutionUow, run: Run) -> None:
-    """A call of the run settled (answered or abandoned) and released what it held: the
-    steps waiting for that try again (held instead while the run is paused)."""
-    waiting = [
-        s
-        for s in await uow.steps.of(run.execution_id, states=[StepState.WAITING])
-        if (s.checkpoint or {}).get(WAITS)
-    ]
-    if not waiting:
-        return
-    paused = run.status == RunStatus.PAUSED
-    for s in waiting:
-        checkpoint = {k: v for k, v in (s.checkpoint or {}).items() if k != WAITS}
-        await uow.steps.set(
-            run.execution_id,
-            s.key,
-            state=StepState.HELD if paused else StepState.READY,
-            queued_at=datetime.now(UTC),
-            checkpoint=checkpoint,
-        )
-    if not paused:
-        await journal.wake(uow)
-
-
 async def hold(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, Any]) -> None:
     """Pause the run for its budget and put `step` back, held: it runs when the run is
     resumed, as the same attempt (`continue`), no failure counted."""
@@ -345,9 +298,17 @@ async def hold(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, An
 
 
 async def exceeded(
-    uow: ExecutionUow, run: Run, limit: str, allowed: int, used: int, action: str
+    uow: ExecutionUow,
+    run: Run,
+    limit: str,
+    allowed: int,
+    used: int,
+    action: str,
+    *,
+    held: int | None = None,
 ) -> None:
-    """`BudgetExceeded` for `limit`, once per run (a step's own cap sends none)."""
+    """`BudgetExceeded` for `limit`, once per run (a step's own cap sends none): `used` is
+    what is spent, `held` what calls in flight held beside it."""
     if limit == STEP or limit in run.exceeded:
         return
     await uow.executions.set(run.execution_id, exceeded=[*run.exceeded, limit])
@@ -360,6 +321,7 @@ async def exceeded(
             limit=limit,
             allowed=allowed,
             used=used,
+            held=held,
             currency=run.currency if limit == BudgetLimit.COST else None,
             action=action,  # type: ignore[arg-type]  # one of ACTIONS' values
         ),
