@@ -251,7 +251,15 @@ class BudgetExceeded(Event):
     allowed: int = Field(
         ge=0, description="The limit: micro-units of `currency`, tokens or milliseconds."
     )
-    used: int = Field(ge=0, description="Consumption when detected, in the same unit.")
+    used: int = Field(
+        ge=0, description="Consumption when detected (what is spent), in the same unit."
+    )
+    held: int | None = Field(
+        default=None,
+        ge=0,
+        description="What calls in flight held of the limit beside `used` (upper bounds, "
+        "not consumption); absent for limits that nothing holds (duration).",
+    )
     currency: str | None = Field(
         default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code when `limit` is cost."
     )

@@ -2,7 +2,8 @@
 budget that fits 10 (fail, pause, warn), the request capped to the tokens left, a step's
 own cost cap, warnings, and the wall-clock budget. Each call costs exactly what it
 reserves (the stub answers 5 words to a 5-token cap, input is free), so the race's
-outcome does not depend on when answers settle."""
+outcome does not depend on when answers settle: the 40 that find the budget held by
+calls in flight wait for them to settle, then find it spent (`on_limit`)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ async def test_race_of_50_for_a_budget_of_10_fails_the_run(s: Stack) -> None:
     assert exceeded["data"]["action"] == "failed"
     assert exceeded["data"]["limit"] == "cost"
     assert exceeded["data"]["allowed"] == 10 * CALL
+    # what is spent, not what calls in flight held: the run stops when it is spent
+    assert exceeded["data"]["used"] == 10 * CALL
+    assert exceeded["data"]["held"] == 0
 
 
 async def test_race_of_50_for_a_budget_of_10_pauses_and_holds_the_rest(s: Stack) -> None:
@@ -105,6 +109,7 @@ async def test_race_of_50_for_a_budget_of_10_pauses_and_holds_the_rest(s: Stack)
     assert all(st.failures == 0 and st.error is None for st in held)
     [exceeded] = await events(s, tenant, run_id, "execution.budget.exceeded")
     assert exceeded["data"]["action"] == "paused"
+    assert (exceeded["data"]["used"], exceeded["data"]["held"]) == (10 * CALL, 0)
     # the 80 % warning went out once, when 8 of 10 calls were used
     [warning] = await events(s, tenant, run_id, "execution.budget.warning")
     assert warning["data"]["used"] >= 8 * CALL

@@ -8,8 +8,10 @@ capped so it cannot outspend what was reserved: `max_tokens` is lowered to the t
 left, and the gateway is told the cost left (`BudgetHint.max_cost`); its own estimate is
 the same bound, so whatever fits here fits there. The answer's usage settles the
 reservation (the excess is released); usage past it is counted all the same and reported
-(`LlmUsageOverrun`). A call that does not fit acts as the budget's `on_limit` says: `fail`
-the run, `pause` it (the step waits, held, for the resume), or `warn` and go on unreserved.
+(`LlmUsageOverrun`). A call that would fit what is spent but not what other calls in flight
+hold waits for them to settle (engine.budget_wait). A call that does not fit what is spent
+acts as the budget's `on_limit` says: `fail` the run, `pause` it (the step waits,
+held, for the resume), or `warn` and go on unreserved.
 `BudgetExceeded` is sent once per dimension, `BudgetWarning` once per dimension when what
 is used crosses `warn_at_percent`.
 """
@@ -41,6 +43,7 @@ from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
 from agentsuite_execution.engine import flow
+from agentsuite_execution.engine.budget_wait import Wait
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
@@ -78,12 +81,16 @@ def cost_micros(price: Price, prompt: int, completion: int) -> int:
     return -(-(prompt * price.input_micros + completion * price.output_micros) // MILLION)
 
 
-def completion_cap(limits: Budget | None, run: Run, prompt: int, wanted: int) -> int:
+def completion_cap(
+    limits: Budget | None, run: Run, prompt: int, wanted: int, *, held: bool = True
+) -> int:
     """Output tokens the call may ask for: `wanted`, lowered to the run's tokens left after
-    the prompt (what is used and reserved counted); <= 0 when nothing is left."""
+    the prompt (what is used, and with `held` what is reserved, counted); <= 0 when nothing
+    is left."""
     if limits is None or limits.max_tokens is None:
         return wanted
-    left = limits.max_tokens - run.tokens_used - run.tokens_reserved - prompt
+    reserved = run.tokens_reserved if held else 0
+    left = limits.max_tokens - run.tokens_used - reserved - prompt
     return min(wanted, left)
 
 
@@ -133,7 +140,9 @@ class Refused:
 
     @property
     def used(self) -> int:
-        return self.spent + self.held
+        """What counts against the limit: what is spent (holds are upper bounds of calls
+        in flight, not use)."""
+        return self.spent
 
     def message(self) -> str:
         left = max(0, self.allowed - self.spent - self.held)
@@ -173,12 +182,14 @@ async def reserve(
     prompt: int,
     wanted: int,
     cap: int | None,
-) -> Reserved | Refused:
+) -> Reserved | Refused | Wait:
     """Hold a call's estimate on the run (the run's row is locked by the caller). `cap`:
     what the step may still spend in micros (its own cap, less what it spent)."""
     limits = run.limits
     price = await price_of(uow, model, settings, run.currency)
-    completion = completion_cap(limits, run, prompt, wanted)
+    # what the call would hold were the holds of calls in flight released: `completion`
+    # is lowered only to what is spent, never to what others hold for a moment
+    completion = completion_cap(limits, run, prompt, wanted, held=False)
     if completion <= 0:
         assert limits is not None
         assert limits.max_tokens is not None
@@ -193,6 +204,8 @@ async def reserve(
     if cap is not None and cost > cap:
         return Refused(STEP, cap + step.cost, step.cost, needs=cost)
     max_cost = None if limits is None or limits.max_cost is None else limits.max_cost.amount_micros
+    if max_cost is not None and run.cost_used + cost > max_cost:
+        return Refused(BudgetLimit.COST.value, max_cost, run.cost_used, run.cost_reserved, cost)
     held = await uow.executions.reserve(
         run.execution_id,
         tokens=prompt + completion,
@@ -201,8 +214,24 @@ async def reserve(
         max_cost=max_cost,
     )
     if held is None:
-        assert max_cost is not None  # tokens were fitted above
-        return Refused(BudgetLimit.COST.value, max_cost, run.cost_used, run.cost_reserved, cost)
+        # it fits what is spent: only holds stand in the way; they are calls in flight
+        # of other steps (this step has none: its last call settled before this one)
+        assert limits is not None
+        tokens_short = limits.max_tokens is not None and (
+            run.tokens_used + run.tokens_reserved + prompt + completion > limits.max_tokens
+        )
+        limit = BudgetLimit.TOKENS.value if tokens_short else BudgetLimit.COST.value
+        pending = await uow.llm_calls.pending_of(run.execution_id)
+        if any(c["key"] != step.key and c["reserved_tokens"] + c["reserved_cost"] for c in pending):
+            return Wait(limit)
+        # holds no pending call owns (none should be): waiting could not end; refuse
+        allowed = limits.max_tokens if tokens_short else max_cost
+        assert allowed is not None
+        spent = run.tokens_used if tokens_short else run.cost_used
+        reserved = run.tokens_reserved if tokens_short else run.cost_reserved
+        return Refused(
+            limit, allowed, spent, reserved, prompt + completion if tokens_short else cost
+        )
     left = None if max_cost is None else max_cost - held.cost_used - held.cost_reserved + cost
     if cap is not None:
         left = cap if left is None else min(left, cap)
@@ -223,7 +252,9 @@ async def refuse(
     call goes on (`warn`). `checkpoint`: the step's, kept for when it runs again."""
     limits = run.limits
     action = limits.on_limit if limits is not None else OnLimit.FAIL
-    await exceeded(uow, run, refused.limit, refused.allowed, refused.used, ACTIONS[action])
+    await exceeded(
+        uow, run, refused.limit, refused.allowed, refused.used, ACTIONS[action], held=refused.held
+    )
     if action == OnLimit.WARN:
         return True
     if action == OnLimit.PAUSE:
@@ -267,9 +298,17 @@ async def hold(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, An
 
 
 async def exceeded(
-    uow: ExecutionUow, run: Run, limit: str, allowed: int, used: int, action: str
+    uow: ExecutionUow,
+    run: Run,
+    limit: str,
+    allowed: int,
+    used: int,
+    action: str,
+    *,
+    held: int | None = None,
 ) -> None:
-    """`BudgetExceeded` for `limit`, once per run (a step's own cap sends none)."""
+    """`BudgetExceeded` for `limit`, once per run (a step's own cap sends none): `used` is
+    what is spent, `held` what calls in flight held beside it."""
     if limit == STEP or limit in run.exceeded:
         return
     await uow.executions.set(run.execution_id, exceeded=[*run.exceeded, limit])
@@ -282,6 +321,7 @@ async def exceeded(
             limit=limit,
             allowed=allowed,
             used=used,
+            held=held,
             currency=run.currency if limit == BudgetLimit.COST else None,
             action=action,  # type: ignore[arg-type]  # one of ACTIONS' values
         ),

@@ -33,7 +33,7 @@ from agentsuite_contracts.steps import OnLimit, StepKind
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
-from agentsuite_execution.engine import budget, flow
+from agentsuite_execution.engine import budget, budget_wait, flow
 from agentsuite_execution.engine.containers import StepFailure
 from agentsuite_execution.engine.scope import scope_for
 from agentsuite_execution.settings import ExecutionSettings
@@ -168,6 +168,9 @@ async def send(
     held = await budget.reserve(
         uow, settings, run, step, model=ask.model, prompt=prompt, wanted=wanted, cap=cap
     )
+    if isinstance(held, budget_wait.Wait):
+        await budget_wait.wait(uow, step, checkpoint)
+        return
     if isinstance(held, budget.Refused):
         if held.limit == budget.STEP:
             raise StepFailure(
@@ -274,6 +277,7 @@ async def answered(deps: Deps, uow: ExecutionUow, response: LlmResponse) -> None
         route = {"model": response.model, "provider": response.provider}
         await uow.executions.manifest(run.execution_id, "models", call["key"], route)
     await budget.warn(uow, run)
+    await budget_wait.wake(uow, run)
     if step is None or step.state != StepState.WAITING or step.attempt != call["attempt"]:
         return
     await uow.timers.cancel(run.execution_id, key=step.key, kinds=["timeout"])
@@ -360,6 +364,7 @@ async def abandon(uow: ExecutionUow, run: Run, step: Step) -> None:
     """The step's pending LLM calls will not be waited for: release their reservations
     (an answer arriving later is ignored)."""
     await release(uow, run.execution_id, step.key)
+    await budget_wait.wake(uow, run)
 
 
 async def release(uow: ExecutionUow, execution_id: UUID, key: str | None = None) -> None:
