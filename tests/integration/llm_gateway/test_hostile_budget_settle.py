@@ -47,3 +47,28 @@ async def test_a_finished_call_no_longer_holds_its_reservation(slow_recorder: Ga
         answers.append((reply.status_code, reply.text[:200]))
     assert used * 5 < 75
     assert [code for code, _ in answers] == [200] * 5, answers
+
+
+async def test_the_refusal_says_what_is_spent_and_what_is_held(slow_recorder: Gateway) -> None:
+    """Issue 14 #6: the 402 read "28 of 90 tokens left" with nothing in flight; it now says
+    spent vs held vs left as execution's does, with the figures in the problem."""
+    gw = slow_recorder
+    tenant = uuid.uuid4()
+    first = await gw.client.post("/v1/chat/completions", json=BODY, headers=auth(tenant))
+    assert first.status_code == 200, first.text
+    used = first.json()["usage"]["total_tokens"]
+    await budget(gw, tenant, scope="tenant", period="total", limit_tokens=31, on_exhaust="reject")
+    fits = await gw.client.post("/v1/chat/completions", json=BODY, headers=auth(tenant))
+    assert fits.status_code == 200, fits.text
+    refused = await gw.client.post("/v1/chat/completions", json=BODY, headers=auth(tenant))
+    assert refused.status_code == 402, refused.text
+    problem = refused.json()
+    figures = problem["budget"]["tokens"]
+    needs = figures["needs"]
+    assert figures == {"limit": 31, "spent": used, "held": 0, "left": 31 - used, "needs": needs}
+    assert needs > 31 - used
+    assert problem["budget"]["scope"] == "tenant"
+    assert problem["detail"] == (
+        f"tenant total token budget 31: {used} spent, 0 held by calls in flight, "
+        f"{31 - used} left; this call needs up to {needs}"
+    )
