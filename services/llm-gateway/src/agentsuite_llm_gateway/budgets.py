@@ -96,6 +96,7 @@ class BudgetGate:
         if not reservation.budget_ids:
             return
         async with self._uow(tenant_id) as uow:
+            await uow.budgets.commit_lazily()
             await settle(uow, reservation.reservation_id, tokens, micros, request_id)
             await uow.commit()
 
