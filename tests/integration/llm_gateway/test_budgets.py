@@ -89,7 +89,18 @@ async def test_two_budgets_the_smaller_binds_and_a_refusal_holds_nothing(
     won, lost = await race(gateway, Caller(tenant, user_id=user), [big, small], 50, 100, ESTIMATE)
     assert (len(won), len(lost)) == (5, 45)
     assert all(e.rule == small for e in lost)
-    assert "tokens" in str(lost[0])
+    # the refusal says what is spent and what calls in flight hold (issue 14 #6)
+    assert str(lost[0]).endswith(
+        "day token budget 500: 0 spent, 500 held by calls in flight, 0 left; "
+        "this call needs up to 100"
+    ), str(lost[0])
+    assert lost[0].figures["tokens"] == {
+        "limit": 500,
+        "spent": 0,
+        "held": 500,
+        "left": 0,
+        "needs": 100,
+    }
     # the tenant budget holds exactly what the 5 winners hold: the refused held nothing
     assert (await counters(gateway, big.budget_id))["reserved_micros"] == 5 * ESTIMATE
     assert (await counters(gateway, small.budget_id))["reserved_tokens"] == 500
@@ -158,7 +169,10 @@ async def test_crossings_are_emitted_once_per_window(gateway: Gateway) -> None:
         async with gateway.deps.uow(tenant) as uow:
             await handlers.settle(uow, held.reservation_id, 10, spend, request)
             await uow.commit()
-    with pytest.raises(BudgetExhausted, match=r"0 of 0\.01 USD left"):
+    with pytest.raises(
+        BudgetExhausted,
+        match=r"cost budget 0\.01 USD: 0\.01 spent, 0 held by calls in flight, 0 left",
+    ):
         await gateway.deps.budgets.reserve(caller, [rule], 10, 500)
     # 4000 (40%), 6000 (60%: warning), 7000, 10000 (100%: exceeded), then nothing fits
     warnings = await outbox(gateway, tenant, "llm.budget.warning")

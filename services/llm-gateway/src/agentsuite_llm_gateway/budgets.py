@@ -1,5 +1,8 @@
 """Budgets on the hot path: reserve an estimate before the upstream call, atomically across
-every budget the caller counts against (settlement happens in the recorder's flush).
+every budget the caller counts against, and settle it when the call ends (`settle`: the
+hold freed, the real use spent) before the client has its answer, so the client's next
+call sees it. The recorder's flush settles only what that could not (the database did
+not answer in time): a trace carries its reservation until it is settled.
 
 One short transaction per call, one statement inside it (see `repositories.budgets`): the
 rows stay locked only for that statement and its commit, so calls against one budget
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from agentsuite_contracts.ids import uuid7
@@ -17,6 +21,7 @@ from agentsuite_llm_gateway.domain.budgets import remaining
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import BudgetRule
 from agentsuite_llm_gateway.domain.costs import units
+from agentsuite_llm_gateway.handlers.budgets import settle
 from agentsuite_llm_gateway.repositories.budgets import Row, counters_of, limits_of
 from agentsuite_llm_gateway.settings import GatewaySettings
 from agentsuite_llm_gateway.uow import GatewayUow
@@ -33,9 +38,12 @@ class Reservation:
 class BudgetExhausted(Exception):
     """Reserving would overspend `rule`'s budget; nothing was reserved."""
 
-    def __init__(self, rule: BudgetRule, message: str) -> None:
+    def __init__(
+        self, rule: BudgetRule, message: str, figures: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.rule = rule
+        self.figures = figures or {}  # the numbers of the message, for the problem document
 
 
 class BudgetGate:
@@ -64,7 +72,8 @@ class BudgetGate:
             row = await uow.budgets.get(refused[0])
         # leaving without commit: the statement held nothing, and the window roll is undone
         rule = next(r for r in rules if r.budget_id == refused[0])
-        raise BudgetExhausted(rule, exhausted_message(row, tokens, micros, now))
+        message, figures = exhausted(row, tokens, micros, now)
+        raise BudgetExhausted(rule, message, figures)
 
     async def release(self, tenant_id: UUID, reservation: Reservation) -> None:
         """Give a reservation back unspent, at once (the call never went out)."""
@@ -74,25 +83,69 @@ class BudgetGate:
             await uow.budgets.release(reservation.reservation_id)
             await uow.commit()
 
+    async def settle(
+        self,
+        tenant_id: UUID,
+        reservation: Reservation,
+        tokens: int,
+        micros: int,
+        request_id: UUID | None = None,
+    ) -> None:
+        """Spend what a finished call used and free the rest of its hold, now: one short
+        transaction, as the reservation's own (a call without budgets costs nothing)."""
+        if not reservation.budget_ids:
+            return
+        async with self._uow(tenant_id) as uow:
+            await uow.budgets.commit_lazily()
+            await settle(uow, reservation.reservation_id, tokens, micros, request_id)
+            await uow.commit()
 
-def exhausted_message(row: Row | None, tokens: int, micros: int, now: datetime) -> str:
-    """What a client reads in the 402: which budget, its limit, what is left, what the
-    call needed."""
+
+def exhausted(
+    row: Row | None, tokens: int, micros: int, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """What a client reads in the 402 (which budget, its limit, what is spent, what calls
+    in flight hold, what is left, what this call needs; execution's wording) and the same
+    figures as the problem's `budget` member."""
     if row is None:
-        return "a budget of this caller is exhausted"
+        return "a budget of this caller is exhausted", {}
     limits = limits_of(row)
     c = counters_of(row).rolled(row["period"], now)
     left_tokens, left_micros = remaining(limits, c)
-    who = "the tenant" if row["scope"] == "tenant" else f"{row['scope']} {row['scope_id']}"
+    who = "tenant" if row["scope"] == "tenant" else f"{row['scope']} {row['scope_id']}"
+    figures: dict[str, Any] = {
+        "budget_id": str(row["budget_id"]),
+        "scope": row["scope"],
+        "scope_id": row["scope_id"],
+        "period": row["period"],
+    }
     parts = []
     if left_tokens is not None and tokens > left_tokens:
+        figures["tokens"] = {
+            "limit": limits.tokens,
+            "spent": c.spent_tokens,
+            "held": c.reserved_tokens,
+            "left": left_tokens,
+            "needs": tokens,
+        }
         parts.append(
-            f"{left_tokens} of {limits.tokens} tokens left, this call may use up to {tokens}"
+            f"{who} {row['period']} token budget {limits.tokens}: {c.spent_tokens} spent, "
+            f"{c.reserved_tokens} held by calls in flight, {left_tokens} left; "
+            f"this call needs up to {tokens}"
         )
     if left_micros is not None and micros > left_micros:
+        currency = row["currency"]
+        figures["cost"] = {
+            "currency": currency,
+            "limit": units(limits.micros or 0),
+            "spent": units(c.spent_micros),
+            "held": units(c.reserved_micros),
+            "left": units(left_micros),
+            "needs": units(micros),
+        }
         parts.append(
-            f"{units(left_micros)} of {units(limits.micros or 0)} {row['currency']} left, "
-            f"this call may cost up to {units(micros)}"
+            f"{who} {row['period']} cost budget {units(limits.micros or 0)} {currency}: "
+            f"{units(c.spent_micros)} spent, {units(c.reserved_micros)} held by calls in "
+            f"flight, {units(left_micros)} left; this call needs up to {units(micros)}"
         )
-    detail = "; ".join(parts) or "nothing left"
-    return f"the {row['period']} budget of {who} is exhausted: {detail}"
+    return " | ".join(parts) or f"{who} {row['period']} budget: nothing left", figures

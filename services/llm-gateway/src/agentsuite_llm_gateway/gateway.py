@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -57,21 +57,21 @@ class Gateway:
         """Complete `body` (an OpenAI chat request, maybe with a `prompt` reference);
         GatewayError when refused or when every route failed."""
         job = await self.prepare(caller, body, options, needs=asks.needs(body))
-        with self.traced_failure(job):
+        async with self.traced_failure(job):
             hit = await self.outcomes.cached(job)
             if hit is not None:
                 return hit
             reply, model = await self._attempts(job, lambda adapter, call: adapter.complete(call))
-        outcome = self.outcomes.finish(job, reply, model)
+        outcome = await self.outcomes.finish(job, reply, model)
         if options.cache:
             await self.outcomes.store(job, outcome)
         return outcome
 
     async def embed(self, caller: Caller, body: Json, options: Options) -> Outcome:
         job = await self.prepare(caller, body, options, needs=frozenset({"embeddings"}))
-        with self.traced_failure(job):
+        async with self.traced_failure(job):
             reply, model = await self._attempts(job, lambda adapter, call: adapter.embed(call))
-        return self.outcomes.finish(job, reply, model)
+        return await self.outcomes.finish(job, reply, model)
 
     async def stream(self, caller: Caller, body: Json, options: Options) -> AsyncIterator[bytes]:
         """SSE bytes; the first token is already in hand when this returns, so a stream
@@ -81,19 +81,20 @@ class Gateway:
         job = await self.prepare(caller, body, options, needs=asks.needs(body), stream=True)
         return await open_stream(self, job)
 
-    @contextlib.contextmanager
-    def traced_failure(self, job: Prepared, *, stream: bool = False) -> Iterator[None]:
-        """A refused, failed or abandoned call is traced before its error goes on."""
+    @contextlib.asynccontextmanager
+    async def traced_failure(self, job: Prepared, *, stream: bool = False) -> AsyncIterator[None]:
+        """A refused, failed or abandoned call is settled and traced before its error goes
+        on (an abandoned one by the recorder's flush: its task is being cancelled)."""
         try:
             yield
         except GatewayError as exc:
-            self.outcomes.error(job, exc, stream=stream)
+            await self.outcomes.error(job, exc, stream=stream)
             raise
         except asyncio.CancelledError:
             self.outcomes.cancelled(job)
             raise
         except Exception:
-            self.outcomes.crashed(job)
+            await self.outcomes.crashed(job)
             raise
 
     # --- preparation -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STARTED_WAIT = 2.0  # seconds a call waits, at most, for its `started` trace to be written
+SETTLE_WAIT = 2.0  # seconds a finished call waits, at most, for its reservation's settlement
 
 
 def extension(
@@ -52,10 +53,29 @@ class Outcomes:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def finish(self, job: Prepared, reply: Reply, model: Model) -> Outcome:
+    async def settle(self, job: Prepared, tokens: Tokens, cost: int) -> None:
+        """Settle the call's reservation as it ends, before its client has the answer, so
+        the client's next call is not refused for a hold this one no longer needs. Best
+        effort: a database that does not answer in SETTLE_WAIT leaves the reservation on
+        the trace, and the recorder's flush settles it."""
+        held = job.reservation
+        if held is None or job.settled or not held.budget_ids:
+            return
+        try:
+            async with asyncio.timeout(SETTLE_WAIT):
+                await self.deps.budgets.settle(
+                    job.caller.tenant_id, held, tokens.total, cost, job.options.request_id
+                )
+        except Exception:  # the answer goes out; its trace settles the reservation later
+            log.warning("call %s: reservation left to the recorder", job.call_id, exc_info=True)
+            return
+        job.settled = True
+
+    async def finish(self, job: Prepared, reply: Reply, model: Model) -> Outcome:
         price = model.price_at(job.at)
         cost = cost_micros(price, reply.tokens)
         currency = price.currency if price is not None else "USD"
+        await self.settle(job, reply.tokens, cost)
         latency = elapsed_ms(job.started)
         body = dict(reply.body)
         body["model"] = model.name
@@ -130,7 +150,10 @@ class Outcomes:
             prompt_version=job.prompt_version,
             attempts=tuple(job.attempts),
             labels=job.options.labels,
-            reservation_id=None if job.reservation is None else job.reservation.reservation_id,
+            # settled already: the recorder's flush has nothing left to do for it
+            reservation_id=None
+            if job.reservation is None or job.settled
+            else job.reservation.reservation_id,
             instance_id=self.deps.instance.id,
         )
 
@@ -199,8 +222,9 @@ class Outcomes:
             )
         )
 
-    def error(self, job: Prepared, exc: GatewayError, *, stream: bool = False) -> None:
+    async def error(self, job: Prepared, exc: GatewayError, *, stream: bool = False) -> None:
         exc.traced = True
+        await self.settle(job, Tokens(), 0)  # nothing answered: the hold is given back
         last = job.route.candidates[0] if job.route.candidates else None
         tried = {m.name: m for m in job.route.candidates}
         if job.attempts:
@@ -217,9 +241,10 @@ class Outcomes:
             error=exc.code.value,
         )
 
-    def crashed(self, job: Prepared) -> None:
+    async def crashed(self, job: Prepared) -> None:
         """A call that failed on a fault of the gateway itself: traced, so its `started`
         row does not stay started while its process lives on."""
+        await self.settle(job, Tokens(), 0)
         self.record(
             job, None, "error", Tokens(), 0, "USD", elapsed_ms(job.started), error="internal"
         )

@@ -64,6 +64,7 @@ class Prepared:
     prompt_version: int | None = None
     reservation: Reservation | None = None
     reserved_for: str | None = None  # the model whose estimate is reserved
+    settled: bool = False  # the reservation was settled as the call ended (not by the trace)
     attempts: list[Attempt] = field(default_factory=list)
     # its trace's id: the `started` row written before the first upstream call and the
     # finished trace that replaces it are one row

@@ -1,9 +1,9 @@
 """Budget reservations on the request path: what a call may spend before it is sent.
 
 A budget is touched only when the caller has one: the reservation is one short transaction
-(settled later by the recorder's flush), taken for the model about to be tried and swapped
-for a bigger one when a fallback model's estimate is larger. A budget that says downgrade
-routes to its cheaper model instead of refusing.
+(settled by another as the call ends, see outcomes.py), taken for the model about to be
+tried and swapped for a bigger one when a fallback model's estimate is larger. A budget
+that says downgrade routes to its cheaper model instead of refusing.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ async def reserve(budgets: BudgetGate, job: Prepared, model: Model, rng: random.
             cheaper = _downgrade(job, rule.downgrade_to, model, rng)
             if cheaper is not None:
                 return await reserve(budgets, job, cheaper, rng)
-        raise GatewayError(Code.BUDGET_EXCEEDED, str(exc)) from None
+        figures = {"budget": exc.figures} if exc.figures else None
+        raise GatewayError(Code.BUDGET_EXCEEDED, str(exc), extensions=figures) from None
     job.reserved_for = model.name
     return model
 

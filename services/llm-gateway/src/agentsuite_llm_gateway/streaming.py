@@ -48,7 +48,7 @@ class Opened:
 async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
     from agentsuite_llm_gateway.gateway import exhausted, falls_back, refused
 
-    with gw.traced_failure(job, stream=True):
+    async with gw.traced_failure(job, stream=True):
         hit = await gw.outcomes.cached(job, stream=True)
         if hit is not None:
             return _replay(hit, _wants_usage(job))
@@ -130,6 +130,12 @@ async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> As
         chunk["model"] = model.name
         return sse(chunk)
 
+    def used() -> tuple[Tokens, int]:
+        # no usage came (cut, or a server that sends none): bytes/4 is the usual guess
+        guess = Tokens(prompt=job.prompt_tokens // 4, completion=text // 4 + (text > 0))
+        spent = tokens if tokens is not None else guess
+        return spent, cost_micros(price, spent)
+
     try:
         for chunk in opened.buffered:
             rendered = render(chunk)
@@ -139,9 +145,12 @@ async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> As
             rendered = render(chunk)
             if rendered is not None:
                 yield rendered
+        # settled before the last event: a client that calls again on [DONE] sees it
+        await gw.outcomes.settle(job, *used())
         yield DONE
     except UpstreamError as exc:
         error = "stream_cut"
+        await gw.outcomes.settle(job, *used())
         problem = {
             "message": f"the upstream stream failed after it began: {exc.message}",
             "type": "api_error",
@@ -154,15 +163,12 @@ async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> As
         raise
     finally:
         await _close(opened.chunks)
-        if tokens is None:
-            # no usage came (cut, or a server that sends none): bytes/4 is the usual guess
-            tokens = Tokens(prompt=job.prompt_tokens // 4, completion=text // 4 + (text > 0))
-        cost = cost_micros(price, tokens)
+        spent, cost = used()
         gw.outcomes.record(
             job,
             model,
             "ok" if error is None else "error",
-            tokens,
+            spent,
             cost,
             currency,
             elapsed_ms(job.started),

@@ -81,6 +81,7 @@ def openai_error(exc: GatewayError) -> Response:
         "detail": exc.message,
         "code": exc.code.value,
         "retryable": exc.retryable,
+        **exc.extensions,
     }
     headers = {"retry-after": "1"} if exc.status == 429 else None
     return Response(

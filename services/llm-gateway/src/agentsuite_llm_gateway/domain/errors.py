@@ -4,6 +4,7 @@ shape (and problem+json) on HTTP and to `LlmError` on Kafka."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class Code(StrEnum):
@@ -54,6 +55,7 @@ class GatewayError(Exception):
         retryable: bool = False,
         status: int | None = None,
         provider_status: int | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -62,6 +64,8 @@ class GatewayError(Exception):
         self.retryable = retryable
         self.status = status if status is not None else _HTTP[code][0]
         self.provider_status = provider_status
+        # members the problem document adds, e.g. a refusing budget's figures (`budget`)
+        self.extensions = extensions or {}
         self.traced = False  # set once the refusal has its trace: no entrypoint traces it twice
 
     @property
