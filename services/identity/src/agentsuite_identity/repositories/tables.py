@@ -103,6 +103,8 @@ users = Table(
     ),
     # one account per email per tenant in any case
     UniqueConstraint("tenant_id", "email_lower", name="uq_users_tenant_email_lower"),
+    # the revocation list's rows only (migration 0007)
+    Index("ix_users_deactivated", "updated_at", postgresql_where=text("status = 'deactivated'")),
 )
 
 orgs = Table(
@@ -180,6 +182,10 @@ service_accounts = Table(
     _updated(),
     _when("secret_rotated_at"),
     _version(),
+    # the revocation list's rows only (migration 0007)
+    Index(
+        "ix_service_accounts_disabled", "updated_at", postgresql_where=text("status = 'disabled'")
+    ),
 )
 
 refresh_tokens = Table(
@@ -320,6 +326,13 @@ api_keys = Table(
     Column("revoke_reason", Text, nullable=True),
     _created(),
     Index("ix_api_keys_tenant", "tenant_id", "created_at"),
+    # the revocation list: revoked keys, and a deactivated owner's live keys (migration 0007)
+    Index("ix_api_keys_revoked", "revoked_at", postgresql_where=text("revoked_at IS NOT NULL")),
+    Index(
+        "ix_api_keys_owner",
+        "user_id",
+        postgresql_where=text("user_id IS NOT NULL AND revoked_at IS NULL"),
+    ),
 )
 
 # --- 0006 API key rate limits, one per key across identity processes -----------------------
