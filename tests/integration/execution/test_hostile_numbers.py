@@ -4,7 +4,10 @@ true in Python but `int("²")` fails, so a header of a superscript digit (latin-
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
+
+import pytest
 
 from tests.integration.execution.harness import Execution, auth
 from tests.integration.execution.test_api import runnable, started, tool
@@ -38,3 +41,30 @@ async def test_an_if_match_of_a_superscript_digit_is_a_412_problem(engine: Execu
     reply = await engine.client.post(url, json={}, headers=raw(tenant, "If-Match", b'"\xb2"'))
     assert reply.status_code == 412, reply.text
     assert reply.headers["content-type"].startswith("application/problem+json")
+
+
+# hostile review: POST /v1/executions took {"budget": {"max_tokens": 2**63}} (or a max_cost
+# of 2**63 micros) with a 201, as `/budget` does not (le=2**62); the run's first LLM step
+# then failed in the engine on every claim ("value out of int64 range" binding the
+# reservation statement) and the run stayed `running` for good
+@pytest.mark.parametrize(
+    "budget",
+    [
+        {"max_tokens": 2**63},
+        {"max_tokens": 10**23},
+        {"max_duration_ms": 2**63},
+        {"max_cost": {"amount_micros": 2**63, "currency": "USD"}},
+    ],
+)
+async def test_a_start_budget_past_a_bigint_is_a_422_like_a_raise(
+    engine: Execution, budget: dict[str, Any]
+) -> None:
+    tenant = uuid4()
+    plan = await runnable(engine, tenant, [tool("a")])
+    reply = await engine.client.post(
+        "/v1/executions",
+        json={"plan_id": str(plan.plan_id), "budget": budget},
+        headers=auth(tenant),
+    )
+    assert reply.status_code == 422, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
