@@ -8,8 +8,16 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from agentsuite_execution.handlers.consistency import check
 
+from agentsuite_contracts.common import Money
+from agentsuite_contracts.envelope import Envelope, Subject
+from agentsuite_contracts.ids import uuid7
+from agentsuite_contracts.planning import PlanApproved
+from agentsuite_contracts.steps import Budget
+from agentsuite_kit.messaging.errors import PermanentError
 from tests.integration.execution.harness import Execution, auth
+from tests.integration.execution.publish import plan_approved
 from tests.integration.execution.test_api import runnable, started, tool
 from tests.integration.execution.test_api_control import wait
 
@@ -68,3 +76,23 @@ async def test_a_start_budget_past_a_bigint_is_a_422_like_a_raise(
     )
     assert reply.status_code == 422, reply.text
     assert reply.headers["content-type"] == "application/problem+json"
+
+
+# the same number arriving from planning (a plan's own budget in planning.plan.approved) was
+# projected, and every run of the plan stuck alike: refused before the projection, with the
+# reason, so the consumer dead-letters it at once (PermanentError) instead of storing it
+@pytest.mark.parametrize(
+    "budget",
+    [Budget(max_tokens=2**63), Budget(max_cost=Money(amount_micros=10**23))],
+)
+def test_a_plan_budget_past_a_bigint_is_dead_lettered_with_its_reason(budget: Budget) -> None:
+    payload = plan_approved(steps=[tool("a")], budget=budget)
+    event = Envelope[PlanApproved](
+        producer="planning",
+        tenant_id=uuid4(),
+        subject=Subject(type="plan", id=str(payload.plan_id)),
+        correlation_id=uuid7(),
+        payload=payload,
+    )
+    with pytest.raises(PermanentError, match=r"budget\.max_(tokens|cost)"):
+        check(event)
