@@ -19,6 +19,7 @@ from agentsuite_kit.storable import (
     MAX_JSON_DEPTH,
     Unstorable,
     escaped,
+    nested_past,
     suspect,
     unstorable,
     unstorable_json,
@@ -89,6 +90,9 @@ def test_json_at_the_bound_and_brackets_in_strings_are_fine() -> None:
     wide = json.dumps({"items": [{"a": [1]} for _ in range(500)], "s": "[[[[" * 100}).encode()
     assert suspect(wide)  # many brackets: the walk decides
     assert unstorable_json(wide) is None
+    assert not nested_past(json.loads(wide))
+    assert nested_past({"a": [[{"b": []}]]}, max_depth=4)
+    assert not nested_past({"a": [[{"b": []}]]}, max_depth=5)
 
 
 async def test_the_edge_refuses_a_deep_body_with_a_422_naming_the_bound() -> None:

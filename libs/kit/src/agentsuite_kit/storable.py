@@ -124,15 +124,46 @@ def suspect(raw: bytes, *, numbers: bool = True, max_depth: int = MAX_JSON_DEPTH
     searches and counts, then a regex; the hot path skips the decode and walk when it says
     no). `numbers=False` for a parser that refuses NaN and Infinity itself (orjson; it
     refuses an overflowing literal too)."""
+    return _hinted(raw, numbers) or _bracketed(raw, max_depth)
+
+
+def _hinted(raw: bytes, numbers: bool) -> bool:
     # one-byte searches first (memchr speed): a flaw in JSON text needs a backslash escape,
     # a raw NUL or a raw surrogate's lead byte 0xED; most bodies hold none of them
     if (b"\\" in raw or b"\x00" in raw or b"\xed" in raw) and _SUSPECT.search(raw) is not None:
         return True
-    # nesting past the bound needs more opening brackets than the bound (strings included:
-    # a false alarm costs the walk, which measures the real depth)
-    if raw.count(b"[") + raw.count(b"{") > max_depth:
-        return True
     return numbers and (b"NaN" in raw or b"Infinity" in raw or _HUGE.search(raw) is not None)
+
+
+def _bracketed(raw: bytes, max_depth: int) -> bool:
+    # nesting past the bound needs more opening brackets than the bound (strings included:
+    # a false alarm costs a containers-only walk, which measures the real depth)
+    return raw.count(b"[") + raw.count(b"{") > max_depth
+
+
+def nested_past(value: Any, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether decoded JSON `value` nests containers deeper than `max_depth`: containers
+    only, a third of the full walk's cost on a large chat body (it runs on most of them)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list | tuple):
+            continue
+        if depth > max_depth:
+            return True
+        inner = item.values() if isinstance(item, dict) else item
+        stack.extend((x, depth + 1) for x in inner if isinstance(x, dict | list | tuple))
+    return False
+
+
+def unstorable_decoded(
+    value: Any, raw: bytes, *, numbers: bool = True, max_depth: int = MAX_JSON_DEPTH
+) -> Unstorable | None:
+    """`unstorable(value)` for `value` decoded from `raw`, walked only when the bytes hint
+    at a flaw or hold enough brackets to nest too deep (then measured first)."""
+    if _hinted(raw, numbers) or (_bracketed(raw, max_depth) and nested_past(value, max_depth)):
+        return unstorable(value, max_depth=max_depth)
+    return None
 
 
 def unstorable_json(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Unstorable | None:
@@ -144,7 +175,7 @@ def unstorable_json(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Unstorabl
         decoded = json.loads(raw)
     except (ValueError, RecursionError):
         return None
-    return unstorable(decoded, max_depth=max_depth)
+    return unstorable_decoded(decoded, raw, max_depth=max_depth)
 
 
 def escape_text(text: str) -> str:
