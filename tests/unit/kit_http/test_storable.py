@@ -179,6 +179,13 @@ def test_an_overflowing_number_literal_is_found_like_infinity(literal: str) -> N
     assert "non-finite" in found.reason
 
 
+def test_a_float_of_400_digits_is_found_and_a_long_integer_is_not() -> None:
+    found = unstorable_json(b'{"x": 1' + b"0" * 400 + b".0}')  # decodes to inf
+    assert found is not None
+    assert found.path == "x"
+    assert unstorable_json(b'{"x": 1' + b"0" * 400 + b"}") is None  # an exact int: jsonb holds it
+
+
 async def test_the_edge_refuses_an_overflowing_number_with_a_422() -> None:
     async with client_for(build()) as client:
         reply = await client.post(
