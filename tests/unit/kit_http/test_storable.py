@@ -180,7 +180,7 @@ def test_an_overflowing_number_literal_is_found_like_infinity(literal: str) -> N
 
 
 def test_a_float_of_400_digits_is_found_and_a_long_integer_is_not() -> None:
-    found = unstorable_json(b'{"x": 1' + b"0" * 400 + b".0}')  # decodes to inf
+    found = unstorable_json(b'{"x": 1' + b"0" * 400 + b".0}")  # decodes to inf
     assert found is not None
     assert found.path == "x"
     assert unstorable_json(b'{"x": 1' + b"0" * 400 + b"}") is None  # an exact int: jsonb holds it
