@@ -3,7 +3,9 @@
 Each body is made from the route's OpenAPI request schema: its required members filled
 (and its optional strings too), every string holding the hostile text, so the text reaches
 as deep into the service as a well-formed request would; then once more with the text in a
-key. Every answer must be a 4xx naming where the text was (the kit's 422 `field`, or the
+key; then with a member nested 300 deep and one of a literal that overflows a double
+(`1e999`: infinity without the text "Infinity"), which pydantic cannot serialize and jsonb
+cannot hold. Every answer must be a 4xx naming where the text was (the kit's 422 `field`, or the
 OpenAI routes' `error.param`), never a 5xx.
 """
 
@@ -133,4 +135,20 @@ async def sweep(
                     wrong.append(what)
                 elif not named(reply):
                     wrong.append(f"{what} (names no field)")
+        made = instance(spec, schema, "plain")
+        for literal in ("[" * 300 + "]" * 300, "1e999"):
+            # raw JSON text: json.dumps writes neither a literal past a double nor fast depth
+            base = made if isinstance(made, dict) else {}
+            raw = json.dumps({**base, "hostile": "HOLE"}).replace('"HOLE"', literal)
+            reply = await client.request(
+                method,
+                url(path, ids or {}),
+                content=raw,
+                headers={**headers, "content-type": "application/json"},
+            )
+            what = f"{method} {path} {literal[:8]!r}: {reply.status_code} {reply.text[:160]}"
+            if not 400 <= reply.status_code < 500:
+                wrong.append(what)
+            elif not (named(reply) or "").startswith("hostile"):
+                wrong.append(f"{what} (does not name hostile)")
     return wrong

@@ -25,6 +25,11 @@ ANSWERS: dict[str, tuple[int, bytes, str]] = {
     "nul-key": (200, b'{"ok": [{"a\\u0000": 1}]}', "application/json"),
     "nul-text": (200, b"plain\x00words", "text/plain"),
     "nul-error-body": (400, b"bad\x00request", "text/plain"),
+    # hostile review: an output nested past the kit's bound (pydantic stops serializing at
+    # ~255 levels) was stored, then the attempt's record failed: the tool was called again
+    # each lease until `lease_lost`; a literal past a double is refused by the parser
+    "deep-output": (200, b'{"x": ' + b"[" * 300 + b"]" * 300 + b"}", "application/json"),
+    "huge-number": (200, b'{"x": 1e999}', "application/json"),
 }
 
 
@@ -77,6 +82,8 @@ async def test_an_unstorable_tool_answer_fails_the_step_once(engine: Execution, 
         run_id = await run_tool(engine, tenant, f"{base}/{path}")
         done = await settled(engine, tenant, str(run_id), within=60)
     assert done["status"] == "failed", done
-    expected = "tool_error" if path == "nul-error-body" else "invalid_output"
+    expected = {"nul-error-body": "tool_error", "huge-number": "bad_response"}.get(
+        path, "invalid_output"
+    )
     assert done["error"]["code"] == expected, done["error"]
     assert calls == [path], "called again: the attempt was lost instead of failed"

@@ -11,10 +11,32 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.steps import Budget
 from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.handlers.consistency import MAX_LIMIT
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[\w.\-/]+$")]
 LabelValue = Annotated[str, StringConstraints(max_length=256)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+# a limit the engine's bigint columns hold with room to add what one call spends: the
+# contract's Budget has no upper bound (narrowing it would break its compat rule), and a
+# start budget of 2**63 was a 201 whose every engine claim then failed (int64 overflow)
+
+
+class StartMoney(Money):
+    amount_micros: int = Field(
+        ge=0, le=MAX_LIMIT, description="Amount in millionths of the currency unit."
+    )
+
+
+class StartBudget(Budget):
+    """The contract's Budget with the bounds the engine's columns hold."""
+
+    max_cost: StartMoney | None = Field(default=None, description="Most money spent.")
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_LIMIT, description="Most LLM tokens.")
+    max_duration_ms: int | None = Field(
+        default=None, gt=0, le=MAX_LIMIT, description="Wall-clock limit."
+    )
 
 
 class Body(BaseModel):
@@ -37,7 +59,7 @@ class StartBody(Body):
         max_length=200,
         description="The run's inputs, checked against the plan's inputs schema.",
     )
-    budget: Budget | None = Field(
+    budget: StartBudget | None = Field(
         default=None, description="Limits for this run; null: the plan's own budget."
     )
     labels: dict[Label, LabelValue] = Field(
@@ -58,10 +80,10 @@ class BudgetBody(Body):
     """The limits to set; a limit left out stays as it is. None may go below what the run
     has spent and holds for calls in flight."""
 
-    max_cost: Money | None = Field(default=None, description="Most money spent.")
-    max_tokens: int | None = Field(default=None, gt=0, le=2**62, description="Most LLM tokens.")
+    max_cost: StartMoney | None = Field(default=None, description="Most money spent.")
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_LIMIT, description="Most LLM tokens.")
     max_duration_ms: int | None = Field(
-        default=None, gt=0, le=2**62, description="Wall-clock limit from the run's start."
+        default=None, gt=0, le=MAX_LIMIT, description="Wall-clock limit from the run's start."
     )
 
 

@@ -6,7 +6,9 @@ runs of it reported version 1.
 What is checked: the envelope's subject is the aggregate its payload names (the topic's
 key field, as every producer's unit of work sets it), and the ids and versions a payload
 repeats agree. No payload on execution's topics carries a tenant: the envelope's tenant
-scopes every read and write of its handler (RLS), so it cannot disagree with one.
+scopes every read and write of its handler (RLS), so it cannot disagree with one. A plan's
+budget must fit the engine's bigint columns (the contract has no upper bound): one past them
+was projected, and every run of the plan then failed each claim and stuck in `running`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from uuid import UUID
 from agentsuite_contracts.envelope import Envelope, Payload, Subject
 from agentsuite_contracts.planning import PlanApproved
 from agentsuite_contracts.registry import subject_of
+from agentsuite_contracts.steps import Budget
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.messaging.consumer import Handler
 from agentsuite_kit.messaging.errors import PermanentError
@@ -44,6 +47,31 @@ def check(event: Envelope[Any]) -> None:
                 f"{event.type}: approves plan {payload.plan_id} version {payload.version}, "
                 f"its snapshot is plan {snapshot.plan_id} version {snapshot.version}"
             )
+        reason = budget_flaw(snapshot.budget)
+        if reason is not None:
+            raise PermanentError(f"{event.type}: plan.{reason}")
+
+
+# what the engine's bigint columns hold with room to add one call's spend (the `/budget` and
+# start routes' bound too)
+MAX_LIMIT = 2**62
+
+
+def budget_flaw(budget: Budget | None) -> str | None:
+    """`budget.<limit>: ...` for a limit past `MAX_LIMIT`, or None."""
+    if budget is None:
+        return None
+    limits = {
+        "max_tokens": budget.max_tokens,
+        "max_duration_ms": budget.max_duration_ms,
+        "max_cost.amount_micros": None
+        if budget.max_cost is None
+        else budget.max_cost.amount_micros,
+    }
+    for name, value in limits.items():
+        if value is not None and value > MAX_LIMIT:
+            return f"budget.{name}: {value} is past the largest limit ({MAX_LIMIT})"
+    return None
 
 
 def _same(a: Subject, b: Subject) -> bool:

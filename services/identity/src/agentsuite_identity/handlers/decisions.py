@@ -14,6 +14,7 @@ from agentsuite_contracts.ids import uuid7
 from agentsuite_identity.domain.authz import Decision, Request
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.jobs import Job
+from agentsuite_kit.storable import unstorable
 
 if TYPE_CHECKING:
     from agentsuite_identity.deps import Deps
@@ -76,12 +77,22 @@ def decision_view(row: Any) -> dict[str, Any]:
     return {
         "decision_id": row["decision_id"],
         "decided_at": row["decided_at"],
-        "request": row["request"],
+        "request": _readable(row["request"]),
         "allowed": row["allowed"],
         "reason": row["reason"],
-        "explanation": row["explanation"],
+        "explanation": _readable(row["explanation"]),
         "elapsed_ms": row["elapsed_ms"],
     }
+
+
+def _readable(document: Any) -> Any:
+    """`document`, or why it is withheld: a request stored before the edge bounded nesting
+    (kit `MAX_JSON_DEPTH`) cannot be serialized, and one such row made every page of the
+    tenant's decision log a 500. The row stays listed; only its document is left out."""
+    found = unstorable(document)
+    if found is None:
+        return document
+    return {"withheld": f"{found.path}: {found.reason}"}
 
 
 def jobs(deps: Deps) -> dict[str, Callable[[Job, IdentityUow], Awaitable[None]]]:

@@ -22,7 +22,7 @@ from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
 from agentsuite_kit.http.numbers import ascii_int
-from agentsuite_kit.storable import suspect, unstorable, unstorable_json
+from agentsuite_kit.storable import unstorable_decoded, unstorable_json
 from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
@@ -141,7 +141,7 @@ def _storable(request: Request, raw: bytes, body: Json) -> None:
         if b"\x00" in value:
             header = name.decode("latin-1")
             raise GatewayError(Code.INVALID_REQUEST, f"{header}: contains NUL", param=header)
-    found = unstorable(body) if suspect(raw, numbers=False) else None  # walk on a hint
+    found = unstorable_decoded(body, raw, numbers=False)  # walks on a hint only
     if found is not None:
         raise GatewayError(
             Code.INVALID_REQUEST, f"{found.path}: {found.reason}", param=found.path or None

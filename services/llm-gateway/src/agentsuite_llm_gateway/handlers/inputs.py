@@ -15,6 +15,8 @@ from agentsuite_kit.storable import text_flaw
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
 MAX_OPTIONS_BYTES = 64 * 1024
+# stricter than the kit's MAX_JSON_DEPTH (64), which bounds every body and event as a whole:
+# options sit inside a stored route and need no more
 MAX_OPTIONS_DEPTH = 32
 
 
