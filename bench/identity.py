@@ -3,7 +3,7 @@
     uv run python bench/identity.py [--seconds S] [--connections N]
 
 (a) JWT verification/s on one core: the kit's `JwksKeySet.verify` on identity-issued
-    (EdDSA) tokens, beside a bare PyJWT decode with the same key and checks.
+    (Ed25519) tokens, beside a bare PyJWT decode with the same key and checks.
 (b) `POST /v1/authorize` decisions/s and p50/p99 over HTTP against `agentsuite serve
     identity` (one uvicorn worker, a subprocess), warm, with decision_sample_rate 1.0 and
     0.0.
@@ -40,6 +40,7 @@ from agentsuite_identity.auth import IdentityAuthenticator  # noqa: E402
 from agentsuite_identity.grants import API_KEY_TOKEN_TYPE, GRANT_TOKEN_EXCHANGE  # noqa: E402
 from agentsuite_identity.settings import IdentitySettings  # noqa: E402
 from agentsuite_kit.auth import JwksKeySet  # noqa: E402
+from agentsuite_kit.auth.algorithms import ED25519, Ed25519Algorithm  # noqa: E402
 from agentsuite_kit.auth.principal import PrincipalKind  # noqa: E402
 from bench.identity_http import (  # noqa: E402
     Load,
@@ -139,13 +140,14 @@ async def verification(identity: Identity, tenant: UUID, user: UUID, table: Tabl
     s = identity.settings
     kid = jwt.get_unverified_header(tokens[0])["kid"]
     jwks = (await identity.client.get("/.well-known/jwks.json")).json()
-    key = jwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == kid), algorithm="EdDSA")
+    # Ed25519 (RFC 9864) is the kit's own PyJWT algorithm: a raw key, as the kit verifies
+    key = Ed25519Algorithm.from_jwk(next(k for k in jwks["keys"] if k["kid"] == kid))
 
     async def raw(i: int) -> None:
         jwt.decode(
             tokens[i % 100],
             key=key,
-            algorithms=["EdDSA"],
+            algorithms=[ED25519],
             audience=s.jwt_audience,
             issuer=s.jwt_issuer,
             leeway=s.token_leeway,
