@@ -25,6 +25,9 @@ async def main(bootstrap: str, topic: str, group: str) -> None:
         rebalance_timeout_ms=SESSION_MS,
         max_poll_interval_ms=SESSION_MS,
         heartbeat_interval_ms=3000,
+        # it must never take a record from the service it stands beside: resumed, it may
+        # fetch the note before it leaves, and an automatic commit would pass it by
+        enable_auto_commit=False,
         # some brokers answer a join only when the rebalance they started ends
         request_timeout_ms=SESSION_MS + 60_000,
     )
