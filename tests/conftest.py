@@ -18,6 +18,13 @@ from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 
 ROOT = Path(__file__).parent
 
+# The services' apps under test start once their consumer groups have joined: a scenario
+# must not start before its consumers can hear it (on Apache Kafka a join can outlast a
+# test's deadline). The sample service keeps the default background join, which
+# test_restart_after_kill is about.
+for _service in ("IDENTITY", "LLM_GATEWAY", "EXECUTION"):
+    os.environ.setdefault(f"AGENTSUITE_{_service}_CONSUMERS_JOIN_BEFORE_READY", "true")
+
 
 class TestSettings(BaseSettings):
     """The suite's only window on the environment."""

@@ -187,8 +187,8 @@ class Runtime(Generic[U]):
                 fetch=spec.fetch,
                 client_id=s.kafka_client_id,
             )
-            # the join goes on in the background: see ConsumerGroup.start
-            await group.start(wait=False)
+            # by default the join goes on in the background: see ConsumerGroup.start
+            await group.start(wait=s.consumers_join_before_ready)
             self.groups.append(group)
         if self.relay_enabled:
             self.relay = OutboxRelay(

@@ -57,6 +57,13 @@ class ServiceSettings(BaseSettings):
         "Read with this service's token (`credentials_file`); while identity cannot be "
         "reached the last list stays in force (fail-open).",
     )
+    consumers_join_before_ready: bool = Field(
+        default=False,
+        description="Start waits until every consumer group has joined. Off: the API serves "
+        "at once and groups join in the background (a join lasts the broker's rebalance "
+        "delay, after a crash the dead member's session too). Tests turn it on so a "
+        "scenario never starts before its consumers can hear it.",
+    )
     revocation_interval: float = Field(
         default=5.0, gt=0, description="Seconds between fetches of identity's revocation list."
     )
