@@ -79,6 +79,9 @@ async def ground(pg_admin_url: str, server: JwksServer, tmp_path: Path) -> Async
             f"{p}DATABASE_URL": db.url(pg_admin_url),
             f"{p}MIGRATION_DATABASE_URL": db.url(pg_admin_url, owner=True),
             f"{p}KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+            # as deployed: ready while its group joins (after the kill, the dead member's
+            # session holds the join up)
+            f"{p}CONSUMERS_JOIN_BEFORE_READY": "false",
             f"{p}JWKS_URL": server.url,
             f"{p}JWT_ISSUER": ISSUER,
             f"{p}JWT_AUDIENCE": AUDIENCE,
