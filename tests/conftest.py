@@ -20,9 +20,10 @@ ROOT = Path(__file__).parent
 
 # The services' apps under test start once their consumer groups have joined: a scenario
 # must not start before its consumers can hear it (on Apache Kafka a join can outlast a
-# test's deadline). The sample service keeps the default background join, which
-# test_restart_after_kill is about.
-for _service in ("IDENTITY", "LLM_GATEWAY", "EXECUTION"):
+# test's deadline, and a group stopped mid-join failed its teardown). Tests of the
+# background join (test_restart_after_kill, the gateway's crash recovery) turn it off for
+# the processes they start.
+for _service in ("IDENTITY", "LLM_GATEWAY", "EXECUTION", "SAMPLE"):
     os.environ.setdefault(f"AGENTSUITE_{_service}_CONSUMERS_JOIN_BEFORE_READY", "true")
 
 

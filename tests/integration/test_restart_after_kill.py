@@ -43,6 +43,8 @@ async def sample(
     p = env_prefix("sample")
     env = {
         **os.environ,
+        # as deployed: ready while the group joins (the suite waits for joins elsewhere)
+        f"{p}CONSUMERS_JOIN_BEFORE_READY": "false",
         "PYTHONPATH": str(ROOT),
         f"{p}DATABASE_URL": db.url(pg_admin_url),
         f"{p}MIGRATION_DATABASE_URL": db.url(pg_admin_url, owner=True),
