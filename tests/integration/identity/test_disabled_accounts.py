@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from agentsuite_execution.app import build as build_execution
 
 from agentsuite_cli.provision import deprovision
+from agentsuite_execution.app import build as build_execution
 from agentsuite_identity.handlers.service_accounts import disable
 from agentsuite_kit.messaging.admin import ensure_topics
 from tests.integration.execution.harness import (

@@ -55,7 +55,7 @@ def _number_flaw(value: float) -> str | None:
     return None if math.isfinite(value) else f"is a non-finite number ({value})"
 
 
-def unstorable(value: Any) -> Unstorable | None:
+def unstorable(value: Any) -> Unstorable | None:  # noqa: C901  one iterative walk over every JSON shape (kept iterative so deep documents cannot recurse)
     """The first string (key or value) or number in `value` (decoded JSON: dicts, lists,
     scalars) PostgreSQL cannot hold, in document order; None if all can be stored.
     Iterative: a deeply nested document is walked, not a RecursionError."""
