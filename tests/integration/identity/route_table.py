@@ -25,7 +25,6 @@ from agentsuite_kit.auth import fastapi as kit_fastapi
 PUBLIC: dict[str, str] = {
     "GET /.well-known/jwks.json": "public keys, by definition public",
     "GET /.well-known/openid-configuration": "discovery metadata",
-    "GET /v1/revocations": "opaque ids the kit's verifiers poll without credentials, like JWKS",
     "POST /v1/token": "the OAuth token endpoint authenticates by its grant",
     "POST /v1/revoke": "RFC 7009: the token being revoked is the credential",
     "POST /v1/invitations/accept": "the invitation token is the credential",

@@ -134,3 +134,40 @@ async def test_org_scoped_token_reaches_and_changes_nothing_of_another_org(
     )
     assert not failures, "\n".join(failures)
     assert not changed, f"X's rows changed: {changed}"
+
+
+async def test_org_scoped_token_is_refused_where_a_route_is_the_tenants(
+    identity: Identity,
+) -> None:
+    """Issue 21, the kit's gate in identity: the routes that confine themselves to the
+    token's org admit it; a tenant-wide one (the tenant, a password) answers 403 `org_scope`,
+    and so does a decision about a resource of no org (the tenant's)."""
+    x = await populate(identity)
+    assert x.failed == [], "populate failed"
+    y, _ = await _second_org(identity, x)
+    auth = {
+        "Authorization": f"Bearer {await org_token(identity, x.tenant_id, x.admin_id, UUID(y))}"
+    }
+
+    me = await identity.client.get("/v1/users/me", headers=auth)
+    assert me.status_code == 200, me.text
+    own = await identity.client.get(f"/v1/orgs/{y}", headers=auth)
+    assert own.status_code == 200, own.text
+    for method, path, body in (
+        ("GET", f"/v1/tenants/{x.tenant_id}", None),
+        ("POST", "/v1/users/me/password", {"current_password": "x", "new_password": "y" * 16}),
+    ):
+        r = await identity.client.request(method, path, headers=auth, json=body)
+        assert r.status_code == 403, f"{method} {path}: {r.text}"
+        assert r.json()["code"] == "org_scope", r.text
+    ask: dict[str, Any] = {
+        "subject": {"id": x.ids["user_id"]},
+        "action": "plans:read",
+        "resource": {"type": "plan", "id": "p-1"},
+    }
+    tenants = await identity.client.post("/v1/authorize", headers=auth, json=ask)
+    assert tenants.status_code == 403, tenants.text
+    assert tenants.json()["code"] == "org_scope"
+    ask["resource"]["org_id"] = y
+    mine = await identity.client.post("/v1/authorize", headers=auth, json=ask)
+    assert mine.status_code == 200, mine.text

@@ -5,6 +5,7 @@ the bound of the kit's revocation list: one refresh of `/v1/revocations`."""
 
 # No `from __future__ import annotations`: kept like the other over-TCP stacks.
 import asyncio
+import json
 import socket
 import tempfile
 from collections.abc import AsyncIterator
@@ -17,7 +18,11 @@ import uvicorn
 
 from agentsuite_cli.provision import deprovision
 from agentsuite_execution.app import build as build_execution
+from agentsuite_identity.domain.capabilities import SERVICE
+from agentsuite_identity.handlers.orgs import delete_org
 from agentsuite_identity.handlers.service_accounts import disable
+from agentsuite_identity.handlers.users import Deactivate, deactivate_user
+from agentsuite_kit.auth.apikeys import API_KEY_TOKEN_TYPE, GRANT_TOKEN_EXCHANGE
 from agentsuite_kit.messaging.admin import ensure_topics
 from tests.integration.execution.harness import (
     create_execution_db,
@@ -27,7 +32,8 @@ from tests.integration.execution.harness import (
     make_settings as execution_settings,
 )
 from tests.integration.identity.harness import Identity, create_identity_db, make_settings, running
-from tests.integration.identity.support import service_account
+from tests.integration.identity.support import add_member, add_org, grant_role, service_account
+from tests.integration.identity.test_api_keys import create
 from tests.integration.kafka_helpers import eventually
 
 
@@ -77,12 +83,29 @@ async def stack(pg_admin_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]
                     task.result()
                 await asyncio.sleep(0.01)
             await ensure_topics(kafka_bootstrap, execution_topics())
+            # execution's own tenantless service account, as `agentsuite up` bootstraps it:
+            # the revocation list is read with its token, never anonymously
+            _, client_id, secret = await service_account(
+                identity, None, list(SERVICE), name="execution", kind="service"
+            )
+            credentials = folder / "execution.json"
+            credentials.write_text(
+                json.dumps(
+                    {
+                        "client_id": client_id,
+                        "client_secret": secret,
+                        "token_url": f"{base}/v1/token",
+                    }
+                )
+            )
             app = build_execution(
                 execution_settings(
                     edb.url(pg_admin_url),
                     kafka_bootstrap,
                     jwks_url=f"{base}/.well-known/jwks.json",
                     identity_revocations_url=f"{base}/v1/revocations",
+                    identity_token_url=f"{base}/v1/token",
+                    credentials_file=credentials,
                     jwt_issuer=settings.jwt_issuer,
                     jwt_audience=settings.jwt_audience,
                 )
@@ -140,3 +163,63 @@ async def test_a_disabled_service_account_stops_at_another_service(stack: Stack)
     )
     other = await stack.token(other_id, other_secret)
     assert (await stack.execution.get("/v1/executions", headers=_bearer(other))).status_code == 200
+
+
+async def test_a_deactivated_users_api_key_stops_at_another_service(stack: Stack) -> None:
+    """An API-key token's subject is the key, not its owner: deactivating the owner must
+    list the key too, or the exchanged token lives on elsewhere until it expires."""
+    tenant = await stack.identity.bare_tenant()
+    user = await stack.identity.bare_user(tenant)
+    await grant_role(stack.identity, tenant, user, ["executions:read", "api_keys:write"])
+    owner = await stack.identity.mint(tenant, user, ["executions:read", "api_keys:write"])
+    made = await create(stack.identity, owner, scopes=["executions:read"])
+    assert made.status_code == 201, made.text
+    token = await _exchanged(stack, made.json()["key"])
+    async with stack.identity.deps.runtime.uow(tenant) as uow:
+        await deactivate_user(Deactivate(), uow, user_id=user)
+    await _refused_at_execution(stack, token)
+
+
+async def test_a_deleted_orgs_api_key_stops_at_another_service(stack: Stack) -> None:
+    """An org's key lives as long as its org: deleting the org must list the key, or the
+    exchanged token lives on elsewhere until it expires."""
+    tenant = await stack.identity.bare_tenant()
+    user = await stack.identity.bare_user(tenant)
+    caps = ["executions:read", "api_keys:write"]
+    await grant_role(stack.identity, tenant, user, caps)
+    org, _ = await add_org(stack.identity, tenant, user)
+    await add_member(stack.identity, tenant, org, user, "admin")
+    admin = await stack.identity.mint(tenant, user, caps)
+    made = await create(stack.identity, admin, org_id=str(org), scopes=["executions:read"])
+    assert made.status_code == 201, made.text
+    token = await _exchanged(stack, made.json()["key"])
+    async with stack.identity.deps.runtime.uow(tenant) as uow:
+        await delete_org(uow, org_id=org)
+    await _refused_at_execution(stack, token)
+
+
+async def _exchanged(stack: Stack, key: str) -> str:
+    """The key's token, accepted at execution."""
+    exchanged = await stack.http.post(
+        "/v1/token",
+        data={
+            "grant_type": GRANT_TOKEN_EXCHANGE,
+            "subject_token": key,
+            "subject_token_type": API_KEY_TOKEN_TYPE,
+        },
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    token = str(exchanged.json()["access_token"])
+    listed = await stack.execution.get("/v1/executions", headers=_bearer(token))
+    assert listed.status_code == 200, listed.text
+    return token
+
+
+async def _refused_at_execution(stack: Stack, token: str) -> None:
+    async def refused() -> bool:
+        answer = await stack.execution.get("/v1/executions", headers=_bearer(token))
+        assert answer.status_code in (200, 401), answer.text
+        return answer.status_code == 401
+
+    # within one refresh of the kit's revocation list: a generous deadline, not a timing
+    await eventually(refused, within=60, every=0.2)

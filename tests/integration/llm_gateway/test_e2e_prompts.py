@@ -126,7 +126,10 @@ async def test_a_prompt_reference_replaces_the_messages(
     assert per_version == {1: 3, 2: 1}
     r = await gateway.client.get("/v1/traces", headers=auth(tenant))
     assert r.status_code == 200, r.text
-    traces = r.json()["items"]
+    items = r.json()["items"]
+    # the two refusals are traced too (every attempt is), before any prompt was rendered
+    assert [t["status"] for t in items[:2]] == ["error", "error"]
+    traces = items[2:]
     # newest first
     assert [(t["prompt_id"], t["prompt_version"]) for t in traces] == [
         (prompt_id, 1),
@@ -137,7 +140,8 @@ async def test_a_prompt_reference_replaces_the_messages(
     r = await gateway.client.get("/v1/usage", params={"group_by": "prompt"}, headers=auth(tenant))
     assert r.status_code == 200, r.text
     groups = {g["group"]["prompt"]: g["requests"] for g in r.json()["data"]}
-    assert groups == {f"{prompt_id}:1": 3, f"{prompt_id}:2": 1}
+    # the refusals count as requests of no prompt (refused before one was rendered)
+    assert groups == {f"{prompt_id}:1": 3, f"{prompt_id}:2": 1, None: 2}
 
 
 async def test_a_streamed_call_renders_the_prompt_too(

@@ -17,6 +17,7 @@ from agentsuite_kit.http import create_app
 pytestmark = pytest.mark.unit
 
 TENANT = uuid.uuid4()
+ORG = uuid.uuid4()
 
 
 class StubVerifier:
@@ -32,6 +33,10 @@ class StubVerifier:
             return Principal.from_claims({"sub": "u-1", "tid": str(TENANT), "scope": caps})
         if kind == "platform":
             return Principal.from_claims({"sub": "ops", "kind": "platform", "scope": caps})
+        if kind == "org":
+            return Principal.from_claims(
+                {"sub": "u-1", "tid": str(TENANT), "org": str(ORG), "scope": caps}
+            )
         raise AuthError(AuthCode.EXPIRED, "token has expired")
 
 
@@ -58,6 +63,19 @@ def build() -> FastAPI:
         p: Annotated[Principal, Depends(require("audit:read", platform=True))],
     ) -> dict[str, str | None]:
         return {"tenant": None if p.tenant_id is None else str(p.tenant_id)}
+
+    @app.get("/orgs/mine")
+    async def mine(
+        p: Annotated[Principal, Depends(require("orgs:read", org=True))],
+        q: Annotated[Principal, Depends(require("orgs:read"))],
+    ) -> dict[str, str | None]:
+        return {"org": None if p.org_id is None else str(p.org_id)}
+
+    @app.get("/orgs/theirs")
+    async def theirs(
+        p: Annotated[Principal, Depends(require("orgs:read", org=True))],
+    ) -> dict[str, str | None]:
+        return {"org": None if p.org_id is None else str(p.org_id)}
 
     return app
 
@@ -243,3 +261,32 @@ def test_require_verifier_looks_into_mounted_apps() -> None:
         require_verifier(outer)
     inner.state.keyset = StubVerifier()
     require_verifier(outer)
+
+
+async def test_an_org_scoped_token_is_refused_by_tenant_wide_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    """Issue 21: a route is the tenant's unless it declares `org=True`."""
+    for method, path in (("GET", "/me"), ("POST", "/plans/1/approve"), ("GET", "/audit")):
+        r = await client.request(method, path, headers=bearer("org:*"))
+        assert r.status_code == 403, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "org_scope"
+    # one tenant-wide gate among org-confined ones refuses the whole route
+    r = await client.get("/orgs/mine", headers=bearer("org:orgs:read"))
+    assert r.status_code == 403, r.text
+    assert r.json()["code"] == "org_scope"
+
+
+async def test_an_org_scoped_token_passes_a_route_that_confines_itself(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/orgs/theirs", headers=bearer("org:orgs:read"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"org": str(ORG)}
+    missing = await client.get("/orgs/theirs", headers=bearer("org:plans:read"))
+    assert missing.status_code == 403
+    assert missing.json()["code"] == "insufficient_capability"
+    tenant_wide = await client.get("/orgs/theirs", headers=bearer("caps:orgs:read"))
+    assert tenant_wide.status_code == 200, tenant_wide.text
+    assert tenant_wide.json() == {"org": None}

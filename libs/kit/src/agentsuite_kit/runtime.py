@@ -123,7 +123,9 @@ class Runtime(Generic[U]):
         self.revocations: Revocations | None = None
         if keyset is None and self.keyset is not None and settings.identity_revocations_url:
             self.revocations = Revocations(
-                settings.identity_revocations_url, interval=settings.revocation_interval
+                settings.identity_revocations_url,
+                interval=settings.revocation_interval,
+                credentials=settings.credentials_file,
             )
 
     @property

@@ -53,7 +53,9 @@ class ServiceSettings(BaseSettings):
     identity_revocations_url: str | None = Field(
         default=None,
         description="identity's `GET /v1/revocations`: with it (and a JWKS URL), the tokens of "
-        "a principal disabled at identity are refused here within `revocation_interval`.",
+        "a principal disabled at identity are refused here within `revocation_interval`. "
+        "Read with this service's token (`credentials_file`); while identity cannot be "
+        "reached the last list stays in force (fail-open).",
     )
     revocation_interval: float = Field(
         default=5.0, gt=0, description="Seconds between fetches of identity's revocation list."

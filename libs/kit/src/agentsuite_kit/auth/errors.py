@@ -22,6 +22,7 @@ class AuthCode(StrEnum):
     JWKS_UNAVAILABLE = "jwks_unavailable"
     WRONG_TYPE = "wrong_token_type"
     TENANT_REQUIRED = "tenant_required"
+    ORG_SCOPE = "org_scope"
     RATE_LIMITED = "rate_limited"
 
 

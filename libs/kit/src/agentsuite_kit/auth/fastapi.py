@@ -4,6 +4,10 @@ Tenant routes are the default: `current_principal` and `require(...)` refuse a p
 without a tenant (403 `tenant_required`); a route that serves platform or service principals
 says so with `require(..., platform=True)`.
 
+Tenant-wide routes are the default too: a token scoped to an org (`Principal.org_id`, claim
+`org`) is refused with 403 `org_scope` unless the route declares `org=True`, which it may
+only do when it confines what it reads and changes to `principal.org_id` itself (issue 21).
+
 No `from __future__ import annotations` here: FastAPI must resolve the `Depends` targets that
 `require` closes over, which string annotations would hide.
 """
@@ -86,12 +90,29 @@ def _tenant_required() -> ProblemError:
     )
 
 
+def _org_scope() -> ProblemError:
+    return ProblemError(
+        403,
+        "This route acts for the whole tenant and the token is scoped to one organization.",
+        code=AuthCode.ORG_SCOPE.value,
+    )
+
+
+def confined(principal: Principal, org: bool) -> Principal:
+    """`principal`, unless it is scoped to an org and the route (`org` False) is the
+    tenant's: the check `require(...)` makes, for routes that read the token themselves."""
+    if principal.org_id is not None and not org:
+        raise _org_scope()
+    return principal
+
+
 def principal_dependency(
-    keyset: Authenticator | None = None, *, platform: bool = False
+    keyset: Authenticator | None = None, *, platform: bool = False, org: bool = False
 ) -> Callable[..., Awaitable[Principal]]:
     """Verify the bearer token with `keyset`, or with `app.state.keyset` when none is given.
 
-    Unless `platform`, a principal without a tenant is refused with 403 `tenant_required`.
+    Unless `platform`, a principal without a tenant is refused with 403 `tenant_required`;
+    unless `org`, a principal scoped to an org is refused with 403 `org_scope`.
     """
 
     async def dependency(
@@ -112,6 +133,7 @@ def principal_dependency(
             raise auth_problem(exc) from None
         if principal.tenant_id is None and not platform:
             raise _tenant_required()
+        confined(principal, org)
         request.state.principal = principal
         return principal
 
@@ -120,25 +142,41 @@ def principal_dependency(
     return dependency
 
 
-current_principal = principal_dependency()
-_platform_principal = principal_dependency(platform=True)
+# The shared bases admit org-scoped tokens; `current_principal` and each `require(...)`
+# gate make the org check themselves, so one request verifies its token once whatever mix
+# of tenant-wide and org-confined gates its route has.
+_tenant_principal = principal_dependency(org=True)
+_platform_principal = principal_dependency(platform=True, org=True)
+
+
+async def current_principal(
+    principal: Annotated[Principal, Depends(_tenant_principal)],
+) -> Principal:
+    """The verified principal of a tenant-wide route (no capability asked)."""
+    return confined(principal, False)
 
 
 def require(
-    *capabilities: str, keyset: Authenticator | None = None, platform: bool = False
+    *capabilities: str,
+    keyset: Authenticator | None = None,
+    platform: bool = False,
+    org: bool = False,
 ) -> Callable[..., Awaitable[Principal]]:
     """A dependency that returns the principal only if it holds every one of `capabilities`.
 
     `platform=True` also admits principals without a tenant (platform and service tokens);
-    such a route must not read `principal.tenant` unguarded.
+    such a route must not read `principal.tenant` unguarded. `org=True` admits a token
+    scoped to an org: the route itself must then confine what it reads and changes to
+    `principal.org_id` (`Principal.reaches`); without it such a token gets 403 `org_scope`.
     """
     if keyset is not None:
-        base = principal_dependency(keyset, platform=platform)
+        base = principal_dependency(keyset, platform=platform, org=True)
     else:
         # Shared callables let FastAPI verify the token once per request across gates.
-        base = _platform_principal if platform else current_principal
+        base = _platform_principal if platform else _tenant_principal
 
     async def dependency(principal: Annotated[Principal, Depends(base)]) -> Principal:
+        confined(principal, org)
         missing = principal.missing(*capabilities)
         if missing:
             raise ProblemError(

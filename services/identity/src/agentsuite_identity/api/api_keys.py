@@ -43,7 +43,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901  router closure: one nested r
     async def create_api_key(
         cmd: CreateApiKey,
         request: Request,
-        principal: Annotated[Principal, Depends(require("api_keys:write"))],
+        principal: Annotated[Principal, Depends(require("api_keys:write", org=True))],
     ) -> Response:
         """Issue a key; the response is the only place its secret ever appears."""
         creator = _user(principal)
@@ -62,7 +62,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901  router closure: one nested r
 
     @routes.get("/api-keys")
     async def list_api_keys(
-        principal: Annotated[Principal, Depends(require("api_keys:read"))],
+        principal: Annotated[Principal, Depends(require("api_keys:read", org=True))],
         page: Annotated[CursorParams, Depends(pages)],
         user_id: Annotated[UUID | None, Query(description="Only this user's keys.")] = None,
         org_id: Annotated[UUID | None, Query(description="Only this org's keys.")] = None,
@@ -81,7 +81,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901  router closure: one nested r
     @routes.get("/api-keys/{api_key_id}")
     async def get_api_key(
         api_key_id: UUID,
-        principal: Annotated[Principal, Depends(require("api_keys:read"))],
+        principal: Annotated[Principal, Depends(require("api_keys:read", org=True))],
     ) -> ApiKeyView:
         async with deps.runtime.uow(principal.tenant) as uow:
             row = found(await uow.api_keys.get(api_key_id), "No such API key.")
@@ -98,7 +98,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901  router closure: one nested r
     @routes.post("/api-keys/{api_key_id}/revoke")
     async def revoke_api_key(
         api_key_id: UUID,
-        principal: Annotated[Principal, Depends(require("api_keys:write"))],
+        principal: Annotated[Principal, Depends(require("api_keys:write", org=True))],
         cmd: RevokeApiKey | None = None,
     ) -> ApiKeyView:
         """Revoke at once: identity refuses the key's tokens from now on; other services
@@ -108,7 +108,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901  router closure: one nested r
     @routes.delete("/api-keys/{api_key_id}", status_code=204)
     async def delete_api_key(
         api_key_id: UUID,
-        principal: Annotated[Principal, Depends(require("api_keys:write"))],
+        principal: Annotated[Principal, Depends(require("api_keys:write", org=True))],
     ) -> Response:
         """The same as revoking without a reason; the row stays for the audit trail."""
         await _revoke(principal, api_key_id, RevokeApiKey())

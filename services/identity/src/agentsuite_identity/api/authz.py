@@ -98,7 +98,9 @@ def router(deps: Deps) -> APIRouter:
     @routes.post("/authorize")
     async def authorize(
         body: AuthorizeIn,
-        principal: Annotated[Principal, Depends(require("authorize:check", platform=True))],
+        principal: Annotated[
+            Principal, Depends(require("authorize:check", platform=True, org=True))
+        ],
     ) -> AuthorizeOut:
         tenant = principal.tenant_id
         if tenant is None:
@@ -111,8 +113,8 @@ def router(deps: Deps) -> APIRouter:
             raise ProblemError(
                 422, "tenant_id: only a tenantless caller may name one", field="tenant_id"
             )
-        if body.resource.org_id is not None:
-            org_named(principal, body.resource.org_id, "resource.org_id")
+        # an org-scoped token asks about its own org's resources only, not the tenant's
+        org_named(principal, body.resource.org_id, "resource.org_id")
         request = _request(body, principal)
         decision, decision_id = await decision_handlers.decide(deps, tenant, request)
         return AuthorizeOut(
@@ -141,7 +143,7 @@ def router(deps: Deps) -> APIRouter:
 
     @routes.get("/decisions")
     async def list_decisions(
-        principal: Annotated[Principal, Depends(require("decisions:read"))],
+        principal: Annotated[Principal, Depends(require("decisions:read", org=True))],
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[DecisionOut]:
         async with deps.runtime.uow(principal.tenant) as uow:

@@ -48,9 +48,10 @@ def _reach(principal: Principal, org_id: UUID) -> None:
 
 def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one nested route per endpoint; goes with module-level routers (issue 15 #2)
     routes = APIRouter(prefix="/v1", tags=["orgs"])
-    reading = require("orgs:read")
-    writing = require("orgs:write")
-    inviting = require("users:invite")
+    # every route here confines an org-scoped token to its own org (`_reach`, `org_named`)
+    reading = require("orgs:read", org=True)
+    writing = require("orgs:write", org=True)
+    inviting = require("users:invite", org=True)
 
     @routes.post("/orgs", status_code=201, response_model=OrgView)
     async def create_org(

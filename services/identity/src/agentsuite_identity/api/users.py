@@ -43,6 +43,8 @@ def router(deps: Deps) -> APIRouter:
     routes = APIRouter(prefix="/v1", tags=["users"])
     reading = require("users:read")
     writing = require("users:write")
+    # the token's own subject: narrower than any org, so an org-scoped token reads it too
+    itself = require(org=True)
 
     @routes.post("/users", status_code=201, response_model=UserView)
     async def create_user(
@@ -69,7 +71,7 @@ def router(deps: Deps) -> APIRouter:
     # before /users/{user_id}, which would otherwise read "me" as a (malformed) id
     @routes.get("/users/me", response_model=UserView)
     async def get_me(
-        response: Response, principal: Annotated[Principal, Depends(current_principal)]
+        response: Response, principal: Annotated[Principal, Depends(itself)]
     ) -> UserView:
         async with unit(deps, principal) as uow:
             view = UserView.of(await handlers.get_user(uow, _me(principal)))

@@ -9,7 +9,9 @@ nothing about any account, and it tells a well-behaved client when to come back.
 Each attempt is an event on `identity.sessions.v1`, with the client's address and user
 agent: SignedIn in the transaction that starts the session, SignInFailed (never the
 password) in the one that counts the failure, and SignInLockedOut from the failure that
-sets a lock. A refused grant still commits its event and its count before it answers.
+sets a lock. A refused grant still commits its event and its count before it answers;
+an attempt refused by a lock already in place is no event (its lock was one), so a locked
+account or address costs one read per attempt, never a write.
 """
 
 from __future__ import annotations
@@ -86,15 +88,16 @@ async def grant(
     keys = [account_key] + ([address_key] if address_key else [])
     async with deps.runtime.uow(None) as uow:
         locked = await uow.login_throttle.locked(keys)
+    # a refusal under a lock writes nothing: the lock was announced once (SignInLockedOut,
+    # from the failure that set it), and an attempt against it must not cost a transaction,
+    # an outbox row and a Kafka record, or hammering a locked account makes audit traffic
     if address_key is not None and address_key in locked:
-        await _refused(deps, await _known(deps, attempt), "address_locked", count=False)
         wait = max(1, int((locked[address_key] - datetime.now(UTC)).total_seconds()) + 1)
         raise OAuthError("invalid_grant", _FAILED, status=429, retry_after=wait)
     if account_key in locked:
         # a locked account answers exactly as a wrong password does (same body, status and
         # work): a distinct answer would tell an attacker the account exists
         await deps.passwords.waste(password)
-        await _refused(deps, await _known(deps, attempt), "account_locked", count=False)
         raise OAuthError("invalid_grant", _FAILED)
     issued = await _sign_in(deps, attempt, password, form.org)
     if isinstance(issued, Attempt):
@@ -120,18 +123,6 @@ async def grant(
 async def _tenant(deps: Deps, slug: str) -> Any:
     async with deps.runtime.uow(None, all_tenants=True) as uow:
         return await SignIn(uow.session).tenant_by_slug(slug)
-
-
-async def _known(deps: Deps, attempt: Attempt) -> Attempt:
-    """The attempt with its tenant and user, where they exist (for a refusal's event)."""
-    tenant = await _tenant(deps, attempt.slug)
-    if tenant is None:
-        return attempt
-    tenant_id = UUID(str(tenant.tenant_id))
-    async with deps.runtime.uow(tenant_id) as uow:
-        user = await SignIn(uow.session).user_by_email(tenant_id, attempt.email)
-    user_id = None if user is None else UUID(str(user.user_id))
-    return replace(attempt, tenant_id=tenant_id, user_id=user_id)
 
 
 async def _sign_in(

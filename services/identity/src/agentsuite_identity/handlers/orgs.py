@@ -9,7 +9,9 @@ from uuid import UUID
 from pydantic import BaseModel
 from sqlalchemy.engine import RowMapping
 
+from agentsuite_contracts.envelope import Subject
 from agentsuite_contracts.identity import (
+    ApiKeyRevoked,
     MemberAdded,
     MemberRemoved,
     MemberRoleChanged,
@@ -27,6 +29,8 @@ from agentsuite_identity.handlers.users import Name, Slug, VersionCheck, get_use
 from agentsuite_identity.handlers.users import OrgRole as OrgRoleField
 from agentsuite_identity.repositories.authz import touch
 from agentsuite_identity.uow import IdentityUow
+
+ORG_DELETED = "org_deleted"
 
 
 class CreateOrg(BaseModel):
@@ -119,8 +123,16 @@ async def update_org(
 
 
 async def delete_org(uow: IdentityUow, *, org_id: UUID) -> None:
-    """Members and invitations go with it (FK cascade)."""
+    """Members and invitations go with it (FK cascade). Its API keys are revoked, not
+    left dangling: a key row without its org is refused at the exchange, but only a
+    revocation puts the key on the revocation list, which stops the tokens already
+    exchanged at every other service."""
     await get_org(uow, org_id, lock=True)
+    for key in await uow.api_keys.revoke_org(org_id, ORG_DELETED):
+        uow.emit(
+            ApiKeyRevoked(api_key_id=key.api_key_id, prefix=key.prefix, reason=ORG_DELETED),
+            subject=Subject(type="api_key", id=str(key.api_key_id)),
+        )
     await uow.orgs.remove(org_id)
     uow.emit(OrgDeleted(org_id=org_id))
     await touch(uow.roles)

@@ -140,6 +140,16 @@ class ApiKeys(Repository):
         )
         return done.first()
 
+    async def revoke_org(self, org_id: UUID, reason: str) -> list[Any]:
+        """Revoke every live key of the org; the keys revoked (id and prefix)."""
+        done = await self.session.execute(
+            update(api_keys)
+            .where(api_keys.c.org_id == org_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=text("now()"), revoke_reason=reason)
+            .returning(api_keys.c.api_key_id, api_keys.c.prefix)
+        )
+        return list(done.all())
+
     async def locate(self, prefix: str) -> tuple[UUID, UUID] | None:
         """(api_key_id, tenant_id) of the key with `prefix`: the one cross-tenant read
         (the tenant is not known before it), in an all_tenants unit of work."""

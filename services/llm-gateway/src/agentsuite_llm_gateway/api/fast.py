@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentsuite_kit.auth.errors import AuthCode, AuthError
-from agentsuite_kit.auth.fastapi import STATE_ATTR, auth_problem
+from agentsuite_kit.auth.fastapi import STATE_ATTR, auth_problem, confined
 from agentsuite_kit.auth.principal import Principal
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.api.errors import on_problem, on_unhandled
-from agentsuite_llm_gateway.api.openai import chat_response, embeddings_response
+from agentsuite_llm_gateway.api.openai import ORG_CONFINED, chat_response, embeddings_response
 
 if TYPE_CHECKING:
     from agentsuite_llm_gateway.deps import Deps
@@ -60,7 +60,7 @@ class FastPath:
         await response(scope, receive, send)
 
     async def _principal(self, request: Request) -> Principal:
-        """What `require("llm:invoke")` checks, in the same words."""
+        """What `require("llm:invoke", org=ORG_CONFINED)` checks, in the same words."""
         authenticator = getattr(request.app.state, STATE_ATTR, None)
         if authenticator is None:
             raise RuntimeError(f"no token verifier: app.state.{STATE_ATTR} is not set")
@@ -83,6 +83,7 @@ class FastPath:
                 "This route acts for a tenant and the token names none.",
                 code=AuthCode.TENANT_REQUIRED.value,
             )
+        confined(principal, ORG_CONFINED)
         if not principal.has(CAPABILITY):
             raise ProblemError(
                 403,

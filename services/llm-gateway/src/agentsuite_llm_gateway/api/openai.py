@@ -270,9 +270,15 @@ def refusal(
     return openai_error(exc)
 
 
+ORG_CONFINED = True
+"""The OpenAI edge admits an org-scoped token (issue 21): `caller_of` attributes each call
+to the token's org, so the org's rules and budgets apply and its traces carry the org; the
+fast path (api/fast.py) applies the same rule."""
+
+
 def router(deps: Deps) -> APIRouter:
     api = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
-    invoke = require("llm:invoke")
+    invoke = require("llm:invoke", org=ORG_CONFINED)
 
     @api.post(
         "/v1/chat/completions",

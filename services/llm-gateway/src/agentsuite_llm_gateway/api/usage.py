@@ -98,6 +98,8 @@ Text = Annotated[str | None, Query(max_length=256, pattern=NO_NUL)]
 def router(deps: Deps) -> APIRouter:
     routes = APIRouter(prefix="/v1", tags=["usage"])
     reading = require("usage:read")
+    # the traces confine themselves to an org-scoped token's org; the usage sums do not
+    tracing = require("usage:read", org=True)
 
     @routes.get("/usage", response_model=UsageReport)
     async def usage(
@@ -152,7 +154,7 @@ def router(deps: Deps) -> APIRouter:
         },
     )
     async def list_traces(
-        principal: Annotated[Principal, Depends(reading)],
+        principal: Annotated[Principal, Depends(tracing)],
         page: Annotated[CursorParams, Depends(pages)],
         start: FromQuery = None,
         end: ToQuery = None,
@@ -185,7 +187,7 @@ def router(deps: Deps) -> APIRouter:
 
     @routes.get("/traces/{call_id}", response_model=TraceView)
     async def get_trace(
-        call_id: UUID, principal: Annotated[Principal, Depends(reading)]
+        call_id: UUID, principal: Annotated[Principal, Depends(tracing)]
     ) -> TraceView:
         async with deps.uow(principal.tenant) as uow:
             view = await handlers.get_trace(uow, call_id, deps.settings.trace_retention_months)
