@@ -14,7 +14,7 @@
 # external server (libs/cli provision.py).
 #
 # Run by the postgres image on first start (/docker-entrypoint-initdb.d), or by hand
-# against any PostgreSQL 15+ as a superuser:
+# against any PostgreSQL 18+ (what the services need) as a superuser:
 #   PGHOST=db PGUSER=postgres PGPASSWORD=... bash deploy/postgres/init/01-databases.sh
 #
 # Passwords: <SVC>_OWNER_PASSWORD and <SVC>_APP_PASSWORD (e.g. LLM_GATEWAY_APP_PASSWORD);

@@ -46,7 +46,7 @@ class Deps:
         self.recorder = Recorder(s, self.uow)
         self.cache = ResponseCache(s, self.uow)
         self.gateway = Gateway(self)
-        self.instance = Instance(lambda: self.runtime.engine)
+        self.instance = Instance(lambda: self.runtime.engine, s.instance_check_interval)
 
     def uow(self, tenant_id: UUID | None) -> GatewayUow:
         """A unit of work for `tenant_id` (None: tenantless, all tenants' rows)."""

@@ -7,28 +7,33 @@ socket closed by the kernel, so the lock goes with the process, within moments, 
 is watching and whatever the lease. Claims and started traces carry the instance id; a
 lock nobody holds says its claims are orphans (repositories/requests.py: `alive`).
 
-If the held connection breaks while the process lives (a database restart), the lock is
-taken again on the next `ensure`; meanwhile another process may answer this one's claims
-"interrupted", and this one's late answer then finds them answered and says nothing.
+The lock can also go while the process lives: its session ended by the server (a
+restart, an administrator, a proxy dropping an idle connection). Other processes then
+answer this one's claims "interrupted", and the requesters retry; were this process to
+go on claiming under that id, each new claim would be answered "interrupted" too while
+its call runs and is billed, and then billed again on the retry. So every process checks
+its own lock on a timer (`instance_check_interval`), and one that lost it takes a NEW id
+and lock: its calls under the old id are lost to it (their late answers find them
+answered and say nothing), its next claims are live ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from uuid import UUID, uuid4
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agentsuite_llm_gateway.repositories.instances import LivenessLock
 
 log = logging.getLogger(__name__)
 
 # the first key of every instance lock ("LLMG"): the two-key lock space, apart from the
 # single-key one the requests' transaction locks use
 NAMESPACE = 0x4C4C4D47
-_TAKE = text("SELECT pg_advisory_lock(:ns, :key)")
-_FREE = text("SELECT pg_advisory_unlock(:ns, :key)")
 
 
 def lock_key(instance_id: UUID) -> int:
@@ -37,64 +42,96 @@ def lock_key(instance_id: UUID) -> int:
 
 
 class Instance:
-    def __init__(self, engine: Callable[[], AsyncEngine]) -> None:
+    def __init__(self, engine: Callable[[], AsyncEngine], every: float = 10.0) -> None:
         self.id = uuid4()
+        self.every = every
         self._engine = engine
-        self._conn: AsyncConnection | None = None
+        self._lock: LivenessLock | None = None
         self._taking = asyncio.Lock()
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def key(self) -> int:
         return lock_key(self.id)
 
     async def ensure(self) -> None:
-        """Hold this instance's lock (taken again if its connection was lost); raises
+        """Hold this instance's lock (taken again, under a new id, if it was lost); raises
         when the database cannot be reached, so a claim is never made without it."""
-        conn = self._conn
-        if conn is not None and not conn.closed and not conn.invalidated:
+        if self._usable(self._lock):
             return
         async with self._taking:
-            if self._conn is not None and not self._conn.closed and not self._conn.invalidated:
-                return
-            if self._conn is not None:
-                await self._drop()
-            conn = await self._engine().connect()
-            try:
-                await conn.execute(_TAKE, {"ns": NAMESPACE, "key": self.key})
-                await conn.commit()  # a session lock outlives the transaction
-            except BaseException:
-                await conn.close()
-                raise
-            self._conn = conn
-            log.info("llm-gateway instance %s holds its liveness lock", self.id)
+            await self._take()
+
+    def _usable(self, lock: LivenessLock | None) -> bool:
+        return lock is not None and not lock.conn.closed and not lock.conn.invalidated
+
+    async def _take(self) -> None:
+        """Under `_taking`: hold a lock, a new id's if this one's was ever held."""
+        if self._usable(self._lock):
+            return
+        if self._lock is not None:
+            await self._drop()
+        conn = await self._engine().connect()
+        lock = LivenessLock(conn, NAMESPACE, self.key)
+        try:
+            await lock.take()
+        except BaseException:
+            await conn.close()
+            raise
+        self._lock = lock
+        log.info("llm-gateway instance %s holds its liveness lock", self.id)
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.create_task(self._watching(), name="llm-instance-lock")
 
     async def check(self) -> None:
-        """Ask the held connection whether it still lives (the sweep's minute), and take
-        the lock again if it does not."""
-        conn = self._conn
-        if conn is not None:
+        """Ask PostgreSQL whether this session still holds the lock; if not (or the session
+        is gone), take a lock under a new id."""
+        async with self._taking:
+            lock = self._lock
+            if lock is not None:
+                try:
+                    held = await lock.held()
+                except Exception:
+                    held = False
+                if not held:
+                    lost = self.id
+                    await self._drop()
+                    self.id = uuid4()
+                    log.warning(
+                        "llm-gateway instance %s lost its liveness lock; now %s", lost, self.id
+                    )
+            await self._take()
+
+    async def _watching(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
             try:
-                await conn.execute(text("SELECT 1"))
-                await conn.commit()
-            except Exception:
-                log.warning("llm-gateway instance %s: liveness connection lost", self.id)
-                await self._drop()
-        await self.ensure()
+                await self.check()
+            except Exception:  # the database away: the next round tries again
+                log.warning("llm-gateway instance %s: lock not checked", self.id, exc_info=True)
 
     async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await conn.invalidate()
-            except Exception:  # already gone: nothing to give back
-                log.debug("liveness connection already gone", exc_info=True)
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            await _invalidate(lock.conn)
 
     async def aclose(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+        lock, self._lock = self._lock, None
+        if lock is None:
             return
         try:
-            await conn.execute(_FREE, {"ns": NAMESPACE, "key": self.key})
-            await conn.commit()
+            await lock.free()
         finally:
-            await conn.close()
+            await lock.conn.close()
+
+
+async def _invalidate(conn: AsyncConnection) -> None:
+    try:
+        await conn.invalidate()
+    except Exception:  # already gone: nothing to give back
+        log.debug("liveness connection already gone", exc_info=True)

@@ -147,7 +147,7 @@ class Outcomes:
         try:
             async with asyncio.timeout(STARTED_WAIT):
                 async with self.deps.uow(job.caller.tenant_id) as uow:
-                    await uow.calls.add_new([row])
+                    await uow.calls.add_started(row)
                     await uow.commit()
         except Exception:  # the call goes on: its finished trace is what must not be lost
             log.warning("call %s: started trace not written", job.call_id, exc_info=True)

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -69,27 +69,66 @@ def day_of(at: datetime) -> datetime:
     return datetime(utc.year, utc.month, utc.day, tzinfo=UTC)
 
 
-def rollup(traces: Iterable[Trace]) -> list[dict[str, Any]]:
+def usage_key(
+    tenant: UUID,
+    at: datetime,
+    model: str,
+    provider: str | None,
+    api_key_id: UUID | None,
+    user_id: UUID | None,
+    prompt: str,
+    status: str,
+) -> tuple[Any, ...]:
+    """A call's usage_daily row key: (tenant, day, model, provider, key, user, prompt,
+    status), cut to the columns' sizes."""
+    return (
+        tenant,
+        day_of(at),
+        _cut(model, 128),
+        _cut(provider or "", 64),
+        "" if api_key_id is None else str(api_key_id),
+        "" if user_id is None else str(user_id),
+        prompt,
+        _cut(status, 8),
+    )
+
+
+def _row(found: dict[tuple[Any, ...], dict[str, Any]], key: tuple[Any, ...]) -> dict[str, Any]:
+    row = found.get(key)
+    if row is None:
+        names = ("tenant_id", "day", "model", "provider", "api_key_id", "user_id")
+        row = dict(zip((*names, "prompt", "status"), key, strict=True))
+        row.update(dict.fromkeys(_SUMS, 0))
+        found[key] = row
+    return row
+
+
+def _in_lock_order(found: dict[tuple[Any, ...], dict[str, Any]]) -> list[dict[str, Any]]:
+    return [found[k] for k in sorted(found, key=lambda k: (str(k[0]), *k[1:]))]
+
+
+def rollup(
+    traces: Iterable[Trace], undone: Iterable[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """The usage_daily rows a batch adds: one per (day, model, provider, key, user, prompt,
-    status), sorted by that key (the lock order of the upsert)."""
+    status), sorted by that key (the lock order of the upsert). `undone`: calls counted as
+    interrupted that these traces finish after all, taken back in the same upsert."""
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for u in undone:
+        _row(found, _interrupted_key(u))["requests"] -= 1
     for t in traces:
-        key = (
-            t.caller.tenant_id,
-            day_of(t.at),
-            _cut(t.model or t.requested, 128),
-            _cut(t.provider or "", 64),
-            "" if t.caller.api_key_id is None else str(t.caller.api_key_id),
-            "" if t.caller.user_id is None else str(t.caller.user_id),
+        c = t.caller
+        key = usage_key(
+            c.tenant_id,
+            t.at,
+            t.model or t.requested,
+            t.provider,
+            c.api_key_id,
+            c.user_id,
             prompt_key(t),
-            _cut(t.status, 8),
+            t.status,
         )
-        row = found.get(key)
-        if row is None:
-            names = ("tenant_id", "day", "model", "provider", "api_key_id", "user_id")
-            row = dict(zip((*names, "prompt", "status"), key, strict=True))
-            row.update(dict.fromkeys(_SUMS, 0))
-            found[key] = row
+        row = _row(found, key)
         row["requests"] += 1
         row["prompt_tokens"] += t.tokens.prompt
         row["completion_tokens"] += t.tokens.completion
@@ -97,7 +136,30 @@ def rollup(traces: Iterable[Trace]) -> list[dict[str, Any]]:
         row["reasoning_tokens"] += t.tokens.reasoning
         row["cost_micros"] += t.cost_micros
         row["latency_ms_sum"] += t.latency_ms
-    return [found[k] for k in sorted(found, key=lambda k: (str(k[0]), *k[1:]))]
+    return _in_lock_order(found)
+
+
+def interrupted_rollup(calls: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The usage_daily rows of calls a dead process left `started` and a sweep marked
+    interrupted: each an error call at cost 0, as a refusal is (no tokens were reported)."""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for c in calls:
+        _row(found, _interrupted_key(c))["requests"] += 1
+    return _in_lock_order(found)
+
+
+def _interrupted_key(c: Mapping[str, Any]) -> tuple[Any, ...]:
+    prompt = "" if c["prompt_id"] is None else f"{c['prompt_id']}:{c['prompt_version'] or 0}"
+    return usage_key(
+        c["tenant_id"],
+        c["created_at"],
+        c["model"] or c["requested"],
+        c["provider"],
+        c["api_key_id"],
+        c["user_id"],
+        prompt,
+        c["status"],
+    )
 
 
 def call_row(t: Trace) -> dict[str, Any]:
@@ -184,9 +246,9 @@ def transient(exc: BaseException) -> bool:
 
 async def write(uow: GatewayUow, traces: Sequence[Trace]) -> int:
     """Record one tenant's traces in `uow` and commit; how many were new."""
-    new = await uow.calls.add_new([call_row(t) for t in traces])
-    fresh = [t for t in traces if t.call_id in new]
-    await uow.usage.add(rollup(fresh))
+    added = await uow.calls.add_new([call_row(t) for t in traces])
+    fresh = [t for t in traces if t.call_id in added.ids]
+    await uow.usage.add(rollup(fresh, undone=added.undone))
     for t in fresh:
         if t.reservation_id is not None:
             await settle(uow, t.reservation_id, t.tokens.total, t.cost_micros, t.request_id)

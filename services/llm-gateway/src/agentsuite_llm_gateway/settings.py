@@ -71,6 +71,11 @@ class GatewaySettings(ServiceSettings):
     kafka_request_lease: float = Field(
         default=600.0, gt=0, description="Seconds after which an unanswered request is stale."
     )
+    instance_check_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between checks that this process still holds its liveness lock.",
+    )
     # --- traces, usage, cache ------------------------------------------------------------
     trace_batch_size: int = Field(default=500, ge=1)
     trace_flush_interval: float = Field(default=0.2, gt=0, description="Seconds.")

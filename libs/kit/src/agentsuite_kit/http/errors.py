@@ -6,7 +6,9 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentsuite_kit.http.contention import contention_response
 from agentsuite_kit.http.problems import internal_error_response
+from agentsuite_kit.messaging.errors import is_contention
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,13 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             if started:
                 raise  # half a response is already out; let the server drop the connection
+            if is_contention(exc):
+                # it met another request: the client sends it again, nothing is broken
+                log.warning("transaction aborted by contention: %s", exc)
+                await contention_response()(scope, receive, send)
+                return
             log.exception("unhandled error")
             await internal_error_response()(scope, receive, send)

@@ -72,6 +72,21 @@ def is_transient(error: BaseException) -> bool:  # noqa: C901  one flat test per
     return False
 
 
+# two transactions met: one was aborted so the other could go on, and the same work run
+# again will very likely pass
+_CONTENTION_CODES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def is_contention(error: BaseException) -> bool:
+    """Whether `error` (or anything in its cause chain) is PostgreSQL aborting a
+    transaction that met another one (deadlock, serialization failure)."""
+    return any(
+        getattr(exc, "sqlstate", None) in _CONTENTION_CODES
+        or getattr(exc, "pgcode", None) in _CONTENTION_CODES
+        for exc in _chain(error)
+    )
+
+
 def _transient_state(sqlstate: object) -> bool:
     if not isinstance(sqlstate, str):
         return False

@@ -19,6 +19,7 @@ from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.auth import Principal, PrincipalKind
 from agentsuite_kit.auth.principal import actor_of
 from agentsuite_kit.cause import acting
+from agentsuite_kit.http.contention import RetryingRoute
 from agentsuite_kit.http.etag import IF_MATCH, etag, parse
 from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.http.problems import ProblemError
@@ -27,9 +28,11 @@ from agentsuite_kit.http.problems import ProblemError
 def bounded(limit: int) -> type[APIRoute]:
     """A route class that refuses a body over `limit` bytes with 413 before it is parsed:
     the declared length is checked first, then the stream is read piece by piece, so a body
-    sent without a length stops at the limit, not at its end."""
+    sent without a length stops at the limit, not at its end. A handler whose transaction
+    met another one (a tree's cancel and its runs ending lock runs in opposite orders) is
+    run again: every effect of these routes is their one transaction."""
 
-    class Bounded(APIRoute):
+    class Bounded(RetryingRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handle = super().get_route_handler()
 

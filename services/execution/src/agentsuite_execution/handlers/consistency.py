@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
+from uuid import UUID
 
-from agentsuite_contracts.envelope import Envelope, Payload
+from agentsuite_contracts.envelope import Envelope, Payload, Subject
 from agentsuite_contracts.planning import PlanApproved
 from agentsuite_contracts.registry import subject_of
 from agentsuite_execution.uow import ExecutionUow
@@ -31,7 +32,7 @@ def check(event: Envelope[Any]) -> None:
         named = subject_of(payload)
     except (KeyError, ValueError):
         named = None  # a type outside the registry's keys: nothing to compare
-    if named is not None and event.subject != named:
+    if named is not None and not _same(event.subject, named):
         raise PermanentError(
             f"{event.type}: the envelope's subject is {event.subject.type} "
             f"{event.subject.id}, its payload's {named.type} {named.id}"
@@ -43,6 +44,17 @@ def check(event: Envelope[Any]) -> None:
                 f"{event.type}: approves plan {payload.plan_id} version {payload.version}, "
                 f"its snapshot is plan {snapshot.plan_id} version {snapshot.version}"
             )
+
+
+def _same(a: Subject, b: Subject) -> bool:
+    # another producer may spell the same UUID upper-case or without hyphens: the
+    # aggregate is the value, not its text
+    if a.type != b.type:
+        return False
+    try:
+        return UUID(a.id) == UUID(b.id)
+    except ValueError:
+        return a.id == b.id
 
 
 def checked(handler: Handler[ExecutionUow]) -> Handler[ExecutionUow]:

@@ -14,12 +14,14 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
+from agentsuite_kit.http.contention import contention_error
 from agentsuite_kit.http.problems import (
     MEDIA_TYPE,
     ProblemError,
     internal_error_response,
     problem_response,
 )
+from agentsuite_kit.messaging.errors import is_contention
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,12 @@ async def on_problem(request: Request, exc: Exception) -> Response:
 
 
 async def on_unhandled(request: Request, exc: Exception) -> Response:
-    """A fault nobody foresaw: the kit's 500, with the `error` member on the OpenAI routes."""
+    """A fault nobody foresaw: the kit's 500, with the `error` member on the OpenAI routes;
+    a transaction aborted because it met another (deadlock, serialization) is a 503 the
+    client may send again."""
+    if is_contention(exc):
+        log.warning("transaction aborted by contention: %s", exc)
+        return await on_problem(request, contention_error())
     if request.url.path not in OPENAI_PATHS:
         return internal_error_response_logged(exc)
     log.exception("unhandled error", exc_info=exc)

@@ -46,6 +46,7 @@ from agentsuite_llm_gateway.handlers.request_mapping import (
     ok_response,
 )
 from agentsuite_llm_gateway.instance import NAMESPACE, lock_key
+from agentsuite_llm_gateway.recorder import interrupted_rollup
 from agentsuite_llm_gateway.repositories.requests import DONE, RequestRow
 from agentsuite_llm_gateway.uow import GatewayUow
 
@@ -269,19 +270,23 @@ class RequestWorker:
         """Answer "interrupted" every request pending past the lease or claimed by a dead
         process, and mark dead processes' started calls interrupted; how many answered."""
         lease = self.deps.settings.kafka_request_lease
-        mine = self.deps.instance.id
         with contextlib.suppress(Exception):  # the database away: the lease still holds
             await self.deps.instance.check()
+        mine = self.deps.instance.id  # after the check: it may have taken a new one
         async with self.deps.uow(None) as every:
             stale = await every.requests.stale(lease)
-            held = await every.requests.held_elsewhere(mine)
-            dead = await self._dead(every, {i for _, _, i in held})
-            orphans = [(rid, tenant) for rid, tenant, i in held if i in dead]
+            # the dead among the claimants first, then their claims: the oldest claims
+            # of every process would be the live ones' whenever those hold many
+            dead = await self._dead(every, await every.requests.claimants(mine))
+            held = await every.requests.held_by(sorted(dead))
+            orphans = [(rid, tenant) for rid, tenant, _ in held]
             dead |= await self._dead(every, await every.calls.started_elsewhere(mine))
             cut = await every.calls.interrupt(sorted(dead))
+            # attempts all the same: counted in /v1/usage as errors at cost 0
+            await every.usage.add(interrupted_rollup(cut))
             await every.commit()
         if cut:
-            log.warning("llm calls: %d calls of dead gateway processes interrupted", cut)
+            log.warning("llm calls: %d calls of dead gateway processes interrupted", len(cut))
         answered = 0
         for rid, tenant in dict.fromkeys([*orphans, *stale]):
             if rid in self._running:

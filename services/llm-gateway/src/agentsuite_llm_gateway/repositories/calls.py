@@ -94,7 +94,22 @@ _ARRAYS = ", ".join(
 _FINISH = ", ".join(
     f"{c} = excluded.{c}" for c in _CALL_TYPES if c not in ("call_id", "created_at")
 )
-_INSERT_CALLS = f"INSERT INTO calls ({_NAMES}) SELECT {_VALUES} FROM unnest({_ARRAYS}) AS t({_NAMES}) ON CONFLICT (created_at, call_id) DO UPDATE SET {_FINISH} WHERE calls.status = 'started' OR calls.error_code = '{INTERRUPTED}' RETURNING call_id"  # noqa: E501, S608
+# what the rollup counted of a row a sweep had marked interrupted and a finished trace now
+# replaces (PostgreSQL 18's `old`: NULL for a row inserted), so it is taken back
+_UNDONE = (
+    "tenant_id",
+    "created_at",
+    "requested",
+    "model",
+    "provider",
+    "api_key_id",
+    "user_id",
+    "prompt_id",
+    "prompt_version",
+    "status",
+)
+_RETURN_UNDONE = ", ".join(f"old.{c}" for c in _UNDONE)
+_INSERT_CALLS = f"INSERT INTO calls ({_NAMES}) SELECT {_VALUES} FROM unnest({_ARRAYS}) AS t({_NAMES}) ON CONFLICT (created_at, call_id) DO UPDATE SET {_FINISH} WHERE calls.status = 'started' OR calls.error_code = '{INTERRUPTED}' RETURNING call_id, old.error_code IS NOT DISTINCT FROM '{INTERRUPTED}', {_RETURN_UNDONE}"  # noqa: E501, S608
 
 _USAGE_TYPES = {
     "tenant_id": "uuid",
@@ -113,7 +128,16 @@ _USAGE_ADD = ", ".join(f"{c} = usage_daily.{c} + excluded.{c}" for c in _SUMS)
 # built from the constant column maps above, never from input
 _UPSERT_USAGE = f"INSERT INTO usage_daily ({_USAGE_NAMES}) SELECT * FROM unnest({_USAGE_ARRAYS}) ON CONFLICT (tenant_id, day, model, provider, api_key_id, user_id, prompt, status) DO UPDATE SET {_USAGE_ADD}"  # noqa: E501, S608
 
+# this transaction only: its commit returns before the WAL reaches the disk
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
 _PARTITIONS = text("SELECT llm_calls_partitions(coalesce(:base, now()), :ahead, :keep)")
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    ids: set[UUID]  # the calls inserted or finished now
+    undone: list[dict[str, Any]]  # the interrupted rows among them, as they were counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,17 +166,32 @@ class UsageFilter:
 
 
 class Calls(Repository):
-    async def add_new(self, rows: Sequence[Mapping[str, Any]]) -> set[UUID]:
-        """Insert the traces; the call ids actually inserted. One already there (a retried
-        batch whose first commit went through) is skipped, so a retry never counts twice."""
+    async def add_new(self, rows: Sequence[Mapping[str, Any]]) -> Added:
+        """Insert the traces: the call ids actually inserted (or finishing a `started` or
+        interrupted row). One already finished (a retried batch whose first commit went
+        through) is skipped, so a retry never counts twice."""
         if not rows:
-            return set()
+            return Added(set(), [])
         columns = tuple(
             [json.dumps(r[c]) if t == "jsonb" else r[c] for r in rows]
             for c, t in _CALL_TYPES.items()
         )
         result = await self.session.exec_driver_sql(_INSERT_CALLS, columns)
-        return {row[0] for row in result.all()}
+        added = Added(set(), [])
+        for row in result.all():
+            added.ids.add(row[0])
+            if row[1]:
+                added.undone.append(dict(zip(_UNDONE, row[2:], strict=True)))
+        return added
+
+    async def add_started(self, row: Mapping[str, Any]) -> None:
+        """Insert a call's `started` trace, committed without waiting for the disk: it is
+        on the hot path before every upstream call, and losing it to a crash of the
+        database costs little (the finished trace upserts it; only a call whose process
+        also dies goes untraced, and its Kafka claim, committed durably, still gets it
+        answered "interrupted")."""
+        await self.session.execute(_ASYNC_COMMIT)
+        await self.add_new([row])
 
     async def started_elsewhere(self, mine: UUID, limit: int = 500) -> set[UUID]:
         """The instance ids of other processes with calls still `started`."""
@@ -169,21 +208,34 @@ class Calls(Repository):
         )
         return {r[0] for r in rows}
 
-    async def interrupt(self, instance_ids: Sequence[UUID]) -> int:
-        """Mark the `started` calls of dead processes interrupted; how many."""
+    async def interrupt(self, instance_ids: Sequence[UUID]) -> list[dict[str, Any]]:
+        """Mark the `started` calls of dead processes interrupted; what their usage rollup
+        needs of each."""
         if not instance_ids:
-            return 0
+            return []
+        c = calls.c
         done = await self.session.execute(
             update(calls)
             .where(
-                calls.c.status == STARTED,
-                calls.c.created_at > func.now() - func.make_interval(0, 0, 0, _STARTED_WITHIN),
-                calls.c.instance_id.in_(instance_ids),
+                c.status == STARTED,
+                c.created_at > func.now() - func.make_interval(0, 0, 0, _STARTED_WITHIN),
+                c.instance_id.in_(instance_ids),
             )
             .values(status="error", error_code=INTERRUPTED)
-            .returning(calls.c.call_id)
+            .returning(
+                c.tenant_id,
+                c.created_at,
+                c.requested,
+                c.model,
+                c.provider,
+                c.api_key_id,
+                c.user_id,
+                c.prompt_id,
+                c.prompt_version,
+                c.status,
+            )
         )
-        return len(done.all())
+        return [dict(r) for r in done.mappings()]
 
     async def page(
         self, where: TraceFilter, after: Sequence[Any] | None, limit: int

@@ -116,15 +116,31 @@ class Requests(Repository):
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def held_elsewhere(self, mine: UUID, limit: int = 500) -> list[tuple[UUID, UUID, UUID]]:
-        """(request_id, tenant_id, instance_id) of pending requests other processes claimed."""
+    async def claimants(self, mine: UUID, limit: int = 500) -> set[UUID]:
+        """The instance ids of other processes with requests still pending: few (one per
+        process), so the dead among them are found however many claims the live hold."""
         rows = await self.session.execute(
-            select(requests.c.request_id, requests.c.tenant_id, requests.c.instance_id)
+            select(requests.c.instance_id)
             .where(
                 requests.c.status == PENDING,
                 requests.c.instance_id.is_not(None),
                 requests.c.instance_id != mine,
             )
+            .distinct()
+            .limit(limit)
+        )
+        return {r[0] for r in rows}
+
+    async def held_by(
+        self, instance_ids: Sequence[UUID], limit: int = 500
+    ) -> list[tuple[UUID, UUID, UUID]]:
+        """(request_id, tenant_id, instance_id) of the pending requests `instance_ids`
+        claimed, oldest first."""
+        if not instance_ids:
+            return []
+        rows = await self.session.execute(
+            select(requests.c.request_id, requests.c.tenant_id, requests.c.instance_id)
+            .where(requests.c.status == PENDING, requests.c.instance_id.in_(instance_ids))
             .order_by(requests.c.created_at)
             .limit(limit)
         )
