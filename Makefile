@@ -32,6 +32,7 @@ lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run lint-imports
 
 contracts: install
 	$(UV) run agentsuite-contracts export --out contracts/schemas

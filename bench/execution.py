@@ -104,11 +104,11 @@ class Ours:
     """Plans approved and runs started through execution's own handlers, in this process."""
 
     def __init__(self, db_url: str, kafka: str) -> None:
+        from pydantic import SecretStr
+
         from agentsuite_execution.deps import Deps
         from agentsuite_execution.settings import ExecutionSettings
         from agentsuite_execution.uow import ExecutionUow
-        from pydantic import SecretStr
-
         from agentsuite_kit.runtime import Runtime
 
         settings = ExecutionSettings(
@@ -125,11 +125,10 @@ class Ours:
         await self.deps.runtime.stop()
 
     async def approve(self, steps: list[PlanStep]) -> Any:
-        from agentsuite_execution.handlers import projections
-
         from agentsuite_contracts.envelope import Envelope, Subject
         from agentsuite_contracts.ids import uuid7
         from agentsuite_contracts.planning import PlanApproved, PlanPhase, PlanSnapshot
+        from agentsuite_execution.handlers import projections
 
         plan_id = uuid4()
         plan = PlanSnapshot(

@@ -22,7 +22,7 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or b is None or b <= 0 else f"{a / b:.2f}x"
 
 
-def print_table(
+def print_table(  # noqa: C901, PLR0915  one table: a column set per peer, a row per (upstream, concurrency), read top to bottom
     header: str, results: dict[str, dict[tuple[int, int], Result]], targets: dict[str, Any]
 ) -> int:
     """The table; returns the exit code (1 when a run failed, not when a target is missed)."""

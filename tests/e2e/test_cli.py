@@ -144,7 +144,7 @@ README_PLAN = {
 }
 
 
-def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:
+def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:  # noqa: C901, PLR0915  one end-to-end scenario, step by step, as a person would run it
     home = Path(env["AGENTSUITE_HOME"])
     pids: set[int] = set()
     bootstrap = f"127.0.0.1:{env['AGENTSUITE_KAFKA_PORT']}"

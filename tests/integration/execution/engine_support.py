@@ -14,15 +14,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from agentsuite_execution.domain.runs import Run, Step
-from agentsuite_execution.handlers import projections
-from agentsuite_execution.handlers.runs import StartRun, start
 
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.planning import PlanApproved, PlanSnapshot
 from agentsuite_contracts.steps import Budget, PlanStep
+from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.handlers import projections
+from agentsuite_execution.handlers.runs import StartRun, start
 from tests.integration.execution.harness import Execution, make_settings, running
 from tests.integration.execution.publish import plan_approved
 

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from agentsuite_execution.domain.runs import Run, Step
-from agentsuite_execution.handlers.runs import StartRun, start
-
 from agentsuite_cli.provision import ServiceDb, deprovision
 from agentsuite_contracts.steps import Budget, LlmStep, PlanStep, StepKind
+from agentsuite_execution.domain.runs import Run, Step
+from agentsuite_execution.handlers.runs import StartRun, start
 from tests.integration.execution import harness
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import plan_approved, publish

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from agentsuite_execution.app import build, spec
-from agentsuite_execution.deps import Deps
-from agentsuite_execution.settings import ExecutionSettings
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.registry import TOPICS
+from agentsuite_execution.app import build, spec
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_kit.db import make_engine
 from agentsuite_kit.db.migrate import upgrade
 from agentsuite_kit.messaging.admin import ensure_topics

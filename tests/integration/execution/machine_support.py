@@ -16,14 +16,6 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.deps import Deps
-from agentsuite_execution.domain.runs import Step
-from agentsuite_execution.domain.states import RUN_DONE, STEP_OPEN
-from agentsuite_execution.engine import kinds, local
-from agentsuite_execution.engine.workers import Engine
-from agentsuite_execution.handlers import projections
-from agentsuite_execution.tools import Toolbox
-from agentsuite_execution.uow import ExecutionUow
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,6 +36,14 @@ from agentsuite_contracts.steps import (
     ToolStep,
     WaitStep,
 )
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.runs import Step
+from agentsuite_execution.domain.states import RUN_DONE, STEP_OPEN
+from agentsuite_execution.engine import kinds, local
+from agentsuite_execution.engine.workers import Engine
+from agentsuite_execution.handlers import projections
+from agentsuite_execution.tools import Toolbox
+from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.db import make_engine
 from agentsuite_kit.runtime import Runtime
 from tests.integration.execution.harness import create_execution_db, make_settings

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from agentsuite_execution.repositories.tables import metadata
-
 from agentsuite_contracts.steps import ApprovalStep, PlanStep, StepKind, ToolStep, WaitStep
+from agentsuite_execution.repositories.tables import metadata
 from tests.integration.execution.harness import Execution, token
 from tests.integration.execution.publish import plan_approved, publish
 from tests.integration.kafka_helpers import eventually
@@ -97,7 +96,7 @@ WANT = {
 }
 
 
-async def populate(ex: Execution) -> Populated:
+async def populate(ex: Execution) -> Populated:  # noqa: C901  a tenant and its four runs for the cross-tenant matrix, each awaited in turn
     """A new tenant and its four runs (`ex` must have its engine running)."""
     tenant, user = uuid.uuid4(), uuid.uuid4()
     made = Populated(tenant, user, token(tenant, subject=user))

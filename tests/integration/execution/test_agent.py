@@ -11,11 +11,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.engine import runs
 
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_contracts.catalog import AgentLimits
 from agentsuite_contracts.steps import AgentStep, PlanStep, StepKind
+from agentsuite_execution.engine import runs
 from tests.integration.execution.gateway_support import (
     MODEL,
     Stack,

@@ -11,12 +11,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+
+from agentsuite_contracts.steps import ConditionStep, MapStep, PlanStep, StepKind, SubplanStep
 from agentsuite_execution.api.errors import problem_of
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.handlers import control
 from agentsuite_execution.handlers.runs import StartRun, start
-
-from agentsuite_contracts.steps import ConditionStep, MapStep, PlanStep, StepKind, SubplanStep
 from tests.integration.execution.engine_support import (
     approve,
     run_plan,

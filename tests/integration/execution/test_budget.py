@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.engine import runs
 
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.steps import Budget, OnLimit
+from agentsuite_execution.engine import runs
 from tests.integration.execution.gateway_support import (
     PER_TOKEN,
     Stack,

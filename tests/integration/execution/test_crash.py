@@ -38,15 +38,15 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+
+from agentsuite_cli.provision import ServiceDb, deprovision
+from agentsuite_contracts.catalog import BindingKind, ToolBinding
+from agentsuite_contracts.steps import PlanStep, StepKind, ToolStep
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.handlers import projections
 from agentsuite_execution.handlers.runs import StartRun, start
 from agentsuite_execution.uow import ExecutionUow
-
-from agentsuite_cli.provision import ServiceDb, deprovision
-from agentsuite_contracts.catalog import BindingKind, ToolBinding
-from agentsuite_contracts.steps import PlanStep, StepKind, ToolStep
 from agentsuite_kit.runtime import Runtime
 from tests.integration.execution.harness import create_execution_db, make_settings
 from tests.integration.execution.publish import envelope, plan_approved, tool_published, tool_spec

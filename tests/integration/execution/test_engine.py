@@ -6,7 +6,6 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from agentsuite_execution.handlers import control
 
 from agentsuite_contracts.steps import (
     ConditionStep,
@@ -19,6 +18,7 @@ from agentsuite_contracts.steps import (
     ToolStep,
     WaitStep,
 )
+from agentsuite_execution.handlers import control
 from tests.integration.execution.engine_support import (
     approve,
     run_plan,

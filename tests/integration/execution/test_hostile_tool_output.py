@@ -10,12 +10,12 @@ from contextlib import asynccontextmanager
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.handlers import projections
-from agentsuite_execution.handlers.runs import StartRun, start
 from aiohttp import web
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
 from agentsuite_contracts.steps import PlanStep, StepKind, ToolStep
+from agentsuite_execution.handlers import projections
+from agentsuite_execution.handlers.runs import StartRun, start
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import envelope, plan_approved, tool_published, tool_spec
 from tests.integration.execution.test_api import settled

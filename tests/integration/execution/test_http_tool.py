@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from agentsuite_execution.settings import ExecutionSettings
-from agentsuite_execution.tools import Call, Toolbox, ToolError
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
+from agentsuite_execution.settings import ExecutionSettings
+from agentsuite_execution.tools import Call, Toolbox, ToolError
 
 LIMIT = 4096  # http_max_bytes in these tests
 
@@ -33,7 +33,7 @@ class Hook:
     bodies: list[bytes] = field(default_factory=list)
     redirect_to: str = ""
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:  # noqa: C901  a stub server: one branch per kind of answer the tool must handle
         self.seen.append(request)
         self.bodies.append(await request.read())
         path = request.match_info["path"]

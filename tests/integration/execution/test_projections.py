@@ -9,9 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from agentsuite_execution.domain.catalog import Price
-from agentsuite_execution.uow import ExecutionUow
-
 from agentsuite_contracts.catalog import (
     AgentDeprecated,
     AgentUpdated,
@@ -27,6 +24,8 @@ from agentsuite_contracts.planning import (
     PlanUpdated,
     PlanValidated,
 )
+from agentsuite_execution.domain.catalog import Price
+from agentsuite_execution.uow import ExecutionUow
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import (
     agent_created,

@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
-from agentsuite_execution.app import spec
-from agentsuite_execution.handlers.projections import AGENTS, TOOLS
 from alembic import command
 from sqlalchemy import text
 
@@ -23,6 +21,8 @@ from agentsuite_contracts.catalog import (
     ToolDeprecated,
 )
 from agentsuite_contracts.envelope import Payload
+from agentsuite_execution.app import spec
+from agentsuite_execution.handlers.projections import AGENTS, TOOLS
 from agentsuite_kit.db import make_engine
 from agentsuite_kit.db.migrate import check, config, upgrade
 from tests.integration.execution.harness import Execution, create_execution_db

@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.domain.catalog import Price
 
 from agentsuite_contracts.catalog import (
     AgentDeprecated,
@@ -22,6 +21,7 @@ from agentsuite_contracts.catalog import (
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.llm import ModelRetired
 from agentsuite_contracts.planning import PlanApproved, PlanArchived
+from agentsuite_execution.domain.catalog import Price
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import (
     agent_created,

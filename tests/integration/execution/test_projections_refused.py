@@ -10,12 +10,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.uow import ExecutionUow
 from aiokafka import AIOKafkaConsumer
 
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.planning import PlanApproved
+from agentsuite_execution.uow import ExecutionUow
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import (
     envelope,

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import pytest
-from agentsuite_execution.engine import runs
 
 from agentsuite_cli.provision import ServiceDb
+from agentsuite_execution.engine import runs
 from tests.integration.execution.gateway_support import (
     Stack,
     add_model,

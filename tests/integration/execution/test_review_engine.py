@@ -6,8 +6,6 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.domain.states import STEP_OPEN
-from agentsuite_execution.handlers import control
 
 from agentsuite_contracts.steps import (
     ApprovalStep,
@@ -20,6 +18,8 @@ from agentsuite_contracts.steps import (
     SubplanStep,
     ToolStep,
 )
+from agentsuite_execution.domain.states import STEP_OPEN
+from agentsuite_execution.handlers import control
 from tests.integration.execution.engine_support import (
     approve,
     get_run,

@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from agentsuite_execution.app import spec
-from agentsuite_execution.handlers.roles import ROLES
-from agentsuite_execution.repositories.roles import Roles
 from alembic import command
 from sqlalchemy import text
 
@@ -26,6 +23,9 @@ from agentsuite_contracts.identity import (
     RoleRevoked,
     RoleUpdated,
 )
+from agentsuite_execution.app import spec
+from agentsuite_execution.handlers.roles import ROLES
+from agentsuite_execution.repositories.roles import Roles
 from agentsuite_kit.db import make_engine
 from agentsuite_kit.db.migrate import check, config, upgrade
 from tests.integration.execution.harness import Execution, create_execution_db

@@ -12,9 +12,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.handlers.roles import role_consumers
-from agentsuite_execution.repositories.roles import Roles
-from agentsuite_execution.uow import ExecutionUow
 
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.identity import (
@@ -24,6 +21,9 @@ from agentsuite_contracts.identity import (
     RoleRevoked,
     RoleUpdated,
 )
+from agentsuite_execution.handlers.roles import role_consumers
+from agentsuite_execution.repositories.roles import Roles
+from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.messaging.consumer import Consumer, Outcome
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.producer import publisher

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import uuid4
 
 from agentsuite_execution.api.events import Tail
-
 from tests.integration.execution.harness import Execution, auth
 from tests.integration.execution.test_api import runnable, settled, started, tool
 from tests.integration.execution.test_api_control import wait

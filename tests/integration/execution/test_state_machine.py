@@ -11,11 +11,6 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.domain.errors import RunError
-from agentsuite_execution.domain.runs import Step
-from agentsuite_execution.domain.states import RUN_DONE
-from agentsuite_execution.handlers import control
-from agentsuite_execution.handlers.runs import StartRun, start
 from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -28,6 +23,11 @@ from hypothesis.stateful import (
 
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_contracts.steps import ParallelStep, PlanStep, StepKind, WaitStep
+from agentsuite_execution.domain.errors import RunError
+from agentsuite_execution.domain.runs import Step
+from agentsuite_execution.domain.states import RUN_DONE
+from agentsuite_execution.handlers import control
+from agentsuite_execution.handlers.runs import StartRun, start
 from tests.integration.execution.machine_support import (
     BUDGETS,
     LATER,

@@ -1,6 +1,10 @@
-"""Two identity processes on one database: a warm decision of one needs no query, and a
-change made through the other reaches it through NOTIFY at commit; with its listener gone
-it falls back to reading the tenant's state, never to a stale answer."""
+"""Two identity apps in one interpreter on one database: a warm decision of one needs no
+query, and a change made through the other reaches it; with its listener gone it falls back
+to reading the tenant's state, never to a stale answer.
+
+In one interpreter a write voids every listener of the process at once (`forget_here`), so
+these tests pass without NOTIFY's trip between processes: that trip is
+test_authz_changes_processes.py's, with separate processes."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from agentsuite_execution.app import build as build_execution
 
 from agentsuite_cli.provision import deprovision
+from agentsuite_execution.app import build as build_execution
 from agentsuite_identity.domain.capabilities import SERVICE
 from agentsuite_identity.handlers.orgs import delete_org
 from agentsuite_identity.handlers.service_accounts import disable

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from agentsuite_llm_gateway.app import build, spec
-from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.settings import GatewaySettings
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -24,6 +21,9 @@ from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.registry import TOPICS
 from agentsuite_kit.db.migrate import upgrade
 from agentsuite_kit.messaging.admin import ensure_topics
+from agentsuite_llm_gateway.app import build, spec
+from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.settings import GatewaySettings
 from tests.integration.tokens_support import AUDIENCE as AUDIENCE
 from tests.integration.tokens_support import ISSUER as ISSUER
 from tests.integration.tokens_support import Signer

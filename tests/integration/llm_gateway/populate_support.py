@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 from agentsuite_llm_gateway.repositories.tables import metadata
-
 from tests.integration.llm_gateway.harness import Gateway, token
 
 Ids = dict[str, str]

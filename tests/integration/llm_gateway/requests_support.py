@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
-from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.upstream.base import Call, Reply
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from agentsuite_contracts.envelope import Actor, Envelope, Subject
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, LlmResponse, Role
+from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.upstream.base import Call, Reply
 
 REQUESTS = "llm.requests.v1"
 RESPONSES = "llm.responses.v1"

@@ -188,7 +188,7 @@ class _Server:
     def _next(self) -> Behaviour:
         return self.stub.queue.popleft() if self.stub.queue else Reply()
 
-    async def _common(
+    async def _common(  # noqa: C901  a stub upstream: one branch per scripted fault
         self, request: web.Request, behaviour: Behaviour
     ) -> web.StreamResponse | None:
         """Behaviours that look the same on every route; None: route-specific handling."""
@@ -291,7 +291,7 @@ class _Server:
             request.transport.close()
         return response
 
-    async def _stream(
+    async def _stream(  # noqa: C901  a stub upstream: one branch per scripted stream fault
         self,
         request: web.Request,
         behaviour: Behaviour,

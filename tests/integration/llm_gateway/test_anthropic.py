@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from agentsuite_llm_gateway.domain.catalog import Model, Provider, ProviderKind
 from agentsuite_llm_gateway.upstream.anthropic import AnthropicAdapter, messages_url
 from agentsuite_llm_gateway.upstream.base import Call, Failure, Json, UpstreamError
 from agentsuite_llm_gateway.upstream.transport import Transport
-
 from tests.integration.llm_gateway.anthropic_stub import (
     API_KEY,
     Stub,

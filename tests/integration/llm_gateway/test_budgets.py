@@ -11,12 +11,12 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+
 from agentsuite_llm_gateway.budgets import BudgetExhausted, Reservation
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import BudgetRule
 from agentsuite_llm_gateway.handlers import budgets as handlers
 from agentsuite_llm_gateway.handlers.budgets import CreateBudget
-
 from tests.integration.llm_gateway.harness import Gateway
 
 ESTIMATE = 1_000  # micros per call

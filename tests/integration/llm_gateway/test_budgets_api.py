@@ -8,9 +8,9 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.handlers.budgets import settle
-
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 pytestmark = pytest.mark.usefixtures("gateway")

@@ -13,7 +13,6 @@ from typing import Any
 from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 from agentsuite_llm_gateway.domain.catalog import Price
 from agentsuite_llm_gateway.domain.costs import estimate_micros
-
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.setup import alias, budget, model, provider
 from tests.integration.llm_gateway.stub import stub_upstream

@@ -7,8 +7,8 @@ import asyncio
 from uuid import uuid4
 
 import pytest
-from agentsuite_llm_gateway.cache import ResponseCache, purge
 
+from agentsuite_llm_gateway.cache import ResponseCache, purge
 from tests.integration.llm_gateway.harness import Gateway
 from tests.integration.llm_gateway.requests_support import (
     Upstream,

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from agentsuite_llm_gateway.catalogs import Catalogs
 from agentsuite_llm_gateway.domain.catalog import ProviderKind
-
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 

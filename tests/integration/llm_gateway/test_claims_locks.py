@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentsuite_kit.db import make_engine
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.domain.traces import Trace
 from agentsuite_llm_gateway.handlers.requests import worker
 from agentsuite_llm_gateway.instance import NAMESPACE, lock_key
 from agentsuite_llm_gateway.recorder import write
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from agentsuite_kit.db import make_engine
 from tests.integration.kafka_helpers import eventually
 from tests.integration.llm_gateway.harness import Gateway
 from tests.integration.llm_gateway.requests_support import ask, envelope, publish, replies

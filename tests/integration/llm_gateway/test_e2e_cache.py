@@ -12,8 +12,8 @@ from typing import Any
 
 import openai
 import pytest
-from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 
+from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 from tests.integration.llm_gateway.e2e_support import llm
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.setup import budget, model, provider

@@ -12,9 +12,9 @@ from typing import Any
 
 import openai
 import pytest
-from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 from openai.types.chat import ChatCompletion
 
+from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 from tests.integration.llm_gateway.e2e_support import duo, llm
 from tests.integration.llm_gateway.harness import Gateway, auth, token
 from tests.integration.llm_gateway.setup import budget

@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+
+from agentsuite_cli.provision import ServiceDb, deprovision
+from agentsuite_kit.db import make_engine
+from agentsuite_kit.jobs import Job, State
 from agentsuite_llm_gateway.handlers.traces import (
     PARTITIONS,
     PARTITIONS_CRON,
@@ -16,10 +20,6 @@ from agentsuite_llm_gateway.handlers.traces import (
     schedule_partitions,
 )
 from agentsuite_llm_gateway.uow import GatewayUow
-
-from agentsuite_cli.provision import ServiceDb, deprovision
-from agentsuite_kit.db import make_engine
-from agentsuite_kit.jobs import Job, State
 from tests.integration.llm_gateway.harness import Gateway, create_gateway_db
 
 PARTS = (

@@ -10,9 +10,9 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
 from agentsuite_kit.http.pagination import encode_cursor
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 GREET: dict[str, Any] = {

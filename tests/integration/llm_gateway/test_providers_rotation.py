@@ -8,6 +8,7 @@ import uuid
 from uuid import UUID
 
 import pytest
+
 from agentsuite_llm_gateway.crypto import Cipher, CredentialError
 from agentsuite_llm_gateway.handlers.providers import (
     REENCRYPT,
@@ -16,7 +17,6 @@ from agentsuite_llm_gateway.handlers.providers import (
     reencrypt,
     schedule_reencrypt,
 )
-
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 

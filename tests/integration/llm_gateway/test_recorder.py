@@ -13,17 +13,17 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from agentsuite_llm_gateway.domain.caller import Caller
-from agentsuite_llm_gateway.domain.costs import Tokens
-from agentsuite_llm_gateway.domain.traces import Attempt, Trace
-from agentsuite_llm_gateway.recorder import Recorder
-from agentsuite_llm_gateway.uow import GatewayUow
 from sqlalchemy.exc import IntegrityError
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.llm import UsageRecorded
 from agentsuite_contracts.registry import decode
 from agentsuite_kit.db import make_engine
+from agentsuite_llm_gateway.domain.caller import Caller
+from agentsuite_llm_gateway.domain.costs import Tokens
+from agentsuite_llm_gateway.domain.traces import Attempt, Trace
+from agentsuite_llm_gateway.recorder import Recorder
+from agentsuite_llm_gateway.uow import GatewayUow
 from tests.integration.llm_gateway.harness import Gateway
 
 

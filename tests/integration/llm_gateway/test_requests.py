@@ -11,13 +11,13 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from agentsuite_llm_gateway.handlers.requests import INTERRUPTED, worker
 
 from agentsuite_contracts.deadletter import dead_letter_topic
 from agentsuite_contracts.envelope import Actor
 from agentsuite_contracts.llm import LlmErrorCode
 from agentsuite_kit.messaging.admin import ensure_topics
 from agentsuite_kit.messaging.consumer import Outcome
+from agentsuite_llm_gateway.handlers.requests import INTERRUPTED, worker
 from tests.integration.kafka_helpers import eventually, read_all
 from tests.integration.llm_gateway.harness import Gateway
 from tests.integration.llm_gateway.requests_support import (

@@ -12,11 +12,11 @@ from typing import Any
 
 import orjson
 import pytest
+
 from agentsuite_llm_gateway.crypto import Cipher
 from agentsuite_llm_gateway.domain.catalog import Model, Provider, ProviderKind
 from agentsuite_llm_gateway.upstream.base import Call, Failure, UpstreamError
 from agentsuite_llm_gateway.upstream.pool import Upstreams
-
 from tests.integration.llm_gateway.harness import Gateway, auth, make_settings
 from tests.integration.llm_gateway.setup import alias, model, provider
 

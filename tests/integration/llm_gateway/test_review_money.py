@@ -15,7 +15,6 @@ from uuid import UUID
 from agentsuite_llm_gateway.domain.budgets import prompt_upper_bound
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.gateway import Options
-
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.setup import budget, model, provider
 from tests.integration.llm_gateway.stub import Hang, Reply, stub_upstream

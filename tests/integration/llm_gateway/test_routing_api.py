@@ -8,11 +8,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from agentsuite_kit.http.pagination import encode_cursor
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import RuleEffect, SubjectKind
 from agentsuite_llm_gateway.domain.routing import Ask, plan
-
-from agentsuite_kit.http.pagination import encode_cursor
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 

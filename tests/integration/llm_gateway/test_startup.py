@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from agentsuite_llm_gateway.app import spec
-
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_kit.db.migrate import check
+from agentsuite_llm_gateway.app import spec
 from tests.integration.llm_gateway.harness import Gateway
 
 

@@ -11,7 +11,6 @@ from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.domain.traces import Trace
 from agentsuite_llm_gateway.recorder import Recorder
-
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.test_recorder import make_trace, past_partitions
 

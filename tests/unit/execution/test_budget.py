@@ -8,6 +8,17 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+
+from agentsuite_contracts.common import Money
+from agentsuite_contracts.llm import (
+    ChatMessage,
+    LlmRequest,
+    ResponseFormat,
+    Role,
+    ToolCall,
+    ToolDefinition,
+)
+from agentsuite_contracts.steps import Budget, OnLimit
 from agentsuite_execution.domain.budgets import BudgetChange, changed
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.domain.errors import RunError
@@ -20,19 +31,8 @@ from agentsuite_execution.engine.budget import (
     prompt_tokens,
 )
 from agentsuite_execution.engine.llm import function_name
-from agentsuite_llm_gateway.domain import asks
-
-from agentsuite_contracts.common import Money
-from agentsuite_contracts.llm import (
-    ChatMessage,
-    LlmRequest,
-    ResponseFormat,
-    Role,
-    ToolCall,
-    ToolDefinition,
-)
-from agentsuite_contracts.steps import Budget, OnLimit
 from agentsuite_kit.llm_body import chat_body
+from agentsuite_llm_gateway.domain import asks
 
 
 def run(**values: Any) -> Run:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from agentsuite_execution.handlers.consistency import check
 
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.execution import ExecutionCancelled
+from agentsuite_execution.handlers.consistency import check
 from agentsuite_kit.messaging.errors import PermanentError
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from agentsuite_execution.domain.expressions import ExpressionError, parse, references, render
 
 SCOPE: dict[str, Any] = {

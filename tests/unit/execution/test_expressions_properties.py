@@ -8,6 +8,9 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from agentsuite_execution.domain.expressions import (
     ExpressionError,
     evaluate,
@@ -15,8 +18,6 @@ from agentsuite_execution.domain.expressions import (
     references,
     render,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 json_values = st.recursive(
     st.none()

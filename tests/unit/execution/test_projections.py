@@ -7,10 +7,6 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from agentsuite_execution.consumers import AGENTS, MODELS, PLANS, SCHEDULES, TOOLS, consumers
-from agentsuite_execution.deps import Deps
-from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolHead, ToolRecord
-from agentsuite_execution.settings import ExecutionSettings
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import (
@@ -32,6 +28,10 @@ from agentsuite_contracts.planning import (
     ScheduleFired,
 )
 from agentsuite_contracts.registry import topic
+from agentsuite_execution.consumers import AGENTS, MODELS, PLANS, SCHEDULES, TOOLS, consumers
+from agentsuite_execution.deps import Deps
+from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolHead, ToolRecord
+from agentsuite_execution.settings import ExecutionSettings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SPEC = ToolSpec(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from agentsuite_execution.domain.retry import delay_ms, may_retry
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agentsuite_contracts.steps import RetryPolicy
+from agentsuite_execution.domain.retry import delay_ms, may_retry
 
 
 def test_first_retry_waits_the_initial_delay() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from agentsuite_execution.domain.graph import PlanError, compile_plan
 
 from agentsuite_contracts.planning import PlanPhase, PlanSnapshot
 from agentsuite_contracts.steps import (
@@ -16,6 +15,7 @@ from agentsuite_contracts.steps import (
     StepKind,
     ToolStep,
 )
+from agentsuite_execution.domain.graph import PlanError, compile_plan
 
 
 def plan(*steps: PlanStep) -> PlanSnapshot:

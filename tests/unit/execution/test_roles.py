@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from pydantic import SecretStr
+
+from agentsuite_contracts.registry import topic
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.handlers.roles import role_consumers
 from agentsuite_execution.repositories.roles import assignment_key
 from agentsuite_execution.settings import ExecutionSettings
-from pydantic import SecretStr
-
-from agentsuite_contracts.registry import topic
 
 
 def deps() -> Deps:

@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
-from agentsuite_execution.settings import ExecutionSettings
-from agentsuite_execution.tools import BUILTINS, Call, Toolbox, ToolError, builtin_binding
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
+from agentsuite_execution.settings import ExecutionSettings
+from agentsuite_execution.tools import BUILTINS, Call, Toolbox, ToolError, builtin_binding
 
 DSN = SecretStr("postgresql+asyncpg://u@localhost/x")  # never connected to
 

@@ -8,13 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
-from agentsuite_execution.settings import ExecutionSettings
-from agentsuite_execution.tools import Call, Toolbox, ToolError
-from agentsuite_execution.tools.webhook import check_headers, request_of, retry_after
 from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
+from agentsuite_execution.settings import ExecutionSettings
+from agentsuite_execution.tools import Call, Toolbox, ToolError
+from agentsuite_execution.tools.webhook import check_headers, request_of, retry_after
 from agentsuite_kit.http.guard import Blocked, check_url
 
 DSN = SecretStr("postgresql+asyncpg://u@localhost/x")  # never connected to

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+
 from agentsuite_llm_gateway.domain.catalog import Model, Provider, ProviderKind
 from agentsuite_llm_gateway.upstream.anthropic_stream import StreamTranslator, sse_data
 from agentsuite_llm_gateway.upstream.anthropic_wire import (

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+
 from agentsuite_llm_gateway.domain.budgets import (
     DEFAULT_OUTPUT,
     IMAGE_TOKENS,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncpg
 import orjson
 import pytest
-from agentsuite_llm_gateway.api.errors import on_unhandled
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
+
+from agentsuite_llm_gateway.api.errors import on_unhandled
 
 
 def _request(path: str) -> Request:

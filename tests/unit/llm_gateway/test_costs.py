@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from agentsuite_llm_gateway.domain.catalog import Model, Price, Provider, ProviderKind
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros, estimate_micros, units
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+
 from agentsuite_llm_gateway.crypto import Cipher, CredentialError
 from agentsuite_llm_gateway.settings import GatewaySettings
 

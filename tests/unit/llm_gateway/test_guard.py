@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
+
 from agentsuite_llm_gateway.upstream.base import Failure, UpstreamError
 from agentsuite_llm_gateway.upstream.guard import (
     BlockedAddress,
@@ -12,7 +14,6 @@ from agentsuite_llm_gateway.upstream.guard import (
     GuardedResolver,
     check_url,
 )
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 INTERNAL = [
     "127.0.0.1",

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from agentsuite_llm_gateway.domain.catalog import Model, Provider, ProviderKind
 from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.upstream.base import Call, Failure, UpstreamError, tokens_of

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from agentsuite_llm_gateway.app import build
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 
 from agentsuite_kit.http.problems import MEDIA_TYPE
+from agentsuite_llm_gateway.app import build
 from tests.integration.llm_gateway.harness import keyset, make_settings
 from tests.integration.llm_gateway.route_table import PUBLIC, gates, unguarded
 

@@ -4,17 +4,6 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from agentsuite_llm_gateway.domain.costs import Tokens
-from agentsuite_llm_gateway.domain.errors import Code, GatewayError
-from agentsuite_llm_gateway.gateway import Outcome
-from agentsuite_llm_gateway.handlers.request_mapping import (
-    caller_of,
-    chat_body,
-    failure_response,
-    ok_response,
-)
-from agentsuite_llm_gateway.handlers.requests import reply_topic_allowed
-
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.envelope import Actor, Envelope, Subject
 from agentsuite_contracts.llm import (
@@ -29,6 +18,16 @@ from agentsuite_contracts.llm import (
     ToolCall,
     ToolDefinition,
 )
+from agentsuite_llm_gateway.domain.costs import Tokens
+from agentsuite_llm_gateway.domain.errors import Code, GatewayError
+from agentsuite_llm_gateway.gateway import Outcome
+from agentsuite_llm_gateway.handlers.request_mapping import (
+    caller_of,
+    chat_body,
+    failure_response,
+    ok_response,
+)
+from agentsuite_llm_gateway.handlers.requests import reply_topic_allowed
 
 
 def request(**kw: object) -> LlmRequest:

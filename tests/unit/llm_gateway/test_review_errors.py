@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx2 as httpx  # the HTTP client the installed openai package is built on
 import openai
 import pytest
+
 from agentsuite_llm_gateway.api.errors import openai_error
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 import yarl
+
 from agentsuite_llm_gateway.domain.catalog import Price
 from agentsuite_llm_gateway.domain.costs import cost_micros
 from agentsuite_llm_gateway.upstream.base import tokens_of

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError, OperationalError
+
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.domain.traces import Attempt, Trace
@@ -18,7 +20,6 @@ from agentsuite_llm_gateway.recorder import (
     transient,
     usage_event,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 TENANT = uuid.uuid4()
 KEY = uuid.uuid4()

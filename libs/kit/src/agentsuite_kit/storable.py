@@ -67,7 +67,7 @@ def _number_flaw(value: float) -> str | None:
     return None if math.isfinite(value) else f"is a non-finite number ({value})"
 
 
-def unstorable(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Unstorable | None:
+def unstorable(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Unstorable | None:  # noqa: C901  one iterative walk over every JSON shape (kept iterative so deep documents cannot recurse)
     """The first string (key or value) or number in `value` (decoded JSON: dicts, lists,
     scalars) PostgreSQL cannot hold, or the first container nested past `max_depth`, in
     document order; None if all can be stored. Iterative: a deeply nested document is

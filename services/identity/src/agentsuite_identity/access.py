@@ -68,11 +68,14 @@ async def load_snapshot(uow: IdentityUow) -> Snapshot:
 class Access:
     """One per process. Snapshots are keyed by the tenant's `authz_version`, which every
     change to roles, grants, policies or members bumps in its own transaction; a warm
-    decision therefore costs one indexed one-row query."""
+    decision therefore costs one indexed one-row query. A notification for the tenant also
+    retires its snapshot, version or not: a change made in the database directly may announce
+    itself without bumping the version (README asks it for the notification only)."""
 
     def __init__(self, settings: IdentitySettings) -> None:
         self.settings = settings
-        self._snapshots: OrderedDict[UUID, tuple[int, Snapshot]] = OrderedDict()
+        # tenant -> (authz_version, the tenant's `Changes.current` before the read, snapshot)
+        self._snapshots: OrderedDict[UUID, tuple[int, Ticket | None, Snapshot]] = OrderedDict()
         # the ticket (changes.py) under which each tenant's snapshot was last confirmed
         self._confirmed: dict[UUID, Ticket] = {}
         # set by the app: tells which tenants moved since a read, without a query
@@ -86,7 +89,7 @@ class Access:
         if not self.changes.valid(tenant, self._confirmed.get(tenant)):
             return None
         cached = self._snapshots.get(tenant)
-        return None if cached is None else cached[1]
+        return None if cached is None else cached[2]
 
     def _confirm(self, tenant: UUID, ticket: Ticket | None) -> None:
         if ticket is not None:
@@ -122,20 +125,24 @@ class Access:
         """The tenant's compiled snapshot; None when the tenant is missing or not active."""
         tenant = uow.tenant_id
         assert tenant is not None
+        # both taken before the reads: a notification during them makes them stale
         ticket = None if self.changes is None else self.changes.ticket(tenant)
+        seen = None if self.changes is None else self.changes.current(tenant)
         state = await uow.assignments.state()
         if state is None or state[0] != "active":
             return None
         version = state[1]
         cached = self._snapshots.get(tenant)
-        if cached is not None and cached[0] == version:
+        # the same version and no notification since it was read (a reconnect counts as one:
+        # notifications may have been lost while the listener was down)
+        if cached is not None and cached[0] == version and cached[1] == seen:
             self._snapshots.move_to_end(tenant)
             self._confirm(tenant, ticket)
-            return cached[1]
+            return cached[2]
         # read in the same transaction after the version: at least as new as the key, and
         # any later change bumps the version again
         fresh = await load_snapshot(uow)
-        self._snapshots[tenant] = (version, fresh)
+        self._snapshots[tenant] = (version, seen, fresh)
         self._snapshots.move_to_end(tenant)
         while len(self._snapshots) > _CACHED_TENANTS:
             gone, _ = self._snapshots.popitem(last=False)

@@ -103,7 +103,7 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> AsyncIterator[bytes]:
+async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> AsyncIterator[bytes]:  # noqa: C901  the SSE relay loop: usage, errors, cancellation and the final record in one generator
     wants_usage = _wants_usage(job)
     tokens: Tokens | None = None
     text = 0

@@ -46,7 +46,7 @@ class HandlerTimeout(Exception):
     """A handler ran past its time limit: a failure of this message, not of the platform."""
 
 
-def is_transient(error: BaseException) -> bool:
+def is_transient(error: BaseException) -> bool:  # noqa: C901  one flat test per transient fault kind; a table of isinstance checks reads best in one place
     """Whether `error` (or anything in its cause chain) is a passing infrastructure fault."""
     for exc in _chain(error):
         if isinstance(exc, HandlerTimeout):

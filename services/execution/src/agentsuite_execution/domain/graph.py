@@ -61,7 +61,7 @@ def templates_of(plan: PlanSnapshot) -> set[str]:
     return {k for s in steps_of(plan) if s.map is not None for k in s.map.body}
 
 
-def compile_plan(plan: PlanSnapshot, *, max_steps: int) -> list[Node]:
+def compile_plan(plan: PlanSnapshot, *, max_steps: int) -> list[Node]:  # noqa: C901  plan validation: one check per rule, in the order a plan author reads the errors
     """The nodes to create when a run of `plan` starts (map bodies come later)."""
     steps = steps_of(plan)
     by_key: dict[str, PlanStep] = {}

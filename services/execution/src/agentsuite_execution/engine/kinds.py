@@ -56,7 +56,7 @@ class Ctx:
     free: Callable[[], int] = lambda: 0
 
 
-async def execute(ctx: Ctx, step: Step) -> list[Step]:
+async def execute(ctx: Ctx, step: Step) -> list[Step]:  # noqa: C901  one dispatch per step kind with its failure mapping; splits with the engine rework (issue 15 #8)
     """Run one claimed attempt of `step` and record how it went; the steps this worker
     took on in the same transaction (see `local.take_on`), to start next."""
     if local.inline(step):

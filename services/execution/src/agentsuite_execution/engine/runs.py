@@ -212,7 +212,7 @@ async def _close_own(uow: ExecutionUow, run: Run) -> None:
     )
 
 
-async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:
+async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:  # noqa: C901  rerun's checks and its reset walk share one snapshot; splits with the engine rework (issue 15 #8)
     """Run a failed (or cancelled) run again: succeeded steps keep their outputs and are
     not run again, except `from_step` and what depends on it when it is named."""
     states.check_rerun(run.status)

@@ -54,7 +54,7 @@ async def _capabilities(deps: Deps, uow: IdentityUow, row: Any) -> list[str]:
     return domain.effective(list(row.scopes), ceiling)
 
 
-async def grant(
+async def grant(  # noqa: C901  RFC 8693 exchange: one refusal per check of the form and the key, in the RFC's order
     form: TokenForm, deps: Deps, *, address: str | None, user_agent: str | None = None
 ) -> TokenResponse:
     if form.grant_type != GRANT_TOKEN_EXCHANGE:

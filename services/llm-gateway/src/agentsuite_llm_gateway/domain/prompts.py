@@ -91,7 +91,7 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
-def check_messages(messages: Any) -> list[dict[str, Any]]:
+def check_messages(messages: Any) -> list[dict[str, Any]]:  # noqa: C901  one check per field of an OpenAI chat message, each naming its path
     """A template's messages: OpenAI chat messages, bounded; GatewayError naming the path."""
     if not isinstance(messages, list) or not messages:
         raise invalid("messages", "a non-empty list of chat messages")

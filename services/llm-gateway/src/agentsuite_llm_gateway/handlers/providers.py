@@ -165,7 +165,7 @@ async def get_provider(uow: GatewayUow, provider_id: UUID, *, lock: bool = False
     return row
 
 
-async def update_provider(
+async def update_provider(  # noqa: C901  a PATCH: one optional field after another, each validated and applied
     cmd: UpdateProvider,
     uow: GatewayUow,
     *,

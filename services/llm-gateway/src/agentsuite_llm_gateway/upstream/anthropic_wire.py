@@ -39,7 +39,7 @@ def malformed(reason: str) -> UpstreamError:
 # --- request ------------------------------------------------------------------------------
 
 
-def to_messages_request(call: Call, *, stream: bool = False) -> Json:
+def to_messages_request(call: Call, *, stream: bool = False) -> Json:  # noqa: C901, PLR0915  one mapping per OpenAI request field onto the Messages API, each refusal naming its field
     """The Messages API body for `call.body`, an OpenAI chat request."""
     body = call.body
     messages = body.get("messages")

@@ -259,7 +259,7 @@ class Transport:
                 )
         return bytes(buffer)
 
-    async def stream_lines(
+    async def stream_lines(  # noqa: C901, PLR0915  an SSE reader: bounded reads, timeouts and line framing must share the loop's state
         self,
         provider: Provider,
         url: str,
