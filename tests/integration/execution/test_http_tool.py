@@ -16,10 +16,10 @@ import pytest
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, Toolbox, ToolError
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
+from agentsuite_kit.outbound import PinnedResolver
 
 LIMIT = 4096  # http_max_bytes in these tests
 
@@ -233,28 +233,11 @@ async def test_loopback_is_forbidden_unless_allowed(hook: Hook) -> None:
         hook.seen.clear()
 
 
-class Rebinding(AbstractResolver):
-    """The attacker's DNS: every name answers `address`."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host, host=self.address, port=port, family=family, proto=0, flags=0
-            )
-        ]
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_allowed_host_name_reaches_the_address_it_resolved_to(hook: Hook) -> None:
     port = hook.url.rsplit(":", 1)[1]
-    named = Toolbox(settings(allowed_hosts=("hooks.internal",)), resolver=Rebinding("127.0.0.1"))
+    named = Toolbox(
+        settings(allowed_hosts=("hooks.internal",)), resolver=PinnedResolver("127.0.0.1")
+    )
     try:
         out = await named.invoke(call(f"http://hooks.internal:{port}/json"))
         error = await refusal(named, call(f"http://other.internal:{port}/json"))

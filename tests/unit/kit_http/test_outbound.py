@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.abc import AbstractResolver
 
 from agentsuite_kit.outbound import (
     Dropped,
     InvalidResponse,
     OutboundClient,
     OutboundError,
+    PinnedResolver,
     TargetBlocked,
     TimedOut,
     TooLarge,
@@ -102,25 +103,6 @@ async def client() -> AsyncIterator[OutboundClient]:
     await opened.aclose()
 
 
-class Pinned(AbstractResolver):
-    """The DNS of a hostile name: every name answers `address`."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host, host=self.address, port=port, family=family, proto=0, flags=0
-            )
-        ]
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_an_answer_within_the_bounds(client: OutboundClient, server: Server) -> None:
     reply = await client.fetch("GET", f"{server.url}/hello", max_bytes=LIMIT)
     assert (reply.status, reply.ok, reply.content_type) == (200, True, "application/json")
@@ -165,8 +147,8 @@ async def test_an_internal_url_is_refused_before_anything_is_sent(server: Server
 
 async def test_a_name_resolving_to_an_internal_address_is_refused(server: Server) -> None:
     port = server.url.rsplit(":", 1)[1]
-    rebound = OutboundClient(resolver=Pinned("127.0.0.1"))
-    opened = OutboundClient(allowed=("hooks.internal",), resolver=Pinned("127.0.0.1"))
+    rebound = OutboundClient(resolver=PinnedResolver("127.0.0.1"))
+    opened = OutboundClient(allowed=("hooks.internal",), resolver=PinnedResolver("127.0.0.1"))
     try:
         with pytest.raises(TargetBlocked) as caught:
             await rebound.fetch("GET", f"http://public.example:{port}/hello", max_bytes=LIMIT)

@@ -20,6 +20,7 @@ from agentsuite_kit.outbound.errors import (
     mask,
     secrets_of,
 )
+from agentsuite_kit.outbound.pinned import PinnedResolver
 
 __all__ = [
     "MASK",
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidResponse",
     "OutboundClient",
     "OutboundError",
+    "PinnedResolver",
     "Reply",
     "TargetBlocked",
     "TimedOut",
