@@ -91,7 +91,7 @@ async def read_body(
     return bytes(buffer)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a call per field, every call
 class Reply:
     """A whole answer: `ok` when its status is one the call accepts (by default 2xx);
     `body` is bounded by `max_bytes` when ok, else truncated to `error_bytes`."""
