@@ -261,3 +261,26 @@ async def test_input_that_is_not_json_is_refused(box: Toolbox, hook: Hook) -> No
     error = await refusal(box, call(f"{hook.url}/json", {"when": object()}))
     assert error.code == "invalid_input"
     assert hook.seen == []
+
+
+async def test_a_token_in_the_tool_url_never_comes_back_in_the_error(box: Toolbox) -> None:
+    """A webhook URL may carry its credential in the query (config headers may not): an
+    answer that is not HTTP makes aiohttp quote the whole URL, and the step's error is
+    stored and shown, so the token must be masked there."""
+    secret = "hook-token-0123456789"
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"this is not http\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        error = await refusal(box, call(f"http://127.0.0.1:{port}/hook?token={secret}&v=2"))
+    finally:
+        server.close()
+    assert (error.code, error.retryable) == ("network_error", True)
+    assert secret not in f"{error.message} {error.details}"
+    assert "token=***" in error.message  # the text is kept, the secret masked
