@@ -20,6 +20,7 @@ import aiohttp
 from agentsuite_kit.http.guard import BlockedAddress
 
 __all__ = [
+    "FAILURES",
     "MASK",
     "Dropped",
     "InvalidResponse",
