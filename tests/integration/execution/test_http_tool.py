@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, Toolbox, ToolError
+from agentsuite_kit.outbound import PinnedResolver
 
 LIMIT = 4096  # http_max_bytes in these tests
 
@@ -233,28 +233,11 @@ async def test_loopback_is_forbidden_unless_allowed(hook: Hook) -> None:
         hook.seen.clear()
 
 
-class Rebinding(AbstractResolver):
-    """The attacker's DNS: every name answers `address`."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host, host=self.address, port=port, family=family, proto=0, flags=0
-            )
-        ]
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_allowed_host_name_reaches_the_address_it_resolved_to(hook: Hook) -> None:
     port = hook.url.rsplit(":", 1)[1]
-    named = Toolbox(settings(allowed_hosts=("hooks.internal",)), resolver=Rebinding("127.0.0.1"))
+    named = Toolbox(
+        settings(allowed_hosts=("hooks.internal",)), resolver=PinnedResolver("127.0.0.1")
+    )
     try:
         out = await named.invoke(call(f"http://hooks.internal:{port}/json"))
         error = await refusal(named, call(f"http://other.internal:{port}/json"))
@@ -278,3 +261,26 @@ async def test_input_that_is_not_json_is_refused(box: Toolbox, hook: Hook) -> No
     error = await refusal(box, call(f"{hook.url}/json", {"when": object()}))
     assert error.code == "invalid_input"
     assert hook.seen == []
+
+
+async def test_a_token_in_the_tool_url_never_comes_back_in_the_error(box: Toolbox) -> None:
+    """A webhook URL may carry its credential in the query (config headers may not): an
+    answer that is not HTTP makes aiohttp quote the whole URL, and the step's error is
+    stored and shown, so the token must be masked there."""
+    secret = "hook-token-0123456789"
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"this is not http\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        error = await refusal(box, call(f"http://127.0.0.1:{port}/hook?token={secret}&v=2"))
+    finally:
+        server.close()
+    assert (error.code, error.retryable) == ("network_error", True)
+    assert secret not in f"{error.message} {error.details}"
+    assert "token=***" in error.message  # the text is kept, the secret masked

@@ -3,12 +3,10 @@ decisions, all refused before any connection is made."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from typing import Any
 
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 
 from agentsuite_contracts.catalog import BindingKind, ToolBinding
@@ -16,6 +14,7 @@ from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, Toolbox, ToolError
 from agentsuite_execution.tools.webhook import check_headers, request_of, retry_after
 from agentsuite_kit.http.guard import Blocked, check_url
+from agentsuite_kit.outbound import PinnedResolver
 
 DSN = SecretStr("postgresql+asyncpg://u@localhost/x")  # never connected to
 
@@ -34,27 +33,6 @@ def call(url: str, **config: Any) -> Call:
         execution_id=uuid.uuid4(),
         step="s",
     )
-
-
-class FixedResolver(AbstractResolver):
-    """Every name resolves to `address`: a rebinding attacker's DNS."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        self.asked: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.asked.append(host)
-        return [
-            ResolveResult(
-                hostname=host, host=self.address, port=port, family=family, proto=0, flags=0
-            )
-        ]
-
-    async def close(self) -> None:
-        pass
 
 
 def test_default_request_is_a_post_with_no_extra_headers() -> None:
@@ -169,7 +147,7 @@ async def test_internal_or_odd_targets_are_forbidden(url: str) -> None:
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "169.254.169.254", "10.1.2.3", "::1"])
 async def test_a_name_resolving_inward_is_forbidden(address: str) -> None:
-    resolver = FixedResolver(address)
+    resolver = PinnedResolver(address)
     box = Toolbox(settings(), resolver=resolver)
     try:
         with pytest.raises(ToolError) as caught:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 
+from agentsuite_kit.outbound import PinnedResolver
 from agentsuite_llm_gateway.upstream.base import Failure, UpstreamError
 from agentsuite_llm_gateway.upstream.guard import (
     BlockedAddress,
@@ -105,48 +103,25 @@ def test_allow_list_by_address_and_cidr() -> None:
         check_url("http://127.0.0.2/v1", ("127.0.0.1",))
 
 
-class FixedResolver(AbstractResolver):
-    def __init__(self, *addresses: str) -> None:
-        self.addresses = addresses
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host,
-                host=a,
-                port=port,
-                family=socket.AF_INET6 if ":" in a else socket.AF_INET,
-                proto=0,
-                flags=0,
-            )
-            for a in self.addresses
-        ]
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_resolver_refuses_internal_answers() -> None:
     for address in ("127.0.0.1", "169.254.169.254", "10.0.0.7", "::1", "::ffff:127.0.0.1"):
-        resolver = GuardedResolver((), FixedResolver(address))
+        resolver = GuardedResolver((), PinnedResolver(address))
         with pytest.raises(BlockedAddress, match="internal address"):
             await resolver.resolve("rebound.example.com", 443)
 
 
 async def test_resolver_keeps_only_public_answers() -> None:
-    resolver = GuardedResolver((), FixedResolver("127.0.0.1", "93.184.216.34"))
+    resolver = GuardedResolver((), PinnedResolver("127.0.0.1", "93.184.216.34"))
     results = await resolver.resolve("mixed.example.com", 443)
     assert [r["host"] for r in results] == ["93.184.216.34"]
 
 
 async def test_resolver_allow_list_by_name_and_cidr() -> None:
-    by_name = GuardedResolver(("vllm.internal",), FixedResolver("10.0.0.5"))
+    by_name = GuardedResolver(("vllm.internal",), PinnedResolver("10.0.0.5"))
     assert [r["host"] for r in await by_name.resolve("VLLM.internal.", 80)] == ["10.0.0.5"]
-    by_cidr = GuardedResolver(("10.0.0.0/24",), FixedResolver("10.0.0.5", "10.0.1.5"))
+    by_cidr = GuardedResolver(("10.0.0.0/24",), PinnedResolver("10.0.0.5", "10.0.1.5"))
     assert [r["host"] for r in await by_cidr.resolve("vllm.internal", 80)] == ["10.0.0.5"]
-    other = GuardedResolver(("vllm.internal",), FixedResolver("10.0.0.5"))
+    other = GuardedResolver(("vllm.internal",), PinnedResolver("10.0.0.5"))
     with pytest.raises(BlockedAddress):
         await other.resolve("db.internal", 5432)
 

@@ -6,8 +6,9 @@ other schemes and IP literals in an internal range (aiohttp never calls the reso
 literal). `GuardedResolver` refuses internal addresses at resolve time, on every new
 connection, and aiohttp connects to exactly the addresses it returns, so a name that
 resolved to a public address when it was saved and to 127.0.0.1 now (DNS rebinding) still
-goes nowhere. Callers never follow redirects (a public server could bounce a call inward
-to a literal the resolver never sees). An operator opens holes with `allowed_hosts`: host
+goes nowhere. Redirects are never followed (a public server could bounce a call inward
+to a literal the resolver never sees). The outbound client (agentsuite_kit.outbound) applies
+all three; call it rather than aiohttp. An operator opens holes with `allowed_hosts`: host
 names (exact) or CIDR ranges.
 """
 

@@ -12,24 +12,33 @@ from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import webhook
 from agentsuite_execution.tools.builtins import BUILTINS
 from agentsuite_execution.tools.calls import Call, ToolError
-from agentsuite_kit.http.guard import GuardedResolver
+from agentsuite_kit.outbound import OutboundClient
 from agentsuite_kit.storable import escape_text, escaped, unstorable
 
 USER_AGENT = "agentsuite-execution"
 
 
 class Toolbox:
-    """Invokes tools by their binding: builtins in process, `http` tools over one aiohttp
-    session (opened on first use, so a Toolbox can be built outside an event loop).
-    `resolver` is the name resolution under the SSRF guard (tests pin names with it)."""
+    """Invokes tools by their binding: builtins in process, `http` tools over the kit's
+    outbound client (its session opened on first use, so a Toolbox can be built outside an
+    event loop). `resolver` is the name resolution under the SSRF guard (tests pin names
+    with it)."""
 
     def __init__(
         self, settings: ExecutionSettings, *, resolver: AbstractResolver | None = None
     ) -> None:
         self.settings = settings
-        self.allowed = tuple(settings.allowed_hosts)
-        self.resolver = resolver
-        self.session: aiohttp.ClientSession | None = None
+        self.client = OutboundClient(
+            allowed=settings.allowed_hosts,
+            seconds=settings.http_timeout,
+            headers={"User-Agent": USER_AGENT},
+            resolver=resolver,
+        )
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The `http` tools' connection pool; None until one has run."""
+        return self.client.sessions.get(None)
 
     async def invoke(self, call: Call) -> Any:
         """The tool's output (JSON), or a ToolError.
@@ -68,11 +77,10 @@ class Toolbox:
             return await builtin(call.input, call)
         if kind == BindingKind.HTTP:
             return await webhook.send(
-                self.http(),
+                self.client,
                 call,
                 seconds=min(call.timeout, self.settings.http_timeout),
                 max_bytes=self.settings.http_max_bytes,
-                allowed=self.allowed,
             )
         raise ToolError(
             "unsupported_binding",
@@ -81,25 +89,5 @@ class Toolbox:
             details={"kind": str(kind)},
         )
 
-    def http(self) -> aiohttp.ClientSession:
-        if self.session is None or self.session.closed:
-            connector = aiohttp.TCPConnector(
-                # every new connection goes to an address the guard checked: no rebinding
-                resolver=GuardedResolver(self.allowed, self.resolver),
-                ttl_dns_cache=10,  # short: the guard must see a rebinding soon
-                keepalive_timeout=30.0,
-            )
-            self.session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None),  # each call sets its own bound
-                headers={"User-Agent": USER_AGENT},
-                trust_env=False,  # no proxy from the environment to route around the guard
-                cookie_jar=aiohttp.DummyCookieJar(),  # never carry state between tenants
-                raise_for_status=False,
-            )
-        return self.session
-
     async def aclose(self) -> None:
-        if self.session is not None:
-            await self.session.close()
-            self.session = None
+        await self.client.aclose()

@@ -10,17 +10,22 @@ literal the resolver never sees).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 
 from agentsuite_execution.tools.calls import Call, ToolError
-from agentsuite_kit.http.guard import Blocked, BlockedAddress, check_url
+from agentsuite_kit.outbound import (
+    OutboundClient,
+    OutboundError,
+    Reply,
+    TargetBlocked,
+    TimedOut,
+    TooLarge,
+)
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 # headers a binding may not set: the connection's own (hop-by-hop, framing), the ones this
@@ -103,27 +108,6 @@ def request_of(call: Call) -> Request:
     )
 
 
-async def read(response: aiohttp.ClientResponse, limit: int, *, truncate: bool = False) -> bytes:
-    """The body, at most `limit` bytes: over it is `response_too_large` (with `truncate`,
-    the first `limit` bytes) and the connection is dropped unread."""
-    length = response.content_length
-    if length is not None and "Content-Encoding" not in response.headers:
-        if length <= limit:
-            return await response.read()  # the fast path: one read, length trusted
-        if not truncate:
-            response.close()
-            raise too_large(limit, length)
-    buffer = bytearray()
-    async for chunk in response.content.iter_any():
-        buffer += chunk
-        if len(buffer) > limit:
-            response.close()
-            if truncate:
-                return bytes(buffer[:limit])
-            raise too_large(limit, None)
-    return bytes(buffer)
-
-
 def too_large(limit: int, length: int | None) -> ToolError:
     size = f"of {length} bytes " if length is not None else ""
     return ToolError(
@@ -133,19 +117,20 @@ def too_large(limit: int, length: int | None) -> ToolError:
     )
 
 
-def text_of(response: aiohttp.ClientResponse, raw: bytes) -> str:
+def text_of(reply: Reply, raw: bytes) -> str:
     try:
-        return raw.decode(response.charset or "utf-8", errors="replace")
+        return raw.decode(reply.charset or "utf-8", errors="replace")
     except LookupError:  # a charset Python does not know
         return raw.decode("utf-8", errors="replace")
 
 
-def output_of(response: aiohttp.ClientResponse, raw: bytes) -> Any:
+def output_of(reply: Reply) -> Any:
+    raw = reply.body
     if not raw:
         return None
-    kind = response.content_type
+    kind = reply.content_type
     # no type, or aiohttp's stand-in for none: JSON if it parses, else text
-    declared = "Content-Type" in response.headers and kind != "application/octet-stream"
+    declared = "Content-Type" in reply.headers and kind != "application/octet-stream"
     if not declared or kind == "application/json" or kind.endswith("+json"):
         try:
             return orjson.loads(raw)
@@ -154,14 +139,14 @@ def output_of(response: aiohttp.ClientResponse, raw: bytes) -> Any:
                 raise ToolError(
                     "bad_response", f"the tool answered {kind} that is not valid JSON: {exc}"
                 ) from None
-    return text_of(response, raw)
+    return text_of(reply, raw)
 
 
-def refusal_of(response: aiohttp.ClientResponse, raw: bytes) -> ToolError:
-    status = response.status
-    details: dict[str, Any] = {"status": status, "body": text_of(response, raw[:SNIPPET])}
+def refusal_of(reply: Reply) -> ToolError:
+    status = reply.status
+    details: dict[str, Any] = {"status": status, "body": text_of(reply, reply.body[:SNIPPET])}
     if 300 <= status < 400:
-        details["location"] = response.headers.get("Location")
+        details["location"] = reply.headers.get("Location")
         return ToolError(
             "tool_error",
             f"the tool answered {status} (a redirect to {details['location']}); redirects "
@@ -169,7 +154,7 @@ def refusal_of(response: aiohttp.ClientResponse, raw: bytes) -> ToolError:
             details=details,
         )
     retryable = status >= 500 or status == 429
-    wait = retry_after(response.headers.get("Retry-After"))
+    wait = retry_after(reply.headers.get("Retry-After"))
     if retryable and wait is not None:
         details["retry_after"] = wait  # seconds; the engine may wait longer, never less
     return ToolError(
@@ -190,19 +175,12 @@ def forbidden(message: str) -> ToolError:
     return ToolError("forbidden_target", message)
 
 
-async def send(
-    session: aiohttp.ClientSession,
-    call: Call,
-    *,
-    seconds: float,
-    max_bytes: int,
-    allowed: tuple[str, ...],
-) -> Any:
+async def send(client: OutboundClient, call: Call, *, seconds: float, max_bytes: int) -> Any:
     """Call the `http` tool of `call`; its output, or a ToolError."""
     request = request_of(call)
     try:
-        check_url(request.url, allowed)
-    except Blocked as exc:
+        client.check(request.url)
+    except TargetBlocked as exc:
         raise forbidden(exc.message) from None
     try:
         body = None if request.method == "GET" else orjson.dumps(call.input)
@@ -218,31 +196,30 @@ async def send(
     if body is not None:
         headers.setdefault("Content-Type", "application/json")
     try:
-        async with (
-            asyncio.timeout(seconds),
-            session.request(
-                request.method, request.url, data=body, headers=headers, allow_redirects=False
-            ) as response,
-        ):
-            ok = (
-                200 <= response.status < 300
-                if request.success is None
-                else response.status in request.success
-            )
-            if not ok:
-                raise refusal_of(response, await read(response, SNIPPET, truncate=True))
-            return output_of(response, await read(response, max_bytes))
-    except TimeoutError:
+        reply = await client.fetch(
+            request.method,
+            request.url,
+            data=body,
+            headers=headers,
+            seconds=seconds,
+            max_bytes=max_bytes,
+            ok=request.success,
+            error_bytes=SNIPPET,
+        )
+    except TimedOut:
         raise ToolError(
             "timeout", f"the tool did not answer within {seconds} s", retryable=True
         ) from None
-    except aiohttp.ClientConnectorDNSError as exc:
-        if isinstance(exc.os_error, BlockedAddress):
-            raise forbidden(str(exc.os_error)) from None
+    except TargetBlocked as exc:  # an address the name resolved to
+        raise forbidden(exc.message) from None
+    except TooLarge as exc:
+        raise too_large(exc.limit, exc.length) from None
+    except OutboundError as exc:
         raise unreachable(exc) from None
-    except (aiohttp.ClientError, OSError) as exc:
-        raise unreachable(exc) from None
+    if not reply.ok:
+        raise refusal_of(reply)
+    return output_of(reply)
 
 
-def unreachable(exc: BaseException) -> ToolError:
-    return ToolError("network_error", f"could not reach the tool: {exc}", retryable=True)
+def unreachable(exc: OutboundError) -> ToolError:
+    return ToolError("network_error", f"could not reach the tool: {exc.detail}", retryable=True)

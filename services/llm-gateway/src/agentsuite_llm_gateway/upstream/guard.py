@@ -1,6 +1,6 @@
 """The SSRF guard for provider base URLs: the kit's guard (agentsuite_kit.http.guard),
-its refusals raised as the gateway's BlockedUrl. Redirects are never followed (see
-transport.py), so a public upstream cannot bounce a call inward either.
+its refusals raised as the gateway's BlockedUrl. Redirects are never followed (the kit's
+outbound client, under transport.py), so a public upstream cannot bounce a call inward either.
 """
 
 from __future__ import annotations

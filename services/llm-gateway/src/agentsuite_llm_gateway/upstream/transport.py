@@ -1,4 +1,5 @@
-"""HTTP to upstreams: one pooled aiohttp session per provider, bounded in time and size.
+"""HTTP to upstreams over the kit's outbound client (agentsuite_kit.outbound: the SSRF
+guard, no redirects, bounded body and time), one connection pool per provider.
 
 Every failure leaves here as an UpstreamError whose kind tells the router what to do:
 connection refused or unresolvable is CONNECT, the SSRF guard is BLOCKED, no answer (or no
@@ -9,6 +10,8 @@ never followed: one to an internal address must go nowhere.
 
 This is the hot path. Sessions are made once per provider; a body with a trusted length is
 read in one call; only streams and bodies of unknown length pay for chunked accounting.
+The kit maps aiohttp's failures to its own kinds (masking the request's credentials);
+`failure_of` maps those to the router's.
 """
 
 from __future__ import annotations
@@ -19,22 +22,33 @@ import email.utils
 import time
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from typing import Any
-from uuid import UUID
 
-import aiohttp
 import orjson
 
+from agentsuite_kit.outbound import (
+    MASK,
+    Dropped,
+    InvalidResponse,
+    OutboundClient,
+    OutboundError,
+    TargetBlocked,
+    TimedOut,
+    TooLarge,
+    Unreachable,
+    mask,
+    read_body,
+)
 from agentsuite_llm_gateway.domain.catalog import Provider
 from agentsuite_llm_gateway.settings import GatewaySettings
 from agentsuite_llm_gateway.upstream.base import Failure, Json, UpstreamError
-from agentsuite_llm_gateway.upstream.guard import BlockedAddress, GuardedResolver, check_url
+from agentsuite_llm_gateway.upstream.guard import check_url
 
 ERROR_BODY_MAX = 64 * 1024  # an error body is only read for its message
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 
 
-REDACTED = "***"
+REDACTED = MASK
 
 
 def redact(message: str, secret: str | None) -> str:
@@ -43,7 +57,7 @@ def redact(message: str, secret: str | None) -> str:
     A bare `Bearer <key>` header is covered by the key itself."""
     if not secret or secret not in message:
         return message
-    return message.replace(secret, REDACTED)
+    return mask(message, (secret,))
 
 
 def redacted(exc: UpstreamError, secret: str | None) -> UpstreamError:
@@ -130,23 +144,26 @@ def failure_of_status(status: int, raw: bytes, headers: Mapping[str, str]) -> Up
     return UpstreamError(Failure.REFUSED, message, status=status)
 
 
-def failure_of_exception(exc: BaseException, where: str) -> UpstreamError:
-    """An aiohttp/asyncio exception as the router's failure kind."""
-    if isinstance(exc, UpstreamError):
-        return exc
-    if isinstance(exc, TimeoutError):  # asyncio's and aiohttp's timeouts both are
+def failure_of(exc: OutboundError, where: str) -> UpstreamError:
+    """The kit's failure kind as the router's (`where`: how far the exchange got)."""
+    if isinstance(exc, TimedOut):
         return UpstreamError(Failure.TIMEOUT, f"upstream timed out {where}")
-    if isinstance(exc, aiohttp.ClientConnectorDNSError) and isinstance(
-        exc.os_error, BlockedAddress
-    ):
-        return UpstreamError(Failure.BLOCKED, str(exc.os_error))
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.InvalidURL):
-        return UpstreamError(Failure.CONNECT, f"could not connect to upstream: {exc}")
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+    if isinstance(exc, TargetBlocked):  # the URL passed check_url: an address it resolved to
+        return UpstreamError(Failure.BLOCKED, exc.message)
+    if isinstance(exc, Unreachable):
+        return UpstreamError(Failure.CONNECT, f"could not connect to upstream: {exc.detail}")
+    if isinstance(exc, Dropped):
         return UpstreamError(Failure.SERVER, f"upstream dropped the connection {where}")
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return UpstreamError(Failure.BAD_RESPONSE, f"upstream sent an invalid response: {exc}")
-    return UpstreamError(Failure.CONNECT, f"upstream connection failed {where}: {exc!r}")
+    if isinstance(exc, InvalidResponse):
+        return UpstreamError(
+            Failure.BAD_RESPONSE, f"upstream sent an invalid response: {exc.detail}"
+        )
+    if isinstance(exc, TooLarge):
+        size = f"of {exc.length} bytes " if exc.length is not None else ""
+        return UpstreamError(
+            Failure.BAD_RESPONSE, f"upstream body {size}is over the {exc.limit} byte limit"
+        )
+    return UpstreamError(Failure.CONNECT, f"upstream connection failed {where}: {exc.detail}")
 
 
 def parse_object(raw: bytes | bytearray | memoryview) -> Json:
@@ -160,44 +177,26 @@ def parse_object(raw: bytes | bytearray | memoryview) -> Json:
 
 
 class Transport:
-    """The sessions of every provider in this process, and the two calls adapters make."""
+    """The connection pools of every provider in this process, and the two calls adapters
+    make."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.allowed = tuple(settings.allowed_hosts)
         self.max_bytes = settings.upstream_max_bytes
-        self.sessions: dict[UUID, aiohttp.ClientSession] = {}
-        self.resolver: GuardedResolver | None = None
-        self.timeout = aiohttp.ClientTimeout(
-            total=settings.upstream_timeout, connect=settings.upstream_connect_timeout
-        )
-        # a stream's phases are timed by hand (first line, then idle between reads)
-        self.stream_timeout = aiohttp.ClientTimeout(
-            total=None, connect=settings.upstream_connect_timeout
+        self.client = OutboundClient(
+            allowed=settings.allowed_hosts,
+            seconds=settings.upstream_timeout,
+            connect_seconds=settings.upstream_connect_timeout,
+            connections=settings.upstream_connections,
         )
 
-    def session(self, provider: Provider) -> aiohttp.ClientSession:
-        session = self.sessions.get(provider.provider_id)
-        if session is None or session.closed:
-            if self.resolver is None:
-                self.resolver = GuardedResolver(self.allowed)
-            connector = aiohttp.TCPConnector(
-                limit=self.settings.upstream_connections,
-                limit_per_host=0,
-                resolver=self.resolver,
-                ttl_dns_cache=10,  # short: the guard must see a rebinding soon
-                keepalive_timeout=30.0,
-            )
-            session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self.timeout,
-                auto_decompress=True,
-                trust_env=False,  # no proxy from the environment to route around the guard
-                cookie_jar=aiohttp.DummyCookieJar(),  # never carry state between tenants
-                raise_for_status=False,
-            )
-            self.sessions[provider.provider_id] = session
-        return session
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return self.client.allowed
+
+    @allowed.setter
+    def allowed(self, hosts: tuple[str, ...]) -> None:
+        self.client.allowed = hosts
 
     async def post_json(
         self,
@@ -210,54 +209,23 @@ class Transport:
     ) -> Json:
         """POST `body` as JSON, return the JSON object answered (2xx), or raise; the whole
         exchange may take `seconds` (default: upstream_timeout)."""
-        check_url(url, self.allowed)
-        data = orjson.dumps(body)
-        per_call = self.timeout
-        if seconds is not None and seconds != self.timeout.total:
-            per_call = aiohttp.ClientTimeout(
-                total=seconds, connect=min(seconds, self.settings.upstream_connect_timeout)
-            )
+        check_url(url, self.client.allowed)  # a refused URL is a BlockedUrl, as the admin API's
         try:
-            async with self.session(provider).post(
+            reply = await self.client.fetch(
+                "POST",
                 url,
-                data=data,
+                pool=provider.provider_id,
+                data=orjson.dumps(body),
                 headers={**JSON_HEADERS, **headers},
-                allow_redirects=False,
-                timeout=per_call,
-            ) as response:
-                if response.status >= 300:
-                    raw = await self._read(response, ERROR_BODY_MAX, truncate=True)
-                    raise failure_of_status(response.status, raw, response.headers)
-                return parse_object(await self._read(response, self.max_bytes))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise failure_of_exception(exc, "before answering") from exc
-
-    async def _read(
-        self, response: aiohttp.ClientResponse, limit: int, *, truncate: bool = False
-    ) -> bytes:
-        """The body, at most `limit` bytes: over it is BAD_RESPONSE (or, with `truncate`,
-        the first `limit` bytes) and the connection is dropped unread."""
-        length = response.content_length
-        if length is not None and "Content-Encoding" not in response.headers:
-            if length <= limit:
-                return await response.read()  # the fast path: one read, length trusted
-            if not truncate:
-                response.close()
-                raise UpstreamError(
-                    Failure.BAD_RESPONSE,
-                    f"upstream body of {length} bytes is over the {limit} byte limit",
-                )
-        buffer = bytearray()
-        async for chunk in response.content.iter_any():
-            buffer += chunk
-            if len(buffer) > limit:
-                response.close()
-                if truncate:
-                    return bytes(buffer[:limit])
-                raise UpstreamError(
-                    Failure.BAD_RESPONSE, f"upstream body is over the {limit} byte limit"
-                )
-        return bytes(buffer)
+                seconds=seconds,
+                max_bytes=self.max_bytes,
+                error_bytes=ERROR_BODY_MAX,
+            )
+        except OutboundError as exc:
+            raise failure_of(exc, "before answering") from None
+        if not reply.ok:
+            raise failure_of_status(reply.status, reply.body, reply.headers)
+        return parse_object(reply.body)
 
     async def stream_lines(  # noqa: C901, PLR0915  an SSE reader: bounded reads, timeouts and line framing must share the loop's state
         self,
@@ -276,7 +244,7 @@ class Transport:
         upstream_idle_timeout, and the whole stream within upstream_stream_timeout (an
         upstream trickling a token a second never goes idle); it is bounded by
         upstream_max_bytes."""
-        check_url(url, self.allowed)
+        check_url(url, self.client.allowed)
         first = first_byte_timeout or self.settings.upstream_first_token_timeout
         idle = self.settings.upstream_idle_timeout
         total_seconds = self.settings.upstream_stream_timeout
@@ -284,12 +252,15 @@ class Transport:
         where = "before the first event"
         capped = False  # whether the read timing out is the whole stream's deadline
         loop = asyncio.get_running_loop()
-        context = self.session(provider).post(
+        # the phases are timed here (first line, then idle between reads): only connecting
+        # is bounded by the client
+        exchange = self.client.open(
+            "POST",
             url,
+            seconds=None,
+            pool=provider.provider_id,
             data=orjson.dumps(body),
             headers={**SSE_HEADERS, **headers},
-            allow_redirects=False,
-            timeout=self.stream_timeout,
         )
         try:
             began = loop.time()
@@ -297,11 +268,11 @@ class Transport:
             deadline = min(began + first, end_by)
             capped = deadline == end_by
             async with asyncio.timeout_at(deadline):
-                response = await context
-            async with response:
+                response = await exchange
+            async with exchange:
                 if response.status >= 300:
                     async with asyncio.timeout_at(deadline):
-                        raw = await self._read(response, ERROR_BODY_MAX, truncate=True)
+                        raw = await read_body(response, ERROR_BODY_MAX, truncate=True)
                     raise failure_of_status(response.status, raw, response.headers)
                 content = response.content
                 buffer = bytearray()
@@ -359,18 +330,14 @@ class Transport:
                     data.append(payload[1:] if payload.startswith(b" ") else payload)
                 if data:
                     yield b"\n".join(data)
-        except TimeoutError as exc:
+        except TimeoutError as exc:  # this loop's own deadlines, or the client's TimedOut
             if capped:
                 raise UpstreamError(
                     Failure.TIMEOUT, f"upstream stream ran past its {total_seconds:g} s deadline"
                 ) from exc
-            raise failure_of_exception(exc, where) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise failure_of_exception(exc, where) from exc
+            raise UpstreamError(Failure.TIMEOUT, f"upstream timed out {where}") from exc
+        except OutboundError as exc:
+            raise failure_of(exc, where) from None
 
     async def aclose(self) -> None:
-        sessions, self.sessions = list(self.sessions.values()), {}
-        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
-        if self.resolver is not None:
-            await self.resolver.close()
-            self.resolver = None
+        await self.client.aclose()
