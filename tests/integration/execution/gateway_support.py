@@ -22,6 +22,7 @@ from agentsuite_execution.handlers.runs import StartRun, start
 
 from agentsuite_cli.provision import ServiceDb, deprovision
 from agentsuite_contracts.steps import Budget, LlmStep, PlanStep, StepKind
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1
 from tests.integration.execution import harness
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import plan_approved, publish
@@ -30,7 +31,7 @@ from tests.integration.llm_gateway import setup
 from tests.integration.llm_gateway.harness import Gateway
 from tests.integration.llm_gateway.stub import Stub, stub_upstream
 
-PLANS = "planning.plans.v1"
+PLANS = PLANNING_PLANS_V1
 MODEL = "stub-model"
 # input tokens free, output 1000 USD per million (1000 micros a token): a call's cost is
 # its completion tokens x 1000, the same estimate here, in the gateway and in settlement

@@ -15,9 +15,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from agentsuite_contracts.envelope import Actor, Envelope, Subject
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, LlmResponse, Role
+from agentsuite_contracts.topic_names import LLM_REQUESTS_V1, LLM_RESPONSES_V1
 
-REQUESTS = "llm.requests.v1"
-RESPONSES = "llm.responses.v1"
+REQUESTS = LLM_REQUESTS_V1
+RESPONSES = LLM_RESPONSES_V1
 
 
 def ask(text: str, **kw: Any) -> LlmRequest:

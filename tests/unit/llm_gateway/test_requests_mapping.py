@@ -29,6 +29,12 @@ from agentsuite_contracts.llm import (
     ToolCall,
     ToolDefinition,
 )
+from agentsuite_contracts.topic_names import (
+    IDENTITY_TENANTS_V1,
+    LLM_REQUESTS_V1,
+    LLM_RESPONSES_V1,
+    LLM_USAGE_V1,
+)
 
 
 def request(**kw: object) -> LlmRequest:
@@ -202,9 +208,9 @@ def test_gateway_errors_map_to_llm_error_codes() -> None:
 
 
 def test_reply_topics() -> None:
-    assert reply_topic_allowed("llm.responses.v1") is True
+    assert reply_topic_allowed(LLM_RESPONSES_V1) is True
     # another contract's topic, the command topic itself, internal and retry topics: never
-    for refused in ("identity.tenants.v1", "llm.requests.v1", "llm.usage.v1", "__consumer_offsets"):
+    for refused in (IDENTITY_TENANTS_V1, LLM_REQUESTS_V1, LLM_USAGE_V1, "__consumer_offsets"):
         assert reply_topic_allowed(refused) is False
     assert reply_topic_allowed("discovery.requests.dlq") is False
     assert reply_topic_allowed("discovery.x.retry.1") is False
