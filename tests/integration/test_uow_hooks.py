@@ -52,11 +52,15 @@ async def test_no_hook_runs_after_a_rollback_or_a_failed_commit(
         await u.commit()  # the next transaction of the block carries nothing over
     async with uow(tenant) as u:
         u.on_commit(lambda: ran.append("left without commit"))
-    with pytest.raises(DBAPIError, match="row-level security"):
+
+    async def refused_commit() -> None:
         async with uow(tenant) as u:
             u.on_commit(lambda: ran.append("failed commit"))
             u.session.defer(effects.insert(), {"event_id": uuid4(), "tenant_id": other})
             await u.commit()
+
+    with pytest.raises(DBAPIError, match="row-level security"):
+        await refused_commit()
     assert ran == []
 
 

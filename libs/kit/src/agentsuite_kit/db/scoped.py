@@ -146,9 +146,7 @@ class ScopedConnection:
         notices, self._notices = list(self._notices), {}
         if notices:
             conn = await self._ready()
-            await conn.exec_driver_sql(
-                _NOTIFY, ([c for c, _ in notices], [p for _, p in notices])
-            )
+            await conn.exec_driver_sql(_NOTIFY, ([c for c, _ in notices], [p for _, p in notices]))
         if self.in_transaction():
             await self._connection().commit()
         for hook in hooks:
