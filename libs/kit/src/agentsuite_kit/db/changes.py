@@ -42,7 +42,8 @@ _HERE: weakref.WeakSet[Changes] = weakref.WeakSet()
 
 def void_here(channel: str, tenant: UUID | None) -> None:
     """Void this process's tickets of `tenant` (all tenants if None) on `channel` at once.
-    Called when a change is written, before its commit; its notification voids them again."""
+    Called when a change is written and again from its `on_commit` hook (a read in between
+    saw the state before the commit); its notification voids them once more."""
     for changes in list(_HERE):
         if changes.channel == channel:
             changes.void(tenant)
