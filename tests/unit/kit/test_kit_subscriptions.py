@@ -13,8 +13,10 @@ from agentsuite_contracts.planning import PlanApproved, PlanDrafted
 from agentsuite_contracts.registry import REGISTRY, Topic
 from agentsuite_contracts.topic_names import IDENTITY_ROLES_V1, PLANNING_PLANS_V1
 from agentsuite_kit.db.uow import UnitOfWork
+from agentsuite_kit.messaging.consumer import Consumer
+from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.runtime import ConsumerSpec
-from tests.integration.sample.messages import NoteAdded, notes_topic
+from tests.integration.sample.messages import NoteAdded, notes_topic, sample_registry
 
 pytestmark = pytest.mark.unit
 
@@ -89,3 +91,28 @@ def test_a_registry_refuses_a_topic_twice_or_a_type_on_two_topics() -> None:
     )
     with pytest.raises(ValueError, match=r"identity\.tenant\.created is on both"):
         REGISTRY.with_topics(clash)
+
+
+def _never() -> UnitOfWork:
+    raise AssertionError("a group that is never started makes no unit of work")
+
+
+def _consumer() -> Consumer[UnitOfWork]:
+    async def publish(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        del topic, key, value, headers
+
+    return Consumer[UnitOfWork](
+        group="sample.effects", handlers={NoteAdded: _ignore}, uow=_never, publish=publish
+    )
+
+
+def test_a_consumer_group_of_a_topic_outside_its_registry_refuses() -> None:
+    """The kit's own machinery checks too, for whoever builds a group without a spec."""
+    name = "sample.notes.test.v1"
+    with pytest.raises(ValueError, match=r"consumer sample\.effects: topic .* is not in"):
+        ConsumerGroup[UnitOfWork](_consumer(), name, "127.0.0.1:9", progress=_never)
+    group = ConsumerGroup[UnitOfWork](
+        _consumer(), name, "127.0.0.1:9", progress=_never, registry=sample_registry(name)
+    )
+    # its retry tiers and dead-letter topic are the kit's, named after the group
+    assert group.tiers[0] == "sample.effects.retry.1"

@@ -195,6 +195,7 @@ class Runtime(Generic[U]):
                 workers=spec.workers,
                 fetch=spec.fetch,
                 client_id=s.kafka_client_id,
+                registry=spec.registry,
             )
             # the join goes on in the background: see ConsumerGroup.start
             await group.start(wait=False)
