@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from agentsuite_cli.embedded import free_port
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic, retry_topic
 from agentsuite_contracts.registry import SERVICES, TOPICS
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1
 from agentsuite_kit.messaging.admin import list_topics
 
 ROOT = Path(__file__).parents[2]
@@ -86,7 +87,7 @@ GROUP = "execution.plans"
 QUIET = next(
     t.name
     for t in TOPICS
-    if (t.owner == "audit" or t.owner == "planning") and t.name != "planning.plans.v1"
+    if (t.owner == "audit" or t.owner == "planning") and t.name != PLANNING_PLANS_V1
 )
 DLQ_HEADERS = [
     (k, v.encode())

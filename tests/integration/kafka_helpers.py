@@ -19,7 +19,7 @@ from agentsuite_kit.messaging.consumer import Consumer, Outcome
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
 from agentsuite_kit.messaging.producer import publisher
-from tests.integration.sample.messages import NoteAdded
+from tests.integration.sample.messages import NoteAdded, sample_registry
 from tests.integration.sample.repositories import effects
 from tests.integration.sample.uow import SampleUow
 
@@ -89,7 +89,13 @@ async def start_consumer(
         batch=batch,
     )
     running = ConsumerGroup[SampleUow](
-        consumer, topic, bootstrap, progress=lambda: uow(None), workers=workers, fetch=fetch
+        consumer,
+        topic,
+        bootstrap,
+        progress=lambda: uow(None),
+        workers=workers,
+        fetch=fetch,
+        registry=sample_registry(topic),
     )
     await running.start()
     return Running(running, producer)

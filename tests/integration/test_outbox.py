@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.identity import TenantCreated
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_kit.db.tables import outbox
 from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_kit.messaging.producer import ProducerSender
@@ -202,7 +203,7 @@ async def test_emit_routes_by_registry_and_keys_by_subject(
         # leave nothing pending for the relays of other tests
         await u.session.execute(outbox.delete().where(outbox.c.event_id == event.id))
         await u.commit()
-    assert tuple(row[:4]) == ("identity.tenants.v1", str(tenant), "identity.tenant.created", tenant)
+    assert tuple(row[:4]) == (IDENTITY_TENANTS_V1, str(tenant), "identity.tenant.created", tenant)
     assert Envelope[TenantCreated].model_validate_json(row.value).sequence == 1
 
 

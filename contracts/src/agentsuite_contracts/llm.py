@@ -19,8 +19,10 @@ from agentsuite_contracts.common import JsonObject, Money, Usage
 from agentsuite_contracts.envelope import Command, Contract, Event
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.marks import Open, Personal, Sensitive
+from agentsuite_contracts.topic_names import LLM_RESPONSES_V1
 
-RESPONSES_TOPIC = "llm.responses.v1"
+# the reply topic a request names unless its requester asks for its own
+RESPONSES_TOPIC = LLM_RESPONSES_V1
 
 
 class Role(StrEnum):

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from agentsuite_contracts import catalog, discovery, execution, identity, llm, planning
+from agentsuite_contracts import topic_names as names
 from agentsuite_contracts.envelope import Envelope, MessageKind, Payload, Subject
+from agentsuite_contracts.topics import Registry as Registry
 from agentsuite_contracts.topics import Topic as Topic
 from agentsuite_contracts.topics import type_of as type_of
 from agentsuite_contracts.topics import union_of
@@ -51,7 +53,7 @@ def _topic(
 
 TOPICS: tuple[Topic, ...] = (
     _topic(
-        "identity.tenants.v1",
+        names.IDENTITY_TENANTS_V1,
         "tenant_id",
         3,
         "Tenant lifecycle; every service drops or freezes a tenant's data from it.",
@@ -65,14 +67,14 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("catalog", "discovery", "planning", "execution", "llm-gateway"),
     ),
     _topic(
-        "identity.users.v1",
+        names.IDENTITY_USERS_V1,
         "user_id",
         6,
         "User accounts.",
         (identity.UserCreated, identity.UserUpdated, identity.UserDeactivated),
     ),
     _topic(
-        "identity.orgs.v1",
+        names.IDENTITY_ORGS_V1,
         "org_id",
         3,
         "Organizations, their members and invitations.",
@@ -89,7 +91,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
     ),
     _topic(
-        "identity.roles.v1",
+        names.IDENTITY_ROLES_V1,
         "role_id",
         3,
         "Roles (capability sets) and their assignment to users.",
@@ -103,21 +105,21 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("execution",),
     ),
     _topic(
-        "identity.policies.v1",
+        names.IDENTITY_POLICIES_V1,
         "policy_id",
         3,
         "ABAC policies.",
         (identity.PolicyCreated, identity.PolicyUpdated, identity.PolicyDeleted),
     ),
     _topic(
-        "identity.api_keys.v1",
+        names.IDENTITY_API_KEYS_V1,
         "api_key_id",
         3,
         "API key issue and revocation (ids and prefixes only, never secrets).",
         (identity.ApiKeyCreated, identity.ApiKeyRevoked),
     ),
     _topic(
-        "identity.signing_keys.v1",
+        names.IDENTITY_SIGNING_KEYS_V1,
         "kid",
         1,
         "JWT signing key rotations, for the audit trail. Verifiers need not consume it: they "
@@ -125,7 +127,7 @@ TOPICS: tuple[Topic, ...] = (
         (identity.SigningKeyRotated,),
     ),
     _topic(
-        "identity.service_accounts.v1",
+        names.IDENTITY_SERVICE_ACCOUNTS_V1,
         "service_account_id",
         1,
         "Service accounts: machine principals of services, platform automation and tenants.",
@@ -136,7 +138,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
     ),
     _topic(
-        "identity.sessions.v1",
+        names.IDENTITY_SESSIONS_V1,
         "user_id",
         3,
         "Sign-ins and sessions, for the audit trail of who signed in from where: sign-ins, "
@@ -152,14 +154,14 @@ TOPICS: tuple[Topic, ...] = (
         ),
     ),
     _topic(
-        "identity.decisions.v1",
+        names.IDENTITY_DECISIONS_V1,
         "decision_id",
         6,
         "Recorded authorization decisions with their explanation, for the audit trail.",
         (identity.AuthorizationDecided,),
     ),
     _topic(
-        "catalog.tools.v1",
+        names.CATALOG_TOOLS_V1,
         "tool_id",
         6,
         "Tools and their immutable published versions.",
@@ -173,7 +175,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("discovery", "planning", "execution"),
     ),
     _topic(
-        "catalog.tasks.v1",
+        names.CATALOG_TASKS_V1,
         "task_id",
         3,
         "The task catalog.",
@@ -181,7 +183,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("discovery", "planning"),
     ),
     _topic(
-        "catalog.agents.v1",
+        names.CATALOG_AGENTS_V1,
         "agent_id",
         3,
         "Agent definitions.",
@@ -189,7 +191,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("planning", "execution"),
     ),
     _topic(
-        "catalog.templates.v1",
+        names.CATALOG_TEMPLATES_V1,
         "template_id",
         3,
         "Workflow templates plans can start from.",
@@ -202,7 +204,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("planning",),
     ),
     _topic(
-        "discovery.sessions.v1",
+        names.DISCOVERY_SESSIONS_V1,
         "session_id",
         6,
         "Discovery sessions: turns, extractions, obligations, and the requirements at the end.",
@@ -217,7 +219,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("planning",),
     ),
     _topic(
-        "planning.plans.v1",
+        names.PLANNING_PLANS_V1,
         "plan_id",
         6,
         "Plans from draft to approval; `plan.approved` carries the full snapshot to execute.",
@@ -231,7 +233,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("execution",),
     ),
     _topic(
-        "planning.schedules.v1",
+        names.PLANNING_SCHEDULES_V1,
         "schedule_id",
         3,
         "Plan schedules; `schedule.fired` is the event that a slot came due: execution reacts "
@@ -245,7 +247,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("execution",),
     ),
     _topic(
-        "execution.executions.v1",
+        names.EXECUTION_EXECUTIONS_V1,
         "execution_id",
         12,
         "Every event of an execution (run, steps, approvals, budget) in order.",
@@ -271,7 +273,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
     ),
     _topic(
-        "llm.requests.v1",
+        names.LLM_REQUESTS_V1,
         "request_id",
         12,
         "Chat-completion commands to llm-gateway, each answered once on `reply_to`.",
@@ -280,7 +282,7 @@ TOPICS: tuple[Topic, ...] = (
         kind="commands",
     ),
     _topic(
-        "llm.responses.v1",
+        names.LLM_RESPONSES_V1,
         "request_id",
         12,
         "llm-gateway's answers; each requester keeps those with its own `requester`.",
@@ -288,14 +290,14 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("discovery", "planning", "execution"),
     ),
     _topic(
-        "llm.usage.v1",
+        names.LLM_USAGE_V1,
         "tenant_id",
         6,
         "Metered LLM usage, budget warnings and budget breaches.",
         (llm.UsageRecorded, llm.LlmBudgetWarning, llm.LlmBudgetExceeded),
     ),
     _topic(
-        "llm.providers.v1",
+        names.LLM_PROVIDERS_V1,
         "provider_id",
         1,
         "Model providers and the models they serve (no credentials).",
@@ -311,8 +313,8 @@ TOPICS: tuple[Topic, ...] = (
     ),
 )
 
-_BY_NAME: Mapping[str, Topic] = {t.name: t for t in TOPICS}
-_BY_TYPE: Mapping[str, Topic] = {type_of(c): t for t in TOPICS for c in t.payloads}
+REGISTRY = Registry(TOPICS)
+"""Agentsuite's topics; what every service's consumers are checked against."""
 
 PAYLOADS: tuple[type[Payload], ...] = tuple(c for t in TOPICS for c in t.payloads)
 """Every payload class, in registry order."""
@@ -320,18 +322,12 @@ PAYLOADS: tuple[type[Payload], ...] = tuple(c for t in TOPICS for c in t.payload
 
 def topic(name: str) -> Topic:
     """The topic called `name`."""
-    found = _BY_NAME.get(name)
-    if found is None:
-        raise KeyError(f"unknown topic {name!r}; known: {', '.join(sorted(_BY_NAME))}")
-    return found
+    return REGISTRY.topic(name)
 
 
 def topic_for_type(type_: str) -> Topic:
     """The topic that carries messages of type `type_`."""
-    found = _BY_TYPE.get(type_)
-    if found is None:
-        raise KeyError(f"unknown message type {type_!r}; no topic carries it")
-    return found
+    return REGISTRY.topic_for_type(type_)
 
 
 def partition_key(envelope: Envelope[Any], topic_: Topic | str | None = None) -> str:
@@ -340,7 +336,7 @@ def partition_key(envelope: Envelope[Any], topic_: Topic | str | None = None) ->
     A topic outside the registry (tests, private topics) keys by the subject id.
     """
     name = topic_.name if isinstance(topic_, Topic) else topic_
-    found = _BY_TYPE.get(envelope.type) if name is None else _BY_NAME.get(name)
+    found = REGISTRY.carrying(envelope.type) if name is None else REGISTRY.get(name)
     if found is None:
         return envelope.subject.id
     value = getattr(envelope.payload, found.key, None)
@@ -353,7 +349,7 @@ def partition_key(envelope: Envelope[Any], topic_: Topic | str | None = None) ->
 
 def subject_of(payload: Payload) -> Subject:
     """The aggregate a payload is about: its topic's key field (`plan_id` -> plan <id>)."""
-    found = _BY_TYPE.get(payload.type)
+    found = REGISTRY.carrying(payload.type)
     if found is None:
         raise KeyError(f"unknown message type {payload.type!r}; pass subject= explicitly")
     value = getattr(payload, found.key, None)
@@ -367,7 +363,7 @@ def payload_class(type_: str) -> type[Payload]:
     for cls in topic_for_type(type_).payloads:
         if type_of(cls) == type_:
             return cls
-    raise AssertionError("unreachable: _BY_TYPE and payloads disagree")
+    raise AssertionError("unreachable: the registry and payloads disagree")
 
 
 @functools.cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -82,3 +83,74 @@ class Topic(BaseModel):
     def types(self) -> tuple[str, ...]:
         """The message types it carries."""
         return tuple(type_of(c) for c in self.payloads)
+
+
+class Registry:
+    """A set of topics, looked up by name or by the message type they carry.
+
+    `agentsuite_contracts.registry.REGISTRY` is Agentsuite's. `with_topics` makes one that
+    also knows topics outside it, for the kit's own tests (a sample service with test-only
+    payloads); services subscribe only through the real one.
+    """
+
+    def __init__(self, topics: tuple[Topic, ...]) -> None:
+        self.topics = topics
+        self._by_name: dict[str, Topic] = {}
+        self._by_type: dict[str, Topic] = {}
+        for t in topics:
+            if t.name in self._by_name:
+                raise ValueError(f"topic {t.name} is registered twice")
+            self._by_name[t.name] = t
+            for ty in t.types:
+                other = self._by_type.setdefault(ty, t)
+                if other is not t:
+                    raise ValueError(f"message type {ty} is on both {other.name} and {t.name}")
+
+    def with_topics(self, *topics: Topic) -> Registry:
+        """This registry plus `topics`."""
+        return Registry((*self.topics, *topics))
+
+    def get(self, name: str) -> Topic | None:
+        return self._by_name.get(name)
+
+    def topic(self, name: str) -> Topic:
+        """The topic called `name`."""
+        found = self._by_name.get(name)
+        if found is None:
+            raise KeyError(f"unknown topic {name!r}; known: {', '.join(sorted(self._by_name))}")
+        return found
+
+    def carrying(self, type_: str) -> Topic | None:
+        """The topic that carries messages of type `type_`, if any."""
+        return self._by_type.get(type_)
+
+    def topic_for_type(self, type_: str) -> Topic:
+        """The topic that carries messages of type `type_`."""
+        found = self._by_type.get(type_)
+        if found is None:
+            raise KeyError(f"unknown message type {type_!r}; no topic carries it")
+        return found
+
+    def check_subscription(self, name: str, topic: str, payloads: Iterable[type[Payload]]) -> None:
+        """Raise `ValueError` unless `topic` is registered and carries every one of `payloads`:
+        a consumer `name` of anything else would wait for messages no producer sends."""
+        found = self._by_name.get(topic)
+        if found is None:
+            raise ValueError(
+                f"consumer {name}: topic {topic!r} is not in the contracts registry "
+                f"(agentsuite_contracts.registry); known: {', '.join(sorted(self._by_name))}"
+            )
+        for cls in payloads:
+            ty = type_of(cls)
+            if ty in found.types:
+                continue
+            elsewhere = self._by_type.get(ty)
+            where = (
+                f"it travels on {elsewhere.name}"
+                if elsewhere is not None
+                else "no registered topic carries it"
+            )
+            raise ValueError(
+                f"consumer {name}: topic {topic} does not carry {cls.__name__} ({ty!r}); "
+                f"{where}. {topic} carries: {', '.join(found.types)}"
+            )

@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 from agentsuite_cli.provision import ServiceDb, deprovision
 from agentsuite_contracts.steps import Budget, LlmStep, PlanStep, StepKind
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.handlers.runs import StartRun, start
 from tests.integration.execution import harness
@@ -29,7 +30,7 @@ from tests.integration.llm_gateway import setup
 from tests.integration.llm_gateway.harness import Gateway
 from tests.integration.llm_gateway.stub import Stub, stub_upstream
 
-PLANS = "planning.plans.v1"
+PLANS = PLANNING_PLANS_V1
 MODEL = "stub-model"
 # input tokens free, output 1000 USD per million (1000 micros a token): a call's cost is
 # its completion tokens x 1000, the same estimate here, in the gateway and in settlement

@@ -18,12 +18,13 @@ from typing import Any
 from uuid import UUID
 
 from agentsuite_contracts.steps import ApprovalStep, PlanStep, StepKind, ToolStep, WaitStep
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1
 from agentsuite_execution.repositories.tables import metadata
 from tests.integration.execution.harness import Execution, token
 from tests.integration.execution.publish import plan_approved, publish
 from tests.integration.kafka_helpers import eventually
 
-PLANS = "planning.plans.v1"
+PLANS = PLANNING_PLANS_V1
 STEP = "work"
 """The key of the first step of every populated run: a step key each run has."""
 

@@ -15,6 +15,7 @@ import pytest
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_contracts.catalog import AgentLimits
 from agentsuite_contracts.steps import AgentStep, PlanStep, StepKind
+from agentsuite_contracts.topic_names import CATALOG_AGENTS_V1, CATALOG_TOOLS_V1
 from agentsuite_execution.engine import runs
 from tests.integration.execution.gateway_support import (
     MODEL,
@@ -38,8 +39,8 @@ from tests.integration.execution.publish import (
 )
 from tests.integration.llm_gateway.stub import Reply
 
-AGENTS = "catalog.agents.v1"
-TOOLS = "catalog.tools.v1"
+AGENTS = CATALOG_AGENTS_V1
+TOOLS = CATALOG_TOOLS_V1
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,12 @@ import pytest
 
 from agentsuite_contracts.planning import PlanApproved
 from agentsuite_contracts.steps import PlanStep, StepKind, ToolStep
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1
 from tests.integration.execution.harness import Execution, auth
 from tests.integration.execution.publish import plan_approved, publish
 from tests.integration.kafka_helpers import eventually
 
-PLANS = "planning.plans.v1"
+PLANS = PLANNING_PLANS_V1
 DONE = ("completed", "failed", "cancelled")
 
 

@@ -8,13 +8,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from agentsuite_execution.handlers.consistency import check
 
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.planning import PlanApproved
 from agentsuite_contracts.steps import Budget
+from agentsuite_execution.handlers.consistency import check
 from agentsuite_kit.messaging.errors import PermanentError
 from tests.integration.execution.harness import Execution, auth
 from tests.integration.execution.publish import plan_approved

@@ -24,6 +24,12 @@ from agentsuite_contracts.planning import (
     PlanUpdated,
     PlanValidated,
 )
+from agentsuite_contracts.topic_names import (
+    CATALOG_AGENTS_V1,
+    CATALOG_TOOLS_V1,
+    LLM_PROVIDERS_V1,
+    PLANNING_PLANS_V1,
+)
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.uow import ExecutionUow
 from tests.integration.execution.harness import Execution
@@ -42,10 +48,10 @@ from tests.integration.execution.publish import (
 from tests.integration.kafka_helpers import eventually
 
 PLANS, TOOLS, AGENTS, MODELS = (
-    "planning.plans.v1",
-    "catalog.tools.v1",
-    "catalog.agents.v1",
-    "llm.providers.v1",
+    PLANNING_PLANS_V1,
+    CATALOG_TOOLS_V1,
+    CATALOG_AGENTS_V1,
+    LLM_PROVIDERS_V1,
 )
 T = TypeVar("T")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -21,6 +21,12 @@ from agentsuite_contracts.catalog import (
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.llm import ModelRetired
 from agentsuite_contracts.planning import PlanApproved, PlanArchived
+from agentsuite_contracts.topic_names import (
+    CATALOG_AGENTS_V1,
+    CATALOG_TOOLS_V1,
+    LLM_PROVIDERS_V1,
+    PLANNING_PLANS_V1,
+)
 from agentsuite_execution.domain.catalog import Price
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import (
@@ -101,7 +107,7 @@ async def test_plans_end_as_applied_once_in_order(execution: Execution, seed: in
         versions = [plan_approved(tenant, plan_id=v1.plan_id, version=v) for v in (2, 3)]
         plans.append([v1, *versions] + ([PlanArchived(plan_id=v1.plan_id)] if archived else []))
     events = [e for payloads in plans for e in timeline(tenant, payloads)]
-    await deliver(execution, "plans", "planning.plans.v1", rng, events)
+    await deliver(execution, "plans", PLANNING_PLANS_V1, rng, events)
 
     async with execution.deps.uow(tenant) as uow:
         for payloads in plans:
@@ -138,7 +144,7 @@ async def test_tools_end_as_applied_once_in_order(execution: Execution, seed: in
         if i == 3:  # deprecated, then published again
             payloads.insert(3, ToolDeprecated(tool_id=v1.tool_id, name=name, sunset_at=PAST))
         events += timeline(tenant, payloads)
-    await deliver(execution, "tools", "catalog.tools.v1", rng, events)
+    await deliver(execution, "tools", CATALOG_TOOLS_V1, rng, events)
 
     async with execution.deps.uow(tenant) as uow:
         heads = [await uow.tools.resolve(name, None) for name in names]
@@ -178,7 +184,7 @@ async def test_agents_end_as_applied_once_in_order(execution: Execution, seed: i
                 )
             )
         events += timeline(tenant, payloads)
-    await deliver(execution, "agents", "catalog.agents.v1", rng, events)
+    await deliver(execution, "agents", CATALOG_AGENTS_V1, rng, events)
 
     async with execution.deps.uow(tenant) as uow:
         newest = [await uow.agents.resolve(name, None) for name in names]
@@ -207,7 +213,7 @@ async def test_model_prices_end_as_applied_once_in_order(execution: Execution, s
         if retired:
             payloads.append(ModelRetired(provider_id=provider, model=model))
         events += timeline(tenant, payloads)
-    await deliver(execution, "models", "llm.providers.v1", rng, events)
+    await deliver(execution, "models", LLM_PROVIDERS_V1, rng, events)
 
     async with execution.deps.uow(tenant) as uow:
         prices = [await uow.models.price(m) for m in ("m-low", "m-high", "m-mid")]

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.planning import PlanApproved
+from agentsuite_contracts.topic_names import CATALOG_TOOLS_V1, PLANNING_PLANS_V1
 from agentsuite_execution.uow import ExecutionUow
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import (
@@ -28,7 +29,7 @@ from tests.integration.kafka_helpers import eventually
 
 pytestmark = pytest.mark.integration
 
-PLANS, TOOLS = "planning.plans.v1", "catalog.tools.v1"
+PLANS, TOOLS = PLANNING_PLANS_V1, CATALOG_TOOLS_V1
 
 
 async def dead_letter(ex: Execution, group: str, event_id: UUID) -> DeadLetter:

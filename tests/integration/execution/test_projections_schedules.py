@@ -10,11 +10,12 @@ from uuid import UUID, uuid4
 from agentsuite_contracts.deadletter import retry_topic
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.planning import PlanArchived, ScheduleFired
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import envelope, plan_approved, publish, send
 from tests.integration.kafka_helpers import eventually, read_all
 
-PLANS, SCHEDULES = "planning.plans.v1", "planning.schedules.v1"
+PLANS, SCHEDULES = PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1
 
 
 async def applied(execution: Execution, event: Envelope[Any]) -> bool:

@@ -17,13 +17,14 @@ from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.llm import RESPONSES_TOPIC, ChatMessage, LlmResponse, Role
 from agentsuite_contracts.planning import ScheduleFired
 from agentsuite_contracts.steps import LlmStep, PlanStep, StepKind
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1
 from tests.integration.execution.engine_support import approve, run_plan, steps_of, wait_for
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import envelope, plan_approved, publish, send
 from tests.integration.execution.test_projections_redelivery import deliveries, shuffler
 from tests.integration.kafka_helpers import eventually
 
-PLANS, SCHEDULES = "planning.plans.v1", "planning.schedules.v1"
+PLANS, SCHEDULES = PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1
 SEEDS = [7, 2026]
 DUE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

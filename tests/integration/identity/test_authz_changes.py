@@ -15,8 +15,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from agentsuite_identity.changes import asyncpg_dsn
+from agentsuite_identity.access import Access
+from agentsuite_identity.changes import Changes, asyncpg_dsn
+from agentsuite_identity.repositories.authz import touch
 from agentsuite_kit.auth.principal import PrincipalKind
+from agentsuite_kit.db import changes as kit_changes
 from tests.integration.identity.directory_support import Tenant, bootstrap, platform
 from tests.integration.identity.harness import Identity, running
 
@@ -175,3 +178,31 @@ async def test_a_deactivation_elsewhere_stops_a_remembered_token(
         return (await other.client.get("/v1/users/me", headers=headers)).status_code == 401
 
     await _eventually(refused)
+
+
+async def test_a_change_committed_here_voids_a_snapshot_read_while_it_was_open(
+    identity: Identity,
+) -> None:
+    """A read between the write and its commit caches the old state under a fresh ticket;
+    the commit itself must void it here, not the notification that comes back later."""
+    tenant = (await bootstrap(identity)).tenant_id
+    access = Access(identity.settings)
+    # listening as far as tickets go, but deaf: only this process's own voids reach it
+    deaf = Changes("postgresql://unused")
+    deaf._conn = object()
+    kit_changes._HERE.add(deaf)
+    access.changes = deaf
+    uow = identity.deps.runtime.uow
+    try:
+        async with uow(tenant) as reader:
+            await access.snapshot(reader)
+        assert access.cached(tenant) is not None
+        async with uow(tenant) as writer:
+            await touch(writer.policies)
+            async with uow(tenant) as reader:  # sees the state before the commit
+                await access.snapshot(reader)
+            assert access.cached(tenant) is not None
+            await writer.commit()
+        assert access.cached(tenant) is None
+    finally:
+        kit_changes._HERE.discard(deaf)

@@ -18,10 +18,11 @@ from aiokafka import AIOKafkaConsumer
 from agentsuite_cli.provision import ServiceDb
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.registry import decode
+from agentsuite_contracts.topic_names import IDENTITY_SESSIONS_V1
 from tests.integration.identity.harness import Identity, make_settings, running
 from tests.integration.identity.test_tokens import password_token, password_user
 
-TOPIC = "identity.sessions.v1"
+TOPIC = IDENTITY_SESSIONS_V1
 
 
 class Topic:

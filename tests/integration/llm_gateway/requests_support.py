@@ -13,11 +13,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from agentsuite_contracts.envelope import Actor, Envelope, Subject
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, LlmResponse, Role
+from agentsuite_contracts.topic_names import LLM_REQUESTS_V1, LLM_RESPONSES_V1
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.upstream.base import Call, Reply
 
-REQUESTS = "llm.requests.v1"
-RESPONSES = "llm.responses.v1"
+REQUESTS = LLM_REQUESTS_V1
+RESPONSES = LLM_RESPONSES_V1
 
 
 def ask(text: str, **kw: Any) -> LlmRequest:

@@ -15,6 +15,7 @@ from typing import Any
 import openai
 import pytest
 
+from agentsuite_contracts.topic_names import LLM_USAGE_V1
 from tests.integration.llm_gateway.e2e_support import duo, llm, traces
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.stub import Fail, Reply, Stub
@@ -35,7 +36,7 @@ async def usage_events(gateway: Gateway, tenant: uuid.UUID) -> list[dict[str, An
         "ORDER BY id",
         t=tenant,
     )
-    assert {topic for topic, _ in rows} <= {"llm.usage.v1"}
+    assert {topic for topic, _ in rows} <= {LLM_USAGE_V1}
     return [json.loads(value)["payload"] for _, value in rows]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.llm import UsageRecorded
 from agentsuite_contracts.registry import decode
+from agentsuite_contracts.topic_names import LLM_USAGE_V1
 from agentsuite_kit.db import make_engine
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import Tokens
@@ -142,11 +143,10 @@ async def test_a_thousand_traces_of_two_tenants(gateway: Gateway) -> None:
             type="llm.usage.recorded",
         )
         assert len(events) == len(mine)
-        assert {e.topic for e in events} == {"llm.usage.v1"}
+        assert {e.topic for e in events} == {LLM_USAGE_V1}
         assert {e.key for e in events} == {str(tenant)}
         payloads = {
-            p.request_id: p
-            for p in (decode("llm.usage.v1", bytes(e.value)).payload for e in events)
+            p.request_id: p for p in (decode(LLM_USAGE_V1, bytes(e.value)).payload for e in events)
         }
         assert set(payloads) == {t.request_id for t in mine}
         for t in mine:

@@ -15,6 +15,7 @@ import pytest
 from agentsuite_contracts.deadletter import dead_letter_topic
 from agentsuite_contracts.envelope import Actor
 from agentsuite_contracts.llm import LlmErrorCode
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1, LLM_RESPONSES_V1
 from agentsuite_kit.messaging.admin import ensure_topics
 from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_llm_gateway.handlers.requests import INTERRUPTED, worker
@@ -147,7 +148,7 @@ async def test_stale_claim_is_answered_interrupted_on_redelivery(
     tenant = uuid4()
     text = f"stale {uuid4()}"
     request = ask(text)
-    await _stale_row(gateway, tenant, request.request_id, "llm.responses.v1")
+    await _stale_row(gateway, tenant, request.request_id, LLM_RESPONSES_V1)
     await publish(
         gateway.settings.kafka_bootstrap_servers,
         [(str(request.request_id).encode(), envelope(tenant, request))],
@@ -163,7 +164,7 @@ async def test_stale_claim_is_answered_interrupted_on_redelivery(
 async def test_sweep_answers_claims_a_crash_left_behind(gateway: Gateway) -> None:
     tenant = uuid4()
     request_id = uuid4()
-    await _stale_row(gateway, tenant, request_id, "llm.responses.v1")
+    await _stale_row(gateway, tenant, request_id, LLM_RESPONSES_V1)
     assert await worker(gateway.deps).sweep() >= 1
     [answer] = await replies(gateway.settings.kafka_bootstrap_servers, request_id, 1)
     assert answer.tenant_id == tenant
@@ -187,7 +188,7 @@ async def test_reply_goes_to_a_private_topic_and_never_to_another_contract(
     private = f"tests.llm-replies.{secrets.token_hex(4)}"
     await ensure_topics(kafka, [(private, 1)])
     mine = ask("to me", reply_to=private)
-    hijack = ask("to them", reply_to="identity.tenants.v1")
+    hijack = ask("to them", reply_to=IDENTITY_TENANTS_V1)
     tenant = uuid4()
     await publish(
         kafka,

@@ -21,7 +21,7 @@ from agentsuite_kit.messaging.consumer import Consumer
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.messaging.policy import RetryPolicy
 from agentsuite_kit.messaging.producer import publisher
-from tests.integration.sample.messages import NoteAdded
+from tests.integration.sample.messages import NoteAdded, sample_registry
 from tests.integration.sample.uow import SampleUow
 
 
@@ -53,6 +53,7 @@ async def main(url: str, bootstrap: str, topic: str, group: str) -> None:
         progress=lambda: uow(None),
         # the broker's least: a dead predecessor's membership expires sooner
         kafka_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000},
+        registry=sample_registry(topic),
     )
     await running.start()
     stop = asyncio.Event()

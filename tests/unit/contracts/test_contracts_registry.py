@@ -199,3 +199,16 @@ def test_adapters_cached() -> None:
 def test_topic_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         topic("planning.plans.v1").partitions = 1  # type: ignore[misc]  # must fail
+
+
+def test_every_topic_has_one_constant_named_after_it() -> None:
+    from agentsuite_contracts import topic_names
+
+    constants = {
+        attr: value
+        for attr, value in vars(topic_names).items()
+        if attr.isupper() and isinstance(value, str)
+    }
+    assert sorted(constants.values()) == sorted(t.name for t in TOPICS)
+    for attr, value in constants.items():
+        assert attr == value.upper().replace(".", "_")

@@ -28,7 +28,14 @@ from agentsuite_contracts.planning import (
     ScheduleFired,
 )
 from agentsuite_contracts.registry import topic
-from agentsuite_execution.consumers import AGENTS, MODELS, PLANS, SCHEDULES, TOOLS, consumers
+from agentsuite_contracts.topic_names import (
+    CATALOG_AGENTS_V1,
+    CATALOG_TOOLS_V1,
+    LLM_PROVIDERS_V1,
+    PLANNING_PLANS_V1,
+    PLANNING_SCHEDULES_V1,
+)
+from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.catalog import AgentRecord, Price, ToolHead, ToolRecord
 from agentsuite_execution.settings import ExecutionSettings
@@ -96,7 +103,13 @@ def test_every_subscription_is_to_a_topic_execution_is_a_consumer_of() -> None:
 
 
 def test_only_approved_and_published_things_and_firings_are_handled() -> None:
-    mine = {PLANS, SCHEDULES, TOOLS, AGENTS, MODELS}
+    mine = {
+        PLANNING_PLANS_V1,
+        PLANNING_SCHEDULES_V1,
+        CATALOG_TOOLS_V1,
+        CATALOG_AGENTS_V1,
+        LLM_PROVIDERS_V1,
+    }
     handled = set().union(*(types for name, types in specs().items() if name in mine))
     assert handled == {
         "planning.plan.approved",

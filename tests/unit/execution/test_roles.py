@@ -7,6 +7,7 @@ from uuid import uuid4
 from pydantic import SecretStr
 
 from agentsuite_contracts.registry import topic
+from agentsuite_contracts.topic_names import IDENTITY_ROLES_V1
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.handlers.roles import role_consumers
 from agentsuite_execution.repositories.roles import assignment_key
@@ -20,7 +21,7 @@ def deps() -> Deps:
 def test_the_roles_subscription_handles_every_event_of_its_topic_batched() -> None:
     [spec] = role_consumers(deps())
     declared = topic(spec.topic)
-    assert spec.topic == "identity.roles.v1"
+    assert spec.topic == IDENTITY_ROLES_V1
     assert "execution" in declared.consumers
     assert set(spec.handlers) == set(declared.payloads)
     assert spec.name == "roles"

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from agentsuite_contracts.envelope import Actor, Envelope, Subject
 from agentsuite_contracts.identity import TenantCreated
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_kit.cause import Cause, acting, as_uuid, caused_by
 from agentsuite_kit.db.outbox import MessageTooLarge
 from agentsuite_kit.db.uow import UnitOfWork
@@ -50,7 +51,7 @@ def test_emit_fills_the_envelope_from_the_consumed_event() -> None:
     assert emitted.producer == "identity"
     assert emitted.subject == Subject(type="tenant", id=str(tenant))
     [pending] = uow._pending
-    assert (pending.topic, pending.key) == ("identity.tenants.v1", str(tenant))
+    assert (pending.topic, pending.key) == (IDENTITY_TENANTS_V1, str(tenant))
 
 
 def test_emit_in_a_request_uses_its_correlation_id_and_actor() -> None:

@@ -6,10 +6,11 @@ import pytest
 
 from agentsuite_contracts import Envelope, Subject, TraceContext, decode, envelope_adapter, uuid7
 from agentsuite_contracts.identity import TenantCreated
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_kit.db.outbox import encode
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-TOPIC = "identity.tenants.v1"
+TOPIC = IDENTITY_TENANTS_V1
 
 
 def _envelope(*, tenant: bool = True, trace: bool = True) -> Envelope[TenantCreated]:

@@ -18,6 +18,12 @@ from agentsuite_contracts.llm import (
     ToolCall,
     ToolDefinition,
 )
+from agentsuite_contracts.topic_names import (
+    IDENTITY_TENANTS_V1,
+    LLM_REQUESTS_V1,
+    LLM_RESPONSES_V1,
+    LLM_USAGE_V1,
+)
 from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.gateway import Outcome
@@ -201,9 +207,9 @@ def test_gateway_errors_map_to_llm_error_codes() -> None:
 
 
 def test_reply_topics() -> None:
-    assert reply_topic_allowed("llm.responses.v1") is True
+    assert reply_topic_allowed(LLM_RESPONSES_V1) is True
     # another contract's topic, the command topic itself, internal and retry topics: never
-    for refused in ("identity.tenants.v1", "llm.requests.v1", "llm.usage.v1", "__consumer_offsets"):
+    for refused in (IDENTITY_TENANTS_V1, LLM_REQUESTS_V1, LLM_USAGE_V1, "__consumer_offsets"):
         assert reply_topic_allowed(refused) is False
     assert reply_topic_allowed("discovery.requests.dlq") is False
     assert reply_topic_allowed("discovery.x.retry.1") is False

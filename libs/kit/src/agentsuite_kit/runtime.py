@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -27,6 +27,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agentsuite_contracts.deadletter import group_id
 from agentsuite_contracts.envelope import Payload
+from agentsuite_contracts.registry import REGISTRY, Registry
 from agentsuite_kit.auth import ApiKeyExchanger, JwksKeySet, JwtConfig, KeyOrJwt
 from agentsuite_kit.auth.fastapi import STATE_ATTR, Authenticator, require_verifier
 from agentsuite_kit.auth.revocations import Revocations, Revoking
@@ -55,6 +56,12 @@ class ConsumerSpec(Generic[U]):
 
     The group id is `<service>.<name>`. Types on `topic` without a handler are skipped
     and counted. `batch`: a tenant's consecutive events of one fetch share a transaction.
+
+    `topic` must be in `registry` and carry every payload of `handlers`, or the spec
+    refuses to be built (the service does not start): a misspelt topic or a handler for a
+    type that travels elsewhere would otherwise wait forever in silence. Only the kit's
+    tests pass another `registry` (`Registry.with_topics`, for their sample topic). The
+    group's own retry tiers and dead-letter topic are the kit's, not the registry's.
     """
 
     name: str
@@ -63,6 +70,10 @@ class ConsumerSpec(Generic[U]):
     workers: int = 1
     batch: bool = False
     fetch: int = 500
+    registry: Registry = field(default=REGISTRY, repr=False)
+
+    def __post_init__(self) -> None:
+        self.registry.check_subscription(self.name, self.topic, self.handlers)
 
 
 def retry_policy(settings: ServiceSettings) -> RetryPolicy:
@@ -186,6 +197,7 @@ class Runtime(Generic[U]):
                 workers=spec.workers,
                 fetch=spec.fetch,
                 client_id=s.kafka_client_id,
+                registry=spec.registry,
             )
             # by default the join goes on in the background: see ConsumerGroup.start
             await group.start(wait=s.consumers_join_before_ready)

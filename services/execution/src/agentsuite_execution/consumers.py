@@ -11,6 +11,13 @@ from __future__ import annotations
 from functools import partial
 
 from agentsuite_contracts.planning import ScheduleFired
+from agentsuite_contracts.topic_names import (
+    CATALOG_AGENTS_V1,
+    CATALOG_TOOLS_V1,
+    LLM_PROVIDERS_V1,
+    PLANNING_PLANS_V1,
+    PLANNING_SCHEDULES_V1,
+)
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.handlers import projections
 from agentsuite_execution.handlers.consistency import guarded
@@ -19,31 +26,25 @@ from agentsuite_execution.handlers.roles import role_consumers
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import ConsumerSpec
 
-PLANS = "planning.plans.v1"
-SCHEDULES = "planning.schedules.v1"
-TOOLS = "catalog.tools.v1"
-AGENTS = "catalog.agents.v1"
-MODELS = "llm.providers.v1"
-
 
 def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
     # projections batch: a tenant's consecutive events of one fetch share a transaction
     specs = [
         ConsumerSpec[ExecutionUow](
-            name="plans", topic=PLANS, handlers=projections.PLANS, batch=True
+            name="plans", topic=PLANNING_PLANS_V1, handlers=projections.PLANS, batch=True
         ),
         ConsumerSpec[ExecutionUow](
-            name="tools", topic=TOOLS, handlers=projections.TOOLS, batch=True
+            name="tools", topic=CATALOG_TOOLS_V1, handlers=projections.TOOLS, batch=True
         ),
         ConsumerSpec[ExecutionUow](
-            name="agents", topic=AGENTS, handlers=projections.AGENTS, batch=True
+            name="agents", topic=CATALOG_AGENTS_V1, handlers=projections.AGENTS, batch=True
         ),
         ConsumerSpec[ExecutionUow](
-            name="models", topic=MODELS, handlers=projections.MODELS, batch=True
+            name="models", topic=LLM_PROVIDERS_V1, handlers=projections.MODELS, batch=True
         ),
         ConsumerSpec[ExecutionUow](
             name="schedules",
-            topic=SCHEDULES,
+            topic=PLANNING_SCHEDULES_V1,
             handlers={ScheduleFired: partial(projections.schedule_fired, deps=deps)},
         ),
         *llm_consumers(deps),

@@ -31,9 +31,6 @@ class ExecutionUow(UnitOfWork):
         self.roles = Roles(session)
         # steps this transaction made ready: the engine may take them on at once
         self.readied: list[tuple[UUID, str]] = []
-        self.woke = False
-        # the run log's rows of this transaction, written with its events
-        self.log_rows: list[dict[str, Any]] = []
         # set by an engine's transaction: steps it may take on as they become ready
         # (engine.flow.Taking; typed loosely here, the engine imports this module)
         self.taking: Any = None
@@ -45,7 +42,6 @@ class ExecutionUow(UnitOfWork):
     async def flush_events(self) -> None:
         """Before the kit writes the outbox: the log rows in one statement, and the step
         counts the runs' repository gathered."""
-        rows, self.log_rows = self.log_rows, []
-        await self.log.add(rows)
+        await self.log.flush()
         await self.executions.flush()
         await super().flush_events()

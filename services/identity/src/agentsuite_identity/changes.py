@@ -28,7 +28,8 @@ __all__ = ["CHANNEL", "PLATFORM", "Changes", "Ticket", "asyncpg_dsn", "forget_he
 
 def forget_here(tenant: UUID | None) -> None:
     """Void this process's tickets of `tenant` at once (all tenants if None). Called when a
-    change is written, before its commit; its notification voids them again after."""
+    change is written and once it is committed (`repositories.authz`); its notification
+    voids them again in every process."""
     kit.void_here(CHANNEL, tenant)
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from agentsuite_contracts.llm import LlmRequest
+from agentsuite_contracts.topic_names import LLM_REQUESTS_V1
 from agentsuite_kit.runtime import ConsumerSpec
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.handlers.requests import worker
 from agentsuite_llm_gateway.uow import GatewayUow
-
-REQUESTS_TOPIC = "llm.requests.v1"
 
 
 def consumers(deps: Deps) -> list[ConsumerSpec[GatewayUow]]:
@@ -17,7 +16,7 @@ def consumers(deps: Deps) -> list[ConsumerSpec[GatewayUow]]:
     return [
         ConsumerSpec[GatewayUow](
             name="requests",
-            topic=REQUESTS_TOPIC,
+            topic=LLM_REQUESTS_V1,
             handlers={LlmRequest: worker(deps).handle},
             workers=4,
         )

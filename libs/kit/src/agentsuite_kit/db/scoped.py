@@ -6,11 +6,18 @@ block, starts with `set_config(..., true)` for the tenant, so no statement ever 
 unscoped; `true` makes the setting die with the transaction, so it never leaks through
 the pool. Core on an AsyncConnection, not the ORM Session: the services use no ORM
 entities, and the Session layer halved the consumer's throughput in the bench.
+
+What must happen only once a transaction is committed rides on it: `notify` queues a
+PostgreSQL notification sent with the commit (PostgreSQL drops it on rollback), and
+`on_commit` a hook run after a successful commit (never after a rollback or a failed
+commit); a failing hook is logged, since the commit it follows cannot be undone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 from uuid import UUID
@@ -27,7 +34,14 @@ _SCOPE = (
     f"set_config('{ALL_TENANTS_SETTING}', $2, true)"
 )
 
+# one round trip for every notification of a transaction, in the order they were queued
+_NOTIFY = "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)"
+
+log = logging.getLogger(__name__)
+
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+Hook = Callable[[], object]
+"""Run after a commit: a plain function, or one returning an awaitable (awaited)."""
 
 
 class ScopedConnection:
@@ -40,6 +54,8 @@ class ScopedConnection:
         self._scope = ("" if tenant is None else str(tenant), "on" if all_tenants else "")
         self._conn: AsyncConnection | None = None
         self._deferred: list[tuple[Executable, Mapping[str, Any]]] = []
+        self._hooks: list[Hook] = []
+        self._notices: dict[tuple[str, str], None] = {}  # ordered, each sent once
 
     async def open(self) -> None:
         """Take a connection and begin the first scoped transaction."""
@@ -115,18 +131,46 @@ class ScopedConnection:
     def in_transaction(self) -> bool:
         return self._conn is not None and self._conn.in_transaction()
 
+    def on_commit(self, hook: Hook) -> None:
+        """Run `hook` once this transaction has committed; dropped if it does not."""
+        self._hooks.append(hook)
+
+    def notify(self, channel: str, payload: str = "") -> None:
+        """`NOTIFY channel, payload` with this transaction's commit (once, however often
+        it is asked for); listeners hear nothing if it rolls back."""
+        self._notices[(channel, payload)] = None
+
     async def commit(self) -> None:
         await self.flush()
+        hooks, self._hooks = self._hooks, []  # a failed commit takes them with it
+        notices, self._notices = list(self._notices), {}
+        if notices:
+            conn = await self._ready()
+            await conn.exec_driver_sql(_NOTIFY, ([c for c, _ in notices], [p for _, p in notices]))
         if self.in_transaction():
             await self._connection().commit()
+        for hook in hooks:
+            await _run(hook)
 
     async def rollback(self) -> None:
-        self._deferred = []
+        self._forget()
         if self.in_transaction():
             await self._connection().rollback()
 
+    def _forget(self) -> None:
+        self._deferred, self._hooks, self._notices = [], [], {}
+
     async def close(self) -> None:
-        self._deferred = []
+        self._forget()
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()  # rolls back what is still open, returns it to the pool
+
+
+async def _run(hook: Hook) -> None:
+    try:
+        done = hook()
+        if inspect.isawaitable(done):
+            await done
+    except Exception:  # committed already: a hook's failure is reported, not the commit's
+        log.exception("after-commit hook %r failed", hook)

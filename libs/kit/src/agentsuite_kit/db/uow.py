@@ -18,7 +18,7 @@ from agentsuite_kit.db.outbox import (
     Pending,
     check_size,
 )
-from agentsuite_kit.db.scoped import ScopedConnection
+from agentsuite_kit.db.scoped import Hook, ScopedConnection
 
 if TYPE_CHECKING:
     from agentsuite_kit.jobs.repository import JobRepository
@@ -36,6 +36,11 @@ class UnitOfWork:
     stays open, so the consumer commits the effect together with its inbox claim.
     `all_tenants=True` lifts RLS for this transaction: the relay, pruning and platform
     jobs, never a request of a tenant.
+
+    Post-commit work goes through `on_commit(hook)` (a cache to drop, a process to wake)
+    and `notify(channel, payload)` (other processes), never through fields a service
+    adds to its unit of work: both are dropped with a rollback, and a held unit of work
+    runs them when the consumer finishes.
     """
 
     producer: str = ""
@@ -143,6 +148,15 @@ class UnitOfWork:
             key = partition_key(envelope, topic)
         self._pending.append(Pending(envelope, topic, key))
         return envelope
+
+    def on_commit(self, hook: Hook) -> None:
+        """Run `hook` after this transaction commits (not at all if it does not); a hook
+        that raises is logged. A plain function, or one returning an awaitable."""
+        self.session.on_commit(hook)
+
+    def notify(self, channel: str, payload: str = "") -> None:
+        """PostgreSQL `NOTIFY channel, payload` with this transaction's commit, once."""
+        self.session.notify(channel, payload)
 
     async def commit(self) -> None:
         """Write the queued events; commit, unless the transaction is held by a consumer."""

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from agentsuite_contracts.deadletter import RetryState, dead_letter_topic, retry_topic
+from agentsuite_contracts.registry import REGISTRY, Registry
 from agentsuite_kit.db.progress import ProgressRepository
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.messaging.admin import ensure_topics, partitions
@@ -76,7 +77,10 @@ class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped bas
 
 
 class ConsumerGroup(Generic[U]):
-    """Runs `consumer` on `topic` with `workers` Kafka consumers; `start()` / `stop()`."""
+    """Runs `consumer` on `topic` with `workers` Kafka consumers; `start()` / `stop()`.
+
+    `topic` must be in `registry` and carry every payload the consumer handles (see
+    `ConsumerSpec`); the group's retry tiers and dead-letter topic are its own."""
 
     def __init__(
         self,
@@ -89,7 +93,9 @@ class ConsumerGroup(Generic[U]):
         fetch: int = 500,
         client_id: str | None = None,
         kafka_options: Mapping[str, Any] | None = None,
+        registry: Registry = REGISTRY,
     ) -> None:
+        registry.check_subscription(consumer.group, topic, consumer.handlers)
         self.consumer = consumer
         self.topic = topic
         self.bootstrap = bootstrap

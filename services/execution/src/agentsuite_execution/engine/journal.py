@@ -7,15 +7,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
-
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.registry import subject_of
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.cause import cause
 
 READY_CHANNEL = "execution_ready"
-_NOTIFY = text(f"SELECT pg_notify('{READY_CHANNEL}', '')")
 
 # payload fields kept out of the log's data: the log is for watching, the event for acting
 _LOGGED_OUT = {"type"}
@@ -45,7 +42,7 @@ def record(
     )
     uow.emit(envelope)
     data = payload.model_dump(mode="json", exclude=_LOGGED_OUT | {"execution_id"})
-    uow.log_rows.append(
+    uow.log.queue(
         {
             "tenant_id": tenant_id,
             "execution_id": execution_id,
@@ -68,7 +65,7 @@ def line(
     **data: Any,
 ) -> None:
     """A step's own log line (no event): what a tool or agent did along the way."""
-    uow.log_rows.append(
+    uow.log.queue(
         {
             "tenant_id": tenant_id,
             "execution_id": execution_id,
@@ -81,8 +78,6 @@ def line(
 
 
 async def wake(uow: ExecutionUow) -> None:
-    """Tell every engine that steps became ready (delivered when this transaction commits;
-    once per transaction is enough)."""
-    if not uow.woke:
-        uow.woke = True
-        await uow.session.execute(_NOTIFY)
+    """Tell every engine that steps became ready (sent when this transaction commits,
+    once however often it is asked for)."""
+    uow.notify(READY_CHANNEL)

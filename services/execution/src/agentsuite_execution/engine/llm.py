@@ -30,6 +30,7 @@ from agentsuite_contracts.llm import (
     ToolDefinition,
 )
 from agentsuite_contracts.steps import OnLimit, StepKind
+from agentsuite_contracts.topic_names import LLM_REQUESTS_V1
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from agentsuite_execution.deps import Deps
     from agentsuite_execution.engine.kinds import Ctx
 
-REQUESTS = "llm.requests.v1"
 REQUESTER = "execution"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -219,7 +219,7 @@ async def send(
             "reserved_cost": held.cost,
         }
     )
-    uow.emit(request, topic=REQUESTS)
+    uow.emit(request, topic=LLM_REQUESTS_V1)
     checkpoint = {k: v for k, v in checkpoint.items() if k != "continue"}
     await uow.steps.set(
         run.execution_id,

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
-
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import (
     ExecutionCancelled,
@@ -206,10 +204,7 @@ async def _close_own(uow: ExecutionUow, run: Run) -> None:
     await uow.approvals.close_pending(run.execution_id, "cancelled")
     await llm.release(uow, run.execution_id)
     await uow.timers.cancel(run.execution_id)
-    await uow.session.execute(
-        text("SELECT pg_notify(:channel, :id)"),
-        {"channel": CANCEL_CHANNEL, "id": str(run.execution_id)},
-    )
+    uow.notify(CANCEL_CHANNEL, str(run.execution_id))
 
 
 async def rerun(uow: ExecutionUow, run: Run, *, from_step: str | None) -> Run:  # noqa: C901  rerun's checks and its reset walk share one snapshot; splits with the engine rework (issue 15 #8)

@@ -4,7 +4,9 @@ of workers that died. Any number of processes run it against one database.
 
 Wake-ups: a transaction that makes steps ready sends `NOTIFY execution_ready`; the claim
 loop also polls every `poll_interval`, so a lost notification only delays. A cancelled
-run's `NOTIFY execution_cancel '<id>'` stops this process's attempts of it at once.
+run's `NOTIFY execution_cancel '<id>'` stops this process's attempts of it at once. The
+kit's `Listener` hears both and connects again when its connection is lost; a reconnect
+wakes the claim loop, since what was sent meanwhile is lost.
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ import socket
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
-
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.runs import Step
 from agentsuite_execution.engine import kinds, local, timers
 from agentsuite_execution.engine.journal import READY_CHANNEL
 from agentsuite_execution.engine.runs import CANCEL_CHANNEL
 from agentsuite_execution.tools import Toolbox
-from agentsuite_kit.db.changes import asyncpg_dsn
+from agentsuite_kit.db.changes import Listener
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,11 @@ class Engine:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
+        self.listener = Listener(
+            self.settings.database_url.get_secret_value(),
+            {READY_CHANNEL: self._on_ready, CANCEL_CHANNEL: self._on_cancel},
+            on_connect=self._wake.set,
+        )
         self.claimed = 0
 
     def free(self) -> int:
@@ -57,7 +61,7 @@ class Engine:
             return
         self.toolbox = Toolbox(self.settings)
         self._stop.clear()
-        await self._listen()
+        await self.listener.start()  # never fails the start: the claim loop polls meanwhile
         ctx = kinds.Ctx(self.deps, self.toolbox, self.owner, self.free)
         self._tasks = [
             asyncio.create_task(self._claims(ctx), name="engine-claims"),
@@ -86,10 +90,7 @@ class Engine:
                 async with self.deps.uow(None) as uow:
                     await uow.steps.expire(self.owner)
                     await uow.commit()
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None
+        await self.listener.aclose()
         if self.toolbox is not None:
             await self.toolbox.aclose()
 
@@ -209,17 +210,6 @@ class Engine:
         return len(due) == limit or len(expired) == limit
 
     # --- notifications ----------------------------------------------------------------------
-
-    async def _listen(self) -> None:
-        try:
-            conn = await asyncpg.connect(
-                asyncpg_dsn(self.settings.database_url.get_secret_value()), timeout=5
-            )
-            await conn.add_listener(READY_CHANNEL, self._on_ready)
-            await conn.add_listener(CANCEL_CHANNEL, self._on_cancel)
-            self._listener = conn
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            log.warning("no notifications: the engine polls", exc_info=True)
 
     def _on_ready(self, *_: Any) -> None:
         self._wake.set()

@@ -20,6 +20,7 @@ from agentsuite_contracts.identity import (
     RoleRevoked,
     RoleUpdated,
 )
+from agentsuite_contracts.topic_names import IDENTITY_ROLES_V1
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.repositories.roles import Resource, Roles, assignment_key
 from agentsuite_execution.uow import ExecutionUow
@@ -27,7 +28,6 @@ from agentsuite_kit.runtime import ConsumerSpec
 
 log = logging.getLogger(__name__)
 
-TOPIC = "identity.roles.v1"
 
 Handler = Callable[[Envelope[Any], ExecutionUow], Awaitable[None]]
 
@@ -111,4 +111,8 @@ def role_consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
     """The subscription to identity's roles; `deps` for the shape of `consumers`."""
     del deps  # the projection needs nothing beyond the unit of work
     # batched as the other projections: a tenant's consecutive events share a transaction
-    return [ConsumerSpec[ExecutionUow](name="roles", topic=TOPIC, handlers=ROLES, batch=True)]
+    return [
+        ConsumerSpec[ExecutionUow](
+            name="roles", topic=IDENTITY_ROLES_V1, handlers=ROLES, batch=True
+        )
+    ]

@@ -18,6 +18,7 @@ from agentsuite_execution.repositories.tables import (
     timers,
 )
 from agentsuite_kit.db.repository import Repository, keyset
+from agentsuite_kit.db.scoped import ScopedConnection
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,19 @@ class LlmCalls(Repository):
 
 
 class Log(Repository):
+    def __init__(self, session: ScopedConnection) -> None:
+        super().__init__(session)
+        # this transaction's rows, written in one statement with its events
+        self._queued: list[dict[str, Any]] = []
+
+    def queue(self, row: dict[str, Any]) -> None:
+        """A row for the log, written when the unit of work writes its events."""
+        self._queued.append(row)
+
+    async def flush(self) -> None:
+        rows, self._queued = self._queued, []
+        await self.add(rows)
+
     async def add(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(insert(log), list(rows))

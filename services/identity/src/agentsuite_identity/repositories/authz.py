@@ -319,25 +319,27 @@ _TOUCH = text(
     SELECT pg_notify(:channel, CAST(tenant_id AS text)) FROM bumped
     """
 ).bindparams(channel=CHANNEL)
-_ANNOUNCE = text("SELECT pg_notify(:channel, CAST(:tenant AS text))").bindparams(channel=CHANNEL)
-_ANNOUNCE_HERE = text(
-    "SELECT pg_notify(:channel, current_setting('app.tenant_id')) "
-    "WHERE coalesce(current_setting('app.tenant_id', true), '') <> ''"
-).bindparams(channel=CHANNEL)
+
+
+def _forget(repo: Repository, tenant: UUID | None) -> None:
+    """Void this process's tickets of `tenant` now and again once committed: a read in
+    between (of the state before the commit) must not stay trusted until the
+    notification comes back."""
+    forget_here(tenant)
+    repo.session.on_commit(lambda: forget_here(tenant))
 
 
 async def touch(repo: Repository) -> None:
     """Bump this tenant's `authz_version`: every cached authorization snapshot of it is
     stale. Call after any change to roles, assignments, policies or org members."""
-    forget_here(repo.session.info["tenant"])
+    _forget(repo, repo.session.info["tenant"])
     await repo.session.execute(_TOUCH)
 
 
 async def announce(repo: Repository, tenant_id: UUID | None = None) -> None:
     """Tell every identity process, at commit, that the tenant's authorization state (or a
     principal's standing in it) moved; by default the unit of work's tenant, if any."""
-    forget_here(tenant_id if tenant_id is not None else repo.session.info["tenant"])
-    if tenant_id is None:
-        await repo.session.execute(_ANNOUNCE_HERE)
-    else:
-        await repo.session.execute(_ANNOUNCE, {"tenant": str(tenant_id)})
+    tenant = tenant_id if tenant_id is not None else repo.session.info["tenant"]
+    _forget(repo, tenant)
+    if tenant is not None:
+        repo.session.notify(CHANNEL, str(tenant))

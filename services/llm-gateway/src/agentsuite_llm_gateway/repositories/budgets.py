@@ -21,11 +21,11 @@ from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.domain import budgets as rules
 from agentsuite_llm_gateway.domain.budgets import Counters, Crossing, Limits, Period, window
 from agentsuite_llm_gateway.domain.catalog import BudgetRule, Exhaust, SubjectKind
+from agentsuite_llm_gateway.repositories.providers import CHANNEL
 from agentsuite_llm_gateway.repositories.tables import budgets, reservations
 
 Row = RowMapping
 
-_NOTIFY = text("SELECT pg_notify('llm_catalog', :t)")
 
 _RESERVE = text(
     """
@@ -285,4 +285,4 @@ class Budgets(Repository):
     async def announce(self) -> None:
         """Tell every process this tenant's catalogue (which carries the budget rules)
         changed; PostgreSQL delivers it at commit."""
-        await self.session.execute(_NOTIFY, {"t": str(self.session.info["tenant"])})
+        self.session.notify(CHANNEL, str(self.session.info["tenant"]))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -17,8 +17,6 @@ from agentsuite_llm_gateway.repositories.tables import models, prices, providers
 
 CHANNEL = "llm_catalog"
 """The NOTIFY channel of catalogue changes; the payload is the tenant id."""
-
-_ANNOUNCE = text("SELECT pg_notify('llm_catalog', :tenant)")
 
 
 async def _one(repo: Repository, query: Any) -> RowMapping | None:
@@ -57,7 +55,10 @@ class Providers(Repository):
         from agentsuite_llm_gateway.catalogs import forget_here
 
         forget_here(tenant_id)
-        await self.session.execute(_ANNOUNCE, {"tenant": str(tenant_id)})
+        # and again once committed: a read in between must not stay trusted until the
+        # notification comes back
+        self.session.on_commit(lambda: forget_here(tenant_id))
+        self.session.notify(CHANNEL, str(tenant_id))
 
     async def add(self, provider_id: UUID, tenant_id: UUID, **values: Any) -> bool:
         """False when the tenant already has a provider of that name."""
