@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from agentsuite_kit.errors import DomainError, Kind
 from agentsuite_kit.logging import correlation_id
 
 log = logging.getLogger(__name__)
@@ -79,15 +80,49 @@ def body_loc(field: str) -> list[str | int]:
     return loc
 
 
-def field_problem(status: int, detail: str, *, code: str, field: str | None = None) -> ProblemError:
+def field_problem(
+    status: int,
+    detail: str,
+    *,
+    code: str,
+    field: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> ProblemError:
     """A rule's refusal as problem+json: its status, code and `field`; a 422 also carries
     `errors` naming the field the way request validation does."""
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(extensions or {})
     if field is not None:
         extra["field"] = field
         if status == 422:
             extra["errors"] = [{"loc": body_loc(field), "msg": detail, "type": "value_error"}]
     return ProblemError(status, detail, code=code, **extra)
+
+
+# The status each kind of domain refusal answers with; the domain itself never knows it.
+STATUS: dict[Kind, int] = {
+    Kind.INVALID: 422,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.FORBIDDEN: 403,
+    Kind.PRECONDITION: 412,
+    Kind.EXHAUSTED: 402,
+    Kind.RATE_LIMITED: 429,
+    Kind.UNAVAILABLE: 502,
+    Kind.TIMED_OUT: 504,
+}
+
+
+def domain_problem(exc: DomainError, *, status: int | None = None) -> ProblemError:
+    """A domain refusal as problem+json: the status of its kind (or `status`, for an edge
+    that must answer otherwise), its `code`, `field` (a 422 also names it in `errors`) and
+    extensions."""
+    return field_problem(
+        status if status is not None else STATUS[exc.kind],
+        exc.message,
+        code=exc.code,
+        field=exc.field,
+        extensions=exc.extensions,
+    )
 
 
 def _phrase(status: int) -> str:
@@ -137,6 +172,12 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
     return problem_response(exc.problem, exc.headers)
 
 
+async def _on_domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    problem = domain_problem(exc)
+    return problem_response(problem.problem, problem.headers)
+
+
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     return problem(422, "The request is invalid.", errors=field_errors(exc.errors()))
@@ -160,6 +201,7 @@ async def _on_unhandled(request: Request, exc: Exception) -> Response:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(DomainError, _on_domain)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unhandled)

@@ -39,6 +39,7 @@ from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.registry import type_of
 from agentsuite_kit.cause import caused_by
 from agentsuite_kit.db.uow import UnitOfWork
+from agentsuite_kit.errors import DomainError
 from agentsuite_kit.messaging.errors import HandlerTimeout, PermanentError, is_transient
 from agentsuite_kit.messaging.policy import (
     Bury,
@@ -233,6 +234,10 @@ class Consumer(Generic[U]):
                 return outcome
             except PermanentError as exc:
                 await self._bury(record, "invalid", str(exc) or repr(exc))
+                return Outcome.DEAD_LETTERED
+            except DomainError as exc:
+                # a rule refused the event: trying it again cannot change the answer
+                await self._bury(record, "invalid", f"{exc.code}: {exc.message}")
                 return Outcome.DEAD_LETTERED
             except Exception as exc:  # a handler may fail in any way
                 attempt += 1
