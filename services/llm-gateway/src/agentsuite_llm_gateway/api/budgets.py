@@ -3,8 +3,6 @@ remaining, the window). Every write tells the catalogues, which carry the budget
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -13,17 +11,13 @@ from fastapi.responses import JSONResponse
 
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.auth.principal import actor_of
-from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import field_problem
+from agentsuite_llm_gateway.api.common import tagged, unit
 from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers import budgets as handlers
 from agentsuite_llm_gateway.handlers.budgets import BudgetView, CreateBudget, UpdateBudget
-from agentsuite_llm_gateway.uow import GatewayUow
 
 pages = cursor_params(default_limit=50, max_limit=200)
 
@@ -45,32 +39,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@contextmanager
-def _problems(principal: Principal) -> Iterator[None]:
-    """Run as `principal` (its events carry it); a refusal becomes its problem+json, a 422
-    naming the field as request validation does."""
-    try:
-        with acting(actor_of(principal)):
-            yield
-    except GatewayError as exc:
-        raise field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param) from None
-
-
-def _tagged(response: Response, view: BudgetView) -> BudgetView:
-    response.headers["ETag"] = etag(view.version)
-    return view
-
-
 def router(deps: Deps) -> APIRouter:
     routes = APIRouter(prefix="/v1", tags=["budgets"], responses=_ERRORS)
     reading = require("usage:read")
     writing = require("budgets:write")
-
-    @asynccontextmanager
-    async def unit(principal: Principal) -> AsyncIterator[GatewayUow]:
-        with _problems(principal):
-            async with deps.uow(principal.tenant) as uow:
-                yield uow
 
     @routes.post("/budgets", status_code=201, response_model=BudgetView)
     async def create_budget(
@@ -78,7 +50,7 @@ def router(deps: Deps) -> APIRouter:
     ) -> Response:
         """A budget for the tenant, an org, an API key or a user: a token limit, a cost
         limit or both, per UTC day, month or in total. Honours `Idempotency-Key`."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             idem = await idempotency(request, uow.session, subject=principal.subject)
             if idem.replay is not None:
                 return idem.replay
@@ -87,7 +59,6 @@ def router(deps: Deps) -> APIRouter:
             response = JSONResponse(view.model_dump(mode="json"), 201, headers=headers)
             await idem.save(response)
             await uow.commit()
-        deps.catalogs.forget(principal.tenant)
         return response
 
     @routes.get("/budgets", response_model=Page[BudgetView])
@@ -98,7 +69,7 @@ def router(deps: Deps) -> APIRouter:
             Literal["tenant", "org", "api_key", "user"] | None, Query(description="Only these.")
         ] = None,
     ) -> Page[BudgetView]:
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             rows = await uow.budgets.page(page.after, page.limit, scope)
         views = [BudgetView.of(r) for r in rows]
         return paginate(views, page.limit, lambda v: (v.created_at, v.budget_id))
@@ -108,9 +79,9 @@ def router(deps: Deps) -> APIRouter:
         budget_id: UUID, response: Response, principal: Annotated[Principal, Depends(reading)]
     ) -> BudgetView:
         """With spent, reserved and remaining in the current window."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             view = BudgetView.of(await handlers.get_budget(uow, budget_id))
-        return _tagged(response, view)
+        return tagged(response, view)
 
     @routes.patch("/budgets/{budget_id}", response_model=BudgetView)
     async def update_budget(
@@ -122,18 +93,16 @@ def router(deps: Deps) -> APIRouter:
     ) -> BudgetView:
         """Limits, currency, what happens on exhaustion, the warning; spend is kept.
         Needs `If-Match`."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             view = await handlers.update_budget(uow, budget_id, cmd, precondition.check)
-        deps.catalogs.forget(principal.tenant)
-        return _tagged(response, view)
+        return tagged(response, view)
 
     @routes.delete("/budgets/{budget_id}", status_code=204)
     async def delete_budget(
         budget_id: UUID, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             await handlers.delete_budget(uow, budget_id)
-        deps.catalogs.forget(principal.tenant)
         return Response(status_code=204)
 
     @routes.post("/budgets/{budget_id}/reset", response_model=BudgetView)
@@ -141,9 +110,8 @@ def router(deps: Deps) -> APIRouter:
         budget_id: UUID, response: Response, principal: Annotated[Principal, Depends(writing)]
     ) -> BudgetView:
         """Zero the current window's spend (calls in flight keep what they reserved)."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             view = await handlers.reset_budget(uow, budget_id)
-        deps.catalogs.forget(principal.tenant)
-        return _tagged(response, view)
+        return tagged(response, view)
 
     return routes

@@ -23,7 +23,7 @@ from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
 from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.storable import unstorable_decoded, unstorable_json
-from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
+from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, EdgeError, openai_error
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import MILLION
@@ -100,7 +100,7 @@ def _uuid(value: Any) -> UUID | None:
 async def _body(request: Request, deps: Deps) -> Json:
     declared = request.headers.get("content-length")
     limit = deps.settings.max_request_bytes
-    too_big = GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
+    too_big = EdgeError(413, Code.INVALID_REQUEST, f"body over {limit} bytes")
     length = None if declared is None else ascii_int(declared)
     if length is not None and length > limit:
         raise too_big

@@ -4,8 +4,6 @@ tenant's prompt is as unknown as a made-up one (404)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,6 +21,7 @@ from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
 from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
 from agentsuite_kit.storable import unstorable
+from agentsuite_llm_gateway.api.common import unit
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.handlers import prompts as handlers
@@ -154,24 +153,15 @@ class UsageOut(BaseModel):
     versions: list[VersionUsage]
 
 
-def as_problem(exc: GatewayError) -> ProblemError:
-    """A refusal as problem+json: a missing prompt (path) is 404, a bad field 422 naming it."""
+def render_problem(exc: GatewayError) -> ProblemError:
+    """A dry run's refusal: the body is the reference (its fields named without the
+    `prompt.` of a request's), so what it names that is not there is the body's fault (422);
+    only the prompt of the path is a 404."""
     field = exc.param.removeprefix("prompt.") if exc.param else None
-    if exc.code in (Code.PROMPT_NOT_FOUND, Code.NOT_FOUND) and field in (None, "name", "label"):
-        status = 404 if field != "label" or exc.code == Code.NOT_FOUND else 422
-    elif exc.code == Code.CONFLICT:
-        status = 409
-    else:
-        status = 422
+    status = 422
+    if exc.code is Code.PROMPT_NOT_FOUND and field in (None, "name"):
+        status = 404
     return field_problem(status, exc.message, code=str(exc.code), field=field)
-
-
-@contextmanager
-def problems() -> Iterator[None]:
-    try:
-        yield
-    except GatewayError as exc:
-        raise as_problem(exc) from None
 
 
 def _who(principal: Principal) -> UUID | None:
@@ -183,12 +173,6 @@ def _who(principal: Principal) -> UUID | None:
 
 def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one nested route per endpoint; goes with module-level routers (issue 15 #2)
     routes = APIRouter(prefix="/v1", tags=["prompts"])
-
-    @asynccontextmanager
-    async def unit(principal: Principal) -> AsyncIterator[GatewayUow]:
-        with problems():
-            async with deps.uow(principal.tenant) as uow:
-                yield uow
 
     async def version_out(uow: GatewayUow, name: str, version: int) -> dict[str, Any]:
         prompt = await handlers.existing(uow, name)
@@ -209,7 +193,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         body: PromptIn, request: Request, principal: Annotated[Principal, WRITE]
     ) -> Response:
         """Create a prompt with its version 1. Honours Idempotency-Key."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             idem = await idempotency(request, uow.session, subject=principal.subject)
             if idem.replay is not None:
                 return idem.replay
@@ -234,7 +218,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     async def list_prompts(
         principal: Annotated[Principal, READ], page: Annotated[CursorParams, Depends(pages)]
     ) -> Page[PromptOut]:
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             rows = await uow.prompts.page(page.after, page.limit)
             labels = await uow.prompts.labels([r["prompt_id"] for r in rows[: page.limit]])
         items = [PromptOut(**handlers.prompt_view(r, labels.get(r["prompt_id"], {}))) for r in rows]
@@ -245,7 +229,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         name: Name, response: Response, principal: Annotated[Principal, READ]
     ) -> PromptOut:
         """The prompt and where its labels point; its ETag is its latest version."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             row = await handlers.existing(uow, name)
             labels = await uow.prompts.labels([row["prompt_id"]])
         response.headers["ETag"] = etag(row["latest_version"])
@@ -254,7 +238,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     @routes.delete("/prompts/{name}", status_code=204)
     async def delete_prompt(name: Name, principal: Annotated[Principal, WRITE]) -> Response:
         """Delete the prompt with every version, label and label move."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             await handlers.delete_prompt(uow, name)
             await uow.commit()
         return Response(status_code=204)
@@ -273,7 +257,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         ] = None,
     ) -> Response:
         """Append an immutable version. Honours Idempotency-Key; a stale If-Match is 412."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             idem = await idempotency(request, uow.session, subject=principal.subject)
             if idem.replay is not None:
                 return idem.replay
@@ -301,7 +285,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         page: Annotated[CursorParams, Depends(version_pages)],
     ) -> Page[VersionOut]:
         """Newest first."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             prompt = await handlers.existing(uow, name)
             rows = await uow.prompts.versions(prompt["prompt_id"], page.after, page.limit)
             labels = (await uow.prompts.labels([prompt["prompt_id"]])).get(prompt["prompt_id"], {})
@@ -315,7 +299,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         response: Response,
         principal: Annotated[Principal, READ],
     ) -> VersionOut:
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             out = await version_out(uow, name, version)
         response.headers["ETag"] = etag(version)
         return VersionOut(**out)
@@ -326,7 +310,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     ) -> LabelOut:
         """Point a label at a version, creating it if needed: promotion and rollback are
         both this. Every move is recorded (see the label's history)."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             _, before = await handlers.move_label(uow, name, label, body.version, _who(principal))
             await uow.commit()
         return LabelOut(name=name, label=label, version=body.version, from_version=before)
@@ -339,7 +323,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         page: Annotated[CursorParams, Depends(pages)],
     ) -> Page[MoveOut]:
         """Every move of the label, newest first: from which version, to which, who, when."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             prompt = await handlers.existing(uow, name)
             rows = await uow.prompts.moves(prompt["prompt_id"], label, page.after, page.limit)
         items = [MoveOut(**dict(r)) for r in rows]
@@ -349,7 +333,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     async def delete_label(
         name: Name, label: Label, principal: Annotated[Principal, WRITE]
     ) -> Response:
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             await handlers.delete_label(uow, name, label)
             await uow.commit()
         return Response(status_code=204)
@@ -365,8 +349,10 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
             ref["version"] = body.version
         if body.label is not None:
             ref["label"] = body.label
-        with problems():
+        try:
             done = await deps.prompts.resolve(principal.tenant, ref)
+        except GatewayError as exc:
+            raise render_problem(exc) from None
         return RenderOut(name=name, **asdict(done))
 
     @routes.get("/prompts/{name}/usage", summary="Usage of a prompt, per version")
@@ -378,7 +364,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     ) -> UsageOut:
         """Requests, errors, tokens and cost per version (newest first), from the daily
         usage rollup; versions never used show zeros."""
-        async with unit(principal) as uow:
+        async with unit(deps, principal) as uow:
             prompt = await handlers.existing(uow, name)
             totals = await uow.prompts.usage(prompt["prompt_id"], since, until)
         versions = [

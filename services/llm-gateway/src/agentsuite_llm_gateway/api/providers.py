@@ -6,8 +6,7 @@ A provider's credential is write-only: no answer (nor event) ever carries it.
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 # each route closes over, which string annotations would hide
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,14 +16,12 @@ from pydantic import BaseModel
 
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.auth.principal import actor_of
-from agentsuite_kit.cause import acting
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
+from agentsuite_kit.http.problems import MEDIA_TYPE
+from agentsuite_llm_gateway.api.common import tagged, unit
 from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers import models as model_handlers
 from agentsuite_llm_gateway.handlers import providers as handlers
 from agentsuite_llm_gateway.handlers.models import (
@@ -59,34 +56,6 @@ _UPDATE: dict[int | str, dict[str, Any]] = {
 _LIST: dict[int | str, dict[str, Any]] = {400: _problem("The cursor is invalid.")}
 
 
-def problem(exc: GatewayError) -> ProblemError:
-    """A refusal as problem+json: a 422 names its field as request validation does."""
-    return field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param)
-
-
-@asynccontextmanager
-async def unit(
-    deps: Deps, principal: Principal, *, writes: bool = False
-) -> AsyncIterator[GatewayUow]:
-    """The principal's tenant's unit of work, acting as the principal (events carry it);
-    refusals become problems. After a write, this process's catalogue copy is dropped."""
-    tenant = principal.tenant
-    try:
-        with acting(actor_of(principal)):
-            async with deps.uow(tenant) as uow:
-                yield uow
-    except GatewayError as exc:
-        raise problem(exc) from None
-    finally:
-        if writes:
-            deps.catalogs.forget(tenant)
-
-
-def _tagged(response: Response, view: Any) -> Any:
-    response.headers["ETag"] = etag(view.version)
-    return view
-
-
 def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one nested route per endpoint; goes with module-level routers (issue 15 #2)
     routes = APIRouter(prefix="/v1", tags=["providers"])
     reading = require("models:read")
@@ -100,7 +69,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         make: Callable[[GatewayUow], Awaitable[BaseModel]],
     ) -> Response:
         """Run `make` once per Idempotency-Key; a retry gets the stored 201."""
-        async with unit(deps, principal, writes=True) as uow:
+        async with unit(deps, principal) as uow:
             idem = await idempotency(request, uow.session, subject=principal.subject)
             if idem.replay is not None:
                 return idem.replay
@@ -142,7 +111,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     ) -> ProviderView:
         async with unit(deps, principal) as uow:
             view = ProviderView.of(await handlers.get_provider(uow, provider_id))
-        return _tagged(response, view)  # type: ignore[no-any-return]
+        return tagged(response, view)
 
     @routes.patch("/providers/{provider_id}", response_model=ProviderView, responses=_UPDATE)
     async def update_provider(
@@ -153,7 +122,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         precondition: Annotated[Precondition, Depends(if_match())],
     ) -> ProviderView:
         """If-Match required; `credential` rotates the secret (null removes it)."""
-        async with unit(deps, principal, writes=True) as uow:
+        async with unit(deps, principal) as uow:
             view = await handlers.update_provider(
                 cmd,
                 uow,
@@ -163,14 +132,14 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
                 allowed=allowed,
             )
             await uow.commit()
-        return _tagged(response, view)  # type: ignore[no-any-return]
+        return tagged(response, view)
 
     @routes.delete("/providers/{provider_id}", status_code=204)
     async def delete_provider(
         provider_id: UUID, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
         """With its models and their price lists."""
-        async with unit(deps, principal, writes=True) as uow:
+        async with unit(deps, principal) as uow:
             await handlers.delete_provider(uow, provider_id=provider_id)
             await uow.commit()
         return Response(status_code=204)
@@ -218,7 +187,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         async with unit(deps, principal) as uow:
             row = await model_handlers.get_model(uow, provider_id, model_id)
             view = await model_handlers.model_view(uow, row)
-        return _tagged(response, view)  # type: ignore[no-any-return]
+        return tagged(response, view)
 
     @routes.patch(base + "/{model_id}", response_model=ModelView, responses=_UPDATE)
     async def update_model(
@@ -230,18 +199,18 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         precondition: Annotated[Precondition, Depends(if_match())],
     ) -> ModelView:
         """If-Match required; prices change by adding a version (POST .../prices)."""
-        async with unit(deps, principal, writes=True) as uow:
+        async with unit(deps, principal) as uow:
             view = await model_handlers.update_model(
                 cmd, uow, provider_id=provider_id, model_id=model_id, check=precondition.check
             )
             await uow.commit()
-        return _tagged(response, view)  # type: ignore[no-any-return]
+        return tagged(response, view)
 
     @routes.delete(base + "/{model_id}", status_code=204)
     async def delete_model(
         provider_id: UUID, model_id: UUID, principal: Annotated[Principal, Depends(writing)]
     ) -> Response:
-        async with unit(deps, principal, writes=True) as uow:
+        async with unit(deps, principal) as uow:
             await model_handlers.delete_model(uow, provider_id=provider_id, model_id=model_id)
             await uow.commit()
         return Response(status_code=204)

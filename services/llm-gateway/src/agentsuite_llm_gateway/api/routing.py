@@ -3,8 +3,7 @@ to change. A user may set or clear their own preference with `llm:invoke`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -18,9 +17,9 @@ from agentsuite_kit.auth.fastapi import current_principal, require
 from agentsuite_kit.http.etag import Precondition, etag, if_match
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
+from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError
+from agentsuite_llm_gateway.api.common import tagged, unit
 from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers import routing as handlers
 from agentsuite_llm_gateway.handlers.routing import (
     AliasBody,
@@ -52,24 +51,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def as_problem(exc: GatewayError) -> ProblemError:
-    return field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param)
-
-
-@asynccontextmanager
-async def unit(deps: Deps, principal: Principal) -> AsyncIterator[GatewayUow]:
-    """The principal's tenant's unit of work; a GatewayError becomes its problem+json."""
-    try:
-        async with deps.uow(principal.tenant) as uow:
-            yield uow
-    except GatewayError as exc:
-        raise as_problem(exc) from None
-
-
-def _tagged(response: Response, view: AliasView | PreferenceView) -> None:
-    response.headers["ETag"] = etag(view.version)
-
-
 async def _create(
     deps: Deps,
     request: Request,
@@ -87,7 +68,6 @@ async def _create(
         response = JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
         await idem.save(response)
         await uow.commit()
-    deps.catalogs.forget(principal.tenant)
     return response
 
 
@@ -155,7 +135,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     ) -> AliasView:
         async with unit(deps, principal) as uow:
             view = await handlers.get_alias(uow, name)
-        _tagged(response, view)
+        tagged(response, view)
         return view
 
     @routes.put("/aliases/{name}")
@@ -169,8 +149,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         async with unit(deps, principal) as uow:
             view = await handlers.replace_alias(body, uow, name=name, precondition=precondition)
             await uow.commit()
-        deps.catalogs.forget(principal.tenant)
-        _tagged(response, view)
+        tagged(response, view)
         return view
 
     @routes.delete("/aliases/{name}", status_code=204)
@@ -180,7 +159,6 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         async with unit(deps, principal) as uow:
             await handlers.delete_alias(uow, name=name)
             await uow.commit()
-        deps.catalogs.forget(principal.tenant)
         return Response(status_code=204)
 
     # --- rules --------------------------------------------------------------------------
@@ -220,7 +198,6 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
         async with unit(deps, principal) as uow:
             await handlers.delete_rule(uow, rule_id=rule_id)
             await uow.commit()
-        deps.catalogs.forget(principal.tenant)
         return Response(status_code=204)
 
     # --- preferences --------------------------------------------------------------------
@@ -243,14 +220,12 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
                 body, uow, subject=subject, precondition=precondition
             )
             await uow.commit()
-        deps.catalogs.forget(principal.tenant)
         return view
 
     async def remove(principal: Principal, subject: Subject) -> Response:
         async with unit(deps, principal) as uow:
             await handlers.delete_preference(uow, subject=subject)
             await uow.commit()
-        deps.catalogs.forget(principal.tenant)
         return Response(status_code=204)
 
     @routes.put("/preferences/tenant")
@@ -262,7 +237,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     ) -> PreferenceView:
         subject = handlers.tenant_subject(principal.tenant)
         view = await put(principal, subject, body, precondition)
-        _tagged(response, view)
+        tagged(response, view)
         return view
 
     @routes.delete("/preferences/tenant", status_code=204)
@@ -281,7 +256,7 @@ def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one
     ) -> PreferenceView:
         _may_set_own(principal, user_id)
         view = await put(principal, handlers.user_subject(user_id), body, precondition)
-        _tagged(response, view)
+        tagged(response, view)
         return view
 
     @routes.delete("/preferences/users/{user_id}", status_code=204)

@@ -201,7 +201,7 @@ async def delete_model(uow: GatewayUow, *, provider_id: UUID, model_id: UUID) ->
     row = await get_model(uow, provider_id, model_id, lock=True)
     await uow.models.remove(model_id)
     uow.emit(ModelRetired(provider_id=provider_id, model=row["name"]))
-    await uow.providers.announce(tenant_of(uow))
+    uow.catalog_changed(tenant_of(uow))
 
 
 async def add_price(
@@ -257,5 +257,5 @@ async def _announced(uow: GatewayUow, provider_id: UUID, model_id: UUID) -> Mode
         )
     else:
         uow.emit(ModelRetired(provider_id=provider_id, model=view.name))
-    await uow.providers.announce(tenant_of(uow))
+    uow.catalog_changed(tenant_of(uow))
     return view

@@ -154,7 +154,7 @@ async def create_provider(
             enabled=cmd.enabled,
         )
     )
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return ProviderView.of(await get_provider(uow, provider_id))
 
 
@@ -224,7 +224,7 @@ async def update_provider(  # noqa: C901  a PATCH: one optional field after anot
             credentials_rotated=rotated,
         )
     )
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return ProviderView.of(row)
 
 
@@ -237,7 +237,7 @@ async def delete_provider(uow: GatewayUow, *, provider_id: UUID) -> None:
             uow.emit(ModelRetired(provider_id=provider_id, model=model["name"]))
     await uow.providers.remove(provider_id)
     uow.emit(ProviderRemoved(provider_id=provider_id, name=row["name"]))
-    await uow.providers.announce(tenant_of(uow))
+    uow.catalog_changed(tenant_of(uow))
 
 
 # --- credential re-encryption ---------------------------------------------------------------
@@ -267,7 +267,7 @@ async def reencrypt(
                     continue
                 blob, key_id = cipher.seal(tenant, provider, secret)
                 await every.providers.reseal(provider, blob, key_id)
-                await every.providers.announce(tenant)
+                every.catalog_changed(tenant)
                 moved += 1
             await every.commit()
         if len(rows) < batch:

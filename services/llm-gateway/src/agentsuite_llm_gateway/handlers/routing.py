@@ -168,7 +168,7 @@ async def create_alias(cmd: CreateAlias, uow: GatewayUow) -> AliasView:
     )
     if row is None:
         raise GatewayError(Code.CONFLICT, f"an alias named `{cmd.name}` exists", param="name")
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return AliasView.of(row)
 
 
@@ -192,14 +192,14 @@ async def replace_alias(
     if row is None:  # changed between the read and the write: the If-Match no longer holds
         precondition.check(None)
         raise AssertionError("unreachable")  # check(None) always raises
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return AliasView.of(row)
 
 
 async def delete_alias(uow: GatewayUow, *, name: str) -> None:
     if not await uow.aliases.remove(name):
         raise GatewayError(Code.NOT_FOUND, f"alias `{name}` not found", param="name")
-    await uow.providers.announce(_tenant(uow))
+    uow.catalog_changed(_tenant(uow))
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ async def create_rule(cmd: CreateRule, uow: GatewayUow) -> RuleView:
             "reason": cmd.reason,
         }
     )
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return RuleView.of(row)
 
 
@@ -246,7 +246,7 @@ async def get_rule(uow: GatewayUow, rule_id: UUID) -> RuleView:
 async def delete_rule(uow: GatewayUow, *, rule_id: UUID) -> None:
     if not await uow.rules.remove(rule_id):
         raise GatewayError(Code.NOT_FOUND, f"rule {rule_id} not found", param="rule_id")
-    await uow.providers.announce(_tenant(uow))
+    uow.catalog_changed(_tenant(uow))
 
 
 # --- preferences ----------------------------------------------------------------------------
@@ -272,11 +272,11 @@ async def set_preference(
         current = await uow.preferences.get(*subject, lock=True)
         precondition.check(None if current is None else current["version"])
     row = await uow.preferences.put(uuid7(), subject[0], subject[1], cmd.default_model)
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return PreferenceView.of(row)
 
 
 async def delete_preference(uow: GatewayUow, *, subject: Subject) -> None:
     if not await uow.preferences.remove(*subject):
         raise GatewayError(Code.NOT_FOUND, f"no {subject[0]} preference is set")
-    await uow.providers.announce(_tenant(uow))
+    uow.catalog_changed(_tenant(uow))
