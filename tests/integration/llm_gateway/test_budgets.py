@@ -25,7 +25,7 @@ ESTIMATE = 1_000  # micros per call
 
 async def make_budget(gateway: Gateway, tenant: UUID, **fields: Any) -> BudgetRule:
     async with gateway.deps.uow(tenant) as uow:
-        view = await handlers.create_budget(uow, CreateBudget.model_validate(fields))
+        view = await handlers.create_budget(CreateBudget.model_validate(fields), uow, gateway.deps)
         await uow.commit()
     [rule] = [r for r in await rules(gateway, tenant) if r.budget_id == view.budget_id]
     return rule

@@ -12,7 +12,7 @@ from agentsuite_kit.errors import DomainError
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_kit.runtime import Runtime
 from agentsuite_kit.service import ServiceSpec
-from agentsuite_llm_gateway.api import routers
+from agentsuite_llm_gateway.api import ROUTERS
 from agentsuite_llm_gateway.api.errors import on_domain, on_problem, on_unhandled
 from agentsuite_llm_gateway.api.fast import FastPath
 from agentsuite_llm_gateway.consumers import consumers
@@ -55,7 +55,7 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
         shutdown=[last_stop],
     )
     deps.recorder.register(deps.runtime.metrics.registry)
-    app = deps.runtime.app(title="llm-gateway", version="1", routers=routers(deps))
+    app = deps.runtime.app(title="llm-gateway", version="1", routers=ROUTERS)
     # outermost of the middlewares: the two hot routes skip the rest (api/fast.py)
     app.add_middleware(FastPath, deps=deps)
     app.add_exception_handler(ProblemError, on_problem)

@@ -1,42 +1,30 @@
-"""What every management route of the gateway shares: the caller's unit of work.
+"""The gateway's named dependencies, on the kit's edge (agentsuite_kit.edge): its `Deps`
+(what `build()` put on `app.state`) and the caller's tenant's unit of work.
 
-A refusal raised inside (a `DomainError`) is not translated here: it goes on to the app's
-handler (api/errors.py `on_domain`), which answers it as the kit's problem+json.
+A refusal raised in a route (a `DomainError`) leaves the unit of work as the kit's
+problem+json (`problems`); one raised outside it goes to the app's handler (api/errors.py
+`on_domain`), which answers the same on these routes and OpenAI's error on the OpenAI ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Protocol, TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated
+from uuid import UUID
 
-from fastapi import Response
+from fastapi import Depends, Request
 
-from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.principal import actor_of
-from agentsuite_kit.cause import acting
-from agentsuite_kit.http.etag import etag
+from agentsuite_kit.edge import app_state, uow_dependency
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.uow import GatewayUow
 
 
-class Versioned(Protocol):
-    @property
-    def version(self) -> int: ...
+def _open(request: Request, tenant: UUID) -> AbstractAsyncContextManager[GatewayUow]:
+    deps: Deps = request.app.state.deps
+    return deps.uow(tenant)
 
 
-V = TypeVar("V", bound=Versioned)
-
-
-@asynccontextmanager
-async def unit(deps: Deps, principal: Principal) -> AsyncIterator[GatewayUow]:
-    """The principal's tenant's unit of work, acting as the principal (its events carry it)."""
-    with acting(actor_of(principal)):
-        async with deps.uow(principal.tenant) as uow:
-            yield uow
-
-
-def tagged(response: Response, view: V) -> V:
-    """`view`, its version as the response's ETag."""
-    response.headers["ETag"] = etag(view.version)
-    return view
+AppDeps = Annotated[Deps, Depends(app_state("deps", Deps))]
+Uow = Annotated[GatewayUow, uow_dependency(_open)]
+# for a route that admits an org-scoped token and confines itself to its org
+OrgUow = Annotated[GatewayUow, uow_dependency(_open, org=True)]

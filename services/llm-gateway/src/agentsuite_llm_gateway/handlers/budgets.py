@@ -1,9 +1,10 @@
 """Budgets: the expiry of reservations whose process died (settled as settlement.py
-settles a call), and the admin commands."""
+settles a call), and the admin commands, one function `(command, uow, deps)` each."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -13,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import RowMapping
 
 from agentsuite_contracts.ids import uuid7
+from agentsuite_kit.http.etag import Precondition
 from agentsuite_kit.jobs import Handler, Job
+from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain import budgets as rules
 from agentsuite_llm_gateway.domain.budgets import Period
 from agentsuite_llm_gateway.domain.costs import units
@@ -197,12 +200,32 @@ def _scope_id(cmd: CreateBudget, tenant_id: UUID) -> str:
         raise invalid(f"not a {cmd.scope} id (a UUID)", "scope_id") from None
 
 
-async def create_budget(
-    uow: GatewayUow, cmd: CreateBudget, *, now: datetime | None = None
-) -> BudgetView:
+@dataclass(frozen=True, slots=True)
+class GetBudget:
+    budget_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBudget:
+    budget_id: UUID
+    changes: UpdateBudget
+    precondition: Precondition
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteBudget:
+    budget_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ResetBudget:
+    budget_id: UUID
+
+
+async def create_budget(cmd: CreateBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
     """No commit: the route saves the idempotent response in the same transaction."""
     assert uow.tenant_id is not None
-    at = now or datetime.now(UTC)
+    at = datetime.now(UTC)
     values: dict[str, Any] = {
         "budget_id": uuid7(),
         "scope": cmd.scope,
@@ -228,20 +251,24 @@ async def create_budget(
     return BudgetView.of(row, at)
 
 
-async def get_budget(uow: GatewayUow, budget_id: UUID, *, lock: bool = False) -> RowMapping:
+async def _row(uow: GatewayUow, budget_id: UUID, *, lock: bool = False) -> RowMapping:
     row = await uow.budgets.get(budget_id, lock=lock)
     if row is None:
         raise GatewayError(Code.NOT_FOUND, f"budget {budget_id} not found", param="budget_id")
     return row
 
 
-async def update_budget(
-    uow: GatewayUow, budget_id: UUID, cmd: UpdateBudget, check: Callable[[int], None]
-) -> BudgetView:
+async def get_budget(query: GetBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
+    """With spent, reserved and remaining in the current window."""
+    return BudgetView.of(await _row(uow, query.budget_id))
+
+
+async def update_budget(cmd: ChangeBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
     """Commits. A limit raised above spend re-arms its warning and exceeded events."""
-    row = await get_budget(uow, budget_id, lock=True)
-    check(row["version"])
-    sent = cmd.model_dump(include=cmd.model_fields_set)
+    budget_id = cmd.budget_id
+    row = await _row(uow, budget_id, lock=True)
+    cmd.precondition.check(row["version"])
+    sent = cmd.changes.model_dump(include=cmd.changes.model_fields_set)
     changes: dict[str, Any] = {}
     for name, value in sent.items():
         if name == "limit_cost":
@@ -273,21 +300,21 @@ def _still(limits: rules.Limits, c: rules.Counters, percent: int) -> bool:
     )
 
 
-async def delete_budget(uow: GatewayUow, budget_id: UUID) -> None:
+async def delete_budget(cmd: DeleteBudget, uow: GatewayUow, deps: Deps) -> None:
     """Commits; live reservations on it go with it (calls in flight settle into nothing)."""
+    budget_id = cmd.budget_id
     if not await uow.budgets.remove(budget_id):
         raise GatewayError(Code.NOT_FOUND, f"budget {budget_id} not found", param="budget_id")
     uow.catalog_changed()
     await uow.commit()
 
 
-async def reset_budget(
-    uow: GatewayUow, budget_id: UUID, *, now: datetime | None = None
-) -> BudgetView:
+async def reset_budget(cmd: ResetBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
     """Commits. Zero the window's spend and re-arm its events; calls in flight keep their
     reservations."""
-    at = now or datetime.now(UTC)
-    row = await get_budget(uow, budget_id, lock=True)
+    budget_id = cmd.budget_id
+    at = datetime.now(UTC)
+    row = await _row(uow, budget_id, lock=True)
     start = rules.window(row["period"], at, since=row["window_start"]).start
     row = await uow.budgets.change(
         budget_id,
