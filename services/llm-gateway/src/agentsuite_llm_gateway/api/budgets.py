@@ -3,13 +3,13 @@ remaining, the window). Every write tells the catalogues, which carry the budget
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.edge import IfMatch, Pages, created, gate, tagged
+from agentsuite_kit.edge import IfMatch, Pages, created, errors, gate, tagged
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import Page, paginate
 from agentsuite_llm_gateway.api.common import AppDeps, Uow
@@ -24,22 +24,14 @@ from agentsuite_llm_gateway.handlers.budgets import (
     UpdateBudget,
 )
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": text,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-    for code, text in (
-        (400, "A malformed cursor, Idempotency-Key or If-Match."),
-        (404, "No such budget in the caller's tenant."),
-        (409, "A budget for this scope, subject and period exists."),
-        (412, "If-Match names another version."),
-        (422, "A field is invalid; `errors` names it."),
-        (428, "If-Match is required."),
-    )
-}
+_ERRORS = errors(
+    (400, "A malformed cursor, Idempotency-Key or If-Match."),
+    (404, "No such budget in the caller's tenant."),
+    (409, "A budget for this scope, subject and period exists."),
+    (412, "If-Match names another version."),
+    (422, "A field is invalid; `errors` names it."),
+    (428, "If-Match is required."),
+)
 
 
 Reader = Annotated[Principal, gate("usage:read")]

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.edge import Made, Pages, create, gate, subject_id
+from agentsuite_kit.edge import Made, Pages, create, errors, gate, subject_id
 from agentsuite_kit.http.etag import Precondition, etag
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
+from agentsuite_kit.http.problems import ProblemError, field_problem
 from agentsuite_kit.storable import unstorable
 from agentsuite_llm_gateway.api.common import AppDeps, Uow
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
@@ -40,10 +40,7 @@ Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Fie
 Version = Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)]
 
 # what the kit's OpenAPI cannot infer: a forged cursor, a malformed Idempotency-Key or If-Match
-_PROBLEM = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_BAD: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A malformed cursor, Idempotency-Key or If-Match.", "content": _PROBLEM}
-}
+_BAD = errors((400, "A malformed cursor, Idempotency-Key or If-Match."))
 
 Reader = Annotated[Principal, gate("prompts:read")]
 Writer = Annotated[Principal, gate("prompts:write")]

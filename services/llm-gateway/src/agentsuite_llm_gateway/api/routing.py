@@ -16,11 +16,12 @@ from agentsuite_kit.edge import (
     OptionalIfMatch,
     Pages,
     create,
+    errors,
     gate,
     tagged,
 )
 from agentsuite_kit.http.pagination import CursorParams, Page, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError
+from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.api.common import AppDeps, Uow
 from agentsuite_llm_gateway.handlers import routing as handlers
 from agentsuite_llm_gateway.handlers.routing import (
@@ -51,13 +52,7 @@ AliasPath = Annotated[
     str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
 ]
 
-_PROBLEM = {
-    "description": "Problem details",
-    "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    s: _PROBLEM for s in (400, 401, 403, 404, 409, 412, 422, 428)
-}
+_ERRORS = errors(*((s, "Problem details") for s in (400, 401, 403, 404, 409, 412, 422, 428)))
 
 routes = APIRouter(prefix="/v1", tags=["routing"], responses=_ERRORS)
 
