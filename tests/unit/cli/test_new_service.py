@@ -16,6 +16,8 @@ from agentsuite_cli.scaffold.names import Names
 from agentsuite_cli.scaffold.register import registered
 
 ROOT = Path(__file__).parents[3]
+# a name no workspace will have made (these tests read the real pyproject and README)
+NAME, MODULE, PACKAGE = "scaffold-probe", "scaffold_probe", "agentsuite_scaffold_probe"
 
 
 @pytest.mark.parametrize(
@@ -47,9 +49,9 @@ def test_every_spelling_of_a_hyphenated_name() -> None:
 def test_the_planned_layout_is_the_one_services_readme_describes(tmp_path: Path) -> None:
     files = {
         p.relative_to(tmp_path).as_posix(): text
-        for p, text in planned(tmp_path, Names.of("data-room")).items()
+        for p, text in planned(tmp_path, Names.of(NAME)).items()
     }
-    package = "services/data-room/src/agentsuite_data_room"
+    package = f"services/{NAME}/src/{PACKAGE}"
     readme = (ROOT / "services" / "README.md").read_text()
     for path in files:
         if path.startswith(package):
@@ -57,13 +59,14 @@ def test_the_planned_layout_is_the_one_services_readme_describes(tmp_path: Path)
             part = path.removeprefix(package + "/").split("/")[0]
             assert part in readme, f"services/README.md does not mention {part}"
     for must in (
-        "services/data-room/pyproject.toml",
+        f"services/{NAME}/pyproject.toml",
         f"{package}/migrations/versions/0001_initial.py",
-        "tests/integration/data_room/test_schemathesis.py",
-        "tests/integration/data_room/test_cross_tenant.py",
-        "tests/integration/data_room/test_redelivery.py",
-        "tests/unit/data_room/test_domain.py",
-        "bench/data_room.py",
+        f"tests/integration/{MODULE}/test_schemathesis.py",
+        f"tests/integration/{MODULE}/test_cross_tenant.py",
+        f"tests/integration/{MODULE}/test_redelivery.py",
+        f"tests/integration/{MODULE}/test_refused.py",
+        f"tests/unit/{MODULE}/test_domain.py",
+        f"bench/{MODULE}.py",
     ):
         assert must in files
     for path, text in files.items():
@@ -71,20 +74,20 @@ def test_the_planned_layout_is_the_one_services_readme_describes(tmp_path: Path)
             assert "$" not in text.replace('"$ref"', ""), path
         if path.endswith(".py"):
             ast.parse(text, path)  # a template's slip fails here, not in a user's workspace
-    project = tomllib.loads(files["services/data-room/pyproject.toml"])
+    project = tomllib.loads(files[f"services/{NAME}/pyproject.toml"])
     assert project["project"]["entry-points"]["agentsuite.services"] == {
-        "data-room": "agentsuite_data_room.app:spec"
+        NAME: f"{PACKAGE}.app:spec"
     }
-    assert 'env_prefix("data-room")' in files[f"{package}/settings.py"]
+    assert f'env_prefix("{NAME}")' in files[f"{package}/settings.py"]
 
 
 def test_registration_adds_the_service_everywhere_the_workspace_lists_one() -> None:
-    text = registered((ROOT / "pyproject.toml").read_text(), Names.of("data-room"))
+    text = registered((ROOT / "pyproject.toml").read_text(), Names.of(NAME))
     tool = tomllib.loads(text)["tool"]
-    pkg, src = "agentsuite_data_room", "services/data-room/src"
-    assert "services/data-room" in tool["uv"]["workspace"]["members"]
-    assert tool["uv"]["sources"]["agentsuite-data-room"] == {"workspace": True}
-    assert "agentsuite-data-room" in tomllib.loads(text)["project"]["dependencies"]
+    pkg, src = PACKAGE, f"services/{NAME}/src"
+    assert f"services/{NAME}" in tool["uv"]["workspace"]["members"]
+    assert tool["uv"]["sources"][f"agentsuite-{NAME}"] == {"workspace": True}
+    assert f"agentsuite-{NAME}" in tomllib.loads(text)["project"]["dependencies"]
     assert src in tool["ruff"]["src"]
     assert src in tool["mypy"]["files"]
     assert src in tool["mypy"]["mypy_path"]
@@ -116,21 +119,24 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def test_a_service_is_written_and_its_readme_section_ends_the_services(workspace: Path) -> None:
-    written = new_service(workspace, "data-room")
-    assert workspace / "services/data-room/src/agentsuite_data_room/app.py" in written
+    written = new_service(workspace, NAME)
+    assert workspace / f"services/{NAME}/src/{PACKAGE}/app.py" in written
     readme = (workspace / "README.md").read_text()
-    section = readme.index("### data-room")
+    section = readme.index(f"### {NAME}")
     assert readme.index("## Services") < section < readme.index("## Writing a service")
     with pytest.raises(ScaffoldError, match="exists already"):
-        new_service(workspace, "data-room")
+        new_service(workspace, NAME)
+    # its files gone, its registration not: never listed twice
+    with pytest.raises(ScaffoldError, match="workspace member already"):
+        registered((workspace / "pyproject.toml").read_text(), Names.of(NAME))
 
 
 def test_a_clash_or_an_uneditable_pyproject_writes_nothing(workspace: Path) -> None:
     (workspace / "tests/integration").mkdir(parents=True)
-    (workspace / "tests/integration/data_room.py").write_text("")
+    (workspace / f"tests/integration/{MODULE}.py").write_text("")
     before = (workspace / "pyproject.toml").read_text()
-    with pytest.raises(ScaffoldError, match=r"would overwrite tests/integration/data_room\.py"):
-        new_service(workspace, "data-room")
+    with pytest.raises(ScaffoldError, match=rf"would overwrite tests/integration/{MODULE}\.py"):
+        new_service(workspace, NAME)
     (workspace / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = []\n')
     with pytest.raises(ScaffoldError, match="cannot register"):
         new_service(workspace, "other")

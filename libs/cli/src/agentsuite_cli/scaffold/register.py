@@ -35,6 +35,8 @@ def registered(text: str, names: Names) -> str:
     ]
     try:
         before = tomllib.loads(text)
+        if f"services/{names.name}" in before["tool"]["uv"]["workspace"]["members"]:
+            raise ScaffoldError(f"{names.name} is a workspace member already (pyproject.toml)")
         for where, key, item in lists:
             text = _appended(text, _span(text, where), key, item)
         text = _sourced(text, names.dist)
