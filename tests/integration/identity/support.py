@@ -10,7 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from agentsuite_identity.handlers.service_accounts import Kind, create_service_account
+from agentsuite_identity.handlers.service_accounts import (
+    Kind,
+    NewServiceAccount,
+    create_service_account,
+)
 from agentsuite_kit.jobs import Job, State
 from tests.integration.identity.harness import Identity
 
@@ -82,14 +86,10 @@ async def service_account(
     """(id, client_id, secret) of a service account made by the handler; `tenant` None makes
     a platform or service one."""
     async with identity.deps.runtime.uow(tenant) as uow:
-        return await create_service_account(
-            uow,
-            name=name,
-            kind=kind,
-            tenant_id=tenant,
-            capabilities=caps,
-            creator_capabilities=creator,
+        cmd = NewServiceAccount(
+            name=name, kind=kind, tenant_id=tenant, capabilities=caps, creator_capabilities=creator
         )
+        return await create_service_account(cmd, uow, identity.deps)
 
 
 def running_job(

@@ -19,9 +19,9 @@ import uvicorn
 from agentsuite_cli.provision import deprovision
 from agentsuite_execution.app import build as build_execution
 from agentsuite_identity.domain.capabilities import SERVICE
-from agentsuite_identity.handlers.orgs import delete_org
-from agentsuite_identity.handlers.service_accounts import disable
-from agentsuite_identity.handlers.users import Deactivate, deactivate_user
+from agentsuite_identity.handlers.orgs import DeleteOrg, delete_org
+from agentsuite_identity.handlers.service_accounts import DisableAccount, disable
+from agentsuite_identity.handlers.users import DeactivateUser, deactivate_user
 from agentsuite_kit.auth.apikeys import API_KEY_TOKEN_TYPE, GRANT_TOKEN_EXCHANGE
 from agentsuite_kit.messaging.admin import ensure_topics
 from tests.integration.execution.harness import (
@@ -132,7 +132,7 @@ async def test_a_disabled_platform_account_is_refused_at_identity_at_once(stack:
     token = await stack.token(client_id, secret)
     assert (await stack.http.get("/v1/signing-keys", headers=_bearer(token))).status_code == 200
     async with stack.identity.deps.runtime.uow(None) as uow:
-        assert await disable(uow, account)
+        assert await disable(DisableAccount(account), uow, stack.identity.deps)
     refused = await stack.http.get("/v1/signing-keys", headers=_bearer(token))
     assert refused.status_code == 401, refused.text
 
@@ -146,7 +146,7 @@ async def test_a_disabled_service_account_stops_at_another_service(stack: Stack)
     listed = await stack.execution.get("/v1/executions", headers=_bearer(token))
     assert listed.status_code == 200, listed.text
     async with stack.identity.deps.runtime.uow(tenant) as uow:
-        assert await disable(uow, account)
+        assert await disable(DisableAccount(account), uow, stack.identity.deps)
     at_identity = await stack.http.get("/v1/service-accounts", headers=_bearer(token))
     assert at_identity.status_code == 401, at_identity.text
 
@@ -176,7 +176,7 @@ async def test_a_deactivated_users_api_key_stops_at_another_service(stack: Stack
     assert made.status_code == 201, made.text
     token = await _exchanged(stack, made.json()["key"])
     async with stack.identity.deps.runtime.uow(tenant) as uow:
-        await deactivate_user(Deactivate(), uow, user_id=user)
+        await deactivate_user(DeactivateUser(user), uow, stack.identity.deps)
     await _refused_at_execution(stack, token)
 
 
@@ -196,7 +196,7 @@ async def test_a_deleted_orgs_api_key_stops_at_another_service(stack: Stack) -> 
     # its scope (403) while it is live, and as revoked (401) once the org is gone
     token = await _exchanged(stack, made.json()["key"], live=403)
     async with stack.identity.deps.runtime.uow(tenant) as uow:
-        await delete_org(uow, org_id=org)
+        await delete_org(DeleteOrg(org), uow, stack.identity.deps)
     await _refused_at_execution(stack, token, live=403)
 
 

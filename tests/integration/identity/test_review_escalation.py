@@ -125,11 +125,15 @@ async def test_rotating_a_secret_is_bounded_by_the_callers_capabilities(
     async with identity.deps.runtime.uow(tenant.tenant_id) as uow:
         with pytest.raises(Forbidden) as refused:
             await accounts.rotate_secret(
-                uow, account, caller_capabilities=["service_accounts:write"]
+                accounts.RotateSecret(account, caller_capabilities=["service_accounts:write"]),
+                uow,
+                identity.deps,
             )
     assert refused.value.field == "service_account_id"
     async with identity.deps.runtime.uow(tenant.tenant_id) as uow:
-        await accounts.rotate_secret(uow, account, caller_capabilities=["roles:*"])
+        await accounts.rotate_secret(
+            accounts.RotateSecret(account, caller_capabilities=["roles:*"]), uow, identity.deps
+        )
 
 
 async def test_rotate_route_refuses_a_weaker_caller(identity: Identity) -> None:
@@ -145,27 +149,23 @@ async def test_rotate_route_refuses_a_weaker_caller(identity: Identity) -> None:
 
 async def test_a_standing_is_bounded_by_the_granters_capabilities(identity: Identity) -> None:
     """`orgs:write` alone must not let its holder make itself (or anyone) an org owner."""
-    from agentsuite_identity.handlers.orgs import PutMember, put_member
+    from agentsuite_identity.handlers.orgs import SetMember, put_member
 
     tenant = await bootstrap(identity)
     user, _ = await _user(identity, tenant.headers)
     async with identity.deps.runtime.uow(tenant.tenant_id) as uow:
         with pytest.raises(Forbidden) as refused:
             await put_member(
-                PutMember(role="owner"),
+                SetMember(tenant.org_id, user, "owner", granter_capabilities=["orgs:write"]),
                 uow,
-                org_id=tenant.org_id,
-                user_id=user,
-                granter_capabilities=["orgs:write"],
+                identity.deps,
             )
     assert refused.value.field == "role"
     async with identity.deps.runtime.uow(tenant.tenant_id) as uow:
         _, added = await put_member(
-            PutMember(role="owner"),
+            SetMember(tenant.org_id, user, "owner", granter_capabilities=["*"]),
             uow,
-            org_id=tenant.org_id,
-            user_id=user,
-            granter_capabilities=["*"],
+            identity.deps,
         )
     assert added
 

@@ -10,6 +10,9 @@ import pytest
 
 from agentsuite_identity.domain.errors import DomainError, Forbidden, Invalid
 from agentsuite_identity.handlers.service_accounts import (
+    DisableAccount,
+    NewServiceAccount,
+    RotateSecret,
     create_service_account,
     disable,
     rotate_secret,
@@ -21,9 +24,10 @@ from tests.integration.identity.support import service_account
 
 async def test_created_with_hashed_secret_and_event(identity: Identity) -> None:
     async with identity.deps.runtime.uow(None) as uow:
-        account, client_id, secret = await create_service_account(
-            uow, name=f"svc-{client_id_suffix()}", kind="service", capabilities=["users:read"]
+        cmd = NewServiceAccount(
+            name=f"svc-{client_id_suffix()}", kind="service", capabilities=["users:read"]
         )
+        account, client_id, secret = await create_service_account(cmd, uow, identity.deps)
     assert client_id.startswith("sa_")
     assert len(secret) >= 40
     [row] = await identity.owner_sql(
@@ -47,12 +51,12 @@ async def test_rotate_and_disable(identity: Identity) -> None:
     tenant = await identity.bare_tenant()
     account, _, first = await service_account(identity, tenant, ["plans:read"], creator=["*"])
     async with identity.deps.runtime.uow(tenant) as uow:
-        second = await rotate_secret(uow, account)
+        second = await rotate_secret(RotateSecret(account), uow, identity.deps)
     assert second != first
     async with identity.deps.runtime.uow(tenant) as uow:
-        assert await disable(uow, account) is True
+        assert await disable(DisableAccount(account), uow, identity.deps) is True
     async with identity.deps.runtime.uow(tenant) as uow:
-        assert await disable(uow, account) is False
+        assert await disable(DisableAccount(account), uow, identity.deps) is False
     # another tenant does not see it
     other = await identity.bare_tenant()
     async with identity.deps.runtime.uow(other) as uow:
@@ -79,16 +83,16 @@ async def test_capabilities_checked(
     error: type[DomainError],
 ) -> None:
     tenant: UUID | None = await identity.bare_tenant() if kind == "tenant" else None
+    cmd = NewServiceAccount(
+        name="x",
+        kind=kind,  # type: ignore[arg-type]
+        tenant_id=tenant,
+        capabilities=caps,
+        creator_capabilities=creator,
+    )
     async with identity.deps.runtime.uow(tenant) as uow:
         with pytest.raises(error) as caught:
-            await create_service_account(
-                uow,
-                name="x",
-                kind=kind,  # type: ignore[arg-type]
-                tenant_id=tenant,
-                capabilities=caps,
-                creator_capabilities=creator,
-            )
+            await create_service_account(cmd, uow, identity.deps)
     assert caught.value.field == "capabilities"
 
 

@@ -314,7 +314,7 @@ async def test_client_credentials_platform_and_disabled(identity: Identity) -> N
 async def test_openapi_documents_the_token_endpoint(identity: Identity) -> None:
     # this area's router alone: the test is about its documentation, not other areas'
     app = FastAPI()
-    app.include_router(tokens.router(identity.deps))
+    app.include_router(tokens.routes)
     spec = app.openapi()
     post = spec["paths"]["/v1/token"]["post"]
     assert "application/x-www-form-urlencoded" in post["requestBody"]["content"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,6 +176,52 @@ def publish(
 
     topic = run(_stack().bootstrap(), file, tenant, producer)
     console.print(f"published to {topic}")
+
+
+def tidy(root: Path, files: list[Path]) -> None:
+    """Sort the imports and format the new modules with the workspace's own ruff settings:
+    where the service's package sorts among the others, and how long its names make a
+    line, depend on the name."""
+    for command in (["check", "--quiet", "--fix", "--select", "I"], ["format", "--quiet"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, *map(str, files)], cwd=root, check=False
+        )
+        if done.returncode != 0:
+            console.print("[yellow]ruff could not tidy the new files; run `make lint`[/yellow]")
+            return
+
+
+_ROOT = typer.Option(Path("."), "--root", help="The workspace's root folder.")
+
+
+@app.command("new-service")
+def new_service(
+    name: str = typer.Argument(help="The service's name: lowercase words joined by hyphens."),
+    root: Path = _ROOT,
+    lock: bool = typer.Option(True, "--lock/--no-lock", help="Update uv.lock afterwards."),
+) -> None:
+    """Write a new service in the workspace's layout (services/README.md): its package,
+    migrations, tests, bench and README section, registered in the root pyproject.toml."""
+    from agentsuite_cli.scaffold import ScaffoldError
+    from agentsuite_cli.scaffold import new_service as make
+
+    try:
+        written = make(root, name)
+    except ScaffoldError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    base = root.resolve()
+    for path in written:
+        console.print(f"wrote {path.relative_to(base)}")
+    tidy(base, [p for p in written if p.suffix == ".py"])
+    if lock:
+        # the new member joins uv.lock here, so `make install` (a frozen sync) installs it
+        uv = shutil.which("uv")
+        command = [uv, "lock"] if uv else ["python3", "-m", "uv", "lock"]  # as the Makefile
+        done = subprocess.run(command, cwd=base, check=False)
+        if done.returncode != 0:
+            console.print("[yellow]uv lock failed; run `python3 -m uv lock` yourself[/yellow]")
+    console.print("next: `make install`, then `make test`; `make up` starts it")
 
 
 @app.command()

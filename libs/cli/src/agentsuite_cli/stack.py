@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ from agentsuite_cli.settings import CliSettings
 from agentsuite_contracts.registry import SERVICES, TOPICS
 from agentsuite_kit.db.migrate import upgrade
 from agentsuite_kit.messaging.admin import ensure_topics
-from agentsuite_kit.service import ServiceSpec, installed
+from agentsuite_kit.service import ENTRY_POINT_GROUP, ServiceSpec, installed
 from agentsuite_kit.settings import env_prefix
 
 
@@ -80,8 +81,14 @@ class Stack:
     def bootstrap(self) -> str:
         return self.settings.kafka_bootstrap_servers or self.broker.bootstrap
 
+    def names(self) -> list[str]:
+        """Every service the stack knows: the registry's, then any other installed one by
+        name (a service made by `agentsuite new-service` before the registry lists it)."""
+        found = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        return [*SERVICES, *sorted(found - set(SERVICES))]
+
     def dbs(self) -> list[ServiceDb]:
-        return service_dbs(list(SERVICES), self.home / "db-passwords.json")
+        return service_dbs(self.names(), self.home / "db-passwords.json")
 
     def start_servers(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -155,7 +162,7 @@ class Stack:
                 f"{p}KEY_ENCRYPTION_KEY": self.key_encryption_key(),
                 f"{p}PUBLIC_URL": self.identity_url(),
                 f"{p}BOOTSTRAP_DIR": str(self.credentials),
-                f"{p}BOOTSTRAP_SERVICES": json.dumps([s for s in SERVICES if s != "identity"]),
+                f"{p}BOOTSTRAP_SERVICES": json.dumps([s for s in self.names() if s != "identity"]),
             }
         if spec.name == "llm-gateway":
             # the key id names the file; rotating = add a second key, make it active, restart

@@ -18,6 +18,7 @@ from agentsuite_identity.settings import IdentitySettings
 from agentsuite_identity.signing import SIGNING_ALGORITHMS, Keyring
 from agentsuite_kit.auth import AuthCode, AuthError, JwksKeySet, JwtConfig, Principal
 from agentsuite_kit.auth.principal import PrincipalKind
+from agentsuite_kit.edge import subject_id
 
 
 def jwt_config(settings: IdentitySettings) -> JwtConfig:
@@ -102,10 +103,9 @@ class IdentityAuthenticator:
 
     async def authenticate(self, token: str) -> Principal:
         principal = await self.keyset.authenticate(token)
-        try:
-            subject = UUID(principal.subject)
-        except ValueError:
-            raise AuthError(AuthCode.INVALID_CLAIM, "the token's subject is not an id") from None
+        subject = subject_id(principal)
+        if subject is None:
+            raise AuthError(AuthCode.INVALID_CLAIM, "the token's subject is not an id")
         # a tenantless (platform or service) account is checked like a tenant's principal,
         # its standing keyed and announced under PLATFORM
         tenant = PLATFORM if principal.tenant_id is None else principal.tenant_id

@@ -18,7 +18,10 @@ from typing import Literal
 
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.capabilities import OPERATOR, SERVICE
-from agentsuite_identity.handlers.service_accounts import create_service_account
+from agentsuite_identity.handlers.service_accounts import (
+    NewServiceAccount,
+    create_service_account,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +65,8 @@ async def bootstrap(deps: Deps) -> list[str]:
                             "credential of %s is not on disk; rotate its secret to get one", name
                         )
                     continue
-                _, client_id, secret = await create_service_account(
-                    uow,
-                    name=name,
-                    kind=kind,
-                    capabilities=caps,
-                    commit=False,
-                )
+                cmd = NewServiceAccount(name=name, kind=kind, capabilities=caps, commit=False)
+                _, client_id, secret = await create_service_account(cmd, uow, deps)
                 _write_once(
                     path,
                     {

@@ -1,4 +1,5 @@
-"""identity's edge API: every area's router, in the order they appear in the OpenAPI."""
+"""identity's edge API: every area's module-level router, in the order they appear in the
+OpenAPI. Routes reach the process's `Deps` through `app.state.deps` (`api.common.AppDeps`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from agentsuite_identity.api import (
     api_keys,
     authz,
     orgs,
+    policies,
     revocations,
+    roles,
     service_accounts,
     signing_keys,
     tenants,
@@ -16,20 +19,19 @@ from agentsuite_identity.api import (
     users,
     wellknown,
 )
-from agentsuite_identity.deps import Deps
 
-
-def routers(deps: Deps) -> list[APIRouter]:
-    areas = (
-        wellknown,
-        revocations,
-        tokens,
-        tenants,
-        users,
-        orgs,
-        authz,
-        api_keys,
-        service_accounts,
-        signing_keys,
-    )
-    return [area.router(deps) for area in areas]
+ROUTERS: tuple[APIRouter, ...] = (
+    wellknown.routes,
+    revocations.routes,
+    tokens.routes,
+    tenants.routes,
+    users.routes,
+    orgs.routes,
+    # the authz area: roles, policies, then decisions and dry-run
+    roles.routes,
+    policies.routes,
+    authz.routes,
+    api_keys.routes,
+    service_accounts.routes,
+    signing_keys.routes,
+)

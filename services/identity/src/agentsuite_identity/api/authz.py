@@ -1,25 +1,25 @@
 """Routes of the authz area: decisions, dry-run, and (included) roles and policies."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI must resolve the dependencies the
+# route signatures name
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from agentsuite_identity.api import policies, roles
-from agentsuite_identity.api.common import org_named, pages, unit
+from agentsuite_identity.api.common import AppDeps, OrgUow, Uow, org_named
 from agentsuite_identity.api.policies import PolicyPatch
 from agentsuite_identity.api.roles import Body
-from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.authz import Request as AuthzRequest
 from agentsuite_identity.handlers import decisions as decision_handlers
 from agentsuite_identity.handlers import policies as policy_handlers
+from agentsuite_identity.handlers.policies import DryRun
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.edge import Pages, gate
+from agentsuite_kit.http.pagination import Page, paginate
 from agentsuite_kit.http.problems import ProblemError
 
 Attributes = dict[str, Any]
@@ -92,66 +92,52 @@ def _request(body: AuthorizeIn, principal: Principal) -> AuthzRequest:
     )
 
 
-def router(deps: Deps) -> APIRouter:
-    routes = APIRouter(prefix="/v1")
+Checker = Annotated[Principal, gate("authorize:check", platform=True, org=True)]
+PolicyWriter = Annotated[Principal, gate("policies:write")]
+DecisionReader = Annotated[Principal, gate("decisions:read", org=True)]
 
-    @routes.post("/authorize")
-    async def authorize(
-        body: AuthorizeIn,
-        principal: Annotated[
-            Principal, Depends(require("authorize:check", platform=True, org=True))
-        ],
-    ) -> AuthorizeOut:
-        tenant = principal.tenant_id
-        if tenant is None:
-            if body.tenant_id is None:
-                raise ProblemError(
-                    422, "tenant_id: required for a tenantless caller", field="tenant_id"
-                )
-            tenant = body.tenant_id
-        elif body.tenant_id is not None and body.tenant_id != tenant:
+routes = APIRouter(prefix="/v1")
+
+
+@routes.post("/authorize")
+async def authorize(body: AuthorizeIn, principal: Checker, deps: AppDeps) -> AuthorizeOut:
+    tenant = principal.tenant_id
+    if tenant is None:
+        if body.tenant_id is None:
             raise ProblemError(
-                422, "tenant_id: only a tenantless caller may name one", field="tenant_id"
+                422, "tenant_id: required for a tenantless caller", field="tenant_id"
             )
-        # an org-scoped token asks about its own org's resources only, not the tenant's
-        org_named(principal, body.resource.org_id, "resource.org_id")
-        request = _request(body, principal)
-        decision, decision_id = await decision_handlers.decide(deps, tenant, request)
-        return AuthorizeOut(
-            allowed=decision.allowed,
-            reason=decision.reason,
-            explanation=decision.explanation,
-            decision_id=decision_id,
+        tenant = body.tenant_id
+    elif body.tenant_id is not None and body.tenant_id != tenant:
+        raise ProblemError(
+            422, "tenant_id: only a tenantless caller may name one", field="tenant_id"
         )
+    # an org-scoped token asks about its own org's resources only, not the tenant's
+    org_named(principal, body.resource.org_id, "resource.org_id")
+    request = _request(body, principal)
+    # a query on the hot path, not a command: it opens a unit of work only when it must
+    decision, decision_id = await decision_handlers.decide(deps, tenant, request)
+    return AuthorizeOut(
+        allowed=decision.allowed,
+        reason=decision.reason,
+        explanation=decision.explanation,
+        decision_id=decision_id,
+    )
 
-    @routes.post("/authorize/dry-run")
-    async def dry_run(
-        body: DryRunIn,
-        principal: Annotated[Principal, Depends(require("policies:write"))],
-    ) -> dict[str, Any]:
-        if body.op == "create" and body.policy is None:
-            raise ProblemError(422, "policy: required to create", field="policy")
-        async with unit(deps, principal) as uow:
-            return await policy_handlers.dry_run(
-                uow,
-                deps.access,
-                op=body.op,
-                policy_id=body.policy_id,
-                policy=None if body.policy is None else body.policy.model_dump(exclude_none=True),
-                last=body.last,
-            )
 
-    @routes.get("/decisions")
-    async def list_decisions(
-        principal: Annotated[Principal, Depends(require("decisions:read", org=True))],
-        page: Annotated[CursorParams, Depends(pages)],
-    ) -> Page[DecisionOut]:
-        async with deps.runtime.uow(principal.tenant) as uow:
-            rows = await uow.decisions.page(page.after, page.limit, org_scope=principal.org_id)
-        items = [DecisionOut(**decision_handlers.decision_view(r)) for r in rows]
-        return paginate(items, page.limit, lambda d: (d.decided_at, d.decision_id))
+@routes.post("/authorize/dry-run")
+async def dry_run(
+    body: DryRunIn, principal: PolicyWriter, uow: Uow, deps: AppDeps
+) -> dict[str, Any]:
+    if body.op == "create" and body.policy is None:
+        raise ProblemError(422, "policy: required to create", field="policy")
+    policy = None if body.policy is None else body.policy.model_dump(exclude_none=True)
+    cmd = DryRun(op=body.op, policy_id=body.policy_id, policy=policy, last=body.last)
+    return await policy_handlers.dry_run(cmd, uow, deps)
 
-    area = APIRouter()
-    for part in (roles.router(deps), policies.router(deps), routes):
-        area.include_router(part)
-    return area
+
+@routes.get("/decisions")
+async def list_decisions(principal: DecisionReader, uow: OrgUow, page: Pages) -> Page[DecisionOut]:
+    rows = await uow.decisions.page(page.after, page.limit, org_scope=principal.org_id)
+    items = [DecisionOut(**decision_handlers.decision_view(r)) for r in rows]
+    return paginate(items, page.limit, lambda d: (d.decided_at, d.decision_id))

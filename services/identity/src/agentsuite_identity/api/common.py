@@ -1,107 +1,67 @@
-"""The glue every area's routes share: the acting principal, domain errors as problems,
-the 201 of a create, the platform-only gate, an org-scoped token's reach, the ETag of a
-read."""
+"""What identity's routes share beyond the kit's edge (`agentsuite_kit.edge`): its named
+dependencies (the process's `Deps`, the tenant's `IdentityUow`), the platform-only gate,
+an org-scoped token's reach, and a create in another tenant's unit of work.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI must resolve the dependencies these
+aliases name.
+"""
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from enum import Enum
-from typing import Any, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi import Depends, Request, Response
 
 from agentsuite_identity.deps import Deps
-from agentsuite_identity.domain.errors import DomainError
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.principal import actor_of
-from agentsuite_kit.cause import acting
-from agentsuite_kit.http.etag import etag
-from agentsuite_kit.http.idempotency import Idempotency, idempotency
-from agentsuite_kit.http.pagination import cursor_params
-from agentsuite_kit.http.problems import ProblemError, field_problem
+from agentsuite_kit.edge import Made, app_state, created, problems, uow_dependency
+from agentsuite_kit.errors import Forbidden, NotFound
+from agentsuite_kit.http.idempotency import idempotency
+from agentsuite_kit.http.problems import field_problem
 
-pages = cursor_params(default_limit=50, max_limit=200)
+deps_of = app_state("deps", Deps)
 
-
-@contextmanager
-def problems(principal: Principal | None = None) -> Iterator[None]:
-    """Run a command as `principal` (its events carry it as their actor); a `DomainError`
-    becomes its problem+json, a 422 naming the field the way request validation does."""
-    try:
-        if principal is None:
-            yield
-        else:
-            with acting(actor_of(principal)):
-                yield
-    except DomainError as exc:
-        raise as_problem(exc) from None
+AppDeps = Annotated[Deps, Depends(deps_of)]
+"""The process's `Deps`, which `build()` puts on `app.state.deps`."""
 
 
-def as_problem(exc: DomainError) -> ProblemError:
-    """A rule's refusal as problem+json: its status, code and field."""
-    return field_problem(exc.status, exc.detail, code=exc.code, field=exc.field)
+def _open(request: Request, tenant: UUID) -> IdentityUow:
+    return deps_of(request).runtime.uow(tenant)
 
 
-class _Own(Enum):
-    TENANT = "the principal's own"
+Uow = Annotated[IdentityUow, uow_dependency(_open)]
+"""The unit of work of the principal's tenant, acting as the principal (tenant-wide token)."""
 
-
-_OWN = _Own.TENANT
+OrgUow = Annotated[IdentityUow, uow_dependency(_open, org=True)]
+"""The same for a route that admits an org-scoped token and confines it itself."""
 
 
 @asynccontextmanager
-async def unit(
-    deps: Deps, principal: Principal, tenant: UUID | _Own | None = _OWN
-) -> AsyncIterator[IdentityUow]:
-    """The unit of work of the principal's tenant (or `tenant`), run under `problems`."""
-    scope = principal.tenant if tenant is _OWN else tenant
+async def unit(deps: Deps, principal: Principal, tenant: UUID | None) -> AsyncIterator[IdentityUow]:
+    """The unit of work of `tenant` (a platform route's, which names its tenant in the
+    path; None: the platform's own rows), acting as `principal`."""
     with problems(principal):
-        async with deps.runtime.uow(scope) as uow:
+        async with deps.runtime.uow(tenant) as uow:
             yield uow
 
 
-Made = tuple[BaseModel | dict[str, Any], int | None]
-"""What a create made: the body of its 201, and the version its ETag names (if any)."""
-
-
-async def create(
+async def create_in(
     deps: Deps,
     request: Request,
     principal: Principal,
+    tenant: UUID | None,
     make: Callable[[IdentityUow], Awaitable[Made]],
-    tenant: UUID | _Own | None = _OWN,
 ) -> Response:
-    """A create route: `make` runs once per Idempotency-Key; a retry gets the stored 201."""
+    """A create in `tenant`'s unit of work (not the principal's): `make` runs once per
+    Idempotency-Key; a retry gets the stored 201."""
     async with unit(deps, principal, tenant) as uow:
         idem = await idempotency(request, uow.session, subject=principal.subject)
         if idem.replay is not None:
             return idem.replay
         body, version = await make(uow)
         return await created(idem, uow, body, version=version)
-
-
-async def created(
-    idem: Idempotency,
-    uow: IdentityUow,
-    body: BaseModel | dict[str, Any],
-    *,
-    version: int | None = None,
-) -> JSONResponse:
-    """The 201 of a create, stored with its Idempotency-Key, committed with the effect."""
-    content = (
-        body.model_dump(mode="json") if isinstance(body, BaseModel) else jsonable_encoder(body)
-    )
-    headers = {} if version is None else {"ETag": etag(version)}
-    response = JSONResponse(content, status_code=201, headers=headers)
-    await idem.save(response)
-    await uow.commit()
-    return response
 
 
 def platform_only(
@@ -112,7 +72,7 @@ def platform_only(
     """`require(..., platform=True)` admits tenant principals too, and a tenant owner's `*`
     matches platform capabilities: platform routes also refuse any token with a tenant."""
     if principal.tenant_id is not None:
-        raise ProblemError(403, detail, code=code)
+        raise Forbidden(code, detail)
     return principal
 
 
@@ -120,7 +80,7 @@ def in_scope(principal: Principal, org_id: UUID | None, detail: str) -> None:
     """An org-scoped token reaches its own org's objects only: any other org's is not
     found to it, as another tenant's is (404)."""
     if not principal.reaches(org_id):
-        raise ProblemError(404, detail, code="not_found")
+        raise NotFound("not_found", detail)
 
 
 def org_named(principal: Principal, org_id: UUID | None, field: str = "org_id") -> None:
@@ -129,27 +89,3 @@ def org_named(principal: Principal, org_id: UUID | None, field: str = "org_id") 
         raise field_problem(
             403, "The token is scoped to another organization.", code="org_scope", field=field
         )
-
-
-T = TypeVar("T")
-
-
-def found(row: T | None, detail: str) -> T:
-    """A read of one row: none is a 404."""
-    if row is None:
-        raise ProblemError(404, detail, code="not_found")
-    return row
-
-
-class _Versioned(Protocol):
-    @property
-    def version(self) -> int: ...
-
-
-V = TypeVar("V", bound=_Versioned)
-
-
-def tagged(response: Response, view: V) -> V:
-    """A read or update answers with the version it shows as its ETag (for If-Match)."""
-    response.headers["ETag"] = etag(view.version)
-    return view

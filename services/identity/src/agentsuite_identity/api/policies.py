@@ -1,23 +1,23 @@
 """Routes of ABAC policies (included by api/authz.py)."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI must resolve the dependencies the
+# route signatures name
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from agentsuite_identity.api.common import Made, create, found, pages, unit
+from agentsuite_identity.api.common import AppDeps, Uow
 from agentsuite_identity.api.roles import Body, may_grant
-from agentsuite_identity.deps import Deps
 from agentsuite_identity.handlers import policies as handlers
-from agentsuite_identity.uow import IdentityUow
+from agentsuite_identity.handlers.policies import ChangePolicy, DeletePolicy, NewPolicy
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.http.etag import Precondition, etag, if_match
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate
+from agentsuite_kit.http.etag import etag
+from agentsuite_kit.http.pagination import Page, paginate
 
 Patterns = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=200)
@@ -70,68 +70,58 @@ def _may_allow(principal: Principal, effect: str | None, actions: list[str] | No
         may_grant(principal, actions, "actions")
 
 
-def router(deps: Deps) -> APIRouter:
-    routes = APIRouter(prefix="/v1")
+Reader = Annotated[Principal, gate("policies:read")]
+Writer = Annotated[Principal, gate("policies:write")]
 
-    @routes.post("/policies", status_code=201, response_model=PolicyOut)
-    async def create_policy(
-        body: PolicyIn,
-        request: Request,
-        principal: Annotated[Principal, Depends(require("policies:write"))],
-    ) -> Response:
+routes = APIRouter(prefix="/v1")
 
-        async def make(uow: IdentityUow) -> Made:
-            policy = await handlers.create_policy(uow, body.model_dump())
-            _may_allow(principal, body.effect, body.actions)
-            return policy, policy["version"]
 
-        return await create(deps, request, principal, make)
+@routes.post("/policies", status_code=201, response_model=PolicyOut)
+async def create_policy(
+    body: PolicyIn, request: Request, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    async def make() -> Made:
+        policy = await handlers.create_policy(NewPolicy(body.model_dump()), uow, deps)
+        _may_allow(principal, body.effect, body.actions)
+        return policy, policy["version"]
 
-    @routes.get("/policies")
-    async def list_policies(
-        principal: Annotated[Principal, Depends(require("policies:read"))],
-        page: Annotated[CursorParams, Depends(pages)],
-    ) -> Page[PolicyOut]:
-        async with deps.runtime.uow(principal.tenant) as uow:
-            rows = await uow.policies.page(page.after, page.limit)
-        items = [PolicyOut(**handlers.policy_view(r)) for r in rows]
-        return paginate(items, page.limit, lambda p: (p.name, p.policy_id))
+    return await create(request, uow, principal, make)
 
-    @routes.get("/policies/{policy_id}")
-    async def get_policy(
-        policy_id: UUID,
-        response: Response,
-        principal: Annotated[Principal, Depends(require("policies:read"))],
-    ) -> PolicyOut:
-        async with deps.runtime.uow(principal.tenant) as uow:
-            row = found(await uow.policies.get(policy_id), f"policy {policy_id} not found")
-        response.headers["ETag"] = etag(row["version"])
-        return PolicyOut(**handlers.policy_view(row))
 
-    @routes.patch("/policies/{policy_id}")
-    async def patch_policy(
-        policy_id: UUID,
-        body: PolicyPatch,
-        response: Response,
-        principal: Annotated[Principal, Depends(require("policies:write"))],
-        precondition: Annotated[Precondition, Depends(if_match())],
-    ) -> PolicyOut:
-        async with unit(deps, principal) as uow:
-            policy = await handlers.update_policy(
-                uow, policy_id, precondition, body.model_dump(exclude_none=True)
-            )
-            _may_allow(principal, policy["effect"], policy["actions"])
-            await uow.commit()
-        response.headers["ETag"] = etag(policy["version"])
-        return PolicyOut(**policy)
+@routes.get("/policies")
+async def list_policies(principal: Reader, uow: Uow, page: Pages) -> Page[PolicyOut]:
+    rows = await uow.policies.page(page.after, page.limit)
+    items = [PolicyOut(**handlers.policy_view(r)) for r in rows]
+    return paginate(items, page.limit, lambda p: (p.name, p.policy_id))
 
-    @routes.delete("/policies/{policy_id}", status_code=204)
-    async def delete_policy(
-        policy_id: UUID, principal: Annotated[Principal, Depends(require("policies:write"))]
-    ) -> Response:
-        async with unit(deps, principal) as uow:
-            await handlers.delete_policy(uow, policy_id)
-            await uow.commit()
-        return Response(status_code=204)
 
-    return routes
+@routes.get("/policies/{policy_id}")
+async def get_policy(policy_id: UUID, response: Response, principal: Reader, uow: Uow) -> PolicyOut:
+    row = found(await uow.policies.get(policy_id), f"policy {policy_id} not found")
+    response.headers["ETag"] = etag(row["version"])
+    return PolicyOut(**handlers.policy_view(row))
+
+
+@routes.patch("/policies/{policy_id}")
+async def patch_policy(
+    policy_id: UUID,
+    body: PolicyPatch,
+    response: Response,
+    principal: Writer,
+    precondition: IfMatch,
+    uow: Uow,
+    deps: AppDeps,
+) -> PolicyOut:
+    cmd = ChangePolicy(policy_id, body.model_dump(exclude_none=True), precondition)
+    policy = await handlers.update_policy(cmd, uow, deps)
+    _may_allow(principal, policy["effect"], policy["actions"])
+    await uow.commit()
+    response.headers["ETag"] = etag(policy["version"])
+    return PolicyOut(**policy)
+
+
+@routes.delete("/policies/{policy_id}", status_code=204)
+async def delete_policy(policy_id: UUID, principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    await handlers.delete_policy(DeletePolicy(policy_id), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)

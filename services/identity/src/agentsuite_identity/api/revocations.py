@@ -5,12 +5,13 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Request, Response
 
+from agentsuite_identity.api.common import AppDeps
 from agentsuite_identity.deps import Deps
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import PrincipalKind
+from agentsuite_kit.edge import gate
 from agentsuite_kit.http.problems import ProblemError
 
 LIMIT = 100_000
@@ -22,8 +23,8 @@ FRESH_FOR = 1.0
 seconds, so without it the query runs once per poll of every process. One second adds at
 most that to the bound a service states for refusing a disabled principal."""
 
-# No `from __future__ import annotations`: FastAPI must resolve the `Depends` in the
-# route signature, which closes over a local name.
+# No `from __future__ import annotations`: FastAPI must resolve the dependencies the
+# route signature names.
 
 _READERS = frozenset({PrincipalKind.SERVICE, PrincipalKind.PLATFORM})
 
@@ -53,28 +54,34 @@ class Snapshot:
             return self._body
 
 
-def router(deps: Deps) -> APIRouter:
-    routes = APIRouter(prefix="/v1", tags=["discovery"])
-    snapshot = Snapshot(deps)
-    reader = require(platform=True)
+def _snapshot(request: Request, deps: Deps) -> Snapshot:
+    """The app's one snapshot (each app of a process has its own database)."""
+    found: Snapshot | None = getattr(request.app.state, "revocations", None)
+    if found is None or found.deps is not deps:
+        found = request.app.state.revocations = Snapshot(deps)
+    return found
 
-    @routes.get("/revocations", summary="Principals whose unexpired tokens must be refused")
-    async def revocations(
-        principal: Annotated[Principal, Depends(reader)], response: Response
-    ) -> dict[str, Any]:
-        """For tenantless service (and platform) principals only: the list names every
-        tenant's disabled service accounts, deactivated users (and their API keys) and
-        revoked API keys, each while a token issued before its change may live. Verifiers
-        refuse every token of a listed subject: none of them can get a new one."""
-        if principal.tenant_id is not None or principal.kind not in _READERS:
-            # a tenant's token must not learn of other tenants' principals
-            raise ProblemError(
-                403,
-                "The revocation list is for the platform's own services.",
-                code="service_only",
-            )
-        body = await snapshot.get()
-        response.headers["Cache-Control"] = "private, max-age=1"
-        return body
 
-    return routes
+Reader = Annotated[Principal, gate(platform=True)]
+
+routes = APIRouter(prefix="/v1", tags=["discovery"])
+
+
+@routes.get("/revocations", summary="Principals whose unexpired tokens must be refused")
+async def revocations(
+    principal: Reader, request: Request, response: Response, deps: AppDeps
+) -> dict[str, Any]:
+    """For tenantless service (and platform) principals only: the list names every
+    tenant's disabled service accounts, deactivated users (and their API keys) and
+    revoked API keys, each while a token issued before its change may live. Verifiers
+    refuse every token of a listed subject: none of them can get a new one."""
+    if principal.tenant_id is not None or principal.kind not in _READERS:
+        # a tenant's token must not learn of other tenants' principals
+        raise ProblemError(
+            403,
+            "The revocation list is for the platform's own services.",
+            code="service_only",
+        )
+    body = await _snapshot(request, deps).get()
+    response.headers["Cache-Control"] = "private, max-age=1"
+    return body

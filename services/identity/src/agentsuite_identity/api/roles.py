@@ -1,23 +1,30 @@
 """Routes of roles and role assignments (included by api/authz.py)."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI must resolve the dependencies the
+# route signatures name
 
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentsuite_identity.api.common import Made, create, found, org_named, pages, unit
-from agentsuite_identity.deps import Deps
+from agentsuite_identity.api.common import AppDeps, Uow, org_named
 from agentsuite_identity.domain.capabilities import expand
 from agentsuite_identity.handlers import authz as handlers
-from agentsuite_identity.uow import IdentityUow
+from agentsuite_identity.handlers.authz import (
+    AssignRole,
+    ChangeRole,
+    DeleteRole,
+    NewRole,
+    RevokeAssignment,
+)
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.http.etag import Precondition, etag, if_match
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate, subject_id
+from agentsuite_kit.errors import Forbidden
+from agentsuite_kit.http.etag import etag
+from agentsuite_kit.http.pagination import Page, paginate
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_kit.storable import unstorable
 
@@ -45,9 +52,7 @@ def may_grant(principal: Principal, patterns: list[str], field: str) -> None:
     lacking = expand(patterns) - expand(principal.capabilities)
     if lacking:
         shown = ", ".join(sorted(lacking)[:5])
-        raise ProblemError(
-            403, f"cannot grant what you do not hold: {shown}", code="forbidden", field=field
-        )
+        raise Forbidden("forbidden", f"cannot grant what you do not hold: {shown}", field=field)
 
 
 class RoleIn(Body):
@@ -95,134 +100,116 @@ class AssignmentOut(BaseModel):
     created_by: UUID | None
 
 
-def _subject_id(principal: Principal) -> UUID | None:
-    try:
-        return UUID(principal.subject)
-    except ValueError:
-        return None
+Reader = Annotated[Principal, gate("roles:read")]
+Writer = Annotated[Principal, gate("roles:write")]
+
+routes = APIRouter(prefix="/v1")
 
 
-def router(deps: Deps) -> APIRouter:  # noqa: C901  router closure: one nested route per endpoint; goes with module-level routers (issue 15 #2)
-    routes = APIRouter(prefix="/v1")
+@routes.post("/roles", status_code=201, response_model=RoleOut)
+async def create_role(
+    body: RoleIn, request: Request, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    may_grant(principal, body.capabilities, "capabilities")
 
-    @routes.post("/roles", status_code=201, response_model=RoleOut)
-    async def create_role(
-        body: RoleIn,
-        request: Request,
-        principal: Annotated[Principal, Depends(require("roles:write"))],
-    ) -> Response:
+    async def make() -> Made:
+        cmd = NewRole(body.name, body.description, body.capabilities)
+        role = await handlers.create_role(cmd, uow, deps)
+        return role, role["version"]
+
+    return await create(request, uow, principal, make)
+
+
+@routes.get("/roles")
+async def list_roles(principal: Reader, uow: Uow, page: Pages) -> Page[RoleOut]:
+    rows = await uow.roles.page(page.after, page.limit)
+    items = [RoleOut(**handlers.role_view(r)) for r in rows]
+    return paginate(items, page.limit, lambda r: (r.name, r.role_id))
+
+
+@routes.get("/roles/{role_id}")
+async def get_role(role_id: UUID, response: Response, principal: Reader, uow: Uow) -> RoleOut:
+    row = found(await uow.roles.get(role_id), f"role {role_id} not found")
+    response.headers["ETag"] = etag(row["version"])
+    return RoleOut(**handlers.role_view(row))
+
+
+@routes.patch("/roles/{role_id}")
+async def patch_role(
+    role_id: UUID,
+    body: RolePatch,
+    response: Response,
+    principal: Writer,
+    precondition: IfMatch,
+    uow: Uow,
+    deps: AppDeps,
+) -> RoleOut:
+    if body.capabilities is not None:
         may_grant(principal, body.capabilities, "capabilities")
+    cmd = ChangeRole(role_id, body.model_dump(exclude_none=True), precondition)
+    role = await handlers.update_role(cmd, uow, deps)
+    await uow.commit()
+    response.headers["ETag"] = etag(role["version"])
+    return RoleOut(**role)
 
-        async def make(uow: IdentityUow) -> Made:
-            role = await handlers.create_role(
-                uow, name=body.name, description=body.description, capabilities=body.capabilities
-            )
-            return role, role["version"]
 
-        return await create(deps, request, principal, make)
+@routes.delete("/roles/{role_id}", status_code=204)
+async def delete_role(role_id: UUID, principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    await handlers.delete_role(DeleteRole(role_id), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)
 
-    @routes.get("/roles")
-    async def list_roles(
-        principal: Annotated[Principal, Depends(require("roles:read"))],
-        page: Annotated[CursorParams, Depends(pages)],
-    ) -> Page[RoleOut]:
-        async with deps.runtime.uow(principal.tenant) as uow:
-            rows = await uow.roles.page(page.after, page.limit)
-        items = [RoleOut(**handlers.role_view(r)) for r in rows]
-        return paginate(items, page.limit, lambda r: (r.name, r.role_id))
 
-    @routes.get("/roles/{role_id}")
-    async def get_role(
-        role_id: UUID,
-        response: Response,
-        principal: Annotated[Principal, Depends(require("roles:read"))],
-    ) -> RoleOut:
-        async with deps.runtime.uow(principal.tenant) as uow:
-            row = found(await uow.roles.get(role_id), f"role {role_id} not found")
-        response.headers["ETag"] = etag(row["version"])
-        return RoleOut(**handlers.role_view(row))
+@routes.post("/role-assignments", status_code=201, response_model=AssignmentOut)
+async def assign(
+    body: AssignmentIn, request: Request, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    org_named(principal, body.org_id)
 
-    @routes.patch("/roles/{role_id}")
-    async def patch_role(
-        role_id: UUID,
-        body: RolePatch,
-        response: Response,
-        principal: Annotated[Principal, Depends(require("roles:write"))],
-        precondition: Annotated[Precondition, Depends(if_match())],
-    ) -> RoleOut:
-        if body.capabilities is not None:
-            may_grant(principal, body.capabilities, "capabilities")
-        async with unit(deps, principal) as uow:
-            role = await handlers.update_role(
-                uow, role_id, precondition, body.model_dump(exclude_none=True)
-            )
-            await uow.commit()
-        response.headers["ETag"] = etag(role["version"])
-        return RoleOut(**role)
+    async def make() -> Made:
+        role = await uow.roles.get(body.role_id)
+        if role is None:
+            # no `errors` member, as this answer always was
+            raise ProblemError(422, "no such role", code="invalid", field="role_id")
+        may_grant(principal, list(role["capabilities"]), "role_id")
+        cmd = AssignRole(
+            body.role_id,
+            body.principal_id,
+            org_id=body.org_id,
+            resource_type=body.resource_type,
+            resource_id=body.resource_id,
+            expires_at=body.expires_at,
+            created_by=subject_id(principal),
+        )
+        assignment_id = await handlers.assign(cmd, uow, deps)
+        row = await uow.assignments.get(assignment_id)
+        assert row is not None
+        return handlers.assignment_view(row), None
 
-    @routes.delete("/roles/{role_id}", status_code=204)
-    async def delete_role(
-        role_id: UUID, principal: Annotated[Principal, Depends(require("roles:write"))]
-    ) -> Response:
-        async with unit(deps, principal) as uow:
-            await handlers.delete_role(uow, role_id)
-            await uow.commit()
-        return Response(status_code=204)
+    return await create(request, uow, principal, make)
 
-    @routes.post("/role-assignments", status_code=201, response_model=AssignmentOut)
-    async def assign(
-        body: AssignmentIn,
-        request: Request,
-        principal: Annotated[Principal, Depends(require("roles:write"))],
-    ) -> Response:
-        org_named(principal, body.org_id)
 
-        async def make(uow: IdentityUow) -> Made:
-            role = await uow.roles.get(body.role_id)
-            if role is None:
-                raise ProblemError(422, "no such role", code="invalid", field="role_id")
-            may_grant(principal, list(role["capabilities"]), "role_id")
-            assignment_id = await handlers.assign_role(
-                uow,
-                body.role_id,
-                body.principal_id,
-                org_id=body.org_id,
-                resource_type=body.resource_type,
-                resource_id=body.resource_id,
-                expires_at=body.expires_at,
-                created_by=_subject_id(principal),
-            )
-            row = await uow.assignments.get(assignment_id)
-            assert row is not None
-            return handlers.assignment_view(row), None
+@routes.get("/role-assignments")
+async def list_assignments(
+    principal: Reader,
+    uow: Uow,
+    page: Pages,
+    principal_id: Annotated[UUID | None, Query()] = None,
+    role_id: Annotated[UUID | None, Query()] = None,
+) -> Page[AssignmentOut]:
+    rows = await uow.assignments.page(
+        page.after,
+        page.limit,
+        principal_id=principal_id,
+        role_id=role_id,
+        org_scope=principal.org_id,
+    )
+    items = [AssignmentOut(**handlers.assignment_view(r)) for r in rows]
+    return paginate(items, page.limit, lambda a: (a.created_at, a.assignment_id))
 
-        return await create(deps, request, principal, make)
 
-    @routes.get("/role-assignments")
-    async def list_assignments(
-        principal: Annotated[Principal, Depends(require("roles:read"))],
-        page: Annotated[CursorParams, Depends(pages)],
-        principal_id: Annotated[UUID | None, Query()] = None,
-        role_id: Annotated[UUID | None, Query()] = None,
-    ) -> Page[AssignmentOut]:
-        async with deps.runtime.uow(principal.tenant) as uow:
-            rows = await uow.assignments.page(
-                page.after,
-                page.limit,
-                principal_id=principal_id,
-                role_id=role_id,
-                org_scope=principal.org_id,
-            )
-        items = [AssignmentOut(**handlers.assignment_view(r)) for r in rows]
-        return paginate(items, page.limit, lambda a: (a.created_at, a.assignment_id))
-
-    @routes.delete("/role-assignments/{assignment_id}", status_code=204)
-    async def revoke(
-        assignment_id: UUID, principal: Annotated[Principal, Depends(require("roles:write"))]
-    ) -> Response:
-        async with unit(deps, principal) as uow:
-            await handlers.revoke_assignment(uow, assignment_id)
-            await uow.commit()
-        return Response(status_code=204)
-
-    return routes
+@routes.delete("/role-assignments/{assignment_id}", status_code=204)
+async def revoke(assignment_id: UUID, principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    await handlers.revoke_assignment(RevokeAssignment(assignment_id), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from agentsuite_identity.deps import Deps
+from agentsuite_identity.api.common import AppDeps
 from agentsuite_identity.grants import (
     GRANT_CLIENT_CREDENTIALS,
     GRANT_PASSWORD,
@@ -170,65 +170,64 @@ def _client(request: Request) -> dict[str, str | None]:
     }
 
 
-def router(deps: Deps) -> APIRouter:
-    routes = APIRouter(prefix="/v1", tags=["tokens"])
+routes = APIRouter(prefix="/v1", tags=["tokens"])
 
-    @routes.post(
-        "/token",
-        summary="Issue an access token (OAuth2 token endpoint)",
-        description=(
-            "Grants: `password` (username = email, `tenant` = tenant slug, optional `org`), "
-            "`refresh_token` (rotates: the presented token is spent, a used one revokes its "
-            "whole family), `client_credentials` (service accounts; HTTP Basic or form "
-            "client_id/client_secret; `scope` narrows), and RFC 8693 token exchange of an "
-            "API key. Errors follow RFC 6749 §5.2."
-        ),
-        response_model=TokenResponse,
-        response_model_exclude_none=True,
-        responses=_ERRORS,
-        openapi_extra=_form_body(TokenForm),
-    )
-    async def token(request: Request) -> JSONResponse:
-        try:
-            fields = await _fields(request)
-            _basic_client(request, fields)
-            form: TokenForm = _parse(TokenForm, fields)
-            grant = _grant_for(form.grant_type)
-            if grant is None:
-                raise OAuthError(
-                    "unsupported_grant_type", f"grant_type {form.grant_type!r} is not supported"
-                )
-            issued = await grant(form, deps, **_client(request))
-        except OAuthError as exc:
-            return oauth_error(exc)
-        return JSONResponse(issued.model_dump(exclude_none=True), headers=_NO_STORE)
 
-    @routes.post(
-        "/revoke",
-        summary="Revoke a refresh token and its session (RFC 7009)",
-        description=(
-            "Answers 200 whether or not the token was known or live, so it tells nothing "
-            "about tokens; access tokens are short-lived and are not revocable here."
-        ),
-        responses={400: _ERRORS[400]},
-        openapi_extra=_form_body(RevokeForm),
-    )
-    async def revoke(request: Request) -> JSONResponse:
-        try:
-            body: RevokeForm = _parse(RevokeForm, await _fields(request))
-        except OAuthError as exc:
-            return oauth_error(exc)
-        if body.token.startswith(REFRESH_PREFIX):
-            digest = hash_refresh(body.token)
-            async with deps.runtime.uow(None, all_tenants=True) as uow:
-                tenant_id = await uow.refresh_tokens.tenant_of(digest)
-            if tenant_id is not None:
-                async with deps.runtime.uow(tenant_id) as uow:
-                    row = await uow.refresh_tokens.claim(digest)
-                    if row is not None:
-                        client = Client.of(**_client(request))
-                        await revoke_family(uow, row.user_id, row.family_id, "logout", client)
-                        await uow.commit()
-        return JSONResponse({}, headers=_NO_STORE)
+@routes.post(
+    "/token",
+    summary="Issue an access token (OAuth2 token endpoint)",
+    description=(
+        "Grants: `password` (username = email, `tenant` = tenant slug, optional `org`), "
+        "`refresh_token` (rotates: the presented token is spent, a used one revokes its "
+        "whole family), `client_credentials` (service accounts; HTTP Basic or form "
+        "client_id/client_secret; `scope` narrows), and RFC 8693 token exchange of an "
+        "API key. Errors follow RFC 6749 §5.2."
+    ),
+    response_model=TokenResponse,
+    response_model_exclude_none=True,
+    responses=_ERRORS,
+    openapi_extra=_form_body(TokenForm),
+)
+async def token(deps: AppDeps, request: Request) -> JSONResponse:
+    try:
+        fields = await _fields(request)
+        _basic_client(request, fields)
+        form: TokenForm = _parse(TokenForm, fields)
+        grant = _grant_for(form.grant_type)
+        if grant is None:
+            raise OAuthError(
+                "unsupported_grant_type", f"grant_type {form.grant_type!r} is not supported"
+            )
+        issued = await grant(form, deps, **_client(request))
+    except OAuthError as exc:
+        return oauth_error(exc)
+    return JSONResponse(issued.model_dump(exclude_none=True), headers=_NO_STORE)
 
-    return routes
+
+@routes.post(
+    "/revoke",
+    summary="Revoke a refresh token and its session (RFC 7009)",
+    description=(
+        "Answers 200 whether or not the token was known or live, so it tells nothing "
+        "about tokens; access tokens are short-lived and are not revocable here."
+    ),
+    responses={400: _ERRORS[400]},
+    openapi_extra=_form_body(RevokeForm),
+)
+async def revoke(deps: AppDeps, request: Request) -> JSONResponse:
+    try:
+        body: RevokeForm = _parse(RevokeForm, await _fields(request))
+    except OAuthError as exc:
+        return oauth_error(exc)
+    if body.token.startswith(REFRESH_PREFIX):
+        digest = hash_refresh(body.token)
+        async with deps.runtime.uow(None, all_tenants=True) as uow:
+            tenant_id = await uow.refresh_tokens.tenant_of(digest)
+        if tenant_id is not None:
+            async with deps.runtime.uow(tenant_id) as uow:
+                row = await uow.refresh_tokens.claim(digest)
+                if row is not None:
+                    client = Client.of(**_client(request))
+                    await revoke_family(uow, row.user_id, row.family_id, "logout", client)
+                    await uow.commit()
+    return JSONResponse({}, headers=_NO_STORE)

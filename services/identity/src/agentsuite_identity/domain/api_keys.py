@@ -76,12 +76,13 @@ def check_scopes(scopes: Sequence[str], held: Iterable[str], *, whose: str = "th
     covers (403): a key never grants more than the person who made it."""
     for i, scope in enumerate(scopes):
         if unknown([scope]):
-            raise Invalid(f"unknown capability {scope!r}", field=f"scopes[{i}]")
+            raise Invalid("invalid", f"unknown capability {scope!r}", field=f"scopes[{i}]")
     patterns = list(held)
     for i, scope in enumerate(scopes):
         lacking = [c for c in expand([scope]) if not any(matches(p, c) for p in patterns)]
         if lacking:
             raise Forbidden(
+                "forbidden",
                 f"scopes[{i}] grants {', '.join(sorted(lacking)[:5])}, which {whose} cannot hold",
                 field=f"scopes[{i}]",
             )

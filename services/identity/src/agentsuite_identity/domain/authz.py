@@ -326,17 +326,17 @@ def replay(
 
 def check_text(value: str, field: str, limit: int, *, required: bool = True) -> None:
     if required and not value.strip():
-        raise Invalid("must not be blank", field=field)
+        raise Invalid("invalid", "must not be blank", field=field)
     if len(value) > limit:
-        raise Invalid(f"at most {limit} characters", field=field)
+        raise Invalid("invalid", f"at most {limit} characters", field=field)
 
 
 def check_capabilities(patterns: Sequence[str], field: str) -> None:
     if len(patterns) > MAX_LIST:
-        raise Invalid(f"at most {MAX_LIST} entries", field=field)
+        raise Invalid("invalid", f"at most {MAX_LIST} entries", field=field)
     for i, pattern in enumerate(patterns):
         if catalogue.unknown([pattern]):
-            raise Invalid(f"unknown capability {pattern!r}", field=f"{field}[{i}]")
+            raise Invalid("invalid", f"unknown capability {pattern!r}", field=f"{field}[{i}]")
 
 
 def validate_role(name: str, description: str, capabilities: Sequence[str]) -> None:
@@ -349,16 +349,18 @@ def validate_policy(policy: Policy, description: str) -> None:
     check_text(policy.name, "name", MAX_NAME)
     check_text(description, "description", MAX_DESCRIPTION, required=False)
     if policy.effect not in ("allow", "deny"):
-        raise Invalid("effect is allow or deny", field="effect")
+        raise Invalid("invalid", "effect is allow or deny", field="effect")
     if not policy.actions:
-        raise Invalid("at least one action", field="actions")
+        raise Invalid("invalid", "at least one action", field="actions")
     check_capabilities(policy.actions, "actions")
     check_text(policy.resource_type, "resource_type", MAX_NAME)
     if len(policy.resources) > MAX_LIST:
-        raise Invalid(f"at most {MAX_LIST} entries", field="resources")
+        raise Invalid("invalid", f"at most {MAX_LIST} entries", field="resources")
     for i, pattern in enumerate(policy.resources):
         if ":" not in pattern or len(pattern) > 300:
             raise Invalid(
-                "a resource pattern is `type:id` (globs allowed)", field=f"resources[{i}]"
+                "invalid",
+                "a resource pattern is `type:id` (globs allowed)",
+                field=f"resources[{i}]",
             )
     validate(policy.condition, "condition")

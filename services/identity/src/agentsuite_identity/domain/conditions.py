@@ -55,7 +55,7 @@ class Clause:
 def validate(condition: object, field: str = "condition") -> None:
     """Raise Invalid naming the offending path (e.g. `condition.resource.status.$regex`)."""
     if not isinstance(condition, dict):
-        raise Invalid("a condition is a JSON object", field=field)
+        raise Invalid("invalid", "a condition is a JSON object", field=field)
     nodes = [0]
     _check(condition, field, 1, nodes)
 
@@ -63,26 +63,26 @@ def validate(condition: object, field: str = "condition") -> None:
 def _count(nodes: list[int], field: str) -> None:
     nodes[0] += 1
     if nodes[0] > MAX_NODES:
-        raise Invalid(f"a condition has at most {MAX_NODES} nodes", field=field)
+        raise Invalid("invalid", f"a condition has at most {MAX_NODES} nodes", field=field)
 
 
 def _check(condition: object, field: str, depth: int, nodes: list[int]) -> None:
     if depth > MAX_DEPTH:
-        raise Invalid(f"a condition nests at most {MAX_DEPTH} levels", field=field)
+        raise Invalid("invalid", f"a condition nests at most {MAX_DEPTH} levels", field=field)
     if not isinstance(condition, dict):
-        raise Invalid("a condition is a JSON object", field=field)
+        raise Invalid("invalid", "a condition is a JSON object", field=field)
     for key, value in condition.items():
         here = f"{field}.{key}"
         _count(nodes, here)
         if key in ("$and", "$or"):
             if not isinstance(value, list) or not value:
-                raise Invalid(f"{key} takes a non-empty list of conditions", field=here)
+                raise Invalid("invalid", f"{key} takes a non-empty list of conditions", field=here)
             for i, item in enumerate(value):
                 _check(item, f"{here}[{i}]", depth + 1, nodes)
         elif key == "$not":
             _check(value, here, depth + 1, nodes)
         elif key.startswith("$"):
-            raise Invalid(f"unknown operator {key}", field=here)
+            raise Invalid("invalid", f"unknown operator {key}", field=here)
         else:
             _check_path(key, here)
             _check_operand(value, here, depth + 1, nodes)
@@ -92,13 +92,15 @@ def _check_path(path: str, field: str) -> None:
     parts = path.split(".")
     if len(parts) < 2 or parts[0] not in ROOTS or not all(parts):
         raise Invalid(
-            "an attribute path starts with subject., user., resource. or context.", field=field
+            "invalid",
+            "an attribute path starts with subject., user., resource. or context.",
+            field=field,
         )
 
 
 def _check_operand(value: object, field: str, depth: int, nodes: list[int]) -> None:
     if depth > MAX_DEPTH:
-        raise Invalid(f"a condition nests at most {MAX_DEPTH} levels", field=field)
+        raise Invalid("invalid", f"a condition nests at most {MAX_DEPTH} levels", field=field)
     if not _is_operators(value):
         return
     assert isinstance(value, dict)
@@ -106,13 +108,13 @@ def _check_operand(value: object, field: str, depth: int, nodes: list[int]) -> N
         here = f"{field}.{op}"
         _count(nodes, here)
         if op not in COMPARISONS:
-            raise Invalid(f"unknown operator {op}", field=here)
+            raise Invalid("invalid", f"unknown operator {op}", field=here)
         if op in ("$in", "$nin") and not isinstance(operand, list):
-            raise Invalid(f"{op} takes a list", field=here)
+            raise Invalid("invalid", f"{op} takes a list", field=here)
         if op == "$exists" and not isinstance(operand, bool):
-            raise Invalid("$exists takes true or false", field=here)
+            raise Invalid("invalid", "$exists takes true or false", field=here)
         if op in ("$startsWith", "$endsWith") and not isinstance(operand, str):
-            raise Invalid(f"{op} takes a string", field=here)
+            raise Invalid("invalid", f"{op} takes a string", field=here)
 
 
 def _is_operators(value: object) -> bool:

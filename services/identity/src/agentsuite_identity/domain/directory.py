@@ -36,6 +36,7 @@ DEFAULT_ORG_SLUG = "default"
 def slug(value: str, field: str = "slug") -> str:
     if not SLUG.fullmatch(value):
         raise Invalid(
+            "invalid",
             "2..63 characters of a-z, 0-9 and '-', starting with a letter or digit",
             field=field,
         )
@@ -46,14 +47,14 @@ def email(value: str, field: str = "email") -> str:
     """The address, lower-cased; syntax only (no DNS: identity never depends on the network
     to create an account)."""
     if len(value) > EMAIL_MAX:
-        raise Invalid(f"at most {EMAIL_MAX} characters", field=field)
+        raise Invalid("invalid", f"at most {EMAIL_MAX} characters", field=field)
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Invalid(f"not an email address: {exc}", field=field) from None
+        raise Invalid("invalid", f"not an email address: {exc}", field=field) from None
     normalised = checked.normalized.lower()
     if len(normalised) > EMAIL_MAX:
-        raise Invalid(f"at most {EMAIL_MAX} characters", field=field)
+        raise Invalid("invalid", f"at most {EMAIL_MAX} characters", field=field)
     return normalised
 
 
@@ -61,19 +62,19 @@ def name(value: str, field: str = "name") -> str:
     """1..200 characters, no control characters (they break logs and headers downstream)."""
     stripped = value.strip()
     if not stripped:
-        raise Invalid("must not be empty", field=field)
+        raise Invalid("invalid", "must not be empty", field=field)
     if len(stripped) > NAME_MAX:
-        raise Invalid(f"at most {NAME_MAX} characters", field=field)
+        raise Invalid("invalid", f"at most {NAME_MAX} characters", field=field)
     if any(unicodedata.category(ch) == "Cc" for ch in stripped):
-        raise Invalid("must not contain control characters", field=field)
+        raise Invalid("invalid", "must not contain control characters", field=field)
     return stripped
 
 
 def password(value: str, field: str = "password") -> str:
     if len(value) < PASSWORD_MIN:
-        raise Invalid(f"at least {PASSWORD_MIN} characters", field=field)
+        raise Invalid("invalid", f"at least {PASSWORD_MIN} characters", field=field)
     if len(value) > PASSWORD_MAX:
-        raise Invalid(f"at most {PASSWORD_MAX} characters", field=field)
+        raise Invalid("invalid", f"at most {PASSWORD_MAX} characters", field=field)
     return value
 
 
@@ -82,15 +83,15 @@ def attributes(value: dict[str, Any], field: str = "attributes") -> dict[str, An
     try:
         encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
-        raise Invalid("must be a JSON object", field=field) from None
+        raise Invalid("invalid", "must be a JSON object", field=field) from None
     if len(encoded.encode()) > ATTRIBUTES_MAX_BYTES:
-        raise Invalid(f"at most {ATTRIBUTES_MAX_BYTES} bytes as JSON", field=field)
+        raise Invalid("invalid", f"at most {ATTRIBUTES_MAX_BYTES} bytes as JSON", field=field)
     return value
 
 
 def org_role(value: str, field: str = "role") -> str:
     if value not in ORG_ROLES:
-        raise Invalid(f"one of {', '.join(ORG_ROLES)}", field=field)
+        raise Invalid("invalid", f"one of {', '.join(ORG_ROLES)}", field=field)
     return value
 
 
@@ -114,14 +115,18 @@ def tenant_move(current: str, target: TenantStatus) -> TenantStatus:
     """The new status, or `Conflict` if a tenant in `current` cannot go to `target`."""
     now = TenantStatus(current)
     if target not in _TENANT_MOVES[now]:
-        raise Conflict(f"a {now.value} tenant cannot become {target.value}", field="status")
+        raise Conflict(
+            "conflict", f"a {now.value} tenant cannot become {target.value}", field="status"
+        )
     return target
 
 
 def user_move(current: str, target: UserStatus) -> UserStatus:
     now = UserStatus(current)
     if target not in _USER_MOVES[now]:
-        raise Conflict(f"a {now.value} user cannot become {target.value}", field="status")
+        raise Conflict(
+            "conflict", f"a {now.value} user cannot become {target.value}", field="status"
+        )
     return target
 
 

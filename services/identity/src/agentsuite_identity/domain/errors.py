@@ -1,46 +1,10 @@
-"""Domain failures; the API maps each to a problem+json status."""
+"""Identity's refusals are the kit's one error family (`agentsuite_kit.errors`): a rule
+raises `Invalid("invalid", "...", field="email")`, and the kind decides the edge's status
+(the domain never knows it). A suspended tenant or deactivated user is refused as
+`Forbidden("inactive", ...)`."""
 
 from __future__ import annotations
 
+from agentsuite_kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
-class DomainError(Exception):
-    """A rule refused the command; `code` is stable, `detail` is for humans."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-
-
-class Invalid(DomainError):
-    """Input that parses but breaks a rule (unknown capability, bad condition)."""
-
-    status = 422
-    code = "invalid"
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class Conflict(DomainError):
-    """A unique name is taken, or the object is in a state that forbids the change."""
-
-    status = 409
-    code = "conflict"
-
-
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
-
-
-class Gone(DomainError):
-    """The tenant or user was suspended, deactivated or deleted."""
-
-    status = 403
-    code = "inactive"
+__all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "NotFound"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -11,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from agentsuite_contracts.envelope import Subject
 from agentsuite_contracts.identity import ApiKeyCreated, ApiKeyRevoked
 from agentsuite_contracts.ids import uuid7
+from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain import api_keys as domain
 from agentsuite_identity.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from agentsuite_identity.uow import IdentityUow
@@ -89,18 +91,34 @@ class CreatedApiKey(ApiKeyView):
     )
 
 
-async def create(
-    cmd: CreateApiKey, uow: IdentityUow, *, creator: UUID, held: frozenset[str]
-) -> CreatedApiKey:
+@dataclass(frozen=True)
+class IssueKey:
+    fields: CreateApiKey
+    creator: UUID
+    """The user who makes it (a key acts for a person)."""
+    held: frozenset[str]
+    """The creator's capabilities: a key's scopes never exceed them."""
+
+
+@dataclass(frozen=True)
+class RevokeKey:
+    api_key_id: UUID
+    reason: str | None = None
+
+
+async def create(command: IssueKey, uow: IdentityUow, deps: Deps) -> CreatedApiKey:
     """Check and insert the key and queue ApiKeyCreated. Does not commit: the route saves
     its Idempotency-Key response in the same transaction, then commits."""
+    cmd, creator, held = command.fields, command.creator, command.held
     if cmd.expires_at is not None and cmd.expires_at <= datetime.now(UTC):
-        raise Invalid("expires_at must be in the future", field="expires_at")
+        raise Invalid("invalid", "expires_at must be in the future", field="expires_at")
     domain.check_scopes(cmd.scopes, held)
     if cmd.org_id is not None:
         role = await uow.api_keys.org_role(cmd.org_id, creator)
         if role not in domain.ORG_ADMIN_ROLES:
-            raise Forbidden("only an owner or admin of the org may create its keys", field="org_id")
+            raise Forbidden(
+                "forbidden", "only an owner or admin of the org may create its keys", field="org_id"
+            )
         domain.check_scopes(cmd.scopes, domain.org_key_ceiling(), whose="an org key")
     owner = None if cmd.org_id is not None else creator
     for _ in range(3):
@@ -123,7 +141,7 @@ async def create(
         if created_at is not None:
             break
     else:  # 60 random bits colliding three times running: something else is wrong
-        raise Conflict("could not draw a unique key prefix; retry")
+        raise Conflict("conflict", "could not draw a unique key prefix; retry")
     uow.emit(
         ApiKeyCreated(
             api_key_id=key_id,
@@ -156,13 +174,14 @@ async def create(
     )
 
 
-async def revoke(cmd: RevokeApiKey, uow: IdentityUow, *, api_key_id: UUID) -> ApiKeyView:
+async def revoke(cmd: RevokeKey, uow: IdentityUow, deps: Deps) -> ApiKeyView:
     """Revoke the key (its tokens stop at identity at once); revoking twice is a no-op."""
+    api_key_id = cmd.api_key_id
     row = await uow.api_keys.revoke(api_key_id, cmd.reason)
     if row is None:
         existing = await uow.api_keys.get(api_key_id)
         if existing is None:
-            raise NotFound("no such API key")
+            raise NotFound("not_found", "no such API key")
         return ApiKeyView.of(existing)
     uow.emit(
         ApiKeyRevoked(api_key_id=api_key_id, prefix=row.prefix, reason=cmd.reason),

@@ -5,6 +5,7 @@ learns nothing about which invitations exist."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -19,13 +20,13 @@ from agentsuite_contracts.identity import (
     OrgRole,
 )
 from agentsuite_contracts.ids import uuid7
+from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain import directory
 from agentsuite_identity.domain.directory import InvitationState, UserStatus
-from agentsuite_identity.domain.errors import Conflict, DomainError, NotFound
+from agentsuite_identity.domain.errors import Conflict, Invalid, NotFound
 from agentsuite_identity.handlers.orgs import get_org, may_confer
 from agentsuite_identity.handlers.users import Email, Name, Password, add_user, user_updated
 from agentsuite_identity.handlers.users import OrgRole as OrgRoleField
-from agentsuite_identity.passwords import Passwords
 from agentsuite_identity.repositories.authz import touch
 from agentsuite_identity.settings import IdentitySettings
 from agentsuite_identity.uow import IdentityUow
@@ -34,15 +35,35 @@ from agentsuite_kit.jobs import Job
 EXPIRE_JOB = "invitations.expire"
 
 
-class Refused(DomainError):
+class Refused(Invalid):
     """The one answer to any token that cannot be accepted (unknown, used, revoked,
-    expired, malformed, inactive tenant)."""
-
-    status = 400
-    code = "invalid_invitation"
+    expired, malformed, inactive tenant). The accept route answers it 400, as a bad
+    credential, not 422: nothing about the token's shape tells the caller what to fix."""
 
     def __init__(self) -> None:
-        super().__init__("the invitation is not valid", field="token")
+        super().__init__("invalid_invitation", "the invitation is not valid", field="token")
+
+
+@dataclass(frozen=True)
+class Invite:
+    org_id: UUID
+    fields: CreateInvitation
+    created_by: UUID | None
+    granter_capabilities: Collection[str] | None = None
+    """A route's caller's: the invited standing is bounded like `put_member`'s."""
+
+
+@dataclass(frozen=True)
+class RevokeInvitation:
+    invitation_id: UUID
+    org_scope: UUID | None = None
+    """The caller's token reaches that org only; another's invitation is not found."""
+
+
+@dataclass(frozen=True)
+class Accept:
+    fields: AcceptInvitation
+    token: directory.InvitationToken
 
 
 class CreateInvitation(BaseModel):
@@ -138,60 +159,46 @@ async def issue(
     return Issued(invitation=InvitationView.of(row), token=token.text)
 
 
-async def create_invitation(
-    cmd: CreateInvitation,
-    uow: IdentityUow,
-    *,
-    org_id: UUID,
-    settings: IdentitySettings,
-    created_by: UUID | None,
-    granter_capabilities: Collection[str] | None = None,
-) -> Issued:
+async def create_invitation(cmd: Invite, uow: IdentityUow, deps: Deps) -> Issued:
     """No commit: the route saves the idempotent response in the same transaction.
 
     With `granter_capabilities`, the invited standing is bounded like `put_member`'s: an
     invitation is a deferred grant."""
-    if granter_capabilities is not None:
-        may_confer(granter_capabilities, cmd.role)
+    org_id, fields = cmd.org_id, cmd.fields
+    if cmd.granter_capabilities is not None:
+        may_confer(cmd.granter_capabilities, fields.role)
     await get_org(uow, org_id)
-    existing = await uow.users.by_email(cmd.email)
+    existing = await uow.users.by_email(fields.email)
     if existing is not None and await uow.orgs.member_role(org_id, existing["user_id"]):
-        raise Conflict("this person is already a member", field="email")
+        raise Conflict("conflict", "this person is already a member", field="email")
     issued = await issue(
         uow,
         org_id=org_id,
-        email=cmd.email,
-        role=cmd.role,
-        settings=settings,
-        created_by=created_by,
+        email=fields.email,
+        role=fields.role,
+        settings=deps.settings,
+        created_by=cmd.created_by,
     )
     return issued
 
 
-async def revoke_invitation(
-    uow: IdentityUow, *, invitation_id: UUID, org_scope: UUID | None = None
-) -> None:
-    """`org_scope`: the caller's token reaches that org only; another's is not found."""
+async def revoke_invitation(cmd: RevokeInvitation, uow: IdentityUow, deps: Deps) -> None:
+    invitation_id, org_scope = cmd.invitation_id, cmd.org_scope
     row = await uow.invitations.get(invitation_id, lock=True)
     if row is None or (org_scope is not None and row["org_id"] != org_scope):
-        raise NotFound(f"invitation {invitation_id} not found", field="invitation_id")
+        raise NotFound("not_found", f"invitation {invitation_id} not found", field="invitation_id")
     state = state_of(row)
     if state is not InvitationState.PENDING:
-        raise Conflict(f"the invitation is {state.value}", field="invitation_id")
+        raise Conflict("conflict", f"the invitation is {state.value}", field="invitation_id")
     await uow.invitations.mark(invitation_id, revoked_at=datetime.now(UTC))
     uow.emit(InvitationRevoked(invitation_id=invitation_id, org_id=row["org_id"]))
     await uow.commit()
 
 
-async def accept_invitation(
-    cmd: AcceptInvitation,
-    uow: IdentityUow,
-    *,
-    token: directory.InvitationToken,
-    passwords: Passwords,
-) -> Accepted:
+async def accept_invitation(command: Accept, uow: IdentityUow, deps: Deps) -> Accepted:
     """Run in the unit of work of `token.tenant_id`. Creates the user (or, for an existing
     account of that email, checks its password) and the membership, once."""
+    cmd, token, passwords = command.fields, command.token, deps.passwords
     tenant = await uow.tenants.get(token.tenant_id)
     row = await uow.invitations.by_digest(token.digest)
     if (

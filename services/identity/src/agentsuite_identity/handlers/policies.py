@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from agentsuite_contracts.identity import PolicyCreated, PolicyDeleted, PolicyUpdated
 from agentsuite_contracts.ids import uuid7
-from agentsuite_identity.access import Access, policy_of
+from agentsuite_identity.access import policy_of
+from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.authz import Policy, Request, replay, validate_policy
-from agentsuite_identity.domain.errors import Conflict, Gone, Invalid, NotFound
+from agentsuite_identity.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from agentsuite_identity.repositories.authz import Row, touch
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.http.etag import Precondition
@@ -36,6 +38,33 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class NewPolicy:
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChangePolicy:
+    policy_id: UUID
+    changes: dict[str, Any]
+    precondition: Precondition
+
+
+@dataclass(frozen=True)
+class DeletePolicy:
+    policy_id: UUID
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A proposed change (`op` create, update or delete) to replay decisions against."""
+
+    op: str
+    policy_id: UUID | None
+    policy: dict[str, Any] | None
+    last: int
+
+
 def policy_view(row: Row) -> dict[str, Any]:
     return {
         "policy_id": row["policy_id"],
@@ -52,7 +81,7 @@ def _checked(policy_id: str, values: dict[str, Any]) -> Policy:
     """The domain policy of `values`, validated (422 naming the field)."""
     missing = [k for k in ("name", "effect", "actions") if values.get(k) is None]
     if missing:
-        raise Invalid("required", field=missing[0])
+        raise Invalid("invalid", "required", field=missing[0])
     policy = Policy(
         policy_id=policy_id,
         name=values["name"],
@@ -84,12 +113,12 @@ def _event_fields(policy_id: UUID, values: dict[str, Any]) -> dict[str, Any]:
     return {"policy_id": policy_id, **values}
 
 
-async def create_policy(uow: IdentityUow, fields: dict[str, Any]) -> dict[str, Any]:
-    values = new_values(fields)
+async def create_policy(cmd: NewPolicy, uow: IdentityUow, deps: Deps) -> dict[str, Any]:
+    values = new_values(cmd.fields)
     policy_id = uuid7()
     _checked(str(policy_id), values)
     if await uow.policies.name_taken(values["name"]):
-        raise Conflict(f"a policy named {values['name']!r} exists", field="name")
+        raise Conflict("conflict", f"a policy named {values['name']!r} exists", field="name")
     await uow.policies.add({"policy_id": policy_id, "tenant_id": uow.tenant_id, **values})
     uow.emit(PolicyCreated(**_event_fields(policy_id, values)))
     await touch(uow.policies)
@@ -101,58 +130,50 @@ async def create_policy(uow: IdentityUow, fields: dict[str, Any]) -> dict[str, A
 async def _existing(uow: IdentityUow, policy_id: UUID) -> Row:
     row = await uow.policies.get(policy_id)
     if row is None:
-        raise NotFound(f"policy {policy_id} not found")
+        raise NotFound("not_found", f"policy {policy_id} not found")
     return row
 
 
-async def update_policy(
-    uow: IdentityUow, policy_id: UUID, precondition: Precondition, changes: dict[str, Any]
-) -> dict[str, Any]:
+async def update_policy(cmd: ChangePolicy, uow: IdentityUow, deps: Deps) -> dict[str, Any]:
+    policy_id, precondition = cmd.policy_id, cmd.precondition
     current = await _existing(uow, policy_id)
     precondition.check(current["version"])
-    values = merged_values(current, changes)
+    values = merged_values(current, cmd.changes)
     _checked(str(policy_id), values)
     if values["name"] != current["name"] and await uow.policies.name_taken(
         values["name"], policy_id
     ):
-        raise Conflict(f"a policy named {values['name']!r} exists", field="name")
+        raise Conflict("conflict", f"a policy named {values['name']!r} exists", field="name")
     row = await uow.policies.update(policy_id, current["version"], values)
     if row is None:
         precondition.check(None)
-        raise Conflict("the policy changed meanwhile")
+        raise Conflict("conflict", "the policy changed meanwhile")
     uow.emit(PolicyUpdated(**_event_fields(policy_id, values)))
     await touch(uow.policies)
     return policy_view(row)
 
 
-async def delete_policy(uow: IdentityUow, policy_id: UUID) -> None:
-    current = await _existing(uow, policy_id)
-    await uow.policies.delete(policy_id)
-    uow.emit(PolicyDeleted(policy_id=policy_id, name=current["name"]))
+async def delete_policy(cmd: DeletePolicy, uow: IdentityUow, deps: Deps) -> None:
+    current = await _existing(uow, cmd.policy_id)
+    await uow.policies.delete(cmd.policy_id)
+    uow.emit(PolicyDeleted(policy_id=cmd.policy_id, name=current["name"]))
     await touch(uow.policies)
 
 
-async def dry_run(
-    uow: IdentityUow,
-    access: Access,
-    *,
-    op: str,
-    policy_id: UUID | None,
-    policy: dict[str, Any] | None,
-    last: int,
-) -> dict[str, Any]:
+async def dry_run(cmd: DryRun, uow: IdentityUow, deps: Deps) -> dict[str, Any]:
     """Replay the newest `last` recorded decisions against the policies as they are and as
     they would be after the change; nothing is written."""
-    before = await access.snapshot(uow)
+    op, policy_id, policy, last = cmd.op, cmd.policy_id, cmd.policy, cmd.last
+    before = await deps.access.snapshot(uow)
     if before is None:
-        raise Gone("the tenant is not active")
+        raise Forbidden("inactive", "the tenant is not active")
     current = list(before.policy_list)
     if op == "create":
         values = new_values(policy or {})
         proposed = [*current, _checked("proposed", values)]
     else:
         if policy_id is None:
-            raise Invalid(f"{op} needs policy_id", field="policy_id")
+            raise Invalid("invalid", f"{op} needs policy_id", field="policy_id")
         row = await _existing(uow, policy_id)
         others = [p for p in current if p.policy_id != str(policy_id)]
         if op == "delete":

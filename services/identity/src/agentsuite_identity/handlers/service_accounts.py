@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID, uuid4
 
@@ -23,6 +24,7 @@ from agentsuite_contracts.identity import (
     ServiceAccountDisabled,
     ServiceAccountSecretRotated,
 )
+from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain import capabilities as catalogue
 from agentsuite_identity.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from agentsuite_identity.uow import IdentityUow
@@ -32,6 +34,36 @@ KINDS: tuple[Kind, ...] = ("platform", "service", "tenant")
 CLIENT_ID_PREFIX = "sa_"
 MAX_NAME = 100
 MAX_CAPABILITIES = 200
+
+
+@dataclass(frozen=True)
+class NewServiceAccount:
+    """`tenant_id` None for platform and service kinds. `creator_capabilities` (the
+    caller's) bounds a tenant account's grant. `commit=False` leaves the commit to the
+    caller (a route that stores an idempotent response in the same transaction)."""
+
+    name: str
+    kind: Kind
+    capabilities: list[str]
+    tenant_id: UUID | None = None
+    creator_capabilities: Collection[str] | None = None
+    commit: bool = True
+
+
+@dataclass(frozen=True)
+class RotateSecret:
+    """With `caller_capabilities` (a route's caller), only someone who holds all of the
+    account's capabilities may take its secret, as for creating one."""
+
+    account_id: UUID
+    caller_capabilities: Collection[str] | None = None
+    commit: bool = True
+
+
+@dataclass(frozen=True)
+class DisableAccount:
+    account_id: UUID
+    commit: bool = True
 
 
 def new_client_id() -> str:
@@ -56,7 +88,7 @@ def check_capabilities(
 ) -> list[str]:
     """The capabilities, deduplicated and sorted, or Invalid/Forbidden naming the field."""
     if len(capabilities) > MAX_CAPABILITIES:
-        raise Invalid(f"at most {MAX_CAPABILITIES} capabilities", field="capabilities")
+        raise Invalid("invalid", f"at most {MAX_CAPABILITIES} capabilities", field="capabilities")
     caps = sorted(set(capabilities))
     if kind == "platform":
         bad = catalogue.unknown(caps, platform=True)
@@ -68,7 +100,7 @@ def check_capabilities(
         # what it gets, at most `<resource>:*`
         bad = ["*"] if "*" in caps else catalogue.unknown(caps)
     if bad:
-        raise Invalid(f"unknown capabilities: {', '.join(bad)}", field="capabilities")
+        raise Invalid("invalid", f"unknown capabilities: {', '.join(bad)}", field="capabilities")
     if kind == "tenant" and creator is not None:
         held = list(creator)
         beyond = sorted(
@@ -78,6 +110,7 @@ def check_capabilities(
         )
         if beyond:
             raise Forbidden(
+                "forbidden",
                 f"cannot grant capabilities the creator lacks: {', '.join(beyond)}",
                 field="capabilities",
             )
@@ -85,32 +118,23 @@ def check_capabilities(
 
 
 async def create_service_account(
-    uow: IdentityUow,
-    *,
-    name: str,
-    kind: Kind,
-    capabilities: list[str],
-    tenant_id: UUID | None = None,
-    creator_capabilities: Collection[str] | None = None,
-    commit: bool = True,
+    cmd: NewServiceAccount, uow: IdentityUow, deps: Deps
 ) -> tuple[UUID, str, str]:
-    """(id, client_id, secret); the secret is shown once.
-
-    `uow` must be `uow(None)` for platform/service kinds and `uow(tenant_id)` for a tenant
-    account. `creator_capabilities` (the caller's) bounds a tenant account's grant.
-    `commit=False` leaves the commit to the caller (a route that stores an idempotent
-    response in the same transaction).
-    """
-    name = name.strip()
+    """(id, client_id, secret); the secret is shown once. `uow` must be `uow(None)` for
+    platform/service kinds and `uow(tenant_id)` for a tenant account."""
+    kind, capabilities, tenant_id = cmd.kind, cmd.capabilities, cmd.tenant_id
+    name = cmd.name.strip()
     if not name or len(name) > MAX_NAME:
-        raise Invalid(f"name must be 1 to {MAX_NAME} characters", field="name")
+        raise Invalid("invalid", f"name must be 1 to {MAX_NAME} characters", field="name")
     if kind not in KINDS:
-        raise Invalid(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise Invalid("invalid", f"kind must be one of {', '.join(KINDS)}", field="kind")
     if (kind == "tenant") != (tenant_id is not None):
-        raise Invalid("a tenant account needs a tenant; other kinds have none", field="kind")
-    caps = check_capabilities(kind, capabilities, creator_capabilities)
+        raise Invalid(
+            "invalid", "a tenant account needs a tenant; other kinds have none", field="kind"
+        )
+    caps = check_capabilities(kind, capabilities, cmd.creator_capabilities)
     if await uow.service_accounts.by_name(name) is not None:
-        raise Conflict(f"a service account named {name!r} exists", field="name")
+        raise Conflict("conflict", f"a service account named {name!r} exists", field="name")
     account_id, client_id, secret = uuid4(), new_client_id(), new_secret()
     await uow.service_accounts.add(
         account_id,
@@ -130,53 +154,49 @@ async def create_service_account(
             capabilities=caps,
         )
     )
-    if commit:
+    if cmd.commit:
         await uow.commit()
     return account_id, client_id, secret
 
 
-async def rotate_secret(
-    uow: IdentityUow,
-    account_id: UUID,
-    *,
-    commit: bool = True,
-    caller_capabilities: Collection[str] | None = None,
-) -> str:
-    """A new secret (shown once); the old one stops working when this commits.
-
-    The secret is the account's capabilities: with `caller_capabilities` (a route's
-    caller), only someone who holds all of them may take it, as for creating one."""
+async def rotate_secret(cmd: RotateSecret, uow: IdentityUow, deps: Deps) -> str:
+    """A new secret (shown once); the old one stops working when this commits. The
+    secret is the account's capabilities (see `RotateSecret`)."""
+    account_id, caller_capabilities = cmd.account_id, cmd.caller_capabilities
     row = await uow.service_accounts.get(account_id, lock=True)
     if row is None:
-        raise NotFound("no such service account", field="service_account_id")
+        raise NotFound("not_found", "no such service account", field="service_account_id")
     if caller_capabilities is not None:
         held = list(caller_capabilities)
         granted = catalogue.expand(row.capabilities, platform=row.kind != "tenant")
         if any(not any(catalogue.matches(p, c) for p in held) for c in granted):
             raise Forbidden(
-                "the account holds capabilities the caller lacks", field="service_account_id"
+                "forbidden",
+                "the account holds capabilities the caller lacks",
+                field="service_account_id",
             )
     if row.status != "active":
-        raise Conflict("the service account is disabled", field="service_account_id")
+        raise Conflict("conflict", "the service account is disabled", field="service_account_id")
     secret = new_secret()
     await uow.service_accounts.set_secret(account_id, hash_secret(secret))
     uow.emit(ServiceAccountSecretRotated(service_account_id=account_id, client_id=row.client_id))
-    if commit:
+    if cmd.commit:
         await uow.commit()
     return secret
 
 
-async def disable(uow: IdentityUow, account_id: UUID, *, commit: bool = True) -> bool:
+async def disable(cmd: DisableAccount, uow: IdentityUow, deps: Deps) -> bool:
     """Disable the account (no new tokens; a tenant account's tokens stop at identity).
 
     False when it was already disabled (nothing changes, no event)."""
+    account_id = cmd.account_id
     row = await uow.service_accounts.get(account_id, lock=True)
     if row is None:
-        raise NotFound("no such service account", field="service_account_id")
+        raise NotFound("not_found", "no such service account", field="service_account_id")
     if row.status == "disabled":
         return False
     await uow.service_accounts.set_status(account_id, "disabled")
     uow.emit(ServiceAccountDisabled(service_account_id=account_id, client_id=row.client_id))
-    if commit:
+    if cmd.commit:
         await uow.commit()
     return True

@@ -9,6 +9,7 @@ workers scheduling at startup make one job (same key, `keep`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
     from agentsuite_identity.deps import Deps
 
 ROTATE_JOB = "signing_keys.rotate"
+
+
+@dataclass(frozen=True)
+class RotateKey:
+    """Make a new key the signer now (by hand, or the key's rotation job)."""
 
 
 async def schedule_rotation(uow: IdentityUow, settings: IdentitySettings) -> str | None:
@@ -43,7 +49,12 @@ async def schedule_rotation(uow: IdentityUow, settings: IdentitySettings) -> str
     return str(current.kid)
 
 
-async def rotate(uow: IdentityUow, keyring: Keyring) -> dict[str, Any]:
+async def rotate(cmd: RotateKey, uow: IdentityUow, deps: Deps) -> dict[str, Any]:
+    """The command: `rotate_with` the process's keyring."""
+    return await rotate_with(uow, deps.keyring)
+
+
+async def rotate_with(uow: IdentityUow, keyring: Keyring) -> dict[str, Any]:
     """Make a new key the signer, emit SigningKeyRotated, schedule the new key's rotation.
 
     No commit. The answer is what the API returns (kid, previous kid, until when the
@@ -70,7 +81,7 @@ async def retire_outdated(uow: IdentityUow, keyring: Keyring) -> bool:
     verifying, published under its own algorithm, until its window ends."""
     if not await keyring.outdated(uow):
         return False
-    await rotate(uow, keyring)
+    await rotate_with(uow, keyring)
     return True
 
 
@@ -80,7 +91,7 @@ def jobs(deps: Deps) -> dict[str, Handler[IdentityUow]]:
     async def rotate_on_schedule(job: Job, uow: IdentityUow) -> None:
         current = await uow.signing_keys.current(lock=True)
         if current is not None and current.kid == job.payload.get("kid"):
-            await rotate(uow, deps.keyring)
+            await rotate(RotateKey(), uow, deps)
         else:
             # rotated by hand since this job was scheduled: the newer key has its own job
             await schedule_rotation(uow, deps.settings)

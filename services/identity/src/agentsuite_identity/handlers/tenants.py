@@ -3,6 +3,7 @@ profile changes, suspension, reactivation, soft deletion and the purge after its
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
@@ -17,6 +18,7 @@ from agentsuite_contracts.identity import (
     TenantSuspended,
     TenantUpdated,
 )
+from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain import directory
 from agentsuite_identity.domain.directory import TenantStatus, UserStatus
 from agentsuite_identity.domain.errors import Conflict, NotFound
@@ -24,8 +26,6 @@ from agentsuite_identity.handlers import invitations
 from agentsuite_identity.handlers.authz import assign_role, seed_system_roles
 from agentsuite_identity.handlers.orgs import add_org
 from agentsuite_identity.handlers.users import Email, Name, Password, Slug, VersionCheck, add_user
-from agentsuite_identity.passwords import Passwords
-from agentsuite_identity.settings import IdentitySettings
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.jobs import Handler, Job
 
@@ -58,6 +58,29 @@ class Suspend(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+@dataclass(frozen=True)
+class ChangeTenant:
+    tenant_id: UUID
+    changes: UpdateTenant
+    check: VersionCheck
+
+
+@dataclass(frozen=True)
+class SuspendTenant:
+    tenant_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReactivateTenant:
+    tenant_id: UUID
+
+
+@dataclass(frozen=True)
+class DeleteTenant:
+    tenant_id: UUID
+
+
 class TenantView(BaseModel):
     tenant_id: UUID
     slug: str
@@ -86,24 +109,18 @@ class Bootstrapped(BaseModel):
     )
 
 
-async def create_tenant(
-    cmd: CreateTenant,
-    uow: IdentityUow,
-    *,
-    passwords: Passwords,
-    settings: IdentitySettings,
-) -> Bootstrapped:
+async def create_tenant(cmd: CreateTenant, uow: IdentityUow, deps: Deps) -> Bootstrapped:
     """In the unit of work of the NEW tenant's id (RLS checks every row against it)."""
     tenant_id = uow.tenant_id
     assert tenant_id is not None
     if await uow.tenants.get(tenant_id) is not None:
-        raise Conflict("this request already created a tenant", field="tenant_id")
+        raise Conflict("conflict", "this request already created a tenant", field="tenant_id")
     if not await uow.tenants.add(tenant_id, cmd.slug, cmd.name, cmd.tier):
-        raise Conflict(f"the slug {cmd.slug!r} is taken", field="slug")
+        raise Conflict("conflict", f"the slug {cmd.slug!r} is taken", field="slug")
     uow.emit(TenantCreated(tenant_id=tenant_id, slug=cmd.slug, name=cmd.name, tier=cmd.tier))
     roles = await seed_system_roles(uow)
     admin = cmd.admin
-    hashed = None if admin.password is None else await passwords.hash(admin.password)
+    hashed = None if admin.password is None else await deps.passwords.hash(admin.password)
     user_id = await add_user(
         uow,
         email=admin.email,
@@ -116,7 +133,12 @@ async def create_tenant(
     token = None
     if hashed is None:
         issued = await invitations.issue(
-            uow, org_id=org_id, email=admin.email, role="owner", settings=settings, created_by=None
+            uow,
+            org_id=org_id,
+            email=admin.email,
+            role="owner",
+            settings=deps.settings,
+            created_by=None,
         )
         token = issued.token
     row = await get_tenant(uow, tenant_id)
@@ -131,18 +153,17 @@ async def create_tenant(
 async def get_tenant(uow: IdentityUow, tenant_id: UUID, *, lock: bool = False) -> RowMapping:
     row = await uow.tenants.get(tenant_id, lock=lock)
     if row is None:
-        raise NotFound(f"tenant {tenant_id} not found", field="tenant_id")
+        raise NotFound("not_found", f"tenant {tenant_id} not found", field="tenant_id")
     return row
 
 
-async def update_tenant(
-    cmd: UpdateTenant, uow: IdentityUow, *, tenant_id: UUID, check: VersionCheck
-) -> TenantView:
+async def update_tenant(cmd: ChangeTenant, uow: IdentityUow, deps: Deps) -> TenantView:
+    tenant_id = cmd.tenant_id
     row = await get_tenant(uow, tenant_id, lock=True)
-    check(row["version"])
+    cmd.check(row["version"])
     if row["status"] == TenantStatus.DELETED:
-        raise Conflict("the tenant is deleted", field="tenant_id")
-    values = cmd.model_dump(exclude_none=True)
+        raise Conflict("conflict", "the tenant is deleted", field="tenant_id")
+    values = cmd.changes.model_dump(exclude_none=True)
     if values:
         row = await uow.tenants.change(tenant_id, **values)
         uow.emit(
@@ -152,8 +173,9 @@ async def update_tenant(
     return TenantView.of(row)
 
 
-async def suspend_tenant(cmd: Suspend, uow: IdentityUow, *, tenant_id: UUID) -> TenantView:
+async def suspend_tenant(cmd: SuspendTenant, uow: IdentityUow, deps: Deps) -> TenantView:
     """Its tokens stop at identity at once (the live check), elsewhere within their TTL."""
+    tenant_id = cmd.tenant_id
     row = await get_tenant(uow, tenant_id, lock=True)
     directory.tenant_move(row["status"], TenantStatus.SUSPENDED)
     row = await uow.tenants.change(
@@ -167,10 +189,11 @@ async def suspend_tenant(cmd: Suspend, uow: IdentityUow, *, tenant_id: UUID) -> 
     return TenantView.of(row)
 
 
-async def reactivate_tenant(uow: IdentityUow, *, tenant_id: UUID) -> TenantView:
+async def reactivate_tenant(cmd: ReactivateTenant, uow: IdentityUow, deps: Deps) -> TenantView:
+    tenant_id = cmd.tenant_id
     row = await get_tenant(uow, tenant_id, lock=True)
     if row["status"] == TenantStatus.ACTIVE:
-        raise Conflict("the tenant is already active", field="status")
+        raise Conflict("conflict", "the tenant is already active", field="status")
     directory.tenant_move(row["status"], TenantStatus.ACTIVE)
     row = await uow.tenants.change(
         tenant_id, status=TenantStatus.ACTIVE.value, status_reason=None, suspended_at=None
@@ -180,14 +203,13 @@ async def reactivate_tenant(uow: IdentityUow, *, tenant_id: UUID) -> TenantView:
     return TenantView.of(row)
 
 
-async def delete_tenant(
-    uow: IdentityUow, *, tenant_id: UUID, settings: IdentitySettings
-) -> TenantView:
+async def delete_tenant(cmd: DeleteTenant, uow: IdentityUow, deps: Deps) -> TenantView:
     """Soft: the tenant stops at once; its rows go when the purge job runs after the grace."""
+    tenant_id = cmd.tenant_id
     row = await get_tenant(uow, tenant_id, lock=True)
     directory.tenant_move(row["status"], TenantStatus.DELETED)
     now = datetime.now(UTC)
-    purge_after = now + timedelta(days=settings.tenant_purge_grace_days)
+    purge_after = now + timedelta(days=deps.settings.tenant_purge_grace_days)
     row = await uow.tenants.change(
         tenant_id, status=TenantStatus.DELETED.value, deleted_at=now, purge_after=purge_after
     )

@@ -4,6 +4,7 @@ types every directory command shares, so each rule answers 422 naming its field.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -13,11 +14,11 @@ from sqlalchemy.engine import RowMapping
 
 from agentsuite_contracts.identity import UserCreated, UserDeactivated, UserUpdated
 from agentsuite_contracts.ids import uuid7
+from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain import directory
 from agentsuite_identity.domain.directory import UserStatus
 from agentsuite_identity.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from agentsuite_identity.handlers.tokens import revoke_user_sessions
-from agentsuite_identity.passwords import Passwords
 from agentsuite_identity.uow import IdentityUow
 
 T = TypeVar("T")
@@ -30,7 +31,7 @@ def rule(check: Callable[[T], T]) -> AfterValidator:
         try:
             return check(value)
         except Invalid as exc:
-            raise ValueError(exc.detail) from None
+            raise ValueError(exc.message) from None
 
     return AfterValidator(run)
 
@@ -71,6 +72,28 @@ class ChangePassword(BaseModel):
     new: Password
 
 
+@dataclass(frozen=True)
+class ChangeUser:
+    user_id: UUID
+    changes: UpdateUser
+    check: VersionCheck
+
+
+@dataclass(frozen=True)
+class DeactivateUser:
+    user_id: UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SetPassword:
+    """A user changing their own password (`current` proves it is them)."""
+
+    user_id: UUID
+    current: str
+    new: str
+
+
 class UserView(BaseModel):
     user_id: UUID
     email: str
@@ -104,14 +127,16 @@ async def add_user(
         user_id, uow.tenant_id, email, display_name, password_hash, status.value, attributes or {}
     )
     if not added:
-        raise Conflict("a user with this email already exists in the tenant", field="email")
+        raise Conflict(
+            "conflict", "a user with this email already exists in the tenant", field="email"
+        )
     uow.emit(UserCreated(user_id=user_id, email=email, display_name=display_name, status=status))
     return user_id
 
 
-async def create_user(cmd: CreateUser, uow: IdentityUow, *, passwords: Passwords) -> UserView:
+async def create_user(cmd: CreateUser, uow: IdentityUow, deps: Deps) -> UserView:
     """No commit: the route saves the idempotent response in the same transaction."""
-    hashed = await passwords.hash(cmd.password)
+    hashed = await deps.passwords.hash(cmd.password)
     user_id = await add_user(
         uow,
         email=cmd.email,
@@ -126,50 +151,47 @@ async def create_user(cmd: CreateUser, uow: IdentityUow, *, passwords: Passwords
 async def get_user(uow: IdentityUow, user_id: UUID, *, lock: bool = False) -> RowMapping:
     row = await uow.users.get(user_id, lock=lock)
     if row is None:
-        raise NotFound(f"user {user_id} not found", field="user_id")
+        raise NotFound("not_found", f"user {user_id} not found", field="user_id")
     return row
 
 
-async def update_user(
-    cmd: UpdateUser, uow: IdentityUow, *, user_id: UUID, check: VersionCheck
-) -> UserView:
-    row = await get_user(uow, user_id, lock=True)
-    check(row["version"])
-    values = cmd.model_dump(exclude_none=True)
+async def update_user(cmd: ChangeUser, uow: IdentityUow, deps: Deps) -> UserView:
+    row = await get_user(uow, cmd.user_id, lock=True)
+    cmd.check(row["version"])
+    values = cmd.changes.model_dump(exclude_none=True)
     if values:
-        row = await uow.users.change(user_id, **values)
+        row = await uow.users.change(cmd.user_id, **values)
         uow.emit(user_updated(row))
         await uow.commit()
     return UserView.of(row)
 
 
-async def deactivate_user(cmd: Deactivate, uow: IdentityUow, *, user_id: UUID) -> UserView:
+async def deactivate_user(cmd: DeactivateUser, uow: IdentityUow, deps: Deps) -> UserView:
     """Deactivated at once: identity refuses the user's tokens from now on, and every refresh
     token is revoked so nothing new is minted; access tokens elsewhere run out their TTL."""
-    row = await get_user(uow, user_id, lock=True)
+    row = await get_user(uow, cmd.user_id, lock=True)
     status = directory.user_move(row["status"], UserStatus.DEACTIVATED)
-    row = await uow.users.change(user_id, status=status.value, deactivated_at=datetime.now(UTC))
-    await revoke_user_sessions(uow, user_id, "user_deactivated")
-    uow.emit(UserDeactivated(user_id=user_id, reason=cmd.reason))
+    row = await uow.users.change(cmd.user_id, status=status.value, deactivated_at=datetime.now(UTC))
+    await revoke_user_sessions(uow, cmd.user_id, "user_deactivated")
+    uow.emit(UserDeactivated(user_id=cmd.user_id, reason=cmd.reason))
     await uow.commit()
     return UserView.of(row)
 
 
-async def change_password(
-    cmd: ChangePassword, uow: IdentityUow, *, user_id: UUID, passwords: Passwords
-) -> None:
+async def change_password(cmd: SetPassword, uow: IdentityUow, deps: Deps) -> None:
     """Needs the current password; every refresh token of the user is revoked, so a session
     that learnt the old password cannot carry on."""
-    row = await get_user(uow, user_id, lock=True)
+    passwords = deps.passwords
+    row = await get_user(uow, cmd.user_id, lock=True)
     if row["status"] != UserStatus.ACTIVE:
-        raise Forbidden("the account is not active")
+        raise Forbidden("forbidden", "the account is not active")
     ok, _ = await passwords.verify(row["password_hash"], cmd.current)
     if not ok:
-        raise Forbidden("the current password does not match")
+        raise Forbidden("forbidden", "the current password does not match")
     if cmd.new == cmd.current:
-        raise Invalid("must differ from the current password", field="new")
-    await uow.users.change(user_id, password_hash=await passwords.hash(cmd.new))
-    await revoke_user_sessions(uow, user_id, "password_changed")
+        raise Invalid("invalid", "must differ from the current password", field="new")
+    await uow.users.change(cmd.user_id, password_hash=await passwords.hash(cmd.new))
+    await revoke_user_sessions(uow, cmd.user_id, "password_changed")
     await uow.commit()
 
 
