@@ -12,6 +12,7 @@ from uuid import UUID
 
 import pytest
 
+from agentsuite_llm_gateway import settlement
 from agentsuite_llm_gateway.budgets import BudgetExhausted, Reservation
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import BudgetRule
@@ -24,7 +25,7 @@ ESTIMATE = 1_000  # micros per call
 
 async def make_budget(gateway: Gateway, tenant: UUID, **fields: Any) -> BudgetRule:
     async with gateway.deps.uow(tenant) as uow:
-        view = await handlers.create_budget(uow, CreateBudget.model_validate(fields))
+        view = await handlers.create_budget(CreateBudget.model_validate(fields), uow, gateway.deps)
         await uow.commit()
     [rule] = [r for r in await rules(gateway, tenant) if r.budget_id == view.budget_id]
     return rule
@@ -114,7 +115,7 @@ async def test_settle_spends_the_real_amount_and_frees_the_rest(gateway: Gateway
     with pytest.raises(BudgetExhausted):
         await gateway.deps.budgets.reserve(Caller(tenant), [rule], 100, ESTIMATE)
     async with gateway.deps.uow(tenant) as uow:
-        await handlers.settle(uow, won[0].reservation_id, 40, 300, uuid.uuid4())
+        await settlement.settle(uow, won[0].reservation_id, 40, 300, uuid.uuid4())
         await uow.commit()
     state = await counters(gateway, rule.budget_id)
     assert (state["spent_micros"], state["reserved_micros"]) == (300, 9 * ESTIMATE)
@@ -125,7 +126,7 @@ async def test_settle_spends_the_real_amount_and_frees_the_rest(gateway: Gateway
         await gateway.deps.budgets.reserve(Caller(tenant), [rule], 1, 1)
     # settling again is harmless
     async with gateway.deps.uow(tenant) as uow:
-        await handlers.settle(uow, won[0].reservation_id, 40, 300, uuid.uuid4())
+        await settlement.settle(uow, won[0].reservation_id, 40, 300, uuid.uuid4())
         await uow.commit()
     assert (await counters(gateway, rule.budget_id))["spent_micros"] == 300
 
@@ -167,7 +168,7 @@ async def test_crossings_are_emitted_once_per_window(gateway: Gateway) -> None:
     for spend in (4_000, 2_000, 1_000, 3_000):
         held = await gateway.deps.budgets.reserve(caller, [rule], 10, spend)
         async with gateway.deps.uow(tenant) as uow:
-            await handlers.settle(uow, held.reservation_id, 10, spend, request)
+            await settlement.settle(uow, held.reservation_id, 10, spend, request)
             await uow.commit()
     with pytest.raises(
         BudgetExhausted,
@@ -255,7 +256,7 @@ async def test_a_batch_settles_many_reservations_while_others_reserve(gateway: G
 
     async def flush() -> None:
         async with gateway.deps.uow(tenant) as uow:
-            await handlers.settle_many(uow, items)
+            await settlement.settle_many(uow, items)
             await uow.commit()
 
     _, (reserved, refused) = await asyncio.gather(

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from agentsuite_llm_gateway.domain.caller import Caller
-from agentsuite_llm_gateway.handlers.budgets import settle
+from agentsuite_llm_gateway.settlement import settle
 from tests.integration.llm_gateway.harness import Gateway, auth
 
 pytestmark = pytest.mark.usefixtures("gateway")

@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from agentsuite_kit.http.pagination import encode_cursor
+from agentsuite_llm_gateway.api.errors import status_of
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from tests.integration.llm_gateway.harness import Gateway, auth
 
@@ -216,7 +217,7 @@ async def test_resolver_by_label_version_latest_and_strict_errors(gateway: Gatew
     assert (err.code, err.param) == (Code.INVALID_VARIABLES, "prompt.variables.name")
     assert "'name'" in err.message
     err = await refused({"name": "greet", "variables": {"tone": "dry", "name": 7}})
-    assert (err.code, err.status) == (Code.INVALID_VARIABLES, 400)
+    assert (err.code, status_of(err)) == (Code.INVALID_VARIABLES, 400)
     # another tenant's prompt of the same name is unknown
     other = uuid.uuid4()
     with pytest.raises(GatewayError) as caught:

@@ -9,12 +9,12 @@ import httpx2 as httpx  # the HTTP client the installed openai package is built 
 import openai
 import pytest
 
-from agentsuite_llm_gateway.api.errors import openai_error
+from agentsuite_llm_gateway.api.errors import EdgeError, openai_error
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 
 CASES: list[tuple[GatewayError, int, type[openai.APIStatusError]]] = [
     (GatewayError(Code.INVALID_REQUEST, "bad", param="messages"), 400, openai.BadRequestError),
-    (GatewayError(Code.INVALID_REQUEST, "big", status=413), 413, openai.APIStatusError),
+    (EdgeError(413, Code.INVALID_REQUEST, "big"), 413, openai.APIStatusError),
     (GatewayError(Code.MODEL_NOT_FOUND, "nope", param="model"), 404, openai.NotFoundError),
     (GatewayError(Code.BUDGET_EXCEEDED, "spent"), 402, openai.APIStatusError),
     (GatewayError(Code.COST_CAP, "cap", param="max_cost"), 402, openai.APIStatusError),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from agentsuite_llm_gateway.api.errors import status_of
 from agentsuite_llm_gateway.domain.budgets import DEFAULT_OUTPUT
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import (
@@ -217,7 +218,7 @@ def test_model_name_is_itself_and_unknown_is_model_not_found() -> None:
     assert err.code is Code.MODEL_NOT_FOUND
     assert err.param == "model"
     assert "nope" in err.message
-    assert err.status == 404
+    assert status_of(err) == 404
 
 
 def test_alias_targets_without_a_model_are_skipped() -> None:
@@ -332,7 +333,7 @@ def test_cost_cap_error_names_the_cap_and_cheapest_estimate() -> None:
     cat = catalog(models, {"x": [("dear", 1), ("less", 1)]})
     err = refused(cat, ask("x", prompt_tokens=1000, max_output=1000, max_cost_micros=500))
     assert err.code is Code.COST_CAP
-    assert err.status == 402
+    assert status_of(err) == 402
     assert err.param == "max_cost"
     assert "0.000500 (500 micro-units)" in err.message
     assert "0.010000 (10000 micro-units)" in err.message

@@ -8,15 +8,15 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from agentsuite_kit.auth import JwksKeySet
+from agentsuite_kit.errors import DomainError
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_kit.runtime import Runtime
 from agentsuite_kit.service import ServiceSpec
-from agentsuite_llm_gateway.api import routers
-from agentsuite_llm_gateway.api.errors import on_gateway_error, on_problem, on_unhandled
+from agentsuite_llm_gateway.api import ROUTERS
+from agentsuite_llm_gateway.api.errors import on_domain, on_problem, on_unhandled
 from agentsuite_llm_gateway.api.fast import FastPath
 from agentsuite_llm_gateway.consumers import consumers
 from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.handlers.requests import recover, worker
 from agentsuite_llm_gateway.handlers.traces import ensure_partitions
 from agentsuite_llm_gateway.jobs import jobs, schedule
@@ -55,11 +55,11 @@ def build(settings: GatewaySettings, *, keyset: JwksKeySet | None = None) -> Fas
         shutdown=[last_stop],
     )
     deps.recorder.register(deps.runtime.metrics.registry)
-    app = deps.runtime.app(title="llm-gateway", version="1", routers=routers(deps))
+    app = deps.runtime.app(title="llm-gateway", version="1", routers=ROUTERS)
     # outermost of the middlewares: the two hot routes skip the rest (api/fast.py)
     app.add_middleware(FastPath, deps=deps)
     app.add_exception_handler(ProblemError, on_problem)
-    app.add_exception_handler(GatewayError, on_gateway_error)
+    app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(Exception, on_unhandled)
     app.state.deps = deps
     return app

@@ -21,9 +21,9 @@ from agentsuite_llm_gateway.domain.budgets import remaining
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import BudgetRule
 from agentsuite_llm_gateway.domain.costs import units
-from agentsuite_llm_gateway.handlers.budgets import settle
 from agentsuite_llm_gateway.repositories.budgets import Row, counters_of, limits_of
 from agentsuite_llm_gateway.settings import GatewaySettings
+from agentsuite_llm_gateway.settlement import settle
 from agentsuite_llm_gateway.uow import GatewayUow
 
 

@@ -2,7 +2,7 @@
 change notification (or `config_ttl`) says it is stale.
 
 Every admin write runs `pg_notify('llm_catalog', '<tenant>')` in its transaction (see
-`Providers.announce`); PostgreSQL delivers it to every listener at commit, and one
+`GatewayUow.catalog_changed`); PostgreSQL delivers it to every listener at commit, and one
 connection per process LISTENs (the kit's `Changes`). An entry remembers the (epoch,
 generation) its load began under: a notification for the tenant bumps the generation, a
 connect or a loss of the connection bumps the epoch. A warm entry is then served without
@@ -19,10 +19,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
-from agentsuite_kit.db.changes import Changes, Ticket, void_here
+from agentsuite_kit.db.changes import Changes, Ticket
 from agentsuite_llm_gateway.domain.catalog import (
     Alias,
     BudgetRule,
@@ -37,11 +37,7 @@ from agentsuite_llm_gateway.domain.catalog import (
     Tier,
 )
 from agentsuite_llm_gateway.settings import GatewaySettings
-
-if TYPE_CHECKING:
-    from agentsuite_llm_gateway.uow import GatewayUow
-
-CHANNEL = "llm_catalog"
+from agentsuite_llm_gateway.uow import CATALOG_CHANNEL, GatewayUow
 
 LOCAL = "local"
 BUILTIN_MODELS = {"local-echo": "echo", "local-json": "json", "local-tools": "tools"}
@@ -53,11 +49,6 @@ MAX_TENANTS = 10_000  # catalogues kept per process; the least recently loaded g
 _BUILTIN_NS = uuid.UUID("5b0e0d4e-3f7a-4c61-9d35-6c1b9a1e2f70")
 
 Row = Mapping[Any, Any]
-
-
-def forget_here(tenant_id: UUID) -> None:
-    """A write here voids this process's copies at once, before its notification comes back."""
-    void_here(CHANNEL, tenant_id)
 
 
 def builtin_id(tenant_id: UUID, name: str) -> UUID:
@@ -176,7 +167,7 @@ class Catalogs:
         self.settings = settings
         self._uow = uow
         url = dsn if dsn is not None else settings.database_url.get_secret_value()
-        self.changes = Changes(url, CHANNEL, retry=retry, on_void=self._dropped)
+        self.changes = Changes(url, CATALOG_CHANNEL, retry=retry, on_void=self._dropped)
         self._entries: dict[UUID, _Entry] = {}
         self._loads: dict[UUID, tuple[Ticket, asyncio.Future[Catalog]]] = {}
         self.loads = 0  # database loads done (tests and metrics)

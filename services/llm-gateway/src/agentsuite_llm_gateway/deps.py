@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from uuid import UUID
 
 from agentsuite_kit.runtime import Runtime
+from agentsuite_llm_gateway.attempts import Attempts
 from agentsuite_llm_gateway.budgets import BudgetGate
 from agentsuite_llm_gateway.cache import ResponseCache
 from agentsuite_llm_gateway.catalogs import Catalogs
@@ -13,6 +15,7 @@ from agentsuite_llm_gateway.crypto import Cipher
 from agentsuite_llm_gateway.domain.breaker import Breakers
 from agentsuite_llm_gateway.gateway import Gateway
 from agentsuite_llm_gateway.instance import Instance
+from agentsuite_llm_gateway.outcomes import Outcomes
 from agentsuite_llm_gateway.prompts import PromptResolver
 from agentsuite_llm_gateway.recorder import Recorder
 from agentsuite_llm_gateway.settings import GatewaySettings
@@ -45,8 +48,25 @@ class Deps:
         self.prompts = PromptResolver(self.uow)
         self.recorder = Recorder(s, self.uow)
         self.cache = ResponseCache(s, self.uow)
-        self.gateway = Gateway(self)
         self.instance = Instance(lambda: self.runtime.engine, s.instance_check_interval)
+        rng = random.Random()  # noqa: S311  # routing weights and jitter, not secrets
+        outcomes = Outcomes(
+            s,
+            budgets=self.budgets,
+            recorder=self.recorder,
+            cache=self.cache,
+            instance=self.instance,
+            uow=self.uow,
+        )
+        attempts = Attempts(s, self.budgets, self.upstreams, self.breakers, rng)
+        self.gateway = Gateway(
+            s,
+            prompts=self.prompts,
+            catalogs=self.catalogs,
+            attempts=attempts,
+            outcomes=outcomes,
+            rng=rng,
+        )
 
     def uow(self, tenant_id: UUID | None) -> GatewayUow:
         """A unit of work for `tenant_id` (None: tenantless, all tenants' rows)."""

@@ -3,7 +3,7 @@
 One `Gateway` per process; every entrypoint (the OpenAI routes, the Kafka consumer) calls
 `chat`, `stream` or `embed`. A request is prepared once (`_prepare`: the prompt rendered,
 the tenant's catalogue read from memory, the route planned, the estimate made), then tried
-model by model (`_attempts`: the budget reserved (reserving.py), the breaker asked, retries
+model by model (`_attempts`, with attempts.py: the budget reserved, the breaker asked, retries
 with backoff on 429/5xx/timeouts, a fallback to the next model on those and on connection or
 response faults), and recorded off the hot path whatever happened (outcomes.py).
 """
@@ -11,30 +11,29 @@ response faults), and recorded off the hot path whatever happened (outcomes.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-from agentsuite_kit.storable import escape_text
 from agentsuite_kit.tokens import encoding_of
 from agentsuite_llm_gateway import reserving
+from agentsuite_llm_gateway.attempts import Attempts, exhausted, falls_back, refused
+from agentsuite_llm_gateway.catalogs import Catalogs
 from agentsuite_llm_gateway.domain import asks
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.domain.routing import Ask, plan
-from agentsuite_llm_gateway.domain.traces import Attempt
 from agentsuite_llm_gateway.outcomes import Outcomes
-from agentsuite_llm_gateway.prepared import Json, Options, Outcome, Prepared, elapsed_ms
-from agentsuite_llm_gateway.upstream.base import Call, Failure, UpstreamError
-
-if TYPE_CHECKING:
-    from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.prepared import Json, Options, Outcome, Prepared
+from agentsuite_llm_gateway.prompts import PromptResolver
+from agentsuite_llm_gateway.settings import GatewaySettings
+from agentsuite_llm_gateway.streaming import open_stream
+from agentsuite_llm_gateway.upstream.base import Call, UpstreamError
 
 __all__ = ["GATEWAY_MEMBERS", "Gateway", "Options", "Outcome", "Prepared"]
 
@@ -45,11 +44,22 @@ GATEWAY_MEMBERS = ("prompt", "agentsuite")
 
 
 class Gateway:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.settings = deps.settings
-        self.outcomes = Outcomes(deps)
-        self.rng = random.Random()  # noqa: S311  # routing weights, not secrets
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        *,
+        prompts: PromptResolver,
+        catalogs: Catalogs,
+        attempts: Attempts,
+        outcomes: Outcomes,
+        rng: random.Random,
+    ) -> None:
+        self.settings = settings
+        self.prompts = prompts
+        self.catalogs = catalogs
+        self.attempts = attempts
+        self.outcomes = outcomes
+        self.rng = rng
 
     # --- entrypoints -------------------------------------------------------------------------
 
@@ -57,7 +67,7 @@ class Gateway:
         """Complete `body` (an OpenAI chat request, maybe with a `prompt` reference);
         GatewayError when refused or when every route failed."""
         job = await self.prepare(caller, body, options, needs=asks.needs(body))
-        async with self.traced_failure(job):
+        async with self.outcomes.traced_failure(job):
             hit = await self.outcomes.cached(job)
             if hit is not None:
                 return hit
@@ -69,33 +79,15 @@ class Gateway:
 
     async def embed(self, caller: Caller, body: Json, options: Options) -> Outcome:
         job = await self.prepare(caller, body, options, needs=frozenset({"embeddings"}))
-        async with self.traced_failure(job):
+        async with self.outcomes.traced_failure(job):
             reply, model = await self._attempts(job, lambda adapter, call: adapter.embed(call))
         return await self.outcomes.finish(job, reply, model)
 
     async def stream(self, caller: Caller, body: Json, options: Options) -> AsyncIterator[bytes]:
         """SSE bytes; the first token is already in hand when this returns, so a stream
         that fails before it falls back like any other call."""
-        from agentsuite_llm_gateway.streaming import open_stream
-
         job = await self.prepare(caller, body, options, needs=asks.needs(body), stream=True)
-        return await open_stream(self, job)
-
-    @contextlib.asynccontextmanager
-    async def traced_failure(self, job: Prepared, *, stream: bool = False) -> AsyncIterator[None]:
-        """A refused, failed or abandoned call is settled and traced before its error goes
-        on (an abandoned one by the recorder's flush: its task is being cancelled)."""
-        try:
-            yield
-        except GatewayError as exc:
-            await self.outcomes.error(job, exc, stream=stream)
-            raise
-        except asyncio.CancelledError:
-            self.outcomes.cancelled(job)
-            raise
-        except Exception:
-            await self.outcomes.crashed(job)
-            raise
+        return await open_stream(self.attempts, self.outcomes, job)
 
     # --- preparation -------------------------------------------------------------------------
 
@@ -131,7 +123,7 @@ class Gateway:
                     "prompt: an object {name, label | version, variables}",
                     param="prompt",
                 )
-            rendered = await self.deps.prompts.resolve(caller.tenant_id, reference)
+            rendered = await self.prompts.resolve(caller.tenant_id, reference)
             prompt_id, prompt_version = rendered.prompt_id, rendered.version
             body = {**rendered.params, **body}
             body["messages"] = [*rendered.messages, *(body.get("messages") or [])]
@@ -147,7 +139,7 @@ class Gateway:
             # counted as the model asked for is (what execution's run budget reserves too)
             prompt_tokens = asks.input_bound(body, named)
             max_output, n = asks.output_asked(body), asks.choices(body)
-        catalog = await self.deps.catalogs.get(caller.tenant_id)
+        catalog = await self.catalogs.get(caller.tenant_id)
         ask = Ask(
             requested=named,
             caller=caller,
@@ -184,20 +176,17 @@ class Gateway:
 
     # --- attempts ------------------------------------------------------------------------
 
-    async def reserve(self, job: Prepared, model: Model) -> Model:
-        return await reserving.reserve(self.deps.budgets, job, model, self.rng)
-
     async def _attempts(
         self, job: Prepared, send: Callable[[Any, Call], Awaitable[T]]
     ) -> tuple[T, Model]:
         """Try each candidate (retrying the retryable) until one answers."""
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
-            model = await self.reserve(job, candidate)
+            model = await self.attempts.reserve(job, candidate)
             await self.outcomes.started(job, model)
             try:
                 # inside: a credential that no longer decrypts fails this provider only
-                call = self.call(job, model, self.settings.upstream_timeout)
+                call = self.attempts.call(job, model, self.settings.upstream_timeout)
                 return await self._retrying(job, model, call, send), model
             except UpstreamError as exc:
                 last = exc
@@ -205,100 +194,25 @@ class Gateway:
                     raise refused(exc) from None
         raise exhausted(last)
 
-    def call(self, job: Prepared, model: Model, timeout: float) -> Call:
-        body = job.body
-        if reserving.bounded(job) and not job.embeddings:
-            # the reservation covers this many output tokens: the provider may not exceed it
-            body = asks.bound_output(body, reserving.output_cap(job, model))
-        credential = self.deps.upstreams.credential(job.caller.tenant_id, model.provider)
-        return Call(model=model, body=body, credential=credential, timeout=timeout)
-
     async def _retrying(
         self, job: Prepared, model: Model, call: Call, send: Callable[[Any, Call], Awaitable[T]]
     ) -> T:
-        adapter = self.deps.upstreams.adapter(model.provider)
+        tries = self.attempts
+        adapter = tries.adapter(model)
         for attempt in range(self.settings.retries + 1):
-            key = self.admit(job, model)
+            key = tries.admit(job, model)
             began = time.perf_counter()
             try:
                 result = await send(adapter, call)
             except asyncio.CancelledError:
-                self.deps.breakers.release(key)  # the client left: no verdict on the provider
+                tries.abandoned(key)  # the client left: no verdict on the provider
                 raise
             except UpstreamError as exc:
-                self.failed(job, model, key, exc, began)
+                tries.failed(job, model, key, exc, began)
                 if not exc.retryable or attempt == self.settings.retries:
                     raise
-                await asyncio.sleep(self.backoff(attempt, exc.retry_after))
+                await asyncio.sleep(tries.backoff(attempt, exc.retry_after))
                 continue
-            self.succeeded(job, model, key, began)
+            tries.succeeded(job, model, key, began)
             return result
         raise AssertionError("unreachable")  # the loop returns or raises
-
-    # per provider row, not name: two tenants' `openai` providers are two upstreams, and the
-    # breaker's verdicts below are shared by calls and streams
-
-    def admit(self, job: Prepared, model: Model) -> str:
-        """The provider's breaker key, once its breaker lets one more try through."""
-        key = str(model.provider.provider_id)
-        if not self.deps.breakers.allow(key):
-            name = model.provider.name
-            job.attempts.append(Attempt(model.name, name, "breaker_open", 0))
-            raise UpstreamError(Failure.CONNECT, f"provider {name}: circuit open")
-        return key
-
-    def failed(
-        self, job: Prepared, model: Model, key: str, exc: UpstreamError, began: float
-    ) -> None:
-        # the upstream's own words: kept escaped, as a trace with a NUL cannot be written
-        error = escape_text(exc.message)
-        job.attempts.append(
-            Attempt(model.name, model.provider.name, exc.kind.value, elapsed_ms(began), error)
-        )
-        if exc.kind is Failure.REFUSED:
-            self.deps.breakers.release(key)  # the provider is fine; a half-open probe ends
-        else:
-            self.deps.breakers.failure(key)
-
-    def succeeded(self, job: Prepared, model: Model, key: str, began: float) -> None:
-        self.deps.breakers.success(key)
-        job.attempts.append(Attempt(model.name, model.provider.name, "ok", elapsed_ms(began)))
-
-    def backoff(self, attempt: int, retry_after: float | None) -> float:
-        base = self.settings.retry_backoff * (2**attempt)
-        if retry_after is not None:
-            # honour the provider's ask, but never park a request longer than the timeout
-            base = min(max(base, retry_after), self.settings.upstream_timeout)
-        return float(base * (0.5 + self.rng.random() / 2))
-
-
-def falls_back(exc: UpstreamError) -> bool:
-    if exc.falls_back:
-        return True
-    # a provider refusing the input as too long: a bigger window later in the list may fit
-    return exc.kind is Failure.REFUSED and "context" in exc.message.lower()
-
-
-def refused(exc: UpstreamError) -> GatewayError:
-    status = exc.status if exc.status is not None and 400 <= exc.status < 500 else 400
-    return GatewayError(
-        Code.INVALID_REQUEST,
-        f"the provider refused the request: {exc.message}",
-        status=status,
-        provider_status=exc.status,
-    )
-
-
-def exhausted(last: UpstreamError | None) -> GatewayError:
-    if last is None:
-        return GatewayError(Code.NO_ROUTE, "no model could take the request", retryable=True)
-    code = {
-        Failure.RATE_LIMITED: Code.RATE_LIMITED,
-        Failure.TIMEOUT: Code.TIMEOUT,
-    }.get(last.kind, Code.PROVIDER_ERROR)
-    return GatewayError(
-        code,
-        f"every route failed; last: {last.message}",
-        retryable=True,
-        provider_status=last.status,
-    )

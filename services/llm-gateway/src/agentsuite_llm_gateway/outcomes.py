@@ -4,24 +4,28 @@ the recorder, off the hot path, whatever happened) and its response-cache entry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from uuid import UUID
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.storable import unstorable
+from agentsuite_llm_gateway.budgets import BudgetGate
+from agentsuite_llm_gateway.cache import ResponseCache
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros, units
 from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.domain.traces import Trace
+from agentsuite_llm_gateway.instance import Instance
 from agentsuite_llm_gateway.prepared import Json, Options, Outcome, Prepared, elapsed_ms
-from agentsuite_llm_gateway.recorder import call_row
+from agentsuite_llm_gateway.recorder import Recorder, call_row
 from agentsuite_llm_gateway.repositories.calls import STARTED
+from agentsuite_llm_gateway.settings import GatewaySettings
+from agentsuite_llm_gateway.uow import GatewayUow
 from agentsuite_llm_gateway.upstream.base import Reply
-
-if TYPE_CHECKING:
-    from agentsuite_llm_gateway.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,38 @@ def extension(
 
 
 class Outcomes:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        *,
+        budgets: BudgetGate,
+        recorder: Recorder,
+        cache: ResponseCache,
+        instance: Instance,
+        uow: Callable[[UUID | None], GatewayUow],
+    ) -> None:
+        self.settings = settings
+        self.budgets = budgets
+        self.recorder = recorder
+        self.cache = cache
+        self.instance = instance
+        self.uow = uow
+
+    @contextlib.asynccontextmanager
+    async def traced_failure(self, job: Prepared, *, stream: bool = False) -> AsyncIterator[None]:
+        """A refused, failed or abandoned call is settled and traced before its error goes
+        on (an abandoned one by the recorder's flush: its task is being cancelled)."""
+        try:
+            yield
+        except GatewayError as exc:
+            await self.error(job, exc, stream=stream)
+            raise
+        except asyncio.CancelledError:
+            self.cancelled(job)
+            raise
+        except Exception:
+            await self.crashed(job)
+            raise
 
     async def settle(self, job: Prepared, tokens: Tokens, cost: int) -> None:
         """Settle the call's reservation as it ends, before its client has the answer, so
@@ -63,7 +97,7 @@ class Outcomes:
             return
         try:
             async with asyncio.timeout(SETTLE_WAIT):
-                await self.deps.budgets.settle(
+                await self.budgets.settle(
                     job.caller.tenant_id, held, tokens.total, cost, job.options.request_id
                 )
         except Exception:  # the answer goes out; its trace settles the reservation later
@@ -80,41 +114,10 @@ class Outcomes:
         body = dict(reply.body)
         body["model"] = model.name
         body["agentsuite"] = extension(job, model, cost, currency, cached=False)
-        self.record(job, model, "ok", reply.tokens, cost, currency, latency)
+        self.recorder.record(self.trace(job, model, "ok", reply.tokens, cost, currency, latency))
         return Outcome(body, model.name, model.provider.name, reply.tokens, cost, currency, latency)
 
-    def record(
-        self,
-        job: Prepared,
-        model: Model | None,
-        status: str,
-        tokens: Tokens,
-        cost: int,
-        currency: str,
-        latency: int,
-        *,
-        ttft: int | None = None,
-        stream: bool = False,
-        cached: bool = False,
-        error: str | None = None,
-    ) -> None:
-        self.deps.recorder.record(
-            self._trace(
-                job,
-                model,
-                status,
-                tokens,
-                cost,
-                currency,
-                latency,
-                ttft=ttft,
-                stream=stream,
-                cached=cached,
-                error=error,
-            )
-        )
-
-    def _trace(
+    def trace(
         self,
         job: Prepared,
         model: Model | None,
@@ -129,6 +132,7 @@ class Outcomes:
         cached: bool = False,
         error: str | None = None,
     ) -> Trace:
+        """The call's trace as it stands."""
         return Trace(
             call_id=job.call_id,  # time-ordered: a lookup by id prunes to its month
             request_id=job.options.request_id,
@@ -154,7 +158,7 @@ class Outcomes:
             reservation_id=None
             if job.reservation is None or job.settled
             else job.reservation.reservation_id,
-            instance_id=self.deps.instance.id,
+            instance_id=self.instance.id,
         )
 
     async def started(self, job: Prepared, model: Model, *, stream: bool = False) -> None:
@@ -166,10 +170,10 @@ class Outcomes:
         if job.begun:
             return
         job.begun = True
-        row = call_row(self._trace(job, model, STARTED, Tokens(), 0, "USD", 0, stream=stream))
+        row = call_row(self.trace(job, model, STARTED, Tokens(), 0, "USD", 0, stream=stream))
         try:
             async with asyncio.timeout(STARTED_WAIT):
-                async with self.deps.uow(job.caller.tenant_id) as uow:
+                async with self.uow(job.caller.tenant_id) as uow:
                     await uow.calls.add_started(row)
                     await uow.commit()
         except Exception:  # the call goes on: its finished trace is what must not be lost
@@ -201,7 +205,7 @@ class Outcomes:
         stream: bool = False,
     ) -> None:
         """The trace of a call refused before it had a route, by its error `code`."""
-        self.deps.recorder.record(
+        self.recorder.record(
             Trace(
                 call_id=uuid7(),
                 request_id=options.request_id,
@@ -218,7 +222,7 @@ class Outcomes:
                 stream=stream,
                 error_code=code,
                 labels=options.labels,
-                instance_id=self.deps.instance.id,
+                instance_id=self.instance.id,
             )
         )
 
@@ -229,24 +233,20 @@ class Outcomes:
         tried = {m.name: m for m in job.route.candidates}
         if job.attempts:
             last = tried.get(job.attempts[-1].model, last)
-        self.record(
-            job,
-            last,
-            "error",
-            Tokens(),
-            0,
-            "USD",
-            elapsed_ms(job.started),
-            stream=stream,
-            error=exc.code.value,
+        latency = elapsed_ms(job.started)
+        self.recorder.record(
+            self.trace(
+                job, last, "error", Tokens(), 0, "USD", latency, stream=stream, error=exc.code.value
+            )
         )
 
     async def crashed(self, job: Prepared) -> None:
         """A call that failed on a fault of the gateway itself: traced, so its `started`
         row does not stay started while its process lives on."""
         await self.settle(job, Tokens(), 0)
-        self.record(
-            job, None, "error", Tokens(), 0, "USD", elapsed_ms(job.started), error="internal"
+        latency = elapsed_ms(job.started)
+        self.recorder.record(
+            self.trace(job, None, "error", Tokens(), 0, "USD", latency, error="internal")
         )
 
     def cancelled(self, job: Prepared) -> None:
@@ -255,27 +255,22 @@ class Outcomes:
         held = job.reservation
         tokens = Tokens(prompt=held.tokens) if held is not None else Tokens()
         model = job.catalog.models.get(job.reserved_for or "")
-        self.record(
-            job,
-            model,
-            "error",
-            tokens,
-            held.micros if held is not None else 0,
-            "USD",
-            elapsed_ms(job.started),
-            error="cancelled",
+        cost = held.micros if held is not None else 0
+        latency = elapsed_ms(job.started)
+        self.recorder.record(
+            self.trace(job, model, "error", tokens, cost, "USD", latency, error="cancelled")
         )
 
     # --- cache ---------------------------------------------------------------------------
 
     def _cache_key(self, job: Prepared) -> bytes:
         version = None if job.prompt_id is None else f"{job.prompt_id}:{job.prompt_version}"
-        return self.deps.cache.key(job.route.requested, version, job.body)
+        return self.cache.key(job.route.requested, version, job.body)
 
     async def cached(self, job: Prepared, *, stream: bool = False) -> Outcome | None:
         if not job.options.cache:
             return None
-        body = await self.deps.cache.get(
+        body = await self.cache.get(
             job.caller.tenant_id, self._cache_key(job), job.caller.run_id or ""
         )
         if body is None:
@@ -285,7 +280,9 @@ class Outcomes:
         latency = elapsed_ms(job.started)
         body = dict(body)
         body["agentsuite"] = extension(job, model, 0, "USD", cached=True)
-        self.record(job, model, "ok", Tokens(), 0, "USD", latency, stream=stream, cached=True)
+        self.recorder.record(
+            self.trace(job, model, "ok", Tokens(), 0, "USD", latency, stream=stream, cached=True)
+        )
         provider = model.provider.name if model is not None else ""
         return Outcome(body, name, provider, Tokens(), 0, "USD", latency, cached=True)
 
@@ -299,8 +296,8 @@ class Outcomes:
                 "answer of %s not cached: %s %s", job.options.request_id, found.path, found.reason
             )
             return
-        ttl = job.options.cache_ttl or self.deps.settings.cache_ttl
-        await self.deps.cache.put(
+        ttl = job.options.cache_ttl or self.settings.cache_ttl
+        await self.cache.put(
             job.caller.tenant_id,
             self._cache_key(job),
             job.caller.run_id or "",

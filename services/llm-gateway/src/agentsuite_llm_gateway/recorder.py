@@ -29,8 +29,8 @@ from agentsuite_contracts.common import Money, Usage
 from agentsuite_contracts.envelope import Actor, Subject
 from agentsuite_contracts.llm import UsageRecorded
 from agentsuite_llm_gateway.domain.traces import Trace
-from agentsuite_llm_gateway.handlers.budgets import settle
 from agentsuite_llm_gateway.settings import GatewaySettings
+from agentsuite_llm_gateway.settlement import settle
 from agentsuite_llm_gateway.uow import GatewayUow
 
 log = logging.getLogger(__name__)

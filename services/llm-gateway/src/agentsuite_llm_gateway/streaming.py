@@ -16,19 +16,16 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
+from agentsuite_llm_gateway.attempts import Attempts, exhausted, falls_back, refused
 from agentsuite_llm_gateway.domain.catalog import Model
 from agentsuite_llm_gateway.domain.costs import Tokens, cost_micros
-from agentsuite_llm_gateway.outcomes import extension
-from agentsuite_llm_gateway.prepared import elapsed_ms
-from agentsuite_llm_gateway.upstream.base import Failure, UpstreamError, tokens_of
-
-if TYPE_CHECKING:
-    from agentsuite_llm_gateway.gateway import Gateway
-    from agentsuite_llm_gateway.prepared import Outcome, Prepared
+from agentsuite_llm_gateway.outcomes import Outcomes, extension
+from agentsuite_llm_gateway.prepared import Outcome, Prepared, elapsed_ms
+from agentsuite_llm_gateway.upstream.base import Call, Failure, UpstreamError, tokens_of
 
 Json = dict[str, Any]
 DONE = b"data: [DONE]\n\n"
@@ -45,46 +42,45 @@ class Opened:
     ttft_ms: int
 
 
-async def open_stream(gw: Gateway, job: Prepared) -> AsyncIterator[bytes]:
-    from agentsuite_llm_gateway.gateway import exhausted, falls_back, refused
-
-    async with gw.traced_failure(job, stream=True):
-        hit = await gw.outcomes.cached(job, stream=True)
+async def open_stream(tries: Attempts, outcomes: Outcomes, job: Prepared) -> AsyncIterator[bytes]:
+    async with outcomes.traced_failure(job, stream=True):
+        hit = await outcomes.cached(job, stream=True)
         if hit is not None:
             return _replay(hit, _wants_usage(job))
         last: UpstreamError | None = None
         for candidate in job.route.candidates:
-            model = await gw.reserve(job, candidate)
-            await gw.outcomes.started(job, model, stream=True)
+            model = await tries.reserve(job, candidate)
+            await outcomes.started(job, model, stream=True)
             try:
-                call = gw.call(job, model, gw.settings.upstream_first_token_timeout)
-                opened = await _first_token(gw, job, model, call)
+                call = tries.call(job, model, tries.settings.upstream_first_token_timeout)
+                opened = await _first_token(tries, job, model, call)
             except UpstreamError as exc:
                 last = exc
                 if not falls_back(exc):
                     raise refused(exc) from None
                 continue
-            return _relay(gw, job, model, opened)
+            return _relay(outcomes, job, model, opened)
         raise exhausted(last)
 
 
-async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> Opened:
-    adapter = gw.deps.upstreams.adapter(model.provider)
-    retries = gw.settings.retries
+async def _first_token(tries: Attempts, job: Prepared, model: Model, call: Call) -> Opened:
+    adapter = tries.adapter(model)
+    settings = tries.settings
+    retries = settings.retries
     for attempt in range(retries + 1):
-        key = gw.admit(job, model)
+        key = tries.admit(job, model)
         began = time.perf_counter()
         chunks = adapter.stream(call)
         buffered: list[Json] = []
         try:
-            async with asyncio.timeout(gw.settings.upstream_first_token_timeout):
+            async with asyncio.timeout(settings.upstream_first_token_timeout):
                 async for chunk in chunks:
                     buffered.append(chunk)
                     if _is_token(chunk):
                         break
         except asyncio.CancelledError:
             await _close(chunks)
-            gw.deps.breakers.release(key)  # the client left: no verdict on the provider
+            tries.abandoned(key)  # the client left: no verdict on the provider
             raise
         except (UpstreamError, TimeoutError) as raised:
             exc = (
@@ -93,17 +89,19 @@ async def _first_token(gw: Gateway, job: Prepared, model: Model, call: Any) -> O
                 else UpstreamError(Failure.TIMEOUT, "no first token in time")
             )
             await _close(chunks)
-            gw.failed(job, model, key, exc, began)
+            tries.failed(job, model, key, exc, began)
             if not exc.retryable or attempt == retries:
                 raise exc from None
-            await asyncio.sleep(gw.backoff(attempt, exc.retry_after))
+            await asyncio.sleep(tries.backoff(attempt, exc.retry_after))
             continue
-        gw.succeeded(job, model, key, began)
+        tries.succeeded(job, model, key, began)
         return Opened(chunks, buffered, elapsed_ms(job.started))
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> AsyncIterator[bytes]:  # noqa: C901  the SSE relay loop: usage, errors, cancellation and the final record in one generator
+async def _relay(  # noqa: C901  the SSE relay loop: usage, errors, cancellation and the final record in one generator
+    outcomes: Outcomes, job: Prepared, model: Model, opened: Opened
+) -> AsyncIterator[bytes]:
     wants_usage = _wants_usage(job)
     tokens: Tokens | None = None
     text = 0
@@ -146,11 +144,11 @@ async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> As
             if rendered is not None:
                 yield rendered
         # settled before the last event: a client that calls again on [DONE] sees it
-        await gw.outcomes.settle(job, *used())
+        await outcomes.settle(job, *used())
         yield DONE
     except UpstreamError as exc:
         error = "stream_cut"
-        await gw.outcomes.settle(job, *used())
+        await outcomes.settle(job, *used())
         problem = {
             "message": f"the upstream stream failed after it began: {exc.message}",
             "type": "api_error",
@@ -164,18 +162,21 @@ async def _relay(gw: Gateway, job: Prepared, model: Model, opened: Opened) -> As
     finally:
         await _close(opened.chunks)
         spent, cost = used()
-        gw.outcomes.record(
+        status = "ok" if error is None else "error"
+        latency = elapsed_ms(job.started)
+        trace = outcomes.trace(
             job,
             model,
-            "ok" if error is None else "error",
+            status,
             spent,
             cost,
             currency,
-            elapsed_ms(job.started),
+            latency,
             ttft=opened.ttft_ms,
             stream=True,
             error=error,
         )
+        outcomes.recorder.record(trace)
 
 
 async def _replay(hit: Outcome, wants_usage: bool) -> AsyncIterator[bytes]:

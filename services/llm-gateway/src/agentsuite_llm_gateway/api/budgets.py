@@ -3,147 +3,104 @@ remaining, the window). Every write tells the catalogues, which carry the budget
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, Response
 
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.auth.principal import actor_of
-from agentsuite_kit.cause import acting
-from agentsuite_kit.http.etag import Precondition, etag, if_match
+from agentsuite_kit.edge import IfMatch, Pages, created, errors, gate, tagged
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import field_problem
-from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.domain.errors import GatewayError
+from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_llm_gateway.api.common import AppDeps, Uow
 from agentsuite_llm_gateway.handlers import budgets as handlers
-from agentsuite_llm_gateway.handlers.budgets import BudgetView, CreateBudget, UpdateBudget
-from agentsuite_llm_gateway.uow import GatewayUow
+from agentsuite_llm_gateway.handlers.budgets import (
+    BudgetView,
+    ChangeBudget,
+    CreateBudget,
+    DeleteBudget,
+    GetBudget,
+    ResetBudget,
+    UpdateBudget,
+)
 
-pages = cursor_params(default_limit=50, max_limit=200)
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": text,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-    for code, text in (
-        (400, "A malformed cursor, Idempotency-Key or If-Match."),
-        (404, "No such budget in the caller's tenant."),
-        (409, "A budget for this scope, subject and period exists."),
-        (412, "If-Match names another version."),
-        (422, "A field is invalid; `errors` names it."),
-        (428, "If-Match is required."),
-    )
-}
+_ERRORS = errors(
+    (400, "A malformed cursor, Idempotency-Key or If-Match."),
+    (404, "No such budget in the caller's tenant."),
+    (409, "A budget for this scope, subject and period exists."),
+    (412, "If-Match names another version."),
+    (422, "A field is invalid; `errors` names it."),
+    (428, "If-Match is required."),
+)
 
 
-@contextmanager
-def _problems(principal: Principal) -> Iterator[None]:
-    """Run as `principal` (its events carry it); a refusal becomes its problem+json, a 422
-    naming the field as request validation does."""
-    try:
-        with acting(actor_of(principal)):
-            yield
-    except GatewayError as exc:
-        raise field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param) from None
+Reader = Annotated[Principal, gate("usage:read")]
+Writer = Annotated[Principal, gate("budgets:write")]
+
+routes = APIRouter(prefix="/v1", tags=["budgets"], responses=_ERRORS)
 
 
-def _tagged(response: Response, view: BudgetView) -> BudgetView:
-    response.headers["ETag"] = etag(view.version)
-    return view
+@routes.post("/budgets", status_code=201, response_model=BudgetView)
+async def create_budget(
+    cmd: CreateBudget, request: Request, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    """A budget for the tenant, an org, an API key or a user: a token limit, a cost
+    limit or both, per UTC day, month or in total. Honours `Idempotency-Key`."""
+    idem = await idempotency(request, uow.session, subject=principal.subject)
+    if idem.replay is not None:
+        return idem.replay
+    view = await handlers.create_budget(cmd, uow, deps)
+    where = {"Location": f"/v1/budgets/{view.budget_id}"}
+    return await created(idem, uow, view, version=view.version, headers=where)
 
 
-def router(deps: Deps) -> APIRouter:
-    routes = APIRouter(prefix="/v1", tags=["budgets"], responses=_ERRORS)
-    reading = require("usage:read")
-    writing = require("budgets:write")
+@routes.get("/budgets", response_model=Page[BudgetView])
+async def list_budgets(
+    principal: Reader,
+    page: Pages,
+    uow: Uow,
+    scope: Annotated[
+        Literal["tenant", "org", "api_key", "user"] | None, Query(description="Only these.")
+    ] = None,
+) -> Page[BudgetView]:
+    rows = await uow.budgets.page(page.after, page.limit, scope)
+    views = [BudgetView.of(r) for r in rows]
+    return paginate(views, page.limit, lambda v: (v.created_at, v.budget_id))
 
-    @asynccontextmanager
-    async def unit(principal: Principal) -> AsyncIterator[GatewayUow]:
-        with _problems(principal):
-            async with deps.uow(principal.tenant) as uow:
-                yield uow
 
-    @routes.post("/budgets", status_code=201, response_model=BudgetView)
-    async def create_budget(
-        cmd: CreateBudget, request: Request, principal: Annotated[Principal, Depends(writing)]
-    ) -> Response:
-        """A budget for the tenant, an org, an API key or a user: a token limit, a cost
-        limit or both, per UTC day, month or in total. Honours `Idempotency-Key`."""
-        async with unit(principal) as uow:
-            idem = await idempotency(request, uow.session, subject=principal.subject)
-            if idem.replay is not None:
-                return idem.replay
-            view = await handlers.create_budget(uow, cmd)
-            headers = {"ETag": etag(view.version), "Location": f"/v1/budgets/{view.budget_id}"}
-            response = JSONResponse(view.model_dump(mode="json"), 201, headers=headers)
-            await idem.save(response)
-            await uow.commit()
-        deps.catalogs.forget(principal.tenant)
-        return response
+@routes.get("/budgets/{budget_id}", response_model=BudgetView)
+async def get_budget(
+    budget_id: UUID, response: Response, principal: Reader, uow: Uow, deps: AppDeps
+) -> BudgetView:
+    """With spent, reserved and remaining in the current window."""
+    return tagged(response, await handlers.get_budget(GetBudget(budget_id), uow, deps))
 
-    @routes.get("/budgets", response_model=Page[BudgetView])
-    async def list_budgets(
-        principal: Annotated[Principal, Depends(reading)],
-        page: Annotated[CursorParams, Depends(pages)],
-        scope: Annotated[
-            Literal["tenant", "org", "api_key", "user"] | None, Query(description="Only these.")
-        ] = None,
-    ) -> Page[BudgetView]:
-        async with unit(principal) as uow:
-            rows = await uow.budgets.page(page.after, page.limit, scope)
-        views = [BudgetView.of(r) for r in rows]
-        return paginate(views, page.limit, lambda v: (v.created_at, v.budget_id))
 
-    @routes.get("/budgets/{budget_id}", response_model=BudgetView)
-    async def get_budget(
-        budget_id: UUID, response: Response, principal: Annotated[Principal, Depends(reading)]
-    ) -> BudgetView:
-        """With spent, reserved and remaining in the current window."""
-        async with unit(principal) as uow:
-            view = BudgetView.of(await handlers.get_budget(uow, budget_id))
-        return _tagged(response, view)
+@routes.patch("/budgets/{budget_id}", response_model=BudgetView)
+async def update_budget(
+    budget_id: UUID,
+    cmd: UpdateBudget,
+    response: Response,
+    principal: Writer,
+    precondition: IfMatch,
+    uow: Uow,
+    deps: AppDeps,
+) -> BudgetView:
+    """Limits, currency, what happens on exhaustion, the warning; spend is kept.
+    Needs `If-Match`."""
+    change = ChangeBudget(budget_id, cmd, precondition)
+    return tagged(response, await handlers.update_budget(change, uow, deps))
 
-    @routes.patch("/budgets/{budget_id}", response_model=BudgetView)
-    async def update_budget(
-        budget_id: UUID,
-        cmd: UpdateBudget,
-        response: Response,
-        principal: Annotated[Principal, Depends(writing)],
-        precondition: Annotated[Precondition, Depends(if_match())],
-    ) -> BudgetView:
-        """Limits, currency, what happens on exhaustion, the warning; spend is kept.
-        Needs `If-Match`."""
-        async with unit(principal) as uow:
-            view = await handlers.update_budget(uow, budget_id, cmd, precondition.check)
-        deps.catalogs.forget(principal.tenant)
-        return _tagged(response, view)
 
-    @routes.delete("/budgets/{budget_id}", status_code=204)
-    async def delete_budget(
-        budget_id: UUID, principal: Annotated[Principal, Depends(writing)]
-    ) -> Response:
-        async with unit(principal) as uow:
-            await handlers.delete_budget(uow, budget_id)
-        deps.catalogs.forget(principal.tenant)
-        return Response(status_code=204)
+@routes.delete("/budgets/{budget_id}", status_code=204)
+async def delete_budget(budget_id: UUID, principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    await handlers.delete_budget(DeleteBudget(budget_id), uow, deps)
+    return Response(status_code=204)
 
-    @routes.post("/budgets/{budget_id}/reset", response_model=BudgetView)
-    async def reset_budget(
-        budget_id: UUID, response: Response, principal: Annotated[Principal, Depends(writing)]
-    ) -> BudgetView:
-        """Zero the current window's spend (calls in flight keep what they reserved)."""
-        async with unit(principal) as uow:
-            view = await handlers.reset_budget(uow, budget_id)
-        deps.catalogs.forget(principal.tenant)
-        return _tagged(response, view)
 
-    return routes
+@routes.post("/budgets/{budget_id}/reset", response_model=BudgetView)
+async def reset_budget(
+    budget_id: UUID, response: Response, principal: Writer, uow: Uow, deps: AppDeps
+) -> BudgetView:
+    """Zero the current window's spend (calls in flight keep what they reserved)."""
+    return tagged(response, await handlers.reset_budget(ResetBudget(budget_id), uow, deps))

@@ -14,10 +14,12 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
+from agentsuite_kit.errors import DomainError
 from agentsuite_kit.http.contention import contention_error
 from agentsuite_kit.http.problems import (
     MEDIA_TYPE,
     ProblemError,
+    domain_problem,
     internal_error_response,
     problem_response,
 )
@@ -27,6 +29,44 @@ from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 log = logging.getLogger(__name__)
 
 OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", "/v1/models"})
+
+# HTTP status and OpenAI `error.type` of each code on the OpenAI routes: OpenAI's own
+# statuses (400 for a request it will not serve), not the kit's by kind
+_HTTP: dict[Code, tuple[int, str]] = {
+    Code.INVALID_REQUEST: (400, "invalid_request_error"),
+    Code.MODEL_NOT_FOUND: (404, "invalid_request_error"),
+    Code.NO_ROUTE: (400, "invalid_request_error"),
+    Code.CONTEXT_TOO_LONG: (400, "invalid_request_error"),
+    Code.BUDGET_EXCEEDED: (402, "insufficient_quota"),
+    Code.COST_CAP: (402, "insufficient_quota"),
+    Code.RATE_LIMITED: (429, "rate_limit_error"),
+    Code.PROVIDER_ERROR: (502, "api_error"),
+    Code.TIMEOUT: (504, "timeout_error"),
+    Code.PROMPT_NOT_FOUND: (404, "invalid_request_error"),
+    Code.INVALID_VARIABLES: (400, "invalid_request_error"),
+    Code.NOT_FOUND: (404, "invalid_request_error"),
+    Code.CONFLICT: (409, "invalid_request_error"),
+}
+
+
+class EdgeError(GatewayError):
+    """A refusal of the edge itself with a status of its own (a body over the limit is a
+    413, a fault nobody foresaw a 500), in the same OpenAI shape."""
+
+    def __init__(self, status: int, code: Code, message: str) -> None:
+        super().__init__(code, message)
+        self.status = status
+
+
+def status_of(exc: GatewayError) -> int:
+    """The status an OpenAI route answers `exc` with."""
+    if isinstance(exc, EdgeError):
+        return exc.status
+    provider = exc.provider_status
+    if exc.code is Code.INVALID_REQUEST and provider is not None and 400 <= provider < 500:
+        return provider  # the provider refused the request: its own 4xx passes on
+    return _HTTP[exc.code][0]
+
 
 # the OpenAI error.type of each HTTP status the kit raises on those routes
 _KIT_TYPES = {
@@ -68,25 +108,24 @@ OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def openai_error(exc: GatewayError) -> Response:
+    status = status_of(exc)
     body = {
         "error": {
             "message": exc.message,
-            "type": exc.openai_type,
+            "type": _HTTP[exc.code][1],
             "param": exc.param,
             "code": exc.code.value,
         },
         "type": "about:blank",
         "title": exc.code.value.replace("_", " "),
-        "status": exc.status,
+        "status": status,
         "detail": exc.message,
         "code": exc.code.value,
         "retryable": exc.retryable,
         **exc.extensions,
     }
-    headers = {"retry-after": "1"} if exc.status == 429 else None
-    return Response(
-        orjson.dumps(body), status_code=exc.status, media_type=MEDIA_TYPE, headers=headers
-    )
+    headers = {"retry-after": "1"} if status == 429 else None
+    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def on_problem(request: Request, exc: Exception) -> Response:
@@ -118,9 +157,7 @@ async def on_unhandled(request: Request, exc: Exception) -> Response:
     if request.url.path not in OPENAI_PATHS:
         return internal_error_response_logged(exc)
     log.exception("unhandled error", exc_info=exc)
-    return openai_error(
-        GatewayError(Code.PROVIDER_ERROR, "An unexpected error occurred.", status=500)
-    )
+    return openai_error(EdgeError(500, Code.PROVIDER_ERROR, "An unexpected error occurred."))
 
 
 def internal_error_response_logged(exc: Exception) -> Response:
@@ -128,7 +165,11 @@ def internal_error_response_logged(exc: Exception) -> Response:
     return internal_error_response()
 
 
-async def on_gateway_error(request: Request, exc: Exception) -> Response:
-    """A GatewayError no route caught (e.g. from a dependency): the same body."""
-    assert isinstance(exc, GatewayError)
-    return openai_error(exc)
+async def on_domain(request: Request, exc: Exception) -> Response:
+    """A refusal a route let go: OpenAI's error on the OpenAI routes, elsewhere the kit's
+    problem+json (the status of its kind, its code and field)."""
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, GatewayError) and request.url.path in OPENAI_PATHS:
+        return openai_error(exc)
+    problem = domain_problem(exc)
+    return problem_response(problem.problem, problem.headers)

@@ -15,15 +15,15 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from agentsuite_contracts.ids import uuid7
-from agentsuite_kit.auth.fastapi import require
 from agentsuite_kit.auth.principal import Principal, PrincipalKind
-from agentsuite_kit.http.numbers import ascii_int
+from agentsuite_kit.edge import gate, read_body, subject_id, user_id_of
 from agentsuite_kit.storable import unstorable_decoded, unstorable_json
-from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, openai_error
+from agentsuite_llm_gateway.api.common import AppDeps
+from agentsuite_llm_gateway.api.errors import OPENAI_ERRORS, EdgeError, openai_error
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import MILLION
@@ -74,10 +74,10 @@ def caller_of(principal: Principal, run_id: str | None = None) -> Caller:
     claims = principal.claims
     user = api_key = None
     if principal.kind is PrincipalKind.API_KEY:
-        api_key = _uuid(principal.subject)
+        api_key = subject_id(principal)
         user = _uuid(claims.get("owner"))
-    elif principal.kind is PrincipalKind.USER:
-        user = _uuid(principal.subject)
+    else:
+        user = user_id_of(principal)
     requester = principal.subject if principal.kind is PrincipalKind.SERVICE else "api"
     return Caller(
         tenant_id=principal.tenant,
@@ -97,22 +97,12 @@ def _uuid(value: Any) -> UUID | None:
         return None
 
 
+def _too_big(limit: int) -> EdgeError:
+    return EdgeError(413, Code.INVALID_REQUEST, f"body over {limit} bytes")
+
+
 async def _body(request: Request, deps: Deps) -> Json:
-    declared = request.headers.get("content-length")
-    limit = deps.settings.max_request_bytes
-    too_big = GatewayError(Code.INVALID_REQUEST, f"body over {limit} bytes", status=413)
-    length = None if declared is None else ascii_int(declared)
-    if length is not None and length > limit:
-        raise too_big
-    # read piece by piece: a body sent without a length stops at the limit, not at its end
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise too_big
-        parts.append(part)
-    raw = b"".join(parts)
+    raw = await read_body(request, deps.settings.max_request_bytes, refuse=_too_big)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -276,68 +266,65 @@ to the token's org, so the org's rules and budgets apply and its traces carry th
 fast path (api/fast.py) applies the same rule."""
 
 
-def router(deps: Deps) -> APIRouter:
-    api = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
-    invoke = require("llm:invoke", org=ORG_CONFINED)
+Invoker = Annotated[Principal, gate("llm:invoke", org=ORG_CONFINED)]
 
-    @api.post(
-        "/v1/chat/completions",
-        summary="Create a chat completion (OpenAI-compatible; `stream: true` for SSE)",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": CHAT_SCHEMA}},
-            }
-        },
-        responses={
-            200: {
-                "description": "A `chat.completion`, or an SSE stream of `chat.completion.chunk`.",
-                "content": {"application/json": {}, "text/event-stream": {}},
-            }
-        },
+routes = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
+
+
+@routes.post(
+    "/v1/chat/completions",
+    summary="Create a chat completion (OpenAI-compatible; `stream: true` for SSE)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CHAT_SCHEMA}},
+        }
+    },
+    responses={
+        200: {
+            "description": "A `chat.completion`, or an SSE stream of `chat.completion.chunk`.",
+            "content": {"application/json": {}, "text/event-stream": {}},
+        }
+    },
+)
+async def chat(request: Request, principal: Invoker, deps: AppDeps) -> Response:
+    return await chat_response(request, principal, deps)
+
+
+@routes.post(
+    "/v1/embeddings",
+    summary="Create embeddings (OpenAI-compatible)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": EMBEDDINGS_SCHEMA}},
+        }
+    },
+    responses={200: {"description": "An embeddings `list`.", "content": {"application/json": {}}}},
+)
+async def embeddings(request: Request, principal: Invoker, deps: AppDeps) -> Response:
+    return await embeddings_response(request, principal, deps)
+
+
+@routes.get(
+    "/v1/models",
+    summary="List the models and aliases you may call (OpenAI-compatible)",
+    responses={
+        200: {"description": "An OpenAI model `list`.", "content": {"application/json": {}}}
+    },
+)
+async def models(principal: Invoker, deps: AppDeps) -> Response:
+    caller = caller_of(principal)
+    catalog = await deps.catalogs.get(caller.tenant_id)
+    data = [
+        {"id": m.name, "object": "model", "created": 0, "owned_by": m.provider.name}
+        for m in sorted(catalog.models.values(), key=lambda m: m.name)
+        if m.routable and not forbidden(catalog, caller, m.name)
+    ]
+    data += [
+        {"id": a.name, "object": "model", "created": 0, "owned_by": "alias"}
+        for a in sorted(catalog.aliases.values(), key=lambda a: a.name)
+    ]
+    return Response(
+        content=orjson.dumps({"object": "list", "data": data}), media_type="application/json"
     )
-    async def chat(request: Request, principal: Annotated[Principal, Depends(invoke)]) -> Response:
-        return await chat_response(request, principal, deps)
-
-    @api.post(
-        "/v1/embeddings",
-        summary="Create embeddings (OpenAI-compatible)",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": EMBEDDINGS_SCHEMA}},
-            }
-        },
-        responses={
-            200: {"description": "An embeddings `list`.", "content": {"application/json": {}}}
-        },
-    )
-    async def embeddings(
-        request: Request, principal: Annotated[Principal, Depends(invoke)]
-    ) -> Response:
-        return await embeddings_response(request, principal, deps)
-
-    @api.get(
-        "/v1/models",
-        summary="List the models and aliases you may call (OpenAI-compatible)",
-        responses={
-            200: {"description": "An OpenAI model `list`.", "content": {"application/json": {}}}
-        },
-    )
-    async def models(principal: Annotated[Principal, Depends(invoke)]) -> Response:
-        caller = caller_of(principal)
-        catalog = await deps.catalogs.get(caller.tenant_id)
-        data = [
-            {"id": m.name, "object": "model", "created": 0, "owned_by": m.provider.name}
-            for m in sorted(catalog.models.values(), key=lambda m: m.name)
-            if m.routable and not forbidden(catalog, caller, m.name)
-        ]
-        data += [
-            {"id": a.name, "object": "model", "created": 0, "owned_by": "alias"}
-            for a in sorted(catalog.aliases.values(), key=lambda a: a.name)
-        ]
-        return Response(
-            content=orjson.dumps({"object": "list", "data": data}), media_type="application/json"
-        )
-
-    return api

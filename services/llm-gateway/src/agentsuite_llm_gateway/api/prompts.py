@@ -4,32 +4,33 @@ tenant's prompt is as unknown as a made-up one (404)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.edge import Made, Pages, create, errors, gate, subject_id
 from agentsuite_kit.http.etag import Precondition, etag
-from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
+from agentsuite_kit.http.problems import ProblemError, field_problem
 from agentsuite_kit.storable import unstorable
-from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.api.common import AppDeps, Uow
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.handlers import prompts as handlers
+from agentsuite_llm_gateway.handlers.prompts import (
+    AddVersion,
+    CreatePrompt,
+    DeleteLabel,
+    DeletePrompt,
+    MoveLabel,
+)
 from agentsuite_llm_gateway.uow import GatewayUow
 
-pages = cursor_params(default_limit=50, max_limit=200)
-version_pages = cursor_params(default_limit=20, max_limit=100)
+VersionPages = Annotated[CursorParams, Depends(cursor_params(default_limit=20, max_limit=100))]
 
 # a name or label that could never be stored is refused before any SQL sees it
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
@@ -39,13 +40,13 @@ Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Fie
 Version = Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)]
 
 # what the kit's OpenAPI cannot infer: a forged cursor, a malformed Idempotency-Key or If-Match
-_PROBLEM = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_BAD: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A malformed cursor, Idempotency-Key or If-Match.", "content": _PROBLEM}
-}
+_BAD = errors((400, "A malformed cursor, Idempotency-Key or If-Match."))
 
-READ = Depends(require("prompts:read"))
-WRITE = Depends(require("prompts:write"))
+Reader = Annotated[Principal, gate("prompts:read")]
+Writer = Annotated[Principal, gate("prompts:write")]
+UsageReader = Annotated[Principal, gate("prompts:read", "usage:read")]
+
+routes = APIRouter(prefix="/v1", tags=["prompts"])
 
 
 class Body(BaseModel):
@@ -154,236 +155,176 @@ class UsageOut(BaseModel):
     versions: list[VersionUsage]
 
 
-def as_problem(exc: GatewayError) -> ProblemError:
-    """A refusal as problem+json: a missing prompt (path) is 404, a bad field 422 naming it."""
+def render_problem(exc: GatewayError) -> ProblemError:
+    """A dry run's refusal: the body is the reference (its fields named without the
+    `prompt.` of a request's), so what it names that is not there is the body's fault (422);
+    only the prompt of the path is a 404."""
     field = exc.param.removeprefix("prompt.") if exc.param else None
-    if exc.code in (Code.PROMPT_NOT_FOUND, Code.NOT_FOUND) and field in (None, "name", "label"):
-        status = 404 if field != "label" or exc.code == Code.NOT_FOUND else 422
-    elif exc.code == Code.CONFLICT:
-        status = 409
-    else:
-        status = 422
+    status = 422
+    if exc.code is Code.PROMPT_NOT_FOUND and field in (None, "name"):
+        status = 404
     return field_problem(status, exc.message, code=str(exc.code), field=field)
 
 
-@contextmanager
-def problems() -> Iterator[None]:
+async def _version_out(uow: GatewayUow, name: str, version: int) -> dict[str, Any]:
+    prompt = await handlers.existing(uow, name)
+    row = await uow.prompts.version(prompt["prompt_id"], version)
+    if row is None:
+        raise GatewayError(
+            Code.NOT_FOUND, f"prompt {name!r} has no version {version}", param="name"
+        )
+    labels = await uow.prompts.labels([prompt["prompt_id"]])
+    return handlers.version_view(name, row, labels.get(prompt["prompt_id"], {}))
+
+
+@routes.post("/prompts", status_code=201, response_model=VersionOut, responses=_BAD)
+async def create_prompt(
+    body: PromptIn, request: Request, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    """Create a prompt with its version 1. Honours Idempotency-Key."""
+
+    async def make() -> Made:
+        cmd = CreatePrompt(by=subject_id(principal), **body.model_dump())
+        await handlers.create_prompt(cmd, uow, deps)
+        return await _version_out(uow, body.name, 1), 1
+
+    return await create(request, uow, principal, make)
+
+
+@routes.get("/prompts", responses=_BAD)
+async def list_prompts(principal: Reader, page: Pages, uow: Uow) -> Page[PromptOut]:
+    rows = await uow.prompts.page(page.after, page.limit)
+    labels = await uow.prompts.labels([r["prompt_id"] for r in rows[: page.limit]])
+    items = [PromptOut(**handlers.prompt_view(r, labels.get(r["prompt_id"], {}))) for r in rows]
+    return paginate(items, page.limit, lambda p: (p.name,))
+
+
+@routes.get("/prompts/{name}")
+async def get_prompt(name: Name, response: Response, principal: Reader, uow: Uow) -> PromptOut:
+    """The prompt and where its labels point; its ETag is its latest version."""
+    row = await handlers.existing(uow, name)
+    labels = await uow.prompts.labels([row["prompt_id"]])
+    response.headers["ETag"] = etag(row["latest_version"])
+    return PromptOut(**handlers.prompt_view(row, labels.get(row["prompt_id"], {})))
+
+
+@routes.delete("/prompts/{name}", status_code=204)
+async def delete_prompt(name: Name, principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    """Delete the prompt with every version, label and label move."""
+    await handlers.delete_prompt(DeletePrompt(name), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)
+
+
+@routes.post("/prompts/{name}/versions", status_code=201, response_model=VersionOut, responses=_BAD)
+async def add_version(
+    name: Name,
+    body: VersionIn,
+    request: Request,
+    principal: Writer,
+    uow: Uow,
+    deps: AppDeps,
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description="ETag of the latest version you built on."),
+    ] = None,
+) -> Response:
+    """Append an immutable version. Honours Idempotency-Key; a stale If-Match is 412."""
+
+    async def make() -> Made:
+        precondition = Precondition(if_match, required=False)
+        content = body.model_dump()
+        cmd = AddVersion(name=name, precondition=precondition, by=subject_id(principal), **content)
+        _, version = await handlers.add_version(cmd, uow, deps)
+        return await _version_out(uow, name, version), version
+
+    return await create(request, uow, principal, make)
+
+
+@routes.get("/prompts/{name}/versions", responses=_BAD)
+async def list_versions(
+    name: Name, principal: Reader, page: VersionPages, uow: Uow
+) -> Page[VersionOut]:
+    """Newest first."""
+    prompt = await handlers.existing(uow, name)
+    rows = await uow.prompts.versions(prompt["prompt_id"], page.after, page.limit)
+    labels = (await uow.prompts.labels([prompt["prompt_id"]])).get(prompt["prompt_id"], {})
+    items = [VersionOut(**handlers.version_view(name, r, labels)) for r in rows]
+    return paginate(items, page.limit, lambda v: (v.version,))
+
+
+@routes.get("/prompts/{name}/versions/{version}")
+async def get_version(
+    name: Name,
+    version: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    response: Response,
+    principal: Reader,
+    uow: Uow,
+) -> VersionOut:
+    out = await _version_out(uow, name, version)
+    response.headers["ETag"] = etag(version)
+    return VersionOut(**out)
+
+
+@routes.put("/prompts/{name}/labels/{label}")
+async def move_label(
+    name: Name, label: Label, body: LabelIn, principal: Writer, uow: Uow, deps: AppDeps
+) -> LabelOut:
+    """Point a label at a version, creating it if needed: promotion and rollback are
+    both this. Every move is recorded (see the label's history)."""
+    cmd = MoveLabel(name, label, body.version, subject_id(principal))
+    _, before = await handlers.move_label(cmd, uow, deps)
+    await uow.commit()
+    return LabelOut(name=name, label=label, version=body.version, from_version=before)
+
+
+@routes.get("/prompts/{name}/labels/{label}/history", responses=_BAD)
+async def label_history(
+    name: Name, label: Label, principal: Reader, page: Pages, uow: Uow
+) -> Page[MoveOut]:
+    """Every move of the label, newest first: from which version, to which, who, when."""
+    prompt = await handlers.existing(uow, name)
+    rows = await uow.prompts.moves(prompt["prompt_id"], label, page.after, page.limit)
+    items = [MoveOut(**dict(r)) for r in rows]
+    return paginate(items, page.limit, lambda m: (m.move_id,))
+
+
+@routes.delete("/prompts/{name}/labels/{label}", status_code=204)
+async def delete_label(
+    name: Name, label: Label, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    await handlers.delete_label(DeleteLabel(name, label), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)
+
+
+@routes.post("/prompts/{name}/render")
+async def render(name: Name, body: RenderIn, principal: Reader, deps: AppDeps) -> RenderOut:
+    """Dry run: the messages a request naming this prompt would send (no LLM call).
+    Version wins over label; neither means label `production`; `latest` is the newest."""
+    ref: dict[str, Any] = {"name": name, "variables": body.variables}
+    if body.version is not None:
+        ref["version"] = body.version
+    if body.label is not None:
+        ref["label"] = body.label
     try:
-        yield
+        done = await deps.prompts.resolve(principal.tenant, ref)
     except GatewayError as exc:
-        raise as_problem(exc) from None
+        raise render_problem(exc) from None
+    return RenderOut(name=name, **asdict(done))
 
 
-def _who(principal: Principal) -> UUID | None:
-    try:
-        return UUID(principal.subject)
-    except ValueError:
-        return None
-
-
-def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one nested route per endpoint; goes with module-level routers (issue 15 #2)
-    routes = APIRouter(prefix="/v1", tags=["prompts"])
-
-    @asynccontextmanager
-    async def unit(principal: Principal) -> AsyncIterator[GatewayUow]:
-        with problems():
-            async with deps.uow(principal.tenant) as uow:
-                yield uow
-
-    async def version_out(uow: GatewayUow, name: str, version: int) -> dict[str, Any]:
-        prompt = await handlers.existing(uow, name)
-        row = await uow.prompts.version(prompt["prompt_id"], version)
-        if row is None:
-            raise GatewayError(
-                Code.NOT_FOUND, f"prompt {name!r} has no version {version}", param="name"
-            )
-        labels = await uow.prompts.labels([prompt["prompt_id"]])
-        return handlers.version_view(name, row, labels.get(prompt["prompt_id"], {}))
-
-    def created(body: dict[str, Any], version: int) -> JSONResponse:
-        headers = {"ETag": etag(version)}
-        return JSONResponse(jsonable_encoder(body), status_code=201, headers=headers)
-
-    @routes.post("/prompts", status_code=201, response_model=VersionOut, responses=_BAD)
-    async def create_prompt(
-        body: PromptIn, request: Request, principal: Annotated[Principal, WRITE]
-    ) -> Response:
-        """Create a prompt with its version 1. Honours Idempotency-Key."""
-        async with unit(principal) as uow:
-            idem = await idempotency(request, uow.session, subject=principal.subject)
-            if idem.replay is not None:
-                return idem.replay
-            await handlers.create_prompt(
-                uow,
-                name=body.name,
-                description=body.description,
-                messages=body.messages,
-                variables=body.variables,
-                model=body.model,
-                params=body.params,
-                note=body.note,
-                labels=body.labels,
-                by=_who(principal),
-            )
-            response = created(await version_out(uow, body.name, 1), 1)
-            await idem.save(response)
-            await uow.commit()
-        return response
-
-    @routes.get("/prompts", responses=_BAD)
-    async def list_prompts(
-        principal: Annotated[Principal, READ], page: Annotated[CursorParams, Depends(pages)]
-    ) -> Page[PromptOut]:
-        async with unit(principal) as uow:
-            rows = await uow.prompts.page(page.after, page.limit)
-            labels = await uow.prompts.labels([r["prompt_id"] for r in rows[: page.limit]])
-        items = [PromptOut(**handlers.prompt_view(r, labels.get(r["prompt_id"], {}))) for r in rows]
-        return paginate(items, page.limit, lambda p: (p.name,))
-
-    @routes.get("/prompts/{name}")
-    async def get_prompt(
-        name: Name, response: Response, principal: Annotated[Principal, READ]
-    ) -> PromptOut:
-        """The prompt and where its labels point; its ETag is its latest version."""
-        async with unit(principal) as uow:
-            row = await handlers.existing(uow, name)
-            labels = await uow.prompts.labels([row["prompt_id"]])
-        response.headers["ETag"] = etag(row["latest_version"])
-        return PromptOut(**handlers.prompt_view(row, labels.get(row["prompt_id"], {})))
-
-    @routes.delete("/prompts/{name}", status_code=204)
-    async def delete_prompt(name: Name, principal: Annotated[Principal, WRITE]) -> Response:
-        """Delete the prompt with every version, label and label move."""
-        async with unit(principal) as uow:
-            await handlers.delete_prompt(uow, name)
-            await uow.commit()
-        return Response(status_code=204)
-
-    @routes.post(
-        "/prompts/{name}/versions", status_code=201, response_model=VersionOut, responses=_BAD
-    )
-    async def add_version(
-        name: Name,
-        body: VersionIn,
-        request: Request,
-        principal: Annotated[Principal, WRITE],
-        if_match: Annotated[
-            str | None,
-            Header(alias="If-Match", description="ETag of the latest version you built on."),
-        ] = None,
-    ) -> Response:
-        """Append an immutable version. Honours Idempotency-Key; a stale If-Match is 412."""
-        async with unit(principal) as uow:
-            idem = await idempotency(request, uow.session, subject=principal.subject)
-            if idem.replay is not None:
-                return idem.replay
-            _, version = await handlers.add_version(
-                uow,
-                name,
-                Precondition(if_match, required=False),
-                messages=body.messages,
-                variables=body.variables,
-                model=body.model,
-                params=body.params,
-                note=body.note,
-                labels=body.labels,
-                by=_who(principal),
-            )
-            response = created(await version_out(uow, name, version), version)
-            await idem.save(response)
-            await uow.commit()
-        return response
-
-    @routes.get("/prompts/{name}/versions", responses=_BAD)
-    async def list_versions(
-        name: Name,
-        principal: Annotated[Principal, READ],
-        page: Annotated[CursorParams, Depends(version_pages)],
-    ) -> Page[VersionOut]:
-        """Newest first."""
-        async with unit(principal) as uow:
-            prompt = await handlers.existing(uow, name)
-            rows = await uow.prompts.versions(prompt["prompt_id"], page.after, page.limit)
-            labels = (await uow.prompts.labels([prompt["prompt_id"]])).get(prompt["prompt_id"], {})
-        items = [VersionOut(**handlers.version_view(name, r, labels)) for r in rows]
-        return paginate(items, page.limit, lambda v: (v.version,))
-
-    @routes.get("/prompts/{name}/versions/{version}")
-    async def get_version(
-        name: Name,
-        version: Annotated[int, Path(ge=1, le=2_147_483_647)],
-        response: Response,
-        principal: Annotated[Principal, READ],
-    ) -> VersionOut:
-        async with unit(principal) as uow:
-            out = await version_out(uow, name, version)
-        response.headers["ETag"] = etag(version)
-        return VersionOut(**out)
-
-    @routes.put("/prompts/{name}/labels/{label}")
-    async def move_label(
-        name: Name, label: Label, body: LabelIn, principal: Annotated[Principal, WRITE]
-    ) -> LabelOut:
-        """Point a label at a version, creating it if needed: promotion and rollback are
-        both this. Every move is recorded (see the label's history)."""
-        async with unit(principal) as uow:
-            _, before = await handlers.move_label(uow, name, label, body.version, _who(principal))
-            await uow.commit()
-        return LabelOut(name=name, label=label, version=body.version, from_version=before)
-
-    @routes.get("/prompts/{name}/labels/{label}/history", responses=_BAD)
-    async def label_history(
-        name: Name,
-        label: Label,
-        principal: Annotated[Principal, READ],
-        page: Annotated[CursorParams, Depends(pages)],
-    ) -> Page[MoveOut]:
-        """Every move of the label, newest first: from which version, to which, who, when."""
-        async with unit(principal) as uow:
-            prompt = await handlers.existing(uow, name)
-            rows = await uow.prompts.moves(prompt["prompt_id"], label, page.after, page.limit)
-        items = [MoveOut(**dict(r)) for r in rows]
-        return paginate(items, page.limit, lambda m: (m.move_id,))
-
-    @routes.delete("/prompts/{name}/labels/{label}", status_code=204)
-    async def delete_label(
-        name: Name, label: Label, principal: Annotated[Principal, WRITE]
-    ) -> Response:
-        async with unit(principal) as uow:
-            await handlers.delete_label(uow, name, label)
-            await uow.commit()
-        return Response(status_code=204)
-
-    @routes.post("/prompts/{name}/render")
-    async def render(
-        name: Name, body: RenderIn, principal: Annotated[Principal, READ]
-    ) -> RenderOut:
-        """Dry run: the messages a request naming this prompt would send (no LLM call).
-        Version wins over label; neither means label `production`; `latest` is the newest."""
-        ref: dict[str, Any] = {"name": name, "variables": body.variables}
-        if body.version is not None:
-            ref["version"] = body.version
-        if body.label is not None:
-            ref["label"] = body.label
-        with problems():
-            done = await deps.prompts.resolve(principal.tenant, ref)
-        return RenderOut(name=name, **asdict(done))
-
-    @routes.get("/prompts/{name}/usage", summary="Usage of a prompt, per version")
-    async def usage(
-        name: Name,
-        principal: Annotated[Principal, Depends(require("prompts:read", "usage:read"))],
-        since: Annotated[datetime | None, Query(description="First day included.")] = None,
-        until: Annotated[datetime | None, Query(description="First day excluded.")] = None,
-    ) -> UsageOut:
-        """Requests, errors, tokens and cost per version (newest first), from the daily
-        usage rollup; versions never used show zeros."""
-        async with unit(principal) as uow:
-            prompt = await handlers.existing(uow, name)
-            totals = await uow.prompts.usage(prompt["prompt_id"], since, until)
-        versions = [
-            VersionUsage(**v) for v in handlers.usage_view(prompt["latest_version"], totals)
-        ]
-        return UsageOut(prompt_id=prompt["prompt_id"], name=name, versions=versions)
-
-    return routes
+@routes.get("/prompts/{name}/usage", summary="Usage of a prompt, per version")
+async def usage(
+    name: Name,
+    principal: UsageReader,
+    uow: Uow,
+    since: Annotated[datetime | None, Query(description="First day included.")] = None,
+    until: Annotated[datetime | None, Query(description="First day excluded.")] = None,
+) -> UsageOut:
+    """Requests, errors, tokens and cost per version (newest first), from the daily
+    usage rollup; versions never used show zeros."""
+    prompt = await handlers.existing(uow, name)
+    totals = await uow.prompts.usage(prompt["prompt_id"], since, until)
+    versions = [VersionUsage(**v) for v in handlers.usage_view(prompt["latest_version"], totals)]
+    return UsageOut(prompt_id=prompt["prompt_id"], name=name, versions=versions)

@@ -3,92 +3,58 @@ to change. A user may set or clear their own preference with `llm:invoke`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Request, Response
 
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import current_principal, require
-from agentsuite_kit.http.etag import Precondition, etag, if_match
-from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem
-from agentsuite_llm_gateway.deps import Deps
-from agentsuite_llm_gateway.domain.errors import GatewayError
+from agentsuite_kit.edge import (
+    CurrentPrincipal,
+    IfMatch,
+    OptionalIfMatch,
+    Pages,
+    create,
+    errors,
+    gate,
+    tagged,
+)
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.http.problems import ProblemError
+from agentsuite_llm_gateway.api.common import AppDeps, Uow
 from agentsuite_llm_gateway.handlers import routing as handlers
 from agentsuite_llm_gateway.handlers.routing import (
     AliasBody,
     AliasView,
     CreateAlias,
     CreateRule,
+    DeleteAlias,
+    DeletePreference,
+    DeleteRule,
+    GetAlias,
+    GetRule,
     PreferenceView,
+    PutPreference,
+    ReplaceAlias,
     RuleView,
     SetPreference,
     Subject,
 )
 from agentsuite_llm_gateway.uow import GatewayUow
 
-pages = cursor_params(default_limit=50, max_limit=200)
-
 READ = "models:read"
 WRITE = "models:write"
+Reader = Annotated[Principal, gate(READ)]
+Writer = Annotated[Principal, gate(WRITE)]
 
 AliasPath = Annotated[
     str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
 ]
 
-_PROBLEM = {
-    "description": "Problem details",
-    "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    s: _PROBLEM for s in (400, 401, 403, 404, 409, 412, 422, 428)
-}
+_ERRORS = errors(*((s, "Problem details") for s in (400, 401, 403, 404, 409, 412, 422, 428)))
 
-
-def as_problem(exc: GatewayError) -> ProblemError:
-    return field_problem(exc.status, exc.message, code=exc.code.value, field=exc.param)
-
-
-@asynccontextmanager
-async def unit(deps: Deps, principal: Principal) -> AsyncIterator[GatewayUow]:
-    """The principal's tenant's unit of work; a GatewayError becomes its problem+json."""
-    try:
-        async with deps.uow(principal.tenant) as uow:
-            yield uow
-    except GatewayError as exc:
-        raise as_problem(exc) from None
-
-
-def _tagged(response: Response, view: AliasView | PreferenceView) -> None:
-    response.headers["ETag"] = etag(view.version)
-
-
-async def _create(
-    deps: Deps,
-    request: Request,
-    principal: Principal,
-    make: Callable[[GatewayUow], Awaitable[BaseModel]],
-) -> Response:
-    """A create: `make` runs once per Idempotency-Key; a retry gets the stored 201."""
-    async with unit(deps, principal) as uow:
-        idem = await idempotency(request, uow.session, subject=principal.subject)
-        if idem.replay is not None:
-            return idem.replay
-        view = await make(uow)
-        version = getattr(view, "version", None)
-        headers = {} if version is None else {"ETag": etag(version)}
-        response = JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
-        await idem.save(response)
-        await uow.commit()
-    deps.catalogs.forget(principal.tenant)
-    return response
+routes = APIRouter(prefix="/v1", tags=["routing"], responses=_ERRORS)
 
 
 def _after(page: CursorParams, *types: type) -> tuple[Any, ...] | None:
@@ -120,175 +86,147 @@ def _may_set_own(principal: Principal, user_id: UUID) -> None:
     )
 
 
-def router(deps: Deps) -> APIRouter:  # noqa: C901, PLR0915  router closure: one nested route per endpoint; goes with module-level routers (issue 15 #2)
-    routes = APIRouter(prefix="/v1", tags=["routing"], responses=_ERRORS)
+# --- aliases ------------------------------------------------------------------------------
 
-    # --- aliases ------------------------------------------------------------------------
 
-    @routes.post("/aliases", status_code=201, response_model=AliasView)
-    async def create_alias(
-        body: CreateAlias,
-        request: Request,
-        principal: Annotated[Principal, Depends(require(WRITE))],
-    ) -> Response:
-        async def make(uow: GatewayUow) -> BaseModel:
-            return await handlers.create_alias(body, uow)
+@routes.post("/aliases", status_code=201, response_model=AliasView)
+async def create_alias(
+    body: CreateAlias, request: Request, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    async def make() -> tuple[AliasView, int]:
+        view = await handlers.create_alias(body, uow, deps)
+        return view, view.version
 
-        return await _create(deps, request, principal, make)
+    return await create(request, uow, principal, make)
 
-    @routes.get("/aliases")
-    async def list_aliases(
-        principal: Annotated[Principal, Depends(require(READ))],
-        page: Annotated[CursorParams, Depends(pages)],
-    ) -> Page[AliasView]:
-        after = _after(page, str)
-        async with unit(deps, principal) as uow:
-            rows = await uow.aliases.page(None if after is None else after[0], page.limit)
-        items = [AliasView.of(r) for r in rows]
-        return paginate(items, page.limit, lambda a: (a.name,))
 
-    @routes.get("/aliases/{name}")
-    async def get_alias(
-        name: AliasPath,
-        response: Response,
-        principal: Annotated[Principal, Depends(require(READ))],
-    ) -> AliasView:
-        async with unit(deps, principal) as uow:
-            view = await handlers.get_alias(uow, name)
-        _tagged(response, view)
-        return view
+@routes.get("/aliases")
+async def list_aliases(principal: Reader, page: Pages, uow: Uow) -> Page[AliasView]:
+    after = _after(page, str)
+    rows = await uow.aliases.page(None if after is None else after[0], page.limit)
+    items = [AliasView.of(r) for r in rows]
+    return paginate(items, page.limit, lambda a: (a.name,))
 
-    @routes.put("/aliases/{name}")
-    async def replace_alias(
-        name: AliasPath,
-        body: AliasBody,
-        response: Response,
-        principal: Annotated[Principal, Depends(require(WRITE))],
-        precondition: Annotated[Precondition, Depends(if_match())],
-    ) -> AliasView:
-        async with unit(deps, principal) as uow:
-            view = await handlers.replace_alias(body, uow, name=name, precondition=precondition)
-            await uow.commit()
-        deps.catalogs.forget(principal.tenant)
-        _tagged(response, view)
-        return view
 
-    @routes.delete("/aliases/{name}", status_code=204)
-    async def delete_alias(
-        name: AliasPath, principal: Annotated[Principal, Depends(require(WRITE))]
-    ) -> Response:
-        async with unit(deps, principal) as uow:
-            await handlers.delete_alias(uow, name=name)
-            await uow.commit()
-        deps.catalogs.forget(principal.tenant)
-        return Response(status_code=204)
+@routes.get("/aliases/{name}")
+async def get_alias(
+    name: AliasPath, response: Response, principal: Reader, uow: Uow, deps: AppDeps
+) -> AliasView:
+    return tagged(response, await handlers.get_alias(GetAlias(name), uow, deps))
 
-    # --- rules --------------------------------------------------------------------------
 
-    @routes.post("/rules", status_code=201, response_model=RuleView)
-    async def create_rule(
-        body: CreateRule,
-        request: Request,
-        principal: Annotated[Principal, Depends(require(WRITE))],
-    ) -> Response:
-        async def make(uow: GatewayUow) -> BaseModel:
-            return await handlers.create_rule(body, uow)
+@routes.put("/aliases/{name}")
+async def replace_alias(
+    name: AliasPath,
+    body: AliasBody,
+    response: Response,
+    principal: Writer,
+    precondition: IfMatch,
+    uow: Uow,
+    deps: AppDeps,
+) -> AliasView:
+    view = await handlers.replace_alias(ReplaceAlias(name, body, precondition), uow, deps)
+    await uow.commit()
+    return tagged(response, view)
 
-        return await _create(deps, request, principal, make)
 
-    @routes.get("/rules")
-    async def list_rules(
-        principal: Annotated[Principal, Depends(require(READ))],
-        page: Annotated[CursorParams, Depends(pages)],
-    ) -> Page[RuleView]:
-        async with unit(deps, principal) as uow:
-            rows = await uow.rules.page(_after(page, datetime, UUID), page.limit)
-        items = [RuleView.of(r) for r in rows]
-        return paginate(items, page.limit, lambda r: (r.created_at, r.rule_id))
+@routes.delete("/aliases/{name}", status_code=204)
+async def delete_alias(name: AliasPath, principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    await handlers.delete_alias(DeleteAlias(name), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)
 
-    @routes.get("/rules/{rule_id}")
-    async def get_rule(
-        rule_id: UUID, principal: Annotated[Principal, Depends(require(READ))]
-    ) -> RuleView:
-        async with unit(deps, principal) as uow:
-            return await handlers.get_rule(uow, rule_id)
 
-    @routes.delete("/rules/{rule_id}", status_code=204)
-    async def delete_rule(
-        rule_id: UUID, principal: Annotated[Principal, Depends(require(WRITE))]
-    ) -> Response:
-        async with unit(deps, principal) as uow:
-            await handlers.delete_rule(uow, rule_id=rule_id)
-            await uow.commit()
-        deps.catalogs.forget(principal.tenant)
-        return Response(status_code=204)
+# --- rules --------------------------------------------------------------------------------
 
-    # --- preferences --------------------------------------------------------------------
 
-    @routes.get("/preferences")
-    async def list_preferences(
-        principal: Annotated[Principal, Depends(require(READ))],
-        page: Annotated[CursorParams, Depends(pages)],
-    ) -> Page[PreferenceView]:
-        async with unit(deps, principal) as uow:
-            rows = await uow.preferences.page(_after(page, str, str), page.limit)
-        items = [PreferenceView.of(r) for r in rows]
-        return paginate(items, page.limit, lambda p: (p.subject_kind, p.subject_id))
+@routes.post("/rules", status_code=201, response_model=RuleView)
+async def create_rule(
+    body: CreateRule, request: Request, principal: Writer, uow: Uow, deps: AppDeps
+) -> Response:
+    async def make() -> tuple[RuleView, None]:
+        return await handlers.create_rule(body, uow, deps), None
 
-    async def put(
-        principal: Principal, subject: Subject, body: SetPreference, precondition: Precondition
-    ) -> PreferenceView:
-        async with unit(deps, principal) as uow:
-            view = await handlers.set_preference(
-                body, uow, subject=subject, precondition=precondition
-            )
-            await uow.commit()
-        deps.catalogs.forget(principal.tenant)
-        return view
+    return await create(request, uow, principal, make)
 
-    async def remove(principal: Principal, subject: Subject) -> Response:
-        async with unit(deps, principal) as uow:
-            await handlers.delete_preference(uow, subject=subject)
-            await uow.commit()
-        deps.catalogs.forget(principal.tenant)
-        return Response(status_code=204)
 
-    @routes.put("/preferences/tenant")
-    async def set_tenant_preference(
-        body: SetPreference,
-        response: Response,
-        principal: Annotated[Principal, Depends(require(WRITE))],
-        precondition: Annotated[Precondition, Depends(if_match(required=False))],
-    ) -> PreferenceView:
-        subject = handlers.tenant_subject(principal.tenant)
-        view = await put(principal, subject, body, precondition)
-        _tagged(response, view)
-        return view
+@routes.get("/rules")
+async def list_rules(principal: Reader, page: Pages, uow: Uow) -> Page[RuleView]:
+    rows = await uow.rules.page(_after(page, datetime, UUID), page.limit)
+    items = [RuleView.of(r) for r in rows]
+    return paginate(items, page.limit, lambda r: (r.created_at, r.rule_id))
 
-    @routes.delete("/preferences/tenant", status_code=204)
-    async def delete_tenant_preference(
-        principal: Annotated[Principal, Depends(require(WRITE))],
-    ) -> Response:
-        return await remove(principal, handlers.tenant_subject(principal.tenant))
 
-    @routes.put("/preferences/users/{user_id}")
-    async def set_user_preference(
-        user_id: UUID,
-        body: SetPreference,
-        response: Response,
-        principal: Annotated[Principal, Depends(current_principal)],
-        precondition: Annotated[Precondition, Depends(if_match(required=False))],
-    ) -> PreferenceView:
-        _may_set_own(principal, user_id)
-        view = await put(principal, handlers.user_subject(user_id), body, precondition)
-        _tagged(response, view)
-        return view
+@routes.get("/rules/{rule_id}")
+async def get_rule(rule_id: UUID, principal: Reader, uow: Uow, deps: AppDeps) -> RuleView:
+    return await handlers.get_rule(GetRule(rule_id), uow, deps)
 
-    @routes.delete("/preferences/users/{user_id}", status_code=204)
-    async def delete_user_preference(
-        user_id: UUID, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> Response:
-        _may_set_own(principal, user_id)
-        return await remove(principal, handlers.user_subject(user_id))
 
-    return routes
+@routes.delete("/rules/{rule_id}", status_code=204)
+async def delete_rule(rule_id: UUID, principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    await handlers.delete_rule(DeleteRule(rule_id), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)
+
+
+# --- preferences --------------------------------------------------------------------------
+
+
+@routes.get("/preferences")
+async def list_preferences(principal: Reader, page: Pages, uow: Uow) -> Page[PreferenceView]:
+    rows = await uow.preferences.page(_after(page, str, str), page.limit)
+    items = [PreferenceView.of(r) for r in rows]
+    return paginate(items, page.limit, lambda p: (p.subject_kind, p.subject_id))
+
+
+async def _put(cmd: PutPreference, uow: GatewayUow, deps: AppDeps) -> PreferenceView:
+    view = await handlers.set_preference(cmd, uow, deps)
+    await uow.commit()
+    return view
+
+
+async def _remove(subject: Subject, uow: GatewayUow, deps: AppDeps) -> Response:
+    await handlers.delete_preference(DeletePreference(subject), uow, deps)
+    await uow.commit()
+    return Response(status_code=204)
+
+
+@routes.put("/preferences/tenant")
+async def set_tenant_preference(
+    body: SetPreference,
+    response: Response,
+    principal: Writer,
+    precondition: OptionalIfMatch,
+    uow: Uow,
+    deps: AppDeps,
+) -> PreferenceView:
+    subject = handlers.tenant_subject(principal.tenant)
+    return tagged(response, await _put(PutPreference(subject, body, precondition), uow, deps))
+
+
+@routes.delete("/preferences/tenant", status_code=204)
+async def delete_tenant_preference(principal: Writer, uow: Uow, deps: AppDeps) -> Response:
+    return await _remove(handlers.tenant_subject(principal.tenant), uow, deps)
+
+
+@routes.put("/preferences/users/{user_id}")
+async def set_user_preference(
+    user_id: UUID,
+    body: SetPreference,
+    response: Response,
+    principal: CurrentPrincipal,
+    precondition: OptionalIfMatch,
+    uow: Uow,
+    deps: AppDeps,
+) -> PreferenceView:
+    _may_set_own(principal, user_id)
+    subject = handlers.user_subject(user_id)
+    return tagged(response, await _put(PutPreference(subject, body, precondition), uow, deps))
+
+
+@routes.delete("/preferences/users/{user_id}", status_code=204)
+async def delete_user_preference(
+    user_id: UUID, principal: CurrentPrincipal, uow: Uow, deps: AppDeps
+) -> Response:
+    _may_set_own(principal, user_id)
+    return await _remove(handlers.user_subject(user_id), uow, deps)

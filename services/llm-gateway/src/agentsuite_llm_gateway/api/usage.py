@@ -7,22 +7,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.edge import Pages, errors, gate
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 from agentsuite_kit.http.problems import ProblemError
-from agentsuite_llm_gateway.deps import Deps
+from agentsuite_llm_gateway.api.common import AppDeps, OrgUow, Uow
 from agentsuite_llm_gateway.handlers import traces as handlers
-from agentsuite_llm_gateway.handlers.traces import TraceView, UsageReport
+from agentsuite_llm_gateway.handlers.traces import (
+    GetTrace,
+    ListTraces,
+    TraceView,
+    UsageQuery,
+    UsageReport,
+)
 from agentsuite_llm_gateway.recorder import day_of
 from agentsuite_llm_gateway.repositories.calls import TraceFilter, UsageFilter
 
 DEFAULT_RANGE = timedelta(days=30)
 MAX_RANGE = timedelta(days=400)
 
-pages = cursor_params(default_limit=50, max_limit=200)
 Status = Literal["ok", "error"]
 
 
@@ -95,104 +100,95 @@ NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str | None, Query(max_length=256, pattern=NO_NUL)]
 
 
-def router(deps: Deps) -> APIRouter:
-    routes = APIRouter(prefix="/v1", tags=["usage"])
-    reading = require("usage:read")
-    # the traces confine themselves to an org-scoped token's org; the usage sums do not
-    tracing = require("usage:read", org=True)
+Reader = Annotated[Principal, gate("usage:read")]
+# the traces confine themselves to an org-scoped token's org; the usage sums do not
+Tracer = Annotated[Principal, gate("usage:read", org=True)]
 
-    @routes.get("/usage", response_model=UsageReport)
-    async def usage(
-        principal: Annotated[Principal, Depends(reading)],
-        start: FromQuery = None,
-        end: ToQuery = None,
-        group_by: Annotated[
-            str | None,
-            Query(
-                max_length=256,
-                pattern=NO_NUL,
-                description="Comma-separated: " + ", ".join(handlers.GROUP_NAMES) + ".",
-            ),
-        ] = None,
-        model: Text = None,
-        provider: Text = None,
-        api_key_id: UUID | None = None,
-        user_id: UUID | None = None,
-        prompt: Annotated[
-            str | None,
-            Query(max_length=64, pattern=NO_NUL, description="`<prompt id>` or `<id>:<version>`."),
-        ] = None,
-        status: Status | None = None,
-    ) -> UsageReport:
-        """Tokens, cost and latency summed per group, from the daily rollup (whole UTC days:
-        `from` counts from its day's start)."""
-        groups = _groups(group_by)
-        begin, stop = _range(start, end)
-        where = UsageFilter(
-            start=day_of(begin),
-            end=stop,
-            model=model,
-            provider=provider,
-            api_key_id=None if api_key_id is None else str(api_key_id),
-            user_id=None if user_id is None else str(user_id),
-            prompt=prompt,
-            status=status,
-        )
-        async with deps.uow(principal.tenant) as uow:
-            return await handlers.usage_report(uow, groups, where)
+routes = APIRouter(prefix="/v1", tags=["usage"])
 
-    @routes.get(
-        "/traces",
-        response_model=Page[TraceView],
-        responses={
-            400: {
-                "description": "The cursor is invalid.",
-                "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-                },
-            }
-        },
+
+@routes.get("/usage", response_model=UsageReport)
+async def usage(
+    principal: Reader,
+    uow: Uow,
+    deps: AppDeps,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    group_by: Annotated[
+        str | None,
+        Query(
+            max_length=256,
+            pattern=NO_NUL,
+            description="Comma-separated: " + ", ".join(handlers.GROUP_NAMES) + ".",
+        ),
+    ] = None,
+    model: Text = None,
+    provider: Text = None,
+    api_key_id: UUID | None = None,
+    user_id: UUID | None = None,
+    prompt: Annotated[
+        str | None,
+        Query(max_length=64, pattern=NO_NUL, description="`<prompt id>` or `<id>:<version>`."),
+    ] = None,
+    status: Status | None = None,
+) -> UsageReport:
+    """Tokens, cost and latency summed per group, from the daily rollup (whole UTC days:
+    `from` counts from its day's start)."""
+    groups = _groups(group_by)
+    begin, stop = _range(start, end)
+    where = UsageFilter(
+        start=day_of(begin),
+        end=stop,
+        model=model,
+        provider=provider,
+        api_key_id=None if api_key_id is None else str(api_key_id),
+        user_id=None if user_id is None else str(user_id),
+        prompt=prompt,
+        status=status,
     )
-    async def list_traces(
-        principal: Annotated[Principal, Depends(tracing)],
-        page: Annotated[CursorParams, Depends(pages)],
-        start: FromQuery = None,
-        end: ToQuery = None,
-        model: Text = None,
-        status: Status | None = None,
-        run_id: Text = None,
-        api_key_id: UUID | None = None,
-        user_id: UUID | None = None,
-        request_id: UUID | None = None,
-    ) -> Page[TraceView]:
-        """Recorded calls, newest first. Traces are written in batches a moment after the
-        call; those older than the retention are gone (usage keeps their sums)."""
-        begin, stop = _range(start, end)
-        after = _after(page)
-        where = TraceFilter(
-            start=begin,
-            end=stop,
-            model=model,
-            status=status,
-            run_id=run_id,
-            api_key_id=api_key_id,
-            user_id=user_id,
-            request_id=request_id,
-            # a token scoped to an org reads that org's calls only (issue 21)
-            org_id=principal.org_id,
-        )
-        async with deps.uow(principal.tenant) as uow:
-            views = await handlers.list_traces(uow, where, after, page.limit)
-        return paginate(views, page.limit, lambda v: (v.created_at, v.call_id))
+    return await handlers.usage_report(UsageQuery(groups, where), uow, deps)
 
-    @routes.get("/traces/{call_id}", response_model=TraceView)
-    async def get_trace(
-        call_id: UUID, principal: Annotated[Principal, Depends(tracing)]
-    ) -> TraceView:
-        async with deps.uow(principal.tenant) as uow:
-            view = await handlers.get_trace(uow, call_id, deps.settings.trace_retention_months)
-        if view is None or not principal.reaches(view.org_id):
-            raise ProblemError(404, "No such trace.", code="not_found")
-        return view
 
-    return routes
+@routes.get(
+    "/traces", response_model=Page[TraceView], responses=errors((400, "The cursor is invalid."))
+)
+async def list_traces(
+    principal: Tracer,
+    page: Pages,
+    uow: OrgUow,
+    deps: AppDeps,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    model: Text = None,
+    status: Status | None = None,
+    run_id: Text = None,
+    api_key_id: UUID | None = None,
+    user_id: UUID | None = None,
+    request_id: UUID | None = None,
+) -> Page[TraceView]:
+    """Recorded calls, newest first. Traces are written in batches a moment after the
+    call; those older than the retention are gone (usage keeps their sums)."""
+    begin, stop = _range(start, end)
+    after = _after(page)
+    where = TraceFilter(
+        start=begin,
+        end=stop,
+        model=model,
+        status=status,
+        run_id=run_id,
+        api_key_id=api_key_id,
+        user_id=user_id,
+        request_id=request_id,
+        # a token scoped to an org reads that org's calls only (issue 21)
+        org_id=principal.org_id,
+    )
+    views = await handlers.list_traces(ListTraces(where, after, page.limit), uow, deps)
+    return paginate(views, page.limit, lambda v: (v.created_at, v.call_id))
+
+
+@routes.get("/traces/{call_id}", response_model=TraceView)
+async def get_trace(call_id: UUID, principal: Tracer, uow: OrgUow, deps: AppDeps) -> TraceView:
+    view = await handlers.get_trace(GetTrace(call_id), uow, deps)
+    if view is None or not principal.reaches(view.org_id):
+        raise ProblemError(404, "No such trace.", code="not_found")
+    return view

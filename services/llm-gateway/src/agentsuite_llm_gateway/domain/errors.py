@@ -1,10 +1,14 @@
-"""Why the gateway refuses or fails a request: one error type, mapped to the OpenAI error
-shape (and problem+json) on HTTP and to `LlmError` on Kafka."""
+"""Why the gateway refuses or fails a request: the kit's `DomainError`, with the gateway's
+codes. Each code is a `Kind` of refusal; the edge (api/errors.py) answers with OpenAI's
+error shape or problem+json and picks the HTTP status, and the Kafka path answers with an
+`LlmError`."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
+
+from agentsuite_kit.errors import DomainError, Kind
 
 
 class Code(StrEnum):
@@ -25,26 +29,29 @@ class Code(StrEnum):
     CONFLICT = "conflict"
 
 
-# HTTP status and OpenAI `error.type` of each code
-_HTTP: dict[Code, tuple[int, str]] = {
-    Code.INVALID_REQUEST: (400, "invalid_request_error"),
-    Code.MODEL_NOT_FOUND: (404, "invalid_request_error"),
-    Code.NO_ROUTE: (400, "invalid_request_error"),
-    Code.CONTEXT_TOO_LONG: (400, "invalid_request_error"),
-    Code.BUDGET_EXCEEDED: (402, "insufficient_quota"),
-    Code.COST_CAP: (402, "insufficient_quota"),
-    Code.RATE_LIMITED: (429, "rate_limit_error"),
-    Code.PROVIDER_ERROR: (502, "api_error"),
-    Code.TIMEOUT: (504, "timeout_error"),
-    Code.PROMPT_NOT_FOUND: (404, "invalid_request_error"),
-    Code.INVALID_VARIABLES: (400, "invalid_request_error"),
-    Code.NOT_FOUND: (404, "invalid_request_error"),
-    Code.CONFLICT: (409, "invalid_request_error"),
+KINDS: dict[Code, Kind] = {
+    Code.INVALID_REQUEST: Kind.INVALID,
+    Code.MODEL_NOT_FOUND: Kind.NOT_FOUND,
+    Code.NO_ROUTE: Kind.INVALID,
+    Code.CONTEXT_TOO_LONG: Kind.INVALID,
+    Code.BUDGET_EXCEEDED: Kind.EXHAUSTED,
+    Code.COST_CAP: Kind.EXHAUSTED,
+    Code.RATE_LIMITED: Kind.RATE_LIMITED,
+    Code.PROVIDER_ERROR: Kind.UNAVAILABLE,
+    Code.TIMEOUT: Kind.TIMED_OUT,
+    Code.PROMPT_NOT_FOUND: Kind.NOT_FOUND,
+    Code.INVALID_VARIABLES: Kind.INVALID,
+    Code.NOT_FOUND: Kind.NOT_FOUND,
+    Code.CONFLICT: Kind.CONFLICT,
 }
 
 
-class GatewayError(Exception):
-    """A refusal or failure with a code, a message a client can act on, and the field."""
+class GatewayError(DomainError):
+    """A refusal or failure with a code, a message a client can act on and the field at
+    fault (`param`, OpenAI's word for it). `provider_status` is what the provider answered,
+    if one did: the edge may pass a provider's own refusal on with it."""
+
+    code: Code
 
     def __init__(
         self,
@@ -53,21 +60,16 @@ class GatewayError(Exception):
         *,
         param: str | None = None,
         retryable: bool = False,
-        status: int | None = None,
         provider_status: int | None = None,
         extensions: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.param = param
+        super().__init__(code, message, field=param, extensions=extensions)
+        # the kind follows from the code, not from a subclass: one type, many codes
+        self.kind = KINDS[code]  # type: ignore[misc]  # a per-instance kind shadows the ClassVar
         self.retryable = retryable
-        self.status = status if status is not None else _HTTP[code][0]
         self.provider_status = provider_status
-        # members the problem document adds, e.g. a refusing budget's figures (`budget`)
-        self.extensions = extensions or {}
         self.traced = False  # set once the refusal has its trace: no entrypoint traces it twice
 
     @property
-    def openai_type(self) -> str:
-        return _HTTP[self.code][1]
+    def param(self) -> str | None:
+        return self.field

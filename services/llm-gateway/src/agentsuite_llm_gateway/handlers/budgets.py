@@ -1,14 +1,10 @@
-"""Budgets: settlement (the recorder's flush calls `settle`), the expiry of reservations
-whose process died, and the admin commands.
-
-Settlement emits `LlmBudgetWarning` / `LlmBudgetExceeded` the first time in a window that
-spend reaches a budget's warning threshold or its limit. v1's `scope` can only say tenant
-or user, so org and API-key budgets report `tenant` there and name themselves exactly in
-`subject_kind`/`subject_id`."""
+"""Budgets: the expiry of reservations whose process died (settled as settlement.py
+settles a call), and the admin commands, one function `(command, uow, deps)` each."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -17,95 +13,22 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import RowMapping
 
-from agentsuite_contracts.common import Money
-from agentsuite_contracts.envelope import Envelope, Payload, Subject
 from agentsuite_contracts.ids import uuid7
-from agentsuite_contracts.llm import LlmBudgetExceeded, LlmBudgetWarning
-from agentsuite_kit.cause import cause
+from agentsuite_kit.http.etag import Precondition
 from agentsuite_kit.jobs import Handler, Job
+from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain import budgets as rules
-from agentsuite_llm_gateway.domain.budgets import Crossing, Period
+from agentsuite_llm_gateway.domain.budgets import Period
 from agentsuite_llm_gateway.domain.costs import units
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
-from agentsuite_llm_gateway.repositories.budgets import Settled, counters_of, limits_of
+from agentsuite_llm_gateway.repositories.budgets import counters_of, limits_of
+from agentsuite_llm_gateway.settlement import settle_many
 from agentsuite_llm_gateway.uow import GatewayUow
 
 EXPIRE = "llm.budgets.expire"
 EXPIRE_CRON = "* * * * *"
 EXPIRE_BATCH = 500
 MICROS = Decimal(1_000_000)
-
-# --- settlement --------------------------------------------------------------------------
-
-
-async def settle(
-    uow: GatewayUow,
-    reservation_id: UUID,
-    tokens: int,
-    micros: int,
-    request_id: UUID | None = None,
-) -> None:
-    """Spend the real `tokens`/`micros` of a call on every budget its reservation held,
-    freeing the rest; emit the crossings. No commit (the caller's transaction). Settling a
-    reservation that is gone does nothing, so a redelivered trace cannot spend twice."""
-    await settle_many(uow, [(reservation_id, tokens, micros, request_id)])
-
-
-async def settle_many(uow: GatewayUow, items: Sequence[tuple[UUID, int, int, UUID | None]]) -> None:
-    """`settle` for a batch of (reservation_id, tokens, micros, request_id), in one
-    statement that locks every budget involved in id order: what a flush of many traces
-    should call, since settling them one by one in one transaction takes the locks out of
-    order and can deadlock with concurrent reservations."""
-    requests = {rid: request_id for rid, _, _, request_id in items}
-    for done in await uow.budgets.settle([(rid, t, m) for rid, t, m, _ in items]):
-        row = done.budget
-        for crossing in done.crossings:
-            event = _event(done, crossing, requests.get(done.reservation_id))
-            _emit(uow, row["tenant_id"], row["budget_id"], event)
-
-
-def _event(done: Settled, crossing: Crossing, request_id: UUID | None) -> Payload:
-    row, c = done.budget, done.counters
-    scope: Literal["tenant", "user"] = "user" if row["scope"] == "user" else "tenant"
-    currency = row["currency"]
-    common: dict[str, Any] = {
-        "budget_id": row["budget_id"],
-        "scope": scope,
-        "scope_id": row["scope_id"],
-        "period": row["period"],
-        # Money cannot say tokens: a token-only budget reports its cost spent and no limit
-        "limit": Money(amount_micros=row["limit_micros"] or 0, currency=currency),
-        "spent": Money(amount_micros=c.spent_micros, currency=currency),
-        "subject_kind": row["scope"],
-        "subject_id": row["scope_id"],
-    }
-    if crossing is Crossing.WARNING:
-        return LlmBudgetWarning(**common, threshold_percent=row["warn_percent"])
-    action: Literal["warned", "blocked"] = "blocked" if row["on_exhaust"] == "reject" else "warned"
-    return LlmBudgetExceeded(**common, action=action, request_id=request_id)
-
-
-def _emit(uow: GatewayUow, tenant_id: UUID, budget_id: UUID, payload: Payload) -> None:
-    """Emit about the budget for `tenant_id`, also from an all-tenants unit of work (the
-    expiry job, a recorder flushing many tenants), whose own tenant is none."""
-    subject = Subject(type="budget", id=str(budget_id))
-    if uow.tenant_id == tenant_id:
-        uow.emit(payload, subject=subject)
-        return
-    now = cause()
-    uow.emit(
-        Envelope[Any](
-            producer=uow.producer or "llm-gateway",
-            tenant_id=tenant_id,
-            actor=now.actor,
-            subject=subject,
-            correlation_id=now.correlation_id,
-            causation_id=now.causation_id,
-            trace=now.trace,
-            payload=payload,
-        )
-    )
-
 
 # --- expiry --------------------------------------------------------------------------------
 
@@ -250,7 +173,7 @@ def _micros(cost: str | None) -> int | None:
 
 
 def invalid(message: str, field: str) -> GatewayError:
-    return GatewayError(Code.INVALID_REQUEST, message, param=field, status=422)
+    return GatewayError(Code.INVALID_REQUEST, message, param=field)
 
 
 def _check(values: dict[str, Any]) -> None:
@@ -277,12 +200,32 @@ def _scope_id(cmd: CreateBudget, tenant_id: UUID) -> str:
         raise invalid(f"not a {cmd.scope} id (a UUID)", "scope_id") from None
 
 
-async def create_budget(
-    uow: GatewayUow, cmd: CreateBudget, *, now: datetime | None = None
-) -> BudgetView:
+@dataclass(frozen=True, slots=True)
+class GetBudget:
+    budget_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBudget:
+    budget_id: UUID
+    changes: UpdateBudget
+    precondition: Precondition
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteBudget:
+    budget_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ResetBudget:
+    budget_id: UUID
+
+
+async def create_budget(cmd: CreateBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
     """No commit: the route saves the idempotent response in the same transaction."""
     assert uow.tenant_id is not None
-    at = now or datetime.now(UTC)
+    at = datetime.now(UTC)
     values: dict[str, Any] = {
         "budget_id": uuid7(),
         "scope": cmd.scope,
@@ -304,24 +247,28 @@ async def create_budget(
             f"a {cmd.period.value} budget for {cmd.scope} {values['scope_id']} exists",
             param="scope_id",
         )
-    await uow.budgets.announce()
+    uow.catalog_changed()
     return BudgetView.of(row, at)
 
 
-async def get_budget(uow: GatewayUow, budget_id: UUID, *, lock: bool = False) -> RowMapping:
+async def _row(uow: GatewayUow, budget_id: UUID, *, lock: bool = False) -> RowMapping:
     row = await uow.budgets.get(budget_id, lock=lock)
     if row is None:
         raise GatewayError(Code.NOT_FOUND, f"budget {budget_id} not found", param="budget_id")
     return row
 
 
-async def update_budget(
-    uow: GatewayUow, budget_id: UUID, cmd: UpdateBudget, check: Callable[[int], None]
-) -> BudgetView:
+async def get_budget(query: GetBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
+    """With spent, reserved and remaining in the current window."""
+    return BudgetView.of(await _row(uow, query.budget_id))
+
+
+async def update_budget(cmd: ChangeBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
     """Commits. A limit raised above spend re-arms its warning and exceeded events."""
-    row = await get_budget(uow, budget_id, lock=True)
-    check(row["version"])
-    sent = cmd.model_dump(include=cmd.model_fields_set)
+    budget_id = cmd.budget_id
+    row = await _row(uow, budget_id, lock=True)
+    cmd.precondition.check(row["version"])
+    sent = cmd.changes.model_dump(include=cmd.changes.model_fields_set)
     changes: dict[str, Any] = {}
     for name, value in sent.items():
         if name == "limit_cost":
@@ -341,7 +288,7 @@ async def update_budget(
         changes["warned"] = c.warned and _still(limits, c, warn)
         changes["exceeded"] = c.exceeded and _still(limits, c, 100)
         row = await uow.budgets.change(budget_id, changes)
-        await uow.budgets.announce()
+        uow.catalog_changed()
         await uow.commit()
     return BudgetView.of(row)
 
@@ -353,21 +300,21 @@ def _still(limits: rules.Limits, c: rules.Counters, percent: int) -> bool:
     )
 
 
-async def delete_budget(uow: GatewayUow, budget_id: UUID) -> None:
+async def delete_budget(cmd: DeleteBudget, uow: GatewayUow, deps: Deps) -> None:
     """Commits; live reservations on it go with it (calls in flight settle into nothing)."""
+    budget_id = cmd.budget_id
     if not await uow.budgets.remove(budget_id):
         raise GatewayError(Code.NOT_FOUND, f"budget {budget_id} not found", param="budget_id")
-    await uow.budgets.announce()
+    uow.catalog_changed()
     await uow.commit()
 
 
-async def reset_budget(
-    uow: GatewayUow, budget_id: UUID, *, now: datetime | None = None
-) -> BudgetView:
+async def reset_budget(cmd: ResetBudget, uow: GatewayUow, deps: Deps) -> BudgetView:
     """Commits. Zero the window's spend and re-arm its events; calls in flight keep their
     reservations."""
-    at = now or datetime.now(UTC)
-    row = await get_budget(uow, budget_id, lock=True)
+    budget_id = cmd.budget_id
+    at = datetime.now(UTC)
+    row = await _row(uow, budget_id, lock=True)
     start = rules.window(row["period"], at, since=row["window_start"]).start
     row = await uow.budgets.change(
         budget_id,
@@ -379,6 +326,6 @@ async def reset_budget(
             "window_start": start if row["period"] != "total" else row["window_start"],
         },
     )
-    await uow.budgets.announce()
+    uow.catalog_changed()
     await uow.commit()
     return BudgetView.of(row, at)

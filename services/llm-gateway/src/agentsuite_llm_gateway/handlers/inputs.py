@@ -21,7 +21,7 @@ MAX_OPTIONS_DEPTH = 32
 
 
 def invalid(field: str, message: str) -> GatewayError:
-    return GatewayError(Code.INVALID_REQUEST, message, param=field, status=422)
+    return GatewayError(Code.INVALID_REQUEST, message, param=field)
 
 
 def storable(value: Any) -> bool:

@@ -1,4 +1,5 @@
-"""Models of a provider and their versioned price lists: one function per command.
+"""Models of a provider and their versioned price lists: one function `(command, uow, deps)`
+per command.
 
 Every change re-sends ModelRegistered (with the price in force) or ModelRetired, and
 announces the tenant's catalogue change; the route commits.
@@ -6,6 +7,7 @@ announces the tenant's catalogue change; the route commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -17,9 +19,11 @@ from sqlalchemy.engine import RowMapping
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.llm import ModelRegistered, ModelRetired
+from agentsuite_kit.http.etag import Precondition
+from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.handlers.inputs import Command, storable
-from agentsuite_llm_gateway.handlers.providers import get_provider, missing, tenant_of
+from agentsuite_llm_gateway.handlers.providers import missing, provider_row, tenant_of
 from agentsuite_llm_gateway.uow import GatewayUow
 
 MICROS = Decimal(1_000_000)
@@ -137,10 +141,44 @@ def _micros(amount: Decimal | None) -> int | None:
 # --- models and prices ----------------------------------------------------------------------
 
 
-async def create_model(cmd: CreateModel, uow: GatewayUow, *, provider_id: UUID) -> ModelView:
+@dataclass(frozen=True, slots=True)
+class AddModel:
+    provider_id: UUID
+    body: CreateModel
+
+
+@dataclass(frozen=True, slots=True)
+class GetModel:
+    provider_id: UUID
+    model_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeModel:
+    provider_id: UUID
+    model_id: UUID
+    body: UpdateModel
+    precondition: Precondition
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteModel:
+    provider_id: UUID
+    model_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AddModelPrice:
+    provider_id: UUID
+    model_id: UUID
+    body: AddPrice
+
+
+async def create_model(command: AddModel, uow: GatewayUow, deps: Deps) -> ModelView:
     """No commit (see create_provider)."""
+    cmd, provider_id = command.body, command.provider_id
     tenant = tenant_of(uow)
-    await get_provider(uow, provider_id, lock=True)
+    await provider_row(uow, provider_id, lock=True)
     model_id = uuid7()
     added = await uow.models.add(
         model_id,
@@ -161,7 +199,7 @@ async def create_model(cmd: CreateModel, uow: GatewayUow, *, provider_id: UUID) 
     return await _announced(uow, provider_id, model_id)
 
 
-async def get_model(
+async def model_row(
     uow: GatewayUow, provider_id: UUID, model_id: UUID, *, lock: bool = False
 ) -> RowMapping:
     row = await uow.models.get(provider_id, model_id, lock=lock)
@@ -170,15 +208,18 @@ async def get_model(
     return row
 
 
+async def get_model(query: GetModel, uow: GatewayUow, deps: Deps) -> ModelView:
+    return await model_view(uow, await model_row(uow, query.provider_id, query.model_id))
+
+
 async def model_view(uow: GatewayUow, row: RowMapping) -> ModelView:
     return ModelView.of(row, await uow.prices.in_force(row["model_id"]))
 
 
-async def update_model(
-    cmd: UpdateModel, uow: GatewayUow, *, provider_id: UUID, model_id: UUID, check: Any
-) -> ModelView:
-    row = await get_model(uow, provider_id, model_id, lock=True)
-    check(row["version"])
+async def update_model(command: ChangeModel, uow: GatewayUow, deps: Deps) -> ModelView:
+    cmd, provider_id, model_id = command.body, command.provider_id, command.model_id
+    row = await model_row(uow, provider_id, model_id, lock=True)
+    command.precondition.check(row["version"])
     values = {k: v for k, v in cmd.model_dump(exclude_unset=True).items() if v is not None}
     if "max_output" in cmd.model_fields_set and cmd.max_output is None:
         values["max_output"] = None  # null clears the cap
@@ -197,18 +238,18 @@ async def update_model(
     return await _announced(uow, provider_id, model_id)
 
 
-async def delete_model(uow: GatewayUow, *, provider_id: UUID, model_id: UUID) -> None:
-    row = await get_model(uow, provider_id, model_id, lock=True)
+async def delete_model(cmd: DeleteModel, uow: GatewayUow, deps: Deps) -> None:
+    provider_id, model_id = cmd.provider_id, cmd.model_id
+    row = await model_row(uow, provider_id, model_id, lock=True)
     await uow.models.remove(model_id)
     uow.emit(ModelRetired(provider_id=provider_id, model=row["name"]))
-    await uow.providers.announce(tenant_of(uow))
+    uow.catalog_changed(tenant_of(uow))
 
 
-async def add_price(
-    cmd: AddPrice, uow: GatewayUow, *, provider_id: UUID, model_id: UUID
-) -> PriceView:
+async def add_price(command: AddModelPrice, uow: GatewayUow, deps: Deps) -> PriceView:
     """A new version of the price list (it may start in the future); no commit."""
-    await get_model(uow, provider_id, model_id, lock=True)
+    cmd, provider_id, model_id = command.body, command.provider_id, command.model_id
+    await model_row(uow, provider_id, model_id, lock=True)
     price_id = await _add_price(uow, model_id, cmd, cmd.effective_from, field="effective_from")
     await _announced(uow, provider_id, model_id)
     row = await uow.prices.get(price_id)
@@ -240,7 +281,7 @@ async def _add_price(
 async def _announced(uow: GatewayUow, provider_id: UUID, model_id: UUID) -> ModelView:
     """The model's view after a change, told to the catalogue and to `llm.providers.v1`:
     ModelRegistered (with the price in force) while it is enabled, ModelRetired if not."""
-    view = await model_view(uow, await get_model(uow, provider_id, model_id))
+    view = await model_view(uow, await model_row(uow, provider_id, model_id))
     if view.enabled:
         price = view.price
         currency = price.currency if price else "USD"
@@ -257,5 +298,5 @@ async def _announced(uow: GatewayUow, provider_id: UUID, model_id: UUID) -> Mode
         )
     else:
         uow.emit(ModelRetired(provider_id=provider_id, model=view.name))
-    await uow.providers.announce(tenant_of(uow))
+    uow.catalog_changed(tenant_of(uow))
     return view

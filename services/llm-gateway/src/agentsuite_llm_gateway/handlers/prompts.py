@@ -1,4 +1,5 @@
-"""Prompt commands: create, append a version, move or delete a label, delete a prompt.
+"""Prompt commands, one function `(command, uow, deps)` each: create, append a version,
+move or delete a label, delete a prompt.
 
 Every change to one prompt first locks its row, so version numbers are gapless and a
 label's recorded move always names the version it really moved from. No contract event
@@ -7,15 +8,61 @@ exists for prompts: nothing outside the gateway reacts to them, so none is emitt
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.http.etag import Precondition
+from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain import prompts as domain
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.repositories.prompts import Row
 from agentsuite_llm_gateway.uow import GatewayUow
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Content:
+    """A version's content as sent: checked by the command that stores it."""
+
+    messages: Any
+    variables: Any = None
+    model: str | None = None
+    params: Any = None
+    note: str = ""
+    labels: list[str] = field(default_factory=list)
+    by: UUID | None = None  # who made it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatePrompt(Content):
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddVersion(Content):
+    name: str
+    precondition: Precondition
+
+
+@dataclass(frozen=True, slots=True)
+class MoveLabel:
+    name: str
+    label: str
+    version: int
+    by: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteLabel:
+    name: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePrompt:
+    name: str
 
 
 def not_found(name: str) -> GatewayError:
@@ -29,21 +76,21 @@ async def existing(uow: GatewayUow, name: str, *, lock: bool = False) -> Row:
     return row
 
 
-def _version_values(
-    messages: Any, variables: Any, model: str | None, params: Any, note: str
-) -> dict[str, Any]:
+def _version_values(content: Content) -> dict[str, Any]:
     """A version's checked content: the schema derived when none is given."""
-    checked = domain.check_messages(messages)
+    checked = domain.check_messages(content.messages)
     names = domain.holes(checked)
+    variables = content.variables
     schema = (
         domain.derive_schema(names) if variables is None else domain.check_schema(variables, names)
     )
+    params = content.params
     return {
         "messages": checked,
         "variables": schema,
-        "model": model,
+        "model": content.model,
         "params": domain.check_params({} if params is None else params),
-        "note": note,
+        "note": content.note,
     }
 
 
@@ -73,24 +120,13 @@ async def _move(
     return before
 
 
-async def create_prompt(
-    uow: GatewayUow,
-    *,
-    name: str,
-    description: str,
-    messages: Any,
-    variables: Any,
-    model: str | None,
-    params: Any,
-    note: str,
-    labels: list[str] | None,
-    by: UUID | None,
-) -> UUID:
+async def create_prompt(cmd: CreatePrompt, uow: GatewayUow, deps: Deps) -> UUID:
     """A new prompt with its version 1 (and `labels` on it). Does not commit."""
     assert uow.tenant_id is not None
+    name, description, by = cmd.name, cmd.description, cmd.by
     domain.check_name(name)
-    content = _version_values(messages, variables, model, params, note)
-    wanted = _labels(labels)
+    content = _version_values(cmd)
+    wanted = _labels(cmd.labels)
     prompt_id = uuid7()
     made = await uow.prompts.add(
         {
@@ -112,26 +148,15 @@ async def create_prompt(
     return prompt_id
 
 
-async def add_version(
-    uow: GatewayUow,
-    name: str,
-    precondition: Precondition,
-    *,
-    messages: Any,
-    variables: Any,
-    model: str | None,
-    params: Any,
-    note: str,
-    labels: list[str] | None,
-    by: UUID | None,
-) -> tuple[UUID, int]:
+async def add_version(cmd: AddVersion, uow: GatewayUow, deps: Deps) -> tuple[UUID, int]:
     """Append the next version (immutable from now on); If-Match, when sent, must name the
     latest version, so two editors cannot both branch from the same one unknowingly."""
     assert uow.tenant_id is not None
-    content = _version_values(messages, variables, model, params, note)
-    wanted = _labels(labels)
+    name, by = cmd.name, cmd.by
+    content = _version_values(cmd)
+    wanted = _labels(cmd.labels)
     prompt = await existing(uow, name, lock=True)
-    precondition.check(prompt["latest_version"])
+    cmd.precondition.check(prompt["latest_version"])
     prompt_id, version = prompt["prompt_id"], prompt["latest_version"] + 1
     await uow.prompts.add_version(
         {"prompt_id": prompt_id, "version": version, "tenant_id": uow.tenant_id, "created_by": by}
@@ -143,10 +168,9 @@ async def add_version(
     return prompt_id, version
 
 
-async def move_label(
-    uow: GatewayUow, name: str, label: str, version: int, by: UUID | None
-) -> tuple[UUID, int | None]:
+async def move_label(cmd: MoveLabel, uow: GatewayUow, deps: Deps) -> tuple[UUID, int | None]:
     """Point `label` at `version` (create, promote or roll back); (prompt id, old version)."""
+    name, label, version, by = cmd.name, cmd.label, cmd.version, cmd.by
     domain.check_label(label)
     prompt = await existing(uow, name, lock=True)
     if not 1 <= version <= prompt["latest_version"]:
@@ -160,14 +184,15 @@ async def move_label(
     return prompt["prompt_id"], before
 
 
-async def delete_label(uow: GatewayUow, name: str, label: str) -> None:
+async def delete_label(cmd: DeleteLabel, uow: GatewayUow, deps: Deps) -> None:
+    name, label = cmd.name, cmd.label
     prompt = await existing(uow, name, lock=True)
     if await uow.prompts.unpoint(prompt["prompt_id"], label) is None:
         raise GatewayError(Code.NOT_FOUND, f"prompt {name!r} has no label {label!r}", param="label")
 
 
-async def delete_prompt(uow: GatewayUow, name: str) -> None:
-    prompt = await existing(uow, name, lock=True)
+async def delete_prompt(cmd: DeletePrompt, uow: GatewayUow, deps: Deps) -> None:
+    prompt = await existing(uow, cmd.name, lock=True)
     await uow.prompts.remove(prompt["prompt_id"])
 
 

@@ -1,15 +1,16 @@
-"""Providers (models and prices: handlers/models.py): one function per command, and the
-job that re-encrypts credentials after a key rotation.
+"""Providers (models and prices: handlers/models.py): one function `(command, uow, deps)`
+per command, and the job that re-encrypts credentials after a key rotation.
 
-Every write announces the tenant's catalogue change in its own transaction; the route
-commits (with the Idempotency-Key's response, for a create) and then forgets this
-process's copy. Credentials are sealed here and never leave: views say `has_credential`.
+Every write announces the tenant's catalogue change in its own transaction
+(`GatewayUow.catalog_changed`); the route commits (with the Idempotency-Key's response,
+for a create). Credentials are sealed here and never leave: views say `has_credential`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -24,6 +25,7 @@ from agentsuite_contracts.llm import (
     ProviderRemoved,
     ProviderUpdated,
 )
+from agentsuite_kit.http.etag import Precondition
 from agentsuite_kit.jobs import Handler, Job
 from agentsuite_llm_gateway.crypto import Cipher, CredentialError
 from agentsuite_llm_gateway.deps import Deps
@@ -115,11 +117,27 @@ def tenant_of(uow: GatewayUow) -> UUID:
 # --- providers ------------------------------------------------------------------------------
 
 
-async def create_provider(
-    cmd: CreateProvider, uow: GatewayUow, *, cipher: Cipher, allowed: tuple[str, ...]
-) -> ProviderView:
+@dataclass(frozen=True, slots=True)
+class GetProvider:
+    provider_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeProvider:
+    provider_id: UUID
+    body: UpdateProvider
+    precondition: Precondition
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteProvider:
+    provider_id: UUID
+
+
+async def create_provider(cmd: CreateProvider, uow: GatewayUow, deps: Deps) -> ProviderView:
     """No commit: the route stores the Idempotency-Key's response in the same transaction."""
     tenant = tenant_of(uow)
+    allowed = deps.settings.allowed_hosts
     base_url = cmd.base_url
     if cmd.kind == "local":
         if base_url is not None:
@@ -131,7 +149,7 @@ async def create_provider(
     options, secret = _credential_of(cmd.options, cmd.credential)
     sealed: tuple[bytes | None, str | None] = (None, None)
     if secret is not None:
-        sealed = cipher.seal(tenant, provider_id, secret)
+        sealed = deps.cipher.seal(tenant, provider_id, secret)
     added = await uow.providers.add(
         provider_id,
         tenant,
@@ -154,30 +172,30 @@ async def create_provider(
             enabled=cmd.enabled,
         )
     )
-    await uow.providers.announce(tenant)
-    return ProviderView.of(await get_provider(uow, provider_id))
+    uow.catalog_changed(tenant)
+    return ProviderView.of(await provider_row(uow, provider_id))
 
 
-async def get_provider(uow: GatewayUow, provider_id: UUID, *, lock: bool = False) -> RowMapping:
+async def provider_row(uow: GatewayUow, provider_id: UUID, *, lock: bool = False) -> RowMapping:
     row = await uow.providers.get(provider_id, lock=lock)
     if row is None:
         raise missing("provider", provider_id, "provider_id")
     return row
 
 
+async def get_provider(query: GetProvider, uow: GatewayUow, deps: Deps) -> ProviderView:
+    return ProviderView.of(await provider_row(uow, query.provider_id))
+
+
 async def update_provider(  # noqa: C901  a PATCH: one optional field after another, each validated and applied
-    cmd: UpdateProvider,
-    uow: GatewayUow,
-    *,
-    provider_id: UUID,
-    check: Any,
-    cipher: Cipher,
-    allowed: tuple[str, ...],
+    command: ChangeProvider, uow: GatewayUow, deps: Deps
 ) -> ProviderView:
-    """`check(version)` is the route's If-Match; no commit."""
+    """At the version the route's If-Match names; no commit."""
+    cmd, provider_id = command.body, command.provider_id
+    cipher, allowed = deps.cipher, deps.settings.allowed_hosts
     tenant = tenant_of(uow)
-    row = await get_provider(uow, provider_id, lock=True)
-    check(row["version"])
+    row = await provider_row(uow, provider_id, lock=True)
+    command.precondition.check(row["version"])
     sent = cmd.model_fields_set
     values: dict[str, Any] = {}
     if "name" in sent and cmd.name is not None and cmd.name != row["name"]:
@@ -224,20 +242,21 @@ async def update_provider(  # noqa: C901  a PATCH: one optional field after anot
             credentials_rotated=rotated,
         )
     )
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return ProviderView.of(row)
 
 
-async def delete_provider(uow: GatewayUow, *, provider_id: UUID) -> None:
+async def delete_provider(cmd: DeleteProvider, uow: GatewayUow, deps: Deps) -> None:
     """With its models and prices (each model retired in an event of its own, so a
     consumer keeping models needs no knowledge of the cascade); no commit."""
-    row = await get_provider(uow, provider_id, lock=True)
+    provider_id = cmd.provider_id
+    row = await provider_row(uow, provider_id, lock=True)
     for model in await uow.models.of_provider(provider_id):
         if model["enabled"]:
             uow.emit(ModelRetired(provider_id=provider_id, model=model["name"]))
     await uow.providers.remove(provider_id)
     uow.emit(ProviderRemoved(provider_id=provider_id, name=row["name"]))
-    await uow.providers.announce(tenant_of(uow))
+    uow.catalog_changed(tenant_of(uow))
 
 
 # --- credential re-encryption ---------------------------------------------------------------
@@ -267,7 +286,7 @@ async def reencrypt(
                     continue
                 blob, key_id = cipher.seal(tenant, provider, secret)
                 await every.providers.reseal(provider, blob, key_id)
-                await every.providers.announce(tenant)
+                every.catalog_changed(tenant)
                 moved += 1
             await every.commit()
         if len(rows) < batch:

@@ -1,8 +1,8 @@
-"""Aliases, system rules and preferences: one function per command.
+"""Aliases, system rules and preferences: one function `(command, uow, deps)` per command.
 
-Every write announces the tenant's catalogue change in its own transaction; the route
-commits (with the Idempotency-Key's response, for a create) and then forgets this
-process's copy. No events: `contracts` has none for routing configuration.
+Every write announces the tenant's catalogue change in its own transaction
+(`GatewayUow.catalog_changed`); the route commits (with the Idempotency-Key's response,
+for a create). No events: `contracts` has none for routing configuration.
 
 Aliases do not nest: a target naming an alias, or an alias named after another alias's
 target, is refused. Targets naming no model yet are accepted (the built-in `local` models
@@ -11,6 +11,7 @@ and models added later count), and `plan` skips a target whose model is gone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -21,6 +22,7 @@ from sqlalchemy.engine import RowMapping
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.http.etag import Precondition
 from agentsuite_llm_gateway.catalogs import BUILTIN_ALIASES
+from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.handlers.inputs import invalid, json_refusal
 from agentsuite_llm_gateway.uow import GatewayUow
@@ -152,7 +154,24 @@ def _targets(targets: list[TargetIn]) -> list[dict[str, Any]]:
     return [{"model": t.model, "weight": t.weight} for t in targets]
 
 
-async def create_alias(cmd: CreateAlias, uow: GatewayUow) -> AliasView:
+@dataclass(frozen=True, slots=True)
+class GetAlias:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceAlias:
+    name: str
+    body: AliasBody
+    precondition: Precondition
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAlias:
+    name: str
+
+
+async def create_alias(cmd: CreateAlias, uow: GatewayUow, deps: Deps) -> AliasView:
     """No commit: the route stores the Idempotency-Key's response in the same transaction."""
     tenant = _tenant(uow)
     await _check_targets(uow, cmd.name, cmd.targets)
@@ -168,38 +187,37 @@ async def create_alias(cmd: CreateAlias, uow: GatewayUow) -> AliasView:
     )
     if row is None:
         raise GatewayError(Code.CONFLICT, f"an alias named `{cmd.name}` exists", param="name")
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return AliasView.of(row)
 
 
-async def get_alias(uow: GatewayUow, name: str) -> AliasView:
-    row = await uow.aliases.get(name)
+async def get_alias(query: GetAlias, uow: GatewayUow, deps: Deps) -> AliasView:
+    row = await uow.aliases.get(query.name)
     if row is None:
-        raise GatewayError(Code.NOT_FOUND, f"alias `{name}` not found", param="name")
+        raise GatewayError(Code.NOT_FOUND, f"alias `{query.name}` not found", param="name")
     return AliasView.of(row)
 
 
-async def replace_alias(
-    cmd: AliasBody, uow: GatewayUow, *, name: str, precondition: Precondition
-) -> AliasView:
+async def replace_alias(cmd: ReplaceAlias, uow: GatewayUow, deps: Deps) -> AliasView:
     """Replace the targets and description of an alias at the version If-Match names."""
     tenant = _tenant(uow)
-    current = await get_alias(uow, name)
+    name, body, precondition = cmd.name, cmd.body, cmd.precondition
+    current = await get_alias(GetAlias(name), uow, deps)
     precondition.check(current.version)
-    await _check_targets(uow, name, cmd.targets)
-    values = {"targets": _targets(cmd.targets), "description": cmd.description}
+    await _check_targets(uow, name, body.targets)
+    values = {"targets": _targets(body.targets), "description": body.description}
     row = await uow.aliases.update(name, current.version, values)
     if row is None:  # changed between the read and the write: the If-Match no longer holds
         precondition.check(None)
         raise AssertionError("unreachable")  # check(None) always raises
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return AliasView.of(row)
 
 
-async def delete_alias(uow: GatewayUow, *, name: str) -> None:
-    if not await uow.aliases.remove(name):
-        raise GatewayError(Code.NOT_FOUND, f"alias `{name}` not found", param="name")
-    await uow.providers.announce(_tenant(uow))
+async def delete_alias(cmd: DeleteAlias, uow: GatewayUow, deps: Deps) -> None:
+    if not await uow.aliases.remove(cmd.name):
+        raise GatewayError(Code.NOT_FOUND, f"alias `{cmd.name}` not found", param="name")
+    uow.catalog_changed(_tenant(uow))
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -218,7 +236,17 @@ def _subject_id(cmd: CreateRule, tenant: UUID) -> str | None:
     return str(ident)
 
 
-async def create_rule(cmd: CreateRule, uow: GatewayUow) -> RuleView:
+@dataclass(frozen=True, slots=True)
+class GetRule:
+    rule_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRule:
+    rule_id: UUID
+
+
+async def create_rule(cmd: CreateRule, uow: GatewayUow, deps: Deps) -> RuleView:
     tenant = _tenant(uow)
     if cmd.effect == "pin" and cmd.model.endswith("*"):
         raise invalid("model", "a pin names one model or alias, not a prefix")
@@ -232,21 +260,21 @@ async def create_rule(cmd: CreateRule, uow: GatewayUow) -> RuleView:
             "reason": cmd.reason,
         }
     )
-    await uow.providers.announce(tenant)
+    uow.catalog_changed(tenant)
     return RuleView.of(row)
 
 
-async def get_rule(uow: GatewayUow, rule_id: UUID) -> RuleView:
-    row = await uow.rules.get(rule_id)
+async def get_rule(query: GetRule, uow: GatewayUow, deps: Deps) -> RuleView:
+    row = await uow.rules.get(query.rule_id)
     if row is None:
-        raise GatewayError(Code.NOT_FOUND, f"rule {rule_id} not found", param="rule_id")
+        raise GatewayError(Code.NOT_FOUND, f"rule {query.rule_id} not found", param="rule_id")
     return RuleView.of(row)
 
 
-async def delete_rule(uow: GatewayUow, *, rule_id: UUID) -> None:
-    if not await uow.rules.remove(rule_id):
-        raise GatewayError(Code.NOT_FOUND, f"rule {rule_id} not found", param="rule_id")
-    await uow.providers.announce(_tenant(uow))
+async def delete_rule(cmd: DeleteRule, uow: GatewayUow, deps: Deps) -> None:
+    if not await uow.rules.remove(cmd.rule_id):
+        raise GatewayError(Code.NOT_FOUND, f"rule {cmd.rule_id} not found", param="rule_id")
+    uow.catalog_changed(_tenant(uow))
 
 
 # --- preferences ----------------------------------------------------------------------------
@@ -262,21 +290,32 @@ def user_subject(user_id: UUID) -> Subject:
     return ("user", str(user_id))
 
 
-async def set_preference(
-    cmd: SetPreference, uow: GatewayUow, *, subject: Subject, precondition: Precondition
-) -> PreferenceView:
+@dataclass(frozen=True, slots=True)
+class PutPreference:
+    subject: Subject
+    body: SetPreference
+    precondition: Precondition
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePreference:
+    subject: Subject
+
+
+async def set_preference(cmd: PutPreference, uow: GatewayUow, deps: Deps) -> PreferenceView:
     """Set a subject's default model; an If-Match, when sent, must name the current version
     (`*`: it must exist)."""
     tenant = _tenant(uow)
-    if precondition.header is not None:
+    subject = cmd.subject
+    if cmd.precondition.header is not None:
         current = await uow.preferences.get(*subject, lock=True)
-        precondition.check(None if current is None else current["version"])
-    row = await uow.preferences.put(uuid7(), subject[0], subject[1], cmd.default_model)
-    await uow.providers.announce(tenant)
+        cmd.precondition.check(None if current is None else current["version"])
+    row = await uow.preferences.put(uuid7(), subject[0], subject[1], cmd.body.default_model)
+    uow.catalog_changed(tenant)
     return PreferenceView.of(row)
 
 
-async def delete_preference(uow: GatewayUow, *, subject: Subject) -> None:
-    if not await uow.preferences.remove(*subject):
-        raise GatewayError(Code.NOT_FOUND, f"no {subject[0]} preference is set")
-    await uow.providers.announce(_tenant(uow))
+async def delete_preference(cmd: DeletePreference, uow: GatewayUow, deps: Deps) -> None:
+    if not await uow.preferences.remove(*cmd.subject):
+        raise GatewayError(Code.NOT_FOUND, f"no {cmd.subject[0]} preference is set")
+    uow.catalog_changed(_tenant(uow))

@@ -9,6 +9,7 @@ spend history outlives the traces it was summed from.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -120,8 +121,15 @@ def _group_value(name: str, value: Any) -> str | None:
     return str(value)
 
 
-async def usage_report(uow: GatewayUow, groups: Sequence[str], where: UsageFilter) -> UsageReport:
-    rows, total = await uow.usage.report(groups, where, MAX_GROUPS)
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    groups: Sequence[str]
+    where: UsageFilter
+
+
+async def usage_report(query: UsageQuery, uow: GatewayUow, deps: Deps) -> UsageReport:
+    groups = query.groups
+    rows, total = await uow.usage.report(groups, query.where, MAX_GROUPS)
     data = [
         UsageGroup(
             group={g: _group_value(g, row[g]) for g in groups}, **UsageSums.of(row).model_dump()
@@ -174,10 +182,20 @@ class TraceView(BaseModel):
         return cls(**values)
 
 
-async def list_traces(
-    uow: GatewayUow, where: TraceFilter, after: Sequence[Any] | None, limit: int
-) -> list[TraceView]:
-    return [TraceView.of(r) for r in await uow.calls.page(where, after, limit)]
+@dataclass(frozen=True, slots=True)
+class ListTraces:
+    where: TraceFilter
+    after: Sequence[Any] | None
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetTrace:
+    call_id: UUID
+
+
+async def list_traces(query: ListTraces, uow: GatewayUow, deps: Deps) -> list[TraceView]:
+    return [TraceView.of(r) for r in await uow.calls.page(query.where, query.after, query.limit)]
 
 
 def _uuid7_window(value: UUID) -> tuple[datetime, datetime] | None:
@@ -191,10 +209,11 @@ def _uuid7_window(value: UUID) -> tuple[datetime, datetime] | None:
         return None
 
 
-async def get_trace(uow: GatewayUow, call_id: UUID, retention_months: int) -> TraceView | None:
+async def get_trace(query: GetTrace, uow: GatewayUow, deps: Deps) -> TraceView | None:
     """One trace. A time-ordered (UUIDv7) call id names its own day, so the read first
     prunes to that day's partition; otherwise (or if it is not there: a call id minted
     apart from its request time) it looks across the retained months."""
+    call_id, retention_months = query.call_id, deps.settings.trace_retention_months
     now = datetime.now(UTC)
     window = _uuid7_window(call_id)
     row = None if window is None else await uow.calls.get(call_id, *window)

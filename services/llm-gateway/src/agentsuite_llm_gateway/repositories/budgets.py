@@ -21,7 +21,6 @@ from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.domain import budgets as rules
 from agentsuite_llm_gateway.domain.budgets import Counters, Crossing, Limits, Period, window
 from agentsuite_llm_gateway.domain.catalog import BudgetRule, Exhaust, SubjectKind
-from agentsuite_llm_gateway.repositories.providers import CHANNEL
 from agentsuite_llm_gateway.repositories.tables import budgets, reservations
 
 Row = RowMapping
@@ -281,8 +280,3 @@ class Budgets(Repository):
         """Its reservations go with it (FK cascade)."""
         query = delete(budgets).where(budgets.c.budget_id == budget_id)
         return (await self.session.scalar(query.returning(budgets.c.budget_id))) is not None
-
-    async def announce(self) -> None:
-        """Tell every process this tenant's catalogue (which carries the budget rules)
-        changed; PostgreSQL delivers it at commit."""
-        self.session.notify(CHANNEL, str(self.session.info["tenant"]))

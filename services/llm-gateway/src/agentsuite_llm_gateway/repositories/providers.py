@@ -15,9 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from agentsuite_kit.db.repository import Repository, keyset
 from agentsuite_llm_gateway.repositories.tables import models, prices, providers
 
-CHANNEL = "llm_catalog"
-"""The NOTIFY channel of catalogue changes; the payload is the tenant id."""
-
 
 async def _one(repo: Repository, query: Any) -> RowMapping | None:
     return (await repo.session.execute(query)).mappings().first()
@@ -48,18 +45,6 @@ async def _change(
 
 
 class Providers(Repository):
-    async def announce(self, tenant_id: UUID) -> None:
-        """Tell every gateway process, at commit, that the tenant's catalogue moved (every
-        admin write of any area calls it before its commit)."""
-        # imported here: catalogs imports the unit of work, which imports this module
-        from agentsuite_llm_gateway.catalogs import forget_here
-
-        forget_here(tenant_id)
-        # and again once committed: a read in between must not stay trusted until the
-        # notification comes back
-        self.session.on_commit(lambda: forget_here(tenant_id))
-        self.session.notify(CHANNEL, str(tenant_id))
-
     async def add(self, provider_id: UUID, tenant_id: UUID, **values: Any) -> bool:
         """False when the tenant already has a provider of that name."""
         done = await self.session.scalar(
