@@ -8,6 +8,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func,
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
 from agentsuite_kit.db import Repository
+from agentsuite_kit.llm import calls_table
 from tests.integration.sample.domain import Note
 
 metadata = MetaData()
@@ -29,6 +30,9 @@ effects = Table(
     Column("tenant_id", PgUUID(as_uuid=True), nullable=True),
     Column("applied_at", DateTime(timezone=True), server_default=func.now()),
 )
+
+# LLM calls in flight (the kit's client), with a column of the sample's own
+llm_calls = calls_table("llm_calls", metadata, Column("note", String(200), nullable=True))
 
 
 # Statements built once, parameters passed per call: SQLAlchemy compiles each once (a

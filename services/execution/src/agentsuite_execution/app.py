@@ -12,6 +12,7 @@ from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.engine.workers import Engine
+from agentsuite_execution.handlers.responses import llm_jobs
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.auth import JwksKeySet
@@ -34,6 +35,7 @@ def build(settings: ExecutionSettings, *, keyset: JwksKeySet | None = None) -> F
         settings,
         uow=ExecutionUow,
         consumers=consumers(deps),
+        jobs=llm_jobs(deps),
         keyset=keyset,
         startup=[first_start],
         shutdown=[last_stop],

@@ -77,6 +77,13 @@ class ExecutionSettings(ServiceSettings):
     llm_timeout: float = Field(
         default=300.0, gt=0, description="Seconds an LLM step waits for the gateway's answer."
     )
+    llm_resends: int = Field(
+        default=2,
+        ge=0,
+        description="Times an LLM call still unanswered is sent again (same request id), "
+        "spread evenly over its step's timeout: the gateway repeats an answer that was lost "
+        "and reports a call that died with its process as interrupted.",
+    )
     default_max_tokens: int = Field(
         default=1024,
         gt=0,

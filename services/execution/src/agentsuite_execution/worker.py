@@ -16,6 +16,7 @@ import signal
 
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.engine.workers import Engine
+from agentsuite_execution.handlers.responses import llm_jobs
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import Runtime
@@ -23,7 +24,7 @@ from agentsuite_kit.runtime import Runtime
 
 async def serve(settings: ExecutionSettings, stop: asyncio.Event) -> None:
     deps = Deps(settings)
-    deps.runtime = Runtime[ExecutionUow](settings, uow=ExecutionUow)
+    deps.runtime = Runtime[ExecutionUow](settings, uow=ExecutionUow, jobs=llm_jobs(deps))
     engine = Engine(deps)
     await deps.runtime.start()
     try:

@@ -149,9 +149,21 @@ class JobRepository(Repository):
             return found.id
         return job_id
 
-    async def cancel(self, kind: str, key: str) -> bool:
-        """Cancel the live job `kind`/`key`; False if there is none."""
-        return await self._cancel(and_(jobs.c.kind == kind, jobs.c.key == key))
+    async def cancel(self, kind: str, key: str, *, skip_locked: bool = False) -> bool:
+        """Cancel the live job `kind`/`key`; False if there is none.
+
+        `skip_locked`: leave it alone while a runner holds it (one that will find its work
+        gone), for a caller that holds locks the job's handler takes after its own row.
+        """
+        which = and_(jobs.c.kind == kind, jobs.c.key == key)
+        if skip_locked:
+            free = (
+                select(jobs.c.id)
+                .where(which, jobs.c.state.in_([State.SCHEDULED.value, State.RUNNING.value]))
+                .with_for_update(skip_locked=True)
+            )
+            which = jobs.c.id.in_(free.scalar_subquery())
+        return await self._cancel(which)
 
     async def cancel_id(self, job_id: UUID) -> bool:
         return await self._cancel(jobs.c.id == job_id)

@@ -1,12 +1,16 @@
 """`llm` and `agent` steps: requests to llm-gateway over `llm.requests.v1`, answered on
 `llm.responses.v1`; budgets reserved before each call and settled from its usage.
 
-A call is one transaction each way. `begin` (the step's, run locked) reserves budget,
-records the call in `llm_calls`, sends the request through the outbox and leaves the step
-`waiting` with a timeout timer. `answered` (the responses consumer, run locked) settles the
-reservation from the usage and moves the step. An agent step goes round (engine.agent):
-an answer with tool calls makes the step ready again as the same attempt (`continue`),
-`prepare` runs the tools outside any transaction, `begin` sends the next turn.
+The transport is the kit's LLM client (`agentsuite_kit.llm`, `CLIENT`): a call is a row of
+`llm_calls`, and one transaction each way. `begin` (the step's, run locked) reserves budget,
+records the call and sends the request through the outbox (the client), and leaves the step
+`waiting` with a timeout timer; while it waits the client sends the request again
+`llm_resends` times (a lost answer is answered again), but the step's timer, which freezes
+with a paused run, is what gives up. `applied` (the client's consumer, run locked first,
+`replies`) settles the reservation from the usage and moves the step. An agent step goes
+round (engine.agent): an answer with tool calls makes the step ready again as the same
+attempt (`continue`), `prepare` runs the tools outside any transaction, `begin` sends the
+next turn.
 """
 
 from __future__ import annotations
@@ -30,23 +34,26 @@ from agentsuite_contracts.llm import (
     ToolDefinition,
 )
 from agentsuite_contracts.steps import OnLimit, StepKind
-from agentsuite_contracts.topic_names import LLM_REQUESTS_V1
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
 from agentsuite_execution.engine import budget, budget_wait, flow
 from agentsuite_execution.engine.containers import StepFailure
 from agentsuite_execution.engine.scope import scope_for
+from agentsuite_execution.repositories.tables import llm_calls
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import BUILTINS
 from agentsuite_execution.tools.builtins import PREFIX
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.llm import LlmClient, Replies
 
 if TYPE_CHECKING:
     from agentsuite_execution.deps import Deps
     from agentsuite_execution.engine.kinds import Ctx
 
 REQUESTER = "execution"
+# the consumer keeps its name (group `execution.responses`) and the shared reply topic
+CLIENT = LlmClient[ExecutionUow](REQUESTER, llm_calls, name="responses")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -192,7 +199,7 @@ async def send(
     timeout_ms = step.plan_step.timeout_ms or int(settings.llm_timeout * 1000)
     now = datetime.now(UTC)
     request = LlmRequest(
-        requester=REQUESTER,
+        requester=CLIENT.requester,
         run_id=str(run.execution_id),
         model=ask.model,
         messages=ask.messages,
@@ -208,18 +215,22 @@ async def send(
             "plan_id": str(run.plan_id),
         },
     )
-    await uow.llm_calls.add(
-        {
-            "request_id": request.request_id,
+    resends = settings.llm_resends
+    await CLIENT.send(
+        uow,
+        request,
+        values={
             "execution_id": run.execution_id,
             "key": step.key,
             "attempt": step.attempt,
-            "state": "pending",
             "reserved_tokens": held.tokens,
             "reserved_cost": held.cost,
-        }
+        },
+        resend_after=timedelta(milliseconds=timeout_ms / (resends + 1)) if resends else None,
+        resends=resends,
+        # the step's own timer gives up (see timers.fire): it freezes with a paused run
+        give_up=False,
     )
-    uow.emit(request, topic=LLM_REQUESTS_V1)
     checkpoint = {k: v for k, v in checkpoint.items() if k != "continue"}
     await uow.steps.set(
         run.execution_id,
@@ -233,36 +244,54 @@ async def send(
     await uow.timers.add(run.execution_id, "timeout", due, key=step.key, attempt=step.attempt)
 
 
-async def answered(deps: Deps, uow: ExecutionUow, response: LlmResponse) -> None:
-    """The gateway's answer: settle its call's reservation, then move the step if it still
-    waits for this call (same attempt). Other requesters' answers, unknown calls and calls
-    no longer pending (abandoned, answered) are ignored."""
+def replies(deps: Deps) -> Replies[ExecutionUow]:
+    """What execution does with the gateway's answers (the client's consumer and jobs)."""
+
+    async def on_answer(
+        uow: ExecutionUow, call: dict[str, Any], response: LlmResponse, run: Run
+    ) -> None:
+        await applied(deps, uow, call, response, run)
+
+    return Replies[ExecutionUow](on_answer=on_answer, lock=_lock_run, stored=_stored)
+
+
+async def _lock_run(uow: ExecutionUow, call: dict[str, Any]) -> Run | None:
+    # the run first, then the call: the order every engine transaction locks them in
+    return await uow.executions.get(call["execution_id"], lock=True)
+
+
+def _spent(response: LlmResponse) -> tuple[int, int, int]:
+    """The answer's prompt and completion tokens and cost (micros)."""
+    usage = response.usage
+    if usage is None:
+        return 0, 0, 0
+    cost = usage.cost.amount_micros if usage.cost is not None else 0
+    return usage.prompt_tokens, usage.completion_tokens, cost
+
+
+def _stored(response: LlmResponse) -> dict[str, Any]:
+    """What the call's row keeps of its answer."""
+    prompt, completion, cost = _spent(response)
+    return {
+        "tokens": prompt + completion,
+        "cost": cost,
+        "model": response.model,
+        "cached": response.cached,
+        "response": response.model_dump(mode="json"),
+    }
+
+
+async def applied(
+    deps: Deps, uow: ExecutionUow, call: dict[str, Any], response: LlmResponse, run: Run
+) -> None:
+    """The gateway's answer to a pending call (the client matched it, marked the call
+    answered, run locked): settle its reservation, then move the step if it still waits
+    for this call (same attempt). Other requesters' answers, unknown calls and calls no
+    longer pending (abandoned, answered) never get here."""
     from agentsuite_execution.engine import agent
 
-    if response.requester != REQUESTER:
-        return
-    call = await uow.llm_calls.get(response.request_id)
-    if call is None or call["state"] != "pending":
-        return
-    # the run first, then the call: the order every engine transaction locks them in
-    run = await uow.executions.get(call["execution_id"], lock=True)
-    call = await uow.llm_calls.get(response.request_id, lock=True)
-    if run is None or call is None or call["state"] != "pending":
-        return
     step = await uow.steps.get(run.execution_id, call["key"], lock=True)
-    usage = response.usage
-    prompt = usage.prompt_tokens if usage is not None else 0
-    completion = usage.completion_tokens if usage is not None else 0
-    cost = usage.cost.amount_micros if usage is not None and usage.cost is not None else 0
-    await uow.llm_calls.answer(
-        response.request_id,
-        state="answered",
-        tokens=prompt + completion,
-        cost=cost,
-        model=response.model,
-        cached=response.cached,
-        response=response.model_dump(mode="json"),
-    )
+    prompt, completion, cost = _spent(response)
     run = await uow.executions.settle(
         run.execution_id,
         reserved_tokens=call["reserved_tokens"],
@@ -371,7 +400,7 @@ async def release(uow: ExecutionUow, execution_id: UUID, key: str | None = None)
     """Abandon the run's pending LLM calls (only `key`'s, when given) and release what
     they hold of its budget."""
     for call in await uow.llm_calls.pending_of(execution_id, key):
-        await uow.llm_calls.answer(call["request_id"], state="abandoned")
+        await CLIENT.abandon(uow, call)
         await uow.executions.settle(
             execution_id,
             reserved_tokens=call["reserved_tokens"],

@@ -1,28 +1,20 @@
-"""llm-gateway's answers to execution's `llm` and `agent` steps (`llm.responses.v1`)."""
+"""llm-gateway's answers to execution's `llm` and `agent` steps (`llm.responses.v1`): the
+kit's LLM client matches each to its pending call (`engine.llm.CLIENT`) and hands it to
+`engine.llm.applied`; other services' answers on the shared topic are skipped there."""
 
 from __future__ import annotations
 
-from functools import partial
-
-from agentsuite_contracts.envelope import Envelope
-from agentsuite_contracts.llm import RESPONSES_TOPIC, LlmResponse
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.engine import llm
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.jobs import Handler as JobHandler
 from agentsuite_kit.runtime import ConsumerSpec
 
 
-async def llm_answered(event: Envelope[LlmResponse], uow: ExecutionUow, *, deps: Deps) -> None:
-    """Settle the call and move its step (see `engine.llm.answered`); other services'
-    answers on the shared topic are skipped there."""
-    await llm.answered(deps, uow, event.payload)
-
-
 def llm_consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
-    return [
-        ConsumerSpec[ExecutionUow](
-            name="responses",
-            topic=RESPONSES_TOPIC,
-            handlers={LlmResponse: partial(llm_answered, deps=deps)},
-        )
-    ]
+    return [llm.CLIENT.consumer(llm.replies(deps))]
+
+
+def llm_jobs(deps: Deps) -> dict[str, JobHandler[ExecutionUow]]:
+    """The client's jobs: a request still unanswered is sent again."""
+    return llm.CLIENT.jobs(llm.replies(deps))

@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
+from agentsuite_kit.llm.table import calls_table
+
 metadata = MetaData()
 
 
@@ -313,16 +315,14 @@ approvals = Table(
     Index("ix_approvals_execution", "execution_id", "key"),
 )
 
-llm_calls = Table(
+# the kit's LLM client's table (request_id, state pending | answered | abandoned, the
+# request kept for re-sending, ...: agentsuite_kit.llm.table) with the step's columns
+llm_calls = calls_table(
     "llm_calls",
     metadata,
-    _tenant(),
-    _uuid("request_id", nullable=False),
     _uuid("execution_id", nullable=False),
     Column("key", String(300), nullable=False),
     Column("attempt", Integer, nullable=False),
-    # pending | answered | abandoned
-    Column("state", String(16), nullable=False),
     # what was reserved from the run's budget, released when the answer settles it
     _count("reserved_tokens"),
     _count("reserved_cost"),
@@ -331,9 +331,6 @@ llm_calls = Table(
     Column("model", String(200), nullable=True),
     Column("cached", Boolean, nullable=False, server_default=text("false")),
     _json("response"),
-    _at("created_at", nullable=False),
-    _at("answered_at"),
-    PrimaryKeyConstraint("request_id"),
     Index("ix_llm_calls_step", "execution_id", "key"),
 )
 

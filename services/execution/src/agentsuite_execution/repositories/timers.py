@@ -154,25 +154,8 @@ class Approvals(Repository):
 
 
 class LlmCalls(Repository):
-    async def add(self, values: dict[str, Any]) -> None:
-        await self.session.execute(
-            insert(llm_calls).values(tenant_id=self.session.info["tenant"], **values)
-        )
-
-    async def get(self, request_id: UUID, *, lock: bool = False) -> dict[str, Any] | None:
-        query = select(*llm_calls.c).where(llm_calls.c.request_id == request_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
-        return None if row is None else dict(row._mapping)
-
-    async def answer(self, request_id: UUID, **values: Any) -> None:
-        query = (
-            update(llm_calls)
-            .where(llm_calls.c.request_id == request_id)
-            .values(answered_at=func.now(), **values)
-        )
-        await self.session.execute(query)
+    """execution's reads of its LLM calls; the kit's client writes them
+    (`agentsuite_kit.llm.Calls`, `engine.llm.CLIENT`)."""
 
     async def pending_of(self, execution_id: UUID, key: str | None = None) -> list[dict[str, Any]]:
         c = llm_calls.c

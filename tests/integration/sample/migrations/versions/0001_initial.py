@@ -1,10 +1,12 @@
-"""Notes under RLS, effects (the kit's tables come from the kit branch)."""
+"""Notes under RLS, effects, LLM calls in flight (the kit's client table; the kit's own
+tables come from the kit branch)."""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 from agentsuite_kit.db.rls import rls_statements
+from agentsuite_kit.llm import create_calls_table
 
 revision = "0001"
 down_revision = None
@@ -31,8 +33,10 @@ def upgrade() -> None:
     )
     for statement in rls_statements("effects", nullable=True):
         op.execute(statement)
+    create_calls_table("llm_calls", sa.Column("note", sa.String(200), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_table("llm_calls")
     op.drop_table("effects")
     op.drop_table("notes")
