@@ -7,10 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from agentsuite_execution.api import routers
-from agentsuite_execution.api.errors import on_run_error
 from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
-from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.engine.workers import Engine
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
@@ -41,7 +39,6 @@ def build(settings: ExecutionSettings, *, keyset: JwksKeySet | None = None) -> F
     app = deps.runtime.app(title="execution", version="1", routers=routers(deps))
     app.state.deps = deps
     app.state.engine = engine
-    app.add_exception_handler(RunError, on_run_error)
     return app
 
 

@@ -57,13 +57,10 @@ def router(deps: Deps) -> APIRouter:
         """A running execution holds its ready steps; running ones finish their attempt."""
         body = body or PauseBody()
         async with unit(deps, principal) as uow:
-            run = await control.pause(
-                uow,
-                execution_id,
-                reason=body.reason,
-                timers=body.timers,
-                version=expected(if_match),
+            command = control.Pause(
+                execution_id, body.reason, body.timers, version=expected(if_match)
             )
+            run = await control.pause(command, uow, deps)
             await uow.commit()
         return shown(response, run)
 
@@ -77,7 +74,8 @@ def router(deps: Deps) -> APIRouter:
         if_match: IfMatch = None,
     ) -> ExecutionView:
         async with unit(deps, principal) as uow:
-            run = await control.resume(uow, execution_id, version=expected(if_match))
+            command = control.Resume(execution_id, version=expected(if_match))
+            run = await control.resume(command, uow, deps)
             await uow.commit()
         return shown(response, run)
 
@@ -95,9 +93,8 @@ def router(deps: Deps) -> APIRouter:
         execution is `cancelled` (`cancelling` meanwhile)."""
         body = body or CancelBody()
         async with unit(deps, principal) as uow:
-            run = await control.cancel(
-                uow, execution_id, reason=body.reason, version=expected(if_match)
-            )
+            command = control.Cancel(execution_id, body.reason, version=expected(if_match))
+            run = await control.cancel(command, uow, deps)
             await uow.commit()
         return shown(response, run)
 
@@ -119,10 +116,11 @@ def router(deps: Deps) -> APIRouter:
             max_tokens=body.max_tokens,
             max_duration_ms=body.max_duration_ms,
         )
+        command = control.ChangeBudget(
+            execution_id, change, by=principal.subject, version=expected(if_match)
+        )
         async with unit(deps, principal) as uow:
-            run = await control.change_budget(
-                uow, execution_id, change, by=principal.subject, version=expected(if_match)
-            )
+            run = await control.change_budget(command, uow, deps)
             await uow.commit()
         return shown(response, run)
 
@@ -140,9 +138,8 @@ def router(deps: Deps) -> APIRouter:
         and what depends on it) in a new generation; what succeeded is kept."""
         body = body or RerunBody()
         async with unit(deps, principal) as uow:
-            run = await control.rerun(
-                uow, execution_id, from_step=body.from_step, version=expected(if_match)
-            )
+            command = control.Rerun(execution_id, body.from_step, version=expected(if_match))
+            run = await control.rerun(command, uow, deps)
             await uow.commit()
         return shown(response, run)
 
@@ -171,6 +168,7 @@ def router(deps: Deps) -> APIRouter:
                 403, "Only a user decides approvals.", code="forbidden", kind=principal.kind
             )
         decision = control.Decision(
+            execution_id=execution_id,
             approval_id=body.approval_id,
             approve=body.decision == "approve",
             decided_by=decider,
@@ -179,7 +177,7 @@ def router(deps: Deps) -> APIRouter:
             data=body.data,
         )
         async with unit(deps, principal) as uow:
-            run = await control.decide(uow, execution_id, decision)
+            run = await control.decide(decision, uow, deps)
             await uow.commit()
         return shown(response, run)
 

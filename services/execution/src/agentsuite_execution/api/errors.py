@@ -1,39 +1,11 @@
-"""A refused command (`RunError`) as problem+json, and the error responses routes document."""
+"""The error responses routes document (a refused command, a `RunError`, is the kit's
+domain error: the app answers it as problem+json)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request, Response
-
-from agentsuite_execution.domain.errors import RunError
-from agentsuite_kit.http.problems import MEDIA_TYPE, ProblemError, field_problem, problem_response
-
-STATUS = {
-    "not_found": 404,
-    "conflict": 409,
-    "precondition": 412,
-    "forbidden": 403,
-    "invalid": 422,
-    "plan_not_runnable": 422,
-    # a run under another (a subplan's) past the nesting or tree bound
-    "subplan_depth_exceeded": 422,
-    "subplan_runs_exceeded": 422,
-}
-
-
-def problem_of(exc: RunError) -> ProblemError:
-    """The problem of `exc`: its status, `code`, and a 422 names its field as request
-    validation does (`errors[].loc`)."""
-    status = STATUS.get(exc.code, 422 if exc.field is not None else 409)
-    return field_problem(status, exc.message, code=exc.code, field=exc.field)
-
-
-async def on_run_error(request: Request, exc: Exception) -> Response:
-    """The app's handler of a `RunError` no route turned into a problem itself."""
-    assert isinstance(exc, RunError)
-    problem = problem_of(exc)
-    return problem_response(problem.problem, problem.headers)
+from agentsuite_kit.http.problems import MEDIA_TYPE
 
 
 def errors(*described: tuple[int, str]) -> dict[int | str, dict[str, Any]]:

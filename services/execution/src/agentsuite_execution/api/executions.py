@@ -79,19 +79,16 @@ def router(deps: Deps) -> APIRouter:
             idem = await idempotency(request, uow.session, subject=principal.subject)
             if idem.replay is not None:
                 return idem.replay
-            run = await start(
-                uow,
-                deps,
-                StartRun(
-                    plan_id=body.plan_id,
-                    plan_version=body.plan_version,
-                    inputs=body.inputs,
-                    budget=body.budget,
-                    labels=dict(body.labels),
-                    trigger=Trigger.API,
-                    created_by=user_id(principal),
-                ),
+            command = StartRun(
+                plan_id=body.plan_id,
+                plan_version=body.plan_version,
+                inputs=body.inputs,
+                budget=body.budget,
+                labels=dict(body.labels),
+                trigger=Trigger.API,
+                created_by=user_id(principal),
             )
+            run = await start(command, uow, deps)
             headers = {
                 "ETag": etag(run.version),
                 "Location": f"/v1/executions/{run.execution_id}",

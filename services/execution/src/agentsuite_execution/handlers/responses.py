@@ -12,7 +12,7 @@ from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import ConsumerSpec
 
 
-async def llm_answered(event: Envelope[LlmResponse], uow: ExecutionUow, *, deps: Deps) -> None:
+async def llm_answered(event: Envelope[LlmResponse], uow: ExecutionUow, deps: Deps) -> None:
     """Settle the call and move its step (see `engine.llm.answered`); other services'
     answers on the shared topic are skipped there."""
     await llm.answered(deps, uow, event.payload)
