@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from agentsuite_execution.api import routers
+from agentsuite_execution.api import ROUTERS
 from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.engine.workers import Engine
@@ -36,7 +36,7 @@ def build(settings: ExecutionSettings, *, keyset: JwksKeySet | None = None) -> F
         startup=[first_start],
         shutdown=[last_stop],
     )
-    app = deps.runtime.app(title="execution", version="1", routers=routers(deps))
+    app = deps.runtime.app(title="execution", version="1", routers=ROUTERS)
     app.state.deps = deps
     app.state.engine = engine
     return app
