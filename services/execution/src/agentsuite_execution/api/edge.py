@@ -30,13 +30,14 @@ from agentsuite_kit.edge import (
 from agentsuite_kit.http.contention import RetryingRoute
 from agentsuite_kit.http.pagination import CursorParams, cursor_params
 
-AppDeps = Annotated[Deps, Depends(app_state("deps", Deps))]
+deps_of = app_state("deps", Deps)
+
+AppDeps = Annotated[Deps, Depends(deps_of)]
 """The process's `Deps`, which `build()` keeps in `app.state.deps`."""
 
 
 def _open(request: Request, tenant: UUID) -> ExecutionUow:
-    deps: Deps = request.app.state.deps
-    return deps.uow(tenant)
+    return deps_of(request).uow(tenant)
 
 
 Uow = Annotated[ExecutionUow, uow_dependency(_open)]
@@ -55,7 +56,8 @@ IfMatch = Annotated[
         description="The execution's ETag: the command applies only to that version (412).",
     ),
 ]
-"""Read in the route, after the body is validated (`expected_version` of it)."""
+"""A plain header the route turns into a version (`expected_version`): as a dependency, a
+malformed one (400) would be refused before the body's own errors (422), as it never was."""
 
 StepPages = Annotated[CursorParams, Depends(cursor_params(default_limit=100, max_limit=500))]
 LogPages = Annotated[CursorParams, Depends(cursor_params(default_limit=100, max_limit=1000))]
@@ -73,8 +75,7 @@ class Bounded(RetryingRoute):
 
         async def bounded_handler(request: Request) -> Response:
             if request.method in ("POST", "PUT", "PATCH"):
-                deps: Deps = request.app.state.deps
-                await read_body(request, deps.settings.max_request_bytes)
+                await read_body(request, deps_of(request).settings.max_request_bytes)
             return await handle(request)
 
         return bounded_handler
