@@ -3,6 +3,8 @@ human's decision on an approval (`approvals:decide`). Each answers with the exec
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Response
@@ -27,12 +29,30 @@ from agentsuite_execution.api.schemas import (
     RerunBody,
     Signal,
 )
+from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.budgets import BudgetChange
+from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.handlers import control
+from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.edge import INVALID, TOO_LARGE, errors, expected_version, user_id_of
 from agentsuite_kit.errors import Forbidden
 
 routes = APIRouter(prefix="/v1", tags=["executions"], route_class=Bounded)
+
+C = TypeVar("C")
+
+
+async def applied(
+    handle: Callable[[C, ExecutionUow, Deps], Awaitable[Run]],
+    command: C,
+    uow: ExecutionUow,
+    deps: Deps,
+    response: Response,
+) -> ExecutionView:
+    """`command` handled and committed; the run it leaves, with its new ETag."""
+    run = await handle(command, uow, deps)
+    await uow.commit()
+    return shown(response, run)
 
 
 @routes.post("/executions/{execution_id}/pause", response_model=ExecutionView, responses=COMMAND)
@@ -49,9 +69,7 @@ async def pause_execution(
     body = body or PauseBody()
     version = expected_version(if_match)
     command = control.Pause(execution_id, body.reason, body.timers, version=version)
-    run = await control.pause(command, uow, deps)
-    await uow.commit()
-    return shown(response, run)
+    return await applied(control.pause, command, uow, deps, response)
 
 
 @routes.post("/executions/{execution_id}/resume", response_model=ExecutionView, responses=COMMAND)
@@ -64,9 +82,7 @@ async def resume_execution(
     if_match: IfMatch = None,
 ) -> ExecutionView:
     command = control.Resume(execution_id, version=expected_version(if_match))
-    run = await control.resume(command, uow, deps)
-    await uow.commit()
-    return shown(response, run)
+    return await applied(control.resume, command, uow, deps, response)
 
 
 @routes.post("/executions/{execution_id}/cancel", response_model=ExecutionView, responses=COMMAND)
@@ -83,9 +99,7 @@ async def cancel_execution(
     execution is `cancelled` (`cancelling` meanwhile)."""
     body = body or CancelBody()
     command = control.Cancel(execution_id, body.reason, version=expected_version(if_match))
-    run = await control.cancel(command, uow, deps)
-    await uow.commit()
-    return shown(response, run)
+    return await applied(control.cancel, command, uow, deps, response)
 
 
 @routes.post("/executions/{execution_id}/budget", response_model=ExecutionView, responses=COMMAND)
@@ -108,9 +122,7 @@ async def change_budget(
     )
     version = expected_version(if_match)
     command = control.ChangeBudget(execution_id, change, by=principal.subject, version=version)
-    run = await control.change_budget(command, uow, deps)
-    await uow.commit()
-    return shown(response, run)
+    return await applied(control.change_budget, command, uow, deps, response)
 
 
 @routes.post("/executions/{execution_id}/rerun", response_model=ExecutionView, responses=COMMAND)
@@ -127,9 +139,7 @@ async def rerun_execution(
     and what depends on it) in a new generation; what succeeded is kept."""
     body = body or RerunBody()
     command = control.Rerun(execution_id, body.from_step, version=expected_version(if_match))
-    run = await control.rerun(command, uow, deps)
-    await uow.commit()
-    return shown(response, run)
+    return await applied(control.rerun, command, uow, deps, response)
 
 
 @routes.post(
@@ -168,6 +178,4 @@ async def signal_execution(
         comment=body.comment,
         data=body.data,
     )
-    run = await control.decide(decision, uow, deps)
-    await uow.commit()
-    return shown(response, run)
+    return await applied(control.decide, decision, uow, deps, response)
