@@ -154,7 +154,7 @@ class Ours:
         from agentsuite_execution.handlers.runs import StartRun, start
 
         async with self.deps.uow(self.tenant) as uow:
-            run = await start(uow, self.deps, StartRun(plan_id=plan.plan_id, plan_version=1))
+            run = await start(StartRun(plan_id=plan.plan_id, plan_version=1), uow, self.deps)
             await uow.commit()
         return run.execution_id
 

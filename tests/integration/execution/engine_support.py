@@ -85,11 +85,11 @@ async def run_plan(
 ) -> UUID:
     async with ex.deps.uow(tenant) as uow:
         run = await start(
-            uow,
-            ex.deps,
             StartRun(
                 plan_id=plan.plan_id, plan_version=plan.version, inputs=inputs or {}, budget=budget
             ),
+            uow,
+            ex.deps,
         )
         await uow.commit()
     return run.execution_id

@@ -149,9 +149,9 @@ async def run_plan(
     await eventually(known, what="the approved plan's projection")
     async with s.execution.deps.uow(tenant) as uow:
         run = await start(
+            StartRun(plan_id=approved.plan_id, plan_version=1, inputs=inputs or {}),
             uow,
             s.execution.deps,
-            StartRun(plan_id=approved.plan_id, plan_version=1, inputs=inputs or {}),
         )
         await uow.commit()
     return run.execution_id

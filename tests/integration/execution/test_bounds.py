@@ -13,10 +13,10 @@ from uuid import UUID, uuid4
 import pytest
 
 from agentsuite_contracts.steps import ConditionStep, MapStep, PlanStep, StepKind, SubplanStep
-from agentsuite_execution.api.errors import problem_of
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.handlers import control
 from agentsuite_execution.handlers.runs import StartRun, start
+from agentsuite_kit.http.problems import domain_problem
 from tests.integration.execution.engine_support import (
     approve,
     run_plan,
@@ -165,7 +165,7 @@ async def test_cancelling_the_root_of_a_deep_tree_cancels_every_run(engine: Exec
         else:
             raise AssertionError(f"the chain reached {len(runs)} runs, not {depth}")
         async with engine.deps.uow(tenant) as uow:
-            await control.cancel(uow, root, reason="stop it all")
+            await control.cancel(control.Cancel(root, "stop it all"), uow, engine.deps)
             await uow.commit()
         # a run its engine was making as the cancel committed waited for the cancel's
         # locks, then found its step cancelled: no run of the tree is left open
@@ -255,13 +255,13 @@ async def test_a_start_under_a_run_past_the_bounds_is_a_422_problem(engine: Exec
     ):
         with bounded(engine, **limits), pytest.raises(RunError) as refused:
             async with engine.deps.uow(tenant) as uow:
-                await start(uow, engine.deps, command)
+                await start(command, uow, engine.deps)
         assert refused.value.code == code
-        problem = problem_of(refused.value).problem.model_dump()
+        problem = domain_problem(refused.value).problem.model_dump()
         assert problem["status"] == 422
         assert problem["code"] == code
     async with engine.deps.uow(tenant) as uow:
-        await control.cancel(uow, root)
+        await control.cancel(control.Cancel(root), uow, engine.deps)
         await uow.commit()
 
 

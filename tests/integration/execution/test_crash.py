@@ -149,7 +149,7 @@ async def start_run(ground: Ground, tenant: UUID, url: str) -> UUID:
         await projections.tool_published(envelope(head, tenant_id=tenant), uow)
         await projections.plan_approved(envelope(approved, tenant_id=tenant), uow)
         run = await start(
-            uow, ground.deps, StartRun(plan_id=approved.plan_id, plan_version=approved.version)
+            StartRun(plan_id=approved.plan_id, plan_version=approved.version), uow, ground.deps
         )
         await uow.commit()
     return run.execution_id

@@ -181,12 +181,12 @@ async def test_pause_holds_new_steps_and_resume_finishes(engine: Execution) -> N
     run_id = await run_plan(engine, tenant, plan)
     await wait_step(engine, tenant, run_id, "nap", "waiting")
     async with engine.deps.uow(tenant) as uow:
-        await control.pause(uow, run_id, reason="look", timers="count")
+        await control.pause(control.Pause(run_id, "look", "count"), uow, engine.deps)
         await uow.commit()
     # the wait fires while paused (timers count), but `next` is held
     await wait_step(engine, tenant, run_id, "next", "held")
     async with engine.deps.uow(tenant) as uow:
-        await control.resume(uow, run_id)
+        await control.resume(control.Resume(run_id), uow, engine.deps)
         await uow.commit()
     run = await wait_for(engine, tenant, run_id)
     assert run.status == "completed"
@@ -209,7 +209,7 @@ async def test_cancel_runs_compensations_of_succeeded_steps(engine: Execution) -
     run_id = await run_plan(engine, tenant, plan)
     await wait_step(engine, tenant, run_id, "nap", "waiting")
     async with engine.deps.uow(tenant) as uow:
-        await control.cancel(uow, run_id, reason="changed my mind")
+        await control.cancel(control.Cancel(run_id, "changed my mind"), uow, engine.deps)
         await uow.commit()
     run = await wait_for(engine, tenant, run_id)
     assert run.status == "cancelled"
@@ -232,7 +232,7 @@ async def test_rerun_from_a_failed_step_keeps_earlier_outputs(engine: Execution)
     assert failed.status == "failed"
     before = await steps_of(engine, tenant, run_id)
     async with engine.deps.uow(tenant) as uow:
-        await control.rerun(uow, run_id)
+        await control.rerun(control.Rerun(run_id), uow, engine.deps)
         await uow.commit()
     again = await wait_for(engine, tenant, run_id)
     assert again.status == "failed"  # the builtin fails again: only s2 ran again

@@ -68,13 +68,13 @@ def each(key: str, items: str, body: list[str], deps: tuple[str, ...] = ()) -> P
 
 async def _rerun(ex: Execution, tenant: UUID, run_id: UUID, from_step: str | None) -> None:
     async with ex.deps.uow(tenant) as uow:
-        await control.rerun(uow, run_id, from_step=from_step)
+        await control.rerun(control.Rerun(run_id, from_step), uow, ex.deps)
         await uow.commit()
 
 
 async def _cancel(ex: Execution, tenant: UUID, run_id: UUID) -> None:
     async with ex.deps.uow(tenant) as uow:
-        await control.cancel(uow, run_id, reason="review")
+        await control.cancel(control.Cancel(run_id, "review"), uow, ex.deps)
         await uow.commit()
 
 

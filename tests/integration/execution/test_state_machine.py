@@ -132,13 +132,13 @@ class EngineMachine(RuleBasedStateMachine):
         async def go() -> UUID:
             async with self.env.deps.uow(self.tenant) as uow:
                 run = await start(
-                    uow,
-                    self.env.deps,
                     StartRun(
                         plan_id=snapshot.plan_id,
                         plan_version=snapshot.version,
                         budget=BUDGETS[budget],
                     ),
+                    uow,
+                    self.env.deps,
                 )
                 await uow.commit()
             return run.execution_id
@@ -214,7 +214,11 @@ class EngineMachine(RuleBasedStateMachine):
         allowed = self.status(execution_id) == "running"
         note(f"pause run {self.runs.index(execution_id)} ({timers})")
         self.command(
-            execution_id, allowed, lambda uow: control.pause(uow, execution_id, timers=timers)
+            execution_id,
+            allowed,
+            lambda uow: control.pause(
+                control.Pause(execution_id, timers=timers), uow, self.env.deps
+            ),
         )
 
     @precondition(lambda self: self.runs)
@@ -223,7 +227,11 @@ class EngineMachine(RuleBasedStateMachine):
         execution_id = self.pick(index)
         allowed = self.status(execution_id) == "paused"
         note(f"resume run {self.runs.index(execution_id)}")
-        self.command(execution_id, allowed, lambda uow: control.resume(uow, execution_id))
+        self.command(
+            execution_id,
+            allowed,
+            lambda uow: control.resume(control.Resume(execution_id), uow, self.env.deps),
+        )
 
     @precondition(lambda self: self.runs)
     @rule(index=st.integers(0, 10))
@@ -233,7 +241,9 @@ class EngineMachine(RuleBasedStateMachine):
         allowed = status not in RUN_DONE and status != "cancelling"
         note(f"cancel run {self.runs.index(execution_id)}")
         if self.command(
-            execution_id, allowed, lambda uow: control.cancel(uow, execution_id, reason="test")
+            execution_id,
+            allowed,
+            lambda uow: control.cancel(control.Cancel(execution_id, "test"), uow, self.env.deps),
         ):
             self.cancelled.add(execution_id)
 
@@ -248,7 +258,7 @@ class EngineMachine(RuleBasedStateMachine):
         if self.command(
             execution_id,
             allowed,
-            lambda uow: control.rerun(uow, execution_id, from_step=from_step),
+            lambda uow: control.rerun(control.Rerun(execution_id, from_step), uow, self.env.deps),
         ):
             self.cancelled.discard(execution_id)
 
@@ -261,6 +271,7 @@ class EngineMachine(RuleBasedStateMachine):
         execution_id: UUID = row.execution_id
         status = self.status(execution_id)
         decision = control.Decision(
+            execution_id=execution_id,
             approval_id=row.approval_id,
             approve=approve,
             decided_by=uuid4(),
@@ -268,7 +279,9 @@ class EngineMachine(RuleBasedStateMachine):
         )
         note(f"{'approve' if approve else 'reject'} in run {self.runs.index(execution_id)}")
         allowed = status not in RUN_DONE and status != "cancelling"
-        self.command(execution_id, allowed, lambda uow: control.decide(uow, execution_id, decision))
+        self.command(
+            execution_id, allowed, lambda uow: control.decide(decision, uow, self.env.deps)
+        )
 
     @rule()
     def engine_runs_alone(self) -> None:
@@ -328,11 +341,11 @@ async def test_a_timer_set_during_a_frozen_pause_is_not_pushed_back_by_it(machin
     tenant = uuid4()
     plan = await approve(machine.deps, tenant, [tool("s", "sleep", input=NAP)])
     async with machine.deps.uow(tenant) as uow:
-        run = await start(uow, machine.deps, StartRun(plan_id=plan.plan_id, plan_version=1))
+        run = await start(StartRun(plan_id=plan.plan_id, plan_version=1), uow, machine.deps)
         await uow.commit()
     assert len(await claim(machine, tenant, 1, dead_owner())) == 1
     async with machine.deps.uow(tenant) as uow:
-        await control.pause(uow, run.execution_id, timers="freeze")
+        await control.pause(control.Pause(run.execution_id, timers="freeze"), uow, machine.deps)
         await uow.commit()
     await machine.sql(
         "UPDATE executions SET paused_at = now() - interval '1 hour' WHERE execution_id = :e",
@@ -341,7 +354,7 @@ async def test_a_timer_set_during_a_frozen_pause_is_not_pushed_back_by_it(machin
     await expire_leases(machine, tenant)
     await sweep(machine)  # the lost lease: retrying, its timer due now
     async with machine.deps.uow(tenant) as uow:
-        await control.resume(uow, run.execution_id)
+        await control.resume(control.Resume(run.execution_id), uow, machine.deps)
         await uow.commit()
     [timer] = await machine.sql(
         "SELECT kind, due_at - now() AS wait FROM timers WHERE execution_id = :e",
@@ -363,13 +376,15 @@ async def test_a_rerun_parallel_step_does_not_wait_for_kept_branches(machine: En
     ]
     plan = await approve(machine.deps, tenant, steps)
     async with machine.deps.uow(tenant) as uow:
-        run = await start(uow, machine.deps, StartRun(plan_id=plan.plan_id, plan_version=1))
+        run = await start(StartRun(plan_id=plan.plan_id, plan_version=1), uow, machine.deps)
         await uow.commit()
     await run_ready(machine, tenant)
-    for command in (control.cancel, control.rerun):
-        async with machine.deps.uow(tenant) as uow:
-            await command(uow, run.execution_id)
-            await uow.commit()
+    async with machine.deps.uow(tenant) as uow:
+        await control.cancel(control.Cancel(run.execution_id), uow, machine.deps)
+        await uow.commit()
+    async with machine.deps.uow(tenant) as uow:
+        await control.rerun(control.Rerun(run.execution_id), uow, machine.deps)
+        await uow.commit()
     await run_ready(machine, tenant)
     await timers_due(machine, tenant)
     await sweep(machine)

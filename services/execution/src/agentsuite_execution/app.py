@@ -6,11 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from agentsuite_execution.api import routers
-from agentsuite_execution.api.errors import on_run_error
+from agentsuite_execution.api import ROUTERS
 from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
-from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.engine.workers import Engine
 from agentsuite_execution.handlers.responses import llm_jobs
 from agentsuite_execution.settings import ExecutionSettings
@@ -40,10 +38,9 @@ def build(settings: ExecutionSettings, *, keyset: JwksKeySet | None = None) -> F
         startup=[first_start],
         shutdown=[last_stop],
     )
-    app = deps.runtime.app(title="execution", version="1", routers=routers(deps))
+    app = deps.runtime.app(title="execution", version="1", routers=ROUTERS)
     app.state.deps = deps
     app.state.engine = engine
-    app.add_exception_handler(RunError, on_run_error)
     return app
 
 

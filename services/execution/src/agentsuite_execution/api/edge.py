@@ -1,110 +1,94 @@
-"""What every route of the edge shares: the body limit, the acting principal's unit of work,
-a run or a 404, ETags and If-Match."""
+"""What execution's routes share beyond the kit's edge (`agentsuite_kit.edge`): the named
+dependencies of its routes, the body limit its settings set, a run or a 404, the
+approver's roles, and the error responses its routes document."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Depends, Header, Request, Response
 
 from agentsuite_execution.api.schemas import ExecutionView
 from agentsuite_execution.deps import Deps
-from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.uow import ExecutionUow
-from agentsuite_kit.auth import Principal, PrincipalKind
-from agentsuite_kit.auth.principal import actor_of
-from agentsuite_kit.cause import acting
+from agentsuite_kit.auth import Principal
+from agentsuite_kit.edge import (
+    BAD_CURSOR,
+    INVALID,
+    TOO_LARGE,
+    app_state,
+    errors,
+    found,
+    gate,
+    read_body,
+    tagged,
+    uow_dependency,
+)
 from agentsuite_kit.http.contention import RetryingRoute
-from agentsuite_kit.http.etag import IF_MATCH, etag, parse
-from agentsuite_kit.http.numbers import ascii_int
-from agentsuite_kit.http.problems import ProblemError
+from agentsuite_kit.http.pagination import CursorParams, cursor_params
+
+deps_of = app_state("deps", Deps)
+
+AppDeps = Annotated[Deps, Depends(deps_of)]
+"""The process's `Deps`, which `build()` keeps in `app.state.deps`."""
 
 
-def bounded(limit: int) -> type[APIRoute]:
-    """A route class that refuses a body over `limit` bytes with 413 before it is parsed:
-    the declared length is checked first, then the stream is read piece by piece, so a body
-    sent without a length stops at the limit, not at its end. A handler whose transaction
-    met another one (a tree's cancel and its runs ending lock runs in opposite orders) is
-    run again: every effect of these routes is their one transaction."""
-
-    class Bounded(RetryingRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handle = super().get_route_handler()
-
-            async def bounded_handler(request: Request) -> Response:
-                if request.method in ("POST", "PUT", "PATCH"):
-                    await _read(request, limit)
-                return await handle(request)
-
-            return bounded_handler
-
-    return Bounded
+def _open(request: Request, tenant: UUID) -> ExecutionUow:
+    return deps_of(request).uow(tenant)
 
 
-async def _read(request: Request, limit: int) -> None:
-    too_big = ProblemError(413, f"The body is over {limit} bytes.", code="body_too_large")
-    declared = request.headers.get("content-length")
-    length = None if declared is None else ascii_int(declared)
-    if length is not None and length > limit:
-        raise too_big
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise too_big
-        parts.append(part)
-    # Starlette's Request.body() returns this from now on: FastAPI parses what was read here
-    request._body = b"".join(parts)
+Uow = Annotated[ExecutionUow, uow_dependency(_open)]
+"""The principal's tenant's unit of work (its events name the principal); a route that
+writes commits it."""
+
+Reader = Annotated[Principal, gate("executions:read")]
+Starter = Annotated[Principal, gate("executions:start")]
+Controller = Annotated[Principal, gate("executions:cancel")]
+Decider = Annotated[Principal, gate("approvals:decide")]
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The execution's ETag: the command applies only to that version (412).",
+    ),
+]
+"""A plain header the route turns into a version (`expected_version`): as a dependency, a
+malformed one (400) would be refused before the body's own errors (422), as it never was."""
+
+StepPages = Annotated[CursorParams, Depends(cursor_params(default_limit=100, max_limit=500))]
+LogPages = Annotated[CursorParams, Depends(cursor_params(default_limit=100, max_limit=1000))]
 
 
-@asynccontextmanager
-async def unit(deps: Deps, principal: Principal) -> AsyncIterator[ExecutionUow]:
-    """The principal's tenant's unit of work; the events it emits name the principal."""
-    with acting(actor_of(principal)):
-        async with deps.uow(principal.tenant) as uow:
-            yield uow
+class Bounded(RetryingRoute):
+    """Refuses a body over the `max_request_bytes` setting with 413 before it is parsed
+    (the kit's `read_body`: the limit is the app's setting, known per request, not when
+    the module-level router is made). A handler whose transaction met another one (a
+    tree's cancel and its runs ending lock runs in opposite orders) is run again: every
+    effect of these routes is their one transaction."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def bounded_handler(request: Request) -> Response:
+            if request.method in ("POST", "PUT", "PATCH"):
+                await read_body(request, deps_of(request).settings.max_request_bytes)
+            return await handle(request)
+
+        return bounded_handler
 
 
-async def found(uow: ExecutionUow, execution_id: UUID) -> Run:
+async def run_of(uow: ExecutionUow, execution_id: UUID) -> Run:
     """The run, or 404 (another tenant's run is not found either: RLS hides it)."""
-    run = await uow.executions.get(execution_id)
-    if run is None:
-        raise RunError("not_found", f"no execution {execution_id}")
-    return run
+    return found(await uow.executions.get(execution_id), f"no execution {execution_id}")
 
 
 def shown(response: Response, run: Run) -> ExecutionView:
     """The run's representation, its version as the response's ETag."""
-    response.headers["ETag"] = etag(run.version)
-    return ExecutionView.of(run)
-
-
-def expected(if_match: str | None) -> int | None:
-    """The version If-Match asks for (None: no header, or `*`). A tag that cannot be a
-    version (weak, not a number, several) asks for one no run has: 412, never ignored."""
-    if if_match is None:
-        return None
-    tags = parse(if_match, IF_MATCH)
-    if tags == "*":
-        return None
-    version = ascii_int(tags[0].opaque) if len(tags) == 1 and not tags[0].weak else None
-    return -1 if version is None else version
-
-
-def user_id(principal: Principal) -> UUID | None:
-    """The principal's user id, when it is a user whose subject is one."""
-    if principal.kind != PrincipalKind.USER:
-        return None
-    try:
-        return UUID(principal.subject)
-    except ValueError:
-        return None
+    return tagged(response, ExecutionView.of(run))
 
 
 def roles_of(principal: Principal) -> frozenset[str]:
@@ -114,3 +98,18 @@ def roles_of(principal: Principal) -> frozenset[str]:
     if not isinstance(roles, list):
         return frozenset()
     return frozenset(r for r in roles if isinstance(r, str))
+
+
+NOT_FOUND = (404, "No such execution in the caller's tenant.")
+
+LIST = errors(BAD_CURSOR, INVALID)
+READ = errors(NOT_FOUND, INVALID)
+PAGE = errors(BAD_CURSOR, NOT_FOUND, INVALID)
+COMMAND = errors(
+    (400, "A malformed If-Match."),
+    NOT_FOUND,
+    (409, "The execution's status does not allow this (`code`: conflict)."),
+    (412, "If-Match names another version of the execution."),
+    TOO_LARGE,
+    INVALID,
+)

@@ -9,12 +9,20 @@ from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agentsuite_contracts.common import Money
-from agentsuite_execution.api.edge import found, unit
-from agentsuite_execution.api.errors import INVALID, NOT_FOUND, PAGE, READ, errors
+from agentsuite_execution.api.edge import (
+    NOT_FOUND,
+    PAGE,
+    READ,
+    AppDeps,
+    LogPages,
+    Reader,
+    Uow,
+    run_of,
+)
 from agentsuite_execution.api.schemas import (
     AttemptView,
     LlmCallView,
@@ -27,10 +35,9 @@ from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import RUN_DONE
 from agentsuite_execution.repositories.timeline import Timeline
-from agentsuite_kit.auth import Principal
-from agentsuite_kit.auth.fastapi import require
+from agentsuite_kit.edge import INVALID, errors
 from agentsuite_kit.http.numbers import ascii_int
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.pagination import Page, paginate
 from agentsuite_kit.http.problems import ProblemError
 
 POLL = 0.2  # seconds between reads of the log while the run is quiet
@@ -53,7 +60,6 @@ EVENT = {
         },
     },
 }
-logs_pages = cursor_params(default_limit=100, max_limit=1000)
 
 
 class Tail:
@@ -77,83 +83,81 @@ class Tail:
         return fresh
 
 
-def router(deps: Deps) -> APIRouter:
-    routes = APIRouter(prefix="/v1", tags=["executions"])
-    reading = require("executions:read")
+routes = APIRouter(prefix="/v1", tags=["executions"])
 
-    @routes.get(
-        "/executions/{execution_id}/events",
-        response_class=EventSourceResponse,
-        responses={
-            200: {
-                "description": "`id:` the log seq, `event:` its type, `data:` the row as "
-                "JSON (a `LogEntry`); ends once the run is over and its log is sent.",
-                # OpenAPI before 3.2: `schema` describes one event of the stream
-                "content": {"text/event-stream": {"schema": EVENT}},
-            },
-            **errors((400, "Last-Event-ID is not a log seq."), NOT_FOUND, INVALID),
+
+@routes.get(
+    "/executions/{execution_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "`id:` the log seq, `event:` its type, `data:` the row as "
+            "JSON (a `LogEntry`); ends once the run is over and its log is sent.",
+            # OpenAPI before 3.2: `schema` describes one event of the stream
+            "content": {"text/event-stream": {"schema": EVENT}},
         },
+        **errors((400, "Last-Event-ID is not a log seq."), NOT_FOUND, INVALID),
+    },
+)
+async def stream_events(
+    execution_id: UUID,
+    principal: Reader,
+    uow: Uow,
+    deps: AppDeps,
+    after: Annotated[
+        int | None,
+        Query(ge=0, le=MAX_SEQ, description="Start after this seq (Last-Event-ID wins)."),
+    ] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", description="The id of the last event received."),
+    ] = None,
+) -> EventSourceResponse:
+    """The run's log as it grows: every `execution.*` event and step log line."""
+    if last_event_id is not None:
+        seq = ascii_int(last_event_id)
+        if seq is None or seq > MAX_SEQ:
+            raise ProblemError(
+                400, "Last-Event-ID: must be a seq this stream sent.", code="invalid_cursor"
+            )
+        after = seq
+    await run_of(uow, execution_id)
+    return EventSourceResponse(
+        _stream(deps, principal.tenant, execution_id, after),
+        ping=deps.settings.sse_keepalive,
     )
-    async def stream_events(
-        execution_id: UUID,
-        principal: Annotated[Principal, Depends(reading)],
-        after: Annotated[
-            int | None,
-            Query(ge=0, le=MAX_SEQ, description="Start after this seq (Last-Event-ID wins)."),
-        ] = None,
-        last_event_id: Annotated[
-            str | None,
-            Header(alias="Last-Event-ID", description="The id of the last event received."),
-        ] = None,
-    ) -> EventSourceResponse:
-        """The run's log as it grows: every `execution.*` event and step log line."""
-        if last_event_id is not None:
-            seq = ascii_int(last_event_id)
-            if seq is None or seq > MAX_SEQ:
-                raise ProblemError(
-                    400, "Last-Event-ID: must be a seq this stream sent.", code="invalid_cursor"
-                )
-            after = seq
-        async with unit(deps, principal) as uow:
-            await found(uow, execution_id)
-        return EventSourceResponse(
-            _stream(deps, principal.tenant, execution_id, after),
-            ping=deps.settings.sse_keepalive,
-        )
 
-    @routes.get("/executions/{execution_id}/logs", response_model=Page[LogEntry], responses=PAGE)
-    async def list_logs(
-        execution_id: UUID,
-        principal: Annotated[Principal, Depends(reading)],
-        page: Annotated[CursorParams, Depends(logs_pages)],
-        key: Annotated[
-            str | None, Query(max_length=300, description="Only rows of this step.")
-        ] = None,
-    ) -> Page[LogEntry]:
-        """The rows the event stream sends, oldest first."""
-        seq = page.after[0] if page.after else None
-        if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
-            raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
-        async with unit(deps, principal) as uow:
-            await found(uow, execution_id)
-            rows = await uow.log.after(execution_id, seq, page.limit, key=key)
-        entries = [LogEntry.of(r) for r in rows]
-        return paginate(entries, page.limit, lambda e: (e.seq,))
 
-    @routes.get("/executions/{execution_id}/timeline", response_model=TimelineView, responses=READ)
-    async def get_timeline(
-        execution_id: UUID,
-        principal: Annotated[Principal, Depends(reading)],
-        limit: Annotated[int, Query(ge=1, le=5000, description="Most attempts listed.")] = 1000,
-    ) -> TimelineView:
-        """Every attempt of every step in the order they started, with its duration,
-        outcome, usage and LLM calls; the run's totals."""
-        async with unit(deps, principal) as uow:
-            run = await found(uow, execution_id)
-            rows = await Timeline(uow.session).attempts(execution_id, limit + 1)
-        return timeline(run, rows, limit)
+@routes.get("/executions/{execution_id}/logs", response_model=Page[LogEntry], responses=PAGE)
+async def list_logs(
+    execution_id: UUID,
+    principal: Reader,
+    page: LogPages,
+    uow: Uow,
+    key: Annotated[str | None, Query(max_length=300, description="Only rows of this step.")] = None,
+) -> Page[LogEntry]:
+    """The rows the event stream sends, oldest first."""
+    seq = page.after[0] if page.after else None
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
+        raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
+    await run_of(uow, execution_id)
+    rows = await uow.log.after(execution_id, seq, page.limit, key=key)
+    entries = [LogEntry.of(r) for r in rows]
+    return paginate(entries, page.limit, lambda e: (e.seq,))
 
-    return routes
+
+@routes.get("/executions/{execution_id}/timeline", response_model=TimelineView, responses=READ)
+async def get_timeline(
+    execution_id: UUID,
+    principal: Reader,
+    uow: Uow,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Most attempts listed.")] = 1000,
+) -> TimelineView:
+    """Every attempt of every step in the order they started, with its duration,
+    outcome, usage and LLM calls; the run's totals."""
+    run = await run_of(uow, execution_id)
+    rows = await Timeline(uow.session).attempts(execution_id, limit + 1)
+    return timeline(run, rows, limit)
 
 
 async def _stream(

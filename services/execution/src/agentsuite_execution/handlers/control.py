@@ -11,6 +11,7 @@ from uuid import UUID
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import ApprovalGranted, ApprovalRejected, BudgetRaised
 from agentsuite_contracts.steps import StepKind
+from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain import states
 from agentsuite_execution.domain.budgets import BudgetChange, changed
 from agentsuite_execution.domain.errors import RunError
@@ -21,9 +22,60 @@ from agentsuite_execution.engine.journal import record
 from agentsuite_execution.uow import ExecutionUow
 
 
+@dataclass(frozen=True)
+class Pause:
+    execution_id: UUID
+    reason: str | None = None
+    timers: Literal["count", "freeze"] = "count"
+    # If-Match's version: the command applies to that version of the run only
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Resume:
+    execution_id: UUID
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    execution_id: UUID
+    reason: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeBudget:
+    execution_id: UUID
+    change: BudgetChange
+    by: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Rerun:
+    execution_id: UUID
+    from_step: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A human's answer to an approval request of a run."""
+
+    execution_id: UUID
+    approval_id: UUID
+    approve: bool
+    decided_by: UUID
+    roles: frozenset[str] = frozenset()
+    comment: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 async def locked(uow: ExecutionUow, execution_id: UUID, version: int | None = None) -> Run:
-    """The run, locked; `not_found` when it is not this tenant's, `conflict` when its
-    version is not `version` (If-Match)."""
+    """The run, locked; `not_found` when it is not this tenant's, `precondition` when its
+    version is not `version` (If-Match): checked under the lock, so no other command
+    changes the version between the check and the write."""
     run = await uow.executions.get(execution_id, lock=True)
     if run is None:
         raise RunError("not_found", f"no execution {execution_id}")
@@ -32,43 +84,28 @@ async def locked(uow: ExecutionUow, execution_id: UUID, version: int | None = No
     return run
 
 
-async def pause(
-    uow: ExecutionUow,
-    execution_id: UUID,
-    *,
-    reason: str | None = None,
-    timers: Literal["count", "freeze"] = "count",
-    version: int | None = None,
-) -> Run:
-    run = await locked(uow, execution_id, version)
-    return await runs.pause(uow, run, reason=reason, timers=timers)
+async def pause(command: Pause, uow: ExecutionUow, deps: Deps) -> Run:
+    run = await locked(uow, command.execution_id, command.version)
+    return await runs.pause(uow, run, reason=command.reason, timers=command.timers)
 
 
-async def resume(uow: ExecutionUow, execution_id: UUID, *, version: int | None = None) -> Run:
-    run = await locked(uow, execution_id, version)
+async def resume(command: Resume, uow: ExecutionUow, deps: Deps) -> Run:
+    run = await locked(uow, command.execution_id, command.version)
     return await runs.resume(uow, run)
 
 
-async def cancel(
-    uow: ExecutionUow, execution_id: UUID, *, reason: str | None = None, version: int | None = None
-) -> Run:
-    run = await locked(uow, execution_id, version)
-    run = await runs.cancel(uow, run, reason=reason)
+async def cancel(command: Cancel, uow: ExecutionUow, deps: Deps) -> Run:
+    run = await locked(uow, command.execution_id, command.version)
+    run = await runs.cancel(uow, run, reason=command.reason)
     return await flow.conclude(uow, run.execution_id) or run
 
 
-async def change_budget(
-    uow: ExecutionUow,
-    execution_id: UUID,
-    change: BudgetChange,
-    *,
-    by: str | None = None,
-    version: int | None = None,
-) -> Run:
-    """Set the run's budget limits that `change` names (`execution.budget.raised`). The
+async def change_budget(command: ChangeBudget, uow: ExecutionUow, deps: Deps) -> Run:
+    """Set the run's budget limits that the change names (`execution.budget.raised`). The
     changed dimensions may be warned about and exceeded again; a paused run stays paused
     until it is resumed."""
-    run = await locked(uow, execution_id, version)
+    execution_id, change = command.execution_id, command.change
+    run = await locked(uow, execution_id, command.version)
     budget, touched = changed(run, change, flow.elapsed_ms(run.started_at))
     previous = run.limits
     updated = await uow.executions.set(
@@ -86,37 +123,22 @@ async def change_budget(
         uow,
         run.tenant_id,
         execution_id,
-        BudgetRaised(execution_id=execution_id, budget=budget, previous=previous, raised_by=by),
+        BudgetRaised(
+            execution_id=execution_id, budget=budget, previous=previous, raised_by=command.by
+        ),
     )
     return updated
 
 
-async def rerun(
-    uow: ExecutionUow,
-    execution_id: UUID,
-    *,
-    from_step: str | None = None,
-    version: int | None = None,
-) -> Run:
-    run = await locked(uow, execution_id, version)
-    return await runs.rerun(uow, run, from_step=from_step)
+async def rerun(command: Rerun, uow: ExecutionUow, deps: Deps) -> Run:
+    run = await locked(uow, command.execution_id, command.version)
+    return await runs.rerun(uow, run, from_step=command.from_step)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """A human's answer to an approval request."""
-
-    approval_id: UUID
-    approve: bool
-    decided_by: UUID
-    roles: frozenset[str] = frozenset()
-    comment: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-async def decide(uow: ExecutionUow, execution_id: UUID, decision: Decision) -> Run:
+async def decide(decision: Decision, uow: ExecutionUow, deps: Deps) -> Run:
     """Grant or reject a pending approval. Only a listed approver (their user id, or
     `role:<name>` of a role they hold) may; a second decision is a conflict."""
+    execution_id = decision.execution_id
     run = await locked(uow, execution_id)
     states.check_signal(run.status)
     approval = await uow.approvals.get(decision.approval_id, lock=True)

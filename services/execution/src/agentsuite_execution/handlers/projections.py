@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Envelope[Any], ExecutionUow], Awaitable[None]]
 
 
+class NotRunnableYet(Exception):
+    """A firing refused for now. Not a `DomainError` (which a consumer dead-letters at
+    once): the consumer's retry tiers take it, and a later try may find the plan."""
+
+
 async def plan_approved(event: Envelope[PlanApproved], uow: ExecutionUow) -> None:
     approved = event.payload
     await uow.plans.approve(
@@ -84,12 +89,13 @@ async def model_retired(event: Envelope[ModelRetired], uow: ExecutionUow) -> Non
     await uow.models.retire(event.payload.model, event.occurred_at)
 
 
-async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, *, deps: Deps) -> None:
+async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, deps: Deps) -> None:
     """Start the slot's run (`start` makes a repeated slot one run).
 
     A firing that can never run (plan archived, inputs refused) is dropped with a
     warning. Any other refusal (the plan version not approved here yet: planning's two
-    topics are not ordered with each other) goes back to the consumer's retry tiers.
+    topics are not ordered with each other) goes back to the consumer's retry tiers
+    (`NotRunnableYet`).
     """
     fired = event.payload
     command = runs.StartRun(
@@ -101,10 +107,10 @@ async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, *, d
         due_at=fired.due_at,
     )
     try:
-        await runs.start(uow, deps, command)
+        await runs.start(command, uow, deps)
     except RunError as exc:
         if exc.code != "invalid" and not await uow.plans.archived(fired.plan_id):
-            raise
+            raise NotRunnableYet(f"{exc.code}: {exc.message}") from exc
         log.warning(
             "schedule %s: slot %s of plan %s v%s not run: %s (field %s)",
             fired.schedule_id,

@@ -43,7 +43,7 @@ class StartRun:
     execution_id: UUID | None = None
 
 
-async def start(uow: ExecutionUow, deps: Deps, command: StartRun) -> Run:
+async def start(command: StartRun, uow: ExecutionUow, deps: Deps) -> Run:
     """Create the execution and its steps, emit `execution.execution.started`; the run.
 
     A schedule's slot (`schedule_id`, `due_at`) starts one run however often it fires:
