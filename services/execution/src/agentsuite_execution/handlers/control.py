@@ -16,7 +16,7 @@ from agentsuite_execution.domain.budgets import BudgetChange, changed
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import StepState
-from agentsuite_execution.engine import flow, runs
+from agentsuite_execution.engine import ends, flow, runs
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.uow import ExecutionUow
 
@@ -53,8 +53,8 @@ async def cancel(
     uow: ExecutionUow, execution_id: UUID, *, reason: str | None = None, version: int | None = None
 ) -> Run:
     run = await locked(uow, execution_id, version)
-    run = await runs.cancel(uow, run, reason=reason)
-    return await flow.conclude(uow, run.execution_id) or run
+    run = await ends.cancel(uow, run, reason=reason)
+    return await ends.conclude(uow, run.execution_id) or run
 
 
 async def change_budget(
@@ -173,7 +173,7 @@ async def decide(uow: ExecutionUow, execution_id: UUID, decision: Decision) -> R
         )
     if step.state == StepState.WAITING:
         await _decided(uow, run, step, decision)
-    return await flow.conclude(uow, execution_id) or run
+    return await ends.conclude(uow, execution_id) or run
 
 
 async def _decided(uow: ExecutionUow, run: Run, step: Any, decision: Decision) -> None:
@@ -183,7 +183,7 @@ async def _decided(uow: ExecutionUow, run: Run, step: Any, decision: Decision) -
             message=decision.comment or "the approver said no",
             details={"approval_id": str(decision.approval_id)},
         )
-        await flow.fail(uow, run, step, error)
+        await ends.fail(uow, run, step, error)
         return
     if step.kind == StepKind.TOOL:
         # a tool that needs approval runs now: its next claim sees the approval
