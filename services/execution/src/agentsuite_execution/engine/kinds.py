@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -44,28 +45,23 @@ class NeedsApproval(Exception):
         self.prompt = prompt
 
 
-async def execute(ctx: Ctx, step: Step) -> list[Step]:  # noqa: C901  one dispatch per step kind with its failure mapping; splits with the engine rework (issue 15 #8)
+@dataclass(frozen=True)
+class Work:
+    """What an attempt's work outside any transaction came to: the tool's `output`, an
+    agent's tool results (`before` its next turn), a `failure`, or an `approval` to ask."""
+
+    output: Any = None
+    before: Any = None
+    failure: ErrorInfo | None = None
+    approval: NeedsApproval | None = None
+
+
+async def execute(ctx: Ctx, step: Step) -> list[Step]:
     """Run one claimed attempt of `step` and record how it went; the steps this worker
     took on in the same transaction (see `local.take_on`), to start next."""
     if inline(step):
         return await execute_local(ctx, [step])
-    failure: ErrorInfo | None = None
-    approval: NeedsApproval | None = None
-    output: Any = None
-    before: Any = None
-    try:
-        if step.kind == StepKind.TOOL:
-            output = await _tool(ctx, step)
-        elif step.kind == StepKind.AGENT:
-            before = await agent.run_tools(ctx, step)
-    except NeedsApproval as exc:
-        approval = exc
-    except ToolError as exc:
-        failure = ErrorInfo(
-            code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details
-        )
-    except (StepFailure, ExpressionError, TimeoutError) as exc:
-        failure = _failure(exc)
+    work = await _work(ctx, step)
     async with ctx.deps.uow(step.tenant_id) as uow:
         with taking_on(taking(ctx)) as took:
             run = await uow.executions.get(step.execution_id, lock=True)
@@ -73,19 +69,44 @@ async def execute(ctx: Ctx, step: Step) -> list[Step]:  # noqa: C901  one dispat
             if run is None or current is None or not _mine(ctx, step, current):
                 return []
             try:
-                if failure is not None:
-                    await ends.fail(uow, run, current, failure, lease_loss_limit=_losses(ctx))
-                elif approval is not None:
-                    await ask_approval(uow, run, current, {}, prompt=approval.prompt)
-                elif current.kind == StepKind.TOOL:
-                    await flow.succeed(uow, run, current, output)
-                else:
-                    await _control(ctx, uow, run, current, before)
+                await _record(ctx, uow, run, current, work)
             except (StepFailure, ExpressionError, PlanError) as exc:
                 await ends.fail(uow, run, current, _failure(exc), lease_loss_limit=_losses(ctx))
             launch = await local.take_on(ctx, uow, took, {run.execution_id: run})
         await uow.commit()
     return launch
+
+
+async def _work(ctx: Ctx, step: Step) -> Work:
+    """The attempt's work outside any transaction: a tool's call, an agent's tool calls."""
+    try:
+        if step.kind == StepKind.TOOL:
+            return Work(output=await _tool(ctx, step))
+        if step.kind == StepKind.AGENT:
+            return Work(before=await agent.run_tools(ctx, step))
+    except NeedsApproval as exc:
+        return Work(approval=exc)
+    except ToolError as exc:
+        return Work(
+            failure=ErrorInfo(
+                code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details
+            )
+        )
+    except (StepFailure, ExpressionError, TimeoutError) as exc:
+        return Work(failure=_failure(exc))
+    return Work()
+
+
+async def _record(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, work: Work) -> None:
+    """In the attempt's transaction: how the work went, or the kind's move of the run."""
+    if work.failure is not None:
+        await ends.fail(uow, run, step, work.failure, lease_loss_limit=_losses(ctx))
+    elif work.approval is not None:
+        await ask_approval(uow, run, step, {}, prompt=work.approval.prompt)
+    elif step.kind == StepKind.TOOL:
+        await flow.succeed(uow, run, step, work.output)
+    else:
+        await _control(ctx, uow, run, step, work.before)
 
 
 async def execute_local(ctx: Ctx, steps: list[Step]) -> list[Step]:
