@@ -11,6 +11,7 @@ recursion; so are the stops of the runs under a stopped one (`close_open`).
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -87,8 +88,7 @@ async def failed(
     `values`), `execution.step.failed`, then its dependants go on (`on_error: continue`)
     or the run fails with it (always, when `fails_run`)."""
     moved = step.fail(error, now=datetime.now(UTC))
-    moved.values.update(values)
-    done = await move_step(uow, run, step, moved)
+    done = await move_step(uow, run, step, replace(moved, values={**moved.values, **values}))
     if step.plan_step.on_error == OnError.CONTINUE and not fails_run:
         await flow.finished(uow, run, done, "failed")
         return
