@@ -40,6 +40,8 @@ from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.runs import Step
 from agentsuite_execution.domain.states import RUN_DONE, STEP_OPEN
 from agentsuite_execution.engine import kinds, local
+from agentsuite_execution.engine.ctx import Ctx
+from agentsuite_execution.engine.instant import INSTANT_TOOLS, inline
 from agentsuite_execution.engine.workers import Engine
 from agentsuite_execution.handlers import projections
 from agentsuite_execution.tools import Toolbox
@@ -140,7 +142,7 @@ SELECT state, attempt, lease_owner, failures, lease_losses, output, error, finis
   FROM steps WHERE execution_id = :e AND key = :k
 """
 
-INSTANT = ", ".join(f"'{t}'" for t in local.INSTANT_TOOLS)
+INSTANT = ", ".join(f"'{t}'" for t in INSTANT_TOOLS)
 STEPS_SQL = f"""
 SELECT s.execution_id, s.key, s.state, s.attempt, s.lease_owner,
        (s.kind = 'tool' AND s.spec -> 'tool' ->> 'tool' IN ({INSTANT})) AS instant,
@@ -200,8 +202,8 @@ class Env:
                 found.append(list(result.all()) if result.returns_rows else [])
         return found
 
-    def ctx(self, owner: str, free: int = 0) -> kinds.Ctx:
-        return kinds.Ctx(self.deps, self.toolbox, owner, lambda: free)
+    def ctx(self, owner: str, free: int = 0) -> Ctx:
+        return Ctx(self.deps, self.toolbox, owner, lambda: free)
 
 
 @pytest.fixture(scope="module", name="machine")
@@ -253,14 +255,14 @@ async def claim(env: Env, tenant: UUID, batch: int, owner: str) -> list[Step]:
     return claimed
 
 
-async def execute(env: Env, ctx: kinds.Ctx, steps: list[Step], *, limit: int = 50) -> int:
+async def execute(env: Env, ctx: Ctx, steps: list[Step], *, limit: int = 50) -> int:
     """Run claimed attempts as `Engine.launch` does (a tenant's instant builtins in one
     transaction, others one by one), then what they took on; how many attempts ran."""
     queue = list(steps)
     ran = 0
     while queue and ran < limit:
-        instant = [s for s in queue if local.inline(s)]
-        others = [s for s in queue if not local.inline(s)]
+        instant = [s for s in queue if inline(s)]
+        others = [s for s in queue if not inline(s)]
         queue = []
         if instant:
             queue += await kinds.execute_local(ctx, instant)

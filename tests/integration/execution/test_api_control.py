@@ -98,7 +98,11 @@ async def test_pause_resume_cancel_move_the_run_and_refuse_the_rest(engine: Exec
 
 async def test_a_failed_run_reruns_and_an_unknown_from_step_is_422(engine: Execution) -> None:
     tenant = uuid4()
-    failing = tool("boom", "fail", input={"code": "boom", "message": "no", "retryable": False})
+    # after `first`: two independent instant steps claimed in one batch run in the claim's
+    # row order, and `boom` failing first cancelled `first` (then rerun, generation 2)
+    failing = tool(
+        "boom", "fail", ("first",), input={"code": "boom", "message": "no", "retryable": False}
+    )
     plan = await runnable(engine, tenant, [tool("first"), failing])
     run = await started(engine, tenant, plan.plan_id)
     rid = run["execution_id"]

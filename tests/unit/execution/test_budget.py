@@ -19,17 +19,18 @@ from agentsuite_contracts.llm import (
     ToolDefinition,
 )
 from agentsuite_contracts.steps import Budget, OnLimit
-from agentsuite_execution.domain.budgets import BudgetChange, changed
+from agentsuite_execution.domain.budgets import (
+    BudgetChange,
+    changed,
+    completion_cap,
+    cost_micros,
+    crossed,
+)
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.engine.agent import over_limits
-from agentsuite_execution.engine.budget import (
-    completion_cap,
-    cost_micros,
-    crossed,
-    prompt_tokens,
-)
+from agentsuite_execution.engine.budget import prompt_tokens
 from agentsuite_execution.engine.llm import function_name
 from agentsuite_kit.llm_body import chat_body
 from agentsuite_llm_gateway.domain import asks

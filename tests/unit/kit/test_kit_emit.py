@@ -104,3 +104,20 @@ def test_cause_nests_and_restores() -> None:
             assert inner.correlation_id == outer.correlation_id
         assert correlation_id.get() == str(outer.correlation_id)
     assert correlation_id.get() is None
+
+
+def test_emit_for_a_tenant_with_its_own_correlation_id() -> None:
+    """An all-tenants unit of work (an engine's sweep) emits for the tenant it names, and a
+    caller may set the correlation id (one story per run); the rest is the cause in force."""
+    tenant, story = uuid4(), uuid4()
+    source = Cause(uuid4(), causation_id=uuid4(), actor=Actor(kind="user", id="u1"))
+    uow = _uow(None, all_tenants=True)
+    with caused_by(source):
+        emitted = uow.emit(_created(tenant), tenant_id=tenant, correlation_id=story)
+    assert emitted.tenant_id == tenant
+    assert emitted.correlation_id == story
+    assert emitted.causation_id == source.causation_id
+    assert emitted.actor == source.actor
+    # a tenant's unit of work emits for no other tenant, named or not
+    with pytest.raises(ValueError, match="tenant"):
+        _uow(uuid4()).emit(_created(tenant), tenant_id=tenant)

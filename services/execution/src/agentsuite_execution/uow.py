@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
-
-from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.repositories.executions import Executions
 from agentsuite_execution.repositories.projections import Agents, Models, Plans, Tools
 from agentsuite_execution.repositories.roles import Roles
@@ -29,15 +25,6 @@ class ExecutionUow(UnitOfWork):
         self.llm_calls = LlmCalls(session)
         self.log = Log(session)
         self.roles = Roles(session)
-        # steps this transaction made ready: the engine may take them on at once
-        self.readied: list[tuple[UUID, str]] = []
-        # set by an engine's transaction: steps it may take on as they become ready
-        # (engine.flow.Taking; typed loosely here, the engine imports this module)
-        self.taking: Any = None
-        # runs that ended and have a parent to tell (engine.runs.tell_parent's queue)
-        self.ended_runs: list[Run] = []
-        # steps to skip, with their run and why (engine.flow.skip's queue)
-        self.skipping: list[tuple[Run, Step, str]] = []
 
     async def flush_events(self) -> None:
         """Before the kit writes the outbox: the log rows in one statement, and the step

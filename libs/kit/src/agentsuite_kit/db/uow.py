@@ -99,6 +99,8 @@ class UnitOfWork:
         actor: Actor | None = None,
         topic: str | None = None,
         key: str | None = None,
+        tenant_id: UUID | None = None,
+        correlation_id: UUID | None = None,
     ) -> Envelope[Any]: ...
 
     @overload
@@ -114,32 +116,36 @@ class UnitOfWork:
         actor: Actor | None = None,
         topic: str | None = None,
         key: str | None = None,
+        tenant_id: UUID | None = None,
+        correlation_id: UUID | None = None,
     ) -> Envelope[Any]:
         """Queue an event for the outbox and return its envelope.
 
-        Given a payload, the envelope is filled in: producer, this unit of work's tenant,
-        correlation and causation ids, trace and actor from the cause in force (the
-        consumed event or the request), the subject and key from the topic's key field.
-        Given a whole envelope, its tenant must be this unit of work's.
+        Given a payload, the envelope is filled in: producer, this unit of work's tenant
+        (`tenant_id`: the one an all-tenants unit of work emits for), correlation and
+        causation ids, trace and actor from the cause in force (the consumed event or the
+        request; `correlation_id` overrides the cause's), the subject and key from the
+        topic's key field. Given a whole envelope, or a payload for `tenant_id`, its tenant
+        must be this unit of work's.
         """
         if isinstance(message, Envelope):
             envelope = message
-            if envelope.tenant_id != self.tenant_id and not self.all_tenants:
-                raise ValueError(
-                    f"event tenant {envelope.tenant_id} is not this unit of work's "
-                    f"tenant {self.tenant_id}"
-                )
         else:
             now = cause()
             envelope = Envelope[Any](
                 producer=self.producer or "unknown",
-                tenant_id=self.tenant_id,
+                tenant_id=self.tenant_id if tenant_id is None else tenant_id,
                 actor=actor or now.actor,
                 subject=subject or subject_of(message),
-                correlation_id=now.correlation_id,
+                correlation_id=correlation_id or now.correlation_id,
                 causation_id=now.causation_id,
                 trace=now.trace,
                 payload=message,
+            )
+        if envelope.tenant_id != self.tenant_id and not self.all_tenants:
+            raise ValueError(
+                f"event tenant {envelope.tenant_id} is not this unit of work's "
+                f"tenant {self.tenant_id}"
             )
         check_size(envelope, self.max_message_bytes)
         if topic is None:

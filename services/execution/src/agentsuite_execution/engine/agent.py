@@ -21,8 +21,8 @@ from agentsuite_contracts.common import ErrorInfo, Money
 from agentsuite_contracts.llm import ChatMessage, LlmResponse, Role
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
-from agentsuite_execution.engine import budget, flow, llm
-from agentsuite_execution.engine.containers import StepFailure
+from agentsuite_execution.engine import budget, ends, flow, llm
+from agentsuite_execution.engine.ctx import Ctx, StepFailure
 from agentsuite_execution.engine.scope import scope_for
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, ToolError, builtin_binding
@@ -30,7 +30,6 @@ from agentsuite_execution.uow import ExecutionUow
 
 if TYPE_CHECKING:
     from agentsuite_execution.deps import Deps
-    from agentsuite_execution.engine.kinds import Ctx
 
 LIMIT = "agent_limit"
 
@@ -167,7 +166,7 @@ async def answered(
         why = over_limits(cp, step.cost, datetime.now(UTC))
         if why is not None:
             await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
-            await flow.fail(uow, run, step, limit_error(why))
+            await ends.fail(uow, run, step, limit_error(why))
             return
         names = {llm.function_name(t): t for t in cp["tools"]}
         cp["pending_tool_calls"] = [

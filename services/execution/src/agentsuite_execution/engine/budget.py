@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,13 +37,22 @@ from agentsuite_contracts.llm import (
     ResponseFormat,
     ToolDefinition,
 )
-from agentsuite_contracts.steps import Budget, OnLimit
+from agentsuite_contracts.steps import OnLimit
+from agentsuite_execution.domain.budgets import (
+    STEP,
+    Refused,
+    Reserved,
+    completion_cap,
+    cost_micros,
+    crossed,
+)
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.domain.runs import Run, Step
-from agentsuite_execution.domain.states import RunStatus, StepState
-from agentsuite_execution.engine import flow
+from agentsuite_execution.domain.states import RunStatus
+from agentsuite_execution.engine import ends, flow, runs
 from agentsuite_execution.engine.budget_wait import Wait
 from agentsuite_execution.engine.journal import record
+from agentsuite_execution.engine.moves import move_step
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.llm_body import chat_body
@@ -52,9 +60,6 @@ from agentsuite_kit.tokens import chat_input_bound
 
 log = logging.getLogger(__name__)
 
-MILLION = 1_000_000
-# a step's own cap (PlanStep.max_cost, AgentLimits.max_cost): not a run budget dimension
-STEP = "step_cost"
 ACTIONS = {OnLimit.FAIL: "failed", OnLimit.PAUSE: "paused", OnLimit.WARN: "warned"}
 
 
@@ -73,84 +78,6 @@ def prompt_tokens(
         response_format=response_format,
     )
     return chat_input_bound(chat_body(request), model)
-
-
-def cost_micros(price: Price, prompt: int, completion: int) -> int:
-    """The most a call of `prompt` tokens answering at most `completion` can cost (rounded
-    up, as the gateway rounds its estimate)."""
-    return -(-(prompt * price.input_micros + completion * price.output_micros) // MILLION)
-
-
-def completion_cap(
-    limits: Budget | None, run: Run, prompt: int, wanted: int, *, held: bool = True
-) -> int:
-    """Output tokens the call may ask for: `wanted`, lowered to the run's tokens left after
-    the prompt (what is used, and with `held` what is reserved, counted); <= 0 when nothing
-    is left."""
-    if limits is None or limits.max_tokens is None:
-        return wanted
-    reserved = run.tokens_reserved if held else 0
-    left = limits.max_tokens - run.tokens_used - reserved - prompt
-    return min(wanted, left)
-
-
-def crossed(limits: Budget, run: Run) -> list[tuple[str, int, int]]:
-    """Dimensions whose use reached `warn_at_percent` and were not warned about yet:
-    (limit, allowed, used)."""
-    percent = limits.warn_at_percent
-    if percent is None:
-        return []
-    out = []
-    for name, allowed, used in _dimensions(limits, run):
-        if name not in run.warned and used * 100 >= allowed * percent:
-            out.append((name, allowed, used))
-    return out
-
-
-def _dimensions(limits: Budget, run: Run) -> list[tuple[str, int, int]]:
-    out = []
-    if limits.max_cost is not None:
-        out.append((BudgetLimit.COST.value, limits.max_cost.amount_micros, run.cost_used))
-    if limits.max_tokens is not None:
-        out.append((BudgetLimit.TOKENS.value, limits.max_tokens, run.tokens_used))
-    return out
-
-
-@dataclass(frozen=True)
-class Reserved:
-    """What a call may use: its `max_tokens`, what is held for it, and the most it may
-    cost (None: no bound to tell the gateway)."""
-
-    max_tokens: int
-    tokens: int
-    cost: int
-    max_cost: Money | None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The call does not fit `limit` (a run dimension, or STEP): `allowed`; what is
-    `spent`, `held` by calls in flight, and what the call `needs` (None: not known)."""
-
-    limit: str
-    allowed: int
-    spent: int
-    held: int = 0
-    needs: int | None = None
-
-    @property
-    def used(self) -> int:
-        """What counts against the limit: what is spent (holds are upper bounds of calls
-        in flight, not use)."""
-        return self.spent
-
-    def message(self) -> str:
-        left = max(0, self.allowed - self.spent - self.held)
-        text = (
-            f"the execution's {self.limit} budget {self.allowed}: {self.spent} spent, "
-            f"{self.held} held by calls in flight, {left} left"
-        )
-        return text if self.needs is None else f"{text}; this call needs up to {self.needs}"
 
 
 async def price_of(
@@ -274,25 +201,15 @@ async def refuse(
     )
     # for good, whatever its retry policy or on_error say: the run fails with it
     await uow.steps.finish_attempt(step, "failed", error=error.model_dump(mode="json"))
-    await flow.failed(uow, run, step, error, fails_run=True, checkpoint=checkpoint)
+    await ends.failed(uow, run, step, error, fails_run=True, checkpoint=checkpoint)
     return False
 
 
 async def hold(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, Any]) -> None:
     """Pause the run for its budget and put `step` back, held: it runs when the run is
     resumed, as the same attempt (`continue`), no failure counted."""
-    from agentsuite_execution.engine import runs
-
     await uow.timers.cancel(run.execution_id, key=step.key, kinds=["timeout"])
-    await uow.steps.set(
-        run.execution_id,
-        step.key,
-        state=StepState.HELD,
-        lease_owner=None,
-        lease_until=None,
-        queued_at=datetime.now(UTC),
-        checkpoint={**checkpoint, "continue": True},
-    )
+    await move_step(uow, run, step, step.hold(checkpoint, now=datetime.now(UTC)))
     if run.status == RunStatus.RUNNING:
         await runs.pause(uow, run, reason="budget", timers="count")
 
@@ -357,8 +274,6 @@ async def warn(uow: ExecutionUow, run: Run) -> None:
 
 async def duration_exceeded(uow: ExecutionUow, run: Run) -> None:
     """The run's wall-clock budget ran out (its `budget` timer): act as `on_limit` says."""
-    from agentsuite_execution.engine import runs
-
     limits = run.limits
     if limits is None or limits.max_duration_ms is None:
         return
@@ -374,7 +289,7 @@ async def duration_exceeded(uow: ExecutionUow, run: Run) -> None:
             message=f"the execution ran past its max_duration_ms ({limits.max_duration_ms})",
             details={"limit": limit, "allowed": limits.max_duration_ms, "used": used},
         )
-        await flow.fail_run(uow, run, error, step=None)
+        await ends.fail_run(uow, run, error, step=None)
     elif action == OnLimit.PAUSE and run.status == RunStatus.RUNNING:
         await runs.pause(uow, run, reason="budget", timers="count")
 

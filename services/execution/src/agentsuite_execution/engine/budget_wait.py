@@ -22,6 +22,7 @@ from typing import Any
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
 from agentsuite_execution.engine import journal
+from agentsuite_execution.engine.moves import move_step
 from agentsuite_execution.uow import ExecutionUow
 
 # the checkpoint mark of a step waiting for calls in flight to settle
@@ -36,17 +37,10 @@ class Wait:
     limit: str
 
 
-async def wait(uow: ExecutionUow, step: Step, checkpoint: dict[str, Any]) -> None:
+async def wait(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, Any]) -> None:
     """The call waits for calls in flight to settle (`Wait`): `step` is `waiting`, the same
     attempt, until `wake` makes it ready again (or the run closes it)."""
-    await uow.steps.set(
-        step.execution_id,
-        step.key,
-        state=StepState.WAITING,
-        lease_owner=None,
-        lease_until=None,
-        checkpoint={**checkpoint, "continue": True, WAITS: True},
-    )
+    await move_step(uow, run, step, step.wait({**checkpoint, "continue": True, WAITS: True}))
 
 
 async def wake(uow: ExecutionUow, run: Run) -> None:
@@ -62,12 +56,6 @@ async def wake(uow: ExecutionUow, run: Run) -> None:
     paused = run.status == RunStatus.PAUSED
     for s in waiting:
         checkpoint = {k: v for k, v in (s.checkpoint or {}).items() if k != WAITS}
-        await uow.steps.set(
-            run.execution_id,
-            s.key,
-            state=StepState.HELD if paused else StepState.READY,
-            queued_at=datetime.now(UTC),
-            checkpoint=checkpoint,
-        )
+        await move_step(uow, run, s, s.requeue(checkpoint, held=paused, now=datetime.now(UTC)))
     if not paused:
         await journal.wake(uow)

@@ -16,16 +16,9 @@ from agentsuite_contracts.steps import StepKind
 from agentsuite_execution.domain.graph import instances, plan_key
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import STEP_OPEN, RunStatus, StepState
-from agentsuite_execution.engine import flow
+from agentsuite_execution.engine import ends, flow
+from agentsuite_execution.engine.ctx import StepFailure
 from agentsuite_execution.uow import ExecutionUow
-
-
-class StepFailure(Exception):
-    """A step cannot go on: fail its attempt with `error`."""
-
-    def __init__(self, error: ErrorInfo) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 async def open_parallel(uow: ExecutionUow, run: Run, step: Step) -> None:
@@ -50,20 +43,14 @@ async def open_parallel(uow: ExecutionUow, run: Run, step: Step) -> None:
     opened = min(len(pending), spec.max_concurrency or total)
     # `opened` is the next branch to open (kept ones are passed over)
     cursor = pending[opened - 1] + 1
-    await uow.steps.set(
-        run.execution_id,
-        step.key,
-        state=StepState.WAITING,
-        lease_owner=None,
-        lease_until=None,
-        checkpoint={
-            "total": total,
-            "opened": cursor,
-            "done": len(kept),
-            "ok": len(kept),
-            "outputs": kept,
-        },
-    )
+    checkpoint = {
+        "total": total,
+        "opened": cursor,
+        "done": len(kept),
+        "ok": len(kept),
+        "outputs": kept,
+    }
+    await flow.wait(uow, run, step, checkpoint)
     await _open(uow, run, [spec.branches[i][0] for i in pending[:opened]])
 
 
@@ -101,14 +88,7 @@ async def open_map(uow: ExecutionUow, run: Run, step: Step, items: Any, *, max_s
     await uow.steps.add(run.execution_id, nodes, generation=run.generation, held=False)
     await uow.executions.open_steps(run.execution_id, len(nodes))
     opened = min(len(chains), spec.max_concurrency)
-    await uow.steps.set(
-        run.execution_id,
-        step.key,
-        state=StepState.WAITING,
-        lease_owner=None,
-        lease_until=None,
-        checkpoint={"total": len(chains), "opened": opened, "done": 0},
-    )
+    await flow.wait(uow, run, step, {"total": len(chains), "opened": opened, "done": 0})
     await _open(uow, run, [chain[0].key for chain in chains[:opened]])
 
 
@@ -164,7 +144,7 @@ async def _parallel_child(
         error = ErrorInfo(
             code="no_branch_succeeded", message="no branch of the parallel step succeeded"
         )
-        await flow.fail(uow, run, container, error)
+        await ends.fail(uow, run, container, error)
         return
     outputs = [cp["outputs"].get(str(i)) for i in range(cp["total"])]
     await flow.succeed(uow, run, container, outputs)
@@ -242,8 +222,6 @@ async def _close_children_of(uow: ExecutionUow, run: Run, parent: str) -> list[S
 
 async def _close_waits(uow: ExecutionUow, run: Run, keys: set[str]) -> None:
     """What cancelled waiting steps waited on: their approvals, their subplans' runs."""
-    from agentsuite_execution.engine import runs  # runs call back into flow and here
-
     if not keys:
         return
     for key in sorted(keys):
@@ -251,7 +229,7 @@ async def _close_waits(uow: ExecutionUow, run: Run, keys: set[str]) -> None:
             await uow.approvals.decide(approval["approval_id"], state="cancelled")
     for child in await uow.executions.children(run.execution_id):
         if child.parent_step in keys and child.status in (RunStatus.RUNNING, RunStatus.PAUSED):
-            await runs.cancel(uow, child, reason="its step was cancelled")
+            await ends.cancel(uow, child, reason="its step was cancelled")
 
 
 def _kind(value: Any) -> str:

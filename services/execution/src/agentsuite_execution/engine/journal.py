@@ -7,10 +7,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from agentsuite_contracts.envelope import Envelope, Payload
-from agentsuite_contracts.registry import subject_of
+from agentsuite_contracts.envelope import Payload
 from agentsuite_execution.uow import ExecutionUow
-from agentsuite_kit.cause import cause
 
 READY_CHANNEL = "execution_ready"
 
@@ -28,19 +26,9 @@ def record(
     level: str = "info",
 ) -> None:
     """Queue `payload` for the outbox and its log row (both written at commit)."""
-    now = cause()
-    envelope = Envelope[Any](
-        producer=uow.producer or "execution",
-        tenant_id=tenant_id,
-        actor=now.actor,
-        subject=subject_of(payload),
-        # one story per run: every event of an execution shares its id as correlation
-        correlation_id=execution_id,
-        causation_id=now.causation_id,
-        trace=now.trace,
-        payload=payload,
-    )
-    uow.emit(envelope)
+    # one story per run: every event of an execution shares its id as correlation (the
+    # engine's sweeps emit for the run's tenant from an all-tenants unit of work)
+    uow.emit(payload, tenant_id=tenant_id, correlation_id=execution_id)
     data = payload.model_dump(mode="json", exclude=_LOGGED_OUT | {"execution_id"})
     uow.log.queue(
         {

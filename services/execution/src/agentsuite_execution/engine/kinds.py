@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,17 +18,18 @@ from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import StepAwaitingApproval, Trigger
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.steps import StepKind
-from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.expressions import ExpressionError, evaluate, render, truthy
 from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
-from agentsuite_execution.engine import containers, flow, llm, local, runs
-from agentsuite_execution.engine.containers import StepFailure
+from agentsuite_execution.engine import agent, containers, ends, flow, llm, local, runs
+from agentsuite_execution.engine.ctx import Ctx, StepFailure
+from agentsuite_execution.engine.instant import inline
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.engine.scope import needs_scope, scope_for
-from agentsuite_execution.tools import Call, Toolbox, ToolError, builtin_binding
+from agentsuite_execution.engine.taking import Taking, taking_on
+from agentsuite_execution.tools import Call, ToolError, builtin_binding
 from agentsuite_execution.uow import ExecutionUow
 
 log = logging.getLogger(__name__)
@@ -45,78 +45,87 @@ class NeedsApproval(Exception):
         self.prompt = prompt
 
 
-@dataclass
-class Ctx:
-    """What a worker needs: the process's dependencies, its tools, its lease name, and
-    how many more attempts it may start now."""
+@dataclass(frozen=True)
+class Work:
+    """What an attempt's work outside any transaction came to: the tool's `output`, an
+    agent's tool results (`before` its next turn), a `failure`, or an `approval` to ask."""
 
-    deps: Deps
-    toolbox: Toolbox
-    owner: str
-    free: Callable[[], int] = lambda: 0
-
-
-async def execute(ctx: Ctx, step: Step) -> list[Step]:  # noqa: C901  one dispatch per step kind with its failure mapping; splits with the engine rework (issue 15 #8)
-    """Run one claimed attempt of `step` and record how it went; the steps this worker
-    took on in the same transaction (see `local.take_on`), to start next."""
-    if local.inline(step):
-        return await execute_local(ctx, [step])
-    failure: ErrorInfo | None = None
-    approval: NeedsApproval | None = None
     output: Any = None
     before: Any = None
-    try:
-        if step.kind == StepKind.TOOL:
-            output = await _tool(ctx, step)
-        elif step.kind == StepKind.AGENT:
-            before = await llm.prepare(ctx, step)
-    except NeedsApproval as exc:
-        approval = exc
-    except ToolError as exc:
-        failure = ErrorInfo(
-            code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details
-        )
-    except (StepFailure, ExpressionError, TimeoutError) as exc:
-        failure = _failure(exc)
+    failure: ErrorInfo | None = None
+    approval: NeedsApproval | None = None
+
+
+async def execute(ctx: Ctx, step: Step) -> list[Step]:
+    """Run one claimed attempt of `step` and record how it went; the steps this worker
+    took on in the same transaction (see `local.take_on`), to start next."""
+    if inline(step):
+        return await execute_local(ctx, [step])
+    work = await _work(ctx, step)
     async with ctx.deps.uow(step.tenant_id) as uow:
-        uow.taking = taking(ctx)
-        run = await uow.executions.get(step.execution_id, lock=True)
-        current = await uow.steps.get(step.execution_id, step.key, lock=True)
-        if run is None or current is None or not _mine(ctx, step, current):
-            return []
-        try:
-            if failure is not None:
-                await flow.fail(uow, run, current, failure, lease_loss_limit=_losses(ctx))
-            elif approval is not None:
-                await ask_approval(uow, run, current, {}, prompt=approval.prompt)
-            elif current.kind == StepKind.TOOL:
-                await flow.succeed(uow, run, current, output)
-            else:
-                await _control(ctx, uow, run, current, before)
-        except (StepFailure, ExpressionError, PlanError) as exc:
-            await flow.fail(uow, run, current, _failure(exc), lease_loss_limit=_losses(ctx))
-        launch = await local.take_on(ctx, uow, {run.execution_id: run})
+        with taking_on(taking(ctx)) as took:
+            run = await uow.executions.get(step.execution_id, lock=True)
+            current = await uow.steps.get(step.execution_id, step.key, lock=True)
+            if run is None or current is None or not _mine(ctx, step, current):
+                return []
+            try:
+                await _record(ctx, uow, run, current, work)
+            except (StepFailure, ExpressionError, PlanError) as exc:
+                await ends.fail(uow, run, current, _failure(exc), lease_loss_limit=_losses(ctx))
+            launch = await local.take_on(ctx, uow, took, {run.execution_id: run})
         await uow.commit()
     return launch
+
+
+async def _work(ctx: Ctx, step: Step) -> Work:
+    """The attempt's work outside any transaction: a tool's call, an agent's tool calls."""
+    try:
+        if step.kind == StepKind.TOOL:
+            return Work(output=await _tool(ctx, step))
+        if step.kind == StepKind.AGENT:
+            return Work(before=await agent.run_tools(ctx, step))
+    except NeedsApproval as exc:
+        return Work(approval=exc)
+    except ToolError as exc:
+        return Work(
+            failure=ErrorInfo(
+                code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details
+            )
+        )
+    except (StepFailure, ExpressionError, TimeoutError) as exc:
+        return Work(failure=_failure(exc))
+    return Work()
+
+
+async def _record(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, work: Work) -> None:
+    """In the attempt's transaction: how the work went, or the kind's move of the run."""
+    if work.failure is not None:
+        await ends.fail(uow, run, step, work.failure, lease_loss_limit=_losses(ctx))
+    elif work.approval is not None:
+        await ask_approval(uow, run, step, {}, prompt=work.approval.prompt)
+    elif step.kind == StepKind.TOOL:
+        await flow.succeed(uow, run, step, work.output)
+    else:
+        await _control(ctx, uow, run, step, work.before)
 
 
 async def execute_local(ctx: Ctx, steps: list[Step]) -> list[Step]:
     """Claimed steps of one tenant whose work is an instant builtin: all of them, and what
     they make ready, in one transaction."""
     async with ctx.deps.uow(steps[0].tenant_id) as uow:
-        uow.taking = taking(ctx)
-        runs: dict[UUID, Run] = {}
-        for step in steps:
-            await local.run_one(ctx, uow, runs, step)
-        launch = await local.take_on(ctx, uow, runs)
+        with taking_on(taking(ctx)) as took:
+            runs: dict[UUID, Run] = {}
+            for step in steps:
+                await local.run_one(ctx, uow, runs, step)
+            launch = await local.take_on(ctx, uow, took, runs)
         await uow.commit()
     return launch
 
 
-def taking(ctx: Ctx) -> flow.Taking:
+def taking(ctx: Ctx) -> Taking:
     """What this worker's transaction may take on where steps become ready."""
     s = ctx.deps.settings
-    return flow.Taking(ctx.owner, s.lease, s.local_budget)
+    return Taking(ctx.owner, s.lease, s.local_budget)
 
 
 def _mine(ctx: Ctx, claimed: Step, current: Step) -> bool:
@@ -196,8 +205,11 @@ async def _control(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: An
     """The kinds whose whole work is a move of the run (plus LLM requests, which are
     sent through the outbox of this same transaction)."""
     kind = step.kind
-    if kind in (StepKind.LLM, StepKind.AGENT):
-        await llm.begin(ctx, uow, run, step, before)
+    if kind == StepKind.LLM:
+        await llm.begin(ctx, uow, run, step)
+        return
+    if kind == StepKind.AGENT:
+        await agent.turn(ctx, uow, run, step, before)
         return
     scope = await scope_for(uow, run, step)
     if kind == StepKind.CONDITION:
@@ -351,11 +363,4 @@ async def _subplan(
 
 
 async def _waiting(uow: ExecutionUow, run: Run, step: Step, checkpoint: dict[str, Any]) -> None:
-    await uow.steps.set(
-        run.execution_id,
-        step.key,
-        state=StepState.WAITING,
-        lease_owner=None,
-        lease_until=None,
-        checkpoint={**(step.checkpoint or {}), **checkpoint},
-    )
+    await flow.wait(uow, run, step, {**(step.checkpoint or {}), **checkpoint})

@@ -9,18 +9,17 @@ records the call and sends the request through the outbox (the client), and leav
 with a paused run, is what gives up. `applied` (the client's consumer, run locked first,
 `replies`) settles the reservation from the usage and moves the step. An agent step goes
 round (engine.agent): an answer with tool calls makes the step ready again as the same
-attempt (`continue`), `prepare` runs the tools outside any transaction, `begin` sends the
-next turn.
+attempt (`continue`), its worker runs the tools outside any transaction and sends the next turn.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo, Money, Usage
 from agentsuite_contracts.llm import (
@@ -34,27 +33,36 @@ from agentsuite_contracts.llm import (
     ToolDefinition,
 )
 from agentsuite_contracts.steps import OnLimit, StepKind
+from agentsuite_execution.domain.budgets import STEP, Refused
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
-from agentsuite_execution.engine import budget, budget_wait, flow
-from agentsuite_execution.engine.containers import StepFailure
+from agentsuite_execution.engine import budget, budget_wait, ends, flow
+from agentsuite_execution.engine.calls import CLIENT, REQUESTER
+from agentsuite_execution.engine.ctx import Ctx, StepFailure
+from agentsuite_execution.engine.moves import move_step
 from agentsuite_execution.engine.scope import scope_for
-from agentsuite_execution.repositories.tables import llm_calls
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import BUILTINS
 from agentsuite_execution.tools.builtins import PREFIX
 from agentsuite_execution.uow import ExecutionUow
-from agentsuite_kit.llm import LlmClient, Replies
+from agentsuite_kit.llm import Replies
 
 if TYPE_CHECKING:
     from agentsuite_execution.deps import Deps
-    from agentsuite_execution.engine.kinds import Ctx
 
-REQUESTER = "execution"
-# the consumer keeps its name (group `execution.responses`) and the shared reply topic
-CLIENT = LlmClient[ExecutionUow](REQUESTER, llm_calls, name="responses")
+__all__ = ["CLIENT", "REQUESTER"]  # the client lives in engine.calls, below this module
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+# An agent step's answer goes to engine.agent, which sends its next turn through this
+# module: wired once by engine/__init__.py, so this module does not import its user.
+AgentAnswered = Callable[["Deps", ExecutionUow, Run, Step, LlmResponse], Awaitable[None]]
+_agent_answered: list[AgentAnswered] = []
+
+
+def agents_answered_by(answered: AgentAnswered) -> None:
+    """Where an agent step's answer goes (engine.agent.answered)."""
+    _agent_answered[:] = [answered]
 
 
 @dataclass(frozen=True)
@@ -69,23 +77,8 @@ class Ask:
     max_tokens: int | None = None
 
 
-async def prepare(ctx: Ctx, step: Step) -> Any:
-    """Outside any transaction, before an agent step's turn: run the tool calls its model
-    asked for in the last turn; what `begin` gets as `before`."""
-    from agentsuite_execution.engine import agent
-
-    if step.kind != StepKind.AGENT:
-        return None
-    return await agent.run_tools(ctx, step)
-
-
-async def begin(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -> None:
-    """In the step's transaction: reserve budget and send the next request (or finish)."""
-    from agentsuite_execution.engine import agent
-
-    if step.kind == StepKind.AGENT:
-        await agent.turn(ctx, uow, run, step, before)
-        return
+async def begin(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step) -> None:
+    """In an `llm` step's transaction: reserve budget and send its request."""
     spec = step.plan_step.llm
     assert spec is not None
     scope = await scope_for(uow, run, step)
@@ -176,10 +169,10 @@ async def send(
         uow, settings, run, step, model=ask.model, prompt=prompt, wanted=wanted, cap=cap
     )
     if isinstance(held, budget_wait.Wait):
-        await budget_wait.wait(uow, step, checkpoint)
+        await budget_wait.wait(uow, run, step, checkpoint)
         return
-    if isinstance(held, budget.Refused):
-        if held.limit == budget.STEP:
+    if isinstance(held, Refused):
+        if held.limit == STEP:
             raise StepFailure(
                 ErrorInfo(
                     code="budget_exceeded",
@@ -232,14 +225,8 @@ async def send(
         give_up=False,
     )
     checkpoint = {k: v for k, v in checkpoint.items() if k != "continue"}
-    await uow.steps.set(
-        run.execution_id,
-        step.key,
-        state=StepState.WAITING,
-        lease_owner=None,
-        lease_until=None,
-        checkpoint={**checkpoint, "request_id": str(request.request_id)},
-    )
+    waiting = {**checkpoint, "request_id": str(request.request_id)}
+    await move_step(uow, run, step, step.wait(waiting))
     due = now + timedelta(milliseconds=timeout_ms)
     await uow.timers.add(run.execution_id, "timeout", due, key=step.key, attempt=step.attempt)
 
@@ -288,8 +275,6 @@ async def applied(
     answered, run locked): settle its reservation, then move the step if it still waits
     for this call (same attempt). Other requesters' answers, unknown calls and calls no
     longer pending (abandoned, answered) never get here."""
-    from agentsuite_execution.engine import agent
-
     step = await uow.steps.get(run.execution_id, call["key"], lock=True)
     prompt, completion, cost = _spent(response)
     run = await uow.executions.settle(
@@ -315,10 +300,10 @@ async def applied(
     if response.status != "ok":
         await failed(deps, uow, run, step, response)
     elif step.kind == StepKind.AGENT:
-        await agent.answered(deps, uow, run, step, response)
+        await _agent_answered[0](deps, uow, run, step, response)
     else:
         await _succeeded(uow, run, step, response)
-    await flow.conclude(uow, run.execution_id)
+    await ends.conclude(uow, run.execution_id)
 
 
 async def _succeeded(uow: ExecutionUow, run: Run, step: Step, response: LlmResponse) -> None:
@@ -341,7 +326,7 @@ async def _succeeded(uow: ExecutionUow, run: Run, step: Step, response: LlmRespo
                 message="the model's answer is not the JSON its output_schema asks for",
                 retryable=True,
             )
-            await flow.fail(uow, run, step, error)
+            await ends.fail(uow, run, step, error)
             return
     await flow.succeed(uow, run, step, output, usage=response.usage)
 
@@ -363,9 +348,7 @@ async def failed(
         and limits.max_cost is not None
         and limits.on_limit != OnLimit.WARN
     ):
-        refused = budget.Refused(
-            "cost", limits.max_cost.amount_micros, run.cost_used, run.cost_reserved
-        )
+        refused = Refused("cost", limits.max_cost.amount_micros, run.cost_used, run.cost_reserved)
         await budget.refuse(uow, run, step, refused, dict(step.checkpoint or {}))
         return
     info = ErrorInfo(
@@ -375,7 +358,7 @@ async def failed(
         details=None if error is None else {"provider_status": error.provider_status},
     )
     lost = code == LlmErrorCode.INTERRUPTED
-    await flow.fail(
+    await ends.fail(
         uow, run, step, info, lost=lost, lease_loss_limit=deps.settings.lease_loss_limit
     )
 
@@ -387,30 +370,3 @@ def usage_of(prompt: int, completion: int, cost: int, currency: str) -> Usage:
         total_tokens=prompt + completion,
         cost=Money(amount_micros=cost, currency=currency),
     )
-
-
-async def abandon(uow: ExecutionUow, run: Run, step: Step) -> None:
-    """The step's pending LLM calls will not be waited for: release their reservations
-    (an answer arriving later is ignored)."""
-    await release(uow, run.execution_id, step.key)
-    await budget_wait.wake(uow, run)
-
-
-async def release(uow: ExecutionUow, execution_id: UUID, key: str | None = None) -> None:
-    """Abandon the run's pending LLM calls (only `key`'s, when given) and release what
-    they hold of its budget."""
-    for call in await uow.llm_calls.pending_of(execution_id, key):
-        await CLIENT.abandon(uow, call)
-        await uow.executions.settle(
-            execution_id,
-            reserved_tokens=call["reserved_tokens"],
-            reserved_cost=call["reserved_cost"],
-            prompt_tokens=0,
-            completion_tokens=0,
-            cost=0,
-        )
-
-
-async def duration_exceeded(uow: ExecutionUow, run: Run) -> None:
-    """The run's wall-clock budget ran out: act as its budget's `on_limit` says."""
-    await budget.duration_exceeded(uow, run)

@@ -16,34 +16,21 @@ commits in pieces and the claim loop's fairness across tenants keeps its say.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import StepStarted
-from agentsuite_contracts.steps import StepKind
 from agentsuite_execution.domain.expressions import ExpressionError, render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
-from agentsuite_execution.engine import flow
+from agentsuite_execution.engine import ends, flow
+from agentsuite_execution.engine.ctx import Ctx
+from agentsuite_execution.engine.instant import INSTANT_TOOLS, inline
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.engine.scope import needs_scope, scope_for
+from agentsuite_execution.engine.taking import Taking
 from agentsuite_execution.tools import BUILTINS, Call, ToolError, builtin_binding
 from agentsuite_execution.uow import ExecutionUow
-
-if TYPE_CHECKING:
-    from agentsuite_execution.engine.kinds import Ctx
-
-INSTANT = frozenset({"noop", "echo", "template", "merge", "fail"})
-INSTANT_TOOLS = sorted(f"builtin.{name}" for name in INSTANT)
-
-
-def inline(step: Step) -> bool:
-    """Whether `step` is an instant builtin (run inside the transaction that holds it)."""
-    if step.kind != StepKind.TOOL:
-        return False
-    tool = (step.spec.get("tool") or {}).get("tool", "")
-    return isinstance(tool, str) and tool.startswith("builtin.") and tool[8:] in INSTANT
 
 
 async def run_one(
@@ -89,30 +76,27 @@ async def run_one(
         error = ErrorInfo(
             code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details
         )
-        await flow.fail(uow, run, current, error, lease_loss_limit=1)
+        await ends.fail(uow, run, current, error, lease_loss_limit=1)
     except ExpressionError as exc:
         error = ErrorInfo(code="invalid_reference", message=str(exc))
-        await flow.fail(uow, run, current, error, lease_loss_limit=1)
+        await ends.fail(uow, run, current, error, lease_loss_limit=1)
     else:
         await flow.succeed(uow, run, current, output)
 
 
-async def take_on(ctx: Ctx, uow: ExecutionUow, runs: dict[UUID, Run]) -> list[Step]:
-    """Take on the steps this transaction made ready: run the instant ones here (and what
-    they make ready, up to the budget), lease the others for this worker's free slots.
-    Ends every run touched that has nothing left open. The leased steps, to start."""
+async def take_on(ctx: Ctx, uow: ExecutionUow, taking: Taking, runs: dict[UUID, Run]) -> list[Step]:
+    """Take on the steps this transaction made ready (`taking`): run the instant ones here
+    (and what they make ready, up to the budget), lease the others for this worker's free
+    slots. Ends every run touched that has nothing left open. The leased steps, to start."""
     budget = ctx.deps.settings.local_budget
     lease = ctx.deps.settings.lease
     launch: list[Step] = []
     done = 0
-    taking = uow.taking if isinstance(uow.taking, flow.Taking) else None
     # steps already leased here (`taking.taken`) always run; more are taken up to the budget
-    while (taking is not None and taking.taken) or (uow.readied and done < budget):
+    while taking.taken or (taking.readied and done < budget):
         # instant builtins released by this transaction, leased already (flow.release)
-        taken: list[Step] = []
-        if taking is not None:
-            taken, taking.taken = taking.taken, []
-        wanted, uow.readied = uow.readied, []
+        taken, taking.taken = taking.taken, []
+        wanted, taking.readied = taking.readied, []
         # the instant ones always (they need no slot), the others as far as slots are free
         taken += await uow.steps.claim_keys(
             wanted, owner=ctx.owner, lease=lease, limit=budget - done, tools=INSTANT_TOOLS
@@ -129,7 +113,7 @@ async def take_on(ctx: Ctx, uow: ExecutionUow, runs: dict[UUID, Run]) -> list[St
             else:
                 launch.append(step)
     for execution_id in list(runs):
-        await flow.conclude(uow, execution_id)
+        await ends.conclude(uow, execution_id)
     return launch
 
 

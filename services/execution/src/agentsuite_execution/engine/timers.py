@@ -14,7 +14,7 @@ from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import ApprovalRejected, StepAwaitingApproval
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.states import StepState
-from agentsuite_execution.engine import flow, llm
+from agentsuite_execution.engine import budget, calls, ends, flow
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.repositories.timers import Timer
 
@@ -28,12 +28,12 @@ async def fire(deps: Deps, timer: Timer) -> None:
             await uow.commit()
             return
         if timer.kind == "budget":
-            await llm.duration_exceeded(uow, run)
+            await budget.duration_exceeded(uow, run)
         elif timer.key is not None:
             step = await uow.steps.get(run.execution_id, timer.key, lock=True)
             if step is not None and (timer.attempt is None or step.attempt == timer.attempt):
                 await _step_timer(deps, uow, run, step, timer)
-        await flow.conclude(uow, run.execution_id)
+        await ends.conclude(uow, run.execution_id)
         await uow.commit()
 
 
@@ -43,9 +43,9 @@ async def _step_timer(deps: Deps, uow: Any, run: Any, step: Any, timer: Timer) -
     elif timer.kind == "wait" and step.state == StepState.WAITING:
         await flow.succeed(uow, run, step, None)
     elif timer.kind == "timeout" and step.state in (StepState.WAITING, StepState.RUNNING):
-        await llm.abandon(uow, run, step)
+        await calls.abandon(uow, run, step)
         error = ErrorInfo(code="timeout", message="the step ran past its timeout", retryable=True)
-        await flow.fail(uow, run, step, error, lease_loss_limit=deps.settings.lease_loss_limit)
+        await ends.fail(uow, run, step, error, lease_loss_limit=deps.settings.lease_loss_limit)
     elif timer.kind == "approval" and step.state == StepState.WAITING:
         approval_id = UUID(timer.payload["approval_id"])
         approval = await uow.approvals.get(approval_id, lock=True)
@@ -65,7 +65,7 @@ async def _step_timer(deps: Deps, uow: Any, run: Any, step: Any, timer: Timer) -
             key=step.key,
         )
         error = ErrorInfo(code="approval_expired", message="nobody decided in time")
-        await flow.fail(uow, run, step, error)
+        await ends.fail(uow, run, step, error)
     elif timer.kind == "escalate" and step.state == StepState.WAITING:
         approval_id = UUID(timer.payload["approval_id"])
         approval = await uow.approvals.get(approval_id, lock=True)
@@ -90,7 +90,7 @@ async def _step_timer(deps: Deps, uow: Any, run: Any, step: Any, timer: Timer) -
 
 
 async def lost(deps: Deps, tenant_id: UUID, execution_id: UUID, key: str, attempt: int) -> None:
-    """A running step's lease ran out: its worker died. Retry it (see `flow.fail`)."""
+    """A running step's lease ran out: its worker died. Retry it (see `ends.fail`)."""
     async with deps.uow(tenant_id) as uow:
         run = await uow.executions.get(execution_id, lock=True)
         step = await uow.steps.get(execution_id, key, lock=True)
@@ -103,8 +103,8 @@ async def lost(deps: Deps, tenant_id: UUID, execution_id: UUID, key: str, attemp
             message=f"the worker running attempt {attempt} stopped answering",
             retryable=True,
         )
-        await flow.fail(
+        await ends.fail(
             uow, run, step, error, lost=True, lease_loss_limit=deps.settings.lease_loss_limit
         )
-        await flow.conclude(uow, run.execution_id)
+        await ends.conclude(uow, run.execution_id)
         await uow.commit()

@@ -23,8 +23,10 @@ from uuid import UUID, uuid4
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.runs import Step
 from agentsuite_execution.engine import kinds, local, timers
+from agentsuite_execution.engine.ctx import Ctx
+from agentsuite_execution.engine.ends import CANCEL_CHANNEL
+from agentsuite_execution.engine.instant import INSTANT_TOOLS, inline
 from agentsuite_execution.engine.journal import READY_CHANNEL
-from agentsuite_execution.engine.runs import CANCEL_CHANNEL
 from agentsuite_execution.tools import Toolbox
 from agentsuite_kit.db.changes import Listener
 
@@ -62,7 +64,7 @@ class Engine:
         self.toolbox = Toolbox(self.settings)
         self._stop.clear()
         await self.listener.start()  # never fails the start: the claim loop polls meanwhile
-        ctx = kinds.Ctx(self.deps, self.toolbox, self.owner, self.free)
+        ctx = Ctx(self.deps, self.toolbox, self.owner, self.free)
         self._tasks = [
             asyncio.create_task(self._claims(ctx), name="engine-claims"),
             asyncio.create_task(self._heartbeats(), name="engine-heartbeats"),
@@ -96,7 +98,7 @@ class Engine:
 
     # --- claims ---------------------------------------------------------------------------
 
-    async def _claims(self, ctx: kinds.Ctx) -> None:
+    async def _claims(self, ctx: Ctx) -> None:
         s = self.settings
         while not self._stop.is_set():
             self._wake.clear()
@@ -111,19 +113,19 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=s.poll_interval)
 
-    def launch(self, ctx: kinds.Ctx, steps: list[Step]) -> None:
+    def launch(self, ctx: Ctx, steps: list[Step]) -> None:
         """Start an attempt per leased step; a tenant's instant builtins share one task
         (and one transaction)."""
         instant: dict[UUID, list[Step]] = {}
         for step in steps:
-            if local.inline(step):
+            if inline(step):
                 instant.setdefault(step.tenant_id, []).append(step)
             else:
                 self._start(ctx, [step])
         for group in instant.values():
             self._start(ctx, group)
 
-    def _start(self, ctx: kinds.Ctx, steps: list[Step]) -> None:
+    def _start(self, ctx: Ctx, steps: list[Step]) -> None:
         task = asyncio.create_task(self._attempt(ctx, steps), name=f"step {steps[0].key}")
         for step in steps:
             self.running[(step.execution_id, step.key)] = task
@@ -144,7 +146,7 @@ class Engine:
                 owner=self.owner,
                 batch=self.settings.local_budget,
                 lease=lease,
-                tools=local.INSTANT_TOOLS,
+                tools=INSTANT_TOOLS,
             )
             claimed += await uow.steps.claim(
                 tenants[:batch], owner=self.owner, batch=batch, lease=lease
@@ -154,7 +156,7 @@ class Engine:
         self.claimed += len(claimed)
         return claimed
 
-    async def _attempt(self, ctx: kinds.Ctx, steps: list[Step]) -> None:
+    async def _attempt(self, ctx: Ctx, steps: list[Step]) -> None:
         launch: list[Step] = []
         try:
             if len(steps) == 1:

@@ -17,7 +17,7 @@ from agentsuite_execution.domain.budgets import BudgetChange, changed
 from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import StepState
-from agentsuite_execution.engine import flow, runs
+from agentsuite_execution.engine import ends, flow, runs
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.uow import ExecutionUow
 
@@ -96,8 +96,8 @@ async def resume(command: Resume, uow: ExecutionUow, deps: Deps) -> Run:
 
 async def cancel(command: Cancel, uow: ExecutionUow, deps: Deps) -> Run:
     run = await locked(uow, command.execution_id, command.version)
-    run = await runs.cancel(uow, run, reason=command.reason)
-    return await flow.conclude(uow, run.execution_id) or run
+    run = await ends.cancel(uow, run, reason=command.reason)
+    return await ends.conclude(uow, run.execution_id) or run
 
 
 async def change_budget(command: ChangeBudget, uow: ExecutionUow, deps: Deps) -> Run:
@@ -195,7 +195,7 @@ async def decide(decision: Decision, uow: ExecutionUow, deps: Deps) -> Run:
         )
     if step.state == StepState.WAITING:
         await _decided(uow, run, step, decision)
-    return await flow.conclude(uow, execution_id) or run
+    return await ends.conclude(uow, execution_id) or run
 
 
 async def _decided(uow: ExecutionUow, run: Run, step: Any, decision: Decision) -> None:
@@ -205,7 +205,7 @@ async def _decided(uow: ExecutionUow, run: Run, step: Any, decision: Decision) -
             message=decision.comment or "the approver said no",
             details={"approval_id": str(decision.approval_id)},
         )
-        await flow.fail(uow, run, step, error)
+        await ends.fail(uow, run, step, error)
         return
     if step.kind == StepKind.TOOL:
         # a tool that needs approval runs now: its next claim sees the approval

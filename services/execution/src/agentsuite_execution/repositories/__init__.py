@@ -1,5 +1,6 @@
-"""All of execution's SQL: one module per area; `tables` holds the schema."""
+"""All of execution's SQL: one module per area; `tables` and `projected` hold the schema."""
 
-from agentsuite_execution.repositories.tables import metadata
+from agentsuite_execution.repositories import projected, tables
+from agentsuite_execution.repositories.columns import metadata
 
-__all__ = ["metadata"]
+__all__ = ["metadata", "projected", "tables"]

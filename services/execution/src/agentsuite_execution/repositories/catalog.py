@@ -15,7 +15,7 @@ from sqlalchemy.engine import RowMapping
 
 from agentsuite_contracts.catalog import AgentSpec, CatalogStatus, ToolSpec
 from agentsuite_execution.domain.catalog import AgentRecord, ToolHead, ToolRecord
-from agentsuite_execution.repositories.tables import (
+from agentsuite_execution.repositories.projected import (
     agent_deprecations,
     agents,
     tool_heads,

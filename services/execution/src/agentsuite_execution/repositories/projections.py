@@ -25,7 +25,7 @@ from sqlalchemy.engine import RowMapping
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.repositories.catalog import Agents, Tools, first, tenant_of
-from agentsuite_execution.repositories.tables import model_prices, plan_versions, plans
+from agentsuite_execution.repositories.projected import model_prices, plan_versions, plans
 from agentsuite_kit.db.repository import Repository
 
 __all__ = ["Agents", "Models", "Plans", "Tools"]

@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from agentsuite_execution.repositories.tables import role_assignments, roles
+from agentsuite_execution.repositories.projected import role_assignments, roles
 from agentsuite_kit.db.repository import Repository
 
 Resource = tuple[str, str]
