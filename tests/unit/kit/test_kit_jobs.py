@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agentsuite_kit.jobs.schedule import (
+from agentsuite_kit.schedule import (
     Backoff,
     Outcome,
     Slot,

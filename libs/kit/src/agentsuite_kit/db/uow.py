@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, overload
+from typing import Any, Self, overload
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +12,7 @@ from agentsuite_contracts.envelope import Actor, Envelope, Payload, Subject
 from agentsuite_contracts.registry import partition_key, subject_of, topic_for_type
 from agentsuite_kit.cause import cause
 from agentsuite_kit.db.inbox import InboxRepository
+from agentsuite_kit.db.jobs import JobRepository
 from agentsuite_kit.db.outbox import (
     DEFAULT_MAX_MESSAGE_BYTES,
     OutboxRepository,
@@ -19,9 +20,6 @@ from agentsuite_kit.db.outbox import (
     check_size,
 )
 from agentsuite_kit.db.scoped import Hook, ScopedConnection
-
-if TYPE_CHECKING:
-    from agentsuite_kit.jobs.repository import JobRepository
 
 
 class UnitOfWork:
@@ -76,9 +74,6 @@ class UnitOfWork:
     @property
     def jobs(self) -> JobRepository:
         """Durable jobs and timers, scheduled in this transaction (`uow.jobs.schedule(...)`)."""
-        # imported on use: the jobs package's runner imports this module
-        from agentsuite_kit.jobs.repository import JobRepository
-
         return JobRepository(self.session)
 
     async def __aenter__(self) -> Self:

@@ -21,9 +21,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.cause import Cause, caused_by
+from agentsuite_kit.db.jobs import Job
 from agentsuite_kit.db.uow import UnitOfWork
-from agentsuite_kit.jobs.repository import Job
-from agentsuite_kit.jobs.schedule import (
+from agentsuite_kit.schedule import (
     DEFAULT_BACKOFF,
     Backoff,
     Outcome,

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from agentsuite_kit.cause import cause
 from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.tables import jobs
-from agentsuite_kit.jobs.schedule import FINISHED, Outcome, Slot, State, check_cron, next_slot
+from agentsuite_kit.schedule import FINISHED, Outcome, Slot, State, check_cron, next_slot
 
 
 @dataclass(frozen=True)
