@@ -34,6 +34,7 @@ from agentsuite_contracts.llm import (
     ToolDefinition,
 )
 from agentsuite_contracts.steps import OnLimit, StepKind
+from agentsuite_contracts.topic_names import reply_topic
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
@@ -52,8 +53,11 @@ if TYPE_CHECKING:
     from agentsuite_execution.engine.kinds import Ctx
 
 REQUESTER = "execution"
-# the consumer keeps its name (group `execution.responses`) and the shared reply topic
-CLIENT = LlmClient[ExecutionUow](REQUESTER, llm_calls, name="responses")
+# group `execution.responses` reads its own reply topic, and the shared one for answers
+# to requests sent before it (agentsuite_kit.llm.client)
+CLIENT = LlmClient[ExecutionUow](
+    REQUESTER, llm_calls, reply_to=reply_topic(REQUESTER), name="responses"
+)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
