@@ -19,6 +19,7 @@ from agentsuite_contracts.topic_names import (
     reply_topic,
 )
 from agentsuite_execution.engine.llm import CLIENT
+from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.llm import LlmClient, Replies
 from agentsuite_kit.messaging.consumer import Consumer
@@ -154,7 +155,8 @@ def test_every_further_topic_of_a_subscription_is_checked_too() -> None:
 def test_an_llm_client_reads_its_reply_topic_and_the_shared_one() -> None:
     replies = Replies[UnitOfWork](on_answer=_answered)
     # a requester with a registered reply topic: requests name it, the group reads both
-    execution = CLIENT.consumer(replies)  # execution's own client, as the service wires it
+    # execution's own client, as the service wires it
+    execution = CLIENT.consumer(Replies[ExecutionUow](on_answer=_answered))
     assert CLIENT.reply_to == reply_topic("execution")
     assert (execution.name, execution.topics) == (
         "responses",  # the group keeps its name, and its offsets on the shared topic
