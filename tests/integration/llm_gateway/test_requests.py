@@ -212,6 +212,25 @@ async def test_reply_goes_to_the_shared_or_the_requesters_own_topic_only(
     assert await replies(kafka, unregistered.request_id, 1, topic=private, within=2) == []
 
 
+async def test_a_request_id_of_another_tenant_is_refused_on_the_requesters_topic(
+    gateway: Gateway,
+) -> None:
+    # the refusal goes where the request may be answered, like any answer: a requester
+    # reading only its own reply topic hears of it too
+    kafka = gateway.settings.kafka_bootstrap_servers
+    first = ask("first", requester="discovery", reply_to=reply_topic("discovery"))
+    key = str(first.request_id).encode()
+    await publish(kafka, [(key, envelope(uuid4(), first))])
+    [done] = await replies(kafka, first.request_id, 1, topic=reply_topic("discovery"))
+    assert done.payload.status == "ok"
+    other_tenant = uuid4()
+    await publish(kafka, [(key, envelope(other_tenant, first))])
+    answers = await replies(kafka, first.request_id, 2, topic=reply_topic("discovery"))
+    assert [(a.tenant_id, a.payload.status) for a in answers][1:] == [(other_tenant, "error")]
+    assert answers[1].payload.error is not None
+    assert answers[1].payload.error.message == "request_id in use"
+
+
 async def test_poison_goes_to_the_dead_letter_topic(gateway: Gateway) -> None:
     kafka = gateway.settings.kafka_bootstrap_servers
     key = f"poison-{uuid4()}".encode()

@@ -93,10 +93,11 @@ class RequestWorker:
         if not await uow.requests.claim(rid, request.requester, topic, self.deps.instance.id):
             row = await uow.requests.load(rid, lease)
             if row is None:
-                # the id is another tenant's: answer, but touch nothing of theirs
+                # the id is another tenant's: answer (where this request may be answered),
+                # but touch nothing of theirs
                 uow.emit(
                     error_response(request, LlmErrorCode.INVALID_REQUEST, "request_id in use", 0),
-                    topic=RESPONSES_TOPIC,
+                    topic=topic,
                 )
             elif row.status == DONE and row.response is not None:
                 replay = LlmResponse.model_validate(row.response)
