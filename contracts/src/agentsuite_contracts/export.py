@@ -134,6 +134,9 @@ def asyncapi() -> dict[str, Any]:
             "x-consumers": list(t.consumers),
             "x-kind": t.kind,
         }
+        if t.replies:
+            # the home's types travel on these too, one reader each (Registry: reply topics)
+            channels[t.name]["x-replies"] = list(t.replies)
         msg_refs = [{"$ref": f"#/channels/{t.name}/messages/{m}"} for m in refs]
         operations[f"{t.owner}.send.{t.name}"] = {
             "action": "send",

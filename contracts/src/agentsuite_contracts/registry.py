@@ -35,6 +35,7 @@ def _topic(
     payloads: tuple[type[Payload], ...],
     consumers: tuple[str, ...] = (),
     kind: MessageKind = "events",
+    replies: tuple[str, ...] = (),
 ) -> Topic:
     prefix = name.split(".", 1)[0]
     owner = "llm-gateway" if prefix == "llm" else prefix
@@ -48,6 +49,19 @@ def _topic(
         # audit keeps the trail of every domain topic
         consumers=(*consumers, "audit"),
         description=description,
+        replies=replies,
+    )
+
+
+def _replies_to(service: str) -> Topic:
+    return _topic(
+        names.reply_topic(service),
+        "request_id",
+        12,
+        f"llm-gateway's answers to {service}'s requests (their `reply_to`): a reply topic "
+        f"of {names.LLM_RESPONSES_V1} that only {service} reads.",
+        (llm.LlmResponse,),
+        consumers=(service,),
     )
 
 
@@ -285,10 +299,14 @@ TOPICS: tuple[Topic, ...] = (
         names.LLM_RESPONSES_V1,
         "request_id",
         12,
-        "llm-gateway's answers; each requester keeps those with its own `requester`.",
+        "llm-gateway's answers to requests that name it as `reply_to` (those of a "
+        "requester without a reply topic, and requests sent before the reply topics); each "
+        "requester keeps those with its own `requester`.",
         (llm.LlmResponse,),
         consumers=("discovery", "planning", "execution"),
+        replies=tuple(names.REPLY_TOPICS.values()),
     ),
+    *(_replies_to(service) for service in names.REPLY_TOPICS),
     _topic(
         names.LLM_USAGE_V1,
         "tenant_id",
@@ -316,7 +334,8 @@ TOPICS: tuple[Topic, ...] = (
 REGISTRY = Registry(TOPICS)
 """Agentsuite's topics; what every service's consumers are checked against."""
 
-PAYLOADS: tuple[type[Payload], ...] = tuple(c for t in TOPICS for c in t.payloads)
+# dict.fromkeys: a reply topic repeats its home's payloads
+PAYLOADS: tuple[type[Payload], ...] = tuple(dict.fromkeys(c for t in TOPICS for c in t.payloads))
 """Every payload class, in registry order."""
 
 

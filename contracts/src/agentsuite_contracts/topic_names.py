@@ -8,6 +8,8 @@ after it: `planning.plans.v1` -> `PLANNING_PLANS_V1`). A leaf module, so payload
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 IDENTITY_TENANTS_V1: Final = "identity.tenants.v1"
@@ -30,5 +32,29 @@ PLANNING_SCHEDULES_V1: Final = "planning.schedules.v1"
 EXECUTION_EXECUTIONS_V1: Final = "execution.executions.v1"
 LLM_REQUESTS_V1: Final = "llm.requests.v1"
 LLM_RESPONSES_V1: Final = "llm.responses.v1"
+LLM_RESPONSES_EXECUTION_V1: Final = "llm.responses.execution.v1"
+LLM_RESPONSES_DISCOVERY_V1: Final = "llm.responses.discovery.v1"
+LLM_RESPONSES_PLANNING_V1: Final = "llm.responses.planning.v1"
 LLM_USAGE_V1: Final = "llm.usage.v1"
 LLM_PROVIDERS_V1: Final = "llm.providers.v1"
+
+REPLY_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "execution": LLM_RESPONSES_EXECUTION_V1,
+        "discovery": LLM_RESPONSES_DISCOVERY_V1,
+        "planning": LLM_RESPONSES_PLANNING_V1,
+    }
+)
+"""Requesting service -> the topic llm-gateway answers its requests on: the registry
+declares each a reply topic of `llm.responses.v1`, carrying `LlmResponse` for one reader,
+so a requester reads only its own answers."""
+
+
+def reply_topic(service: str) -> str:
+    """The reply topic of requesting `service` (`llm.responses.<service>.v1`)."""
+    found = REPLY_TOPICS.get(service)
+    if found is None:
+        raise KeyError(
+            f"no reply topic for requester {service!r}; registered: {', '.join(REPLY_TOPICS)}"
+        )
+    return found

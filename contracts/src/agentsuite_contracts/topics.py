@@ -52,6 +52,11 @@ class Topic(BaseModel):
     owner: str = Field(description="The only service that publishes to it.")
     consumers: tuple[str, ...] = Field(description="Services that consume it.")
     description: str = Field(description="What the topic is for.")
+    replies: tuple[str, ...] = Field(
+        default=(),
+        description="Reply topics of this one: each carries some of its payloads to one "
+        "reader (a requester's own answers); this topic stays their types' home.",
+    )
 
     @model_validator(mode="after")
     def _payloads_fit(self) -> Topic:
@@ -88,6 +93,10 @@ class Topic(BaseModel):
 class Registry:
     """A set of topics, looked up by name or by the message type they carry.
 
+    A message type travels on one topic, its home (what `topic_for_type` answers), except
+    on the reply topics its home declares (`Topic.replies`): each carries some of the
+    home's types, keyed alike, for one reader.
+
     `agentsuite_contracts.registry.REGISTRY` is Agentsuite's. `with_topics` makes one that
     also knows topics outside it, for the kit's own tests (a sample service with test-only
     payloads); services subscribe only through the real one.
@@ -97,14 +106,36 @@ class Registry:
         self.topics = topics
         self._by_name: dict[str, Topic] = {}
         self._by_type: dict[str, Topic] = {}
+        self._homes: dict[str, Topic] = {}
         for t in topics:
             if t.name in self._by_name:
                 raise ValueError(f"topic {t.name} is registered twice")
             self._by_name[t.name] = t
+            for name in t.replies:
+                other = self._homes.setdefault(name, t)
+                if other is not t:
+                    raise ValueError(f"reply topic {name} is declared by {other.name} and {t.name}")
+        for name, home in self._homes.items():
+            self._check_reply(name, home)
+        for t in topics:
+            if t.name in self._homes:
+                continue  # a reply topic repeats types of its home, which stays their topic
             for ty in t.types:
                 other = self._by_type.setdefault(ty, t)
                 if other is not t:
                     raise ValueError(f"message type {ty} is on both {other.name} and {t.name}")
+
+    def _check_reply(self, name: str, home: Topic) -> None:
+        reply = self._by_name.get(name)
+        if reply is None:
+            raise ValueError(f"{home.name} declares reply topic {name}, which is not registered")
+        if reply.replies:
+            raise ValueError(f"reply topic {name} declares reply topics of its own")
+        if reply.key != home.key or reply.kind != home.kind:
+            raise ValueError(f"reply topic {name} is not keyed and kinded like {home.name}")
+        foreign = [ty for ty in reply.types if ty not in home.types]
+        if foreign:
+            raise ValueError(f"reply topic {name} carries {foreign}, which {home.name} does not")
 
     def with_topics(self, *topics: Topic) -> Registry:
         """This registry plus `topics`."""
@@ -119,6 +150,10 @@ class Registry:
         if found is None:
             raise KeyError(f"unknown topic {name!r}; known: {', '.join(sorted(self._by_name))}")
         return found
+
+    def home_of(self, name: str) -> Topic | None:
+        """The topic whose reply topic `name` is; None when `name` is not a reply topic."""
+        return self._homes.get(name)
 
     def carrying(self, type_: str) -> Topic | None:
         """The topic that carries messages of type `type_`, if any."""

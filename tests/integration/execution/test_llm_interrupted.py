@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 
 from agentsuite_contracts.common import Money, Usage
 from agentsuite_contracts.llm import (
-    RESPONSES_TOPIC,
     ChatMessage,
     LlmError,
     LlmErrorCode,
@@ -17,10 +16,14 @@ from agentsuite_contracts.llm import (
     Role,
 )
 from agentsuite_contracts.steps import LlmStep, PlanStep, RetryPolicy, StepKind
+from agentsuite_contracts.topic_names import reply_topic
 from tests.integration.execution.engine_support import approve, run_plan, steps_of, wait_for
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import envelope, send
 from tests.integration.kafka_helpers import eventually
+
+# the test plays llm-gateway: it answers on the reply topic execution's requests name
+REPLIES = reply_topic("execution")
 
 
 def interrupted(request_id: UUID, run_id: UUID) -> LlmResponse:
@@ -91,11 +94,9 @@ async def test_an_interrupted_answer_is_retried_without_using_the_retry_policy(
     seen: set[UUID] = set()
     for _ in range(2):
         first = await next_call(engine, tenant, run_id, seen)
-        await send(
-            engine.kafka, RESPONSES_TOPIC, [envelope(interrupted(first, run_id), tenant_id=tenant)]
-        )
+        await send(engine.kafka, REPLIES, [envelope(interrupted(first, run_id), tenant_id=tenant)])
     last = await next_call(engine, tenant, run_id, seen)
-    await send(engine.kafka, RESPONSES_TOPIC, [envelope(ok(last, run_id), tenant_id=tenant)])
+    await send(engine.kafka, REPLIES, [envelope(ok(last, run_id), tenant_id=tenant)])
     run = await wait_for(engine, tenant, run_id, within=60)
     assert run.status == "completed", run.error
     done = (await steps_of(engine, tenant, run_id))["ask"]
@@ -120,7 +121,7 @@ async def test_interrupted_answers_without_end_fail_the_step_at_the_lease_loss_l
     for _ in range(limit + 1):
         call = await next_call(engine, tenant, run_id, seen)
         answer = envelope(interrupted(call, run_id), tenant_id=tenant)
-        await send(engine.kafka, RESPONSES_TOPIC, [answer])
+        await send(engine.kafka, REPLIES, [answer])
     run = await wait_for(engine, tenant, run_id, within=60)
     assert run.status == "failed"
     done = (await steps_of(engine, tenant, run_id))["ask"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from agentsuite_contracts.llm import RESPONSES_TOPIC
 from agentsuite_contracts.steps import LlmStep, PlanStep, StepKind
+from agentsuite_contracts.topic_names import reply_topic
 from agentsuite_execution.engine import llm
 from tests.integration.execution.engine_support import approve, run_plan, steps_of, wait_for
 from tests.integration.execution.harness import Execution
@@ -17,6 +17,9 @@ from tests.integration.execution.publish import envelope, send
 from tests.integration.execution.test_llm_interrupted import next_call, ok
 
 HOUR_MS = 3_600_000
+
+# the test plays llm-gateway: it answers on the reply topic execution's requests name
+REPLIES = reply_topic("execution")
 
 
 async def _requests_sent(ex: Execution, request_id: UUID) -> int:
@@ -61,7 +64,7 @@ async def test_a_lost_answer_is_asked_for_again_and_settles_the_step_once(
 
     # the first request's answer, late, and the second's
     answers = [envelope(ok(request_id, run_id), tenant_id=tenant) for _ in range(2)]
-    await send(engine.kafka, RESPONSES_TOPIC, answers)
+    await send(engine.kafka, REPLIES, answers)
     run = await wait_for(engine, tenant, run_id, within=60)
     assert run.status == "completed", run.error
     done = (await steps_of(engine, tenant, run_id))["ask"]

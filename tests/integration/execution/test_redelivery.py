@@ -14,10 +14,10 @@ import pytest
 
 from agentsuite_contracts.common import Money, Usage
 from agentsuite_contracts.envelope import Envelope
-from agentsuite_contracts.llm import RESPONSES_TOPIC, ChatMessage, LlmResponse, Role
+from agentsuite_contracts.llm import ChatMessage, LlmResponse, Role
 from agentsuite_contracts.planning import ScheduleFired
 from agentsuite_contracts.steps import LlmStep, PlanStep, StepKind
-from agentsuite_contracts.topic_names import PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1
+from agentsuite_contracts.topic_names import PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1, reply_topic
 from tests.integration.execution.engine_support import approve, run_plan, steps_of, wait_for
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import envelope, plan_approved, publish, send
@@ -27,6 +27,9 @@ from tests.integration.kafka_helpers import eventually
 PLANS, SCHEDULES = PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1
 SEEDS = [7, 2026]
 DUE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+# the test plays llm-gateway: it answers on the reply topic execution's requests name
+REPLIES = reply_topic("execution")
 
 
 async def applied(ex: Execution, group: str, ids: list[UUID]) -> bool:
@@ -161,7 +164,7 @@ async def test_llm_answers_settle_each_step_once(engine: Execution, seed: int) -
             want[(run_id, call["key"])] = prompt + completion
             sent = answer(call["request_id"], run_id, prompt, completion)
             answers.append(envelope(sent, tenant_id=tenant))
-    count = await deliver(engine, "execution.responses", RESPONSES_TOPIC, rng, answers)
+    count = await deliver(engine, "execution.responses", REPLIES, rng, answers)
 
     settled = 0
     for tenant, run_id in runs:

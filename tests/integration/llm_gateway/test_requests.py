@@ -15,7 +15,7 @@ import pytest
 from agentsuite_contracts.deadletter import dead_letter_topic
 from agentsuite_contracts.envelope import Actor
 from agentsuite_contracts.llm import LlmErrorCode
-from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1, LLM_RESPONSES_V1
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1, LLM_RESPONSES_V1, reply_topic
 from agentsuite_kit.messaging.admin import ensure_topics
 from agentsuite_kit.messaging.consumer import Outcome
 from agentsuite_llm_gateway.handlers.requests import INTERRUPTED, worker
@@ -181,26 +181,54 @@ async def test_sweep_answers_claims_a_crash_left_behind(gateway: Gateway) -> Non
     )
 
 
-async def test_reply_goes_to_a_private_topic_and_never_to_another_contract(
+async def test_reply_goes_to_the_shared_or_the_requesters_own_topic_only(
     gateway: Gateway,
 ) -> None:
+    # a request names where its answer goes: the shared topic or its requester's registered
+    # reply topic; anything else (another contract, another requester's answers, a topic
+    # the broker merely knows) would let any producer of requests write there
     kafka = gateway.settings.kafka_bootstrap_servers
     private = f"tests.llm-replies.{secrets.token_hex(4)}"
     await ensure_topics(kafka, [(private, 1)])
-    mine = ask("to me", reply_to=private)
-    hijack = ask("to them", reply_to=IDENTITY_TENANTS_V1)
+    mine = ask("to me", requester="discovery", reply_to=reply_topic("discovery"))
+    shared = ask("to all", requester="discovery")
+    theirs = ask("to execution", requester="discovery", reply_to=reply_topic("execution"))
+    hijack = ask("to them", requester="discovery", reply_to=IDENTITY_TENANTS_V1)
+    unregistered = ask("to a private one", requester="discovery", reply_to=private)
     tenant = uuid4()
-    await publish(
-        kafka,
-        [
-            (str(mine.request_id).encode(), envelope(tenant, mine)),
-            (str(hijack.request_id).encode(), envelope(tenant, hijack)),
-        ],
-    )
-    [answer] = await replies(kafka, mine.request_id, 1, topic=private)
+    asked = [mine, shared, theirs, hijack, unregistered]
+    await publish(kafka, [(str(r.request_id).encode(), envelope(tenant, r)) for r in asked])
+    [answer] = await replies(kafka, mine.request_id, 1, topic=reply_topic("discovery"))
     assert answer.payload.status == "ok"
-    [redirected] = await replies(kafka, hijack.request_id, 1)
-    assert redirected.payload.status == "ok"
+    on_shared = {r.reply_to: await replies(kafka, r.request_id, 1) for r in asked[1:]}
+    assert {to: [(a.payload.status, a.payload.requester) for a in got]
+            for to, got in on_shared.items()} == {
+        r.reply_to: [("ok", "discovery")] for r in asked[1:]
+    }  # fmt: skip
+    # each was answered once, on the shared topic: nothing went where they asked
+    assert (
+        await replies(kafka, theirs.request_id, 1, topic=reply_topic("execution"), within=2) == []
+    )
+    assert await replies(kafka, unregistered.request_id, 1, topic=private, within=2) == []
+
+
+async def test_a_request_id_of_another_tenant_is_refused_on_the_requesters_topic(
+    gateway: Gateway,
+) -> None:
+    # the refusal goes where the request may be answered, like any answer: a requester
+    # reading only its own reply topic hears of it too
+    kafka = gateway.settings.kafka_bootstrap_servers
+    first = ask("first", requester="discovery", reply_to=reply_topic("discovery"))
+    key = str(first.request_id).encode()
+    await publish(kafka, [(key, envelope(uuid4(), first))])
+    [done] = await replies(kafka, first.request_id, 1, topic=reply_topic("discovery"))
+    assert done.payload.status == "ok"
+    other_tenant = uuid4()
+    await publish(kafka, [(key, envelope(other_tenant, first))])
+    answers = await replies(kafka, first.request_id, 2, topic=reply_topic("discovery"))
+    assert [(a.tenant_id, a.payload.status) for a in answers][1:] == [(other_tenant, "error")]
+    assert answers[1].payload.error is not None
+    assert answers[1].payload.error.message == "request_id in use"
 
 
 async def test_poison_goes_to_the_dead_letter_topic(gateway: Gateway) -> None:

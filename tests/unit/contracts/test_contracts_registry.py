@@ -29,7 +29,13 @@ from agentsuite_contracts import (
 from agentsuite_contracts.common import Usage
 from agentsuite_contracts.llm import LlmRequest, LlmResponse, UsageRecorded
 from agentsuite_contracts.planning import PlanApproved, PlanArchived
-from agentsuite_contracts.registry import partition_key, subject_of
+from agentsuite_contracts.registry import REGISTRY, Registry, partition_key, subject_of
+from agentsuite_contracts.topic_names import (
+    LLM_RESPONSES_V1,
+    LLM_USAGE_V1,
+    REPLY_TOPICS,
+    reply_topic,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -44,13 +50,122 @@ def test_topic_names_unique_and_versioned() -> None:
     names = [t.name for t in TOPICS]
     assert len(names) == len(set(names))
     for name in names:
-        assert re.fullmatch(r"[a-z]+\.[a-z_]+\.v[1-9][0-9]*", name), name
+        home = REGISTRY.home_of(name)
+        if home is None:
+            assert re.fullmatch(r"[a-z]+\.[a-z_]+\.v[1-9][0-9]*", name), name
+        else:  # a reply topic: its home's name with the reader before the version
+            stem, version = home.name.rsplit(".", 1)
+            assert re.fullmatch(rf"{re.escape(stem)}\.[a-z_]+\.{version}", name), name
 
 
-def test_each_type_on_exactly_one_topic() -> None:
-    counts = Counter(ty for t in TOPICS for ty in t.types)
+def test_each_type_on_exactly_one_topic_besides_reply_topics() -> None:
+    homes = [t for t in TOPICS if REGISTRY.home_of(t.name) is None]
+    counts = Counter(ty for t in homes for ty in t.types)
     assert [ty for ty, n in counts.items() if n != 1] == []
     assert len(counts) == len(PAYLOADS) == len(set(PAYLOADS))
+    # the only reply topics: a requester's own answers, LlmResponse and nothing else
+    replies = {t.name: t.types for t in TOPICS if REGISTRY.home_of(t.name) is not None}
+    assert replies == {name: ("llm.completion.responded",) for name in REPLY_TOPICS.values()}
+
+
+def test_reply_topics_of_the_requesters() -> None:
+    responses = topic(LLM_RESPONSES_V1)
+    assert responses.replies == tuple(REPLY_TOPICS.values())
+    for service in ("execution", "discovery", "planning"):
+        mine = topic(reply_topic(service))
+        assert mine.name == f"llm.responses.{service}.v1"
+        assert REGISTRY.home_of(mine.name) is responses
+        assert (mine.key, mine.owner, mine.consumers) == ("request_id", "llm-gateway",
+                                                          (service, "audit"))  # fmt: skip
+        assert mine.payloads == (LlmResponse,)
+        REGISTRY.check_subscription("replies", mine.name, [LlmResponse])
+    # the type's home stays the shared topic: lookups, keys and subjects follow it
+    assert topic_for_type("llm.completion.responded") is responses
+    assert payload_class("llm.completion.responded") is LlmResponse
+    answer = LlmResponse(request_id=uuid7(), requester="execution", status="ok", latency_ms=1)
+    assert subject_of(answer) == Subject(type="request", id=str(answer.request_id))
+    env = Envelope(
+        producer="llm-gateway",
+        tenant_id=uuid7(),
+        subject=subject_of(answer),
+        correlation_id=uuid7(),
+        payload=answer,
+    )
+    assert partition_key(env, reply_topic("execution")) == str(answer.request_id)
+    assert REGISTRY.home_of(LLM_RESPONSES_V1) is None
+    with pytest.raises(KeyError, match=r"no reply topic for requester 'catalog'"):
+        reply_topic("catalog")
+
+
+def _reply(name: str, payloads: tuple[type[Payload], ...] = (LlmResponse,), **kw: Any) -> Topic:
+    return Topic(
+        **{
+            **_fields(topic(LLM_RESPONSES_V1)),
+            "name": name,
+            "payloads": payloads,
+            "replies": (),
+            **kw,
+        }
+    )
+
+
+def _home(*replies: str) -> Topic:
+    return Topic(**{**_fields(topic(LLM_RESPONSES_V1)), "replies": replies})
+
+
+def test_a_type_on_two_topics_without_a_reply_declaration_is_refused() -> None:
+    copy = _reply("llm.copies.v1")
+    with pytest.raises(ValueError, match=r"llm.completion.responded is on both llm.responses.v1 "):
+        Registry((_home(), copy))
+    # declared by a topic that is not the type's home: still two homes for the type
+    usage = _fields(topic(LLM_USAGE_V1))
+    other = Topic(
+        **{
+            **usage,
+            "key": "request_id",
+            "payloads": (UsageRecorded,),
+            "replies": ("llm.copies.v1",),
+        }
+    )
+    with pytest.raises(ValueError, match=r"carries \['llm.completion.responded'\], which "):
+        Registry((_home(), other, copy))
+
+
+def test_a_declared_reply_topic_shares_its_homes_type() -> None:
+    home, mine = _home("llm.responses.x.v1"), _reply("llm.responses.x.v1")
+    reg = Registry((mine, home))  # in either order
+    assert reg.topic_for_type("llm.completion.responded") is home
+    assert reg.home_of("llm.responses.x.v1") is home
+    reg.check_subscription("replies", "llm.responses.x.v1", [LlmResponse])
+
+
+@pytest.mark.parametrize(
+    ("topics", "message"),
+    [
+        ((lambda: (_home("llm.responses.x.v1"),)), "declares reply topic llm.responses.x.v1, "
+         "which is not registered"),
+        ((lambda: (_home("llm.responses.x.v1"), _reply("llm.responses.x.v1", key="tenant_id"))),
+         "is not keyed and kinded like"),
+        ((lambda: (_home("llm.responses.x.v1"),
+                   _reply("llm.responses.x.v1", payloads=(LlmResponse, UsageRecorded),
+                          key="request_id"))),
+         r"carries \['llm.usage.recorded'\], which llm.responses.v1 does not"),
+        ((lambda: (_home("llm.responses.x.v1"),
+                   _reply("llm.responses.x.v1", replies=("llm.responses.y.v1",)),
+                   _reply("llm.responses.y.v1"))),
+         "declares reply topics of its own"),
+    ],
+)  # fmt: skip
+def test_a_reply_topic_must_fit_its_home(topics: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Registry(topics())
+
+
+def test_a_reply_topic_has_one_home() -> None:
+    first = _home("llm.responses.x.v1")
+    second = Topic(**{**_fields(first), "name": "llm.answers.v1"})
+    with pytest.raises(ValueError, match=r"declared by llm\.responses\.v1 and llm\.answers\.v1"):
+        Registry((first, second, _reply("llm.responses.x.v1")))
 
 
 def test_ownership_and_consumers() -> None:

@@ -9,14 +9,24 @@ import pytest
 
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.identity import RoleAssigned, TenantCreated
+from agentsuite_contracts.llm import LlmResponse
 from agentsuite_contracts.planning import PlanApproved, PlanDrafted
 from agentsuite_contracts.registry import REGISTRY, Topic
-from agentsuite_contracts.topic_names import IDENTITY_ROLES_V1, PLANNING_PLANS_V1
+from agentsuite_contracts.topic_names import (
+    IDENTITY_ROLES_V1,
+    LLM_RESPONSES_V1,
+    PLANNING_PLANS_V1,
+    reply_topic,
+)
+from agentsuite_execution.engine.llm import CLIENT
+from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.db.uow import UnitOfWork
+from agentsuite_kit.llm import LlmClient, Replies
 from agentsuite_kit.messaging.consumer import Consumer
 from agentsuite_kit.messaging.group import ConsumerGroup
 from agentsuite_kit.runtime import ConsumerSpec
 from tests.integration.sample.messages import NoteAdded, notes_topic, sample_registry
+from tests.integration.sample.repositories import llm_calls
 
 pytestmark = pytest.mark.unit
 
@@ -116,3 +126,51 @@ def test_a_consumer_group_of_a_topic_outside_its_registry_refuses() -> None:
     )
     # its retry tiers and dead-letter topic are the kit's, named after the group
     assert group.tiers[0] == "sample.effects.retry.1"
+
+
+def test_every_further_topic_of_a_subscription_is_checked_too() -> None:
+    spec = ConsumerSpec[UnitOfWork](
+        name="answers",
+        topic=reply_topic("planning"),
+        handlers={LlmResponse: _ignore},
+        also=(LLM_RESPONSES_V1,),
+    )
+    assert spec.topics == (reply_topic("planning"), LLM_RESPONSES_V1)
+    with pytest.raises(ValueError, match=r"consumer answers: topic 'llm\.responses\.v9' is not"):
+        ConsumerSpec[UnitOfWork](
+            name="answers",
+            topic=reply_topic("planning"),
+            handlers={LlmResponse: _ignore},
+            also=("llm.responses.v9",),
+        )
+    with pytest.raises(ValueError, match=r"topic planning\.plans\.v1 does not carry LlmResponse"):
+        ConsumerSpec[UnitOfWork](
+            name="answers",
+            topic=reply_topic("planning"),
+            handlers={LlmResponse: _ignore},
+            also=(PLANNING_PLANS_V1,),
+        )
+
+
+def test_an_llm_client_reads_its_reply_topic_and_the_shared_one() -> None:
+    replies = Replies[UnitOfWork](on_answer=_answered)
+    # a requester with a registered reply topic: requests name it, the group reads both
+    # execution's own client, as the service wires it
+    execution = CLIENT.consumer(Replies[ExecutionUow](on_answer=_answered))
+    assert CLIENT.reply_to == reply_topic("execution")
+    assert (execution.name, execution.topics) == (
+        "responses",  # the group keeps its name, and its offsets on the shared topic
+        (reply_topic("execution"), LLM_RESPONSES_V1),
+    )
+    planning = LlmClient[UnitOfWork]("planning", llm_calls)
+    assert planning.consumer(replies).topics == (reply_topic("planning"), LLM_RESPONSES_V1)
+    # a requester the registry has no reply topic for stays on the shared topic alone
+    other = LlmClient[UnitOfWork]("sample", llm_calls)
+    assert (other.reply_to, other.consumer(replies).topics) == (
+        LLM_RESPONSES_V1,
+        (LLM_RESPONSES_V1,),
+    )
+
+
+async def _answered(uow: UnitOfWork, call: Any, response: Any, held: Any) -> None:
+    del uow, call, response, held

@@ -23,6 +23,7 @@ from agentsuite_contracts.topic_names import (
     LLM_REQUESTS_V1,
     LLM_RESPONSES_V1,
     LLM_USAGE_V1,
+    reply_topic,
 )
 from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
@@ -207,12 +208,16 @@ def test_gateway_errors_map_to_llm_error_codes() -> None:
 
 
 def test_reply_topics() -> None:
-    assert reply_topic_allowed(LLM_RESPONSES_V1) is True
+    assert reply_topic_allowed(LLM_RESPONSES_V1, "discovery") is True
+    # a requester's own registered reply topic, and no other requester's
+    assert reply_topic_allowed(reply_topic("discovery"), "discovery") is True
+    assert reply_topic_allowed(reply_topic("execution"), "discovery") is False
+    assert reply_topic_allowed(reply_topic("execution"), "tests") is False
     # another contract's topic, the command topic itself, internal and retry topics: never
     for refused in (IDENTITY_TENANTS_V1, LLM_REQUESTS_V1, LLM_USAGE_V1, "__consumer_offsets"):
-        assert reply_topic_allowed(refused) is False
-    assert reply_topic_allowed("discovery.requests.dlq") is False
-    assert reply_topic_allowed("discovery.x.retry.1") is False
-    assert reply_topic_allowed("bad topic!") is False
-    # a private topic: allowed if the broker knows it
-    assert reply_topic_allowed("discovery.llm-replies") is None
+        assert reply_topic_allowed(refused, "discovery") is False
+    assert reply_topic_allowed("discovery.requests.dlq", "discovery") is False
+    assert reply_topic_allowed("discovery.x.retry.1", "discovery") is False
+    assert reply_topic_allowed("bad topic!", "discovery") is False
+    # a topic outside the registry, even one the broker knows: never
+    assert reply_topic_allowed("discovery.llm-replies", "discovery") is False

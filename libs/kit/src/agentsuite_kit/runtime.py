@@ -57,11 +57,15 @@ class ConsumerSpec(Generic[U]):
     The group id is `<service>.<name>`. Types on `topic` without a handler are skipped
     and counted. `batch`: a tenant's consecutive events of one fetch share a transaction.
 
-    `topic` must be in `registry` and carry every payload of `handlers`, or the spec
-    refuses to be built (the service does not start): a misspelt topic or a handler for a
-    type that travels elsewhere would otherwise wait forever in silence. Only the kit's
-    tests pass another `registry` (`Registry.with_topics`, for their sample topic). The
-    group's own retry tiers and dead-letter topic are the kit's, not the registry's.
+    `also`: further topics the group reads with the same handlers, offsets and inbox (a
+    topic being retired, whose last records must still be applied).
+
+    `topic` (and each of `also`) must be in `registry` and carry every payload of
+    `handlers`, or the spec refuses to be built (the service does not start): a misspelt
+    topic or a handler for a type that travels elsewhere would otherwise wait forever in
+    silence. Only the kit's tests pass another `registry` (`Registry.with_topics`, for
+    their sample topic). The group's own retry tiers and dead-letter topic are the kit's,
+    not the registry's.
     """
 
     name: str
@@ -71,9 +75,16 @@ class ConsumerSpec(Generic[U]):
     batch: bool = False
     fetch: int = 500
     registry: Registry = field(default=REGISTRY, repr=False)
+    also: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        self.registry.check_subscription(self.name, self.topic, self.handlers)
+        for topic in self.topics:
+            self.registry.check_subscription(self.name, topic, self.handlers)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic the group reads."""
+        return (self.topic, *self.also)
 
 
 def retry_policy(settings: ServiceSettings) -> RetryPolicy:
@@ -193,6 +204,7 @@ class Runtime(Generic[U]):
                 consumer,
                 spec.topic,
                 s.kafka_bootstrap_servers,
+                also=spec.also,
                 progress=lambda: self.uow(None),
                 workers=spec.workers,
                 fetch=spec.fetch,

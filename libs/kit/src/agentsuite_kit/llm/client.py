@@ -10,7 +10,10 @@ answered each in one transaction of the service's unit of work.
                       resend_after=timedelta(seconds=60), resends=2)
 
 `send` records the call as pending and puts the request in the outbox, in the caller's
-transaction. The gateway answers once per `request_id` on `reply_to` (keeping the answer:
+transaction, its `reply_to` the requester's own reply topic (`llm.responses.<service>.v1`,
+`agentsuite_contracts.topic_names.reply_topic`; the shared `llm.responses.v1` for a
+requester the registry has none for). The gateway answers once per `request_id` on
+`reply_to` (keeping the answer:
 a request sent again gets the same answer, or `interrupted` if the call died with its
 process, and nothing while the call still runs). The consumer matches an answer to its
 pending row by `request_id` under the envelope's tenant (RLS: another tenant's id is not
@@ -24,6 +27,13 @@ gives up (`give_up=True`): the call is abandoned and `on_answer` gets a `timeout
 answer, so a service handles a lost call where it handles a failed one. A service whose
 own durable timer already bounds the call (execution's step timeout) passes
 `give_up=False` and calls `abandon` itself.
+
+Reply topics are new in this version: requests sent before it named the shared
+`llm.responses.v1`, and the gateway answers (and repeats its answer to a re-sent request)
+on the topic it stored then. So the consumer also reads `llm.responses.v1`, in the same
+group (`<service>.<name>`, whose committed offsets there are where the old one stopped),
+keeping only its requester's answers. A later version drops that subscription, once no
+call of the previous one can be pending.
 
 Lock order: `Replies.lock` locks what the answer will change (execution: the run) before
 the call's row, the order the service's own transactions take them in.
@@ -42,7 +52,7 @@ from sqlalchemy import Table, func, insert, select, update
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.llm import LlmError, LlmErrorCode, LlmRequest, LlmResponse
 from agentsuite_contracts.registry import REGISTRY, Registry
-from agentsuite_contracts.topic_names import LLM_REQUESTS_V1, LLM_RESPONSES_V1
+from agentsuite_contracts.topic_names import LLM_REQUESTS_V1, LLM_RESPONSES_V1, REPLY_TOPICS
 from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.db.scoped import ScopedConnection
 from agentsuite_kit.db.uow import UnitOfWork
@@ -123,8 +133,9 @@ class LlmClient(Generic[U]):
 
     `requester` is what the gateway copies into its answers (and what `send` sets on
     each request); `reply_to` the topic its answers come on (a registered topic carrying
-    `LlmResponse`); `name` the consumer's name (group `<service>.<name>`), also naming the
-    job kind `llm.<name>.resend`.
+    `LlmResponse`; by default the requester's reply topic, see the module's docstring);
+    `name` the consumer's name (group `<service>.<name>`), also naming the job kind
+    `llm.<name>.resend`.
     """
 
     def __init__(
@@ -132,12 +143,12 @@ class LlmClient(Generic[U]):
         requester: str,
         table: Table,
         *,
-        reply_to: str = LLM_RESPONSES_V1,
+        reply_to: str | None = None,
         name: str = "responses",
     ) -> None:
         self.requester = requester
         self.table = table
-        self.reply_to = reply_to
+        self.reply_to = reply_to or REPLY_TOPICS.get(requester, LLM_RESPONSES_V1)
         self.name = name
         self.job_kind = f"llm.{name}.resend"
 
@@ -181,19 +192,26 @@ class LlmClient(Generic[U]):
     # --- answers --------------------------------------------------------------------------
 
     def consumer(self, replies: Replies[U], *, registry: Registry = REGISTRY) -> ConsumerSpec[U]:
-        """The subscription to `reply_to` that applies this requester's answers."""
+        """The subscription to `reply_to` that applies this requester's answers; also to
+        the shared `llm.responses.v1`, for answers to requests sent before the reply topics
+        (see the module's docstring; to be dropped in a later version)."""
 
         async def handle(envelope: Envelope[Any], uow: U) -> None:
             await self.answered(uow, envelope.payload, replies)
 
+        shared = () if self.reply_to == LLM_RESPONSES_V1 else (LLM_RESPONSES_V1,)
         return ConsumerSpec[U](
-            name=self.name, topic=self.reply_to, handlers={LlmResponse: handle}, registry=registry
+            name=self.name,
+            topic=self.reply_to,
+            handlers={LlmResponse: handle},
+            registry=registry,
+            also=shared,
         )
 
     async def answered(self, uow: U, response: LlmResponse, replies: Replies[U]) -> bool:
         """Apply `response` to its pending call; False when it was a no-op."""
         if response.requester != self.requester:
-            return False  # another service's answer on a shared reply topic
+            return False  # another service's answer on the shared topic
         taken = await self._take(uow, response.request_id, replies)
         if taken is None:
             return False

@@ -77,7 +77,8 @@ class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped bas
 
 
 class ConsumerGroup(Generic[U]):
-    """Runs `consumer` on `topic` with `workers` Kafka consumers; `start()` / `stop()`.
+    """Runs `consumer` on `topic` (and `also`) with `workers` Kafka consumers; `start()` /
+    `stop()`.
 
     `topic` must be in `registry` and carry every payload the consumer handles (see
     `ConsumerSpec`); the group's retry tiers and dead-letter topic are its own."""
@@ -94,10 +95,13 @@ class ConsumerGroup(Generic[U]):
         client_id: str | None = None,
         kafka_options: Mapping[str, Any] | None = None,
         registry: Registry = REGISTRY,
+        also: Sequence[str] = (),
     ) -> None:
-        registry.check_subscription(consumer.group, topic, consumer.handlers)
+        for source in (topic, *also):
+            registry.check_subscription(consumer.group, source, consumer.handlers)
         self.consumer = consumer
         self.topic = topic
+        self.also = tuple(also)
         self.bootstrap = bootstrap
         self.progress = progress
         self.workers = workers
@@ -136,7 +140,7 @@ class ConsumerGroup(Generic[U]):
     async def _join(self) -> None:
         workers = [(self._kafka_consumer(i), _Guard()) for i in range(self.workers)]
         for kafka, guard in workers:
-            kafka.subscribe([self.topic, *self.tiers], listener=_Assigned(guard))
+            kafka.subscribe([self.topic, *self.also, *self.tiers], listener=_Assigned(guard))
         self._kafka = [kafka for kafka, _ in workers]  # stop() closes them, even mid-join
         # joined together, the workers share one rebalance instead of one each
         joins = await asyncio.gather(*(k.start() for k in self._kafka), return_exceptions=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from agentsuite_contracts.topic_names import reply_topic
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.engine import budget_wait
 from agentsuite_execution.repositories.tables import llm_calls
@@ -12,8 +13,11 @@ from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.llm import LlmClient
 
 REQUESTER = "execution"
-# the consumer keeps its name (group `execution.responses`) and the shared reply topic
-CLIENT = LlmClient[ExecutionUow](REQUESTER, llm_calls, name="responses")
+# group `execution.responses` reads its own reply topic, and the shared one for answers
+# to requests sent before it (agentsuite_kit.llm.client)
+CLIENT = LlmClient[ExecutionUow](
+    REQUESTER, llm_calls, reply_to=reply_topic(REQUESTER), name="responses"
+)
 
 
 async def abandon(uow: ExecutionUow, run: Run, step: Step) -> None:

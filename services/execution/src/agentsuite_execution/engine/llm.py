@@ -1,5 +1,6 @@
 """`llm` and `agent` steps: requests to llm-gateway over `llm.requests.v1`, answered on
-`llm.responses.v1`; budgets reserved before each call and settled from its usage.
+execution's own reply topic (`llm.responses.execution.v1`); budgets reserved before each
+call and settled from its usage.
 
 The transport is the kit's LLM client (`agentsuite_kit.llm`, `CLIENT`): a call is a row of
 `llm_calls`, and one transaction each way. `begin` (the step's, run locked) reserves budget,

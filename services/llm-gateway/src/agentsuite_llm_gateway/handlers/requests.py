@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -32,7 +31,8 @@ from agentsuite_contracts.llm import (
     LlmRequest,
     LlmResponse,
 )
-from agentsuite_contracts.registry import topic as registered_topic
+from agentsuite_contracts.registry import REGISTRY
+from agentsuite_contracts.topic_names import REPLY_TOPICS
 from agentsuite_kit.jobs import Handler, Job
 from agentsuite_kit.storable import escaped
 from agentsuite_llm_gateway.deps import Deps
@@ -55,28 +55,17 @@ log = logging.getLogger(__name__)
 SWEEP = "llm.requests.sweep"
 SWEEP_CRON = "* * * * *"
 INTERRUPTED = "interrupted; retry with a new request_id"
-# how long an unregistered reply topic the broker does not know is refused without asking
-_UNKNOWN_FOR = 60.0
-_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _ANSWER_BACKOFF = (0.2, 1.0, 5.0, 15.0, 30.0)
 
 
-def reply_topic_allowed(name: str) -> bool | None:
-    """True: answer there; False: never (another contract's topic, internal, a retry or
-    dead-letter topic); None: an unregistered topic, allowed if the broker knows it."""
+def reply_topic_allowed(name: str, requester: str) -> bool:
+    """Whether to answer `requester` on `name`: the shared topic, or the requester's own
+    registered reply topic. Nothing else: a request may come from any producer, and the
+    gateway must not write where the request says (another contract's topic, another
+    requester's answers, any topic the broker happens to know)."""
     if name == RESPONSES_TOPIC:
         return True
-    try:
-        found = registered_topic(name)
-    except KeyError:
-        found = None
-    if found is not None:
-        return LlmResponse in found.payloads
-    if not _TOPIC_NAME.match(name) or name.startswith("__"):
-        return False
-    if name.endswith(".dlq") or ".retry." in name:
-        return False
-    return None
+    return name == REPLY_TOPICS.get(requester) and REGISTRY.home_of(name) is not None
 
 
 class RequestWorker:
@@ -86,7 +75,6 @@ class RequestWorker:
         self.deps = deps
         self._slots = asyncio.Semaphore(deps.settings.kafka_workers)
         self._running: dict[UUID, asyncio.Task[None]] = {}
-        self._unknown_topics: dict[str, float] = {}
 
     # --- the consumer's handler ----------------------------------------------------------
 
@@ -99,16 +87,17 @@ class RequestWorker:
             raise ValueError("llm request without tenant_id")
         lease = self.deps.settings.kafka_request_lease
         rid = request.request_id
-        topic = await self._reply_to(request)
+        topic = self._reply_to(request)
         # a claim names a process that holds its liveness lock, or none could tell it died
         await self.deps.instance.ensure()
         if not await uow.requests.claim(rid, request.requester, topic, self.deps.instance.id):
             row = await uow.requests.load(rid, lease)
             if row is None:
-                # the id is another tenant's: answer, but touch nothing of theirs
+                # the id is another tenant's: answer (where this request may be answered),
+                # but touch nothing of theirs
                 uow.emit(
                     error_response(request, LlmErrorCode.INVALID_REQUEST, "request_id in use", 0),
-                    topic=RESPONSES_TOPIC,
+                    topic=topic,
                 )
             elif row.status == DONE and row.response is not None:
                 replay = LlmResponse.model_validate(row.response)
@@ -133,33 +122,18 @@ class RequestWorker:
         self._running[rid] = task
         task.add_done_callback(lambda _: self._running.pop(rid, None))
 
-    async def _reply_to(self, request: LlmRequest) -> str:
+    def _reply_to(self, request: LlmRequest) -> str:
         wanted = request.reply_to
-        allowed = reply_topic_allowed(wanted)
-        if allowed is None:
-            allowed = await self._broker_knows(wanted)
-        if not allowed:
+        if not reply_topic_allowed(wanted, request.requester):
             log.warning(
-                "llm request %s: reply_to %r refused, answering on %s",
+                "llm request %s of %r: reply_to %r refused, answering on %s",
                 request.request_id,
+                request.requester,
                 wanted,
                 RESPONSES_TOPIC,
             )
             return RESPONSES_TOPIC
         return wanted
-
-    async def _broker_knows(self, name: str) -> bool:
-        if self._unknown_topics.get(name, 0.0) > time.monotonic():
-            return False
-        producer = self.deps.runtime.producer
-        if producer.client.cluster.partitions_for_topic(name) is not None:
-            return True
-        try:
-            await asyncio.wait_for(producer.partitions_for(name), 2.0)
-            return True
-        except Exception:  # unknown to the broker (timeout) or refused: not a reply topic
-            self._unknown_topics[name] = time.monotonic() + _UNKNOWN_FOR
-            return False
 
     # --- the call, off the consumer ------------------------------------------------------
 
