@@ -152,3 +152,26 @@ async def sweep(
             elif not (named(reply) or "").startswith("hostile"):
                 wrong.append(f"{what} (does not name hostile)")
     return wrong
+
+
+async def oversize(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    headers: Mapping[str, str],
+    limit: int,
+    ids: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Every body route that does not refuse a body of `limit` + 1 bytes with a 413, one
+    line each (empty: all refused before the body was parsed)."""
+    wrong: list[str] = []
+    body = json.dumps({"hostile": "a" * limit})
+    for method, path, _schema in body_operations(app):
+        reply = await client.request(
+            method,
+            url(path, ids or {}),
+            content=body,
+            headers={**headers, "content-type": "application/json"},
+        )
+        if reply.status_code != 413:
+            wrong.append(f"{method} {path}: {reply.status_code} {reply.text[:160]}")
+    return wrong

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.hostile_support import sweep
+from tests.integration.hostile_support import oversize, sweep
 from tests.integration.identity.harness import Identity
 from tests.integration.identity.populate import populate
 
@@ -27,3 +27,15 @@ async def test_a_nul_in_the_token_form_is_invalid_request(identity: Identity, fi
     assert reply.status_code == 400, reply.text
     assert reply.json()["error"] == "invalid_request", reply.text
     assert field in reply.json()["error_description"]
+
+
+async def test_every_body_route_refuses_a_body_over_the_limit(identity: Identity) -> None:
+    """A body over `max_request_bytes` is a 413 on every route, before it is parsed (identity
+    had no limit: a client could make it read and decode any size)."""
+    made = await populate(identity)
+    headers = {"Authorization": f"Bearer {made.token}"}
+    limit = identity.deps.settings.max_request_bytes
+    wrong = await oversize(identity.app, identity.client, headers, limit, made.ids)
+    assert wrong == [], "\n".join(wrong)
+    form = {"grant_type": "password", "username": "a@b.io", "password": "p" * limit}
+    assert (await identity.client.post("/v1/token", data=form)).status_code == 413

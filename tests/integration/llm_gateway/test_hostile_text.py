@@ -14,7 +14,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from agentsuite_contracts.deadletter import DeadLetter
-from tests.integration.hostile_support import sweep
+from tests.integration.hostile_support import oversize, sweep
 from tests.integration.llm_gateway.e2e_support import duo, trace_of, traces
 from tests.integration.llm_gateway.harness import Gateway, auth
 from tests.integration.llm_gateway.requests_support import ask, envelope, publish, replies
@@ -81,6 +81,15 @@ async def test_every_body_route_refuses_unstorable_text_by_name(gateway: Gateway
     wrong = await sweep(gateway.app, gateway.client, auth(tenant))
     assert wrong == [], "\n".join(wrong)
     assert (await gateway.client.get("/v1/providers", headers=auth(tenant))).status_code == 200
+
+
+async def test_every_body_route_refuses_a_body_over_the_limit(gateway: Gateway) -> None:
+    """A body over `max_request_bytes` is a 413 on every route before it is parsed: the
+    OpenAI routes in OpenAI's shape, the management routes (which had no limit) as problems."""
+    tenant = uuid4()
+    limit = gateway.settings.max_request_bytes
+    wrong = await oversize(gateway.app, gateway.client, auth(tenant), limit)
+    assert wrong == [], "\n".join(wrong)
 
 
 async def test_an_upstream_error_with_a_nul_is_traced_escaped(gateway: Gateway) -> None:

@@ -321,10 +321,15 @@ async def read_body(
     return body
 
 
-def bounded(limit: int, base: type[APIRoute] = APIRoute) -> type[APIRoute]:
+def bounded(
+    limit: int | Callable[[Request], int], base: type[APIRoute] = APIRoute
+) -> type[APIRoute]:
     """A route class (`APIRouter(route_class=bounded(n))`) that refuses a POST, PUT or
-    PATCH body over `limit` bytes with 413 before FastAPI parses it. `base` is the route
-    class it extends (`RetryingRoute`, for handlers that may run again on contention)."""
+    PATCH body over `limit` bytes with 413 before FastAPI parses it. `limit` may be a
+    function of the request (a module-level router reads the app's setting per request:
+    `bounded(lambda r: deps_of(r).settings.max_request_bytes)`). `base` is the route class
+    it extends (`RetryingRoute`, for handlers that may run again on contention)."""
+    limit_of = limit if callable(limit) else (lambda _request: limit)
 
     class Bounded(base):  # type: ignore[valid-type,misc]  # a class built on a parameter
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -333,7 +338,7 @@ def bounded(limit: int, base: type[APIRoute] = APIRoute) -> type[APIRoute]:
 
             async def bounded_handler(request: Request) -> Response:
                 if request.method in ("POST", "PUT", "PATCH"):
-                    await read_body(request, limit)
+                    await read_body(request, limit_of(request))
                 return await handle(request)
 
             return bounded_handler

@@ -74,6 +74,12 @@ class ServiceSettings(BaseSettings):
     )
     jwt_issuer: str = "agentsuite-identity"
     jwt_audience: str = "agentsuite"
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="A POST, PUT or PATCH body over this is refused with 413 before it is read "
+        "further (`agentsuite_kit.edge.bounded` on every router).",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     trusted_proxies: tuple[str, ...] = Field(

@@ -100,5 +100,4 @@ class ExecutionSettings(ServiceSettings):
         default=10, ge=1, description="Model turns of an agent step whose agent sets no limit."
     )
     # --- edge ----------------------------------------------------------------------------
-    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     sse_keepalive: float = Field(default=15.0, gt=0, description="Seconds between SSE pings.")

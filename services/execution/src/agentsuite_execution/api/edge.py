@@ -4,7 +4,6 @@ approver's roles, and the error responses its routes document."""
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,10 +19,10 @@ from agentsuite_kit.edge import (
     INVALID,
     TOO_LARGE,
     app_state,
+    bounded,
     errors,
     found,
     gate,
-    read_body,
     tagged,
     uow_dependency,
 )
@@ -63,22 +62,10 @@ StepPages = Annotated[CursorParams, Depends(cursor_params(default_limit=100, max
 LogPages = Annotated[CursorParams, Depends(cursor_params(default_limit=100, max_limit=1000))]
 
 
-class Bounded(RetryingRoute):
-    """Refuses a body over the `max_request_bytes` setting with 413 before it is parsed
-    (the kit's `read_body`: the limit is the app's setting, known per request, not when
-    the module-level router is made). A handler whose transaction met another one (a
-    tree's cancel and its runs ending lock runs in opposite orders) is run again: every
-    effect of these routes is their one transaction."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def bounded_handler(request: Request) -> Response:
-            if request.method in ("POST", "PUT", "PATCH"):
-                await read_body(request, deps_of(request).settings.max_request_bytes)
-            return await handle(request)
-
-        return bounded_handler
+Bounded = bounded(lambda request: deps_of(request).settings.max_request_bytes, RetryingRoute)
+"""Refuses a body over the `max_request_bytes` setting with 413 before it is parsed. A
+handler whose transaction met another one (a tree's cancel and its runs ending lock runs
+in opposite orders) is run again: every effect of these routes is their one transaction."""
 
 
 async def run_of(uow: ExecutionUow, execution_id: UUID) -> Run:

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from agentsuite_identity.api.common import AppDeps, OrgUow, in_scope, org_named
+from agentsuite_identity.api.common import AppDeps, Bounded, OrgUow, in_scope, org_named
 from agentsuite_identity.handlers import api_keys as handlers
 from agentsuite_identity.handlers.api_keys import (
     ApiKeyView,
@@ -29,7 +29,7 @@ from agentsuite_kit.http.pagination import Page, paginate
 Reader = Annotated[Principal, gate("api_keys:read", org=True)]
 Writer = Annotated[Principal, gate("api_keys:write", org=True)]
 
-routes = APIRouter(prefix="/v1", tags=["api-keys"])
+routes = APIRouter(prefix="/v1", tags=["api-keys"], route_class=Bounded)
 
 
 def _creator(principal: Principal) -> UUID:

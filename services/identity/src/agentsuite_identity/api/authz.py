@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from agentsuite_identity.api.common import AppDeps, OrgUow, Uow, org_named
+from agentsuite_identity.api.common import AppDeps, Bounded, OrgUow, Uow, org_named
 from agentsuite_identity.api.policies import PolicyPatch
 from agentsuite_identity.api.roles import Body
 from agentsuite_identity.domain.authz import Request as AuthzRequest
@@ -96,7 +96,7 @@ Checker = Annotated[Principal, gate("authorize:check", platform=True, org=True)]
 PolicyWriter = Annotated[Principal, gate("policies:write")]
 DecisionReader = Annotated[Principal, gate("decisions:read", org=True)]
 
-routes = APIRouter(prefix="/v1")
+routes = APIRouter(prefix="/v1", route_class=Bounded)
 
 
 @routes.post("/authorize")

@@ -16,7 +16,7 @@ from fastapi import Depends, Request, Response
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.uow import IdentityUow
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.edge import Made, app_state, created, problems, uow_dependency
+from agentsuite_kit.edge import Made, app_state, bounded, created, problems, uow_dependency
 from agentsuite_kit.errors import Forbidden, NotFound
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.problems import field_problem
@@ -25,6 +25,9 @@ deps_of = app_state("deps", Deps)
 
 AppDeps = Annotated[Deps, Depends(deps_of)]
 """The process's `Deps`, which `build()` puts on `app.state.deps`."""
+
+Bounded = bounded(lambda request: deps_of(request).settings.max_request_bytes)
+"""Every router's route class: a body over the `max_request_bytes` setting is a 413."""
 
 
 def _open(request: Request, tenant: UUID) -> IdentityUow:

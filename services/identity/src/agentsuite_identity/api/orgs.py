@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from agentsuite_identity.api.common import AppDeps, OrgUow, in_scope, org_named
+from agentsuite_identity.api.common import AppDeps, Bounded, OrgUow, in_scope, org_named
 from agentsuite_identity.domain import directory
 from agentsuite_identity.handlers import invitations, orgs
 from agentsuite_identity.handlers.invitations import (
@@ -44,7 +44,7 @@ Reader = Annotated[Principal, gate("orgs:read", org=True)]
 Writer = Annotated[Principal, gate("orgs:write", org=True)]
 Inviter = Annotated[Principal, gate("users:invite", org=True)]
 
-routes = APIRouter(prefix="/v1", tags=["orgs"])
+routes = APIRouter(prefix="/v1", tags=["orgs"], route_class=Bounded)
 
 
 def _reach(principal: Principal, org_id: UUID) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from agentsuite_identity.api.common import AppDeps, Uow
+from agentsuite_identity.api.common import AppDeps, Bounded, Uow
 from agentsuite_identity.api.roles import Body, may_grant
 from agentsuite_identity.handlers import policies as handlers
 from agentsuite_identity.handlers.policies import ChangePolicy, DeletePolicy, NewPolicy
@@ -73,7 +73,7 @@ def _may_allow(principal: Principal, effect: str | None, actions: list[str] | No
 Reader = Annotated[Principal, gate("policies:read")]
 Writer = Annotated[Principal, gate("policies:write")]
 
-routes = APIRouter(prefix="/v1")
+routes = APIRouter(prefix="/v1", route_class=Bounded)
 
 
 @routes.post("/policies", status_code=201, response_model=PolicyOut)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
-from agentsuite_identity.api.common import AppDeps
+from agentsuite_identity.api.common import AppDeps, Bounded
 from agentsuite_identity.deps import Deps
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.auth.principal import PrincipalKind
@@ -64,7 +64,7 @@ def _snapshot(request: Request, deps: Deps) -> Snapshot:
 
 Reader = Annotated[Principal, gate(platform=True)]
 
-routes = APIRouter(prefix="/v1", tags=["discovery"])
+routes = APIRouter(prefix="/v1", tags=["discovery"], route_class=Bounded)
 
 
 @routes.get("/revocations", summary="Principals whose unexpired tokens must be refused")

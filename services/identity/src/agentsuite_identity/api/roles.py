@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentsuite_identity.api.common import AppDeps, Uow, org_named
+from agentsuite_identity.api.common import AppDeps, Bounded, Uow, org_named
 from agentsuite_identity.domain.capabilities import expand
 from agentsuite_identity.handlers import authz as handlers
 from agentsuite_identity.handlers.authz import (
@@ -103,7 +103,7 @@ class AssignmentOut(BaseModel):
 Reader = Annotated[Principal, gate("roles:read")]
 Writer = Annotated[Principal, gate("roles:write")]
 
-routes = APIRouter(prefix="/v1")
+routes = APIRouter(prefix="/v1", route_class=Bounded)
 
 
 @routes.post("/roles", status_code=201, response_model=RoleOut)

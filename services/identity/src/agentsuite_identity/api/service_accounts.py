@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from agentsuite_identity.api.common import AppDeps, platform_only, unit
+from agentsuite_identity.api.common import AppDeps, Bounded, platform_only, unit
 from agentsuite_identity.deps import Deps
 from agentsuite_identity.domain.errors import NotFound
 from agentsuite_identity.handlers import service_accounts as accounts
@@ -64,7 +64,7 @@ TenantReader = Annotated[Principal, gate("service_accounts:read")]
 TenantWriter = Annotated[Principal, gate("service_accounts:write")]
 PlatformWriter = Annotated[Principal, gate("platform_accounts:write", platform=True)]
 
-routes = APIRouter(prefix="/v1", tags=["service accounts"])
+routes = APIRouter(prefix="/v1", tags=["service accounts"], route_class=Bounded)
 
 # Each route names the tenant whose accounts it serves (None: the platform's), so the
 # unit of work is opened here rather than by the `Uow` dependency.

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from agentsuite_identity.api.common import AppDeps, platform_only, unit
+from agentsuite_identity.api.common import AppDeps, Bounded, platform_only, unit
 from agentsuite_identity.handlers import signing_keys
 from agentsuite_identity.handlers.signing_keys import RotateKey
 from agentsuite_kit.auth import Principal
@@ -38,7 +38,7 @@ class Rotated(BaseModel):
 Reader = Annotated[Principal, gate("signing_keys:read", platform=True)]
 Rotator = Annotated[Principal, gate("signing_keys:rotate", platform=True)]
 
-routes = APIRouter(prefix="/v1/signing-keys", tags=["signing keys"])
+routes = APIRouter(prefix="/v1/signing-keys", tags=["signing keys"], route_class=Bounded)
 
 
 @routes.get("", summary="Signing keys: the signer and retired keys still verifying")

@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from fastapi import APIRouter, Request, Response
 
 from agentsuite_contracts.ids import uuid7
-from agentsuite_identity.api.common import AppDeps, create_in, platform_only, unit
+from agentsuite_identity.api.common import AppDeps, Bounded, create_in, platform_only, unit
 from agentsuite_identity.handlers import tenants as handlers
 from agentsuite_identity.handlers.tenants import (
     Bootstrapped,
@@ -34,7 +34,7 @@ Reader = Annotated[Principal, gate("tenants:read", platform=True)]
 Writer = Annotated[Principal, gate("tenants:write", platform=True)]
 Anyone = Annotated[Principal, gate(platform=True)]
 
-routes = APIRouter(prefix="/v1", tags=["tenants"])
+routes = APIRouter(prefix="/v1", tags=["tenants"], route_class=Bounded)
 
 
 @routes.post("/tenants", status_code=201, response_model=Bootstrapped)

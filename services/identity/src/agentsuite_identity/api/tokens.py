@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from agentsuite_identity.api.common import AppDeps
+from agentsuite_identity.api.common import AppDeps, Bounded
 from agentsuite_identity.grants import (
     GRANT_CLIENT_CREDENTIALS,
     GRANT_PASSWORD,
@@ -170,7 +170,7 @@ def _client(request: Request) -> dict[str, str | None]:
     }
 
 
-routes = APIRouter(prefix="/v1", tags=["tokens"])
+routes = APIRouter(prefix="/v1", tags=["tokens"], route_class=Bounded)
 
 
 @routes.post(

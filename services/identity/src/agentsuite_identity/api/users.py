@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from agentsuite_identity.api.common import AppDeps, OrgUow, Uow
+from agentsuite_identity.api.common import AppDeps, Bounded, OrgUow, Uow
 from agentsuite_identity.handlers import users as handlers
 from agentsuite_identity.handlers.users import (
     ChangePassword,
@@ -38,7 +38,7 @@ Writer = Annotated[Principal, gate("users:write")]
 # the token's own subject: narrower than any org, so an org-scoped token reads it too
 Itself = Annotated[Principal, gate(org=True)]
 
-routes = APIRouter(prefix="/v1", tags=["users"])
+routes = APIRouter(prefix="/v1", tags=["users"], route_class=Bounded)
 
 
 def _me(principal: Principal) -> UUID:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from agentsuite_identity.api.common import AppDeps
+from agentsuite_identity.api.common import AppDeps, Bounded
 from agentsuite_identity.signing import Keyring
 
 # verifiers refetch on an unknown kid anyway; a short max-age keeps rotation visible fast
@@ -15,7 +15,7 @@ _CACHE = "public, max-age=60"
 GRANT_API_KEY = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
-routes = APIRouter(tags=["discovery"])
+routes = APIRouter(tags=["discovery"], route_class=Bounded)
 
 
 @routes.get("/.well-known/jwks.json", summary="Public keys that verify identity's tokens")

@@ -12,7 +12,7 @@ from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Pages, created, errors, gate, tagged
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import Page, paginate
-from agentsuite_llm_gateway.api.common import AppDeps, Uow
+from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.handlers import budgets as handlers
 from agentsuite_llm_gateway.handlers.budgets import (
     BudgetView,
@@ -37,7 +37,7 @@ _ERRORS = errors(
 Reader = Annotated[Principal, gate("usage:read")]
 Writer = Annotated[Principal, gate("budgets:write")]
 
-routes = APIRouter(prefix="/v1", tags=["budgets"], responses=_ERRORS)
+routes = APIRouter(prefix="/v1", tags=["budgets"], responses=_ERRORS, route_class=Bounded)
 
 
 @routes.post("/budgets", status_code=201, response_model=BudgetView)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
-from agentsuite_kit.edge import app_state, uow_dependency
+from agentsuite_kit.edge import app_state, bounded, uow_dependency
 from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.uow import GatewayUow
 
@@ -24,7 +24,11 @@ def _open(request: Request, tenant: UUID) -> AbstractAsyncContextManager[Gateway
     return deps.uow(tenant)
 
 
-AppDeps = Annotated[Deps, Depends(app_state("deps", Deps))]
+deps_of = app_state("deps", Deps)
+AppDeps = Annotated[Deps, Depends(deps_of)]
+# the management routes' body limit, the `max_request_bytes` setting (the OpenAI routes read
+# their body themselves, to refuse it in OpenAI's shape)
+Bounded = bounded(lambda request: deps_of(request).settings.max_request_bytes)
 Uow = Annotated[GatewayUow, uow_dependency(_open)]
 # for a route that admits an org-scoped token and confines itself to its org
 OrgUow = Annotated[GatewayUow, uow_dependency(_open, org=True)]

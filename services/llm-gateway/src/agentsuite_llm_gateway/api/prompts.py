@@ -18,7 +18,7 @@ from agentsuite_kit.http.etag import Precondition, etag
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
 from agentsuite_kit.http.problems import ProblemError, field_problem
 from agentsuite_kit.storable import unstorable
-from agentsuite_llm_gateway.api.common import AppDeps, Uow
+from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.handlers import prompts as handlers
 from agentsuite_llm_gateway.handlers.prompts import (
@@ -46,7 +46,7 @@ Reader = Annotated[Principal, gate("prompts:read")]
 Writer = Annotated[Principal, gate("prompts:write")]
 UsageReader = Annotated[Principal, gate("prompts:read", "usage:read")]
 
-routes = APIRouter(prefix="/v1", tags=["prompts"])
+routes = APIRouter(prefix="/v1", tags=["prompts"], route_class=Bounded)
 
 
 class Body(BaseModel):

@@ -14,7 +14,7 @@ from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Pages, created, errors, gate, tagged
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import Page, paginate
-from agentsuite_llm_gateway.api.common import AppDeps, Uow
+from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.handlers import models as model_handlers
 from agentsuite_llm_gateway.handlers import providers as handlers
 from agentsuite_llm_gateway.handlers.models import (
@@ -54,7 +54,7 @@ _LIST = errors((400, "The cursor is invalid."))
 Reader = Annotated[Principal, gate("models:read")]
 Writer = Annotated[Principal, gate("models:write")]
 
-routes = APIRouter(prefix="/v1", tags=["providers"])
+routes = APIRouter(prefix="/v1", tags=["providers"], route_class=Bounded)
 
 
 async def _created(

@@ -22,7 +22,7 @@ from agentsuite_kit.edge import (
 )
 from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 from agentsuite_kit.http.problems import ProblemError
-from agentsuite_llm_gateway.api.common import AppDeps, Uow
+from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.handlers import routing as handlers
 from agentsuite_llm_gateway.handlers.routing import (
     AliasBody,
@@ -54,7 +54,7 @@ AliasPath = Annotated[
 
 _ERRORS = errors(*((s, "Problem details") for s in (400, 401, 403, 404, 409, 412, 422, 428)))
 
-routes = APIRouter(prefix="/v1", tags=["routing"], responses=_ERRORS)
+routes = APIRouter(prefix="/v1", tags=["routing"], responses=_ERRORS, route_class=Bounded)
 
 
 def _after(page: CursorParams, *types: type) -> tuple[Any, ...] | None:

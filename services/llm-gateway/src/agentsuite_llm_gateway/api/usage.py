@@ -13,7 +13,7 @@ from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import Pages, errors, gate
 from agentsuite_kit.http.pagination import CursorParams, Page, paginate
 from agentsuite_kit.http.problems import ProblemError
-from agentsuite_llm_gateway.api.common import AppDeps, OrgUow, Uow
+from agentsuite_llm_gateway.api.common import AppDeps, Bounded, OrgUow, Uow
 from agentsuite_llm_gateway.handlers import traces as handlers
 from agentsuite_llm_gateway.handlers.traces import (
     GetTrace,
@@ -104,7 +104,7 @@ Reader = Annotated[Principal, gate("usage:read")]
 # the traces confine themselves to an org-scoped token's org; the usage sums do not
 Tracer = Annotated[Principal, gate("usage:read", org=True)]
 
-routes = APIRouter(prefix="/v1", tags=["usage"])
+routes = APIRouter(prefix="/v1", tags=["usage"], route_class=Bounded)
 
 
 @routes.get("/usage", response_model=UsageReport)
