@@ -1,6 +1,6 @@
 """llm-gateway's answers to execution's `llm` and `agent` steps (`llm.responses.execution.v1`,
 and the shared `llm.responses.v1` for requests sent before it): the kit's LLM client matches
-each to its pending call (`engine.llm.CLIENT`) and hands it to `engine.llm.applied`; other
+each to its pending call (`engine.calls.CLIENT`) and hands it to `engine.llm.applied`; other
 services' answers on the shared topic are skipped there."""
 
 from __future__ import annotations

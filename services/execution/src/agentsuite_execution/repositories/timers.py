@@ -155,7 +155,7 @@ class Approvals(Repository):
 
 class LlmCalls(Repository):
     """execution's reads of its LLM calls; the kit's client writes them
-    (`agentsuite_kit.llm.Calls`, `engine.llm.CLIENT`)."""
+    (`agentsuite_kit.llm.Calls`, `engine.calls.CLIENT`)."""
 
     async def pending_of(self, execution_id: UUID, key: str | None = None) -> list[dict[str, Any]]:
         c = llm_calls.c
