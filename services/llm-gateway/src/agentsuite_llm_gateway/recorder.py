@@ -29,6 +29,7 @@ from agentsuite_contracts.common import Money, Usage
 from agentsuite_contracts.envelope import Actor, Subject
 from agentsuite_contracts.llm import UsageRecorded
 from agentsuite_llm_gateway.domain.traces import Trace
+from agentsuite_llm_gateway.repositories.tables import USAGE_SUMS
 from agentsuite_llm_gateway.settings import GatewaySettings
 from agentsuite_llm_gateway.settlement import settle
 from agentsuite_llm_gateway.uow import GatewayUow
@@ -39,16 +40,6 @@ log = logging.getLogger(__name__)
 POISON_TRIES = 3
 MAX_BACKOFF = 5.0
 SHUTDOWN_FLUSH_SECONDS = 15.0
-
-_SUMS = (
-    "requests",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
-    "cost_micros",
-    "latency_ms_sum",
-)
 
 
 def _cut(value: str | None, size: int) -> str | None:
@@ -98,7 +89,7 @@ def _row(found: dict[tuple[Any, ...], dict[str, Any]], key: tuple[Any, ...]) -> 
     if row is None:
         names = ("tenant_id", "day", "model", "provider", "api_key_id", "user_id")
         row = dict(zip((*names, "prompt", "status"), key, strict=True))
-        row.update(dict.fromkeys(_SUMS, 0))
+        row.update(dict.fromkeys(USAGE_SUMS, 0))
         found[key] = row
     return row
 

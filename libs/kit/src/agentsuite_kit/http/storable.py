@@ -14,9 +14,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from agentsuite_kit.http.problems import ProblemError
-from agentsuite_kit.storable import Unstorable, text_flaw, unstorable_json
+from agentsuite_kit.storable import Unstorable, text_flaw, unstorable, unstorable_json
 
 CODE = "invalid_text"
 
@@ -80,3 +81,18 @@ async def refuse_unstorable(request: Request) -> None:
         found = unstorable_json(await request.body())
         if found is not None:
             raise refusal("body", found)
+
+
+class StrictBody(BaseModel):
+    """A request body model: unknown fields refused, every string storable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # the app's edge refuses such text first; this keeps a body built elsewhere honest
+        found = unstorable(data)
+        if found is not None:
+            raise ValueError(f"body.{found.path}: {found.reason}" if found.path else found.reason)
+        return data

@@ -4,10 +4,11 @@ human's decision on an approval (`approvals:decide`). Each answers with the exec
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from agentsuite_execution.api.edge import (
     COMMAND,
@@ -55,63 +56,61 @@ async def applied(
     return shown(response, run)
 
 
+@dataclass
+class OnRun:
+    """What a command on a run takes besides its caller and its body: the run, the unit
+    of work, and the If-Match the command applies to. A dependency declared after the
+    route's principal, so the caller is still authenticated first."""
+
+    execution_id: UUID
+    response: Response
+    uow: Uow
+    deps: AppDeps
+    if_match: IfMatch = None
+
+    @property
+    def version(self) -> int | None:
+        # read in the route, after the body's own errors (see `IfMatch`)
+        return expected_version(self.if_match)
+
+    async def applied(
+        self, handle: Callable[[C, ExecutionUow, Deps], Awaitable[Run]], command: C
+    ) -> ExecutionView:
+        return await applied(handle, command, self.uow, self.deps, self.response)
+
+
+Target = Annotated[OnRun, Depends()]
+
+
 @routes.post("/executions/{execution_id}/pause", response_model=ExecutionView, responses=COMMAND)
 async def pause_execution(
-    execution_id: UUID,
-    response: Response,
-    principal: Controller,
-    uow: Uow,
-    deps: AppDeps,
-    if_match: IfMatch = None,
-    body: PauseBody | None = None,
+    principal: Controller, run: Target, body: PauseBody | None = None
 ) -> ExecutionView:
     """A running execution holds its ready steps; running ones finish their attempt."""
     body = body or PauseBody()
-    version = expected_version(if_match)
-    command = control.Pause(execution_id, body.reason, body.timers, version=version)
-    return await applied(control.pause, command, uow, deps, response)
+    command = control.Pause(run.execution_id, body.reason, body.timers, version=run.version)
+    return await run.applied(control.pause, command)
 
 
 @routes.post("/executions/{execution_id}/resume", response_model=ExecutionView, responses=COMMAND)
-async def resume_execution(
-    execution_id: UUID,
-    response: Response,
-    principal: Controller,
-    uow: Uow,
-    deps: AppDeps,
-    if_match: IfMatch = None,
-) -> ExecutionView:
-    command = control.Resume(execution_id, version=expected_version(if_match))
-    return await applied(control.resume, command, uow, deps, response)
+async def resume_execution(principal: Controller, run: Target) -> ExecutionView:
+    command = control.Resume(run.execution_id, version=run.version)
+    return await run.applied(control.resume, command)
 
 
 @routes.post("/executions/{execution_id}/cancel", response_model=ExecutionView, responses=COMMAND)
 async def cancel_execution(
-    execution_id: UUID,
-    response: Response,
-    principal: Controller,
-    uow: Uow,
-    deps: AppDeps,
-    if_match: IfMatch = None,
-    body: CancelBody | None = None,
+    principal: Controller, run: Target, body: CancelBody | None = None
 ) -> ExecutionView:
     """Open steps are cancelled; the compensations of finished ones run, then the
     execution is `cancelled` (`cancelling` meanwhile)."""
     body = body or CancelBody()
-    command = control.Cancel(execution_id, body.reason, version=expected_version(if_match))
-    return await applied(control.cancel, command, uow, deps, response)
+    command = control.Cancel(run.execution_id, body.reason, version=run.version)
+    return await run.applied(control.cancel, command)
 
 
 @routes.post("/executions/{execution_id}/budget", response_model=ExecutionView, responses=COMMAND)
-async def change_budget(
-    execution_id: UUID,
-    body: BudgetBody,
-    response: Response,
-    principal: Starter,
-    uow: Uow,
-    deps: AppDeps,
-    if_match: IfMatch = None,
-) -> ExecutionView:
+async def change_budget(body: BudgetBody, principal: Starter, run: Target) -> ExecutionView:
     """Set the limits the body names (raise them, typically: a run paused for its
     budget goes on when resumed). A limit below what the run has spent and holds is
     refused (409), as is a run that has ended."""
@@ -120,26 +119,20 @@ async def change_budget(
         max_tokens=body.max_tokens,
         max_duration_ms=body.max_duration_ms,
     )
-    version = expected_version(if_match)
-    command = control.ChangeBudget(execution_id, change, by=principal.subject, version=version)
-    return await applied(control.change_budget, command, uow, deps, response)
+    by = principal.subject
+    command = control.ChangeBudget(run.execution_id, change, by=by, version=run.version)
+    return await run.applied(control.change_budget, command)
 
 
 @routes.post("/executions/{execution_id}/rerun", response_model=ExecutionView, responses=COMMAND)
 async def rerun_execution(
-    execution_id: UUID,
-    response: Response,
-    principal: Controller,
-    uow: Uow,
-    deps: AppDeps,
-    if_match: IfMatch = None,
-    body: RerunBody | None = None,
+    principal: Controller, run: Target, body: RerunBody | None = None
 ) -> ExecutionView:
     """A failed or cancelled execution runs again: its failed steps (or `from_step`
     and what depends on it) in a new generation; what succeeded is kept."""
     body = body or RerunBody()
-    command = control.Rerun(execution_id, body.from_step, version=expected_version(if_match))
-    return await applied(control.rerun, command, uow, deps, response)
+    command = control.Rerun(run.execution_id, body.from_step, version=run.version)
+    return await run.applied(control.rerun, command)
 
 
 @routes.post(

@@ -20,7 +20,7 @@ from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import READYING, SKIPPABLE, RunStatus, StepState
 from agentsuite_execution.engine import taking as taking_on
 from agentsuite_execution.engine.instant import inline
-from agentsuite_execution.engine.journal import record, wake
+from agentsuite_execution.engine.journal import record_step, wake
 from agentsuite_execution.engine.moves import move_step
 from agentsuite_execution.uow import ExecutionUow
 
@@ -91,12 +91,10 @@ async def _skip(uow: ExecutionUow, run: Run, step: Step, reason: str) -> None:
     if not changed:
         return
     done = changed[0]
-    record(
+    record_step(
         uow,
-        run.tenant_id,
-        run.execution_id,
+        step,
         StepSkipped(execution_id=run.execution_id, step=step.key, reason=reason),
-        key=step.key,
     )
     await finished(uow, run, done, "skipped")
     if step.kind == StepKind.PARALLEL:

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from agentsuite_contracts.envelope import Payload
+from agentsuite_execution.domain.runs import Step
 from agentsuite_execution.uow import ExecutionUow
 
 READY_CHANNEL = "execution_ready"
@@ -40,6 +41,11 @@ def record(
             "data": data,
         },
     )
+
+
+def record_step(uow: ExecutionUow, step: Step, payload: Payload, *, level: str = "info") -> None:
+    """`record` an event of `step`: in its run's log under the step's key."""
+    record(uow, step.tenant_id, step.execution_id, payload, key=step.key, level=level)
 
 
 def line(

@@ -26,7 +26,7 @@ from agentsuite_execution.domain.states import RunStatus, StepState
 from agentsuite_execution.engine import agent, containers, ends, flow, llm, local, runs
 from agentsuite_execution.engine.ctx import Ctx, StepFailure
 from agentsuite_execution.engine.instant import inline
-from agentsuite_execution.engine.journal import record
+from agentsuite_execution.engine.journal import record_step
 from agentsuite_execution.engine.scope import needs_scope, scope_for
 from agentsuite_execution.engine.taking import Taking, taking_on
 from agentsuite_execution.tools import Call, ToolError, builtin_binding
@@ -296,10 +296,9 @@ async def ask_approval(
             attempt=step.attempt,
             payload={"approval_id": str(approval_id), "to": escalate_to},
         )
-    record(
+    record_step(
         uow,
-        run.tenant_id,
-        run.execution_id,
+        step,
         StepAwaitingApproval(
             execution_id=run.execution_id,
             step=step.key,
@@ -308,7 +307,6 @@ async def ask_approval(
             approvers=approvers,
             expires_at=expires,
         ),
-        key=step.key,
     )
 
 

@@ -26,7 +26,7 @@ from agentsuite_execution.domain.states import StepState
 from agentsuite_execution.engine import ends, flow
 from agentsuite_execution.engine.ctx import Ctx
 from agentsuite_execution.engine.instant import INSTANT_TOOLS, inline
-from agentsuite_execution.engine.journal import record
+from agentsuite_execution.engine.journal import record_step
 from agentsuite_execution.engine.scope import needs_scope, scope_for
 from agentsuite_execution.engine.taking import Taking
 from agentsuite_execution.tools import BUILTINS, Call, ToolError, builtin_binding
@@ -124,15 +124,13 @@ async def started(uow: ExecutionUow, steps: list[Step], owner: str) -> None:
     for step in steps:
         if (step.checkpoint or {}).get("continue"):
             continue  # an agent's next turn, same attempt
-        record(
+        record_step(
             uow,
-            step.tenant_id,
-            step.execution_id,
+            step,
             StepStarted(
                 execution_id=step.execution_id,
                 step=step.key,
                 kind=step.kind,
                 attempt=step.attempt,
             ),
-            key=step.key,
         )

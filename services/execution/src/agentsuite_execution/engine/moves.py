@@ -4,7 +4,7 @@ written through the repository, its events recorded, in the caller's transaction
 from __future__ import annotations
 
 from agentsuite_execution.domain.runs import Moved, Run, Step
-from agentsuite_execution.engine.journal import record
+from agentsuite_execution.engine.journal import record, record_step
 from agentsuite_execution.uow import ExecutionUow
 
 
@@ -12,7 +12,7 @@ async def move_step(uow: ExecutionUow, run: Run, step: Step, moved: Moved) -> St
     """Write `step`'s move and record its events; the step's row as it is now."""
     done = await uow.steps.set(step.execution_id, step.key, **moved.values)
     for event in moved.events:
-        record(uow, run.tenant_id, run.execution_id, event.payload, key=step.key, level=event.level)
+        record_step(uow, step, event.payload, level=event.level)
     return done
 
 

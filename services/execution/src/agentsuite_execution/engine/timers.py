@@ -15,7 +15,7 @@ from agentsuite_contracts.execution import ApprovalRejected, StepAwaitingApprova
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.states import StepState
 from agentsuite_execution.engine import budget, calls, ends, flow
-from agentsuite_execution.engine.journal import record
+from agentsuite_execution.engine.journal import record_step
 from agentsuite_execution.repositories.timers import Timer
 
 
@@ -52,17 +52,15 @@ async def _step_timer(deps: Deps, uow: Any, run: Any, step: Any, timer: Timer) -
         if approval is None or approval["state"] != "pending":
             return
         await uow.approvals.decide(approval_id, state="expired")
-        record(
+        record_step(
             uow,
-            run.tenant_id,
-            run.execution_id,
+            step,
             ApprovalRejected(
                 execution_id=run.execution_id,
                 step=step.key,
                 approval_id=approval_id,
                 reason="the approval request expired",
             ),
-            key=step.key,
         )
         error = ErrorInfo(code="approval_expired", message="nobody decided in time")
         await ends.fail(uow, run, step, error)
@@ -73,10 +71,9 @@ async def _step_timer(deps: Deps, uow: Any, run: Any, step: Any, timer: Timer) -
             return
         approvers = list(dict.fromkeys([*approval["approvers"], *timer.payload["to"]]))
         await uow.approvals.decide(approval_id, approvers=approvers, decided_at=None)
-        record(
+        record_step(
             uow,
-            run.tenant_id,
-            run.execution_id,
+            step,
             StepAwaitingApproval(
                 execution_id=run.execution_id,
                 step=step.key,
@@ -85,7 +82,6 @@ async def _step_timer(deps: Deps, uow: Any, run: Any, step: Any, timer: Timer) -
                 approvers=approvers,
                 expires_at=approval["expires_at"],
             ),
-            key=step.key,
         )
 
 

@@ -18,7 +18,7 @@ from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import StepState
 from agentsuite_execution.engine import ends, flow, runs
-from agentsuite_execution.engine.journal import record
+from agentsuite_execution.engine.journal import record, record_step
 from agentsuite_execution.uow import ExecutionUow
 
 
@@ -166,10 +166,9 @@ async def decide(decision: Decision, uow: ExecutionUow, deps: Deps) -> Run:
     )
     await uow.timers.cancel(execution_id, key=step.key, kinds=["approval", "escalate"])
     if decision.approve:
-        record(
+        record_step(
             uow,
-            run.tenant_id,
-            execution_id,
+            step,
             ApprovalGranted(
                 execution_id=execution_id,
                 step=step.key,
@@ -177,13 +176,11 @@ async def decide(decision: Decision, uow: ExecutionUow, deps: Deps) -> Run:
                 decided_by=decision.decided_by,
                 comment=decision.comment,
             ),
-            key=step.key,
         )
     else:
-        record(
+        record_step(
             uow,
-            run.tenant_id,
-            execution_id,
+            step,
             ApprovalRejected(
                 execution_id=execution_id,
                 step=step.key,
@@ -191,7 +188,6 @@ async def decide(decision: Decision, uow: ExecutionUow, deps: Deps) -> Run:
                 decided_by=decision.decided_by,
                 reason=decision.comment,
             ),
-            key=step.key,
         )
     if step.state == StepState.WAITING:
         await _decided(uow, run, step, decision)

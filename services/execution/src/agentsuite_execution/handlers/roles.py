@@ -22,7 +22,7 @@ from agentsuite_contracts.identity import (
 )
 from agentsuite_contracts.topic_names import IDENTITY_ROLES_V1
 from agentsuite_execution.deps import Deps
-from agentsuite_execution.repositories.roles import Resource, Roles, assignment_key
+from agentsuite_execution.repositories.roles import Grant, Resource, Roles
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import ConsumerSpec
 
@@ -44,11 +44,12 @@ def _roles(uow: ExecutionUow) -> Roles:
     return Roles(uow.session)
 
 
-def _resource(grant: RoleAssigned | RoleRevoked) -> Resource | None:
+def _grant(payload: RoleAssigned | RoleRevoked) -> Grant:
     # identity sends both or neither; half a resource is no resource it grants on
-    if grant.resource_type is None or grant.resource_id is None:
-        return None
-    return (grant.resource_type, grant.resource_id)
+    resource: Resource | None = None
+    if payload.resource_type is not None and payload.resource_id is not None:
+        resource = (payload.resource_type, payload.resource_id)
+    return Grant(payload.role_id, payload.user_id, payload.org_id, resource, payload.assignment_id)
 
 
 async def role_named(event: Envelope[RoleCreated | RoleUpdated], uow: ExecutionUow) -> None:
@@ -69,33 +70,13 @@ async def role_assigned(event: Envelope[RoleAssigned], uow: ExecutionUow) -> Non
     if _tenant_less(event):
         return
     grant = event.payload
-    resource = _resource(grant)
-    key = assignment_key(grant.role_id, grant.user_id, grant.org_id, resource, grant.assignment_id)
-    await _roles(uow).assign(
-        key,
-        grant.role_id,
-        grant.user_id,
-        org_id=grant.org_id,
-        resource=resource,
-        expires_at=grant.expires_at,
-        at=event.occurred_at,
-    )
+    await _roles(uow).assign(_grant(grant), expires_at=grant.expires_at, at=event.occurred_at)
 
 
 async def role_revoked(event: Envelope[RoleRevoked], uow: ExecutionUow) -> None:
     if _tenant_less(event):
         return
-    grant = event.payload
-    resource = _resource(grant)
-    key = assignment_key(grant.role_id, grant.user_id, grant.org_id, resource, grant.assignment_id)
-    await _roles(uow).revoke(
-        key,
-        grant.role_id,
-        grant.user_id,
-        org_id=grant.org_id,
-        resource=resource,
-        at=event.occurred_at,
-    )
+    await _roles(uow).revoke(_grant(event.payload), at=event.occurred_at)
 
 
 ROLES: Mapping[type[Payload], Handler] = {

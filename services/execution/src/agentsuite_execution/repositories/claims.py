@@ -20,6 +20,19 @@ TENANTS = text(
     """
 )
 
+# what a claim does to the steps it picked (`picked`: their execution_id and key): each is
+# running under the owner's lease; a step that checkpointed `continue` keeps its attempt
+_TAKE = """
+    UPDATE steps s
+       SET state = 'running', lease_owner = :owner,
+           attempt = s.attempt + CASE WHEN s.checkpoint ? 'continue' THEN 0 ELSE 1 END,
+           lease_until = now() + make_interval(secs => :lease),
+           started_at = coalesce(s.started_at, now())
+      FROM picked
+     WHERE s.execution_id = picked.execution_id AND s.key = picked.key
+    RETURNING s.*
+    """
+
 CLAIM = text(
     """
     WITH picked AS (
@@ -36,15 +49,8 @@ CLAIM = text(
         ) c
        LIMIT :batch
     )
-    UPDATE steps s
-       SET state = 'running', lease_owner = :owner,
-           attempt = s.attempt + CASE WHEN s.checkpoint ? 'continue' THEN 0 ELSE 1 END,
-           lease_until = now() + make_interval(secs => :lease),
-           started_at = coalesce(s.started_at, now())
-      FROM picked
-     WHERE s.execution_id = picked.execution_id AND s.key = picked.key
-    RETURNING s.*
-    """
+    """  # noqa: S608  constant SQL put together, no input in it
+    + _TAKE
 )
 
 
@@ -61,15 +67,8 @@ CLAIM_KEYS = text(
        LIMIT :limit
        FOR UPDATE OF s SKIP LOCKED
     )
-    UPDATE steps s
-       SET state = 'running', lease_owner = :owner,
-           attempt = s.attempt + CASE WHEN s.checkpoint ? 'continue' THEN 0 ELSE 1 END,
-           lease_until = now() + make_interval(secs => :lease),
-           started_at = coalesce(s.started_at, now())
-      FROM picked
-     WHERE s.execution_id = picked.execution_id AND s.key = picked.key
-    RETURNING s.*
-    """
+    """  # noqa: S608  constant SQL put together, no input in it
+    + _TAKE
 )
 
 

@@ -18,13 +18,8 @@ from sqlalchemy import (
     text,
 )
 
-from agentsuite_execution.repositories.columns import (
-    at_column,
-    json_column,
-    metadata,
-    tenant_column,
-    uuid_column,
-)
+from agentsuite_execution.repositories.columns import metadata
+from agentsuite_kit.db.columns import at_column, json_column, tenant_column, uuid_column
 
 # --- projections: planning, catalog, llm-gateway -------------------------------------------
 

@@ -11,7 +11,9 @@ create or assignment arriving after them does not bring the grant back.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -37,6 +39,30 @@ def assignment_key(
     kind, ident = resource or (None, None)
     # JSON, not a joined string: a resource id may hold any separator
     return json.dumps([str(role_id), str(user_id), org_id and str(org_id), kind, ident])
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One grant of a role to a user, as identity's assignment and revoke events name it:
+    in the whole tenant, in one org, or on one resource."""
+
+    role_id: UUID
+    user_id: UUID
+    org_id: UUID | None
+    resource: Resource | None
+    assignment_id: UUID | None
+
+    @property
+    def key(self) -> str:
+        """The row's key: the assignment id, or the grant itself for an event without one."""
+        return assignment_key(
+            self.role_id, self.user_id, self.org_id, self.resource, self.assignment_id
+        )
+
+    @property
+    def own_key(self) -> str:
+        """The key of the grant itself, whichever assignment id its event carries."""
+        return assignment_key(self.role_id, self.user_id, self.org_id, self.resource, None)
 
 
 def _same_grant(
@@ -89,37 +115,20 @@ class Roles(Repository):
             )
         )
 
-    async def assign(
-        self,
-        key: str,
-        role_id: UUID,
-        user_id: UUID,
-        *,
-        org_id: UUID | None,
-        resource: Resource | None,
-        expires_at: datetime | None,
-        at: datetime,
-    ) -> None:
+    async def assign(self, grant: Grant, *, expires_at: datetime | None, at: datetime) -> None:
         """The grant as of `at`. A revoke of it at `at` or later (already applied under
         this key, or under the grant's own key by an event without an id) keeps it
         revoked."""
-        kind, ident = resource or (None, None)
         a = role_assignments.c
         earlier = role_assignments.alias("earlier")
         revoked_since = exists().where(
             earlier.c.tenant_id == self._tenant,
-            earlier.c.assignment == assignment_key(role_id, user_id, org_id, resource, None),
+            earlier.c.assignment == grant.own_key,
             earlier.c.revoked.is_(true()),
             earlier.c.updated_at >= at,
         )
         row = pg_insert(role_assignments).values(
-            tenant_id=self._tenant,
-            assignment=key,
-            role_id=role_id,
-            user_id=user_id,
-            org_id=org_id,
-            resource_type=kind,
-            resource_id=ident,
+            **self._row(grant),
             expires_at=expires_at,
             revoked=select(revoked_since).scalar_subquery(),
             updated_at=at,
@@ -141,30 +150,10 @@ class Roles(Repository):
             )
         )
 
-    async def revoke(
-        self,
-        key: str,
-        role_id: UUID,
-        user_id: UUID,
-        *,
-        org_id: UUID | None,
-        resource: Resource | None,
-        at: datetime,
-    ) -> None:
+    async def revoke(self, grant: Grant, *, at: datetime) -> None:
         """The grant is withdrawn as of `at`; before its assignment arrives too."""
-        kind, ident = resource or (None, None)
         a = role_assignments.c
-        row = pg_insert(role_assignments).values(
-            tenant_id=self._tenant,
-            assignment=key,
-            role_id=role_id,
-            user_id=user_id,
-            org_id=org_id,
-            resource_type=kind,
-            resource_id=ident,
-            revoked=True,
-            updated_at=at,
-        )
+        row = pg_insert(role_assignments).values(**self._row(grant), revoked=True, updated_at=at)
         await self.session.execute(
             row.on_conflict_do_update(
                 index_elements=[a.tenant_id, a.assignment],
@@ -172,18 +161,31 @@ class Roles(Repository):
                 where=a.updated_at <= row.excluded.updated_at,
             )
         )
-        if key != assignment_key(role_id, user_id, org_id, resource, None):
+        if grant.key != grant.own_key:
             return
         # without an id the event names the grant: every assignment of it made before
         await self.session.execute(
             role_assignments.update()
             .where(
                 a.tenant_id == self._tenant,
-                *_same_grant(role_id, user_id, org_id, resource),
+                *_same_grant(grant.role_id, grant.user_id, grant.org_id, grant.resource),
                 a.updated_at <= at,
             )
             .values(revoked=True, updated_at=at)
         )
+
+    def _row(self, grant: Grant) -> dict[str, Any]:
+        """The columns that name the grant, in this tenant, under its key."""
+        kind, ident = grant.resource or (None, None)
+        return {
+            "tenant_id": self._tenant,
+            "assignment": grant.key,
+            "role_id": grant.role_id,
+            "user_id": grant.user_id,
+            "org_id": grant.org_id,
+            "resource_type": kind,
+            "resource_id": ident,
+        }
 
     async def names_of(
         self,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import TextClause, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_execution.domain.graph import Node
@@ -90,19 +90,8 @@ class Steps(Repository):
         if not tenants or batch <= 0:
             return []
         share = max(1, -(-batch // len(tenants)))
-        result = await self.session.execute(
-            CLAIM,
-            {
-                "tenants": list(tenants),
-                "share": share,
-                "batch": batch,
-                "owner": owner,
-                "lease": lease,
-                "any": tools is None,
-                "tools": list(tools or []),
-            },
-        )
-        return [_step(r) for r in result.all()]
+        picks = {"tenants": list(tenants), "share": share, "batch": batch}
+        return await self._leased(CLAIM, picks, owner=owner, lease=lease, tools=tools)
 
     async def claim_keys(
         self,
@@ -118,18 +107,21 @@ class Steps(Repository):
         the worker that made them so."""
         if not keys or limit <= 0:
             return []
-        result = await self.session.execute(
-            CLAIM_KEYS,
-            {
-                "executions": [k[0] for k in keys],
-                "keys": [k[1] for k in keys],
-                "limit": limit,
-                "owner": owner,
-                "lease": lease,
-                "any": tools is None,
-                "tools": list(tools or []),
-            },
-        )
+        picks = {"executions": [k[0] for k in keys], "keys": [k[1] for k in keys], "limit": limit}
+        return await self._leased(CLAIM_KEYS, picks, owner=owner, lease=lease, tools=tools)
+
+    async def _leased(
+        self,
+        claim: TextClause,
+        picks: dict[str, Any],
+        *,
+        owner: str,
+        lease: float,
+        tools: Sequence[str] | None,
+    ) -> list[Step]:
+        """The steps `claim` (CLAIM or CLAIM_KEYS, with `picks` saying which) leased."""
+        leased = {"owner": owner, "lease": lease, "any": tools is None, "tools": list(tools or [])}
+        result = await self.session.execute(claim, {**picks, **leased})
         return [_step(r) for r in result.all()]
 
     async def take(
@@ -137,26 +129,17 @@ class Steps(Repository):
     ) -> list[Step]:
         """Lease blocked steps whose dependencies just finished, straight to `running`:
         the transaction that released them runs them (instant builtins)."""
-        if not keys:
-            return []
-        query = (
-            update(steps)
-            .where(
-                S.execution_id == execution_id,
-                S.key.in_(list(keys)),
-                S.state == StepState.BLOCKED,
-            )
-            .values(
-                state=StepState.RUNNING,
-                attempt=S.attempt + 1,
-                lease_owner=owner,
-                lease_until=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease),
-                started_at=func.coalesce(S.started_at, func.now()),
-                queued_at=func.now(),
-            )
-            .returning(*steps.c)
+        return await self.set_many(
+            execution_id,
+            keys,
+            where_state=[StepState.BLOCKED],
+            state=StepState.RUNNING,
+            attempt=S.attempt + 1,
+            lease_owner=owner,
+            lease_until=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease),
+            started_at=func.coalesce(S.started_at, func.now()),
+            queued_at=func.now(),
         )
-        return [_step(r) for r in (await self.session.execute(query)).all()]
 
     async def start_attempts(self, claimed: Sequence[Step], owner: str) -> None:
         """One attempt row per claimed step (its timeline entry)."""
@@ -288,23 +271,14 @@ class Steps(Repository):
     ) -> list[Step]:
         """A dependency of `keys` finished: count it (`ok` succeeded, `failed` failed
         softly, neither: skipped); the updated rows of those still blocked."""
-        if not keys:
-            return []
-        query = (
-            update(steps)
-            .where(
-                S.execution_id == execution_id,
-                S.key.in_(list(keys)),
-                S.state == StepState.BLOCKED,
-            )
-            .values(
-                deps_left=S.deps_left - 1,
-                deps_ok=S.deps_ok + (1 if ok else 0),
-                deps_failed=S.deps_failed + (1 if failed else 0),
-            )
-            .returning(*steps.c)
+        return await self.set_many(
+            execution_id,
+            keys,
+            where_state=[StepState.BLOCKED],
+            deps_left=S.deps_left - 1,
+            deps_ok=S.deps_ok + (1 if ok else 0),
+            deps_failed=S.deps_failed + (1 if failed else 0),
         )
-        return [_step(r) for r in (await self.session.execute(query)).all()]
 
     async def finish_attempt(
         self,

@@ -24,11 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from agentsuite_execution.repositories.columns import (
+from agentsuite_execution.repositories.columns import metadata
+from agentsuite_kit.db.columns import (
     at_column,
     count_column,
     json_column,
-    metadata,
     tenant_column,
     uuid_column,
 )

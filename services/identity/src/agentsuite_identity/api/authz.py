@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 
 from agentsuite_identity.api.common import AppDeps, Bounded, OrgUow, Uow, org_named
 from agentsuite_identity.api.policies import PolicyPatch
-from agentsuite_identity.api.roles import Body
 from agentsuite_identity.domain.authz import Request as AuthzRequest
 from agentsuite_identity.handlers import decisions as decision_handlers
 from agentsuite_identity.handlers import policies as policy_handlers
@@ -21,24 +20,25 @@ from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import Pages, gate
 from agentsuite_kit.http.pagination import Page, paginate
 from agentsuite_kit.http.problems import ProblemError
+from agentsuite_kit.http.storable import StrictBody
 
 Attributes = dict[str, Any]
 
 
-class SubjectIn(Body):
+class SubjectIn(StrictBody):
     id: str = Field(min_length=1, max_length=200)
     kind: Literal["user", "api_key", "service", "platform"] = "user"
     attributes: Attributes = Field(default_factory=dict)
 
 
-class ResourceIn(Body):
+class ResourceIn(StrictBody):
     type: str = Field(default="", max_length=100)
     id: str | None = Field(default=None, max_length=200)
     org_id: UUID | None = None
     attributes: Attributes = Field(default_factory=dict)
 
 
-class AuthorizeIn(Body):
+class AuthorizeIn(StrictBody):
     subject: SubjectIn | None = None
     action: str = Field(min_length=1, max_length=100)
     resource: ResourceIn = Field(default_factory=ResourceIn)
@@ -59,7 +59,7 @@ class ProposedPolicy(PolicyPatch):
     pass
 
 
-class DryRunIn(Body):
+class DryRunIn(StrictBody):
     op: Literal["create", "update", "delete"]
     policy_id: UUID | None = None
     policy: ProposedPolicy | None = None

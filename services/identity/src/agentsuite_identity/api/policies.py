@@ -11,20 +11,20 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from agentsuite_identity.api.common import AppDeps, Bounded, Uow
-from agentsuite_identity.api.roles import Body, may_grant
+from agentsuite_identity.api.roles import may_grant
 from agentsuite_identity.handlers import policies as handlers
 from agentsuite_identity.handlers.policies import ChangePolicy, DeletePolicy, NewPolicy
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate
-from agentsuite_kit.http.etag import etag
+from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate, tagged
 from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.storable import StrictBody
 
 Patterns = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=200)
 ]
 
 
-class PolicyIn(Body):
+class PolicyIn(StrictBody):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=1000)
     effect: Literal["allow", "deny"]
@@ -36,7 +36,7 @@ class PolicyIn(Body):
     enabled: bool = True
 
 
-class PolicyPatch(Body):
+class PolicyPatch(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     effect: Literal["allow", "deny"] | None = None
@@ -98,8 +98,7 @@ async def list_policies(principal: Reader, uow: Uow, page: Pages) -> Page[Policy
 @routes.get("/policies/{policy_id}")
 async def get_policy(policy_id: UUID, response: Response, principal: Reader, uow: Uow) -> PolicyOut:
     row = found(await uow.policies.get(policy_id), f"policy {policy_id} not found")
-    response.headers["ETag"] = etag(row["version"])
-    return PolicyOut(**handlers.policy_view(row))
+    return tagged(response, PolicyOut(**handlers.policy_view(row)))
 
 
 @routes.patch("/policies/{policy_id}")
@@ -116,8 +115,7 @@ async def patch_policy(
     policy = await handlers.update_policy(cmd, uow, deps)
     _may_allow(principal, policy["effect"], policy["actions"])
     await uow.commit()
-    response.headers["ETag"] = etag(policy["version"])
-    return PolicyOut(**policy)
+    return tagged(response, PolicyOut(**policy))
 
 
 @routes.delete("/policies/{policy_id}", status_code=204)

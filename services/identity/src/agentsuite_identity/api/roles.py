@@ -4,11 +4,11 @@
 # route signatures name
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
 from agentsuite_identity.api.common import AppDeps, Bounded, Uow, org_named
 from agentsuite_identity.domain.capabilities import expand
@@ -21,29 +21,13 @@ from agentsuite_identity.handlers.authz import (
     RevokeAssignment,
 )
 from agentsuite_kit.auth import Principal
-from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate, subject_id
+from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate, subject_id, tagged
 from agentsuite_kit.errors import Forbidden
-from agentsuite_kit.http.etag import etag
 from agentsuite_kit.http.pagination import Page, paginate
 from agentsuite_kit.http.problems import ProblemError
-from agentsuite_kit.storable import unstorable
+from agentsuite_kit.http.storable import StrictBody
 
 Capabilities = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=200)]
-
-
-class Body(BaseModel):
-    """Request bodies of this area: unknown fields refused, every string storable."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        # the app's edge refuses such text first; this keeps a body built elsewhere honest
-        found = unstorable(data)
-        if found is not None:
-            raise ValueError(f"body.{found.path}: {found.reason}" if found.path else found.reason)
-        return data
 
 
 def may_grant(principal: Principal, patterns: list[str], field: str) -> None:
@@ -55,13 +39,13 @@ def may_grant(principal: Principal, patterns: list[str], field: str) -> None:
         raise Forbidden("forbidden", f"cannot grant what you do not hold: {shown}", field=field)
 
 
-class RoleIn(Body):
+class RoleIn(StrictBody):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=1000)
     capabilities: Capabilities
 
 
-class RolePatch(Body):
+class RolePatch(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     capabilities: Capabilities | None = None
@@ -78,7 +62,7 @@ class RoleOut(BaseModel):
     version: int
 
 
-class AssignmentIn(Body):
+class AssignmentIn(StrictBody):
     role_id: UUID
     principal_id: UUID
     org_id: UUID | None = None
@@ -130,8 +114,7 @@ async def list_roles(principal: Reader, uow: Uow, page: Pages) -> Page[RoleOut]:
 @routes.get("/roles/{role_id}")
 async def get_role(role_id: UUID, response: Response, principal: Reader, uow: Uow) -> RoleOut:
     row = found(await uow.roles.get(role_id), f"role {role_id} not found")
-    response.headers["ETag"] = etag(row["version"])
-    return RoleOut(**handlers.role_view(row))
+    return tagged(response, RoleOut(**handlers.role_view(row)))
 
 
 @routes.patch("/roles/{role_id}")
@@ -149,8 +132,7 @@ async def patch_role(
     cmd = ChangeRole(role_id, body.model_dump(exclude_none=True), precondition)
     role = await handlers.update_role(cmd, uow, deps)
     await uow.commit()
-    response.headers["ETag"] = etag(role["version"])
-    return RoleOut(**role)
+    return tagged(response, RoleOut(**role))
 
 
 @routes.delete("/roles/{role_id}", status_code=204)

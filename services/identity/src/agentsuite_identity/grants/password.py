@@ -27,10 +27,9 @@ from uuid import UUID, uuid4
 from agentsuite_contracts.envelope import Subject
 from agentsuite_contracts.identity import SignedIn, SignInFailed, SignInLockedOut
 from agentsuite_identity.grants import OAuthError, TokenForm, TokenResponse
-from agentsuite_identity.handlers.tokens import Client, issue_refresh, sign_access
+from agentsuite_identity.handlers.tokens import Client, issue_refresh, sign_user
 from agentsuite_identity.repositories.credentials import SignIn
 from agentsuite_identity.settings import IdentitySettings
-from agentsuite_kit.auth.principal import PrincipalKind
 
 if TYPE_CHECKING:
     from agentsuite_identity.deps import Deps
@@ -109,14 +108,7 @@ async def grant(
     async with deps.runtime.uow(None) as uow:
         await uow.login_throttle.reset(account_key)
         await uow.commit()
-    token = await sign_access(
-        deps,
-        subject=str(user_id),
-        kind=PrincipalKind.USER,
-        tenant_id=tenant_id,
-        capabilities=sorted(caps),
-        org_id=org_id,
-    )
+    token = await sign_user(deps, user_id, tenant_id, org_id, caps)
     return TokenResponse(access_token=token, expires_in=s.access_token_ttl, refresh_token=refresh)
 
 

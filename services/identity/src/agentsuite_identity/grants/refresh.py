@@ -20,7 +20,7 @@ from agentsuite_identity.handlers.tokens import (
     hash_refresh,
     issue_refresh,
     revoke_family,
-    sign_access,
+    sign_user,
 )
 from agentsuite_kit.auth.principal import PrincipalKind
 
@@ -78,14 +78,7 @@ async def grant(
         # recomputed on every refresh: a role taken away shows in the next access token
         caps = await deps.access.capabilities(uow, user_id, org_id)
         await uow.commit()
-    token = await sign_access(
-        deps,
-        subject=str(user_id),
-        kind=PrincipalKind.USER,
-        tenant_id=tenant_id,
-        capabilities=sorted(caps),
-        org_id=org_id,
-    )
+    token = await sign_user(deps, user_id, tenant_id, org_id, caps)
     return TokenResponse(
         access_token=token, expires_in=deps.settings.access_token_ttl, refresh_token=refresh
     )

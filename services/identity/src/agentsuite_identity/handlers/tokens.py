@@ -122,3 +122,17 @@ async def sign_access(
     )
     key = await deps.keyring.signer(lambda: deps.runtime.uow(None))
     return deps.keyring.sign(key, claims)
+
+
+async def sign_user(
+    deps: Deps, user_id: UUID, tenant_id: UUID, org_id: UUID | None, capabilities: frozenset[str]
+) -> str:
+    """A user's access token, acting in `org_id` when given, with `capabilities`."""
+    return await sign_access(
+        deps,
+        subject=str(user_id),
+        kind=PrincipalKind.USER,
+        tenant_id=tenant_id,
+        capabilities=sorted(capabilities),
+        org_id=org_id,
+    )

@@ -25,35 +25,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
+from agentsuite_kit.db.columns import (
+    at_column,
+    created_column,
+    tenant_column,
+    updated_column,
+    uuid_column,
+    version_column,
+)
+
 metadata = MetaData()
 
 
 def _id(name: str) -> Column[object]:
     return Column(name, PgUUID(as_uuid=True), primary_key=True)
-
-
-def _tenant(nullable: bool = False) -> Column[object]:
-    return Column("tenant_id", PgUUID(as_uuid=True), nullable=nullable)
-
-
-def _created() -> Column[object]:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _updated() -> Column[object]:
-    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _version() -> Column[object]:
-    return Column("version", Integer, nullable=False, server_default=text("1"))
-
-
-def _uuid(name: str, nullable: bool = True) -> Column[object]:
-    return Column(name, PgUUID(as_uuid=True), nullable=nullable)
-
-
-def _when(name: str) -> Column[object]:
-    return Column(name, DateTime(timezone=True), nullable=True)
 
 
 # --- 0001 directory: tenants, users, organizations, members, invitations ---------------------
@@ -71,28 +56,28 @@ tenants = Table(
     # bumped by every change to roles, assignments, policies or members: the key of the
     # in-process authorization snapshot cache
     Column("authz_version", BigInteger, nullable=False, server_default=text("0")),
-    _created(),
-    _updated(),
-    _when("suspended_at"),
-    _when("deleted_at"),
-    _when("purge_after"),
-    _version(),
+    created_column(),
+    updated_column(),
+    at_column("suspended_at"),
+    at_column("deleted_at"),
+    at_column("purge_after"),
+    version_column(),
 )
 
 users = Table(
     "users",
     metadata,
     _id("user_id"),
-    _tenant(),
+    tenant_column(),
     Column("email", String(254), nullable=False),
     Column("display_name", String(200), nullable=False),
     Column("password_hash", Text, nullable=True),
     Column("status", String(16), nullable=False),
     Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    _created(),
-    _updated(),
-    _when("deactivated_at"),
-    _version(),
+    created_column(),
+    updated_column(),
+    at_column("deactivated_at"),
+    version_column(),
     # lower(email) as a column: under forced RLS only a leakproof condition can seek an
     # index, and one calling lower() is not (migration 0005)
     Column(
@@ -111,13 +96,13 @@ orgs = Table(
     "orgs",
     metadata,
     _id("org_id"),
-    _tenant(),
+    tenant_column(),
     Column("slug", String(63), nullable=False),
     Column("name", String(200), nullable=False),
-    _uuid("owner_id", nullable=False),
-    _created(),
-    _updated(),
-    _version(),
+    uuid_column("owner_id", nullable=False),
+    created_column(),
+    updated_column(),
+    version_column(),
     UniqueConstraint("tenant_id", "slug", name="uq_orgs_tenant_slug"),
 )
 
@@ -136,9 +121,9 @@ members = Table(
         ForeignKey("users.user_id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    _tenant(),
+    tenant_column(),
     Column("role", String(16), nullable=False),
-    _created(),
+    created_column(),
     Index("ix_members_tenant_user", "tenant_id", "user_id"),
 )
 
@@ -146,7 +131,7 @@ invitations = Table(
     "invitations",
     metadata,
     _id("invitation_id"),
-    _tenant(),
+    tenant_column(),
     Column(
         "org_id",
         PgUUID(as_uuid=True),
@@ -156,12 +141,12 @@ invitations = Table(
     Column("email", String(254), nullable=False),
     Column("role", String(16), nullable=False),
     Column("token_hash", LargeBinary, nullable=False, unique=True),
-    _when("expires_at"),
-    _created(),
-    _uuid("created_by"),
-    _when("accepted_at"),
-    _uuid("accepted_by"),
-    _when("revoked_at"),
+    at_column("expires_at"),
+    created_column(),
+    uuid_column("created_by"),
+    at_column("accepted_at"),
+    uuid_column("accepted_by"),
+    at_column("revoked_at"),
 )
 
 # --- 0002 credentials: service accounts, refresh tokens, signing keys, login throttle ------
@@ -171,17 +156,17 @@ service_accounts = Table(
     metadata,
     _id("service_account_id"),
     # null: a platform or service account, acting for no tenant
-    _tenant(nullable=True),
+    tenant_column(nullable=True),
     Column("name", String(100), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("client_id", String(80), nullable=False, unique=True),
     Column("secret_hash", Text, nullable=False),
     Column("capabilities", ARRAY(Text), nullable=False),
     Column("status", String(16), nullable=False),
-    _created(),
-    _updated(),
-    _when("secret_rotated_at"),
-    _version(),
+    created_column(),
+    updated_column(),
+    at_column("secret_rotated_at"),
+    version_column(),
     # the revocation list's rows only (migration 0007)
     Index(
         "ix_service_accounts_disabled", "updated_at", postgresql_where=text("status = 'disabled'")
@@ -192,15 +177,15 @@ refresh_tokens = Table(
     "refresh_tokens",
     metadata,
     _id("token_id"),
-    _tenant(),
-    _uuid("family_id", nullable=False),
-    _uuid("user_id", nullable=False),
-    _uuid("org_id"),
+    tenant_column(),
+    uuid_column("family_id", nullable=False),
+    uuid_column("user_id", nullable=False),
+    uuid_column("org_id"),
     Column("token_hash", LargeBinary, nullable=False, unique=True),
-    _created(),
-    _when("expires_at"),
-    _when("used_at"),
-    _when("revoked_at"),
+    created_column(),
+    at_column("expires_at"),
+    at_column("used_at"),
+    at_column("revoked_at"),
     Index("ix_refresh_tokens_family", "tenant_id", "family_id"),
     Index("ix_refresh_tokens_user", "tenant_id", "user_id"),
 )
@@ -213,10 +198,10 @@ signing_keys = Table(
     Column("public_jwk", JSONB, nullable=False),
     # nonce || AES-256-GCM ciphertext of the PKCS#8 private key, associated data = kid + alg
     Column("private_key", LargeBinary, nullable=False),
-    _created(),
-    _when("activated_at"),
-    _when("retired_at"),
-    _when("verify_until"),
+    created_column(),
+    at_column("activated_at"),
+    at_column("retired_at"),
+    at_column("verify_until"),
 )
 
 login_throttle = Table(
@@ -226,7 +211,7 @@ login_throttle = Table(
     Column("key", String(64), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("window_started_at", DateTime(timezone=True), nullable=False),
-    _when("locked_until"),
+    at_column("locked_until"),
 )
 
 # --- 0003 authorization: roles, assignments, policies, decisions ---------------------------
@@ -235,14 +220,14 @@ roles = Table(
     "roles",
     metadata,
     _id("role_id"),
-    _tenant(),
+    tenant_column(),
     Column("name", String(100), nullable=False),
     Column("description", String(1000), nullable=False, server_default=""),
     Column("capabilities", ARRAY(Text), nullable=False),
     Column("builtin", Boolean, nullable=False, server_default=text("false")),
-    _created(),
-    _updated(),
-    _version(),
+    created_column(),
+    updated_column(),
+    version_column(),
     UniqueConstraint("tenant_id", "name", name="uq_roles_tenant_name"),
 )
 
@@ -250,7 +235,7 @@ role_assignments = Table(
     "role_assignments",
     metadata,
     _id("assignment_id"),
-    _tenant(),
+    tenant_column(),
     Column(
         "role_id",
         PgUUID(as_uuid=True),
@@ -258,14 +243,14 @@ role_assignments = Table(
         nullable=False,
     ),
     # a user or a tenant service account
-    _uuid("principal_id", nullable=False),
+    uuid_column("principal_id", nullable=False),
     Column("scope", String(16), nullable=False),
-    _uuid("org_id"),
+    uuid_column("org_id"),
     Column("resource_type", String(100), nullable=True),
     Column("resource_id", String(200), nullable=True),
-    _when("expires_at"),
-    _created(),
-    _uuid("created_by"),
+    at_column("expires_at"),
+    created_column(),
+    uuid_column("created_by"),
     Index("ix_role_assignments_principal", "tenant_id", "principal_id"),
 )
 
@@ -273,7 +258,7 @@ policies = Table(
     "policies",
     metadata,
     _id("policy_id"),
-    _tenant(),
+    tenant_column(),
     Column("name", String(100), nullable=False),
     Column("description", String(1000), nullable=False, server_default=""),
     Column("effect", String(8), nullable=False),
@@ -283,9 +268,9 @@ policies = Table(
     Column("condition", JSONB, nullable=False),
     Column("priority", Integer, nullable=False, server_default=text("0")),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
-    _created(),
-    _updated(),
-    _version(),
+    created_column(),
+    updated_column(),
+    version_column(),
     UniqueConstraint("tenant_id", "name", name="uq_policies_tenant_name"),
 )
 
@@ -293,7 +278,7 @@ decisions = Table(
     "decisions",
     metadata,
     _id("decision_id"),
-    _tenant(),
+    tenant_column(),
     Column("decided_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # the request as asked (subject, action, resource, context): what dry-run replays
     Column("request", JSONB, nullable=False),
@@ -310,21 +295,21 @@ api_keys = Table(
     "api_keys",
     metadata,
     _id("api_key_id"),
-    _tenant(),
+    tenant_column(),
     Column("prefix", String(16), nullable=False, unique=True),
     Column("secret_hash", LargeBinary, nullable=False),
     Column("name", String(100), nullable=False),
     # owner: a user, or (user_id null) an organization
-    _uuid("user_id"),
-    _uuid("org_id"),
-    _uuid("created_by", nullable=False),
+    uuid_column("user_id"),
+    uuid_column("org_id"),
+    uuid_column("created_by", nullable=False),
     Column("scopes", ARRAY(Text), nullable=False),
     Column("rate_limit_per_minute", Integer, nullable=True),
-    _when("expires_at"),
-    _when("last_used_at"),
-    _when("revoked_at"),
+    at_column("expires_at"),
+    at_column("last_used_at"),
+    at_column("revoked_at"),
     Column("revoke_reason", Text, nullable=True),
-    _created(),
+    created_column(),
     Index("ix_api_keys_tenant", "tenant_id", "created_at"),
     # the revocation list: revoked keys, and a deactivated owner's live keys (migration 0007)
     Index("ix_api_keys_revoked", "revoked_at", postgresql_where=text("revoked_at IS NOT NULL")),

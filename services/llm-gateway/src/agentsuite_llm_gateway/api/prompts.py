@@ -10,14 +10,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import Made, Pages, create, errors, gate, subject_id
 from agentsuite_kit.http.etag import Precondition, etag
 from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
 from agentsuite_kit.http.problems import ProblemError, field_problem
-from agentsuite_kit.storable import unstorable
+from agentsuite_kit.http.storable import StrictBody
 from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.handlers import prompts as handlers
@@ -49,20 +49,7 @@ UsageReader = Annotated[Principal, gate("prompts:read", "usage:read")]
 routes = APIRouter(prefix="/v1", tags=["prompts"], route_class=Bounded)
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        # the app's edge refuses such text first; this keeps a body built elsewhere honest
-        found = unstorable(data)
-        if found is not None:
-            raise ValueError(f"body.{found.path}: {found.reason}" if found.path else found.reason)
-        return data
-
-
-class VersionIn(Body):
+class VersionIn(StrictBody):
     messages: Messages = Field(description="OpenAI chat messages with {{ variable }} holes.")
     variables: dict[str, Any] | None = Field(
         default=None, description="JSON Schema (2020-12) of the variables; derived if absent."
@@ -78,11 +65,11 @@ class PromptIn(VersionIn):
     description: str = Field(default="", max_length=2000)
 
 
-class LabelIn(Body):
+class LabelIn(StrictBody):
     version: Version
 
 
-class RenderIn(Body):
+class RenderIn(StrictBody):
     label: str | None = Field(default=None, min_length=1, max_length=64)
     version: Version | None = None
     variables: dict[str, Any] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from agentsuite_llm_gateway.deps import Deps
 from agentsuite_llm_gateway.domain import prompts as domain
 from agentsuite_llm_gateway.domain.errors import Code, GatewayError
 from agentsuite_llm_gateway.repositories.prompts import Row
+from agentsuite_llm_gateway.repositories.tables import USAGE_SUMS
 from agentsuite_llm_gateway.uow import GatewayUow
 
 
@@ -226,16 +227,7 @@ def prompt_view(row: Row, labels: dict[str, int]) -> dict[str, Any]:
 
 def usage_view(latest: int, totals: dict[int, dict[str, int]]) -> list[dict[str, Any]]:
     """One entry per version, newest first, zeros where nothing was used."""
-    empty = {
-        "requests": 0,
-        "errors": 0,
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "cached_tokens": 0,
-        "reasoning_tokens": 0,
-        "cost_micros": 0,
-        "latency_ms_sum": 0,
-    }
+    empty = dict.fromkeys(("errors", *USAGE_SUMS), 0)
     out = []
     for version in range(latest, 0, -1):
         t = totals.get(version, empty)

@@ -18,22 +18,13 @@ from sqlalchemy import ColumnElement, func, literal, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from agentsuite_kit.db.repository import Repository, keyset
-from agentsuite_llm_gateway.repositories.tables import calls, usage_daily
+from agentsuite_llm_gateway.repositories.tables import USAGE_SUMS, calls, usage_daily
 
 STARTED = "started"
 INTERRUPTED = "interrupted"  # the error code of a call whose process died mid-call
 # how far back a `started` row is looked for: a call runs minutes, not days
 _STARTED_WITHIN = 2
 
-_SUMS = (
-    "requests",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
-    "cost_micros",
-    "latency_ms_sum",
-)
 
 # what a usage group_by name reads from the rollup
 GROUPS: Mapping[str, ColumnElement[Any]] = {
@@ -120,11 +111,11 @@ _USAGE_TYPES = {
     "user_id": "text",
     "prompt": "text",
     "status": "text",
-    **dict.fromkeys(_SUMS, "int8"),
+    **dict.fromkeys(USAGE_SUMS, "int8"),
 }
 _USAGE_NAMES = ", ".join(_USAGE_TYPES)
 _USAGE_ARRAYS = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_USAGE_TYPES.values(), 1))
-_USAGE_ADD = ", ".join(f"{c} = usage_daily.{c} + excluded.{c}" for c in _SUMS)
+_USAGE_ADD = ", ".join(f"{c} = usage_daily.{c} + excluded.{c}" for c in USAGE_SUMS)
 # built from the constant column maps above, never from input
 _UPSERT_USAGE = f"INSERT INTO usage_daily ({_USAGE_NAMES}) SELECT * FROM unnest({_USAGE_ARRAYS}) ON CONFLICT (tenant_id, day, model, provider, api_key_id, user_id, prompt, status) DO UPDATE SET {_USAGE_ADD}"  # noqa: E501, S608
 
@@ -292,7 +283,7 @@ class Usage(Repository):
     ) -> tuple[list[RowMapping], RowMapping]:
         """Sums per group (at most `limit + 1` groups, ordered by group) and overall."""
         conditions = _usage_conditions(where)
-        sums = [func.coalesce(func.sum(usage_daily.c[name]), 0).label(name) for name in _SUMS]
+        sums = [func.coalesce(func.sum(usage_daily.c[name]), 0).label(name) for name in USAGE_SUMS]
         keys = [GROUPS[name].label(name) for name in groups]
         grouped = (
             select(*keys, *sums).where(*conditions).group_by(*keys).order_by(*keys).limit(limit + 1)

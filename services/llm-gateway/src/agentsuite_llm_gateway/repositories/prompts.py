@@ -14,6 +14,7 @@ from agentsuite_kit.db.repository import Repository
 from agentsuite_kit.http.numbers import ascii_int
 from agentsuite_kit.http.pagination import CursorValue
 from agentsuite_llm_gateway.repositories.tables import (
+    USAGE_SUMS,
     prompt_label_moves,
     prompt_labels,
     prompt_versions,
@@ -229,14 +230,8 @@ class Prompts(Repository):
         query = (
             select(
                 version,
-                func.sum(u.requests),
                 func.sum(u.requests).filter(u.status != "ok"),
-                func.sum(u.prompt_tokens),
-                func.sum(u.completion_tokens),
-                func.sum(u.cached_tokens),
-                func.sum(u.reasoning_tokens),
-                func.sum(u.cost_micros),
-                func.sum(u.latency_ms_sum),
+                *(func.sum(u[name]) for name in USAGE_SUMS),
             )
             .where(u.prompt.like(f"{prompt_id}:%"))
             .group_by(version)
@@ -245,16 +240,7 @@ class Prompts(Repository):
             query = query.where(u.day >= since)
         if until is not None:
             query = query.where(u.day < until)
-        names = (
-            "requests",
-            "errors",
-            "prompt_tokens",
-            "completion_tokens",
-            "cached_tokens",
-            "reasoning_tokens",
-            "cost_micros",
-            "latency_ms_sum",
-        )
+        names = ("errors", *USAGE_SUMS)
         totals: dict[int, dict[str, int]] = {}
         for row in (await self.session.execute(query)).all():
             number = ascii_int(str(row[0]))

@@ -18,33 +18,19 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.dialects.postgresql import UUID as PgUUID
+
+from agentsuite_kit.db.columns import (
+    created_column,
+    tenant_column,
+    updated_column,
+    uuid_column,
+    version_column,
+)
 
 metadata = MetaData()
-
-
-def _uuid(name: str, nullable: bool = True) -> Column[object]:
-    return Column(name, PgUUID(as_uuid=True), nullable=nullable)
-
-
-def _tenant() -> Column[object]:
-    return Column("tenant_id", PgUUID(as_uuid=True), nullable=False)
-
-
-def _created() -> Column[object]:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _updated() -> Column[object]:
-    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _version() -> Column[object]:
-    return Column("version", Integer, nullable=False, server_default=text("1"))
 
 
 def _micros(name: str, nullable: bool = False) -> Column[object]:
@@ -56,8 +42,8 @@ def _micros(name: str, nullable: bool = False) -> Column[object]:
 providers = Table(
     "providers",
     metadata,
-    _uuid("provider_id", nullable=False),
-    _tenant(),
+    uuid_column("provider_id", nullable=False),
+    tenant_column(),
     Column("name", String(64), nullable=False),
     Column("kind", String(16), nullable=False),  # openai | anthropic | local
     Column("base_url", Text, nullable=True),
@@ -66,9 +52,9 @@ providers = Table(
     # AES-256-GCM; associated data binds it to (tenant, provider)
     Column("credential", LargeBinary, nullable=True),
     Column("credential_key_id", String(64), nullable=True),
-    _version(),
-    _created(),
-    _updated(),
+    version_column(),
+    created_column(),
+    updated_column(),
     PrimaryKeyConstraint("provider_id"),
     UniqueConstraint("tenant_id", "name", name="uq_providers_tenant_name"),
 )
@@ -76,9 +62,9 @@ providers = Table(
 models = Table(
     "models",
     metadata,
-    _uuid("model_id", nullable=False),
-    _tenant(),
-    _uuid("provider_id", nullable=False),
+    uuid_column("model_id", nullable=False),
+    tenant_column(),
+    uuid_column("provider_id", nullable=False),
     Column("name", String(128), nullable=False),  # what clients ask for
     Column("upstream", String(256), nullable=False),  # what the provider is sent
     Column("context_window", Integer, nullable=False),
@@ -86,9 +72,9 @@ models = Table(
     Column("capabilities", ARRAY(Text()), nullable=False, server_default=text("'{}'")),
     Column("tier", String(16), nullable=False, server_default=text("'balanced'")),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
-    _version(),
-    _created(),
-    _updated(),
+    version_column(),
+    created_column(),
+    updated_column(),
     PrimaryKeyConstraint("model_id"),
     ForeignKeyConstraint(["provider_id"], ["providers.provider_id"], ondelete="CASCADE"),
     UniqueConstraint("tenant_id", "name", name="uq_models_tenant_name"),
@@ -98,9 +84,9 @@ models = Table(
 prices = Table(
     "prices",
     metadata,
-    _uuid("price_id", nullable=False),
-    _tenant(),
-    _uuid("model_id", nullable=False),
+    uuid_column("price_id", nullable=False),
+    tenant_column(),
+    uuid_column("model_id", nullable=False),
     Column("effective_from", DateTime(timezone=True), nullable=False),
     Column("currency", String(3), nullable=False, server_default=text("'USD'")),
     # micro-units of the currency per million tokens
@@ -108,7 +94,7 @@ prices = Table(
     _micros("output_micros"),
     _micros("cached_input_micros", nullable=True),  # null: billed as input
     _micros("reasoning_micros", nullable=True),  # null: billed as output
-    _created(),
+    created_column(),
     PrimaryKeyConstraint("price_id"),
     ForeignKeyConstraint(["model_id"], ["models.model_id"], ondelete="CASCADE"),
     UniqueConstraint("model_id", "effective_from", name="uq_prices_model_from"),
@@ -117,15 +103,15 @@ prices = Table(
 aliases = Table(
     "aliases",
     metadata,
-    _uuid("alias_id", nullable=False),
-    _tenant(),
+    uuid_column("alias_id", nullable=False),
+    tenant_column(),
     Column("name", String(128), nullable=False),
     # [{"model": name, "weight": int}] in fallback order
     Column("targets", JSONB, nullable=False),
     Column("description", Text, nullable=False, server_default=text("''")),
-    _version(),
-    _created(),
-    _updated(),
+    version_column(),
+    created_column(),
+    updated_column(),
     PrimaryKeyConstraint("alias_id"),
     UniqueConstraint("tenant_id", "name", name="uq_aliases_tenant_name"),
 )
@@ -134,28 +120,28 @@ aliases = Table(
 rules = Table(
     "rules",
     metadata,
-    _uuid("rule_id", nullable=False),
-    _tenant(),
+    uuid_column("rule_id", nullable=False),
+    tenant_column(),
     Column("effect", String(8), nullable=False),  # pin | forbid
     Column("model", String(128), nullable=False),  # model name; `*` suffix matches a prefix
     Column("subject_kind", String(16), nullable=False),  # tenant | org | user | api_key
     Column("subject_id", Text, nullable=True),  # null: everyone of the kind
     Column("reason", Text, nullable=False, server_default=text("''")),
-    _created(),
+    created_column(),
     PrimaryKeyConstraint("rule_id"),
 )
 
 preferences = Table(
     "preferences",
     metadata,
-    _uuid("preference_id", nullable=False),
-    _tenant(),
+    uuid_column("preference_id", nullable=False),
+    tenant_column(),
     Column("subject_kind", String(16), nullable=False),  # tenant | user
     Column("subject_id", Text, nullable=False),
     Column("default_model", String(128), nullable=False),  # model or alias
     Column("settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    _version(),
-    _updated(),
+    version_column(),
+    updated_column(),
     PrimaryKeyConstraint("preference_id"),
     UniqueConstraint("tenant_id", "subject_kind", "subject_id", name="uq_preferences_subject"),
 )
@@ -165,8 +151,8 @@ preferences = Table(
 budgets = Table(
     "budgets",
     metadata,
-    _uuid("budget_id", nullable=False),
-    _tenant(),
+    uuid_column("budget_id", nullable=False),
+    tenant_column(),
     Column("scope", String(16), nullable=False),  # tenant | org | api_key | user
     Column("scope_id", Text, nullable=False),
     Column("period", String(8), nullable=False),  # day | month | total
@@ -183,9 +169,9 @@ budgets = Table(
     _micros("reserved_micros"),
     Column("warned", Boolean, nullable=False, server_default=text("false")),
     Column("exceeded", Boolean, nullable=False, server_default=text("false")),
-    _version(),
-    _created(),
-    _updated(),
+    version_column(),
+    created_column(),
+    updated_column(),
     PrimaryKeyConstraint("budget_id"),
     UniqueConstraint("tenant_id", "scope", "scope_id", "period", name="uq_budgets_scope"),
 )
@@ -194,13 +180,13 @@ budgets = Table(
 reservations = Table(
     "reservations",
     metadata,
-    _uuid("reservation_id", nullable=False),
-    _uuid("budget_id", nullable=False),
-    _tenant(),
+    uuid_column("reservation_id", nullable=False),
+    uuid_column("budget_id", nullable=False),
+    tenant_column(),
     Column("tokens", BigInteger, nullable=False),
     _micros("micros"),
     Column("expires_at", DateTime(timezone=True), nullable=False),
-    _created(),
+    created_column(),
     PrimaryKeyConstraint("reservation_id", "budget_id"),
     ForeignKeyConstraint(["budget_id"], ["budgets.budget_id"], ondelete="CASCADE"),
     Index("ix_reservations_expires", "expires_at"),
@@ -211,13 +197,13 @@ reservations = Table(
 prompts = Table(
     "prompts",
     metadata,
-    _uuid("prompt_id", nullable=False),
-    _tenant(),
+    uuid_column("prompt_id", nullable=False),
+    tenant_column(),
     Column("name", String(128), nullable=False),
     Column("description", Text, nullable=False, server_default=text("''")),
     Column("latest_version", Integer, nullable=False, server_default="0"),
-    _created(),
-    _updated(),
+    created_column(),
+    updated_column(),
     PrimaryKeyConstraint("prompt_id"),
     UniqueConstraint("tenant_id", "name", name="uq_prompts_tenant_name"),
 )
@@ -225,16 +211,16 @@ prompts = Table(
 prompt_versions = Table(
     "prompt_versions",
     metadata,
-    _uuid("prompt_id", nullable=False),
+    uuid_column("prompt_id", nullable=False),
     Column("version", Integer, nullable=False),
-    _tenant(),
+    tenant_column(),
     Column("messages", JSONB, nullable=False),  # chat messages with {{variable}} holes
     Column("variables", JSONB, nullable=False),  # JSON Schema of the variables object
     Column("model", String(128), nullable=True),  # default model or alias
     Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("note", Text, nullable=False, server_default=text("''")),
-    _uuid("created_by"),
-    _created(),
+    uuid_column("created_by"),
+    created_column(),
     PrimaryKeyConstraint("prompt_id", "version"),
     ForeignKeyConstraint(["prompt_id"], ["prompts.prompt_id"], ondelete="CASCADE"),
 )
@@ -242,12 +228,12 @@ prompt_versions = Table(
 prompt_labels = Table(
     "prompt_labels",
     metadata,
-    _uuid("prompt_id", nullable=False),
+    uuid_column("prompt_id", nullable=False),
     Column("label", String(64), nullable=False),
-    _tenant(),
+    tenant_column(),
     Column("version", Integer, nullable=False),
-    _uuid("moved_by"),
-    _updated(),
+    uuid_column("moved_by"),
+    updated_column(),
     PrimaryKeyConstraint("prompt_id", "label"),
     ForeignKeyConstraint(
         ["prompt_id", "version"],
@@ -261,13 +247,13 @@ prompt_label_moves = Table(
     "prompt_label_moves",
     metadata,
     Column("move_id", BigInteger, primary_key=True, autoincrement=True),
-    _uuid("prompt_id", nullable=False),
-    _tenant(),
+    uuid_column("prompt_id", nullable=False),
+    tenant_column(),
     Column("label", String(64), nullable=False),
     Column("from_version", Integer, nullable=True),
     Column("to_version", Integer, nullable=False),
-    _uuid("moved_by"),
-    _created(),
+    uuid_column("moved_by"),
+    created_column(),
     ForeignKeyConstraint(["prompt_id"], ["prompts.prompt_id"], ondelete="CASCADE"),
     Index("ix_prompt_label_moves_prompt", "prompt_id", "move_id"),
 )
@@ -279,20 +265,20 @@ prompt_label_moves = Table(
 calls = Table(
     "calls",
     metadata,
-    _uuid("call_id", nullable=False),
-    _tenant(),
+    uuid_column("call_id", nullable=False),
+    tenant_column(),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    _uuid("request_id", nullable=False),
+    uuid_column("request_id", nullable=False),
     Column("source", String(8), nullable=False),  # api | kafka
     Column("requester", String(64), nullable=False),
-    _uuid("api_key_id"),
-    _uuid("user_id"),
-    _uuid("org_id"),
+    uuid_column("api_key_id"),
+    uuid_column("user_id"),
+    uuid_column("org_id"),
     Column("run_id", Text, nullable=True),
     Column("requested", String(128), nullable=False),  # model or alias asked for
     Column("model", String(128), nullable=True),  # model that answered (or last tried)
     Column("provider", String(64), nullable=True),
-    _uuid("prompt_id"),
+    uuid_column("prompt_id"),
     Column("prompt_version", Integer, nullable=True),
     Column("status", String(8), nullable=False),  # started | ok | error
     Column("error_code", String(32), nullable=True),
@@ -309,7 +295,7 @@ calls = Table(
     # [{"model", "provider", "status", "error", "ms"}]: every attempt, in order
     Column("attempts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     # 0005: the process that ran the call; a `started` row whose process died is interrupted
-    _uuid("instance_id"),
+    uuid_column("instance_id"),
     PrimaryKeyConstraint("created_at", "call_id"),
     Index("ix_calls_tenant_created", "tenant_id", "created_at"),
     Index("ix_calls_started", "created_at", postgresql_where=text("status = 'started'")),
@@ -321,7 +307,7 @@ calls = Table(
 usage_daily = Table(
     "usage_daily",
     metadata,
-    _tenant(),
+    tenant_column(),
     Column("day", DateTime(timezone=True), nullable=False),
     Column("model", String(128), nullable=False),
     Column("provider", String(64), nullable=False),
@@ -346,16 +332,16 @@ usage_daily = Table(
 requests = Table(
     "requests",
     metadata,
-    _uuid("request_id", nullable=False),
-    _tenant(),
+    uuid_column("request_id", nullable=False),
+    tenant_column(),
     Column("requester", String(64), nullable=False),
     Column("reply_to", String(249), nullable=False),
     Column("status", String(8), nullable=False),  # pending | done
     Column("response", JSONB, nullable=True),  # the LlmResponse payload, when done
-    _created(),
+    created_column(),
     Column("answered_at", DateTime(timezone=True), nullable=True),
     # 0005: the process that claimed it (instance.py): a dead one's claims are answered at once
-    _uuid("instance_id"),
+    uuid_column("instance_id"),
     PrimaryKeyConstraint("request_id"),
     Index("ix_requests_pending", "created_at", postgresql_where=text("status = 'pending'")),
 )
@@ -363,13 +349,13 @@ requests = Table(
 cache_entries = Table(
     "cache_entries",
     metadata,
-    _tenant(),
+    tenant_column(),
     Column("key", LargeBinary, nullable=False),  # sha256 of (model, prompt version, request)
     Column("scope", Text, nullable=False, server_default=text("''")),  # '' or the run id
     Column("model", String(128), nullable=False),
     Column("body", JSONB, nullable=False),  # the completion as returned
     Column("hits", BigInteger, nullable=False, server_default="0"),
-    _created(),
+    created_column(),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("tenant_id", "key", "scope"),
     Index("ix_cache_entries_expires", "expires_at"),
@@ -395,3 +381,14 @@ TENANT_TABLES = (
 )
 
 __all__ = ["TENANT_TABLES", "metadata"]
+
+USAGE_SUMS = (
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cost_micros",
+    "latency_ms_sum",
+)
+"""The columns of `usage_daily` each call adds to (the rest name the row)."""
