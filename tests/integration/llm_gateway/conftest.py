@@ -1,5 +1,8 @@
-"""One gateway database and one running gateway per session (tests make their own tenants:
-a fresh `uuid4()` is a tenant as far as the gateway cares)."""
+"""One gateway database and one running gateway for this package's tests (tests make their
+own tenants: a fresh `uuid4()` is a tenant as far as the gateway cares). Package-scoped, not
+session-scoped: a gateway left running after them would stay in the `llm.requests.v1` group
+and answer other packages' requests (execution's, whose gateway knows their models) with
+"model does not exist"."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from tests.integration.llm_gateway.harness import (
 from tests.integration.llm_gateway.setup import served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def gateway_db(
     pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServiceDb]:
@@ -26,11 +29,11 @@ async def gateway_db(
     await deprovision(pg_admin_url, [db])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def gateway(
     gateway_db: ServiceDb, pg_admin_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[Gateway]:
-    """The gateway, started once for the session."""
+    """The gateway, started once for this package."""
     settings = make_settings(gateway_db.url(pg_admin_url), kafka_bootstrap)
     async with running(settings, gateway_db, pg_admin_url) as started:
         yield started
