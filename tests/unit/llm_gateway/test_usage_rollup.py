@@ -12,14 +12,8 @@ from agentsuite_llm_gateway.domain.caller import Caller
 from agentsuite_llm_gateway.domain.costs import Tokens
 from agentsuite_llm_gateway.domain.traces import Attempt, Trace
 from agentsuite_llm_gateway.handlers.traces import money
-from agentsuite_llm_gateway.recorder import (
-    call_row,
-    day_of,
-    prompt_key,
-    rollup,
-    transient,
-    usage_event,
-)
+from agentsuite_llm_gateway.recorder import transient
+from agentsuite_llm_gateway.trace_rows import call_row, day_of, prompt_key, rollup, usage_event
 
 TENANT = uuid.uuid4()
 KEY = uuid.uuid4()

@@ -21,9 +21,10 @@ from agentsuite_llm_gateway.domain.errors import GatewayError
 from agentsuite_llm_gateway.domain.traces import Trace
 from agentsuite_llm_gateway.instance import Instance
 from agentsuite_llm_gateway.prepared import Json, Options, Outcome, Prepared, elapsed_ms
-from agentsuite_llm_gateway.recorder import Recorder, call_row
+from agentsuite_llm_gateway.recorder import Recorder
 from agentsuite_llm_gateway.repositories.calls import STARTED
 from agentsuite_llm_gateway.settings import GatewaySettings
+from agentsuite_llm_gateway.trace_rows import call_row
 from agentsuite_llm_gateway.uow import GatewayUow
 from agentsuite_llm_gateway.upstream.base import Reply
 

@@ -22,8 +22,8 @@ from agentsuite_llm_gateway.handlers.traces import (
     UsageQuery,
     UsageReport,
 )
-from agentsuite_llm_gateway.recorder import day_of
 from agentsuite_llm_gateway.repositories.calls import TraceFilter, UsageFilter
+from agentsuite_llm_gateway.trace_rows import day_of
 
 DEFAULT_RANGE = timedelta(days=30)
 MAX_RANGE = timedelta(days=400)

@@ -46,8 +46,8 @@ from agentsuite_llm_gateway.handlers.request_mapping import (
     ok_response,
 )
 from agentsuite_llm_gateway.instance import NAMESPACE, lock_key
-from agentsuite_llm_gateway.recorder import interrupted_rollup
 from agentsuite_llm_gateway.repositories.requests import DONE, RequestRow
+from agentsuite_llm_gateway.trace_rows import interrupted_rollup
 from agentsuite_llm_gateway.uow import GatewayUow
 
 log = logging.getLogger(__name__)
