@@ -113,6 +113,22 @@ async def effect_counts(uow: Callable[..., SampleUow], tenant: UUID) -> tuple[in
         return int(row[0]), int(row[1])
 
 
+async def reaches(
+    count: Callable[[], int], target: int, *, stall: float = 60.0, every: float = 0.1
+) -> None:
+    """Poll `count` until it reaches `target`; fail only when it has not moved for `stall`
+    seconds (a hang guard that a slow machine working through hundreds of events passes)."""
+    loop = asyncio.get_running_loop()
+    seen, moved = count(), loop.time()
+    while seen < target:
+        if loop.time() - moved > stall:
+            raise AssertionError(f"stuck at {seen} of {target} for {stall}s")
+        await asyncio.sleep(every)
+        now = count()
+        if now != seen:
+            seen, moved = now, loop.time()
+
+
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, within: float = 60.0, every: float = 0.1
 ) -> None:
