@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,6 +14,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
 from agentsuite_contracts.envelope import Envelope, Subject
+from agentsuite_contracts.registry import partition_key
+from agentsuite_kit.db.outbox import encode
 from agentsuite_kit.messaging.admin import ensure_topics
 from agentsuite_kit.messaging.consumer import Consumer, Outcome
 from agentsuite_kit.messaging.group import ConsumerGroup
@@ -178,3 +180,20 @@ async def counted(
         return consumer.counts[outcome] >= at_least
 
     await eventually(reached, within=within)
+
+
+async def send(kafka: str, topic: str, envelopes: Sequence[Envelope[Any]]) -> None:
+    """The envelopes in order, each keyed as the producer's relay keys it."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        for item in envelopes:
+            value, headers = encode(item)
+            await producer.send_and_wait(
+                topic,
+                value,
+                key=partition_key(item, topic).encode(),
+                headers=[(k, v.encode()) for k, v in headers.items()],
+            )
+    finally:
+        await producer.stop()

@@ -21,20 +21,20 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr, TypeAdapter
 from sqlalchemy import func, select, text
 
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, LlmResponse, Role
-from agentsuite_contracts.registry import partition_key, subject_of
+from agentsuite_contracts.registry import subject_of
 from agentsuite_contracts.topic_names import LLM_REQUESTS_V1, LLM_RESPONSES_V1
-from agentsuite_kit.db.outbox import encode
 from agentsuite_kit.llm import LlmClient, Replies
 from agentsuite_kit.messaging.admin import ensure_topics
 from agentsuite_kit.runtime import Runtime
 from tests.integration.conftest import SampleDb
 from tests.integration.kafka_helpers import eventually
+from tests.integration.kafka_helpers import send as deliver
 from tests.integration.sample.repositories import effects, llm_calls
 from tests.integration.sample.settings import SampleSettings
 from tests.integration.sample.uow import SampleUow
@@ -160,19 +160,7 @@ def answer(svc: Service, request_id: UUID, tenant: UUID | None, **kw: Any) -> En
 async def publish(svc: Service, envelopes: list[Envelope[Any]]) -> None:
     """Send as the gateway's relay would, then wait until the client's consumer applied
     each distinct envelope (its inbox), whatever the handler made of it."""
-    producer = AIOKafkaProducer(bootstrap_servers=svc.kafka, acks="all")
-    await producer.start()
-    try:
-        for item in envelopes:
-            value, headers = encode(item)
-            await producer.send_and_wait(
-                LLM_RESPONSES_V1,
-                value,
-                key=partition_key(item, LLM_RESPONSES_V1).encode(),
-                headers=[(k, v.encode()) for k, v in headers.items()],
-            )
-    finally:
-        await producer.stop()
+    await deliver(svc.kafka, LLM_RESPONSES_V1, envelopes)
     ids = list({e.id for e in envelopes})
     group = f"sample.{svc.client.name}"
 

@@ -15,25 +15,24 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 from sqlalchemy import text
 
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.llm import ChatMessage, LlmRequest, LlmResponse, Role
-from agentsuite_contracts.registry import TOPICS, partition_key, subject_of
+from agentsuite_contracts.registry import TOPICS, subject_of
 from agentsuite_contracts.topic_names import (
     LLM_REQUESTS_V1,
     LLM_RESPONSES_V1,
     REPLY_TOPICS,
     reply_topic,
 )
-from agentsuite_kit.db.outbox import encode
 from agentsuite_kit.llm import LlmClient, Replies
 from agentsuite_kit.messaging.admin import ensure_topics
 from agentsuite_kit.runtime import Runtime
 from tests.integration.conftest import SampleDb
 from tests.integration.kafka_helpers import eventually
+from tests.integration.kafka_helpers import send as deliver
 from tests.integration.sample.repositories import llm_calls
 from tests.integration.sample.settings import SampleSettings
 from tests.integration.sample.uow import SampleUow
@@ -112,22 +111,6 @@ def answer(sent: LlmRequest, tenant: UUID) -> Envelope[Any]:
     )
 
 
-async def publish(kafka: str, topic: str, envelopes: list[Envelope[Any]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        for item in envelopes:
-            value, headers = encode(item)
-            await producer.send_and_wait(
-                topic,
-                value,
-                key=partition_key(item, topic).encode(),
-                headers=[(k, v.encode()) for k, v in headers.items()],
-            )
-    finally:
-        await producer.stop()
-
-
 async def seen_by(two: Requesters, requester: str, envelopes: list[Envelope[Any]]) -> set[UUID]:
     """Which of `envelopes` the requester's consumer group took (its inbox)."""
     async with two.runtime.uow(None, all_tenants=True) as uow:
@@ -154,8 +137,8 @@ async def test_each_requester_reads_and_applies_only_its_own_answers(two: Reques
     # consumer takes it and applies nothing, it is not discovery's call
     stray = answers["planning"].model_copy(update={"id": uuid4()})
     for r in REQUESTERS:
-        await publish(two.kafka, reply_topic(r), [answers[r]])
-    await publish(two.kafka, reply_topic("discovery"), [stray])
+        await deliver(two.kafka, reply_topic(r), [answers[r]])
+    await deliver(two.kafka, reply_topic("discovery"), [stray])
 
     async def taken() -> bool:
         return await seen_by(two, "discovery", [answers["discovery"], stray]) == {
@@ -180,7 +163,7 @@ async def test_an_answer_on_the_shared_topic_applies_once_to_its_requester(
     tenant = uuid4()
     sent = await send(two, "discovery", tenant)
     old = answer(sent, tenant)
-    await publish(two.kafka, LLM_RESPONSES_V1, [old])
+    await deliver(two.kafka, LLM_RESPONSES_V1, [old])
 
     async def taken() -> bool:
         # both groups still read the shared topic: each takes it, only discovery applies it

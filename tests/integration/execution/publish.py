@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from aiokafka import AIOKafkaProducer
-
 from agentsuite_contracts.catalog import (
     AgentCreated,
     AgentSpec,
@@ -25,9 +23,9 @@ from agentsuite_contracts.common import Money
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.llm import ModelRegistered
 from agentsuite_contracts.planning import PlanApproved, PlanPhase, PlanSnapshot
-from agentsuite_contracts.registry import partition_key, subject_of
+from agentsuite_contracts.registry import subject_of
 from agentsuite_contracts.steps import Budget, PlanStep, StepKind, ToolStep
-from agentsuite_kit.db.outbox import encode
+from tests.integration.kafka_helpers import send as send
 
 PRODUCERS = {"planning": "planning", "catalog": "catalog", "llm": "llm-gateway"}
 
@@ -48,23 +46,6 @@ def envelope(
         occurred_at=occurred_at or datetime.now(UTC),
         payload=payload,
     )
-
-
-async def send(kafka: str, topic: str, envelopes: Sequence[Envelope[Any]]) -> None:
-    """The envelopes in order, each keyed as the producer's relay keys it."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        for item in envelopes:
-            value, headers = encode(item)
-            await producer.send_and_wait(
-                topic,
-                value,
-                key=partition_key(item, topic).encode(),
-                headers=[(k, v.encode()) for k, v in headers.items()],
-            )
-    finally:
-        await producer.stop()
 
 
 async def publish(
