@@ -1,0 +1,15 @@
+"""catalog's unit of work: the kit's (transaction, outbox, inbox), plus its repositories."""
+
+from __future__ import annotations
+
+from agentsuite_catalog.repositories.items import Items
+from agentsuite_catalog.repositories.tenants import Tenants
+from agentsuite_kit.db import UnitOfWork
+from agentsuite_kit.db.scoped import ScopedConnection
+
+
+class CatalogUow(UnitOfWork):
+    def bind(self, session: ScopedConnection) -> None:
+        super().bind(session)
+        self.items = Items(session)
+        self.tenants = Tenants(session)
