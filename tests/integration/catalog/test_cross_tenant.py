@@ -8,17 +8,24 @@ from typing import Any
 from uuid import uuid4
 
 from tests.integration.catalog.harness import Service, auth
+from tests.integration.catalog.tools_support import published, version_body
 
-PARAM = re.compile(r"\{[a-z_]+\}")
+PARAM = re.compile(r"\{([a-z_]+)\}")
+BODIES: dict[str, Any] = {
+    "/v1/tools/{tool_id}/versions": version_body("9.0.0"),
+    "/v1/tools/{tool_id}/versions/{version}/validate": {"input": {"q": "x"}},
+    "/v1/tools/{tool_id}/versions/{version}/deprecate": {"reason": "b's"},
+}
 
 
 async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -> None:
     a, b = uuid4(), uuid4()
-    made = await service.client.post("/v1/items", json={"name": "a's"}, headers=auth(a))
-    assert made.status_code == 201, made.text
-    a_item = made.json()["id"]
+    view = await published(service, a, "a.tool")
+    ids = {"tool_id": view["tool_id"], "version": view["version"]}
     before = await service.owner_sql(
-        "SELECT id, name FROM items WHERE tenant_id = :t ORDER BY id", t=a
+        "SELECT t.id, t.name, t.head_version, v.version, v.status, v.spec FROM tools t "
+        "JOIN tool_versions v ON v.tool_id = t.id WHERE t.tenant_id = :t ORDER BY v.id",
+        t=a,
     )
 
     aimed: list[str] = []
@@ -26,17 +33,21 @@ async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -
     for path, operations in paths.items():
         if not PARAM.search(path):
             continue
-        url = PARAM.sub(a_item, path)
+        url = PARAM.sub(lambda m: str(ids[m.group(1)]), path)
         for method in operations:
-            body = {"name": "b's"} if method in ("post", "put", "patch") else None
+            body = BODIES.get(path) if method == "post" else None
             r = await service.client.request(method, url, json=body, headers=auth(b))
             aimed.append(f"{method.upper()} {path}")
             assert r.status_code == 404, f"{method.upper()} {path}: {r.status_code} {r.text}"
-    assert aimed, "no route names an object: nothing was tried"
+    assert len(aimed) >= 6, aimed
 
     after = await service.owner_sql(
-        "SELECT id, name FROM items WHERE tenant_id = :t ORDER BY id", t=a
+        "SELECT t.id, t.name, t.head_version, v.version, v.status, v.spec FROM tools t "
+        "JOIN tool_versions v ON v.tool_id = t.id WHERE t.tenant_id = :t ORDER BY v.id",
+        t=a,
     )
     assert after == before
     async with service.deps.runtime.uow(b) as uow:
-        assert await uow.items.get(made.json()["id"]) is None
+        assert await uow.tools.get(view["tool_id"]) is None
+    rows = await service.owner_sql("SELECT count(*) FROM tools WHERE tenant_id = :t", t=b)
+    assert rows[0][0] == 0

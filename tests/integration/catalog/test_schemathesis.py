@@ -1,6 +1,6 @@
 """Schemathesis over catalog's OpenAPI, against the real app: for every operation, cases
-that follow the schema, cases that break it, and cases aimed at a real item of the
-caller's tenant. Asserted over all: no 5xx; status, schema and content type as documented;
+that follow the schema, cases that break it, and cases aimed at a real tool version of
+the caller's tenant. Asserted over all: no 5xx; status, schema and content type as documented;
 every error is problem+json with its own status; data the schema forbids gets a 4xx."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from uuid import uuid4
 
 from schemathesis import GenerationMode
 
-from tests.integration.catalog.harness import SIGNER, Service, auth
+from tests.integration.catalog.harness import SIGNER, Service
+from tests.integration.catalog.tools_support import register
 from tests.integration.schemathesis_support import (
     CONFORMANCE,
     Tally,
@@ -28,9 +29,8 @@ async def test_schemathesis_finds_no_server_error_and_no_nonconformance(
 ) -> None:
     tenant = uuid4()
     token = SIGNER.token(tenant)
-    made = await service.client.post("/v1/items", json={"name": "real"}, headers=auth(tenant))
-    assert made.status_code == 201, made.text
-    real = {"item_id": made.json()["id"]}
+    made = await register(service, tenant, "real")
+    real = {"tool_id": made["tool_id"], "version": made["version"]}
 
     ops = operations(service.app, "catalog")
     tally = Tally()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentsuite_catalog.repositories.items import Items
 from agentsuite_catalog.repositories.tenants import Tenants
+from agentsuite_catalog.repositories.tools import Tools
 from agentsuite_kit.db import UnitOfWork
 from agentsuite_kit.db.scoped import ScopedConnection
 
@@ -11,5 +11,5 @@ from agentsuite_kit.db.scoped import ScopedConnection
 class CatalogUow(UnitOfWork):
     def bind(self, session: ScopedConnection) -> None:
         super().bind(session)
-        self.items = Items(session)
+        self.tools = Tools(session)
         self.tenants = Tenants(session)

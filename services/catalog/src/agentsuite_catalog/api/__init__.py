@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_catalog.api import items
+from agentsuite_catalog.api import tools
 
-ROUTERS: list[APIRouter] = [items.router]
+ROUTERS: list[APIRouter] = [tools.router]

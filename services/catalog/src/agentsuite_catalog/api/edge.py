@@ -11,8 +11,9 @@ from agentsuite_catalog.uow import CatalogUow
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import app_state, gate, uow_dependency
 
-# the largest request body a route reads (413 past it)
-MAX_BODY = 64 * 1024
+# the largest request body a route reads (413 past it): a tool version carries two JSON
+# Schemas, which real APIs make tens of kilobytes
+MAX_BODY = 512 * 1024
 
 
 def _open(request: Request, tenant: UUID) -> CatalogUow:
@@ -24,5 +25,5 @@ AppDeps = Annotated[Deps, Depends(app_state("deps", Deps))]
 """The process's `Deps` (`app.build` puts it on the app)."""
 Uow = Annotated[CatalogUow, uow_dependency(_open)]
 """The principal's tenant's unit of work, acting as the principal; the route commits it."""
-Reader = Annotated[Principal, gate("catalog:read")]
-Writer = Annotated[Principal, gate("catalog:write")]
+Reader = Annotated[Principal, gate("tools:read")]
+Writer = Annotated[Principal, gate("tools:write")]

@@ -2,18 +2,65 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, func
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
 metadata = MetaData()
 
-items = Table(
-    "items",
+# a tool: its name (never changes) and its head version (`domain.tools`)
+tools = Table(
+    "tools",
     metadata,
     Column("id", PgUUID(as_uuid=True), primary_key=True),
-    Column("tenant_id", PgUUID(as_uuid=True), nullable=False, index=True),
-    Column("name", String(200), nullable=False),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("head_version", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "name", name="uq_tools_tenant_name"),
+)
+
+# one immutable version of a tool: its frozen spec (the contract's ToolSpec as JSON) and
+# its lifecycle; the semver parts order versions in SQL
+tool_versions = Table(
+    "tool_versions",
+    metadata,
+    Column("id", PgUUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column(
+        "tool_id", PgUUID(as_uuid=True), ForeignKey("tools.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("version", String(64), nullable=False),
+    Column("major", Integer, nullable=False),
+    Column("minor", Integer, nullable=False),
+    Column("patch", Integer, nullable=False),
+    Column("prerelease", String(64), nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("deprecated_at", DateTime(timezone=True), nullable=True),
+    Column("sunset_at", DateTime(timezone=True), nullable=True),
+    Column("deprecation_reason", Text, nullable=True),
+    Column("replacement", String(200), nullable=True),
+    # precedence ignores build metadata: 1.0.0+a and 1.0.0+b are one version
+    UniqueConstraint(
+        "tool_id", "major", "minor", "patch", "prerelease", name="uq_tool_versions_semver"
+    ),
+    Index("ix_tool_versions_tenant_tool", "tenant_id", "tool_id"),
 )
 
 # identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
