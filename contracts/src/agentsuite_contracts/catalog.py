@@ -252,6 +252,21 @@ class AgentLimits(Contract):
     timeout_ms: int | None = Field(default=None, gt=0, description="Wall-clock limit per run.")
 
 
+class PromptRef(Contract):
+    """A prompt template of llm-gateway, by name and a label or a version."""
+
+    name: str = Field(description="The prompt's name in llm-gateway.")
+    label: str | None = Field(default=None, description="A label, e.g. `production`.")
+    version: int | None = Field(default=None, ge=1, description="A version (null: the label's).")
+
+
+class ToolPin(Contract):
+    """A tool an agent may call, pinned to a version or following the tool's head."""
+
+    name: str = Field(description="The tool's name.")
+    version: str | None = Field(default=None, description="Its version (null: the head).")
+
+
 class AgentSpec(Contract):
     """An agent: instructions, a model preference and the tools it may call."""
 
@@ -263,6 +278,12 @@ class AgentSpec(Contract):
     tools: list[str] = Field(default_factory=list, description="Tool names it may call.")
     limits: AgentLimits = Field(default_factory=AgentLimits, description="Per-run guard rails.")
     version: int = Field(ge=1, description="Revision number.")
+    prompt_ref: PromptRef | None = Field(
+        default=None, description="Instructions as a gateway prompt (null: `instructions`)."
+    )
+    tool_pins: list[ToolPin] = Field(
+        default_factory=list, description="`tools` with the versions they are pinned to."
+    )
 
 
 class AgentCreated(Event):

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 from tests.integration.catalog.harness import Service, auth
+from tests.integration.catalog.test_agents import make_agent
 from tests.integration.catalog.tools_support import published, version_body
 
 PARAM = re.compile(r"\{([a-z_]+)\}")
@@ -15,13 +16,26 @@ BODIES: dict[str, Any] = {
     "/v1/tools/{tool_id}/versions": version_body("9.0.0"),
     "/v1/tools/{tool_id}/versions/{version}/validate": {"input": {"q": "x"}},
     "/v1/tools/{tool_id}/versions/{version}/deprecate": {"reason": "b's"},
+    "/v1/agents/{agent_id}/revisions": {"instructions": "b's"},
+    "/v1/agents/{agent_id}/deprecate": {"reason": "b's"},
 }
+AGENT_ROWS = (
+    "SELECT a.id, a.name, a.revisions, a.deprecated_at, r.number, r.status, r.spec FROM agents a "
+    "JOIN agent_revisions r ON r.agent_id = a.id WHERE a.tenant_id = :t ORDER BY r.number"
+)
 
 
 async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -> None:
     a, b = uuid4(), uuid4()
     view = await published(service, a, "a.tool")
-    ids = {"tool_id": view["tool_id"], "version": view["version"]}
+    agent = await make_agent(service, a)
+    ids = {
+        "tool_id": view["tool_id"],
+        "version": view["version"],
+        "agent_id": agent["agent_id"],
+        "number": agent["number"],
+    }
+    agents_before = await service.owner_sql(AGENT_ROWS, t=a)
     before = await service.owner_sql(
         "SELECT t.id, t.name, t.head_version, v.version, v.status, v.spec FROM tools t "
         "JOIN tool_versions v ON v.tool_id = t.id WHERE t.tenant_id = :t ORDER BY v.id",
@@ -39,7 +53,8 @@ async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -
             r = await service.client.request(method, url, json=body, headers=auth(b))
             aimed.append(f"{method.upper()} {path}")
             assert r.status_code == 404, f"{method.upper()} {path}: {r.status_code} {r.text}"
-    assert len(aimed) >= 6, aimed
+    assert len(aimed) >= 11, aimed
+    assert await service.owner_sql(AGENT_ROWS, t=a) == agents_before
 
     after = await service.owner_sql(
         "SELECT t.id, t.name, t.head_version, v.version, v.status, v.spec FROM tools t "
@@ -49,5 +64,6 @@ async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -
     assert after == before
     async with service.deps.runtime.uow(b) as uow:
         assert await uow.tools.get(view["tool_id"]) is None
-    rows = await service.owner_sql("SELECT count(*) FROM tools WHERE tenant_id = :t", t=b)
-    assert rows[0][0] == 0
+    for table in ("tools", "agents"):
+        rows = await service.owner_sql(f"SELECT count(*) FROM {table} WHERE tenant_id = :t", t=b)
+        assert rows[0][0] == 0, table

@@ -10,6 +10,7 @@ from uuid import uuid4
 from schemathesis import GenerationMode
 
 from tests.integration.catalog.harness import SIGNER, Service
+from tests.integration.catalog.test_agents import make_agent
 from tests.integration.catalog.tools_support import register
 from tests.integration.schemathesis_support import (
     CONFORMANCE,
@@ -30,7 +31,13 @@ async def test_schemathesis_finds_no_server_error_and_no_nonconformance(
     tenant = uuid4()
     token = SIGNER.token(tenant)
     made = await register(service, tenant, "real")
-    real = {"tool_id": made["tool_id"], "version": made["version"]}
+    agent = await make_agent(service, tenant)
+    real = {
+        "tool_id": made["tool_id"],
+        "version": made["version"],
+        "agent_id": agent["agent_id"],
+        "number": agent["number"],
+    }
 
     ops = operations(service.app, "catalog")
     tally = Tally()

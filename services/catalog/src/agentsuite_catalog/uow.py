@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentsuite_catalog.repositories.agents import Agents
 from agentsuite_catalog.repositories.tenants import Tenants
 from agentsuite_catalog.repositories.tools import Tools
 from agentsuite_kit.db import UnitOfWork
@@ -12,4 +13,5 @@ class CatalogUow(UnitOfWork):
     def bind(self, session: ScopedConnection) -> None:
         super().bind(session)
         self.tools = Tools(session)
+        self.agents = Agents(session)
         self.tenants = Tenants(session)

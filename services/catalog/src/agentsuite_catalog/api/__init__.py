@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_catalog.api import tools
+from agentsuite_catalog.api import agents, tools
 
-ROUTERS: list[APIRouter] = [tools.router]
+ROUTERS: list[APIRouter] = [tools.router, agents.router]

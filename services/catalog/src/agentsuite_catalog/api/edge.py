@@ -27,3 +27,5 @@ Uow = Annotated[CatalogUow, uow_dependency(_open)]
 """The principal's tenant's unit of work, acting as the principal; the route commits it."""
 Reader = Annotated[Principal, gate("tools:read")]
 Writer = Annotated[Principal, gate("tools:write")]
+AgentReader = Annotated[Principal, gate("agents:read")]
+AgentWriter = Annotated[Principal, gate("agents:write")]

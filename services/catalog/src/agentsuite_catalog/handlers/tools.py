@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +14,8 @@ from agentsuite_catalog.domain import tools as domain
 from agentsuite_catalog.domain.bindings import binding_of
 from agentsuite_catalog.domain.schemas import Violation, violations
 from agentsuite_catalog.domain.semver import parse
-from agentsuite_catalog.domain.tenants import may_write
 from agentsuite_catalog.domain.tools import Deprecation, Draft, Tool, ToolVersion
+from agentsuite_catalog.handlers.common import now, writable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict, Invalid, NotFound
@@ -65,14 +65,6 @@ class Versioned:
     version: ToolVersion
 
 
-async def _writable(uow: CatalogUow) -> UUID:
-    tenant_id = uow.tenant_id
-    assert tenant_id is not None  # the edge hands a tenant's unit of work only
-    if not may_write(await uow.tenants.status(tenant_id)):
-        raise Conflict("tenant_inactive", "the tenant is suspended or deleted")
-    return tenant_id
-
-
 def _guard(draft: Draft, deps: Deps) -> None:
     """The SSRF check of the URL a binding calls: refused unless public or allow-listed."""
     url = binding_of(draft.binding).url
@@ -90,8 +82,8 @@ def _emit(uow: CatalogUow, events: Sequence[Payload]) -> None:
 
 
 async def create_tool(command: CreateTool, uow: CatalogUow, deps: Deps) -> Versioned:
-    tenant_id = await _writable(uow)
-    tool, version, events = domain.new_tool(tenant_id, command.name, command.draft, _now())
+    tenant_id = await writable(uow)
+    tool, version, events = domain.new_tool(tenant_id, command.name, command.draft, now())
     _guard(command.draft, deps)
     if not await uow.tools.add(tool):
         raise Conflict(
@@ -118,10 +110,10 @@ def _pick(versions: Sequence[ToolVersion], text: str) -> ToolVersion:
 
 
 async def add_version(command: AddVersion, uow: CatalogUow, deps: Deps) -> Versioned:
-    tenant_id = await _writable(uow)
+    tenant_id = await writable(uow)
     tool = await _tool(uow, command.tool_id, lock=True)
     versions = await uow.tools.versions(tool.id)
-    version, events = domain.new_version(tool, versions, command.draft, _now(), name=command.name)
+    version, events = domain.new_version(tool, versions, command.draft, now(), name=command.name)
     _guard(command.draft, deps)
     await uow.tools.add_version(tenant_id, version)
     _emit(uow, events)
@@ -129,11 +121,11 @@ async def add_version(command: AddVersion, uow: CatalogUow, deps: Deps) -> Versi
 
 
 async def publish_version(command: PublishVersion, uow: CatalogUow, deps: Deps) -> Versioned:
-    await _writable(uow)
+    await writable(uow)
     tool = await _tool(uow, command.tool_id, lock=True)
     versions = await uow.tools.versions(tool.id)
     target = _pick(versions, command.version)
-    tool, published, events = domain.publish(tool, target, versions, _now())
+    tool, published, events = domain.publish(tool, target, versions, now())
     await uow.tools.save_lifecycle(published)
     await uow.tools.set_head(tool)
     _emit(uow, events)
@@ -141,11 +133,11 @@ async def publish_version(command: PublishVersion, uow: CatalogUow, deps: Deps) 
 
 
 async def deprecate_version(command: DeprecateVersion, uow: CatalogUow, deps: Deps) -> Versioned:
-    await _writable(uow)
+    await writable(uow)
     tool = await _tool(uow, command.tool_id, lock=True)
     versions = await uow.tools.versions(tool.id)
     target = _pick(versions, command.version)
-    deprecation = Deprecation(_now(), command.sunset_at, command.reason, command.replacement)
+    deprecation = Deprecation(now(), command.sunset_at, command.reason, command.replacement)
     tool, deprecated, events = domain.deprecate(tool, target, versions, deprecation)
     await uow.tools.save_lifecycle(deprecated)
     await uow.tools.set_head(tool)
@@ -161,7 +153,3 @@ async def get_version(tool_id: UUID, version: str, uow: CatalogUow) -> Versioned
 async def validate_input(command: ValidateInput, uow: CatalogUow, deps: Deps) -> list[Violation]:
     found = await get_version(command.tool_id, command.version, uow)
     return violations(found.version.spec.input_schema, command.input)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -63,6 +63,38 @@ tool_versions = Table(
     Index("ix_tool_versions_tenant_tool", "tenant_id", "tool_id"),
 )
 
+# an agent: its name (never changes), its newest revision's number, its deprecation
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", PgUUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("revisions", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deprecated_at", DateTime(timezone=True), nullable=True),
+    Column("deprecation_reason", Text, nullable=True),
+    UniqueConstraint("tenant_id", "name", name="uq_agents_tenant_name"),
+)
+
+# one immutable revision of an agent (the contract's AgentSpec as JSON) and its status
+agent_revisions = Table(
+    "agent_revisions",
+    metadata,
+    Column(
+        "agent_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("agents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("number", Integer, primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+)
+
 # identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
 tenant_states = Table(
     "tenant_states",

@@ -71,6 +71,10 @@ class Tools(Repository):
         row = (await self.session.execute(query)).mappings().first()
         return None if row is None else _tool(row)
 
+    async def by_name(self, name: str) -> Tool | None:
+        row = (await self.session.execute(_TOOL.where(tools.c.name == name))).mappings().first()
+        return None if row is None else _tool(row)
+
     async def page(self, after: Sequence[CursorValue] | None, limit: int) -> list[Tool]:
         """Up to `limit + 1` tools in name order, after the cursor's (name, id)."""
         query = _TOOL.order_by(tools.c.name, tools.c.id).limit(limit + 1)
