@@ -30,7 +30,14 @@ from agentsuite_kit.messaging.admin import ensure_topics
 from tests.integration.tokens_support import Signer
 
 # every capability catalog's routes ask for
-ALL_CAPS = ["tools:read", "tools:write", "agents:read", "agents:write"]
+ALL_CAPS = [
+    "tools:read",
+    "tools:write",
+    "agents:read",
+    "agents:write",
+    "tasks:read",
+    "tasks:write",
+]
 SIGNER = Signer("catalog-test-1", ALL_CAPS)
 auth, keyset = SIGNER.auth, SIGNER.keyset
 

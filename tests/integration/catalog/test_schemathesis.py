@@ -11,6 +11,7 @@ from schemathesis import GenerationMode
 
 from tests.integration.catalog.harness import SIGNER, Service
 from tests.integration.catalog.test_agents import make_agent
+from tests.integration.catalog.test_tasks import group, task
 from tests.integration.catalog.tools_support import register
 from tests.integration.schemathesis_support import (
     CONFORMANCE,
@@ -37,6 +38,8 @@ async def test_schemathesis_finds_no_server_error_and_no_nonconformance(
         "version": made["version"],
         "agent_id": agent["agent_id"],
         "number": agent["number"],
+        "group_id": (await group(service, tenant, "real.group"))["id"],
+        "task_id": (await task(service, tenant, "real.task", "real.group"))["id"],
     }
 
     ops = operations(service.app, "catalog")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentsuite_catalog.repositories.agents import Agents
+from agentsuite_catalog.repositories.tasks import Tasks
 from agentsuite_catalog.repositories.tenants import Tenants
 from agentsuite_catalog.repositories.tools import Tools
 from agentsuite_kit.db import UnitOfWork
@@ -14,4 +15,5 @@ class CatalogUow(UnitOfWork):
         super().bind(session)
         self.tools = Tools(session)
         self.agents = Agents(session)
+        self.tasks = Tasks(session)
         self.tenants = Tenants(session)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_catalog.api import agents, tools
+from agentsuite_catalog.api import agents, tasks, tools
 
-ROUTERS: list[APIRouter] = [tools.router, agents.router]
+ROUTERS: list[APIRouter] = [tools.router, agents.router, tasks.router]

@@ -95,6 +95,89 @@ agent_revisions = Table(
     Column("published_at", DateTime(timezone=True), nullable=True),
 )
 
+# the task catalog (`domain.tasks`): groups, the DAG of their parent edges, tasks, which
+# groups each task is in, and every change to a task
+task_groups = Table(
+    "task_groups",
+    metadata,
+    Column("id", PgUUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "key", name="uq_task_groups_tenant_key"),
+)
+
+task_group_edges = Table(
+    "task_group_edges",
+    metadata,
+    Column(
+        "child_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("task_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "parent_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("task_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Index("ix_task_group_edges_parent", "parent_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", PgUUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "key", name="uq_tasks_tenant_key"),
+)
+
+task_group_members = Table(
+    "task_group_members",
+    metadata,
+    Column(
+        "task_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("tasks.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "group_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("task_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Index("ix_task_group_members_group", "group_id"),
+)
+
+task_history = Table(
+    "task_history",
+    metadata,
+    Column(
+        "task_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("tasks.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("revision", Integer, primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 # identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
 tenant_states = Table(
     "tenant_states",
