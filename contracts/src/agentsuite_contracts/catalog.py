@@ -333,6 +333,8 @@ class TemplateSpec(Contract):
     parameters_schema: JsonObject = Field(
         default_factory=dict, description="JSON Schema of the parameters it takes."
     )
+    kind: str | None = Field(default=None, description="What sort of plan it makes.")
+    tags: list[str] = Field(default_factory=list, description="Free-form search tags.")
 
 
 class TemplateCreated(Event):

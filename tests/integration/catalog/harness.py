@@ -37,6 +37,8 @@ ALL_CAPS = [
     "agents:write",
     "tasks:read",
     "tasks:write",
+    "templates:read",
+    "templates:write",
 ]
 SIGNER = Signer("catalog-test-1", ALL_CAPS)
 auth, keyset = SIGNER.auth, SIGNER.keyset

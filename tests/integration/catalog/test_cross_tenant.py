@@ -10,6 +10,7 @@ from uuid import uuid4
 from tests.integration.catalog.harness import Service, auth
 from tests.integration.catalog.test_agents import make_agent
 from tests.integration.catalog.test_tasks import group, task
+from tests.integration.catalog.test_templates import PHASES, template
 from tests.integration.catalog.tools_support import published, version_body
 
 PARAM = re.compile(r"\{([a-z_]+)\}")
@@ -22,7 +23,13 @@ BODIES: dict[str, Any] = {
     "/v1/task-groups/{group_id}": {"name": "b's", "parents": []},
     "/v1/tasks/{task_id}": {"name": "b's", "description": "b's"},
     "/v1/tasks/{task_id}/deprecate": {"reason": "b's"},
+    "/v1/templates/{template_id}": {"name": "b's", "phases": PHASES},
+    "/v1/templates/{template_id}/deprecate": {"reason": "b's"},
 }
+TEMPLATE_ROWS = (
+    "SELECT t.id, t.version, t.status, t.deprecated, r.spec FROM templates t "
+    "JOIN template_revisions r ON r.template_id = t.id WHERE t.tenant_id = :t"
+)
 TASK_ROWS = (
     "SELECT t.id, t.key, t.status, t.spec, g.key, g.name, g.version FROM tasks t "
     "JOIN task_group_members m ON m.task_id = t.id JOIN task_groups g ON g.id = m.group_id "
@@ -46,7 +53,13 @@ async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -
     }
     a_group = await group(service, a, "a.group")
     a_task = await task(service, a, "a.task", "a.group")
-    ids |= {"group_id": a_group["id"], "task_id": a_task["id"]}
+    a_template = await template(service, a, "a.template")
+    ids |= {
+        "group_id": a_group["id"],
+        "task_id": a_task["id"],
+        "template_id": a_template["id"],
+    }
+    templates_before = await service.owner_sql(TEMPLATE_ROWS, t=a)
     agents_before = await service.owner_sql(AGENT_ROWS, t=a)
     tasks_before = await service.owner_sql(TASK_ROWS, t=a)
     before = await service.owner_sql(
@@ -63,11 +76,14 @@ async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -
         url = PARAM.sub(lambda m: str(ids[m.group(1)]), path)
         for method in operations:
             body = BODIES.get(path) if method in ("post", "put") else None
+            if "{version}" in path and "template" in path:
+                url = url.replace(f"/revisions/{ids['version']}", "/revisions/1")
             headers = auth(b) | ({"If-Match": '"1"'} if method == "put" else {})
             r = await service.client.request(method, url, json=body, headers=headers)
             aimed.append(f"{method.upper()} {path}")
             assert r.status_code == 404, f"{method.upper()} {path}: {r.status_code} {r.text}"
-    assert len(aimed) >= 19, aimed
+    assert len(aimed) >= 24, aimed
+    assert await service.owner_sql(TEMPLATE_ROWS, t=a) == templates_before
     assert await service.owner_sql(AGENT_ROWS, t=a) == agents_before
     assert await service.owner_sql(TASK_ROWS, t=a) == tasks_before
 
@@ -79,6 +95,6 @@ async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -
     assert after == before
     async with service.deps.runtime.uow(b) as uow:
         assert await uow.tools.get(view["tool_id"]) is None
-    for table in ("tools", "agents", "tasks", "task_groups", "task_history"):
+    for table in ("tools", "agents", "tasks", "task_groups", "task_history", "templates"):
         rows = await service.owner_sql(f"SELECT count(*) FROM {table} WHERE tenant_id = :t", t=b)
         assert rows[0][0] == 0, table

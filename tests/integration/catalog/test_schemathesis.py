@@ -12,6 +12,7 @@ from schemathesis import GenerationMode
 from tests.integration.catalog.harness import SIGNER, Service
 from tests.integration.catalog.test_agents import make_agent
 from tests.integration.catalog.test_tasks import group, task
+from tests.integration.catalog.test_templates import template
 from tests.integration.catalog.tools_support import register
 from tests.integration.schemathesis_support import (
     CONFORMANCE,
@@ -40,6 +41,7 @@ async def test_schemathesis_finds_no_server_error_and_no_nonconformance(
         "number": agent["number"],
         "group_id": (await group(service, tenant, "real.group"))["id"],
         "task_id": (await task(service, tenant, "real.task", "real.group"))["id"],
+        "template_id": (await template(service, tenant, "real.template"))["id"],
     }
 
     ops = operations(service.app, "catalog")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agentsuite_catalog.repositories.agents import Agents
 from agentsuite_catalog.repositories.tasks import Tasks
+from agentsuite_catalog.repositories.templates import Templates
 from agentsuite_catalog.repositories.tenants import Tenants
 from agentsuite_catalog.repositories.tools import Tools
 from agentsuite_kit.db import UnitOfWork
@@ -16,4 +17,5 @@ class CatalogUow(UnitOfWork):
         self.tools = Tools(session)
         self.agents = Agents(session)
         self.tasks = Tasks(session)
+        self.templates = Templates(session)
         self.tenants = Tenants(session)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_catalog.api import agents, tasks, tools
+from agentsuite_catalog.api import agents, tasks, templates, tools
 
-ROUTERS: list[APIRouter] = [tools.router, agents.router, tasks.router]
+ROUTERS: list[APIRouter] = [tools.router, agents.router, tasks.router, templates.router]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -176,6 +178,37 @@ task_history = Table(
     Column("spec", JSONB, nullable=False),
     Column("note", Text, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# a template (its newest revision, denormalized for listing) and every revision
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", PgUUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("deprecated", Boolean, nullable=False, server_default=false()),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "key", name="uq_templates_tenant_key"),
+)
+
+template_revisions = Table(
+    "template_revisions",
+    metadata,
+    Column(
+        "template_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("templates.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
