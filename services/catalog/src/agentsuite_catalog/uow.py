@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentsuite_catalog.repositories.agents import Agents
+from agentsuite_catalog.repositories.search import Search
 from agentsuite_catalog.repositories.tasks import Tasks
 from agentsuite_catalog.repositories.templates import Templates
 from agentsuite_catalog.repositories.tenants import Tenants
@@ -18,4 +19,5 @@ class CatalogUow(UnitOfWork):
         self.agents = Agents(session)
         self.tasks = Tasks(session)
         self.templates = Templates(session)
+        self.search = Search(session)
         self.tenants = Tenants(session)

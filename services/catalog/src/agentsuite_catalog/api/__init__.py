@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_catalog.api import agents, tasks, templates, tools
+from agentsuite_catalog.api import agents, search, tasks, templates, tools
 
-ROUTERS: list[APIRouter] = [tools.router, agents.router, tasks.router, templates.router]
+ROUTERS: list[APIRouter] = [
+    tools.router,
+    agents.router,
+    tasks.router,
+    templates.router,
+    search.router,
+]

@@ -10,11 +10,11 @@ from uuid import UUID
 from agentsuite_catalog.deps import Deps
 from agentsuite_catalog.domain import agents as domain
 from agentsuite_catalog.domain.agents import Agent, AgentDraft, Revision
+from agentsuite_catalog.domain.search import agent_entry
 from agentsuite_catalog.domain.semver import parse
-from agentsuite_catalog.handlers.common import now, writable
+from agentsuite_catalog.handlers.common import emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_contracts.catalog import ToolPin
-from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict, Invalid, NotFound
 
 
@@ -68,11 +68,6 @@ async def _check_tools(uow: CatalogUow, pins: Sequence[ToolPin]) -> None:
             )
 
 
-def _emit(uow: CatalogUow, events: Sequence[Payload]) -> None:
-    for event in events:
-        uow.emit(event)
-
-
 async def _agent(uow: CatalogUow, agent_id: UUID, *, lock: bool = False) -> Agent:
     agent = await uow.agents.get(agent_id, lock=lock)
     if agent is None:
@@ -89,7 +84,8 @@ async def create_agent(command: CreateAgent, uow: CatalogUow, deps: Deps) -> Rev
             "name_taken", f"the tenant has an agent named {agent.name} already", field="name"
         )
     await uow.agents.add_revision(tenant_id, revision)
-    _emit(uow, events)
+    await uow.search.put(agent_entry(agent, revision, revision.created_at))
+    emit(uow, events)
     return Revised(agent, revision)
 
 
@@ -100,7 +96,8 @@ async def revise_agent(command: ReviseAgent, uow: CatalogUow, deps: Deps) -> Rev
     await _check_tools(uow, command.draft.tools)
     await uow.agents.add_revision(tenant_id, revision)
     await uow.agents.save(agent)
-    _emit(uow, events)
+    await uow.search.put(agent_entry(agent, revision, revision.created_at))
+    emit(uow, events)
     return Revised(agent, revision)
 
 
@@ -119,7 +116,9 @@ async def publish_revision(command: PublishRevision, uow: CatalogUow, deps: Deps
     await _check_tools(uow, found.revision.spec.tool_pins)
     done, events = domain.publish(found.agent, found.revision, now())
     await uow.agents.published(done)
-    _emit(uow, events)
+    if done.number == found.agent.revisions:  # the entry shows the newest revision
+        await uow.search.put(agent_entry(found.agent, done, now()))
+    emit(uow, events)
     return Revised(found.agent, done)
 
 
@@ -128,5 +127,8 @@ async def deprecate_agent(command: DeprecateAgent, uow: CatalogUow, deps: Deps) 
     agent = await _agent(uow, command.agent_id, lock=True)
     agent, events = domain.deprecate(agent, command.reason, now())
     await uow.agents.save(agent, command.reason)
-    _emit(uow, events)
+    newest = await uow.agents.revision(agent.id, agent.revisions)
+    if newest is not None:
+        await uow.search.put(agent_entry(agent, newest, now()))
+    emit(uow, events)
     return agent

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
 from agentsuite_catalog.domain.tenants import may_write
 from agentsuite_catalog.uow import CatalogUow
+from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict
 
 
@@ -21,3 +23,9 @@ async def writable(uow: CatalogUow) -> UUID:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def emit(uow: CatalogUow, events: Sequence[Payload]) -> None:
+    """Queue what a transition recorded, in order, for the outbox."""
+    for event in events:
+        uow.emit(event)

@@ -9,8 +9,9 @@ from uuid import UUID
 
 from agentsuite_catalog.deps import Deps
 from agentsuite_catalog.domain import tasks as domain
+from agentsuite_catalog.domain.search import task_entry
 from agentsuite_catalog.domain.tasks import Change, Group, Task, TaskDraft
-from agentsuite_catalog.handlers.common import now, writable
+from agentsuite_catalog.handlers.common import emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict, Invalid, NotFound
@@ -95,11 +96,6 @@ async def edit_group(command: EditGroup, uow: CatalogUow, deps: Deps) -> Group:
     return edited
 
 
-def _emit(uow: CatalogUow, events: Sequence[Payload]) -> None:
-    for event in events:
-        uow.emit(event)
-
-
 async def _check_tools(uow: CatalogUow, names: Sequence[str]) -> None:
     for i, name in enumerate(names):
         if await uow.tools.by_name(name) is None:
@@ -114,7 +110,8 @@ async def create_task(command: CreateTask, uow: CatalogUow, deps: Deps) -> Task:
     if not await uow.tasks.add(task, groups):
         raise Conflict("key_taken", f"a task {task.key} exists", field="key")
     await uow.tasks.record(tenant_id, change)
-    _emit(uow, events)
+    await uow.search.put(task_entry(task))
+    emit(uow, events)
     return task
 
 
@@ -134,7 +131,8 @@ async def _save(
     task, change, events = changed
     await uow.tasks.save(task, groups)
     await uow.tasks.record(tenant_id, change)
-    _emit(uow, events)
+    await uow.search.put(task_entry(task))
+    emit(uow, events)
     return task
 
 

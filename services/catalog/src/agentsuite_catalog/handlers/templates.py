@@ -8,8 +8,9 @@ from uuid import UUID
 
 from agentsuite_catalog.deps import Deps
 from agentsuite_catalog.domain import templates as domain
+from agentsuite_catalog.domain.search import template_entry
 from agentsuite_catalog.domain.templates import Template, TemplateDraft
-from agentsuite_catalog.handlers.common import now, writable
+from agentsuite_catalog.handlers.common import emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict, NotFound
@@ -39,9 +40,9 @@ class DeprecateTemplate:
     reason: str | None = None
 
 
-def _emit(uow: CatalogUow, events: Sequence[Payload]) -> None:
-    for event in events:
-        uow.emit(event)
+async def _changed(uow: CatalogUow, template: Template, events: Sequence[Payload]) -> None:
+    await uow.search.put(template_entry(template))
+    emit(uow, events)
 
 
 async def _template(uow: CatalogUow, template_id: UUID) -> Template:
@@ -56,7 +57,7 @@ async def create_template(command: CreateTemplate, uow: CatalogUow, deps: Deps) 
     template, events = domain.new_template(tenant_id, command.key, command.draft, now())
     if not await uow.templates.add(template):
         raise Conflict("key_taken", f"a template {template.key} exists", field="key")
-    _emit(uow, events)
+    await _changed(uow, template, events)
     return template
 
 
@@ -67,7 +68,7 @@ async def revise_template(command: ReviseTemplate, uow: CatalogUow, deps: Deps) 
     template, events = domain.revise(template, command.draft, now())
     await uow.templates.add_revision(template)
     await uow.templates.save(template)
-    _emit(uow, events)
+    await _changed(uow, template, events)
     return template
 
 
@@ -75,7 +76,7 @@ async def publish_template(command: PublishTemplate, uow: CatalogUow, deps: Deps
     await writable(uow)
     template, events = domain.publish(await _template(uow, command.template_id), now())
     await uow.templates.save(template)
-    _emit(uow, events)
+    await _changed(uow, template, events)
     return template
 
 
@@ -84,5 +85,5 @@ async def deprecate_template(command: DeprecateTemplate, uow: CatalogUow, deps: 
     found = await _template(uow, command.template_id)
     template, events = domain.deprecate(found, command.reason, now())
     await uow.templates.save(template)
-    _emit(uow, events)
+    await _changed(uow, template, events)
     return template

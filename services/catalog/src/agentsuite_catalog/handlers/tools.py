@@ -13,11 +13,11 @@ from agentsuite_catalog.deps import Deps
 from agentsuite_catalog.domain import tools as domain
 from agentsuite_catalog.domain.bindings import binding_of
 from agentsuite_catalog.domain.schemas import Violation, violations
+from agentsuite_catalog.domain.search import tool_entry
 from agentsuite_catalog.domain.semver import parse
 from agentsuite_catalog.domain.tools import Deprecation, Draft, Tool, ToolVersion
-from agentsuite_catalog.handlers.common import now, writable
+from agentsuite_catalog.handlers.common import emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
-from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict, Invalid, NotFound
 from agentsuite_kit.http.guard import Blocked, check_url
 
@@ -76,11 +76,6 @@ def _guard(draft: Draft, deps: Deps) -> None:
         raise Invalid("url_blocked", exc.message, field="binding.url") from None
 
 
-def _emit(uow: CatalogUow, events: Sequence[Payload]) -> None:
-    for event in events:
-        uow.emit(event)
-
-
 async def create_tool(command: CreateTool, uow: CatalogUow, deps: Deps) -> Versioned:
     tenant_id = await writable(uow)
     tool, version, events = domain.new_tool(tenant_id, command.name, command.draft, now())
@@ -90,7 +85,8 @@ async def create_tool(command: CreateTool, uow: CatalogUow, deps: Deps) -> Versi
             "name_taken", f"the tenant has a tool named {tool.name} already", field="name"
         )
     await uow.tools.add_version(tenant_id, version)
-    _emit(uow, events)
+    await uow.search.put(tool_entry(tool, [version]))
+    emit(uow, events)
     return Versioned(tool, version)
 
 
@@ -116,8 +112,13 @@ async def add_version(command: AddVersion, uow: CatalogUow, deps: Deps) -> Versi
     version, events = domain.new_version(tool, versions, command.draft, now(), name=command.name)
     _guard(command.draft, deps)
     await uow.tools.add_version(tenant_id, version)
-    _emit(uow, events)
+    await uow.search.put(tool_entry(tool, [*versions, version]))
+    emit(uow, events)
     return Versioned(tool, version)
+
+
+def _swap(versions: Sequence[ToolVersion], changed: ToolVersion) -> list[ToolVersion]:
+    return [changed if v.id == changed.id else v for v in versions]
 
 
 async def publish_version(command: PublishVersion, uow: CatalogUow, deps: Deps) -> Versioned:
@@ -128,7 +129,8 @@ async def publish_version(command: PublishVersion, uow: CatalogUow, deps: Deps) 
     tool, published, events = domain.publish(tool, target, versions, now())
     await uow.tools.save_lifecycle(published)
     await uow.tools.set_head(tool)
-    _emit(uow, events)
+    await uow.search.put(tool_entry(tool, _swap(versions, published)))
+    emit(uow, events)
     return Versioned(tool, published)
 
 
@@ -141,7 +143,8 @@ async def deprecate_version(command: DeprecateVersion, uow: CatalogUow, deps: De
     tool, deprecated, events = domain.deprecate(tool, target, versions, deprecation)
     await uow.tools.save_lifecycle(deprecated)
     await uow.tools.set_head(tool)
-    _emit(uow, events)
+    await uow.search.put(tool_entry(tool, _swap(versions, deprecated)))
+    emit(uow, events)
     return Versioned(tool, deprecated)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
     false,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
 metadata = MetaData()
@@ -209,6 +209,35 @@ template_revisions = Table(
     Column("status", String(16), nullable=False),
     Column("spec", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# one row per tool, agent, task and template (`domain.search`): what search reads, kept
+# current by every write; `document` is the weighted full-text vector, `name` has a
+# trigram index for fuzzy matches
+search_entries = Table(
+    "search_entries",
+    metadata,
+    Column("id", PgUUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", String(64), nullable=True),
+    Column("tags", ARRAY(String(64)), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", String(64), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("document", TSVECTOR, nullable=False),
+    Index("ix_search_entries_document", "document", postgresql_using="gin"),
+    Index(
+        "ix_search_entries_name_trgm",
+        "name",
+        postgresql_using="gin",
+        postgresql_ops={"name": "gin_trgm_ops"},
+    ),
+    Index("ix_search_entries_tags", "tags", postgresql_using="gin"),
+    Index("ix_search_entries_tenant_kind", "tenant_id", "kind"),
 )
 
 # identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
