@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_catalog.api import agents, search, tasks, templates, tools
+from agentsuite_catalog.api import agents, imports, search, tasks, templates, tools
 
 ROUTERS: list[APIRouter] = [
+    imports.router,
     tools.router,
     agents.router,
     tasks.router,
