@@ -2,10 +2,10 @@
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, Reader, Uow, Writer
 from agentsuite_catalog.api.tool_bodies import (
@@ -17,6 +17,7 @@ from agentsuite_catalog.api.tool_bodies import (
     Validation,
     VersionView,
 )
+from agentsuite_catalog.domain.export import mcp_tool, openai_tool
 from agentsuite_catalog.domain.semver import MAX_VERSION
 from agentsuite_catalog.handlers import tools as handlers
 from agentsuite_kit.edge import (
@@ -202,3 +203,22 @@ async def validate(
     (at most 20), whatever the verdict."""
     command = handlers.ValidateInput(tool_id, version, body.input)
     return Validation.of(await handlers.validate_input(command, uow, deps))
+
+
+@router.get(
+    "/tools/{tool_id}/versions/{version}/export",
+    response_model=dict[str, Any],
+    responses=errors(NOT_FOUND, INVALID),
+)
+async def export(
+    tool_id: UUID,
+    version: Version,
+    principal: Reader,
+    uow: Uow,
+    format: Annotated[Literal["openai", "mcp"], Query(description="openai or mcp.")] = "openai",
+) -> dict[str, Any]:
+    """The version as an OpenAI function tool definition (`format=openai`: a `tools[]`
+    entry, the name in OpenAI's alphabet) or an MCP tool description (`format=mcp`: what
+    `tools/list` answers). The binding stays in catalog."""
+    got = await handlers.get_version(tool_id, version, uow)
+    return openai_tool(got.version.spec) if format == "openai" else mcp_tool(got.version.spec)
