@@ -19,3 +19,9 @@ class CatalogSettings(ServiceSettings):
         description="Hosts or CIDR ranges a tool's `http` or `mcp` URL may name although they "
         "are loopback, private or link-local (the SSRF guard refuses those otherwise).",
     )
+    mcp_import_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        le=300,
+        description="Seconds an MCP import may take to connect and list the server's tools.",
+    )

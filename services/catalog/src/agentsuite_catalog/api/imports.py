@@ -9,10 +9,11 @@ from uuid import UUID
 
 import yaml
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentsuite_catalog.api.edge import AppDeps, Uow, Writer
-from agentsuite_catalog.domain import openapi
+from agentsuite_catalog.domain import mcp, openapi
+from agentsuite_catalog.domain.bindings import MAX_URL
 from agentsuite_catalog.domain.semver import MAX_VERSION
 from agentsuite_catalog.handlers import imports as handlers
 from agentsuite_kit.edge import INVALID, TOO_LARGE, bounded, errors
@@ -152,5 +153,43 @@ async def import_openapi(
     document = await _document(request)
     options = openapi.Options(version, prefix, base_url, category)
     report = await handlers.import_openapi(handlers.ImportOpenApi(document, options), uow, deps)
+    await uow.commit()
+    return ImportReport.of(report)
+
+
+class McpImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=MAX_URL, description="The MCP server's streamable HTTP URL.")
+    version: str = Field(default="1.0.0", max_length=MAX_VERSION)
+    prefix: str = Field(default="", max_length=64, description="Before every tool name.")
+    category: str | None = Field(default=None, max_length=64)
+    credential: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A tenant secret's name, sent as a bearer token when execution calls the "
+        "tools (the listing itself is made without credentials).",
+    )
+
+
+@router.post(
+    "/tools/import/mcp",
+    response_model=ImportReport,
+    responses=errors(
+        INACTIVE,
+        INVALID,
+        TOO_LARGE,
+        (502, "The MCP server is unreachable or answered wrongly."),
+        (504, "The MCP server did not list its tools in time."),
+    ),
+)
+async def import_mcp(body: McpImportIn, principal: Writer, uow: Uow, deps: AppDeps) -> ImportReport:
+    """Every tool an MCP server lists (`tools/list` over streamable HTTP) as a tool with a
+    draft version and an `mcp` binding (server URL + tool name). The URL passes the SSRF
+    guard as an http tool's does (`AGENTSUITE_CATALOG_ALLOWED_HOSTS`); at most 1,000 tools,
+    within `AGENTSUITE_CATALOG_MCP_IMPORT_TIMEOUT` seconds. One transaction; a report per
+    tool as for OpenAPI."""
+    options = mcp.Options(body.url, body.version, body.prefix, body.category, body.credential)
+    report = await handlers.import_mcp(handlers.ImportMcp(options), uow, deps)
     await uow.commit()
     return ImportReport.of(report)

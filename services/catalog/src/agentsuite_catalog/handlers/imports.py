@@ -9,7 +9,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from agentsuite_catalog.deps import Deps
-from agentsuite_catalog.domain import openapi
+from agentsuite_catalog.domain import mcp, openapi
 from agentsuite_catalog.domain import tools as domain
 from agentsuite_catalog.domain.bindings import binding_of
 from agentsuite_catalog.domain.search import tool_entry
@@ -25,6 +25,11 @@ Outcome = Literal["created", "skipped", "failed"]
 class ImportOpenApi:
     document: Any
     options: openapi.Options
+
+
+@dataclass(frozen=True, slots=True)
+class ImportMcp:
+    options: mcp.Options
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,22 @@ async def import_openapi(command: ImportOpenApi, uow: CatalogUow, deps: Deps) ->
     refused = _blocked(base, deps, "servers[0].url")
     if refused is not None:
         raise refused
+    return await _create_all(tenant_id, planned, uow, deps)
+
+
+async def import_mcp(command: ImportMcp, uow: CatalogUow, deps: Deps) -> list[Reported]:
+    """Every tool the MCP server lists as a draft tool version with an `mcp` binding. A
+    blocked, unreachable or slow server, or one listing past the bound, is refused whole."""
+    tenant_id = await writable(uow)
+    settings = deps.settings
+    url = command.options.url
+    listed = await deps.list_mcp_tools(url, settings.allowed_hosts, settings.mcp_import_timeout)
+    return await _create_all(tenant_id, mcp.plan(listed, command.options), uow, deps)
+
+
+async def _create_all(
+    tenant_id: UUID, planned: list[openapi.Planned], uow: CatalogUow, deps: Deps
+) -> list[Reported]:
     report: list[Reported] = []
     for item in planned:
         if item.failure is not None:
