@@ -59,11 +59,15 @@ async def list_tools(url: str, allowed: tuple[str, ...], seconds: float) -> list
     """Every tool the server at `url` lists; a DomainError naming `url` otherwise."""
     try:
         check_url(url, allowed)
-        await _check_resolved(url, allowed)
     except Blocked as exc:
         raise Invalid("url_blocked", exc.message, field="url") from None
     try:
+        # the name's resolution counts against the time too: a stalled resolver is a bound
         async with asyncio.timeout(seconds):
+            try:
+                await _check_resolved(url, allowed)
+            except Blocked as exc:
+                raise Invalid("url_blocked", exc.message, field="url") from None
             listed, over = await _pages(url, seconds)
     except TimeoutError:
         raise TimedOut(
@@ -73,7 +77,7 @@ async def list_tools(url: str, allowed: tuple[str, ...], seconds: float) -> list
         ) from None
     except DomainError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # the SDK's transport, protocol and task-group errors alike
         reason = str(exc).split("\n", 1)[0][:300] or type(exc).__name__
         raise Unavailable("mcp_unreachable", f"tools/list failed: {reason}", field="url") from None
     if over:
