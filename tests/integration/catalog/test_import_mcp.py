@@ -15,6 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
+from agentsuite_catalog.mcp_servers import MAX_TOOLS
 from tests.integration.catalog.harness import Service, auth
 
 IMPORT = "/v1/tools/import/mcp"
@@ -163,3 +164,22 @@ async def test_an_unreachable_or_silent_server_is_refused_in_bounded_time(
         )
     silent.close()
     assert problem(r, 504) == ("mcp_timeout", "url")
+
+
+def ping() -> str:
+    return "pong"
+
+
+async def test_a_server_listing_past_the_bound_is_refused(service: Service) -> None:
+    tenant = uuid4()
+    crowded = MCPServer("crowded", warn_on_duplicate_tools=False)
+    for i in range(MAX_TOOLS + 1):
+        crowded.add_tool(ping, name=f"ping{i}", description="ping")
+    async with serving(crowded.streamable_http_app()) as port:
+        with settings_of(service, allowed_hosts=("127.0.0.1",)):
+            r = await service.client.post(
+                IMPORT, json={"url": f"http://127.0.0.1:{port}/mcp"}, headers=auth(tenant)
+            )
+    assert problem(r, 422) == ("too_many_tools", "url")
+    [row] = await service.owner_sql("SELECT count(*) FROM tools WHERE tenant_id = :t", t=tenant)
+    assert row[0] == 0
