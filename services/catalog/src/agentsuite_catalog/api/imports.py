@@ -16,7 +16,7 @@ from agentsuite_catalog.domain import mcp, openapi
 from agentsuite_catalog.domain.bindings import MAX_URL
 from agentsuite_catalog.domain.semver import MAX_VERSION
 from agentsuite_catalog.handlers import imports as handlers
-from agentsuite_kit.edge import INVALID, TOO_LARGE, bounded, errors
+from agentsuite_kit.edge import INVALID, TOO_LARGE, bounded, errors, problems
 from agentsuite_kit.errors import Invalid
 
 # a document of a thousand operations with their schemas runs to a few megabytes
@@ -190,6 +190,10 @@ async def import_mcp(body: McpImportIn, principal: Writer, uow: Uow, deps: AppDe
     within `AGENTSUITE_CATALOG_MCP_IMPORT_TIMEOUT` seconds. One transaction; a report per
     tool as for OpenAPI."""
     options = mcp.Options(body.url, body.version, body.prefix, body.category, body.credential)
-    report = await handlers.import_mcp(handlers.ImportMcp(options), uow, deps)
-    await uow.commit()
+    with problems(principal):
+        # listed before the unit of work opens: a slow server holds no database connection
+        listed = await handlers.listing(options, deps)
+        async with deps.runtime.uow(principal.tenant) as uow:
+            report = await handlers.import_mcp(handlers.ImportMcp(options, listed), uow, deps)
+            await uow.commit()
     return ImportReport.of(report)

@@ -30,6 +30,7 @@ class ImportOpenApi:
 @dataclass(frozen=True, slots=True)
 class ImportMcp:
     options: mcp.Options
+    listed: list[dict[str, Any]]  # what `listing` answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +91,20 @@ async def import_openapi(command: ImportOpenApi, uow: CatalogUow, deps: Deps) ->
     return await _create_all(tenant_id, planned, uow, deps)
 
 
-async def import_mcp(command: ImportMcp, uow: CatalogUow, deps: Deps) -> list[Reported]:
-    """Every tool the MCP server lists as a draft tool version with an `mcp` binding. A
-    blocked, unreachable or slow server, or one listing past the bound, is refused whole."""
-    tenant_id = await writable(uow)
+async def listing(options: mcp.Options, deps: Deps) -> list[dict[str, Any]]:
+    """The tools the MCP server lists. Called before a unit of work is opened: a slow
+    server must not hold a database connection. A blocked, unreachable or slow server, or
+    one listing past the bound, is refused whole."""
     settings = deps.settings
-    url = command.options.url
-    listed = await deps.list_mcp_tools(url, settings.allowed_hosts, settings.mcp_import_timeout)
-    return await _create_all(tenant_id, mcp.plan(listed, command.options), uow, deps)
+    return await deps.list_mcp_tools(
+        options.url, settings.allowed_hosts, settings.mcp_import_timeout
+    )
+
+
+async def import_mcp(command: ImportMcp, uow: CatalogUow, deps: Deps) -> list[Reported]:
+    """Every listed tool as a draft tool version with an `mcp` binding."""
+    tenant_id = await writable(uow)
+    return await _create_all(tenant_id, mcp.plan(command.listed, command.options), uow, deps)
 
 
 async def _create_all(
