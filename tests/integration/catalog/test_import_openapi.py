@@ -172,3 +172,53 @@ async def test_a_tool_failing_its_spec_leaves_the_others(service: Service) -> No
     assert outcomes["create_pet"]["outcome"] == "failed"
     assert outcomes["create_pet"]["field"].startswith("input_schema")
     assert outcomes["update_pet"]["outcome"] == "created"
+
+
+YAML_TYPES = """
+openapi: 3.0.3
+info: {title: dates, version: 1.0.0}
+servers: [{url: "https://api.example.com"}]
+paths:
+  /days:
+    get:
+      operationId: listDays
+      parameters:
+        - {name: since, in: query, schema: {type: string, format: date, example: 2024-01-31}}
+      responses:
+        200:
+          description: ok
+          content:
+            application/json:
+              schema: {type: array, items: {type: string, default: 2024-02-01}}
+"""
+
+
+async def test_yaml_scalars_become_json(service: Service) -> None:
+    tenant = uuid4()
+    r = await service.client.post(IMPORT, content=YAML_TYPES, headers=auth(tenant) | YAML)
+    assert r.status_code == 200, r.text
+    [made] = r.json()["operations"]
+    assert made["outcome"] == "created", made
+    got = await service.client.get(
+        f"/v1/tools/{made['tool_id']}/versions/1.0.0", headers=auth(tenant)
+    )
+    spec = got.json()["spec"]
+    assert spec["input_schema"]["properties"]["since"]["example"] == "2024-01-31"
+    assert spec["output_schema"]["items"]["default"] == "2024-02-01"  # the unquoted 200 read
+    binary = "openapi: 3.0.3\ninfo: {title: b, version: '1'}\npaths: {}\nx-b: !!binary aGk=\n"
+    refused = await service.client.post(IMPORT, content=binary, headers=auth(tenant) | YAML)
+    assert problem(refused) == ("document_unparsable", "document")
+
+
+async def test_nan_and_infinity_are_refused(service: Service) -> None:
+    tenant = uuid4()
+    document = json.dumps(petstore_31())  # NaN is no JSON, though Python's parser takes it
+    document = document.replace('"type": "integer"', '"type": "integer", "example": NaN', 1)
+    r = await service.client.post(
+        IMPORT, content=document, headers=auth(tenant) | {"content-type": "application/json"}
+    )
+    assert problem(r) == ("document_unparsable", "document")
+    infinite = PETSTORE_30.read_text().replace("maximum: 100", "maximum: .inf", 1)
+    r = await service.client.post(IMPORT, content=infinite, headers=auth(tenant) | YAML)
+    assert problem(r) == ("document_unparsable", "document")
+    assert await tool_count(service, tenant) == 0

@@ -4,6 +4,7 @@ uploaded as the `document` field of a form) and `POST /v1/tools/import/mcp`."""
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
 import json
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -39,13 +40,27 @@ class _NoAliases(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _scalar(value: Any) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"a YAML {type(value).__name__} has no JSON form")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse(raw: bytes, media: str) -> Any:
-    """The document in `raw`, JSON or YAML; Invalid on `document` otherwise."""
+    """The document in `raw`, JSON or YAML; Invalid on `document` otherwise. YAML comes
+    back as JSON data: unquoted `200:` keys as strings, dates as ISO text (a spec holding
+    a date object could not be stored or published), binaries, sets, NaN and infinities
+    refused (Python's parsers take them; JSON has none)."""
     try:
         if media in JSON_TYPES:
-            return json.loads(raw)
-        return yaml.load(raw, Loader=_NoAliases)  # noqa: S506 - a SafeLoader, aliases refused
-    except (ValueError, yaml.YAMLError, RecursionError) as exc:
+            return json.loads(raw, parse_constant=_no_constant)
+        loaded = yaml.load(raw, Loader=_NoAliases)  # noqa: S506 - a SafeLoader, aliases refused
+        return json.loads(json.dumps(loaded, default=_scalar), parse_constant=_no_constant)
+    except (ValueError, TypeError, yaml.YAMLError, RecursionError) as exc:
         reason = str(exc).split("\n", 1)[0][:300]
         message = f"not JSON or YAML: {reason}"
         raise Invalid("document_unparsable", message, field="document") from None
