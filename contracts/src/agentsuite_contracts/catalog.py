@@ -32,6 +32,25 @@ class BindingKind(StrEnum):
     BUILTIN = "builtin"
 
 
+class AuthScheme(StrEnum):
+    """How a credential is presented to a tool's server."""
+
+    BEARER = "bearer"
+    BASIC = "basic"
+    HEADER = "header"
+    QUERY = "query"
+
+
+class ToolAuth(Contract):
+    """A credential a binding presents, by the name of a tenant secret: never its value."""
+
+    scheme: Open[AuthScheme] = Field(description="How the credential is presented.")
+    secret_name: str = Field(description="Name of the tenant secret holding the credential.")
+    name: str | None = Field(
+        default=None, description="Header or query parameter name (`header`, `query`)."
+    )
+
+
 class ToolBinding(Contract):
     """Where a tool's implementation lives. Credentials are referenced, never embedded."""
 
@@ -40,6 +59,9 @@ class ToolBinding(Contract):
     config: JsonObject = Field(
         default_factory=dict,
         description="Non-secret settings, e.g. HTTP method; secrets by reference name only.",
+    )
+    auth: ToolAuth | None = Field(
+        default=None, description="The credential to present, by secret name (none: no auth)."
     )
 
 
@@ -51,6 +73,24 @@ class ToolCondition(Contract):
         description="What to do when the expression holds."
     )
     target_tool: str | None = Field(default=None, description="Tool to route to (`route`).")
+
+
+class SideEffect(StrEnum):
+    """What calling a tool does to the world, which decides whether a retry is safe."""
+
+    READ_ONLY = "read_only"
+    IDEMPOTENT = "idempotent"
+    NON_IDEMPOTENT = "non_idempotent"
+
+
+class ToolRetry(Contract):
+    """How a failed call of the tool may be retried (hints; the step's policy decides)."""
+
+    max_attempts: int = Field(default=1, ge=1, le=20, description="Attempts in all, the first too.")
+    backoff_ms: int = Field(default=1_000, ge=0, le=3_600_000, description="First delay.")
+    max_backoff_ms: int = Field(
+        default=60_000, ge=0, le=86_400_000, description="Longest delay between attempts."
+    )
 
 
 class ToolSpec(Contract):
@@ -73,6 +113,10 @@ class ToolSpec(Contract):
         default_factory=list, description="Post-execution rules, in evaluation order."
     )
     tags: list[str] = Field(default_factory=list, description="Free-form search tags.")
+    side_effect: Open[SideEffect] | None = Field(
+        default=None, description="Read-only, idempotent or not (null: not stated)."
+    )
+    retry: ToolRetry | None = Field(default=None, description="Retry hints (null: none).")
 
 
 class ToolRegistered(Event):
@@ -115,6 +159,8 @@ class ToolPublished(Event):
     tool_id: UUID = Field(description="The tool.")
     name: str = Field(description="Tool name.")
     version: str = Field(description="Version new plans get by default.")
+    tool_version_id: UUID | None = Field(default=None, description="That version's id.")
+    spec: ToolSpec | None = Field(default=None, description="That version's frozen definition.")
 
 
 class ToolDeprecated(Event):
@@ -127,6 +173,25 @@ class ToolDeprecated(Event):
     name: str = Field(description="Tool name.")
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
     replacement: str | None = Field(default=None, description="Tool name to use instead.")
+    sunset_at: datetime | None = Field(default=None, description="When calls will start failing.")
+    tool_version_id: UUID | None = Field(
+        default=None, description="The version whose deprecation left no published one."
+    )
+    spec: ToolSpec | None = Field(default=None, description="That version's frozen definition.")
+
+
+class ToolVersionDeprecated(Event):
+    """One published tool version should no longer be used by new plans; pinned runs may
+    go on until `sunset_at`. The tool stays usable at its other published versions."""
+
+    type: Literal["catalog.tool_version.deprecated"] = Field(
+        default="catalog.tool_version.deprecated", description="Message type."
+    )
+    tool_id: UUID = Field(description="The tool.")
+    tool_version_id: UUID = Field(description="The deprecated version.")
+    spec: ToolSpec = Field(description="The version's frozen definition.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why.")
+    replacement: str | None = Field(default=None, description="Version or tool to use instead.")
     sunset_at: datetime | None = Field(default=None, description="When calls will start failing.")
 
 

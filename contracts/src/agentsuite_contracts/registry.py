@@ -171,6 +171,7 @@ TOPICS: tuple[Topic, ...] = (
             catalog.ToolVersionPublished,
             catalog.ToolPublished,
             catalog.ToolDeprecated,
+            catalog.ToolVersionDeprecated,
         ),
         consumers=("discovery", "planning", "execution"),
     ),

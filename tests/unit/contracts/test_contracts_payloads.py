@@ -183,6 +183,8 @@ OPEN_FIELDS = {
     ("LlmResponse", "finish_reason"),
     ("LlmError", "code"),
     ("ToolBinding", "kind"),
+    ("ToolAuth", "scheme"),
+    ("ToolSpec", "side_effect"),
 }
 
 
