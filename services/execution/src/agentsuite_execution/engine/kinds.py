@@ -24,12 +24,14 @@ from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
 from agentsuite_execution.engine import agent, containers, ends, flow, llm, local, runs
+from agentsuite_execution.engine.credentials import credential_of
 from agentsuite_execution.engine.ctx import Ctx, StepFailure
 from agentsuite_execution.engine.instant import inline
 from agentsuite_execution.engine.journal import record
 from agentsuite_execution.engine.scope import needs_scope, scope_for
 from agentsuite_execution.engine.taking import Taking, taking_on
 from agentsuite_execution.tools import Call, ToolError, builtin_binding
+from agentsuite_execution.tools.credentials import Credential
 from agentsuite_execution.uow import ExecutionUow
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,7 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
     scope: dict[str, Any] = {}
     timeout_ms: int | None = step.plan_step.timeout_ms
     referencing = needs_scope(step)
+    credential: Credential | None = None
     if binding is None or referencing:
         async with ctx.deps.uow(step.tenant_id) as uow:
             run = await uow.executions.get(step.execution_id)
@@ -177,12 +180,18 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
                 binding = tool.spec.binding
                 if tool.spec.requires_approval and not (step.checkpoint or {}).get("approved"):
                     raise NeedsApproval(f"Run tool {tool.name} {tool.version} (step {step.key})?")
+                if binding.auth is not None:
+                    credential = await credential_of(uow, ctx.deps.secrets, binding.auth)
                 timeout_ms = timeout_ms or tool.spec.timeout_ms
                 await uow.executions.manifest(
                     step.execution_id,
                     "tools",
                     tool.name,
-                    {"version": tool.version, "tool_version_id": str(tool.tool_version_id)},
+                    {
+                        "version": tool.version,
+                        "tool_version_id": str(tool.tool_version_id),
+                        "tool_id": str(tool.tool_id),
+                    },
                 )
                 await uow.commit()
     payload = render(spec.input, scope) if scope else spec.input
@@ -196,6 +205,7 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
         timeout=timeout,
         execution_id=step.execution_id,
         step=step.key,
+        credential=credential,
     )
     async with asyncio.timeout(timeout):
         return await ctx.toolbox.invoke(call)
