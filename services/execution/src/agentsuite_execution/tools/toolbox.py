@@ -9,7 +9,7 @@ from aiohttp.abc import AbstractResolver
 
 from agentsuite_contracts.catalog import BindingKind
 from agentsuite_execution.settings import ExecutionSettings
-from agentsuite_execution.tools import webhook
+from agentsuite_execution.tools import mcp, webhook
 from agentsuite_execution.tools.builtins import BUILTINS
 from agentsuite_execution.tools.calls import Call, ToolError
 from agentsuite_execution.tools.credentials import masked
@@ -84,10 +84,18 @@ class Toolbox:
                 seconds=min(call.timeout, self.settings.http_timeout),
                 max_bytes=self.settings.http_max_bytes,
             )
+        if kind == BindingKind.MCP:
+            return await mcp.send(
+                call,
+                allowed=self.settings.allowed_hosts,
+                seconds=min(call.timeout, self.settings.http_timeout),
+                max_bytes=self.settings.http_max_bytes,
+                user_agent=USER_AGENT,
+            )
         raise ToolError(
             "unsupported_binding",
-            f"execution cannot invoke tools bound as {str(kind)!r} yet: only `http` and "
-            "`builtin` tools run; rebind the tool or run it behind an `http` endpoint",
+            f"execution cannot invoke tools bound as {str(kind)!r} yet: only `http`, `mcp` "
+            "and `builtin` tools run; rebind the tool or run it behind an `http` endpoint",
             details={"kind": str(kind)},
         )
 
