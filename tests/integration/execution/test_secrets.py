@@ -190,3 +190,16 @@ async def test_without_the_capability_a_secret_is_not_written(execution: Executi
         "/v1/secrets/x", json={"value": VALUE}, headers=auth(uuid4(), readonly)
     )
     assert answer.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["Host", "Idempotency-Key", "X-Agentsuite-Step", "bad name"])
+async def test_a_header_credential_may_not_take_a_header_execution_sets(
+    execution: Execution, name: str
+) -> None:
+    tenant = uuid4()
+    await put(execution, tenant, "hdr")
+    how = ToolAuth(scheme=AuthScheme.HEADER, secret_name="hdr", name=name)
+    with pytest.raises(ToolError) as refused:
+        await resolve(execution, tenant, how)
+    assert refused.value.code == "invalid_binding"
+    assert VALUE not in refused.value.message

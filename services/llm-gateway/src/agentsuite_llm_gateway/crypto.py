@@ -25,7 +25,16 @@ class Cipher:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self._sealer = Sealer(settings.credential_keys, settings.credential_key_id)
-        self.key_id = settings.credential_key_id
+
+    @property
+    def key_id(self) -> str:
+        """The active key's id: new and re-encrypted credentials are sealed under it."""
+        return self._sealer.key_id
+
+    @key_id.setter
+    def key_id(self, value: str) -> None:
+        # kept assignable as before the kit's Sealer (a rotation test activates a key so)
+        self._sealer.key_id = value
 
     def seal(self, tenant_id: UUID, provider_id: UUID, secret: str) -> tuple[bytes, str]:
         """(ciphertext, key id) of `secret` under the active key."""

@@ -7,6 +7,7 @@ from agentsuite_contracts.catalog import ToolAuth
 from agentsuite_execution.domain.secrets import SCHEMES
 from agentsuite_execution.tools.calls import ToolError
 from agentsuite_execution.tools.credentials import Credential, SealError, SecretBox
+from agentsuite_execution.tools.webhook import OWN_PREFIX, RESERVED, TOKEN
 from agentsuite_execution.uow import ExecutionUow
 
 
@@ -22,6 +23,8 @@ async def credential_of(uow: ExecutionUow, box: SecretBox, auth: ToolAuth) -> Cr
         raise ToolError("invalid_binding", f"auth scheme {scheme!r} is not supported")
     if scheme in ("header", "query") and not auth.name:
         raise ToolError("invalid_binding", f"auth scheme {scheme!r} needs a `name`")
+    if scheme == "header" and auth.name is not None:
+        check_header_name(auth.name)
     row = await uow.secrets.sealed(auth.secret_name)
     if row is None:
         raise ToolError(
@@ -37,3 +40,14 @@ async def credential_of(uow: ExecutionUow, box: SecretBox, auth: ToolAuth) -> Cr
             "secret_unreadable", str(exc), details={"secret": auth.secret_name}
         ) from None
     return Credential(scheme=scheme, secret_name=auth.secret_name, value=value, name=auth.name)
+
+
+def check_header_name(name: str) -> None:
+    """A `header` credential's name: a valid header name, and none that execution sets
+    itself (framing, idempotency, its own `X-Agentsuite-*`), which it would override."""
+    lower = name.lower()
+    if not TOKEN.match(name) or lower in RESERVED or lower.startswith(OWN_PREFIX):
+        raise ToolError(
+            "invalid_binding",
+            f"auth.name {name!r} is not a header a credential may be sent in",
+        )
