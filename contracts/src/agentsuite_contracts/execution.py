@@ -140,6 +140,11 @@ class StepSucceeded(Event):
     output: Sensitive[Any] = Field(default=None, description="Step output (any JSON).")
     duration_ms: int = Field(ge=0, description="Duration of the attempt.")
     usage: Usage | None = Field(default=None, description="LLM usage, for `llm` steps.")
+    tool_id: UUID | None = Field(
+        default=None, description="The catalog tool that ran (tool steps; null: a builtin)."
+    )
+    tool_version_id: UUID | None = Field(default=None, description="Its version that ran.")
+    tool_version: str | None = Field(default=None, description="That version's number.")
 
 
 class StepFailed(Event):
@@ -154,6 +159,11 @@ class StepFailed(Event):
     error: ErrorInfo = Field(description="What went wrong.")
     final: bool = Field(description="True when no retry follows.")
     duration_ms: int = Field(ge=0, description="Duration of the attempt.")
+    tool_id: UUID | None = Field(
+        default=None, description="The catalog tool that ran (tool steps; null: a builtin)."
+    )
+    tool_version_id: UUID | None = Field(default=None, description="Its version that ran.")
+    tool_version: str | None = Field(default=None, description="That version's number.")
 
 
 class StepRetrying(Event):

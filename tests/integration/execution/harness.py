@@ -6,6 +6,7 @@ identity's JWKS would serve)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,8 @@ ALL_CAPS = [
     "executions:cancel",
     "approvals:decide",
     "budgets:write",
+    "secrets:read",
+    "secrets:write",
 ]
 SIGNER = Signer("execution-test-1", ALL_CAPS)
 KEY, KID = SIGNER.key, SIGNER.kid
@@ -50,6 +53,11 @@ async def create_execution_db(admin_url: str, secrets_file: Path) -> ServiceDb:
     return db
 
 
+# the key that seals tenant secrets in tests (base64 of 32 bytes; a test-only constant)
+SECRET_KEY_ID = "test-k1"
+SECRET_KEY = base64.b64encode(bytes(range(32))).decode()
+
+
 def make_settings(app_url: str, kafka: str, **overrides: Any) -> ExecutionSettings:
     """Settings for a test run: no engine workers unless `workers=` says otherwise."""
     values: dict[str, Any] = {
@@ -61,6 +69,8 @@ def make_settings(app_url: str, kafka: str, **overrides: Any) -> ExecutionSettin
         # test servers listen on 127.0.0.1, which the SSRF guard refuses otherwise
         "allowed_hosts": ("127.0.0.1",),
         "http_port": 0,
+        "secret_keys": {SECRET_KEY_ID: SECRET_KEY},
+        "secret_key_id": SECRET_KEY_ID,
     }
     values.update(overrides)
     return ExecutionSettings(**values)

@@ -48,6 +48,8 @@ class Populated:
     """Each run's ETag, by RUNS name."""
     failed: list[str] = field(default_factory=list)
     """Steps that answered other than expected (with the answer)."""
+    secret_name: str = ""
+    secret_value: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -55,11 +57,11 @@ class Populated:
 
     def ids(self, run: str = "completed") -> Ids:
         """Path ids aimed at run `run` (its step `STEP`)."""
-        return {"execution_id": self.runs[run], "key": STEP}
+        return {"execution_id": self.runs[run], "key": STEP, "name": self.secret_name}
 
     def secrets(self) -> set[str]:
         """Strings that name this tenant's objects: another tenant never sees any of them."""
-        return {*self.runs.values(), *self.plan_ids, self.approval_id} - {""}
+        return {*self.runs.values(), *self.plan_ids, self.approval_id, self.secret_value} - {""}
 
 
 def _tool(key: str, name: str, deps: list[str] | None = None, **data: Any) -> PlanStep:
@@ -112,6 +114,9 @@ async def populate(ex: Execution) -> Populated:  # noqa: C901  a tenant and its 
         out: dict[str, Any] = r.json() if r.content else {}
         return out
 
+    made.secret_name = f"token-{tenant.hex[:12]}"
+    made.secret_value = f"value-{uuid.uuid4().hex}"
+    await send("PUT", f"/v1/secrets/{made.secret_name}", {"value": made.secret_value}, 201)
     approved = {name: plan_approved(tenant, steps) for name, steps in plans(user).items()}
     for payload in approved.values():
         await publish(ex.kafka, PLANS, payload, tenant_id=tenant)

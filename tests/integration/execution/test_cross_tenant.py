@@ -37,6 +37,8 @@ class Kind(StrEnum):
     """Lists the caller's tenant's runs: another tenant's never appear."""
     CREATE = "create"
     """Creates in the caller's tenant, whatever plan its body names."""
+    OWN = "own"
+    """Writes the caller's tenant's own object of that name (a secret): never A's."""
 
 
 ROUTES: dict[str, Kind] = {
@@ -55,10 +57,14 @@ ROUTES: dict[str, Kind] = {
     "GET /v1/executions/{execution_id}/events": Kind.OBJECT,
     "GET /v1/executions/{execution_id}/logs": Kind.OBJECT,
     "GET /v1/executions/{execution_id}/timeline": Kind.OBJECT,
+    "PUT /v1/secrets/{name}": Kind.OWN,
+    "GET /v1/secrets/{name}": Kind.OBJECT,
+    "DELETE /v1/secrets/{name}": Kind.OBJECT,
 }
 """Every `/v1` route of the app, by what it is (HEAD and OPTIONS aside)."""
 
-_ORDER = {"GET": 0, "POST": 1}
+# a DELETE aimed at A's secret name before B's PUT of that name makes B a row of its own
+_ORDER = {"GET": 0, "POST": 1, "DELETE": 2}
 
 
 def api_gates(ex: Execution) -> list[Gate]:
@@ -75,6 +81,7 @@ def body_for(route: str, made: Populated, plan_of: Populated) -> dict[str, Any] 
         "POST /v1/executions/{execution_id}/cancel": {"reason": "b"},
         "POST /v1/executions/{execution_id}/rerun": {"from_step": STEP},
         "POST /v1/executions/{execution_id}/budget": {"max_tokens": 1_000_000},
+        "PUT /v1/secrets/{name}": {"value": "b-wrote-this"},
         "POST /v1/executions/{execution_id}/signals": {
             "type": "approval",
             "approval_id": made.approval_id,

@@ -158,7 +158,9 @@ async def test_unknown_builtin_target_is_refused() -> None:
     assert not caught.value.retryable
 
 
-@pytest.mark.parametrize("kind", ["python", "mcp", "llm", "carrier_pigeon"])
+# `mcp` runs now (test_mcp_tool); `llm` runs as a gateway request in the step's
+# transaction (engine.llm.begin_tool), never through the toolbox
+@pytest.mark.parametrize("kind", ["python", "llm", "carrier_pigeon"])
 async def test_other_binding_kinds_are_unsupported(kind: str) -> None:
     binding = ToolBinding(kind=kind, target="x:y")
     with pytest.raises(ToolError) as caught:

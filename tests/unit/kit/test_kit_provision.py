@@ -182,6 +182,18 @@ def test_service_env_holds_the_app_role_only(tmp_path: Path) -> None:
         assert secret not in handed
 
 
+def test_execution_gets_a_secret_key_minted_once(tmp_path: Path) -> None:
+    db = _db("OWNER-SECRET", "app-secret")
+    stack = _stack(tmp_path)
+    env = stack.service_env(_spec("execution"), db, SERVER, 9104)
+    again = stack.service_env(_spec("execution"), db, SERVER, 9104)
+    keys = json.loads(env["AGENTSUITE_EXECUTION_SECRET_KEYS"])
+    assert env["AGENTSUITE_EXECUTION_SECRET_KEY_ID"] in keys
+    assert len(base64.b64decode(keys["k1"])) == 32
+    assert again["AGENTSUITE_EXECUTION_SECRET_KEYS"] == env["AGENTSUITE_EXECUTION_SECRET_KEYS"]
+    assert (tmp_path / "execution-kek").stat().st_mode & 0o777 == 0o600
+
+
 def test_identity_alone_gets_the_key_encryption_key_minted_once(tmp_path: Path) -> None:
     db = _db("OWNER-SECRET", "app-secret")
     stack = _stack(tmp_path)

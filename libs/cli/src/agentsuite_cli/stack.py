@@ -146,7 +146,7 @@ class Stack:
         before services start, so a running service never holds the owner's password.
         Each service is pointed at its own credential file (identity writes it on its first
         start); identity gets the key that encrypts its signing keys, llm-gateway the one
-        that encrypts provider credentials."""
+        that encrypts provider credentials, execution the one that encrypts tenant secrets."""
         p = env_prefix(spec.name)
         env = {
             f"{p}DATABASE_URL": db.url(admin_url),
@@ -171,6 +171,12 @@ class Stack:
                     {"k1": self.key_encryption_key("llm-gateway-kek")}
                 ),
                 f"{p}CREDENTIAL_KEY_ID": "k1",
+            }
+        if spec.name == "execution":
+            # tenant secrets (tool credentials); rotated the same way
+            env |= {
+                f"{p}SECRET_KEYS": json.dumps({"k1": self.key_encryption_key("execution-kek")}),
+                f"{p}SECRET_KEY_ID": "k1",
             }
         return env
 

@@ -10,6 +10,7 @@ from agentsuite_execution.api import ROUTERS
 from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.engine.workers import Engine
+from agentsuite_execution.handlers import secrets
 from agentsuite_execution.handlers.responses import llm_jobs
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
@@ -24,6 +25,7 @@ def build(settings: ExecutionSettings, *, keyset: JwksKeySet | None = None) -> F
     engine = Engine(deps)
 
     async def first_start() -> None:
+        await secrets.schedule_reencrypt(deps)
         await engine.start()
 
     async def last_stop() -> None:
@@ -33,7 +35,7 @@ def build(settings: ExecutionSettings, *, keyset: JwksKeySet | None = None) -> F
         settings,
         uow=ExecutionUow,
         consumers=consumers(deps),
-        jobs=llm_jobs(deps),
+        jobs={**llm_jobs(deps), **secrets.jobs(deps)},
         keyset=keyset,
         startup=[first_start],
         shutdown=[last_stop],

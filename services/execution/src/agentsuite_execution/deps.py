@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from agentsuite_execution.settings import ExecutionSettings
+from agentsuite_execution.tools.credentials import SecretBox
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import Runtime
 
@@ -14,6 +15,10 @@ from agentsuite_kit.runtime import Runtime
 class Deps:
     settings: ExecutionSettings
     runtime: Runtime[ExecutionUow] = field(init=False)
+    secrets: SecretBox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.secrets = SecretBox(self.settings)
 
     def uow(self, tenant_id: UUID | None, *, held: bool = False) -> ExecutionUow:
         """A unit of work for `tenant_id` (None: every tenant's rows, for the engine's

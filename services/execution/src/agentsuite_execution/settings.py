@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from agentsuite_kit.sealing import check_keys
 from agentsuite_kit.settings import ServiceSettings, env_prefix
 
 
@@ -73,6 +74,17 @@ class ExecutionSettings(ServiceSettings):
         description="Hosts or CIDR ranges `http` tools may reach although they are loopback, "
         "private or link-local (the SSRF guard refuses those otherwise).",
     )
+    # --- tenant secrets (tool credentials) ----------------------------------------------
+    secret_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Key id -> base64 of 32 random bytes: the AES-256-GCM keys that encrypt "
+        "tenant secrets. Several may be listed while rotating; none: the secrets store "
+        "refuses writes and tools with a credential fail.",
+    )
+    secret_key_id: str | None = Field(
+        default=None,
+        description="Id (in `secret_keys`) of the key new and re-encrypted secrets use.",
+    )
     # --- LLM calls -----------------------------------------------------------------------
     llm_timeout: float = Field(
         default=300.0, gt=0, description="Seconds an LLM step waits for the gateway's answer."
@@ -101,3 +113,18 @@ class ExecutionSettings(ServiceSettings):
     )
     # --- edge ----------------------------------------------------------------------------
     sse_keepalive: float = Field(default=15.0, gt=0, description="Seconds between SSE pings.")
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _aes256_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        if value:
+            check_keys("secret_keys", value)
+        return value
+
+    @model_validator(mode="after")
+    def _active_key_listed(self) -> ExecutionSettings:
+        if self.secret_keys and self.secret_key_id not in self.secret_keys:
+            raise ValueError(f"secret_key_id: {self.secret_key_id!r} not in secret_keys")
+        if self.secret_key_id is not None and not self.secret_keys:
+            raise ValueError("secret_key_id: set, but secret_keys lists no key")
+        return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agentsuite_execution.repositories.executions import Executions
 from agentsuite_execution.repositories.projections import Agents, Models, Plans, Tools
 from agentsuite_execution.repositories.roles import Roles
+from agentsuite_execution.repositories.secrets import Secrets
 from agentsuite_execution.repositories.steps import Steps
 from agentsuite_execution.repositories.timers import Approvals, LlmCalls, Log, Timers
 from agentsuite_kit.db import UnitOfWork
@@ -25,6 +26,7 @@ class ExecutionUow(UnitOfWork):
         self.llm_calls = LlmCalls(session)
         self.log = Log(session)
         self.roles = Roles(session)
+        self.secrets = Secrets(session)
 
     async def flush_events(self) -> None:
         """Before the kit writes the outbox: the log rows in one statement, and the step

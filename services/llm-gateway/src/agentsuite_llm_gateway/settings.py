@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from agentsuite_kit.sealing import check_keys
 from agentsuite_kit.settings import ServiceSettings, env_prefix
 
 
@@ -92,16 +92,7 @@ class GatewaySettings(ServiceSettings):
     @field_validator("credential_keys")
     @classmethod
     def _aes256_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        # checked here so a bad key fails the start, not the first provider call
-        if not value:
-            raise ValueError("credential_keys: at least one key")
-        for kid, key in value.items():
-            try:
-                raw = base64.b64decode(key.get_secret_value(), validate=True)
-            except ValueError:
-                raise ValueError(f"credential_keys[{kid}]: not base64") from None
-            if len(raw) != 32:
-                raise ValueError(f"credential_keys[{kid}]: must decode to 32 bytes")
+        check_keys("credential_keys", value)
         return value
 
     @model_validator(mode="after")

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from agentsuite_execution.api import control, events, executions
+from agentsuite_execution.api import control, events, executions, secrets
 
-ROUTERS = [executions.routes, control.routes, events.routes]
+ROUTERS = [executions.routes, control.routes, events.routes, secrets.routes]

@@ -111,6 +111,21 @@ class Run:
             raise ValueError("this run was read without its plan")
         return PlanSnapshot.model_validate(self.plan)
 
+    def tool_ran(self, step: Step) -> dict[str, Any]:
+        """The catalog tool version a tool step ran, as `execution.step.*` events carry it
+        (`tool_id`, `tool_version_id`, `tool_version`), from what the run's manifest
+        recorded when the step resolved it; empty for a builtin or another kind."""
+        tool = step.spec.get("tool") if step.kind == "tool" else None
+        name = tool.get("tool") if isinstance(tool, dict) else None
+        used = self.manifest.get("tools", {}).get(name) if isinstance(name, str) else None
+        if not isinstance(used, dict) or "tool_id" not in used:
+            return {}
+        return {
+            "tool_id": UUID(used["tool_id"]),
+            "tool_version_id": UUID(used["tool_version_id"]),
+            "tool_version": used["version"],
+        }
+
     @property
     def root(self) -> UUID:
         """The run its tree of subplan runs started from."""

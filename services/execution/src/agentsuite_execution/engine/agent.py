@@ -22,10 +22,12 @@ from agentsuite_contracts.llm import ChatMessage, LlmResponse, Role
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.engine import budget, ends, flow, llm
+from agentsuite_execution.engine.credentials import credential_of
 from agentsuite_execution.engine.ctx import Ctx, StepFailure
 from agentsuite_execution.engine.scope import scope_for
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, ToolError, builtin_binding
+from agentsuite_execution.tools.credentials import Credential
 from agentsuite_execution.uow import ExecutionUow
 
 if TYPE_CHECKING:
@@ -207,9 +209,17 @@ async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> str:
     settings = ctx.deps.settings
     timeout = settings.http_timeout
     binding = builtin_binding(tool)
+    credential: Credential | None = None
     if binding is None:
         async with ctx.deps.uow(step.tenant_id) as uow:
             found = await uow.tools.resolve(tool, None)
+            auth = found.spec.binding.auth if found is not None else None
+            try:
+                credential = (
+                    None if auth is None else await credential_of(uow, ctx.deps.secrets, auth)
+                )
+            except ToolError as exc:
+                return _error(exc.code, exc.message)
         if found is None:
             return _error("unknown_tool", f"no published tool {tool!r}")
         if found.spec.requires_approval:
@@ -224,6 +234,7 @@ async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> str:
         timeout=timeout,
         execution_id=step.execution_id,
         step=step.key,
+        credential=credential,
     )
     try:
         async with asyncio.timeout(timeout):

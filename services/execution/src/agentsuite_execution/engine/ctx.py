@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from agentsuite_contracts.catalog import ToolBinding
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.tools import Toolbox
@@ -29,3 +31,14 @@ class StepFailure(Exception):
     def __init__(self, error: ErrorInfo) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+class LlmBound(Exception):
+    """A tool step's tool is bound as `llm`: its call is a gateway request sent in the
+    step's transaction (engine.llm.begin_tool), not a call outside it."""
+
+    def __init__(self, binding: ToolBinding, input: Any, output_schema: dict[str, Any]) -> None:
+        super().__init__(f"llm-bound tool {binding.target}")
+        self.binding = binding
+        self.input = input
+        self.output_schema = output_schema

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from agentsuite_contracts.catalog import BindingKind
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import StepAwaitingApproval, Trigger
 from agentsuite_contracts.ids import uuid7
@@ -24,12 +25,14 @@ from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
 from agentsuite_execution.engine import agent, containers, ends, flow, llm, local, runs
-from agentsuite_execution.engine.ctx import Ctx, StepFailure
+from agentsuite_execution.engine.credentials import credential_of
+from agentsuite_execution.engine.ctx import Ctx, LlmBound, StepFailure
 from agentsuite_execution.engine.instant import inline
 from agentsuite_execution.engine.journal import record_step
 from agentsuite_execution.engine.scope import needs_scope, scope_for
 from agentsuite_execution.engine.taking import Taking, taking_on
 from agentsuite_execution.tools import Call, ToolError, builtin_binding
+from agentsuite_execution.tools.credentials import Credential
 from agentsuite_execution.uow import ExecutionUow
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ class Work:
     before: Any = None
     failure: ErrorInfo | None = None
     approval: NeedsApproval | None = None
+    llm: LlmBound | None = None
 
 
 async def execute(ctx: Ctx, step: Step) -> list[Step]:
@@ -86,6 +90,8 @@ async def _work(ctx: Ctx, step: Step) -> Work:
             return Work(before=await agent.run_tools(ctx, step))
     except NeedsApproval as exc:
         return Work(approval=exc)
+    except LlmBound as exc:
+        return Work(llm=exc)
     except ToolError as exc:
         return Work(
             failure=ErrorInfo(
@@ -103,6 +109,8 @@ async def _record(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, work: Work)
         await ends.fail(uow, run, step, work.failure, lease_loss_limit=_losses(ctx))
     elif work.approval is not None:
         await ask_approval(uow, run, step, {}, prompt=work.approval.prompt)
+    elif work.llm is not None:
+        await llm.begin_tool(ctx, uow, run, step, work.llm)
     elif step.kind == StepKind.TOOL:
         await flow.succeed(uow, run, step, work.output)
     else:
@@ -157,6 +165,8 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
     scope: dict[str, Any] = {}
     timeout_ms: int | None = step.plan_step.timeout_ms
     referencing = needs_scope(step)
+    credential: Credential | None = None
+    output_schema: dict[str, Any] = {}
     if binding is None or referencing:
         async with ctx.deps.uow(step.tenant_id) as uow:
             run = await uow.executions.get(step.execution_id)
@@ -175,17 +185,26 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
                         )
                     )
                 binding = tool.spec.binding
+                output_schema = tool.spec.output_schema
                 if tool.spec.requires_approval and not (step.checkpoint or {}).get("approved"):
                     raise NeedsApproval(f"Run tool {tool.name} {tool.version} (step {step.key})?")
+                if binding.auth is not None:
+                    credential = await credential_of(uow, ctx.deps.secrets, binding.auth)
                 timeout_ms = timeout_ms or tool.spec.timeout_ms
                 await uow.executions.manifest(
                     step.execution_id,
                     "tools",
                     tool.name,
-                    {"version": tool.version, "tool_version_id": str(tool.tool_version_id)},
+                    {
+                        "version": tool.version,
+                        "tool_version_id": str(tool.tool_version_id),
+                        "tool_id": str(tool.tool_id),
+                    },
                 )
                 await uow.commit()
     payload = render(spec.input, scope) if scope else spec.input
+    if binding.kind == BindingKind.LLM:
+        raise LlmBound(binding, payload, output_schema)
     limit = ctx.deps.settings.http_timeout
     timeout = min(limit, timeout_ms / 1000) if timeout_ms else limit
     call = Call(
@@ -196,6 +215,7 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
         timeout=timeout,
         execution_id=step.execution_id,
         step=step.key,
+        credential=credential,
     )
     async with asyncio.timeout(timeout):
         return await ctx.toolbox.invoke(call)

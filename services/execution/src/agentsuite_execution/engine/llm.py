@@ -29,6 +29,7 @@ from agentsuite_contracts.llm import (
     LlmErrorCode,
     LlmRequest,
     LlmResponse,
+    PromptRef,
     ResponseFormat,
     Role,
     ToolDefinition,
@@ -40,7 +41,7 @@ from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
 from agentsuite_execution.engine import budget, budget_wait, ends, flow
 from agentsuite_execution.engine.calls import CLIENT, REQUESTER
-from agentsuite_execution.engine.ctx import Ctx, StepFailure
+from agentsuite_execution.engine.ctx import Ctx, LlmBound, StepFailure
 from agentsuite_execution.engine.moves import move_step
 from agentsuite_execution.engine.scope import scope_for
 from agentsuite_execution.settings import ExecutionSettings
@@ -76,6 +77,7 @@ class Ask:
     response_format: ResponseFormat | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    prompt: PromptRef | None = None
 
 
 async def begin(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step) -> None:
@@ -101,6 +103,34 @@ async def begin(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step) -> None:
         max_tokens=spec.max_tokens,
     )
     await send(ctx.deps.settings, uow, run, step, ask, checkpoint={}, cap=step_cap(step))
+
+
+async def begin_tool(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, bound: LlmBound) -> None:
+    """In a tool step's transaction, for a tool bound as `llm`: the gateway renders the
+    binding's prompt (name + label) with the step's input as its variables; the input
+    also goes as the user turn the template answers (a request needs one message). An
+    output schema asks for JSON, parsed into the output's `json` as an `llm` step's."""
+    config = bound.binding.config
+    label = config.get("label")
+    model = config.get("model")
+    variables = bound.input if isinstance(bound.input, dict) else {"input": bound.input}
+    fmt = None
+    if bound.output_schema:
+        fmt = ResponseFormat(
+            kind="json_schema", name=function_name(step.key), json_schema=bound.output_schema
+        )
+    ask = Ask(
+        model=model if isinstance(model, str) and model else None,
+        messages=[ChatMessage(role=Role.USER, content=text_of(bound.input))],
+        response_format=fmt,
+        prompt=PromptRef(
+            name=bound.binding.target,
+            label=label if isinstance(label, str) and label else None,
+            variables=variables,
+        ),
+    )
+    checkpoint = {"llm_tool": True, "json": fmt is not None}
+    await send(ctx.deps.settings, uow, run, step, ask, checkpoint=checkpoint, cap=step_cap(step))
 
 
 def text_of(value: Any) -> str:
@@ -201,6 +231,7 @@ async def send(
         temperature=ask.temperature,
         max_tokens=held.max_tokens,
         response_format=ask.response_format,
+        prompt=ask.prompt,
         budget=BudgetHint(max_cost=hint, scope=f"execution:{run.execution_id}"),
         deadline=now + timedelta(milliseconds=timeout_ms),
         labels={
@@ -318,7 +349,10 @@ async def _succeeded(uow: ExecutionUow, run: Run, step: Step, response: LlmRespo
     if message is not None and message.tool_calls:
         output["tool_calls"] = [c.model_dump(mode="json") for c in message.tool_calls]
     spec = step.plan_step.llm
-    if spec is not None and spec.output_schema is not None:
+    wants_json = (spec is not None and spec.output_schema is not None) or bool(
+        (step.checkpoint or {}).get("json")
+    )
+    if wants_json:
         try:
             output["json"] = json.loads(content or "")
         except ValueError:

@@ -3,6 +3,8 @@ written through the repository, its events recorded, in the caller's transaction
 
 from __future__ import annotations
 
+from agentsuite_contracts.envelope import Payload
+from agentsuite_contracts.execution import StepFailed, StepSucceeded
 from agentsuite_execution.domain.runs import Moved, Run, Step
 from agentsuite_execution.engine.journal import record, record_step
 from agentsuite_execution.uow import ExecutionUow
@@ -12,8 +14,18 @@ async def move_step(uow: ExecutionUow, run: Run, step: Step, moved: Moved) -> St
     """Write `step`'s move and record its events; the step's row as it is now."""
     done = await uow.steps.set(step.execution_id, step.key, **moved.values)
     for event in moved.events:
-        record_step(uow, step, event.payload, level=event.level)
+        record_step(uow, step, ran(run, step, event.payload), level=event.level)
     return done
+
+
+def ran(run: Run, step: Step, payload: Payload) -> Payload:
+    """A step's end names the tool version that ran (usage per tool version is counted
+    from these events)."""
+    if isinstance(payload, StepSucceeded | StepFailed):
+        tool = run.tool_ran(step)
+        if tool:
+            return payload.model_copy(update=tool)
+    return payload
 
 
 async def move_run(uow: ExecutionUow, run: Run, moved: Moved) -> Run:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -242,6 +243,23 @@ log = Table(
     Index("ix_log_execution", "execution_id", "seq"),
 )
 
+# --- tenant secrets: tool credentials, sealed (tools.credentials) ----------------------------
+
+secrets = Table(
+    "secrets",
+    metadata,
+    tenant_column(),
+    Column("name", String(200), nullable=False),
+    # nonce || ciphertext+tag under `key_id`, bound to (tenant, name): never the value
+    Column("value", LargeBinary, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    at_column("created_at", nullable=False),
+    at_column("updated_at", nullable=False),
+    PrimaryKeyConstraint("tenant_id", "name"),
+)
+
 TENANT_TABLES = (
     "plans",
     "plan_versions",
@@ -259,4 +277,5 @@ TENANT_TABLES = (
     "roles",
     "role_assignments",
     "agent_deprecations",
+    "secrets",
 )

@@ -1,5 +1,5 @@
-"""Tool invocation for tool steps: builtins in process and `http` webhooks behind the
-SSRF guard. Other binding kinds (python, mcp, llm) fail as `unsupported_binding`."""
+"""Tool invocation for tool steps: builtins in process, `http` webhooks and `mcp` tools
+behind the SSRF guard. Other binding kinds (python, llm) fail as `unsupported_binding`."""
 
 from agentsuite_execution.tools.builtins import BUILTINS, builtin_binding
 from agentsuite_execution.tools.calls import Builtin, Call, ToolError

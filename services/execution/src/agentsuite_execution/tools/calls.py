@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from agentsuite_contracts.catalog import ToolBinding
+
+if TYPE_CHECKING:
+    from agentsuite_execution.tools.credentials import Credential
 
 
 class ToolError(Exception):
@@ -35,7 +38,8 @@ class ToolError(Exception):
 @dataclass(frozen=True, slots=True)
 class Call:
     """One attempt of one tool step. The key, attempt, execution and step travel to an
-    `http` tool as headers so it can deduplicate retries of the same step."""
+    `http` tool as headers so it can deduplicate retries of the same step; `credential`
+    is the binding's `auth` with its secret's value."""
 
     binding: ToolBinding
     input: Any
@@ -44,6 +48,8 @@ class Call:
     timeout: float
     execution_id: UUID
     step: str
+    # the binding's `auth`, resolved from the tenant's secrets (kept out of the repr)
+    credential: Credential | None = field(default=None, repr=False)
 
 
 Builtin = Callable[[Any, Call], Awaitable[Any]]

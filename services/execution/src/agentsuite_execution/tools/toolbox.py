@@ -9,10 +9,11 @@ from aiohttp.abc import AbstractResolver
 
 from agentsuite_contracts.catalog import BindingKind
 from agentsuite_execution.settings import ExecutionSettings
-from agentsuite_execution.tools import webhook
+from agentsuite_execution.tools import mcp, webhook
 from agentsuite_execution.tools.builtins import BUILTINS
 from agentsuite_execution.tools.calls import Call, ToolError
-from agentsuite_kit.outbound import OutboundClient
+from agentsuite_execution.tools.credentials import masked
+from agentsuite_kit.outbound import OutboundClient, mask
 from agentsuite_kit.storable import escape_text, escaped, unstorable
 
 USER_AGENT = "agentsuite-execution"
@@ -48,11 +49,12 @@ class Toolbox:
         retryable. Not stored escaped: an output feeds later steps' inputs, where a silently
         rewritten value (an id, a hash) would do harm further on; a plan can branch on the
         code. An error's own text is only read by people, so it is kept escaped."""
+        secrets = call.credential.masked if call.credential is not None else ()
         try:
-            output = await self._invoke(call)
+            output = masked(await self._invoke(call), secrets)
         except ToolError as exc:
-            exc.message = escape_text(exc.message)
-            exc.details = escaped(exc.details)
+            exc.message = escape_text(mask(exc.message, secrets))
+            exc.details = escaped(masked(exc.details, secrets))
             raise
         found = unstorable(output)
         if found is not None:
@@ -82,10 +84,18 @@ class Toolbox:
                 seconds=min(call.timeout, self.settings.http_timeout),
                 max_bytes=self.settings.http_max_bytes,
             )
+        if kind == BindingKind.MCP:
+            return await mcp.send(
+                call,
+                allowed=self.settings.allowed_hosts,
+                seconds=min(call.timeout, self.settings.http_timeout),
+                max_bytes=self.settings.http_max_bytes,
+                user_agent=USER_AGENT,
+            )
         raise ToolError(
             "unsupported_binding",
-            f"execution cannot invoke tools bound as {str(kind)!r} yet: only `http` and "
-            "`builtin` tools run; rebind the tool or run it behind an `http` endpoint",
+            f"execution cannot invoke tools bound as {str(kind)!r} yet: only `http`, `mcp` "
+            "and `builtin` tools run; rebind the tool or run it behind an `http` endpoint",
             details={"kind": str(kind)},
         )
 

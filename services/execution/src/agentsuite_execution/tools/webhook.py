@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
 
@@ -171,6 +172,15 @@ def retry_after(value: str | None) -> float | None:
     return seconds if seconds is not None and 0 <= seconds < 86_400 else None
 
 
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """`url` with `params` added to its query (a credential's `query` scheme)."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
 def forbidden(message: str) -> ToolError:
     return ToolError("forbidden_target", message)
 
@@ -195,12 +205,19 @@ async def send(client: OutboundClient, call: Call, *, seconds: float, max_bytes:
     }
     if body is not None:
         headers.setdefault("Content-Type", "application/json")
+    url, secrets = request.url, tuple[str, ...]()
+    if call.credential is not None:
+        # after the binding's own headers: a binding cannot override its credential
+        headers.update(call.credential.headers())
+        url = with_query(url, call.credential.query())
+        secrets = call.credential.masked
     try:
         reply = await client.fetch(
             request.method,
-            request.url,
+            url,
             data=body,
             headers=headers,
+            secrets=secrets,
             seconds=seconds,
             max_bytes=max_bytes,
             ok=request.success,

@@ -53,6 +53,8 @@ TENANT: dict[str, str] = {
     "executions:cancel": "Cancel executions.",
     "approvals:decide": "Approve or reject execution checkpoints.",
     "budgets:write": "Set budgets.",
+    "secrets:read": "Read the names and metadata of the tenant's secrets (never values).",
+    "secrets:write": "Store, replace and delete the tenant's secrets (tool credentials).",
     # llm-gateway
     "llm:invoke": "Call models through the gateway.",
     "models:read": "Read providers and models.",
