@@ -139,3 +139,12 @@ def test_params_a_call_could_not_send_are_refused_at_registration(
         code,
         "binding.params" + ("" if code == "params_url_mismatch" else f".{next(iter(params))}"),
     )
+
+
+def test_a_path_parameter_named_with_a_dash_is_imported() -> None:
+    document = petstore_31()
+    item = document["paths"].pop("/pets/{petId}")
+    item["put"]["parameters"][0]["name"] = "pet-id"
+    document["paths"]["/pets/{pet-id}"] = item
+    update = drafts(document)["update_pet"]
+    assert config_of(update)["params"] == {"pet-id": "path"}

@@ -211,3 +211,11 @@ def test_input_that_does_not_fit_the_operation_is_invalid_input(input: Any) -> N
     exc = refused(PETS, input, method="GET", params={"petId": "path"})
     assert exc.code == "invalid_input"
     assert not exc.retryable
+
+
+def test_a_placeholder_named_as_openapi_names_it_is_filled() -> None:
+    request = request_of(
+        call("https://h.example.com/p/{pet-id}", {"pet-id": "x y"}, params={"pet-id": "path"})
+    )
+    assert URL(request.url).raw_path == "/p/x%20y"
+    assert request.body is None  # no `body` in the input

@@ -20,7 +20,8 @@ from agentsuite_kit.errors import Invalid
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$")
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
+# OpenAPI path parameters are often named `pet-id` or `api.version`
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\}")
 # credentials belong in `auth`, by secret name; and the ones execution sets itself
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
@@ -88,7 +89,7 @@ def check_url_template(template: str, field: str) -> str:
     leftover = PLACEHOLDER.sub("", template)
     if "{" in leftover or "}" in leftover:
         raise Invalid(
-            "url_template_invalid", "placeholders are {name} (letters, digits, _)", field=field
+            "url_template_invalid", "placeholders are {name} (letters, digits, _ . -)", field=field
         )
     try:
         parts = urlsplit(template)
