@@ -58,7 +58,10 @@ class ToolBinding(Contract):
     target: str = Field(description="URL, `module:function`, MCP server/tool name or builtin name.")
     config: JsonObject = Field(
         default_factory=dict,
-        description="Non-secret settings, e.g. HTTP method; secrets by reference name only.",
+        description="Non-secret settings; secrets by reference name only. `http`: `method`, "
+        "`headers`, `success_statuses`, `params` ({input property: path, query or header}; "
+        "given, the input's `body` is the JSON body). `mcp`: `tool`. `llm`: `prompt`, "
+        "`model`, `label`.",
     )
     auth: ToolAuth | None = Field(
         default=None, description="The credential to present, by secret name (none: no auth)."

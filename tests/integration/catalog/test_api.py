@@ -175,6 +175,22 @@ async def test_the_lifecycle_publishes_what_executions_projection_consumes(
         ),
         ({"name": "Bad Name"}, "name_invalid", "name"),
         ({"version": "1.0"}, "version_invalid", "version"),
+        (
+            {"binding": {"kind": "http", "url": "https://a.example.com/{q}", "params": {}}},
+            "params_url_mismatch",
+            "binding.params",
+        ),
+        (
+            {
+                "binding": {
+                    "kind": "http",
+                    "url": "https://a.example.com/s",
+                    "params": {"Cookie": "header"},
+                }
+            },
+            "header_reserved",
+            "binding.params.Cookie",
+        ),
     ],
 )
 async def test_bad_input_is_a_422_naming_the_field(
@@ -305,3 +321,19 @@ async def test_a_body_past_the_limit_is_a_413_before_it_is_read(service: Service
     big = tool_body("x", description="x" * MAX_BODY)
     r = await service.client.post("/v1/tools", json=big, headers=auth(uuid4()))
     assert (r.status_code, r.json()["code"]) == (413, "body_too_large")
+
+
+async def test_an_http_binding_records_where_its_parameters_go(service: Service) -> None:
+    tenant = uuid4()
+    binding = {
+        "kind": "http",
+        "url": "https://api.example.com/pets/{pet-id}",
+        "method": "PUT",
+        "params": {"pet-id": "path", "dry_run": "query", "X-Request-Id": "header"},
+    }
+    view = await register(service, tenant, "pets.update", binding=binding)
+    got = await service.client.get(
+        f"/v1/tools/{view['tool_id']}/versions/1.0.0", headers=auth(tenant)
+    )
+    assert got.status_code == 200, got.text
+    assert got.json()["spec"]["binding"]["config"]["params"] == binding["params"]

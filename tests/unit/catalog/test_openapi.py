@@ -39,7 +39,9 @@ def test_petstore_30_maps_every_operation() -> None:
     found = by_name(planned)
     listing = found["list_pets"].draft
     assert listing is not None
-    assert listing.binding == HttpSpec("https://eu.petstore.example.com/v1/pets", "GET", {}, None)
+    assert listing.binding == HttpSpec(
+        "https://eu.petstore.example.com/v1/pets", "GET", {}, None, {"limit": "query"}
+    )
     assert listing.side_effect == SideEffect.READ_ONLY
     assert listing.description == "List all pets"
     assert listing.tags == ("pets",)
@@ -57,7 +59,7 @@ def test_petstore_30_maps_every_operation() -> None:
     assert show is not None
     assert show.input_schema["required"] == ["petId"]
     assert show.binding == HttpSpec(
-        "https://eu.petstore.example.com/v1/pets/{petId}", "GET", {}, None
+        "https://eu.petstore.example.com/v1/pets/{petId}", "GET", {}, None, {"petId": "path"}
     )
     head = found["head_pets"]
     assert head.draft is None
@@ -90,7 +92,7 @@ def test_petstore_31_keeps_2020_12_and_ref_siblings() -> None:
     assert update.side_effect == SideEffect.IDEMPOTENT
     assert update.input_schema["required"] == ["petId"]  # the body is optional
     assert update.binding == HttpSpec(
-        "https://petstore31.example.com/api/pets/{petId}", "PUT", {}, None
+        "https://petstore31.example.com/api/pets/{petId}", "PUT", {}, None, {"petId": "path"}
     )
 
 
@@ -101,7 +103,9 @@ def test_options_prefix_version_base_url() -> None:
     assert draft is not None
     assert draft.version == "2.1.0"
     assert draft.category == "animals"
-    assert draft.binding == HttpSpec("https://other.example.com/x/pets", "GET", {}, None)
+    assert draft.binding == HttpSpec(
+        "https://other.example.com/x/pets", "GET", {}, None, {"limit": "query"}
+    )
 
 
 def test_duplicate_operation_ids_fail_each_operation() -> None:

@@ -158,15 +158,25 @@ async def import_openapi(
     prefix: Annotated[str, Query(max_length=64, description="Before every tool name.")] = "",
     base_url: Annotated[str | None, Query(max_length=2000, description="Not servers[0].")] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
+    credential: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="A tenant secret's name, presented as each operation's security "
+            "requirement asks (bearer, basic, API key in a header or the query).",
+        ),
+    ] = None,
 ) -> ImportReport:
     """Every operation of an OpenAPI 3.0/3.1 document as a tool with a draft version
     (`operationId` -> name, snake_cased; parameters and the JSON request body as `body` ->
     input schema, `$ref`s inlined; an `http` binding to servers[0] + path). One transaction;
     the report says per operation: created, skipped (the name is taken, a method an http
-    binding cannot send) or failed (field and reason). The document itself invalid, over
-    1,000 operations, with a non-local or cyclic `$ref` chain, or on a blocked host: 422."""
+    binding cannot send) or failed (field and reason). Each binding records where its
+    parameters go (`config.params`); with `credential`, the auth its security asks for.
+    The document itself invalid, over 1,000 operations, with a non-local or cyclic `$ref`
+    chain, or on a blocked host: 422."""
     document = await _document(request)
-    options = openapi.Options(version, prefix, base_url, category)
+    options = openapi.Options(version, prefix, base_url, category, credential)
     report = await handlers.import_openapi(handlers.ImportOpenApi(document, options), uow, deps)
     await uow.commit()
     return ImportReport.of(report)

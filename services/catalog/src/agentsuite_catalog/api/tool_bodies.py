@@ -55,10 +55,20 @@ class HttpBindingIn(Body):
         default_factory=dict, max_length=32, description="Non-secret headers."
     )
     auth: AuthIn | None = None
+    params: (
+        dict[Annotated[str, Field(max_length=200)], Literal["path", "query", "header"]] | None
+    ) = Field(
+        default=None,
+        max_length=200,
+        description="Where each input property goes: `path` fills the URL's {name}, "
+        "`query`, `header`; the input's `body` is then the JSON body. Absent: the URL's "
+        "placeholders are filled from the input and the rest of it is the body.",
+    )
 
     def spec(self) -> HttpSpec:
         auth = None if self.auth is None else self.auth.spec()
-        return HttpSpec(self.url, self.method, dict(self.headers), auth)
+        params = None if self.params is None else {k: str(v) for k, v in self.params.items()}
+        return HttpSpec(self.url, self.method, dict(self.headers), auth, params)
 
 
 class McpBindingIn(Body):

@@ -20,11 +20,28 @@ from agentsuite_kit.errors import Invalid
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$")
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
+# OpenAPI path parameters are often named `pet-id` or `api.version`
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\}")
 # credentials belong in `auth`, by secret name; and the ones execution sets itself
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 MAX_HEADERS = 32
+MAX_PARAMS = 200
+# where execution puts an input property of an http tool with `params` (see check_params)
+PARAM_PLACES = frozenset({"path", "query", "header"})
+# headers execution sets on every call, or whose value it owns (the JSON body's type)
+EXECUTION_HEADERS = OWN_HEADERS | {
+    "content-type",
+    "idempotency-key",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "trailers",
+    "upgrade",
+    "expect",
+}
 MAX_URL = 2_000
 
 
@@ -72,7 +89,7 @@ def check_url_template(template: str, field: str) -> str:
     leftover = PLACEHOLDER.sub("", template)
     if "{" in leftover or "}" in leftover:
         raise Invalid(
-            "url_template_invalid", "placeholders are {name} (letters, digits, _)", field=field
+            "url_template_invalid", "placeholders are {name} (letters, digits, _ . -)", field=field
         )
     try:
         parts = urlsplit(template)
@@ -121,12 +138,56 @@ class Binding:
     url: str | None = None
 
 
+def sendable_header(name: str) -> bool:
+    """Whether execution can send a header of this name from a tool's input."""
+    lower = name.lower()
+    return bool(
+        TOKEN.match(name)
+        and lower not in CREDENTIAL_HEADERS
+        and lower not in EXECUTION_HEADERS
+        and not lower.startswith("x-agentsuite-")
+    )
+
+
+def check_params(
+    params: dict[str, str], url: str, headers: dict[str, str], field: str
+) -> dict[str, str]:
+    """`params`: input property -> `path` (fills the URL's `{name}`), `query` or `header`;
+    execution then sends the input's `body` as the JSON body and refuses other keys."""
+    if len(params) > MAX_PARAMS:
+        raise Invalid("too_many_params", f"at most {MAX_PARAMS} parameters", field=field)
+    for name, place in params.items():
+        if place not in PARAM_PLACES:
+            raise Invalid(
+                "param_place_invalid",
+                f"{name[:100]!r} goes in path, query or header",
+                field=f"{field}.{name[:100]}",
+            )
+        fixed = {h.lower() for h in headers}
+        if place == "header" and (not sendable_header(name) or name.lower() in fixed):
+            raise Invalid(
+                "header_reserved",
+                f"{name[:100]} is not a header a tool's input may set",
+                field=f"{field}.{name[:100]}",
+            )
+    holes = set(PLACEHOLDER.findall(url))
+    paths = {name for name, place in params.items() if place == "path"}
+    if holes != paths:
+        raise Invalid(
+            "params_url_mismatch",
+            f"the URL's placeholders and the path parameters differ: {sorted(holes ^ paths)[:5]}",
+            field=field,
+        )
+    return params
+
+
 @dataclass(frozen=True, slots=True)
 class HttpSpec:
     url: str
     method: str = "POST"
     headers: dict[str, str] = field(default_factory=dict)
     auth: Auth | None = None
+    params: dict[str, str] | None = None  # None: the whole input is the JSON body
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +227,8 @@ def binding_of(spec: BindingSpec) -> Binding:
         headers = check_headers(spec.headers, "binding.headers")
         if headers:
             config["headers"] = headers
+        if spec.params is not None:
+            config["params"] = check_params(spec.params, url, headers, "binding.params")
         auth = None if spec.auth is None else check_auth(spec.auth, "binding.auth").contract()
         return Binding(
             ToolBinding(kind=BindingKind.HTTP, target=url, config=config, auth=auth), fill(url)

@@ -19,7 +19,8 @@ from typing import Any
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 from openapi_spec_validator.validation.exceptions import DuplicateOperationIDError
 
-from agentsuite_catalog.domain.bindings import HttpSpec
+from agentsuite_catalog.domain.bindings import HttpSpec, sendable_header
+from agentsuite_catalog.domain.openapi_security import auth_of
 from agentsuite_catalog.domain.schemas import MAX_NODES
 from agentsuite_catalog.domain.tools import MAX_DESCRIPTION, MAX_TAGS, TOOL_NAME, Draft
 from agentsuite_contracts.catalog import SideEffect
@@ -36,6 +37,9 @@ SIDE_EFFECTS = {
 }
 DATA = frozenset({"enum", "const", "example", "examples", "default"})  # values, not schemas
 SERVER_VARIABLE = re.compile(r"\{([^{}]+)\}")
+# header parameters OpenAPI says to ignore (the media types and the credential are
+# described elsewhere in the document)
+IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class Options:
     prefix: str = ""  # put before every tool name, e.g. `petstore.`
     base_url: str | None = None  # instead of servers[0]
     category: str | None = None
+    # a tenant secret's name: presented as the operation's security requirement asks
+    credential: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,12 +239,31 @@ def base_url(document: dict[str, Any], options: Options) -> str:
     return url.rstrip("/")
 
 
+def _sendable(name: str, located: str, param: dict[str, Any], where: str) -> bool:
+    """Whether execution can send the parameter; a required one it cannot send fails the
+    operation, an optional one is left out of the tool's input."""
+    if located == "header" and name.lower() in IGNORED_HEADERS:
+        return False
+    if located in ("path", "query") or (located == "header" and sendable_header(name)):
+        return True
+    if param.get("required"):
+        raise Invalid(
+            "parameter_unsendable",
+            f"required {located} parameter {name[:100]!r} cannot be sent by an http binding",
+            field=where,
+        )
+    return False
+
+
 def _properties(
     params: dict[tuple[str, str], tuple[str, Any]],
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[str], dict[str, str]]:
     properties: dict[str, Any] = {}
     required: list[str] = []
+    places: dict[str, str] = {}
     for (name, located), (where, param) in params.items():
+        if not _sendable(name, located, param, where):
+            continue
         if name in properties:
             raise Invalid(
                 "parameter_clash",
@@ -252,15 +277,17 @@ def _properties(
         if "description" in param and "description" not in schema:
             schema["description"] = param["description"]
         properties[name] = schema
+        places[name] = located
         if param.get("required") or located == "path":
             required.append(name)
-    return properties, required
+    return properties, required, places
 
 
 def _input_schema(
     document: dict[str, Any], item: dict[str, Any], op: dict[str, Any], place: str
-) -> dict[str, Any]:
-    """Parameters by name, the request body as `body`: an object schema."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parameters by name, the request body as `body`: an object schema; and where each
+    parameter goes (path, query or header)."""
     budget = [MAX_NODES]
     params: dict[tuple[str, str], tuple[str, Any]] = {}
     for where, listed in (
@@ -270,7 +297,7 @@ def _input_schema(
         for i, raw in enumerate(listed or []):
             found = _inline(raw, document, (), budget, f"{where}[{i}]")
             params[(found["name"], found["in"])] = (f"{where}[{i}]", found)
-    properties, required = _properties(params)
+    properties, required, places = _properties(params)
     body = op.get("requestBody")
     if body is not None:
         where = f"{place}.requestBody"
@@ -284,7 +311,7 @@ def _input_schema(
     shape: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         shape["required"] = required
-    return shape
+    return shape, places
 
 
 def _output_schema(document: dict[str, Any], op: dict[str, Any], place: str) -> Any:
@@ -343,8 +370,9 @@ def _plan_one(
         )
         return Planned(label, name, failure=failure)
     try:
-        input_schema = _input_schema(document, item, op, place)
+        input_schema, places = _input_schema(document, item, op, place)
         output_schema = _output_schema(document, op, place)
+        auth = auth_of(document, op, options.credential, place)
     except Invalid as exc:
         return Planned(label, name, failure=exc)
     if line == "3.0":
@@ -353,7 +381,7 @@ def _plan_one(
     draft = Draft(
         version=options.version,
         description=str(text).strip()[:MAX_DESCRIPTION] or label,
-        binding=HttpSpec(base + path, verb, {}, None),
+        binding=HttpSpec(base + path, verb, {}, auth, places),
         input_schema=input_schema,
         output_schema=output_schema,
         display_name=operation_id[:200],

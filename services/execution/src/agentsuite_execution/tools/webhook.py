@@ -1,4 +1,5 @@
-"""`http` tools: the input POSTed (by default) as JSON to the binding's URL.
+"""`http` tools: the input POSTed (by default) as JSON to the binding's URL, or split
+into path, query, header and body by the binding's `params` (see `placement`).
 
 The answer: a JSON body (Content-Type `application/json` or `*+json`, or none or
 `application/octet-stream` and a body that parses) is the output as parsed; an empty body
@@ -19,6 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import orjson
 
 from agentsuite_execution.tools.calls import Call, ToolError
+from agentsuite_execution.tools.placement import NO_BODY, fill, params_of, split
 from agentsuite_kit.outbound import (
     OutboundClient,
     OutboundError,
@@ -61,6 +63,7 @@ class Request:
     url: str
     headers: Mapping[str, str]
     success: frozenset[int] | None  # None: any 2xx
+    body: bytes | None = None
 
 
 def invalid(message: str) -> ToolError:
@@ -92,11 +95,34 @@ def check_headers(headers: Any) -> dict[str, str]:
     return checked
 
 
+def check_param_headers(params: Mapping[str, str], fixed: Mapping[str, str]) -> None:
+    """Header parameters may not be ones execution sets (the credential, framing,
+    idempotency, Content-Type of the JSON body) nor one the binding fixes."""
+    taken = {name.lower() for name in fixed}
+    for name, where in params.items():
+        if where != "header":
+            continue
+        lower = name.lower()
+        if not TOKEN.match(name):
+            raise invalid(f"config.params: {name!r} is not a valid header name")
+        if (
+            lower in RESERVED
+            or lower in SECRET
+            or lower == "content-type"
+            or lower.startswith(OWN_PREFIX)
+            or lower in taken
+        ):
+            raise invalid(f"config.params: header {name} is set by execution or the binding")
+
+
 def request_of(call: Call) -> Request:
+    """The request a call sends; invalid_binding for config that cannot be sent,
+    invalid_input for an input that does not fit it."""
     config = call.binding.config
     method = config.get("method", "POST")
     if not isinstance(method, str) or method.upper() not in METHODS:
         raise invalid(f"config.method must be one of {', '.join(sorted(METHODS))}")
+    method = method.upper()
     success = config.get("success_statuses")
     if success is not None:
         if not isinstance(success, list) or not all(
@@ -104,9 +130,19 @@ def request_of(call: Call) -> Request:
         ):
             raise invalid("config.success_statuses must be a list of HTTP statuses (100-599)")
         success = frozenset(success)
-    return Request(
-        method.upper(), call.binding.target, check_headers(config.get("headers")), success
-    )
+    headers = check_headers(config.get("headers"))
+    template = call.binding.target
+    params = params_of(config, template)
+    if params is None:
+        placed = fill(template, method, call.input)
+    else:
+        check_param_headers(params, headers)
+        placed = split(template, params, method, call.input)
+    try:
+        body = None if placed.body is NO_BODY else orjson.dumps(placed.body)
+    except TypeError as exc:
+        raise ToolError("invalid_input", f"the tool input is not JSON: {exc}") from None
+    return Request(method, placed.url, {**headers, **placed.headers}, success, body)
 
 
 def too_large(limit: int, length: int | None) -> ToolError:
@@ -192,10 +228,7 @@ async def send(client: OutboundClient, call: Call, *, seconds: float, max_bytes:
         client.check(request.url)
     except TargetBlocked as exc:
         raise forbidden(exc.message) from None
-    try:
-        body = None if request.method == "GET" else orjson.dumps(call.input)
-    except TypeError as exc:
-        raise ToolError("invalid_input", f"the tool input is not JSON: {exc}") from None
+    body = request.body
     headers = {
         **request.headers,
         "Idempotency-Key": call.key,
