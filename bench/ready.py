@@ -2,6 +2,9 @@
 
     python bench/ready.py [--quick] [--runs N] [--services identity,execution]
 
+Without `--services` it measures every installed service (what `agentsuite up` starts),
+so a new service is in the figures the day it is merged.
+
 Starts the embedded PostgreSQL and broker in a private home on free ports, provisions,
 migrates and creates topics exactly as `agentsuite up` does (agentsuite_cli.stack.Stack),
 then per service, `--runs` times (median reported):
@@ -149,13 +152,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one run per service")
-    parser.add_argument("--services", default="identity,llm-gateway,execution")
+    parser.add_argument(
+        "--services", default="", help="comma-separated; default: every installed service"
+    )
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
-    names = args.services.split(",")
     missed = False
     with tempfile.TemporaryDirectory(prefix="agentsuite-ready-") as tmp:
         bench = Bench(Path(tmp) / "home")
+        everyone = [n for n in bench.stack.names() if n in bench.specs]
+        names = args.services.split(",") if args.services else everyone
+        unknown = sorted(set(names) - set(everyone))
+        if unknown:
+            raise SystemExit(f"not installed: {', '.join(unknown)}; installed: {everyone}")
         try:
             bench.prepare()
             for name in ["identity", *[n for n in names if n != "identity"]]:
