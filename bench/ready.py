@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -38,8 +39,7 @@ import psutil
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentsuite_cli.embedded import free_port  # noqa: E402  # after the path insert
-from agentsuite_cli.settings import CliSettings  # noqa: E402
+from agentsuite_cli.settings import CliSettings  # noqa: E402  # after the path insert
 from agentsuite_cli.stack import Stack  # noqa: E402
 from agentsuite_kit.service import ServiceSpec, installed  # noqa: E402
 
@@ -48,12 +48,12 @@ TARGET_MS = 5000.0
 
 class Bench:
     def __init__(self, home: Path) -> None:
-        # base_port: the registry's services sit at base_port + n; keep the block free
-        base = free_port()
-        while any(_busy(base + i) for i in range(8)):
-            base = free_port()
+        # the registry's services sit at base_port + n, the servers after them
+        base = _free_block(BLOCK)
         self.stack = Stack(
-            CliSettings(home=home, pg_port=free_port(), kafka_port=free_port(), base_port=base)
+            CliSettings(
+                home=home, pg_port=base + BLOCK - 2, kafka_port=base + BLOCK - 1, base_port=base
+            )
         )
         self.specs = {s.name: s for s in installed()}
         self.dbs = {d.service: d for d in self.stack.dbs()}
@@ -138,6 +138,22 @@ class Bench:
         for name in list(self.procs):
             self.stop(name)
         self.stack.down()
+
+
+BLOCK = 16
+
+
+def _free_block(size: int) -> int:
+    """The first of `size` free ports below the kernel's ephemeral range: a port from that
+    range (what binding port 0 hands out) can be taken by any process's outgoing connection
+    between this check and a service's bind; on a shared machine a service then exited
+    with EADDRINUSE and the bench with it."""
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
+    while True:
+        base = random.randrange(20000, low - size)
+        if not any(_busy(base + i) for i in range(size)):
+            return base
 
 
 def _busy(port: int) -> bool:
