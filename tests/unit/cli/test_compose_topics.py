@@ -44,3 +44,15 @@ def test_execution_and_its_workers_can_open_secrets() -> None:
         env = services[name]["environment"]
         assert env.get("AGENTSUITE_EXECUTION_SECRET_KEYS"), name
         assert env.get("AGENTSUITE_EXECUTION_SECRET_KEY_ID"), name
+
+
+def test_every_service_accepts_api_keys_as_under_up() -> None:
+    """`up` hands every service identity's token URL, so an `ask_...` API key works as a
+    bearer everywhere; compose's services had only the JWKS URL and refused API keys."""
+    services = compose()["services"]
+    for name in SERVICES:
+        if name == "identity":
+            continue
+        prefix = f"AGENTSUITE_{name.upper().replace('-', '_')}_"
+        env = services[name]["environment"]
+        assert env.get(prefix + "IDENTITY_TOKEN_URL") == "http://identity:8000/v1/token", name
