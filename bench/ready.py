@@ -2,6 +2,9 @@
 
     python bench/ready.py [--quick] [--runs N] [--services identity,execution]
 
+Without `--services` it measures every installed service (what `agentsuite up` starts),
+so a new service is in the figures the day it is merged.
+
 Starts the embedded PostgreSQL and broker in a private home on free ports, provisions,
 migrates and creates topics exactly as `agentsuite up` does (agentsuite_cli.stack.Stack),
 then per service, `--runs` times (median reported):
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -35,8 +39,7 @@ import psutil
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentsuite_cli.embedded import free_port  # noqa: E402  # after the path insert
-from agentsuite_cli.settings import CliSettings  # noqa: E402
+from agentsuite_cli.settings import CliSettings  # noqa: E402  # after the path insert
 from agentsuite_cli.stack import Stack  # noqa: E402
 from agentsuite_kit.service import ServiceSpec, installed  # noqa: E402
 
@@ -45,12 +48,12 @@ TARGET_MS = 5000.0
 
 class Bench:
     def __init__(self, home: Path) -> None:
-        # base_port: the registry's services sit at base_port + n; keep the block free
-        base = free_port()
-        while any(_busy(base + i) for i in range(8)):
-            base = free_port()
+        # the registry's services sit at base_port + n, the servers after them
+        base = _free_block(BLOCK)
         self.stack = Stack(
-            CliSettings(home=home, pg_port=free_port(), kafka_port=free_port(), base_port=base)
+            CliSettings(
+                home=home, pg_port=base + BLOCK - 2, kafka_port=base + BLOCK - 1, base_port=base
+            )
         )
         self.specs = {s.name: s for s in installed()}
         self.dbs = {d.service: d for d in self.stack.dbs()}
@@ -137,6 +140,22 @@ class Bench:
         self.stack.down()
 
 
+BLOCK = 16
+
+
+def _free_block(size: int) -> int:
+    """The first of `size` free ports below the kernel's ephemeral range: a port from that
+    range (what binding port 0 hands out) can be taken by any process's outgoing connection
+    between this check and a service's bind; on a shared machine a service then exited
+    with EADDRINUSE and the bench with it."""
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
+    while True:
+        base = random.randrange(20000, low - size)
+        if not any(_busy(base + i) for i in range(size)):
+            return base
+
+
 def _busy(port: int) -> bool:
     import socket
 
@@ -149,13 +168,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one run per service")
-    parser.add_argument("--services", default="identity,llm-gateway,execution")
+    parser.add_argument(
+        "--services", default="", help="comma-separated; default: every installed service"
+    )
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
-    names = args.services.split(",")
     missed = False
     with tempfile.TemporaryDirectory(prefix="agentsuite-ready-") as tmp:
         bench = Bench(Path(tmp) / "home")
+        everyone = [n for n in bench.stack.names() if n in bench.specs]
+        names = args.services.split(",") if args.services else everyone
+        unknown = sorted(set(names) - set(everyone))
+        if unknown:
+            raise SystemExit(f"not installed: {', '.join(unknown)}; installed: {everyone}")
         try:
             bench.prepare()
             for name in ["identity", *[n for n in names if n != "identity"]]:

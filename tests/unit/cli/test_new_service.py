@@ -148,3 +148,19 @@ def test_a_clash_or_an_uneditable_pyproject_writes_nothing(workspace: Path) -> N
 def test_a_folder_without_a_pyproject_is_not_a_workspace(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="not the workspace root"):
         new_service(tmp_path, "demo")
+
+
+def test_the_readme_example_names_the_port_make_up_gives_a_registry_service(
+    workspace: Path,
+) -> None:
+    """The standard asks for an example that works against `make up` verbatim; the section
+    said `http://127.0.0.1:<its port>/readyz` (catalog's README example inherited it). A
+    service of the registry has a fixed port under `up`: base port + its place."""
+    new_service(workspace, "discovery")
+    readme = (workspace / "README.md").read_text()
+    section = readme[readme.index("### discovery") :]
+    assert "<its port>" not in section
+    assert "http://127.0.0.1:8102/readyz" in section
+    new_service(workspace, NAME)
+    other = (workspace / "README.md").read_text()
+    assert "<its port>" not in other[other.index(f"### {NAME}") :]

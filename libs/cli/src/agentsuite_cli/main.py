@@ -69,7 +69,9 @@ def up() -> None:
 
 @app.command()
 def down(
-    purge: bool = typer.Option(False, "--purge", help="Also delete embedded data."),
+    purge: bool = typer.Option(
+        False, "--purge", help="Also delete embedded data and the credentials issued in it."
+    ),
 ) -> None:
     """Stop everything `up` started."""
     stack = _stack()
@@ -78,6 +80,10 @@ def down(
         from agentsuite_cli.embedded import remove
 
         remove(stack.home)
+        if stack.settings.database_url is None:
+            # identity issued these in the database just removed and writes them only on
+            # a database's first start: kept, they would stop it starting on the next one
+            shutil.rmtree(stack.credentials, ignore_errors=True)
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 

@@ -27,6 +27,12 @@ from agentsuite_kit.service import ENTRY_POINT_GROUP, ServiceSpec, installed
 from agentsuite_kit.settings import env_prefix
 
 
+async def create_registry_topics(bootstrap: str) -> list[str]:
+    """Every topic of the contracts registry that is missing; returns the ones created.
+    `up` and docker-compose's `migrate` job both call it: brokers run with auto-creation off."""
+    return await ensure_topics(bootstrap, [(t.name, t.partitions) for t in TOPICS])
+
+
 @dataclass
 class ServiceProc:
     name: str
@@ -105,8 +111,7 @@ class Stack:
         for spec in specs:
             url = dbs[spec.name].url(admin_url, owner=True)
             await asyncio.to_thread(upgrade, spec.migrations, url)
-        topics = await ensure_topics(self.bootstrap(), [(t.name, t.partitions) for t in TOPICS])
-        return created, topics
+        return created, await create_registry_topics(self.bootstrap())
 
     def ports(self, names: list[str]) -> dict[str, int]:
         """HTTP port per service: fixed by its place in the registry, so every service is

@@ -15,8 +15,6 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from mcp import Client
-
 from agentsuite_kit.errors import DomainError, Invalid, TimedOut, Unavailable
 from agentsuite_kit.http.guard import Blocked, check_address, check_url
 
@@ -41,6 +39,10 @@ async def _check_resolved(url: str, allowed: tuple[str, ...]) -> None:
 
 async def _pages(url: str, seconds: float) -> tuple[list[dict[str, Any]], bool]:
     """The listed tools (wire form), and whether the listing went past the bounds."""
+    # imported here: the SDK is ~1 s of CPU at import, a quarter of catalog's start, for a
+    # route most processes never serve (the standard's /readyz within 5 s)
+    from mcp import Client
+
     listed: list[dict[str, Any]] = []
     async with Client(url, read_timeout_seconds=seconds) as client:
         cursor: str | None = None

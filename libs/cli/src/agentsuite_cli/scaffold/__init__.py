@@ -15,6 +15,8 @@ from pathlib import Path
 
 from agentsuite_cli.scaffold.names import Names, ScaffoldError, check_name
 from agentsuite_cli.scaffold.register import readme_with, registered
+from agentsuite_cli.settings import CliSettings
+from agentsuite_contracts.registry import SERVICES
 
 __all__ = ["Names", "ScaffoldError", "check_name", "new_service", "planned"]
 
@@ -52,7 +54,9 @@ def new_service(root: Path, name: str) -> list[Path]:
     # computed before anything is written: a pyproject that cannot be edited stops it here
     project = registered(pyproject.read_text(), names)
     readme = root / "README.md"
-    section = string.Template(README_SECTION.read_text()).substitute(names.mapping())
+    section = string.Template(README_SECTION.read_text()).substitute(
+        names.mapping() | {"readyz": _readyz(name)}
+    )
     readme_text = readme_with(readme.read_text(), section) if readme.is_file() else None
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +67,17 @@ def new_service(root: Path, name: str) -> list[Path]:
         readme.write_text(readme_text)
         written.append(readme)
     return written
+
+
+def _readyz(name: str) -> str:
+    """The README example's readiness URL under `make up`: a registry service's port is
+    fixed (base port + its place); any other follows the registry's, by name, so
+    `agentsuite status` says where it is."""
+    if name in SERVICES:
+        base = CliSettings.model_fields["base_port"].default
+        return f"http://127.0.0.1:{base + SERVICES.index(name)}/readyz"
+    row = f"grep -o 'service {name} .*http://[0-9.:]*'"
+    return f"\"$(uv run agentsuite status | {row} | grep -o 'http://[0-9.:]*')/readyz\""
 
 
 def _clashes(root: Path, names: Names, files: dict[Path, str]) -> list[Path]:

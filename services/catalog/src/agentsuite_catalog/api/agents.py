@@ -26,12 +26,14 @@ from agentsuite_kit.edge import (
     INVALID,
     NOT_FOUND,
     TOO_LARGE,
+    OptionalIfMatch,
     Pages,
     bounded,
     created,
     errors,
     found,
 )
+from agentsuite_kit.http.etag import etag
 from agentsuite_kit.http.idempotency import idempotency
 from agentsuite_kit.http.pagination import Page, paginate
 
@@ -172,10 +174,13 @@ async def list_agents(principal: AgentReader, uow: Uow, pages: Pages) -> Page[Ag
 
 
 @router.get("/agents/{agent_id}", response_model=AgentView, responses=errors(NOT_FOUND))
-async def get_agent(agent_id: UUID, principal: AgentReader, uow: Uow) -> AgentView:
-    """One agent of the caller's tenant."""
-    agent = await uow.agents.get(agent_id)
-    return AgentView.of(found(agent, f"no agent {agent_id}", "agent_not_found"))
+async def get_agent(
+    agent_id: UUID, response: Response, principal: AgentReader, uow: Uow
+) -> AgentView:
+    """One agent of the caller's tenant; its ETag is its newest revision's number."""
+    agent = found(await uow.agents.get(agent_id), f"no agent {agent_id}", "agent_not_found")
+    response.headers["ETag"] = etag(agent.revisions)
+    return AgentView.of(agent)
 
 
 @router.post(
@@ -186,6 +191,7 @@ async def get_agent(agent_id: UUID, principal: AgentReader, uow: Uow) -> AgentVi
         (400, "A malformed Idempotency-Key."),
         NOT_FOUND,
         (409, "The agent is deprecated, or the tenant is suspended or deleted."),
+        (412, "If-Match names another revision than the newest."),
         INVALID,
         TOO_LARGE,
     ),
@@ -197,13 +203,15 @@ async def post_revision(
     principal: AgentWriter,
     uow: Uow,
     deps: AppDeps,
+    if_match: OptionalIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Make the agent's next revision, a draft. Honours `Idempotency-Key`."""
+    """Make the agent's next revision, a draft. Honours `Idempotency-Key`; with `If-Match`
+    (the agent's ETag) it is made only on top of the revision the caller read."""
     idem = await idempotency(request, uow.session, subject=principal.subject)
     if idem.replay is not None:
         return idem.replay
-    command = handlers.ReviseAgent(agent_id, body.draft(), body.name)
+    command = handlers.ReviseAgent(agent_id, body.draft(), body.name, if_match.check)
     made = await handlers.revise_agent(command, uow, deps)
     view = RevisionView.of(made.agent, made.revision)
     return await created(idem, uow, view, headers=_location(view))

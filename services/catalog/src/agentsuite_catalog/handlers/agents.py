@@ -3,7 +3,7 @@ call must be the tenant's, and a pinned version one that was published."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -29,6 +29,8 @@ class ReviseAgent:
     agent_id: UUID
     draft: AgentDraft
     name: str | None = None
+    # the request's If-Match against the newest revision's number (412 when stale)
+    check: Callable[[int | None], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,8 @@ async def create_agent(command: CreateAgent, uow: CatalogUow, deps: Deps) -> Rev
 async def revise_agent(command: ReviseAgent, uow: CatalogUow, deps: Deps) -> Revised:
     tenant_id = await writable(uow)
     agent = await _agent(uow, command.agent_id, lock=True)
+    if command.check is not None:
+        command.check(agent.revisions)
     agent, revision, events = domain.revise(agent, command.draft, now(), name=command.name)
     await _check_tools(uow, command.draft.tools)
     await uow.agents.add_revision(tenant_id, revision)
