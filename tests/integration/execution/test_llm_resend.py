@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from agentsuite_contracts.steps import LlmStep, PlanStep, StepKind
 from agentsuite_contracts.topic_names import reply_topic
-from agentsuite_execution.engine import llm
+from agentsuite_execution.engine import llm, llm_answers
 from tests.integration.execution.engine_support import approve, run_plan, steps_of, wait_for
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.publish import envelope, send
@@ -56,7 +56,7 @@ async def test_a_lost_answer_is_asked_for_again_and_settles_the_step_once(
     async with engine.deps.uow(tenant, held=True) as uow:
         job = await uow.jobs.find(kind, f"{request_id}:0")
         assert job is not None
-        await llm.CLIENT.jobs(llm.replies(engine.deps))[kind](job, uow)
+        await llm.CLIENT.jobs(llm_answers.replies(engine.deps))[kind](job, uow)
         await uow.finish()
     assert await _requests_sent(engine, request_id) == 2
     call = await _call(engine, tenant, run_id)

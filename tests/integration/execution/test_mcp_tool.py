@@ -1,9 +1,12 @@
 """`mcp` tools against a real MCP server (the SDK's own, streamable HTTP, on 127.0.0.1):
 structured and text answers, a tool error, the bearer credential presented and masked,
-and the bounds and guard `http` tools have (time, response bytes, allowed_hosts)."""
+and the bounds and guard `http` tools have (time, response bytes, allowed_hosts), the
+connection pinned to the address the guard checked (DNS rebinding)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +18,7 @@ from agentsuite_contracts.catalog import BindingKind, ToolBinding
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, Toolbox, ToolError
 from agentsuite_execution.tools.credentials import Credential
+from agentsuite_kit.outbound.pinned import PinnedResolver
 from tests.integration.execution.mcp_support import Served, mcp_server
 
 TOKEN = "mcp-tok-81b2f0c4-secret"
@@ -52,6 +56,27 @@ def call(
         step="step-m",
         credential=credential,
     )
+
+
+PUBLIC = "1.2.3.4"  # a public address, where no MCP server of this test listens
+
+
+class Rebinding:
+    """`socket.getaddrinfo` for `host`: a public address the first time, loopback from
+    then on (a DNS rebinding attack); other names as the system answers them."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.real = socket.getaddrinfo
+        self.answers = 0
+
+    def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host  # anyio asks in bytes
+        if name != self.host:
+            return self.real(host, port, *args, **kwargs)
+        self.answers += 1
+        address = PUBLIC if self.answers == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port)))]
 
 
 def bearer(value: str = TOKEN) -> Credential:
@@ -121,3 +146,46 @@ async def test_a_binding_without_a_tool_name_is_invalid(box: Toolbox, server: Se
     with pytest.raises(ToolError) as refused:
         await box.invoke(bad)
     assert refused.value.code == "invalid_binding"
+
+
+async def test_a_name_rebound_to_loopback_after_the_check_is_not_reached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # any TCP connection on loopback counts (the SDK's server would refuse the Host, but a
+    # loopback service need not)
+    reached: list[object] = []
+
+    async def accepted(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reached.append(writer.get_extra_info("peername"))
+        writer.close()
+
+    listener = await asyncio.start_server(accepted, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    rebinding = Rebinding("rebind.example")
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    guarded = Toolbox(settings())  # loopback not allowed
+    url = f"http://rebind.example:{port}/mcp"
+    try:
+        with pytest.raises(ToolError) as failed:
+            await guarded.invoke(call(url, "whoami", {}, credential=bearer(), timeout=5.0))
+    finally:
+        await guarded.aclose()
+        listener.close()
+        await listener.wait_closed()
+    assert reached == []
+    # the connection went to the address checked (nothing listens there), not loopback
+    assert failed.value.code in ("network_error", "timeout"), failed.value.message
+    assert rebinding.answers == 1
+
+
+async def test_the_toolboxs_resolver_names_the_address_connected_to(server: Served) -> None:
+    pinned = PinnedResolver("127.0.0.1")
+    box = Toolbox(settings(allowed_hosts=("127.0.0.1",)), resolver=pinned)
+    # a name the SDK's server accepts as Host (it refuses others: its own rebinding guard)
+    url = server.url.replace("127.0.0.1", "localhost")
+    try:
+        output = await box.invoke(call(url, "whoami", {}, credential=bearer()))
+    finally:
+        await box.aclose()
+    assert output["ok"] is True
+    assert pinned.asked == ["localhost"]

@@ -19,6 +19,7 @@ from agentsuite_contracts.catalog import (
     AgentUpdated,
     CatalogStatus,
     ToolDeprecated,
+    ToolVersionDeprecated,
 )
 from agentsuite_contracts.envelope import Payload
 from agentsuite_execution.app import spec
@@ -52,6 +53,37 @@ async def apply(execution: Execution, tenant: UUID, payload: Payload, when: date
     async with execution.deps.uow(tenant) as uow:
         await handlers[type(payload)](event, uow)
         await uow.commit()
+
+
+async def test_a_version_deprecation_in_any_order_keeps_the_newest(
+    execution: Execution,
+) -> None:
+    """Applied before the version's publication (a retry tier delayed that), then an older
+    deprecation applied late: the version exists, its newest sunset holds, and it no
+    longer resolves (its sunset passed) while its tool's other version does."""
+    tenant, name = uuid4(), f"vdep.{uuid4().hex[:8]}"
+    old, head = tool_spec(name, "1.0.0"), tool_spec(name, "2.0.0")
+    old_version, _ = tool_published(old)
+    tool_id = old_version.tool_id
+    newer = ToolVersionDeprecated(
+        tool_id=tool_id, tool_version_id=old_version.tool_version_id, spec=old, sunset_at=at(5)
+    )
+    older = newer.model_copy(update={"sunset_at": T0 + timedelta(days=365_000)})
+    head_version, head_published = tool_published(head, tool_id)
+    await apply(execution, tenant, newer, at(3))
+    await apply(execution, tenant, old_version, at(0))
+    await apply(execution, tenant, head_version, at(1))
+    await apply(execution, tenant, head_published, at(2))
+    await apply(execution, tenant, older, at(2.5))
+    async with execution.deps.uow(tenant) as uow:
+        found = await uow.tools.find(name, "1.0.0")
+        assert found is not None
+        assert found.tool_version_id == old_version.tool_version_id
+        assert (found.version_deprecated, found.version_sunset_at) == (True, at(5))
+        assert await uow.tools.resolve(name, "1.0.0") is None
+        current = await uow.tools.resolve(name, None)
+        assert current is not None
+        assert (current.version, current.version_deprecated) == ("2.0.0", False)
 
 
 async def test_deprecations_leave_no_placeholder_rows(execution: Execution) -> None:

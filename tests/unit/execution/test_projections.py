@@ -118,6 +118,7 @@ def test_only_approved_and_published_things_and_firings_are_handled() -> None:
         "catalog.tool_version.published",
         "catalog.tool.published",
         "catalog.tool.deprecated",
+        "catalog.tool_version.deprecated",
         "catalog.agent.created",
         "catalog.agent.updated",
         "catalog.agent.deprecated",

@@ -17,7 +17,7 @@ from agentsuite_contracts.common import Money
 
 @dataclass(frozen=True)
 class ToolRecord:
-    """One published tool version, with its tool's deprecation."""
+    """One published tool version, with its tool's deprecation and its own."""
 
     tool_id: UUID
     tool_version_id: UUID
@@ -26,11 +26,25 @@ class ToolRecord:
     spec: ToolSpec
     deprecated: bool
     sunset_at: datetime | None
+    version_deprecated: bool = False
+    version_sunset_at: datetime | None = None
 
     def sunset(self, at: datetime) -> bool:
-        """Past its sunset at `at`: calls fail from then on (a deprecated tool without a
-        sunset date still runs; new plans are what deprecation warns)."""
-        return self.deprecated and self.sunset_at is not None and self.sunset_at <= at
+        """Past its sunset at `at`: calls fail from then on (a deprecated tool or version
+        without a sunset date still runs; new plans are what deprecation warns)."""
+        return self.sunset_since(at) is not None
+
+    def sunset_since(self, at: datetime) -> datetime | None:
+        """The earliest sunset, of the tool or of this version, already passed at `at`."""
+        passed = [
+            when
+            for deprecated, when in (
+                (self.deprecated, self.sunset_at),
+                (self.version_deprecated, self.version_sunset_at),
+            )
+            if deprecated and when is not None and when <= at
+        ]
+        return min(passed, default=None)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ once, when the engine is imported: a child step's end moves its container, and a
 step's answer goes back to the agent's loop.
 """
 
-from agentsuite_execution.engine import agent, containers, flow, llm
+from agentsuite_execution.engine import agent, containers, flow, llm_answers
 
 flow.containers_told_by(containers.child_done)
-llm.agents_answered_by(agent.answered)
+llm_answers.agents_answered_by(agent.answered)

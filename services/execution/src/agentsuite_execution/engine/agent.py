@@ -1,9 +1,10 @@
 """`agent` steps: a catalog agent's loop of model turns and tool calls, one turn per
 transaction, its whole state in the step's checkpoint.
 
-Checkpoint: the agent revision and what the run takes of it (model, tools, limits), the
-`messages` so far, `turn`, `tokens` (with `prompt`, `completion`), `started`, the
-`pending_tool_calls` of the last answer and `generation` (a rerun starts afresh). An answer
+Checkpoint: the agent revision and what the run takes of it (model, tools and their
+`pins`, limits, the gateway prompt `prompt_ref` and its `variables`), the `messages` so
+far, `turn`, `tokens` (with `prompt`, `completion`), `started`, the `pending_tool_calls`
+of the last answer and `generation` (a rerun starts afresh). An answer
 with tool calls stores them and makes the step ready again as the same attempt
 (`continue`); the worker runs them outside any transaction (`run_tools`) and `turn`
 appends their results and sends the next turn. A crash resumes from the last checkpoint:
@@ -17,11 +18,13 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from agentsuite_contracts.catalog import BindingKind
 from agentsuite_contracts.common import ErrorInfo, Money
-from agentsuite_contracts.llm import ChatMessage, LlmResponse, Role
+from agentsuite_contracts.llm import ChatMessage, LlmResponse, PromptRef, Role
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
-from agentsuite_execution.engine import budget, ends, flow, llm
+from agentsuite_execution.engine import budget, ends, flow, llm, llm_answers
+from agentsuite_execution.engine.catalog_tools import definitions, function_name, tool_for
 from agentsuite_execution.engine.credentials import credential_of
 from agentsuite_execution.engine.ctx import Ctx, StepFailure
 from agentsuite_execution.engine.scope import scope_for
@@ -61,7 +64,9 @@ async def start(
     settings: ExecutionSettings, uow: ExecutionUow, run: Run, step: Step
 ) -> dict[str, Any]:
     """The checkpoint of a first turn: the agent resolved (and recorded in the manifest),
-    its instructions and the rendered task."""
+    its instructions and the rendered task. Instructions that are a gateway prompt
+    (`prompt_ref`) are no message here: every turn asks the gateway to render the prompt,
+    with the step's input as its variables, before the messages."""
     spec = step.plan_step.agent
     assert spec is not None
     found = await uow.agents.resolve(spec.agent, spec.version)
@@ -82,16 +87,21 @@ async def start(
     if inputs:
         task += "\n\nInput:\n" + json.dumps(inputs, sort_keys=True)
     agent = found.spec
-    messages = [
-        ChatMessage(role=Role.SYSTEM, content=agent.instructions),
-        ChatMessage(role=Role.USER, content=task),
-    ]
+    messages = [ChatMessage(role=Role.USER, content=task)]
+    if agent.prompt_ref is None:
+        messages.insert(0, ChatMessage(role=Role.SYSTEM, content=agent.instructions))
+    pins = {pin.name: pin.version for pin in agent.tool_pins}
     limits = agent.limits
     return {
         "generation": step.generation,
         "agent": {"name": found.name, "version": found.version},
         "model": agent.model,
-        "tools": list(agent.tools),
+        "tools": [*agent.tools, *(name for name in pins if name not in agent.tools)],
+        "pins": pins,
+        "prompt_ref": None
+        if agent.prompt_ref is None
+        else agent.prompt_ref.model_dump(mode="json", exclude_none=True),
+        "variables": inputs if isinstance(inputs, dict) else {},
         "limits": {
             "turns": spec.max_turns or limits.max_steps or settings.agent_max_turns,
             "tokens": limits.max_tokens,
@@ -127,7 +137,7 @@ async def turn(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -
     cp.pop("continue", None)
     why = over_limits(cp, step.cost, datetime.now(UTC))
     messages = [ChatMessage.model_validate(m) for m in cp["messages"]]
-    tools = await llm.definitions(uow, run, cp["tools"])
+    tools = await definitions(uow, run, cp["tools"], cp.get("pins"), in_loop=True)
     wanted = settings.default_max_tokens
     limits = cp["limits"]
     if why is None and limits["tokens"] is not None:
@@ -139,7 +149,11 @@ async def turn(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -
     if why is not None:
         await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
         raise StepFailure(limit_error(why))
-    ask = llm.Ask(model=cp["model"], messages=messages, tools=tools, max_tokens=wanted)
+    ref = cp.get("prompt_ref")
+    instructions = None if ref is None else PromptRef(**ref, variables=cp.get("variables") or {})
+    ask = llm.Ask(
+        model=cp["model"], messages=messages, tools=tools, max_tokens=wanted, prompt=instructions
+    )
     own = (
         None
         if limits["cost"] is None
@@ -170,7 +184,7 @@ async def answered(
             await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
             await ends.fail(uow, run, step, limit_error(why))
             return
-        names = {llm.function_name(t): t for t in cp["tools"]}
+        names = {function_name(t): t for t in cp["tools"]}
         cp["pending_tool_calls"] = [
             {"id": c.id, "name": c.name, "tool": names.get(c.name), "arguments": c.arguments}
             for c in message.tool_calls
@@ -181,7 +195,7 @@ async def answered(
         return
     await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
     output = {"answer": message.content, "turns": cp["turn"], "messages": len(cp["messages"])}
-    usage_total = llm.usage_of(cp["prompt"], cp["completion"], step.cost, run.currency)
+    usage_total = llm_answers.usage_of(cp["prompt"], cp["completion"], step.cost, run.currency)
     await flow.succeed(uow, run, step, output, usage=usage_total)
 
 
@@ -211,17 +225,20 @@ async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> str:
     binding = builtin_binding(tool)
     credential: Credential | None = None
     if binding is None:
+        pinned = (step.checkpoint or {}).get("pins") or {}
         async with ctx.deps.uow(step.tenant_id) as uow:
-            found = await uow.tools.resolve(tool, None)
-            auth = found.spec.binding.auth if found is not None else None
             try:
+                found = await tool_for(uow, tool, pinned.get(tool))
+                auth = found.spec.binding.auth
                 credential = (
                     None if auth is None else await credential_of(uow, ctx.deps.secrets, auth)
                 )
+            except StepFailure as failure:  # sunset since the turn began, say
+                return _error(failure.error.code, failure.error.message)
             except ToolError as exc:
                 return _error(exc.code, exc.message)
-        if found is None:
-            return _error("unknown_tool", f"no published tool {tool!r}")
+        if found.spec.binding.kind == BindingKind.LLM:
+            return _error("unsupported_binding", f"{tool} is bound as `llm`")
         if found.spec.requires_approval:
             return _error("approval_required", f"{tool} needs a human's approval per call")
         binding = found.spec.binding

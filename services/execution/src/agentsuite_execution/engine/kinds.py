@@ -25,6 +25,7 @@ from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
 from agentsuite_execution.engine import agent, containers, ends, flow, llm, local, runs
+from agentsuite_execution.engine.catalog_tools import tool_for
 from agentsuite_execution.engine.credentials import credential_of
 from agentsuite_execution.engine.ctx import Ctx, LlmBound, StepFailure
 from agentsuite_execution.engine.instant import inline
@@ -175,15 +176,7 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
             if referencing:
                 scope = await scope_for(uow, run, step)
             if binding is None:
-                tool = await uow.tools.resolve(spec.tool, spec.version)
-                if tool is None:
-                    raise StepFailure(
-                        ErrorInfo(
-                            code="unknown_tool",
-                            message=f"no published tool {spec.tool!r}"
-                            + (f" version {spec.version}" if spec.version else ""),
-                        )
-                    )
+                tool = await tool_for(uow, spec.tool, spec.version)
                 binding = tool.spec.binding
                 output_schema = tool.spec.output_schema
                 if tool.spec.requires_approval and not (step.checkpoint or {}).get("approved"):

@@ -1,70 +1,47 @@
-"""`llm` and `agent` steps: requests to llm-gateway over `llm.requests.v1`, answered on
-execution's own reply topic (`llm.responses.execution.v1`); budgets reserved before each
-call and settled from its usage.
+"""`llm` and `agent` steps, the sending side: requests to llm-gateway over
+`llm.requests.v1`, answered on execution's own reply topic (`llm.responses.execution.v1`);
+budgets reserved before each call. What is done with the answers is `engine.llm_answers`.
 
 The transport is the kit's LLM client (`agentsuite_kit.llm`, `CLIENT`): a call is a row of
 `llm_calls`, and one transaction each way. `begin` (the step's, run locked) reserves budget,
 records the call and sends the request through the outbox (the client), and leaves the step
 `waiting` with a timeout timer; while it waits the client sends the request again
 `llm_resends` times (a lost answer is answered again), but the step's timer, which freezes
-with a paused run, is what gives up. `applied` (the client's consumer, run locked first,
-`replies`) settles the reservation from the usage and moves the step. An agent step goes
-round (engine.agent): an answer with tool calls makes the step ready again as the same
-attempt (`continue`), its worker runs the tools outside any transaction and sends the next turn.
+with a paused run, is what gives up.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from agentsuite_contracts.common import ErrorInfo, Money, Usage
+from agentsuite_contracts.common import ErrorInfo, Money
 from agentsuite_contracts.llm import (
     BudgetHint,
     ChatMessage,
-    LlmErrorCode,
     LlmRequest,
-    LlmResponse,
     PromptRef,
     ResponseFormat,
     Role,
     ToolDefinition,
 )
-from agentsuite_contracts.steps import OnLimit, StepKind
+from agentsuite_contracts.steps import OnLimit
 from agentsuite_execution.domain.budgets import STEP, Refused
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
-from agentsuite_execution.domain.states import StepState
-from agentsuite_execution.engine import budget, budget_wait, ends, flow
+from agentsuite_execution.engine import budget, budget_wait
 from agentsuite_execution.engine.calls import CLIENT, REQUESTER
+from agentsuite_execution.engine.catalog_tools import definitions, function_name
 from agentsuite_execution.engine.ctx import Ctx, LlmBound, StepFailure
 from agentsuite_execution.engine.moves import move_step
 from agentsuite_execution.engine.scope import scope_for
 from agentsuite_execution.settings import ExecutionSettings
-from agentsuite_execution.tools import BUILTINS
-from agentsuite_execution.tools.builtins import PREFIX
 from agentsuite_execution.uow import ExecutionUow
-from agentsuite_kit.llm import Replies
 
-if TYPE_CHECKING:
-    from agentsuite_execution.deps import Deps
-
-__all__ = ["CLIENT", "REQUESTER"]  # the client lives in engine.calls, below this module
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-# An agent step's answer goes to engine.agent, which sends its next turn through this
-# module: wired once by engine/__init__.py, so this module does not import its user.
-AgentAnswered = Callable[["Deps", ExecutionUow, Run, Step, LlmResponse], Awaitable[None]]
-_agent_answered: list[AgentAnswered] = []
-
-
-def agents_answered_by(answered: AgentAnswered) -> None:
-    """Where an agent step's answer goes (engine.agent.answered)."""
-    _agent_answered[:] = [answered]
+# the client lives in engine.calls, below this module; the tool helpers in catalog_tools
+__all__ = ["CLIENT", "REQUESTER", "definitions", "function_name"]
 
 
 @dataclass(frozen=True)
@@ -137,48 +114,10 @@ def text_of(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def function_name(name: str) -> str:
-    """A tool's name as a model function name (`[A-Za-z0-9_-]`, as providers require)."""
-    return _UNSAFE.sub("_", name)[:64]
-
-
 def step_cap(step: Step, *more: Money | None) -> int | None:
     """What `step` may still spend in micros under its own caps (PlanStep.max_cost, ...)."""
     caps = [c.amount_micros for c in (step.plan_step.max_cost, *more) if c is not None]
     return None if not caps else max(0, min(caps) - step.cost)
-
-
-async def definitions(uow: ExecutionUow, run: Run, names: list[str]) -> list[ToolDefinition]:
-    """The model's view of tools `names`: builtins by name, others from the catalog (their
-    versions go to the manifest); a tool not published here is an error."""
-    out = []
-    for name in names:
-        if name.startswith(PREFIX) and name[len(PREFIX) :] in BUILTINS:
-            out.append(
-                ToolDefinition(
-                    name=function_name(name),
-                    description=f"the builtin tool {name}",
-                    parameters={"type": "object"},
-                )
-            )
-            continue
-        tool = await uow.tools.resolve(name, None)
-        if tool is None:
-            raise StepFailure(ErrorInfo(code="unknown_tool", message=f"no published tool {name!r}"))
-        await uow.executions.manifest(
-            run.execution_id,
-            "tools",
-            tool.name,
-            {"version": tool.version, "tool_version_id": str(tool.tool_version_id)},
-        )
-        out.append(
-            ToolDefinition(
-                name=function_name(name),
-                description=tool.spec.description,
-                parameters=tool.spec.input_schema,
-            )
-        )
-    return out
 
 
 async def send(
@@ -261,147 +200,3 @@ async def send(
     await move_step(uow, run, step, step.wait(waiting))
     due = now + timedelta(milliseconds=timeout_ms)
     await uow.timers.add(run.execution_id, "timeout", due, key=step.key, attempt=step.attempt)
-
-
-def replies(deps: Deps) -> Replies[ExecutionUow]:
-    """What execution does with the gateway's answers (the client's consumer and jobs)."""
-
-    async def on_answer(
-        uow: ExecutionUow, call: dict[str, Any], response: LlmResponse, run: Run
-    ) -> None:
-        await applied(deps, uow, call, response, run)
-
-    return Replies[ExecutionUow](on_answer=on_answer, lock=_lock_run, stored=_stored)
-
-
-async def _lock_run(uow: ExecutionUow, call: dict[str, Any]) -> Run | None:
-    # the run first, then the call: the order every engine transaction locks them in
-    return await uow.executions.get(call["execution_id"], lock=True)
-
-
-def _spent(response: LlmResponse) -> tuple[int, int, int]:
-    """The answer's prompt and completion tokens and cost (micros)."""
-    usage = response.usage
-    if usage is None:
-        return 0, 0, 0
-    cost = usage.cost.amount_micros if usage.cost is not None else 0
-    return usage.prompt_tokens, usage.completion_tokens, cost
-
-
-def _stored(response: LlmResponse) -> dict[str, Any]:
-    """What the call's row keeps of its answer."""
-    prompt, completion, cost = _spent(response)
-    return {
-        "tokens": prompt + completion,
-        "cost": cost,
-        "model": response.model,
-        "cached": response.cached,
-        "response": response.model_dump(mode="json"),
-    }
-
-
-async def applied(
-    deps: Deps, uow: ExecutionUow, call: dict[str, Any], response: LlmResponse, run: Run
-) -> None:
-    """The gateway's answer to a pending call (the client matched it, marked the call
-    answered, run locked): settle its reservation, then move the step if it still waits
-    for this call (same attempt). Other requesters' answers, unknown calls and calls no
-    longer pending (abandoned, answered) never get here."""
-    step = await uow.steps.get(run.execution_id, call["key"], lock=True)
-    prompt, completion, cost = _spent(response)
-    run = await uow.executions.settle(
-        run.execution_id,
-        reserved_tokens=call["reserved_tokens"],
-        reserved_cost=call["reserved_cost"],
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        cost=cost,
-    )
-    await uow.steps.add_usage(run.execution_id, call["key"], prompt + completion, cost)
-    budget.overrun(uow, run, call, response, prompt + completion, cost)
-    if response.model is not None:
-        route = {"model": response.model, "provider": response.provider}
-        await uow.executions.manifest(run.execution_id, "models", call["key"], route)
-    await budget.warn(uow, run)
-    await budget_wait.wake(uow, run)
-    if step is None or step.state != StepState.WAITING or step.attempt != call["attempt"]:
-        return
-    await uow.timers.cancel(run.execution_id, key=step.key, kinds=["timeout"])
-    run = await uow.executions.get(run.execution_id, lock=True) or run
-    step = await uow.steps.get(run.execution_id, step.key, lock=True) or step
-    if response.status != "ok":
-        await failed(deps, uow, run, step, response)
-    elif step.kind == StepKind.AGENT:
-        await _agent_answered[0](deps, uow, run, step, response)
-    else:
-        await _succeeded(uow, run, step, response)
-    await ends.conclude(uow, run.execution_id)
-
-
-async def _succeeded(uow: ExecutionUow, run: Run, step: Step, response: LlmResponse) -> None:
-    message = response.message
-    content = message.content if message is not None else None
-    output: dict[str, Any] = {
-        "content": content,
-        "model": response.model,
-        "finish_reason": None if response.finish_reason is None else str(response.finish_reason),
-    }
-    if message is not None and message.tool_calls:
-        output["tool_calls"] = [c.model_dump(mode="json") for c in message.tool_calls]
-    spec = step.plan_step.llm
-    wants_json = (spec is not None and spec.output_schema is not None) or bool(
-        (step.checkpoint or {}).get("json")
-    )
-    if wants_json:
-        try:
-            output["json"] = json.loads(content or "")
-        except ValueError:
-            error = ErrorInfo(
-                code="invalid_output",
-                message="the model's answer is not the JSON its output_schema asks for",
-                retryable=True,
-            )
-            await ends.fail(uow, run, step, error)
-            return
-    await flow.succeed(uow, run, step, output, usage=response.usage)
-
-
-async def failed(
-    deps: Deps, uow: ExecutionUow, run: Run, step: Step, response: LlmResponse
-) -> None:
-    """An error answer. The gateway refusing for the run's cost hint is the run's budget
-    speaking (`on_limit`); the gateway's process dying mid-call ("interrupted") is no fault
-    of the step, so the attempt is retried as a lost lease is: at once, without using the
-    policy's attempts, bounded by `lease_loss_limit`; anything else fails the attempt
-    (retried as its policy says)."""
-    error = response.error
-    code = str(error.code) if error is not None else LlmErrorCode.PROVIDER_ERROR.value
-    limits = run.limits
-    if (
-        code == LlmErrorCode.BUDGET_EXCEEDED
-        and limits is not None
-        and limits.max_cost is not None
-        and limits.on_limit != OnLimit.WARN
-    ):
-        refused = Refused("cost", limits.max_cost.amount_micros, run.cost_used, run.cost_reserved)
-        await budget.refuse(uow, run, step, refused, dict(step.checkpoint or {}))
-        return
-    info = ErrorInfo(
-        code=code,
-        message=error.message if error is not None else "the gateway answered an error",
-        retryable=error.retryable if error is not None else True,
-        details=None if error is None else {"provider_status": error.provider_status},
-    )
-    lost = code == LlmErrorCode.INTERRUPTED
-    await ends.fail(
-        uow, run, step, info, lost=lost, lease_loss_limit=deps.settings.lease_loss_limit
-    )
-
-
-def usage_of(prompt: int, completion: int, cost: int, currency: str) -> Usage:
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        cost=Money(amount_micros=cost, currency=currency),
-    )

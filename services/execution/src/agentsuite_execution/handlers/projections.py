@@ -1,5 +1,6 @@
 """What execution keeps of planning, catalog and llm-gateway events: approved plans,
-published tools, agent revisions, model prices; and a run per schedule firing.
+published tools and their deprecations (tool and version), agent revisions, model
+prices; and a run per schedule firing.
 
 A handler takes the envelope: its `occurred_at` orders the changes of one row (see
 `repositories.projections`). Types not listed (drafts, validations, tool drafts,
@@ -18,6 +19,7 @@ from agentsuite_contracts.catalog import (
     AgentUpdated,
     ToolDeprecated,
     ToolPublished,
+    ToolVersionDeprecated,
     ToolVersionPublished,
 )
 from agentsuite_contracts.envelope import Envelope, Payload
@@ -67,6 +69,19 @@ async def tool_deprecated(event: Envelope[ToolDeprecated], uow: ExecutionUow) ->
     deprecated = event.payload
     await uow.tools.deprecate(
         deprecated.tool_id, deprecated.name, deprecated.sunset_at, event.occurred_at
+    )
+
+
+async def tool_version_deprecated(
+    event: Envelope[ToolVersionDeprecated], uow: ExecutionUow
+) -> None:
+    deprecated = event.payload
+    await uow.tools.deprecate_version(
+        deprecated.tool_id,
+        deprecated.tool_version_id,
+        deprecated.spec,
+        deprecated.sunset_at,
+        event.occurred_at,
     )
 
 
@@ -130,6 +145,7 @@ TOOLS: Mapping[type[Payload], Handler] = {
     ToolVersionPublished: tool_version_published,
     ToolPublished: tool_published,
     ToolDeprecated: tool_deprecated,
+    ToolVersionDeprecated: tool_version_deprecated,
 }
 AGENTS: Mapping[type[Payload], Handler] = {
     AgentCreated: agent_revised,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, exists, false, func, select, update
+from sqlalchemy import and_, case, exists, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 
@@ -114,11 +114,54 @@ class Tools(Repository):
             )
         )
 
+    async def deprecate_version(
+        self,
+        tool_id: UUID,
+        tool_version_id: UUID,
+        spec: ToolSpec,
+        sunset_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        """Version `spec.version` deprecated; the newest deprecation applied wins. The event
+        carries the frozen spec, so one applied before the version's publication stores
+        the version too (that publication, applied later, changes nothing)."""
+        row = pg_insert(tools).values(
+            tenant_id=tenant_of(self),
+            name=spec.name,
+            version=spec.version,
+            tool_id=tool_id,
+            tool_version_id=tool_version_id,
+            spec=spec.model_dump(mode="json"),
+            published_at=at,
+            deprecated_at=at,
+            sunset_at=sunset_at,
+        )
+        await self.session.execute(
+            row.on_conflict_do_update(
+                index_elements=[tools.c.tenant_id, tools.c.name, tools.c.version],
+                set_={
+                    "deprecated_at": row.excluded.deprecated_at,
+                    "sunset_at": row.excluded.sunset_at,
+                },
+                where=or_(
+                    tools.c.deprecated_at.is_(None),
+                    tools.c.deprecated_at <= row.excluded.deprecated_at,
+                ),
+            )
+        )
+
     async def resolve(
         self, name: str, version: str | None, *, tenant_id: UUID | None = None
     ) -> ToolRecord | None:
         """Version `version` of tool `name` (None: the head version); None when unknown,
-        or when the tool is deprecated and past its sunset."""
+        or when the tool or the version is deprecated and past its sunset."""
+        record = await self.find(name, version, tenant_id=tenant_id)
+        return None if record is None or record.sunset(datetime.now(UTC)) else record
+
+    async def find(
+        self, name: str, version: str | None, *, tenant_id: UUID | None = None
+    ) -> ToolRecord | None:
+        """`resolve`, sunset or not: callers tell a sunset version from an unknown one."""
         tenant = tenant_of(self, tenant_id)
         on = and_(tool_heads.c.tenant_id == tools.c.tenant_id, tool_heads.c.name == tools.c.name)
         query = select(
@@ -129,6 +172,8 @@ class Tools(Repository):
             tools.c.spec,
             func.coalesce(tool_heads.c.deprecated, false()).label("deprecated"),
             tool_heads.c.sunset_at,
+            tools.c.deprecated_at.label("version_deprecated_at"),
+            tools.c.sunset_at.label("version_sunset_at"),
         ).where(tools.c.tenant_id == tenant, tools.c.name == name)
         if version is None:
             query = query.select_from(
@@ -141,7 +186,7 @@ class Tools(Repository):
         row = await first(self, query)
         if row is None:
             return None
-        record = ToolRecord(
+        return ToolRecord(
             tool_id=row["tool_id"],
             tool_version_id=row["tool_version_id"],
             name=row["name"],
@@ -149,8 +194,9 @@ class Tools(Repository):
             spec=ToolSpec.model_validate(row["spec"]),
             deprecated=row["deprecated"],
             sunset_at=row["sunset_at"],
+            version_deprecated=row["version_deprecated_at"] is not None,
+            version_sunset_at=row["version_sunset_at"],
         )
-        return None if record.sunset(datetime.now(UTC)) else record
 
 
 class Agents(Repository):

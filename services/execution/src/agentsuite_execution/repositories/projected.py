@@ -60,6 +60,10 @@ tools = Table(
     # the published ToolSpec, verbatim
     json_column("spec", nullable=False),
     at_column("published_at", nullable=False),
+    # this version's own deprecation (catalog.tool_version.deprecated): its event time,
+    # null while none was applied, and when calls to the version start failing
+    at_column("deprecated_at"),
+    at_column("sunset_at"),
     PrimaryKeyConstraint("tenant_id", "name", "version"),
 )
 

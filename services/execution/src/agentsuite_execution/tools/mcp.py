@@ -5,10 +5,12 @@
 The bounds and the guard of `http` tools hold: the URL is checked as written (scheme, no
 userinfo, literal addresses) and every address its host resolves to now, against the
 same `allowed_hosts`; the whole call (connect, handshake, call) is bounded by the step's
-time, and every byte the server sends counts against `http_max_bytes`. The SDK's HTTP
-client resolves the name again when it connects: a name that changes its answer in
-between (DNS rebinding) is not caught here, as it is for `http` tools (their resolver is
-the guard). Redirects leave the server's origin never (the SDK's rule).
+time, and every byte the server sends counts against `http_max_bytes`. The name is
+resolved once (the toolbox's resolver, else the system's): the SDK's HTTP client connects
+to the address checked, never resolving the name again, so a name that changes its
+answer in between (DNS rebinding) cannot lead it elsewhere. The URL (Host header, TLS
+server name and certificate check) keeps the name. Redirects leave the server's origin
+never (the SDK's rule), and a connection to any other host is refused.
 
 The answer: a result marked as an error fails the step (`tool_error`, not retryable); the
 structured content is the output when there is one, else the text of a single text
@@ -20,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore2
 import httpx2
 import orjson
+from aiohttp.abc import AbstractResolver
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -69,11 +73,60 @@ class Budget:
             raise _Over(f"over {self.limit} bytes")
 
 
-class _Bounded(httpx2.AsyncBaseTransport):
-    """The default transport, each response body counted against the call's budget."""
+class _Pinned(httpcore2.AsyncNetworkBackend):
+    """Connects `host` to `address`, the one the guard checked, without resolving it
+    again; any other host is refused."""
 
-    def __init__(self, budget: Budget) -> None:
-        self.inner = httpx2.AsyncHTTPTransport()
+    def __init__(self, host: str, address: str) -> None:
+        self.host = _ascii(host)
+        self.address = address
+        self.inner = httpcore2.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        if _ascii(host) != self.host:
+            raise httpcore2.ConnectError(f"{host} is not the MCP server's host {self.host}")
+        return await self.inner.connect_tcp(
+            self.address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        raise httpcore2.ConnectError("an MCP server is reached over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def _ascii(host: str) -> str:
+    """`host` as the HTTP client spells its URL's host (lower case, IDNA)."""
+    return (host if host.isascii() else host.encode("idna").decode("ascii")).lower()
+
+
+class _Bounded(httpx2.AsyncBaseTransport):
+    """The default transport connecting to the checked address only (`_Pinned`), each
+    response body counted against the call's budget."""
+
+    def __init__(self, budget: Budget, pinned: _Pinned) -> None:
+        self.inner = httpx2.AsyncHTTPTransport(trust_env=False)
+        # httpx takes no network backend: its pool is rebuilt with one (as httpx builds it)
+        self.inner._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=httpx2.create_ssl_context(trust_env=False), network_backend=pinned
+        )
         self.budget = budget
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -91,19 +144,31 @@ def forbidden(message: str) -> ToolError:
     return ToolError("forbidden_target", message)
 
 
-async def _check_resolved(url: str, allowed: tuple[str, ...]) -> None:
+async def _resolved(
+    url: str, allowed: tuple[str, ...], resolver: AbstractResolver | None
+) -> _Pinned:
+    """The URL's host resolved once, every address checked; the connection pinned to the
+    first."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if resolver is not None:
+            found = [r["host"] for r in await resolver.resolve(host, port, socket.AF_UNSPEC)]
+        else:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+            found = [str(info[4][0]) for info in infos]
     except OSError as exc:
         raise ToolError(
             "network_error", f"{host} does not resolve: {exc}", retryable=True
         ) from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        check_address(host, address, allowed)
+    if not found:
+        raise ToolError("network_error", f"{host} resolves to no address", retryable=True)
+    for address in found:
+        check_address(host, ipaddress.ip_address(address.split("%", 1)[0]), allowed)
+    return _Pinned(host, found[0])
 
 
 def output_of(result: Any) -> Any:
@@ -139,30 +204,39 @@ def target_of(call: Call, allowed: tuple[str, ...]) -> tuple[str, str]:
 
 
 async def send(
-    call: Call, *, allowed: tuple[str, ...], seconds: float, max_bytes: int, user_agent: str
+    call: Call,
+    *,
+    allowed: tuple[str, ...],
+    seconds: float,
+    max_bytes: int,
+    user_agent: str,
+    resolver: AbstractResolver | None = None,
 ) -> Any:
-    """Call the `mcp` tool of `call`; its output, or a ToolError."""
+    """Call the `mcp` tool of `call`; its output, or a ToolError. `resolver` names the
+    addresses of the server's host (None: the system's)."""
     url, tool = target_of(call, allowed)
     headers = {"User-Agent": user_agent, "Idempotency-Key": call.key}
     if call.credential is not None:
         headers.update(call.credential.headers())
         url = with_query(url, call.credential.query())
     budget = Budget(max_bytes)
-    client = httpx2.AsyncClient(
-        headers=headers,
-        timeout=httpx2.Timeout(seconds),
-        transport=_Bounded(budget),
-        follow_redirects=False,
-    )
     try:
-        async with asyncio.timeout(seconds), client:
+        async with asyncio.timeout(seconds):
             try:
-                await _check_resolved(url, allowed)
+                pinned = await _resolved(url, allowed, resolver)
             except Blocked as exc:
                 raise forbidden(exc.message) from None
-            transport = streamable_http_client(url, http_client=client)
-            async with Client(transport, read_timeout_seconds=seconds, cache=None) as session:
-                result = await session.call_tool(tool, call.input or {})
+            client = httpx2.AsyncClient(
+                headers=headers,
+                timeout=httpx2.Timeout(seconds),
+                transport=_Bounded(budget, pinned),
+                follow_redirects=False,
+                trust_env=False,  # an environment's proxy would connect by name again
+            )
+            async with client:
+                transport = streamable_http_client(url, http_client=client)
+                async with Client(transport, read_timeout_seconds=seconds, cache=None) as session:
+                    result = await session.call_tool(tool, call.input or {})
     except TimeoutError:
         raise ToolError(
             "timeout", f"the MCP server did not answer within {seconds:g} s", retryable=True

@@ -22,13 +22,14 @@ USER_AGENT = "agentsuite-execution"
 class Toolbox:
     """Invokes tools by their binding: builtins in process, `http` tools over the kit's
     outbound client (its session opened on first use, so a Toolbox can be built outside an
-    event loop). `resolver` is the name resolution under the SSRF guard (tests pin names
-    with it)."""
+    event loop). `resolver` is the name resolution under the SSRF guard, for `http` and
+    `mcp` tools (tests pin names with it)."""
 
     def __init__(
         self, settings: ExecutionSettings, *, resolver: AbstractResolver | None = None
     ) -> None:
         self.settings = settings
+        self.resolver = resolver
         self.client = OutboundClient(
             allowed=settings.allowed_hosts,
             seconds=settings.http_timeout,
@@ -91,6 +92,7 @@ class Toolbox:
                 seconds=min(call.timeout, self.settings.http_timeout),
                 max_bytes=self.settings.http_max_bytes,
                 user_agent=USER_AGENT,
+                resolver=self.resolver,
             )
         raise ToolError(
             "unsupported_binding",
