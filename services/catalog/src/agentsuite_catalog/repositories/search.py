@@ -1,15 +1,37 @@
-"""Search entries: kept current by every write, read ranked (full text + trigrams)."""
+"""Search entries: kept current by every write, read ranked (full text + trigrams).
+
+Under RLS PostgreSQL runs a qual ahead of the policy's, and so as an index condition, only
+when its operator is leakproof; `@@` and pg_trgm's `%` are not (only a superuser may mark
+them), so GIN indexes on the vector and the name are never used by a tenant's query. Each
+entry's lexemes and name trigrams are therefore also rows of `search_terms`, found by text
+equality (leakproof) under the same policy; `@@` and `%` then run on those candidates only.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Float, and_, cast, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    Float,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TEXT
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_catalog.domain.search import Entry, EntryKind, Query
 from agentsuite_catalog.repositories.tables import search_entries as entries
+from agentsuite_catalog.repositories.tables import search_terms as terms
 from agentsuite_contracts.catalog import CatalogStatus
 from agentsuite_kit.db import Repository
 from agentsuite_kit.http.pagination import CursorValue
@@ -18,6 +40,41 @@ from agentsuite_kit.http.pagination import CursorValue
 # The configuration and weights are SQL literals of their own types (regconfig, "char"):
 # bound as parameters they arrive as varchar, which no overload of these functions takes.
 CONFIG: Any = literal_column("'english'::regconfig")
+
+
+# An entry's terms from its stored vector and name (the bench and migration 0006 write the
+# same rows); append a WHERE on `e`.
+TERMS = """
+INSERT INTO search_terms (tenant_id, term, entry_id, grams)
+SELECT e.tenant_id, t.term, e.id, cardinality(show_trgm(e.name))
+FROM search_entries AS e
+CROSS JOIN LATERAL (
+    SELECT 'w ' || w FROM unnest(tsvector_to_array(e.document)) AS w
+    UNION
+    SELECT 'g ' || g FROM unnest(show_trgm(e.name)) AS g
+) AS t (term)
+"""
+
+# a lexeme as `querytree` prints it: quoted, with ' and \ doubled
+_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'")
+_UNESCAPE = re.compile(r"''|\\(.)")
+
+
+def lexemes(tree: str) -> list[str]:
+    """The lexemes of a `querytree` (its index-searchable part)."""
+    return [_UNESCAPE.sub(lambda m: m.group(1) or "'", x) for x in _LEXEME.findall(tree)]
+
+
+def probe(words: str) -> Any:
+    """What `keys_of` needs: the query's index-searchable part, its size, its trigrams."""
+    tsq = func.websearch_to_tsquery(CONFIG, words)
+    return select(func.querytree(tsq), func.numnode(tsq), func.show_trgm(words))
+
+
+def keys_of(tree: str, nodes: int, grams: Sequence[str]) -> list[str] | None:
+    if tree == "T" and nodes > 0:
+        return None
+    return [f"w {x}" for x in lexemes(tree)] + [f"g {g}" for g in grams]
 
 
 def _weight(letter: str) -> Any:
@@ -56,12 +113,21 @@ class Search(Repository):
                 index_elements=[entries.c.id], set_={k: row.excluded[k] for k in values}
             )
         )
+        await self.session.execute(terms.delete().where(terms.c.entry_id == entry.id))
+        await self.session.execute(text(TERMS + " WHERE e.id = :id"), {"id": entry.id})
+
+    async def keys(self, words: str) -> list[str] | None:
+        """The terms a query's candidates have at least one of, or None when a match needs
+        none of its words (only negations: `-word`, `a or -b`) and every entry is one."""
+        tree, nodes, grams = (await self.session.execute(probe(words))).one()
+        return keys_of(tree, nodes, grams)
 
     async def find(
         self, query: Query, after: Sequence[CursorValue] | None, limit: int
     ) -> list[tuple[Entry, float]]:
         """Up to `limit + 1` entries, best first, after the cursor's (rank, id)."""
-        statement = self.statement(query, after, limit, self.session.info["tenant"])
+        keys = await self.keys(query.text) if query.text else None
+        statement = self.statement(query, after, limit, self.session.info["tenant"], keys)
         rows = (await self.session.execute(statement)).mappings()
         return [
             (
@@ -85,20 +151,25 @@ class Search(Repository):
 
     @staticmethod
     def statement(
-        query: Query, after: Sequence[CursorValue] | None, limit: int, tenant: Any
+        query: Query,
+        after: Sequence[CursorValue] | None,
+        limit: int,
+        tenant: Any,
+        keys: Sequence[str] | None = None,
     ) -> Any:
         """The ranked query (`bench/catalog.py --explain` prints its plan). The tenant is
-        named although RLS confines the rows anyway: uuid equality is leakproof, so the
-        planner may use the tenant index before the RLS filter, which it may not for the
-        text-search operators."""
+        named although RLS confines the rows anyway: uuid and text equality are
+        leakproof, so the planner may use the indexes ahead of the RLS filter, which it may
+        not for the text-search operators. `keys` (from `keys()`) limit a text query to
+        the entries having one of them; None reads every entry of the tenant."""
         conditions: list[Any] = [entries.c.tenant_id == tenant]
         if query.text:
             tsq = func.websearch_to_tsquery(CONFIG, query.text)
             said = literal(query.text)
+            if keys is not None:
+                conditions.append(entries.c.id == any_(func.array(_candidates(tenant, keys))))
             # `%`: the name is like the query as a whole (a misspelling); a word of a name
-            # is in the vector already (`_words`). Under RLS neither `@@` nor `%` is
-            # leakproof, so PostgreSQL filters the tenant's rows one by one instead of
-            # using the GIN indexes: see NOTES.md (search p95)
+            # is in the vector already (`_words`)
             conditions.append(or_(entries.c.document.op("@@")(tsq), said.op("%")(entries.c.name)))
             near = func.similarity(said, entries.c.name)
             rank = cast(func.ts_rank_cd(entries.c.document, tsq) + near, Float)
@@ -123,3 +194,31 @@ class Search(Repository):
                 )
             )
         return outer
+
+
+def _candidates(tenant: Any, keys: Sequence[str]) -> Any:
+    """Entries with a word of the query, or enough of its trigrams to be `%` like it.
+
+    similarity = shared / (query's + name's - shared) over distinct trigrams (pg_trgm's
+    formula), so `shared` and the name's count bound it here; `%` decides exactly later
+    (the small slack only keeps float rounding from losing a candidate).
+    """
+    asked = len([k for k in keys if k.startswith("g ")])
+    gram = func.left(terms.c.term, 1) == "g"
+    shared = cast(func.count().filter(gram), Float)
+    floor = func.show_limit() - 0.0001
+    return (
+        select(terms.c.entry_id)
+        .where(
+            terms.c.tenant_id == tenant,
+            terms.c.term == any_(bindparam("keys", list(keys), type_=ARRAY(TEXT))),
+        )
+        .group_by(terms.c.entry_id)
+        .having(
+            or_(
+                func.bool_or(func.left(terms.c.term, 1) == "w"),
+                shared / func.nullif(asked + func.max(terms.c.grams) - shared, 0) >= floor,
+            )
+        )
+        .scalar_subquery()
+    )
