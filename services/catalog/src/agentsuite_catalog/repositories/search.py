@@ -9,8 +9,10 @@ equality (leakproof) under the same policy; `@@` and `%` then run on those candi
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -66,15 +68,44 @@ def lexemes(tree: str) -> list[str]:
 
 
 def probe(words: str) -> Any:
-    """What `keys_of` needs: the query's index-searchable part, its size, its trigrams."""
+    """What `keys_of` needs: the query's index-searchable part, its size, its trigrams and
+    the `%` threshold."""
     tsq = func.websearch_to_tsquery(CONFIG, words)
-    return select(func.querytree(tsq), func.numnode(tsq), func.show_trgm(words))
+    return select(func.querytree(tsq), func.numnode(tsq), func.show_trgm(words), func.show_limit())
 
 
-def keys_of(tree: str, nodes: int, grams: Sequence[str]) -> list[str] | None:
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """What a text query's candidates are found by: its lexemes (a match has all of them
+    when its searchable part has no `|`, else one) and its name trigrams, of which the
+    `skipped` likeliest to be common are not looked up.
+
+    A name `%` like the query (similarity s / (q + n - s) >= t, s shared of the query's q
+    and the name's n distinct trigrams) shares at least t * q of them (n >= s), so with
+    fewer than that skipped it still shares one looked up ("prefix filtering").
+    """
+
+    words: tuple[str, ...]
+    grams: tuple[str, ...]
+    every_word: bool
+    skipped: int
+
+    @property
+    def terms(self) -> list[str]:
+        # a word's first letter ("  x") and first two (" xy") are shared by the most names
+        common = sorted(self.grams, key=lambda g: (not g.startswith("  "), not g.startswith(" ")))
+        looked_up = common[self.skipped :]
+        return [f"w {w}" for w in self.words] + [f"g {g}" for g in looked_up]
+
+
+def keys_of(tree: str, nodes: int, grams: Sequence[str], limit: float) -> Keys | None:
+    """The keys of `probe`'s answer, or None when a match needs none of the query's words
+    (only negations: `-word`, `a or -b`), so that every entry is a candidate."""
     if tree == "T" and nodes > 0:
         return None
-    return [f"w {x}" for x in lexemes(tree)] + [f"g {g}" for g in grams]
+    # the slack keeps float rounding from skipping one gram too many
+    skipped = max(0, math.ceil(limit * len(grams) - 1e-6) - 1)
+    return Keys(tuple(dict.fromkeys(lexemes(tree))), tuple(grams), "|" not in tree, skipped)
 
 
 def _weight(letter: str) -> Any:
@@ -116,11 +147,9 @@ class Search(Repository):
         await self.session.execute(terms.delete().where(terms.c.entry_id == entry.id))
         await self.session.execute(text(TERMS + " WHERE e.id = :id"), {"id": entry.id})
 
-    async def keys(self, words: str) -> list[str] | None:
-        """The terms a query's candidates have at least one of, or None when a match needs
-        none of its words (only negations: `-word`, `a or -b`) and every entry is one."""
-        tree, nodes, grams = (await self.session.execute(probe(words))).one()
-        return keys_of(tree, nodes, grams)
+    async def keys(self, words: str) -> Keys | None:
+        tree, nodes, grams, limit = (await self.session.execute(probe(words))).one()
+        return keys_of(tree, nodes, grams, limit)
 
     async def find(
         self, query: Query, after: Sequence[CursorValue] | None, limit: int
@@ -155,19 +184,23 @@ class Search(Repository):
         after: Sequence[CursorValue] | None,
         limit: int,
         tenant: Any,
-        keys: Sequence[str] | None = None,
+        keys: Keys | None = None,
     ) -> Any:
         """The ranked query (`bench/catalog.py --explain` prints its plan). The tenant is
         named although RLS confines the rows anyway: uuid and text equality are
         leakproof, so the planner may use the indexes ahead of the RLS filter, which it may
         not for the text-search operators. `keys` (from `keys()`) limit a text query to
         the entries having one of them; None reads every entry of the tenant."""
-        conditions: list[Any] = [entries.c.tenant_id == tenant]
+        conditions: list[Any] = []
+        if query.text and keys is not None:
+            # by id only: named here, the tenant would let the planner prefer the tenant
+            # index and filter the candidates out of every entry (RLS still applies)
+            conditions.append(entries.c.id == any_(func.array(_candidates(tenant, keys))))
+        else:
+            conditions.append(entries.c.tenant_id == tenant)
         if query.text:
             tsq = func.websearch_to_tsquery(CONFIG, query.text)
             said = literal(query.text)
-            if keys is not None:
-                conditions.append(entries.c.id == any_(func.array(_candidates(tenant, keys))))
             # `%`: the name is like the query as a whole (a misspelling); a word of a name
             # is in the vector already (`_words`)
             conditions.append(or_(entries.c.document.op("@@")(tsq), said.op("%")(entries.c.name)))
@@ -196,28 +229,28 @@ class Search(Repository):
         return outer
 
 
-def _candidates(tenant: Any, keys: Sequence[str]) -> Any:
-    """Entries with a word of the query, or enough of its trigrams to be `%` like it.
-
-    similarity = shared / (query's + name's - shared) over distinct trigrams (pg_trgm's
-    formula), so `shared` and the name's count bound it here; `%` decides exactly later
-    (the small slack only keeps float rounding from losing a candidate).
+def _candidates(tenant: Any, keys: Keys) -> Any:
+    """Entries with the query's words (`Keys.every_word`), or with enough of its trigrams
+    to be `%` like it: at most `found + skipped` shared (and no more than the name has),
+    so similarity is at most that over the union (pg_trgm's formula); `%` decides exactly
+    later (the slack only keeps float rounding from losing a candidate).
     """
-    asked = len([k for k in keys if k.startswith("g ")])
-    gram = func.left(terms.c.term, 1) == "g"
-    shared = cast(func.count().filter(gram), Float)
-    floor = func.show_limit() - 0.0001
+    is_word = func.left(terms.c.term, 1) == "w"
+    words = func.count().filter(is_word)
+    found = func.count().filter(func.left(terms.c.term, 1) == "g")
+    shared = cast(func.least(found + keys.skipped, func.max(terms.c.grams)), Float)
+    union = func.nullif(len(keys.grams) + func.max(terms.c.grams) - shared, 0)
     return (
         select(terms.c.entry_id)
         .where(
             terms.c.tenant_id == tenant,
-            terms.c.term == any_(bindparam("keys", list(keys), type_=ARRAY(TEXT))),
+            terms.c.term == any_(bindparam("keys", keys.terms, type_=ARRAY(TEXT))),
         )
         .group_by(terms.c.entry_id)
         .having(
             or_(
-                func.bool_or(func.left(terms.c.term, 1) == "w"),
-                shared / func.nullif(asked + func.max(terms.c.grams) - shared, 0) >= floor,
+                words >= (max(1, len(keys.words)) if keys.every_word else 1),
+                shared / union >= func.show_limit() - 0.0001,
             )
         )
         .scalar_subquery()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -240,15 +241,16 @@ search_entries = Table(
 search_terms = Table(
     "search_terms",
     metadata,
-    Column("tenant_id", PgUUID(as_uuid=True), primary_key=True),
-    Column("term", Text, primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("term", Text, nullable=False),
     Column(
         "entry_id",
         PgUUID(as_uuid=True),
         ForeignKey("search_entries.id", ondelete="CASCADE"),
-        primary_key=True,
+        nullable=False,
     ),
     Column("grams", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "term", "entry_id", postgresql_include=["grams"]),
     Index("ix_search_terms_entry", "entry_id"),
 )
 

@@ -46,7 +46,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("grams", sa.SmallInteger, nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id", "term", "entry_id"),
+        # `grams` included: the lookup is an index-only scan (the RLS qual reads tenant_id)
+        sa.PrimaryKeyConstraint("tenant_id", "term", "entry_id", postgresql_include=["grams"]),
     )
     op.create_index("ix_search_terms_entry", "search_terms", ["entry_id"])
     for statement in rls_statements("search_terms"):
