@@ -48,13 +48,13 @@ CONFIG: Any = literal_column("'english'::regconfig")
 # same rows); append a WHERE on `e`.
 TERMS = """
 INSERT INTO search_terms (tenant_id, term, entry_id, grams)
-SELECT e.tenant_id, t.term, e.id, cardinality(show_trgm(e.name))
+SELECT e.tenant_id, t.term, e.id, t.grams
 FROM search_entries AS e
 CROSS JOIN LATERAL (
-    SELECT 'w ' || w FROM unnest(tsvector_to_array(e.document)) AS w
-    UNION
-    SELECT 'g ' || g FROM unnest(show_trgm(e.name)) AS g
-) AS t (term)
+    SELECT 'w ' || w, 0 FROM unnest(tsvector_to_array(e.document)) AS w
+    UNION ALL
+    SELECT 'g ' || g, cardinality(show_trgm(e.name)) FROM unnest(show_trgm(e.name)) AS g
+) AS t (term, grams)
 """
 
 # a lexeme as `querytree` prints it: quoted, with ' and \ doubled
@@ -235,9 +235,8 @@ def _candidates(tenant: Any, keys: Keys) -> Any:
     so similarity is at most that over the union (pg_trgm's formula); `%` decides exactly
     later (the slack only keeps float rounding from losing a candidate).
     """
-    is_word = func.left(terms.c.term, 1) == "w"
-    words = func.count().filter(is_word)
-    found = func.count().filter(func.left(terms.c.term, 1) == "g")
+    words = func.count().filter(terms.c.grams == 0)
+    found = func.count().filter(terms.c.grams > 0)
     shared = cast(func.least(found + keys.skipped, func.max(terms.c.grams)), Float)
     union = func.nullif(len(keys.grams) + func.max(terms.c.grams) - shared, 0)
     return (

@@ -237,7 +237,8 @@ search_entries = Table(
 
 # an entry's lexemes ("w <lexeme>") and name trigrams ("g <trigram>"), one row each: what a
 # search under RLS finds candidates by (text equality is leakproof, `@@`/`%` are not).
-# `grams`: how many distinct trigrams the entry's name has (bounds a similarity).
+# `grams`: on a trigram's row, how many distinct trigrams the name has (bounds a
+# similarity); 0 on a lexeme's (a plain integer test in the search's aggregate).
 search_terms = Table(
     "search_terms",
     metadata,

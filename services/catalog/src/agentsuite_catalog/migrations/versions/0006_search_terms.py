@@ -24,13 +24,13 @@ depends_on = None
 # when the repository does)
 BACKFILL = """
 INSERT INTO search_terms (tenant_id, term, entry_id, grams)
-SELECT e.tenant_id, t.term, e.id, cardinality(show_trgm(e.name))
+SELECT e.tenant_id, t.term, e.id, t.grams
 FROM search_entries AS e
 CROSS JOIN LATERAL (
-    SELECT 'w ' || w FROM unnest(tsvector_to_array(e.document)) AS w
-    UNION
-    SELECT 'g ' || g FROM unnest(show_trgm(e.name)) AS g
-) AS t (term)
+    SELECT 'w ' || w, 0 FROM unnest(tsvector_to_array(e.document)) AS w
+    UNION ALL
+    SELECT 'g ' || g, cardinality(show_trgm(e.name)) FROM unnest(show_trgm(e.name)) AS g
+) AS t (term, grams)
 """
 
 
