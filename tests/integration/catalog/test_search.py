@@ -13,7 +13,7 @@ import asyncpg
 from sqlalchemy import event, text
 
 from agentsuite_catalog.domain.search import query_of
-from agentsuite_catalog.repositories.search import TERMS, Search, keys_of, probe
+from agentsuite_catalog.repositories.search import TERMS, Keys, Search, keys_of, probe
 from agentsuite_kit.db import make_engine
 from tests.integration.catalog.harness import Service, auth
 from tests.integration.catalog.test_tasks import group, task
@@ -216,3 +216,22 @@ async def test_the_candidates_are_every_match(service: Service) -> None:
                 assert answers[0] == answers[1], q
     finally:
         await engine.dispose()
+
+
+def test_keys_of_a_query() -> None:
+    """querytree's quoting undone; negations only -> no keys (every entry); fewer skipped
+    trigrams than a match shares at least (threshold x count)."""
+    assert keys_of("T", 2, ["  a"], 0.3) is None  # `-word`
+    none = keys_of("", 0, [], 0.3)  # only stop words
+    assert none is not None
+    assert none.terms == []
+    keys = keys_of("'o''b' <-> 'x\\\\y' & 'o''b'", 5, ["  o", " ob", "ob "], 0.3)
+    assert keys == Keys(("o'b", "x\\y"), ("  o", " ob", "ob "), every_word=True, skipped=0)
+    assert len(keys.terms) == 5
+    six = keys_of("'serch'", 1, ["  s", " se", "ch ", "erc", "rch", "ser"], 0.3)
+    assert six is not None
+    assert six.skipped == 1
+    assert "g   s" not in six.terms
+    either = keys_of("'a' | 'b'", 3, [], 0.3)
+    assert either is not None
+    assert not either.every_word
