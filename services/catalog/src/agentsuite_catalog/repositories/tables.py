@@ -10,6 +10,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -229,15 +231,28 @@ search_entries = Table(
     Column("version", String(64), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("document", TSVECTOR, nullable=False),
-    Index("ix_search_entries_document", "document", postgresql_using="gin"),
-    Index(
-        "ix_search_entries_name_trgm",
-        "name",
-        postgresql_using="gin",
-        postgresql_ops={"name": "gin_trgm_ops"},
-    ),
     Index("ix_search_entries_tags", "tags", postgresql_using="gin"),
     Index("ix_search_entries_tenant_kind", "tenant_id", "kind"),
+)
+
+# an entry's lexemes ("w <lexeme>") and name trigrams ("g <trigram>"), one row each: what a
+# search under RLS finds candidates by (text equality is leakproof, `@@`/`%` are not).
+# `grams`: on a trigram's row, how many distinct trigrams the name has (bounds a
+# similarity); 0 on a lexeme's (a plain integer test in the search's aggregate).
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("term", Text, nullable=False),
+    Column(
+        "entry_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("search_entries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("grams", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "term", "entry_id", postgresql_include=["grams"]),
+    Index("ix_search_terms_entry", "entry_id"),
 )
 
 # identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
