@@ -170,7 +170,7 @@ async def import_openapi(
     prefix: Annotated[str, Query(max_length=64, description="Before every tool name.")] = "",
     base_url: Annotated[str | None, Query(max_length=2000, description="Not servers[0].")] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
-) -> ImportReport:
+) -> Response:
     """Every operation of an OpenAPI 3.0/3.1 document as a tool with a draft version
     (`operationId` -> name, snake_cased; parameters and the JSON request body as `body` ->
     input schema, `$ref`s inlined; an `http` binding to servers[0] + path). One transaction;
