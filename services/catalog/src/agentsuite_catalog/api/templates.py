@@ -9,7 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, TemplateReader, TemplateWriter, Uow
+from agentsuite_catalog.api.edge import (
+    MAX_BODY,
+    AppDeps,
+    TemplateReader,
+    TemplateWriter,
+    Uow,
+    after,
+)
 from agentsuite_catalog.domain.templates import (
     MAX_NAME,
     MAX_PHASES,
@@ -145,7 +152,7 @@ async def post_template(
 @router.get("/templates", response_model=Page[TemplateView], responses=errors(BAD_CURSOR))
 async def list_templates(principal: TemplateReader, uow: Uow, pages: Pages) -> Page[TemplateView]:
     """The tenant's templates by key, each at its newest revision."""
-    rows = await uow.templates.page(pages.after, pages.limit)
+    rows = await uow.templates.page(after(pages, str), pages.limit)
     page = paginate(rows, pages.limit, lambda t: (t.key,))
     items = [TemplateView.of(t) for t in page.items]
     return Page[TemplateView](items=items, next_cursor=page.next_cursor)
