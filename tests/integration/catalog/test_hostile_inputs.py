@@ -236,7 +236,8 @@ async def test_template_and_import_routes_get_no_server_error(service: Service) 
     w = await world(service)
     h = Hostile(service, w.tenant)
 
-    step = PHASES[0]["steps"][0]
+    phase: dict[str, Any] = PHASES[0]
+    step: dict[str, Any] = phase["steps"][0]
     templates = {
         "key": "hostile.tpl",
         "name": "n",
@@ -256,16 +257,16 @@ async def test_template_and_import_routes_get_no_server_error(service: Service) 
     )
     for depth in (64, 10_000):
         deep_step = step | {"tool": {"tool": "mine", "input": deep(depth)}}
-        phases = [PHASES[0] | {"steps": [deep_step]}]
+        phases = [phase | {"steps": [deep_step]}]
         await h.send("POST", "/v1/templates", raw(templates | {"phases": phases}), f"in{depth}")
     many = [step | {"key": f"s{i}"} for i in range(25_000)]
     await h.send(
         "POST",
         "/v1/templates",
-        raw(templates | {"phases": [PHASES[0] | {"steps": many}]}),
+        raw(templates | {"phases": [phase | {"steps": many}]}),
         "25000 steps",
     )
-    phases_25k = [PHASES[0] | {"key": f"p{i}"} for i in range(25_000)]
+    phases_25k = [phase | {"key": f"p{i}"} for i in range(25_000)]
     await h.send("POST", "/v1/templates", raw(templates | {"phases": phases_25k}), "25000 phases")
     await h.send("POST", "/v1/templates", raw(templates | {"phases": [step]}), "a step as a phase")
 
