@@ -32,6 +32,7 @@ from typing import Any
 _parser: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
 
+MAX_CACHED = 1_000
 UNBOUNDED = _c.MAXREPEAT
 REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
 ZERO_WIDTH = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
@@ -148,12 +149,14 @@ def _risk_of_repeat(high: int, body: Any) -> str | None:
             return "a quantifier inside a quantified group over the same characters"
     if high == UNBOUNDED:
         for alternatives in _branches(body):
-            firsts = [_first(a) for a in alternatives]
             if any(all(_nullable(o, a) for o, a in alt) for alt in alternatives):
                 return "alternatives under a quantifier where one matches nothing"
-            for i, one in enumerate(firsts):
-                if any(one & other for other in firsts[i + 1 :]):
+            seen: set[int] = set()  # one pass: thousands of alternatives stay linear
+            for alternative in alternatives:
+                first = _first(alternative)
+                if not seen.isdisjoint(first):
                     return "alternatives under a quantifier that may start alike"
+                seen |= first
     return None
 
 
@@ -191,10 +194,20 @@ def _walk(seq: Any) -> str | None:
     return risk
 
 
-@lru_cache(maxsize=1024)
 def backtracking_risk(pattern: str) -> str | None:
     """Why matching `pattern` with `re` may not end on a hostile string, or None (also for
     a pattern `re` cannot parse: the schema check reports that one)."""
+    # validation asks again for every value: short patterns (all real ones) are cached,
+    # a long one is not kept in memory
+    return _cached(pattern) if len(pattern) <= MAX_CACHED else _risk(pattern)
+
+
+@lru_cache(maxsize=1024)
+def _cached(pattern: str) -> str | None:
+    return _risk(pattern)
+
+
+def _risk(pattern: str) -> str | None:
     try:
         parsed = _parser.parse(pattern)
     except (re.error, RecursionError, OverflowError):
