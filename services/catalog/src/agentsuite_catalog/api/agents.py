@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentsuite_catalog.api.edge import MAX_BODY, AgentReader, AgentWriter, AppDeps, Uow, after
+from agentsuite_catalog.api.edge import MAX_BODY, AgentReader, AgentWriter, AppDeps, Uow
 from agentsuite_catalog.domain.agents import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
@@ -33,7 +33,7 @@ from agentsuite_kit.edge import (
     found,
 )
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["agents"], route_class=bounded(MAX_BODY))
 
@@ -164,7 +164,7 @@ async def post_agent(
 @router.get("/agents", response_model=Page[AgentView], responses=errors(BAD_CURSOR))
 async def list_agents(principal: AgentReader, uow: Uow, pages: Pages) -> Page[AgentView]:
     """The tenant's agents by name, a page at a time."""
-    rows = await uow.agents.page(after(pages, str, UUID), pages.limit)
+    rows = await uow.agents.page(shaped(pages, str, UUID), pages.limit)
     page = paginate(rows, pages.limit, lambda a: (a.name, a.id))
     return Page[AgentView](
         items=[AgentView.of(a) for a in page.items], next_cursor=page.next_cursor

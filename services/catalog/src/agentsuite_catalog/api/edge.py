@@ -10,8 +10,6 @@ from agentsuite_catalog.deps import Deps
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import app_state, gate, uow_dependency
-from agentsuite_kit.http.pagination import CursorParams, CursorValue
-from agentsuite_kit.http.problems import ProblemError
 
 # the largest request body a route reads (413 past it): a tool version carries two JSON
 # Schemas, which real APIs make tens of kilobytes
@@ -35,34 +33,3 @@ TaskReader = Annotated[Principal, gate("tasks:read")]
 TaskWriter = Annotated[Principal, gate("tasks:write")]
 TemplateReader = Annotated[Principal, gate("templates:read")]
 TemplateWriter = Annotated[Principal, gate("templates:write")]
-
-
-def _fits(value: CursorValue, kind: type) -> bool:
-    if isinstance(value, bool):
-        return kind is bool
-    if isinstance(value, str):
-        # JSON carries NUL and lone surrogates, which PostgreSQL text cannot
-        return kind is str and "\x00" not in value and _encodable(value)
-    if kind is float:
-        return isinstance(value, int | float)
-    return isinstance(value, kind)
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def after(pages: CursorParams, *shape: type) -> tuple[CursorValue, ...] | None:
-    """The cursor's values when they have this list's shape (`shape`: their types, in
-    order); else a 400 `invalid_cursor`. Cursors are readable JSON: one of another list,
-    or written by hand, would otherwise reach SQL with the wrong types (a 500)."""
-    values = pages.after
-    if values is None:
-        return None
-    if len(values) != len(shape) or not all(map(_fits, values, shape)):
-        raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
-    return values

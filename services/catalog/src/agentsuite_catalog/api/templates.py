@@ -15,7 +15,6 @@ from agentsuite_catalog.api.edge import (
     TemplateReader,
     TemplateWriter,
     Uow,
-    after,
 )
 from agentsuite_catalog.domain.templates import (
     MAX_NAME,
@@ -42,7 +41,7 @@ from agentsuite_kit.edge import (
     tagged,
 )
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["templates"], route_class=bounded(MAX_BODY))
 
@@ -152,7 +151,7 @@ async def post_template(
 @router.get("/templates", response_model=Page[TemplateView], responses=errors(BAD_CURSOR))
 async def list_templates(principal: TemplateReader, uow: Uow, pages: Pages) -> Page[TemplateView]:
     """The tenant's templates by key, each at its newest revision."""
-    rows = await uow.templates.page(after(pages, str), pages.limit)
+    rows = await uow.templates.page(shaped(pages, str), pages.limit)
     page = paginate(rows, pages.limit, lambda t: (t.key,))
     items = [TemplateView.of(t) for t in page.items]
     return Page[TemplateView](items=items, next_cursor=page.next_cursor)
