@@ -141,9 +141,7 @@ async def test_a_cyclic_task_group_is_refused(service: Service) -> None:
     # a new group naming itself as a parent
     body = {"key": "self", "name": "S", "parents": ["self"]}
     r = await service.client.post("/v1/task-groups", json=body, headers=auth(tenant))
-    assert r.status_code == 422, r.text
-    assert r.json()["field"] == "parents[0]" or r.json()["field"] == "parents"
-    assert r.json()["code"] in {"group_cycle", "group_unknown"}
+    refused(r, "parents", "group_cycle")
     assert await snapshot(service, tenant) == before
 
 
