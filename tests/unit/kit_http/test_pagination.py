@@ -145,3 +145,28 @@ async def test_limit_bounds_are_inclusive(client: httpx.AsyncClient, limit: int)
 def test_default_limit_must_fit_max() -> None:
     with pytest.raises(ValueError, match="default_limit"):
         cursor_params(default_limit=300, max_limit=200)
+
+
+def test_shaped_takes_a_cursor_of_the_lists_key_types_only() -> None:
+    """Cursors are readable JSON: one of another list, or written by hand, must be a 400
+    before its values reach SQL with the wrong types."""
+    from agentsuite_kit.http.pagination import shaped
+    from agentsuite_kit.http.problems import ProblemError
+
+    tool = uuid.uuid4()
+    key = (str, uuid.UUID)
+    assert shaped(CursorParams(limit=1), *key) is None
+    assert shaped(CursorParams(after=("a", tool), limit=1), *key) == ("a", tool)
+    assert shaped(CursorParams(after=(1, tool), limit=1), float, uuid.UUID) == (1, tool)
+    forged: list[tuple[CursorValue, ...]] = [
+        ("x", 1, 2),
+        (1e300, "id"),
+        ("a\x00b", tool),
+        ("\ud800", tool),
+        (True, tool),
+    ]
+    for after in forged:
+        with pytest.raises(ProblemError) as refused:
+            shaped(CursorParams(after=after, limit=1), *key)
+        problem = refused.value.problem.model_dump()
+        assert (problem["status"], problem["code"]) == (400, "invalid_cursor")

@@ -178,7 +178,11 @@ async def idempotency(
         return Idempotency(None, subject, None)
     key = parse_key(value.strip())
     repo = IdempotencyKeys(session)
-    method, path, digest = request.method, request.url.path, fingerprint(await request.body())
+    body, query = await request.body(), request.url.query
+    # the query is part of the request (an import's `prefix`): the same key with another
+    # one is another request; without one the digest is the body's, as keys stored before
+    digest = fingerprint(body + b"\0?" + query.encode() if query else body)
+    method, path = request.method, request.url.path
     stored = await repo.claim(subject, key, method, path, digest, ttl)
     idem = Idempotency(repo, subject, key)
     if stored is None:

@@ -136,3 +136,34 @@ def paginate(
     items = list(rows[:limit])
     more = len(rows) > limit and bool(items)
     return Page[T](items=items, next_cursor=encode_cursor(key(items[-1]), secret) if more else None)
+
+
+def _fits(value: CursorValue, kind: type) -> bool:
+    if isinstance(value, bool):
+        return kind is bool
+    if isinstance(value, str):
+        # JSON carries NUL and lone surrogates, which PostgreSQL text cannot
+        return kind is str and "\x00" not in value and _encodable(value)
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shaped(pages: CursorParams, *shape: type) -> tuple[CursorValue, ...] | None:
+    """The cursor's values when they have this list's shape (`shape`: their types, in
+    order); else a 400 `invalid_cursor`. Cursors are readable JSON: one of another list,
+    or written by hand, would otherwise reach SQL with the wrong types (a 500)."""
+    values = pages.after
+    if values is None:
+        return None
+    if len(values) != len(shape) or not all(map(_fits, values, shape)):
+        raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
+    return values

@@ -35,7 +35,7 @@ from agentsuite_kit.edge import (
 )
 from agentsuite_kit.http.etag import etag
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["agents"], route_class=bounded(MAX_BODY))
 
@@ -166,7 +166,7 @@ async def post_agent(
 @router.get("/agents", response_model=Page[AgentView], responses=errors(BAD_CURSOR))
 async def list_agents(principal: AgentReader, uow: Uow, pages: Pages) -> Page[AgentView]:
     """The tenant's agents by name, a page at a time."""
-    rows = await uow.agents.page(pages.after, pages.limit)
+    rows = await uow.agents.page(shaped(pages, str, UUID), pages.limit)
     page = paginate(rows, pages.limit, lambda a: (a.name, a.id))
     return Page[AgentView](
         items=[AgentView.of(a) for a in page.items], next_cursor=page.next_cursor

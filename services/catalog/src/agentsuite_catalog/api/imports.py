@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import yaml
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
 
 from agentsuite_catalog.api.edge import AppDeps, Uow, Writer
 from agentsuite_catalog.domain import mcp, openapi
@@ -19,13 +21,22 @@ from agentsuite_catalog.domain.semver import MAX_VERSION
 from agentsuite_catalog.handlers import imports as handlers
 from agentsuite_kit.edge import INVALID, TOO_LARGE, bounded, errors, problems
 from agentsuite_kit.errors import Invalid
+from agentsuite_kit.http.idempotency import HEADER, Idempotency, idempotency
 
 # a document of a thousand operations with their schemas runs to a few megabytes
 MAX_DOCUMENT = 4 * 1024 * 1024
 JSON_TYPES = ("application/json", "application/openapi+json")
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 FORM = "multipart/form-data"
-INACTIVE = (409, "The tenant is suspended or deleted.")
+INACTIVE = (409, "The tenant is suspended or deleted, or the key's first request left no answer.")
+KEY_ERRORS = (400, "A malformed Idempotency-Key.")
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="A retry with the same key and request gets the first report.",
+    ),
+]
 
 router = APIRouter(prefix="/v1", tags=["tools"], route_class=bounded(MAX_DOCUMENT))
 
@@ -146,7 +157,7 @@ DOCUMENT_BODY: dict[str, Any] = {
 @router.post(
     "/tools/import/openapi",
     response_model=ImportReport,
-    responses=errors(INACTIVE, INVALID, TOO_LARGE),
+    responses=errors(KEY_ERRORS, INACTIVE, INVALID, TOO_LARGE),
     openapi_extra=DOCUMENT_BODY,
 )
 async def import_openapi(
@@ -154,6 +165,7 @@ async def import_openapi(
     principal: Writer,
     uow: Uow,
     deps: AppDeps,
+    idempotency_key: IdempotencyKey = None,
     version: Annotated[str, Query(max_length=MAX_VERSION)] = "1.0.0",
     prefix: Annotated[str, Query(max_length=64, description="Before every tool name.")] = "",
     base_url: Annotated[str | None, Query(max_length=2000, description="Not servers[0].")] = None,
@@ -166,7 +178,7 @@ async def import_openapi(
             "requirement asks (bearer, basic, API key in a header or the query).",
         ),
     ] = None,
-) -> ImportReport:
+) -> Response:
     """Every operation of an OpenAPI 3.0/3.1 document as a tool with a draft version
     (`operationId` -> name, snake_cased; parameters and the JSON request body as `body` ->
     input schema, `$ref`s inlined; an `http` binding to servers[0] + path). One transaction;
@@ -174,12 +186,23 @@ async def import_openapi(
     binding cannot send) or failed (field and reason). Each binding records where its
     parameters go (`config.params`); with `credential`, the auth its security asks for.
     The document itself invalid, over 1,000 operations, with a non-local or cyclic `$ref`
-    chain, or on a blocked host: 422."""
+    chain, or on a blocked host: 422. Honours `Idempotency-Key` (the document and the
+    query are the request)."""
+    idem = await idempotency(request, uow.session, subject=principal.subject)
+    if idem.replay is not None:
+        return idem.replay
     document = await _document(request)
     options = openapi.Options(version, prefix, base_url, category, credential)
     report = await handlers.import_openapi(handlers.ImportOpenApi(document, options), uow, deps)
+    return await _answer(idem, uow, report)
+
+
+async def _answer(idem: Idempotency, uow: Any, report: list[handlers.Reported]) -> Response:
+    """The report, stored with the request's Idempotency-Key, committed with the tools."""
+    response = JSONResponse(ImportReport.of(report).model_dump(mode="json"))
+    await idem.save(response)
     await uow.commit()
-    return ImportReport.of(report)
+    return response
 
 
 class McpImportIn(BaseModel):
@@ -201,6 +224,7 @@ class McpImportIn(BaseModel):
     "/tools/import/mcp",
     response_model=ImportReport,
     responses=errors(
+        KEY_ERRORS,
         INACTIVE,
         INVALID,
         TOO_LARGE,
@@ -208,17 +232,32 @@ class McpImportIn(BaseModel):
         (504, "The MCP server did not list its tools in time."),
     ),
 )
-async def import_mcp(body: McpImportIn, principal: Writer, uow: Uow, deps: AppDeps) -> ImportReport:
+async def import_mcp(
+    body: McpImportIn,
+    request: Request,
+    principal: Writer,
+    deps: AppDeps,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Every tool an MCP server lists (`tools/list` over streamable HTTP) as a tool with a
     draft version and an `mcp` binding (server URL + tool name). The URL passes the SSRF
     guard as an http tool's does (`AGENTSUITE_CATALOG_ALLOWED_HOSTS`); at most 1,000 tools,
     within `AGENTSUITE_CATALOG_MCP_IMPORT_TIMEOUT` seconds. One transaction; a report per
-    tool as for OpenAPI."""
+    tool as for OpenAPI. Honours `Idempotency-Key`: a retry of a finished import gets its
+    report without listing the server again."""
     options = mcp.Options(body.url, body.version, body.prefix, body.category, body.credential)
     with problems(principal):
+        if request.headers.get(HEADER) is not None:
+            # a peek, rolled back: the key is claimed for good with the tools, below
+            async with deps.runtime.uow(principal.tenant) as uow:
+                idem = await idempotency(request, uow.session, subject=principal.subject)
+                if idem.replay is not None:
+                    return idem.replay
         # listed before the unit of work opens: a slow server holds no database connection
         listed = await handlers.listing(options, deps)
         async with deps.runtime.uow(principal.tenant) as uow:
+            idem = await idempotency(request, uow.session, subject=principal.subject)
+            if idem.replay is not None:  # a concurrent duplicate finished first
+                return idem.replay
             report = await handlers.import_mcp(handlers.ImportMcp(options, listed), uow, deps)
-            await uow.commit()
-    return ImportReport.of(report)
+            return await _answer(idem, uow, report)

@@ -15,7 +15,7 @@ from agentsuite_catalog.handlers import search as handlers
 from agentsuite_contracts.catalog import CatalogStatus
 from agentsuite_kit.edge import BAD_CURSOR, INVALID, CurrentPrincipal, Pages, errors
 from agentsuite_kit.errors import Forbidden
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -78,7 +78,7 @@ async def search(
         raise Forbidden("insufficient_capability", "the caller may read none of these kinds")
     query = query_of(q, kinds, category, status, tag)
     found = await handlers.search(
-        handlers.SearchCatalog(query, pages.after, pages.limit), uow, deps
+        handlers.SearchCatalog(query, shaped(pages, float, UUID), pages.limit), uow, deps
     )
     page = paginate(found, pages.limit, lambda hit: (hit[1], hit[0].id))
     return Page[Hit](items=[Hit.of(e, r) for e, r in page.items], next_cursor=page.next_cursor)

@@ -37,7 +37,7 @@ from agentsuite_kit.edge import (
     tagged,
 )
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["tasks"], route_class=bounded(MAX_BODY))
 
@@ -193,7 +193,7 @@ async def post_group(
 @router.get("/task-groups", response_model=Page[GroupView], responses=errors(BAD_CURSOR))
 async def list_groups(principal: TaskReader, uow: Uow, pages: Pages) -> Page[GroupView]:
     """The tenant's task groups by key."""
-    rows = await uow.tasks.groups_page(pages.after, pages.limit)
+    rows = await uow.tasks.groups_page(shaped(pages, str), pages.limit)
     page = paginate(rows, pages.limit, lambda g: (g.key,))
     items = [GroupView.of(g) for g in page.items]
     return Page[GroupView](items=items, next_cursor=page.next_cursor)
@@ -268,7 +268,7 @@ async def list_tasks(
     ] = None,
 ) -> Page[TaskView]:
     """The tenant's tasks by key."""
-    rows = await uow.tasks.page(pages.after, pages.limit, group=group)
+    rows = await uow.tasks.page(shaped(pages, str), pages.limit, group=group)
     page = paginate(rows, pages.limit, lambda t: (t.key,))
     return Page[TaskView](items=[TaskView.of(t) for t in page.items], next_cursor=page.next_cursor)
 
@@ -352,7 +352,7 @@ async def task_history(
 ) -> Page[ChangeView]:
     """Every change to the task, oldest first: the revision and status it left."""
     found(await uow.tasks.get(task_id), f"no task {task_id}", "task_not_found")
-    rows = await uow.tasks.history(task_id, pages.after, pages.limit)
+    rows = await uow.tasks.history(task_id, shaped(pages, int), pages.limit)
     page = paginate(rows, pages.limit, lambda c: (c.revision,))
     items = [ChangeView.of(c) for c in page.items]
     return Page[ChangeView](items=items, next_cursor=page.next_cursor)

@@ -9,7 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, TemplateReader, TemplateWriter, Uow
+from agentsuite_catalog.api.edge import (
+    MAX_BODY,
+    AppDeps,
+    TemplateReader,
+    TemplateWriter,
+    Uow,
+)
 from agentsuite_catalog.domain.templates import (
     MAX_NAME,
     MAX_PHASES,
@@ -35,7 +41,7 @@ from agentsuite_kit.edge import (
     tagged,
 )
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["templates"], route_class=bounded(MAX_BODY))
 
@@ -145,7 +151,7 @@ async def post_template(
 @router.get("/templates", response_model=Page[TemplateView], responses=errors(BAD_CURSOR))
 async def list_templates(principal: TemplateReader, uow: Uow, pages: Pages) -> Page[TemplateView]:
     """The tenant's templates by key, each at its newest revision."""
-    rows = await uow.templates.page(pages.after, pages.limit)
+    rows = await uow.templates.page(shaped(pages, str), pages.limit)
     page = paginate(rows, pages.limit, lambda t: (t.key,))
     items = [TemplateView.of(t) for t in page.items]
     return Page[TemplateView](items=items, next_cursor=page.next_cursor)

@@ -32,7 +32,7 @@ from agentsuite_kit.edge import (
     found,
 )
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["tools"], route_class=bounded(MAX_BODY))
 
@@ -78,7 +78,7 @@ async def post_tool(
 @router.get("/tools", response_model=Page[ToolView], responses=errors(BAD_CURSOR))
 async def list_tools(principal: Reader, uow: Uow, pages: Pages) -> Page[ToolView]:
     """The tenant's tools by name, a page at a time (`next_cursor`)."""
-    rows = await uow.tools.page(pages.after, pages.limit)
+    rows = await uow.tools.page(shaped(pages, str, UUID), pages.limit)
     page = paginate(rows, pages.limit, lambda t: (t.name, t.id))
     return Page[ToolView](items=[ToolView.of(t) for t in page.items], next_cursor=page.next_cursor)
 
@@ -127,7 +127,7 @@ async def list_versions(
 ) -> Page[VersionView]:
     """The tool's versions in the order they were made, a page at a time."""
     tool = found(await uow.tools.get(tool_id), f"no tool {tool_id}", "tool_not_found")
-    rows = await uow.tools.versions_page(tool_id, pages.after, pages.limit)
+    rows = await uow.tools.versions_page(tool_id, shaped(pages, UUID), pages.limit)
     page = paginate(rows, pages.limit, lambda v: (v.id,))
     items = [VersionView.of(tool, v) for v in page.items]
     return Page[VersionView](items=items, next_cursor=page.next_cursor)

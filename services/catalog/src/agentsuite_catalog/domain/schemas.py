@@ -11,14 +11,20 @@ without descending into the instance: evaluating it would never end. Recursion t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs published
-from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]  # no stubs
+from jsonschema.exceptions import (  # type: ignore[import-untyped]  # no stubs
+    SchemaError,
+    ValidationError,
+)
+from jsonschema.validators import extend  # type: ignore[import-untyped]  # no stubs
 
+from agentsuite_catalog.domain.patterns import backtracking_risk
 from agentsuite_kit.errors import Invalid
 
 # nodes (objects, arrays and scalars) in one schema: generous for any real tool, small
@@ -27,6 +33,11 @@ MAX_NODES = 20_000
 MAX_ERRORS = 20  # reported by a validation
 IN_PLACE = ("allOf", "anyOf", "oneOf")
 IN_PLACE_ONE = ("not", "if", "then", "else")
+# characters of one string checked against a tenant's pattern, and of all of them in one
+# validation: what `patterns` leaves is at worst cubic in a string's length (`.*a.*x`:
+# ~0.1 s for 1,000 characters here), and a 512 KiB body holds many strings
+MAX_PATTERN_INPUT = 1_000
+MAX_PATTERN_WORK = 16_000
 # keywords whose values are data, not schemas: a `$ref` key inside them is not a reference
 DATA = frozenset({"enum", "const", "examples", "default"})
 
@@ -74,7 +85,26 @@ def check_schema(schema: Any, field: str) -> dict[str, Any]:
             field=field,
         ) from None
     _check_refs(schema, field)
+    _check_patterns(schema, field)
     return schema
+
+
+def _check_patterns(document: dict[str, Any], field: str) -> None:
+    """Refuse a `pattern` or `patternProperties` key `re` may backtrack on without end:
+    execution checks inputs against these schemas with `re` too."""
+    for node in subschemas(document):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        keyed = node.get("patternProperties")
+        found += list(keyed) if isinstance(keyed, dict) else []
+        for pattern in found:
+            risk = backtracking_risk(pattern)
+            if risk is not None:
+                raise Invalid(
+                    "pattern_unsafe",
+                    f"pattern {pattern[:200]!r} may backtrack without end on a hostile "
+                    f"string ({risk}): rewrite it, e.g. without nested quantifiers",
+                    field=field,
+                )
 
 
 def _pointer(document: dict[str, Any], ref: str, field: str) -> Any:
@@ -162,11 +192,66 @@ class Violation:
     message: str
 
 
+class _Budget:
+    """What one validation may still match against a tenant's patterns."""
+
+    def __init__(self) -> None:
+        self.spent = 0
+
+    def unchecked(self, pattern: str, text: str) -> str | None:
+        """Why `text` is not matched against `pattern`: a pattern `patterns` refuses (a
+        schema stored before that rule), or text past MAX_PATTERN_INPUT / _WORK."""
+        risk = backtracking_risk(pattern)
+        if risk is not None:
+            return f"pattern {pattern[:200]!r} may backtrack without end ({risk}): not checked"
+        if len(text) > MAX_PATTERN_INPUT:
+            return f"longer than {MAX_PATTERN_INPUT} characters: not checked against a pattern"
+        self.spent += len(text)
+        if self.spent > MAX_PATTERN_WORK:
+            return f"over {MAX_PATTERN_WORK} characters in all checked against patterns"
+        return None
+
+
+def _pattern(budget: _Budget) -> Any:
+    def keyword(validator: Any, wanted: str, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "string"):
+            return
+        reason = budget.unchecked(wanted, instance)
+        if reason is not None:
+            yield ValidationError(reason)
+        elif not re.search(wanted, instance):
+            yield ValidationError(f"{instance[:200]!r} does not match {wanted[:200]!r}")
+
+    return keyword
+
+
+def _pattern_properties(budget: _Budget) -> Any:
+    def keyword(validator: Any, keyed: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        for wanted, subschema in keyed.items():
+            for key, value in instance.items():
+                reason = budget.unchecked(wanted, key)
+                if reason is not None:
+                    yield ValidationError(f"property {key[:200]!r}: {reason}")
+                elif re.search(wanted, key):
+                    yield from validator.descend(value, subschema, path=key, schema_path=wanted)
+
+    return keyword
+
+
+def _bounded() -> Any:
+    """Draft 2020-12 whose `pattern` and `patternProperties` run bounded (`_Budget`)."""
+    budget = _Budget()
+    keywords = {"pattern": _pattern(budget), "patternProperties": _pattern_properties(budget)}
+    return extend(Draft202012Validator, keywords)
+
+
 def violations(schema: dict[str, Any], value: Any) -> list[Violation]:
     """Why `value` does not match `schema` (a checked one): at most MAX_ERRORS reasons."""
     found: list[Violation] = []
     try:
-        for error in Draft202012Validator(schema).iter_errors(value):
+        for error in _bounded()(schema).iter_errors(value):
             path = error.absolute_path
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
             found.append(Violation("$" + where, error.message[:300]))

@@ -2,7 +2,8 @@
 every write, and the rules of a query.
 
 An entry shows what a caller picking an item needs: a tool at its head version (its newest
-version while nothing is published), an agent, task or template at its newest revision.
+version while nothing is published), an agent or template at its newest published revision
+(its newest while none is published: the handlers pick it), a task at its newest revision.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from agentsuite_catalog.deps import Deps
@@ -70,6 +71,13 @@ async def _check_tools(uow: CatalogUow, pins: Sequence[ToolPin]) -> None:
             )
 
 
+async def _index(uow: CatalogUow, agent: Agent, newest: Revision, at: datetime) -> None:
+    """The search entry shows the newest published revision (what execution runs), as a
+    tool's shows its head; the newest revision while none is published."""
+    shown = await uow.agents.newest_published(agent.id) or newest
+    await uow.search.put(agent_entry(agent, shown, at))
+
+
 async def _agent(uow: CatalogUow, agent_id: UUID, *, lock: bool = False) -> Agent:
     agent = await uow.agents.get(agent_id, lock=lock)
     if agent is None:
@@ -86,7 +94,7 @@ async def create_agent(command: CreateAgent, uow: CatalogUow, deps: Deps) -> Rev
             "name_taken", f"the tenant has an agent named {agent.name} already", field="name"
         )
     await uow.agents.add_revision(tenant_id, revision)
-    await uow.search.put(agent_entry(agent, revision, revision.created_at))
+    await _index(uow, agent, revision, revision.created_at)
     emit(uow, events)
     return Revised(agent, revision)
 
@@ -100,7 +108,7 @@ async def revise_agent(command: ReviseAgent, uow: CatalogUow, deps: Deps) -> Rev
     await _check_tools(uow, command.draft.tools)
     await uow.agents.add_revision(tenant_id, revision)
     await uow.agents.save(agent)
-    await uow.search.put(agent_entry(agent, revision, revision.created_at))
+    await _index(uow, agent, revision, revision.created_at)
     emit(uow, events)
     return Revised(agent, revision)
 
@@ -120,8 +128,7 @@ async def publish_revision(command: PublishRevision, uow: CatalogUow, deps: Deps
     await _check_tools(uow, found.revision.spec.tool_pins)
     done, events = domain.publish(found.agent, found.revision, now())
     await uow.agents.published(done)
-    if done.number == found.agent.revisions:  # the entry shows the newest revision
-        await uow.search.put(agent_entry(found.agent, done, now()))
+    await _index(uow, found.agent, done, now())
     emit(uow, events)
     return Revised(found.agent, done)
 
@@ -133,6 +140,6 @@ async def deprecate_agent(command: DeprecateAgent, uow: CatalogUow, deps: Deps) 
     await uow.agents.save(agent, command.reason)
     newest = await uow.agents.revision(agent.id, agent.revisions)
     if newest is not None:
-        await uow.search.put(agent_entry(agent, newest, now()))
+        await _index(uow, agent, newest, now())
     emit(uow, events)
     return agent

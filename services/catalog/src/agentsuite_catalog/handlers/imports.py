@@ -13,10 +13,9 @@ from agentsuite_catalog.domain import mcp, openapi
 from agentsuite_catalog.domain import tools as domain
 from agentsuite_catalog.domain.bindings import binding_of
 from agentsuite_catalog.domain.search import tool_entry
-from agentsuite_catalog.handlers.common import emit, now, writable
+from agentsuite_catalog.handlers.common import blocked, emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_kit.errors import Invalid
-from agentsuite_kit.http.guard import Blocked, check_url
 
 Outcome = Literal["created", "skipped", "failed"]
 
@@ -48,11 +47,8 @@ class Reported:
 
 
 def _blocked(url: str, deps: Deps, field: str) -> Invalid | None:
-    try:
-        check_url(url, deps.settings.allowed_hosts)
-    except Blocked as exc:
-        return Invalid("url_blocked", exc.message, field=field)
-    return None
+    reason = blocked(url, deps.settings.allowed_hosts)
+    return None if reason is None else Invalid("url_blocked", reason, field=field)
 
 
 async def create_drafted(

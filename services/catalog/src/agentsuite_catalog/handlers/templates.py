@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from agentsuite_catalog.deps import Deps
@@ -12,6 +12,7 @@ from agentsuite_catalog.domain.search import template_entry
 from agentsuite_catalog.domain.templates import Template, TemplateDraft
 from agentsuite_catalog.handlers.common import emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
+from agentsuite_contracts.catalog import CatalogStatus
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict, NotFound
 
@@ -41,7 +42,13 @@ class DeprecateTemplate:
 
 
 async def _changed(uow: CatalogUow, template: Template, events: Sequence[Payload]) -> None:
-    await uow.search.put(template_entry(template))
+    # the search entry shows the newest published revision (what planning instantiates),
+    # as a tool's shows its head; the newest revision while none is published
+    published = await uow.templates.newest_published(template.id)
+    shown = template
+    if published is not None and published.version != template.version:
+        shown = replace(template, spec=published, status=CatalogStatus.PUBLISHED)
+    await uow.search.put(template_entry(shown))
     emit(uow, events)
 
 

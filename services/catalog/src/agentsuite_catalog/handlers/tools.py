@@ -16,10 +16,9 @@ from agentsuite_catalog.domain.schemas import Violation, violations
 from agentsuite_catalog.domain.search import tool_entry
 from agentsuite_catalog.domain.semver import parse
 from agentsuite_catalog.domain.tools import Deprecation, Draft, Tool, ToolVersion
-from agentsuite_catalog.handlers.common import emit, now, writable
+from agentsuite_catalog.handlers.common import blocked, emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_kit.errors import Conflict, Invalid, NotFound
-from agentsuite_kit.http.guard import Blocked, check_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +69,9 @@ def _guard(draft: Draft, deps: Deps) -> None:
     url = binding_of(draft.binding).url
     if url is None:
         return
-    try:
-        check_url(url, deps.settings.allowed_hosts)
-    except Blocked as exc:
-        raise Invalid("url_blocked", exc.message, field="binding.url") from None
+    reason = blocked(url, deps.settings.allowed_hosts)
+    if reason is not None:
+        raise Invalid("url_blocked", reason, field="binding.url")
 
 
 async def create_tool(command: CreateTool, uow: CatalogUow, deps: Deps) -> Versioned:

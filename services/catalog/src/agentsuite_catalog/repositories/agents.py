@@ -116,6 +116,20 @@ class Agents(Repository):
         )
         return None if row is None else _revision(row)
 
+    async def newest_published(self, agent_id: UUID) -> Revision | None:
+        """The highest-numbered published revision: what execution runs."""
+        query = (
+            select(agent_revisions)
+            .where(
+                agent_revisions.c.agent_id == agent_id,
+                agent_revisions.c.status == CatalogStatus.PUBLISHED.value,
+            )
+            .order_by(agent_revisions.c.number.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(query)).mappings().first()
+        return None if row is None else _revision(row)
+
     async def published(self, revision: Revision) -> None:
         await self.session.execute(
             update(agent_revisions)

@@ -118,6 +118,19 @@ class Templates(Repository):
             return None
         return TemplateSpec.model_validate(row.spec), CatalogStatus(row.status)
 
+    async def newest_published(self, template_id: UUID) -> TemplateSpec | None:
+        """The highest published revision: what planning instantiates."""
+        spec = await self.session.scalar(
+            select(REVISIONS.c.spec)
+            .where(
+                REVISIONS.c.template_id == template_id,
+                REVISIONS.c.status == CatalogStatus.PUBLISHED.value,
+            )
+            .order_by(REVISIONS.c.version.desc())
+            .limit(1)
+        )
+        return None if spec is None else TemplateSpec.model_validate(spec)
+
     async def page(self, after: Sequence[CursorValue] | None, limit: int) -> list[Template]:
         query = _NEWEST.order_by(templates.c.key).limit(limit + 1)
         if after is not None:
