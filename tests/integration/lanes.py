@@ -122,7 +122,17 @@ BROKER_INDEPENDENT: dict[str, str] = {
     "test_engine_keepalive.py": "the server's TCP keepalive settings: PostgreSQL",
 }
 
-SETUP_THROUGH_BROKER: dict[str, str] = {}
+SETUP_THROUGH_BROKER: dict[str, str] = {
+    # execution's routes need an approved plan: it is published on `planning.plans.v1`
+    # and awaited in execution's projection (`test_api.runnable`, `populate_support.populate`);
+    # lane 2 asserts that path in execution/test_projections.py and test_api.py
+    "execution/test_schemathesis.py": "schemathesis over execution's OpenAPI: HTTP answers",
+    "execution/test_cross_tenant.py": "every route aimed at another tenant: HTTP and rows",
+    "execution/test_cross_org.py": "every route aimed at another org: HTTP and rows",
+    "execution/test_hostile_text.py": "NUL and lone surrogates on every body route: HTTP",
+    "execution/test_hostile_depth.py": "inputs nested 300 deep: HTTP",
+    "execution/test_hostile_numbers.py": "numbers past a double, at the routes: HTTP",
+}
 
 
 def listed() -> dict[str, str]:
