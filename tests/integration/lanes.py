@@ -12,11 +12,11 @@ assert stays in both lanes, even when most of it is HTTP. The apps these tests s
 still connect to the session's broker (their consumers join, their relay publishes);
 starting an app on Apache Kafka stays covered in lane 2 by every file not listed here.
 
-`BROKER_INDEPENDENT` files must not build a Kafka client in test code: lane 1 fails any
-such test (see `guard`), so a Kafka assertion added to a listed file later cannot pass
-unnoticed. `SETUP_THROUGH_BROKER` files do send through the broker, in setup only (a
-plan announced as planning would, then awaited in execution's projection); the lane-2 test
-that asserts that path is named with each.
+`BROKER_INDEPENDENT` files must not build a Kafka client in test code: wherever such a
+test runs (lane 1, a developer's run) it fails (see `guard`), so a Kafka assertion added to
+a listed file later cannot pass unnoticed. `SETUP_THROUGH_BROKER` files do send through the
+broker, in setup only (a plan announced as planning would, then awaited in execution's
+projection); the lane-2 tests that assert that path are named above the entries.
 """
 
 from __future__ import annotations
