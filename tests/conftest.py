@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +15,7 @@ import pytest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentsuite_cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from tests.integration import lanes
 
 ROOT = Path(__file__).parent
 
@@ -39,10 +40,25 @@ class TestSettings(BaseSettings):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    once = lanes.listed()
     for item in items:
-        rel = Path(str(item.fspath)).relative_to(ROOT).parts
+        path = Path(str(item.fspath))
+        rel = path.relative_to(ROOT).parts
         if rel and rel[0] in ("unit", "integration", "e2e"):
             item.add_marker(getattr(pytest.mark, rel[0]))
+        if rel and rel[0] == "integration" and path.relative_to(lanes.HERE).as_posix() in once:
+            item.add_marker(pytest.mark.broker_independent)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """A test lane 2 skips as broker-independent fails in lane 1 if its own code builds a
+    Kafka client (`tests/integration/lanes.py`)."""
+    path = Path(str(item.fspath))
+    if item.get_closest_marker("broker_independent") is None or not lanes.strict(path):
+        return (yield)
+    with lanes.guard(path.relative_to(ROOT.parent).as_posix()):
+        return (yield)
 
 
 @pytest.fixture(scope="session")
