@@ -4,7 +4,7 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
 import httpx
@@ -168,5 +168,26 @@ def test_shaped_takes_a_cursor_of_the_lists_key_types_only() -> None:
     for after in forged:
         with pytest.raises(ProblemError) as refused:
             shaped(CursorParams(after=after, limit=1), *key)
+        problem = refused.value.problem.model_dump()
+        assert (problem["status"], problem["code"]) == (400, "invalid_cursor")
+    # keys the driver cannot send: naive or unconvertible datetimes, integers past bigint
+    at = datetime(2020, 1, 1, tzinfo=UTC)
+    assert shaped(CursorParams(after=(at, tool), limit=1), datetime, uuid.UUID) == (at, tool)
+    assert shaped(CursorParams(after=(2**63 - 1,), limit=1), int) == (2**63 - 1,)
+    off = timezone(timedelta(hours=5))
+    unsendable: list[tuple[tuple[CursorValue, ...], tuple[type, ...]]] = [
+        ((datetime(2020, 1, 1), tool), (datetime, uuid.UUID)),
+        ((datetime(1, 1, 1, tzinfo=off), tool), (datetime, uuid.UUID)),
+        (
+            (datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=5))), tool),
+            (datetime, uuid.UUID),
+        ),
+        ((2**63,), (int,)),
+        ((-(2**63) - 1,), (int,)),
+        ((10**400, tool), (float, uuid.UUID)),
+    ]
+    for after, shape in unsendable:
+        with pytest.raises(ProblemError) as refused:
+            shaped(CursorParams(after=after, limit=1), *shape)
         problem = refused.value.problem.model_dump()
         assert (problem["status"], problem["code"]) == (400, "invalid_cursor")

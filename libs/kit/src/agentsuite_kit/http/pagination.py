@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -144,9 +144,34 @@ def _fits(value: CursorValue, kind: type) -> bool:
     if isinstance(value, str):
         # JSON carries NUL and lone surrogates, which PostgreSQL text cannot
         return kind is str and "\x00" not in value and _encodable(value)
+    if isinstance(value, int) and kind is int:
+        # PostgreSQL's widest integer; a bigger one is a DataError at the driver
+        return -(2**63) <= value < 2**63
     if kind is float:
-        return isinstance(value, int | float)
+        return isinstance(value, float) or (isinstance(value, int) and _float_sized(value))
+    if isinstance(value, datetime):
+        return kind is datetime and _in_utc_range(value)
     return isinstance(value, kind)
+
+
+def _float_sized(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def _in_utc_range(value: datetime) -> bool:
+    # keys come from timestamptz columns, so ours are aware; the driver converts to UTC,
+    # which overflows for an offset at the ends of the datetime range
+    if value.tzinfo is None:
+        return False
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _encodable(value: str) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query
@@ -37,7 +37,7 @@ from agentsuite_execution.domain.states import RUN_DONE
 from agentsuite_execution.repositories.timeline import Timeline
 from agentsuite_kit.edge import INVALID, errors
 from agentsuite_kit.http.numbers import ascii_int
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError
 
 POLL = 0.2  # seconds between reads of the log while the run is quiet
@@ -137,9 +137,8 @@ async def list_logs(
     key: Annotated[str | None, Query(max_length=300, description="Only rows of this step.")] = None,
 ) -> Page[LogEntry]:
     """The rows the event stream sends, oldest first."""
-    seq = page.after[0] if page.after else None
-    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
-        raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
+    shape = shaped(page, int)
+    seq = None if shape is None else cast("int", shape[0])
     await run_of(uow, execution_id)
     rows = await uow.log.after(execution_id, seq, page.limit, key=key)
     entries = [LogEntry.of(r) for r in rows]

@@ -3,7 +3,7 @@
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -27,15 +27,9 @@ from agentsuite_execution.handlers.runs import StartRun, start
 from agentsuite_execution.repositories.timeline import Timeline
 from agentsuite_kit.edge import TOO_LARGE, Pages, created, errors, found, user_id_of
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate
-from agentsuite_kit.http.problems import ProblemError
-
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate, shaped
 
 # a cursor of another list (it decodes, but not to this list's key)
-def _bad_cursor() -> ProblemError:
-    return ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
-
-
 StepKey = Annotated[str, Path(min_length=1, max_length=300, description="The step's key.")]
 
 routes = APIRouter(prefix="/v1", tags=["executions"], route_class=Bounded)
@@ -121,9 +115,8 @@ async def list_steps(
     execution_id: UUID, principal: Reader, page: StepPages, uow: Uow
 ) -> Page[StepView]:
     """By key."""
-    after = page.after[0] if page.after else None
-    if after is not None and not isinstance(after, str):
-        raise _bad_cursor()
+    shape = shaped(page, str)
+    after = None if shape is None else cast("str", shape[0])
     run = await run_of(uow, execution_id)
     steps = await Timeline(uow.session).steps(execution_id, after, page.limit)
     views = [StepView.of(s, run.currency) for s in steps]
@@ -156,12 +149,5 @@ async def list_approvals(execution_id: UUID, principal: Reader, uow: Uow) -> lis
 
 
 def _after(page: CursorParams) -> tuple[datetime, UUID] | None:
-    if page.after is None:
-        return None
-    if (
-        len(page.after) != 2
-        or not isinstance(page.after[0], datetime)
-        or not isinstance(page.after[1], UUID)
-    ):
-        raise _bad_cursor()
-    return page.after[0], page.after[1]
+    # `shaped` has checked the types: a hand-written cursor is a 400, never a SQL error
+    return cast("tuple[datetime, UUID] | None", shaped(page, datetime, UUID))

@@ -3,6 +3,7 @@
 # no `from __future__ import annotations`: FastAPI must resolve the dependencies the
 # route signatures name
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from agentsuite_kit.auth import Principal, PrincipalKind
 from agentsuite_kit.edge import Pages, created, found, gate, user_id_of
 from agentsuite_kit.errors import Forbidden
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 Reader = Annotated[Principal, gate("api_keys:read", org=True)]
 Writer = Annotated[Principal, gate("api_keys:write", org=True)]
@@ -69,11 +70,12 @@ async def list_api_keys(
     user_id: Annotated[UUID | None, Query(description="Only this user's keys.")] = None,
     org_id: Annotated[UUID | None, Query(description="Only this org's keys.")] = None,
 ) -> Page[ApiKeyView]:
+    after = shaped(page, datetime, UUID)
     if principal.org_id is not None:
         if not principal.reaches(org_id or principal.org_id):
             return paginate([], page.limit, lambda v: (v.created_at, v.id))
         org_id = principal.org_id
-    rows = await uow.api_keys.page(page.limit + 1, page.after, user_id=user_id, org_id=org_id)
+    rows = await uow.api_keys.page(page.limit + 1, after, user_id=user_id, org_id=org_id)
     views = [ApiKeyView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.id))
 

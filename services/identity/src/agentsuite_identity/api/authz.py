@@ -18,7 +18,7 @@ from agentsuite_identity.handlers import policies as policy_handlers
 from agentsuite_identity.handlers.policies import DryRun
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import Pages, gate
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_kit.http.storable import StrictBody
 
@@ -138,6 +138,8 @@ async def dry_run(
 
 @routes.get("/decisions")
 async def list_decisions(principal: DecisionReader, uow: OrgUow, page: Pages) -> Page[DecisionOut]:
-    rows = await uow.decisions.page(page.after, page.limit, org_scope=principal.org_id)
+    rows = await uow.decisions.page(
+        shaped(page, datetime, UUID), page.limit, org_scope=principal.org_id
+    )
     items = [DecisionOut(**decision_handlers.decision_view(r)) for r in rows]
     return paginate(items, page.limit, lambda d: (d.decided_at, d.decision_id))

@@ -4,6 +4,7 @@ invitation token is the credential)."""
 # no `from __future__ import annotations`: FastAPI must resolve the dependencies the
 # route signatures name
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -36,7 +37,7 @@ from agentsuite_identity.handlers.orgs import (
 )
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Made, Pages, create, gate, tagged, user_id_of
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.problems import domain_problem
 
 # every route here confines an org-scoped token to its own org (`_reach`, `org_named`)
@@ -67,10 +68,11 @@ async def create_org(
 
 @routes.get("/orgs", response_model=Page[OrgView])
 async def list_orgs(principal: Reader, uow: OrgUow, page: Pages) -> Page[OrgView]:
+    after = shaped(page, datetime, UUID)
     if principal.org_id is None:
-        rows = await uow.orgs.page(page.after, page.limit)
+        rows = await uow.orgs.page(after, page.limit)
     else:
-        own = None if page.after else await uow.orgs.get(principal.org_id)
+        own = None if after else await uow.orgs.get(principal.org_id)
         rows = [] if own is None else [own]
     views = [OrgView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.org_id))
@@ -112,7 +114,7 @@ async def list_members(
 ) -> Page[MemberView]:
     _reach(principal, org_id)
     await orgs.get_org(uow, org_id)
-    rows = await uow.orgs.members(org_id, page.after, page.limit)
+    rows = await uow.orgs.members(org_id, shaped(page, datetime, UUID), page.limit)
     views = [MemberView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.user_id))
 
@@ -174,7 +176,7 @@ async def list_invitations(
 ) -> Page[InvitationView]:
     _reach(principal, org_id)
     await orgs.get_org(uow, org_id)
-    rows = await uow.invitations.page(org_id, page.after, page.limit)
+    rows = await uow.invitations.page(org_id, shaped(page, datetime, UUID), page.limit)
     views = [InvitationView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.invitation_id))
 

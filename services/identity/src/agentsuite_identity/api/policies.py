@@ -16,7 +16,7 @@ from agentsuite_identity.handlers import policies as handlers
 from agentsuite_identity.handlers.policies import ChangePolicy, DeletePolicy, NewPolicy
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate, tagged
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.storable import StrictBody
 
 Patterns = Annotated[
@@ -90,7 +90,7 @@ async def create_policy(
 
 @routes.get("/policies")
 async def list_policies(principal: Reader, uow: Uow, page: Pages) -> Page[PolicyOut]:
-    rows = await uow.policies.page(page.after, page.limit)
+    rows = await uow.policies.page(shaped(page, str, UUID), page.limit)
     items = [PolicyOut(**handlers.policy_view(r)) for r in rows]
     return paginate(items, page.limit, lambda p: (p.name, p.policy_id))
 

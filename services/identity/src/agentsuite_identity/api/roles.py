@@ -23,7 +23,7 @@ from agentsuite_identity.handlers.authz import (
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Made, Pages, create, found, gate, subject_id, tagged
 from agentsuite_kit.errors import Forbidden
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_kit.http.storable import StrictBody
 
@@ -106,7 +106,7 @@ async def create_role(
 
 @routes.get("/roles")
 async def list_roles(principal: Reader, uow: Uow, page: Pages) -> Page[RoleOut]:
-    rows = await uow.roles.page(page.after, page.limit)
+    rows = await uow.roles.page(shaped(page, str, UUID), page.limit)
     items = [RoleOut(**handlers.role_view(r)) for r in rows]
     return paginate(items, page.limit, lambda r: (r.name, r.role_id))
 
@@ -180,7 +180,7 @@ async def list_assignments(
     role_id: Annotated[UUID | None, Query()] = None,
 ) -> Page[AssignmentOut]:
     rows = await uow.assignments.page(
-        page.after,
+        shaped(page, datetime, UUID),
         page.limit,
         principal_id=principal_id,
         role_id=role_id,

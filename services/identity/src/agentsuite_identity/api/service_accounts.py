@@ -22,7 +22,7 @@ from agentsuite_identity.handlers.service_accounts import (
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import Pages, created, gate
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.http.pagination import CursorParams, Page, paginate, shaped
 
 # No `from __future__ import annotations`: FastAPI must resolve the dependencies the
 # route signatures name.
@@ -129,7 +129,9 @@ async def _list(
     deps: Deps, tenant: UUID | None, page: CursorParams, kinds: tuple[str, ...]
 ) -> Page[ServiceAccountView]:
     async with deps.runtime.uow(tenant) as uow:
-        rows = await uow.service_accounts.page(after=page.after, limit=page.limit, kinds=kinds)
+        rows = await uow.service_accounts.page(
+            after=shaped(page, datetime, UUID), limit=page.limit, kinds=kinds
+        )
     return paginate(
         [_view(r) for r in rows],
         page.limit,

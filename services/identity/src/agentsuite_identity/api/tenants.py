@@ -3,6 +3,7 @@
 # no `from __future__ import annotations`: FastAPI must resolve the dependencies the
 # route signatures name
 
+from datetime import datetime
 from typing import Annotated
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -27,7 +28,7 @@ from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Made, Pages, gate, tagged
 from agentsuite_kit.errors import Forbidden, NotFound
 from agentsuite_kit.http.idempotency import HEADER
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError
 
 Reader = Annotated[Principal, gate("tenants:read", platform=True)]
@@ -59,7 +60,7 @@ async def create_tenant(
 async def list_tenants(principal: Reader, page: Pages, deps: AppDeps) -> Page[TenantView]:
     _platform(principal)
     async with deps.runtime.uow(None, all_tenants=True) as uow:
-        rows = await uow.tenants.page(page.after, page.limit)
+        rows = await uow.tenants.page(shaped(page, datetime, UUID), page.limit)
     views = [TenantView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.tenant_id))
 

@@ -3,6 +3,7 @@
 # no `from __future__ import annotations`: FastAPI must resolve the dependencies the
 # route signatures name
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -31,7 +32,7 @@ from agentsuite_kit.edge import (
     tagged,
     user_required,
 )
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 Reader = Annotated[Principal, gate("users:read")]
 Writer = Annotated[Principal, gate("users:write")]
@@ -63,7 +64,7 @@ async def list_users(
     page: Pages,
     status: Annotated[Literal["invited", "active", "deactivated"] | None, Query()] = None,
 ) -> Page[UserView]:
-    rows = await uow.users.page(page.after, page.limit, status)
+    rows = await uow.users.page(shaped(page, datetime, UUID), page.limit, status)
     views = [UserView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.user_id))
 

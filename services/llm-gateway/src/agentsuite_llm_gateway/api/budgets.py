@@ -3,6 +3,7 @@ remaining, the window). Every write tells the catalogues, which carry the budget
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Pages, created, errors, gate, tagged
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.handlers import budgets as handlers
 from agentsuite_llm_gateway.handlers.budgets import (
@@ -63,7 +64,7 @@ async def list_budgets(
         Literal["tenant", "org", "api_key", "user"] | None, Query(description="Only these.")
     ] = None,
 ) -> Page[BudgetView]:
-    rows = await uow.budgets.page(page.after, page.limit, scope)
+    rows = await uow.budgets.page(shaped(page, datetime, UUID), page.limit, scope)
     views = [BudgetView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.budget_id))
 

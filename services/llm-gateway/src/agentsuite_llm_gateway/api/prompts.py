@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import Made, Pages, create, errors, gate, subject_id
 from agentsuite_kit.http.etag import Precondition, etag
-from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate
+from agentsuite_kit.http.pagination import CursorParams, Page, cursor_params, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError, field_problem
 from agentsuite_kit.http.storable import StrictBody
 from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
@@ -180,7 +180,7 @@ async def create_prompt(
 
 @routes.get("/prompts", responses=_BAD)
 async def list_prompts(principal: Reader, page: Pages, uow: Uow) -> Page[PromptOut]:
-    rows = await uow.prompts.page(page.after, page.limit)
+    rows = await uow.prompts.page(shaped(page, str), page.limit)
     labels = await uow.prompts.labels([r["prompt_id"] for r in rows[: page.limit]])
     items = [PromptOut(**handlers.prompt_view(r, labels.get(r["prompt_id"], {}))) for r in rows]
     return paginate(items, page.limit, lambda p: (p.name,))
@@ -234,7 +234,7 @@ async def list_versions(
 ) -> Page[VersionOut]:
     """Newest first."""
     prompt = await handlers.existing(uow, name)
-    rows = await uow.prompts.versions(prompt["prompt_id"], page.after, page.limit)
+    rows = await uow.prompts.versions(prompt["prompt_id"], shaped(page, int), page.limit)
     labels = (await uow.prompts.labels([prompt["prompt_id"]])).get(prompt["prompt_id"], {})
     items = [VersionOut(**handlers.version_view(name, r, labels)) for r in rows]
     return paginate(items, page.limit, lambda v: (v.version,))
@@ -271,7 +271,7 @@ async def label_history(
 ) -> Page[MoveOut]:
     """Every move of the label, newest first: from which version, to which, who, when."""
     prompt = await handlers.existing(uow, name)
-    rows = await uow.prompts.moves(prompt["prompt_id"], label, page.after, page.limit)
+    rows = await uow.prompts.moves(prompt["prompt_id"], label, shaped(page, int), page.limit)
     items = [MoveOut(**dict(r)) for r in rows]
     return paginate(items, page.limit, lambda m: (m.move_id,))
 

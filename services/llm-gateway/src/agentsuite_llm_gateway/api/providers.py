@@ -5,6 +5,7 @@ A provider's credential is write-only: no answer (nor event) ever carries it.
 
 # no `from __future__ import annotations`: FastAPI must resolve the `Depends` targets
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import IfMatch, Pages, created, errors, gate, tagged
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.handlers import models as model_handlers
 from agentsuite_llm_gateway.handlers import providers as handlers
@@ -88,7 +89,7 @@ async def create_provider(
 
 @routes.get("/providers", response_model=Page[ProviderView], responses=_LIST)
 async def list_providers(principal: Reader, page: Pages, uow: Uow) -> Page[ProviderView]:
-    rows = await uow.providers.page(page.after, page.limit)
+    rows = await uow.providers.page(shaped(page, datetime, UUID), page.limit)
     views = [ProviderView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.provider_id))
 
@@ -156,7 +157,7 @@ async def list_models(
     provider_id: UUID, principal: Reader, page: Pages, uow: Uow
 ) -> Page[ModelView]:
     await handlers.provider_row(uow, provider_id)
-    rows = await uow.models.page(provider_id, page.after, page.limit)
+    rows = await uow.models.page(provider_id, shaped(page, datetime, UUID), page.limit)
     views = [await model_handlers.model_view(uow, r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.created_at, v.model_id))
 
@@ -233,6 +234,6 @@ async def list_prices(
 ) -> Page[PriceView]:
     """Every version, oldest first."""
     await model_handlers.model_row(uow, provider_id, model_id)
-    rows = await uow.prices.page(model_id, page.after, page.limit)
+    rows = await uow.prices.page(model_id, shaped(page, datetime, UUID), page.limit)
     views = [PriceView.of(r) for r in rows]
     return paginate(views, page.limit, lambda v: (v.effective_from, v.price_id))

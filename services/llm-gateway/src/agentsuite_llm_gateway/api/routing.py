@@ -4,7 +4,7 @@ to change. A user may set or clear their own preference with `llm:invoke`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, Response
@@ -20,7 +20,7 @@ from agentsuite_kit.edge import (
     gate,
     tagged,
 )
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.api.common import AppDeps, Bounded, Uow
 from agentsuite_llm_gateway.handlers import routing as handlers
@@ -57,21 +57,6 @@ _ERRORS = errors(*((s, "Problem details") for s in (400, 401, 403, 404, 409, 412
 routes = APIRouter(prefix="/v1", tags=["routing"], responses=_ERRORS, route_class=Bounded)
 
 
-def _after(page: CursorParams, *types: type) -> tuple[Any, ...] | None:
-    """The cursor's key, if it has the shape this list sorts by: cursors are not signed, and
-    a forged one must be a 400, not a type error from the database."""
-    after = page.after
-    if after is None:
-        return None
-    fits = len(after) == len(types) and all(
-        isinstance(v, t) and (not isinstance(v, str) or "\x00" not in v)
-        for v, t in zip(after, types, strict=True)
-    )
-    if fits and all(v.tzinfo is not None for v in after if isinstance(v, datetime)):
-        return after
-    raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
-
-
 def _may_set_own(principal: Principal, user_id: UUID) -> None:
     """`models:write` sets anyone's preference; `llm:invoke` only the caller's own."""
     if principal.has(WRITE):
@@ -102,8 +87,8 @@ async def create_alias(
 
 @routes.get("/aliases")
 async def list_aliases(principal: Reader, page: Pages, uow: Uow) -> Page[AliasView]:
-    after = _after(page, str)
-    rows = await uow.aliases.page(None if after is None else after[0], page.limit)
+    after = shaped(page, str)
+    rows = await uow.aliases.page(None if after is None else cast("str", after[0]), page.limit)
     items = [AliasView.of(r) for r in rows]
     return paginate(items, page.limit, lambda a: (a.name,))
 
@@ -152,7 +137,7 @@ async def create_rule(
 
 @routes.get("/rules")
 async def list_rules(principal: Reader, page: Pages, uow: Uow) -> Page[RuleView]:
-    rows = await uow.rules.page(_after(page, datetime, UUID), page.limit)
+    rows = await uow.rules.page(shaped(page, datetime, UUID), page.limit)
     items = [RuleView.of(r) for r in rows]
     return paginate(items, page.limit, lambda r: (r.created_at, r.rule_id))
 
@@ -174,7 +159,7 @@ async def delete_rule(rule_id: UUID, principal: Writer, uow: Uow, deps: AppDeps)
 
 @routes.get("/preferences")
 async def list_preferences(principal: Reader, page: Pages, uow: Uow) -> Page[PreferenceView]:
-    rows = await uow.preferences.page(_after(page, str, str), page.limit)
+    rows = await uow.preferences.page(shaped(page, str, str), page.limit)
     items = [PreferenceView.of(r) for r in rows]
     return paginate(items, page.limit, lambda p: (p.subject_kind, p.subject_id))
 

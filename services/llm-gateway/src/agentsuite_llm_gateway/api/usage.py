@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import Pages, errors, gate
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate
+from agentsuite_kit.http.pagination import Page, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError
 from agentsuite_llm_gateway.api.common import AppDeps, Bounded, OrgUow, Uow
 from agentsuite_llm_gateway.handlers import traces as handlers
@@ -61,18 +61,6 @@ def _range(start: datetime | None, end: datetime | None) -> tuple[datetime, date
     if stop - begin > MAX_RANGE:
         raise _invalid("from", f"the range may span at most {MAX_RANGE.days} days")
     return begin, stop
-
-
-def _after(page: CursorParams) -> tuple[datetime, UUID] | None:
-    """The cursor's (created_at, call_id), if it has that shape: cursors are not signed."""
-    after = page.after
-    if after is None:
-        return None
-    if len(after) == 2:
-        at, call_id = after
-        if isinstance(at, datetime) and at.tzinfo is not None and isinstance(call_id, UUID):
-            return at, call_id
-    raise ProblemError(400, "The cursor is invalid.", code="invalid_cursor")
 
 
 def _groups(group_by: str | None) -> list[str]:
@@ -169,7 +157,7 @@ async def list_traces(
     """Recorded calls, newest first. Traces are written in batches a moment after the
     call; those older than the retention are gone (usage keeps their sums)."""
     begin, stop = _range(start, end)
-    after = _after(page)
+    after = shaped(page, datetime, UUID)
     where = TraceFilter(
         start=begin,
         end=stop,
