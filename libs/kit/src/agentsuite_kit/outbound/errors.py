@@ -18,6 +18,7 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit
 
 import aiohttp
 import orjson
+import yarl
 
 from agentsuite_kit.http.guard import BlockedAddress
 
@@ -129,10 +130,12 @@ def mask(text: str, secrets: Iterable[str | None]) -> str:
 
 
 def encoded_forms(value: str) -> set[str]:
-    """`value` and the forms it takes when sent or echoed: in a URL (as urlencode, quote
-    and lower-case-hex encoders write it) and in a JSON string (escaped, with and without
+    """`value` and the forms it takes when sent or echoed: in a URL (as urlencode, quote,
+    aiohttp and lower-case-hex encoders write it) and in a JSON string (escaped, with and without
     ASCII escapes, and with `/` escaped as some encoders do)."""
     forms = {value, quote_plus(value), quote(value, safe=""), quote(value)}
+    # aiohttp sends a URL as yarl requotes it: `/ ? : @ ! $ ' ( ) * ,` decoded again
+    forms.add(yarl.URL(f"http://x/?k={quote_plus(value)}").raw_query_string[2:])
     forms |= {f.lower() for f in forms if "%" in f}
     # orjson: the minimal escapes; json's default: every non-ASCII character escaped
     for encoded in (orjson.dumps(value).decode()[1:-1], _ascii_json(value)):
