@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
@@ -85,7 +86,7 @@ def test_every_encoded_form_of_a_query_or_header_value_is_masked(value: str) -> 
         quote_plus(value),
         quote(value, safe=""),
         quote(value),
-        quote_plus(value).lower(),
+        re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote_plus(value)),
         json.dumps(value)[1:-1],
         json.dumps(value, ensure_ascii=False)[1:-1],
         urlencode(credential.query()),

@@ -13,6 +13,7 @@ None`): a traceback would print it unmasked.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit
 
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 MASK = "***"
+_HEX = re.compile(r"%[0-9A-F]{2}")
 # shorter values are not masked: replacing every "ab" in a message would garble it, and a
 # credential that short protects nothing
 SECRET_MIN = 4
@@ -136,7 +138,7 @@ def encoded_forms(value: str) -> set[str]:
     forms = {value, quote_plus(value), quote(value, safe=""), quote(value)}
     # aiohttp sends a URL as yarl requotes it: `/ ? : @ ! $ ' ( ) * ,` decoded again
     forms.add(yarl.URL(f"http://x/?k={quote_plus(value)}").raw_query_string[2:])
-    forms |= {f.lower() for f in forms if "%" in f}
+    forms |= {_HEX.sub(lambda m: m.group().lower(), f) for f in forms if "%" in f}
     # orjson: the minimal escapes; json's default: every non-ASCII character escaped
     for encoded in (orjson.dumps(value).decode()[1:-1], _ascii_json(value)):
         forms |= {encoded, encoded.replace("/", "\\/")}
