@@ -192,3 +192,48 @@ async def test_a_breaking_change_under_a_minor_bump_is_refused(service: Service)
         )
         refused(r, "input_schema", "breaking_change")
         assert await snapshot(service, tenant) == before
+
+
+@pytest.mark.parametrize(
+    ("auth_of", "field", "code"),
+    [
+        # a name execution's secrets store refuses: the tool could never run
+        (
+            {"scheme": "bearer", "credential": "vault:gh"},
+            "binding.auth.credential",
+            "credential_invalid",
+        ),
+        (
+            {"scheme": "bearer", "credential": "team/gh"},
+            "binding.auth.credential",
+            "credential_invalid",
+        ),
+        # a header execution sets itself: it would refuse to send the credential in it
+        (
+            {"scheme": "header", "credential": "k", "name": "Host"},
+            "binding.auth.name",
+            "auth_name_reserved",
+        ),
+        (
+            {"scheme": "header", "credential": "k", "name": "X-Agentsuite-Step"},
+            "binding.auth.name",
+            "auth_name_reserved",
+        ),
+        (
+            {"scheme": "header", "credential": "k", "name": "Idempotency-Key"},
+            "binding.auth.name",
+            "auth_name_reserved",
+        ),
+    ],
+)
+async def test_a_credential_execution_could_not_store_or_send_is_refused(
+    service: Service, auth_of: dict[str, str], field: str, code: str
+) -> None:
+    tenant = uuid4()
+    before = await snapshot(service, tenant)
+    binding = {"kind": "http", "url": "https://api.example.com/x", "auth": auth_of}
+    r = await service.client.post(
+        "/v1/tools", json=tool_body("cred.name", binding=binding), headers=auth(tenant)
+    )
+    refused(r, field, code)
+    assert await snapshot(service, tenant) == before

@@ -17,6 +17,8 @@ from agentsuite_kit.outbound.errors import (
     TimedOut,
     TooLarge,
     Unreachable,
+    clip,
+    encoded_forms,
     mask,
     secrets_of,
 )
@@ -36,6 +38,8 @@ __all__ = [
     "TimedOut",
     "TooLarge",
     "Unreachable",
+    "clip",
+    "encoded_forms",
     "mask",
     "read_body",
     "secrets_of",

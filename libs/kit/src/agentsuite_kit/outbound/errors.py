@@ -12,10 +12,14 @@ None`): a traceback would print it unmasked.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit
 
 import aiohttp
+import orjson
+import yarl
 
 from agentsuite_kit.http.guard import BlockedAddress
 
@@ -29,12 +33,15 @@ __all__ = [
     "TimedOut",
     "TooLarge",
     "Unreachable",
+    "clip",
+    "encoded_forms",
     "failure_of",
     "mask",
     "secrets_of",
 ]
 
 MASK = "***"
+_HEX = re.compile(r"%[0-9A-F]{2}")
 # shorter values are not masked: replacing every "ab" in a message would garble it, and a
 # credential that short protects nothing
 SECRET_MIN = 4
@@ -122,6 +129,49 @@ def mask(text: str, secrets: Iterable[str | None]) -> str:
         if secret and secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def encoded_forms(value: str) -> set[str]:
+    """`value` and the forms it takes when sent or echoed: in a URL (as urlencode, quote,
+    aiohttp and lower-case-hex encoders write it) and in a JSON string (escaped, with and without
+    ASCII escapes, and with `/` escaped as some encoders do)."""
+    forms = {value, quote_plus(value), quote(value, safe=""), quote(value)}
+    # aiohttp sends a URL as yarl requotes it: `/ ? : @ ! $ ' ( ) * ,` decoded again
+    forms.add(yarl.URL(f"http://x/?k={quote_plus(value)}").raw_query_string[2:])
+    forms |= {_HEX.sub(lambda m: m.group().lower(), f) for f in forms if "%" in f}
+    # orjson: the minimal escapes; json's default: every non-ASCII character escaped
+    for encoded in (orjson.dumps(value).decode()[1:-1], _ascii_json(value)):
+        forms |= {encoded, encoded.replace("/", "\\/")}
+    return forms
+
+
+def _ascii_json(value: str) -> str:
+    return json.dumps(value)[1:-1]
+
+
+def clip(text: str, secrets: Iterable[str], limit: int, *, truncated: bool = False) -> str:
+    """`text` masked, then cut to `limit` characters: masking after a cut would miss a
+    secret the cut runs through and leave its start. `truncated`: `text` is itself the
+    start of a longer one (a body read up to a bound), so a secret may be cut at its end;
+    whatever the end has of the start of a secret is dropped too."""
+    secrets = tuple(secrets)
+    text = mask(text, secrets)
+    if len(text) > limit:
+        text, truncated = text[:limit], True
+    if truncated:
+        text = text[: len(text) - _partial(text, secrets)]
+    return text
+
+
+def _partial(text: str, secrets: tuple[str, ...]) -> int:
+    """The length of the longest end of `text` that is the start of a secret."""
+    longest = 0
+    for secret in secrets:
+        for n in range(min(len(secret) - 1, len(text)), longest, -1):
+            if text.endswith(secret[:n]):
+                longest = n
+                break
+    return longest
 
 
 FAILURES = (aiohttp.ClientError, TimeoutError, OSError)

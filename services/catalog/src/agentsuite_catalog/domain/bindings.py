@@ -15,33 +15,27 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentsuite_contracts.catalog import AuthScheme, BindingKind, ToolAuth, ToolBinding
+from agentsuite_kit.credentials import (
+    CREDENTIAL_HEADERS,
+    RESERVED_HEADERS,
+    SECRET_NAME,
+    TOKEN,
+    reserved_header,
+)
 from agentsuite_kit.errors import Invalid
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$")
 # OpenAPI path parameters are often named `pet-id` or `api.version`
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\}")
-# credentials belong in `auth`, by secret name; and the ones execution sets itself
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+# header names, credential and reserved headers: the kit's rules, which execution
+# applies when it sends (a binding that passes here is one execution will send)
 MAX_HEADERS = 32
 MAX_PARAMS = 200
 # where execution puts an input property of an http tool with `params` (see check_params)
 PARAM_PLACES = frozenset({"path", "query", "header"})
 # headers execution sets on every call, or whose value it owns (the JSON body's type)
-EXECUTION_HEADERS = OWN_HEADERS | {
-    "content-type",
-    "idempotency-key",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "trailers",
-    "upgrade",
-    "expect",
-}
+EXECUTION_HEADERS = RESERVED_HEADERS | {"content-type"}
 MAX_URL = 2_000
 
 
@@ -56,10 +50,13 @@ class Auth:
 
 
 def check_auth(auth: Auth, field: str) -> Auth:
-    if not NAME.match(auth.credential):
+    if not SECRET_NAME.match(auth.credential):
+        # the kit's rule, the one execution stores secrets by: a name it refuses could
+        # never resolve
         raise Invalid(
             "credential_invalid",
-            "a credential is the name of a tenant secret (letters, digits, _ . : / -)",
+            "a credential is the name of a tenant secret: 1-200 letters, digits, `_`, `.` "
+            "or `-`, starting with a letter or digit",
             field=f"{field}.credential",
         )
     needs_name = auth.scheme in (AuthScheme.HEADER, AuthScheme.QUERY)
@@ -67,6 +64,12 @@ def check_auth(auth: Auth, field: str) -> Auth:
         raise Invalid(
             "auth_name_required",
             f"scheme {auth.scheme.value} needs the header or parameter `name` to send it in",
+            field=f"{field}.name",
+        )
+    if auth.scheme == AuthScheme.HEADER and auth.name is not None and reserved_header(auth.name):
+        raise Invalid(
+            "auth_name_reserved",
+            f"{auth.name} is set by execution itself: a credential cannot be sent in it",
             field=f"{field}.name",
         )
     if not needs_name and auth.name is not None:
@@ -117,7 +120,7 @@ def check_headers(headers: dict[str, str], field: str) -> dict[str, str]:
                 f"{name} carries a credential: use `auth` with a secret name instead",
                 field=f"{field}.{name}",
             )
-        if lower in OWN_HEADERS or lower.startswith("x-agentsuite-"):
+        if reserved_header(name):
             raise Invalid(
                 "header_reserved", f"{name} is set by execution itself", field=f"{field}.{name}"
             )
@@ -145,7 +148,7 @@ def sendable_header(name: str) -> bool:
         TOKEN.match(name)
         and lower not in CREDENTIAL_HEADERS
         and lower not in EXECUTION_HEADERS
-        and not lower.startswith("x-agentsuite-")
+        and not reserved_header(name)
     )
 
 

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import re
-
+from agentsuite_kit.credentials import MIN_SECRET, check_secret_name
 from agentsuite_kit.errors import Invalid
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 MAX_VALUE = 16 * 1024  # characters: a token or a key, never a document
 SCHEMES = frozenset({"bearer", "basic", "header", "query"})
 
 
 def check_name(name: str, field: str = "name") -> str:
-    if not NAME.match(name):
-        raise Invalid(
-            "invalid_secret_name",
-            "a secret name is 1-200 letters, digits, `_`, `.` or `-`, starting with a "
-            "letter or digit",
-            field=field,
-        )
-    return name
+    # the kit's rule: catalog refuses a binding naming a secret this could not store
+    return check_secret_name(name, field)
 
 
 def check_value(value: str) -> str:
     if not value:
         raise Invalid("invalid_secret_value", "a secret value cannot be empty", field="value")
+    if len(value) < MIN_SECRET:
+        raise Invalid(
+            "invalid_secret_value",
+            f"a secret value is at least {MIN_SECRET} characters: a shorter one is guessable",
+            field="value",
+        )
     if len(value) > MAX_VALUE:
         raise Invalid(
             "invalid_secret_value",

@@ -7,8 +7,8 @@ from agentsuite_contracts.catalog import ToolAuth
 from agentsuite_execution.domain.secrets import SCHEMES
 from agentsuite_execution.tools.calls import ToolError
 from agentsuite_execution.tools.credentials import Credential, SealError, SecretBox
-from agentsuite_execution.tools.webhook import OWN_PREFIX, RESERVED, TOKEN
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.credentials import TOKEN, reserved_header
 
 
 async def credential_of(uow: ExecutionUow, box: SecretBox, auth: ToolAuth) -> Credential:
@@ -44,9 +44,9 @@ async def credential_of(uow: ExecutionUow, box: SecretBox, auth: ToolAuth) -> Cr
 
 def check_header_name(name: str) -> None:
     """A `header` credential's name: a valid header name, and none that execution sets
-    itself (framing, idempotency, its own `X-Agentsuite-*`), which it would override."""
-    lower = name.lower()
-    if not TOKEN.match(name) or lower in RESERVED or lower.startswith(OWN_PREFIX):
+    itself (framing, idempotency, its own `X-Agentsuite-*`), which it would override: the
+    kit's rule, which catalog applies when the binding is registered."""
+    if not TOKEN.match(name) or reserved_header(name):
         raise ToolError(
             "invalid_binding",
             f"auth.name {name!r} is not a header a credential may be sent in",

@@ -14,12 +14,13 @@ from typing import Any
 from uuid import UUID
 
 from agentsuite_execution.settings import ExecutionSettings
-from agentsuite_kit.outbound import mask
+from agentsuite_kit.outbound import clip, encoded_forms, mask
+from agentsuite_kit.outbound.errors import SECRET_MIN
 from agentsuite_kit.sealing import Sealer, SealError
 
 _AAD = b"execution/tenant-secret/v1|"
 
-__all__ = ["Credential", "SealError", "SecretBox", "associated_data", "masked"]
+__all__ = ["Credential", "SealError", "SecretBox", "associated_data", "clipped", "masked"]
 
 
 def associated_data(tenant_id: UUID, name: str) -> bytes:
@@ -88,11 +89,15 @@ class Credential:
 
     @property
     def masked(self) -> tuple[str, ...]:
-        """Every form of the value a message could quote: as stored, and as sent."""
-        forms = {self.value, *self.headers().values()}
+        """Every form of the value a message could quote, longest first: as stored, as
+        sent (a header's value, the token of `basic`), each as a URL or a JSON string
+        writes it (an upstream echoing its URL, an HTTP client's error quoting it). None
+        shorter than the kit's minimum: masking "ab" would garble every message."""
+        sent = {self.value, *self.headers().values()}
         if self.scheme == "basic":
-            forms.add(self.headers()["Authorization"].partition(" ")[2])
-        return tuple(sorted(forms, key=len, reverse=True))
+            sent.add(self.headers()["Authorization"].partition(" ")[2])
+        forms = {form for value in sent for form in encoded_forms(value)}
+        return tuple(sorted((f for f in forms if len(f) >= SECRET_MIN), key=len, reverse=True))
 
 
 def masked(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -107,3 +112,9 @@ def masked(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
         return {mask(str(k), secrets): masked(v, secrets) for k, v in value.items()}
     return value
+
+
+def clipped(text: str, secrets: tuple[str, ...], limit: int, *, truncated: bool = False) -> str:
+    """`text` masked, then cut to `limit` characters (the kit's `clip`): every place a
+    tool's text is shortened goes through it, so no cut runs through an unmasked secret."""
+    return clip(text, secrets, limit, truncated=truncated)

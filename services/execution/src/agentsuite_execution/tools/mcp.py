@@ -34,6 +34,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agentsuite_execution.tools.calls import Call, ToolError
+from agentsuite_execution.tools.credentials import clipped
 from agentsuite_execution.tools.webhook import too_large, with_query
 from agentsuite_kit.http.guard import Blocked, check_address, check_url
 
@@ -184,9 +185,11 @@ def output_of(result: Any) -> Any:
     return blocks
 
 
-def text_of(result: Any) -> str:
+def text_of(result: Any, secrets: tuple[str, ...] = ()) -> str:
+    """The error's text, masked before it is cut (a cut through a secret hides it from
+    the mask)."""
     texts = [getattr(b, "text", "") for b in result.content]
-    return " ".join(t for t in texts if t)[:512]
+    return clipped(" ".join(t for t in texts if t), secrets, 512)
 
 
 def target_of(call: Call, allowed: tuple[str, ...]) -> tuple[str, str]:
@@ -216,9 +219,11 @@ async def send(
     addresses of the server's host (None: the system's)."""
     url, tool = target_of(call, allowed)
     headers = {"User-Agent": user_agent, "Idempotency-Key": call.key}
+    secrets: tuple[str, ...] = ()
     if call.credential is not None:
         headers.update(call.credential.headers())
         url = with_query(url, call.credential.query())
+        secrets = call.credential.masked
     budget = Budget(max_bytes)
     try:
         async with asyncio.timeout(seconds):
@@ -246,12 +251,13 @@ async def send(
     except Exception as exc:  # the SDK's transport, protocol and task-group errors alike
         if budget.over:
             raise too_large(max_bytes, None) from None
-        reason = str(exc).split("\n", 1)[0][:300] or type(exc).__name__
+        # masked before it is cut: an HTTP client's error may quote the URL and its query
+        reason = clipped(str(exc).split("\n", 1)[0], secrets, 300) or type(exc).__name__
         raise ToolError("network_error", f"the MCP call failed: {reason}", retryable=True) from None
     if result.is_error:
         raise ToolError(
             "tool_error",
-            f"the MCP tool {tool!r} answered an error: {text_of(result)}",
+            f"the MCP tool {tool!r} answered an error: {text_of(result, secrets)}",
             details={"tool": tool},
         )
     return output_of(result)

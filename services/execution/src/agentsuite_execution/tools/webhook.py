@@ -20,7 +20,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import orjson
 
 from agentsuite_execution.tools.calls import Call, ToolError
+from agentsuite_execution.tools.credentials import clipped
 from agentsuite_execution.tools.placement import NO_BODY, fill, params_of, split
+from agentsuite_kit.credentials import CREDENTIAL_HEADERS as SECRET
+from agentsuite_kit.credentials import TOKEN, reserved_header
 from agentsuite_kit.outbound import (
     OutboundClient,
     OutboundError,
@@ -31,30 +34,12 @@ from agentsuite_kit.outbound import (
 )
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-# headers a binding may not set: the connection's own (hop-by-hop, framing), the ones this
-# module sends for idempotency, and credentials (config is stored and shown as non-secret)
-RESERVED = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-        "expect",
-        "idempotency-key",
-    }
-)
-SECRET = frozenset({"authorization", "proxy-authorization", "cookie"})
-OWN_PREFIX = "x-agentsuite-"
-TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# header rules (names, reserved, credential headers) are the kit's, shared with catalog
 BAD_VALUE = re.compile(r"[\r\n\x00]")
-SNIPPET = 512  # of an error body kept in the ToolError's details
+SNIPPET = 512  # characters of an error body kept in the ToolError's details
+# bytes of an error body read: far more than SNIPPET, so the body is masked whole (a
+# secret the read cuts through is dropped by `clipped`) before it is cut to SNIPPET
+ERROR_READ = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +67,7 @@ def check_headers(headers: Any) -> dict[str, str]:
         if not isinstance(name, str) or not TOKEN.match(name):
             raise invalid(f"config.headers: {name!r} is not a valid header name")
         lower = name.lower()
-        if lower in RESERVED or lower.startswith(OWN_PREFIX):
+        if reserved_header(name):
             raise invalid(f"config.headers: {name} is set by execution itself, not by a tool")
         if lower in SECRET:
             raise invalid(
@@ -105,13 +90,7 @@ def check_param_headers(params: Mapping[str, str], fixed: Mapping[str, str]) -> 
         lower = name.lower()
         if not TOKEN.match(name):
             raise invalid(f"config.params: {name!r} is not a valid header name")
-        if (
-            lower in RESERVED
-            or lower in SECRET
-            or lower == "content-type"
-            or lower.startswith(OWN_PREFIX)
-            or lower in taken
-        ):
+        if reserved_header(name) or lower in SECRET or lower == "content-type" or lower in taken:
             raise invalid(f"config.params: header {name} is set by execution or the binding")
 
 
@@ -179,9 +158,16 @@ def output_of(reply: Reply) -> Any:
     return text_of(reply, raw)
 
 
-def refusal_of(reply: Reply) -> ToolError:
+def refusal_of(reply: Reply, secrets: tuple[str, ...] = ()) -> ToolError:
+    """The error of a refused call: its body masked first, then cut (a cut through a
+    secret echoed in it would leave its start where no mask can find it)."""
     status = reply.status
-    details: dict[str, Any] = {"status": status, "body": text_of(reply, reply.body[:SNIPPET])}
+    truncated = len(reply.body) >= ERROR_READ
+    text = text_of(reply, reply.body)
+    if truncated:  # a character the read cut in two decodes as U+FFFD
+        text = text.rstrip("\ufffd")
+    body = clipped(text, secrets, SNIPPET, truncated=truncated)
+    details: dict[str, Any] = {"status": status, "body": body}
     if 300 <= status < 400:
         details["location"] = reply.headers.get("Location")
         return ToolError(
@@ -254,7 +240,7 @@ async def send(client: OutboundClient, call: Call, *, seconds: float, max_bytes:
             seconds=seconds,
             max_bytes=max_bytes,
             ok=request.success,
-            error_bytes=SNIPPET,
+            error_bytes=ERROR_READ,
         )
     except TimedOut:
         raise ToolError(
@@ -267,7 +253,7 @@ async def send(client: OutboundClient, call: Call, *, seconds: float, max_bytes:
     except OutboundError as exc:
         raise unreachable(exc) from None
     if not reply.ok:
-        raise refusal_of(reply)
+        raise refusal_of(reply, secrets)
     return output_of(reply)
 
 

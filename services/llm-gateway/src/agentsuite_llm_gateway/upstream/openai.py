@@ -69,7 +69,7 @@ def parse_chunk(line: bytes) -> Json | None:
         chunk = orjson.loads(line)
     except orjson.JSONDecodeError:
         raise UpstreamError(
-            Failure.BAD_RESPONSE, f"upstream stream sent invalid JSON: {line[:200]!r}"
+            Failure.BAD_RESPONSE, f"upstream stream sent invalid JSON: {line[:2000]!r}"
         ) from None
     if not isinstance(chunk, dict):
         raise UpstreamError(Failure.BAD_RESPONSE, "upstream stream sent a non-object chunk")

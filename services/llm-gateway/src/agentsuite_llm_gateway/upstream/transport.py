@@ -35,6 +35,7 @@ from agentsuite_kit.outbound import (
     TimedOut,
     TooLarge,
     Unreachable,
+    clip,
     mask,
     read_body,
 )
@@ -44,6 +45,11 @@ from agentsuite_llm_gateway.upstream.base import Failure, Json, UpstreamError
 from agentsuite_llm_gateway.upstream.guard import check_url
 
 ERROR_BODY_MAX = 64 * 1024  # an error body is only read for its message
+# characters of an error's message callers see; cut only once the key is masked (`redacted`)
+MESSAGE_MAX = 1000
+# of a non-JSON error body taken as its text: more than MESSAGE_MAX, so the key is masked
+# in it whole before the cut
+ERROR_TEXT_MAX = 4 * MESSAGE_MAX
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 
@@ -61,12 +67,13 @@ def redact(message: str, secret: str | None) -> str:
 
 
 def redacted(exc: UpstreamError, secret: str | None) -> UpstreamError:
-    """`exc` itself when it does not quote `secret`, else a copy whose message does not."""
-    if not secret or secret not in exc.message:
+    """`exc` itself when its message neither quotes `secret` nor is too long, else a copy
+    whose message is masked, then cut (a cut first could run through the key and leave its
+    start); the end of a cut message that starts the key is dropped too."""
+    if (not secret or secret not in exc.message) and len(exc.message) <= MESSAGE_MAX:
         return exc
-    return UpstreamError(
-        exc.kind, redact(exc.message, secret), status=exc.status, retry_after=exc.retry_after
-    )
+    message = clip(exc.message, (secret,) if secret else (), MESSAGE_MAX, truncated=True)
+    return UpstreamError(exc.kind, message, status=exc.status, retry_after=exc.retry_after)
 
 
 @contextlib.contextmanager
@@ -102,7 +109,8 @@ def error_message(raw: bytes, status: int) -> str:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        text = raw[:500].decode(errors="replace").strip()
+        # not cut to what callers see here: `redacted` masks the key first
+        text = raw[:ERROR_TEXT_MAX].decode(errors="replace").strip()
         return text or f"upstream answered {status}"
     if isinstance(body, dict):
         error = body.get("error")
