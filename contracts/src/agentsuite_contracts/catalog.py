@@ -244,6 +244,10 @@ class TaskDeprecated(Event):
     task_id: UUID = Field(description="The task.")
     key: str = Field(description="Task key.")
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
+    spec: TaskSpec | None = Field(
+        default=None,
+        description="The revision the deprecation made, frozen (null: an older publisher).",
+    )
 
 
 class AgentLimits(Contract):
@@ -320,6 +324,10 @@ class AgentDeprecated(Event):
     agent_id: UUID = Field(description="The agent.")
     name: str = Field(description="Agent name.")
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
+    spec: AgentSpec | None = Field(
+        default=None,
+        description="The agent's newest revision, frozen (null: an older publisher).",
+    )
 
 
 class TemplateSpec(Contract):
@@ -348,6 +356,7 @@ class TemplateCreated(Event):
     )
     template_id: UUID = Field(description="The template.")
     spec: TemplateSpec = Field(description="Its definition.")
+    status: CatalogStatus = Field(default=CatalogStatus.DRAFT, description="Lifecycle status.")
 
 
 class TemplateUpdated(Event):
@@ -358,6 +367,9 @@ class TemplateUpdated(Event):
     )
     template_id: UUID = Field(description="The template.")
     spec: TemplateSpec = Field(description="The new revision.")
+    status: CatalogStatus = Field(
+        default=CatalogStatus.DRAFT, description="The new revision's lifecycle status."
+    )
 
 
 class TemplatePublished(Event):
@@ -369,6 +381,10 @@ class TemplatePublished(Event):
     template_id: UUID = Field(description="The template.")
     key: str = Field(description="Template key.")
     version: int = Field(ge=1, description="Published revision.")
+    spec: TemplateSpec | None = Field(
+        default=None,
+        description="The published revision, frozen (null: an older publisher).",
+    )
 
 
 class TemplateDeprecated(Event):
@@ -380,3 +396,7 @@ class TemplateDeprecated(Event):
     template_id: UUID = Field(description="The template.")
     key: str = Field(description="Template key.")
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
+    spec: TemplateSpec | None = Field(
+        default=None,
+        description="The template's newest revision, frozen (null: an older publisher).",
+    )

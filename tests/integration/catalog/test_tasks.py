@@ -137,3 +137,6 @@ async def test_every_task_change_is_in_its_history_and_on_the_topic(service: Ser
         TaskDeprecated,
     ]
     assert events[2].payload.spec.model_dump(mode="json") == entries[2]["spec"]
+    # the deprecation's revision (4) goes out whole, as every other change does
+    assert events[3].payload.spec is not None
+    assert events[3].payload.spec.model_dump(mode="json") == entries[3]["spec"]

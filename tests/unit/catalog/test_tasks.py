@@ -54,7 +54,9 @@ def test_every_task_change_is_a_revision_with_its_history_entry_and_event() -> N
     with pytest.raises(Conflict):
         publish_task(task, NOW)
     task, change, events = deprecate_task(task, "obsolete", NOW)
-    assert events == [TaskDeprecated(task_id=task.id, key=task.key, reason="obsolete")]
+    assert events == [
+        TaskDeprecated(task_id=task.id, key=task.key, reason="obsolete", spec=change.spec)
+    ]
     with pytest.raises(Conflict):
         edit_task(task, DRAFT, None, NOW)
 

@@ -234,4 +234,4 @@ def deprecate_task(
     spec = task.spec.model_copy(update={"version": task.version + 1})
     done = replace(task, spec=spec, status=CatalogStatus.DEPRECATED, updated_at=now)
     change = Change(task.id, spec.version, done.status, spec, reason or "deprecated", now)
-    return done, change, [TaskDeprecated(task_id=task.id, key=task.key, reason=reason)]
+    return done, change, [TaskDeprecated(task_id=task.id, key=task.key, reason=reason, spec=spec)]
