@@ -210,6 +210,10 @@ class TaskSpec(Contract):
     input_schema: JsonObject = Field(default_factory=dict, description="JSON Schema of inputs.")
     output_schema: JsonObject = Field(default_factory=dict, description="JSON Schema of outputs.")
     requires_approval: bool = Field(default=False, description="Needs a human sign-off.")
+    metadata: JsonObject = Field(
+        default_factory=dict,
+        description="Free-form JSON object (owners, labels, SLAs), at most 8 levels and 16 KiB.",
+    )
 
 
 class TaskCreated(Event):

@@ -78,3 +78,41 @@ def test_a_bad_task_is_refused_naming_the_field(draft: TaskDraft, code: str, fie
     with pytest.raises(Invalid) as refused:
         new_task(uuid4(), "k", draft, NOW)
     assert (refused.value.code, refused.value.field) == (code, field)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "code", "field"),
+    [
+        ([1], "metadata_invalid", "metadata"),
+        (
+            {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {}}}}}}}}},
+            "metadata_too_deep",
+            "metadata",
+        ),
+        ({"x": "a" * 20_000}, "metadata_too_large", "metadata"),
+        ({"x": ["ok", "nul\x00"]}, "metadata_invalid", "metadata.x[1]"),
+        ({"x\ud800": 1}, "metadata_invalid", "metadata.x\\ud800"),  # the name spelled out
+        ({"x": float("nan")}, "metadata_invalid", "metadata.x"),
+    ],
+)
+def test_metadata_out_of_bounds_is_refused_naming_the_field(
+    metadata: object, code: str, field: str
+) -> None:
+    for make in (
+        lambda: new_task(
+            uuid4(), "t", TaskDraft(name="n", description="d", metadata=metadata), NOW
+        ),
+        lambda: new_group(uuid4(), "g", "G", "", (), NOW, metadata),
+    ):
+        with pytest.raises(Invalid) as refused:
+            make()
+        assert (refused.value.code, refused.value.field) == (code, field)
+
+
+def test_metadata_within_bounds_is_kept() -> None:
+    meta = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {}}}}}}}, "n": [1, 2.5, None]}
+    task, change, _ = new_task(
+        uuid4(), "t", TaskDraft(name="n", description="d", metadata=meta), NOW
+    )
+    assert task.spec.metadata == change.spec.metadata == meta
+    assert new_group(uuid4(), "g", "G", "", (), NOW, meta).metadata == meta

@@ -58,10 +58,17 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Metadata = Annotated[
+    dict[str, Any],
+    Field(description="Free-form JSON object, at most 8 levels deep and 16 KiB as JSON."),
+]
+
+
 class GroupFields(Body):
     name: str = Field(min_length=1, max_length=MAX_NAME)
     description: str = Field(default="", max_length=MAX_TEXT)
     parents: list[Key] = Field(default_factory=list, max_length=MAX_PARENTS)
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class GroupIn(GroupFields):
@@ -76,6 +83,7 @@ class GroupView(BaseModel):
     parents: list[str]
     version: int
     created_at: datetime
+    metadata: dict[str, Any]
 
     @classmethod
     def of(cls, group: Group) -> "GroupView":
@@ -87,6 +95,7 @@ class GroupView(BaseModel):
             parents=list(group.parents),
             version=group.version,
             created_at=group.created_at,
+            metadata=group.metadata,
         )
 
 
@@ -98,6 +107,7 @@ class TaskFields(Body):
     input_schema: dict[str, Any] = Field(default_factory=dict)
     output_schema: dict[str, Any] = Field(default_factory=dict)
     requires_approval: bool = False
+    metadata: Metadata = Field(default_factory=dict)
 
     def draft(self) -> TaskDraft:
         return TaskDraft(
@@ -108,6 +118,7 @@ class TaskFields(Body):
             input_schema=self.input_schema,
             output_schema=self.output_schema,
             requires_approval=self.requires_approval,
+            metadata=self.metadata,
         )
 
 
@@ -184,7 +195,9 @@ async def post_group(
     idem = await idempotency(request, uow.session, subject=principal.subject)
     if idem.replay is not None:
         return idem.replay
-    command = handlers.CreateGroup(body.key, body.name, body.description, body.parents)
+    command = handlers.CreateGroup(
+        body.key, body.name, body.description, body.parents, body.metadata
+    )
     group = await handlers.create_group(command, uow, deps)
     headers = {"Location": f"/v1/task-groups/{group.id}"}
     return await created(idem, uow, GroupView.of(group), version=group.version, headers=headers)
@@ -225,7 +238,7 @@ async def put_group(
     """Change a group's name, description or parents; a parent that would make the group
     its own ancestor is a 422 (`group_cycle` on `parents`). Needs `If-Match`."""
     command = handlers.EditGroup(
-        group_id, body.name, if_match.check, body.description, body.parents
+        group_id, body.name, if_match.check, body.description, body.parents, body.metadata
     )
     group = await handlers.edit_group(command, uow, deps)
     await uow.commit()

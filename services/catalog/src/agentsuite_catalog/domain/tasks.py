@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from agentsuite_catalog.domain.metadata import check_metadata
 from agentsuite_catalog.domain.schemas import check_schema
 from agentsuite_catalog.domain.tools import check_name
 from agentsuite_contracts.catalog import (
@@ -76,6 +77,7 @@ class Group:
     parents: tuple[str, ...]  # parent group keys
     version: int
     created_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def check_parents(key: str, parents: Collection[str], ancestors: Collection[str]) -> None:
@@ -90,7 +92,13 @@ def check_parents(key: str, parents: Collection[str], ancestors: Collection[str]
 
 
 def new_group(
-    tenant_id: UUID, key: str, name: str, description: str, parents: Sequence[str], now: datetime
+    tenant_id: UUID,
+    key: str,
+    name: str,
+    description: str,
+    parents: Sequence[str],
+    now: datetime,
+    metadata: Any = None,
 ) -> Group:
     key = check_key(key)
     parent_keys = _keys(parents, "parents", MAX_PARENTS)
@@ -104,11 +112,17 @@ def new_group(
         parent_keys,
         1,
         now,
+        check_metadata({} if metadata is None else metadata),
     )
 
 
 def edit_group(
-    group: Group, name: str, description: str, parents: Sequence[str], ancestors: Collection[str]
+    group: Group,
+    name: str,
+    description: str,
+    parents: Sequence[str],
+    ancestors: Collection[str],
+    metadata: Any = None,
 ) -> Group:
     """The group with new fields; `ancestors` of the new parents decide whether it cycles."""
     parent_keys = _keys(parents, "parents", MAX_PARENTS)
@@ -119,6 +133,7 @@ def edit_group(
         description=_text(description, "description", MAX_TEXT, blank=True),
         parents=parent_keys,
         version=group.version + 1,
+        metadata=check_metadata({} if metadata is None else metadata),
     )
 
 
@@ -134,6 +149,7 @@ class TaskDraft:
     input_schema: Any = field(default_factory=dict)
     output_schema: Any = field(default_factory=dict)
     requires_approval: bool = False
+    metadata: Any = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +201,7 @@ def _spec(key: str, version: int, draft: TaskDraft) -> TaskSpec:
         input_schema=check_schema(draft.input_schema, "input_schema"),
         output_schema=check_schema(draft.output_schema, "output_schema"),
         requires_approval=draft.requires_approval,
+        metadata=check_metadata(draft.metadata),
     )
 
 

@@ -45,6 +45,7 @@ _GROUP = select(
     GROUPS.c.description,
     GROUPS.c.version,
     GROUPS.c.created_at,
+    GROUPS.c.metadata,
     _parents_of(GROUPS.c.id).label("parents"),
 )
 
@@ -59,6 +60,7 @@ def _group(row: RowMapping) -> Group:
         tuple(sorted(row["parents"] or ())),
         row["version"],
         row["created_at"],
+        row["metadata"],
     )
 
 
@@ -121,6 +123,7 @@ class Tasks(Repository):
                 description=group.description,
                 version=group.version,
                 created_at=group.created_at,
+                metadata=group.metadata,
             )
             .on_conflict_do_nothing(constraint="uq_task_groups_tenant_key")
             .returning(GROUPS.c.id)
@@ -134,7 +137,12 @@ class Tasks(Repository):
         await self.session.execute(
             update(GROUPS)
             .where(GROUPS.c.id == group.id)
-            .values(name=group.name, description=group.description, version=group.version)
+            .values(
+                name=group.name,
+                description=group.description,
+                version=group.version,
+                metadata=group.metadata,
+            )
         )
         await self.session.execute(delete(EDGES).where(EDGES.c.child_id == group.id))
         await self._link(group, parents)
