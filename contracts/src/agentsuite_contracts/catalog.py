@@ -254,6 +254,22 @@ class TaskDeprecated(Event):
     )
 
 
+class TaskGroupChanged(Event):
+    """A task group was created, renamed, re-described or re-parented; carries it whole,
+    so a projection keeps the group hierarchy (a DAG) without calling catalog."""
+
+    type: Literal["catalog.task_group.changed"] = Field(
+        default="catalog.task_group.changed", description="Message type."
+    )
+    group_id: UUID = Field(description="The group.")
+    key: str = Field(description="Stable group key; never changes.")
+    name: str = Field(description="Display name.")
+    description: str = Field(default="", description="What the group holds.")
+    parents: list[str] = Field(default_factory=list, description="Parent group keys.")
+    metadata: JsonObject = Field(default_factory=dict, description="Free-form JSON object.")
+    revision: int = Field(ge=1, description="The group's version after this change.")
+
+
 class AgentLimits(Contract):
     """Guard rails for one agent run."""
 

@@ -203,3 +203,33 @@ async def test_tasks_and_groups_keep_bounded_metadata_in_history_and_events(
             headers=auth(tenant),
         )
         assert refused.status_code == 422, refused.text
+
+
+async def test_every_group_change_is_in_its_history(service: Service) -> None:
+    tenant = uuid4()
+    await group(service, tenant, "top")
+    made = await group(service, tenant, "mid", "top")
+    url = f"/v1/task-groups/{made['id']}"
+    renamed = await service.client.put(
+        url,
+        json={"name": "Middle", "parents": ["top"], "metadata": {"owner": "ops"}},
+        headers=auth(tenant) | {"If-Match": '"1"'},
+    )
+    assert renamed.status_code == 200, renamed.text
+    moved = await service.client.put(
+        url, json={"name": "Middle"}, headers=auth(tenant) | {"If-Match": '"2"'}
+    )
+    assert (moved.status_code, moved.json()["parents"]) == (200, []), moved.text
+    first = await service.client.get(f"{url}/history?limit=2", headers=auth(tenant))
+    assert first.status_code == 200, first.text
+    rest = await service.client.get(
+        f"{url}/history?cursor={first.json()['next_cursor']}", headers=auth(tenant)
+    )
+    entries = first.json()["items"] + rest.json()["items"]
+    assert [(e["revision"], e["name"], e["parents"], e["metadata"]) for e in entries] == [
+        (1, "MID", ["top"], {}),
+        (2, "Middle", ["top"], {"owner": "ops"}),
+        (3, "Middle", [], {}),
+    ]
+    other = await service.client.get(f"{url}/history", headers=auth(uuid4()))
+    assert other.status_code == 404, other.text

@@ -13,11 +13,18 @@ from agentsuite_catalog.domain.tasks import (
     deprecate_task,
     edit_group,
     edit_task,
+    group_changed,
     new_group,
     new_task,
     publish_task,
 )
-from agentsuite_contracts.catalog import CatalogStatus, TaskCreated, TaskDeprecated, TaskUpdated
+from agentsuite_contracts.catalog import (
+    CatalogStatus,
+    TaskCreated,
+    TaskDeprecated,
+    TaskGroupChanged,
+    TaskUpdated,
+)
 from agentsuite_kit.errors import Conflict, Invalid
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -116,3 +123,19 @@ def test_metadata_within_bounds_is_kept() -> None:
     )
     assert task.spec.metadata == change.spec.metadata == meta
     assert new_group(uuid4(), "g", "G", "", (), NOW, meta).metadata == meta
+
+
+def test_a_group_change_is_a_history_entry_and_an_event_carrying_the_group_whole() -> None:
+    group = new_group(uuid4(), "mid", "Mid", "", ("top",), NOW, {"owner": "ops"})
+    change, events = group_changed(group, NOW)
+    assert (change.revision, change.parents, change.metadata) == (1, ("top",), {"owner": "ops"})
+    assert events == [
+        TaskGroupChanged(
+            group_id=group.id,
+            key="mid",
+            name="Mid",
+            parents=["top"],
+            metadata={"owner": "ops"},
+            revision=1,
+        )
+    ]

@@ -21,6 +21,7 @@ from agentsuite_contracts.catalog import (
     CatalogStatus,
     TaskCreated,
     TaskDeprecated,
+    TaskGroupChanged,
     TaskSpec,
     TaskUpdated,
 )
@@ -78,6 +79,43 @@ class Group:
     version: int
     created_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    """One entry of a group's history: the group as a change left it."""
+
+    group_id: UUID
+    revision: int
+    name: str
+    description: str
+    parents: tuple[str, ...]
+    metadata: dict[str, Any]
+    at: datetime
+
+
+def group_changed(group: Group, now: datetime) -> tuple[GroupChange, list[Payload]]:
+    """The history entry and the event of a group as it now is (every change sends it
+    whole: a projection of the hierarchy needs no call back)."""
+    change = GroupChange(
+        group.id,
+        group.version,
+        group.name,
+        group.description,
+        group.parents,
+        group.metadata,
+        now,
+    )
+    event = TaskGroupChanged(
+        group_id=group.id,
+        key=group.key,
+        name=group.name,
+        description=group.description,
+        parents=list(group.parents),
+        metadata=group.metadata,
+        revision=group.version,
+    )
+    return change, [event]
 
 
 def check_parents(key: str, parents: Collection[str], ancestors: Collection[str]) -> None:

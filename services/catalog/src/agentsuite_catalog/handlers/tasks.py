@@ -88,7 +88,14 @@ async def create_group(command: CreateGroup, uow: CatalogUow, deps: Deps) -> Gro
     parents = await _existing(uow, group.parents, "parents")
     if not await uow.tasks.add_group(group, parents):
         raise Conflict("key_taken", f"a task group {group.key} exists", field="key")
+    await _group_changed(uow, group)
     return group
+
+
+async def _group_changed(uow: CatalogUow, group: Group) -> None:
+    change, events = domain.group_changed(group, now())
+    await uow.tasks.record_group(group.tenant_id, change)
+    emit(uow, events)
 
 
 async def edit_group(command: EditGroup, uow: CatalogUow, deps: Deps) -> Group:
@@ -104,6 +111,7 @@ async def edit_group(command: EditGroup, uow: CatalogUow, deps: Deps) -> Group:
         group, command.name, command.description, command.parents, ancestors, command.metadata
     )
     await uow.tasks.save_group(edited, parents)
+    await _group_changed(uow, edited)
     return edited
 
 
