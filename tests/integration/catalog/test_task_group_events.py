@@ -45,9 +45,10 @@ async def group_events(service: Service, group_id: str, count: int) -> list[Enve
 async def test_every_group_change_goes_out_whole(service: Service) -> None:
     tenant = uuid4()
     await group(service, tenant, "top")
-    made = await group(service, tenant, "mid", "top")
+    await group(service, tenant, "other")
+    made = await group(service, tenant, "mid", "top", "other")
     url = f"/v1/task-groups/{made['id']}"
-    body = {"name": "Middle", "parents": ["top"], "metadata": {"owner": "ops"}}
+    body = {"name": "Middle", "parents": ["top"], "metadata": {"owner": "ops"}}  # leaves other
     renamed = await service.client.put(url, json=body, headers=auth(tenant) | {"If-Match": '"1"'})
     assert renamed.status_code == 200, renamed.text
     moved = await service.client.put(
@@ -58,7 +59,7 @@ async def test_every_group_change_goes_out_whole(service: Service) -> None:
     events = [e.payload for e in await group_events(service, made["id"], 3)]
     assert all(isinstance(p, TaskGroupChanged) for p in events)
     assert [(p.revision, p.key, p.name, p.parents, p.metadata) for p in events] == [
-        (1, "mid", "MID", ["top"], {}),
+        (1, "mid", "MID", ["other", "top"], {}),  # sorted, as a read lists them
         (2, "mid", "Middle", ["top"], {"owner": "ops"}),
         (3, "mid", "Middle", [], {}),
     ]

@@ -3,6 +3,7 @@ group and below it, revisions under If-Match, the history, the events."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -233,3 +234,28 @@ async def test_every_group_change_is_in_its_history(service: Service) -> None:
     ]
     other = await service.client.get(f"{url}/history", headers=auth(uuid4()))
     assert other.status_code == 404, other.text
+
+
+async def test_the_group_history_backfill_starts_each_group_at_its_current_version(
+    service: Service,
+) -> None:
+    tenant = uuid4()
+    await group(service, tenant, "b2")
+    await group(service, tenant, "a1")
+    made = await group(service, tenant, "kid", "b2", "a1")
+    moved = await service.client.put(
+        f"/v1/task-groups/{made['id']}",
+        json={"name": "Kid", "parents": ["b2", "a1"], "metadata": {"k": [1]}},
+        headers=auth(tenant) | {"If-Match": '"1"'},
+    )
+    assert moved.status_code == 200, moved.text
+    # as before migration 0008: the tenant's groups have no history
+    await service.owner_sql("DELETE FROM task_group_history WHERE tenant_id = :t", t=tenant)
+    fill = importlib.import_module("agentsuite_catalog.migrations.versions.0008_task_group_history")
+    await service.owner_sql(fill.BACKFILL)
+    history = await service.client.get(
+        f"/v1/task-groups/{made['id']}/history", headers=auth(tenant)
+    )
+    assert [
+        (e["revision"], e["name"], e["parents"], e["metadata"]) for e in history.json()["items"]
+    ] == [(2, "Kid", ["a1", "b2"], {"k": [1]})]

@@ -96,22 +96,18 @@ class GroupChange:
 
 def group_changed(group: Group, now: datetime) -> tuple[GroupChange, list[Payload]]:
     """The history entry and the event of a group as it now is (every change sends it
-    whole: a projection of the hierarchy needs no call back)."""
+    whole: a projection of the hierarchy needs no call back). Parents sorted, as a read
+    of the group lists them."""
+    parents = tuple(sorted(group.parents))
     change = GroupChange(
-        group.id,
-        group.version,
-        group.name,
-        group.description,
-        group.parents,
-        group.metadata,
-        now,
+        group.id, group.version, group.name, group.description, parents, group.metadata, now
     )
     event = TaskGroupChanged(
         group_id=group.id,
         key=group.key,
         name=group.name,
         description=group.description,
-        parents=list(group.parents),
+        parents=list(parents),
         metadata=group.metadata,
         revision=group.version,
     )
