@@ -210,6 +210,10 @@ class TaskSpec(Contract):
     input_schema: JsonObject = Field(default_factory=dict, description="JSON Schema of inputs.")
     output_schema: JsonObject = Field(default_factory=dict, description="JSON Schema of outputs.")
     requires_approval: bool = Field(default=False, description="Needs a human sign-off.")
+    metadata: JsonObject = Field(
+        default_factory=dict,
+        description="Free-form JSON object (owners, labels, SLAs), at most 8 levels and 16 KiB.",
+    )
 
 
 class TaskCreated(Event):
@@ -244,6 +248,26 @@ class TaskDeprecated(Event):
     task_id: UUID = Field(description="The task.")
     key: str = Field(description="Task key.")
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
+    spec: TaskSpec | None = Field(
+        default=None,
+        description="The revision the deprecation made, frozen (null: an older publisher).",
+    )
+
+
+class TaskGroupChanged(Event):
+    """A task group was created, renamed, re-described or re-parented; carries it whole,
+    so a projection keeps the group hierarchy (a DAG) without calling catalog."""
+
+    type: Literal["catalog.task_group.changed"] = Field(
+        default="catalog.task_group.changed", description="Message type."
+    )
+    group_id: UUID = Field(description="The group.")
+    key: str = Field(description="Stable group key; never changes.")
+    name: str = Field(description="Display name.")
+    description: str = Field(default="", description="What the group holds.")
+    parents: list[str] = Field(default_factory=list, description="Parent group keys.")
+    metadata: JsonObject = Field(default_factory=dict, description="Free-form JSON object.")
+    revision: int = Field(ge=1, description="The group's version after this change.")
 
 
 class AgentLimits(Contract):
@@ -320,6 +344,10 @@ class AgentDeprecated(Event):
     agent_id: UUID = Field(description="The agent.")
     name: str = Field(description="Agent name.")
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
+    spec: AgentSpec | None = Field(
+        default=None,
+        description="The agent's newest revision, frozen (null: an older publisher).",
+    )
 
 
 class TemplateSpec(Contract):
@@ -348,6 +376,7 @@ class TemplateCreated(Event):
     )
     template_id: UUID = Field(description="The template.")
     spec: TemplateSpec = Field(description="Its definition.")
+    status: CatalogStatus = Field(default=CatalogStatus.DRAFT, description="Lifecycle status.")
 
 
 class TemplateUpdated(Event):
@@ -358,6 +387,9 @@ class TemplateUpdated(Event):
     )
     template_id: UUID = Field(description="The template.")
     spec: TemplateSpec = Field(description="The new revision.")
+    status: CatalogStatus = Field(
+        default=CatalogStatus.DRAFT, description="The new revision's lifecycle status."
+    )
 
 
 class TemplatePublished(Event):
@@ -369,6 +401,10 @@ class TemplatePublished(Event):
     template_id: UUID = Field(description="The template.")
     key: str = Field(description="Template key.")
     version: int = Field(ge=1, description="Published revision.")
+    spec: TemplateSpec | None = Field(
+        default=None,
+        description="The published revision, frozen (null: an older publisher).",
+    )
 
 
 class TemplateDeprecated(Event):
@@ -380,3 +416,7 @@ class TemplateDeprecated(Event):
     template_id: UUID = Field(description="The template.")
     key: str = Field(description="Template key.")
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
+    spec: TemplateSpec | None = Field(
+        default=None,
+        description="The template's newest revision, frozen (null: an older publisher).",
+    )

@@ -197,6 +197,15 @@ TOPICS: tuple[Topic, ...] = (
         (catalog.TaskCreated, catalog.TaskUpdated, catalog.TaskDeprecated),
         consumers=("discovery", "planning"),
     ),
+    # its own topic: every payload of a topic carries the topic's key, and a group is no task
+    _topic(
+        names.CATALOG_TASK_GROUPS_V1,
+        "group_id",
+        3,
+        "The task catalog's group hierarchy (a DAG): every change to a group, whole.",
+        (catalog.TaskGroupChanged,),
+        consumers=("discovery", "planning"),
+    ),
     _topic(
         names.CATALOG_AGENTS_V1,
         "agent_id",

@@ -98,6 +98,10 @@ async def test_an_agent_is_revised_published_and_deprecated_with_its_events(
     assert isinstance(payloads[2], AgentUpdated)
     assert (payloads[2].status, payloads[2].spec.version) == ("published", 2)
     assert payloads[2].spec.model_dump(mode="json") == done.json()["spec"]
+    # a projection keeps the deprecated agent's definition without calling catalog
+    assert isinstance(payloads[3], AgentDeprecated)
+    assert payloads[3].spec is not None
+    assert payloads[3].spec.model_dump(mode="json") == done.json()["spec"]
 
 
 async def test_tools_an_agent_names_must_be_the_tenants_and_published(service: Service) -> None:

@@ -3,6 +3,7 @@ group and below it, revisions under If-Match, the history, the events."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -137,3 +138,124 @@ async def test_every_task_change_is_in_its_history_and_on_the_topic(service: Ser
         TaskDeprecated,
     ]
     assert events[2].payload.spec.model_dump(mode="json") == entries[2]["spec"]
+    # the deprecation's revision (4) goes out whole, as every other change does
+    assert events[3].payload.spec is not None
+    assert events[3].payload.spec.model_dump(mode="json") == entries[3]["spec"]
+
+
+async def test_tasks_and_groups_keep_bounded_metadata_in_history_and_events(
+    service: Service,
+) -> None:
+    tenant = uuid4()
+    meta = {"owner": "sales", "sla": {"hours": 4}, "labels": ["crm", 2, None, True]}
+    body = {"key": "meta", "name": "Meta", "metadata": meta}
+    made = await service.client.post("/v1/task-groups", json=body, headers=auth(tenant))
+    assert (made.status_code, made.json().get("metadata")) == (201, meta), made.text
+    url = f"/v1/task-groups/{made.json()['id']}"
+    moved = await service.client.put(
+        url,
+        json={"name": "Meta", "metadata": {"owner": "ops"}},
+        headers=auth(tenant) | {"If-Match": '"1"'},
+    )
+    assert (moved.status_code, moved.json()["metadata"]) == (200, {"owner": "ops"}), moved.text
+    assert (await service.client.get(url, headers=auth(tenant))).json()["metadata"] == {
+        "owner": "ops"
+    }
+
+    body = {"key": "meta.t", "name": "T", "description": "d", "groups": ["meta"], "metadata": meta}
+    task_made = await service.client.post("/v1/tasks", json=body, headers=auth(tenant))
+    assert task_made.status_code == 201, task_made.text
+    assert task_made.json()["spec"]["metadata"] == meta
+    task_url = f"/v1/tasks/{task_made.json()['id']}"
+    edited = await service.client.put(
+        task_url,
+        json={"name": "T", "description": "d", "metadata": {"owner": "ops"}},
+        headers=auth(tenant) | {"If-Match": '"1"'},
+    )
+    assert edited.status_code == 200, edited.text
+    history = await service.client.get(f"{task_url}/history", headers=auth(tenant))
+    assert [e["spec"]["metadata"] for e in history.json()["items"]] == [meta, {"owner": "ops"}]
+    events = await task_events(service, task_made.json()["id"], 2)
+    assert [e.payload.spec.metadata for e in events] == [meta, {"owner": "ops"}]
+
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(20):
+        inner["x"] = {}
+        inner = inner["x"]
+    for bad, code in (
+        (deep, "metadata_too_deep"),
+        ({"x": "a" * 20_000}, "metadata_too_large"),
+    ):
+        for where, json_body in (
+            ("/v1/task-groups", {"key": "bad", "name": "B", "metadata": bad}),
+            ("/v1/tasks", {"key": "bad", "name": "B", "description": "d", "metadata": bad}),
+        ):
+            refused = await service.client.post(where, json=json_body, headers=auth(tenant))
+            assert (refused.status_code, refused.json().get("code"), refused.json()["field"]) == (
+                422,
+                code,
+                "metadata",
+            ), refused.text
+    for bad_value in ([1], "text", {"k": "\u0000"}):
+        refused = await service.client.post(
+            "/v1/task-groups",
+            json={"key": "bad", "name": "B", "metadata": bad_value},
+            headers=auth(tenant),
+        )
+        assert refused.status_code == 422, refused.text
+
+
+async def test_every_group_change_is_in_its_history(service: Service) -> None:
+    tenant = uuid4()
+    await group(service, tenant, "top")
+    made = await group(service, tenant, "mid", "top")
+    url = f"/v1/task-groups/{made['id']}"
+    renamed = await service.client.put(
+        url,
+        json={"name": "Middle", "parents": ["top"], "metadata": {"owner": "ops"}},
+        headers=auth(tenant) | {"If-Match": '"1"'},
+    )
+    assert renamed.status_code == 200, renamed.text
+    moved = await service.client.put(
+        url, json={"name": "Middle"}, headers=auth(tenant) | {"If-Match": '"2"'}
+    )
+    assert (moved.status_code, moved.json()["parents"]) == (200, []), moved.text
+    first = await service.client.get(f"{url}/history?limit=2", headers=auth(tenant))
+    assert first.status_code == 200, first.text
+    rest = await service.client.get(
+        f"{url}/history?cursor={first.json()['next_cursor']}", headers=auth(tenant)
+    )
+    entries = first.json()["items"] + rest.json()["items"]
+    assert [(e["revision"], e["name"], e["parents"], e["metadata"]) for e in entries] == [
+        (1, "MID", ["top"], {}),
+        (2, "Middle", ["top"], {"owner": "ops"}),
+        (3, "Middle", [], {}),
+    ]
+    other = await service.client.get(f"{url}/history", headers=auth(uuid4()))
+    assert other.status_code == 404, other.text
+
+
+async def test_the_group_history_backfill_starts_each_group_at_its_current_version(
+    service: Service,
+) -> None:
+    tenant = uuid4()
+    await group(service, tenant, "b2")
+    await group(service, tenant, "a1")
+    made = await group(service, tenant, "kid", "b2", "a1")
+    moved = await service.client.put(
+        f"/v1/task-groups/{made['id']}",
+        json={"name": "Kid", "parents": ["b2", "a1"], "metadata": {"k": [1]}},
+        headers=auth(tenant) | {"If-Match": '"1"'},
+    )
+    assert moved.status_code == 200, moved.text
+    # as before migration 0008: the tenant's groups have no history
+    await service.owner_sql("DELETE FROM task_group_history WHERE tenant_id = :t", t=tenant)
+    fill = importlib.import_module("agentsuite_catalog.migrations.versions.0008_task_group_history")
+    await service.owner_sql(fill.BACKFILL)
+    history = await service.client.get(
+        f"/v1/task-groups/{made['id']}/history", headers=auth(tenant)
+    )
+    assert [
+        (e["revision"], e["name"], e["parents"], e["metadata"]) for e in history.json()["items"]
+    ] == [(2, "Kid", ["a1", "b2"], {"k": [1]})]

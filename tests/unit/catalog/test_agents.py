@@ -69,11 +69,13 @@ def test_a_bad_agent_is_refused_naming_the_field(draft: AgentDraft, code: str, f
 
 
 def test_the_name_never_changes_and_a_deprecated_agent_takes_no_revision() -> None:
-    agent, _, _ = new_agent(uuid4(), "helper", DRAFT, NOW)
+    agent, first, _ = new_agent(uuid4(), "helper", DRAFT, NOW)
     with pytest.raises(Invalid) as refused:
         revise(agent, DRAFT, NOW, name="other")
     assert (refused.value.code, refused.value.field) == ("name_immutable", "name")
-    agent, events = deprecate(agent, "replaced", NOW)
-    assert events == [AgentDeprecated(agent_id=agent.id, name="helper", reason="replaced")]
+    agent, events = deprecate(agent, first.spec, "replaced", NOW)
+    assert events == [
+        AgentDeprecated(agent_id=agent.id, name="helper", reason="replaced", spec=first.spec)
+    ]
     with pytest.raises(Conflict):
         revise(agent, DRAFT, NOW)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs published
 
 from agentsuite_catalog.domain.compat import breaks
 from agentsuite_catalog.domain.schemas import check_schema
@@ -130,3 +131,85 @@ def test_a_schema_deeper_than_the_edge_admits_is_compared() -> None:
     found = breaks(old, new)
     assert len(found) == 1
     assert found[0].path.endswith(".a")
+
+
+# --- soundness: "not breaking" means the new schema accepts what the old one described ------
+
+
+def instances(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values `schema` (one of SCHEMAS) accepts, objects holding only declared properties:
+    the input a caller of the old schema sends. Undeclared extras are left out on purpose:
+    the rule lets a new version declare a property an old caller never described (adding an
+    optional property is not breaking), so an extra the old schema left open is the one kind
+    of input that rule does not promise to keep valid."""
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    if schema.get("type") == "object":
+        props = schema.get("properties", {})
+        required = set(schema.get("required", ()))
+        return st.fixed_dictionaries(
+            {k: instances(v) for k, v in props.items() if k in required},
+            optional={k: instances(v) for k, v in props.items() if k not in required},
+        )
+    scalars: dict[str, st.SearchStrategy[Any]] = {
+        "string": st.text(max_size=5),
+        "integer": st.integers(-5, 5),
+        "number": st.one_of(st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False)),
+        "boolean": st.booleans(),
+        "null": st.none(),
+    }
+    declared = schema.get("type")
+    if declared is None:
+        return st.one_of(*scalars.values(), st.lists(st.integers(), max_size=2))
+    return scalars[declared]
+
+
+def mutated(schema: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    """`schema` with a few edits of the kinds the rule judges: properties added (optional or
+    required) or removed, a property required or not, a type or an enum changed, a
+    subschema replaced."""
+    new = copy.deepcopy(schema)
+    for _ in range(data.draw(st.integers(1, 3))):
+        node = data.draw(st.sampled_from(object_nodes(new)))
+        props = node.setdefault("properties", {})
+        edit = data.draw(
+            st.sampled_from(["add", "add_required", "remove", "require", "unrequire", "replace"])
+        )
+        name = data.draw(NAMES)
+        if edit in {"add", "add_required"} and name not in props:
+            props[name] = data.draw(SCHEMAS)
+            if edit == "add_required":
+                node["required"] = sorted({*node.get("required", ()), name})
+        elif props and edit in {"remove", "require", "unrequire", "replace"}:
+            name = data.draw(st.sampled_from(sorted(props)))
+            required = set(node.get("required", ()))
+            if edit == "remove":
+                del props[name]
+                required.discard(name)
+            elif edit == "require":
+                required.add(name)
+            elif edit == "unrequire":
+                required.discard(name)
+            else:
+                props[name] = data.draw(SCHEMAS)
+            if required:
+                node["required"] = sorted(required)
+            else:
+                node.pop("required", None)
+    return new
+
+
+@settings(max_examples=300, deadline=None)
+@given(OBJECTS, st.data())
+def test_a_change_judged_compatible_accepts_every_input_the_old_schema_described(
+    old: dict[str, Any], data: st.DataObject
+) -> None:
+    new = mutated(old, data) if data.draw(st.booleans()) else data.draw(OBJECTS)
+    check_schema(new, "input_schema")
+    if breaks(old, new):
+        return
+    validator = Draft202012Validator(new)
+    for _ in range(5):
+        instance = data.draw(instances(old))
+        assert Draft202012Validator(old).is_valid(instance)  # the generator is faithful
+        assert validator.is_valid(instance), (old, new, instance)

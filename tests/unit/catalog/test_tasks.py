@@ -13,11 +13,18 @@ from agentsuite_catalog.domain.tasks import (
     deprecate_task,
     edit_group,
     edit_task,
+    group_changed,
     new_group,
     new_task,
     publish_task,
 )
-from agentsuite_contracts.catalog import CatalogStatus, TaskCreated, TaskDeprecated, TaskUpdated
+from agentsuite_contracts.catalog import (
+    CatalogStatus,
+    TaskCreated,
+    TaskDeprecated,
+    TaskGroupChanged,
+    TaskUpdated,
+)
 from agentsuite_kit.errors import Conflict, Invalid
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -54,7 +61,9 @@ def test_every_task_change_is_a_revision_with_its_history_entry_and_event() -> N
     with pytest.raises(Conflict):
         publish_task(task, NOW)
     task, change, events = deprecate_task(task, "obsolete", NOW)
-    assert events == [TaskDeprecated(task_id=task.id, key=task.key, reason="obsolete")]
+    assert events == [
+        TaskDeprecated(task_id=task.id, key=task.key, reason="obsolete", spec=change.spec)
+    ]
     with pytest.raises(Conflict):
         edit_task(task, DRAFT, None, NOW)
 
@@ -76,3 +85,57 @@ def test_a_bad_task_is_refused_naming_the_field(draft: TaskDraft, code: str, fie
     with pytest.raises(Invalid) as refused:
         new_task(uuid4(), "k", draft, NOW)
     assert (refused.value.code, refused.value.field) == (code, field)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "code", "field"),
+    [
+        ([1], "metadata_invalid", "metadata"),
+        (
+            {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {}}}}}}}}},
+            "metadata_too_deep",
+            "metadata",
+        ),
+        ({"x": "a" * 20_000}, "metadata_too_large", "metadata"),
+        ({"x": ["ok", "nul\x00"]}, "metadata_invalid", "metadata.x[1]"),
+        ({"x\ud800": 1}, "metadata_invalid", "metadata.x\\ud800"),  # the name spelled out
+        ({"x": float("nan")}, "metadata_invalid", "metadata.x"),
+    ],
+)
+def test_metadata_out_of_bounds_is_refused_naming_the_field(
+    metadata: object, code: str, field: str
+) -> None:
+    for make in (
+        lambda: new_task(
+            uuid4(), "t", TaskDraft(name="n", description="d", metadata=metadata), NOW
+        ),
+        lambda: new_group(uuid4(), "g", "G", "", (), NOW, metadata),
+    ):
+        with pytest.raises(Invalid) as refused:
+            make()
+        assert (refused.value.code, refused.value.field) == (code, field)
+
+
+def test_metadata_within_bounds_is_kept() -> None:
+    meta = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {}}}}}}}, "n": [1, 2.5, None]}
+    task, change, _ = new_task(
+        uuid4(), "t", TaskDraft(name="n", description="d", metadata=meta), NOW
+    )
+    assert task.spec.metadata == change.spec.metadata == meta
+    assert new_group(uuid4(), "g", "G", "", (), NOW, meta).metadata == meta
+
+
+def test_a_group_change_is_a_history_entry_and_an_event_carrying_the_group_whole() -> None:
+    group = new_group(uuid4(), "mid", "Mid", "", ("top",), NOW, {"owner": "ops"})
+    change, events = group_changed(group, NOW)
+    assert (change.revision, change.parents, change.metadata) == (1, ("top",), {"owner": "ops"})
+    assert events == [
+        TaskGroupChanged(
+            group_id=group.id,
+            key="mid",
+            name="Mid",
+            parents=["top"],
+            metadata={"owner": "ops"},
+            revision=1,
+        )
+    ]

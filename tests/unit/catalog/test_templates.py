@@ -56,7 +56,9 @@ def test_a_template_is_revised_and_a_published_revision_stays() -> None:
     assert (template.spec.kind, template.spec.tags) == ("sales", ["crm"])
     assert events == [TemplateCreated(template_id=template.id, spec=template.spec)]
     template, events = publish(template, NOW)
-    assert events == [TemplatePublished(template_id=template.id, key="leads", version=1)]
+    assert events == [
+        TemplatePublished(template_id=template.id, key="leads", version=1, spec=template.spec)
+    ]
     with pytest.raises(Conflict):
         publish(template, NOW)
     revised, events = revise(template, draft(phase("a"), phase("b")), NOW)

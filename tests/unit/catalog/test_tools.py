@@ -299,6 +299,22 @@ def test_a_breaking_input_schema_needs_a_major_bump() -> None:
     assert events[-1].version == "2.0.0"
 
 
+def test_a_version_published_below_a_published_one_must_not_break_its_callers() -> None:
+    # 1.2.0 is out with QUERY; 1.1.0, published late, takes an extra `page` that 1.2.0
+    # refuses (a removed property): a caller of 1.1.0 moving to 1.2.0, a minor step, breaks
+    tool, versions = versions_after(("1.0.0", QUERY), ("1.2.0", QUERY))
+    wider = QUERY | {"properties": QUERY["properties"] | {"page": {"type": "integer"}}}
+    late, _ = new_version(tool, versions, draft("1.1.0", wider), NOW)
+    with refused("breaking_change", "input_schema"):
+        publish(tool, late, [*versions, late], NOW)
+    # the same schema as its neighbours breaks nobody; a 2.x neighbour may differ at will
+    same, _ = new_version(tool, versions, draft("1.1.1", QUERY), NOW)
+    publish(tool, same, [*versions, same], NOW)
+    tool, majors = versions_after(("1.0.0", QUERY), ("2.0.0", {"type": "object"}))
+    patch, _ = new_version(tool, majors, draft("1.0.1", wider), NOW)
+    publish(tool, patch, [*majors, patch], NOW)
+
+
 def test_zero_major_versions_may_break_on_a_minor_bump() -> None:
     tool, versions = versions_after(("0.1.0", QUERY))
     made, _ = new_version(tool, versions, draft("0.2.0", {"type": "object"}), NOW)

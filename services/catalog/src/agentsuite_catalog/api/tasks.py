@@ -13,11 +13,9 @@ from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, TaskReader, TaskWrite
 from agentsuite_catalog.domain.tasks import (
     MAX_GROUPS,
     MAX_NAME,
-    MAX_PARENTS,
     MAX_TEXT,
     MAX_TOOLS,
     Change,
-    Group,
     Task,
     TaskDraft,
 )
@@ -58,36 +56,10 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class GroupFields(Body):
-    name: str = Field(min_length=1, max_length=MAX_NAME)
-    description: str = Field(default="", max_length=MAX_TEXT)
-    parents: list[Key] = Field(default_factory=list, max_length=MAX_PARENTS)
-
-
-class GroupIn(GroupFields):
-    key: Key = Field(description="Stable key, e.g. `research`.")
-
-
-class GroupView(BaseModel):
-    id: UUID
-    key: str
-    name: str
-    description: str
-    parents: list[str]
-    version: int
-    created_at: datetime
-
-    @classmethod
-    def of(cls, group: Group) -> "GroupView":
-        return cls(
-            id=group.id,
-            key=group.key,
-            name=group.name,
-            description=group.description,
-            parents=list(group.parents),
-            version=group.version,
-            created_at=group.created_at,
-        )
+Metadata = Annotated[
+    dict[str, Any],
+    Field(description="Free-form JSON object, at most 8 levels deep and 16 KiB as JSON."),
+]
 
 
 class TaskFields(Body):
@@ -98,6 +70,7 @@ class TaskFields(Body):
     input_schema: dict[str, Any] = Field(default_factory=dict)
     output_schema: dict[str, Any] = Field(default_factory=dict)
     requires_approval: bool = False
+    metadata: Metadata = Field(default_factory=dict)
 
     def draft(self) -> TaskDraft:
         return TaskDraft(
@@ -108,6 +81,7 @@ class TaskFields(Body):
             input_schema=self.input_schema,
             output_schema=self.output_schema,
             requires_approval=self.requires_approval,
+            metadata=self.metadata,
         )
 
 
@@ -161,75 +135,6 @@ class ChangeView(BaseModel):
             note=change.note,
             at=change.at,
         )
-
-
-# --- groups ----------------------------------------------------------------------------
-
-
-@router.post(
-    "/task-groups",
-    status_code=201,
-    response_model=GroupView,
-    responses=errors((400, "A malformed Idempotency-Key."), INACTIVE, INVALID, TOO_LARGE),
-)
-async def post_group(
-    body: GroupIn,
-    request: Request,
-    principal: TaskWriter,
-    uow: Uow,
-    deps: AppDeps,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Create a task group under `parents` (group keys). Honours `Idempotency-Key`."""
-    idem = await idempotency(request, uow.session, subject=principal.subject)
-    if idem.replay is not None:
-        return idem.replay
-    command = handlers.CreateGroup(body.key, body.name, body.description, body.parents)
-    group = await handlers.create_group(command, uow, deps)
-    headers = {"Location": f"/v1/task-groups/{group.id}"}
-    return await created(idem, uow, GroupView.of(group), version=group.version, headers=headers)
-
-
-@router.get("/task-groups", response_model=Page[GroupView], responses=errors(BAD_CURSOR))
-async def list_groups(principal: TaskReader, uow: Uow, pages: Pages) -> Page[GroupView]:
-    """The tenant's task groups by key."""
-    rows = await uow.tasks.groups_page(shaped(pages, str), pages.limit)
-    page = paginate(rows, pages.limit, lambda g: (g.key,))
-    items = [GroupView.of(g) for g in page.items]
-    return Page[GroupView](items=items, next_cursor=page.next_cursor)
-
-
-@router.get("/task-groups/{group_id}", response_model=GroupView, responses=errors(NOT_FOUND))
-async def get_group(
-    group_id: UUID, response: Response, principal: TaskReader, uow: Uow
-) -> GroupView:
-    """One task group; its ETag is its version."""
-    group = found(await uow.tasks.group(group_id), f"no task group {group_id}", "group_not_found")
-    return tagged(response, GroupView.of(group))
-
-
-@router.put(
-    "/task-groups/{group_id}",
-    response_model=GroupView,
-    responses=errors(NOT_FOUND, INACTIVE, STALE, NO_MATCH, INVALID, TOO_LARGE),
-)
-async def put_group(
-    group_id: UUID,
-    body: GroupFields,
-    response: Response,
-    principal: TaskWriter,
-    uow: Uow,
-    deps: AppDeps,
-    if_match: IfMatch,
-) -> GroupView:
-    """Change a group's name, description or parents; a parent that would make the group
-    its own ancestor is a 422 (`group_cycle` on `parents`). Needs `If-Match`."""
-    command = handlers.EditGroup(
-        group_id, body.name, if_match.check, body.description, body.parents
-    )
-    group = await handlers.edit_group(command, uow, deps)
-    await uow.commit()
-    return tagged(response, GroupView.of(group))
 
 
 # --- tasks -----------------------------------------------------------------------------

@@ -162,8 +162,11 @@ def publish(agent: Agent, revision: Revision, now: datetime) -> tuple[Revision, 
     return done, [event]
 
 
-def deprecate(agent: Agent, reason: str | None, now: datetime) -> tuple[Agent, list[Payload]]:
+def deprecate(
+    agent: Agent, newest: AgentSpec | None, reason: str | None, now: datetime
+) -> tuple[Agent, list[Payload]]:
+    """`newest`: the newest revision's spec, sent whole so projections need not ask."""
     if agent.deprecated_at is not None:
         raise Conflict("agent_deprecated", f"agent {agent.name} is deprecated already")
-    event = AgentDeprecated(agent_id=agent.id, name=agent.name, reason=reason)
+    event = AgentDeprecated(agent_id=agent.id, name=agent.name, reason=reason, spec=newest)
     return replace(agent, deprecated_at=now), [event]

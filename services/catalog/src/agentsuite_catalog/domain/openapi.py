@@ -6,13 +6,13 @@ import fetches nothing), and no `$ref` that leads back to itself without a schem
 between (the validator recurses on those until Python's stack runs out). Each operation's
 schemas are then inlined, `$ref` by `$ref`, under a node budget and refusing a `$ref`
 cycle (a recursive schema): a JSON Schema with no reference left, which is what tools
-carry. One operation's fault fails that operation only, named in the report.
+carry (both in `openapi_refs`). One operation's fault fails that operation only, named in
+the report.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValida
 from openapi_spec_validator.validation.exceptions import DuplicateOperationIDError
 
 from agentsuite_catalog.domain.bindings import HttpSpec, sendable_header
+from agentsuite_catalog.domain.openapi_refs import check_refs, inline, walk
 from agentsuite_catalog.domain.openapi_security import auth_of
 from agentsuite_catalog.domain.schemas import MAX_NODES
 from agentsuite_catalog.domain.tools import MAX_DESCRIPTION, MAX_TAGS, TOOL_NAME, Draft
@@ -27,7 +28,6 @@ from agentsuite_contracts.catalog import SideEffect
 from agentsuite_kit.errors import Invalid
 
 MAX_OPERATIONS = 1_000
-MAX_DEPTH = 128  # nesting of one inlined schema
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 CALLABLE = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})  # what an http binding sends
 SIDE_EFFECTS = {
@@ -35,7 +35,6 @@ SIDE_EFFECTS = {
     "PUT": SideEffect.IDEMPOTENT,
     "DELETE": SideEffect.IDEMPOTENT,
 }
-DATA = frozenset({"enum", "const", "example", "examples", "default"})  # values, not schemas
 SERVER_VARIABLE = re.compile(r"\{([^{}]+)\}")
 # header parameters OpenAPI says to ignore (the media types and the credential are
 # described elsewhere in the document)
@@ -76,59 +75,6 @@ def operation_count(document: dict[str, Any]) -> int:
     )
 
 
-def _walk(value: Any, place: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every object of the document with its place; iterative (a deep document must not
-    exhaust the stack)."""
-    stack: list[tuple[str, Any]] = [(place, value)]
-    while stack:
-        where, node = stack.pop()
-        if isinstance(node, dict):
-            yield where, node
-            stack.extend((f"{where}.{key}", item) for key, item in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(node))
-
-
-def _pointer(document: Any, ref: str, field: str) -> Any:
-    if not ref.startswith("#"):
-        raise Invalid(
-            "ref_external",
-            f"$ref {ref[:200]!r} is not local: only #/... references are resolved (the import "
-            "fetches nothing)",
-            field=field,
-        )
-    node = document
-    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
-        key = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            raise Invalid("ref_unresolved", f"$ref {ref[:200]!r} points at nothing", field=field)
-    return node
-
-
-def _check_refs(document: dict[str, Any]) -> None:
-    """Every `$ref` local, and no chain of `$ref`s that leads back to itself."""
-    for place, node in _walk(document):
-        ref = node.get("$ref")
-        if not isinstance(ref, str):
-            continue
-        seen = [ref]
-        target = _pointer(document, ref, place)
-        while isinstance(target, dict) and isinstance(target.get("$ref"), str):
-            ref = target["$ref"]
-            if ref in seen:
-                raise Invalid(
-                    "ref_cycle",
-                    f"$ref {' -> '.join([*seen, ref])[:400]} leads back to itself",
-                    field=place,
-                )
-            seen.append(ref)
-            target = _pointer(document, ref, place)
-
-
 def check_document(document: Any) -> str:
     """The document's OpenAPI version (`3.0` or `3.1`); Invalid naming the place where it
     is over a bound, refers outside itself, loops on `$ref`s, or breaks the spec."""
@@ -145,7 +91,7 @@ def check_document(document: Any) -> str:
             f"the document has {count} operations; an import takes at most {MAX_OPERATIONS}",
             field="paths",
         )
-    _check_refs(document)
+    check_refs(document)
     validator = OpenAPIV30SpecValidator if line == "3.0" else OpenAPIV31SpecValidator
     try:
         for error in validator(document).iter_errors():
@@ -158,43 +104,10 @@ def check_document(document: Any) -> str:
     return line
 
 
-def _inline(node: Any, document: Any, trail: tuple[str, ...], budget: list[int], field: str) -> Any:
-    """`node` with every `$ref` replaced by what it points at; `trail` holds the refs being
-    inlined (a cycle) and one "" a level (the depth)."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise Invalid(
-            "schema_too_large", f"the inlined schema passes {MAX_NODES} nodes", field=field
-        )
-    if len(trail) > MAX_DEPTH:
-        raise Invalid("schema_too_deep", f"the schema nests past {MAX_DEPTH} levels", field=field)
-    if isinstance(node, list):
-        return [_inline(item, document, trail, budget, field) for item in node]
-    if not isinstance(node, dict):
-        return node
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        if ref in trail:
-            raise Invalid(
-                "ref_cycle",
-                f"$ref {ref[:200]} is recursive: tools take schemas without references",
-                field=field,
-            )
-        resolved = _inline(_pointer(document, ref, field), document, (*trail, ref), budget, field)
-        rest = {k: v for k, v in node.items() if k != "$ref"}
-        if rest and isinstance(resolved, dict):  # 3.1 allows keywords beside a $ref
-            return {**resolved, **_inline(rest, document, trail, budget, field)}
-        return resolved
-    return {
-        key: value if key in DATA else _inline(value, document, (*trail, ""), budget, field)
-        for key, value in node.items()
-    }
-
-
 def _from_30(schema: Any) -> Any:
     """A 3.0 Schema Object in Draft 2020-12 terms: `nullable` and the boolean exclusive
     bounds are 3.0's own."""
-    for _, node in _walk(schema):
+    for _, node in walk(schema):
         if node.pop("nullable", False) is True and isinstance(node.get("type"), str):
             node["type"] = [node["type"], "null"]
         for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
@@ -295,13 +208,13 @@ def _input_schema(
         (f"{place}.parameters", op.get("parameters")),
     ):
         for i, raw in enumerate(listed or []):
-            found = _inline(raw, document, (), budget, f"{where}[{i}]")
+            found = inline(raw, document, (), budget, f"{where}[{i}]")
             params[(found["name"], found["in"])] = (f"{where}[{i}]", found)
     properties, required, places = _properties(params)
     body = op.get("requestBody")
     if body is not None:
         where = f"{place}.requestBody"
-        resolved = _inline(body, document, (), budget, where)
+        resolved = inline(body, document, (), budget, where)
         if "body" in properties:
             raise Invalid("parameter_clash", "a parameter is named `body`", field=where)
         schema = _media_schema(resolved.get("content"))
@@ -319,7 +232,7 @@ def _output_schema(document: dict[str, Any], op: dict[str, Any], place: str) -> 
     for code in ("200", "201", "202", "2XX", "default"):
         if code in responses:
             where = f"{place}.responses.{code}"
-            response = _inline(responses[code], document, (), [MAX_NODES], where)
+            response = inline(responses[code], document, (), [MAX_NODES], where)
             return _media_schema(response.get("content") if isinstance(response, dict) else None)
     return None
 

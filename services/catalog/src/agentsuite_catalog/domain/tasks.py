@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from agentsuite_catalog.domain.metadata import check_metadata
 from agentsuite_catalog.domain.schemas import check_schema
 from agentsuite_catalog.domain.tools import check_name
 from agentsuite_contracts.catalog import (
     CatalogStatus,
     TaskCreated,
     TaskDeprecated,
+    TaskGroupChanged,
     TaskSpec,
     TaskUpdated,
 )
@@ -76,6 +78,40 @@ class Group:
     parents: tuple[str, ...]  # parent group keys
     version: int
     created_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    """One entry of a group's history: the group as a change left it."""
+
+    group_id: UUID
+    revision: int
+    name: str
+    description: str
+    parents: tuple[str, ...]
+    metadata: dict[str, Any]
+    at: datetime
+
+
+def group_changed(group: Group, now: datetime) -> tuple[GroupChange, list[Payload]]:
+    """The history entry and the event of a group as it now is (every change sends it
+    whole: a projection of the hierarchy needs no call back). Parents sorted, as a read
+    of the group lists them."""
+    parents = tuple(sorted(group.parents))
+    change = GroupChange(
+        group.id, group.version, group.name, group.description, parents, group.metadata, now
+    )
+    event = TaskGroupChanged(
+        group_id=group.id,
+        key=group.key,
+        name=group.name,
+        description=group.description,
+        parents=list(parents),
+        metadata=group.metadata,
+        revision=group.version,
+    )
+    return change, [event]
 
 
 def check_parents(key: str, parents: Collection[str], ancestors: Collection[str]) -> None:
@@ -90,7 +126,13 @@ def check_parents(key: str, parents: Collection[str], ancestors: Collection[str]
 
 
 def new_group(
-    tenant_id: UUID, key: str, name: str, description: str, parents: Sequence[str], now: datetime
+    tenant_id: UUID,
+    key: str,
+    name: str,
+    description: str,
+    parents: Sequence[str],
+    now: datetime,
+    metadata: Any = None,
 ) -> Group:
     key = check_key(key)
     parent_keys = _keys(parents, "parents", MAX_PARENTS)
@@ -104,11 +146,17 @@ def new_group(
         parent_keys,
         1,
         now,
+        check_metadata({} if metadata is None else metadata),
     )
 
 
 def edit_group(
-    group: Group, name: str, description: str, parents: Sequence[str], ancestors: Collection[str]
+    group: Group,
+    name: str,
+    description: str,
+    parents: Sequence[str],
+    ancestors: Collection[str],
+    metadata: Any = None,
 ) -> Group:
     """The group with new fields; `ancestors` of the new parents decide whether it cycles."""
     parent_keys = _keys(parents, "parents", MAX_PARENTS)
@@ -119,6 +167,7 @@ def edit_group(
         description=_text(description, "description", MAX_TEXT, blank=True),
         parents=parent_keys,
         version=group.version + 1,
+        metadata=check_metadata({} if metadata is None else metadata),
     )
 
 
@@ -134,6 +183,7 @@ class TaskDraft:
     input_schema: Any = field(default_factory=dict)
     output_schema: Any = field(default_factory=dict)
     requires_approval: bool = False
+    metadata: Any = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +235,7 @@ def _spec(key: str, version: int, draft: TaskDraft) -> TaskSpec:
         input_schema=check_schema(draft.input_schema, "input_schema"),
         output_schema=check_schema(draft.output_schema, "output_schema"),
         requires_approval=draft.requires_approval,
+        metadata=check_metadata(draft.metadata),
     )
 
 
@@ -234,4 +285,4 @@ def deprecate_task(
     spec = task.spec.model_copy(update={"version": task.version + 1})
     done = replace(task, spec=spec, status=CatalogStatus.DEPRECATED, updated_at=now)
     change = Change(task.id, spec.version, done.status, spec, reason or "deprecated", now)
-    return done, change, [TaskDeprecated(task_id=task.id, key=task.key, reason=reason)]
+    return done, change, [TaskDeprecated(task_id=task.id, key=task.key, reason=reason, spec=spec)]

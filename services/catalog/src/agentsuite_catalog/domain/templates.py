@@ -111,7 +111,7 @@ def new_template(
 ) -> tuple[Template, list[Payload]]:
     spec = spec_of(check_key(key), 1, draft)
     template = Template(uuid7(), tenant_id, CatalogStatus.DRAFT, spec, now, now)
-    return template, [TemplateCreated(template_id=template.id, spec=spec)]
+    return template, [TemplateCreated(template_id=template.id, spec=spec, status=template.status)]
 
 
 def revise(
@@ -122,7 +122,7 @@ def revise(
         raise Conflict("template_deprecated", f"template {template.key} is deprecated")
     spec = spec_of(template.key, template.version + 1, draft)
     done = replace(template, spec=spec, status=CatalogStatus.DRAFT, updated_at=now)
-    return done, [TemplateUpdated(template_id=template.id, spec=spec)]
+    return done, [TemplateUpdated(template_id=template.id, spec=spec, status=done.status)]
 
 
 def publish(template: Template, now: datetime) -> tuple[Template, list[Payload]]:
@@ -131,7 +131,9 @@ def publish(template: Template, now: datetime) -> tuple[Template, list[Payload]]
     if template.status != CatalogStatus.DRAFT:
         raise Conflict("not_a_draft", f"revision {template.version} is published already")
     done = replace(template, status=CatalogStatus.PUBLISHED, updated_at=now)
-    event = TemplatePublished(template_id=template.id, key=template.key, version=template.version)
+    event = TemplatePublished(
+        template_id=template.id, key=template.key, version=template.version, spec=template.spec
+    )
     return done, [event]
 
 
@@ -141,4 +143,7 @@ def deprecate(
     if template.deprecated:
         raise Conflict("template_deprecated", f"template {template.key} is deprecated already")
     done = replace(template, deprecated=True, updated_at=now)
-    return done, [TemplateDeprecated(template_id=template.id, key=template.key, reason=reason)]
+    event = TemplateDeprecated(
+        template_id=template.id, key=template.key, reason=reason, spec=template.spec
+    )
+    return done, [event]

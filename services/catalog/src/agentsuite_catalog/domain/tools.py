@@ -220,26 +220,51 @@ def predecessor(versions: Sequence[ToolVersion], of: ToolVersion) -> ToolVersion
     return max(before, key=lambda v: v.semver) if before else None
 
 
+def successor(versions: Sequence[ToolVersion], of: ToolVersion) -> ToolVersion | None:
+    """The lowest version above `of` that was ever published: where `of`'s callers go
+    next when `of` is published late (1.1.0 after 1.2.0)."""
+    after = [v for v in versions if v.ever_published and v.semver > of.semver]
+    return min(after, key=lambda v: v.semver) if after else None
+
+
+def _check_compatible(old: ToolVersion, new: ToolVersion, message: str) -> None:
+    """Invalid when `new` may not break `old` (no major step between them) and does."""
+    if new.semver.may_break(old.semver):
+        return
+    found = breaks(old.spec.input_schema, new.spec.input_schema)
+    if found:
+        listed = "; ".join(str(b) for b in found[:MAX_BREAKS])
+        raise Invalid("breaking_change", message.format(listed=listed), field="input_schema")
+
+
 def publish(
     tool: Tool, version: ToolVersion, versions: Sequence[ToolVersion], now: datetime
 ) -> tuple[Tool, ToolVersion, list[Payload]]:
-    """Publish draft `version`. Its input schema may break its predecessor's only under a
-    major bump (a minor one within 0.y.z)."""
+    """Publish draft `version`. Its input schema may break its predecessor's, and the next
+    published version's may break its own, only across a major bump (a minor one within
+    0.y.z)."""
     if version.status != DRAFT:
         raise Conflict(
             "not_a_draft", f"version {version.version} is {version.status.value}, not a draft"
         )
     before = predecessor(versions, version)
-    if before is not None and not version.semver.may_break(before.semver):
-        found = breaks(before.spec.input_schema, version.spec.input_schema)
-        if found:
-            listed = "; ".join(str(b) for b in found[:MAX_BREAKS])
-            raise Invalid(
-                "breaking_change",
-                f"the input schema breaks callers of {before.version} ({listed}): "
-                f"publish it as a new major version",
-                field="input_schema",
-            )
+    if before is not None:
+        _check_compatible(
+            before,
+            version,
+            f"the input schema breaks callers of {before.version} ({{listed}}): "
+            "publish it as a new major version",
+        )
+    # checked both ways: a version published below a published one is a step its own
+    # callers take on their way up, so the one above must not break it either
+    above = successor(versions, version)
+    if above is not None:
+        _check_compatible(
+            version,
+            above,
+            f"{above.version}, published already, would break callers of this version "
+            f"({{listed}}): give it an input schema {above.version} accepts, or another major",
+        )
     published = replace(version, status=PUBLISHED, published_at=now)
     after = [published if v.id == version.id else v for v in versions]
     head = head_of(after)

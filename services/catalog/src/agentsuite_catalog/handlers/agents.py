@@ -136,9 +136,10 @@ async def publish_revision(command: PublishRevision, uow: CatalogUow, deps: Deps
 async def deprecate_agent(command: DeprecateAgent, uow: CatalogUow, deps: Deps) -> Agent:
     await writable(uow)
     agent = await _agent(uow, command.agent_id, lock=True)
-    agent, events = domain.deprecate(agent, command.reason, now())
-    await uow.agents.save(agent, command.reason)
     newest = await uow.agents.revision(agent.id, agent.revisions)
+    spec = None if newest is None else newest.spec
+    agent, events = domain.deprecate(agent, spec, command.reason, now())
+    await uow.agents.save(agent, command.reason)
     if newest is not None:
         await _index(uow, agent, newest, now())
     emit(uow, events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from agentsuite_catalog.deps import Deps
@@ -25,6 +26,7 @@ class CreateGroup:
     name: str
     description: str = ""
     parents: Sequence[str] = ()
+    metadata: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class EditGroup:
     check: Check
     description: str = ""
     parents: Sequence[str] = ()
+    metadata: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +76,26 @@ async def _existing(uow: CatalogUow, keys: Sequence[str], field: str) -> dict[st
 async def create_group(command: CreateGroup, uow: CatalogUow, deps: Deps) -> Group:
     tenant_id = await writable(uow)
     group = domain.new_group(
-        tenant_id, command.key, command.name, command.description, command.parents, now()
+        tenant_id,
+        command.key,
+        command.name,
+        command.description,
+        command.parents,
+        now(),
+        command.metadata,
     )
     await uow.tasks.lock_hierarchy()
     parents = await _existing(uow, group.parents, "parents")
     if not await uow.tasks.add_group(group, parents):
         raise Conflict("key_taken", f"a task group {group.key} exists", field="key")
+    await _group_changed(uow, group)
     return group
+
+
+async def _group_changed(uow: CatalogUow, group: Group) -> None:
+    change, events = domain.group_changed(group, now())
+    await uow.tasks.record_group(group.tenant_id, change)
+    emit(uow, events)
 
 
 async def edit_group(command: EditGroup, uow: CatalogUow, deps: Deps) -> Group:
@@ -91,8 +107,11 @@ async def edit_group(command: EditGroup, uow: CatalogUow, deps: Deps) -> Group:
     command.check(group.version)
     parents = await _existing(uow, command.parents, "parents")
     ancestors = await uow.tasks.ancestors(list(parents.values()))
-    edited = domain.edit_group(group, command.name, command.description, command.parents, ancestors)
+    edited = domain.edit_group(
+        group, command.name, command.description, command.parents, ancestors, command.metadata
+    )
     await uow.tasks.save_group(edited, parents)
+    await _group_changed(uow, edited)
     return edited
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
@@ -111,7 +112,27 @@ task_groups = Table(
     Column("description", Text, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     UniqueConstraint("tenant_id", "key", name="uq_task_groups_tenant_key"),
+)
+
+# every change to a group, as the change left it (what a task's history is to a task)
+task_group_history = Table(
+    "task_group_history",
+    metadata,
+    Column(
+        "group_id",
+        PgUUID(as_uuid=True),
+        ForeignKey("task_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("revision", Integer, primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("parents", JSONB, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 task_group_edges = Table(

@@ -11,9 +11,10 @@ from sqlalchemy import ScalarSelect, delete, func, insert, literal, select, upda
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 
-from agentsuite_catalog.domain.tasks import Change, Group, Task
+from agentsuite_catalog.domain.tasks import Change, Group, GroupChange, Task
 from agentsuite_catalog.repositories.tables import (
     task_group_edges,
+    task_group_history,
     task_group_members,
     task_groups,
     task_history,
@@ -45,6 +46,7 @@ _GROUP = select(
     GROUPS.c.description,
     GROUPS.c.version,
     GROUPS.c.created_at,
+    GROUPS.c.metadata,
     _parents_of(GROUPS.c.id).label("parents"),
 )
 
@@ -59,6 +61,7 @@ def _group(row: RowMapping) -> Group:
         tuple(sorted(row["parents"] or ())),
         row["version"],
         row["created_at"],
+        row["metadata"],
     )
 
 
@@ -121,6 +124,7 @@ class Tasks(Repository):
                 description=group.description,
                 version=group.version,
                 created_at=group.created_at,
+                metadata=group.metadata,
             )
             .on_conflict_do_nothing(constraint="uq_task_groups_tenant_key")
             .returning(GROUPS.c.id)
@@ -134,7 +138,12 @@ class Tasks(Repository):
         await self.session.execute(
             update(GROUPS)
             .where(GROUPS.c.id == group.id)
-            .values(name=group.name, description=group.description, version=group.version)
+            .values(
+                name=group.name,
+                description=group.description,
+                version=group.version,
+                metadata=group.metadata,
+            )
         )
         await self.session.execute(delete(EDGES).where(EDGES.c.child_id == group.id))
         await self._link(group, parents)
@@ -161,6 +170,46 @@ class Tasks(Repository):
         if after is not None:
             query = query.where(GROUPS.c.key > after[0])
         return [_group(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def record_group(self, tenant_id: UUID, change: GroupChange) -> None:
+        await self.session.execute(
+            insert(task_group_history).values(
+                group_id=change.group_id,
+                revision=change.revision,
+                tenant_id=tenant_id,
+                name=change.name,
+                description=change.description,
+                parents=list(change.parents),
+                metadata=change.metadata,
+                at=change.at,
+            )
+        )
+
+    async def group_history(
+        self, group_id: UUID, after: Sequence[CursorValue] | None, limit: int
+    ) -> list[GroupChange]:
+        history = task_group_history
+        query = (
+            select(history)
+            .where(history.c.group_id == group_id)
+            .order_by(history.c.revision)
+            .limit(limit + 1)
+        )
+        if after is not None:
+            query = query.where(history.c.revision > after[0])
+        rows = (await self.session.execute(query)).mappings()
+        return [
+            GroupChange(
+                r["group_id"],
+                r["revision"],
+                r["name"],
+                r["description"],
+                tuple(r["parents"]),
+                r["metadata"],
+                r["at"],
+            )
+            for r in rows
+        ]
 
     # --- tasks ---------------------------------------------------------------------------
 
