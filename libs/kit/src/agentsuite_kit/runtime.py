@@ -211,9 +211,17 @@ class Runtime(Generic[U]):
                 client_id=s.kafka_client_id,
                 registry=spec.registry,
             )
-            # by default the join goes on in the background: see ConsumerGroup.start
-            await group.start(wait=s.consumers_join_before_ready)
             self.groups.append(group)
+        # by default the joins go on in the background: see ConsumerGroup.start. Waited
+        # for, they still run together: each lasts the broker's rebalance delay (5 s on
+        # Tansu), so one after another six groups took half a minute.
+        started = await asyncio.gather(
+            *(g.start(wait=s.consumers_join_before_ready) for g in self.groups),
+            return_exceptions=True,
+        )
+        for failed in started:
+            if isinstance(failed, BaseException):
+                raise failed
         if self.relay_enabled:
             self.relay = OutboxRelay(
                 self._engine,
