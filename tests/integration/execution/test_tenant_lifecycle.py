@@ -140,3 +140,9 @@ async def test_a_deleted_tenant_loses_its_secrets_and_starts_no_run(
     assert gone.status_code == 404, gone.text
     status, body = await start(engine, tenant, plan.plan_id)
     assert (status, body["code"]) == (409, "tenant_inactive"), body
+    # nor does a deleted tenant store a secret again
+    again = await engine.client.put(
+        "/v1/secrets/crm", json={"value": "sk-a-value"}, headers=auth(tenant)
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "tenant_deleted"), again.text
+    assert await secrets_of(engine, tenant) == 0
