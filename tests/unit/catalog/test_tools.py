@@ -20,6 +20,7 @@ from agentsuite_catalog.domain.bindings import (
 )
 from agentsuite_catalog.domain.schemas import MAX_NODES, check_schema, violations
 from agentsuite_catalog.domain.semver import SemVer, parse
+from agentsuite_catalog.domain.tenants import readable, retirement_order
 from agentsuite_catalog.domain.tools import (
     Deprecation,
     Draft,
@@ -41,6 +42,7 @@ from agentsuite_contracts.catalog import (
     ToolVersionDeprecated,
     ToolVersionPublished,
 )
+from agentsuite_contracts.identity import TenantStatus
 from agentsuite_kit.errors import Conflict, Invalid
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -339,3 +341,19 @@ def test_deprecating_moves_the_head_then_deprecates_the_tool() -> None:
     with refused("sunset_past", "sunset_at"):
         t, vs = versions_after(("1.0.0", QUERY))
         deprecate(t, vs[0], vs, Deprecation(NOW, NOW - timedelta(seconds=1)))
+
+
+def test_a_deleted_tenants_tool_leaves_head_last_without_moving_the_head() -> None:
+    tool, versions = versions_after(("1.0.0", QUERY), ("1.1.0", QUERY), ("1.2.0", QUERY))
+    order = retirement_order(tool, versions)
+    assert [v.version for v in order] == ["1.0.0", "1.1.0", "1.2.0"]
+    shuffled = retirement_order(tool, [versions[2], versions[0], versions[1]])
+    assert shuffled[-1].version == tool.head == "1.2.0"
+    sent: list[str] = []
+    for version in order:
+        tool, done, events = deprecate(tool, version, versions, Deprecation(NOW, NOW))
+        versions = [done if v.id == done.id else v for v in versions]
+        sent += [type(e).__name__ for e in events]
+    assert sent == ["ToolVersionDeprecated"] * 3 + ["ToolDeprecated"]
+    assert tool.head is None
+    assert (readable(TenantStatus.SUSPENDED), readable(TenantStatus.DELETED)) == (True, False)

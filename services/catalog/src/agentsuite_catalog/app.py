@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 from agentsuite_catalog.api import ROUTERS
 from agentsuite_catalog.consumers import consumers
 from agentsuite_catalog.deps import Deps
+from agentsuite_catalog.handlers.tenants import RETIRE, retire_job
 from agentsuite_catalog.settings import CatalogSettings
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_kit.auth import JwksKeySet
@@ -20,7 +22,11 @@ def build(settings: CatalogSettings, *, keyset: JwksKeySet | None = None) -> Fas
     """The app; `keyset` replaces the one built from `jwks_url` (tests sign their own)."""
     deps = Deps(settings)
     deps.runtime = Runtime[CatalogUow](
-        settings, uow=CatalogUow, consumers=consumers(deps), keyset=keyset
+        settings,
+        uow=CatalogUow,
+        consumers=consumers(deps),
+        jobs={RETIRE: partial(retire_job, deps=deps)},
+        keyset=keyset,
     )
     app = deps.runtime.app(title="catalog", version="1", routers=ROUTERS)
     app.state.deps = deps

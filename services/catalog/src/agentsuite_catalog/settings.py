@@ -25,3 +25,10 @@ class CatalogSettings(ServiceSettings):
         le=300,
         description="Seconds an MCP import may take to connect and list the server's tools.",
     )
+    retire_batch: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="Tools, agents and templates a deleted tenant's retirement deprecates "
+        "per transaction (a tenant with 25,000 tools: 125 of them).",
+    )

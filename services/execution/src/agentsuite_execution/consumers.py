@@ -1,5 +1,5 @@
-"""Kafka subscriptions: planning, catalog and identity-role projections, schedule firings,
-LLM answers.
+"""Kafka subscriptions: planning, catalog, identity-role and tenant projections, schedule
+firings, LLM answers.
 
 One `ConsumerSpec` per topic, each its own group (`execution.<name>`): a slow topic
 never holds another's events back. Every handler checks its envelope first
@@ -23,6 +23,7 @@ from agentsuite_execution.handlers import projections
 from agentsuite_execution.handlers.consistency import guarded
 from agentsuite_execution.handlers.responses import llm_consumers
 from agentsuite_execution.handlers.roles import role_consumers
+from agentsuite_execution.handlers.tenants import tenant_consumers
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import ConsumerSpec
 
@@ -49,6 +50,7 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
         ),
         *llm_consumers(deps),
         *role_consumers(deps),
+        *tenant_consumers(deps),
     ]
     # an event whose envelope and payload disagree is dead-lettered, never applied
     return [guarded(spec) for spec in specs]

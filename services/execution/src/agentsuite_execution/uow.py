@@ -7,6 +7,7 @@ from agentsuite_execution.repositories.projections import Agents, Models, Plans,
 from agentsuite_execution.repositories.roles import Roles
 from agentsuite_execution.repositories.secrets import Secrets
 from agentsuite_execution.repositories.steps import Steps
+from agentsuite_execution.repositories.tenants import Tenants
 from agentsuite_execution.repositories.timers import Approvals, LlmCalls, Log, Timers
 from agentsuite_kit.db import UnitOfWork
 from agentsuite_kit.db.scoped import ScopedConnection
@@ -27,6 +28,7 @@ class ExecutionUow(UnitOfWork):
         self.log = Log(session)
         self.roles = Roles(session)
         self.secrets = Secrets(session)
+        self.tenants = Tenants(session)
 
     async def flush_events(self) -> None:
         """Before the kit writes the outbox: the log rows in one statement, and the step

@@ -107,10 +107,10 @@ async def model_retired(event: Envelope[ModelRetired], uow: ExecutionUow) -> Non
 async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, deps: Deps) -> None:
     """Start the slot's run (`start` makes a repeated slot one run).
 
-    A firing that can never run (plan archived, inputs refused) is dropped with a
-    warning. Any other refusal (the plan version not approved here yet: planning's two
-    topics are not ordered with each other) goes back to the consumer's retry tiers
-    (`NotRunnableYet`).
+    A firing that can never run (plan archived, inputs refused, the tenant suspended or
+    deleted) is dropped with a warning. Any other refusal (the plan version not approved
+    here yet: planning's two topics are not ordered with each other) goes back to the
+    consumer's retry tiers (`NotRunnableYet`).
     """
     fired = event.payload
     command = runs.StartRun(
@@ -124,7 +124,9 @@ async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, deps
     try:
         await runs.start(command, uow, deps)
     except RunError as exc:
-        if exc.code != "invalid" and not await uow.plans.archived(fired.plan_id):
+        # a suspended or deleted tenant's slot is not run, nor retried: it is dropped
+        retry = exc.code not in ("invalid", "tenant_inactive")
+        if retry and not await uow.plans.archived(fired.plan_id):
             raise NotRunnableYet(f"{exc.code}: {exc.message}") from exc
         log.warning(
             "schedule %s: slot %s of plan %s v%s not run: %s (field %s)",

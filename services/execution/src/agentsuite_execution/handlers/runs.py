@@ -21,6 +21,7 @@ from agentsuite_execution.domain.errors import RunError
 from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run
 from agentsuite_execution.domain.states import RunStatus
+from agentsuite_execution.domain.tenants import may_start
 from agentsuite_execution.engine import runs
 from agentsuite_execution.uow import ExecutionUow
 
@@ -48,8 +49,12 @@ async def start(command: StartRun, uow: ExecutionUow, deps: Deps) -> Run:
 
     A schedule's slot (`schedule_id`, `due_at`) starts one run however often it fires:
     a repeat returns the first run. Raises `RunError` when the plan version is not
-    approved here (or archived), or the inputs do not match the plan's inputs schema.
+    approved here (or archived), or the inputs do not match the plan's inputs schema, or
+    (`tenant_inactive`) the tenant is suspended or deleted.
     """
+    within_a_run = command.parent_execution_id is not None
+    if not may_start(await uow.tenants.status(), within_a_run=within_a_run):
+        raise RunError("tenant_inactive", "the tenant is suspended or deleted: no new run")
     plan = await uow.plans.approved(command.plan_id, command.plan_version)
     if plan is None:
         version = "" if command.plan_version is None else f" version {command.plan_version}"

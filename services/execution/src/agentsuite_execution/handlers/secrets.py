@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from agentsuite_contracts.identity import TenantStatus
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.secrets import check_name, check_value
 from agentsuite_execution.tools.credentials import SealError, SecretBox
@@ -70,6 +71,9 @@ async def put(command: PutSecret, uow: ExecutionUow, deps: Deps) -> SecretMeta:
             "secrets_unconfigured",
             "this execution has no secret keys (setting secret_keys): it cannot store secrets",
         )
+    if await uow.tenants.status() is TenantStatus.DELETED:
+        # its secrets were deleted with it (handlers.tenants): none is stored again
+        raise Conflict("tenant_deleted", "the tenant is deleted: it stores no secret")
     blob, key_id = box.seal(tenant_of(uow), name, value)
     row, created = await uow.secrets.put(name, blob, key_id, command.description)
     return SecretMeta.of(row, created)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DateTime,
     Identity,
     Index,
     Integer,
@@ -260,6 +261,17 @@ secrets = Table(
     PrimaryKeyConstraint("tenant_id", "name"),
 )
 
+# --- identity's tenant lifecycle: the newest status told (identity.tenants.v1) ----------------
+
+tenant_states = Table(
+    "tenant_states",
+    metadata,
+    tenant_column(),
+    Column("status", String(16), nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
 TENANT_TABLES = (
     "plans",
     "plan_versions",
@@ -278,4 +290,5 @@ TENANT_TABLES = (
     "role_assignments",
     "agent_deprecations",
     "secrets",
+    "tenant_states",
 )
