@@ -104,9 +104,10 @@ async def _retire_agent(uow: CatalogUow, agent_id: UUID, deprecation: Deprecatio
     agent = await uow.agents.get(agent_id, lock=True)
     if agent is None or agent.deprecated_at is not None:
         return
-    agent, events = agents_domain.deprecate(agent, REASON, deprecation.at)
-    await uow.agents.save(agent, REASON)
     newest = await uow.agents.revision(agent.id, agent.revisions)
+    spec = None if newest is None else newest.spec
+    agent, events = agents_domain.deprecate(agent, spec, REASON, deprecation.at)
+    await uow.agents.save(agent, REASON)
     if newest is not None:
         shown = await uow.agents.newest_published(agent.id) or newest
         await uow.search.put(agent_entry(agent, shown, deprecation.at))
