@@ -111,21 +111,6 @@ class Run:
             raise ValueError("this run was read without its plan")
         return PlanSnapshot.model_validate(self.plan)
 
-    def tool_ran(self, step: Step) -> dict[str, Any]:
-        """The catalog tool version a tool step ran, as `execution.step.*` events carry it
-        (`tool_id`, `tool_version_id`, `tool_version`), from what the run's manifest
-        recorded when the step resolved it; empty for a builtin or another kind."""
-        tool = step.spec.get("tool") if step.kind == "tool" else None
-        name = tool.get("tool") if isinstance(tool, dict) else None
-        used = self.manifest.get("tools", {}).get(name) if isinstance(name, str) else None
-        if not isinstance(used, dict) or "tool_id" not in used:
-            return {}
-        return {
-            "tool_id": UUID(used["tool_id"]),
-            "tool_version_id": UUID(used["tool_version_id"]),
-            "tool_version": used["version"],
-        }
-
     @property
     def root(self) -> UUID:
         """The run its tree of subplan runs started from."""
@@ -262,10 +247,31 @@ class Step:
     generation: int
     tokens: int
     cost: int
+    ran: dict[str, Any] | None = None
 
     @property
     def plan_step(self) -> PlanStep:
         return PlanStep.model_validate(self.spec)
+
+    def tool_ran(self) -> dict[str, Any]:
+        """The catalog tool version this attempt ran, as `execution.step.*` events carry it
+        (`tool_id`, `tool_version_id`, `tool_version`): what the step recorded when it
+        resolved its tool (`ran`), for this generation and attempt only (an attempt that
+        failed before resolving ran nothing); empty for a builtin or another kind. An agent
+        step names none here (its calls may run several tools: its output lists them)."""
+        ran = self.ran or {}
+        if (
+            self.kind != "tool"
+            or "tool_id" not in ran
+            or ran.get("generation") != self.generation
+            or ran.get("attempt") != self.attempt
+        ):
+            return {}
+        return {
+            "tool_id": UUID(ran["tool_id"]),
+            "tool_version_id": UUID(ran["tool_version_id"]),
+            "tool_version": ran["version"],
+        }
 
     @property
     def under_way(self) -> bool:
