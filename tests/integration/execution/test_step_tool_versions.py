@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from agentsuite_cli.provision import ServiceDb
-from agentsuite_contracts.catalog import ToolPin
+from agentsuite_contracts.catalog import BindingKind, ToolBinding, ToolPin, ToolSpec
 from agentsuite_contracts.steps import ApprovalStep, PlanStep, StepKind
 from agentsuite_contracts.topic_names import CATALOG_TOOLS_V1
 from tests.integration.execution.bindings_support import run_events
@@ -72,6 +72,21 @@ async def pending_approval(s: Stack, tenant: UUID, run_id: UUID) -> str:
     return found
 
 
+async def move_head(s: Stack, tenant: UUID, tool_id: UUID, spec: ToolSpec) -> UUID:
+    """Publish `spec` as tool `tool_id`'s new head, once projected; its version id."""
+    version, head = tool_published(spec, tool_id)
+    for event in (version, head):
+        await publish(s.kafka, CATALOG_TOOLS_V1, event, tenant_id=tenant)
+
+    async def moved() -> bool:
+        async with s.execution.deps.uow(tenant) as uow:
+            found = await uow.tools.resolve(spec.name, None)
+        return found is not None and found.version == spec.version
+
+    await eventually(moved, what=f"the head at {spec.version}")
+    return version.tool_version_id
+
+
 async def test_the_head_moving_between_two_steps_each_names_its_own_version(s: Stack) -> None:
     tenant, approver = await tenant_with_models(s), uuid4()
     name = f"moving.{uuid4().hex[:8]}"
@@ -88,16 +103,7 @@ async def test_the_head_moving_between_two_steps_each_names_its_own_version(s: S
     run_id = await run_plan(s, tenant, [tool_step("first", name), gate, second])
     approval_id = await pending_approval(s, tenant, run_id)
     # the head moves while the run waits between its two steps of the tool
-    v2, head = tool_published(new, tool_id)
-    for event in (v2, head):
-        await publish(s.kafka, CATALOG_TOOLS_V1, event, tenant_id=tenant)
-
-    async def moved() -> bool:
-        async with s.execution.deps.uow(tenant) as uow:
-            found = await uow.tools.resolve(name, None)
-        return found is not None and found.version == "2.0.0"
-
-    await eventually(moved, what="the head at 2.0.0")
+    v2 = await move_head(s, tenant, tool_id, new)
     decided = await s.execution.client.post(
         f"/v1/executions/{run_id}/signals",
         json={"type": "approval", "approval_id": approval_id, "decision": "approve"},
@@ -108,7 +114,7 @@ async def test_the_head_moving_between_two_steps_each_names_its_own_version(s: S
     assert run.status == "completed", run.error
     ended = await ends(s, run_id)
     assert ran(ended["first"])[::2] == (str(tool_id), "1.0.0")
-    assert ran(ended["second"]) == (str(tool_id), str(v2.tool_version_id), "2.0.0")
+    assert ran(ended["second"]) == (str(tool_id), str(v2), "2.0.0")
 
 
 async def test_an_agents_pinned_version_and_a_tool_steps_head_each_name_their_own(
@@ -140,3 +146,31 @@ async def test_an_agents_pinned_version_and_a_tool_steps_head_each_name_their_ow
         "1.0.0",
         1,
     )
+
+
+async def test_a_rerun_names_the_version_the_rerun_ran(s: Stack) -> None:
+    tenant = await tenant_with_models(s)
+    name = f"fixed.{uuid4().hex[:8]}"
+    broken = tool_spec(name, "1.0.0", binding=ToolBinding(kind=BindingKind.BUILTIN, target="fail"))
+    tool_id = await tools(s, tenant, broken)
+    run_id = await run_plan(s, tenant, [tool_step("t", name)])
+    failed = await settled(s, tenant, run_id, "completed", "failed")
+    assert failed.status == "failed"
+    # the fix is published as the head; the rerun resolves the head again and runs it
+    await move_head(s, tenant, tool_id, tool_spec(name, "2.0.0"))
+    again = await s.execution.client.post(
+        f"/v1/executions/{run_id}/rerun", json={}, headers=auth(tenant)
+    )
+    assert again.status_code == 200, again.text
+    run = await settled(s, tenant, run_id, "completed")
+    assert run.status == "completed", run.error
+
+    async def both() -> list[dict[str, Any]] | None:
+        records = await run_events(s.execution, run_id)
+        payloads = [json.loads(r.split(b"\n")[0])["payload"] for r in records]
+        mine = [p for p in payloads if p.get("step") == "t" and "tool_version" in p]
+        return mine if any(p["type"] == "execution.step.succeeded" for p in mine) else None
+
+    ended = {p["type"]: p for p in await eventually(both, what="the rerun's end on the topic")}
+    assert ran(ended["execution.step.failed"])[::2] == (str(tool_id), "1.0.0")
+    assert ran(ended["execution.step.succeeded"])[::2] == (str(tool_id), "2.0.0")
