@@ -285,7 +285,7 @@ async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> tuple[str, dict[s
     return json.dumps(result, default=str), ran
 
 
-def tally(ran: list[dict[str, Any]], calls: list[dict[str, str]]) -> list[dict[str, Any]]:
+def tally(ran: list[dict[str, Any]], calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`ran` (one entry per tool version, with its `calls`) counting `calls` too."""
     out = [dict(r) for r in ran]
     for call in calls:
