@@ -136,11 +136,11 @@ async def test_an_agents_pinned_version_and_a_tool_steps_head_each_name_their_ow
     ended = await ends(s, run_id)
     # the tool step ran the head: its end names 2.0.0, not the agent's pin recorded first
     assert ran(ended["t"])[::2] == (str(tool_id), "2.0.0")
-    # an agent step runs several tools: its end names none alone; its output lists the
-    # versions its calls ran
+    # an agent step's calls may run several tools: its end names no one tool, it lists
+    # the versions its calls ran (here the pin), each with its count
     assert ran(ended["a"]) == (None, None, None)
-    [used] = ended["a"]["output"]["tools"]
-    assert (used["tool"], used["tool_id"], used["version"], used["calls"]) == (
+    [used] = ended["a"]["tool_calls"]
+    assert (used["tool"], used["tool_id"], used["tool_version"], used["calls"]) == (
         name,
         str(tool_id),
         "1.0.0",

@@ -1,6 +1,6 @@
 """What a step's end says it ran (`Step.tool_ran`, issue 16): the version the step recorded
 when it resolved its tool, for that generation and attempt only; and an agent's tally of
-the versions its calls ran (`agent.tally`)."""
+the versions its calls ran (`agent.tally`), per attempt."""
 
 from __future__ import annotations
 
@@ -42,14 +42,19 @@ def test_a_record_of_another_attempt_or_generation_names_nothing() -> None:
     assert step(StepState.RUNNING).tool_ran() == {}
 
 
-def test_an_agent_step_names_no_single_version() -> None:
-    agent = step(StepState.RUNNING, kind="agent", ran=record())
-    assert agent.tool_ran() == {}
+def test_an_agent_step_names_the_versions_its_attempts_calls_ran() -> None:
+    cp = {"generation": 1, "ran": tally(tally([], [record()], 1), [record(V2, "2.0.0")], 2)}
+    agent = step(StepState.RUNNING, kind="agent", ran=record(), checkpoint=cp)
+    [mine] = agent.tool_ran()["tool_calls"]  # attempt 2: its own call only
+    assert (str(mine.tool_version_id), mine.tool_version, mine.calls) == (V2, "2.0.0", 1)
+    assert "tool_id" not in agent.tool_ran()
+    assert step(StepState.RUNNING, kind="agent", checkpoint=cp, generation=2).tool_ran() == {}
 
 
-def test_an_agents_tally_counts_calls_per_version() -> None:
+def test_an_agents_tally_counts_calls_per_version_and_attempt() -> None:
     one, two = record(), record(V2, "2.0.0")
-    got = tally([], [one, two, one])
+    got = tally([], [one, two, one], 1)
     assert [(r["version"], r["calls"]) for r in got] == [("1.0.0", 2), ("2.0.0", 1)]
-    assert tally(got, [two])[1]["calls"] == 2
+    assert tally(got, [two], 1)[1]["calls"] == 2
     assert got[1]["calls"] == 1  # the earlier tally is not changed
+    assert [(r["version"], r["attempt"]) for r in tally(got, [one], 2)][2] == ("1.0.0", 2)

@@ -23,6 +23,7 @@ from agentsuite_contracts.execution import (
     StepFailed,
     StepRetrying,
     StepSucceeded,
+    ToolCallsRan,
 )
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_contracts.steps import Budget, PlanStep
@@ -254,11 +255,26 @@ class Step:
         return PlanStep.model_validate(self.spec)
 
     def tool_ran(self) -> dict[str, Any]:
-        """The catalog tool version this attempt ran, as `execution.step.*` events carry it
-        (`tool_id`, `tool_version_id`, `tool_version`): what the step recorded when it
-        resolved its tool (`ran`), for this generation and attempt only (an attempt that
-        failed before resolving ran nothing); empty for a builtin or another kind. An agent
-        step names none here (its calls may run several tools: its output lists them)."""
+        """The catalog tool versions this attempt ran, as `execution.step.*` events carry
+        them. A tool step: `tool_id`, `tool_version_id`, `tool_version`, from what the step
+        recorded when it resolved its tool (`ran`), for this generation and attempt only
+        (an attempt that failed before resolving ran nothing). An agent step: its calls may
+        run several tools, so `tool_calls` (one entry per version, with its count) from
+        its checkpoint's tally of this attempt. Empty for a builtin or another kind."""
+        if self.kind == "agent":
+            cp = self.checkpoint or {}
+            mine = [
+                ToolCallsRan(
+                    tool=r["tool"],
+                    tool_id=UUID(r["tool_id"]),
+                    tool_version_id=UUID(r["tool_version_id"]),
+                    tool_version=r["version"],
+                    calls=r["calls"],
+                )
+                for r in cp.get("ran") or []
+                if r.get("attempt") == self.attempt and cp.get("generation") == self.generation
+            ]
+            return {"tool_calls": mine} if mine else {}
         ran = self.ran or {}
         if (
             self.kind != "tool"

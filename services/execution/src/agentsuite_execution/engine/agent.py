@@ -5,9 +5,9 @@ Checkpoint: the agent revision and what the run takes of it (model, tools and th
 `pins`, limits, the gateway prompt `prompt_ref` and its `variables`), the `messages` so
 far, `turn`, `tokens` (with `prompt`, `completion`), `started`, the `pending_tool_calls`
 of the last answer, `ran` (the catalog tool versions its calls ran, each with its
-`calls`: the step's output lists them) and `generation` (a rerun starts afresh). An answer
-with tool calls stores them and makes the step ready again as the same attempt
-(`continue`); the worker runs them outside any transaction (`run_tools`) and `turn`
+`calls` and `attempt`: the step's end lists this attempt's) and `generation` (a rerun
+starts afresh). An answer with tool calls stores them and makes the step ready again as
+the same attempt (`continue`); the worker runs them outside any transaction (`run_tools`) and `turn`
 appends their results and sends the next turn. A crash resumes from the last checkpoint:
 a turn sent again with the same messages and run id is answered from the gateway's cache.
 """
@@ -138,7 +138,8 @@ async def turn(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -
     if cp.get("generation") != step.generation or "messages" not in cp:
         cp = await start(settings, uow, run, step)
     elif before:
-        cp["ran"] = tally(cp.get("ran") or [], [m["ran"] for m in before if m.get("ran")])
+        calls = [m["ran"] for m in before if m.get("ran")]
+        cp["ran"] = tally(cp.get("ran") or [], calls, step.attempt)
         cp["messages"] = [
             *cp["messages"],
             *({k: v for k, v in m.items() if k != "ran"} for m in before),
@@ -204,14 +205,7 @@ async def answered(
         await flow.make_ready(uow, run, [step.key])
         return
     await uow.steps.set(run.execution_id, step.key, checkpoint=cp)
-    output = {
-        "answer": message.content,
-        "turns": cp["turn"],
-        "messages": len(cp["messages"]),
-        # the catalog tool versions its calls ran, with how often: an agent step's end
-        # names no one tool version (its calls may run several), usage is counted here
-        "tools": cp.get("ran") or [],
-    }
+    output = {"answer": message.content, "turns": cp["turn"], "messages": len(cp["messages"])}
     usage_total = llm_answers.usage_of(cp["prompt"], cp["completion"], step.cost, run.currency)
     await flow.succeed(uow, run, step, output, usage=usage_total)
 
@@ -285,13 +279,17 @@ async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> tuple[str, dict[s
     return json.dumps(result, default=str), ran
 
 
-def tally(ran: list[dict[str, Any]], calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`ran` (one entry per tool version, with its `calls`) counting `calls` too."""
+def tally(
+    ran: list[dict[str, Any]], calls: list[dict[str, Any]], attempt: int
+) -> list[dict[str, Any]]:
+    """`ran` (one entry per tool version and attempt, with its `calls`) counting `calls`
+    of `attempt` too (a retried attempt's end counts only its own calls)."""
     out = [dict(r) for r in ran]
     for call in calls:
-        same = next((r for r in out if r["tool_version_id"] == call["tool_version_id"]), None)
+        key = (call["tool_version_id"], attempt)
+        same = next((r for r in out if (r["tool_version_id"], r["attempt"]) == key), None)
         if same is None:
-            out.append({**call, "calls": 1})
+            out.append({**call, "attempt": attempt, "calls": 1})
         else:
             same["calls"] += 1
     return out

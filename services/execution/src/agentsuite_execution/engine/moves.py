@@ -14,7 +14,8 @@ async def move_step(uow: ExecutionUow, run: Run, step: Step, moved: Moved) -> St
     """Write `step`'s move and record its events; the step's row as it is now."""
     done = await uow.steps.set(step.execution_id, step.key, **moved.values)
     for event in moved.events:
-        record_step(uow, step, ran(step, event.payload), level=event.level)
+        # the row as moved: an agent's tally of its last calls may be newer than `step`
+        record_step(uow, step, ran(done, event.payload), level=event.level)
     return done
 
 
