@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import Field
 
 from agentsuite_contracts.common import ErrorInfo, Usage
-from agentsuite_contracts.envelope import Event
+from agentsuite_contracts.envelope import Contract, Event
 from agentsuite_contracts.marks import Open, Sensitive
 from agentsuite_contracts.steps import Budget, StepKind
 
@@ -128,6 +128,16 @@ class StepStarted(Event):
     attempt: int = Field(ge=1, description="Attempt number, from 1.")
 
 
+class ToolCallsRan(Contract):
+    """A catalog tool version an agent step's calls ran, and how many calls ran it."""
+
+    tool: str = Field(description="The tool's name.")
+    tool_id: UUID = Field(description="The catalog tool.")
+    tool_version_id: UUID = Field(description="Its version that ran.")
+    tool_version: str = Field(description="That version's number.")
+    calls: int = Field(ge=1, description="Calls of this attempt that ran this version.")
+
+
 class StepSucceeded(Event):
     """A step finished successfully."""
 
@@ -145,6 +155,11 @@ class StepSucceeded(Event):
     )
     tool_version_id: UUID | None = Field(default=None, description="Its version that ran.")
     tool_version: str | None = Field(default=None, description="That version's number.")
+    tool_calls: list[ToolCallsRan] = Field(
+        default_factory=list,
+        description="An agent step's catalog tool versions its calls ran (its tools are "
+        "several: `tool_id` stays null), with how many calls ran each.",
+    )
 
 
 class StepFailed(Event):
@@ -164,6 +179,11 @@ class StepFailed(Event):
     )
     tool_version_id: UUID | None = Field(default=None, description="Its version that ran.")
     tool_version: str | None = Field(default=None, description="That version's number.")
+    tool_calls: list[ToolCallsRan] = Field(
+        default_factory=list,
+        description="An agent step's catalog tool versions its calls ran (its tools are "
+        "several: `tool_id` stays null), with how many calls ran each.",
+    )
 
 
 class StepRetrying(Event):

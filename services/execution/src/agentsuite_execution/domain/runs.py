@@ -23,6 +23,7 @@ from agentsuite_contracts.execution import (
     StepFailed,
     StepRetrying,
     StepSucceeded,
+    ToolCallsRan,
 )
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_contracts.steps import Budget, PlanStep
@@ -110,21 +111,6 @@ class Run:
         if self.plan is None:
             raise ValueError("this run was read without its plan")
         return PlanSnapshot.model_validate(self.plan)
-
-    def tool_ran(self, step: Step) -> dict[str, Any]:
-        """The catalog tool version a tool step ran, as `execution.step.*` events carry it
-        (`tool_id`, `tool_version_id`, `tool_version`), from what the run's manifest
-        recorded when the step resolved it; empty for a builtin or another kind."""
-        tool = step.spec.get("tool") if step.kind == "tool" else None
-        name = tool.get("tool") if isinstance(tool, dict) else None
-        used = self.manifest.get("tools", {}).get(name) if isinstance(name, str) else None
-        if not isinstance(used, dict) or "tool_id" not in used:
-            return {}
-        return {
-            "tool_id": UUID(used["tool_id"]),
-            "tool_version_id": UUID(used["tool_version_id"]),
-            "tool_version": used["version"],
-        }
 
     @property
     def root(self) -> UUID:
@@ -262,10 +248,46 @@ class Step:
     generation: int
     tokens: int
     cost: int
+    ran: dict[str, Any] | None = None
 
     @property
     def plan_step(self) -> PlanStep:
         return PlanStep.model_validate(self.spec)
+
+    def tool_ran(self) -> dict[str, Any]:
+        """The catalog tool versions this attempt ran, as `execution.step.*` events carry
+        them. A tool step: `tool_id`, `tool_version_id`, `tool_version`, from what the step
+        recorded when it resolved its tool (`ran`), for this generation and attempt only
+        (an attempt that failed before resolving ran nothing). An agent step: its calls may
+        run several tools, so `tool_calls` (one entry per version, with its count) from
+        its checkpoint's tally of this attempt. Empty for a builtin or another kind."""
+        if self.kind == "agent":
+            cp = self.checkpoint or {}
+            mine = [
+                ToolCallsRan(
+                    tool=r["tool"],
+                    tool_id=UUID(r["tool_id"]),
+                    tool_version_id=UUID(r["tool_version_id"]),
+                    tool_version=r["version"],
+                    calls=r["calls"],
+                )
+                for r in cp.get("ran") or []
+                if r.get("attempt") == self.attempt and cp.get("generation") == self.generation
+            ]
+            return {"tool_calls": mine} if mine else {}
+        ran = self.ran or {}
+        if (
+            self.kind != "tool"
+            or "tool_id" not in ran
+            or ran.get("generation") != self.generation
+            or ran.get("attempt") != self.attempt
+        ):
+            return {}
+        return {
+            "tool_id": UUID(ran["tool_id"]),
+            "tool_version_id": UUID(ran["tool_version_id"]),
+            "tool_version": ran["version"],
+        }
 
     @property
     def under_way(self) -> bool:

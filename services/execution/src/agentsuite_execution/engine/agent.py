@@ -4,9 +4,10 @@ transaction, its whole state in the step's checkpoint.
 Checkpoint: the agent revision and what the run takes of it (model, tools and their
 `pins`, limits, the gateway prompt `prompt_ref` and its `variables`), the `messages` so
 far, `turn`, `tokens` (with `prompt`, `completion`), `started`, the `pending_tool_calls`
-of the last answer and `generation` (a rerun starts afresh). An answer
-with tool calls stores them and makes the step ready again as the same attempt
-(`continue`); the worker runs them outside any transaction (`run_tools`) and `turn`
+of the last answer, `ran` (the catalog tool versions its calls ran, each with its
+`calls` and `attempt`: the step's end lists this attempt's) and `generation` (a rerun
+starts afresh). An answer with tool calls stores them and makes the step ready again as
+the same attempt (`continue`); the worker runs them outside any transaction (`run_tools`) and `turn`
 appends their results and sends the next turn. A crash resumes from the last checkpoint:
 a turn sent again with the same messages and run id is answered from the gateway's cache.
 """
@@ -24,7 +25,12 @@ from agentsuite_contracts.llm import ChatMessage, LlmResponse, PromptRef, Role
 from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.engine import budget, ends, flow, llm, llm_answers
-from agentsuite_execution.engine.catalog_tools import definitions, function_name, tool_for
+from agentsuite_execution.engine.catalog_tools import (
+    definitions,
+    function_name,
+    tool_for,
+    version_of,
+)
 from agentsuite_execution.engine.credentials import credential_of
 from agentsuite_execution.engine.ctx import Ctx, StepFailure
 from agentsuite_execution.engine.scope import scope_for
@@ -132,7 +138,12 @@ async def turn(ctx: Ctx, uow: ExecutionUow, run: Run, step: Step, before: Any) -
     if cp.get("generation") != step.generation or "messages" not in cp:
         cp = await start(settings, uow, run, step)
     elif before:
-        cp["messages"] = [*cp["messages"], *before]
+        calls = [m["ran"] for m in before if m.get("ran")]
+        cp["ran"] = tally(cp.get("ran") or [], calls, step.attempt)
+        cp["messages"] = [
+            *cp["messages"],
+            *({k: v for k, v in m.items() if k != "ran"} for m in before),
+        ]
         cp["pending_tool_calls"] = []
     cp.pop("continue", None)
     why = over_limits(cp, step.cost, datetime.now(UTC))
@@ -201,29 +212,33 @@ async def answered(
 
 async def run_tools(ctx: Ctx, step: Step) -> list[dict[str, Any]] | None:
     """Outside any transaction: the results of the tool calls the last turn asked for, as
-    `tool` messages (a failing tool's error is its result: the model decides what next)."""
+    `tool` messages (a failing tool's error is its result: the model decides what next),
+    each with the catalog tool version the call ran (`ran`; `turn` takes it off)."""
     cp = step.checkpoint or {}
     if not cp.get("continue"):
         return None
     out = []
     for call in cp.get("pending_tool_calls") or []:
-        content = await _call(ctx, step, call)
-        out.append({"role": Role.TOOL.value, "tool_call_id": call["id"], "content": content})
+        content, ran = await _call(ctx, step, call)
+        message = {"role": Role.TOOL.value, "tool_call_id": call["id"], "content": content}
+        out.append(message | ({"ran": ran} if ran else {}))
     return out
 
 
-async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> str:
+async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The call's result, and the catalog tool version it ran (empty: none ran)."""
     tool = call.get("tool")
     if tool is None:
-        return _error("unknown_tool", f"this agent has no tool {call.get('name')!r}")
+        return _error("unknown_tool", f"this agent has no tool {call.get('name')!r}"), {}
     try:
         arguments = json.loads(call.get("arguments") or "{}")
     except ValueError:
-        return _error("invalid_arguments", "the arguments are not JSON")
+        return _error("invalid_arguments", "the arguments are not JSON"), {}
     settings = ctx.deps.settings
     timeout = settings.http_timeout
     binding = builtin_binding(tool)
     credential: Credential | None = None
+    ran: dict[str, str] = {}
     if binding is None:
         pinned = (step.checkpoint or {}).get("pins") or {}
         async with ctx.deps.uow(step.tenant_id) as uow:
@@ -234,14 +249,15 @@ async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> str:
                     None if auth is None else await credential_of(uow, ctx.deps.secrets, auth)
                 )
             except StepFailure as failure:  # sunset since the turn began, say
-                return _error(failure.error.code, failure.error.message)
+                return _error(failure.error.code, failure.error.message), {}
             except ToolError as exc:
-                return _error(exc.code, exc.message)
+                return _error(exc.code, exc.message), {}
         if found.spec.binding.kind == BindingKind.LLM:
-            return _error("unsupported_binding", f"{tool} is bound as `llm`")
+            return _error("unsupported_binding", f"{tool} is bound as `llm`"), {}
         if found.spec.requires_approval:
-            return _error("approval_required", f"{tool} needs a human's approval per call")
+            return _error("approval_required", f"{tool} needs a human's approval per call"), {}
         binding = found.spec.binding
+        ran = version_of(found)
         timeout = min(timeout, found.spec.timeout_ms / 1000)
     invocation = Call(
         binding=binding,
@@ -257,10 +273,26 @@ async def _call(ctx: Ctx, step: Step, call: dict[str, Any]) -> str:
         async with asyncio.timeout(timeout):
             result = await ctx.toolbox.invoke(invocation)
     except ToolError as exc:
-        return _error(exc.code, exc.message)
+        return _error(exc.code, exc.message), ran
     except TimeoutError:
-        return _error("timeout", f"{tool} took longer than {timeout} s")
-    return json.dumps(result, default=str)
+        return _error("timeout", f"{tool} took longer than {timeout} s"), ran
+    return json.dumps(result, default=str), ran
+
+
+def tally(
+    ran: list[dict[str, Any]], calls: list[dict[str, Any]], attempt: int
+) -> list[dict[str, Any]]:
+    """`ran` (one entry per tool version and attempt, with its `calls`) counting `calls`
+    of `attempt` too (a retried attempt's end counts only its own calls)."""
+    out = [dict(r) for r in ran]
+    for call in calls:
+        key = (call["tool_version_id"], attempt)
+        same = next((r for r in out if (r["tool_version_id"], r["attempt"]) == key), None)
+        if same is None:
+            out.append({**call, "attempt": attempt, "calls": 1})
+        else:
+            same["calls"] += 1
+    return out
 
 
 def _error(code: str, message: str) -> str:

@@ -68,6 +68,16 @@ async def tool_for(uow: ExecutionUow, name: str, version: str | None) -> ToolRec
     return found
 
 
+def version_of(tool: ToolRecord) -> dict[str, str]:
+    """A resolved version as the manifest and a step's `ran` record it."""
+    return {
+        "tool": tool.name,
+        "tool_id": str(tool.tool_id),
+        "tool_version_id": str(tool.tool_version_id),
+        "version": tool.version,
+    }
+
+
 async def definitions(
     uow: ExecutionUow,
     run: Run,
@@ -102,12 +112,7 @@ async def definitions(
                     details={"tool": name, "binding": BindingKind.LLM.value},
                 )
             )
-        await uow.executions.manifest(
-            run.execution_id,
-            "tools",
-            tool.name,
-            {"version": tool.version, "tool_version_id": str(tool.tool_version_id)},
-        )
+        await uow.executions.manifest(run.execution_id, "tools", tool.name, version_of(tool))
         out.append(
             ToolDefinition(
                 name=function_name(name),

@@ -25,7 +25,7 @@ from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
 from agentsuite_execution.engine import agent, containers, ends, flow, llm, local, runs
-from agentsuite_execution.engine.catalog_tools import tool_for
+from agentsuite_execution.engine.catalog_tools import tool_for, version_of
 from agentsuite_execution.engine.credentials import credential_of
 from agentsuite_execution.engine.ctx import Ctx, LlmBound, StepFailure
 from agentsuite_execution.engine.instant import inline
@@ -184,16 +184,12 @@ async def _tool(ctx: Ctx, step: Step) -> Any:
                 if binding.auth is not None:
                     credential = await credential_of(uow, ctx.deps.secrets, binding.auth)
                 timeout_ms = timeout_ms or tool.spec.timeout_ms
-                await uow.executions.manifest(
-                    step.execution_id,
-                    "tools",
-                    tool.name,
-                    {
-                        "version": tool.version,
-                        "tool_version_id": str(tool.tool_version_id),
-                        "tool_id": str(tool.tool_id),
-                    },
-                )
+                used = version_of(tool)
+                await uow.executions.manifest(step.execution_id, "tools", tool.name, used)
+                # the step's end names what THIS attempt resolved, whatever the manifest
+                # recorded first (the head may have moved since another step ran it)
+                ran = {**used, "generation": step.generation, "attempt": step.attempt}
+                await uow.steps.set(step.execution_id, step.key, ran=ran)
                 await uow.commit()
     payload = render(spec.input, scope) if scope else spec.input
     if binding.kind == BindingKind.LLM:

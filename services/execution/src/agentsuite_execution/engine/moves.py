@@ -14,15 +14,16 @@ async def move_step(uow: ExecutionUow, run: Run, step: Step, moved: Moved) -> St
     """Write `step`'s move and record its events; the step's row as it is now."""
     done = await uow.steps.set(step.execution_id, step.key, **moved.values)
     for event in moved.events:
-        record_step(uow, step, ran(run, step, event.payload), level=event.level)
+        # the row as moved: an agent's tally of its last calls may be newer than `step`
+        record_step(uow, step, ran(done, event.payload), level=event.level)
     return done
 
 
-def ran(run: Run, step: Step, payload: Payload) -> Payload:
-    """A step's end names the tool version that ran (usage per tool version is counted
-    from these events)."""
+def ran(step: Step, payload: Payload) -> Payload:
+    """A step's end names the tool version that step ran (usage per tool version is
+    counted from these events)."""
     if isinstance(payload, StepSucceeded | StepFailed):
-        tool = run.tool_ran(step)
+        tool = step.tool_ran()
         if tool:
             return payload.model_copy(update=tool)
     return payload

@@ -206,7 +206,8 @@ class Executions(Repository):
 
     async def manifest(self, execution_id: UUID, section: str, key: str, value: Any) -> None:
         """Record what a run really used (`tools`, `agents`, `models`, `prompts`) under
-        `section.key`; the first record of a key wins (a rerun uses what the run used)."""
+        `section.key`; the first record of a key wins. A tool's record is the first
+        version the run resolved: each step records the version it ran itself (`ran`)."""
         await self.flush()
         await self.session.execute(
             _MANIFEST,

@@ -138,6 +138,8 @@ steps = Table(
     Column("generation", Integer, nullable=False, server_default=text("1")),
     count_column("tokens"),
     count_column("cost"),
+    # the catalog tool version this step resolved (see `Step.tool_ran`)
+    json_column("ran"),
     PrimaryKeyConstraint("execution_id", "key"),
     # the claim: ready steps per tenant, oldest first
     Index(
