@@ -380,8 +380,8 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
     down = cli(env, "down")
     assert down.returncode == 0
     # the services `up` started stop; the external servers are left alone
-    assert down.stdout.strip() == (
-        "stopped: service execution, service identity, service llm-gateway"
+    assert down.stdout.strip() == "stopped: " + ", ".join(
+        f"service {spec.name}" for spec in installed()
     )
 
 

@@ -19,7 +19,11 @@ from tests.integration.execution.harness import (
 )
 
 
-@pytest.fixture(scope="session")
+# package, not session: an execution app left running stays a member of execution's
+# consumer groups with its own database, so a later package's execution (e.g.
+# tests/integration/test_catalog_to_execution.py) would get only some partitions of the
+# topics it waits on; the other records would be projected into this app's database
+@pytest.fixture(scope="package")
 async def execution_db(
     pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServiceDb]:
@@ -28,7 +32,7 @@ async def execution_db(
     await deprovision(pg_admin_url, [db])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def execution(
     execution_db: ServiceDb, pg_admin_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[Execution]:
