@@ -11,9 +11,7 @@ from agentsuite_cli.provision import ServiceDb, deprovision
 from tests.integration.catalog.harness import Service, create_db, make_settings, running
 
 
-# package, not session: a catalog app left running stays in catalog's consumer groups
-# with its own database, and a later package's catalog would get only some partitions
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 async def service_db(
     pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServiceDb]:
@@ -22,7 +20,7 @@ async def service_db(
     await deprovision(pg_admin_url, [db])
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 async def service(
     service_db: ServiceDb, pg_admin_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[Service]:

@@ -19,11 +19,7 @@ from tests.integration.execution.harness import (
 )
 
 
-# package, not session: an execution app left running stays a member of execution's
-# consumer groups with its own database, so a later package's execution (e.g.
-# tests/integration/test_catalog_to_execution.py) would get only some partitions of the
-# topics it waits on; the other records would be projected into this app's database
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 async def execution_db(
     pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServiceDb]:
@@ -32,7 +28,7 @@ async def execution_db(
     await deprovision(pg_admin_url, [db])
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 async def execution(
     execution_db: ServiceDb, pg_admin_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[Execution]:

@@ -27,8 +27,7 @@ from tests.integration.execution.harness import Execution, make_settings, runnin
 from tests.integration.execution.publish import plan_approved
 
 
-# package, not session: see execution_db in conftest.py (a running app keeps its groups)
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 async def engine(
     execution_db: ServiceDb, pg_admin_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[Execution]:
