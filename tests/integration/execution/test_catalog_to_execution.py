@@ -26,6 +26,7 @@ from yarl import URL
 from agentsuite_cli.provision import deprovision
 from agentsuite_contracts.steps import PlanStep, StepKind, ToolStep
 from agentsuite_contracts.topic_names import PLANNING_PLANS_V1
+from agentsuite_kit.messaging.admin import list_topics
 from tests.integration.catalog import harness as catalog_harness
 from tests.integration.execution import harness as execution_harness
 from tests.integration.execution.bindings_support import api_answers, run_events
@@ -181,13 +182,16 @@ async def every_record(kafka: str) -> list[bytes]:
     """Every record (key, value and headers) of every topic the run touched: catalog's,
     planning's and execution's, with their retry and dead-letter topics; from the beginning
     up to the end offsets when called. Fails only when reading stops making progress."""
+    # the partitions from the admin API: a fresh consumer's metadata may not know every
+    # topic yet (on Apache Kafka it knew none: "No partitions are currently assigned")
+    counts = await list_topics(kafka)
+    parts = [
+        TopicPartition(t, p) for t, n in counts.items() if t.startswith(TOUCHED) for p in range(n)
+    ]
+    assert parts, counts
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        topics = [t for t in await consumer.topics() if t.startswith(TOUCHED)]
-        parts = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
