@@ -43,24 +43,9 @@ BROKER_INDEPENDENT: dict[str, str] = {
     "catalog/test_import_mcp.py": "MCP import from a real MCP server: HTTP and rows",
     "catalog/test_schema.py": "RLS on every table and migration drift: PostgreSQL",
     "catalog/test_search.py": "full text and trigram search: PostgreSQL",
-    # identity
-    "identity/test_schemathesis.py": "schemathesis over identity's OpenAPI: HTTP answers",
-    "identity/test_cross_tenant.py": "every route aimed at another tenant: HTTP and rows",
-    "identity/test_cross_org.py": "every route aimed at another org: HTTP and rows",
-    "identity/test_role_matrix.py": "role x route matrix: HTTP statuses",
-    "identity/test_hostile_text.py": "NUL and lone surrogates on every body route: HTTP",
-    "identity/test_hostile_deep_decision.py": "a deeply nested context: HTTP",
-    "identity/test_disabled_accounts.py": (
-        "revocation list over HTTP between identity and execution: HTTP"
-    ),
-    "identity/test_rate_limit_processes.py": (
-        "a key's rate limit shared by two processes: PostgreSQL rows"
-    ),
-    "identity/test_authz_changes_processes.py": (
-        "caches across processes told by PostgreSQL's NOTIFY"
-    ),
-    "identity/test_email_lookup.py": "the grant's lookup plan: PostgreSQL EXPLAIN",
-    "identity/test_forged_tokens.py": "a forged-token corpus refused: HTTP",
+    # identity: every file stays in both lanes. With its HTTP-only files left out, lane 2
+    # failed three test_service_accounts tests with "token is signed with an unknown key"
+    # (they passed in lane 1 and in every lane 2 before the split); not understood yet
     # execution: the engine is a PostgreSQL job queue (plans approved and runs started
     # through the handlers, in a unit of work); tools called over HTTP and MCP
     "execution/test_engine.py": "plans run by the engine's workers: rows",
