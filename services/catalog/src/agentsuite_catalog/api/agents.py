@@ -6,10 +6,17 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentsuite_catalog.api.edge import MAX_BODY, AgentReader, AgentWriter, AppDeps, Uow
+from agentsuite_catalog.api.edge import (
+    MAX_BODY,
+    AgentReader,
+    AgentWriter,
+    AppDeps,
+    IdempotencyKey,
+    Uow,
+)
 from agentsuite_catalog.domain.agents import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
@@ -39,13 +46,6 @@ from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["agents"], route_class=bounded(MAX_BODY))
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="A retry with the same key and body gets the first response.",
-    ),
-]
 Number = Annotated[int, Path(ge=1, le=MAX_REVISIONS, description="A revision number.")]
 INACTIVE = (409, "The tenant is suspended or deleted, or the key's first request left no answer.")
 

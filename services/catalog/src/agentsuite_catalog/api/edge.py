@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from agentsuite_catalog.deps import Deps
 from agentsuite_catalog.domain.tenants import readable
@@ -32,6 +32,14 @@ async def _open(request: Request, tenant: UUID) -> AsyncIterator[CatalogUow]:
 
 
 AppDeps = Annotated[Deps, Depends(app_state("deps", Deps))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="A retry with the same key and body gets the first response.",
+    ),
+]
+
 """The process's `Deps` (`app.build` puts it on the app)."""
 Uow = Annotated[CatalogUow, uow_dependency(_open)]
 """The principal's tenant's unit of work, acting as the principal; the route commits it."""

@@ -10,13 +10,19 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, TaskReader, TaskWriter, Uow
+from agentsuite_catalog.api.edge import (
+    MAX_BODY,
+    AppDeps,
+    IdempotencyKey,
+    TaskReader,
+    TaskWriter,
+    Uow,
+)
 from agentsuite_catalog.api.tasks import (
     INACTIVE,
     NO_MATCH,
     STALE,
     Body,
-    IdempotencyKey,
     Key,
     Metadata,
 )

@@ -6,10 +6,17 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, TaskReader, TaskWriter, Uow
+from agentsuite_catalog.api.edge import (
+    MAX_BODY,
+    AppDeps,
+    IdempotencyKey,
+    TaskReader,
+    TaskWriter,
+    Uow,
+)
 from agentsuite_catalog.domain.tasks import (
     MAX_GROUPS,
     MAX_NAME,
@@ -39,13 +46,6 @@ from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["tasks"], route_class=bounded(MAX_BODY))
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="A retry with the same key and body gets the first response.",
-    ),
-]
 Key = Annotated[str, Field(min_length=1, max_length=128)]
 INACTIVE = (409, "The tenant is suspended or deleted, or the key's first request left no answer.")
 STALE = (412, "If-Match names another version than the current one.")

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentsuite_catalog.api.edge import (
     MAX_BODY,
     AppDeps,
+    IdempotencyKey,
     TemplateReader,
     TemplateWriter,
     Uow,
@@ -45,13 +46,6 @@ from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["templates"], route_class=bounded(MAX_BODY))
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="A retry with the same key and body gets the first response.",
-    ),
-]
 INACTIVE = (409, "The tenant is suspended or deleted, or the key's first request left no answer.")
 
 

@@ -5,9 +5,9 @@
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, Reader, Uow, Writer
+from agentsuite_catalog.api.edge import MAX_BODY, AppDeps, IdempotencyKey, Reader, Uow, Writer
 from agentsuite_catalog.api.tool_bodies import (
     DeprecateIn,
     NewVersionIn,
@@ -36,13 +36,6 @@ from agentsuite_kit.http.pagination import Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["tools"], route_class=bounded(MAX_BODY))
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="A retry with the same key and body gets the first response.",
-    ),
-]
 Version = Annotated[str, Path(max_length=MAX_VERSION, description="A semantic version.")]
 INACTIVE = (409, "The tenant is suspended or deleted, or the key's first request left no answer.")
 
