@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from agentsuite_contracts.catalog import BindingKind
 from agentsuite_contracts.common import ErrorInfo, Money
 from agentsuite_contracts.llm import ChatMessage, LlmResponse, PromptRef, Role
-from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.engine import budget, ends, flow, llm, llm_answers
 from agentsuite_execution.engine.catalog_tools import (
@@ -38,6 +37,7 @@ from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.tools import Call, ToolError, builtin_binding
 from agentsuite_execution.tools.credentials import Credential
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.expressions import render
 
 if TYPE_CHECKING:
     from agentsuite_execution.deps import Deps

@@ -20,7 +20,6 @@ from agentsuite_contracts.execution import StepAwaitingApproval, Trigger
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.steps import StepKind
 from agentsuite_execution.domain.errors import RunError
-from agentsuite_execution.domain.expressions import ExpressionError, evaluate, render, truthy
 from agentsuite_execution.domain.graph import PlanError
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import RunStatus, StepState
@@ -35,6 +34,7 @@ from agentsuite_execution.engine.taking import Taking, taking_on
 from agentsuite_execution.tools import Call, ToolError, builtin_binding
 from agentsuite_execution.tools.credentials import Credential
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.expressions import ExpressionError, evaluate, render, truthy
 
 log = logging.getLogger(__name__)
 

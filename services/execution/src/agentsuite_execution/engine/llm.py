@@ -29,7 +29,6 @@ from agentsuite_contracts.llm import (
 )
 from agentsuite_contracts.steps import OnLimit
 from agentsuite_execution.domain.budgets import STEP, Refused
-from agentsuite_execution.domain.expressions import render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.engine import budget, budget_wait
 from agentsuite_execution.engine.calls import CLIENT, REQUESTER
@@ -39,6 +38,7 @@ from agentsuite_execution.engine.moves import move_step
 from agentsuite_execution.engine.scope import scope_for
 from agentsuite_execution.settings import ExecutionSettings
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.expressions import render
 
 # the client lives in engine.calls, below this module; the tool helpers in catalog_tools
 __all__ = ["CLIENT", "REQUESTER", "definitions", "function_name"]

@@ -20,7 +20,6 @@ from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.execution import StepStarted
-from agentsuite_execution.domain.expressions import ExpressionError, render
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.domain.states import StepState
 from agentsuite_execution.engine import ends, flow
@@ -31,6 +30,7 @@ from agentsuite_execution.engine.scope import needs_scope, scope_for
 from agentsuite_execution.engine.taking import Taking
 from agentsuite_execution.tools import BUILTINS, Call, ToolError, builtin_binding
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.expressions import ExpressionError, render
 
 
 async def run_one(

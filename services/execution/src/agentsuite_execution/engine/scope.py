@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentsuite_execution.domain.expressions import parse, references
 from agentsuite_execution.domain.runs import Run, Step
 from agentsuite_execution.uow import ExecutionUow
+from agentsuite_kit.expressions import parse, references
 
 
 def needs_scope(step: Step) -> bool:

@@ -1,4 +1,6 @@
-"""References and expressions in plan steps: `${...}` in inputs, and condition/map expressions.
+"""The expression language plans use: `${...}` references in step inputs and condition/map
+expressions. Shared by execution, planning and discovery (activation rules), so a plan means
+the same thing in each.
 
 A reference names a scope value and a path into it: `${inputs.customer.id}`,
 `${steps.fetch-leads.output.items[0].name}`, `${item}`. Inside `${}` a key is any run of
@@ -27,7 +29,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
-from agentsuite_execution.domain.expression_syntax import (
+from agentsuite_kit.expressions.syntax import (
     COMPARISONS,
     MAX_DEPTH,
     MAX_LENGTH,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agentsuite_execution.domain.expressions import ExpressionError, parse, references, render
+from agentsuite_kit.expressions import ExpressionError, parse, references, render
 
 SCOPE: dict[str, Any] = {
     "inputs": {"customer": {"id": 7, "name": "Ann"}, "tags": ["a", "b"], "a.b": 1},

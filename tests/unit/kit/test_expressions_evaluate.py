@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agentsuite_execution.domain.expressions import (
+from agentsuite_kit.expressions import (
     MAX_DEPTH,
     MAX_LENGTH,
     ExpressionError,

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentsuite_execution.domain.expressions import (
+from agentsuite_kit.expressions import (
     ExpressionError,
     evaluate,
     parse,
