@@ -1,0 +1,9 @@
+"""discovery's HTTP edge: one module-level router per area; routes <-> commands only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agentsuite_discovery.api import items
+
+ROUTERS: list[APIRouter] = [items.routes]

@@ -1,0 +1,26 @@
+"""discovery's Kafka subscriptions: topics from the contracts registry, events -> handlers.
+
+One `ConsumerSpec` per topic, each its own group (`discovery.<name>`).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
+from agentsuite_discovery.deps import Deps
+from agentsuite_discovery.domain.tenants import STATUS_AFTER
+from agentsuite_discovery.handlers.tenants import tenant_changed
+from agentsuite_discovery.uow import DiscoveryUow
+from agentsuite_kit.runtime import ConsumerSpec
+
+
+def consumers(deps: Deps) -> list[ConsumerSpec[DiscoveryUow]]:
+    on_tenant = partial(tenant_changed, deps=deps)
+    return [
+        ConsumerSpec[DiscoveryUow](
+            name="tenants",
+            topic=IDENTITY_TENANTS_V1,
+            handlers=dict.fromkeys(STATUS_AFTER, on_tenant),
+        )
+    ]

@@ -1,0 +1,15 @@
+"""discovery's unit of work: the kit's (transaction, outbox, inbox), plus its repositories."""
+
+from __future__ import annotations
+
+from agentsuite_discovery.repositories.items import Items
+from agentsuite_discovery.repositories.tenants import Tenants
+from agentsuite_kit.db import UnitOfWork
+from agentsuite_kit.db.scoped import ScopedConnection
+
+
+class DiscoveryUow(UnitOfWork):
+    def bind(self, session: ScopedConnection) -> None:
+        super().bind(session)
+        self.items = Items(session)
+        self.tenants = Tenants(session)
