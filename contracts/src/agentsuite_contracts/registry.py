@@ -236,7 +236,7 @@ TOPICS: tuple[Topic, ...] = (
             discovery.SessionStarted,
             discovery.TurnRecorded,
             discovery.ExtractionRecorded,
-            discovery.ObligationFulfilled,
+            discovery.ObligationChanged,
             discovery.SessionCompleted,
             discovery.SessionAbandoned,
         ),

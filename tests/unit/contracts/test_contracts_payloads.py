@@ -107,7 +107,14 @@ def types(node: Any) -> set[str]:
 
 
 # number fields that are not money (money is `Money`: integer micro-units)
-NOT_MONEY = {"temperature", "confidence", "completeness", "backoff"}
+NOT_MONEY = {
+    "temperature",
+    "confidence",
+    "required_confidence",
+    "completeness",
+    "backoff",
+    "score",
+}
 
 
 @pytest.mark.parametrize(("prefix", "cls"), ALL, ids=IDS)
