@@ -42,6 +42,7 @@ TENANT: dict[str, str] = {
     "objectives:write": "Create and update objectives.",
     "sessions:read": "Read discovery sessions.",
     "sessions:write": "Run discovery sessions.",
+    "discovery:force_complete": "Complete a discovery session whose gate is not met (gaps listed).",
     # planning
     "plans:read": "Read plans.",
     "plans:write": "Create and edit plans.",
