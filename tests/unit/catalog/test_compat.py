@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs published
 
 from agentsuite_catalog.domain.compat import breaks
-from agentsuite_catalog.domain.schemas import check_schema
+from agentsuite_kit.schemas import check_schema
 
 NAMES = st.text(alphabet="abcdefgh", min_size=1, max_size=6)
 SCALARS = st.sampled_from(["string", "integer", "number", "boolean", "null"])

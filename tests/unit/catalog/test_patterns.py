@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentsuite_catalog.domain.patterns import backtracking_risk
+from agentsuite_kit.schemas.patterns import backtracking_risk
 
 EXPONENTIAL = [
     "^(a+)+$",

@@ -18,7 +18,6 @@ from agentsuite_catalog.domain.bindings import (
     McpSpec,
     binding_of,
 )
-from agentsuite_catalog.domain.schemas import MAX_NODES, check_schema, violations
 from agentsuite_catalog.domain.semver import SemVer, parse
 from agentsuite_catalog.domain.tenants import readable, retirement_order
 from agentsuite_catalog.domain.tools import (
@@ -44,6 +43,7 @@ from agentsuite_contracts.catalog import (
 )
 from agentsuite_contracts.identity import TenantStatus
 from agentsuite_kit.errors import Conflict, Invalid
+from agentsuite_kit.schemas import MAX_NODES, check_schema, violations
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 QUERY: dict[str, Any] = {

@@ -17,7 +17,6 @@ from agentsuite_catalog.domain.bindings import (
     LlmSpec,
     McpSpec,
 )
-from agentsuite_catalog.domain.schemas import Violation
 from agentsuite_catalog.domain.semver import MAX_VERSION
 from agentsuite_catalog.domain.tools import (
     MAX_DESCRIPTION,
@@ -28,6 +27,7 @@ from agentsuite_catalog.domain.tools import (
     ToolVersion,
 )
 from agentsuite_contracts.catalog import AuthScheme, CatalogStatus, SideEffect, ToolRetry, ToolSpec
+from agentsuite_kit.schemas import Violation
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 

@@ -22,10 +22,10 @@ from openapi_spec_validator.validation.exceptions import DuplicateOperationIDErr
 from agentsuite_catalog.domain.bindings import HttpSpec, sendable_header
 from agentsuite_catalog.domain.openapi_refs import check_refs, inline, walk
 from agentsuite_catalog.domain.openapi_security import auth_of
-from agentsuite_catalog.domain.schemas import MAX_NODES
 from agentsuite_catalog.domain.tools import MAX_DESCRIPTION, MAX_TAGS, TOOL_NAME, Draft
 from agentsuite_contracts.catalog import SideEffect
 from agentsuite_kit.errors import Invalid
+from agentsuite_kit.schemas import MAX_NODES
 
 MAX_OPERATIONS = 1_000
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

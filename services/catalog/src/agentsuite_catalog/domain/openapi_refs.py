@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from agentsuite_catalog.domain.schemas import MAX_NODES
 from agentsuite_kit.errors import Invalid
+from agentsuite_kit.schemas import MAX_NODES
 
 MAX_DEPTH = 128  # nesting of one inlined schema
 DATA = frozenset({"enum", "const", "example", "examples", "default"})  # values, not schemas

@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 from agentsuite_catalog.domain.metadata import check_metadata
-from agentsuite_catalog.domain.schemas import check_schema
 from agentsuite_catalog.domain.tools import check_name
 from agentsuite_contracts.catalog import (
     CatalogStatus,
@@ -28,6 +27,7 @@ from agentsuite_contracts.catalog import (
 from agentsuite_contracts.envelope import Payload
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.errors import Conflict, Invalid
+from agentsuite_kit.schemas import check_schema
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
 MAX_PARENTS = 16

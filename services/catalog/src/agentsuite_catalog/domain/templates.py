@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from agentsuite_catalog.domain.schemas import check_schema, nodes
 from agentsuite_catalog.domain.tasks import check_key
 from agentsuite_catalog.domain.tools import CATEGORY, MAX_TAGS, TAG
 from agentsuite_contracts.catalog import (
@@ -30,6 +29,7 @@ from agentsuite_contracts.envelope import Payload
 from agentsuite_contracts.ids import uuid7
 from agentsuite_contracts.planning import PlanPhase
 from agentsuite_kit.errors import Conflict, Invalid
+from agentsuite_kit.schemas import check_schema, nodes
 
 KIND = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 MAX_PHASES = 50

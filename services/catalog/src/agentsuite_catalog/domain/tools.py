@@ -18,7 +18,6 @@ from uuid import UUID
 
 from agentsuite_catalog.domain.bindings import BindingSpec, binding_of
 from agentsuite_catalog.domain.compat import breaks
-from agentsuite_catalog.domain.schemas import check_schema
 from agentsuite_catalog.domain.semver import SemVer, parse
 from agentsuite_contracts.catalog import (
     CatalogStatus,
@@ -35,6 +34,7 @@ from agentsuite_contracts.catalog import (
 from agentsuite_contracts.envelope import Payload
 from agentsuite_contracts.ids import uuid7
 from agentsuite_kit.errors import Conflict, Invalid
+from agentsuite_kit.schemas import check_schema
 
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,127}$")
 TAG = re.compile(r"^[^\s,]{1,64}$")

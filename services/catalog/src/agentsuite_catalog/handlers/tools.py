@@ -12,13 +12,13 @@ from uuid import UUID
 from agentsuite_catalog.deps import Deps
 from agentsuite_catalog.domain import tools as domain
 from agentsuite_catalog.domain.bindings import binding_of
-from agentsuite_catalog.domain.schemas import Violation, violations
 from agentsuite_catalog.domain.search import tool_entry
 from agentsuite_catalog.domain.semver import parse
 from agentsuite_catalog.domain.tools import Deprecation, Draft, Tool, ToolVersion
 from agentsuite_catalog.handlers.common import blocked, emit, now, writable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_kit.errors import Conflict, Invalid, NotFound
+from agentsuite_kit.schemas import Violation, violations
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""A tool's input and output JSON Schemas: checked as Draft 2020-12 schemas (`jsonschema`),
-bounded, and free of `$ref` loops, so validating a payload against one always ends.
+"""Tenant-written JSON Schemas (a tool's input and output, an obligation's validator): checked
+as Draft 2020-12 (`jsonschema`), bounded, and free of `$ref` loops, so validating a value
+against one always ends.
 
 `$ref` is limited to JSON pointers into the same document (`#`, `#/$defs/x`): catalog never
 fetches a remote schema (an SSRF and a hang), and a document that only points into itself
@@ -24,8 +25,8 @@ from jsonschema.exceptions import (  # type: ignore[import-untyped]  # no stubs
 )
 from jsonschema.validators import extend  # type: ignore[import-untyped]  # no stubs
 
-from agentsuite_catalog.domain.patterns import backtracking_risk
 from agentsuite_kit.errors import Invalid
+from agentsuite_kit.schemas.patterns import backtracking_risk
 
 # nodes (objects, arrays and scalars) in one schema: generous for any real tool, small
 # enough that checking and comparing one is quick
