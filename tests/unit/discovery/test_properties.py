@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID, uuid4
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentsuite_contracts.discovery import ExtractionKind, ExtractionRecorded, Relation
-from agentsuite_discovery.domain.objectives import Objective, objective_of
+from agentsuite_discovery.domain.objectives import Objective, body_of, objective_of
 from agentsuite_discovery.domain.prompts import AnswerInvalid, parse_answer
 from agentsuite_discovery.domain.sessions import (
     CONTESTED,
@@ -28,6 +29,7 @@ from agentsuite_discovery.domain.sessions import (
     next_question,
     status_of,
 )
+from agentsuite_kit.errors import Invalid
 from agentsuite_kit.expressions import ExpressionError, evaluate, truthy
 
 VALUES = ["a", "b", "c", "A ", 1, 2.5, True, ["x"], {"k": "v"}]
@@ -258,3 +260,46 @@ def assert_recordable(record: Applied) -> None:
 def test_state_is_a_plain_mapping_of_states() -> None:
     objective = objective_of("k", 1, {"title": "T", "obligations": [{"key": "a", "title": "A"}]})
     assert initial(objective) == {"a": ObligationState("a")}
+
+
+SCALARS = [None, True, 0, 0.5, 2, -1, "", "a", "goal", "b", "A", "x" * 3000, "\x00", "\ud800"]
+SHAPES = [[], {}, ["a"], ["a", "a"], ["b"], ["goal"], {"type": "string"}, {"type": "nope"}]
+RULE_TEXTS = ["answers.a == 1", "answers.zz", "steps.a", "answers.a ==", "other", {"$ref": "#"}]
+FIELD_VALUES = st.sampled_from([*SCALARS, *SHAPES, *RULE_TEXTS])
+OBLIGATION_BODY = st.dictionaries(
+    st.sampled_from(
+        [
+            *("key", "title", "description", "kind", "required", "confidence", "validator"),
+            *("depends_on", "questions", "extra"),
+        ]
+    ),
+    FIELD_VALUES
+    | st.lists(
+        st.fixed_dictionaries(
+            {"key": FIELD_VALUES}, optional={"text": FIELD_VALUES, "when": FIELD_VALUES}
+        ),
+        max_size=3,
+    ),
+    max_size=9,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "title": FIELD_VALUES,
+            "obligations": st.lists(OBLIGATION_BODY, max_size=4) | FIELD_VALUES,
+        },
+        optional={"description": FIELD_VALUES, "other": FIELD_VALUES},
+    )
+)
+def test_any_definition_is_an_objective_or_invalid(raw: dict[str, Any]) -> None:
+    try:
+        objective = objective_of("k", 1, raw)
+    except Invalid as bad:
+        problem: Invalid | None = bad
+    else:
+        problem = None
+        assert objective_of("k", 1, body_of(objective)) == objective
+    assert problem is None or (problem.code and problem.field)

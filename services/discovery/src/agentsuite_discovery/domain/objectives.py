@@ -136,7 +136,7 @@ def _list(value: Any, field: str, limit: int, what: str) -> list[Any]:
 def objective_of(key: str, version: int, body: Mapping[str, Any]) -> Objective:
     """The objective `body` defines, checked; Invalid names the first problem and where."""
     _key(key, "key")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31:
         raise Invalid("version_invalid", "a version is an integer from 1", field="version")
     _fields(body, BODY_FIELDS, "")
     if "key" in body and body["key"] != key:
@@ -163,7 +163,7 @@ def _obligation(raw: Any, at: str) -> Obligation:
     body = _fields(raw, OBLIGATION_FIELDS, at)
     key = _key(body.get("key"), f"{at}.key")
     kind = body.get("kind", ObligationKind.OTHER.value)
-    if kind not in {k.value for k in ObligationKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in ObligationKind}:
         raise Invalid("kind_invalid", "unknown obligation kind", field=f"{at}.kind")
     required = body.get("required", True)
     if not isinstance(required, bool):

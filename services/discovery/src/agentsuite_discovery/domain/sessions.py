@@ -242,9 +242,11 @@ def _show(value: Any, limit: int = 200) -> str:
 def generated(obligation: Obligation, state: ObligationState) -> Question:
     """A question made from the obligation itself, when no pool question applies."""
     if state.status is CONTESTED:
+        other = state.contested_value
         text = (
             f"I have two different answers for {obligation.title.lower()}: "
-            f"{_show(state.value)!r} and {_show(state.contested_value)!r}. Which is right?"
+            f"{_show(state.value)!r} and {'another' if other is None else repr(_show(other))}. "
+            "Which is right?"
         )
     elif state.status is PARTIAL:
         text = f"To be sure about {obligation.title.lower()}: is it {_show(state.value)!r}?"
