@@ -8,6 +8,7 @@ extraction never changes the state.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -308,21 +309,27 @@ def _kind_of(record: Any) -> ExtractionKind | None:
         return None
 
 
+def as_text(value: Any) -> str:
+    """A value as a person reads it: text as is, a list of texts one after another, other
+    JSON as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "; ".join(value)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return repr(value)
+
+
 def goal_text(objective: Objective, state: Mapping[str, ObligationState]) -> str | None:
     """The goal's value as text: the `goal` obligation's, else the first of kind goal."""
-    keys = [o.key for o in objective.obligations if o.key == "goal"] or [
-        o.key for o in objective.obligations if o.kind.value == "goal"
-    ]
+    keys = [o.key for o in objective.obligations if o.key == "goal"]
+    keys += [o.key for o in objective.obligations if o.kind.value == "goal" and o.key != "goal"]
     for key in keys:
         value = _get(state, key).value
         if value is not None:
-            return (
-                value
-                if isinstance(value, str)
-                else "; ".join(map(str, value))
-                if isinstance(value, list)
-                else str(value)
-            )
+            return as_text(value)
     return None
 
 
