@@ -207,3 +207,17 @@ def test_a_body_naming_another_key_or_a_bad_version_is_refused() -> None:
     with pytest.raises(Invalid) as caught:
         objective_of("k", 0, body(ob("a")))
     assert caught.value.code == "version_invalid"
+
+
+def test_a_validator_checked_once_is_known_by_its_content_only() -> None:
+    good: dict[str, Any] = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 1}},
+    }
+    for _ in range(2):
+        objective = objective_of("k", 1, body(ob("a", validator=copy.deepcopy(good))))
+        assert objective.obligations[0].validator == good
+    near = copy.deepcopy(good)
+    near["properties"]["n"]["minimum"] = "one"
+    problem = refused(body(ob("a", validator=near)))
+    assert (problem.code, problem.field) == ("invalid_validator", "obligations[0].validator")
