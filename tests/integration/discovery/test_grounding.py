@@ -54,6 +54,12 @@ async def test_published_tools_and_agents_are_candidates_ranked_by_matching_term
     assert found.description == "Look up a customer in the CRM"
     assert await candidates(service, tenant, "nothing", "matches") == []
     assert await candidates(service, tenant) == []
+    # terms are words as entries' texts are: case, punctuation, NUL and length do not matter
+    assert await named(service, tenant, "Web.Search", "a\x00pages", "x" * 100_000) == [
+        ("tool", "web.search", 3.0),
+        ("agent", "researcher", 2.0),
+        ("tool", "mail.send", 1.0),
+    ]
 
 
 async def test_the_limit_bounds_the_candidates(service: Service) -> None:
@@ -113,3 +119,25 @@ async def test_draft_agents_are_no_candidates_and_a_deprecated_agent_stays_depre
     assert await candidates(service, tenant, "travel") == []
     stored = await row(service, "catalog_agents", "agent_id", agent_id)
     assert (stored.status, stored.version) == ("deprecated", "1")
+
+
+async def test_requirements_values_cite_the_tools_they_mention(service: Service) -> None:
+    tenant = uuid4()
+    sent = [
+        envelope(
+            tool_head(tool_spec("sheet.append", description="Append rows to a sheet")), tenant
+        ),
+        envelope(tool_head(tool_spec("slack.post", description="Post a Slack message")), tenant),
+    ]
+    await publish(service, TOOLS, sent)
+    await applied(service, TOOLS_GROUP, *sent)
+    # what the findings hold: any JSON the model extracted
+    values = [
+        "Every morning, append the new leads to the sales sheet",
+        {"channel": "slack", "rows": ["lead", "sheet"]},
+        None,
+        0.9,
+    ]
+    async with service.deps.runtime.uow(tenant) as uow:
+        cited = await uow.catalog.cite(values)
+    assert [(c.name, c.score) for c in cited] == [("sheet.append", 2.0), ("slack.post", 1.0)]

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_contracts.catalog import CatalogStatus
 from agentsuite_contracts.discovery import Candidate
-from agentsuite_discovery.domain.grounding import Entry, query_terms
+from agentsuite_discovery.domain.grounding import MAX_QUERY_TERMS, Entry, query_terms, words
 from agentsuite_discovery.repositories.tables import catalog_agents, catalog_tools
 from agentsuite_kit.db import Repository
 
@@ -29,6 +29,8 @@ PUBLISHED = CatalogStatus.PUBLISHED.value
 DEPRECATED = CatalogStatus.DEPRECATED.value
 # the most candidates one requirements document cites
 MAX_CANDIDATES = 100
+# what of one given term is read (a word is at most 40 characters)
+MAX_TERM_CHARS = 200
 
 # entry terms are distinct, and so are query terms: counting the entry's terms the query
 # holds counts the query's terms the entry matches
@@ -155,8 +157,10 @@ class Catalog(Repository):
     async def candidates(self, terms: Sequence[str], limit: int) -> list[Candidate]:
         """The tenant's published tools and agents matching any of `terms`, the most
         matching terms first (then by name), at most `limit` (capped at `MAX_CANDIDATES`).
-        `terms` are `domain.grounding` words (`query_terms`): other text never matches."""
-        wanted = list(dict.fromkeys(terms))
+        `terms` go through `domain.grounding.words` as entries' texts did (so `Web Search`
+        is two terms, and NUL or a stop word none), the first `MAX_QUERY_TERMS` kept."""
+        given = (w for t in terms[:MAX_QUERY_TERMS] for w in words(t[:MAX_TERM_CHARS]))
+        wanted = list(dict.fromkeys(given))[:MAX_QUERY_TERMS]
         limit = max(0, min(limit, MAX_CANDIDATES))
         if not wanted or limit == 0:
             return []
