@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentsuite_discovery.repositories.catalog import Catalog
 from agentsuite_discovery.repositories.items import Items
 from agentsuite_discovery.repositories.tenants import Tenants
 from agentsuite_kit.db import UnitOfWork
@@ -13,3 +14,4 @@ class DiscoveryUow(UnitOfWork):
         super().bind(session)
         self.items = Items(session)
         self.tenants = Tenants(session)
+        self.catalog = Catalog(session)
