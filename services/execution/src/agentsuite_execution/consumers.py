@@ -48,9 +48,12 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
             topic=PLANNING_SCHEDULES_V1,
             handlers={ScheduleFired: partial(projections.schedule_fired, deps=deps)},
         ),
-        *llm_consumers(deps),
-        *role_consumers(deps),
         *tenant_consumers(deps),
     ]
-    # an event whose envelope and payload disagree is dead-lettered, never applied
-    return [guarded(spec) for spec in specs]
+    # an event whose envelope and payload disagree is dead-lettered, never applied; one
+    # without a tenant too, except where its handler has its own answer (a role event has
+    # nothing to project and is skipped, an answer matches no tenant's pending call)
+    return [
+        *(guarded(spec) for spec in specs),
+        *(guarded(spec, tenanted=False) for spec in llm_consumers(deps) + role_consumers(deps)),
+    ]
