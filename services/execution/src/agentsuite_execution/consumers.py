@@ -51,8 +51,8 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
         *tenant_consumers(deps),
     ]
     # an event whose envelope and payload disagree is dead-lettered, never applied; one
-    # without a tenant too, except where its handler has its own answer (a role event has
-    # nothing to project and is skipped, an answer matches no tenant's pending call)
+    # without a tenant too, except where the handler has its own answer to one (a role
+    # event without a tenant is skipped; an LLM answer is the kit client's to match)
     return [
         *(guarded(spec) for spec in specs),
         *(guarded(spec, tenanted=False) for spec in llm_consumers(deps) + role_consumers(deps)),
