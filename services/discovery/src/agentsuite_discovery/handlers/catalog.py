@@ -5,18 +5,17 @@ version is left) and an agent's published revisions and deprecation. Drafts, sin
 versions and their deprecations are skipped by the consumer (catalog announces the head
 that results with a `ToolPublished` or `ToolDeprecated` of its own).
 
-An event is checked before it is applied: catalog's events are its tenants', and the
-envelope's subject is the tool or agent the payload names. One that fails, or whose name or
-version is past catalog's own bounds, raises `Invalid`: the consumer dead-letters it at
-once, it is never retried nor applied. NUL and lone surrogates never get here (the kit's
-consumer dead-letters them before decoding).
+An event is checked before it is applied (the kit's `check_envelope`): catalog's events
+are its tenants', and the envelope's subject is the tool or agent the payload names. One
+that fails, or whose name or version is past catalog's own bounds, raises `Invalid`: the
+consumer dead-letters it at once, it is never retried nor applied. NUL and lone
+surrogates never get here (the kit's consumer dead-letters them before decoding).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from uuid import UUID
 
 from agentsuite_contracts.catalog import (
     AgentCreated,
@@ -31,27 +30,9 @@ from agentsuite_contracts.catalog import (
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_discovery.domain.grounding import Entry, entry_of
 from agentsuite_discovery.uow import DiscoveryUow
-from agentsuite_kit.errors import Invalid
+from agentsuite_kit.messaging.consistency import check_envelope
 
 Handler = Callable[[Envelope[Any], DiscoveryUow], Awaitable[None]]
-
-
-def _check(event: Envelope[Any], subject: UUID) -> None:
-    """Refuse an event without a tenant, or whose envelope names another aggregate."""
-    if event.tenant_id is None:
-        # the projection is per tenant: a tenant-less row would be every tenant's or none's
-        raise Invalid("tenant_missing", f"{event.type} carries no tenant", field="tenant_id")
-    try:
-        same = UUID(event.subject.id) == subject
-    except ValueError:
-        same = False
-    if not same:
-        raise Invalid(
-            "subject_mismatch",
-            f"{event.type}: the envelope is about {event.subject.type} {event.subject.id}, "
-            f"its payload about {subject}",
-            field="subject",
-        )
 
 
 def _tool(name: str, version: str, spec: ToolSpec | None) -> Entry:
@@ -66,7 +47,7 @@ def _agent(name: str, spec: AgentSpec) -> Entry:
 
 async def tool_published(event: Envelope[ToolPublished], uow: DiscoveryUow) -> None:
     head = event.payload
-    _check(event, head.tool_id)
+    check_envelope(event)
     await uow.catalog.put_tool(
         head.tool_id,
         _tool(head.name, head.version, head.spec),
@@ -79,7 +60,7 @@ async def tool_published(event: Envelope[ToolPublished], uow: DiscoveryUow) -> N
 
 async def tool_deprecated(event: Envelope[ToolDeprecated], uow: DiscoveryUow) -> None:
     gone = event.payload
-    _check(event, gone.tool_id)
+    check_envelope(event)
     # without the spec (an older publisher) the version is unknown; a deprecated tool is
     # never cited, so its version is only ever read by a person looking at the table
     version = gone.spec.version if gone.spec is not None else "-"
@@ -95,7 +76,7 @@ async def tool_deprecated(event: Envelope[ToolDeprecated], uow: DiscoveryUow) ->
 
 async def agent_revised(event: Envelope[AgentCreated | AgentUpdated], uow: DiscoveryUow) -> None:
     revised = event.payload
-    _check(event, revised.agent_id)
+    check_envelope(event)
     if revised.status != CatalogStatus.PUBLISHED:
         return  # a draft is nothing a plan may use (a deprecation has its own event)
     spec = revised.spec
@@ -106,7 +87,7 @@ async def agent_revised(event: Envelope[AgentCreated | AgentUpdated], uow: Disco
 
 async def agent_deprecated(event: Envelope[AgentDeprecated], uow: DiscoveryUow) -> None:
     gone = event.payload
-    _check(event, gone.agent_id)
+    check_envelope(event)
     spec = gone.spec
     entry = entry_of(gone.name, "-", None) if spec is None else _agent(gone.name, spec)
     revision = 0 if spec is None else spec.version
