@@ -72,6 +72,23 @@ def silent(request: LlmRequest) -> Reply:
     return SILENT
 
 
+@dataclass(frozen=True)
+class Lost:
+    """The call is made (and kept) but its first answer never arrives: only a request sent
+    again with the same id gets it, as the gateway answers a re-sent request from its record."""
+
+    answer: LlmResponse
+
+
+def lost(script: Script) -> Script:
+    def make(request: LlmRequest) -> Reply:
+        answer = script(request)
+        assert isinstance(answer, LlmResponse)
+        return Lost(answer)
+
+    return make
+
+
 def extraction(
     obligation: str, value: Any, confidence: float = 0.9, kind: str = "fact", **more: Any
 ) -> dict[str, Any]:
@@ -116,6 +133,10 @@ class FakeGateway:
             queue = self.scripts[tenant]
             answer = queue.popleft()(request) if queue else SILENT
             self.answers[request.request_id] = answer
+            if isinstance(answer, Lost):
+                return  # made, paid, and lost on its way back
+        if isinstance(answer, Lost):
+            answer = answer.answer
         if answer is SILENT:
             return
         assert isinstance(answer, LlmResponse)

@@ -22,9 +22,11 @@ from tests.integration.discovery.llm_support import (
     extraction,
     extractions,
     failed,
+    lost,
     obligations,
     ok,
     silent,
+    until,
     with_objective,
 )
 
@@ -322,3 +324,60 @@ async def test_completion_cites_the_catalogs_matching_tools(
     assert view["status"] == "completed"
     cited = [(c["kind"], c["name"]) for c in view["requirements"]["candidates"]]
     assert cited == [("tool", "pager")]
+
+
+async def due_now(service: Service, session_id: Any) -> None:
+    """Bring the session's call's re-request forward (the kit's job, due after
+    `resend_after_seconds`): what a long wait does, without the wait."""
+
+    async def moved() -> bool | None:
+        rows = await service.owner_sql(
+            "UPDATE jobs SET run_at = now() WHERE kind = 'llm.responses.resend'"
+            " AND state = 'scheduled' AND payload->>'request_id' IN"
+            " (SELECT request_id::text FROM llm_calls WHERE session_id = :s AND state = 'pending')"
+            " RETURNING id",
+            s=session_id,
+        )
+        return True if rows else None
+
+    await until(moved, what="the re-request job scheduled")
+
+
+async def test_a_lost_answer_is_asked_for_again_with_the_same_request_id(
+    service: Service, gateway: FakeGateway
+) -> None:
+    user = User(service)
+    view = await user.open()
+    sid = view["id"]
+    gateway.script(user.tenant, lost(extractions(extraction("goal", "report outages"))))
+    r = await user.post(f"/v1/sessions/{sid}/turns", {"content": "outages"})
+    assert r.status_code == 202, r.text
+    await until(lambda: _seen(gateway, user.tenant, 1), what="the first request")
+    await due_now(service, sid)
+    view = await user.settled(sid)
+    assert obligations(view)["goal"]["value"] == "report outages"
+    asked = gateway.requests(user.tenant)
+    assert len(asked) == 2
+    assert len({a.request_id for a in asked}) == 1  # the same call: paid once
+
+
+async def test_a_call_never_answered_fails_the_turn_after_its_resends(
+    service: Service, gateway: FakeGateway
+) -> None:
+    user = User(service)
+    view = await user.open()
+    sid, question = view["id"], view["question"]
+    gateway.script(user.tenant, silent)
+    r = await user.post(f"/v1/sessions/{sid}/turns", {"content": "anyone there?"})
+    assert r.status_code == 202, r.text
+    for n in range(service.deps.settings.resends + 1):
+        await until(lambda n=n: _seen(gateway, user.tenant, n + 1), what=f"request {n + 1}")
+        await due_now(service, sid)
+    view = await user.settled(sid)
+    assert (view["status"], view["question"]) == ("gathering", question)
+    turn = (await user.turns(sid))[-1]
+    assert (turn["status"], turn["reason"].split(":")[0]) == ("failed", "timeout")
+
+
+async def _seen(gateway: FakeGateway, tenant: Any, n: int) -> bool | None:
+    return True if len(gateway.requests(tenant)) >= n else None
