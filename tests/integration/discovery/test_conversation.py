@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from typing import Any
 
 from agentsuite_contracts.topic_names import CATALOG_TOOLS_V1
@@ -370,8 +371,8 @@ async def test_a_call_never_answered_fails_the_turn_after_its_resends(
     gateway.script(user.tenant, silent)
     r = await user.post(f"/v1/sessions/{sid}/turns", {"content": "anyone there?"})
     assert r.status_code == 202, r.text
-    for n in range(service.deps.settings.resends + 1):
-        await until(lambda n=n: _seen(gateway, user.tenant, n + 1), what=f"request {n + 1}")
+    for n in range(1, service.deps.settings.resends + 2):
+        await until(partial(_seen, gateway, user.tenant, n), what=f"request {n}")
         await due_now(service, sid)
     view = await user.settled(sid)
     assert (view["status"], view["question"]) == ("gathering", question)
