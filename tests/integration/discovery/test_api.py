@@ -20,7 +20,11 @@ async def test_an_objective_is_defined_versioned_and_listed_beside_the_default(
     again = await user.post("/v1/objectives", NOTIFY)
     assert (again.status_code, again.json()["code"]) == (409, "objective_exists")
     body = {k: v for k, v in NOTIFY.items() if k != "key"} | {"title": "Notify, v2"}
-    r = await service.client.put("/v1/objectives/notify", json=body, headers=user.headers())
+    stale = user.headers(**{"If-Match": '"7"'})
+    r = await service.client.put("/v1/objectives/notify", json=body, headers=stale)
+    assert (r.status_code, r.json()["code"]) == (412, "version_mismatch"), r.text
+    fresh = user.headers(**{"If-Match": '"1"'})
+    r = await service.client.put("/v1/objectives/notify", json=body, headers=fresh)
     assert (r.status_code, r.json()["version"]) == (201, 2), r.text
     newest = await user.get("/v1/objectives/notify")
     assert (newest.json()["version"], newest.headers["etag"]) == (2, '"2"')

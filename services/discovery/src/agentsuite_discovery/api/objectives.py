@@ -4,7 +4,7 @@
 
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentsuite_discovery.api.edge import (
@@ -29,6 +29,7 @@ from agentsuite_kit.edge import (
     Pages,
     created,
     errors,
+    expected_version,
     tagged,
 )
 from agentsuite_kit.http.idempotency import idempotency
@@ -81,6 +82,7 @@ async def _define(
     key: str,
     body: ObjectiveBody,
     revise: bool,
+    expected: int | None,
     request: Request,
     principal: Principal,
     uow: DiscoveryUow,
@@ -90,7 +92,9 @@ async def _define(
     if idem.replay is not None:
         return idem.replay
     content = body.model_dump(mode="json", include={"title", "description", "obligations"})
-    objective = await define(DefineObjective(key, content, principal.subject, revise), uow, deps)
+    objective = await define(
+        DefineObjective(key, content, principal.subject, revise, expected), uow, deps
+    )
     headers = {"Location": f"/v1/objectives/{key}/versions/{objective.version}"}
     view = ObjectiveView.of(objective)
     return await created(idem, uow, view, version=objective.version, headers=headers)
@@ -106,7 +110,7 @@ async def post_objective(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Define an objective: its version 1. Honours `Idempotency-Key`."""
-    return await _define(body.key, body, False, request, principal, uow, deps)
+    return await _define(body.key, body, False, None, request, principal, uow, deps)
 
 
 @routes.put("/objectives/{key}", status_code=201, response_model=ObjectiveView, responses=WRITE)
@@ -118,10 +122,18 @@ async def put_objective(
     uow: Uow,
     deps: AppDeps,
     idempotency_key: IdempotencyKey = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The ETag of the version read: written only on top of it (412).",
+        ),
+    ] = None,
 ) -> Response:
     """Define the objective's next version (its first, if it has none); sessions already
-    open keep theirs. Honours `Idempotency-Key`."""
-    return await _define(key, body, True, request, principal, uow, deps)
+    open keep theirs. Honours `Idempotency-Key` and `If-Match`."""
+    expected = expected_version(if_match)
+    return await _define(key, body, True, expected, request, principal, uow, deps)
 
 
 @routes.get("/objectives", response_model=Page[ObjectiveView], responses=errors(BAD_CURSOR))

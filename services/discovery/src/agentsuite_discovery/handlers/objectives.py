@@ -11,7 +11,7 @@ from agentsuite_discovery.deps import Deps
 from agentsuite_discovery.domain.objectives import DEFAULT, Objective, body_of, objective_of
 from agentsuite_discovery.handlers.common import writable
 from agentsuite_discovery.uow import DiscoveryUow
-from agentsuite_kit.errors import Conflict
+from agentsuite_kit.errors import Conflict, PreconditionFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,7 @@ class DefineObjective:
     body: Mapping[str, Any]  # title, description, obligations: as the domain reads them
     created_by: str | None
     revise: bool  # False: a new objective (409 if it exists); True: its next version
+    expected: int | None = None  # If-Match: only on top of this version (0: none yet)
 
 
 async def define(command: DefineObjective, uow: DiscoveryUow, deps: Deps) -> Objective:
@@ -31,7 +32,12 @@ async def define(command: DefineObjective, uow: DiscoveryUow, deps: Deps) -> Obj
         raise Conflict(
             "objective_exists", f"objective {command.key!r} exists: PUT its next version"
         )
-    version = 1 if newest is None else newest.version + 1
+    current = 0 if newest is None else newest.version
+    if command.expected is not None and command.expected != current:
+        raise PreconditionFailed(
+            "version_mismatch", f"objective {command.key!r} is at version {current}"
+        )
+    version = current + 1
     objective = objective_of(command.key, version, command.body)
     if not await uow.objectives.add(
         objective.key, version, objective.title, body_of(objective), command.created_by
