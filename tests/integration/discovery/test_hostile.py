@@ -125,3 +125,20 @@ async def test_pages_walk_the_whole_conversation(service: Service) -> None:
             break
         cursor = f"&cursor={r.json()['next_cursor']}"
     assert len(seen) == len(set(seen)) == 3
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[" * 200 + "]" * 200, "1e999", '{"a": NaN}', "-Infinity"],
+    ids=["deep", "huge", "nan", "infinity"],
+)
+async def test_a_prefilled_value_postgresql_cannot_hold_is_refused_not_a_500(
+    service: Service, value: str
+) -> None:
+    user = User(service)
+    body = f'{{"title": "t", "prefill": {{"goal": {{"value": {value}, "confidence": 1}}}}}}'
+    r = await raw(user, "/v1/sessions", body)
+    assert r.status_code in (201, 400, 422), r.text
+    if r.status_code == 201:
+        [rejected] = await user.extractions(r.json()["id"])
+        assert rejected["applied"] is False
