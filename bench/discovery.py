@@ -1,7 +1,7 @@
-"""discovery's hot path on this machine: a stub that measures the domain's item creation.
-
-Replace it with the path the service lives on (a route through the real app, a consumer
-through the real broker) and print its figures, beside a peer's where an issue names one.
+"""discovery's hot path on this machine, for now the domain's share of a turn: the model's
+answer parsed, applied to the session's state, the next question chosen (the service's
+loop through the broker and the gateway's `local` provider is issue 17's bench, still to
+come).
 
 python bench/discovery.py [--n N]
 """
@@ -9,22 +9,30 @@ python bench/discovery.py [--n N]
 from __future__ import annotations
 
 import argparse
+import json
 import time
-from uuid import uuid4
 
-from agentsuite_discovery.domain.items import new_item
+from agentsuite_contracts.ids import uuid7
+from agentsuite_discovery.domain.objectives import DEFAULT
+from agentsuite_discovery.domain.prompts import parse_answer
+from agentsuite_discovery.domain.sessions import apply, initial, next_question
+
+ANSWER = json.dumps(
+    {"extractions": [{"obligation": "goal", "value": "g", "kind": "fact", "confidence": 0.5}]}
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=100_000, help="items to make")
+    parser.add_argument("--n", type=int, default=20_000, help="turns to apply")
     n = parser.parse_args().n
-    tenant = uuid4()
+    state = initial(DEFAULT)
     started = time.perf_counter()
-    for i in range(n):
-        new_item(tenant, f"item {i}")
+    for _ in range(n):
+        state, _applied = apply(DEFAULT, state, parse_answer(ANSWER), uuid7)
+        next_question(DEFAULT, state, ())
     elapsed = time.perf_counter() - started
-    print(f"discovery new_item: {n / elapsed:,.0f} per second ({n} in {elapsed:.2f} s)")
+    print(f"discovery domain per turn: {n / elapsed:,.0f} per second ({n} in {elapsed:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ client, and tokens signed by a local key its keyset trusts (what identity's JWKS
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.registry import TOPICS, partition_key
+from agentsuite_contracts.topic_names import LLM_REQUESTS_V1
 from agentsuite_discovery.app import build, spec
 from agentsuite_discovery.deps import Deps
 from agentsuite_discovery.settings import DiscoverySettings
@@ -30,7 +32,13 @@ from agentsuite_kit.messaging.admin import ensure_topics
 from tests.integration.tokens_support import Signer
 
 # every capability discovery's routes ask for
-ALL_CAPS = ["discovery:read", "discovery:write"]
+ALL_CAPS = [
+    "objectives:read",
+    "objectives:write",
+    "sessions:read",
+    "sessions:write",
+    "discovery:force_complete",
+]
 SIGNER = Signer("discovery-test-1", ALL_CAPS)
 auth, keyset = SIGNER.auth, SIGNER.keyset
 
@@ -78,6 +86,19 @@ class Service:
     def owner_url(self) -> str:
         return self.db.url(self.admin_url, owner=True)
 
+    async def events(self, tenant: Any, session_id: Any = None) -> list[dict[str, Any]]:
+        """discovery's events of `tenant` in the outbox (of one session when given), in
+        the order they were written: each the envelope's payload."""
+        rows = await self.owner_sql(
+            "SELECT value FROM outbox WHERE tenant_id = :t AND topic = :topic ORDER BY id",
+            t=tenant,
+            topic="discovery.sessions.v1",
+        )
+        found = [json.loads(r[0])["payload"] for r in rows]
+        if session_id is None:
+            return found
+        return [p for p in found if p.get("session_id") == str(session_id)]
+
     async def owner_sql(self, sql: str, **params: Any) -> list[Any]:
         """Run SQL as the table owner across every tenant (RLS is forced on the owner)."""
         engine = make_engine(self.owner_url(), pool_size=1)
@@ -118,7 +139,13 @@ async def running(
     consumed = {t for c in deps.runtime.specs for t in c.topics}
     await ensure_topics(
         settings.kafka_bootstrap_servers,
-        [(t.name, t.partitions) for t in TOPICS if t.name in consumed or t.owner == "discovery"],
+        # and the gateway's requests topic, which discovery produces to (`agentsuite up`
+        # makes every topic before a service starts)
+        [
+            (t.name, t.partitions)
+            for t in TOPICS
+            if t.name in consumed or t.owner == "discovery" or t.name == LLM_REQUESTS_V1
+        ],
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
