@@ -1,0 +1,250 @@
+"""A whole discovery session through the real stack: HTTP turns, the request on
+`llm.requests.v1`, the REAL llm-gateway answering from its `local` provider's script, the
+answer applied. Obligations fill, a contradiction is recorded and then resolved, an
+activation rule opens a pool question, and completion puts the requirements on
+`discovery.sessions.v1` (read from the broker)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from agentsuite_cli.provision import deprovision
+from tests.integration.discovery.harness import Service
+from tests.integration.discovery.loop_support import (
+    CAPS,
+    extraction,
+    gateway_for,
+    headers,
+    objective,
+    obligation,
+    open_session,
+    pages,
+    raw,
+    said,
+    say,
+    session_events,
+    view_of,
+)
+from tests.integration.llm_gateway import harness as gw_harness
+from tests.integration.llm_gateway.harness import Gateway
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+async def gw(
+    pg_admin_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Gateway]:
+    """The real gateway on the session's broker (module scope: left running, it would take
+    other packages' requests for models it does not know)."""
+    secrets = tmp_path_factory.mktemp("disc-gw") / "pw.json"
+    db = await gw_harness.create_gateway_db(pg_admin_url, secrets)
+    try:
+        settings = gw_harness.make_settings(db.url(pg_admin_url), kafka_bootstrap)
+        async with gw_harness.running(settings, db, pg_admin_url) as started:
+            yield started
+    finally:
+        await deprovision(pg_admin_url, [db])
+
+
+async def test_a_scripted_session_fills_contests_resolves_opens_and_completes(
+    service: Service, gw: Gateway
+) -> None:
+    tenant, user, tag = uuid4(), uuid4(), uuid4().hex[:8]
+    t = [f"[t{i}-{tag}]" for i in range(5)]
+    await gateway_for(
+        gw,
+        tenant,
+        [
+            said(
+                t[1],
+                extraction("goal", "tell customers about outages"),
+                extraction("channel", "sms"),
+            ),
+            # a different value, the model not saying it revises: a contradiction
+            said(t[2], extraction("channel", "email")),
+            said(t[3], extraction("channel", "email", relation="revises")),
+            said(t[4], extraction("audience", "the ops-alerts list", kind="decision")),
+        ],
+    )
+    auth = headers(tenant, user)
+    client = service.client
+    key = f"notify_{tag}"
+    await objective(client, auth, key)
+    opened = await open_session(client, auth, key)
+    sid = str(opened["id"])
+    assert opened["status"] == "gathering"
+    assert opened["question"]["obligation"] == "goal"
+
+    view = await say(client, auth, sid, f"{t[1]} we warn customers of outages by SMS")
+    assert view["status"] == "gathering", view
+    assert obligation(view, "goal")["status"] == "satisfied"
+    assert (obligation(view, "channel")["status"], obligation(view, "channel")["value"]) == (
+        "satisfied",
+        "sms",
+    )
+    # audience is askable now (its dependency met); of its pool, the rule on sms holds
+    assert (view["question"]["key"], view["question"]["source"]) == ("sms_numbers", "pool")
+
+    view = await say(client, auth, sid, f"{t[2]} actually, hm, email")
+    channel = obligation(view, "channel")
+    assert (channel["status"], channel["value"]) == ("contested", "sms"), view
+    assert view["question"]["obligation"] == "channel"  # the contested one is asked first
+
+    view = await say(client, auth, sid, f"{t[3]} yes: email, not SMS")
+    channel = obligation(view, "channel")
+    assert (channel["status"], channel["value"]) == ("satisfied", "email"), view
+    # the rule that held on sms no longer does; the one on email opened its question
+    assert (view["question"]["key"], view["question"]["source"]) == ("email_list", "pool")
+
+    view = await say(client, auth, sid, f"{t[4]} the ops-alerts list")
+    assert view["status"] == "completed", view
+    assert view["question"] is None
+
+    found = await pages(client, auth, f"/v1/sessions/{sid}/extractions")
+    on_channel = [
+        (e["value"], e["relation"], e["applied"]) for e in found if e["obligation"] == "channel"
+    ]
+    assert on_channel == [
+        ("sms", "new", True),
+        ("email", "contradicts", True),
+        ("email", "revises", True),
+    ]
+    # history kept: the revising extraction names what it superseded
+    [revised] = [e for e in found if e["relation"] == "revises"]
+    assert revised["supersedes"] is not None
+
+    events = await session_events(service.kafka, sid, "discovery.session.completed")
+    assert events[0]["type"] == "discovery.session.started"
+    contested = [
+        e["payload"]
+        for e in events
+        if e["type"] == "discovery.obligation.changed" and e["payload"]["status"] == "contested"
+    ]
+    assert [c["obligation"] for c in contested] == ["channel"]
+    requirements = events[-1]["payload"]["requirements"]
+    assert (requirements["objective"], requirements["objective_version"]) == (key, 1)
+    assert requirements["goal"] == "tell customers about outages"
+    assert requirements["gaps"] == []
+    assert requirements["forced"] is False
+    assert requirements["completeness"] == 1.0
+    findings = {f["obligation"]: (f["value"], f["status"]) for f in requirements["findings"]}
+    assert findings == {
+        "goal": ("tell customers about outages", "satisfied"),
+        "channel": ("email", "satisfied"),
+        "audience": ("the ops-alerts list", "satisfied"),
+    }
+    # each turn one call to the gateway, answered and paid once
+    rows = await gw.owner_sql(
+        "SELECT status, cost_micros FROM calls WHERE tenant_id = :t ORDER BY created_at", t=tenant
+    )
+    assert [r[0] for r in rows] == ["ok"] * 4
+    assert all(r[1] > 0 for r in rows)
+
+
+def problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def test_bad_extractions_are_recorded_rejected_and_a_bad_answer_fails_its_turn(
+    service: Service, gw: Gateway
+) -> None:
+    tenant, user, tag = uuid4(), uuid4(), uuid4().hex[:8]
+    t = [f"[t{i}-{tag}]" for i in range(4)]
+    await gateway_for(
+        gw,
+        tenant,
+        [
+            said(
+                t[1],
+                extraction("goal", "send invoices"),
+                extraction("budget", "100 USD"),  # no such obligation
+                extraction("channel", "pigeon"),  # fails the enum validator
+            ),
+            raw(t[2], "not json"),
+            said(t[3], extraction("channel", "email")),
+        ],
+    )
+    auth = headers(tenant, user)
+    client = service.client
+    key = f"notify_{tag}"
+    await objective(client, auth, key)
+    sid = str((await open_session(client, auth, key))["id"])
+
+    view = await say(client, auth, sid, f"{t[1]} invoices, by pigeon, 100 USD")
+    assert view["status"] == "gathering", view
+    assert obligation(view, "goal")["status"] == "satisfied"
+    assert obligation(view, "channel")["status"] == "pending"
+    found = await pages(client, auth, f"/v1/sessions/{sid}/extractions")
+    rejected = {e["obligation"]: e["reason"] for e in found if not e["applied"]}
+    assert rejected.keys() == {"budget", "channel"}, found
+    assert rejected["budget"] == "unknown_obligation"
+    assert rejected["channel"].startswith("invalid_value"), rejected
+    asked = view["question"]
+
+    # an answer that is not JSON: the turn fails with the reason, the question stays
+    view = await say(client, auth, sid, f"{t[2]} email then")
+    assert view["status"] == "gathering", view
+    assert view["question"] == asked
+    assert obligation(view, "channel")["status"] == "pending"
+    assert len(await pages(client, auth, f"/v1/sessions/{sid}/extractions")) == len(found)
+
+    # not stuck: the next turn is processed
+    view = await say(client, auth, sid, f"{t[3]} email")
+    assert obligation(view, "channel")["status"] == "satisfied", view
+
+
+async def test_bad_turns_are_refused_at_the_edge_and_a_closed_session_takes_none(
+    service: Service, gw: Gateway
+) -> None:
+    tenant, user, tag = uuid4(), uuid4(), uuid4().hex[:8]
+    await gateway_for(gw, tenant, [said(f"[t1-{tag}]", extraction("goal", "send invoices"))])
+    auth = headers(tenant, user)
+    client = service.client
+    key = f"notify_{tag}"
+    await objective(client, auth, key)
+    sid = str((await open_session(client, auth, key))["id"])
+    turns = f"/v1/sessions/{sid}/turns"
+
+    too_long = "x" * (service.deps.settings.max_turn_chars + 1)
+    for content in (too_long, "", "nul \x00 byte", "lone \ud800 surrogate"):
+        body = json.dumps({"content": content}).encode()
+        sent = {**auth, "content-type": "application/json"}
+        r = await client.post(turns, content=body, headers=sent)
+        assert 400 <= r.status_code < 500, (content[:20], r.status_code, r.text)
+        assert "content" in str(problem(r, r.status_code)), r.text  # names the field
+    problem(await client.post(turns, json={}, headers=auth), 422)
+    unknown = f"/v1/sessions/{uuid4()}/turns"
+    problem(await client.post(unknown, json={"content": "hi"}, headers=auth), 404)
+    # another user of the tenant may not speak in it
+    r = await client.post(turns, json={"content": "hi"}, headers=headers(tenant, uuid4()))
+    assert r.status_code in (403, 404), r.text
+    assert (await view_of(client, auth, sid))["status"] == "gathering"
+
+    view = await say(client, auth, sid, f"[t1-{tag}] invoices")
+    assert obligation(view, "goal")["status"] == "satisfied", view
+    # the gate: not met without force; forced, the gaps listed; closed afterwards
+    url = f"/v1/sessions/{sid}/complete"
+    r = await client.post(url, json={"force": False}, headers=auth)
+    assert "gate_not_met" in str(problem(r, 409)), r.text
+    member = headers(tenant, user, [c for c in CAPS if c != "discovery:force_complete"])
+    problem(await client.post(url, json={"force": True, "reason": "enough"}, headers=member), 403)
+    r = await client.post(url, json={"force": True, "reason": "enough"}, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "completed"
+    r = await client.post(turns, json={"content": "one more"}, headers=auth)
+    assert "session_closed" in str(problem(r, 409)), r.text
+    events = await session_events(service.kafka, sid, "discovery.session.completed")
+    requirements = events[-1]["payload"]["requirements"]
+    assert requirements["forced"] is True
+    assert requirements["forced_reason"] == "enough"
+    assert [g["obligation"] for g in requirements["gaps"]] == ["channel", "audience"]
