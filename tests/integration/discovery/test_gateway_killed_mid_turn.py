@@ -239,6 +239,13 @@ async def test_the_session_finishes_after_a_kill_mid_turn_and_no_call_is_paid_tw
     events = await session_events(discovery.kafka, sid, "discovery.session.completed")
     assert events[-1]["payload"]["requirements"]["gaps"] == []
 
+    await paid_once_per_turn(ground, discovery, tenant, turns=4)
+
+
+async def paid_once_per_turn(ground: Ground, discovery: Service, tenant: UUID, turns: int) -> None:
+    """The gateway's traces of the tenant: one per request, the killed one interrupted and
+    unpaid, and each of discovery's `turns` turns answered by exactly one paid call."""
+
     async def swept() -> bool:  # the dead process's `started` trace marked interrupted
         rows = await ground.gw_sql(
             "SELECT 1 FROM calls WHERE tenant_id = :t AND status = 'started'", t=tenant
@@ -258,7 +265,7 @@ async def test_the_session_finishes_after_a_kill_mid_turn_and_no_call_is_paid_tw
     killed = [rid for rid, [(status, _, _)] in by_request.items() if status != "ok"]
     assert [by_request[rid] for rid in killed] == [[("error", "interrupted", 0)]], by_request
     paid = {rid for rid, [(status, _, cost)] in by_request.items() if status == "ok" and cost > 0}
-    assert len(paid) == 4, by_request
+    assert len(paid) == turns, by_request
     # each turn's answered call is one of the paid ones, and no turn has two
     calls = await discovery.owner_sql(
         "SELECT turn_id, request_id, state FROM llm_calls WHERE tenant_id = :t", t=tenant
@@ -267,5 +274,5 @@ async def test_the_session_finishes_after_a_kill_mid_turn_and_no_call_is_paid_tw
     for turn_id, request_id, state in calls:
         if state == "answered" and request_id in paid:
             answered_per_turn.setdefault(turn_id, []).append(request_id)
-    assert len(answered_per_turn) == 4, calls
+    assert len(answered_per_turn) == turns, calls
     assert all(len(ids) == 1 for ids in answered_per_turn.values()), calls
