@@ -9,6 +9,7 @@ import pytest
 
 from agentsuite_cli.provision import ServiceDb, deprovision
 from tests.integration.discovery.harness import Service, create_db, make_settings, running
+from tests.integration.discovery.llm_support import FakeGateway, fake_gateway
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,9 @@ async def service(
     settings = make_settings(service_db.url(pg_admin_url), kafka_bootstrap)
     async with running(settings, service_db, pg_admin_url) as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+async def gateway(service: Service) -> AsyncIterator[FakeGateway]:
+    async with fake_gateway(service.kafka) as fake:
+        yield fake

@@ -5,6 +5,7 @@ client, and tokens signed by a local key its keyset trusts (what identity's JWKS
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +31,13 @@ from agentsuite_kit.messaging.admin import ensure_topics
 from tests.integration.tokens_support import Signer
 
 # every capability discovery's routes ask for
-ALL_CAPS = ["discovery:read", "discovery:write"]
+ALL_CAPS = [
+    "objectives:read",
+    "objectives:write",
+    "sessions:read",
+    "sessions:write",
+    "discovery:force_complete",
+]
 SIGNER = Signer("discovery-test-1", ALL_CAPS)
 auth, keyset = SIGNER.auth, SIGNER.keyset
 
@@ -77,6 +84,19 @@ class Service:
 
     def owner_url(self) -> str:
         return self.db.url(self.admin_url, owner=True)
+
+    async def events(self, tenant: Any, session_id: Any = None) -> list[dict[str, Any]]:
+        """discovery's events of `tenant` in the outbox (of one session when given), in
+        the order they were written: each the envelope's payload."""
+        rows = await self.owner_sql(
+            "SELECT value FROM outbox WHERE tenant_id = :t AND topic = :topic ORDER BY id",
+            t=tenant,
+            topic="discovery.sessions.v1",
+        )
+        found = [json.loads(r[0])["payload"] for r in rows]
+        if session_id is None:
+            return found
+        return [p for p in found if p.get("session_id") == str(session_id)]
 
     async def owner_sql(self, sql: str, **params: Any) -> list[Any]:
         """Run SQL as the table owner across every tenant (RLS is forced on the owner)."""

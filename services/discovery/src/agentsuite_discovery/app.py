@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from agentsuite_discovery.api import ROUTERS
 from agentsuite_discovery.consumers import consumers
 from agentsuite_discovery.deps import Deps
+from agentsuite_discovery.handlers import llm
 from agentsuite_discovery.settings import DiscoverySettings
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.auth import JwksKeySet
@@ -20,7 +21,11 @@ def build(settings: DiscoverySettings, *, keyset: JwksKeySet | None = None) -> F
     """The app; `keyset` replaces the one built from `jwks_url` (tests sign their own)."""
     deps = Deps(settings)
     deps.runtime = Runtime[DiscoveryUow](
-        settings, uow=DiscoveryUow, consumers=consumers(deps), keyset=keyset
+        settings,
+        uow=DiscoveryUow,
+        consumers=consumers(deps),
+        jobs=llm.jobs(deps),
+        keyset=keyset,
     )
     app = deps.runtime.app(title="discovery", version="1", routers=ROUTERS)
     app.state.deps = deps

@@ -1,6 +1,7 @@
 """discovery's Kafka subscriptions: topics from the contracts registry, events -> handlers.
 
-One `ConsumerSpec` per topic, each its own group (`discovery.<name>`).
+One `ConsumerSpec` per topic, each its own group (`discovery.<name>`): identity's tenants,
+and the gateway's answers to discovery's LLM requests (the kit's client, `handlers.llm`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from functools import partial
 from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_discovery.deps import Deps
 from agentsuite_discovery.domain.tenants import STATUS_AFTER
+from agentsuite_discovery.handlers import llm
 from agentsuite_discovery.handlers.tenants import tenant_changed
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.runtime import ConsumerSpec
@@ -22,5 +24,6 @@ def consumers(deps: Deps) -> list[ConsumerSpec[DiscoveryUow]]:
             name="tenants",
             topic=IDENTITY_TENANTS_V1,
             handlers=dict.fromkeys(STATUS_AFTER, on_tenant),
-        )
+        ),
+        llm.consumer(deps),
     ]

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_discovery.api import items
+from agentsuite_discovery.api import events, objectives, sessions
 
-ROUTERS: list[APIRouter] = [items.routes]
+ROUTERS: list[APIRouter] = [objectives.routes, sessions.routes, events.routes]

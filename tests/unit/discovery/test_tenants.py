@@ -1,11 +1,9 @@
-"""discovery's domain rules, without a server."""
+"""discovery's projection of identity's tenants, without a server."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from uuid import uuid4
-
-import pytest
 
 from agentsuite_contracts.identity import (
     TenantCreated,
@@ -14,30 +12,7 @@ from agentsuite_contracts.identity import (
     TenantSuspended,
     TenantUpdated,
 )
-from agentsuite_discovery.domain.items import MAX_NAME, new_item
 from agentsuite_discovery.domain.tenants import fact_of, may_write
-from agentsuite_kit.errors import Invalid, Kind
-
-
-def test_a_new_item_keeps_its_trimmed_name() -> None:
-    tenant = uuid4()
-    item = new_item(tenant, "  a name ")
-    assert (item.tenant_id, item.name) == (tenant, "a name")
-    assert new_item(tenant, "x").id != new_item(tenant, "x").id
-
-
-@pytest.mark.parametrize(
-    ("name", "code"),
-    [("", "name_blank"), (" \t", "name_blank"), ("x" * (MAX_NAME + 1), "name_too_long")],
-)
-def test_a_bad_name_is_refused_naming_the_field(name: str, code: str) -> None:
-    with pytest.raises(Invalid) as refused:
-        new_item(uuid4(), name)
-    assert (refused.value.code, refused.value.field, refused.value.kind) == (
-        code,
-        "name",
-        Kind.INVALID,
-    )
 
 
 def test_tenant_events_set_a_status_as_of_their_time() -> None:

@@ -1,0 +1,40 @@
+"""Objectives: define one (version 1), define its next version. The rules of a definition
+are the domain's (`domain.objectives.objective_of`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agentsuite_discovery.deps import Deps
+from agentsuite_discovery.domain.objectives import DEFAULT, Objective, body_of, objective_of
+from agentsuite_discovery.handlers.common import writable
+from agentsuite_discovery.uow import DiscoveryUow
+from agentsuite_kit.errors import Conflict
+
+
+@dataclass(frozen=True, slots=True)
+class DefineObjective:
+    key: str
+    body: Mapping[str, Any]  # title, description, obligations: as the domain reads them
+    created_by: str | None
+    revise: bool  # False: a new objective (409 if it exists); True: its next version
+
+
+async def define(command: DefineObjective, uow: DiscoveryUow, deps: Deps) -> Objective:
+    await writable(uow)
+    if command.key == DEFAULT.key:
+        raise Conflict("objective_reserved", f"{DEFAULT.key!r} is the built-in objective")
+    newest = await uow.objectives.newest(command.key)
+    if newest is not None and not command.revise:
+        raise Conflict(
+            "objective_exists", f"objective {command.key!r} exists: PUT its next version"
+        )
+    version = 1 if newest is None else newest.version + 1
+    objective = objective_of(command.key, version, command.body)
+    if not await uow.objectives.add(
+        objective.key, version, objective.title, body_of(objective), command.created_by
+    ):
+        raise Conflict("objective_changed", "another version was written meanwhile: retry")
+    return objective
