@@ -77,7 +77,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def line(name: str, values: list[float]) -> str:
     return (
-        f"{name:8} p50 {statistics.median(values):6.1f} ms  p95 {percentile(values, 0.95):6.1f} ms"
+        f"{name:11} p50 {statistics.median(values):6.1f} ms  p95 {percentile(values, 0.95):6.1f} ms"
         f"  max {max(values):6.1f} ms"
     )
 
@@ -103,7 +103,7 @@ class Timed:
             finally:
                 took[response.request_id] = (time.perf_counter() - started) * 1000
 
-        LlmClient.answered = answered  # type: ignore[method-assign]  # a bench's probe
+        LlmClient.answered = answered  # type: ignore[method-assign,assignment]  # a probe
 
 
 async def answers_seen(kafka: str, into: dict[UUID, int], stop: asyncio.Event) -> None:
@@ -184,7 +184,8 @@ def figures_of(
     took: dict[UUID, float],
 ) -> dict[str, list[float]]:
     """wall, gateway, added and own ms of each turn whose answer was read."""
-    figures: dict[str, list[float]] = {"wall": [], "gateway": [], "added": [], "own": []}
+    names = ("wall", "gateway", "added", "own", "own: POST", "own: apply")
+    figures: dict[str, list[float]] = {name: [] for name in names}
     for sid, n, wall, post in walls:
         request_id = ids.get((sid, f"turn {n}"))
         if request_id is None or request_id not in seen:
@@ -194,10 +195,12 @@ def figures_of(
         figures["added"].append(wall - seen[request_id])
         if request_id in took:
             figures["own"].append(post + took[request_id])
+            figures["own: POST"].append(post)
+            figures["own: apply"].append(took[request_id])
     return figures
 
 
-async def latency(loop: Loop, service: Any, tenant: UUID, timed: Timed, args: Any) -> None:
+async def latency(loop: Loop, service: Any, gw: Any, tenant: UUID, timed: Timed, args: Any) -> None:
     seen: dict[UUID, int] = {}
     stop = asyncio.Event()
     reader = asyncio.create_task(answers_seen(service.kafka, seen, stop))
@@ -218,7 +221,7 @@ async def latency(loop: Loop, service: Any, tenant: UUID, timed: Timed, args: An
     await reader
     figures = figures_of(walls, ids, seen, timed.took)
     print(f"latency over {len(figures['added'])} turns, one at a time:")
-    for name, values in figures.items():
+    for name, values in (figures | await hops(service, gw, tenant)).items():
         if values:
             print("  " + line(name, values))
     if figures["added"]:
@@ -257,9 +260,35 @@ async def measure(admin: str, kafka: str, args: argparse.Namespace) -> None:
                 for n in range(5):
                     await loop.turn(warm, n, 0.002)
                 await throughput(loop, args.sessions, args.turns)
-                await latency(loop, service, tenant, timed, args)
+                await latency(loop, service, gw, tenant, timed, args)
         finally:
             await deprovision(admin, [db, gw_db])
+
+
+async def hops(service: Any, gw: Any, tenant: UUID) -> dict[str, list[float]]:
+    """Where a turn's time goes, from the two databases' clocks (one machine): `request` =
+    discovery's POST transaction -> the gateway starting the call (commit, relay, broker,
+    the gateway's fetch and claim); `answer` = the call's end -> discovery's applying
+    transaction (the gateway's answer stored and relayed, broker, discovery's fetch)."""
+    mine = await service.owner_sql(
+        "SELECT request_id, created_at, answered_at FROM llm_calls "
+        "WHERE tenant_id = :t AND state = 'answered'",
+        t=tenant,
+    )
+    theirs = await gw.owner_sql(
+        "SELECT request_id, created_at, latency_ms FROM calls "
+        "WHERE tenant_id = :t AND status = 'ok'",
+        t=tenant,
+    )
+    called = {rid: (at, ms) for rid, at, ms in theirs}
+    out: dict[str, list[float]] = {"request hop": [], "answer hop": []}
+    for rid, created, answered in mine:
+        if rid not in called or answered is None:
+            continue
+        at, ms = called[rid]
+        out["request hop"].append((at - created).total_seconds() * 1000)
+        out["answer hop"].append((answered - at).total_seconds() * 1000 - ms)
+    return out
 
 
 async def turn_requests(service: Any, tenant: UUID) -> dict[tuple[str, str], UUID]:
