@@ -218,6 +218,12 @@ async def test_the_session_finishes_after_a_kill_mid_turn_and_no_call_is_paid_tw
             return bool(rows)
 
         await eventually(in_flight, within=WITHIN)
+        # while its call is out, the session takes no other turn
+        r = await client.post(
+            f"/v1/sessions/{sid}/turns", json={"content": f"{t[2]} email"}, headers=auth
+        )
+        assert r.status_code == 409, r.text
+        assert "session_busy" in r.text, r.text
     finally:
         first.send_signal(signal.SIGKILL)
         await first.wait()

@@ -6,6 +6,7 @@ activation rule opens a pool question, and completion puts the requirements on
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +19,7 @@ from agentsuite_cli.provision import deprovision
 from tests.integration.discovery.harness import Service
 from tests.integration.discovery.loop_support import (
     CAPS,
+    SETTLE,
     extraction,
     gateway_for,
     headers,
@@ -103,9 +105,18 @@ async def test_a_scripted_session_fills_contests_resolves_opens_and_completes(
     # the rule that held on sms no longer does; the one on email opened its question
     assert (view["question"]["key"], view["question"]["source"]) == ("email_list", "pool")
 
+    # a client watching the session's stream sees it to the end, and the stream ends
+    watching = asyncio.create_task(client.get(f"/v1/sessions/{sid}/events", headers=auth))
     view = await say(client, auth, sid, f"{t[4]} the ops-alerts list")
     assert view["status"] == "completed", view
     assert view["question"] is None
+    streamed = await asyncio.wait_for(watching, SETTLE)  # a hang guard, not a timing
+    assert streamed.status_code == 200, streamed.text
+    states = [
+        json.loads(line[5:]) for line in streamed.text.splitlines() if line.startswith("data:")
+    ]
+    assert states[-1]["status"] == "completed"
+    assert states[-1]["requirements"] is not None
 
     found = await pages(client, auth, f"/v1/sessions/{sid}/extractions")
     on_channel = [
@@ -120,6 +131,18 @@ async def test_a_scripted_session_fills_contests_resolves_opens_and_completes(
     [revised] = [e for e in found if e["relation"] == "revises"]
     assert revised["supersedes"] is not None
 
+    await requirements_on_the_broker(service, sid, key)
+    # each turn one call to the gateway, answered and paid once
+    rows = await gw.owner_sql(
+        "SELECT status, cost_micros FROM calls WHERE tenant_id = :t ORDER BY created_at", t=tenant
+    )
+    assert [r[0] for r in rows] == ["ok"] * 4
+    assert all(r[1] > 0 for r in rows)
+
+
+async def requirements_on_the_broker(service: Service, sid: str, key: str) -> None:
+    """The session's events: started first, channel contested once, and completed last with
+    the requirements of the scripted answers."""
     events = await session_events(service.kafka, sid, "discovery.session.completed")
     assert events[0]["type"] == "discovery.session.started"
     contested = [
@@ -140,12 +163,6 @@ async def test_a_scripted_session_fills_contests_resolves_opens_and_completes(
         "channel": ("email", "satisfied"),
         "audience": ("the ops-alerts list", "satisfied"),
     }
-    # each turn one call to the gateway, answered and paid once
-    rows = await gw.owner_sql(
-        "SELECT status, cost_micros FROM calls WHERE tenant_id = :t ORDER BY created_at", t=tenant
-    )
-    assert [r[0] for r in rows] == ["ok"] * 4
-    assert all(r[1] > 0 for r in rows)
 
 
 def problem(r: httpx.Response, status: int) -> dict[str, Any]:
