@@ -12,27 +12,22 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from aiokafka import AIOKafkaConsumer
 
+from agentsuite_contracts.common import Money, Usage
 from agentsuite_contracts.envelope import Envelope
-from agentsuite_contracts.llm import (
-    ChatMessage,
-    LlmError,
-    LlmRequest,
-    LlmResponse,
-    Role,
-    Usage,
-)
-from agentsuite_contracts.registry import subject_of
+from agentsuite_contracts.llm import ChatMessage, LlmError, LlmRequest, LlmResponse, Role
+from agentsuite_contracts.registry import TOPICS, subject_of
 from agentsuite_contracts.topic_names import LLM_REQUESTS_V1
+from agentsuite_kit.messaging.admin import ensure_topics
 from tests.integration.discovery.harness import SIGNER, Service, send
-from tests.integration.kafka_helpers import eventually
 
+T = TypeVar("T")
 SILENT = object()
 Reply = LlmResponse | object
 Script = Callable[[LlmRequest], Reply]
@@ -48,7 +43,12 @@ def ok(answer: Any, tokens: int = 10) -> Script:
             requester=request.requester,
             status="ok",
             message=ChatMessage(role=Role.ASSISTANT, content=text),
-            usage=Usage(prompt_tokens=0, completion_tokens=tokens, total_tokens=tokens),
+            usage=Usage(
+                prompt_tokens=0,
+                completion_tokens=tokens,
+                total_tokens=tokens,
+                cost=Money(amount_micros=0, currency="USD"),
+            ),
             latency_ms=1,
         )
 
@@ -75,7 +75,13 @@ def silent(request: LlmRequest) -> Reply:
 def extraction(
     obligation: str, value: Any, confidence: float = 0.9, kind: str = "fact", **more: Any
 ) -> dict[str, Any]:
-    return {"obligation": obligation, "value": value, "kind": kind, "confidence": confidence, **more}
+    return {
+        "obligation": obligation,
+        "value": value,
+        "kind": kind,
+        "confidence": confidence,
+        **more,
+    }
 
 
 def extractions(*items: dict[str, Any]) -> Script:
@@ -127,6 +133,10 @@ class FakeGateway:
 @contextlib.asynccontextmanager
 async def fake_gateway(kafka: str) -> AsyncIterator[FakeGateway]:
     gateway = FakeGateway(kafka)
+    # the gateway's topic, as `agentsuite up` makes it (discovery only produces to it)
+    await ensure_topics(
+        kafka, [(t.name, t.partitions) for t in TOPICS if t.name == LLM_REQUESTS_V1]
+    )
     consumer = AIOKafkaConsumer(
         LLM_REQUESTS_V1,
         bootstrap_servers=kafka,
@@ -197,8 +207,7 @@ class User:
             now = await self.session(session_id)
             return None if now["status"] == "thinking" else now
 
-        found: dict[str, Any] = await eventually(done, within=within)
-        return found
+        return await until(done, within=within, what="the session done thinking")
 
     async def turns(self, session_id: Any) -> list[dict[str, Any]]:
         r = await self.get(f"/v1/sessions/{session_id}/turns?limit=200")
@@ -211,6 +220,21 @@ class User:
         assert r.status_code == 200, r.text
         items: list[dict[str, Any]] = r.json()["items"]
         return items
+
+
+async def until(
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 60.0, what: str = "condition"
+) -> T:
+    """Poll `probe` until it returns something; that (a hang guard, not a timing test)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        found = await probe()
+        if found is not None:
+            return found
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not reached within {within} s")
+        await asyncio.sleep(0.05)
 
 
 def obligations(view: dict[str, Any]) -> dict[str, dict[str, Any]]:

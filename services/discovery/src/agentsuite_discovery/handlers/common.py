@@ -15,8 +15,6 @@ from agentsuite_discovery.repositories.sessions import SessionRecord
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.errors import Conflict, NotFound
 
-GENERATED = ":generated"
-
 
 async def objective_for(uow: DiscoveryUow, key: str, version: int | None) -> Objective:
     """The objective `key` at `version` (None: its newest); the built-in default too."""
@@ -51,18 +49,26 @@ async def writable(uow: DiscoveryUow) -> None:
         raise Conflict("tenant_inactive", "the tenant is suspended or deleted")
 
 
-def question_view(objective: Objective, question: Question) -> dict[str, Any]:
+def question_view(question: Question) -> dict[str, Any]:
     """The question as stored on the session: which obligation it serves, from where."""
-    for obligation in objective.obligations:
-        if question in obligation.questions:
-            return {
-                "key": question.key,
-                "obligation": obligation.key,
-                "text": question.text,
-                "source": "pool",
-            }
-    owner = question.key.removesuffix(GENERATED)
-    return {"key": question.key, "obligation": owner, "text": question.text, "source": "generated"}
+    return {
+        "key": question.key,
+        "obligation": question.obligation,
+        "text": question.text,
+        "source": question.source,
+    }
+
+
+def question_of(stored: Mapping[str, Any] | None) -> Question | None:
+    """The question a session stored (`question_view`), to ask again."""
+    if stored is None:
+        return None
+    return Question(
+        key=stored["key"],
+        text=stored["text"],
+        obligation=stored["obligation"],
+        source=stored["source"],
+    )
 
 
 def changed(before: Mapping[str, ObligationState], after: State) -> list[ObligationState]:

@@ -15,6 +15,7 @@ from agentsuite_discovery.handlers.common import question_view
 from agentsuite_discovery.repositories.conversation import ANSWERED, FAILED, PENDING
 from agentsuite_discovery.repositories.sessions import ABANDONED, COMPLETED, SessionRecord
 from agentsuite_discovery.uow import DiscoveryUow
+from agentsuite_kit.storable import escape_text
 
 NOTHING_LEFT = "Nothing more to ask: the session can be completed."
 
@@ -22,19 +23,20 @@ NOTHING_LEFT = "Nothing more to ask: the session can be completed."
 async def ask(
     uow: DiscoveryUow,
     record: SessionRecord,
-    objective: Objective,
     question: Question | None,
+    reply: str | None = None,
     **values: Any,
 ) -> None:
-    """The agent's turn: the next question (or that none is left), set on the session with
-    `values`."""
+    """The agent's turn: the model's reply (if any), then the next question (or that none
+    is left); the question set on the session with `values`."""
     seq = record.next_seq
-    text = NOTHING_LEFT if question is None else question.text
+    asking = NOTHING_LEFT if question is None else question.text
+    text = asking if not reply else f"{escape_text(reply)}\n\n{asking}"
     turn_id = uuid7()
     await uow.turns.add(turn_id, record.id, seq, "agent", text, ANSWERED)
     view = None
     if question is not None:
-        view = question_view(objective, question)
+        view = question_view(question)
         await uow.asked.add(record.id, question.key)
     await uow.sessions.change(record.id, question=view, next_seq=seq + 1, **values)
     uow.emit(

@@ -14,18 +14,13 @@ from typing import Any
 
 from agentsuite_contracts.llm import LlmRequest, LlmResponse, ResponseFormat
 from agentsuite_discovery.deps import Deps
-from agentsuite_discovery.domain.objectives import Objective, Question
-from agentsuite_discovery.domain.prompts import (
-    RESPONSE_SCHEMA,
-    AnswerInvalid,
-    messages,
-    parse_answer,
-)
+from agentsuite_discovery.domain.objectives import Objective
+from agentsuite_discovery.domain.prompts import RESPONSE_SCHEMA, AnswerInvalid, answer_of, messages
 from agentsuite_discovery.domain.prompts import summary as summary_of
 from agentsuite_discovery.domain.sessions import State, met, next_question
 from agentsuite_discovery.handlers import endings
 from agentsuite_discovery.handlers.client import CLIENT, REQUESTER
-from agentsuite_discovery.handlers.common import objective_for
+from agentsuite_discovery.handlers.common import objective_for, question_of
 from agentsuite_discovery.handlers.extractions import record as record_extractions
 from agentsuite_discovery.repositories.conversation import ANSWERED, FAILED, PENDING, TurnRecord
 from agentsuite_discovery.repositories.sessions import GATHERING, THINKING, SessionRecord
@@ -39,11 +34,6 @@ from agentsuite_kit.storable import escape_text
 LOST = frozenset({"interrupted", "unavailable"})
 MAX_TOKENS = 2**31 - 1  # the column is an integer; a runaway count stops there
 MAX_REASON = 2_000
-
-
-def _asked(record: SessionRecord) -> Question | None:
-    q = record.question
-    return None if q is None else Question(key=q["key"], text=q["text"], when=None)
 
 
 async def send(
@@ -67,7 +57,8 @@ async def send(
             summary_of(objective, state),
             [(t.role, t.content) for t in recent],
             turn.content,
-            _asked(record),
+            question_of(record.question),
+            recent_chars=settings.recent_chars,
         ),
         response_format=ResponseFormat(
             kind="json_schema", name="extractions", json_schema=RESPONSE_SCHEMA
@@ -131,13 +122,13 @@ async def answered(
         await _failed(uow, deps, record, turn, f"{code}: {message}", tokens)
         return
     try:
-        proposed = parse_answer(response.message.content or "")
+        answer = answer_of(response.message.content)
     except AnswerInvalid as exc:
-        await _failed(uow, deps, record, turn, f"invalid_answer: {exc}", tokens)
+        await _failed(uow, deps, record, turn, f"invalid_answer: {exc.reason}", tokens)
         return
-    after = await record_extractions(uow, record.id, turn.id, objective, state, proposed)
+    after = await record_extractions(uow, record.id, turn.id, objective, state, answer.extractions)
     await uow.turns.end(turn.id, ANSWERED)
-    await _next(uow, deps, record, objective, after, tokens)
+    await _next(uow, deps, record, objective, after, tokens, answer.reply)
 
 
 async def _capped(uow: DiscoveryUow, deps: Deps, record: SessionRecord, tokens: int) -> bool:
@@ -160,6 +151,7 @@ async def _next(
     objective: Objective,
     state: State,
     tokens: int,
+    reply: str | None,
 ) -> None:
     if met(objective, state):
         await endings.complete(
@@ -169,7 +161,7 @@ async def _next(
     if await _capped(uow, deps, record, tokens):
         return
     question = next_question(objective, state, await uow.asked.keys(record.id))
-    await endings.ask(uow, record, objective, question, status=GATHERING, tokens=tokens)
+    await endings.ask(uow, record, question, reply, status=GATHERING, tokens=tokens)
 
 
 async def _failed(

@@ -84,7 +84,7 @@ async def open_session(command: OpenSession, uow: DiscoveryUow, deps: Deps) -> S
         state = await record_extractions(uow, session_id, None, objective, state, proposed)
     record = await uow.sessions.get(session_id)
     assert record is not None  # inserted above, in this transaction
-    await endings.ask(uow, record, objective, next_question(objective, state, ()))
+    await endings.ask(uow, record, next_question(objective, state, ()))
     opened = await uow.sessions.get(session_id)
     assert opened is not None
     return opened

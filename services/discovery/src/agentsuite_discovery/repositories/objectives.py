@@ -78,5 +78,3 @@ class Objectives(Repository):
         if after is not None:
             query = query.where(c.key > after)
         return [_of(r) for r in (await self.session.execute(query)).all()]
-
-

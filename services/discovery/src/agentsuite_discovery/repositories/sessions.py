@@ -110,7 +110,14 @@ class Sessions(Repository):
         rows = (
             await self.session.execute(
                 select(
-                    o.key, o.status, o.confidence, o.value, o.extraction_id, o.contested_by
+                    o.key,
+                    o.status,
+                    o.confidence,
+                    o.value,
+                    o.extraction_id,
+                    o.contested_by,
+                    o.contested_value,
+                    o.contested_confidence,
                 ).where(o.session_id == session_id)
             )
         ).all()
@@ -122,6 +129,8 @@ class Sessions(Repository):
                 value=r.value,
                 extraction_id=r.extraction_id,
                 contested_by=r.contested_by,
+                contested_value=r.contested_value,
+                contested_confidence=r.contested_confidence,
             )
             for r in rows
         }
@@ -138,6 +147,8 @@ class Sessions(Repository):
                 "value": st.value,
                 "extraction_id": st.extraction_id,
                 "contested_by": st.contested_by,
+                "contested_value": st.contested_value,
+                "contested_confidence": st.contested_confidence,
             }
             for st in states
         ]
@@ -153,6 +164,8 @@ class Sessions(Repository):
                     "value": stmt.excluded.value,
                     "extraction_id": stmt.excluded.extraction_id,
                     "contested_by": stmt.excluded.contested_by,
+                    "contested_value": stmt.excluded.contested_value,
+                    "contested_confidence": stmt.excluded.contested_confidence,
                 },
             ),
             rows,

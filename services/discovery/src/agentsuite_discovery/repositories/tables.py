@@ -87,7 +87,10 @@ session_obligations = Table(
     Column("confidence", Float, nullable=False),
     Column("value", JSONB, nullable=True),
     Column("extraction_id", PgUUID(as_uuid=True), nullable=True),
+    # a contradicting value waiting to be settled, and its confidence
     Column("contested_by", PgUUID(as_uuid=True), nullable=True),
+    Column("contested_value", JSONB, nullable=True),
+    Column("contested_confidence", Float, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("session_id", "key"),
     ForeignKeyConstraint(["session_id"], ["sessions.id"], ondelete="CASCADE"),
 )

@@ -68,6 +68,8 @@ def upgrade() -> None:
         sa.Column("value", pg.JSONB, nullable=True),
         sa.Column("extraction_id", UUID, nullable=True),
         sa.Column("contested_by", UUID, nullable=True),
+        sa.Column("contested_value", pg.JSONB, nullable=True),
+        sa.Column("contested_confidence", sa.Float, nullable=False, server_default=sa.text("0")),
         sa.PrimaryKeyConstraint("session_id", "key"),
         _session_fk(),
     )
