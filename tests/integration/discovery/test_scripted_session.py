@@ -265,3 +265,52 @@ async def test_bad_turns_are_refused_at_the_edge_and_a_closed_session_takes_none
     assert requirements["forced"] is True
     assert requirements["forced_reason"] == "enough"
     assert [g["obligation"] for g in requirements["gaps"]] == ["channel", "audience"]
+
+
+async def test_hostile_model_answers_fail_their_turn_only(service: Service, gw: Gateway) -> None:
+    """What a model may send back, through the real gateway: text PostgreSQL cannot hold
+    (escaped in the JSON, so only discovery's parse sees it), too many extractions, not an
+    object. Each fails its own turn, recorded with the reason; the session waits for the
+    user again. A confidence out of range is one rejected extraction; a fenced answer is
+    read."""
+    tenant, user, tag = uuid4(), uuid4(), uuid4().hex[:8]
+    too_many = [extraction("goal", f"g{i}") for i in range(101)]
+    hostile: list[tuple[str, str]] = [
+        # json.dumps escapes them: the gateway stores and relays plain ASCII text
+        ("nul", json.dumps({"extractions": [extraction("goal", "a\x00b")]})),
+        ("surrogate", json.dumps({"extractions": [extraction("goal", "a\ud800b")]})),
+        ("many", json.dumps({"extractions": too_many})),
+        ("list", json.dumps([extraction("goal", "x")])),
+    ]
+    script = [raw(f"[{name}-{tag}]", text) for name, text in hostile]
+    # one bad item in a readable answer: that extraction is recorded rejected
+    out_of_range = extraction("goal", "x", confidence=1.5)
+    script.append(said(f"[confidence-{tag}]", out_of_range))
+    fenced = json.dumps({"extractions": [extraction("goal", "send invoices")]})
+    script.append(raw(f"[fenced-{tag}]", f"```json\n{fenced}\n```"))
+    await gateway_for(gw, tenant, script)
+    auth = headers(tenant, user)
+    client = service.client
+    key = f"notify_{tag}"
+    await objective(client, auth, key)
+    sid = str((await open_session(client, auth, key))["id"])
+    asked = (await view_of(client, auth, sid))["question"]
+    for name, _ in hostile:
+        view = await say(client, auth, sid, f"[{name}-{tag}] hello")
+        assert view["status"] == "gathering", (name, view)
+        assert view["question"] == asked, (name, view)
+        assert obligation(view, "goal")["status"] == "pending", (name, view)
+        [turn] = [
+            t for t in await pages(client, auth, f"/v1/sessions/{sid}/turns")
+            if t["content"].startswith(f"[{name}-")
+        ]  # fmt: skip
+        assert turn["status"] == "failed", (name, turn)
+        assert turn["reason"].startswith("invalid_answer"), (name, turn)
+    assert await pages(client, auth, f"/v1/sessions/{sid}/extractions") == []
+    view = await say(client, auth, sid, f"[confidence-{tag}] hello")
+    assert obligation(view, "goal")["status"] == "pending", view
+    [rejected] = await pages(client, auth, f"/v1/sessions/{sid}/extractions")
+    assert rejected["applied"] is False
+    assert "confidence" in rejected["reason"], rejected
+    view = await say(client, auth, sid, f"[fenced-{tag}] invoices")
+    assert obligation(view, "goal")["value"] == "send invoices", view
