@@ -40,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,13 +83,31 @@ def line(name: str, values: list[float]) -> str:
     )
 
 
+# which of discovery's paths a SQL statement runs for: "post" (a turn's POST), "apply" (an
+# answer applied), or None (reads, relays, jobs): the probes count statements by it
+PHASE: ContextVar[str | None] = ContextVar("phase", default=None)
+
+
 class Timed:
     """How long discovery's application of each answer took, by request id: the kit's
     `LlmClient.answered` (finding the pending call, locking, the service's `on_answer`),
-    wrapped on the class before the app starts."""
+    wrapped on the class before the app starts; and the SQL statements of each phase."""
 
     def __init__(self) -> None:
         self.took: dict[UUID, float] = {}
+        self.statements: dict[str, int] = {"post": 0, "apply": 0}
+        self.turns = 0
+
+    def count_statements(self, service: Any) -> None:
+        from sqlalchemy import event
+
+        def counted(*_: Any) -> None:
+            phase = PHASE.get()
+            if phase is not None:
+                self.statements[phase] += 1
+
+        engine = service.app.state.deps.runtime.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", counted)
 
     def install(self) -> None:
         from agentsuite_kit.llm.client import LlmClient
@@ -98,10 +117,12 @@ class Timed:
 
         async def answered(client: Any, uow: Any, response: Any, replies: Any) -> bool:
             started = time.perf_counter()
+            phase = PHASE.set("apply")
             try:
                 return await original(client, uow, response, replies)
             finally:
                 took[response.request_id] = (time.perf_counter() - started) * 1000
+                PHASE.reset(phase)
 
         LlmClient.answered = answered  # type: ignore[method-assign,assignment]  # a probe
 
@@ -147,9 +168,13 @@ class Loop:
     async def turn(self, sid: str, n: int, poll: float) -> tuple[float, float]:
         """(wall ms, POST round trip ms) of one turn, its text `turn <n>`."""
         started = time.perf_counter()
-        r = await self.client.post(
-            f"/v1/sessions/{sid}/turns", json={"content": f"turn {n}"}, headers=self.auth
-        )
+        phase = PHASE.set("post")
+        try:
+            r = await self.client.post(
+                f"/v1/sessions/{sid}/turns", json={"content": f"turn {n}"}, headers=self.auth
+            )
+        finally:
+            PHASE.reset(phase)
         posted = time.perf_counter()
         assert r.status_code == 202, r.text
         while True:
@@ -206,6 +231,7 @@ async def latency(loop: Loop, service: Any, gw: Any, tenant: UUID, timed: Timed,
     reader = asyncio.create_task(answers_seen(service.kafka, seen, stop))
     walls: list[tuple[str, int, float, float]] = []
     sid = await loop.session()
+    timed.statements = {"post": 0, "apply": 0}
     for n in range(args.latency_turns):
         if n and n % args.turns == 0:
             sid = await loop.session()
@@ -224,6 +250,11 @@ async def latency(loop: Loop, service: Any, gw: Any, tenant: UUID, timed: Timed,
     for name, values in (figures | await hops(service, gw, tenant)).items():
         if values:
             print("  " + line(name, values))
+    n = max(1, len(walls))
+    print(
+        f"  SQL statements per turn: POST {timed.statements['post'] / n:.1f}, "
+        f"applying the answer {timed.statements['apply'] / n:.1f}"
+    )
     if figures["added"]:
         p50 = statistics.median(figures["added"])
         verdict = "met" if p50 < 20 else "MISSED"
@@ -240,9 +271,10 @@ async def measure(admin: str, kafka: str, args: argparse.Namespace) -> None:
         gw_db = await gw_harness.create_gateway_db(admin, Path(tmp) / "gw.json")
         db = await harness.create_db(admin, Path(tmp) / "pw.json")
         try:
-            gw_settings = gw_harness.make_settings(gw_db.url(admin), kafka, log_level="WARNING")
+            poll = {"outbox_poll_interval": args.outbox_poll, "log_level": "WARNING"}
+            gw_settings = gw_harness.make_settings(gw_db.url(admin), kafka, **poll)
             settings = harness.make_settings(
-                db.url(admin), kafka, log_level="WARNING", max_turns=args.turns + 10
+                db.url(admin), kafka, max_turns=args.turns + 10, **poll
             )
             timed = Timed()
             timed.install()
@@ -252,6 +284,7 @@ async def measure(admin: str, kafka: str, args: argparse.Namespace) -> None:
             ):
                 tenant, user = uuid4(), uuid4()
                 await gateway_for(gw, tenant, [{"json": ANSWER}])
+                timed.count_statements(service)
                 loop = Loop(service.client, headers(tenant, user))
                 body = {"key": "bench", **OBJECTIVE}
                 r = await service.client.post("/v1/objectives", json=body, headers=loop.auth)
@@ -308,13 +341,20 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=10, help="turns per session")
     parser.add_argument("--latency-turns", type=int, default=200)
     parser.add_argument(
+        "--outbox-poll",
+        type=float,
+        default=0.05,
+        help="seconds each relay (discovery's, the gateway's) sleeps when its outbox is "
+        "empty (the kit's default as deployed is 0.2; the tests' harnesses use 0.05)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="for CI (about a minute): 4 x 5 turns, 50 timed"
     )
     args = parser.parse_args()
     if args.quick:
         args.sessions, args.turns, args.latency_turns = 4, 5, 50
     with servers() as (admin, kafka, label):
-        print(f"discovery bench: broker {label}")
+        print(f"discovery bench: broker {label}, relays polling every {args.outbox_poll} s")
         asyncio.run(measure(admin, kafka, args))
     return 0
 
