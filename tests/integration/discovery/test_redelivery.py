@@ -1,6 +1,7 @@
-"""Every event discovery consumes, delivered 1-5 times (the same envelope again, or the fact
-re-sent in a new envelope) and shuffled across keys and within them, through the real
-broker: the end state is the one of each event applied once, in order."""
+"""Every event discovery consumes (identity's tenants, the gateway's answers), delivered
+again (the same envelope, or the fact re-sent in a new envelope) and shuffled across keys
+and within them, through the real broker: the end state is the one of each event applied
+once, in order."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from agentsuite_contracts.identity import (
     TenantUpdated,
 )
 from agentsuite_contracts.registry import subject_of
-from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1, LLM_RESPONSES_DISCOVERY_V1
 from agentsuite_discovery.domain.tenants import STATUS_AFTER
 from tests.integration.discovery.harness import Service, send
+from tests.integration.discovery.llm_support import FakeGateway, User, extraction, extractions
 from tests.integration.kafka_helpers import eventually
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -91,3 +93,30 @@ async def test_tenant_states_end_as_applied_once_in_order(service: Service, seed
     for tenant, status in expected.items():
         async with service.deps.runtime.uow(tenant) as uow:
             assert await uow.tenants.status(tenant) == status
+
+
+async def test_a_redelivered_llm_answer_applies_once(
+    service: Service, gateway: FakeGateway
+) -> None:
+    user = User(service)
+    view = await user.open()
+    sid = view["id"]
+    gateway.script(user.tenant, extractions(extraction("goal", "g", confidence=0.5)))
+    view = await user.say(sid, "hello")
+    answers = [e for e in gateway.sent if e.tenant_id == user.tenant]
+    assert len(answers) == 1
+    before = (await user.turns(sid), await user.extractions(sid), view)
+    again = [answers[0], answers[0].model_copy(update={"id": uuid4()})]
+    await send(service.kafka, LLM_RESPONSES_DISCOVERY_V1, again)
+
+    async def handled() -> bool:
+        rows = await service.owner_sql(
+            "SELECT count(*) FROM inbox WHERE consumer = :g AND event_id = ANY(:ids)",
+            g="discovery.responses",
+            ids=[e.id for e in again],
+        )
+        return bool(rows[0][0] == 2)
+
+    await eventually(handled, within=60)
+    after = (await user.turns(sid), await user.extractions(sid), await user.session(sid))
+    assert after == before

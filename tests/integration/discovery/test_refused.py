@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.identity import TenantSuspended
+from agentsuite_contracts.llm import LlmResponse
 from agentsuite_contracts.registry import subject_of
-from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
+from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1, LLM_RESPONSES_DISCOVERY_V1
+from agentsuite_kit.db.outbox import encode
 from tests.integration.discovery.harness import Service, send
+from tests.integration.discovery.llm_support import User
 from tests.integration.kafka_helpers import eventually
 
 
@@ -65,3 +68,36 @@ async def test_a_tenant_event_sent_in_another_tenants_name_is_dead_lettered(
     for tenant in (sender, named):
         async with service.deps.runtime.uow(tenant) as uow:
             assert await uow.tenants.status(tenant) is None
+
+
+async def test_a_malformed_llm_answer_is_dead_lettered_and_the_session_waits_on(
+    service: Service,
+) -> None:
+    user = User(service)
+    view = await user.open()
+    answer = LlmResponse(request_id=uuid4(), requester="discovery", status="ok", latency_ms=1)
+    event = Envelope[Any](
+        producer="llm-gateway",
+        tenant_id=user.tenant,
+        subject=subject_of(answer),
+        correlation_id=uuid4(),
+        payload=answer,
+    )
+    value, headers = encode(event)
+    broken = json.loads(value)
+    broken["payload"]["latency_ms"] = "soon"  # not a number: no LlmResponse
+    producer = AIOKafkaProducer(bootstrap_servers=service.kafka, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            LLM_RESPONSES_DISCOVERY_V1,
+            json.dumps(broken).encode(),
+            key=str(answer.request_id).encode(),
+            headers=[(k, v.encode()) for k, v in headers.items()],
+        )
+    finally:
+        await producer.stop()
+
+    letter = await dead_letter(service, "discovery.responses", event.id)
+    assert letter.reason == "invalid"
+    assert (await user.session(view["id"]))["status"] == "gathering"

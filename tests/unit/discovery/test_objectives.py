@@ -147,6 +147,28 @@ def test_the_default_objective_plans_an_agent_workflow() -> None:
         (body(ob("a", confidence=True)), "confidence_invalid", "obligations[0].confidence"),
         (body(ob("a", required="yes")), "required_invalid", "obligations[0].required"),
         (body(ob("a", kind="wish")), "kind_invalid", "obligations[0].kind"),
+        (body(ob("a", kind=["goal"])), "kind_invalid", "obligations[0].kind"),
+        (body(ob("a", depends_on="b")), "not_a_list", "obligations[0].depends_on"),
+        (body(ob("a", depends_on=[{"b": 1}])), "key_invalid", "obligations[0].depends_on[0]"),
+        (
+            body(ob("a", questions=[{"key": "q", "text": "?", "when": ["x"]}])),
+            "text_invalid",
+            "obligations[0].questions[0].when",
+        ),
+        (
+            body(ob("a", questions=[{"key": "q", "text": "?", "when": "answers"}])),
+            "invalid_rule",
+            "obligations[0].questions[0].when",
+        ),
+        (
+            body(ob("a", questions=[{"key": "q", "text": "?", "when": "answers[answers.a]"}])),
+            "invalid_rule",
+            "obligations[0].questions[0].when",
+        ),
+        (body(ob("a", questions=["q"])), "not_an_object", "obligations[0].questions[0]"),
+        (body(ob("a", confidence=float("nan"))), "confidence_invalid", "obligations[0].confidence"),
+        ({"title": "T", "obligations": {"a": 1}}, "not_a_list", "obligations"),
+        ({"title": "T", "obligations": ["a"]}, "not_an_object", "obligations[0]"),
         (body(ob("a", colour="red")), "unknown_field", "obligations[0].colour"),
         (body(), "obligations_empty", "obligations"),
         ({"obligations": [ob("a")]}, "text_invalid", "title"),
@@ -185,3 +207,17 @@ def test_a_body_naming_another_key_or_a_bad_version_is_refused() -> None:
     with pytest.raises(Invalid) as caught:
         objective_of("k", 0, body(ob("a")))
     assert caught.value.code == "version_invalid"
+
+
+def test_a_validator_checked_once_is_known_by_its_content_only() -> None:
+    good: dict[str, Any] = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 1}},
+    }
+    for _ in range(2):
+        objective = objective_of("k", 1, body(ob("a", validator=copy.deepcopy(good))))
+        assert objective.obligations[0].validator == good
+    near = copy.deepcopy(good)
+    near["properties"]["n"]["minimum"] = "one"
+    problem = refused(body(ob("a", validator=near)))
+    assert (problem.code, problem.field) == ("invalid_validator", "obligations[0].validator")

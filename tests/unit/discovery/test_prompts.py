@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from agentsuite_contracts.discovery import ExtractionKind, Relation
+from agentsuite_contracts.discovery import ExtractionKind, ObligationStatus, Relation
 from agentsuite_contracts.llm import Role
-from agentsuite_discovery.domain.objectives import DEFAULT
+from agentsuite_discovery.domain.objectives import (
+    DEFAULT,
+    MAX_OBLIGATIONS,
+    MAX_QUESTIONS,
+    MAX_TEXT,
+    MAX_TITLE,
+    Objective,
+    objective_of,
+)
 from agentsuite_discovery.domain.prompts import (
     MAX_ANSWER_BYTES,
     MAX_EXTRACTIONS,
+    MAX_SUMMARY,
+    MAX_SYSTEM,
     RESPONSE_SCHEMA,
     AnswerInvalid,
     answer_of,
@@ -23,10 +34,18 @@ from agentsuite_discovery.domain.prompts import (
 )
 from agentsuite_discovery.domain.sessions import Proposed, apply, initial, next_question
 from agentsuite_kit.schemas import check_schema
+from agentsuite_kit.storable import text_flaw, unstorable
 
 
 def ok(*items: Any, **more: Any) -> str:
     return json.dumps({"extractions": list(items), **more})
+
+
+def nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
 
 
 def item(**fields: Any) -> dict[str, Any]:
@@ -56,10 +75,7 @@ def test_a_fenced_answer_is_read() -> None:
         ('{"extractions": [], "reply": 3}', "'reply' is not a string"),
         ('{"extractions": [{"obligation": "goal", "confidence": NaN}]}', "not JSON"),
         ('{"extractions": [{"confidence": 1e999}]}', "not JSON"),
-        ('{"extractions": [{"value": "\\u0000"}]}', "NUL"),
-        ('{"extractions": [{"value": "\\ud800"}]}', "unpaired surrogate"),
         ("[" * 60_000, "not JSON"),
-        ('{"extractions": [' + "[" * 40 + "]" * 40 + "]}", "nested deeper"),
         ("x" * (MAX_ANSWER_BYTES + 1), "larger than"),
         (ok(*[item()] * (MAX_EXTRACTIONS + 1)), "more than"),
         ("1" * 5000, "not JSON"),
@@ -84,11 +100,18 @@ def test_a_bad_answer_says_why(text: str, reason: str) -> None:
         (item(supersedes="nope"), "supersedes is an extraction id"),
         ({"obligation": "goal", "kind": "fact", "confidence": 1}, "value is missing"),
         ("just text", "an extraction is an object"),
+        (item(value="a\x00b"), "value contains NUL (U+0000)"),
+        (item(value={"k": ["\ud800"]}), "value at k[0] contains an unpaired surrogate (U+D800)"),
+        (item(value=nested(33)), "value is nested deeper than 32 levels"),
+        (item(obligation="go\x00al"), "obligation is not a key"),
+        (item(obligation="g" * 300), "obligation is not a key"),
     ],
 )
 def test_a_malformed_item_is_recorded_rejected(raw: Any, problem: str) -> None:
     (proposed,) = parse_answer(ok(raw))
     assert proposed.problem == problem
+    assert unstorable(proposed.value) is None
+    assert text_flaw(proposed.obligation) is None
     _, (record,) = apply(DEFAULT, initial(DEFAULT), [proposed], uuid4)
     assert (record.applied, record.reason) == (False, f"invalid_extraction: {problem}")
 
@@ -130,3 +153,62 @@ def test_uuid_ids_in_records() -> None:
     )
     assert isinstance(record.extraction_id, UUID)
     assert record.applied
+
+
+def largest() -> Objective:
+    """An objective at every bound: 100 obligations, 20 questions each, texts at length."""
+    text = "t" * MAX_TEXT
+    obligations = [
+        {
+            "key": f"o{i:02d}" + "x" * 59,
+            "title": "T" * MAX_TITLE,
+            "description": text,
+            "questions": [{"key": f"q{i}_{j}", "text": text} for j in range(MAX_QUESTIONS)],
+        }
+        for i in range(MAX_OBLIGATIONS)
+    ]
+    return objective_of(
+        "big", 1, {"title": "B" * MAX_TITLE, "description": text, "obligations": obligations}
+    )
+
+
+def test_the_prompt_is_bounded_at_every_bound_of_the_objective() -> None:
+    objective = largest()
+    state = initial(objective)
+    proposed = [Proposed(o.key, "v" * 60_000, confidence=0.5) for o in objective.obligations]
+    proposed += [Proposed(o.key, "w" * 60_000, confidence=0.5) for o in objective.obligations]
+    state, records = apply(objective, state, proposed, uuid4)
+    assert all(r.applied for r in records)
+    question = next_question(objective, state, ())
+    out = messages(
+        objective, state, summary(objective, state), [("user", "x" * 10**6)], "hi", question
+    )
+    assert len(out[0].content or "") <= MAX_SYSTEM
+    assert sum(len(m.content or "") for m in out) <= MAX_SYSTEM + MAX_SUMMARY + 3_000
+    assert out[-1].content == "hi"
+
+
+def test_a_contest_loaded_without_its_value_still_reads() -> None:
+    objective = DEFAULT
+    state, _ = apply(
+        objective,
+        initial(objective),
+        [Proposed("goal", "Weekly sales reports", confidence=0.9)],
+        uuid4,
+    )
+    state["goal"] = replace(state["goal"], status=ObligationStatus.CONTESTED, contested_by=uuid4())
+    question = next_question(objective, state, ())
+    assert question is not None
+    assert "'Weekly sales reports' and another" in question.text
+    assert "contradicted by another value" in summary(objective, state)
+    assert "contradicted by another value" in (
+        messages(objective, state, "", [], "x", question)[0].content or ""
+    )
+    state, (record,) = apply(
+        objective,
+        state,
+        [Proposed("goal", "Daily sales reports", confidence=0.9, relation=Relation.REVISES)],
+        uuid4,
+    )
+    assert record.applied
+    assert state["goal"].status is ObligationStatus.SATISFIED

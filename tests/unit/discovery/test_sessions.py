@@ -239,3 +239,97 @@ def test_requirements_carry_findings_gaps_and_candidates() -> None:
     }
     assert doc.completeness == pytest.approx(1 / 5)
     assert doc.candidates == [candidate]
+
+
+def test_confirming_the_current_value_settles_a_contest_on_it() -> None:
+    objective = small()
+    state, records = run(objective, p("goal", "a", 0.5), p("goal", "b", 0.9), p("goal", "A", 0.6))
+    assert records[2].relation is Relation.CONFIRMS
+    assert records[2].supersedes == records[0].extraction_id
+    goal = state["goal"]
+    assert (goal.value, goal.status, goal.contested_by, goal.contested_value) == (
+        "a",
+        SATISFIED,
+        None,
+        None,
+    )
+
+
+def test_a_second_contradiction_replaces_the_contesting_value() -> None:
+    state, records = run(small(), p("goal", "a"), p("goal", "b"), p("goal", "c"))
+    assert records[2].relation is Relation.CONTRADICTS
+    assert (state["goal"].value, state["goal"].contested_value) == ("a", "c")
+    assert state["goal"].contested_by == records[2].extraction_id
+
+
+def test_supersedes_may_name_the_current_or_the_contesting_extraction() -> None:
+    objective = small()
+    state, records = run(objective, p("goal", "a"), p("goal", "b"))
+    for named in (records[0].extraction_id, records[1].extraction_id):
+        after, (rec,) = run(
+            objective, p("goal", "c", relation=Relation.REVISES, supersedes=named), state=state
+        )
+        assert (rec.applied, rec.supersedes, after["goal"].value) == (True, named, "c")
+
+
+def test_the_default_objective_from_first_question_to_the_gate() -> None:
+    objective, asked = DEFAULT, set[str]()
+    state = initial(objective)
+    answers = {
+        "goal": "Send each sales manager a weekly report of their region's deals",
+        "inputs": ["CRM deals export", "a Monday 8:00 schedule"],
+        "outputs": "An email per manager with a PDF summary",
+        "constraints": "none",
+        "success_criteria": "Every manager gets the report by 9:00",
+        "tools": ["Salesforce", "Gmail"],
+        "approvals": "The first run is approved by the sales director",
+    }
+    order = []
+    while (question := next_question(objective, state, asked)) is not None:
+        order.append(question.key)
+        asked.add(question.key)
+        state, (record,) = run(
+            objective, p(question.obligation, answers[question.obligation]), state=state
+        )
+        assert record.applied, record.reason
+    assert order == [
+        "goal_intro",
+        "inputs_sources",
+        "outputs_result",
+        "success_check",
+        "approvals_any",
+        "constraints_limits",
+        "tools_systems",
+    ]
+    assert met(objective, state)
+    doc = requirements(objective, state, {}, [], False, None)
+    assert doc.completeness == 1.0
+    assert doc.gaps == []
+
+
+def test_the_approvals_rule_asks_about_the_tools_named() -> None:
+    objective = DEFAULT
+    state, _ = run(
+        objective,
+        p("goal", "Send weekly reports to managers"),
+        p("outputs", "An email per manager"),
+        p("tools", ["Gmail"], 0.5),
+    )
+    question = next_question(objective, state, asked={"inputs_sources", "success_check"})
+    assert question is not None
+    assert question.key in {"inputs:generated", "success_criteria:generated"}
+    for key in ("inputs", "success_criteria"):
+        state, _ = run(objective, p(key, "something"), state=state)
+    question = next_question(objective, state, asked=set())
+    assert question is not None
+    assert question.key == "approvals_tools"
+
+
+def test_the_goal_reads_as_text_whatever_its_shape() -> None:
+    objective = objective_of(
+        "g", 1, {"title": "G", "obligations": [{"key": "aim", "title": "Aim", "kind": "goal"}]}
+    )
+    for value, text in ((["a", "b"], "a; b"), ({"what": "x"}, '{"what": "x"}'), (3, "3")):
+        state, _ = run(objective, p("aim", value))
+        assert requirements(objective, state, {}, [], False, None).goal == text
+    assert requirements(objective, initial(objective), {}, [], False, None).goal is None

@@ -17,7 +17,8 @@ Expressions (see `expression_syntax`): literals, references as `${...}` or bare 
 (`steps.score.output.value`), indexing, arithmetic, comparison, `in`, and/or/not and
 len/lower/upper/contains/startswith/exists. Types are JSON's: `true` is not `1`, ordering
 needs two numbers or two strings, `+` adds numbers or joins two strings or two lists;
-anything else is an ExpressionError, as is a result too large for a JSON number.
+anything else is an ExpressionError, as is a result too large for a JSON number (an
+integer past a double's range included) or a string or list past MAX_TEXT / MAX_ITEMS.
 Evaluation walks the tree once (no loops in the language), as deep as its nesting.
 """
 
@@ -48,7 +49,10 @@ from agentsuite_kit.expressions.syntax import (
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_INT",
+    "MAX_ITEMS",
     "MAX_LENGTH",
+    "MAX_TEXT",
     "ExpressionError",
     "Node",
     "Scope",
@@ -60,6 +64,14 @@ __all__ = [
 ]
 
 Scope = Mapping[str, Any]
+# what one operation may build. Its operands come from outside (step outputs, a model's
+# answers) and a chain repeats it hundreds of times in MAX_LENGTH characters: unbounded,
+# `a * a * ...` over a 4,000-digit integer made millions of digits (seconds of CPU) and
+# `a + a + ...` over a long list tens of millions of items. An integer a double cannot hold
+# is "too large for a JSON number", like an infinite float.
+MAX_INT = 2**1024
+MAX_TEXT = 1_000_000
+MAX_ITEMS = 100_000
 
 
 def render(value: Any, scope: Scope) -> Any:
@@ -205,6 +217,18 @@ _OPERATORS = {
 }
 
 
+def _arithmetic(op: str, a: Any, b: Any) -> Any:
+    try:
+        value = _OPERATORS[op](a, b)
+    except OverflowError:  # a huge int meeting a float
+        value = math.inf
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(f"number too large ({op})")
+    if isinstance(value, int) and not -MAX_INT < value < MAX_INT:
+        raise ExpressionError(f"number too large ({op})")
+    return value
+
+
 def _binary(op: str, a: Any, b: Any) -> Any:
     if op == "==":
         return _same(a, b)
@@ -218,13 +242,11 @@ def _binary(op: str, a: Any, b: Any) -> Any:
     if numbers or (op == "+" and type(a) is type(b) and isinstance(a, str | list)):
         if op in ("/", "%") and b == 0:
             raise ExpressionError(f"division by zero ({op})")
-        try:
-            value = _OPERATORS[op](a, b)
-        except OverflowError:  # a huge int meeting a float
-            value = math.inf
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ExpressionError(f"number too large ({op})")
-        return value
+        if not numbers:
+            limit, unit = (MAX_TEXT, "characters") if isinstance(a, str) else (MAX_ITEMS, "items")
+            if len(a) + len(b) > limit:
+                raise ExpressionError(f"result of {op!r} longer than {limit} {unit}")
+        return _arithmetic(op, a, b)
     raise ExpressionError(f"cannot apply {op!r} to {_kind(a)} and {_kind(b)}")
 
 

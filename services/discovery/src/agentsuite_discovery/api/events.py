@@ -17,6 +17,19 @@ from agentsuite_discovery.repositories.sessions import CLOSED
 from agentsuite_kit.edge import NOT_FOUND, errors
 
 POLL = 0.2  # seconds between reads of the session's version while nothing changes
+EVENT = {
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "The session's version."},
+        "event": {"type": "string", "enum": ["state"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "The session as JSON (a `SessionView`).",
+        },
+    },
+}
 
 routes = APIRouter(prefix="/v1", tags=["sessions"])
 
@@ -29,7 +42,8 @@ routes = APIRouter(prefix="/v1", tags=["sessions"])
             "description": "`event: state`, `id:` the session's version, `data:` the session "
             "(a `SessionView`) each time it changes; ends once it is completed or abandoned, "
             "or after the `sse_lifetime_seconds` setting.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            # OpenAPI before 3.2: `schema` describes one event of the stream
+            "content": {"text/event-stream": {"schema": EVENT}},
         },
         **errors(NOT_FOUND),
     },

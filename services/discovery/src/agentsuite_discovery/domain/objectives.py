@@ -7,6 +7,8 @@ stored definition and a new one obey the same rules, and `body_of` is its invers
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -136,7 +138,7 @@ def _list(value: Any, field: str, limit: int, what: str) -> list[Any]:
 def objective_of(key: str, version: int, body: Mapping[str, Any]) -> Objective:
     """The objective `body` defines, checked; Invalid names the first problem and where."""
     _key(key, "key")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31:
         raise Invalid("version_invalid", "a version is an integer from 1", field="version")
     _fields(body, BODY_FIELDS, "")
     if "key" in body and body["key"] != key:
@@ -163,7 +165,7 @@ def _obligation(raw: Any, at: str) -> Obligation:
     body = _fields(raw, OBLIGATION_FIELDS, at)
     key = _key(body.get("key"), f"{at}.key")
     kind = body.get("kind", ObligationKind.OTHER.value)
-    if kind not in {k.value for k in ObligationKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in ObligationKind}:
         raise Invalid("kind_invalid", "unknown obligation kind", field=f"{at}.kind")
     required = body.get("required", True)
     if not isinstance(required, bool):
@@ -176,12 +178,7 @@ def _obligation(raw: Any, at: str) -> Obligation:
             elif isinstance(node, dict):
                 for name in node:
                     _clean(str(name), f"{at}.validator")
-        try:
-            validator = check_schema(validator, f"{at}.validator")
-        except Invalid as bad:
-            raise Invalid(
-                "invalid_validator", f"{bad.code}: {bad.message}", field=f"{at}.validator"
-            ) from None
+        validator = _checked(validator, f"{at}.validator")
     depends = _list(body.get("depends_on"), f"{at}.depends_on", MAX_DEPENDENCIES, "dependencies")
     for i, dep in enumerate(depends):
         _key(dep, f"{at}.depends_on[{i}]")
@@ -198,6 +195,31 @@ def _obligation(raw: Any, at: str) -> Obligation:
         depends_on=tuple(depends),
         questions=tuple(questions),
     )
+
+
+# digests of validators check_schema accepted: a stored objective is read again on every
+# turn, and checking a schema against the Draft 2020-12 metaschema costs milliseconds
+_CHECKED: dict[str, None] = {}
+MAX_CHECKED = 1_024
+
+
+def _checked(schema: Any, field: str) -> dict[str, Any]:
+    try:
+        text = json.dumps(schema, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        text = None  # not plain JSON: check_schema says why
+    digest = None if text is None else hashlib.sha256(text.encode()).hexdigest()
+    if digest is not None and digest in _CHECKED and isinstance(schema, dict):
+        return schema
+    try:
+        checked = check_schema(schema, field)
+    except Invalid as bad:
+        raise Invalid("invalid_validator", f"{bad.code}: {bad.message}", field=field) from None
+    if digest is not None:
+        if len(_CHECKED) >= MAX_CHECKED:
+            del _CHECKED[next(iter(_CHECKED))]
+        _CHECKED[digest] = None
+    return checked
 
 
 def _question(raw: Any, obligation: str, at: str) -> Question:

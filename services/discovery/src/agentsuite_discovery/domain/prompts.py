@@ -23,15 +23,18 @@ from agentsuite_contracts.discovery import ExtractionKind, Relation
 from agentsuite_contracts.llm import ChatMessage, Role
 from agentsuite_discovery.domain.objectives import Objective, Question
 from agentsuite_discovery.domain.sessions import CONTESTED, ObligationState, Proposed
+from agentsuite_kit.storable import escape_text, text_flaw, unstorable
 
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_EXTRACTIONS = 100
-MAX_DEPTH = 32  # of the whole answer: a value nested deeper is not a requirement
+MAX_DEPTH = 32  # of a value: one nested deeper is not a requirement
 MAX_REPLY = 4_000
 MAX_KEY = 200  # characters of an obligation key kept from the answer
 RECENT_CHARS = 6_000
 MAX_SUMMARY = 4_000
 MAX_SHOWN = 400  # characters of one value shown in the prompt
+MAX_SYSTEM = 60_000  # characters of the system prompt, whatever the objective
+MAX_QUESTION = 2_000  # characters of the question being answered, shown in it
 MAX_TURN = 32_000
 KINDS = [k.value for k in ExtractionKind]
 RELATIONS = [r.value for r in Relation]
@@ -96,29 +99,6 @@ def _unfenced(text: str) -> str:
     return body
 
 
-def _storable(document: Any) -> None:
-    """Refuse what PostgreSQL cannot keep (NUL, unpaired surrogates) or nests too deep."""
-    stack = [(document, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise AnswerInvalid(f"nested deeper than {MAX_DEPTH}")
-        texts: list[Any] = [item]
-        if isinstance(item, dict):
-            texts = list(item)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-        for text in texts:
-            if isinstance(text, str):
-                if "\x00" in text:
-                    raise AnswerInvalid("text with a NUL character")
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise AnswerInvalid("text with an unpaired surrogate") from None
-
-
 def answer_of(text: Any) -> Answer:
     """The model's answer read; AnswerInvalid(reason) for anything else, never another error."""
     if not isinstance(text, str):
@@ -131,10 +111,9 @@ def answer_of(text: Any) -> Answer:
     try:
         document = json.loads(_unfenced(text), parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
-        raise AnswerInvalid(f"not JSON: nested deeper than {MAX_DEPTH}") from None
+        raise AnswerInvalid("not JSON: nested deeper than its parser goes") from None
     except ValueError as bad:  # JSONDecodeError, NaN, an int past Python's digit limit
         raise AnswerInvalid(f"not JSON: {str(bad)[:200]}") from None
-    _storable(document)
     if not isinstance(document, dict):
         raise AnswerInvalid("not a JSON object")
     items = document.get("extractions")
@@ -145,16 +124,27 @@ def answer_of(text: Any) -> Answer:
     reply = document.get("reply")
     if reply is not None and not isinstance(reply, str):
         raise AnswerInvalid("'reply' is not a string")
-    return Answer([_item(x) for x in items], reply[:MAX_REPLY] if reply else None)
+    return Answer([_item(x) for x in items], escape_text(reply[:MAX_REPLY]) if reply else None)
 
 
 def parse_answer(text: Any) -> list[Proposed]:
     return answer_of(text).extractions
 
 
+def _value(value: Any) -> tuple[Any, str | None]:
+    """`value` if PostgreSQL can keep it, else null and why: the extraction is still recorded
+    (rejected with the reason), only the value that cannot be stored is left out."""
+    flaw = unstorable(value, max_depth=MAX_DEPTH)
+    if flaw is None:
+        return value, None
+    deep = flaw.reason.startswith("is nested")  # its path is a long run of [0]s: not said
+    at = f" at {flaw.path[:100]}" if flaw.path and not deep else ""
+    return None, f"value{at} {flaw.reason}"
+
+
 def _item(raw: Any) -> Proposed:  # noqa: C901  one check per field of an extraction
     if not isinstance(raw, dict):
-        return Proposed("", raw, problem="an extraction is an object")
+        return Proposed("", _value(raw)[0], problem="an extraction is an object")
     problems = []
     obligation = raw.get("obligation")
     if not isinstance(obligation, str) or not obligation:
@@ -162,11 +152,14 @@ def _item(raw: Any) -> Proposed:  # noqa: C901  one check per field of an extrac
             "obligation is missing" if obligation is None else "obligation is not a key"
         )
         obligation = ""
-    elif len(obligation) > MAX_KEY:
+    elif len(obligation) > MAX_KEY or text_flaw(obligation) is not None:
         problems.append("obligation is not a key")
-        obligation = obligation[:MAX_KEY]
+        obligation = escape_text(obligation[:MAX_KEY])
+    value, flaw = _value(raw.get("value"))
     if "value" not in raw:
         problems.append("value is missing")
+    elif flaw is not None:
+        problems.append(flaw)
     kind = raw.get("kind")
     if kind not in KINDS:
         problems.append(f"kind is one of {', '.join(KINDS)}")
@@ -194,7 +187,7 @@ def _item(raw: Any) -> Proposed:  # noqa: C901  one check per field of an extrac
             problems.append("supersedes is an extraction id")
     return Proposed(
         obligation=obligation,
-        value=raw.get("value"),
+        value=value,
         kind=ExtractionKind(kind),
         confidence=confidence,
         relation=Relation(relation) if relation is not None else None,
@@ -227,22 +220,32 @@ settles a contested obligation, give the value they chose with relation "revises
 - "reply" is one short sentence to the user; the next question is added for you."""
 
 
+def _contested(s: ObligationState, limit: int) -> str:
+    # a state loaded without the contesting value still says that there is one
+    other = "another value" if s.contested_value is None else _show(s.contested_value, limit)
+    return f"; contradicted by {other} (extraction {s.contested_by})"
+
+
 def system_prompt(objective: Objective, state: Mapping[str, ObligationState]) -> str:
-    lines = [INSTRUCTIONS, "", f"Objective: {objective.title}. {objective.description}".strip()]
+    """The instructions and every obligation with its current value: bounded by MAX_SYSTEM
+    however many obligations and however long their values (each shown shorter when there
+    are many)."""
+    n = len(objective.obligations)
+    shown, described = max(80, min(MAX_SHOWN, 24_000 // n)), max(80, min(300, 12_000 // n))
+    lines = [INSTRUCTIONS, "", _show(f"Objective: {objective.title}. {objective.description}")]
     lines.append("Obligations:")
     for o in objective.obligations:
         s = _state(state, o.key)
         need = "required" if o.required else "optional"
-        line = (
-            f"- {o.key} ({o.title}; {need}, needs {o.confidence:.2f}): {_show(o.description, 300)}"
-        )
+        line = f"- {o.key} ({_show(o.title, 80)}; {need}, needs {o.confidence:.2f}): "
+        line += _show(o.description, described)
         line += f"\n  status {s.status.value}, confidence {s.confidence:.2f}"
         if s.extraction_id is not None:
-            line += f", value {_show(s.value)} (extraction {s.extraction_id})"
+            line += f", value {_show(s.value, shown)} (extraction {s.extraction_id})"
         if s.status is CONTESTED:
-            line += f"; contradicted by {_show(s.contested_value)} (extraction {s.contested_by})"
+            line += _contested(s, shown)
         lines.append(line)
-    return "\n".join(lines)
+    return _show("\n".join(lines), MAX_SYSTEM - MAX_QUESTION - 100)
 
 
 def summary(objective: Objective, state: Mapping[str, ObligationState]) -> str:
@@ -252,12 +255,13 @@ def summary(objective: Objective, state: Mapping[str, ObligationState]) -> str:
         s = _state(state, o.key)
         if s.extraction_id is None:
             continue
-        line = f"- {o.title}: {_show(s.value, 300)} ({s.status.value}, {s.confidence:.2f})"
+        line = f"- {_show(o.title, 80)}: {_show(s.value, 300)} ({s.status.value}, "
+        line += f"{s.confidence:.2f})"
         if s.status is CONTESTED:
-            line += f"; contradicted by {_show(s.contested_value, 200)}"
+            line += _contested(s, 200)
         lines.append(line)
     text = "\n".join(["Settled so far:", *lines]) if lines else "Nothing settled yet."
-    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+    return _show(text, MAX_SUMMARY)
 
 
 def _role(role: Any) -> Role:
@@ -278,10 +282,10 @@ def messages(
     roles `user` and `agent`), kept newest first while they fit in `recent_chars`."""
     system = system_prompt(objective, state)
     if question is not None:
-        system += f"\n\nThe user is answering: {_show(question.text, 2_000)}"
+        system += f"\n\nThe user is answering: {_show(question.text, MAX_QUESTION)}"
     out = [ChatMessage(role=Role.SYSTEM, content=system)]
     if summary:
-        bounded = summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
+        bounded = _show(summary, MAX_SUMMARY)
         out.append(ChatMessage(role=Role.SYSTEM, content=f"Conversation summary:\n{bounded}"))
     kept: list[ChatMessage] = []
     left = recent_chars

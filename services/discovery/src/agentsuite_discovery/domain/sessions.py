@@ -8,6 +8,7 @@ extraction never changes the state.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -242,9 +243,11 @@ def _show(value: Any, limit: int = 200) -> str:
 def generated(obligation: Obligation, state: ObligationState) -> Question:
     """A question made from the obligation itself, when no pool question applies."""
     if state.status is CONTESTED:
+        other = state.contested_value
         text = (
             f"I have two different answers for {obligation.title.lower()}: "
-            f"{_show(state.value)!r} and {_show(state.contested_value)!r}. Which is right?"
+            f"{_show(state.value)!r} and {'another' if other is None else repr(_show(other))}. "
+            "Which is right?"
         )
     elif state.status is PARTIAL:
         text = f"To be sure about {obligation.title.lower()}: is it {_show(state.value)!r}?"
@@ -306,21 +309,27 @@ def _kind_of(record: Any) -> ExtractionKind | None:
         return None
 
 
+def as_text(value: Any) -> str:
+    """A value as a person reads it: text as is, a list of texts one after another, other
+    JSON as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "; ".join(value)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return repr(value)
+
+
 def goal_text(objective: Objective, state: Mapping[str, ObligationState]) -> str | None:
     """The goal's value as text: the `goal` obligation's, else the first of kind goal."""
-    keys = [o.key for o in objective.obligations if o.key == "goal"] or [
-        o.key for o in objective.obligations if o.kind.value == "goal"
-    ]
+    keys = [o.key for o in objective.obligations if o.key == "goal"]
+    keys += [o.key for o in objective.obligations if o.kind.value == "goal" and o.key != "goal"]
     for key in keys:
         value = _get(state, key).value
         if value is not None:
-            return (
-                value
-                if isinstance(value, str)
-                else "; ".join(map(str, value))
-                if isinstance(value, list)
-                else str(value)
-            )
+            return as_text(value)
     return None
 
 
