@@ -303,3 +303,20 @@ def test_any_definition_is_an_objective_or_invalid(raw: dict[str, Any]) -> None:
         problem = None
         assert objective_of("k", 1, body_of(objective)) == objective
     assert problem is None or (problem.code and problem.field)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), objectives())
+def test_replaying_the_applied_extractions_rebuilds_the_state(
+    data: st.DataObject, objective: Objective
+) -> None:
+    """History is enough: the applied extractions alone, in order, give the same state."""
+    state, kept = initial(objective), []
+    for _ in range(data.draw(st.integers(1, 12))):
+        state, records = apply(objective, state, [data.draw(proposal(objective, state))], uuid4)
+        kept += [r for r in records if r.applied]
+    ids = iter([r.extraction_id for r in kept])
+    replayed, again = apply(objective, initial(objective), [r.proposed for r in kept], ids.__next__)
+    assert replayed == state
+    assert all(r.applied for r in again)
+    assert [r.relation for r in again] == [r.relation for r in kept]

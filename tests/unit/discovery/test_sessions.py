@@ -147,7 +147,7 @@ def test_a_revision_replaces_the_value_without_contest() -> None:
     ("proposed", "reason"),
     [
         (p("nope", "x"), "unknown_obligation"),
-        (p("channel", "fax"), "invalid_value: $: 'fax' is not one of ['email', 'sms']"),
+        (p("channel", "fax"), "invalid_value: $: the value is not one of ['email', 'sms']"),
         (p("goal", None), "invalid_value: a value is not null"),
         (p("goal", "x", supersedes=uuid4()), "unknown_supersedes"),
         (p("goal", "x", confidence=1.5), "invalid_extraction: confidence is a number 0..1"),

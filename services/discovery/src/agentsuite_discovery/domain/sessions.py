@@ -25,9 +25,8 @@ from agentsuite_contracts.discovery import (
     Requirements,
 )
 from agentsuite_discovery.domain.objectives import Objective, Obligation, Question
-from agentsuite_kit.errors import Invalid
+from agentsuite_discovery.domain.values import invalid, same
 from agentsuite_kit.expressions import ExpressionError, evaluate, truthy
-from agentsuite_kit.schemas import violations
 
 EPSILON = 1e-9  # 1 - (1 - 0.5)(1 - 0.6) must meet 0.8
 PENDING, PARTIAL = ObligationStatus.PENDING, ObligationStatus.PARTIAL
@@ -88,29 +87,6 @@ def status_of(obligation: Obligation, state: ObligationState) -> ObligationStatu
     return SATISFIED if state.confidence + EPSILON >= obligation.confidence else PARTIAL
 
 
-def _norm(value: Any) -> Any:
-    """A value for comparison: JSON's types (true is not 1), case and spacing of text aside."""
-    if isinstance(value, str):
-        return ("s", " ".join(value.split()).casefold())
-    if isinstance(value, bool) or value is None:
-        return ("b", value)
-    if isinstance(value, int | float):
-        return ("n", value)
-    if isinstance(value, list):
-        return ("l", tuple(_norm(v) for v in value))
-    if isinstance(value, dict):
-        return ("o", frozenset((k, _norm(v)) for k, v in value.items()))
-    return ("?", repr(value))
-
-
-def same(a: Any, b: Any) -> bool:
-    """Whether two values say the same thing (recursion bounded by parse_answer's depth)."""
-    try:
-        return bool(_norm(a) == _norm(b))
-    except RecursionError:
-        return False
-
-
 def _confirmed(a: float, b: float) -> float:
     return min(1.0, max(0.0, 1 - (1 - a) * (1 - b)))
 
@@ -132,12 +108,9 @@ def _rejection(
     if p.value is None:
         return "invalid_value: a value is not null"
     if obligation.validator is not None:
-        try:
-            found = violations(obligation.validator, p.value)
-        except Invalid as exc:  # a stored schema that cannot run rejects the value, not the turn
-            return f"invalid_value: {exc.message}"[:500]
-        if found:
-            return f"invalid_value: {found[0].path}: {found[0].message}"[:500]
+        problem = invalid(obligation.validator, p.value)
+        if problem is not None:
+            return f"invalid_value: {problem}"
     if p.supersedes is not None and p.supersedes not in (cur.extraction_id, cur.contested_by):
         return "unknown_supersedes"
     return None
