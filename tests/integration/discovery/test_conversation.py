@@ -272,3 +272,18 @@ async def test_the_event_stream_sends_states_until_the_session_ends(
     assert all(s["status"] in ("thinking", "abandoned") for s in states)
     lines = [line for line in reply.text.splitlines() if line.startswith("event:")]
     assert set(lines) == {"event: state"}
+
+
+async def test_the_token_cap_abandons_the_session(service: Service, gateway: FakeGateway) -> None:
+    user = User(service)
+    view = await user.open()
+    sid = view["id"]
+    await service.owner_sql(
+        "UPDATE sessions SET tokens = :n WHERE id = :s",
+        n=service.deps.settings.max_tokens - 5,
+        s=sid,
+    )
+    gateway.script(user.tenant, ok({"extractions": []}, tokens=10))
+    view = await user.say(sid, "more")
+    assert (view["status"], view["reason"]) == ("abandoned", "token_cap")
+    assert view["tokens"] >= service.deps.settings.max_tokens
