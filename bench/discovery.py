@@ -78,7 +78,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def line(name: str, values: list[float]) -> str:
     return (
-        f"{name:11} p50 {statistics.median(values):6.1f} ms  p95 {percentile(values, 0.95):6.1f} ms"
+        f"{name:12} p50 {statistics.median(values):6.1f} ms  p95 {percentile(values, 0.95):6.1f} ms"
         f"  max {max(values):6.1f} ms"
     )
 
@@ -247,7 +247,8 @@ async def latency(loop: Loop, service: Any, gw: Any, tenant: UUID, timed: Timed,
     await reader
     figures = figures_of(walls, ids, seen, timed.took)
     print(f"latency over {len(figures['added'])} turns, one at a time:")
-    for name, values in (figures | await hops(service, gw, tenant)).items():
+    timed_ids = {ids[(w[0], f"turn {w[1]}")] for w in walls if (w[0], f"turn {w[1]}") in ids}
+    for name, values in (figures | await hops(service, gw, timed_ids)).items():
         if values:
             print("  " + line(name, values))
     n = max(1, len(walls))
@@ -298,29 +299,40 @@ async def measure(admin: str, kafka: str, args: argparse.Namespace) -> None:
             await deprovision(admin, [db, gw_db])
 
 
-async def hops(service: Any, gw: Any, tenant: UUID) -> dict[str, list[float]]:
-    """Where a turn's time goes, from the two databases' clocks (one machine): `request` =
-    discovery's POST transaction -> the gateway starting the call (commit, relay, broker,
-    the gateway's fetch and claim); `answer` = the call's end -> discovery's applying
-    transaction (the gateway's answer stored and relayed, broker, discovery's fetch)."""
+async def hops(service: Any, gw: Any, ids: set[UUID]) -> dict[str, list[float]]:
+    """Where the time around the gateway's call goes, from the two databases' clocks (one
+    machine), for the calls `ids`: `request hop` = discovery's POST transaction -> the
+    gateway starting the call, of which `relay out` is discovery's outbox row waiting for
+    its relay (created -> published, the broker's ack included); `answer hop` = the call's
+    end -> discovery's applying transaction, of which `relay back` is the gateway's outbox
+    row of the answer waiting for its relay. The rest of a hop is the broker's delivery and
+    the consumer's fetch (and, going out, the gateway's claim and routing)."""
     mine = await service.owner_sql(
-        "SELECT request_id, created_at, answered_at FROM llm_calls "
-        "WHERE tenant_id = :t AND state = 'answered'",
-        t=tenant,
+        "SELECT request_id, created_at, answered_at FROM llm_calls WHERE state = 'answered'"
     )
-    theirs = await gw.owner_sql(
-        "SELECT request_id, created_at, latency_ms FROM calls "
-        "WHERE tenant_id = :t AND status = 'ok'",
-        t=tenant,
+    theirs = await gw.owner_sql("SELECT request_id, created_at, latency_ms FROM calls")
+    out_rows = await service.owner_sql(
+        "SELECT key, published_at - created_at FROM outbox WHERE topic = 'llm.requests.v1'"
+    )
+    back_rows = await gw.owner_sql(
+        "SELECT key, published_at - created_at FROM outbox "
+        "WHERE topic = 'llm.responses.discovery.v1'"
     )
     called = {rid: (at, ms) for rid, at, ms in theirs}
-    out: dict[str, list[float]] = {"request hop": [], "answer hop": []}
+    relayed_out = {key: wait for key, wait in out_rows if wait is not None}
+    relayed_back = {key: wait for key, wait in back_rows if wait is not None}
+    names = ("request hop", "relay out", "answer hop", "relay back")
+    out: dict[str, list[float]] = {name: [] for name in names}
     for rid, created, answered in mine:
-        if rid not in called or answered is None:
+        if rid not in ids or rid not in called or answered is None:
             continue
         at, ms = called[rid]
         out["request hop"].append((at - created).total_seconds() * 1000)
         out["answer hop"].append((answered - at).total_seconds() * 1000 - ms)
+        if str(rid) in relayed_out:
+            out["relay out"].append(relayed_out[str(rid)].total_seconds() * 1000)
+        if str(rid) in relayed_back:
+            out["relay back"].append(relayed_back[str(rid)].total_seconds() * 1000)
     return out
 
 
