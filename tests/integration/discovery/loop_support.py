@@ -217,3 +217,24 @@ async def session_events(
     finally:
         await consumer.stop()
     return found[: 1 + next(i for i, e in enumerate(found) if e["type"] == until)]
+
+
+async def traces(gw: Gateway, tenant: UUID, at_least: int) -> list[tuple[str, int]]:
+    """The tenant's calls in the gateway's traces, (status, cost), oldest first, once at
+    least `at_least` of them are over (the recorder writes them in batches, apart from
+    the answer)."""
+
+    async def rows() -> list[Any]:
+        return await gw.owner_sql(
+            "SELECT status, cost_micros FROM calls WHERE tenant_id = :t ORDER BY created_at",
+            t=tenant,
+        )
+
+    deadline = asyncio.get_running_loop().time() + SETTLE
+    while True:
+        found = [(str(r[0]), int(r[1])) for r in await rows()]
+        if sum(1 for status, _ in found if status != "started") >= at_least:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"fewer than {at_least} calls traced within {SETTLE} s: {found}")
+        await asyncio.sleep(0.05)

@@ -31,6 +31,8 @@ from tests.integration.discovery.loop_support import (
     said,
     say,
     session_events,
+    settled,
+    traces,
     view_of,
 )
 from tests.integration.llm_gateway import harness as gw_harness
@@ -133,11 +135,9 @@ async def test_a_scripted_session_fills_contests_resolves_opens_and_completes(
 
     await requirements_on_the_broker(service, sid, key)
     # each turn one call to the gateway, answered and paid once
-    rows = await gw.owner_sql(
-        "SELECT status, cost_micros FROM calls WHERE tenant_id = :t ORDER BY created_at", t=tenant
-    )
-    assert [r[0] for r in rows] == ["ok"] * 4
-    assert all(r[1] > 0 for r in rows)
+    rows = await traces(gw, tenant, 4)
+    assert [status for status, _ in rows] == ["ok"] * 4
+    assert all(cost > 0 for _, cost in rows)
 
 
 async def requirements_on_the_broker(service: Service, sid: str, key: str) -> None:
@@ -324,3 +324,33 @@ async def test_hostile_model_answers_fail_their_turn_only(service: Service, gw: 
     assert "confidence" in rejected["reason"], rejected
     view = await say(client, auth, sid, f"[fenced-{tag}] invoices")
     assert obligation(view, "goal")["value"] == "send invoices", view
+
+
+async def test_a_turn_sent_twice_with_its_idempotency_key_is_paid_once(
+    service: Service, gw: Gateway
+) -> None:
+    """A client retrying its POST (the answer lost on the way back) with the same
+    Idempotency-Key gets the same turn; the gateway is asked, and paid, once."""
+    tenant, user, tag = uuid4(), uuid4(), uuid4().hex[:8]
+    await gateway_for(gw, tenant, [said(f"[t1-{tag}]", extraction("goal", "send invoices"))])
+    auth = headers(tenant, user)
+    client = service.client
+    key = f"notify_{tag}"
+    await objective(client, auth, key)
+    sid = str((await open_session(client, auth, key))["id"])
+    sent = {**auth, "Idempotency-Key": f"turn-{tag}"}
+    body = {"content": f"[t1-{tag}] invoices"}
+    first = await client.post(f"/v1/sessions/{sid}/turns", json=body, headers=sent)
+    assert first.status_code == 202, first.text
+    again = await client.post(f"/v1/sessions/{sid}/turns", json=body, headers=sent)
+    assert again.status_code == 202, again.text
+    assert again.json()["turn_id"] == first.json()["turn_id"]
+    view = await settled(client, auth, sid)
+    assert obligation(view, "goal")["status"] == "satisfied", view
+    again = await client.post(f"/v1/sessions/{sid}/turns", json=body, headers=sent)
+    assert again.json()["turn_id"] == first.json()["turn_id"], again.text
+    user_turns = [
+        t for t in await pages(client, auth, f"/v1/sessions/{sid}/turns") if t["role"] == "user"
+    ]
+    assert len(user_turns) == 1, user_turns
+    assert [status for status, _ in await traces(gw, tenant, 1)] == ["ok"]
