@@ -21,6 +21,7 @@ from sqlalchemy import text
 from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.registry import TOPICS, partition_key
+from agentsuite_contracts.topic_names import LLM_REQUESTS_V1
 from agentsuite_discovery.app import build, spec
 from agentsuite_discovery.deps import Deps
 from agentsuite_discovery.settings import DiscoverySettings
@@ -138,7 +139,13 @@ async def running(
     consumed = {t for c in deps.runtime.specs for t in c.topics}
     await ensure_topics(
         settings.kafka_bootstrap_servers,
-        [(t.name, t.partitions) for t in TOPICS if t.name in consumed or t.owner == "discovery"],
+        # and the gateway's requests topic, which discovery produces to (`agentsuite up`
+        # makes every topic before a service starts)
+        [
+            (t.name, t.partitions)
+            for t in TOPICS
+            if t.name in consumed or t.owner == "discovery" or t.name == LLM_REQUESTS_V1
+        ],
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
