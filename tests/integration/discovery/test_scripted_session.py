@@ -247,7 +247,9 @@ async def test_bad_turns_are_refused_at_the_edge_and_a_closed_session_takes_none
     assert r.status_code in (403, 404), r.text
     assert (await view_of(client, auth, sid))["status"] == "gathering"
 
-    view = await say(client, auth, sid, f"[t1-{tag}] invoices")
+    # at the limit exactly: taken, and through the gateway like any other
+    at_limit = f"[t1-{tag}] invoices ".ljust(service.deps.settings.max_turn_chars, "x")
+    view = await say(client, auth, sid, at_limit)
     assert obligation(view, "goal")["status"] == "satisfied", view
     # the gate: not met without force; forced, the gaps listed; closed afterwards
     url = f"/v1/sessions/{sid}/complete"
