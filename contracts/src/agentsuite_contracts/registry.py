@@ -212,7 +212,7 @@ TOPICS: tuple[Topic, ...] = (
         3,
         "Agent definitions.",
         (catalog.AgentCreated, catalog.AgentUpdated, catalog.AgentDeprecated),
-        consumers=("planning", "execution"),
+        consumers=("discovery", "planning", "execution"),
     ),
     _topic(
         names.CATALOG_TEMPLATES_V1,

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from aiokafka import AIOKafkaConsumer
 
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic
-from agentsuite_contracts.envelope import Envelope
+from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.identity import TenantSuspended
 from agentsuite_contracts.registry import subject_of
 from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
@@ -65,3 +65,27 @@ async def test_a_tenant_event_sent_in_another_tenants_name_is_dead_lettered(
     for tenant in (sender, named):
         async with service.deps.runtime.uow(tenant) as uow:
             assert await uow.tenants.status(tenant) is None
+
+
+async def test_a_tenant_event_whose_subject_is_another_tenant_is_dead_lettered(
+    service: Service,
+) -> None:
+    # envelope and payload name the same tenant, the subject (and so the key the relay
+    # would give it) another: the event contradicts itself and is never applied
+    tenant = uuid4()
+    payload = TenantSuspended(tenant_id=tenant, reason="forged")
+    event = Envelope[Any](
+        producer="identity",
+        tenant_id=tenant,
+        subject=Subject(type="tenant", id=str(uuid4())),
+        correlation_id=uuid4(),
+        occurred_at=datetime.now(UTC),
+        payload=payload,
+    )
+    await send(service.kafka, IDENTITY_TENANTS_V1, [event])
+
+    letter = await dead_letter(service, "catalog.tenants", event.id)
+    assert letter.reason == "invalid"
+    assert "subject_mismatch" in letter.error
+    async with service.deps.runtime.uow(tenant) as uow:
+        assert await uow.tenants.status(tenant) is None

@@ -7,6 +7,14 @@ import asyncio
 import json
 from typing import Any
 
+from agentsuite_contracts.topic_names import CATALOG_TOOLS_V1
+from tests.integration.discovery.catalog_support import (
+    applied,
+    envelope,
+    publish,
+    tool_head,
+    tool_spec,
+)
 from tests.integration.discovery.harness import Service
 from tests.integration.discovery.llm_support import (
     FakeGateway,
@@ -292,3 +300,25 @@ async def test_the_token_cap_abandons_the_session(service: Service, gateway: Fak
     view = await user.say(sid, "more")
     assert (view["status"], view["reason"]) == ("abandoned", "token_cap")
     assert view["tokens"] >= service.deps.settings.max_tokens
+
+
+async def test_completion_cites_the_catalogs_matching_tools(
+    service: Service, gateway: FakeGateway
+) -> None:
+    user = User(service)
+    await with_objective(user)
+    event = envelope(tool_head(tool_spec("pager", description="page the on-call")), user.tenant)
+    await publish(service, CATALOG_TOOLS_V1, [event])
+    await applied(service, "discovery.catalog-tools", event)
+    view = await user.open(
+        "notify",
+        prefill={
+            "goal": {"value": "page the on-call about outages", "confidence": 1.0},
+            "channel": {"value": "sms", "confidence": 1.0},
+        },
+    )
+    gateway.script(user.tenant, extractions(extraction("approver", "ops lead")))
+    view = await user.say(view["id"], "the ops lead")
+    assert view["status"] == "completed"
+    cited = [(c["kind"], c["name"]) for c in view["requirements"]["candidates"]]
+    assert cited == [("tool", "pager")]

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentsuite_contracts.discovery import ExtractionKind, ExtractionRecorded, Relation
-from agentsuite_discovery.domain.objectives import Objective, body_of, objective_of
-from agentsuite_discovery.domain.prompts import AnswerInvalid, parse_answer
+from agentsuite_contracts.llm import Role
+from agentsuite_discovery.domain.objectives import DEFAULT, Objective, body_of, objective_of
+from agentsuite_discovery.domain.prompts import AnswerInvalid, messages, parse_answer
 from agentsuite_discovery.domain.sessions import (
     CONTESTED,
     SATISFIED,
@@ -320,3 +321,23 @@ def test_replaying_the_applied_extractions_rebuilds_the_state(
     assert replayed == state
     assert all(r.applied for r in again)
     assert [r.relation for r in again] == [r.relation for r in kept]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["user", "agent"]), st.text(max_size=3_000)), max_size=40),
+    st.text(min_size=1, max_size=9_000),
+    st.integers(0, 20_000),
+)
+def test_the_prompt_is_bounded_and_ends_with_the_turn(
+    recent: list[tuple[str, str]], turn: str, budget: int
+) -> None:
+    objective = DEFAULT
+    out = messages(
+        objective, initial(objective), "s" * 10_000, recent, turn, None, recent_chars=budget
+    )
+    assert out[-1].role is Role.USER
+    assert out[-1].content == turn
+    middle = out[2:-1]
+    assert sum(len(m.content or "") for m in middle) <= budget
+    assert [m.content for m in middle] == [t for _, t in recent[len(recent) - len(middle) :]]

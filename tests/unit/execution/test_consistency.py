@@ -1,5 +1,6 @@
-"""The envelope/payload agreement check (handlers/consistency.py): the same aggregate
-spelled differently by another producer is still the same aggregate."""
+"""The envelope/payload agreement check (handlers/consistency.py, the kit's
+`check_envelope` under it): the same aggregate spelled differently by another producer is
+still the same aggregate; another one is refused as `Invalid` (dead-lettered at once)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from agentsuite_contracts.envelope import Envelope, Subject
 from agentsuite_contracts.execution import ExecutionCancelled
 from agentsuite_execution.handlers.consistency import check
-from agentsuite_kit.messaging.errors import PermanentError
+from agentsuite_kit.errors import Invalid
 
 
 def _event(subject_id: str, execution_id: object) -> Envelope[ExecutionCancelled]:
@@ -31,8 +32,8 @@ def test_an_upper_case_subject_id_names_the_same_aggregate() -> None:
 
 
 def test_a_different_subject_id_is_still_refused() -> None:
-    with pytest.raises(PermanentError, match="subject"):
+    with pytest.raises(Invalid, match="subject"):
         check(_event(str(uuid4()), uuid4()))
     # not a UUID at all: compared as text, and it differs
-    with pytest.raises(PermanentError, match="subject"):
+    with pytest.raises(Invalid, match="subject"):
         check(_event("not-a-uuid", uuid4()))

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
+from agentsuite_contracts.topic_names import (
+    CATALOG_AGENTS_V1,
+    CATALOG_TOOLS_V1,
+    IDENTITY_TENANTS_V1,
+)
 from agentsuite_discovery.deps import Deps
 from agentsuite_discovery.domain.tenants import STATUS_AFTER
-from agentsuite_discovery.handlers import llm
+from agentsuite_discovery.handlers import catalog, llm
 from agentsuite_discovery.handlers.tenants import tenant_changed
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.runtime import ConsumerSpec
@@ -26,4 +30,11 @@ def consumers(deps: Deps) -> list[ConsumerSpec[DiscoveryUow]]:
             handlers=dict.fromkeys(STATUS_AFTER, on_tenant),
         ),
         llm.consumer(deps),
+        # the catalog projection requirements cite (`handlers.catalog`)
+        ConsumerSpec[DiscoveryUow](
+            name="catalog-tools", topic=CATALOG_TOOLS_V1, handlers=catalog.TOOLS, batch=True
+        ),
+        ConsumerSpec[DiscoveryUow](
+            name="catalog-agents", topic=CATALOG_AGENTS_V1, handlers=catalog.AGENTS, batch=True
+        ),
     ]

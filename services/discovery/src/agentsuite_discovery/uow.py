@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentsuite_discovery.repositories.catalog import Catalog
 from agentsuite_discovery.repositories.conversation import Asked, Extractions, Turns
 from agentsuite_discovery.repositories.objectives import Objectives
 from agentsuite_discovery.repositories.sessions import Sessions
@@ -19,3 +20,4 @@ class DiscoveryUow(UnitOfWork):
         self.extractions = Extractions(session)
         self.asked = Asked(session)
         self.tenants = Tenants(session)
+        self.catalog = Catalog(session)

@@ -48,9 +48,12 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
             topic=PLANNING_SCHEDULES_V1,
             handlers={ScheduleFired: partial(projections.schedule_fired, deps=deps)},
         ),
-        *llm_consumers(deps),
-        *role_consumers(deps),
         *tenant_consumers(deps),
     ]
-    # an event whose envelope and payload disagree is dead-lettered, never applied
-    return [guarded(spec) for spec in specs]
+    # an event whose envelope and payload disagree is dead-lettered, never applied; one
+    # without a tenant too, except where the handler has its own answer to one (a role
+    # event without a tenant is skipped; an LLM answer is the kit client's to match)
+    return [
+        *(guarded(spec) for spec in specs),
+        *(guarded(spec, tenanted=False) for spec in llm_consumers(deps) + role_consumers(deps)),
+    ]

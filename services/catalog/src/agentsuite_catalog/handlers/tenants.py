@@ -28,7 +28,7 @@ from agentsuite_catalog.uow import CatalogUow
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.identity import TenantStatus
 from agentsuite_kit.db.jobs import Job
-from agentsuite_kit.errors import Invalid
+from agentsuite_kit.messaging.consistency import check_envelope
 
 RETIRE = "catalog.tenant.retire"
 REASON = "the tenant is deleted"
@@ -36,16 +36,13 @@ REASON = "the tenant is deleted"
 
 async def tenant_changed(event: Envelope[Any], uow: CatalogUow, deps: Deps) -> None:
     """Record the status the event sets, unless a newer one is recorded already."""
-    if event.tenant_id is None or event.tenant_id != event.payload.tenant_id:
-        # identity emits a tenant's events in that tenant's name; this one contradicts itself
-        raise Invalid(
-            "tenant_mismatch",
-            f"an event of tenant {event.payload.tenant_id} sent in another tenant's name",
-            field="tenant_id",
-        )
+    # identity emits a tenant's events in that tenant's name, about that tenant: one that
+    # contradicts itself is dead-lettered
+    check_envelope(event)
+    tenant_id = event.payload.tenant_id
     fact = fact_of(event.payload, event.occurred_at)
     if fact is not None:
-        await uow.tenants.apply(event.tenant_id, fact)
+        await uow.tenants.apply(tenant_id, fact)
         if fact.status is TenantStatus.DELETED:
             # one live job per tenant ("keep"); a finished one is revived, finds nothing
             await uow.jobs.schedule(RETIRE, key="retire")

@@ -27,7 +27,7 @@ BODY: dict[str, Any] = {
             "description": "What the workflow must achieve, for whom, and why it matters.",
             "kind": "goal",
             "confidence": 0.8,
-            "validator": {"type": "string", "minLength": 10, "maxLength": 2000},
+            "validator": {"type": "string", "minLength": 3, "maxLength": 2000},
             "questions": [
                 {"key": "goal_intro", "text": "What should this workflow achieve, and for whom?"}
             ],

@@ -1,5 +1,6 @@
-"""The catalog tools and agents a session's requirements cite. The catalog projection
-(migration 0002, `repositories/catalog.py`) answers this; until it is wired, none."""
+"""The catalog tools and agents a session's requirements cite: the catalog projection
+(`repositories.catalog`) matched against every current value, the `tools` obligation's
+among them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from agentsuite_discovery.domain.objectives import Objective
 from agentsuite_discovery.domain.sessions import State
 from agentsuite_discovery.uow import DiscoveryUow
 
+MAX_CITED = 10
+
 
 async def candidates(uow: DiscoveryUow, objective: Objective, state: State) -> list[Candidate]:
-    return []
+    values = [state[o.key].value for o in objective.obligations if o.key in state]
+    return await uow.catalog.cite([v for v in values if v is not None], MAX_CITED)

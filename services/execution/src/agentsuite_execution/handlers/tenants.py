@@ -17,20 +17,14 @@ from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.tenants import STATUS_AFTER, fact_of
 from agentsuite_execution.uow import ExecutionUow
-from agentsuite_kit.messaging.errors import PermanentError
 from agentsuite_kit.runtime import ConsumerSpec
 
 log = logging.getLogger(__name__)
 
 
 async def tenant_changed(event: Envelope[Any], uow: ExecutionUow) -> None:
-    """Record the status the event sets, unless a newer one is recorded already."""
-    if event.tenant_id is None or event.tenant_id != event.payload.tenant_id:
-        # identity emits a tenant's events in that tenant's name; this one contradicts itself
-        raise PermanentError(
-            f"{event.type}: an event of tenant {event.payload.tenant_id} "
-            f"sent in the name of {event.tenant_id}"
-        )
+    """Record the status the event sets, unless a newer one is recorded already. An event
+    sent in another tenant's name than its payload's never gets here (`consistency`)."""
     fact = fact_of(event.payload, event.occurred_at)
     if fact is None:
         return
