@@ -48,10 +48,10 @@ class TenantStates(Repository):
     _table: ClassVar[Table]
     _apply: ClassVar[Insert]
 
-    def __init_subclass__(cls, *, table: Table | None = None, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, table: Table, **kwargs: Any) -> None:
+        # the statement is built once per class, not per unit of work
         super().__init_subclass__(**kwargs)
-        if table is not None:
-            cls._table, cls._apply = table, _newest_wins(table)
+        cls._table, cls._apply = table, _newest_wins(table)
 
     async def apply(self, tenant_id: UUID, fact: TenantFact) -> None:
         values = {"tenant_id": tenant_id, "status": fact.status.value, "as_of": fact.as_of}
