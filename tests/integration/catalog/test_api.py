@@ -9,7 +9,6 @@ from uuid import uuid4
 import pytest
 
 from agentsuite_catalog.api.edge import MAX_BODY
-from agentsuite_catalog.domain.tenants import TenantFact
 from agentsuite_contracts.catalog import (
     ToolDeprecated,
     ToolPublished,
@@ -19,6 +18,7 @@ from agentsuite_contracts.catalog import (
     ToolVersionPublished,
 )
 from agentsuite_contracts.identity import TenantStatus
+from agentsuite_kit.tenants import TenantFact
 from tests.integration.catalog.harness import Service, auth
 from tests.integration.catalog.tools_support import (
     QUERY,

@@ -11,7 +11,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from agentsuite_catalog.domain.tenants import STATUS_AFTER
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.identity import (
     TenantCreated,
@@ -23,6 +22,7 @@ from agentsuite_contracts.identity import (
 )
 from agentsuite_contracts.registry import subject_of
 from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
+from agentsuite_kit.tenants import STATUS_AFTER
 from tests.integration.catalog.harness import Service, send
 from tests.integration.kafka_helpers import eventually
 

@@ -12,7 +12,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from agentsuite_catalog.domain.tenants import TenantFact
 from agentsuite_catalog.handlers.tenants import retire
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.identity import (
@@ -24,6 +23,7 @@ from agentsuite_contracts.identity import (
 )
 from agentsuite_contracts.registry import subject_of
 from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
+from agentsuite_kit.tenants import TenantFact
 from tests.integration.catalog.harness import Service, auth, send
 from tests.integration.catalog.test_agents import agent_body
 from tests.integration.catalog.test_templates import template

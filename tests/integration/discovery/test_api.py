@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from agentsuite_contracts.identity import TenantStatus
-from agentsuite_discovery.domain.tenants import TenantFact
+from agentsuite_kit.tenants import TenantFact
 from tests.integration.discovery.harness import Service, auth
 from tests.integration.discovery.llm_support import NOTIFY, User, obligations, with_objective
 

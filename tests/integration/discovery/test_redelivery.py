@@ -23,7 +23,7 @@ from agentsuite_contracts.identity import (
 )
 from agentsuite_contracts.registry import subject_of
 from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1, LLM_RESPONSES_DISCOVERY_V1
-from agentsuite_discovery.domain.tenants import STATUS_AFTER
+from agentsuite_kit.tenants import STATUS_AFTER
 from tests.integration.discovery.harness import Service, send
 from tests.integration.discovery.llm_support import FakeGateway, User, extraction, extractions
 from tests.integration.kafka_helpers import eventually

@@ -19,7 +19,7 @@ from agentsuite_catalog.domain.bindings import (
     binding_of,
 )
 from agentsuite_catalog.domain.semver import SemVer, parse
-from agentsuite_catalog.domain.tenants import readable, retirement_order
+from agentsuite_catalog.domain.tenants import retirement_order
 from agentsuite_catalog.domain.tools import (
     Deprecation,
     Draft,
@@ -44,6 +44,7 @@ from agentsuite_contracts.catalog import (
 from agentsuite_contracts.identity import TenantStatus
 from agentsuite_kit.errors import Conflict, Invalid
 from agentsuite_kit.schemas import MAX_NODES, check_schema, violations
+from agentsuite_kit.tenants import readable
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 QUERY: dict[str, Any] = {

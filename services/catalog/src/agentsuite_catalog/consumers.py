@@ -8,11 +8,11 @@ from __future__ import annotations
 from functools import partial
 
 from agentsuite_catalog.deps import Deps
-from agentsuite_catalog.domain.tenants import STATUS_AFTER
 from agentsuite_catalog.handlers.tenants import tenant_changed
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_kit.runtime import ConsumerSpec
+from agentsuite_kit.tenants import STATUS_AFTER
 
 
 def consumers(deps: Deps) -> list[ConsumerSpec[CatalogUow]]:

@@ -14,11 +14,11 @@ from agentsuite_contracts.topic_names import (
     IDENTITY_TENANTS_V1,
 )
 from agentsuite_discovery.deps import Deps
-from agentsuite_discovery.domain.tenants import STATUS_AFTER
 from agentsuite_discovery.handlers import catalog, llm
 from agentsuite_discovery.handlers.tenants import tenant_changed
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.runtime import ConsumerSpec
+from agentsuite_kit.tenants import STATUS_AFTER
 
 
 def consumers(deps: Deps) -> list[ConsumerSpec[DiscoveryUow]]:

@@ -9,11 +9,11 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 
 from agentsuite_catalog.deps import Deps
-from agentsuite_catalog.domain.tenants import readable
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_kit.auth import Principal
 from agentsuite_kit.edge import app_state, gate, uow_dependency
 from agentsuite_kit.errors import NotFound
+from agentsuite_kit.tenants import readable
 
 # the largest request body a route reads (413 past it): a tool version carries two JSON
 # Schemas, which real APIs make tens of kilobytes

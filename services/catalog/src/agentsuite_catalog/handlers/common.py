@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from agentsuite_catalog.domain.tenants import may_write
 from agentsuite_catalog.uow import CatalogUow
 from agentsuite_contracts.envelope import Payload
 from agentsuite_kit.errors import Conflict
 from agentsuite_kit.http.guard import Blocked, check_address, check_url
+from agentsuite_kit.tenants import may_write
 
 # RFC 6761: `localhost` and every name under it resolve to loopback, always; catalog does
 # not resolve the names it stores (execution's resolver refuses them at call time), but

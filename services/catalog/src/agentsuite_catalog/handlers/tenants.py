@@ -21,7 +21,7 @@ from agentsuite_catalog.domain import agents as agents_domain
 from agentsuite_catalog.domain import templates as templates_domain
 from agentsuite_catalog.domain import tools as tools_domain
 from agentsuite_catalog.domain.search import agent_entry, template_entry, tool_entry
-from agentsuite_catalog.domain.tenants import fact_of, retirement_order
+from agentsuite_catalog.domain.tenants import retirement_order
 from agentsuite_catalog.domain.tools import Deprecation
 from agentsuite_catalog.handlers.common import emit, now
 from agentsuite_catalog.uow import CatalogUow
@@ -29,6 +29,7 @@ from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.identity import TenantStatus
 from agentsuite_kit.db.jobs import Job
 from agentsuite_kit.messaging.consistency import check_envelope
+from agentsuite_kit.tenants import fact_of
 
 RETIRE = "catalog.tenant.retire"
 REASON = "the tenant is deleted"

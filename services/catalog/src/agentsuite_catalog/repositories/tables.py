@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
+from agentsuite_kit.db.tenants import tenant_states_table
+
 metadata = MetaData()
 
 # a tool: its name (never changes) and its head version (`domain.tools`)
@@ -276,11 +278,5 @@ search_terms = Table(
     Index("ix_search_terms_entry", "entry_id"),
 )
 
-# identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
-tenant_states = Table(
-    "tenant_states",
-    metadata,
-    Column("tenant_id", PgUUID(as_uuid=True), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("as_of", DateTime(timezone=True), nullable=False),
-)
+# identity's word on each tenant: one row per tenant, the newest fact (the kit's projection)
+tenant_states = tenant_states_table(metadata)

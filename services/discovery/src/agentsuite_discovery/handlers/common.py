@@ -10,10 +10,10 @@ from uuid import UUID
 from agentsuite_contracts.discovery import ObligationChanged
 from agentsuite_discovery.domain.objectives import DEFAULT, Objective, Question, objective_of
 from agentsuite_discovery.domain.sessions import ObligationState, State
-from agentsuite_discovery.domain.tenants import may_write
 from agentsuite_discovery.repositories.sessions import SessionRecord
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.errors import Conflict, NotFound
+from agentsuite_kit.tenants import may_write
 
 
 async def objective_for(uow: DiscoveryUow, key: str, version: int | None) -> Objective:

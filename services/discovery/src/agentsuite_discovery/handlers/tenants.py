@@ -6,20 +6,16 @@ from typing import Any
 
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_discovery.deps import Deps
-from agentsuite_discovery.domain.tenants import fact_of
 from agentsuite_discovery.uow import DiscoveryUow
-from agentsuite_kit.errors import Invalid
+from agentsuite_kit.messaging.consistency import check_envelope
+from agentsuite_kit.tenants import fact_of
 
 
 async def tenant_changed(event: Envelope[Any], uow: DiscoveryUow, deps: Deps) -> None:
     """Record the status the event sets, unless a newer one is recorded already."""
-    if event.tenant_id is None or event.tenant_id != event.payload.tenant_id:
-        # identity emits a tenant's events in that tenant's name; this one contradicts itself
-        raise Invalid(
-            "tenant_mismatch",
-            f"an event of tenant {event.payload.tenant_id} sent in another tenant's name",
-            field="tenant_id",
-        )
+    # identity emits a tenant's events in that tenant's name, about that tenant: one that
+    # contradicts itself is dead-lettered
+    check_envelope(event)
     fact = fact_of(event.payload, event.occurred_at)
     if fact is not None:
-        await uow.tenants.apply(event.tenant_id, fact)
+        await uow.tenants.apply(event.payload.tenant_id, fact)

@@ -157,7 +157,7 @@ llm_calls = calls_table(
     Index("ix_llm_calls_session", "session_id"),
 )
 
-# identity's word on each tenant (`domain.tenants`): one row per tenant, the newest fact
+# identity's word on each tenant (`agentsuite_kit.db.tenants`): one row per tenant, the newest fact
 tenant_states = Table(
     "tenant_states",
     metadata,

@@ -15,9 +15,9 @@ from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.identity import TenantStatus
 from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_execution.deps import Deps
-from agentsuite_execution.domain.tenants import STATUS_AFTER, fact_of
 from agentsuite_execution.uow import ExecutionUow
 from agentsuite_kit.runtime import ConsumerSpec
+from agentsuite_kit.tenants import STATUS_AFTER, fact_of
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ async def tenant_changed(event: Envelope[Any], uow: ExecutionUow) -> None:
     fact = fact_of(event.payload, event.occurred_at)
     if fact is None:
         return
-    await uow.tenants.apply(fact)
+    await uow.tenants.apply(event.payload.tenant_id, fact)
     if fact.status is TenantStatus.DELETED:
         # deletion is final at identity: whatever came before, the secrets go
         gone = await uow.secrets.delete_tenant()

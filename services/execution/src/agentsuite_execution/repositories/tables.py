@@ -12,7 +12,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Identity,
     Index,
     Integer,
@@ -34,6 +33,7 @@ from agentsuite_kit.db.columns import (
     tenant_column,
     uuid_column,
 )
+from agentsuite_kit.db.tenants import tenant_states_table
 from agentsuite_kit.llm.table import calls_table
 
 __all__ = ["metadata"]
@@ -265,14 +265,7 @@ secrets = Table(
 
 # --- identity's tenant lifecycle: the newest status told (identity.tenants.v1) ----------------
 
-tenant_states = Table(
-    "tenant_states",
-    metadata,
-    tenant_column(),
-    Column("status", String(16), nullable=False),
-    Column("as_of", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("tenant_id"),
-)
+tenant_states = tenant_states_table(metadata)
 
 TENANT_TABLES = (
     "plans",

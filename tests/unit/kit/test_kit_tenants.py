@@ -1,4 +1,4 @@
-"""discovery's projection of identity's tenants, without a server."""
+"""The tenant projection's rules every service shares (`agentsuite_kit.tenants`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from agentsuite_contracts.identity import (
     TenantSuspended,
     TenantUpdated,
 )
-from agentsuite_discovery.domain.tenants import fact_of, may_write
+from agentsuite_kit.tenants import fact_of, may_write, readable
 
 
 def test_tenant_events_set_a_status_as_of_their_time() -> None:
@@ -32,3 +32,10 @@ def test_only_an_active_or_unknown_tenant_may_write() -> None:
     assert may_write(TenantStatus.ACTIVE)
     assert not may_write(TenantStatus.SUSPENDED)
     assert not may_write(TenantStatus.DELETED)
+
+
+def test_only_a_deleted_tenant_reads_nothing() -> None:
+    assert readable(None)
+    assert readable(TenantStatus.ACTIVE)
+    assert readable(TenantStatus.SUSPENDED)
+    assert not readable(TenantStatus.DELETED)

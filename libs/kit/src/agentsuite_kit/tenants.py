@@ -1,4 +1,6 @@
-"""What discovery knows of a tenant: its status, as identity's events last told it.
+"""What a service knows of a tenant: its status, as identity's events last told it, and
+what each status allows. Written once for every service that projects identity.tenants.v1
+(the table and its repository: `agentsuite_kit.db.tenants`).
 
 A projection keeps the newest fact: an event older than the one applied changes nothing,
 so events that arrive twice or out of order end in the same state.
@@ -24,6 +26,8 @@ STATUS_AFTER: dict[type[Payload], TenantStatus] = {
     TenantSuspended: TenantStatus.SUSPENDED,
     TenantDeleted: TenantStatus.DELETED,
 }
+"""The status each of identity's tenant events sets; its keys are the events a service
+subscribes its projection to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,5 +43,10 @@ def fact_of(payload: Payload, occurred_at: datetime) -> TenantFact | None:
 
 
 def may_write(status: TenantStatus | None) -> bool:
-    """A tenant discovery has not heard of yet may write: identity's events can lag."""
+    """A tenant the service has not heard of yet may write: identity's events can lag."""
     return status in (None, TenantStatus.ACTIVE)
+
+
+def readable(status: TenantStatus | None) -> bool:
+    """A deleted tenant's data answers 404 to everything; a suspended one still reads."""
+    return status is not TenantStatus.DELETED
