@@ -92,7 +92,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     outbox_batch_size: int = Field(default=500, ge=1)
-    outbox_poll_interval: float = Field(default=0.2, gt=0)
+    outbox_poll_interval: float = Field(
+        default=0.2,
+        gt=0,
+        description="Seconds the leading relay waits between rounds for rows other "
+        "processes wrote; this process's own commits wake it at once.",
+    )
     outbox_max_attempts: int = Field(
         default=10, ge=1, description="Failed sends of one outbox row before it is parked."
     )

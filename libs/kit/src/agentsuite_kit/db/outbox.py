@@ -6,10 +6,11 @@ transaction, so consumers can tell a gap or a reordering from the envelope alone
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import insert
@@ -21,6 +22,32 @@ from agentsuite_kit.db.tables import outbox, outbox_sequences
 
 # Kafka's default `max.message.bytes` is 1 MiB (plus record overhead); headers ride along.
 DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+
+
+class Waker(Protocol):
+    def wake(self) -> None: ...
+
+
+# this process's leading relays: a commit that wrote outbox rows wakes them, so its rows
+# go out at once instead of after a poll interval (the poll stays for other processes' rows)
+_WAITING: weakref.WeakSet[Waker] = weakref.WeakSet()
+
+
+def wake_on_write(waker: Waker) -> None:
+    """Have `waker.wake()` called after each commit of this process that wrote outbox rows."""
+    _WAITING.add(waker)
+
+
+def stop_waking(waker: Waker) -> None:
+    _WAITING.discard(waker)
+
+
+def written() -> None:
+    """Outbox rows were committed in this process (an after-commit hook). Every leading
+    relay of the process is woken: one process serves one database, and a wake of a relay
+    of another database (tests) costs it one empty round."""
+    for waker in list(_WAITING):
+        waker.wake()
 
 
 class MessageTooLarge(ValueError):

@@ -18,6 +18,7 @@ from agentsuite_kit.db.outbox import (
     OutboxRepository,
     Pending,
     check_size,
+    written,
 )
 from agentsuite_kit.db.scoped import Hook, ScopedConnection
 
@@ -168,6 +169,8 @@ class UnitOfWork:
     async def flush_events(self) -> None:
         pending, self._pending = self._pending, []
         await self.outbox.add_many(pending)
+        if pending:
+            self.session.on_commit(written)
 
     async def finish(self) -> None:
         """Commit a held transaction (the consumer's call, with its inbox claims)."""

@@ -59,7 +59,7 @@ from agentsuite_kit.db.uow import UnitOfWork
 from agentsuite_kit.jobs import Handler as JobHandler
 from agentsuite_kit.jobs import Job
 from agentsuite_kit.llm.table import ABANDONED, ANSWERED, PENDING
-from agentsuite_kit.runtime import ConsumerSpec
+from agentsuite_kit.runtime import INTERACTIVE_FETCH_WAIT_MS, ConsumerSpec
 
 U = TypeVar("U", bound=UnitOfWork)
 
@@ -206,6 +206,7 @@ class LlmClient(Generic[U]):
             handlers={LlmResponse: handle},
             registry=registry,
             also=shared,
+            fetch_wait_ms=INTERACTIVE_FETCH_WAIT_MS,  # the requester's user waits on it
         )
 
     async def answered(self, uow: U, response: LlmResponse, replies: Replies[U]) -> bool:

@@ -92,6 +92,7 @@ class ConsumerGroup(Generic[U]):
         progress: Callable[[], U],
         workers: int = 1,
         fetch: int = 500,
+        fetch_wait_ms: int = 500,
         client_id: str | None = None,
         kafka_options: Mapping[str, Any] | None = None,
         registry: Registry = REGISTRY,
@@ -106,6 +107,7 @@ class ConsumerGroup(Generic[U]):
         self.progress = progress
         self.workers = workers
         self.fetch = fetch
+        self.fetch_wait_ms = fetch_wait_ms
         self.client_id = client_id or consumer.group
         self.kafka_options = dict(kafka_options or {})
         self.tiers = [retry_topic(consumer.group, i + 1) for i in range(len(consumer.policy.tiers))]
@@ -179,6 +181,7 @@ class ConsumerGroup(Generic[U]):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.fetch,
+            fetch_max_wait_ms=self.fetch_wait_ms,
             # a record may wait out a long transient fault before its offset commits
             max_poll_interval_ms=max(300_000, int(self.consumer.policy.transient_budget * 2000)),
             **self.kafka_options,

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from agentsuite_kit.db.outbox import stop_waking, wake_on_write
 from agentsuite_kit.db.relay import (
     LEADER_LOCK,
     OutboxRecord,
@@ -113,6 +114,10 @@ class OutboxRelay:
     relay killed mid-batch re-sends what it had not marked; consumers dedupe by event id.
     Leadership cannot be fenced at the broker: a lock lost mid-round is noticed at the
     next round, so for at most one round two relays may send (duplicates, not losses).
+
+    While it leads, a commit of this process that wrote outbox rows wakes it (`wake`) for
+    its next round at once; rows other processes write wait for the poll. Wakes coalesce:
+    however many commits come during a round, one more round follows it.
     """
 
     def __init__(
@@ -156,6 +161,11 @@ class OutboxRelay:
         self._purged = self._counted = float("-inf")
         # until when a row may back off (rows of its key must wait); unknown at start
         self._waits = float("inf")
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Run the next round now rather than after the poll interval (rows were committed)."""
+        self._woken.set()
 
     async def publish(self, batch: Sequence[OutboxRecord]) -> Outcome:
         """Send a batch, pipelined; after a key's failure none of its later rows are sent.
@@ -315,9 +325,19 @@ class OutboxRelay:
         return False
 
     async def _lead(self, conn: AsyncConnection, stop: asyncio.Event) -> None:
-        delay = self.backoff_initial
         self.last_round = time.monotonic()
+        wake_on_write(self)
+        try:
+            await self._rounds(conn, stop)
+        finally:
+            stop_waking(self)
+
+    async def _rounds(self, conn: AsyncConnection, stop: asyncio.Event) -> None:
+        delay = self.backoff_initial
         while not stop.is_set():
+            # cleared before the round reads the outbox: a commit after this wakes the next
+            # round, and one before it is in this round's read (its hook runs after commit)
+            self._woken.clear()
             try:
                 sent = await self.step(conn, lead=True)
                 await self._housekeep(conn)
@@ -335,7 +355,7 @@ class OutboxRelay:
             delay = self.backoff_initial
             self.last_round = time.monotonic()
             if sent < self.batch_size:
-                await _sleep_or_stop(stop, self.poll_interval)
+                await _sleep_or_wake(stop, self._woken, self.poll_interval)
 
     async def _housekeep(self, conn: AsyncConnection) -> None:
         now = time.monotonic()
@@ -392,3 +412,14 @@ def _consume(f: asyncio.Future[Any]) -> None:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _sleep_or_wake(stop: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:
+    if woken.is_set():  # a commit came during the round: no need for tasks to wait on
+        return
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
