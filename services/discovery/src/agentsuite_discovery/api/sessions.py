@@ -47,7 +47,9 @@ class PrefillIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Any = Field(description="The known answer (any JSON).")
-    confidence: float = Field(ge=0, le=1)
+    # strict: a bool or a numeric string is no confidence (the model's and an objective's
+    # confidences are refused the same way)
+    confidence: float = Field(ge=0, le=1, strict=True)
     kind: ExtractionKind = ExtractionKind.FACT
 
 

@@ -1,0 +1,52 @@
+"""A hostile user's sessions: prefill that already meets the gate, prefill confidences that
+are not numbers, races on one session. Each a clear outcome, never a session left waiting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.discovery.harness import Service
+from tests.integration.discovery.llm_support import User, with_objective
+
+EVERYTHING = {
+    "goal": {"value": "tell people", "confidence": 1},
+    "channel": {"value": "email", "confidence": 0.95},
+    "approver": {"value": "the team lead", "confidence": 0.9},
+}
+
+
+async def test_a_prefill_that_meets_the_gate_completes_the_session_at_once(
+    service: Service,
+) -> None:
+    user = User(service)
+    await with_objective(user)
+    view = await user.open("notify", prefill=EVERYTHING)
+    # nothing is left to ask: waiting for a turn (or a complete call) would leave it hanging
+    assert (view["status"], view["question"]) == ("completed", None), view
+    assert view["requirements"]["forced"] is False
+    assert view["requirements"]["gaps"] == []
+    completed = [
+        e
+        for e in await service.events(user.tenant, view["id"])
+        if e["type"] == "discovery.session.completed"
+    ]
+    assert len(completed) == 1
+    r = await user.post(f"/v1/sessions/{view['id']}/turns", {"content": "more"})
+    assert (r.status_code, r.json()["code"]) == (409, "session_closed")
+
+
+@pytest.mark.parametrize("confidence", ["true", '"0.5"', "NaN", "1.5", '"x"', "-0.1"], ids=str)
+async def test_a_prefill_confidence_that_is_no_number_0_to_1_is_a_422_naming_it(
+    service: Service, confidence: str
+) -> None:
+    user = User(service)
+    prefill = f'{{"goal": {{"value": "a goal", "confidence": {confidence}}}}}'
+    body = f'{{"title": "t", "prefill": {prefill}}}'
+    headers = user.headers() | {"Content-Type": "application/json"}
+    r = await service.client.post("/v1/sessions", content=body.encode(), headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    located: Any = r.json().get("errors") or r.json().get("field")
+    assert "confidence" in str(located), r.text
