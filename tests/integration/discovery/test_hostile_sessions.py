@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from tests.integration.discovery.harness import Service
-from tests.integration.discovery.llm_support import User, with_objective
+from tests.integration.discovery.llm_support import (
+    FakeGateway,
+    User,
+    extraction,
+    extractions,
+    with_objective,
+)
 
 EVERYTHING = {
     "goal": {"value": "tell people", "confidence": 1},
@@ -50,3 +56,36 @@ async def test_a_prefill_confidence_that_is_no_number_0_to_1_is_a_422_naming_it(
     assert r.headers["content-type"].startswith("application/problem+json")
     located: Any = r.json().get("errors") or r.json().get("field")
     assert "confidence" in str(located), r.text
+
+
+WIDE = {
+    "key": "wide",
+    "title": "Values as large as a request may carry",
+    "obligations": [
+        {"key": "goal", "title": "Goal", "kind": "goal"},
+        {"key": "detail", "title": "Detail"},
+    ],
+}
+
+
+async def test_values_a_completed_event_cannot_carry_are_refused_and_the_session_completes(
+    service: Service, gateway: FakeGateway
+) -> None:
+    user = User(service)
+    await with_objective(user, WIDE)
+    goal = {"goal": {"value": "g" * 500_000, "confidence": 1}}
+    view = await user.open("wide", prefill=goal)
+    gateway.script(user.tenant, extractions(extraction("detail", "d" * 60_000, confidence=1)))
+    # the requirements (the goal's value, its text, the detail) go out in one event: the
+    # answer that completes the session must not be one the outbox refuses
+    done = await user.say(view["id"], "the detail")
+    assert done["status"] == "completed", done["status"]
+    events = [e["type"] for e in await service.events(user.tenant, view["id"])]
+    assert "discovery.session.completed" in events
+    # past the session's budget a value is refused (recorded, with why); forcing still works
+    huge = await user.open("wide", prefill={"goal": {"value": "g" * 700_000, "confidence": 0.5}})
+    [refused] = await user.extractions(huge["id"])
+    assert refused["applied"] is False
+    assert refused["reason"].startswith("invalid_value: "), refused["reason"]
+    forced = await user.post(f"/v1/sessions/{huge['id']}/complete", {"force": True})
+    assert (forced.status_code, forced.json()["status"]) == (200, "completed"), forced.text
