@@ -89,3 +89,15 @@ async def test_values_a_completed_event_cannot_carry_are_refused_and_the_session
     assert refused["reason"].startswith("invalid_value: "), refused["reason"]
     forced = await user.post(f"/v1/sessions/{huge['id']}/complete", {"force": True})
     assert (forced.status_code, forced.json()["status"]) == (200, "completed"), forced.text
+
+
+async def test_a_prefilled_value_as_large_as_a_request_is_refused_not_a_500(
+    service: Service,
+) -> None:
+    user = User(service)
+    room = service.deps.settings.max_request_bytes - 200
+    view = await user.open(prefill={"goal": {"value": "g" * room, "confidence": 1}})
+    [refused] = await user.extractions(view["id"])
+    # kept as null: the event announcing the refusal could not carry the value itself
+    assert (refused["applied"], refused["value"]) == (False, None)
+    assert refused["reason"].startswith("invalid_value: "), refused["reason"]

@@ -163,7 +163,7 @@ def apply(
     """The state after `proposed`, in order, and one record per proposed extraction."""
     after: State = dict(state)
     records: list[Applied] = []
-    sizes = {k: _size(st.value) for k, st in state.items()}
+    sizes = {k: value_bytes(st.value) for k, st in state.items()}
     total = sum(sizes.values())
     for p in proposed:
         eid = new_id()
@@ -178,7 +178,7 @@ def apply(
             continue
         relation, supersedes, on_contest = _relation(cur, p)
         nxt = _next(cur, p, eid, relation, on_contest)
-        size = sizes.get(obligation.key, 0) if nxt.value is cur.value else _size(nxt.value)
+        size = sizes.get(obligation.key, 0) if nxt.value is cur.value else value_bytes(nxt.value)
         grown = total - sizes.get(obligation.key, 0) + size
         if grown > MAX_VALUES_BYTES:
             reason = f"invalid_value: the session's values would pass {MAX_VALUES_BYTES} bytes"
@@ -190,7 +190,7 @@ def apply(
     return after, records
 
 
-def _size(value: Any) -> int:
+def value_bytes(value: Any) -> int:
     """Bytes of `value` as the event's JSON spells it (UTF-8, unescaped)."""
     if value is None:
         return 0
