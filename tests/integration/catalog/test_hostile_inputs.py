@@ -338,6 +338,8 @@ async def test_tampered_cursors_get_no_server_error(service: Service) -> None:
     search_cursor = page["next_cursor"]
     assert search_cursor
     list_cursor = (await h.get("/v1/tools", {"limit": 1}, "tools page")).json()["next_cursor"]
+    groups = (await h.get("/v1/task-groups", {}, "groups")).json()["items"]
+    my_group = next(g for g in groups if g["key"] == "g1")
     their_cursor = (
         await service.client.get(
             "/v1/search", params={"limit": 1, "kind": "tool"}, headers=auth(w.other)
@@ -359,6 +361,8 @@ async def test_tampered_cursors_get_no_server_error(service: Service) -> None:
         ).decode(),
         base64.urlsafe_b64encode(b'["a\\u0000b"]').decode(),
         base64.urlsafe_b64encode(b"[true]").decode(),
+        # an int key past the int4 revision column (a DataError at the driver)
+        base64.urlsafe_b64encode(b"[2147483648]").decode(),
         base64.urlsafe_b64encode(b'[{"dt": "2020-01-01T00:00:00"}]').decode(),
         base64.urlsafe_b64encode(b'[1e300, {"uuid": "%s"}]' % w.tool["tool_id"].encode()).decode(),
         search_cursor[:-2],
@@ -375,6 +379,7 @@ async def test_tampered_cursors_get_no_server_error(service: Service) -> None:
             ("/v1/task-groups", {"cursor": cursor}),
             ("/v1/tasks", {"cursor": cursor}),
             (f"/v1/tasks/{w.my_task['id']}/history", {"cursor": cursor}),
+            (f"/v1/task-groups/{my_group['id']}/history", {"cursor": cursor}),
             ("/v1/templates", {"cursor": cursor}),
         ):
             await h.get(url, params, f"cursor={str(cursor)[:16]}")

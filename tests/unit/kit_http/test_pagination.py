@@ -150,7 +150,7 @@ def test_default_limit_must_fit_max() -> None:
 def test_shaped_takes_a_cursor_of_the_lists_key_types_only() -> None:
     """Cursors are readable JSON: one of another list, or written by hand, must be a 400
     before its values reach SQL with the wrong types."""
-    from agentsuite_kit.http.pagination import shaped
+    from agentsuite_kit.http.pagination import Int32, shaped
     from agentsuite_kit.http.problems import ProblemError
 
     tool = uuid.uuid4()
@@ -174,6 +174,7 @@ def test_shaped_takes_a_cursor_of_the_lists_key_types_only() -> None:
     at = datetime(2020, 1, 1, tzinfo=UTC)
     assert shaped(CursorParams(after=(at, tool), limit=1), datetime, uuid.UUID) == (at, tool)
     assert shaped(CursorParams(after=(2**63 - 1,), limit=1), int) == (2**63 - 1,)
+    assert shaped(CursorParams(after=(2**31 - 1,), limit=1), Int32) == (2**31 - 1,)
     off = timezone(timedelta(hours=5))
     unsendable: list[tuple[tuple[CursorValue, ...], tuple[type, ...]]] = [
         ((datetime(2020, 1, 1), tool), (datetime, uuid.UUID)),
@@ -183,6 +184,11 @@ def test_shaped_takes_a_cursor_of_the_lists_key_types_only() -> None:
             (datetime, uuid.UUID),
         ),
         ((2**63,), (int,)),
+        # an int4 column's key (a turn's seq): past 2**31 the driver refuses it
+        ((2**31,), (Int32,)),
+        ((-(2**31) - 1,), (Int32,)),
+        ((True,), (Int32,)),
+        (("1",), (Int32,)),
         ((-(2**63) - 1,), (int,)),
         ((10**400, tool), (float, uuid.UUID)),
     ]

@@ -138,9 +138,16 @@ def paginate(
     return Page[T](items=items, next_cursor=encode_cursor(key(items[-1]), secret) if more else None)
 
 
+class Int32(int):
+    """A `shaped` kind: an integer an `Integer` (int4) column holds. Plain `int` is checked
+    against bigint's range, and a larger value past an int4 column is a DataError (a 500)."""
+
+
 def _fits(value: CursorValue, kind: type) -> bool:
     if isinstance(value, bool):
         return kind is bool
+    if kind is Int32:
+        return isinstance(value, int) and -(2**31) <= value < 2**31
     if isinstance(value, str):
         # JSON carries NUL and lone surrogates, which PostgreSQL text cannot
         return kind is str and "\x00" not in value and _encodable(value)

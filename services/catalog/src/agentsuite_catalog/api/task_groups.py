@@ -42,7 +42,7 @@ from agentsuite_kit.edge import (
     tagged,
 )
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate, shaped
+from agentsuite_kit.http.pagination import Int32, Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["tasks"], route_class=bounded(MAX_BODY))
 
@@ -180,7 +180,7 @@ async def group_history(
 ) -> Page[GroupChangeView]:
     """Every change to the group, oldest first: the name, parents and metadata it left."""
     found(await uow.tasks.group(group_id), f"no task group {group_id}", "group_not_found")
-    rows = await uow.tasks.group_history(group_id, shaped(pages, int), pages.limit)
+    rows = await uow.tasks.group_history(group_id, shaped(pages, Int32), pages.limit)
     page = paginate(rows, pages.limit, lambda c: (c.revision,))
     items = [GroupChangeView.of(c) for c in page.items]
     return Page[GroupChangeView](items=items, next_cursor=page.next_cursor)

@@ -42,7 +42,7 @@ from agentsuite_kit.edge import (
     tagged,
 )
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import Page, paginate, shaped
+from agentsuite_kit.http.pagination import Int32, Page, paginate, shaped
 
 router = APIRouter(prefix="/v1", tags=["tasks"], route_class=bounded(MAX_BODY))
 
@@ -257,7 +257,7 @@ async def task_history(
 ) -> Page[ChangeView]:
     """Every change to the task, oldest first: the revision and status it left."""
     found(await uow.tasks.get(task_id), f"no task {task_id}", "task_not_found")
-    rows = await uow.tasks.history(task_id, shaped(pages, int), pages.limit)
+    rows = await uow.tasks.history(task_id, shaped(pages, Int32), pages.limit)
     page = paginate(rows, pages.limit, lambda c: (c.revision,))
     items = [ChangeView.of(c) for c in page.items]
     return Page[ChangeView](items=items, next_cursor=page.next_cursor)

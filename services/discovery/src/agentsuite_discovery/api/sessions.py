@@ -33,7 +33,7 @@ from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.edge import BAD_CURSOR, INVALID, NOT_FOUND, TOO_LARGE, Pages, created, errors
 from agentsuite_kit.http.etag import etag
 from agentsuite_kit.http.idempotency import idempotency
-from agentsuite_kit.http.pagination import CursorParams, Page, paginate, shaped
+from agentsuite_kit.http.pagination import CursorParams, Int32, Page, paginate, shaped
 from agentsuite_kit.http.problems import ProblemError
 
 routes = APIRouter(prefix="/v1", tags=["sessions"], route_class=Bounded)
@@ -47,7 +47,9 @@ class PrefillIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Any = Field(description="The known answer (any JSON).")
-    confidence: float = Field(ge=0, le=1)
+    # strict: a bool or a numeric string is no confidence (the model's and an objective's
+    # confidences are refused the same way)
+    confidence: float = Field(ge=0, le=1, strict=True)
     kind: ExtractionKind = ExtractionKind.FACT
 
 
@@ -197,7 +199,7 @@ async def list_turns(
     session_id: UUID, principal: SessionReader, uow: Uow, pages: Pages
 ) -> Page[TurnView]:
     """The conversation, oldest first."""
-    after = shaped(pages, int)
+    after = shaped(pages, Int32)  # turns.seq is an int4
     await session_of(uow, session_id, owner_of(principal))
     seq = None if after is None else cast("int", after[0])
     rows = await uow.turns.page(session_id, seq, pages.limit)

@@ -29,6 +29,11 @@ from agentsuite_discovery.domain.values import invalid, same
 from agentsuite_kit.expressions import ExpressionError, evaluate, truthy
 
 EPSILON = 1e-9  # 1 - (1 - 0.5)(1 - 0.6) must meet 0.8
+# the bytes (as JSON) a session's current values may take together: the requirements
+# document carries them all in one `discovery.session.completed` event (1 MB at most), with
+# up to 100 findings' titles, the gaps and the candidates beside them
+MAX_VALUES_BYTES = 600_000
+MAX_GOAL_CHARS = 4_000  # the document's `goal` repeats the goal's value: a summary of it
 PENDING, PARTIAL = ObligationStatus.PENDING, ObligationStatus.PARTIAL
 SATISFIED, CONTESTED = ObligationStatus.SATISFIED, ObligationStatus.CONTESTED
 
@@ -158,6 +163,8 @@ def apply(
     """The state after `proposed`, in order, and one record per proposed extraction."""
     after: State = dict(state)
     records: list[Applied] = []
+    sizes = {k: value_bytes(st.value) for k, st in state.items()}
+    total = sum(sizes.values())
     for p in proposed:
         eid = new_id()
         obligation = objective.by_key.get(p.obligation) if isinstance(p.obligation, str) else None
@@ -171,9 +178,23 @@ def apply(
             continue
         relation, supersedes, on_contest = _relation(cur, p)
         nxt = _next(cur, p, eid, relation, on_contest)
+        size = sizes.get(obligation.key, 0) if nxt.value is cur.value else value_bytes(nxt.value)
+        grown = total - sizes.get(obligation.key, 0) + size
+        if grown > MAX_VALUES_BYTES:
+            reason = f"invalid_value: the session's values would pass {MAX_VALUES_BYTES} bytes"
+            records.append(Applied(eid, p, relation, None, False, reason))
+            continue
+        total, sizes[obligation.key] = grown, size
         after[obligation.key] = replace(nxt, status=status_of(obligation, nxt))
         records.append(Applied(eid, p, relation, supersedes, True))
     return after, records
+
+
+def value_bytes(value: Any) -> int:
+    """Bytes of `value` as the event's JSON spells it (UTF-8, unescaped)."""
+    if value is None:
+        return 0
+    return len(json.dumps(value, ensure_ascii=False, default=str).encode())
 
 
 def _get(state: Mapping[str, ObligationState], key: str) -> ObligationState:
@@ -302,7 +323,7 @@ def goal_text(objective: Objective, state: Mapping[str, ObligationState]) -> str
     for key in keys:
         value = _get(state, key).value
         if value is not None:
-            return as_text(value)
+            return as_text(value)[:MAX_GOAL_CHARS]
     return None
 
 

@@ -10,7 +10,14 @@ from uuid import UUID
 from agentsuite_contracts.discovery import ExtractionRecorded, Relation
 from agentsuite_contracts.ids import uuid7
 from agentsuite_discovery.domain.objectives import Objective
-from agentsuite_discovery.domain.sessions import Applied, Proposed, State, apply
+from agentsuite_discovery.domain.sessions import (
+    MAX_VALUES_BYTES,
+    Applied,
+    Proposed,
+    State,
+    apply,
+    value_bytes,
+)
 from agentsuite_discovery.handlers.common import changed, emit_changes
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.storable import escape_text, unstorable
@@ -22,17 +29,30 @@ def _unstorable(proposed: Proposed) -> Applied | None:
     """A value PostgreSQL cannot hold (NUL, a lone surrogate, NaN, too deep) is refused here,
     before the rules see it: recorded as rejected, never a failed transaction."""
     flaw = unstorable(proposed.value)
-    if flaw is None:
+    if flaw is not None:
+        where = f" at {flaw.path}" if flaw.path else ""
+        reason = f"invalid_value: {flaw.reason}{where}"
+    elif value_bytes(proposed.value) > MAX_VALUES_BYTES:
+        # a prefill may be as large as a request: the event recording it could not carry it
+        reason = f"invalid_value: larger than {MAX_VALUES_BYTES} bytes"
+    else:
         return None
-    where = f" at {flaw.path}" if flaw.path else ""
     return Applied(
         extraction_id=uuid7(),
         proposed=proposed,
         relation=proposed.relation or Relation.NEW,
         supersedes=None,
         applied=False,
-        reason=f"invalid_value: {flaw.reason}{where}",
+        reason=reason,
     )
+
+
+def _kept(value: Any) -> Any:
+    """The value as recorded: one PostgreSQL or an event cannot hold is kept as null (the
+    reason says what was wrong with it)."""
+    if unstorable(value) is not None or value_bytes(value) > MAX_VALUES_BYTES:
+        return None
+    return value
 
 
 def _row(turn_id: UUID | None, a: Applied) -> dict[str, Any]:
@@ -41,8 +61,7 @@ def _row(turn_id: UUID | None, a: Applied) -> dict[str, Any]:
         "id": a.extraction_id,
         "turn_id": turn_id,
         "obligation": escape_text(p.obligation)[:MAX_OBLIGATION],
-        # an unstorable value is kept as null: the reason says what was wrong with it
-        "value": p.value if unstorable(p.value) is None else None,
+        "value": _kept(p.value),
         "kind": p.kind.value,
         "confidence": p.confidence,
         "relation": a.relation.value,

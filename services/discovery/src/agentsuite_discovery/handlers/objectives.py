@@ -42,5 +42,10 @@ async def define(command: DefineObjective, uow: DiscoveryUow, deps: Deps) -> Obj
     if not await uow.objectives.add(
         objective.key, version, objective.title, body_of(objective), command.created_by
     ):
+        if command.expected is not None:
+            # If-Match named the version just superseded: its precondition failed (RFC 9110)
+            raise PreconditionFailed(
+                "version_mismatch", f"objective {command.key!r} was changed meanwhile"
+            )
         raise Conflict("objective_changed", "another version was written meanwhile: retry")
     return objective

@@ -84,7 +84,12 @@ async def open_session(command: OpenSession, uow: DiscoveryUow, deps: Deps) -> S
         state = await record_extractions(uow, session_id, None, objective, state, proposed)
     record = await uow.sessions.get(session_id)
     assert record is not None  # inserted above, in this transaction
-    await endings.ask(uow, record, next_question(objective, state, ()))
+    if met(objective, state):
+        # the prefill already answers everything required: no turn would ever come to
+        # complete it (an answer completes a session the same way)
+        await endings.complete(uow, record, objective, state, forced=False, reason=None)
+    else:
+        await endings.ask(uow, record, next_question(objective, state, ()))
     opened = await uow.sessions.get(session_id)
     assert opened is not None
     return opened
