@@ -74,9 +74,10 @@ async def send(
     )
 
 
-async def _lock(uow: DiscoveryUow, call: dict[str, Any]) -> SessionRecord | None:
-    # the session first, then the call: the order a turn's own transaction takes them in
-    return await uow.sessions.get(call["session_id"], lock=True)
+async def _lock(uow: DiscoveryUow, call: dict[str, Any]) -> tuple[SessionRecord, State] | None:
+    # the session first, then the call: the order a turn's own transaction takes them in;
+    # its obligations' states read with it (the answer is applied to them)
+    return await uow.sessions.with_state(call["session_id"], lock=True)
 
 
 def replies(deps: Deps) -> Replies[DiscoveryUow]:
@@ -101,14 +102,14 @@ async def answered(
     deps: Deps,
     call: dict[str, Any],
     response: LlmResponse,
-    record: SessionRecord,
+    held: tuple[SessionRecord, State],
 ) -> None:
     """Apply the answer to the turn it is for (once: the kit ends the call with it)."""
+    record, state = held
     turn = await uow.turns.get(call["turn_id"])
     if record.status != THINKING or turn is None or turn.status != PENDING:
         return  # the session moved on (abandoned while the call ran)
     objective = await objective_for(uow, record.objective, record.objective_version)
-    state = await uow.sessions.state(record.id)
     used = response.usage.total_tokens if response.usage is not None else 0
     tokens = min(MAX_TOKENS, record.tokens + max(0, used))
     if response.status != "ok" or response.message is None:

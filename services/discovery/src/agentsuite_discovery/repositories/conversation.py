@@ -20,6 +20,7 @@ e = extractions.c
 PENDING = "pending"
 ANSWERED = "answered"
 FAILED = "failed"
+RECENT_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +56,24 @@ _EXTRACTION = [getattr(e, f) for f in ExtractionRecord.__dataclass_fields__]
 class Turns(Repository):
     async def add(
         self, turn_id: UUID, session_id: UUID, seq: int, role: str, content: str, status: str
-    ) -> None:
-        await self.session.execute(
-            insert(turns).values(
-                id=turn_id,
-                tenant_id=self.session.info["tenant"],
-                session_id=session_id,
-                seq=seq,
-                role=role,
-                content=content,
-                status=status,
+    ) -> TurnRecord:
+        """Insert the turn; the row as stored (no read back)."""
+        row = (
+            await self.session.execute(
+                insert(turns)
+                .values(
+                    id=turn_id,
+                    tenant_id=self.session.info["tenant"],
+                    session_id=session_id,
+                    seq=seq,
+                    role=role,
+                    content=content,
+                    status=status,
+                )
+                .returning(*_TURN)
             )
-        )
+        ).one()
+        return TurnRecord(**dict(row._mapping))
 
     async def get(self, turn_id: UUID) -> TurnRecord | None:
         row = (await self.session.execute(select(*_TURN).where(t.id == turn_id))).first()
@@ -96,7 +103,7 @@ class Turns(Repository):
                     select(*_TURN)
                     .where(t.session_id == session_id, t.seq < upper)
                     .order_by(t.seq.desc())
-                    .limit(20)
+                    .limit(RECENT_BATCH)
                 )
             ).all()
             if not rows:
@@ -107,6 +114,8 @@ class Turns(Repository):
                     return list(reversed(taken))
                 taken.append(turn)
                 total += len(turn.content)
+            if len(rows) < RECENT_BATCH:
+                break  # the session's first turn reached: no need to ask again
             upper = rows[-1].seq
         return list(reversed(taken))
 

@@ -53,6 +53,34 @@ def _record(row: Any) -> SessionRecord:
     return SessionRecord(**dict(row._mapping))
 
 
+_STATE = (
+    "key",
+    "status",
+    "confidence",
+    "value",
+    "extraction_id",
+    "contested_by",
+    "contested_value",
+    "contested_confidence",
+)
+# labelled: a session's own `status` is in the same row
+_STATE_AS = [getattr(o, f).label(f"o_{f}") for f in _STATE]
+
+
+def _state(row: Any, prefix: str = "") -> ObligationState:
+    m = row._mapping
+    return ObligationState(
+        key=m[prefix + "key"],
+        status=ObligationStatus(m[prefix + "status"]),
+        confidence=m[prefix + "confidence"],
+        value=m[prefix + "value"],
+        extraction_id=m[prefix + "extraction_id"],
+        contested_by=m[prefix + "contested_by"],
+        contested_value=m[prefix + "contested_value"],
+        contested_confidence=m[prefix + "contested_confidence"],
+    )
+
+
 class Sessions(Repository):
     async def add(
         self,
@@ -80,6 +108,25 @@ class Sessions(Repository):
             query = query.with_for_update()
         row = (await self.session.execute(query)).first()
         return None if row is None else _record(row)
+
+    async def with_state(
+        self, session_id: UUID, *, lock: bool = False
+    ) -> tuple[SessionRecord, State] | None:
+        """The session and its obligations' states in one round trip (a turn needs both)."""
+        query = (
+            select(*_COLUMNS, *_STATE_AS)
+            .select_from(sessions.outerjoin(session_obligations, o.session_id == s.id))
+            .where(s.id == session_id)
+        )
+        if lock:
+            query = query.with_for_update(of=sessions)
+        rows = (await self.session.execute(query)).all()
+        if not rows:
+            return None
+        fields = SessionRecord.__dataclass_fields__
+        record = SessionRecord(**{f: rows[0]._mapping[f] for f in fields})
+        state = {r.o_key: _state(r, "o_") for r in rows if r.o_key is not None}
+        return record, state
 
     async def page(self, user_id: UUID, after: UUID | None, limit: int) -> Sequence[SessionRecord]:
         """The user's sessions, newest first (ids are uuid7: time-ordered)."""
@@ -109,31 +156,10 @@ class Sessions(Repository):
     async def state(self, session_id: UUID) -> State:
         rows = (
             await self.session.execute(
-                select(
-                    o.key,
-                    o.status,
-                    o.confidence,
-                    o.value,
-                    o.extraction_id,
-                    o.contested_by,
-                    o.contested_value,
-                    o.contested_confidence,
-                ).where(o.session_id == session_id)
+                select(*(getattr(o, f) for f in _STATE)).where(o.session_id == session_id)
             )
         ).all()
-        return {
-            r.key: ObligationState(
-                key=r.key,
-                status=ObligationStatus(r.status),
-                confidence=r.confidence,
-                value=r.value,
-                extraction_id=r.extraction_id,
-                contested_by=r.contested_by,
-                contested_value=r.contested_value,
-                contested_confidence=r.contested_confidence,
-            )
-            for r in rows
-        }
+        return {r.key: _state(r) for r in rows}
 
     async def save_state(self, session_id: UUID, states: Iterable[ObligationState]) -> None:
         """Write these obligations' states (new rows or changed ones)."""
