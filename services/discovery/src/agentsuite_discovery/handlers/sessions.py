@@ -124,13 +124,20 @@ async def take_turn(command: TakeTurn, uow: DiscoveryUow, deps: Deps) -> TurnRec
     if record.status == THINKING:
         raise Conflict("session_busy", "the session is still answering the previous turn")
     turn_id, seq = uuid7(), record.next_seq
-    turn = await uow.turns.add(turn_id, record.id, seq, "user", command.content, PENDING)
+    turn = await uow.turns.add(
+        turn_id,
+        record.id,
+        seq,
+        "user",
+        command.content,
+        PENDING,
+        session={"status": THINKING, "turns": record.turns + 1, "next_seq": seq + 1},
+    )
     uow.emit(
         TurnRecorded(
             session_id=record.id, turn_id=turn_id, seq=seq, role="user", content=command.content
         )
     )
-    await uow.sessions.change(record.id, status=THINKING, turns=record.turns + 1, next_seq=seq + 1)
     objective = await objective_for(uow, record.objective, record.objective_version)
     await llm.send(uow, deps, record, objective, state, turn)
     return turn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from agentsuite_discovery.repositories.sessions import changing
 from agentsuite_discovery.repositories.tables import asked, extractions, turns
 from agentsuite_kit.db import Repository
 
@@ -55,24 +56,44 @@ _EXTRACTION = [getattr(e, f) for f in ExtractionRecord.__dataclass_fields__]
 
 class Turns(Repository):
     async def add(
-        self, turn_id: UUID, session_id: UUID, seq: int, role: str, content: str, status: str
+        self,
+        turn_id: UUID,
+        session_id: UUID,
+        seq: int,
+        role: str,
+        content: str,
+        status: str,
+        *,
+        session: Mapping[str, Any] | None = None,
+        asked_question: str | None = None,
     ) -> TurnRecord:
-        """Insert the turn; the row as stored (no read back)."""
-        row = (
-            await self.session.execute(
-                insert(turns)
-                .values(
-                    id=turn_id,
-                    tenant_id=self.session.info["tenant"],
-                    session_id=session_id,
-                    seq=seq,
-                    role=role,
-                    content=content,
-                    status=status,
-                )
-                .returning(*_TURN)
+        """Insert the turn; the row as stored (no read back). With it, in the same round
+        trip (PostgreSQL runs every data-modifying CTE): the session's `Sessions.change`
+        with `session`, and `asked_question` marked asked."""
+        tenant = self.session.info["tenant"]
+        statement = (
+            insert(turns)
+            .values(
+                id=turn_id,
+                tenant_id=tenant,
+                session_id=session_id,
+                seq=seq,
+                role=role,
+                content=content,
+                status=status,
             )
-        ).one()
+            .returning(*_TURN)
+        )
+        if session is not None:
+            statement = statement.add_cte(changing(session_id, session).cte("session_changed"))
+        if asked_question is not None:
+            marked = (
+                pg_insert(asked)
+                .values(tenant_id=tenant, session_id=session_id, question=asked_question)
+                .on_conflict_do_nothing()
+            )
+            statement = statement.add_cte(marked.cte("question_asked"))
+        row = (await self.session.execute(statement)).one()
         return TurnRecord(**dict(row._mapping))
 
     async def get(self, turn_id: UUID) -> TurnRecord | None:
@@ -146,13 +167,7 @@ class Extractions(Repository):
 
 
 class Asked(Repository):
-    async def add(self, session_id: UUID, question: str) -> None:
-        await self.session.execute(
-            pg_insert(asked)
-            .values(tenant_id=self.session.info["tenant"], session_id=session_id, question=question)
-            .on_conflict_do_nothing()
-        )
-
+    # a question is marked asked with the agent's turn that asks it (`Turns.add`)
     async def keys(self, session_id: UUID) -> set[str]:
         rows = await self.session.execute(
             select(asked.c.question).where(asked.c.session_id == session_id)

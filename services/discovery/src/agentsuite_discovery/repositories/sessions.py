@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Update, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_contracts.discovery import ObligationStatus
@@ -81,6 +81,15 @@ def _state(row: Any, prefix: str = "") -> ObligationState:
     )
 
 
+def changing(session_id: UUID, values: Mapping[str, Any]) -> Update:
+    """`Sessions.change`'s statement (a turn's insert runs it too, in the same round trip)."""
+    return (
+        update(sessions)
+        .where(s.id == session_id)
+        .values(version=s.version + 1, updated_at=func.now(), **values)
+    )
+
+
 class Sessions(Repository):
     async def add(
         self,
@@ -138,11 +147,7 @@ class Sessions(Repository):
 
     async def change(self, session_id: UUID, **values: Any) -> None:
         """Set `values` and bump the version readers watch."""
-        await self.session.execute(
-            update(sessions)
-            .where(s.id == session_id)
-            .values(version=s.version + 1, updated_at=func.now(), **values)
-        )
+        await self.session.execute(changing(session_id, values))
 
     async def version(self, session_id: UUID) -> tuple[int, str] | None:
         """The session's version and status (what an event stream polls)."""
