@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import event
 
+from agentsuite_contracts.identity import TenantStatus
+from agentsuite_discovery.domain.tenants import TenantFact
 from agentsuite_discovery.handlers import llm
 from tests.integration.discovery.harness import Service
 from tests.integration.discovery.llm_support import (
@@ -76,9 +80,9 @@ async def test_a_turn_reads_the_session_once_and_the_objective_not_at_all(
     assert r.status_code == 202, r.text
     view = await user.settled(sid)
     assert view["status"] == "gathering"
-    # the tenant's status, the session with its obligations (locked), the turn inserted with
-    # the session's change, the recent turns
-    assert len(statements["post"]) <= 4, statements["post"]
+    # the session with its obligations and its tenant's status (locked), the turn inserted
+    # with the session's change, the recent turns
+    assert len(statements["post"]) <= 3, statements["post"]
     # the turn, extractions, obligations, the turn answered, the asked questions, the agent's
     # turn with the session's change and the question marked asked
     assert len(statements["apply"]) <= 6, statements["apply"]
@@ -105,3 +109,20 @@ async def test_the_same_objective_key_and_version_are_each_tenants_own(
         assert obligations(view)[key]["value"] == "x"  # applied to this tenant's obligation
         system = gateway.requests(user.tenant)[-1].messages[0].content
         assert key in str(system)
+
+
+async def test_a_suspended_tenants_turn_is_refused_whether_or_not_the_session_exists(
+    service: Service,
+) -> None:
+    # the tenant's status is read with the session now: refused before anything is written,
+    # and "inactive" before "not found", as when it was read on its own
+    user = User(service)
+    sid = (await user.open())["id"]
+    async with service.deps.runtime.uow(user.tenant) as uow:
+        await uow.tenants.apply(user.tenant, TenantFact(TenantStatus.SUSPENDED, datetime.now(UTC)))
+        await uow.commit()
+    for session_id in (sid, uuid4()):
+        r = await user.post(f"/v1/sessions/{session_id}/turns", {"content": "hello"})
+        assert (r.status_code, r.json()["code"]) == (409, "tenant_inactive"), r.text
+    view = await user.session(sid)
+    assert (view["status"], view["turns"]) == ("gathering", 0)

@@ -69,11 +69,16 @@ async def session_of(
 async def held_session(
     uow: DiscoveryUow, session_id: UUID, user_id: UUID
 ) -> tuple[SessionRecord, State]:
-    """`session_of`, locked, with its obligations' states read in the same round trip."""
-    held = await uow.sessions.with_state(session_id, lock=True)
-    if held is None or held[0].user_id != user_id:
+    """`writable` then `session_of`, locked, with its obligations' states: one round trip."""
+    held = await uow.sessions.held(session_id, lock=True)
+    if held is None:
+        await writable(uow)  # an inactive tenant is told so before "not found"
         raise NotFound("session_not_found", f"no session {session_id}")
-    return held
+    if not may_write(held.tenant):
+        raise Conflict("tenant_inactive", "the tenant is suspended or deleted")
+    if held.record.user_id != user_id:
+        raise NotFound("session_not_found", f"no session {session_id}")
+    return held.record, held.state
 
 
 async def writable(uow: DiscoveryUow) -> None:

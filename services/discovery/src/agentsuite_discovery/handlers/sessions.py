@@ -117,7 +117,6 @@ async def take_turn(command: TakeTurn, uow: DiscoveryUow, deps: Deps) -> TurnRec
     """Record the user's turn and send it to the model; the session thinks until the
     answer (or its failure) comes."""
     check_content(command.content, deps.settings.max_turn_chars)
-    await writable(uow)
     record, state = await held_session(uow, command.session_id, command.user_id)
     if record.status in CLOSED:
         raise Conflict("session_closed", f"the session is {record.status}")

@@ -12,8 +12,14 @@ from sqlalchemy import Update, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_contracts.discovery import ObligationStatus
+from agentsuite_contracts.identity import TenantStatus
 from agentsuite_discovery.domain.sessions import ObligationState, State
-from agentsuite_discovery.repositories.tables import llm_calls, session_obligations, sessions
+from agentsuite_discovery.repositories.tables import (
+    llm_calls,
+    session_obligations,
+    sessions,
+    tenant_states,
+)
 from agentsuite_kit.db import Repository
 from agentsuite_kit.llm import PENDING
 
@@ -47,6 +53,15 @@ class SessionRecord:
 
 
 _COLUMNS = [getattr(s, f) for f in SessionRecord.__dataclass_fields__]
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A session (locked for a change, or not) with what a change to it reads."""
+
+    record: SessionRecord
+    state: State
+    tenant: TenantStatus | None  # what identity last said of the session's tenant
 
 
 def _record(row: Any) -> SessionRecord:
@@ -118,12 +133,17 @@ class Sessions(Repository):
         row = (await self.session.execute(query)).first()
         return None if row is None else _record(row)
 
-    async def with_state(
-        self, session_id: UUID, *, lock: bool = False
-    ) -> tuple[SessionRecord, State] | None:
-        """The session and its obligations' states in one round trip (a turn needs both)."""
+    async def held(self, session_id: UUID, *, lock: bool = False) -> Held | None:
+        """The session, its obligations' states and its tenant's status in one round trip
+        (a turn needs all three)."""
+        tenant = (
+            select(tenant_states.c.status)
+            .where(tenant_states.c.tenant_id == s.tenant_id)
+            .scalar_subquery()
+            .label("tenant_status")
+        )
         query = (
-            select(*_COLUMNS, *_STATE_AS)
+            select(*_COLUMNS, *_STATE_AS, tenant)
             .select_from(sessions.outerjoin(session_obligations, o.session_id == s.id))
             .where(s.id == session_id)
         )
@@ -132,10 +152,12 @@ class Sessions(Repository):
         rows = (await self.session.execute(query)).all()
         if not rows:
             return None
-        fields = SessionRecord.__dataclass_fields__
-        record = SessionRecord(**{f: rows[0]._mapping[f] for f in fields})
-        state = {r.o_key: _state(r, "o_") for r in rows if r.o_key is not None}
-        return record, state
+        first = rows[0]._mapping
+        return Held(
+            record=SessionRecord(**{f: first[f] for f in SessionRecord.__dataclass_fields__}),
+            state={r.o_key: _state(r, "o_") for r in rows if r.o_key is not None},
+            tenant=None if first["tenant_status"] is None else TenantStatus(first["tenant_status"]),
+        )
 
     async def page(self, user_id: UUID, after: UUID | None, limit: int) -> Sequence[SessionRecord]:
         """The user's sessions, newest first (ids are uuid7: time-ordered)."""
