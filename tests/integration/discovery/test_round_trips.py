@@ -61,12 +61,13 @@ def statements(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
         event.remove(engine, "before_cursor_execute", counted)
 
 
+@pytest.mark.parametrize("objective", ["notify", "default"])
 async def test_a_turn_reads_the_session_once_and_the_objective_not_at_all(
-    service: Service, gateway: FakeGateway, statements: dict[str, list[str]]
+    service: Service, gateway: FakeGateway, statements: dict[str, list[str]], objective: str
 ) -> None:
     user = User(service)
     await with_objective(user)
-    sid = (await user.open("notify"))["id"]
+    sid = (await user.open(objective))["id"]
     low = extraction("goal", "tell customers", confidence=0.3)
     gateway.script(user.tenant, extractions(low), extractions(low))
     await user.say(sid, "first")  # the objective parsed here (or when opened)

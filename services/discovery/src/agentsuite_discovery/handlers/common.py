@@ -50,6 +50,7 @@ async def objective_for(uow: DiscoveryUow, key: str, version: int | None) -> Obj
         _remember(tenant, objective)
         return objective
     if key == DEFAULT.key and version in (None, DEFAULT.version):
+        _remember(tenant, DEFAULT)  # no tenant may store `default`: it stays the built-in
         return DEFAULT
     at = "" if version is None else f" version {version}"
     raise NotFound("objective_not_found", f"no objective {key!r}{at}")
