@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import event
 
 from agentsuite_contracts.identity import TenantStatus
-from agentsuite_discovery.domain.tenants import TenantFact
 from agentsuite_discovery.handlers import llm
+from agentsuite_kit.tenants import TenantFact
 from tests.integration.discovery.harness import Service
 from tests.integration.discovery.llm_support import (
     FakeGateway,
