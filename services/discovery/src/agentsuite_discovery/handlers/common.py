@@ -3,6 +3,7 @@ touch it, the view a client reads, and the events of a change."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -15,17 +16,41 @@ from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.errors import Conflict, NotFound
 from agentsuite_kit.tenants import may_write
 
+# A stored objective version never changes (a PUT makes the next one), so a session's turns
+# need not read and re-check it each time: parsed once per (tenant, key, version), bounded.
+_PARSED: OrderedDict[tuple[UUID, str, int], Objective] = OrderedDict()
+PARSED_MAX = 256
+
+
+def _remember(tenant: UUID | None, objective: Objective) -> None:
+    if tenant is None:
+        return
+    _PARSED[(tenant, objective.key, objective.version)] = objective
+    _PARSED.move_to_end((tenant, objective.key, objective.version))
+    while len(_PARSED) > PARSED_MAX:
+        _PARSED.popitem(last=False)
+
 
 async def objective_for(uow: DiscoveryUow, key: str, version: int | None) -> Objective:
     """The objective `key` at `version` (None: its newest); the built-in default too."""
+    # an all-tenants unit of work sees every tenant's rows: no one tenant to key them by
+    tenant = None if uow.all_tenants else uow.tenant_id
+    if tenant is not None and version is not None:
+        known = _PARSED.get((tenant, key, version))
+        if known is not None:
+            _PARSED.move_to_end((tenant, key, version))
+            return known
     stored = (
         await uow.objectives.newest(key)
         if version is None
         else await uow.objectives.get(key, version)
     )
     if stored is not None:
-        return objective_of(stored.key, stored.version, stored.body)
+        objective = objective_of(stored.key, stored.version, stored.body)
+        _remember(tenant, objective)
+        return objective
     if key == DEFAULT.key and version in (None, DEFAULT.version):
+        _remember(tenant, DEFAULT)  # no tenant may store `default`: it stays the built-in
         return DEFAULT
     at = "" if version is None else f" version {version}"
     raise NotFound("objective_not_found", f"no objective {key!r}{at}")
@@ -40,6 +65,21 @@ async def session_of(
     if record is None or record.user_id != user_id:
         raise NotFound("session_not_found", f"no session {session_id}")
     return record
+
+
+async def held_session(
+    uow: DiscoveryUow, session_id: UUID, user_id: UUID
+) -> tuple[SessionRecord, State]:
+    """`writable` then `session_of`, locked, with its obligations' states: one round trip."""
+    held = await uow.sessions.held(session_id, lock=True)
+    if held is None:
+        await writable(uow)  # an inactive tenant is told so before "not found"
+        raise NotFound("session_not_found", f"no session {session_id}")
+    if not may_write(held.tenant):
+        raise Conflict("tenant_inactive", "the tenant is suspended or deleted")
+    if held.record.user_id != user_id:
+        raise NotFound("session_not_found", f"no session {session_id}")
+    return held.record, held.state
 
 
 async def writable(uow: DiscoveryUow) -> None:

@@ -33,12 +33,17 @@ async def ask(
     asking = NOTHING_LEFT if question is None else question.text
     text = asking if not reply else f"{escape_text(reply)}\n\n{asking}"
     turn_id = uuid7()
-    await uow.turns.add(turn_id, record.id, seq, "agent", text, ANSWERED)
-    view = None
-    if question is not None:
-        view = question_view(question)
-        await uow.asked.add(record.id, question.key)
-    await uow.sessions.change(record.id, question=view, next_seq=seq + 1, **values)
+    view = None if question is None else question_view(question)
+    await uow.turns.add(
+        turn_id,
+        record.id,
+        seq,
+        "agent",
+        text,
+        ANSWERED,
+        session={"question": view, "next_seq": seq + 1, **values},
+        asked_question=None if question is None else question.key,
+    )
     uow.emit(
         TurnRecorded(session_id=record.id, turn_id=turn_id, seq=seq, role="agent", content=text)
     )

@@ -23,7 +23,7 @@ from agentsuite_discovery.handlers.client import CLIENT, REQUESTER
 from agentsuite_discovery.handlers.common import objective_for, question_of
 from agentsuite_discovery.handlers.extractions import record as record_extractions
 from agentsuite_discovery.repositories.conversation import ANSWERED, FAILED, PENDING, TurnRecord
-from agentsuite_discovery.repositories.sessions import GATHERING, THINKING, SessionRecord
+from agentsuite_discovery.repositories.sessions import GATHERING, THINKING, Held, SessionRecord
 from agentsuite_discovery.uow import DiscoveryUow
 from agentsuite_kit.jobs import Handler as JobHandler
 from agentsuite_kit.llm import Replies
@@ -74,9 +74,10 @@ async def send(
     )
 
 
-async def _lock(uow: DiscoveryUow, call: dict[str, Any]) -> SessionRecord | None:
-    # the session first, then the call: the order a turn's own transaction takes them in
-    return await uow.sessions.get(call["session_id"], lock=True)
+async def _lock(uow: DiscoveryUow, call: dict[str, Any]) -> Held | None:
+    # the session first, then the call: the order a turn's own transaction takes them in;
+    # its obligations' states read with it (the answer is applied to them)
+    return await uow.sessions.held(call["session_id"], lock=True)
 
 
 def replies(deps: Deps) -> Replies[DiscoveryUow]:
@@ -101,14 +102,14 @@ async def answered(
     deps: Deps,
     call: dict[str, Any],
     response: LlmResponse,
-    record: SessionRecord,
+    held: Held,
 ) -> None:
     """Apply the answer to the turn it is for (once: the kit ends the call with it)."""
+    record, state = held.record, held.state
     turn = await uow.turns.get(call["turn_id"])
     if record.status != THINKING or turn is None or turn.status != PENDING:
         return  # the session moved on (abandoned while the call ran)
     objective = await objective_for(uow, record.objective, record.objective_version)
-    state = await uow.sessions.state(record.id)
     used = response.usage.total_tokens if response.usage is not None else 0
     tokens = min(MAX_TOKENS, record.tokens + max(0, used))
     if response.status != "ok" or response.message is None:

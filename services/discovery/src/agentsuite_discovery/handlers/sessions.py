@@ -18,7 +18,12 @@ from agentsuite_discovery.domain.sessions import (
     next_question,
 )
 from agentsuite_discovery.handlers import endings, llm
-from agentsuite_discovery.handlers.common import objective_for, session_of, writable
+from agentsuite_discovery.handlers.common import (
+    held_session,
+    objective_for,
+    session_of,
+    writable,
+)
 from agentsuite_discovery.handlers.extractions import record as record_extractions
 from agentsuite_discovery.repositories.conversation import PENDING, TurnRecord
 from agentsuite_discovery.repositories.sessions import (
@@ -117,24 +122,27 @@ async def take_turn(command: TakeTurn, uow: DiscoveryUow, deps: Deps) -> TurnRec
     """Record the user's turn and send it to the model; the session thinks until the
     answer (or its failure) comes."""
     check_content(command.content, deps.settings.max_turn_chars)
-    await writable(uow)
-    record = await session_of(uow, command.session_id, command.user_id, lock=True)
+    record, state = await held_session(uow, command.session_id, command.user_id)
     if record.status in CLOSED:
         raise Conflict("session_closed", f"the session is {record.status}")
     if record.status == THINKING:
         raise Conflict("session_busy", "the session is still answering the previous turn")
     turn_id, seq = uuid7(), record.next_seq
-    await uow.turns.add(turn_id, record.id, seq, "user", command.content, PENDING)
+    turn = await uow.turns.add(
+        turn_id,
+        record.id,
+        seq,
+        "user",
+        command.content,
+        PENDING,
+        session={"status": THINKING, "turns": record.turns + 1, "next_seq": seq + 1},
+    )
     uow.emit(
         TurnRecorded(
             session_id=record.id, turn_id=turn_id, seq=seq, role="user", content=command.content
         )
     )
-    await uow.sessions.change(record.id, status=THINKING, turns=record.turns + 1, next_seq=seq + 1)
-    turn = await uow.turns.get(turn_id)
-    assert turn is not None  # inserted above, in this transaction
     objective = await objective_for(uow, record.objective, record.objective_version)
-    state = await uow.sessions.state(record.id)
     await llm.send(uow, deps, record, objective, state, turn)
     return turn
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from agentsuite_discovery.repositories.sessions import changing
 from agentsuite_discovery.repositories.tables import asked, extractions, turns
 from agentsuite_kit.db import Repository
 
@@ -20,6 +21,7 @@ e = extractions.c
 PENDING = "pending"
 ANSWERED = "answered"
 FAILED = "failed"
+RECENT_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +56,45 @@ _EXTRACTION = [getattr(e, f) for f in ExtractionRecord.__dataclass_fields__]
 
 class Turns(Repository):
     async def add(
-        self, turn_id: UUID, session_id: UUID, seq: int, role: str, content: str, status: str
-    ) -> None:
-        await self.session.execute(
-            insert(turns).values(
+        self,
+        turn_id: UUID,
+        session_id: UUID,
+        seq: int,
+        role: str,
+        content: str,
+        status: str,
+        *,
+        session: Mapping[str, Any] | None = None,
+        asked_question: str | None = None,
+    ) -> TurnRecord:
+        """Insert the turn; the row as stored (no read back). With it, in the same round
+        trip (PostgreSQL runs every data-modifying CTE): the session's `Sessions.change`
+        with `session`, and `asked_question` marked asked."""
+        tenant = self.session.info["tenant"]
+        statement = (
+            insert(turns)
+            .values(
                 id=turn_id,
-                tenant_id=self.session.info["tenant"],
+                tenant_id=tenant,
                 session_id=session_id,
                 seq=seq,
                 role=role,
                 content=content,
                 status=status,
             )
+            .returning(*_TURN)
         )
+        if session is not None:
+            statement = statement.add_cte(changing(session_id, session).cte("session_changed"))
+        if asked_question is not None:
+            marked = (
+                pg_insert(asked)
+                .values(tenant_id=tenant, session_id=session_id, question=asked_question)
+                .on_conflict_do_nothing()
+            )
+            statement = statement.add_cte(marked.cte("question_asked"))
+        row = (await self.session.execute(statement)).one()
+        return TurnRecord(**dict(row._mapping))
 
     async def get(self, turn_id: UUID) -> TurnRecord | None:
         row = (await self.session.execute(select(*_TURN).where(t.id == turn_id))).first()
@@ -96,7 +124,7 @@ class Turns(Repository):
                     select(*_TURN)
                     .where(t.session_id == session_id, t.seq < upper)
                     .order_by(t.seq.desc())
-                    .limit(20)
+                    .limit(RECENT_BATCH)
                 )
             ).all()
             if not rows:
@@ -107,6 +135,8 @@ class Turns(Repository):
                     return list(reversed(taken))
                 taken.append(turn)
                 total += len(turn.content)
+            if len(rows) < RECENT_BATCH:
+                break  # the session's first turn reached: no need to ask again
             upper = rows[-1].seq
         return list(reversed(taken))
 
@@ -137,13 +167,7 @@ class Extractions(Repository):
 
 
 class Asked(Repository):
-    async def add(self, session_id: UUID, question: str) -> None:
-        await self.session.execute(
-            pg_insert(asked)
-            .values(tenant_id=self.session.info["tenant"], session_id=session_id, question=question)
-            .on_conflict_do_nothing()
-        )
-
+    # a question is marked asked with the agent's turn that asks it (`Turns.add`)
     async def keys(self, session_id: UUID) -> set[str]:
         rows = await self.session.execute(
             select(asked.c.question).where(asked.c.session_id == session_id)

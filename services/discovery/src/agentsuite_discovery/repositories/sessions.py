@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Update, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_contracts.discovery import ObligationStatus
+from agentsuite_contracts.identity import TenantStatus
 from agentsuite_discovery.domain.sessions import ObligationState, State
-from agentsuite_discovery.repositories.tables import llm_calls, session_obligations, sessions
+from agentsuite_discovery.repositories.tables import (
+    llm_calls,
+    session_obligations,
+    sessions,
+    tenant_states,
+)
 from agentsuite_kit.db import Repository
 from agentsuite_kit.llm import PENDING
 
@@ -49,8 +55,54 @@ class SessionRecord:
 _COLUMNS = [getattr(s, f) for f in SessionRecord.__dataclass_fields__]
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A session (locked for a change, or not) with what a change to it reads."""
+
+    record: SessionRecord
+    state: State
+    tenant: TenantStatus | None  # what identity last said of the session's tenant
+
+
 def _record(row: Any) -> SessionRecord:
     return SessionRecord(**dict(row._mapping))
+
+
+_STATE = (
+    "key",
+    "status",
+    "confidence",
+    "value",
+    "extraction_id",
+    "contested_by",
+    "contested_value",
+    "contested_confidence",
+)
+# labelled: a session's own `status` is in the same row
+_STATE_AS = [getattr(o, f).label(f"o_{f}") for f in _STATE]
+
+
+def _state(row: Any, prefix: str = "") -> ObligationState:
+    m = row._mapping
+    return ObligationState(
+        key=m[prefix + "key"],
+        status=ObligationStatus(m[prefix + "status"]),
+        confidence=m[prefix + "confidence"],
+        value=m[prefix + "value"],
+        extraction_id=m[prefix + "extraction_id"],
+        contested_by=m[prefix + "contested_by"],
+        contested_value=m[prefix + "contested_value"],
+        contested_confidence=m[prefix + "contested_confidence"],
+    )
+
+
+def changing(session_id: UUID, values: Mapping[str, Any]) -> Update:
+    """`Sessions.change`'s statement (a turn's insert runs it too, in the same round trip)."""
+    return (
+        update(sessions)
+        .where(s.id == session_id)
+        .values(version=s.version + 1, updated_at=func.now(), **values)
+    )
 
 
 class Sessions(Repository):
@@ -81,6 +133,32 @@ class Sessions(Repository):
         row = (await self.session.execute(query)).first()
         return None if row is None else _record(row)
 
+    async def held(self, session_id: UUID, *, lock: bool = False) -> Held | None:
+        """The session, its obligations' states and its tenant's status in one round trip
+        (a turn needs all three)."""
+        tenant = (
+            select(tenant_states.c.status)
+            .where(tenant_states.c.tenant_id == s.tenant_id)
+            .scalar_subquery()
+            .label("tenant_status")
+        )
+        query = (
+            select(*_COLUMNS, *_STATE_AS, tenant)
+            .select_from(sessions.outerjoin(session_obligations, o.session_id == s.id))
+            .where(s.id == session_id)
+        )
+        if lock:
+            query = query.with_for_update(of=sessions)
+        rows = (await self.session.execute(query)).all()
+        if not rows:
+            return None
+        first = rows[0]._mapping
+        return Held(
+            record=SessionRecord(**{f: first[f] for f in SessionRecord.__dataclass_fields__}),
+            state={r.o_key: _state(r, "o_") for r in rows if r.o_key is not None},
+            tenant=None if first["tenant_status"] is None else TenantStatus(first["tenant_status"]),
+        )
+
     async def page(self, user_id: UUID, after: UUID | None, limit: int) -> Sequence[SessionRecord]:
         """The user's sessions, newest first (ids are uuid7: time-ordered)."""
         query = select(*_COLUMNS).where(s.user_id == user_id).order_by(s.id.desc())
@@ -91,11 +169,7 @@ class Sessions(Repository):
 
     async def change(self, session_id: UUID, **values: Any) -> None:
         """Set `values` and bump the version readers watch."""
-        await self.session.execute(
-            update(sessions)
-            .where(s.id == session_id)
-            .values(version=s.version + 1, updated_at=func.now(), **values)
-        )
+        await self.session.execute(changing(session_id, values))
 
     async def version(self, session_id: UUID) -> tuple[int, str] | None:
         """The session's version and status (what an event stream polls)."""
@@ -109,31 +183,10 @@ class Sessions(Repository):
     async def state(self, session_id: UUID) -> State:
         rows = (
             await self.session.execute(
-                select(
-                    o.key,
-                    o.status,
-                    o.confidence,
-                    o.value,
-                    o.extraction_id,
-                    o.contested_by,
-                    o.contested_value,
-                    o.contested_confidence,
-                ).where(o.session_id == session_id)
+                select(*(getattr(o, f) for f in _STATE)).where(o.session_id == session_id)
             )
         ).all()
-        return {
-            r.key: ObligationState(
-                key=r.key,
-                status=ObligationStatus(r.status),
-                confidence=r.confidence,
-                value=r.value,
-                extraction_id=r.extraction_id,
-                contested_by=r.contested_by,
-                contested_value=r.contested_value,
-                contested_confidence=r.contested_confidence,
-            )
-            for r in rows
-        }
+        return {r.key: _state(r) for r in rows}
 
     async def save_state(self, session_id: UUID, states: Iterable[ObligationState]) -> None:
         """Write these obligations' states (new rows or changed ones)."""
