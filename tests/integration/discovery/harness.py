@@ -21,7 +21,7 @@ from sqlalchemy import text
 from agentsuite_cli.provision import ServiceDb, provision, service_dbs
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.registry import TOPICS, partition_key
-from agentsuite_contracts.topic_names import LLM_REQUESTS_V1
+from agentsuite_contracts.topic_names import DISCOVERY_SESSIONS_V1, LLM_REQUESTS_V1
 from agentsuite_discovery.app import build, spec
 from agentsuite_discovery.deps import Deps
 from agentsuite_discovery.settings import DiscoverySettings
@@ -92,7 +92,7 @@ class Service:
         rows = await self.owner_sql(
             "SELECT value FROM outbox WHERE tenant_id = :t AND topic = :topic ORDER BY id",
             t=tenant,
-            topic="discovery.sessions.v1",
+            topic=DISCOVERY_SESSIONS_V1,
         )
         found = [json.loads(r[0])["payload"] for r in rows]
         if session_id is None:

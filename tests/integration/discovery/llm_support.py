@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
 
 from agentsuite_contracts.common import Money, Usage
 from agentsuite_contracts.envelope import Envelope
@@ -171,7 +172,10 @@ async def fake_gateway(kafka: str) -> AsyncIterator[FakeGateway]:
             batches = await consumer.getmany(timeout_ms=100)
             for records in batches.values():
                 for record in records:
-                    envelope = Envelope[LlmRequest].model_validate_json(record.value)
+                    try:
+                        envelope = Envelope[LlmRequest].model_validate_json(record.value)
+                    except ValidationError:
+                        continue  # another module's poison record on the shared topic
                     await gateway.handle(envelope)
 
     # the group has its partitions (and its start offsets) before any test sends
