@@ -19,7 +19,7 @@ import psutil
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from agentsuite_cli.embedded import free_port
+from agentsuite_cli.embedded import free_port, free_ports
 from agentsuite_contracts.deadletter import DeadLetter, dead_letter_topic, retry_topic
 from agentsuite_contracts.registry import SERVICES, TOPICS
 from agentsuite_contracts.topic_names import PLANNING_PLANS_V1
@@ -75,7 +75,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AGENTSUITE_")}
     return base | {
         "AGENTSUITE_HOME": str(tmp_path / "home"),
-        "AGENTSUITE_BASE_PORT": str(free_port()),
+        "AGENTSUITE_BASE_PORT": str(free_ports(10)),
         "AGENTSUITE_PG_PORT": str(free_port()),
         "AGENTSUITE_KAFKA_PORT": str(free_port()),
         "COLUMNS": "200",
@@ -341,7 +341,7 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
         "AGENTSUITE_HOME": str(tmp_path / "home"),
         "AGENTSUITE_DATABASE_URL": pg_admin_url,
         "AGENTSUITE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "AGENTSUITE_BASE_PORT": str(free_port()),
+        "AGENTSUITE_BASE_PORT": str(free_ports(10)),
         "COLUMNS": "200",
     }
     up = cli(env, "up")
@@ -388,7 +388,7 @@ def test_up_against_external_servers_provisions_them_and_down_leaves_them(
 def test_up_hands_a_service_its_app_role_and_jwks_url_only(env: dict[str, str]) -> None:
     """identity, started by `up`, runs with the app role's URL, its own JWKS URL and the
     key-encryption key, and no owner or admin secret (read from the process itself)."""
-    base_port = free_port()
+    base_port = free_ports(10)
     env = env | {"AGENTSUITE_BASE_PORT": str(base_port)}
     home = Path(env["AGENTSUITE_HOME"])
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentsuite_cli.embedded import free_port
+from agentsuite_cli.embedded import free_port, free_ports
 
 ROOT = Path(__file__).parents[2]
 NAME = "demo"
@@ -102,7 +102,7 @@ def test_a_new_service_installs_passes_its_tests_and_lint_and_runs_under_up(
     home = tmp_path / "home"
     stack = env | {
         "AGENTSUITE_HOME": str(home),
-        "AGENTSUITE_BASE_PORT": str(free_port()),
+        "AGENTSUITE_BASE_PORT": str(free_ports(10)),
         "AGENTSUITE_PG_PORT": str(free_port()),
         "AGENTSUITE_KAFKA_PORT": str(free_port()),
         "AGENTSUITE_PG_FSYNC": "false",

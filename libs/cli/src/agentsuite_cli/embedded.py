@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
@@ -47,6 +48,36 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (a stack's base port), below the kernel's
+    ephemeral range: a base from `free_port` leaves its neighbours to chance, and any
+    outgoing connection may take one of them as its local port before a service binds it."""
+    low, _ = _ephemeral_range()
+    rng = random.Random()  # noqa: S311  a port to try, not a secret
+    for _ in range(200):
+        base = rng.randrange(10_000, low - count)
+        if all(_bindable(port) for port in range(base, base + count)):
+            return base
+    raise StartError(f"no {count} consecutive free ports below {low}")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _wait_port(port: int, seconds: float, log: Path, proc: psutil.Process | None = None) -> None:
