@@ -341,8 +341,10 @@ class ConsumerGroup(Generic[U]):
 
     async def _lag(self, kafka: AIOKafkaConsumer, tp: TopicPartition) -> None:
         metrics = self.consumer.metrics
+        if metrics is None or tp not in kafka.assignment():
+            return  # revoked since the fetch: aiokafka's highwater asserts it is assigned
         high = kafka.highwater(tp)
-        if metrics is None or high is None:
+        if high is None:
             return
         with contextlib.suppress(Exception):  # a partition revoked meanwhile has no position
             lag = max(0, high - await kafka.position(tp))
