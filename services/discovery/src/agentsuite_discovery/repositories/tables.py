@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
+from agentsuite_kit.db.tenants import tenant_states_table
 from agentsuite_kit.llm import calls_table
 
 metadata = MetaData()
@@ -158,13 +159,7 @@ llm_calls = calls_table(
 )
 
 # identity's word on each tenant (`agentsuite_kit.db.tenants`): one row per tenant, the newest fact
-tenant_states = Table(
-    "tenant_states",
-    metadata,
-    Column("tenant_id", PgUUID(as_uuid=True), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("as_of", DateTime(timezone=True), nullable=False),
-)
+tenant_states = tenant_states_table(metadata)
 
 
 def _entry_columns() -> list[Column[object]]:
