@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from agentsuite_kit.expressions.syntax import (
@@ -58,6 +58,7 @@ __all__ = [
     "Scope",
     "evaluate",
     "parse",
+    "paths",
     "references",
     "render",
     "truthy",
@@ -101,10 +102,9 @@ def _render(value: Any, scope: Scope) -> Any:
     return "".join(out)
 
 
-def references(value: Any) -> set[str]:
-    """Keys of the steps that `value` references as `steps.<key>`: in `${...}` of its strings
-    (walking lists and dicts), or anywhere in a parsed expression (a Node)."""
-    found: set[str] = set()
+def paths(value: Any) -> Iterator[Path]:
+    """Every reference in `value`: in `${...}` of its strings (walking lists and dicts), or
+    anywhere in a parsed expression (a Node), nested ones (`a[b.c]`) included."""
     todo = [value]
     while todo:
         v = todo.pop()
@@ -115,8 +115,7 @@ def references(value: Any) -> set[str]:
         elif isinstance(v, str) and "${" in v:
             todo.extend(p for p in template(v) if isinstance(p, Path))
         elif isinstance(v, Path):
-            if v.head == "steps" and v.keys and isinstance(v.keys[0], str):
-                found.add(v.keys[0])
+            yield v
             todo.extend(k for k in (v.head, *v.keys) if not isinstance(k, str | int))
         elif isinstance(v, ListOf | Call):
             todo.extend(v.items if isinstance(v, ListOf) else v.args)
@@ -124,7 +123,15 @@ def references(value: Any) -> set[str]:
             todo.append(v.operand)
         elif isinstance(v, Chain):
             todo.extend([v.first, *(x for _, x in v.rest)])
-    return found
+
+
+def references(value: Any) -> set[str]:
+    """Keys of the steps that `value` references as `steps.<key>` (see `paths`)."""
+    return {
+        p.keys[0]
+        for p in paths(value)
+        if p.head == "steps" and p.keys and isinstance(p.keys[0], str)
+    }
 
 
 def evaluate(expression: str, scope: Scope) -> Any:

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from agentsuite_contracts.discovery import ObligationKind
 from agentsuite_discovery.domain.default_objective import BODY
 from agentsuite_kit.errors import Invalid
-from agentsuite_kit.expressions import ExpressionError, parse
-from agentsuite_kit.expressions.syntax import Call, Chain, ListOf, Node, Path, Unary
+from agentsuite_kit.expressions import ExpressionError, parse, paths
+from agentsuite_kit.expressions.syntax import Node
 from agentsuite_kit.schemas import check_schema, nodes
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -240,25 +240,14 @@ def answer_refs(node: Node) -> tuple[set[str], list[str]]:
     """The obligation keys `node` reads as `answers.<key>`, and the other names it reads."""
     keys: set[str] = set()
     other: list[str] = []
-    todo: list[Any] = [node]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, Path):
-            if isinstance(v.head, str):
-                first = v.keys[0] if v.keys else None
-                if v.head == "answers" and isinstance(first, str):
-                    keys.add(first)
-                else:
-                    other.append(v.text)
-            else:
-                todo.append(v.head)
-            todo.extend(k for k in v.keys if not isinstance(k, str | int))
-        elif isinstance(v, ListOf | Call):
-            todo.extend(v.items if isinstance(v, ListOf) else v.args)
-        elif isinstance(v, Unary):
-            todo.append(v.operand)
-        elif isinstance(v, Chain):
-            todo.extend([v.first, *(x for _, x in v.rest)])
+    for path in paths(node):
+        if not isinstance(path.head, str):
+            continue  # `(expr).x`: its head's own paths come from `paths` too
+        first = path.keys[0] if path.keys else None
+        if path.head == "answers" and isinstance(first, str):
+            keys.add(first)
+        else:
+            other.append(path.text)
     return keys, other
 
 
