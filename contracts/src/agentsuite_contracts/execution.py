@@ -50,6 +50,12 @@ class ExecutionStarted(Event):
     inputs: Sensitive[dict[str, Any]] = Field(default_factory=dict, description="Run inputs.")
     budget: Budget | None = Field(default=None, description="Limits in force.")
     step_count: int = Field(ge=0, description="Steps in the plan snapshot.")
+    trigger_id: UUID | None = Field(
+        default=None, description="The planning trigger, when a delivery started it."
+    )
+    delivery_id: str | None = Field(
+        default=None, description="The trigger's delivery that started it."
+    )
 
 
 class ExecutionPaused(Event):

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from agentsuite_contracts.common import JsonObject
+from agentsuite_contracts.common import JsonObject, Money
 from agentsuite_contracts.envelope import Contract, Event
 from agentsuite_contracts.marks import Sensitive
 from agentsuite_contracts.steps import Budget as Budget
@@ -39,6 +39,20 @@ class PlanPhase(Contract):
     steps: list[PlanStep] = Field(description="Its steps.")
 
 
+class Requirement(Contract):
+    """A requirement a plan cites: one finding of a discovery session, or written by hand."""
+
+    key: str = Field(description="Unique key in the plan; a discovery obligation's key.")
+    title: str = Field(default="", description="What is required, in words.")
+    session_id: UUID | None = Field(
+        default=None, description="The discovery session it came from, if any."
+    )
+    extraction_id: UUID | None = Field(
+        default=None, description="The extraction whose value it cites, if any."
+    )
+    value: Sensitive[Any] = Field(default=None, description="The value cited (any JSON).")
+
+
 class PlanSnapshot(Contract):
     """A complete plan version: what execution runs."""
 
@@ -51,6 +65,10 @@ class PlanSnapshot(Contract):
     )
     phases: list[PlanPhase] = Field(description="Phases in order.")
     budget: Budget | None = Field(default=None, description="Limits per run.")
+    requirements: list[Requirement] = Field(
+        default_factory=list,
+        description="Requirements the plan serves; steps cite them by key in `serves`.",
+    )
 
 
 class PlanSource(Contract):
@@ -94,6 +112,23 @@ class ValidationIssue(Contract):
     message: Sensitive[str] = Field(description="Human-readable explanation.")
     severity: Literal["error", "warning"] = Field(description="Errors block approval.")
     step: str | None = Field(default=None, description="Step key concerned, if any.")
+    path: str | None = Field(
+        default=None,
+        description="JSON path of the field concerned, e.g. `phases[0].steps[3].depends_on[1]`.",
+    )
+
+
+class CostForecast(Contract):
+    """What one run of a plan version is expected to cost."""
+
+    p50: Money = Field(description="Median cost per run.")
+    p95: Money = Field(description="95th-percentile cost per run.")
+    runs: int = Field(ge=0, description="Past runs of the same steps the figures draw on.")
+    unpriced: list[str] = Field(
+        default_factory=list,
+        description="Keys of steps that may spend but could not be priced (unknown model, "
+        "no history): the figures leave them out.",
+    )
 
 
 class PlanValidated(Event):
@@ -106,6 +141,9 @@ class PlanValidated(Event):
     version: int = Field(ge=1, description="Version validated.")
     valid: bool = Field(description="True when there are no errors.")
     issues: list[ValidationIssue] = Field(default_factory=list, description="What was found.")
+    forecast: CostForecast | None = Field(
+        default=None, description="Cost forecast per run, when the plan could be priced."
+    )
 
 
 class PlanApproved(Event):
@@ -118,7 +156,12 @@ class PlanApproved(Event):
     version: int = Field(ge=1, description="Version approved.")
     approved_by: UUID = Field(description="The approving user.")
     comment: Sensitive[str | None] = Field(default=None, description="Approver's note.")
-    plan: PlanSnapshot = Field(description="The approved version, complete.")
+    plan: PlanSnapshot = Field(
+        description="The approved version, complete, with every tool and agent version pinned."
+    )
+    forecast: CostForecast | None = Field(
+        default=None, description="Cost forecast per run at approval, when it could be priced."
+    )
 
 
 class PlanArchived(Event):
@@ -131,15 +174,82 @@ class PlanArchived(Event):
     reason: Sensitive[str | None] = Field(default=None, description="Why.")
 
 
+class PlanStaleCause(Contract):
+    """A cited requirement discovery has since contradicted or revised."""
+
+    requirement: str = Field(description="Key of the plan's requirement.")
+    session_id: UUID = Field(description="The discovery session.")
+    extraction_id: UUID = Field(description="The extraction that contradicts or revises it.")
+    relation: str = Field(description="`contradicts` or `revises`.")
+
+
+class PlanStale(Event):
+    """An approved version cites a requirement that changed: no new run or schedule slot
+    of the plan starts until a version is approved again."""
+
+    type: Literal["planning.plan.stale"] = Field(
+        default="planning.plan.stale", description="Message type."
+    )
+    plan_id: UUID = Field(description="The plan.")
+    version: int = Field(ge=1, description="The approved version that became stale.")
+    causes: list[PlanStaleCause] = Field(description="The requirements that changed.")
+
+
+class LabelMoved(Event):
+    """A label (`production`, `staging`, your own) now points at another version; moving
+    it back is a rollback. `version` null: the label was removed."""
+
+    type: Literal["planning.label.moved"] = Field(
+        default="planning.label.moved", description="Message type."
+    )
+    plan_id: UUID = Field(description="The plan.")
+    label: str = Field(description="The label.")
+    version: int | None = Field(default=None, ge=1, description="Version it points at now.")
+    previous: int | None = Field(default=None, ge=1, description="Version it pointed at.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why it moved.")
+
+
+class Overlap(StrEnum):
+    """What a slot does while the schedule's previous run is still going."""
+
+    SKIP = "skip"
+    QUEUE = "queue"
+    ALLOW = "allow"
+
+
+class CatchUp(StrEnum):
+    """What slots missed while planning was down (or the schedule paused) do."""
+
+    NONE = "none"
+    LATEST = "latest"
+    ALL = "all"
+
+
 class ScheduleSpec(Contract):
-    """When and with what inputs a plan runs on its own."""
+    """When and with what inputs a plan runs on its own: exactly one of `cron`,
+    `interval_seconds` and `at`."""
 
     plan_id: UUID = Field(description="Plan to run.")
     plan_version: int | None = Field(
-        default=None, ge=1, description="Pinned version; null = latest approved."
+        default=None, ge=1, description="Pinned version; null = the label's version."
     )
-    cron: str = Field(description="Five-field cron expression.")
+    label: str | None = Field(
+        default=None,
+        description="Label whose version each slot runs (read when the slot fires), when no "
+        "version is pinned.",
+    )
+    cron: str | None = Field(default=None, description="Five-field cron expression.")
     timezone: str = Field(default="UTC", description="IANA time zone the cron is read in.")
+    interval_seconds: int | None = Field(
+        default=None, ge=1, description="Fixed interval between slots."
+    )
+    at: datetime | None = Field(default=None, description="The one slot of a one-time run.")
+    overlap: Overlap = Field(
+        default=Overlap.SKIP, description="What a slot does while the previous run is going."
+    )
+    catch_up: CatchUp = Field(
+        default=CatchUp.LATEST, description="What slots missed while down do."
+    )
     inputs: Sensitive[dict[str, Any]] = Field(default_factory=dict, description="Run inputs.")
     enabled: bool = Field(default=True, description="False while paused.")
 
@@ -188,3 +298,74 @@ class ScheduleFired(Event):
         description="The slot that came due; with `schedule_id` it makes runs idempotent."
     )
     inputs: Sensitive[dict[str, Any]] = Field(default_factory=dict, description="Run inputs.")
+
+
+class TriggerKind(StrEnum):
+    """How a trigger is called."""
+
+    WEBHOOK = "webhook"
+    API = "api"
+
+
+class TriggerSpec(Contract):
+    """A plan version published as a webhook (Standard Webhooks signatures) or as an
+    authenticated API endpoint: each accepted delivery starts one run."""
+
+    plan_id: UUID = Field(description="Plan to run.")
+    plan_version: int | None = Field(
+        default=None, ge=1, description="Pinned version; null = the label's version."
+    )
+    label: str | None = Field(
+        default=None, description="Label whose version a delivery runs, when none is pinned."
+    )
+    kind: TriggerKind = Field(description="Webhook or API endpoint.")
+    enabled: bool = Field(default=True, description="False: deliveries are refused.")
+
+
+class TriggerCreated(Event):
+    """A trigger was published. Its signing secret is never in an event."""
+
+    type: Literal["planning.trigger.created"] = Field(
+        default="planning.trigger.created", description="Message type."
+    )
+    trigger_id: UUID = Field(description="The trigger.")
+    spec: TriggerSpec = Field(description="Its definition.")
+
+
+class TriggerUpdated(Event):
+    """A trigger changed (target, enabled, or its secret rotated)."""
+
+    type: Literal["planning.trigger.updated"] = Field(
+        default="planning.trigger.updated", description="Message type."
+    )
+    trigger_id: UUID = Field(description="The trigger.")
+    spec: TriggerSpec = Field(description="Its current definition.")
+    secret_rotated: bool = Field(default=False, description="True when the secret rotated.")
+
+
+class TriggerDeleted(Event):
+    """A trigger was removed; its URL answers 404 from now on."""
+
+    type: Literal["planning.trigger.deleted"] = Field(
+        default="planning.trigger.deleted", description="Message type."
+    )
+    trigger_id: UUID = Field(description="The trigger.")
+
+
+class TriggerFired(Event):
+    """A delivery was accepted; execution starts exactly one run per (trigger, delivery)."""
+
+    type: Literal["planning.trigger.fired"] = Field(
+        default="planning.trigger.fired", description="Message type."
+    )
+    trigger_id: UUID = Field(description="The trigger.")
+    delivery_id: str = Field(
+        description="The delivery's id (`webhook-id`, or the API call's Idempotency-Key or "
+        "a new id); with `trigger_id` it makes runs idempotent."
+    )
+    kind: TriggerKind = Field(description="Webhook or API endpoint.")
+    plan_id: UUID = Field(description="Plan to run.")
+    plan_version: int = Field(ge=1, description="Version to run.")
+    inputs: Sensitive[dict[str, Any]] = Field(
+        default_factory=dict, description="Run inputs: the delivery's JSON body."
+    )

@@ -253,6 +253,8 @@ TOPICS: tuple[Topic, ...] = (
             planning.PlanValidated,
             planning.PlanApproved,
             planning.PlanArchived,
+            planning.PlanStale,
+            planning.LabelMoved,
         ),
         consumers=("execution",),
     ),
@@ -267,6 +269,20 @@ TOPICS: tuple[Topic, ...] = (
             planning.ScheduleUpdated,
             planning.ScheduleDeleted,
             planning.ScheduleFired,
+        ),
+        consumers=("execution",),
+    ),
+    _topic(
+        names.PLANNING_TRIGGERS_V1,
+        "trigger_id",
+        3,
+        "Webhook and API triggers of plans; `trigger.fired` is an accepted delivery: "
+        "execution starts exactly one run per delivery.",
+        (
+            planning.TriggerCreated,
+            planning.TriggerUpdated,
+            planning.TriggerDeleted,
+            planning.TriggerFired,
         ),
         consumers=("execution",),
     ),
@@ -295,6 +311,7 @@ TOPICS: tuple[Topic, ...] = (
             execution.BudgetRaised,
             execution.LlmUsageOverrun,
         ),
+        consumers=("planning",),
     ),
     _topic(
         names.LLM_REQUESTS_V1,
@@ -337,7 +354,7 @@ TOPICS: tuple[Topic, ...] = (
             llm.ModelRetired,
         ),
         # execution keeps model prices for its budget reservations
-        consumers=("execution",),
+        consumers=("execution", "planning"),
     ),
 )
 

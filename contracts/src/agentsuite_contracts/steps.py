@@ -57,6 +57,18 @@ class RetryPolicy(Contract):
     initial_delay_ms: int = Field(default=1000, ge=0, description="Delay before the 1st retry.")
     backoff: float = Field(default=2.0, ge=1, description="Delay multiplier per retry.")
     max_delay_ms: int = Field(default=60_000, ge=0, description="Upper bound of one delay.")
+    jitter: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of each delay drawn at random (0.2: the delay is 80-100% of its "
+        "backoff value), so retries of many runs do not arrive together.",
+    )
+    retry_on: list[str] = Field(
+        default_factory=list,
+        description="Error codes that are retried (e.g. `timeout`, `http_503`); empty = every "
+        "retryable error.",
+    )
 
 
 class ToolStep(Contract):
@@ -208,6 +220,10 @@ class PlanStep(Contract):
     on_error: OnError = Field(default=OnError.FAIL, description="Effect of final failure.")
     max_cost: Money | None = Field(
         default=None, description="Most this step may spend over all its attempts."
+    )
+    serves: list[str] = Field(
+        default_factory=list,
+        description="Requirements this step serves: keys of the plan's `requirements`.",
     )
     compensation: str | None = Field(
         default=None,

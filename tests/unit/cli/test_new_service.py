@@ -156,11 +156,11 @@ def test_the_readme_example_names_the_port_make_up_gives_a_registry_service(
     """The standard asks for an example that works against `make up` verbatim; the section
     said `http://127.0.0.1:<its port>/readyz` (catalog's README example inherited it). A
     service of the registry has a fixed port under `up`: base port + its place."""
-    new_service(workspace, "planning")
+    new_service(workspace, "audit")
     readme = (workspace / "README.md").read_text()
-    section = readme[readme.index("### planning") :]
+    section = readme[readme.index("### audit") :]
     assert "<its port>" not in section
-    assert "http://127.0.0.1:8103/readyz" in section
+    assert "http://127.0.0.1:8106/readyz" in section
     new_service(workspace, NAME)
     other = (workspace / "README.md").read_text()
     assert "<its port>" not in other[other.index(f"### {NAME}") :]

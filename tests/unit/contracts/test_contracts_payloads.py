@@ -113,6 +113,7 @@ NOT_MONEY = {
     "required_confidence",
     "completeness",
     "backoff",
+    "jitter",
     "score",
 }
 

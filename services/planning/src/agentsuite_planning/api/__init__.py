@@ -1,0 +1,9 @@
+"""planning's HTTP edge: one module-level router per area; routes <-> commands only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agentsuite_planning.api import items
+
+ROUTERS: list[APIRouter] = [items.routes]
