@@ -181,7 +181,7 @@ async def step_succeeded(event: Envelope[StepSucceeded], uow: PlanningUow) -> No
     p = event.payload
     cost = _cost(p.usage)
     if cost is not None:
-        await uow.runs.step_cost(event.id, p.execution_id, p.step, cost)
+        await uow.runs.step_cost(p.execution_id, p.step, cost, event.occurred_at)
 
 
 TOOLS: Mapping[type[Payload], Handler] = {

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_contracts.catalog import CatalogStatus, TemplateSpec
@@ -79,27 +79,35 @@ class Catalog(Repository):
     async def put_tool_head(
         self, name: str, tool_id: UUID, latest: str | None, deprecated: bool, at: datetime
     ) -> None:
-        """The tool's head as the event of time `at` tells it, unless a newer one was
-        applied. `latest` None keeps the version stored (a deprecation names none)."""
+        """The tool's head as the event of time `at` tells it: `latest` (a publication)
+        unless a newer publication was applied, `deprecated` unless any newer event was.
+        `latest` None (a deprecation) keeps the version stored."""
         t = catalog_tool_heads
         row = pg_insert(t).values(
             tenant_id=tenant_of(self),
             name=name,
             tool_id=tool_id,
             latest=latest,
+            latest_at=None if latest is None else at,
             deprecated=deprecated,
             as_of=at,
         )
+        new = row.excluded
+        newer_version = and_(
+            new.latest.is_not(None), or_(t.c.latest_at.is_(None), t.c.latest_at < new.latest_at)
+        )
+        newer = t.c.as_of < new.as_of
         await self.session.execute(
             row.on_conflict_do_update(
                 index_elements=[t.c.tenant_id, t.c.name],
                 set_={
-                    "tool_id": row.excluded.tool_id,
-                    "latest": func.coalesce(row.excluded.latest, t.c.latest),
-                    "deprecated": row.excluded.deprecated,
-                    "as_of": row.excluded.as_of,
+                    "tool_id": case((newer, new.tool_id), else_=t.c.tool_id),
+                    "latest": case((newer_version, new.latest), else_=t.c.latest),
+                    "latest_at": case((newer_version, new.latest_at), else_=t.c.latest_at),
+                    "deprecated": case((newer, new.deprecated), else_=t.c.deprecated),
+                    "as_of": func.greatest(t.c.as_of, new.as_of),
                 },
-                where=t.c.as_of < row.excluded.as_of,
+                where=or_(newer, newer_version),
             )
         )
 

@@ -51,6 +51,10 @@ def feeds_tables(metadata: MetaData) -> dict[str, Table]:
         Column("tool_id", PgUUID(as_uuid=True), nullable=False),
         # the version new plans get (null: none published yet)
         Column("latest", String(100), nullable=True),
+        # the time of the publication that set `latest`; `as_of`: of the newest event
+        # applied, which set `deprecated` (a deprecation applied first must not lose the
+        # version an older publication names)
+        _at("latest_at", nullable=True),
         Column("deprecated", Boolean, nullable=False),
         _at("as_of"),
         PrimaryKeyConstraint("tenant_id", "name"),
@@ -122,13 +126,13 @@ def feeds_tables(metadata: MetaData) -> dict[str, Table]:
         "step_costs",
         metadata,
         _tenant(),
-        # one row per `step.succeeded` (a map body's step succeeds once per item)
-        Column("event_id", PgUUID(as_uuid=True), nullable=False),
         Column("execution_id", PgUUID(as_uuid=True), nullable=False),
+        # as execution names it: a map body's step once per item (`body[3]`)
         Column("step", String(200), nullable=False),
         Column("cost", BigInteger, nullable=False),
-        PrimaryKeyConstraint("tenant_id", "event_id"),
-        Index("ix_step_costs_execution", "tenant_id", "execution_id"),
+        # the success applied (a rerun's later success of the step replaces it)
+        _at("as_of"),
+        PrimaryKeyConstraint("tenant_id", "execution_id", "step"),
     )
     citations = Table(
         "citations",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from agentsuite_kit.db.repository import Repository, tenant_of
@@ -76,17 +76,21 @@ class Runs(Repository):
             )
         )
 
-    async def step_cost(self, event_id: UUID, execution_id: UUID, step: str, cost: int) -> None:
+    async def step_cost(self, execution_id: UUID, step: str, cost: int, at: datetime) -> None:
+        """What step `step` of the run spent, as its newest success applied tells."""
+        row = pg_insert(step_costs).values(
+            tenant_id=tenant_of(self), execution_id=execution_id, step=step, cost=cost, as_of=at
+        )
         await self.session.execute(
-            pg_insert(step_costs)
-            .values(
-                tenant_id=tenant_of(self),
-                event_id=event_id,
-                execution_id=execution_id,
-                step=step,
-                cost=cost,
+            row.on_conflict_do_update(
+                index_elements=[
+                    step_costs.c.tenant_id,
+                    step_costs.c.execution_id,
+                    step_costs.c.step,
+                ],
+                set_={"cost": row.excluded.cost, "as_of": row.excluded.as_of},
+                where=step_costs.c.as_of < row.excluded.as_of,
             )
-            .on_conflict_do_nothing()
         )
 
     async def open_for_schedule(self, schedule_id: UUID) -> int:
@@ -121,12 +125,17 @@ class Runs(Repository):
         totals = await self.session.execute(
             select(recent.c.cost).order_by(recent.c.state_at.desc(), recent.c.execution_id)
         )
+        # a map body's step counts once per run: the sum of its items (`body[3]` -> body)
+        # (literals, not parameters: GROUP BY must see the same expression as the SELECT)
+        base = func.regexp_replace(
+            step_costs.c.step, literal_column(r"'\[[0-9]+\]$'"), literal_column("''")
+        ).label("step")
         per_step = await self.session.execute(
-            select(step_costs.c.step, func.sum(step_costs.c.cost).label("cost"))
+            select(base, func.sum(step_costs.c.cost).label("cost"))
             .join(recent, recent.c.execution_id == step_costs.c.execution_id)
             .where(step_costs.c.tenant_id == tenant)
-            .group_by(step_costs.c.step, recent.c.execution_id, recent.c.state_at)
-            .order_by(recent.c.state_at.desc(), recent.c.execution_id, step_costs.c.step)
+            .group_by(base, recent.c.execution_id, recent.c.state_at)
+            .order_by(recent.c.state_at.desc(), recent.c.execution_id, base)
         )
         steps: dict[str, list[int]] = {}
         for row in per_step:

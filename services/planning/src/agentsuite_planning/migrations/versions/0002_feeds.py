@@ -38,6 +38,7 @@ DDL = (
     name VARCHAR(200) NOT NULL,
     tool_id UUID NOT NULL,
     latest VARCHAR(100),
+    latest_at TIMESTAMP WITH TIME ZONE,
     deprecated BOOLEAN NOT NULL,
     as_of TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (tenant_id, name)
@@ -94,13 +95,12 @@ DDL = (
     """CREATE INDEX ix_runs_schedule ON runs (tenant_id, schedule_id, state)""",
     """CREATE TABLE step_costs (
     tenant_id UUID NOT NULL,
-    event_id UUID NOT NULL,
     execution_id UUID NOT NULL,
     step VARCHAR(200) NOT NULL,
     cost BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, event_id)
+    as_of TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (tenant_id, execution_id, step)
 )""",
-    """CREATE INDEX ix_step_costs_execution ON step_costs (tenant_id, execution_id)""",
     """CREATE TABLE citations (
     tenant_id UUID NOT NULL,
     plan_id UUID NOT NULL,
