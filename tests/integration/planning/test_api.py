@@ -119,7 +119,7 @@ async def test_approval_refuses_a_version_with_errors(service: Service) -> None:
     r = await service.client.post(
         f"/v1/plans/{plan_id}/versions/1/approve", json={}, headers=auth(tenant)
     )
-    assert r.status_code == 422, r.text
+    assert r.status_code == 409, r.text
     assert r.json()["code"] == "plan_invalid"
     assert [i["code"] for i in r.json()["issues"]] == ["missing_dependency"]
     plan = await service.client.get(f"/v1/plans/{plan_id}", headers=auth(tenant))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from agentsuite_kit.db import UnitOfWork
 from agentsuite_kit.db.scoped import ScopedConnection
+from agentsuite_planning.repositories.catalog import Catalog
+from agentsuite_planning.repositories.citations import Citations
 from agentsuite_planning.repositories.labels import Labels
 from agentsuite_planning.repositories.plans import Plans, Versions
+from agentsuite_planning.repositories.prices import Prices
+from agentsuite_planning.repositories.runs import Runs
 from agentsuite_planning.repositories.tenants import Tenants
 
 
@@ -16,3 +20,10 @@ class PlanningUow(UnitOfWork):
         self.versions = Versions(session)
         self.labels = Labels(session)
         self.tenants = Tenants(session)
+        # --- feeds (plan-feeds) ---
+        self.catalog = Catalog(session)
+        self.prices = Prices(session)
+        self.runs = Runs(session)
+        # the forecast's past runs: `uow.history.of(plan_id)` (DESIGN.md's contract)
+        self.history = self.runs
+        self.citations = Citations(session)

@@ -47,6 +47,7 @@ from agentsuite_planning.api.views import (
     VersionEntry,
     VersionView,
 )
+from agentsuite_planning.domain.diff import PlanDiff
 from agentsuite_planning.handlers import approval, plans
 from agentsuite_planning.handlers.checks import diff
 from agentsuite_planning.handlers.plans import PlanBody, plan_for, version_for
@@ -175,14 +176,14 @@ async def get_version(plan_id: UUID, version: Version, principal: Reader, uow: U
     return VersionView.of(await version_for(uow, plan_id, version))
 
 
-@routes.get("/plans/{plan_id}/diff", response_model=dict[str, Any], responses=READ_ONE)
+@routes.get("/plans/{plan_id}/diff", response_model=PlanDiff, responses=READ_ONE)
 async def get_diff(
     plan_id: UUID,
     principal: Reader,
     uow: Uow,
     from_: Annotated[int, Query(alias="from", ge=1, le=2_147_483_647)],
     to: Annotated[int, Query(ge=1, le=2_147_483_647)],
-) -> dict[str, Any]:
+) -> PlanDiff:
     """The semantic diff from one version to another: steps added, removed, changed."""
     a = await version_for(uow, plan_id, from_)
     b = await version_for(uow, plan_id, to)

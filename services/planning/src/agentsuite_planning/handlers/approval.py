@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from agentsuite_contracts.planning import PlanApproved, PlanSnapshot, PlanValidated
-from agentsuite_kit.errors import Conflict, Invalid
 from agentsuite_planning.deps import Deps
+from agentsuite_planning.domain.plans import check_approvable, check_gate
 from agentsuite_planning.handlers.checks import Checked, check, pin
 from agentsuite_planning.handlers.plans import (
     PlanBody,
@@ -35,11 +35,6 @@ class Approve:
     approver: UUID
     comment: str | None = None
     accept_gaps: bool = False
-
-
-def refused(code: str, message: str, checked: Checked) -> Invalid:
-    """Approval refused for what validation found: the problem carries the issues."""
-    return Invalid(code, message, extensions={"issues": checked.as_json()["issues"]})
 
 
 async def validate_version(command: ValidateVersion, uow: PlanningUow, deps: Deps) -> Checked:
@@ -73,22 +68,16 @@ async def approve(command: Approve, uow: PlanningUow, deps: Deps) -> tuple[PlanR
     discovery gate, pin every tool and agent version, and emit the pinned snapshot."""
     await writable(uow)
     plan = await plan_for(uow, command.plan_id, lock=True)
-    if plan.status == "archived":
-        raise Conflict("plan_archived", "an archived plan is not approved")
     row = await version_for(uow, plan.id, command.version)
-    if plan.gaps and deps.settings.approval_gap_override and not command.accept_gaps:
-        raise Conflict(
-            "gaps_not_accepted",
-            "the plan's requirements come from a session completed with gaps: approve with "
-            "accept_gaps true",
-        )
+    check_gate(
+        forced=plan.gaps,
+        accept_gaps=command.accept_gaps,
+        required=deps.settings.approval_gap_override,
+    )
     snapshot = PlanSnapshot.model_validate(row.body)
     checked = await check(uow, snapshot, limits_of(deps))
-    if checked.over_budget:
-        raise refused("over_budget", "the forecast p95 is over the plan's budget", checked)
-    if not checked.valid:
-        raise refused("plan_invalid", "the version has validation errors", checked)
-    pinned = await pin(uow, snapshot)
+    check_approvable(snapshot, checked.issues, checked.forecast, archived=plan.status == "archived")
+    pinned = pin(snapshot, checked)
     await uow.versions.approve(
         plan.id,
         row.version,

@@ -1,26 +1,22 @@
 """The one place handlers reach the pure domain's validation, forecast, pinning and diff,
-with what they need from outside (the feeds' projections, `handlers.feeds`).
-
-INTERIM until fix/plan-domain lands: the structural checks below are the few the
-service's own tests need (too many steps, too large, duplicate keys, dangling
-dependencies); `forecast` is None, pinning returns the plan as is and `diff` compares
-steps by key. The merge replaces the bodies of these functions with calls into
-`domain/validation.py`, `forecast.py`, `pinning.py`, `diff.py`; the signatures stay.
-"""
+with what those need from outside: the feeds' projections (`uow.catalog.lookup(refs)`,
+`uow.prices.of(models)`, `uow.history.of(plan_id)`, DESIGN.md "Feeds") and the tenant's
+approved versions (subplans)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agentsuite_contracts.planning import CostForecast, PlanSnapshot, ValidationIssue
+from agentsuite_planning.domain import diff as diffs
+from agentsuite_planning.domain.forecast import forecast
+from agentsuite_planning.domain.lookup import Lookup, Refs, references
+from agentsuite_planning.domain.pinning import pin as pin_versions
+from agentsuite_planning.domain.validation import ENVELOPE_BYTES, Limits, has_errors, validate
 from agentsuite_planning.uow import PlanningUow
 
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_steps: int = 1_000
-    max_bytes: int = 900_000
+__all__ = ["Checked", "Limits", "check", "diff", "pin", "structural"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +25,12 @@ class Checked:
 
     issues: list[ValidationIssue] = field(default_factory=list)
     forecast: CostForecast | None = None
+    # what validation read, for pinning the same versions it checked
+    lookup: Lookup = field(default_factory=Lookup)
 
     @property
     def valid(self) -> bool:
-        return not any(i.severity == "error" for i in self.issues)
-
-    @property
-    def over_budget(self) -> bool:
-        return any(i.code == "over_budget" for i in self.issues)
+        return not has_errors(self.issues)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -46,65 +40,50 @@ class Checked:
         }
 
 
-def _error(code: str, message: str, path: str, step: str | None = None) -> ValidationIssue:
-    return ValidationIssue(code=code, message=message, severity="error", step=step, path=path)
+def _error(code: str, message: str, path: str) -> ValidationIssue:
+    return ValidationIssue(code=code, message=message, severity="error", path=path)
 
 
 def structural(plan: PlanSnapshot, limits: Limits) -> list[ValidationIssue]:
-    """INTERIM: the checks the API refuses a body on before storing it."""
+    """What makes a body one the service does not store at all (validation reports the
+    same codes on a stored version): more steps than the setting allows, or a snapshot
+    whose approval event could not go on the bus."""
     issues: list[ValidationIssue] = []
     count = sum(len(p.steps) for p in plan.phases)
     if count > limits.max_steps:
         issues.append(
             _error("too_many_steps", f"{count} steps; at most {limits.max_steps}", "phases")
         )
-    if len(plan.model_dump_json()) > limits.max_bytes:
-        issues.append(_error("too_large", f"over {limits.max_bytes} bytes", "$"))
+    size = len(plan.model_dump_json().encode()) + ENVELOPE_BYTES
+    if size > limits.max_bytes:
+        issues.append(_error("too_large", f"{size} bytes; at most {limits.max_bytes}", "phases"))
     return issues
 
 
+async def lookup_of(uow: PlanningUow, refs: Refs) -> Lookup:
+    """The catalog entries and approved subplan versions a plan names, nothing more."""
+    found = await uow.catalog.lookup(refs)
+    return replace(found, plans=await uow.versions.approved(refs.plans))
+
+
 async def check(uow: PlanningUow, plan: PlanSnapshot, limits: Limits) -> Checked:
-    """Every problem of `plan`, and its cost forecast."""
-    issues = structural(plan, limits)
-    if issues:
-        return Checked(issues)
-    keys: dict[str, str] = {}
-    for p, phase in enumerate(plan.phases):
-        for s, step in enumerate(phase.steps):
-            path = f"phases[{p}].steps[{s}]"
-            if step.key in keys:
-                issues.append(_error("duplicate_key", f"{step.key} twice", f"{path}.key", step.key))
-            keys.setdefault(step.key, path)
-    for p, phase in enumerate(plan.phases):
-        for s, step in enumerate(phase.steps):
-            for d, dep in enumerate(step.depends_on):
-                if dep not in keys or dep == step.key:
-                    issues.append(
-                        _error(
-                            "missing_dependency" if dep not in keys else "cycle",
-                            f"{step.key} depends on {dep}",
-                            f"phases[{p}].steps[{s}].depends_on[{d}]",
-                            step.key,
-                        )
-                    )
-    return Checked(issues)
+    """Every problem of `plan`, and its cost forecast (priced in the budget's currency)."""
+    refs = references(plan)
+    lookup = await lookup_of(uow, refs)
+    prices = await uow.prices.of(refs.models)
+    history = await uow.history.of(plan.plan_id)
+    cap = plan.budget.max_cost if plan.budget is not None else None
+    currency = "USD" if cap is None else cap.currency
+    cost = forecast(plan, prices, history, currency=currency)
+    return Checked(validate(plan, lookup, limits=limits, forecast=cost), cost, lookup)
 
 
-async def pin(uow: PlanningUow, plan: PlanSnapshot) -> PlanSnapshot:
-    """The plan with every floating tool and agent version pinned."""
-    return plan
+def pin(plan: PlanSnapshot, checked: Checked) -> PlanSnapshot:
+    """The plan with every floating tool and agent version pinned to what validation read
+    (refused: `unpinnable`)."""
+    return pin_versions(plan, checked.lookup)
 
 
-def diff(a: PlanSnapshot, b: PlanSnapshot) -> dict[str, Any]:
-    """The semantic diff of two versions, as the domain's `PlanDiff` JSON."""
-    before = {s.key: s for p in a.phases for s in p.steps}
-    after = {s.key: s for p in b.phases for s in p.steps}
-    changes: list[dict[str, Any]] = []
-    for key in before.keys() - after.keys():
-        changes.append({"op": "removed", "path": key, "step": key})
-    for key in after.keys() - before.keys():
-        changes.append({"op": "added", "path": key, "step": key})
-    for key in before.keys() & after.keys():
-        if before[key] != after[key]:
-            changes.append({"op": "changed", "path": key, "step": key})
-    return {"changes": sorted(changes, key=lambda c: (c["step"], c["op"]))}
+def diff(a: PlanSnapshot, b: PlanSnapshot) -> diffs.PlanDiff:
+    """The semantic diff of two versions."""
+    return diffs.diff(a, b)

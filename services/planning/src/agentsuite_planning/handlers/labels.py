@@ -3,18 +3,16 @@ every move is kept and emitted."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from uuid import UUID
 
 from agentsuite_contracts.planning import LabelMoved
-from agentsuite_kit.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from agentsuite_kit.errors import Conflict, NotFound, PreconditionFailed
 from agentsuite_planning.deps import Deps
+from agentsuite_planning.domain.plans import check_label, check_label_target
 from agentsuite_planning.handlers.plans import plan_for, version_for, writable
 from agentsuite_planning.repositories.labels import LabelRow
 from agentsuite_planning.uow import PlanningUow
-
-LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +34,6 @@ class RemoveLabel:
     expected: int | None = None
 
 
-def _named(name: str) -> str:
-    if not LABEL.fullmatch(name):
-        raise Invalid("invalid_label", "a label is [a-z][a-z0-9_-]{0,39}", field="name")
-    return name
-
-
 def _expect(label: LabelRow | None, expected: int | None) -> None:
     """If-Match on a label: its revision; a label that does not exist matches nothing."""
     if expected is not None and (label is None or label.revision != expected):
@@ -52,12 +44,11 @@ async def move_label(command: MoveLabel, uow: PlanningUow, deps: Deps) -> LabelR
     """Point the label at an approved version; pointing it where it is changes nothing."""
     tenant_id = await writable(uow)
     plan = await plan_for(uow, command.plan_id, lock=True)
-    name = _named(command.name)
+    name = check_label(command.name)
     if plan.status == "archived":
         raise Conflict("plan_archived", "an archived plan's labels do not move")
     target = await version_for(uow, plan.id, command.version)
-    if target.approved_at is None:
-        raise Conflict("version_not_approved", f"version {target.version} is not approved")
+    check_label_target(target.version, target.approved_at is not None)
     label = await uow.labels.get(plan.id, name)
     _expect(label, command.expected)
     if label is not None and label.version == target.version:
@@ -91,7 +82,7 @@ async def remove_label(command: RemoveLabel, uow: PlanningUow, deps: Deps) -> No
     """Remove the label; the move (to nothing) is kept like any other."""
     tenant_id = await writable(uow)
     plan = await plan_for(uow, command.plan_id, lock=True)
-    name = _named(command.name)
+    name = check_label(command.name)
     label = await uow.labels.get(plan.id, name)
     if label is None:
         raise NotFound("label_not_found", f"plan {plan.id} has no label {name}")
