@@ -134,10 +134,15 @@ def expected_lookup(seed: int) -> Lookup:
     )
 
 
+NONE: frozenset[str] = frozenset()
+
+
 def refs(seed: int) -> Refs:
     return Refs(
         tools=frozenset({"web.search", f"old.tool{seed}", "never.heard"}),
         agents=frozenset({"writer", f"retired{seed}", "nobody"}),
+        plans=frozenset(),
+        models=frozenset(),
     )
 
 
@@ -187,7 +192,9 @@ async def test_an_older_event_applied_late_changes_nothing(service: Service) -> 
     await send(service.kafka, CATALOG_TOOLS_V1, [head, older])
     await applied(service, "planning.catalog-tools", [head, older])
     async with service.deps.runtime.uow(tenant) as uow:
-        found = (await uow.catalog.lookup(Refs(tools=frozenset({"late.tool"})))).tools
+        found = (
+            await uow.catalog.lookup(Refs(frozenset({"late.tool"}), NONE, frozenset(), NONE))
+        ).tools
     assert found["late.tool"].deprecated is False
 
 
@@ -295,5 +302,7 @@ async def test_poison_events_are_dead_lettered_and_the_next_applied(service: Ser
         assert letter.reason == "invalid"
     await applied(service, "planning.catalog-tools", [good])
     async with service.deps.runtime.uow(tenant) as uow:
-        found = (await uow.catalog.lookup(Refs(tools=frozenset({"fine.tool"})))).tools
+        found = (
+            await uow.catalog.lookup(Refs(frozenset({"fine.tool"}), NONE, frozenset(), NONE))
+        ).tools
     assert found["fine.tool"].latest == "1.0.0"
