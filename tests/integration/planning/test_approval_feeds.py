@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from tests.integration.planning.harness import Service, auth
+from agentsuite_contracts.discovery import ExtractionKind, ExtractionRecorded, Relation
+from agentsuite_contracts.topic_names import DISCOVERY_SESSIONS_V1
+from tests.integration.planning.feeds_support import applied, at, envelope
+from tests.integration.planning.harness import Service, auth, send
 from tests.integration.planning.plans_support import body, step
 
 
@@ -93,3 +96,37 @@ async def test_a_forecast_over_budget_warns_then_refuses_approval(service: Servi
     assert (r.status_code, r.json()["code"]) == (409, "over_budget")
     rows = await service.owner_sql("SELECT approved_version FROM plans WHERE id = :p", p=plan_id)
     assert rows[0][0] is None
+
+
+async def test_a_contradicted_requirement_marks_the_plan_stale_until_reapproved(
+    service: Service,
+) -> None:
+    tenant, session, cited = uuid4(), uuid4(), uuid4()
+    requirement = {"key": "budget", "session_id": str(session), "extraction_id": str(cited)}
+    plan = body() | {"requirements": [requirement]}
+    made = await service.client.post("/v1/plans", json=plan, headers=auth(tenant))
+    plan_id = made.json()["id"]
+    approve = f"/v1/plans/{plan_id}/versions/1/approve"
+    assert (await service.client.post(approve, json={}, headers=auth(tenant))).status_code == 200
+    contradiction = ExtractionRecorded(
+        session_id=session,
+        extraction_id=uuid4(),
+        turn_id=uuid4(),
+        obligation="budget",
+        value="more",
+        confidence=0.9,
+        kind=ExtractionKind.FACT,
+        relation=Relation.CONTRADICTS,
+        supersedes=cited,
+        applied=True,
+    )
+    event = envelope("discovery", contradiction, tenant, at(1))
+    await send(service.kafka, DISCOVERY_SESSIONS_V1, [event])
+    await applied(service, "planning.drift", [event])
+    read = await service.client.get(f"/v1/plans/{plan_id}", headers=auth(tenant))
+    assert read.json()["stale"] is True
+    again = await service.client.post(approve, json={}, headers=auth(tenant))
+    assert again.status_code == 200, again.text
+    assert again.json()["plan"]["stale"] is False
+    async with service.deps.runtime.uow(tenant) as uow:
+        assert not await uow.citations.stale(UUID(plan_id))

@@ -10,6 +10,7 @@ from agentsuite_contracts.planning import PlanApproved, PlanSnapshot, PlanValida
 from agentsuite_planning.deps import Deps
 from agentsuite_planning.domain.plans import check_approvable, check_gate
 from agentsuite_planning.handlers.checks import Checked, check, pin
+from agentsuite_planning.handlers.drift import record_approval
 from agentsuite_planning.handlers.plans import (
     PlanBody,
     limits_of,
@@ -86,6 +87,10 @@ async def approve(command: Approve, uow: PlanningUow, deps: Deps) -> tuple[PlanR
         checked.as_json(),
     )
     newest = max(row.version, plan.approved_version or 0)
+    if newest == row.version:
+        # the newest approved version's requirements are what the plan cites from now on
+        # (re-approving clears a drift); an older one approved later changes nothing there
+        await record_approval(uow, plan.id, row.version, snapshot.requirements)
     await uow.plans.change(plan.id, status="approved", approved_version=newest, stale=False)
     uow.emit(
         PlanApproved(

@@ -46,6 +46,8 @@ async def extraction_recorded(event: Envelope[ExtractionRecorded], uow: Planning
             )
             for d in items
         ]
+        # the plan row's flag is what its readers (GET, schedules, triggers) see
+        await uow.plans.change(plan_id, stale=True)
         uow.emit(PlanStale(plan_id=plan_id, version=version, causes=causes))
 
 
