@@ -222,3 +222,39 @@ async def test_a_redelivered_completion_drafts_once(service: Service, gw: Gatewa
     calls = await service.owner_sql("SELECT count(*) FROM llm_calls WHERE tenant_id = :t", t=tenant)
     assert calls[0][0] == 1
     assert len(await drafted_events(service, tenant)) == 1
+
+
+async def test_a_gateway_error_fails_the_draft_with_its_code(service: Service, gw: Gateway) -> None:
+    tenant, session = uuid4(), uuid4()
+    pid = await setup.provider(gw, tenant, "failing", None, kind="local", options={"status": 400})
+    await setup.model(gw, tenant, pid, MODEL, upstream="fail", price=PRICE)
+    await send(service.kafka, DISCOVERY_SESSIONS_V1, [completed(tenant, uuid4(), session, "x")])
+    draft = await draft_of(service, tenant, session)
+    assert draft["state"] == "failed", draft
+    code, _, message = draft["error"].partition(": ")
+    assert code
+    assert message
+    assert await drafted_events(service, tenant) == []
+
+
+async def test_drafts_routes_refuse_what_they_cannot_answer(service: Service) -> None:
+    tenant = uuid4()
+    reader = SIGNER.auth(tenant, ["plans:read"], subject=uuid4())
+    writer = SIGNER.auth(tenant, ["plans:write"], subject=uuid4())
+    client = service.client
+    missing = await client.get(f"/v1/drafts/{uuid4()}", headers=reader)
+    assert missing.status_code == 404, missing.text
+    assert missing.json()["code"] == "draft_not_found"
+    bad = await client.get("/v1/drafts", params={"cursor": "nope"}, headers=reader)
+    assert bad.status_code == 400, bad.text
+    denied = await client.get("/v1/drafts", headers=writer)
+    assert denied.status_code == 403, denied.text
+    body = {"template": "no-such-template", "parameters": {}}
+    r = await client.post("/v1/plans/from-template", json=body, headers=writer)
+    assert r.status_code == 404, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "template_not_found"
+    extra = await client.post(
+        "/v1/plans/from-template", json={**body, "surprise": 1}, headers=writer
+    )
+    assert extra.status_code == 422, extra.text
