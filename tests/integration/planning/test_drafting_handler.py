@@ -16,7 +16,7 @@ from agentsuite_contracts.catalog import TemplateSpec
 from agentsuite_contracts.llm import LlmError, LlmErrorCode, LlmResponse
 from agentsuite_planning.handlers import drafting
 from agentsuite_planning.repositories.drafts import DraftRecord
-from agentsuite_planning.repositories.templates_pending import TemplateRecord, Templates
+from agentsuite_planning.repositories.templates import TemplateRecord, Templates
 from agentsuite_planning.uow import PlanningUow
 from tests.integration.planning.harness import Service
 from tests.integration.planning.test_drafting import completed

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_planning.api import drafts, items
+from agentsuite_planning.api import drafts, labels, plans
 
-ROUTERS: list[APIRouter] = [items.routes, drafts.routes]
+ROUTERS: list[APIRouter] = [plans.routes, labels.routes, drafts.routes]

@@ -199,6 +199,7 @@ async def _finish(
         reason=reason,
         author=draft.requested_by,
         requirements=requirements_of(draft.session_id, requirements),
+        gaps=requirements.forced or bool(requirements.gaps),
     )
     try:
         plan_id = await create_plan(command, uow, deps)

@@ -9,8 +9,7 @@ from agentsuite_kit.db.rls import rls_statements
 from agentsuite_kit.llm import create_calls_table
 
 revision = "0003"
-# chained after 0002 (plan-feeds) at merge; 0001 while this branch has no 0002
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
