@@ -133,6 +133,14 @@ async def draft_of(service: Service, tenant: UUID, session: UUID) -> dict[str, A
     return found
 
 
+async def version_one(service: Service, tenant: UUID, plan_id: str) -> dict[str, Any]:
+    auth = SIGNER.auth(tenant, ["plans:read"], subject=uuid4())
+    r = await service.client.get(f"/v1/plans/{plan_id}/versions/1", headers=auth)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
 async def drafted_events(service: Service, tenant: UUID) -> list[dict[str, Any]]:
     rows = await service.owner_sql(
         "SELECT value FROM outbox WHERE tenant_id = :t AND type = 'planning.plan.drafted'",
@@ -157,6 +165,10 @@ async def test_an_answered_draft_is_a_plan_citing_the_findings(
     assert snapshot["version"] == 1
     assert event["payload"]["source"] == {"kind": "discovery", "id": str(session)}
     assert [r["key"] for r in snapshot["requirements"]] == ["channel"]
+    stored = await version_one(service, tenant, draft["plan_id"])
+    assert stored["author"] == str(user)
+    assert stored["plan"]["requirements"][0]["session_id"] == str(session)
+    assert stored["validation"] is not None  # validated as it was drafted
 
 
 async def test_a_plan_with_a_cycle_is_drafted_for_validation_to_report(
@@ -172,6 +184,9 @@ async def test_a_plan_with_a_cycle_is_drafted_for_validation_to_report(
     [event] = await drafted_events(service, tenant)
     steps = event["payload"]["plan"]["phases"][0]["steps"]
     assert [(s["key"], s["depends_on"]) for s in steps] == [("a", ["b"]), ("b", ["a"]), ("b-2", [])]
+    validation = (await version_one(service, tenant, draft["plan_id"]))["validation"]
+    assert validation["valid"] is False
+    assert "cycle" in {i["code"] for i in validation["issues"]}, validation
 
 
 @pytest.mark.parametrize(
