@@ -18,7 +18,7 @@ from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.steps import OnError
-from agentsuite_execution.domain.retry import delay_ms, may_retry
+from agentsuite_execution.domain.retry import delay_ms, may_retry, retries
 from agentsuite_execution.domain.runs import Run, Step, error_json
 from agentsuite_execution.domain.states import STEP_OPEN, RunStatus, StepState
 from agentsuite_execution.engine import calls, flow
@@ -61,7 +61,7 @@ async def fail(
     live = run.status in (RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CANCELLING)
     retry = live and (
         (lost and losses <= lease_loss_limit)
-        or (not lost and error.retryable and may_retry(spec.retry, failures))
+        or (not lost and retries(spec.retry, error) and may_retry(spec.retry, failures))
     )
     if not retry:
         await failed(uow, run, step, error, failures=failures, lease_losses=losses)
