@@ -6,17 +6,25 @@ is dropped with a warning, not retried."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from alembic import command
+from sqlalchemy import text
 
+from agentsuite_cli.provision import deprovision
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.planning import PlanStale, PlanStaleCause, ScheduleFired
 from agentsuite_contracts.topic_names import PLANNING_PLANS_V1, PLANNING_SCHEDULES_V1
-from tests.integration.execution.harness import Execution, auth
+from agentsuite_execution.app import spec
+from agentsuite_kit.db import make_engine
+from agentsuite_kit.db.migrate import check, config, upgrade
+from tests.integration.execution.harness import Execution, auth, create_execution_db
 from tests.integration.execution.publish import envelope, plan_approved, publish, send
 from tests.integration.execution.test_projections_schedules import retried
 from tests.integration.kafka_helpers import eventually
@@ -135,3 +143,53 @@ async def test_a_schedule_slot_of_a_stale_plan_is_dropped_not_retried(
         "SELECT 1 FROM executions WHERE schedule_id = :s", s=fired.schedule_id
     )
     assert rows == []
+
+
+async def test_the_revision_fills_each_plans_newest_approval_and_goes_down_and_up(
+    pg_admin_url: str, tmp_path: Path
+) -> None:
+    """A plan approved before revision 0011 has its newest approval's time, so a stale
+    event older than that approval, applied later, still changes nothing."""
+    db = await create_execution_db(pg_admin_url, tmp_path / "pw.json")
+    owner_url = db.url(pg_admin_url, owner=True)
+    tenant, plan_id = uuid4(), uuid4()
+    try:
+        await asyncio.to_thread(command.downgrade, config(spec.migrations, owner_url), "0010")
+        engine = make_engine(owner_url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT set_config('app.all_tenants', 'on', true)"))
+                await conn.execute(
+                    text(
+                        "INSERT INTO plans (tenant_id, plan_id, latest_approved) VALUES (:t, :p, 2)"
+                    ),
+                    {"t": tenant, "p": plan_id},
+                )
+                for version, seconds in ((1, 0), (2, 5)):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO plan_versions (tenant_id, plan_id, version, name, "
+                            "snapshot, approved_at) VALUES (:t, :p, :v, 'p', '{}', :at)"
+                        ),
+                        {
+                            "t": tenant,
+                            "p": plan_id,
+                            "v": version,
+                            "at": T0 + timedelta(seconds=seconds),
+                        },
+                    )
+            await asyncio.to_thread(upgrade, spec.migrations, owner_url)
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT set_config('app.all_tenants', 'on', true)"))
+                found = (
+                    await conn.execute(
+                        text("SELECT approved_at, stale_at FROM plans WHERE plan_id = :p"),
+                        {"p": plan_id},
+                    )
+                ).one()
+        finally:
+            await engine.dispose()
+        assert tuple(found) == (T0 + timedelta(seconds=5), None)
+        await asyncio.to_thread(check, spec.migrations, owner_url)
+    finally:
+        await deprovision(pg_admin_url, [db])

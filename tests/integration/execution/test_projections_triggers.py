@@ -17,7 +17,7 @@ from agentsuite_contracts.deadletter import retry_topic
 from agentsuite_contracts.envelope import Envelope
 from agentsuite_contracts.planning import PlanArchived, TriggerFired, TriggerKind
 from agentsuite_contracts.topic_names import PLANNING_PLANS_V1, PLANNING_TRIGGERS_V1
-from tests.integration.execution.harness import Execution
+from tests.integration.execution.harness import Execution, auth
 from tests.integration.execution.publish import envelope, plan_approved, publish, send
 from tests.integration.execution.test_projections_redelivery import deliveries, shuffler
 from tests.integration.execution.test_projections_stale import applied, stale
@@ -145,5 +145,12 @@ async def test_a_delivery_runs_with_its_inputs(execution: Execution) -> None:
     payload = fired(plan_id, kind=TriggerKind.API, order=7)
     sent = await publish(execution.kafka, TRIGGERS, payload, tenant_id=tenant)
     await eventually(lambda: applied(execution, GROUP, [sent]), within=30)
-    [(_, delivery, trigger, inputs)] = await runs_of(execution, payload.trigger_id)
+    [(run_id, delivery, trigger, inputs)] = await runs_of(execution, payload.trigger_id)
     assert (delivery, trigger, inputs) == (payload.delivery_id, "api", {"order": 7})
+    reply = await execution.client.get(f"/v1/executions/{run_id}", headers=auth(tenant))
+    shown = reply.json()
+    assert (shown["trigger"], shown["trigger_id"], shown["delivery_id"]) == (
+        "api",
+        str(payload.trigger_id),
+        payload.delivery_id,
+    ), shown
