@@ -1,9 +1,11 @@
 """A step's retry policy on the real engine: `retry_on` retries only the error codes it
-lists (a failing code it does not list fails the step at its first attempt), and a
-jittered back-off still retries up to `max_attempts`."""
+lists (a failing code it does not list fails the step at its first attempt), a jittered
+back-off still retries up to `max_attempts`, and a tool's Retry-After is the least the
+next attempt waits."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -12,6 +14,7 @@ from agentsuite_contracts.steps import RetryPolicy
 from tests.integration.execution.engine_support import approve, run_plan, steps_of, wait_for
 from tests.integration.execution.harness import Execution
 from tests.integration.execution.test_engine import tool
+from tests.integration.kafka_helpers import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +47,32 @@ async def test_a_jittered_back_off_retries_up_to_its_attempts(engine: Execution)
     assert run.status == "failed"
     found = await steps_of(engine, tenant, run_id)
     assert found["flaky"].attempt == 3
+
+
+async def test_a_tools_retry_after_is_the_least_the_next_attempt_waits(
+    engine: Execution,
+) -> None:
+    """The HTTP tool reads a 429/503's Retry-After into `details.retry_after` and says
+    "the engine may wait longer, never less": the engine took its own 10 ms back-off."""
+    tenant = uuid4()
+    policy = RetryPolicy(max_attempts=3, initial_delay_ms=10, max_delay_ms=50)
+    busy = {**FAIL, "details": {"status": 503, "retry_after": 30}}
+    plan = await approve(engine, tenant, [tool("busy", "fail", input=busy, retry=policy)])
+    run_id = await run_plan(engine, tenant, plan)
+
+    async def retrying() -> bool:
+        rows = await engine.owner_sql(
+            "SELECT state FROM steps WHERE execution_id = :e AND key = 'busy'", e=run_id
+        )
+        return bool(rows and rows[0][0] == "retrying")
+
+    await eventually(retrying, within=30)
+    # when the next attempt is due, against when the failed one ended (the scheduled
+    # time, not a duration measured by the test)
+    [(due, failed_at)] = await engine.owner_sql(
+        "SELECT s.run_after, a.finished_at FROM steps s JOIN attempts a "
+        "ON a.execution_id = s.execution_id AND a.key = s.key AND a.attempt = 1 "
+        "WHERE s.execution_id = :e AND s.key = 'busy'",
+        e=run_id,
+    )
+    assert due - failed_at >= timedelta(seconds=30)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.steps import RetryPolicy
-from agentsuite_execution.domain.retry import delay_ms, may_retry, retries
+from agentsuite_execution.domain.retry import delay_ms, may_retry, retries, wait_ms
 
 
 def test_first_retry_waits_the_initial_delay() -> None:
@@ -155,3 +155,24 @@ def test_retry_on_names_a_tool_answer_by_its_http_status() -> None:
     assert retries(policy, error("tool_error", status=503))
     assert not retries(policy, error("tool_error", status=502))
     assert not retries(policy, error("tool_error"))
+
+
+# --- Retry-After: a tool's asked wait is the least the next attempt waits --------------------
+
+
+def test_a_tools_retry_after_is_waited_at_least() -> None:
+    policy = RetryPolicy(max_attempts=3, initial_delay_ms=10, max_delay_ms=1000)
+    assert wait_ms(policy, 1, error("tool_error", status=503, retry_after=7.0)) == 7000
+    # past the policy's cap too: the tool said when it can answer again
+    assert wait_ms(policy, 1, error("tool_error", retry_after=30)) == 30_000
+
+
+def test_a_shorter_retry_after_leaves_the_back_off() -> None:
+    policy = RetryPolicy(max_attempts=3, initial_delay_ms=5000)
+    assert wait_ms(policy, 1, error("tool_error", retry_after=1)) == 5000
+
+
+@pytest.mark.parametrize("asked", [None, "7", True, -1, float("nan"), float("inf"), 10**9])
+def test_a_retry_after_that_is_not_sane_seconds_is_ignored(asked: object) -> None:
+    policy = RetryPolicy(max_attempts=3, initial_delay_ms=10)
+    assert wait_ms(policy, 1, error("tool_error", retry_after=asked)) == 10

@@ -1,8 +1,10 @@
 """When a failed step attempt is tried again: exponential backoff with a cap, drawn within
-the policy's jitter; and which errors are tried again at all (`retry_on`)."""
+the policy's jitter, never sooner than a tool's Retry-After; and which errors are tried
+again at all (`retry_on`)."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -34,6 +36,32 @@ def _jittered(policy: RetryPolicy, delay: int, rng: Callable[[], float]) -> int:
         return delay
     # the share taken off is rounded down: the delay never drops below (1 - jitter) * d
     return delay - int(delay * policy.jitter * rng())
+
+
+# a tool's Retry-After is taken up to a day (what `tools.webhook.retry_after` reads)
+MAX_ASKED_S = 86_400
+
+
+def wait_ms(
+    policy: RetryPolicy,
+    failures: int,
+    error: ErrorInfo,
+    *,
+    rng: Callable[[], float] = random.random,
+) -> int:
+    """`delay_ms`, or longer when the failed call asked for it: an HTTP tool's 429/503
+    `Retry-After` (`details.retry_after`, seconds) is the least the next attempt waits,
+    past the policy's cap too. Trying sooner only meets the same refusal."""
+    delay = delay_ms(policy, failures, rng=rng)
+    asked = (error.details or {}).get("retry_after")
+    if (
+        isinstance(asked, int | float)
+        and not isinstance(asked, bool)
+        and math.isfinite(asked)
+        and 0 <= asked < MAX_ASKED_S
+    ):
+        return max(delay, math.ceil(asked * 1000))
+    return delay
 
 
 def may_retry(policy: RetryPolicy, failures: int) -> bool:
