@@ -56,3 +56,11 @@ def test_plan_fields_are_compared_whole_and_ids_are_not() -> None:
     assert [(c.op, c.path, c.before, c.after) for c in diff(a, b).changes] == [
         ("changed", "goal", "g", "other")
     ]
+
+
+def test_a_draft_repeating_a_key_is_diffed_whole_and_applies() -> None:
+    a = plan(tool("a"), tool("b"))
+    b = plan(tool("a"), tool("a", input={"to": "z"}))
+    (change,) = diff(a, b).changes
+    assert (change.op, change.path) == ("changed", "phases")
+    assert apply(a, diff(a, b)) == b

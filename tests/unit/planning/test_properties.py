@@ -72,6 +72,8 @@ def versions(draw: st.DrawFn) -> PlanSnapshot:
     phase_keys = draw(st.permutations(list(PHASES)))
     phase_keys = phase_keys[: draw(st.integers(1, len(PHASES)))]
     groups: dict[str, list[PlanStep]] = {k: [] for k in phase_keys}
+    if keys and draw(st.integers(0, 9)) == 0:  # now and then a draft repeats a key
+        keys = [*keys, keys[0]]
     for key in keys:
         where = draw(st.sampled_from(phase_keys))
         count = draw(st.integers(0, 2))
