@@ -52,6 +52,8 @@ def test_a_realistic_plan_has_no_issue() -> None:
         subplan("sub", version=2),
         approval("ok", "role:ops", str(uuid4())),
         step("pause", StepKind.WAIT, "ok", wait={"duration_ms": 5}),
+        # after the fan-out, its branches' outputs are there
+        llm("join", "both", prompt="${steps.a2.output} and ${steps.b1.output}"),
     )
     assert validate(p, lookup()) == []
 

@@ -36,14 +36,21 @@ class Scopes:
         self.done: dict[str, int] = {}  # a vertex -> its upstream steps, as a bit set
         # (expression?, text) -> what its references name: a plan repeats `${item}`, ...
         self.parsed: dict[tuple[bool, str], list[Named]] = {}
+        # a parallel step -> the steps of its branches: they finish before it does
+        self.inside: dict[str, int] = {}
         for key in found.order:
             self.done[key] = self._after(key)
+            parent = found.vertices[key].parent
+            if parent is not None:
+                self.inside[parent] = (
+                    self.inside.get(parent, 0) | self.bit[key] | self.inside.get(key, 0)
+                )
 
     def _after(self, key: str) -> int:
         v = self.found.vertices[key]
         mask = 0
         for dep in v.depends_on:
-            mask |= self.done.get(dep, 0) | self.bit[dep]
+            mask |= self.done.get(dep, 0) | self.bit[dep] | self.inside.get(dep, 0)
         if v.gated and v.parent is not None:
             mask |= self.started(v.parent)
         return mask
@@ -53,7 +60,7 @@ class Scopes:
         v = self.found.vertices[key]
         mask = 0
         for dep in v.depends_on:
-            mask |= self.done.get(dep, 0) | self.bit[dep]
+            mask |= self.done.get(dep, 0) | self.bit[dep] | self.inside.get(dep, 0)
         return mask
 
     def upstream(self, key: str) -> int:
