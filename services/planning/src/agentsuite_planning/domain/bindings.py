@@ -133,17 +133,12 @@ def _shape(v: Any) -> Any:
 
 
 def _has_reference(value: Any) -> bool:
-    todo = [value]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, str):
-            if "${" in v:
-                return True
-        elif isinstance(v, dict):
-            todo.extend(v.values())
-        elif isinstance(v, list):
-            todo.extend(v)
-    return False
+    try:
+        # repr leaves `$` and `{` as they are: a `${` in it is one in a string (a key
+        # holding one counts too, which only spares that value the check)
+        return "${" in repr(value)
+    except RecursionError:  # nested thousands deep: not checked, like a reference
+        return True
 
 
 def _may_be_string(schema: dict[str, Any]) -> bool:

@@ -108,17 +108,23 @@ def _texts(s: PlanStep, path: str) -> list[tuple[str, Any]]:
 
 
 def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    """The strings holding `${` in `value`, with their paths (built only for those and the
+    containers on the way: most of a step's input is plain literals)."""
+    if isinstance(value, str):
+        return [(path, value)] if "${" in value else []
+    if not isinstance(value, dict | list):
+        return []
     out: list[tuple[str, str]] = []
     todo = [(path, value)]
     while todo:
         where, v = todo.pop()
-        if isinstance(v, str):
-            if "${" in v:
-                out.append((where, v))
-        elif isinstance(v, dict):
-            todo.extend((f"{where}.{k}", x) for k, x in v.items())
-        elif isinstance(v, list):
-            todo.extend((f"{where}[{i}]", x) for i, x in enumerate(v))
+        pairs = v.items() if isinstance(v, dict) else enumerate(v)
+        for k, x in pairs:
+            if isinstance(x, str):
+                if "${" in x:
+                    out.append((f"{where}.{k}" if isinstance(v, dict) else f"{where}[{k}]", x))
+            elif isinstance(x, dict | list) and x:
+                todo.append((f"{where}.{k}" if isinstance(v, dict) else f"{where}[{k}]", x))
     return out
 
 
