@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from agentsuite_kit.errors import Invalid
 from agentsuite_kit.schemas import violations
 
 _OPEN = object()  # stands for a value only known at run time
@@ -64,8 +65,13 @@ def binding_issues(
         return
     # the literals against the schema alone: what is required or closed is checked above
     loose = {k: x for k, x in schema.items() if k not in ("required", "additionalProperties")}
-    for found in violations(loose, literal):
-        yield found.path[1:], found.message
+    try:
+        found = violations(loose, literal)
+    except Invalid as exc:  # a schema stored before a rule refused its `$ref` loop
+        yield "", f"the tool's input schema cannot be checked: {exc.message}"
+        return
+    for one in found:
+        yield one.path[1:], one.message
 
 
 def _per_property(
