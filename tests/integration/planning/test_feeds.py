@@ -277,7 +277,7 @@ async def test_prices_runs_and_costs_end_as_applied_once(service: Service, seed:
         )
         assert await uow.runs.open_for_schedule(schedule) == 1
     async with service.deps.runtime.uow(other) as uow:
-        assert await uow.history.of(plan) == History()
+        assert await uow.history.of(plan) == History(run_costs=[], step_costs={})
         assert await uow.runs.open_for_schedule(schedule) == 1
 
 
