@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -256,3 +257,25 @@ async def test_every_route_needs_its_capability(service: Service) -> None:
     assert r.status_code == 403, r.text
     r = await service.client.get(f"/v1/plans/{uuid4()}")
     assert r.status_code == 401, r.text
+
+
+async def test_concurrent_edits_each_make_their_own_version(service: Service) -> None:
+    tenant = uuid4()
+    plan_id = (await create(service, tenant)).json()["id"]
+    replies = await asyncio.gather(
+        *(
+            service.client.put(
+                f"/v1/plans/{plan_id}", json=body(reason=f"edit {n}"), headers=auth(tenant)
+            )
+            for n in range(5)
+        )
+    )
+    assert [r.status_code for r in replies] == [200] * 5, [r.text for r in replies]
+    rows = await service.owner_sql(
+        "SELECT version, reason FROM plan_versions WHERE plan_id = :p ORDER BY version",
+        p=UUID(plan_id),
+    )
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert sorted(r[1] for r in rows[1:]) == [f"edit {n}" for n in range(5)]
+    plan = await service.client.get(f"/v1/plans/{plan_id}", headers=auth(tenant))
+    assert plan.json()["head"] == 6

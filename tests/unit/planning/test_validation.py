@@ -11,6 +11,7 @@ import pytest
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.planning import CostForecast, PlanSnapshot
 from agentsuite_contracts.steps import Budget, StepKind
+from agentsuite_planning.domain.lookup import ToolEntry, ToolVersion
 from agentsuite_planning.domain.validation import CODES, Limits, has_errors, validate
 from tests.unit.planning.builders import (
     SUB,
@@ -52,6 +53,8 @@ def test_a_realistic_plan_has_no_issue() -> None:
         subplan("sub", version=2),
         approval("ok", "role:ops", str(uuid4())),
         step("pause", StepKind.WAIT, "ok", wait={"duration_ms": 5}),
+        # after the fan-out, its branches' outputs are there
+        llm("join", "both", prompt="${steps.a2.output} and ${steps.b1.output}"),
     )
     assert validate(p, lookup()) == []
 
@@ -227,3 +230,12 @@ def test_every_code_has_a_test() -> None:
 def test_requirements_named_by_serves_are_known() -> None:
     p = plan(tool("a").model_copy(update={"serves": ["r1"]}), requirements=[requirement("r1")])
     assert codes(p) == []
+
+
+def test_a_tool_schema_whose_refs_loop_is_an_issue_not_a_crash() -> None:
+    looping = {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}
+    entry = ToolEntry("loop", latest="1", versions={"1": ToolVersion("1", input_schema=looping)})
+    issues = validate(plan(tool("a", name="loop", input={"x": 1})), lookup(tools={"loop": entry}))
+    assert [(i.code, i.path) for i in issues] == [
+        ("invalid_binding", "phases[0].steps[0].tool.input")
+    ]

@@ -219,7 +219,16 @@ async def validate_body(
 @routes.post(
     "/plans/{plan_id}/versions/{version}/approve",
     response_model=ApprovedView,
-    responses=WRITE | READ_ONE | errors((403, "The caller is not a user or key with an id.")),
+    responses=WRITE
+    | READ_ONE
+    | errors(
+        (403, "The caller is not a user or key with an id."),
+        (
+            409,
+            "`plan_invalid` (with `issues`), `over_budget`, `gaps_not_accepted`, "
+            "`plan_archived`, or the tenant is suspended or deleted.",
+        ),
+    ),
 )
 async def approve_version(
     plan_id: UUID,

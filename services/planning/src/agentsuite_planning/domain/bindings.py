@@ -5,16 +5,42 @@ interpolates references into text is a string."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from agentsuite_kit.errors import Invalid
 from agentsuite_kit.schemas import violations
 
 _OPEN = object()  # stands for a value only known at run time
+# schema keywords under which a literal can be checked one property at a time: each
+# property's value against its own subschema (no keyword relates two properties)
+_PER_PROPERTY = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "title",
+        "description",
+        "$schema",
+        "$id",
+        "$comment",
+        "examples",
+        "default",
+    }
+)
+# (property subschema, value) as JSON -> its violations: one validation of a plan meets the
+# same literal against the same subschema many times (modes, flags, limits), and jsonschema
+# costs ~0.2 ms a value
+Memo = dict[Any, Any]
 
 
-def binding_issues(schema: Mapping[str, Any], value: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(sub-path under `input`, why) for each part of `value` the schema refuses."""
+def binding_issues(
+    schema: Mapping[str, Any], value: dict[str, Any], memo: Memo | None = None
+) -> Iterator[tuple[str, str]]:
+    """(sub-path under `input`, why) for each part of `value` the schema refuses; `memo`
+    (one per validation) remembers the verdicts on literals already checked."""
     if not schema:
         return
     properties = schema.get("properties")
@@ -31,11 +57,58 @@ def binding_issues(schema: Mapping[str, Any], value: dict[str, Any]) -> Iterator
             )
         elif kind is dict:
             literal[name] = v
-    if literal:
-        # the literals against the schema alone: what is required or closed is checked above
-        loose = {k: x for k, x in schema.items() if k not in ("required", "additionalProperties")}
-        for found in violations(loose, literal):
-            yield found.path[1:], found.message
+    if not literal:
+        return
+    memo = {} if memo is None else memo
+    if schema.keys() <= _PER_PROPERTY and "$ref" not in _text(schema, memo):
+        yield from _per_property(properties, schema.get("type"), literal, memo)
+        return
+    # the literals against the schema alone: what is required or closed is checked above
+    loose = {k: x for k, x in schema.items() if k not in ("required", "additionalProperties")}
+    try:
+        found = violations(loose, literal)
+    except Invalid as exc:  # a schema stored before a rule refused its `$ref` loop
+        yield "", f"the tool's input schema cannot be checked: {exc.message}"
+        return
+    for one in found:
+        yield one.path[1:], one.message
+
+
+def _per_property(
+    properties: dict[str, Any], kind: Any, literal: dict[str, Any], memo: Memo
+) -> Iterator[tuple[str, str]]:
+    if kind not in (None, "object") and not (isinstance(kind, list) and "object" in kind):
+        yield "", f"the tool's input schema wants {kind}, not an object"
+        return
+    for name, v in literal.items():
+        sub = properties.get(name)
+        if not isinstance(sub, dict):
+            continue  # closed schemas refused unknown names above; open ones take anything
+        key = (_text(sub, memo), _key(v))
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = [(f.path[1:], f.message) for f in violations(sub, v)]
+        for path, message in found:
+            yield f".{name}{path}", message
+
+
+def _key(v: Any) -> Any:
+    # the type too: True == 1 in Python, not in a schema's eyes. repr, not JSON, for the
+    # containers: 3x cheaper, and the same value written in another key order only misses
+    if v is None or isinstance(v, str | int | float | bool):
+        return (type(v), v)
+    try:
+        return repr(v)
+    except RecursionError:  # nested thousands deep: not worth remembering
+        return object()
+
+
+def _text(schema: Mapping[str, Any], memo: Memo) -> str:
+    """The schema as JSON, once per schema object (kept in the memo, so its id stays its)."""
+    known = memo.get(id(schema))
+    if known is None or known[0] is not schema:
+        known = memo[id(schema)] = (schema, json.dumps(schema, sort_keys=True))
+    return str(known[1])
 
 
 def _presence(
@@ -66,17 +139,12 @@ def _shape(v: Any) -> Any:
 
 
 def _has_reference(value: Any) -> bool:
-    todo = [value]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, str):
-            if "${" in v:
-                return True
-        elif isinstance(v, dict):
-            todo.extend(v.values())
-        elif isinstance(v, list):
-            todo.extend(v)
-    return False
+    try:
+        # repr leaves `$` and `{` as they are: a `${` in it is one in a string (a key
+        # holding one counts too, which only spares that value the check)
+        return "${" in repr(value)
+    except RecursionError:  # nested thousands deep: not checked, like a reference
+        return True
 
 
 def _may_be_string(schema: dict[str, Any]) -> bool:

@@ -7,15 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agentsuite_contracts.steps import AgentStep, PlanStep, ToolStep
-from agentsuite_planning.domain.bindings import binding_issues
+from agentsuite_planning.domain.bindings import Memo, binding_issues
 from agentsuite_planning.domain.lookup import Lookup
 
 Add = Callable[[str, str, str | None, str | None], None]
 
 
-def check_catalog(s: PlanStep, path: str, lookup: Lookup, add: Add) -> None:
+def check_catalog(
+    s: PlanStep, path: str, lookup: Lookup, add: Add, memo: Memo | None = None
+) -> None:
     if s.tool is not None:
-        _tool(s.key, s.tool, f"{path}.tool", lookup, add)
+        _tool(s.key, s.tool, f"{path}.tool", lookup, add, {} if memo is None else memo)
     if s.agent is not None:
         _agent(s.key, s.agent, f"{path}.agent", lookup, add)
     if s.subplan is not None:
@@ -27,7 +29,7 @@ def check_catalog(s: PlanStep, path: str, lookup: Lookup, add: Add) -> None:
             add("unknown_subplan", message, s.key, f"{path}.subplan.plan_id")
 
 
-def _tool(key: str, spec: ToolStep, where: str, lookup: Lookup, add: Add) -> None:
+def _tool(key: str, spec: ToolStep, where: str, lookup: Lookup, add: Add, memo: Memo) -> None:
     entry = lookup.tools.get(spec.tool)
     if entry is None:
         add("unknown_tool", f"no tool {spec.tool!r} in the catalog", key, f"{where}.tool")
@@ -41,7 +43,7 @@ def _tool(key: str, spec: ToolStep, where: str, lookup: Lookup, add: Add) -> Non
     if entry.deprecated or found.deprecated:
         message = f"tool {entry.name!r} version {found.version!r} is deprecated"
         add("deprecated_tool", message, key, f"{where}.version")
-    for sub, why in binding_issues(found.input_schema, spec.input):
+    for sub, why in binding_issues(found.input_schema, spec.input, memo):
         message = f"tool {entry.name!r} input: {why}"
         add("invalid_binding", message, key, f"{where}.input{sub}")
 

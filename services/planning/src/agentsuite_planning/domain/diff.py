@@ -50,6 +50,16 @@ def diff(a: PlanSnapshot, b: PlanSnapshot) -> PlanDiff:
             changes.append(
                 Change(op="changed", path=name, before=_json(a, name), after=_json(b, name))
             )
+    if not (_unique(a) and _unique(b)):
+        # a draft may repeat a key (validation says so): matching by key is then ambiguous,
+        # so the phases are compared whole
+        if a.phases != b.phases:
+            changes.append(
+                Change(
+                    op="changed", path="phases", before=_json(a, "phases"), after=_json(b, "phases")
+                )
+            )
+        return PlanDiff(changes=changes)
     a_phases = {p.key: i for i, p in enumerate(a.phases)}
     b_phases = {p.key: i for i, p in enumerate(b.phases)}
     moved = _moved([k for k in a_phases if k in b_phases], b_phases)
@@ -107,7 +117,7 @@ def apply(a: PlanSnapshot, d: PlanDiff) -> PlanSnapshot:
     step_slots: dict[int, dict[int, dict[str, Any]]] = {}
     gone_steps: set[str] = set()
     for c in d.changes:
-        if c.path in FIELDS:
+        if c.path in FIELDS or c.path == "phases":
             body[c.path] = c.after
         elif m := _PHASE_PATH.match(c.path):
             if c.op == "removed":
@@ -120,6 +130,8 @@ def apply(a: PlanSnapshot, d: PlanDiff) -> PlanSnapshot:
                 gone_steps.add(c.step or "")
             if c.op != "removed":
                 step_slots.setdefault(int(m.group(1)), {})[int(m.group(2))] = c.after
+    if not (phase_slots or gone_phases or step_slots or gone_steps):
+        return PlanSnapshot.model_validate(body)
     old = {p["key"]: p for p in body["phases"]}
     stay = [p for p in body["phases"] if p["key"] not in gone_phases | touched_phases]
     phases = _fill(stay, phase_slots)
@@ -159,6 +171,12 @@ def _moved(keys: list[str], new_index: dict[str, int]) -> set[str]:
         keep.add(keys[n])
         n = back[n]
     return set(keys) - keep
+
+
+def _unique(plan: PlanSnapshot) -> bool:
+    phases = {p.key for p in plan.phases}
+    steps = {s.key for p in plan.phases for s in p.steps}
+    return len(phases) == len(plan.phases) and len(steps) == sum(len(p.steps) for p in plan.phases)
 
 
 def _places(plan: PlanSnapshot) -> dict[str, tuple[int, int, str, PlanStep]]:

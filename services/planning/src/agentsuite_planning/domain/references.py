@@ -5,16 +5,17 @@ expression language (its `paths` walker), never a second parser."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_contracts.steps import PlanStep
 from agentsuite_kit.expressions import ExpressionError, parse, paths
-from agentsuite_kit.expressions.syntax import Path
+from agentsuite_kit.expressions.syntax import Path, template
 from agentsuite_kit.plans import Shape
 
 Add = Callable[[str, str, str | None, str | None], None]
+Named = tuple[str, Any, str]
 
 
 class Scopes:
@@ -33,14 +34,23 @@ class Scopes:
             if s.compensation is not None:
                 self.compensates.setdefault(s.compensation, []).append(s.key)
         self.done: dict[str, int] = {}  # a vertex -> its upstream steps, as a bit set
+        # (expression?, text) -> what its references name: a plan repeats `${item}`, ...
+        self.parsed: dict[tuple[bool, str], list[Named]] = {}
+        # a parallel step -> the steps of its branches: they finish before it does
+        self.inside: dict[str, int] = {}
         for key in found.order:
             self.done[key] = self._after(key)
+            parent = found.vertices[key].parent
+            if parent is not None:
+                self.inside[parent] = (
+                    self.inside.get(parent, 0) | self.bit[key] | self.inside.get(key, 0)
+                )
 
     def _after(self, key: str) -> int:
         v = self.found.vertices[key]
         mask = 0
         for dep in v.depends_on:
-            mask |= self.done.get(dep, 0) | self.bit[dep]
+            mask |= self.done.get(dep, 0) | self.bit[dep] | self.inside.get(dep, 0)
         if v.gated and v.parent is not None:
             mask |= self.started(v.parent)
         return mask
@@ -50,7 +60,7 @@ class Scopes:
         v = self.found.vertices[key]
         mask = 0
         for dep in v.depends_on:
-            mask |= self.done.get(dep, 0) | self.bit[dep]
+            mask |= self.done.get(dep, 0) | self.bit[dep] | self.inside.get(dep, 0)
         return mask
 
     def upstream(self, key: str) -> int:
@@ -98,54 +108,92 @@ def _texts(s: PlanStep, path: str) -> list[tuple[str, Any]]:
 
 
 def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    """The strings holding `${` in `value`, with their paths (built only for those and the
+    containers on the way: most of a step's input is plain literals)."""
+    if isinstance(value, str):
+        return [(path, value)] if "${" in value else []
+    if not isinstance(value, dict | list):
+        return []
     out: list[tuple[str, str]] = []
     todo = [(path, value)]
     while todo:
         where, v = todo.pop()
-        if isinstance(v, str):
-            if "${" in v:
-                out.append((where, v))
-        elif isinstance(v, dict):
-            todo.extend((f"{where}.{k}", x) for k, x in v.items())
-        elif isinstance(v, list):
-            todo.extend((f"{where}[{i}]", x) for i, x in enumerate(v))
+        pairs = v.items() if isinstance(v, dict) else enumerate(v)
+        for k, x in pairs:
+            if isinstance(x, str):
+                if "${" in x:
+                    out.append((f"{where}.{k}" if isinstance(v, dict) else f"{where}[{k}]", x))
+            elif isinstance(x, dict | list) and x:
+                todo.append((f"{where}.{k}" if isinstance(v, dict) else f"{where}[{k}]", x))
     return out
 
 
 def check_expressions(s: PlanStep, path: str, scopes: Scopes, add: Add) -> None:
-    parsed: list[tuple[str, list[Path]]] = []
+    parsed: list[tuple[str, list[Named]]] = []
     for where, value in _texts(s, path):
         for at, text in _strings(value, where):
-            _parsed(parsed, s.key, at, text, False, add)
+            _parsed(parsed, scopes.parsed, s.key, at, text, False, add)
     if s.condition is not None:
-        _parsed(parsed, s.key, f"{path}.condition.expression", s.condition.expression, True, add)
+        _parsed(
+            parsed,
+            scopes.parsed,
+            s.key,
+            f"{path}.condition.expression",
+            s.condition.expression,
+            True,
+            add,
+        )
     if s.map is not None:
-        _parsed(parsed, s.key, f"{path}.map.items", s.map.items, True, add)
+        _parsed(parsed, scopes.parsed, s.key, f"{path}.map.items", s.map.items, True, add)
     if not parsed:
         return
     mask = scopes.upstream(s.key)
     extra = scopes.names(s.key)
     for at, refs in parsed:
-        for ref in refs:
-            why = _unknown(ref, mask, extra, scopes)
+        for head, first, text in refs:
+            if head == "steps" and mask & scopes.bit.get(first, 0):  # the common case first
+                continue
+            why = _unknown(head, first, mask, extra, scopes)
             if why is not None:
-                add("unknown_reference", f"step {s.key!r}: {ref.text} {why}", s.key, at)
+                add("unknown_reference", f"step {s.key!r}: {text} {why}", s.key, at)
 
 
 def _parsed(
-    into: list[tuple[str, list[Path]]], key: str, at: str, text: str, whole: bool, add: Add
+    into: list[tuple[str, list[Named]]],
+    memo: dict[tuple[bool, str], list[Named]],
+    key: str,
+    at: str,
+    text: str,
+    whole: bool,
+    add: Add,
 ) -> None:
     """`text` as a template (`whole`: an expression), its references appended to `into`."""
     try:
-        into.append((at, list(paths(parse(text) if whole else text))))
+        found = memo.get((whole, text))
+        if found is None:
+            # a template's references are its Path parts, flat (`paths` would walk them
+            # again for nested ones, which only an expression has)
+            refs = (
+                paths(parse(text)) if whole else (p for p in template(text) if isinstance(p, Path))
+            )
+            found = memo[whole, text] = _named(refs)
+        into.append((at, found))
     except ExpressionError as exc:
         add("invalid_expression", str(exc), key, at)
 
 
-def _unknown(ref: Path, mask: int, extra: set[str], scopes: Scopes) -> str | None:
-    head, first = ref.head, (ref.keys[0] if ref.keys else None)
-    if not isinstance(head, str):
-        return None  # a computed head (`(a)[0]`): its own paths are checked on their own
+def _named(refs: Iterable[Path]) -> list[Named]:
+    """(scope name, its first key, the reference as written), once per name and key; a
+    computed head (`(a)[0]`) is left out: its own paths are among `refs`."""
+    seen: dict[tuple[str, Any], Named] = {}
+    for ref in refs:
+        if isinstance(ref.head, str):
+            first = ref.keys[0] if ref.keys else None
+            seen.setdefault((ref.head, first), (ref.head, first, ref.text))
+    return list(seen.values())
+
+
+def _unknown(head: str, first: Any, mask: int, extra: set[str], scopes: Scopes) -> str | None:
     if head == "steps":
         if not isinstance(first, str):
             return None if first is not None else "names no step"

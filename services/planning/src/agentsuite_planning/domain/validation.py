@@ -18,6 +18,7 @@ from uuid import UUID
 from agentsuite_contracts.planning import CostForecast, PlanSnapshot, ValidationIssue
 from agentsuite_contracts.steps import ApprovalStep
 from agentsuite_kit.plans import shape
+from agentsuite_planning.domain.bindings import Memo
 from agentsuite_planning.domain.catalog import Add, check_catalog
 from agentsuite_planning.domain.lookup import Lookup
 from agentsuite_planning.domain.references import Scopes, check_expressions
@@ -83,8 +84,9 @@ def validate(
         add(p.code, p.message, p.step, p.path)
     requirements = {r.key for r in plan.requirements}
     scopes = Scopes(plan, found)
+    memo: Memo = {}
     for path, s in found.steps.values():
-        check_catalog(s, path, lookup, add)
+        check_catalog(s, path, lookup, add, memo)
         check_expressions(s, path, scopes, add)
         if s.approval is not None:
             _approvers(s.key, s.approval, path, add)
