@@ -191,3 +191,18 @@ def test_any_text_is_a_plan_body_or_a_reason(text: str) -> None:
     for phase in drafted.body.phases:
         for step in phase.steps:
             assert set(step.depends_on) <= known - {step.key}
+
+
+def test_a_dependency_follows_the_step_its_key_was_repaired_on() -> None:
+    doc = {
+        "phases": [
+            {
+                "key": "p",
+                "name": "P",
+                "steps": [_tool("Fetch Leads"), _tool("score", ["Fetch Leads"])],
+            }
+        ]
+    }
+    steps = body_of(json.dumps(doc)).body.phases[0].steps
+    assert [s.key for s in steps] == ["fetch-leads", "score"]
+    assert steps[1].depends_on == ["fetch-leads"]

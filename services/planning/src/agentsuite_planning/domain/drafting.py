@@ -249,7 +249,9 @@ def _strings(raw: Any) -> list[str]:
     return [x for x in raw if isinstance(x, str)] if isinstance(raw, list) else []
 
 
-def _step(raw: Any, n: int, taken: set[str], notes: _Repairs) -> dict[str, Any] | None:
+def _step(
+    raw: Any, n: int, taken: set[str], renames: dict[str, str], notes: _Repairs
+) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         notes.add(f"step {n}: not an object, dropped")
         return None
@@ -273,6 +275,10 @@ def _step(raw: Any, n: int, taken: set[str], notes: _Repairs) -> dict[str, Any] 
         notes.add(f"step {unique}: unusable ({_first_error(bad)}), dropped")
         return None
     taken.add(unique)
+    original = raw.get("key")
+    if isinstance(original, str) and original != unique:
+        # what other steps call it by: the first step of a key keeps its references
+        renames.setdefault(original, unique)
     return checked
 
 
@@ -282,7 +288,9 @@ def _first_error(bad: ValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}"[:200]
 
 
-def _phases(phases_raw: list[Any], notes: _Repairs) -> tuple[list[dict[str, Any]], set[str]]:
+def _phases(
+    phases_raw: list[Any], renames: dict[str, str], notes: _Repairs
+) -> tuple[list[dict[str, Any]], set[str]]:
     """The phases with their usable steps, and every step key kept."""
     if len(phases_raw) > MAX_PHASES:
         raise DraftInvalid(f"more than {MAX_PHASES} phases")
@@ -300,7 +308,7 @@ def _phases(phases_raw: list[Any], notes: _Repairs) -> tuple[list[dict[str, Any]
         for raw_step in _list(raw.get("steps")):
             if total >= MAX_STEPS:
                 raise DraftInvalid(f"more than {MAX_STEPS} steps")
-            step = _step(raw_step, total, taken, notes)
+            step = _step(raw_step, total, taken, renames, notes)
             total += 1
             if step is not None:
                 steps.append(step)
@@ -316,10 +324,13 @@ def _phases(phases_raw: list[Any], notes: _Repairs) -> tuple[list[dict[str, Any]
     return phases, taken
 
 
-def _known_dependencies(phases: list[dict[str, Any]], taken: set[str], notes: _Repairs) -> None:
+def _known_dependencies(
+    phases: list[dict[str, Any]], taken: set[str], renames: dict[str, str], notes: _Repairs
+) -> None:
     for phase in phases:
         for step in phase["steps"]:
-            kept = [d for d in dict.fromkeys(step["depends_on"]) if d in taken and d != step["key"]]
+            named = (d if d in taken else renames.get(d, d) for d in step["depends_on"])
+            kept = [d for d in dict.fromkeys(named) if d in taken and d != step["key"]]
             if kept != step["depends_on"]:
                 notes.add(f"step {step['key']}: unknown dependencies dropped")
                 step["depends_on"] = kept
@@ -335,10 +346,11 @@ def repair(document: dict[str, Any], *, default_name: str, default_goal: str) ->
             raise DraftInvalid("no 'phases' list")
         notes.add("steps without phases put in one phase")
         phases_raw = [{"key": "main", "name": "Main", "steps": steps_raw}]
-    phases, taken = _phases(phases_raw, notes)
+    renames: dict[str, str] = {}
+    phases, taken = _phases(phases_raw, renames, notes)
     if not taken:
         raise DraftInvalid("no usable step")
-    _known_dependencies(phases, taken, notes)
+    _known_dependencies(phases, taken, renames, notes)
     inputs = document.get("inputs_schema")
     budget = document.get("budget")
     body = {
