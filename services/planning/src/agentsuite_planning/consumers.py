@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from agentsuite_contracts.discovery import SessionCompleted
 from agentsuite_contracts.topic_names import (
     CATALOG_AGENTS_V1,
     CATALOG_TEMPLATES_V1,
@@ -19,7 +20,7 @@ from agentsuite_contracts.topic_names import (
 from agentsuite_kit.runtime import ConsumerSpec
 from agentsuite_kit.tenants import STATUS_AFTER
 from agentsuite_planning.deps import Deps
-from agentsuite_planning.handlers import drift, feeds
+from agentsuite_planning.handlers import drafting, drift, feeds
 from agentsuite_planning.handlers.tenants import tenant_changed
 from agentsuite_planning.uow import PlanningUow
 
@@ -46,4 +47,11 @@ def consumers(deps: Deps) -> list[ConsumerSpec[PlanningUow]]:
         ConsumerSpec[PlanningUow](
             name="drift", topic=DISCOVERY_SESSIONS_V1, handlers=drift.SESSIONS
         ),
+        # drafting (owner: plan-drafting): completed sessions, and the gateway's answers
+        ConsumerSpec[PlanningUow](
+            name="discovery-sessions",
+            topic=DISCOVERY_SESSIONS_V1,
+            handlers={SessionCompleted: partial(drafting.session_completed, deps=deps)},
+        ),
+        drafting.consumer(deps),
     ]

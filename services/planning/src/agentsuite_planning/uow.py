@@ -6,10 +6,12 @@ from agentsuite_kit.db import UnitOfWork
 from agentsuite_kit.db.scoped import ScopedConnection
 from agentsuite_planning.repositories.catalog import Catalog
 from agentsuite_planning.repositories.citations import Citations
+from agentsuite_planning.repositories.drafts import Drafts
 from agentsuite_planning.repositories.labels import Labels
 from agentsuite_planning.repositories.plans import Plans, Versions
 from agentsuite_planning.repositories.prices import Prices
 from agentsuite_planning.repositories.runs import Runs
+from agentsuite_planning.repositories.templates import Templates
 from agentsuite_planning.repositories.tenants import Tenants
 
 
@@ -27,3 +29,6 @@ class PlanningUow(UnitOfWork):
         # the forecast's past runs: `uow.history.of(plan_id)` (DESIGN.md's contract)
         self.history = self.runs
         self.citations = Citations(session)
+        # drafting (owner: plan-drafting)
+        self.drafts = Drafts(session)
+        self.templates = Templates(session)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_planning.api import labels, plans
+from agentsuite_planning.api import drafts, labels, plans
 
-ROUTERS: list[APIRouter] = [plans.routes, labels.routes]
+ROUTERS: list[APIRouter] = [plans.routes, labels.routes, drafts.routes]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -22,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 
 from agentsuite_kit.db.tenants import tenant_states_table
+from agentsuite_kit.llm import calls_table
 
 metadata = MetaData()
 
@@ -121,3 +123,40 @@ model_prices = _feeds["model_prices"]
 runs = _feeds["runs"]
 step_costs = _feeds["step_costs"]
 citations = _feeds["citations"]
+
+# --- drafting (owner: plan-drafting; migration 0003) ---------------------------------------
+
+# one draft per completed discovery session: a redelivered `session.completed` finds it
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", PgUUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", PgUUID(as_uuid=True), nullable=False),
+    Column("session_id", PgUUID(as_uuid=True), nullable=False),
+    # pending | drafted | failed
+    Column("state", String(16), nullable=False),
+    # llm | template
+    Column("via", String(16), nullable=False),
+    Column("template_key", String(200), nullable=True),
+    Column("request_id", PgUUID(as_uuid=True), nullable=True),
+    Column("plan_id", PgUUID(as_uuid=True), nullable=True),
+    Column("error", Text, nullable=True),
+    # who completed the session (the plan's author), as the event's actor named them
+    Column("requested_by", String(200), nullable=True),
+    # the session's requirements, kept until the answer comes (cleared once drafted/failed)
+    Column("requirements", JSONB, nullable=True),
+    Column("repairs", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "session_id", name="uq_drafts_session"),
+)
+
+# the kit's LLM calls in flight: the draft each answers, and how often it was asked anew
+# after the gateway lost it (`retry`, bounded by the `draft_retries` setting)
+llm_calls = calls_table(
+    "llm_calls",
+    metadata,
+    Column("draft_id", PgUUID(as_uuid=True), nullable=False),
+    Column("retry", Integer, nullable=False, server_default=text("0")),
+    Index("ix_llm_calls_draft", "draft_id"),
+)
