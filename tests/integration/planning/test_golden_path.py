@@ -73,8 +73,8 @@ async def services(
 
 
 def drafted_plan(tag: str) -> dict[str, Any]:
-    """What the scripted model answers planning: compose a notice (llm), then send it
-    through the catalog's tool; both serve the `channel` requirement."""
+    """What the scripted model answers planning: compose a notice (llm), send it through
+    the catalog's tool (both serve the `channel` requirement), record it with a builtin."""
     return {
         "name": "Outage notices",
         "goal": "tell customers about outages",
@@ -100,6 +100,17 @@ def drafted_plan(tag: str) -> dict[str, Any]:
                         },
                         "depends_on": ["compose"],
                         "serves": ["channel"],
+                    },
+                    {
+                        # execution's builtin: no catalog entry, nothing to pin
+                        "key": "record",
+                        "name": "Record what went out",
+                        "kind": "tool",
+                        "tool": {
+                            "tool": "builtin.echo",
+                            "input": {"sent": "${steps.send.output.subject}"},
+                        },
+                        "depends_on": ["send"],
                     },
                 ],
             }
@@ -221,7 +232,7 @@ async def drafted(story: Story, sid: str, cited: dict[str, Any]) -> tuple[UUID, 
     assert draft["state"] == "drafted", draft
     plan_id = UUID(draft["plan_id"])
     v1 = await ok(client.get(f"/v1/plans/{plan_id}/versions/1", headers=story.plans))
-    assert [s["key"] for s in v1["plan"]["phases"][0]["steps"]] == ["compose", "send"]
+    assert [s["key"] for s in v1["plan"]["phases"][0]["steps"]] == ["compose", "send", "record"]
     [requirement] = [r for r in v1["plan"]["requirements"] if r["key"] == "channel"]
     assert (requirement["session_id"], requirement["extraction_id"]) == (
         sid,
@@ -260,15 +271,21 @@ async def validate_and_approve(story: Story, plan_id: UUID) -> None:
     client, plans = story.services.planning.client, story.plans
     url = f"/v1/plans/{plan_id}/versions/2"
 
-    async def valid() -> bool:
-        return bool((await ok(client.post(f"{url}/validate", headers=plans)))["valid"])
+    checked: dict[str, Any] = {}
+    sent_with = "phases[0].steps[1].tool.tool"  # the catalog's tool, known once projected
 
-    await until("version 2 valid against planning's catalog projection", valid)
+    async def projected() -> bool:
+        checked.update(await ok(client.post(f"{url}/validate", headers=plans)))
+        return all(i["path"] != sent_with for i in checked["issues"])
+
+    await until("the catalog's tool in planning's projection", projected)
+    assert (checked["valid"], checked["issues"]) == (True, []), checked
     body = {"comment": "ship it"}
     approved = await ok(client.post(f"{url}/approve", json=body, headers=plans))
     assert approved["version"]["approved_by"] == str(story.user)
     pinned_send = approved["version"]["pinned"]["phases"][0]["steps"][1]
     assert pinned_send["tool"]["version"] == "1.0.0"
+    assert approved["version"]["pinned"]["phases"][0]["steps"][2]["tool"]["version"] is None
 
 
 async def run_to_the_end(story: Story, plan_id: UUID) -> dict[str, Any]:
@@ -306,10 +323,12 @@ async def test_discovery_to_a_completed_run_then_drift_and_reapproval(services: 
     assert {k: s["state"] for k, s in by_key.items()} == {
         "compose": "succeeded",
         "send": "succeeded",
+        "record": "succeeded",
     }
     # version 2's edit ran, with the llm step's answer bound into the tool's input
     assert by_key["send"]["output"]["subject"] == "Outage tonight"
     assert "Service is down tonight" in str(by_key["send"]["output"]["text"])
+    assert by_key["record"]["output"] == {"sent": "Outage tonight"}
 
     await contradict(story, sid)
 
