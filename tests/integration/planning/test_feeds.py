@@ -326,3 +326,30 @@ async def test_a_draft_revision_of_a_published_template_keeps_it_published(
     await applied(service, "planning.catalog-templates", events)
     async with service.deps.runtime.uow(tenant) as uow:
         assert await uow.catalog.published_templates() == [spec]
+
+
+async def test_values_past_the_columns_bounds_are_dead_lettered_as_invalid(
+    service: Service,
+) -> None:
+    tenant = uuid4()
+    long_name = "t" * 201
+    tool = envelope(
+        "catalog",
+        ToolPublished(
+            tool_id=uuid4(), name=long_name, version="1.0.0", spec=tool_spec(long_name, "1.0.0")
+        ),
+        tenant,
+        at(1),
+    )
+    run = uuid4()
+    step = envelope(
+        "execution",
+        StepSucceeded(execution_id=run, step="s" * 201, attempt=1, duration_ms=1, usage=usage(5)),
+        tenant,
+        at(1),
+    )
+    await send(service.kafka, CATALOG_TOOLS_V1, [tool])
+    await send(service.kafka, EXECUTION_EXECUTIONS_V1, [step])
+    for group, poison in (("planning.catalog-tools", tool), ("planning.executions", step)):
+        letter = await dead_letter(service, group, poison.id)
+        assert (letter.reason, letter.error.split(":")[0]) == ("invalid", "too_long"), letter
