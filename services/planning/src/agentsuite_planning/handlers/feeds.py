@@ -45,10 +45,23 @@ from agentsuite_planning.uow import PlanningUow
 
 Handler = Callable[[Envelope[Any], PlanningUow], Awaitable[None]]
 
+# the feeds' columns (`repositories/feeds_tables.py`): past them an event is no producer's
+# (catalog's own bounds are tighter), and the insert would fail on every retry
+BOUNDS = {"name": 200, "version": 100, "key": 200, "model": 200, "step": 200, "trigger": 40}
+
+
+def bounded(**values: str) -> None:
+    """Raise `Invalid` (dead-lettered at once) for a value past its column's bound."""
+    for field, value in values.items():
+        limit = BOUNDS[field]
+        if len(value) > limit:
+            raise Invalid("too_long", f"{field} is over {limit} characters", field=field)
+
 
 async def tool_version_published(event: Envelope[ToolVersionPublished], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.spec.name, version=p.spec.version)
     await uow.catalog.add_tool_version(
         p.spec.name, p.spec.version, p.tool_id, dict(p.spec.input_schema), event.occurred_at
     )
@@ -57,6 +70,7 @@ async def tool_version_published(event: Envelope[ToolVersionPublished], uow: Pla
 async def tool_version_deprecated(event: Envelope[ToolVersionDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.spec.name, version=p.spec.version)
     await uow.catalog.deprecate_tool_version(
         p.spec.name, p.spec.version, p.tool_id, dict(p.spec.input_schema), event.occurred_at
     )
@@ -65,6 +79,7 @@ async def tool_version_deprecated(event: Envelope[ToolVersionDeprecated], uow: P
 async def tool_published(event: Envelope[ToolPublished], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.name, version=p.version)
     if p.spec is not None:
         # the head's version is published: stored here too when its own event is late
         await uow.catalog.add_tool_version(
@@ -76,12 +91,14 @@ async def tool_published(event: Envelope[ToolPublished], uow: PlanningUow) -> No
 async def tool_deprecated(event: Envelope[ToolDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.name)
     await uow.catalog.put_tool_head(p.name, p.tool_id, None, True, event.occurred_at)
 
 
 async def agent_revised(event: Envelope[AgentCreated | AgentUpdated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.spec.name)
     await uow.catalog.put_agent_revision(
         p.spec.name, p.spec.version, p.agent_id, CatalogStatus(p.status).value, event.occurred_at
     )
@@ -90,6 +107,7 @@ async def agent_revised(event: Envelope[AgentCreated | AgentUpdated], uow: Plann
 async def agent_deprecated(event: Envelope[AgentDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.name)
     await uow.catalog.deprecate_agent(p.name, p.agent_id, event.occurred_at)
 
 
@@ -98,6 +116,11 @@ async def template_revised(
 ) -> None:
     check_envelope(event)
     p = event.payload
+    if p.status != CatalogStatus.PUBLISHED:
+        # a draft revision is nothing to plan from, and the published one stays in use
+        # while it is edited (a deprecation has its own event)
+        return
+    bounded(key=p.spec.key)
     await uow.catalog.put_template(
         p.template_id,
         p.spec.key,
@@ -111,6 +134,7 @@ async def template_revised(
 async def template_published(event: Envelope[TemplatePublished], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(key=p.key)
     await uow.catalog.put_template(
         p.template_id, p.key, p.version, CatalogStatus.PUBLISHED.value, p.spec, event.occurred_at
     )
@@ -119,6 +143,7 @@ async def template_published(event: Envelope[TemplatePublished], uow: PlanningUo
 async def template_deprecated(event: Envelope[TemplateDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(key=p.key)
     version = 1 if p.spec is None else p.spec.version
     await uow.catalog.put_template(
         p.template_id, p.key, version, CatalogStatus.DEPRECATED.value, p.spec, event.occurred_at
@@ -128,6 +153,7 @@ async def template_deprecated(event: Envelope[TemplateDeprecated], uow: Planning
 async def model_registered(event: Envelope[ModelRegistered], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(model=p.model)
     if p.input_price.currency != p.output_price.currency:
         # one price row holds one currency; nothing a retry changes
         raise Invalid(
@@ -146,6 +172,7 @@ async def model_registered(event: Envelope[ModelRegistered], uow: PlanningUow) -
 
 async def model_retired(event: Envelope[ModelRetired], uow: PlanningUow) -> None:
     check_envelope(event)
+    bounded(model=event.payload.model)
     await uow.prices.put(event.payload.model, None, event.occurred_at)
 
 
@@ -156,6 +183,7 @@ def _cost(usage: Usage | None) -> int | None:
 async def execution_started(event: Envelope[ExecutionStarted], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(trigger=str(p.trigger))
     await uow.runs.started(
         p.execution_id, p.plan_id, p.plan_version, p.schedule_id, str(p.trigger), event.occurred_at
     )
@@ -179,6 +207,7 @@ async def execution_resumed(event: Envelope[ExecutionResumed], uow: PlanningUow)
 async def step_succeeded(event: Envelope[StepSucceeded], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(step=p.step)
     cost = _cost(p.usage)
     if cost is not None:
         await uow.runs.step_cost(p.execution_id, p.step, cost, event.occurred_at)
