@@ -26,6 +26,8 @@ from agentsuite_contracts.planning import (
     PlanValidated,
     ScheduleCreated,
     ScheduleFired,
+    TriggerCreated,
+    TriggerFired,
 )
 from agentsuite_contracts.registry import topic
 from agentsuite_contracts.topic_names import (
@@ -34,6 +36,7 @@ from agentsuite_contracts.topic_names import (
     LLM_PROVIDERS_V1,
     PLANNING_PLANS_V1,
     PLANNING_SCHEDULES_V1,
+    PLANNING_TRIGGERS_V1,
 )
 from agentsuite_execution.consumers import consumers
 from agentsuite_execution.deps import Deps
@@ -102,10 +105,11 @@ def test_every_subscription_is_to_a_topic_execution_is_a_consumer_of() -> None:
         assert types <= set(found.types), (name, types - set(found.types))
 
 
-def test_only_approved_and_published_things_and_firings_are_handled() -> None:
+def test_only_approved_stale_and_published_things_and_firings_are_handled() -> None:
     mine = {
         PLANNING_PLANS_V1,
         PLANNING_SCHEDULES_V1,
+        PLANNING_TRIGGERS_V1,
         CATALOG_TOOLS_V1,
         CATALOG_AGENTS_V1,
         LLM_PROVIDERS_V1,
@@ -114,7 +118,9 @@ def test_only_approved_and_published_things_and_firings_are_handled() -> None:
     assert handled == {
         "planning.plan.approved",
         "planning.plan.archived",
+        "planning.plan.stale",
         "planning.schedule.fired",
+        "planning.trigger.fired",
         "catalog.tool_version.published",
         "catalog.tool.published",
         "catalog.tool.deprecated",
@@ -130,12 +136,14 @@ def test_only_approved_and_published_things_and_firings_are_handled() -> None:
         PlanUpdated,
         PlanValidated,
         ScheduleCreated,
+        TriggerCreated,
         ToolRegistered,
         ToolUpdated,
         ProviderRegistered,
     ):
         assert skipped.model_fields["type"].default not in handled
     assert ScheduleFired.model_fields["type"].default in handled
+    assert TriggerFired.model_fields["type"].default in handled
 
 
 def t(seconds: int) -> datetime:

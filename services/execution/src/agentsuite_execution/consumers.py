@@ -1,5 +1,5 @@
 """Kafka subscriptions: planning, catalog, identity-role and tenant projections, schedule
-firings, LLM answers.
+firings, trigger deliveries, LLM answers.
 
 One `ConsumerSpec` per topic, each its own group (`execution.<name>`): a slow topic
 never holds another's events back. Every handler checks its envelope first
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from agentsuite_contracts.planning import ScheduleFired
+from agentsuite_contracts.planning import ScheduleFired, TriggerFired
 from agentsuite_contracts.topic_names import (
     CATALOG_AGENTS_V1,
     CATALOG_TOOLS_V1,
     LLM_PROVIDERS_V1,
     PLANNING_PLANS_V1,
     PLANNING_SCHEDULES_V1,
+    PLANNING_TRIGGERS_V1,
 )
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.handlers import projections
@@ -47,6 +48,11 @@ def consumers(deps: Deps) -> list[ConsumerSpec[ExecutionUow]]:
             name="schedules",
             topic=PLANNING_SCHEDULES_V1,
             handlers={ScheduleFired: partial(projections.schedule_fired, deps=deps)},
+        ),
+        ConsumerSpec[ExecutionUow](
+            name="triggers",
+            topic=PLANNING_TRIGGERS_V1,
+            handlers={TriggerFired: partial(projections.trigger_fired, deps=deps)},
         ),
         *tenant_consumers(deps),
     ]

@@ -41,7 +41,12 @@ routes = APIRouter(prefix="/v1", tags=["executions"], route_class=Bounded)
     response_model=ExecutionView,
     responses=errors(
         (400, "A malformed Idempotency-Key."),
-        (409, "The Idempotency-Key's first request left no response."),
+        (
+            409,
+            "The Idempotency-Key's first request left no response, the plan is stale (`code`: "
+            "plan_stale: a requirement it cites changed; approving a version again clears "
+            "it), or the tenant is suspended or deleted (`code`: tenant_inactive).",
+        ),
         TOO_LARGE,
         (
             422,

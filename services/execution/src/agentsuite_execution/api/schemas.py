@@ -156,6 +156,10 @@ class ExecutionView(BaseModel):
     )
     trigger: str
     schedule_id: UUID | None
+    trigger_id: UUID | None = Field(
+        default=None, description="The planning trigger whose delivery started the run."
+    )
+    delivery_id: str | None = Field(default=None, description="That delivery's id.")
     inputs: dict[str, Any]
     labels: dict[str, Any]
     budget: Budget | None = Field(description="The limits in force (null: unlimited).")
@@ -189,6 +193,8 @@ class ExecutionView(BaseModel):
             status=run.status,
             trigger=run.trigger,
             schedule_id=run.schedule_id,
+            trigger_id=run.trigger_id,
+            delivery_id=run.delivery_id,
             inputs=run.inputs,
             labels=run.labels,
             budget=run.limits,

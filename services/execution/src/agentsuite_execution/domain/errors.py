@@ -22,9 +22,10 @@ class RunError(DomainError):
     """A refused command, an instance of its code's kind: `not_found` (NotFound),
     `conflict` (Conflict: the run's state does not allow it), `precondition`
     (PreconditionFailed: If-Match), `forbidden` (Forbidden: not an approver), `invalid`
-    (Invalid: names `field`), `plan_not_runnable`, `subplan_depth_exceeded` and
-    `subplan_runs_exceeded` (Invalid: a run under another past the tree's bounds). Another
-    code is Invalid when it names a field, else Conflict."""
+    (Invalid: names `field`), `plan_stale` (Conflict: a requirement the plan cites
+    changed), `plan_not_runnable`, `subplan_depth_exceeded` and `subplan_runs_exceeded`
+    (Invalid: a run under another past the tree's bounds). Another code is Invalid when it
+    names a field, else Conflict."""
 
     def __new__(cls, code: str, message: str, *, field: str | None = None) -> RunError:
         if cls is RunError:
@@ -62,6 +63,8 @@ KINDS: dict[str, type[RunError]] = {
     "forbidden": RunForbidden,
     "invalid": RunInvalid,
     "plan_not_runnable": RunInvalid,
+    # a requirement the plan cites changed: no new run until it is approved again
+    "plan_stale": RunConflict,
     # a run under another (a subplan's) past the nesting or tree bound
     "subplan_depth_exceeded": RunInvalid,
     "subplan_runs_exceeded": RunInvalid,

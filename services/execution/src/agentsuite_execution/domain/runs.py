@@ -103,6 +103,9 @@ class Run:
     # its tree of subplan runs: the root (None: this one) and its depth under the root
     root_execution_id: UUID | None = None
     depth: int = 0
+    # the planning trigger and delivery that started it (None: not a trigger's)
+    trigger_id: UUID | None = None
+    delivery_id: str | None = None
 
     @property
     def snapshot(self) -> PlanSnapshot:

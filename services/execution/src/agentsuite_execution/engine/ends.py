@@ -18,7 +18,7 @@ from uuid import UUID
 
 from agentsuite_contracts.common import ErrorInfo
 from agentsuite_contracts.steps import OnError
-from agentsuite_execution.domain.retry import delay_ms, may_retry
+from agentsuite_execution.domain.retry import may_retry, retries, wait_ms
 from agentsuite_execution.domain.runs import Run, Step, error_json
 from agentsuite_execution.domain.states import STEP_OPEN, RunStatus, StepState
 from agentsuite_execution.engine import calls, flow
@@ -61,12 +61,12 @@ async def fail(
     live = run.status in (RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CANCELLING)
     retry = live and (
         (lost and losses <= lease_loss_limit)
-        or (not lost and error.retryable and may_retry(spec.retry, failures))
+        or (not lost and retries(spec.retry, error) and may_retry(spec.retry, failures))
     )
     if not retry:
         await failed(uow, run, step, error, failures=failures, lease_losses=losses)
         return
-    delay = 0 if lost else delay_ms(spec.retry, failures)
+    delay = 0 if lost else wait_ms(spec.retry, failures, error)
     moved = step.retry(
         error, failures=failures, losses=losses, delay_ms=delay, now=datetime.now(UTC)
     )

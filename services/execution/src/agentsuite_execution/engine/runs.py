@@ -22,13 +22,16 @@ from agentsuite_execution.uow import ExecutionUow
 async def create(
     uow: ExecutionUow, plan: PlanSnapshot, values: dict[str, Any], *, max_steps: int
 ) -> tuple[Run, bool]:
-    """Create the run of `plan` with its steps; (run, created). A schedule slot that has
-    a run already returns that run, not created."""
+    """Create the run of `plan` with its steps; (run, created). A schedule slot or a
+    trigger's delivery that has a run already returns that run, not created."""
     nodes = compile_plan(plan, max_steps=max_steps)
     open_steps = sum(1 for n in nodes if not n.standby)
     run = await uow.executions.add({**values, "open_steps": open_steps})
     if run is None:
-        existing = await uow.executions.by_slot(values["schedule_id"], values["due_at"])
+        if values.get("trigger_id") is not None:
+            existing = await uow.executions.by_delivery(values["trigger_id"], values["delivery_id"])
+        else:
+            existing = await uow.executions.by_slot(values["schedule_id"], values["due_at"])
         assert existing is not None
         return existing, False
     ready = await uow.steps.add(run.execution_id, nodes, generation=1, held=False)
@@ -43,6 +46,8 @@ async def create(
             plan_version=run.plan_version,
             trigger=run.trigger,
             schedule_id=run.schedule_id,
+            trigger_id=run.trigger_id,
+            delivery_id=run.delivery_id,
             inputs=run.inputs,
             budget=limits,
             step_count=len(nodes),

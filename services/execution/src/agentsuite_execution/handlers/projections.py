@@ -1,6 +1,6 @@
-"""What execution keeps of planning, catalog and llm-gateway events: approved plans,
-published tools and their deprecations (tool and version), agent revisions, model
-prices; and a run per schedule firing.
+"""What execution keeps of planning, catalog and llm-gateway events: approved and stale
+plans, published tools and their deprecations (tool and version), agent revisions, model
+prices; and a run per schedule firing and per trigger delivery.
 
 A handler takes the envelope: its `occurred_at` orders the changes of one row (see
 `repositories.projections`). Types not listed (drafts, validations, tool drafts,
@@ -25,7 +25,14 @@ from agentsuite_contracts.catalog import (
 from agentsuite_contracts.envelope import Envelope, Payload
 from agentsuite_contracts.execution import Trigger
 from agentsuite_contracts.llm import ModelRegistered, ModelRetired
-from agentsuite_contracts.planning import PlanApproved, PlanArchived, ScheduleFired
+from agentsuite_contracts.planning import (
+    PlanApproved,
+    PlanArchived,
+    PlanStale,
+    ScheduleFired,
+    TriggerFired,
+    TriggerKind,
+)
 from agentsuite_execution.deps import Deps
 from agentsuite_execution.domain.catalog import Price
 from agentsuite_execution.domain.errors import RunError
@@ -51,6 +58,10 @@ async def plan_approved(event: Envelope[PlanApproved], uow: ExecutionUow) -> Non
 
 async def plan_archived(event: Envelope[PlanArchived], uow: ExecutionUow) -> None:
     await uow.plans.archive(event.payload.plan_id, event.occurred_at)
+
+
+async def plan_stale(event: Envelope[PlanStale], uow: ExecutionUow) -> None:
+    await uow.plans.mark_stale(event.payload.plan_id, event.occurred_at)
 
 
 async def tool_version_published(event: Envelope[ToolVersionPublished], uow: ExecutionUow) -> None:
@@ -104,13 +115,20 @@ async def model_retired(event: Envelope[ModelRetired], uow: ExecutionUow) -> Non
     await uow.models.retire(event.payload.model, event.occurred_at)
 
 
+# refusals a later try cannot change: the firing is dropped (with a warning), not retried
+_FOR_GOOD = ("invalid", "tenant_inactive", "plan_stale")
+
+# a delivery id is a unique key's part: one past this is refused, not indexed
+MAX_DELIVERY_ID = 255
+
+
 async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, deps: Deps) -> None:
     """Start the slot's run (`start` makes a repeated slot one run).
 
-    A firing that can never run (plan archived, inputs refused, the tenant suspended or
-    deleted) is dropped with a warning. Any other refusal (the plan version not approved
-    here yet: planning's two topics are not ordered with each other) goes back to the
-    consumer's retry tiers (`NotRunnableYet`).
+    A firing that can never run (plan archived or stale, inputs refused, the tenant
+    suspended or deleted) is dropped with a warning. Any other refusal (the plan version
+    not approved here yet: planning's two topics are not ordered with each other) goes
+    back to the consumer's retry tiers (`NotRunnableYet`).
     """
     fired = event.payload
     command = runs.StartRun(
@@ -121,19 +139,40 @@ async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, deps
         schedule_id=fired.schedule_id,
         due_at=fired.due_at,
     )
+    await _start(command, uow, deps, f"schedule {fired.schedule_id}: slot {fired.due_at}")
+
+
+async def trigger_fired(event: Envelope[TriggerFired], uow: ExecutionUow, deps: Deps) -> None:
+    """Start the delivery's run: one per (trigger, delivery) however often it comes, by
+    the same rules as a schedule's slot (`schedule_fired`)."""
+    fired = event.payload
+    what = f"trigger {fired.trigger_id}: delivery {fired.delivery_id[:MAX_DELIVERY_ID]!r}"
+    if len(fired.delivery_id) > MAX_DELIVERY_ID:
+        log.warning("%s not run: its id is past %d characters", what, MAX_DELIVERY_ID)
+        return
+    command = runs.StartRun(
+        plan_id=fired.plan_id,
+        plan_version=fired.plan_version,
+        inputs=dict(fired.inputs),
+        trigger=Trigger.EVENT if fired.kind == TriggerKind.WEBHOOK else Trigger.API,
+        trigger_id=fired.trigger_id,
+        delivery_id=fired.delivery_id,
+    )
+    await _start(command, uow, deps, what)
+
+
+async def _start(command: runs.StartRun, uow: ExecutionUow, deps: Deps, what: str) -> None:
     try:
         await runs.start(command, uow, deps)
     except RunError as exc:
-        # a suspended or deleted tenant's slot is not run, nor retried: it is dropped
-        retry = exc.code not in ("invalid", "tenant_inactive")
-        if retry and not await uow.plans.archived(fired.plan_id):
+        retry = exc.code not in _FOR_GOOD
+        if retry and not await uow.plans.archived(command.plan_id):
             raise NotRunnableYet(f"{exc.code}: {exc.message}") from exc
         log.warning(
-            "schedule %s: slot %s of plan %s v%s not run: %s (field %s)",
-            fired.schedule_id,
-            fired.due_at.isoformat(),
-            fired.plan_id,
-            fired.plan_version,
+            "%s of plan %s v%s not run: %s (field %s)",
+            what,
+            command.plan_id,
+            command.plan_version,
             exc.code,
             exc.field,
         )
@@ -142,6 +181,7 @@ async def schedule_fired(event: Envelope[ScheduleFired], uow: ExecutionUow, deps
 PLANS: Mapping[type[Payload], Handler] = {
     PlanApproved: plan_approved,
     PlanArchived: plan_archived,
+    PlanStale: plan_stale,
 }
 TOOLS: Mapping[type[Payload], Handler] = {
     ToolVersionPublished: tool_version_published,

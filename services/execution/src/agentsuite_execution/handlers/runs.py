@@ -38,6 +38,8 @@ class StartRun:
     trigger: Trigger = Trigger.API
     schedule_id: UUID | None = None
     due_at: datetime | None = None
+    trigger_id: UUID | None = None
+    delivery_id: str | None = None
     created_by: UUID | None = None
     parent_execution_id: UUID | None = None
     parent_step: str | None = None
@@ -47,21 +49,31 @@ class StartRun:
 async def start(command: StartRun, uow: ExecutionUow, deps: Deps) -> Run:
     """Create the execution and its steps, emit `execution.execution.started`; the run.
 
-    A schedule's slot (`schedule_id`, `due_at`) starts one run however often it fires:
-    a repeat returns the first run. Raises `RunError` when the plan version is not
-    approved here (or archived), or the inputs do not match the plan's inputs schema, or
-    (`tenant_inactive`) the tenant is suspended or deleted.
+    A schedule's slot (`schedule_id`, `due_at`) or a trigger's delivery (`trigger_id`,
+    `delivery_id`) starts one run however often it fires: a repeat returns the first run.
+    Raises `RunError` when the plan version is not approved here (or archived), or
+    (`plan_stale`) the plan is stale, or the inputs do not match the plan's inputs schema,
+    or (`tenant_inactive`) the tenant is suspended or deleted.
     """
     within_a_run = command.parent_execution_id is not None
     if not may_start(await uow.tenants.status(), within_a_run=within_a_run):
         raise RunError("tenant_inactive", "the tenant is suspended or deleted: no new run")
-    plan = await uow.plans.approved(command.plan_id, command.plan_version)
-    if plan is None:
+    found = await uow.plans.runnable(command.plan_id, command.plan_version)
+    if found is None:
         version = "" if command.plan_version is None else f" version {command.plan_version}"
         raise RunError(
             "plan_not_runnable",
             f"plan {command.plan_id}{version} is not approved here (or it is archived)",
             field="plan_version" if command.plan_version is not None else "plan_id",
+        )
+    plan, stale = found
+    # like a suspended tenant's, a stale plan's runs already going finish with the
+    # subplans they start: only a new run from outside is refused
+    if stale and not within_a_run:
+        raise RunError(
+            "plan_stale",
+            f"plan {command.plan_id} is stale (a requirement it cites changed): no new run "
+            "until a version of it is approved again",
         )
     problem = inputs_problem(plan.inputs_schema, command.inputs)
     if problem is not None:
@@ -86,6 +98,8 @@ async def start(command: StartRun, uow: ExecutionUow, deps: Deps) -> Run:
         "trigger": command.trigger,
         "schedule_id": command.schedule_id,
         "due_at": command.due_at,
+        "trigger_id": command.trigger_id,
+        "delivery_id": command.delivery_id,
         "inputs": command.inputs,
         "labels": command.labels,
         "budget": None if budget is None else budget.model_dump(mode="json"),

@@ -36,7 +36,7 @@ class Executions(Repository):
         self._open: dict[UUID, int] = {}
 
     async def add(self, values: dict[str, Any]) -> Run | None:
-        """Insert; None when the (schedule, slot) already has a run."""
+        """Insert; None when the (schedule, slot) or (trigger, delivery) already has a run."""
         query = (
             insert(executions)
             .values(tenant_id=self.session.info["tenant"], **values)
@@ -50,6 +50,14 @@ class Executions(Repository):
         await self.flush()
         query = select(*_COLUMNS).where(
             executions.c.schedule_id == schedule_id, executions.c.due_at == due_at
+        )
+        row = (await self.session.execute(query)).first()
+        return None if row is None else _run(row)
+
+    async def by_delivery(self, trigger_id: UUID, delivery_id: str) -> Run | None:
+        await self.flush()
+        query = select(*_COLUMNS).where(
+            executions.c.trigger_id == trigger_id, executions.c.delivery_id == delivery_id
         )
         row = (await self.session.execute(query)).first()
         return None if row is None else _run(row)

@@ -31,6 +31,10 @@ plans = Table(
     Column("archived", Boolean, nullable=False, server_default=text("false")),
     # newest approved version; null until one is
     Column("latest_approved", Integer, nullable=True),
+    # event times of the newest approval and the newest `planning.plan.stale` applied: the
+    # plan is stale while the second is not older than the first (any arrival order)
+    at_column("approved_at"),
+    at_column("stale_at"),
     at_column("updated_at", nullable=False),
     PrimaryKeyConstraint("tenant_id", "plan_id"),
 )

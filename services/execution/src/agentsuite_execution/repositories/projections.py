@@ -57,19 +57,40 @@ class Plans(Repository):
             .on_conflict_do_nothing()
         )
         head = pg_insert(plans).values(
-            tenant_id=tenant, plan_id=plan.plan_id, latest_approved=version, updated_at=at
+            tenant_id=tenant,
+            plan_id=plan.plan_id,
+            latest_approved=version,
+            approved_at=at,
+            updated_at=at,
         )
+        # greatest() skips nulls: each column keeps the newest of what was applied
         await self.session.execute(
             head.on_conflict_do_update(
                 index_elements=[plans.c.tenant_id, plans.c.plan_id],
                 set_={
-                    "latest_approved": head.excluded.latest_approved,
+                    "latest_approved": func.greatest(
+                        plans.c.latest_approved, head.excluded.latest_approved
+                    ),
+                    "approved_at": func.greatest(plans.c.approved_at, head.excluded.approved_at),
                     "updated_at": func.greatest(plans.c.updated_at, head.excluded.updated_at),
                 },
-                where=or_(
-                    plans.c.latest_approved.is_(None),
-                    plans.c.latest_approved < head.excluded.latest_approved,
-                ),
+            )
+        )
+
+    async def mark_stale(self, plan_id: UUID, at: datetime) -> None:
+        """The plan went stale at `at`: until an approval newer than that, no new run. A
+        stale event older than the newest approval (late, redelivered) changes nothing,
+        as `stale` compares the two times; one before any approval leaves a row behind."""
+        row = pg_insert(plans).values(
+            tenant_id=tenant_of(self), plan_id=plan_id, stale_at=at, updated_at=at
+        )
+        await self.session.execute(
+            row.on_conflict_do_update(
+                index_elements=[plans.c.tenant_id, plans.c.plan_id],
+                set_={
+                    "stale_at": func.greatest(plans.c.stale_at, row.excluded.stale_at),
+                    "updated_at": func.greatest(plans.c.updated_at, row.excluded.updated_at),
+                },
             )
         )
 
@@ -93,10 +114,22 @@ class Plans(Repository):
     ) -> PlanSnapshot | None:
         """Approved `version` (None: the latest approved); None when unknown, not
         approved, or the plan is archived."""
+        found = await self.runnable(plan_id, version, tenant_id=tenant_id)
+        return None if found is None else found[0]
+
+    async def runnable(
+        self, plan_id: UUID, version: int | None, *, tenant_id: UUID | None = None
+    ) -> tuple[PlanSnapshot, bool] | None:
+        """As `approved`, with whether the plan is stale (`planning.plan.stale` not
+        followed by a newer approval), in one read."""
         tenant = tenant_of(self, tenant_id)
         wanted = plans.c.latest_approved if version is None else version
+        stale = and_(
+            plans.c.stale_at.is_not(None),
+            or_(plans.c.approved_at.is_(None), plans.c.stale_at >= plans.c.approved_at),
+        )
         query = (
-            select(plan_versions.c.snapshot)
+            select(plan_versions.c.snapshot, stale.label("stale"))
             .select_from(
                 plans.join(
                     plan_versions,
@@ -113,10 +146,10 @@ class Plans(Repository):
                 plans.c.archived.is_(false()),
             )
         )
-        snapshot = await self.session.scalar(query)
-        if snapshot is None:
+        row = (await self.session.execute(query)).first()
+        if row is None:
             return None
-        return PlanSnapshot.model_validate(snapshot)
+        return PlanSnapshot.model_validate(row.snapshot), bool(row.stale)
 
     async def archived(self, plan_id: UUID, *, tenant_id: UUID | None = None) -> bool:
         query = select(plans.c.archived).where(

@@ -52,6 +52,9 @@ executions = Table(
     Column("trigger", String(16), nullable=False),
     uuid_column("schedule_id"),
     at_column("due_at"),
+    # the planning trigger and its delivery that started the run (one run per delivery)
+    uuid_column("trigger_id"),
+    Column("delivery_id", String(255), nullable=True),
     json_column("inputs", default="{}"),
     json_column("labels", default="{}"),
     # the Budget in force (null: unlimited), and the plan snapshot run
@@ -95,6 +98,7 @@ executions = Table(
     at_column("updated_at", nullable=False),
     PrimaryKeyConstraint("execution_id"),
     UniqueConstraint("tenant_id", "schedule_id", "due_at", name="uq_executions_schedule_slot"),
+    UniqueConstraint("tenant_id", "trigger_id", "delivery_id", name="uq_executions_delivery"),
     Index("ix_executions_tenant_created", "tenant_id", "created_at", "execution_id"),
     Index("ix_executions_parent", "parent_execution_id", "parent_step"),
     Index("ix_executions_root", "root_execution_id"),
