@@ -6,11 +6,13 @@ Every time here is aware; slots come out in UTC. A cron is read in the schedule'
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from agentsuite_contracts.planning import CatchUp, Overlap, ScheduleSpec
@@ -67,10 +69,10 @@ def timing(spec: ScheduleSpec, anchor: datetime) -> Timing:
             raise ScheduleError(field, "not a usable cron expression in this zone") from exc
         return Timing(cron=spec.cron, timezone=spec.timezone)
     if spec.interval_seconds is not None:
-        interval = timedelta(seconds=spec.interval_seconds)
-        if interval > MAX_INTERVAL:
+        # compared as a number first: timedelta() of a huge integer overflows
+        if spec.interval_seconds > MAX_INTERVAL.total_seconds():
             raise ScheduleError("interval_seconds", f"at most {MAX_INTERVAL.days} days")
-        return Timing(interval=interval, anchor=anchor)
+        return Timing(interval=timedelta(seconds=spec.interval_seconds), anchor=anchor)
     assert spec.at is not None
     if spec.at.tzinfo is None:
         raise ScheduleError("at", "must carry a time zone offset")
@@ -235,3 +237,74 @@ def overlap(
     if policy is Overlap.SKIP:
         return Verdict.SKIP
     return Verdict.QUEUE if queued < max_queued else Verdict.SKIP
+
+
+LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+MAX_INPUT_BYTES = 64_000
+
+
+def check_spec(spec: ScheduleSpec, now: datetime, *, past_at: bool = False) -> Timing:
+    """Everything a schedule's spec must be before it is stored (a ScheduleError naming
+    the field): one timing, a version or a label (one of them), an `at` not past (unless
+    `past_at`: an edit that leaves the timing alone)."""
+    if (spec.plan_version is None) == (spec.label is None):
+        raise ScheduleError("plan_version", "exactly one of plan_version and label is needed")
+    if spec.label is not None and not LABEL.fullmatch(spec.label):
+        raise ScheduleError("label", "a label is ^[a-z][a-z0-9_-]{0,39}$")
+    if spec.at is not None and spec.at.tzinfo is not None and spec.at <= now and not past_at:
+        raise ScheduleError("at", "a one-time run must be in the future")
+    found = timing(spec, now)
+    if next_after(found, now) is None and spec.at is None:
+        raise ScheduleError("cron" if spec.cron else "interval_seconds", "never comes due")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    id: UUID
+    tenant_id: UUID
+    spec: ScheduleSpec
+    anchor_at: datetime
+    last_due_at: datetime | None
+    next_due_at: datetime | None
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def plan_id(self) -> UUID:
+        return self.spec.plan_id
+
+    def timing(self) -> Timing:
+        return timing(self.spec, self.anchor_at)
+
+    def dealt_up_to(self) -> datetime:
+        """Slots after this one are not dealt with yet."""
+        return self.last_due_at or self.anchor_at
+
+
+class SlotState(StrEnum):
+    FIRED = "fired"
+    SKIPPED = "skipped"
+    QUEUED = "queued"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    schedule_id: UUID
+    due_at: datetime
+    state: SlotState
+    reason: str | None
+    plan_version: int | None
+    execution_id: UUID | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The version a slot runs, or why it runs nothing (`refused`: a code and a reason)."""
+
+    version: int | None = None
+    refused: str | None = None
