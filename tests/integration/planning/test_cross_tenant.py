@@ -29,6 +29,8 @@ async def test_tenant_b_sees_and_changes_nothing_of_tenant_a(service: Service) -
         url = PARAM.sub(a_item, path)
         for method in operations:
             body = {"name": "b's"} if method in ("post", "put", "patch") else None
+            if path.startswith("/v1/schedules") and body is not None:
+                body = {}  # a valid schedule patch: the route must answer 404, not 422
             r = await service.client.request(method, url, json=body, headers=auth(b))
             aimed.append(f"{method.upper()} {path}")
             assert r.status_code == 404, f"{method.upper()} {path}: {r.status_code} {r.text}"
