@@ -185,3 +185,30 @@ def test_due_then_next_never_fires_a_slot_twice(
     after = max(first.fire, default=start)
     second = due(t, max(after, now), later, policy)
     assert not set(first.fire) & set(second.fire)
+
+
+DST_ZONES = st.sampled_from(
+    ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Santiago"]
+)
+NAMED_HOURS = st.sampled_from(["30 2 * * *", "0 1-3 * * *", "15,45 0-4 * * *", "0 2 * * *"])
+# windows around the year's transitions, where gaps and folds are
+NEAR_DST = st.datetimes(
+    min_value=datetime(2026, 3, 1), max_value=datetime(2026, 11, 10), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cron=NAMED_HOURS, zone=DST_ZONES, start=NEAR_DST)
+def test_a_named_hour_never_fires_a_wall_time_twice_nor_loses_a_day(
+    cron: str, zone: str, start: datetime
+) -> None:
+    t = timing(spec(cron=cron, timezone=zone), start)
+    got = list(slots(t, start, start + timedelta(days=8), 500))
+    local = [s.astimezone(ZoneInfo(zone)) for s in got]
+    walls = [(d.date(), d.hour, d.minute) for d in local]
+    assert len(walls) == len(set(walls)), got  # a fold's repeated hour is not a second slot
+    assert all(a < b for a, b in itertools.pairwise(got))
+    days = {d.date() for d in local}
+    first, last = local[0].date(), local[-1].date()
+    # a day whose slots fall in a gap still has one (moved past the gap)
+    assert len(days) == (last - first).days + 1
