@@ -14,12 +14,34 @@ from aiokafka import AIOKafkaConsumer
 
 from agentsuite_contracts.topic_names import PLANNING_SCHEDULES_V1
 from tests.integration.planning.harness import SIGNER, Service
+from tests.integration.planning.harness import auth as plan_auth
+from tests.integration.planning.plans_support import body
 
 CAPS = ["plans:read", "schedules:write"]
 
 
 def auth(tenant: UUID, caps: list[str] | None = None) -> dict[str, str]:
     return SIGNER.auth(tenant, CAPS if caps is None else caps)
+
+
+async def plan(
+    service: Service, tenant: UUID, *, approve: bool = True, label: str | None = None
+) -> str:
+    """A plan of the tenant with version 1, approved (and labelled) unless told not to."""
+    made = await service.client.post("/v1/plans", json=body(), headers=plan_auth(tenant))
+    assert made.status_code == 201, made.text
+    plan_id: str = made.json()["id"]
+    if approve:
+        r = await service.client.post(
+            f"/v1/plans/{plan_id}/versions/1/approve", json={}, headers=plan_auth(tenant)
+        )
+        assert r.status_code == 200, r.text
+    if label is not None:
+        r = await service.client.put(
+            f"/v1/plans/{plan_id}/labels/{label}", json={"version": 1}, headers=plan_auth(tenant)
+        )
+        assert r.status_code == 200, r.text
+    return plan_id
 
 
 async def make(service: Service, tenant: UUID, **spec: Any) -> dict[str, Any]:

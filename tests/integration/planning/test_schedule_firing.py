@@ -4,17 +4,24 @@ outbox and on the real broker."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
+
+import pytest
 
 from agentsuite_cli.provision import ServiceDb
 from tests.integration.kafka_helpers import eventually
 from tests.integration.planning.harness import Service, make_settings, running
+from tests.integration.planning.harness import auth as plan_auth
+from tests.integration.planning.plans_support import body
 from tests.integration.planning.schedules_support import (
     auth,
     fired_in_outbox,
     fired_on_broker,
     make,
+    plan,
     slot_rows,
     unpublished,
 )
@@ -26,7 +33,12 @@ async def test_two_instances_and_a_restart_fire_every_slot_once(
     tenant = uuid4()
     settings = make_settings(service_db.url(pg_admin_url), kafka_bootstrap)
     made = await make(
-        service, tenant, plan_id=str(uuid4()), plan_version=1, interval_seconds=1, catch_up="all"
+        service,
+        tenant,
+        plan_id=await plan(service, tenant),
+        plan_version=1,
+        interval_seconds=1,
+        catch_up="all",
     )
     sid = made["id"]
 
@@ -66,7 +78,9 @@ async def test_two_instances_and_a_restart_fire_every_slot_once(
 async def test_a_one_time_run_fires_once_and_leaves_no_job(service: Service) -> None:
     tenant = uuid4()
     at = datetime.now(UTC) + timedelta(seconds=1)
-    made = await make(service, tenant, plan_id=str(uuid4()), plan_version=2, at=at.isoformat())
+    made = await make(
+        service, tenant, plan_id=await plan(service, tenant), plan_version=1, at=at.isoformat()
+    )
 
     async def one_slot() -> bool:
         return len(await slot_rows(service, made["id"])) == 1
@@ -81,24 +95,81 @@ async def test_a_one_time_run_fires_once_and_leaves_no_job(service: Service) -> 
     assert [r[0] for r in jobs] == ["done"]
 
 
-async def test_a_label_pointing_nowhere_records_the_slot_refused_and_emits_nothing(
+async def _archive(service: Service, tenant: UUID, plan_id: str) -> None:
+    r = await service.client.post(
+        f"/v1/plans/{plan_id}/archive", json={"reason": "old"}, headers=plan_auth(tenant)
+    )
+    assert r.status_code == 200, r.text
+
+
+async def _stale(service: Service, tenant: UUID, plan_id: str) -> None:
+    # what drift does when discovery contradicts a cited requirement (tested in test_drift)
+    await service.owner_sql("UPDATE plans SET stale = true WHERE id = :p", p=UUID(plan_id))
+
+
+@pytest.mark.parametrize(
+    ("approve", "target", "spoil", "reason"),
+    [
+        (True, {"label": "production"}, None, "label_unknown"),
+        (False, {"plan_version": 1}, None, "version_not_approved"),
+        (True, {"plan_version": 1}, _archive, "plan_archived"),
+        (True, {"plan_version": 1}, _stale, "plan_stale"),
+    ],
+)
+async def test_a_slot_that_may_not_run_is_recorded_refused_and_emits_nothing(
     service: Service,
+    approve: bool,
+    target: dict[str, Any],
+    spoil: Callable[[Service, UUID, str], Awaitable[None]] | None,
+    reason: str,
 ) -> None:
     tenant = uuid4()
+    plan_id = await plan(service, tenant, approve=approve)
+    if spoil is not None:
+        await spoil(service, tenant, plan_id)
     at = datetime.now(UTC) + timedelta(seconds=1)
-    made = await make(service, tenant, plan_id=str(uuid4()), label="production", at=at.isoformat())
+    made = await make(service, tenant, plan_id=plan_id, at=at.isoformat(), **target)
 
     async def one_slot() -> bool:
         return len(await slot_rows(service, made["id"])) == 1
 
     await eventually(one_slot, within=60)
-    assert [s[1] for s in await slot_rows(service, made["id"])] == ["refused"]
     slots = await service.client.get(f"/v1/schedules/{made['id']}/slots", headers=auth(tenant))
     assert slots.status_code == 200, slots.text
     [item] = slots.json()["items"]
-    assert item["state"] == "refused"
-    assert "label" in item["reason"]
+    assert (item["state"], item["reason"].split(":")[0]) == ("refused", reason)
     assert await fired_in_outbox(service, made["id"]) == 0
+
+
+async def test_a_label_is_read_when_the_slot_fires(service: Service) -> None:
+    tenant = uuid4()
+    plan_id = await plan(service, tenant, label="production")
+    edit = body(reason="v2")
+    assert (
+        await service.client.put(f"/v1/plans/{plan_id}", json=edit, headers=plan_auth(tenant))
+    ).status_code == 200
+    at = datetime.now(UTC) + timedelta(seconds=2)
+    made = await make(service, tenant, plan_id=plan_id, label="production", at=at.isoformat())
+    approved = await service.client.post(
+        f"/v1/plans/{plan_id}/versions/2/approve", json={}, headers=plan_auth(tenant)
+    )
+    assert approved.status_code == 200, approved.text
+    moved = await service.client.put(
+        f"/v1/plans/{plan_id}/labels/production",
+        json={"version": 2, "reason": "promote"},
+        headers=plan_auth(tenant),
+    )
+    assert moved.status_code == 200, moved.text
+
+    async def one_slot() -> bool:
+        return len(await slot_rows(service, made["id"])) == 1
+
+    await eventually(one_slot, within=60)
+    rows = await service.owner_sql(
+        "SELECT state, plan_version FROM schedule_slots WHERE schedule_id = :s",
+        s=UUID(made["id"]),
+    )
+    assert [tuple(r) for r in rows] == [("fired", 2)]
 
 
 async def test_catch_up_none_after_a_pause_fires_no_missed_slot(service: Service) -> None:
@@ -106,7 +177,7 @@ async def test_catch_up_none_after_a_pause_fires_no_missed_slot(service: Service
     made = await make(
         service,
         tenant,
-        plan_id=str(uuid4()),
+        plan_id=await plan(service, tenant),
         plan_version=1,
         interval_seconds=1,
         catch_up="none",

@@ -10,11 +10,11 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.integration.planning.harness import Service
-from tests.integration.planning.schedules_support import auth, make
+from tests.integration.planning.schedules_support import auth, make, plan
 
 
-def daily(**kw: Any) -> dict[str, Any]:
-    return {"plan_id": str(uuid4()), "plan_version": 1, "cron": "0 9 * * *", **kw}
+def daily(plan_id: str, change: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    return {"plan_id": plan_id, "plan_version": 1, "cron": "0 9 * * *"} | kw | (change or {})
 
 
 async def outbox_types(service: Service, schedule_id: str) -> list[str]:
@@ -26,7 +26,9 @@ async def outbox_types(service: Service, schedule_id: str) -> list[str]:
 
 async def test_a_schedule_is_created_read_edited_and_deleted(service: Service) -> None:
     tenant = uuid4()
-    made = await make(service, tenant, **daily(timezone="Europe/Berlin"))
+    made = await make(
+        service, tenant, **daily(await plan(service, tenant), timezone="Europe/Berlin")
+    )
     next_run = datetime.fromisoformat(made["next_run_at"])
     assert next_run.astimezone(UTC) > datetime.now(UTC)
     got = await service.client.get(f"/v1/schedules/{made['id']}", headers=auth(tenant))
@@ -72,7 +74,7 @@ async def test_a_retried_create_with_its_idempotency_key_makes_one_schedule(
 ) -> None:
     tenant = uuid4()
     headers = auth(tenant) | {"Idempotency-Key": uuid4().hex}
-    body = daily()
+    body = daily(await plan(service, tenant))
     first = await service.client.post("/v1/schedules", json=body, headers=headers)
     again = await service.client.post("/v1/schedules", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (201, 201)
@@ -83,7 +85,8 @@ async def test_a_retried_create_with_its_idempotency_key_makes_one_schedule(
 
 async def test_schedules_are_listed_a_page_at_a_time(service: Service) -> None:
     tenant = uuid4()
-    ids = [(await make(service, tenant, **daily()))["id"] for _ in range(3)]
+    plan_id = await plan(service, tenant)
+    ids = [(await make(service, tenant, **daily(plan_id)))["id"] for _ in range(3)]
     seen: list[str] = []
     url = "/v1/schedules?limit=2"
     while True:
@@ -122,13 +125,15 @@ PAST = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
         ({"inputs": {"x": "a\u0000b"}}, "inputs.x"),
         ({"overlap": "sometimes"}, "overlap"),
         ({"bogus": 1}, "bogus"),
+        ({"plan_id": str(uuid4())}, "plan_id"),
     ],
 )
 async def test_a_hostile_spec_is_a_422_naming_the_field(
     service: Service, change: dict[str, Any], field: str
 ) -> None:
     tenant = uuid4()
-    r = await service.client.post("/v1/schedules", json=daily(**change), headers=auth(tenant))
+    spec = daily(await plan(service, tenant, approve=False), change)
+    r = await service.client.post("/v1/schedules", json=spec, headers=auth(tenant))
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
@@ -140,11 +145,12 @@ async def test_a_hostile_spec_is_a_422_naming_the_field(
 
 async def test_reads_need_plans_read_and_writes_schedules_write(service: Service) -> None:
     tenant = uuid4()
+    plan_id = await plan(service, tenant)
     r = await service.client.post(
-        "/v1/schedules", json=daily(), headers=auth(tenant, ["plans:read"])
+        "/v1/schedules", json=daily(plan_id), headers=auth(tenant, ["plans:read"])
     )
     assert r.status_code == 403, r.text
-    made = await make(service, tenant, **daily())
+    made = await make(service, tenant, **daily(plan_id))
     r = await service.client.get(
         f"/v1/schedules/{made['id']}", headers=auth(tenant, ["schedules:write"])
     )
@@ -157,7 +163,7 @@ async def test_reads_need_plans_read_and_writes_schedules_write(service: Service
 
 async def test_another_tenant_finds_no_schedule_and_changes_none(service: Service) -> None:
     a, b = uuid4(), uuid4()
-    made = await make(service, a, **daily())
+    made = await make(service, a, **daily(await plan(service, a)))
     url = f"/v1/schedules/{made['id']}"
     version = {"If-Match": '"1"'}
     for method, path, body in [

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from agentsuite_kit.db import UnitOfWork
 from agentsuite_kit.db.scoped import ScopedConnection
-from agentsuite_planning.repositories.items import Items
-from agentsuite_planning.repositories.schedule_ports import NoRuns, PinnedOnly
-from agentsuite_planning.repositories.schedules import Schedules
+from agentsuite_planning.repositories.catalog import Catalog
+from agentsuite_planning.repositories.citations import Citations
+from agentsuite_planning.repositories.labels import Labels
+from agentsuite_planning.repositories.plans import Plans, Versions
+from agentsuite_planning.repositories.prices import Prices
+from agentsuite_planning.repositories.runs import Runs
+from agentsuite_planning.repositories.schedules import Schedules, ScheduleTargets
 from agentsuite_planning.repositories.tenants import Tenants
 
 
 class PlanningUow(UnitOfWork):
     def bind(self, session: ScopedConnection) -> None:
         super().bind(session)
-        self.items = Items(session)
+        self.plans = Plans(session)
+        self.versions = Versions(session)
+        self.labels = Labels(session)
         self.tenants = Tenants(session)
-        # schedules (plan-schedules); `runs` and `schedule_targets` are placeholders until
-        # plan-feeds and plan-service bind theirs under these names
+        # --- feeds (plan-feeds) ---
+        self.catalog = Catalog(session)
+        self.prices = Prices(session)
+        self.runs = Runs(session)
+        # the forecast's past runs: `uow.history.of(plan_id)` (DESIGN.md's contract)
+        self.history = self.runs
+        self.citations = Citations(session)
+        # --- schedules (plan-schedules) ---
         self.schedules = Schedules(session)
-        self.runs = NoRuns(session)
-        self.schedule_targets = PinnedOnly(session)
+        self.schedule_targets = ScheduleTargets(session)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_planning.api import items, schedules
+from agentsuite_planning.api import labels, plans, schedules
 
-ROUTERS: list[APIRouter] = [items.routes, schedules.routes]
+ROUTERS: list[APIRouter] = [plans.routes, labels.routes, schedules.routes]

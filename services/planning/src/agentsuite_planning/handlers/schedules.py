@@ -104,6 +104,8 @@ async def create_schedule(command: CreateSchedule, uow: PlanningUow, deps: Deps)
     tenant_id = await _writable(uow)
     at = now()
     _checked(command.spec, at)
+    if not await uow.schedule_targets.exists(command.spec.plan_id):
+        raise Invalid("plan_not_found", "no such plan in this tenant", field="plan_id")
     draft = Schedule(
         id=uuid4(),
         tenant_id=tenant_id,
@@ -191,7 +193,8 @@ async def slot_job(job: Job, uow: PlanningUow, deps: Deps) -> None:
     # the job came due by the database's clock: its slot is due even if ours lags
     at = max(now(), job.run_at)
     found = due(s.timing(), s.dealt_up_to(), at, s.spec.catch_up)
-    fired_now = 0
+    # a run's end that came before its start left its queued slot waiting: it goes first
+    fired_now = await _drain(uow, s) if s.spec.overlap is Overlap.QUEUE else 0
     for slot in found.fire:
         fired_now += await _deal(uow, s, slot, fired_now)
     if found.missed:
@@ -245,13 +248,21 @@ def _emit_fired(uow: PlanningUow, s: Schedule, due_at: datetime, version: int) -
     )
 
 
-async def schedule_run_finished(schedule_id: UUID, uow: PlanningUow) -> None:
-    """A run of the schedule finished (plan-feeds calls this from its execution projection,
-    in the same transaction): the oldest queued slot fires once no run is left going."""
-    s = await uow.schedules.get(schedule_id, lock=True)
-    if s is None or await uow.runs.open_for_schedule(schedule_id) > 0:
-        return
-    while (slot := await uow.schedules.oldest_queued(schedule_id)) is not None:
+async def run_ended(execution_id: UUID, uow: PlanningUow) -> None:
+    """A run ended (the feeds' execution projection calls this in its transaction): if a
+    schedule started it, that schedule's oldest queued slot fires once no run is going."""
+    schedule_id = await uow.runs.schedule_of(execution_id)
+    if schedule_id is not None:
+        s = await uow.schedules.get(schedule_id, lock=True)
+        if s is not None:
+            await _drain(uow, s)
+
+
+async def _drain(uow: PlanningUow, s: Schedule) -> int:
+    """Fire the oldest queued slot when no run of the schedule is going; 1 if one fired."""
+    if await uow.runs.open_for_schedule(s.id) > 0:
+        return 0
+    while (slot := await uow.schedules.oldest_queued(s.id)) is not None:
         target = await uow.schedule_targets.resolve(s.plan_id, s.spec.plan_version, s.spec.label)
         if target.version is None:
             await uow.schedules.settle_queued(
@@ -262,7 +273,8 @@ async def schedule_run_finished(schedule_id: UUID, uow: PlanningUow) -> None:
             s.id, slot.due_at, SlotState.FIRED, plan_version=target.version
         ):
             _emit_fired(uow, s, slot.due_at, target.version)
-        return
+            return 1
+    return 0
 
 
 def jobs(deps: Deps) -> dict[str, Handler[PlanningUow]]:

@@ -13,8 +13,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from agentsuite_contracts.planning import ScheduleSpec
 from agentsuite_kit.db import Repository
 from agentsuite_kit.http.pagination import CursorValue
-from agentsuite_planning.domain.schedules import Schedule, Slot, SlotState
-from agentsuite_planning.repositories.tables import schedule_slots, schedules
+from agentsuite_planning.domain.schedules import Schedule, Slot, SlotState, Target
+from agentsuite_planning.repositories.tables import (
+    plan_labels,
+    plan_versions,
+    plans,
+    schedule_slots,
+    schedules,
+)
 
 _SCHEDULE = select(schedules)
 _SLOT = select(schedule_slots)
@@ -213,3 +219,43 @@ class Schedules(Repository):
         if after is not None:
             query = query.where(schedule_slots.c.due_at < after[0])
         return [_slot(r) for r in (await self.session.execute(query)).all()]
+
+
+class ScheduleTargets(Repository):
+    """What a slot runs, read when it fires from plan-service's tables: the pinned version
+    or the label's, if the plan may run it now."""
+
+    async def exists(self, plan_id: UUID) -> bool:
+        found = await self.session.scalar(select(plans.c.id).where(plans.c.id == plan_id))
+        return found is not None
+
+    async def resolve(self, plan_id: UUID, version: int | None, label: str | None) -> Target:
+        plan = (
+            await self.session.execute(
+                select(plans.c.status, plans.c.stale).where(plans.c.id == plan_id)
+            )
+        ).first()
+        if plan is None:
+            return Target(refused=f"plan_unknown: no plan {plan_id}")
+        if plan.status == "archived":
+            return Target(refused="plan_archived: the plan is archived")
+        if plan.stale:
+            return Target(
+                refused="plan_stale: a requirement it cites changed; re-approve a version"
+            )
+        if version is None:
+            version = await self.session.scalar(
+                select(plan_labels.c.version).where(
+                    plan_labels.c.plan_id == plan_id, plan_labels.c.name == label
+                )
+            )
+            if version is None:
+                return Target(refused=f"label_unknown: label {label!r} points at no version")
+        approved = await self.session.scalar(
+            select(plan_versions.c.approved_at).where(
+                plan_versions.c.plan_id == plan_id, plan_versions.c.version == version
+            )
+        )
+        if approved is None:
+            return Target(refused=f"version_not_approved: version {version} is not approved")
+        return Target(version=version)
