@@ -17,7 +17,8 @@ from agentsuite_contracts.planning import PlanStale, Requirement
 from agentsuite_contracts.topic_names import DISCOVERY_SESSIONS_V1
 from agentsuite_planning.handlers.drift import record_approval
 from tests.integration.planning.feeds_support import applied, at, dead_letter, deliveries, envelope
-from tests.integration.planning.harness import Service, send
+from tests.integration.planning.harness import Service, auth, send
+from tests.integration.planning.plans_support import body, step
 
 pytestmark = pytest.mark.integration
 GROUP = "planning.drift"
@@ -171,3 +172,27 @@ async def test_a_poison_extraction_is_dead_lettered(service: Service) -> None:
     await send(service.kafka, DISCOVERY_SESSIONS_V1, [tenantless])
     letter = await dead_letter(service, GROUP, tenantless.id)
     assert letter.reason == "invalid"
+
+
+async def test_the_plan_row_turns_stale_and_reapproval_clears_it(service: Service) -> None:
+    tenant, session, cited = uuid4(), uuid4(), uuid4()
+    requirement = {"key": "budget", "session_id": str(session), "extraction_id": str(cited)}
+    plan = body(step("a", ms=10)) | {"requirements": [requirement]}
+    made = await service.client.post("/v1/plans", json=plan, headers=auth(tenant))
+    assert made.status_code == 201, made.text
+    plan_id = UUID(made.json()["id"])
+    r = await service.client.post(
+        f"/v1/plans/{plan_id}/versions/1/approve", json={}, headers=auth(tenant)
+    )
+    assert r.status_code == 200, r.text
+    # what the approve handler does in its unit of work
+    await approve(service, tenant, plan_id, 1, [Requirement.model_validate(requirement)])
+
+    sent = [
+        envelope("discovery", extraction(session, "budget", Relation.REVISES, cited), tenant, at(1))
+    ]
+    await send(service.kafka, DISCOVERY_SESSIONS_V1, sent)
+    await applied(service, GROUP, sent)
+    got = await service.client.get(f"/v1/plans/{plan_id}", headers=auth(tenant))
+    assert got.json()["stale"] is True
+    assert [s.version for s in await stale_events(service, tenant, plan_id)] == [1]

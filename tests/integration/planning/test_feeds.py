@@ -277,7 +277,7 @@ async def test_prices_runs_and_costs_end_as_applied_once(service: Service, seed:
         )
         assert await uow.runs.open_for_schedule(schedule) == 1
     async with service.deps.runtime.uow(other) as uow:
-        assert await uow.history.of(plan) == History()
+        assert await uow.history.of(plan) == History(run_costs=[], step_costs={})
         assert await uow.runs.open_for_schedule(schedule) == 1
 
 
@@ -306,3 +306,23 @@ async def test_poison_events_are_dead_lettered_and_the_next_applied(service: Ser
             await uow.catalog.lookup(Refs(frozenset({"fine.tool"}), NONE, frozenset(), NONE))
         ).tools
     assert found["fine.tool"].latest == "1.0.0"
+
+
+async def test_a_draft_revision_of_a_published_template_keeps_it_published(
+    service: Service,
+) -> None:
+    tenant, template = uuid4(), uuid4()
+    spec = TemplateSpec(key="kept", name="Kept", version=1, definition={"phases": []})
+    draft = spec.model_copy(update={"version": 2, "name": "Being edited"})
+    events = timeline(
+        "catalog",
+        tenant,
+        [
+            TemplatePublished(template_id=template, key="kept", version=1, spec=spec),
+            TemplateUpdated(template_id=template, spec=draft, status=CatalogStatus.DRAFT),
+        ],
+    )
+    await send(service.kafka, CATALOG_TEMPLATES_V1, events)
+    await applied(service, "planning.catalog-templates", events)
+    async with service.deps.runtime.uow(tenant) as uow:
+        assert await uow.catalog.published_templates() == [spec]

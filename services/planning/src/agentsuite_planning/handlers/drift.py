@@ -46,6 +46,11 @@ async def extraction_recorded(event: Envelope[ExtractionRecorded], uow: Planning
             )
             for d in items
         ]
+        plan = await uow.plans.get(plan_id, lock=True)
+        # the plan row says stale only while the version drifted is its approved one (an
+        # approval that raced this event recorded newer citations: nothing matched then)
+        if plan is not None and plan.approved_version == version and not plan.stale:
+            await uow.plans.change(plan_id, stale=True)
         uow.emit(PlanStale(plan_id=plan_id, version=version, causes=causes))
 
 

@@ -99,6 +99,10 @@ async def template_revised(
 ) -> None:
     check_envelope(event)
     p = event.payload
+    if p.status != CatalogStatus.PUBLISHED:
+        # a draft revision is nothing to plan from, and the published one stays in use
+        # while it is edited (a deprecation has its own event)
+        return
     await uow.catalog.put_template(
         p.template_id,
         p.spec.key,
