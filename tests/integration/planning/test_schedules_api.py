@@ -178,3 +178,31 @@ async def test_another_tenant_finds_no_schedule_and_changes_none(service: Servic
         "SELECT version, spec->>'enabled' FROM schedules WHERE id = :s", s=UUID(made["id"])
     )
     assert [tuple(r) for r in rows] == [(1, "true")]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"cron": "0 25 * * *"}, "cron"),
+        ({"timezone": "Nowhere/City"}, "timezone"),
+        ({"interval_seconds": 5}, "cron"),  # two timings: the old cron is still there
+        ({"plan_id": str(uuid4())}, "plan_id"),
+        ({"label": "prod", "plan_version": None, "cron": None}, "cron"),
+    ],
+)
+async def test_a_hostile_edit_is_a_422_naming_the_field_and_changes_nothing(
+    service: Service, change: dict[str, Any], field: str
+) -> None:
+    tenant = uuid4()
+    made = await make(service, tenant, **daily(await plan(service, tenant)))
+    r = await service.client.patch(
+        f"/v1/schedules/{made['id']}", json=change, headers=auth(tenant) | {"If-Match": '"1"'}
+    )
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    named = problem.get("field") or ".".join(str(p) for p in problem["errors"][0]["loc"][1:])
+    assert named == field, problem
+    rows = await service.owner_sql(
+        "SELECT version FROM schedules WHERE id = :s", s=UUID(made["id"])
+    )
+    assert rows[0][0] == 1
