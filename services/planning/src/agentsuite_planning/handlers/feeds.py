@@ -41,6 +41,7 @@ from agentsuite_contracts.llm import ModelRegistered, ModelRetired
 from agentsuite_kit.errors import Invalid
 from agentsuite_kit.messaging.consistency import check_envelope
 from agentsuite_planning.domain.forecast import Price
+from agentsuite_planning.handlers.schedules import run_ended
 from agentsuite_planning.uow import PlanningUow
 
 Handler = Callable[[Envelope[Any], PlanningUow], Awaitable[None]]
@@ -196,6 +197,8 @@ async def execution_ended(
     p = event.payload
     usage = None if isinstance(p, ExecutionCancelled) else p.usage
     await uow.runs.state(p.execution_id, "finished", _cost(usage), event.occurred_at)
+    # a queued slot of the run's schedule may fire now (plan-schedules)
+    await run_ended(p.execution_id, uow)
 
 
 async def execution_resumed(event: Envelope[ExecutionResumed], uow: PlanningUow) -> None:
