@@ -306,3 +306,50 @@ async def test_poison_events_are_dead_lettered_and_the_next_applied(service: Ser
             await uow.catalog.lookup(Refs(frozenset({"fine.tool"}), NONE, frozenset(), NONE))
         ).tools
     assert found["fine.tool"].latest == "1.0.0"
+
+
+async def test_a_draft_revision_of_a_published_template_keeps_it_published(
+    service: Service,
+) -> None:
+    tenant, template = uuid4(), uuid4()
+    spec = TemplateSpec(key="kept", name="Kept", version=1, definition={"phases": []})
+    draft = spec.model_copy(update={"version": 2, "name": "Being edited"})
+    events = timeline(
+        "catalog",
+        tenant,
+        [
+            TemplatePublished(template_id=template, key="kept", version=1, spec=spec),
+            TemplateUpdated(template_id=template, spec=draft, status=CatalogStatus.DRAFT),
+        ],
+    )
+    await send(service.kafka, CATALOG_TEMPLATES_V1, events)
+    await applied(service, "planning.catalog-templates", events)
+    async with service.deps.runtime.uow(tenant) as uow:
+        assert await uow.catalog.published_templates() == [spec]
+
+
+async def test_values_past_the_columns_bounds_are_dead_lettered_as_invalid(
+    service: Service,
+) -> None:
+    tenant = uuid4()
+    long_name = "t" * 201
+    tool = envelope(
+        "catalog",
+        ToolPublished(
+            tool_id=uuid4(), name=long_name, version="1.0.0", spec=tool_spec(long_name, "1.0.0")
+        ),
+        tenant,
+        at(1),
+    )
+    run = uuid4()
+    step = envelope(
+        "execution",
+        StepSucceeded(execution_id=run, step="s" * 201, attempt=1, duration_ms=1, usage=usage(5)),
+        tenant,
+        at(1),
+    )
+    await send(service.kafka, CATALOG_TOOLS_V1, [tool])
+    await send(service.kafka, EXECUTION_EXECUTIONS_V1, [step])
+    for group, poison in (("planning.catalog-tools", tool), ("planning.executions", step)):
+        letter = await dead_letter(service, group, poison.id)
+        assert (letter.reason, letter.error.split(":")[0]) == ("invalid", "too_long"), letter

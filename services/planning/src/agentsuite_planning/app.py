@@ -12,7 +12,7 @@ from agentsuite_kit.service import ServiceSpec
 from agentsuite_planning.api import ROUTERS
 from agentsuite_planning.consumers import consumers
 from agentsuite_planning.deps import Deps
-from agentsuite_planning.handlers import drafting
+from agentsuite_planning.handlers import drafting, schedules
 from agentsuite_planning.settings import PlanningSettings
 from agentsuite_planning.uow import PlanningUow
 
@@ -24,7 +24,7 @@ def build(settings: PlanningSettings, *, keyset: JwksKeySet | None = None) -> Fa
         settings,
         uow=PlanningUow,
         consumers=consumers(deps),
-        jobs={**drafting.jobs(deps)},
+        jobs={**drafting.jobs(deps), **schedules.jobs(deps)},
         keyset=keyset,
     )
     app = deps.runtime.app(title="planning", version="1", routers=ROUTERS)

@@ -11,6 +11,7 @@ from agentsuite_planning.repositories.labels import Labels
 from agentsuite_planning.repositories.plans import Plans, Versions
 from agentsuite_planning.repositories.prices import Prices
 from agentsuite_planning.repositories.runs import Runs
+from agentsuite_planning.repositories.schedules import Schedules, ScheduleTargets
 from agentsuite_planning.repositories.templates import Templates
 from agentsuite_planning.repositories.tenants import Tenants
 
@@ -32,3 +33,6 @@ class PlanningUow(UnitOfWork):
         # drafting (owner: plan-drafting)
         self.drafts = Drafts(session)
         self.templates = Templates(session)
+        # --- schedules (plan-schedules) ---
+        self.schedules = Schedules(session)
+        self.schedule_targets = ScheduleTargets(session)

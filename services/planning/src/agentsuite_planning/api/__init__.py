@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_planning.api import drafts, labels, plans
+from agentsuite_planning.api import drafts, labels, plans, schedules
 
-ROUTERS: list[APIRouter] = [plans.routes, labels.routes, drafts.routes]
+ROUTERS: list[APIRouter] = [plans.routes, labels.routes, drafts.routes, schedules.routes]

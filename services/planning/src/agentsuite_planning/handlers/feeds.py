@@ -41,14 +41,28 @@ from agentsuite_contracts.llm import ModelRegistered, ModelRetired
 from agentsuite_kit.errors import Invalid
 from agentsuite_kit.messaging.consistency import check_envelope
 from agentsuite_planning.domain.forecast import Price
+from agentsuite_planning.handlers.schedules import run_ended
 from agentsuite_planning.uow import PlanningUow
 
 Handler = Callable[[Envelope[Any], PlanningUow], Awaitable[None]]
+
+# the feeds' columns (`repositories/feeds_tables.py`): past them an event is no producer's
+# (catalog's own bounds are tighter), and the insert would fail on every retry
+BOUNDS = {"name": 200, "version": 100, "key": 200, "model": 200, "step": 200, "trigger": 40}
+
+
+def bounded(**values: str) -> None:
+    """Raise `Invalid` (dead-lettered at once) for a value past its column's bound."""
+    for field, value in values.items():
+        limit = BOUNDS[field]
+        if len(value) > limit:
+            raise Invalid("too_long", f"{field} is over {limit} characters", field=field)
 
 
 async def tool_version_published(event: Envelope[ToolVersionPublished], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.spec.name, version=p.spec.version)
     await uow.catalog.add_tool_version(
         p.spec.name, p.spec.version, p.tool_id, dict(p.spec.input_schema), event.occurred_at
     )
@@ -57,6 +71,7 @@ async def tool_version_published(event: Envelope[ToolVersionPublished], uow: Pla
 async def tool_version_deprecated(event: Envelope[ToolVersionDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.spec.name, version=p.spec.version)
     await uow.catalog.deprecate_tool_version(
         p.spec.name, p.spec.version, p.tool_id, dict(p.spec.input_schema), event.occurred_at
     )
@@ -65,6 +80,7 @@ async def tool_version_deprecated(event: Envelope[ToolVersionDeprecated], uow: P
 async def tool_published(event: Envelope[ToolPublished], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.name, version=p.version)
     if p.spec is not None:
         # the head's version is published: stored here too when its own event is late
         await uow.catalog.add_tool_version(
@@ -76,12 +92,14 @@ async def tool_published(event: Envelope[ToolPublished], uow: PlanningUow) -> No
 async def tool_deprecated(event: Envelope[ToolDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.name)
     await uow.catalog.put_tool_head(p.name, p.tool_id, None, True, event.occurred_at)
 
 
 async def agent_revised(event: Envelope[AgentCreated | AgentUpdated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.spec.name)
     await uow.catalog.put_agent_revision(
         p.spec.name, p.spec.version, p.agent_id, CatalogStatus(p.status).value, event.occurred_at
     )
@@ -90,6 +108,7 @@ async def agent_revised(event: Envelope[AgentCreated | AgentUpdated], uow: Plann
 async def agent_deprecated(event: Envelope[AgentDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(name=p.name)
     await uow.catalog.deprecate_agent(p.name, p.agent_id, event.occurred_at)
 
 
@@ -98,6 +117,11 @@ async def template_revised(
 ) -> None:
     check_envelope(event)
     p = event.payload
+    if p.status != CatalogStatus.PUBLISHED:
+        # a draft revision is nothing to plan from, and the published one stays in use
+        # while it is edited (a deprecation has its own event)
+        return
+    bounded(key=p.spec.key)
     await uow.catalog.put_template(
         p.template_id,
         p.spec.key,
@@ -111,6 +135,7 @@ async def template_revised(
 async def template_published(event: Envelope[TemplatePublished], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(key=p.key)
     await uow.catalog.put_template(
         p.template_id, p.key, p.version, CatalogStatus.PUBLISHED.value, p.spec, event.occurred_at
     )
@@ -119,6 +144,7 @@ async def template_published(event: Envelope[TemplatePublished], uow: PlanningUo
 async def template_deprecated(event: Envelope[TemplateDeprecated], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(key=p.key)
     version = 1 if p.spec is None else p.spec.version
     await uow.catalog.put_template(
         p.template_id, p.key, version, CatalogStatus.DEPRECATED.value, p.spec, event.occurred_at
@@ -128,6 +154,7 @@ async def template_deprecated(event: Envelope[TemplateDeprecated], uow: Planning
 async def model_registered(event: Envelope[ModelRegistered], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(model=p.model)
     if p.input_price.currency != p.output_price.currency:
         # one price row holds one currency; nothing a retry changes
         raise Invalid(
@@ -146,6 +173,7 @@ async def model_registered(event: Envelope[ModelRegistered], uow: PlanningUow) -
 
 async def model_retired(event: Envelope[ModelRetired], uow: PlanningUow) -> None:
     check_envelope(event)
+    bounded(model=event.payload.model)
     await uow.prices.put(event.payload.model, None, event.occurred_at)
 
 
@@ -156,6 +184,7 @@ def _cost(usage: Usage | None) -> int | None:
 async def execution_started(event: Envelope[ExecutionStarted], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(trigger=str(p.trigger))
     await uow.runs.started(
         p.execution_id, p.plan_id, p.plan_version, p.schedule_id, str(p.trigger), event.occurred_at
     )
@@ -168,6 +197,8 @@ async def execution_ended(
     p = event.payload
     usage = None if isinstance(p, ExecutionCancelled) else p.usage
     await uow.runs.state(p.execution_id, "finished", _cost(usage), event.occurred_at)
+    # a queued slot of the run's schedule may fire now (plan-schedules)
+    await run_ended(p.execution_id, uow)
 
 
 async def execution_resumed(event: Envelope[ExecutionResumed], uow: PlanningUow) -> None:
@@ -179,6 +210,7 @@ async def execution_resumed(event: Envelope[ExecutionResumed], uow: PlanningUow)
 async def step_succeeded(event: Envelope[StepSucceeded], uow: PlanningUow) -> None:
     check_envelope(event)
     p = event.payload
+    bounded(step=p.step)
     cost = _cost(p.usage)
     if cost is not None:
         await uow.runs.step_cost(p.execution_id, p.step, cost, event.occurred_at)

@@ -19,6 +19,9 @@ from agentsuite_contracts.planning import Requirement
 from agentsuite_kit.db.repository import Repository, tenant_of
 from agentsuite_planning.repositories.tables import citations
 
+# `citations.requirement`'s bound
+MAX_KEY = 200
+
 
 @dataclass(frozen=True)
 class Drifted:
@@ -50,7 +53,9 @@ class Citations(Repository):
                 "extraction_id": r.extraction_id,
             }
             for r in requirements
-            if r.session_id is not None
+            # a key past the column is no discovery obligation's (those are at most 64
+            # characters): nothing could ever contradict it, and approval must not fail
+            if r.session_id is not None and len(r.key) <= MAX_KEY
         ]
         if rows:
             await self.session.execute(pg_insert(citations).on_conflict_do_nothing(), rows)

@@ -93,6 +93,16 @@ class Runs(Repository):
             )
         )
 
+    async def schedule_of(self, execution_id: UUID) -> UUID | None:
+        """The schedule whose slot started the run (None: not a scheduled run, or its
+        `started` has not come yet)."""
+        found: UUID | None = await self.session.scalar(
+            select(runs.c.schedule_id).where(
+                runs.c.tenant_id == tenant_of(self), runs.c.execution_id == execution_id
+            )
+        )
+        return found
+
     async def open_for_schedule(self, schedule_id: UUID) -> int:
         """Runs of the schedule not finished yet (the overlap policy)."""
         query = select(func.count()).where(
