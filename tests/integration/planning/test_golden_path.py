@@ -6,7 +6,8 @@ new version with a reason; the diff names the change) -> validates -> approves
 (`plans:approve`) -> execution, consuming `planning.plan.approved`, runs the pinned
 version through its API to completion. Then the session is reopened and a turn
 contradicts a requirement the plan cites -> the plan goes stale in planning and in
-execution, which refuses a new run (409 `plan_stale`) -> re-approval -> a run again.
+execution, which refuses a new run (409 `plan_stale`) -> re-approval -> a run again, and
+one more from a one-time schedule of the pinned version.
 
 Every wait is on a condition with a generous deadline; nothing is timed."""
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -305,6 +307,24 @@ async def contradict(story: Story, sid: str) -> None:
     assert channel["status"] == "contested", view
 
 
+async def scheduled_run(story: Story, plan_id: UUID) -> dict[str, Any]:
+    """A one-time schedule of version 2 (planning's durable job fires its slot on
+    `planning.schedules.v1`, execution starts the run): the run, once it has ended."""
+    at = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
+    body = {"plan_id": str(plan_id), "plan_version": 2, "at": at}
+    client = story.services.planning.client
+    made = await ok(client.post("/v1/schedules", json=body, headers=story.plans), 201)
+    found: dict[str, Any] = {}
+
+    async def started() -> bool:
+        page = await ok(story.services.execution.client.get("/v1/executions", headers=story.runs))
+        found.update(next((r for r in page["items"] if r["schedule_id"] == made["id"]), {}))
+        return bool(found)
+
+    await until("the schedule's run in execution", started)
+    return await run_view(story.services, story.runs, found["execution_id"])
+
+
 async def test_discovery_to_a_completed_run_then_drift_and_reapproval(services: Stack) -> None:
     story = Story(services)
     await scripted_gateway(services, story.tenant, story.tag)
@@ -349,3 +369,11 @@ async def test_discovery_to_a_completed_run_then_drift_and_reapproval(services: 
     rerun = await run_to_the_end(story, plan_id)
     assert (rerun["status"], rerun["plan_version"]) == ("completed", 2), rerun
     assert rerun["execution_id"] != run["execution_id"]
+
+    # and once more from a one-time schedule of the pinned version
+    scheduled = await scheduled_run(story, plan_id)
+    assert (scheduled["status"], scheduled["plan_version"], scheduled["trigger"]) == (
+        "completed",
+        2,
+        "schedule",
+    ), scheduled
