@@ -98,6 +98,9 @@ BROKER_INDEPENDENT: dict[str, str] = {
     "llm_gateway/test_recorder.py": "the recorder's batches and rollups: PostgreSQL",
     "llm_gateway/test_hostile_budget_settle.py": "settlement of answered calls: rows",
     "llm_gateway/test_startup.py": "schema drift and RLS at start: PostgreSQL",
+    # planning: the golden path (discovery -> draft -> approval -> a run, then drift) runs
+    # on a broker of its own, started by the test, so lane 2's Apache Kafka never sees it
+    "planning/test_golden_path.py": "the golden path on its own embedded broker: HTTP, rows",
     # the kit, on the sample service's database
     "test_jwt.py": "JWT verification against a JWKS server: HTTP",
     "test_jwks_refresh.py": "the key set's refresh over time: HTTP",

@@ -22,6 +22,13 @@ from dataclasses import dataclass, field
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_contracts.steps import PlanStep, StepKind
 
+# execution's builtin tools: a plan names them `builtin.<name>` and they run without a
+# catalog entry, so planning takes them as known and pins no catalog version for them
+# (execution's unit test holds this set to the builtins it ships)
+BUILTIN_TOOLS: frozenset[str] = frozenset(
+    f"builtin.{name}" for name in ("noop", "echo", "sleep", "fail", "merge", "template")
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:

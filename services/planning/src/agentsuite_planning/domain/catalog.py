@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agentsuite_contracts.steps import AgentStep, PlanStep, ToolStep
+from agentsuite_kit.plans import BUILTIN_TOOLS
 from agentsuite_planning.domain.bindings import Memo, binding_issues
 from agentsuite_planning.domain.lookup import Lookup
 
@@ -30,6 +31,8 @@ def check_catalog(
 
 
 def _tool(key: str, spec: ToolStep, where: str, lookup: Lookup, add: Add, memo: Memo) -> None:
+    if spec.tool in BUILTIN_TOOLS:
+        return  # execution's own, with no catalog entry or schema to check against
     entry = lookup.tools.get(spec.tool)
     if entry is None:
         add("unknown_tool", f"no tool {spec.tool!r} in the catalog", key, f"{where}.tool")

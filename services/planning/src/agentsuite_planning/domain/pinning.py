@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_kit.errors import Invalid
+from agentsuite_kit.plans import BUILTIN_TOOLS
 from agentsuite_planning.domain.lookup import Lookup
 
 
@@ -16,7 +17,8 @@ def pin(plan: PlanSnapshot, lookup: Lookup) -> PlanSnapshot:
         steps = []
         for i, s in enumerate(phase.steps):
             where = f"phases[{p}].steps[{i}]"
-            if s.tool is not None and s.tool.version is None:
+            # a builtin has no catalog versions: execution runs the one it ships
+            if s.tool is not None and s.tool.version is None and s.tool.tool not in BUILTIN_TOOLS:
                 entry = lookup.tools.get(s.tool.tool)
                 if entry is None or entry.latest is None:
                     raise _unpinnable(f"tool {s.tool.tool!r} has no published version", where)
