@@ -30,7 +30,14 @@ from agentsuite_planning.settings import PlanningSettings
 from tests.integration.tokens_support import Signer
 
 # every capability planning's routes ask for
-ALL_CAPS = ["planning:read", "planning:write"]
+ALL_CAPS = [
+    "planning:read",
+    "planning:write",
+    # triggers (owner: plan-triggers)
+    "plans:read",
+    "triggers:write",
+    "executions:start",
+]
 SIGNER = Signer("planning-test-1", ALL_CAPS)
 auth, keyset = SIGNER.auth, SIGNER.keyset
 

@@ -6,6 +6,7 @@ from agentsuite_kit.db import UnitOfWork
 from agentsuite_kit.db.scoped import ScopedConnection
 from agentsuite_planning.repositories.items import Items
 from agentsuite_planning.repositories.tenants import Tenants
+from agentsuite_planning.repositories.triggers import Deliveries, TriggerRoutes, Triggers
 
 
 class PlanningUow(UnitOfWork):
@@ -13,3 +14,7 @@ class PlanningUow(UnitOfWork):
         super().bind(session)
         self.items = Items(session)
         self.tenants = Tenants(session)
+        # --- triggers (owner: plan-triggers)
+        self.triggers = Triggers(session)
+        self.trigger_routes = TriggerRoutes(session)
+        self.deliveries = Deliveries(session)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_planning.api import items
+from agentsuite_planning.api import deliveries, items, triggers
 
-ROUTERS: list[APIRouter] = [items.routes]
+ROUTERS: list[APIRouter] = [items.routes, triggers.routes, deliveries.routes]

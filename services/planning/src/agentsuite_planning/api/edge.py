@@ -26,3 +26,8 @@ Uow = Annotated[PlanningUow, uow_dependency(_open)]
 """The principal's tenant's unit of work, acting as the principal; the route commits it."""
 Reader = Annotated[Principal, gate("planning:read")]
 Writer = Annotated[Principal, gate("planning:write")]
+
+# --- triggers (owner: plan-triggers) -------------------------------------------------------
+PlanReader = Annotated[Principal, gate("plans:read")]
+TriggerWriter = Annotated[Principal, gate("triggers:write")]
+RunStarter = Annotated[Principal, gate("executions:start")]
