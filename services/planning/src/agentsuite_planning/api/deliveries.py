@@ -97,6 +97,10 @@ async def post_hook(trigger_id: UUID, request: Request, deps: AppDeps) -> Respon
     rotation replaced, within its grace), its JSON object body the run's inputs. 202: a run
     starts; 200 `duplicate`: this `webhook-id` was accepted before, nothing starts."""
     raw = await read_body(request, deps.settings.trigger_max_body_bytes)
+    async with deps.runtime.uow(None) as lookup:
+        tenant = await lookup.trigger_routes.tenant_of(trigger_id)
+    if tenant is None:
+        raise _unknown(trigger_id)
     headers = {k: request.headers[k] for k in HEADERS if k in request.headers}
     missing = [k for k in HEADERS if k not in headers]
     if missing:
@@ -104,10 +108,6 @@ async def post_hook(trigger_id: UUID, request: Request, deps: AppDeps) -> Respon
             400, f"Missing {', '.join(missing)}.", code="missing_webhook_headers", missing=missing
         )
     delivery_id = check_delivery_id(headers["webhook-id"], "webhook-id")
-    async with deps.runtime.uow(None) as lookup:
-        tenant = await lookup.trigger_routes.tenant_of(trigger_id)
-    if tenant is None:
-        raise _unknown(trigger_id)
     async with deps.runtime.uow(tenant) as uow:
         trigger = await uow.triggers.get(trigger_id)
         if trigger is None or trigger.spec.kind is not TriggerKind.WEBHOOK:
