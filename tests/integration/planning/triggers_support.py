@@ -19,9 +19,12 @@ from standardwebhooks.webhooks import Webhook
 from agentsuite_planning.domain.triggers import PlanTarget
 from agentsuite_planning.uow import PlanningUow
 
-SEALING = {
+SEALING: dict[str, Any] = {
     "trigger_secret_keys": {"k1": base64.b64encode(secrets.token_bytes(32)).decode()},
     "trigger_secret_key_id": "k1",
+    # triggers consume nothing: an instance started right after others stopped need not
+    # wait for its tenants group's rebalance (a join then lasted minutes on the test broker)
+    "consumers_join_before_ready": False,
 }
 
 
