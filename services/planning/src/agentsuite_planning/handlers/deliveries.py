@@ -11,7 +11,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from agentsuite_contracts.planning import TriggerFired, TriggerKind
+from agentsuite_contracts.planning import TriggerFired
 from agentsuite_kit.sealing import SealError
 from agentsuite_kit.tenants import may_write
 from agentsuite_planning.deps import Deps
@@ -112,7 +112,3 @@ async def _refuse(command: Delivery, uow: PlanningUow, reason: str, message: str
     if not await uow.deliveries.refuse(trigger.tenant_id, trigger.id, command.delivery_id, reason):
         return Outcome("duplicate")
     return Outcome("refused", reason=reason, message=message)
-
-
-def kind_matches(trigger: Trigger, kind: TriggerKind) -> bool:
-    return trigger.spec.kind is kind and trigger.spec.enabled
