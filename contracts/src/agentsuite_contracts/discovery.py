@@ -194,6 +194,18 @@ class SessionCompleted(Event):
     requirements: Requirements = Field(description="What was learned.")
 
 
+class SessionReopened(Event):
+    """A completed session gathers again (its owner reopened it): new turns may confirm,
+    revise or contradict its values, and it completes again with new requirements."""
+
+    type: Literal["discovery.session.reopened"] = Field(
+        default="discovery.session.reopened", description="Message type."
+    )
+    session_id: UUID = Field(description="The session.")
+    user_id: UUID = Field(description="Who reopened it.")
+    reason: Sensitive[str | None] = Field(default=None, description="Why, in their words.")
+
+
 class SessionAbandoned(Event):
     """A session ended without requirements: given up, or over its turn or token cap."""
 

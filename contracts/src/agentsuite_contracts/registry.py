@@ -239,6 +239,7 @@ TOPICS: tuple[Topic, ...] = (
             discovery.ObligationChanged,
             discovery.SessionCompleted,
             discovery.SessionAbandoned,
+            discovery.SessionReopened,
         ),
         consumers=("planning",),
     ),

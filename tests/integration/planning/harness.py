@@ -31,10 +31,10 @@ from tests.integration.tokens_support import Signer
 
 # every capability planning's routes ask for
 ALL_CAPS = [
-    "planning:read",
-    "planning:write",
-    # triggers (owner: plan-triggers)
     "plans:read",
+    "plans:write",
+    "plans:approve",
+    # triggers (owner: plan-triggers)
     "triggers:write",
     "executions:start",
 ]

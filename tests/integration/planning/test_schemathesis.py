@@ -1,5 +1,5 @@
 """Schemathesis over planning's OpenAPI, against the real app: for every operation, cases
-that follow the schema, cases that break it, and cases aimed at a real item of the
+that follow the schema, cases that break it, and cases aimed at a real plan of the
 caller's tenant. Asserted over all: no 5xx; status, schema and content type as documented;
 every error is problem+json with its own status; data the schema forbids gets a 4xx."""
 
@@ -10,6 +10,7 @@ from uuid import uuid4
 from schemathesis import GenerationMode
 
 from tests.integration.planning.harness import SIGNER, Service, auth
+from tests.integration.planning.plans_support import body
 from tests.integration.schemathesis_support import (
     CONFORMANCE,
     Tally,
@@ -28,9 +29,9 @@ async def test_schemathesis_finds_no_server_error_and_no_nonconformance(
 ) -> None:
     tenant = uuid4()
     token = SIGNER.token(tenant)
-    made = await service.client.post("/v1/items", json={"name": "real"}, headers=auth(tenant))
+    made = await service.client.post("/v1/plans", json=body(), headers=auth(tenant))
     assert made.status_code == 201, made.text
-    real = {"item_id": made.json()["id"]}
+    real = {"plan_id": made.json()["id"], "version": 1}
 
     ops = operations(service.app, "planning")
     tally = Tally()

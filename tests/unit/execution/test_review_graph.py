@@ -96,3 +96,11 @@ def test_a_map_body_step_depending_on_an_unknown_step_is_rejected() -> None:
 def test_plain_steps_chained_in_a_map_body_are_accepted() -> None:
     nodes = compile_plan(plan(each("loop", ["a", "b"]), tool("a"), tool("b")), max_steps=10)
     assert [n.key for n in nodes] == ["loop"]
+
+
+def test_a_step_depending_on_a_compensation_is_rejected() -> None:
+    # a compensation only runs when a run is undone: its dependant would wait forever
+    undo = tool("undo")
+    work = tool("work").model_copy(update={"compensation": "undo"})
+    with pytest.raises(PlanError, match="a compensation"):
+        compile_plan(plan(work, undo, tool("after", ("undo",))), max_steps=10)

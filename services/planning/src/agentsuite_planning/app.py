@@ -12,6 +12,7 @@ from agentsuite_kit.service import ServiceSpec
 from agentsuite_planning.api import ROUTERS
 from agentsuite_planning.consumers import consumers
 from agentsuite_planning.deps import Deps
+from agentsuite_planning.handlers import drafting
 from agentsuite_planning.settings import PlanningSettings
 from agentsuite_planning.uow import PlanningUow
 
@@ -20,7 +21,11 @@ def build(settings: PlanningSettings, *, keyset: JwksKeySet | None = None) -> Fa
     """The app; `keyset` replaces the one built from `jwks_url` (tests sign their own)."""
     deps = Deps(settings)
     deps.runtime = Runtime[PlanningUow](
-        settings, uow=PlanningUow, consumers=consumers(deps), keyset=keyset
+        settings,
+        uow=PlanningUow,
+        consumers=consumers(deps),
+        jobs={**drafting.jobs(deps)},
+        keyset=keyset,
     )
     app = deps.runtime.app(title="planning", version="1", routers=ROUTERS)
     app.state.deps = deps

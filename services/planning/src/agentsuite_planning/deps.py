@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from agentsuite_kit.runtime import Runtime
-from agentsuite_planning.plan_targets import NoPlans, PlanTargets
+from agentsuite_planning.plan_targets import PlanTargets, StoredPlans
 from agentsuite_planning.settings import PlanningSettings
 from agentsuite_planning.trigger_secrets import TriggerSecrets
 from agentsuite_planning.uow import PlanningUow
@@ -24,7 +24,7 @@ class Deps:
     # the time rotations and grace periods are measured by (tests move it)
     clock: Callable[[], datetime] = _now
     # plan state for trigger deliveries (see plan_targets)
-    plan_targets: PlanTargets = field(default_factory=NoPlans)
+    plan_targets: PlanTargets = field(default_factory=StoredPlans)
     trigger_secrets: TriggerSecrets = field(init=False)
 
     def __post_init__(self) -> None:

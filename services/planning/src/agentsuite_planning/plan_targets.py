@@ -1,10 +1,8 @@
 """Where triggers read a plan's state (approved versions, labels, stale, archived).
 
-plan-service owns the plans tables; until its repositories are in this branch, the seam is
-`Deps.plan_targets.target(uow, plan_id)`, and the default knows no plan (every delivery is
-refused `plan_not_found`). At merge it becomes a read of `plans`/`plan_versions`/
-`plan_labels` in the same unit of work as the delivery, so a label is resolved in the
-transaction that records the delivery."""
+`Deps.plan_targets.target(uow, plan_id)`: by default `StoredPlans`, a read of plan-service's
+`plans`, `plan_versions` and `plan_labels` in the delivery's own unit of work, so a label is
+resolved in the transaction that records the delivery. Tests may put a stand-in here."""
 
 from __future__ import annotations
 
@@ -14,6 +12,9 @@ from uuid import UUID
 from agentsuite_planning.domain.triggers import PlanTarget
 from agentsuite_planning.uow import PlanningUow
 
+# a plan has a handful of labels; the bound only keeps one read from growing without end
+MAX_LABELS = 1_000
+
 
 class PlanTargets(Protocol):
     async def target(self, uow: PlanningUow, plan_id: UUID) -> PlanTarget | None:
@@ -21,8 +22,18 @@ class PlanTargets(Protocol):
         ...
 
 
-class NoPlans:
-    """No plan store yet: nothing resolves."""
+class StoredPlans:
+    """plan-service's tables, read through its repositories."""
 
     async def target(self, uow: PlanningUow, plan_id: UUID) -> PlanTarget | None:
-        return None
+        plan = await uow.plans.get(plan_id)
+        if plan is None:
+            return None
+        approved = await uow.versions.approved(frozenset({plan_id}))
+        labels = await uow.labels.of_plan(plan_id, MAX_LABELS)
+        return PlanTarget(
+            archived=plan.status == "archived",
+            stale=plan.stale,
+            approved=approved.get(plan_id, frozenset()),
+            labels={label.name: label.version for label in labels},
+        )

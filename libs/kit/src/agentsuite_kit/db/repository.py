@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, TypeVar
+from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, tuple_
 
@@ -40,3 +41,15 @@ class Repository:
 
     def __init__(self, session: ScopedConnection) -> None:
         self.session = session
+
+
+def tenant_of(repo: Repository, given: UUID | None = None) -> UUID:
+    """The tenant a projection's read or write is for: `given`, else the unit of work's.
+    An all-tenants unit of work without `given` raises: its reads would match every
+    tenant's rows, and a write would be no tenant's."""
+    tenant: UUID | None = given or repo.session.info["tenant"]
+    if tenant is None:
+        raise ValueError(
+            "projections are per tenant: use a tenant's unit of work or pass tenant_id"
+        )
+    return tenant

@@ -87,8 +87,29 @@ def quote(text: str) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
+# the common reference in one match: `.name` keys and plain `[0]` indexes, no spaces inside
+# the brackets; anything else (quoted keys, spaced or long indexes, errors) takes the
+# general path below, which parses the same subset to the same Path
+_PLAIN_REF = re.compile(
+    r"""\$\{ *([^.\[\](){}'"$\s]+)((?:\.[^.\[\](){}'"$\s]+|\[-?\d{1,"""
+    + str(_INDEX_DIGITS)
+    + r"""}\])*) *\}"""
+)
+_PLAIN_KEY = re.compile(r"""\.([^.\[\](){}'"$\s]+)|\[(-?\d+)\]""")
+
+
 def read_ref(text: str, start: int) -> tuple[Path, int]:
     """The reference whose `${` is at `start`, and the index just past its `}`."""
+    plain = _PLAIN_REF.match(text, start)
+    if plain is not None:  # a third of the time on the references plans are made of
+        found = _PLAIN_KEY.findall(plain.group(2))
+        keys = tuple(name if name else int(index) for name, index in found)
+        return Path(plain.group(1), keys, plain.group()), plain.end()
+    return read_ref_general(text, start)
+
+
+def read_ref_general(text: str, start: int) -> tuple[Path, int]:
+    """`read_ref` for any reference (and its errors), one key at a time."""
     # spaces skipped by matching, not lstrip: a copy of the rest per reference is quadratic
     i = _SPACES.match(text, start + 2).end()  # type: ignore[union-attr]  # ` *` always matches
     head = _KEY.match(text, i)

@@ -79,6 +79,11 @@ class CompleteIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2_000)
 
 
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
 class AbandonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -260,6 +265,32 @@ async def post_abandon(
     """Give the session up; an answer still on its way is ignored."""
     record = await handlers.abandon(
         handlers.Abandon(session_id, owner_of(principal), body.note), uow, deps
+    )
+    view = await _view(uow, record)
+    await uow.commit()
+    return _tagged(view)
+
+
+@routes.post(
+    "/sessions/{session_id}/reopen",
+    response_model=SessionView,
+    responses=errors(
+        NOT_FOUND,
+        (
+            409,
+            "Only a completed session reopens (`session_not_completed`); the tenant is "
+            "suspended or deleted (`tenant_inactive`).",
+        ),
+        INVALID,
+    ),
+)
+async def post_reopen(
+    session_id: UUID, body: ReopenIn, principal: SessionWriter, uow: Uow, deps: AppDeps
+) -> Response:
+    """A completed session gathers again, so new turns can revise or contradict its values;
+    its requirements are cleared until it completes again."""
+    record = await handlers.reopen(
+        handlers.Reopen(session_id, owner_of(principal), body.reason), uow, deps
     )
     view = await _view(uow, record)
     await uow.commit()

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from agentsuite_contracts.discovery import ExtractionKind, SessionStarted, TurnRecorded
+from agentsuite_contracts.discovery import (
+    ExtractionKind,
+    SessionReopened,
+    SessionStarted,
+    TurnRecorded,
+)
 from agentsuite_contracts.ids import uuid7
 from agentsuite_discovery.deps import Deps
 from agentsuite_discovery.domain.sessions import (
@@ -28,6 +33,7 @@ from agentsuite_discovery.handlers.extractions import record as record_extractio
 from agentsuite_discovery.repositories.conversation import PENDING, TurnRecord
 from agentsuite_discovery.repositories.sessions import (
     CLOSED,
+    COMPLETED,
     GATHERING,
     THINKING,
     SessionRecord,
@@ -194,6 +200,25 @@ async def abandon(command: Abandon, uow: DiscoveryUow, deps: Deps) -> SessionRec
     if record.status in CLOSED:
         raise Conflict("session_closed", f"the session is {record.status}")
     await endings.abandon(uow, record, "abandoned", command.note)
+    return await _reread(uow, record.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Reopen:
+    session_id: UUID
+    user_id: UUID
+    reason: str | None = None
+
+
+async def reopen(command: Reopen, uow: DiscoveryUow, deps: Deps) -> SessionRecord:
+    """A completed session gathers again: new turns may revise or contradict its values
+    (an approved plan citing one goes stale), and completing it again makes new
+    requirements. Its old requirements are cleared: they no longer say what is known."""
+    record, _ = await held_session(uow, command.session_id, command.user_id)
+    if record.status != COMPLETED:
+        raise Conflict("session_not_completed", f"the session is {record.status}")
+    await uow.sessions.change(record.id, status=GATHERING, requirements=None, reason=None)
+    uow.emit(SessionReopened(session_id=record.id, user_id=command.user_id, reason=command.reason))
     return await _reread(uow, record.id)
 
 

@@ -24,6 +24,7 @@ from agentsuite_contracts.discovery import Candidate
 from agentsuite_discovery.domain.grounding import MAX_QUERY_TERMS, Entry, query_terms, words
 from agentsuite_discovery.repositories.tables import catalog_agents, catalog_tools
 from agentsuite_kit.db import Repository
+from agentsuite_kit.db.repository import tenant_of
 
 PUBLISHED = CatalogStatus.PUBLISHED.value
 DEPRECATED = CatalogStatus.DEPRECATED.value
@@ -57,11 +58,8 @@ _CANDIDATES = text(
 
 class Catalog(Repository):
     def _tenant(self) -> UUID:
-        tenant: UUID | None = self.session.info["tenant"]
-        if tenant is None:
-            # an all-tenants unit of work would see (and cite) every tenant's catalog
-            raise ValueError("the catalog projection is per tenant: use a tenant's unit of work")
-        return tenant
+        # an all-tenants unit of work would see (and cite) every tenant's catalog
+        return tenant_of(self)
 
     def _row(self, entry: Entry, status: str, event_id: UUID, at: datetime) -> dict[str, Any]:
         return {

@@ -21,18 +21,11 @@ from agentsuite_execution.repositories.projected import (
     tool_heads,
     tools,
 )
-from agentsuite_kit.db.repository import Repository
+from agentsuite_kit.db.repository import Repository, tenant_of
 
 DEPRECATED = CatalogStatus.DEPRECATED.value
 
-
-def tenant_of(repo: Repository, given: UUID | None = None) -> UUID:
-    tenant: UUID | None = given or repo.session.info["tenant"]
-    if tenant is None:
-        raise ValueError(
-            "projections are per tenant: use a tenant's unit of work or pass tenant_id"
-        )
-    return tenant
+__all__ = ["Agents", "Tools", "first", "tenant_of"]
 
 
 async def first(repo: Repository, query: Any) -> RowMapping | None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_planning.api import deliveries, items, triggers
+from agentsuite_planning.api import deliveries, drafts, labels, plans, triggers
 
-ROUTERS: list[APIRouter] = [items.routes, triggers.routes, deliveries.routes]
+ROUTERS: list[APIRouter] = [
+    plans.routes,
+    labels.routes,
+    drafts.routes,
+    triggers.routes,
+    deliveries.routes,
+]

@@ -9,8 +9,8 @@ from sqlalchemy.dialects import postgresql as pg
 from agentsuite_kit.db.rls import rls_statements
 
 revision = "0005"
-# chained after the other planning migrations at merge
-down_revision = "0001"
+# after drafting (0003); schedules (0004) is chained in at merge
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
