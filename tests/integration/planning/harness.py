@@ -30,7 +30,15 @@ from agentsuite_planning.settings import PlanningSettings
 from tests.integration.tokens_support import Signer
 
 # every capability planning's routes ask for
-ALL_CAPS = ["plans:read", "plans:write", "plans:approve", "schedules:write"]
+ALL_CAPS = [
+    "plans:read",
+    "plans:write",
+    "plans:approve",
+    "schedules:write",
+    # triggers (owner: plan-triggers)
+    "triggers:write",
+    "executions:start",
+]
 SIGNER = Signer("planning-test-1", ALL_CAPS)
 auth, keyset = SIGNER.auth, SIGNER.keyset
 

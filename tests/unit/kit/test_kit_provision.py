@@ -194,6 +194,21 @@ def test_execution_gets_a_secret_key_minted_once(tmp_path: Path) -> None:
     assert (tmp_path / "execution-kek").stat().st_mode & 0o777 == 0o600
 
 
+def test_planning_gets_a_trigger_secret_key_minted_once(tmp_path: Path) -> None:
+    db = _db("OWNER-SECRET", "app-secret")
+    stack = _stack(tmp_path)
+    env = stack.service_env(_spec("planning"), db, SERVER, 9106)
+    again = stack.service_env(_spec("planning"), db, SERVER, 9106)
+    keys = json.loads(env["AGENTSUITE_PLANNING_TRIGGER_SECRET_KEYS"])
+    assert env["AGENTSUITE_PLANNING_TRIGGER_SECRET_KEY_ID"] in keys
+    assert len(base64.b64decode(keys["k1"])) == 32
+    assert (
+        again["AGENTSUITE_PLANNING_TRIGGER_SECRET_KEYS"]
+        == env["AGENTSUITE_PLANNING_TRIGGER_SECRET_KEYS"]
+    )
+    assert (tmp_path / "planning-kek").stat().st_mode & 0o777 == 0o600
+
+
 def test_identity_alone_gets_the_key_encryption_key_minted_once(tmp_path: Path) -> None:
     db = _db("OWNER-SECRET", "app-secret")
     stack = _stack(tmp_path)

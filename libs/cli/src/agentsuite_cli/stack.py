@@ -183,6 +183,14 @@ class Stack:
                 f"{p}SECRET_KEYS": json.dumps({"k1": self.key_encryption_key("execution-kek")}),
                 f"{p}SECRET_KEY_ID": "k1",
             }
+        if spec.name == "planning":
+            # webhook signing secrets at rest; rotated the same way
+            env |= {
+                f"{p}TRIGGER_SECRET_KEYS": json.dumps(
+                    {"k1": self.key_encryption_key("planning-kek")}
+                ),
+                f"{p}TRIGGER_SECRET_KEY_ID": "k1",
+            }
         return env
 
     def child_env(self, spec: ServiceSpec, service: dict[str, str]) -> dict[str, str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from agentsuite_kit.sealing import check_keys
 from agentsuite_kit.settings import ServiceSettings, env_prefix
 
 
@@ -66,3 +67,40 @@ class PlanningSettings(ServiceSettings):
     @property
     def draft_resend_after(self) -> timedelta:
         return timedelta(seconds=self.draft_resend_after_seconds)
+
+    # --- triggers (owner: plan-triggers) -------------------------------------------------
+    trigger_secret_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Key id -> base64 of 32 random bytes: the AES-256-GCM keys that seal "
+        "webhook signing secrets at rest. Several may be listed while rotating; none: "
+        "webhook triggers cannot be created and their deliveries are refused.",
+    )
+    trigger_secret_key_id: str | None = Field(
+        default=None, description="Id (in `trigger_secret_keys`) of the key new secrets use."
+    )
+    trigger_secret_grace: float = Field(
+        default=24 * 3600.0,
+        ge=0,
+        description="Seconds a webhook's previous signing secret is still accepted after a "
+        "rotation.",
+    )
+    trigger_max_body_bytes: int = Field(
+        default=256 * 1024, ge=2, description="Largest delivery body (the run's inputs)."
+    )
+
+    @field_validator("trigger_secret_keys")
+    @classmethod
+    def _aes256_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        if value:
+            check_keys("trigger_secret_keys", value)
+        return value
+
+    @model_validator(mode="after")
+    def _active_key_listed(self) -> Self:
+        if self.trigger_secret_keys and self.trigger_secret_key_id not in self.trigger_secret_keys:
+            raise ValueError(
+                f"trigger_secret_key_id: {self.trigger_secret_key_id!r} not in trigger_secret_keys"
+            )
+        if self.trigger_secret_key_id is not None and not self.trigger_secret_keys:
+            raise ValueError("trigger_secret_key_id: set, but trigger_secret_keys lists no key")
+        return self

@@ -14,6 +14,7 @@ from agentsuite_planning.repositories.runs import Runs
 from agentsuite_planning.repositories.schedules import Schedules, ScheduleTargets
 from agentsuite_planning.repositories.templates import Templates
 from agentsuite_planning.repositories.tenants import Tenants
+from agentsuite_planning.repositories.triggers import Deliveries, TriggerRoutes, Triggers
 
 
 class PlanningUow(UnitOfWork):
@@ -36,3 +37,7 @@ class PlanningUow(UnitOfWork):
         # --- schedules (plan-schedules) ---
         self.schedules = Schedules(session)
         self.schedule_targets = ScheduleTargets(session)
+        # --- triggers (owner: plan-triggers)
+        self.triggers = Triggers(session)
+        self.trigger_routes = TriggerRoutes(session)
+        self.deliveries = Deliveries(session)

@@ -48,6 +48,7 @@ TENANT: dict[str, str] = {
     "plans:write": "Create and edit plans.",
     "plans:approve": "Approve plans for execution.",
     "schedules:write": "Schedule plans.",
+    "triggers:write": "Publish plans as webhooks or API endpoints; rotate their secrets.",
     # execution
     "executions:read": "Read executions.",
     "executions:start": "Start executions.",

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agentsuite_planning.api import drafts, labels, plans, schedules
+from agentsuite_planning.api import deliveries, drafts, labels, plans, schedules, triggers
 
-ROUTERS: list[APIRouter] = [plans.routes, labels.routes, drafts.routes, schedules.routes]
+ROUTERS: list[APIRouter] = [
+    plans.routes,
+    labels.routes,
+    drafts.routes,
+    schedules.routes,
+    triggers.routes,
+    deliveries.routes,
+]

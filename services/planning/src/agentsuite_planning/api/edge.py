@@ -42,3 +42,8 @@ IfMatchHeader = Annotated[
         description="The ETag read: the write happens only on top of it (412 otherwise).",
     ),
 ]
+
+# --- triggers (owner: plan-triggers) -------------------------------------------------------
+PlanReader = Annotated[Principal, gate("plans:read")]
+TriggerWriter = Annotated[Principal, gate("triggers:write")]
+RunStarter = Annotated[Principal, gate("executions:start")]
