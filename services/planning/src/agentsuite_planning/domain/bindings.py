@@ -31,9 +31,10 @@ _PER_PROPERTY = frozenset(
         "default",
     }
 )
-# (property subschema, value) as JSON -> its violations: one validation of a plan meets the
-# same literal against the same subschema many times (modes, flags, limits), and jsonschema
-# costs ~0.2 ms a value
+# one validation's: (property subschema as JSON, value) -> its violations, as one plan meets
+# the same literal against the same subschema many times (modes, flags, limits); the
+# subschema's JSON -> its compiled validator (building one costs more than a check); a
+# schema's id -> what is read of it once (`_Schema`)
 Memo = dict[Any, Any]
 
 
