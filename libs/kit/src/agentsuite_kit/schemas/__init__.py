@@ -249,12 +249,19 @@ _BOUNDED = extend(
 )
 
 
-def violations(schema: dict[str, Any], value: Any) -> list[Violation]:
-    """Why `value` does not match `schema` (a checked one): at most MAX_ERRORS reasons."""
+def compiled(schema: dict[str, Any]) -> Any:
+    """`schema`'s validator, for `violations` over many values: building one costs ~50 us,
+    more than checking a small value against it."""
+    return _BOUNDED(schema)
+
+
+def violations(schema: dict[str, Any], value: Any, *, validator: Any = None) -> list[Violation]:
+    """Why `value` does not match `schema` (a checked one): at most MAX_ERRORS reasons.
+    `validator`: `compiled(schema)`, when the caller checks many values against it."""
     found: list[Violation] = []
     token = _BUDGET.set(_Budget())
     try:
-        for error in _BOUNDED(schema).iter_errors(value):
+        for error in (validator or _BOUNDED(schema)).iter_errors(value):
             path = error.absolute_path
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
             found.append(Violation("$" + where, error.message[:300]))

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agentsuite_kit.errors import Invalid
-from agentsuite_kit.schemas import violations
+from agentsuite_kit.schemas import compiled, violations
 
 _OPEN = object()  # stands for a value only known at run time
 # schema keywords under which a literal can be checked one property at a time: each
@@ -30,10 +31,24 @@ _PER_PROPERTY = frozenset(
         "default",
     }
 )
-# (property subschema, value) as JSON -> its violations: one validation of a plan meets the
-# same literal against the same subschema many times (modes, flags, limits), and jsonschema
-# costs ~0.2 ms a value
+# one validation's: (property subschema as JSON, value) -> its violations, as one plan meets
+# the same literal against the same subschema many times (modes, flags, limits); the
+# subschema's JSON -> its compiled validator (building one costs more than a check); a
+# schema's id -> what is read of it once (`_Schema`)
 Memo = dict[Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Schema:
+    """What binding checks read of a tool's input schema, once per validation."""
+
+    schema: Mapping[str, Any]  # kept, so its id (the memo's key) stays its
+    properties: dict[str, Any]
+    # a property's subschema as JSON: the memo's key for verdicts on its literals, shared
+    # by every tool with the same subschema (`limit`, `mode`, ...)
+    texts: dict[str, str]
+    per_property: bool  # literals checked one property at a time, each verdict memoised
+    object_ok: bool  # the schema's type takes an object
 
 
 def binding_issues(
@@ -43,72 +58,105 @@ def binding_issues(
     (one per validation) remembers the verdicts on literals already checked."""
     if not schema:
         return
-    properties = schema.get("properties")
-    properties = properties if isinstance(properties, dict) else {}
-    yield from _presence(schema, properties, value)
-    literal: dict[str, Any] = {}
-    for name, v in value.items():
-        kind = _shape(v)
-        wanted = properties.get(name)
-        if kind is str and isinstance(wanted, dict) and not _may_be_string(wanted):
-            yield (
-                f".{name}",
-                f"{name!r} is text with references; the schema wants {wanted.get('type')}",
-            )
-        elif kind is dict:
-            literal[name] = v
+    memo = {} if memo is None else memo
+    info = _read(schema, memo)
+    yield from _presence(schema, info.properties, value)
+    literal: dict[str, tuple[Any, Any]] = {}  # name -> (value, its memo key)
+    yield from _split(info.properties, value, literal)
     if not literal:
         return
-    memo = {} if memo is None else memo
-    if schema.keys() <= _PER_PROPERTY and "$ref" not in _text(schema, memo):
-        yield from _per_property(properties, schema.get("type"), literal, memo)
-        return
-    # the literals against the schema alone: what is required or closed is checked above
-    loose = {k: x for k, x in schema.items() if k not in ("required", "additionalProperties")}
-    try:
-        found = violations(loose, literal)
-    except Invalid as exc:  # a schema stored before a rule refused its `$ref` loop
-        yield "", f"the tool's input schema cannot be checked: {exc.message}"
-        return
-    for one in found:
-        yield one.path[1:], one.message
+    if not info.per_property:
+        yield from _loose(schema, literal)
+    elif not info.object_ok:
+        yield "", f"the tool's input schema wants {schema.get('type')}, not an object"
+    else:
+        yield from _per_property(info, literal, memo)
+
+
+def _split(
+    properties: dict[str, Any], value: dict[str, Any], literal: dict[str, tuple[Any, Any]]
+) -> Iterator[tuple[str, str]]:
+    """Text with references the schema will not take as text; the literals into `literal`
+    with their memo keys (a wholly-referenced value is neither)."""
+    for name, v in value.items():
+        if isinstance(v, str):
+            if "${" not in v:
+                literal[name] = (v, (str, v))
+            elif _shape(v) is str:
+                wanted = properties.get(name)
+                if isinstance(wanted, dict) and not _may_be_string(wanted):
+                    why = f"{name!r} is text with references; the schema wants {wanted.get('type')}"
+                    yield f".{name}", why
+        elif v is None or isinstance(v, int | float):
+            # the type too: True == 1 in Python, not in a schema's eyes
+            literal[name] = (v, (type(v), v))
+        else:
+            # repr, not JSON, for the containers: 3x cheaper, and the same value written
+            # in another key order only misses. It leaves `$` and `{` as they are: a `${`
+            # in it is one in a string (a key holding one counts too, which only spares
+            # that value the check)
+            try:
+                text = repr(v)
+            except RecursionError:  # nested thousands deep: not checked, like a reference
+                continue
+            if "${" not in text:
+                literal[name] = (v, text)
 
 
 def _per_property(
-    properties: dict[str, Any], kind: Any, literal: dict[str, Any], memo: Memo
+    info: _Schema, literal: dict[str, tuple[Any, Any]], memo: Memo
 ) -> Iterator[tuple[str, str]]:
-    if kind not in (None, "object") and not (isinstance(kind, list) and "object" in kind):
-        yield "", f"the tool's input schema wants {kind}, not an object"
-        return
-    for name, v in literal.items():
-        sub = properties.get(name)
-        if not isinstance(sub, dict):
+    for name, (v, known) in literal.items():
+        text = info.texts.get(name)
+        if text is None:
             continue  # closed schemas refused unknown names above; open ones take anything
-        key = (_text(sub, memo), _key(v))
+        key = (text, known)
         found = memo.get(key)
         if found is None:
-            found = memo[key] = [(f.path[1:], f.message) for f in violations(sub, v)]
+            sub = info.properties[name]
+            checker = memo.get(text)
+            if checker is None:  # one per distinct subschema, reused for its values
+                checker = memo[text] = compiled(sub)
+            found = memo[key] = [
+                (f.path[1:], f.message) for f in violations(sub, v, validator=checker)
+            ]
         for path, message in found:
             yield f".{name}{path}", message
 
 
-def _key(v: Any) -> Any:
-    # the type too: True == 1 in Python, not in a schema's eyes. repr, not JSON, for the
-    # containers: 3x cheaper, and the same value written in another key order only misses
-    if v is None or isinstance(v, str | int | float | bool):
-        return (type(v), v)
+def _loose(
+    schema: Mapping[str, Any], literal: dict[str, tuple[Any, Any]]
+) -> Iterator[tuple[str, str]]:
+    # the literals against the schema alone: what is required or closed is checked apart
+    loose = {k: x for k, x in schema.items() if k not in ("required", "additionalProperties")}
     try:
-        return repr(v)
-    except RecursionError:  # nested thousands deep: not worth remembering
-        return object()
+        violated = violations(loose, {name: v for name, (v, _) in literal.items()})
+    except Invalid as exc:  # a schema stored before a rule refused its `$ref` loop
+        yield "", f"the tool's input schema cannot be checked: {exc.message}"
+        return
+    for one in violated:
+        yield one.path[1:], one.message
 
 
-def _text(schema: Mapping[str, Any], memo: Memo) -> str:
-    """The schema as JSON, once per schema object (kept in the memo, so its id stays its)."""
+def _read(schema: Mapping[str, Any], memo: Memo) -> _Schema:
     known = memo.get(id(schema))
-    if known is None or known[0] is not schema:
-        known = memo[id(schema)] = (schema, json.dumps(schema, sort_keys=True))
-    return str(known[1])
+    if isinstance(known, _Schema) and known.schema is schema:
+        return known
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    kind = schema.get("type")
+    per_property = schema.keys() <= _PER_PROPERTY and "$ref" not in json.dumps(
+        schema, sort_keys=True
+    )
+    texts = (
+        {k: json.dumps(x, sort_keys=True) for k, x in properties.items() if isinstance(x, dict)}
+        if per_property
+        else {}
+    )
+    object_ok = kind in (None, "object") or (isinstance(kind, list) and "object" in kind)
+    info = _Schema(schema, properties, texts, per_property, object_ok)
+    memo[id(schema)] = info
+    return info
 
 
 def _presence(
@@ -125,26 +173,12 @@ def _presence(
                 yield f".{name}", f"property {name!r} is not in the tool's input schema"
 
 
-def _shape(v: Any) -> Any:
-    """`_OPEN` for a wholly-referenced or nested-referenced value, `str` for text with
-    references in it, `dict` for a plain literal (checked)."""
-    if isinstance(v, str) and "${" in v:
-        stripped = v.strip()
-        if stripped.startswith("${") and stripped.endswith("}") and stripped.count("${") == 1:
-            return _OPEN
-        return str
-    if isinstance(v, dict | list) and _has_reference(v):
+def _shape(v: str) -> Any:
+    """`_OPEN` for text that is wholly one reference, `str` for text with references in it."""
+    stripped = v.strip()
+    if stripped.startswith("${") and stripped.endswith("}") and stripped.count("${") == 1:
         return _OPEN
-    return dict
-
-
-def _has_reference(value: Any) -> bool:
-    try:
-        # repr leaves `$` and `{` as they are: a `${` in it is one in a string (a key
-        # holding one counts too, which only spares that value the check)
-        return "${" in repr(value)
-    except RecursionError:  # nested thousands deep: not checked, like a reference
-        return True
+    return str
 
 
 def _may_be_string(schema: dict[str, Any]) -> bool:

@@ -5,17 +5,17 @@ expression language (its `paths` walker), never a second parser."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from agentsuite_contracts.planning import PlanSnapshot
 from agentsuite_contracts.steps import PlanStep
 from agentsuite_kit.expressions import ExpressionError, parse, paths
-from agentsuite_kit.expressions.syntax import Path, template
+from agentsuite_kit.expressions.syntax import Path, template_paths
 from agentsuite_kit.plans import Shape
 
 Add = Callable[[str, str, str | None, str | None], None]
-Named = tuple[str, Any, str]
+_DEEP = 20  # nesting read by recursion; deeper inputs by a loop
 
 
 class Scopes:
@@ -34,8 +34,9 @@ class Scopes:
             if s.compensation is not None:
                 self.compensates.setdefault(s.compensation, []).append(s.key)
         self.done: dict[str, int] = {}  # a vertex -> its upstream steps, as a bit set
-        # (expression?, text) -> what its references name: a plan repeats `${item}`, ...
-        self.parsed: dict[tuple[bool, str], list[Named]] = {}
+        # an expression -> its references: a plan repeats conditions and map items
+        self.parsed: dict[str, list[Path]] = {}
+        self.known: dict[str, Path] = {}  # a plain reference as written -> its Path
         # a parallel step -> the steps of its branches: they finish before it does
         self.inside: dict[str, int] = {}
         for key in found.order:
@@ -91,76 +92,127 @@ class Scopes:
         return names
 
 
-def _texts(s: PlanStep, path: str) -> list[tuple[str, Any]]:
-    """The step's fields that hold `${...}` templates, with their paths."""
+def _texts(s: PlanStep) -> list[tuple[str, Any]]:
+    """The step's fields that hold `${...}` templates, with their paths under the step's."""
     found: list[tuple[str, Any]] = []
     if s.tool is not None:
-        found.append((f"{path}.tool.input", s.tool.input))
+        found.append((".tool.input", s.tool.input))
     if s.llm is not None:
-        found += [(f"{path}.llm.prompt", s.llm.prompt), (f"{path}.llm.system", s.llm.system)]
+        found += [(".llm.prompt", s.llm.prompt), (".llm.system", s.llm.system)]
     if s.agent is not None:
-        found += [(f"{path}.agent.task", s.agent.task), (f"{path}.agent.input", s.agent.input)]
+        found += [(".agent.task", s.agent.task), (".agent.input", s.agent.input)]
     if s.subplan is not None:
-        found.append((f"{path}.subplan.inputs", s.subplan.inputs))
+        found.append((".subplan.inputs", s.subplan.inputs))
     if s.approval is not None:
-        found.append((f"{path}.approval.prompt", s.approval.prompt))
+        found.append((".approval.prompt", s.approval.prompt))
     return found
 
 
 def _strings(value: Any, path: str) -> list[tuple[str, str]]:
-    """The strings holding `${` in `value`, with their paths (built only for those and the
-    containers on the way: most of a step's input is plain literals)."""
+    """The strings holding `${` in `value`, with their paths (spelled out only for those:
+    most of a step's input is plain literals)."""
     if isinstance(value, str):
         return [(path, value)] if "${" in value else []
-    if not isinstance(value, dict | list):
+    if not value or not isinstance(value, dict | list):
         return []
+    return [(path + at, text) for at, text in _inside(value, 0)]
+
+
+def _inside(value: Any, depth: int) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    todo = [(path, value)]
+    pairs = value.items() if isinstance(value, dict) else enumerate(value)
+    spell = ".{}".format if isinstance(value, dict) else "[{}]".format
+    for k, x in pairs:
+        if isinstance(x, str):
+            if "${" in x:
+                out.append((spell(k), x))
+        elif x and isinstance(x, dict | list) and _holds(x):
+            out += [(spell(k) + at, text) for at, text in _nested(x, depth)]
+    return out
+
+
+def _holds(value: Any) -> bool:
+    """Whether a `${` is somewhere in `value`: repr in C beats walking the literals (a key
+    holding `${` counts too, which only costs that value a walk)."""
+    try:
+        return "${" in repr(value)
+    except RecursionError:  # nested thousands deep: walked by `_nested`'s loop
+        return True
+
+
+def _nested(value: Any, depth: int) -> list[tuple[str, str]]:
+    if depth < _DEEP:
+        return _inside(value, depth + 1)
+    # deeper than plans nest: a loop, not the stack (a stored input may be thousands deep)
+    out: list[tuple[str, str]] = []
+    todo: list[tuple[str, Any]] = [("", value)]
     while todo:
         where, v = todo.pop()
         pairs = v.items() if isinstance(v, dict) else enumerate(v)
         for k, x in pairs:
+            at = f"{where}.{k}" if isinstance(v, dict) else f"{where}[{k}]"
             if isinstance(x, str):
                 if "${" in x:
-                    out.append((f"{where}.{k}" if isinstance(v, dict) else f"{where}[{k}]", x))
+                    out.append((at, x))
             elif isinstance(x, dict | list) and x:
-                todo.append((f"{where}.{k}" if isinstance(v, dict) else f"{where}[{k}]", x))
+                todo.append((at, x))
     return out
 
 
 def check_expressions(s: PlanStep, path: str, scopes: Scopes, add: Add) -> None:
-    parsed: list[tuple[str, list[Named]]] = []
-    for where, value in _texts(s, path):
-        for at, text in _strings(value, where):
-            _parsed(parsed, scopes.parsed, s.key, at, text, False, add)
-    if s.condition is not None:
-        _parsed(
-            parsed,
-            scopes.parsed,
-            s.key,
-            f"{path}.condition.expression",
-            s.condition.expression,
-            True,
-            add,
-        )
-    if s.map is not None:
-        _parsed(parsed, scopes.parsed, s.key, f"{path}.map.items", s.map.items, True, add)
+    parsed = _collect(s, path, scopes, add)
     if not parsed:
         return
     mask = scopes.upstream(s.key)
-    extra = scopes.names(s.key)
+    bit = scopes.bit
+    open_inputs = scopes.inputs is None
     for at, refs in parsed:
-        for head, first, text in refs:
-            if head == "steps" and mask & scopes.bit.get(first, 0):  # the common case first
+        for ref in refs:  # the common references first; any other has the text rechecked
+            head, keys = ref.head, ref.keys
+            if head == "steps":
+                if keys and mask & bit.get(keys[0], 0):  # type: ignore[arg-type]  # a Node key is hashable; it gets 0
+                    continue
+            elif head == "inputs" and open_inputs:
                 continue
-            why = _unknown(head, first, mask, extra, scopes)
-            if why is not None:
-                add("unknown_reference", f"step {s.key!r}: {text} {why}", s.key, at)
+            _report(s.key, at, refs, mask, scopes, add)
+            break
+
+
+def _collect(s: PlanStep, path: str, scopes: Scopes, add: Add) -> list[tuple[str, list[Path]]]:
+    """(path, its references) of each text of the step holding any."""
+    parsed: list[tuple[str, list[Path]]] = []
+    for where, value in _texts(s):
+        # the path is spelled out only for a string holding a reference: most fields of
+        # most steps hold none
+        for at, text in _strings(value, where):
+            _parsed(parsed, scopes, s.key, path + at, text, False, add)
+    if s.condition is not None:
+        at = f"{path}.condition.expression"
+        _parsed(parsed, scopes, s.key, at, s.condition.expression, True, add)
+    if s.map is not None:
+        _parsed(parsed, scopes, s.key, f"{path}.map.items", s.map.items, True, add)
+    return parsed
+
+
+def _report(key: str, at: str, refs: list[Path], mask: int, scopes: Scopes, add: Add) -> None:
+    """The unknown references of one text, once per name and first key."""
+    extra = scopes.names(key)
+    told: set[tuple[str, Any]] = set()
+    for ref in refs:
+        if not isinstance(ref.head, str):  # a computed head: its own paths are in `refs`
+            continue
+        first = ref.keys[0] if ref.keys else None
+        if (ref.head, first) in told:
+            continue
+        told.add((ref.head, first))
+        why = _unknown(ref.head, first, mask, extra, scopes)
+        if why is not None:
+            add("unknown_reference", f"step {key!r}: {ref.text} {why}", key, at)
 
 
 def _parsed(
-    into: list[tuple[str, list[Named]]],
-    memo: dict[tuple[bool, str], list[Named]],
+    into: list[tuple[str, list[Path]]],
+    scopes: Scopes,
     key: str,
     at: str,
     text: str,
@@ -169,28 +221,15 @@ def _parsed(
 ) -> None:
     """`text` as a template (`whole`: an expression), its references appended to `into`."""
     try:
-        found = memo.get((whole, text))
-        if found is None:
-            # a template's references are its Path parts, flat (`paths` would walk them
-            # again for nested ones, which only an expression has)
-            refs = (
-                paths(parse(text)) if whole else (p for p in template(text) if isinstance(p, Path))
-            )
-            found = memo[whole, text] = _named(refs)
+        if not whole:  # a template's references are its Path parts, flat
+            into.append((at, template_paths(text, scopes.known)))
+            return
+        found = scopes.parsed.get(text)
+        if found is None:  # an expression's, nested ones (`a[b.c]`) too
+            found = scopes.parsed[text] = list(paths(parse(text)))
         into.append((at, found))
     except ExpressionError as exc:
         add("invalid_expression", str(exc), key, at)
-
-
-def _named(refs: Iterable[Path]) -> list[Named]:
-    """(scope name, its first key, the reference as written), once per name and key; a
-    computed head (`(a)[0]`) is left out: its own paths are among `refs`."""
-    seen: dict[tuple[str, Any], Named] = {}
-    for ref in refs:
-        if isinstance(ref.head, str):
-            first = ref.keys[0] if ref.keys else None
-            seen.setdefault((ref.head, first), (ref.head, first, ref.text))
-    return list(seen.values())
 
 
 def _unknown(head: str, first: Any, mask: int, extra: set[str], scopes: Scopes) -> str | None:
