@@ -57,3 +57,17 @@ def test_a_step_waiting_on_a_compensation_or_a_map_body_never_runs() -> None:
 
 def test_too_many_steps() -> None:
     assert found(tool("a"), tool("b"), max_steps=1) == [("too_many_steps", None, "phases")]
+
+
+def test_a_key_longer_than_execution_can_store_is_invalid() -> None:
+    # execution keeps a step key (and `key[i]` of a map item) in columns of 200-300
+    # characters: a plan planning approves must be one execution can record
+    long = "k" * 101
+    assert found(tool(long), tool("k" * 100)) == [("invalid_key", long, "phases[0].steps[0].key")]
+
+
+def test_a_step_that_is_its_own_compensation_is_invalid() -> None:
+    # it would be standby (compensation-only) and so never run in the normal flow
+    assert found(tool("a", compensation="a"), tool("b")) == [
+        ("invalid_container", "a", "phases[0].steps[0].compensation")
+    ]

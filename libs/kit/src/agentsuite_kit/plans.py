@@ -62,6 +62,8 @@ class Shape:
 
 # instances of a body step are plain chains: container edges, gates and branches are not
 # made per item, so a container kind in a body would run wrongly (or not at all)
+# execution records a step key (and a map item's `key[i]`) in columns of 200 characters
+MAX_KEY = 100
 _NOT_IN_BODY = (StepKind.MAP, StepKind.PARALLEL, StepKind.CONDITION)
 
 
@@ -105,6 +107,9 @@ class _Check:
                 continue
             if "[" in s.key or "]" in s.key:
                 message = f"step key {s.key!r}: `[` and `]` are reserved"
+                self.add("invalid_key", message, s.key, f"{path}.key")
+            elif len(s.key) > MAX_KEY:
+                message = f"step key of {len(s.key)} characters; at most {MAX_KEY}"
                 self.add("invalid_key", message, s.key, f"{path}.key")
             self.steps[s.key] = (path, s)
         if len(self.steps) > max_steps:
@@ -163,7 +168,10 @@ class _Check:
                 self.branches(v)
             if v.step.parallel is not None and v.step.kind == StepKind.PARALLEL:
                 self.parallel(v)
-            if (c := v.step.compensation) is not None and c not in self.vertices:
+            if v.step.compensation == v.key:
+                message = f"step {v.key!r} cannot be its own compensation"
+                self.add("invalid_container", message, v.key, f"{v.path}.compensation")
+            elif (c := v.step.compensation) is not None and c not in self.vertices:
                 message = f"step {v.key!r}: unknown compensation step {c!r}"
                 code = "missing_dependency" if c not in self.steps else "invalid_container"
                 self.add(code, message, v.key, f"{v.path}.compensation")

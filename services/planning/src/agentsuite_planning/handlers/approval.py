@@ -22,6 +22,11 @@ from agentsuite_planning.handlers.plans import (
 from agentsuite_planning.repositories.plans import PlanRow
 from agentsuite_planning.uow import PlanningUow
 
+# the event's issues are a sample: every issue of a plan of 1,000 steps, each naming
+# thousands of unknown keys, would pass the bus's message limit (the full list is the
+# version's `validation`)
+EVENT_ISSUES = 100
+
 
 @dataclass(frozen=True, slots=True)
 class ValidateVersion:
@@ -51,7 +56,7 @@ async def validate_version(command: ValidateVersion, uow: PlanningUow, deps: Dep
             plan_id=command.plan_id,
             version=command.version,
             valid=checked.valid,
-            issues=checked.issues,
+            issues=checked.issues[:EVENT_ISSUES],
             forecast=checked.forecast,
         )
     )
