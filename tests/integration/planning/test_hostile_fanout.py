@@ -57,3 +57,18 @@ async def test_a_25000_key_fan_out_is_never_a_server_error(service: Service, cas
     assert checked.status_code == 200, checked.text[:300]
     approved = await service.client.post(f"{url}/approve", json={}, headers=auth(tenant))
     assert approved.status_code in (200, 409), approved.text[:300]
+
+
+async def test_a_wait_or_budget_execution_cannot_hold_is_not_approved(service: Service) -> None:
+    # approved, execution would dead-letter the approval (budget past its bigint columns)
+    # or overflow adding the wait to now: the plan could never run
+    tenant = uuid4()
+    wait = {"key": "w", "name": "w", "kind": "wait", "wait": {"duration_ms": 2**63}}
+    plan = body(wait) | {"budget": {"max_cost": {"amount_micros": 2**63, "currency": "USD"}}}
+    made = await service.client.post("/v1/plans", json=plan, headers=auth(tenant))
+    assert made.status_code == 201, made.text[:300]
+    url = f"/v1/plans/{made.json()['id']}/versions/1"
+    approved = await service.client.post(f"{url}/approve", json={}, headers=auth(tenant))
+    assert approved.status_code == 409, approved.text[:300]
+    paths = {i["path"] for i in approved.json()["issues"] if i["code"] == "out_of_range"}
+    assert paths == {"budget.max_cost.amount_micros", "phases[0].steps[0].wait.duration_ms"}

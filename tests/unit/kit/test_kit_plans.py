@@ -71,3 +71,18 @@ def test_a_step_that_is_its_own_compensation_is_invalid() -> None:
     assert found(tool("a", compensation="a"), tool("b")) == [
         ("invalid_container", "a", "phases[0].steps[0].compensation")
     ]
+
+
+def test_a_duration_or_limit_execution_cannot_hold_is_out_of_range() -> None:
+    # execution adds a wait to now (past year 9999: OverflowError) and keeps budgets in
+    # bigint columns (past them it dead-letters the approval: the plan never runs)
+    from agentsuite_contracts.common import Money
+    from agentsuite_contracts.steps import Budget, StepKind, WaitStep
+    from tests.unit.planning.builders import step
+
+    wait = step("w", StepKind.WAIT, wait=WaitStep(duration_ms=2**63))
+    big = plan(wait, budget=Budget(max_cost=Money(amount_micros=2**62 + 1)))
+    assert [(p.code, p.step, p.path) for p in problems(big, max_steps=10)] == [
+        ("out_of_range", None, "budget.max_cost.amount_micros"),
+        ("out_of_range", "w", "phases[0].steps[0].wait.duration_ms"),
+    ]

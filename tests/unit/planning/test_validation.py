@@ -64,6 +64,11 @@ def test_a_realistic_plan_has_no_issue() -> None:
     [
         ("duplicate_key", plan(tool("a"), tool("a")), "phases[0].steps[1].key"),
         ("invalid_key", plan(tool("a[0]")), "phases[0].steps[0].key"),
+        (
+            "out_of_range",
+            plan(tool("a").model_copy(update={"timeout_ms": 2**63})),
+            "phases[0].steps[0].timeout_ms",
+        ),
         ("cycle", plan(tool("a", "b"), tool("b", "a")), "phases[0].steps[0].depends_on"),
         ("missing_dependency", plan(tool("a", "nowhere")), "phases[0].steps[0].depends_on[0]"),
         (

@@ -60,10 +60,15 @@ class Shape:
     order: list[str]
 
 
-# instances of a body step are plain chains: container edges, gates and branches are not
-# made per item, so a container kind in a body would run wrongly (or not at all)
 # execution records a step key (and a map item's `key[i]`) in columns of 200 characters
 MAX_KEY = 100
+# execution adds a duration to now (`datetime` ends in year 9999) and keeps budgets in
+# bigint columns with room for one more call's spend: a plan past these would be approved
+# and then crash or stick every run of it
+MAX_DURATION_MS = 100 * 366 * 24 * 3_600_000
+MAX_LIMIT = 2**62
+# instances of a body step are plain chains: container edges, gates and branches are not
+# made per item, so a container kind in a body would run wrongly (or not at all)
 _NOT_IN_BODY = (StepKind.MAP, StepKind.PARALLEL, StepKind.CONDITION)
 
 
@@ -78,6 +83,7 @@ def shape(plan: PlanSnapshot, *, max_steps: int) -> Shape:
     """The plan's graph and every structural problem, in the order execution reports them."""
     c = _Check()
     c.index(plan, max_steps)
+    c.ranges(plan)
     c.map_bodies()
     c.edges()
     order = _kahn(c.vertices)
@@ -115,6 +121,33 @@ class _Check:
         if len(self.steps) > max_steps:
             message = f"the plan has {len(self.steps)} steps; at most {max_steps} run"
             self.add("too_many_steps", message, None, "phases")
+
+    def ranges(self, plan: PlanSnapshot) -> None:
+        budget = plan.budget
+        if budget is not None:
+            cost = None if budget.max_cost is None else budget.max_cost.amount_micros
+            self.past(None, "budget.max_cost.amount_micros", cost, MAX_LIMIT)
+            self.past(None, "budget.max_tokens", budget.max_tokens, MAX_LIMIT)
+            self.past(None, "budget.max_duration_ms", budget.max_duration_ms, MAX_DURATION_MS)
+        for path, s in located(plan):
+            durations = {
+                "timeout_ms": s.timeout_ms,
+                "retry.initial_delay_ms": s.retry.initial_delay_ms,
+                "retry.max_delay_ms": s.retry.max_delay_ms,
+                "wait.duration_ms": None if s.wait is None else s.wait.duration_ms,
+                "approval.timeout_ms": None if s.approval is None else s.approval.timeout_ms,
+                "approval.escalate_after_ms": None
+                if s.approval is None
+                else s.approval.escalate_after_ms,
+            }
+            for name, value in durations.items():
+                self.past(s.key, f"{path}.{name}", value, MAX_DURATION_MS)
+            cost = None if s.max_cost is None else s.max_cost.amount_micros
+            self.past(s.key, f"{path}.max_cost.amount_micros", cost, MAX_LIMIT)
+
+    def past(self, step: str | None, path: str, value: int | None, limit: int) -> None:
+        if value is not None and value > limit:
+            self.add("out_of_range", f"{path}: {value} is past the largest ({limit})", step, path)
 
     def map_bodies(self) -> None:
         steps, bodies = self.steps, self.bodies
