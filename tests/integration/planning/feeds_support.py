@@ -100,7 +100,8 @@ async def dead_letter(service: Service, group: str, event_id: UUID) -> DeadLette
         async def arrived() -> bool:
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 for r in records:
-                    if json.loads(r.value)["id"] == str(event_id):
+                    # the topic also holds other tests' poison: bytes that are not an envelope
+                    if _id_of(r.value) == str(event_id):
                         headers = {k: v.decode() for k, v in r.headers}
                         found.append(DeadLetter.from_headers(headers))
             return bool(found)
@@ -109,3 +110,11 @@ async def dead_letter(service: Service, group: str, event_id: UUID) -> DeadLette
     finally:
         await consumer.stop()
     return found[0]
+
+
+def _id_of(value: bytes | None) -> object:
+    try:
+        decoded = json.loads(value or b"")
+    except ValueError:
+        return None
+    return decoded.get("id") if isinstance(decoded, dict) else None

@@ -34,7 +34,8 @@ async def dead_letter(service: Service, group: str, event_id: UUID) -> DeadLette
         async def arrived() -> bool:
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 for r in records:
-                    if json.loads(r.value)["id"] == str(event_id):
+                    # the topic also holds other tests' poison: bytes that are not an envelope
+                    if _id_of(r.value) == str(event_id):
                         found.append(DeadLetter.from_headers({k: v.decode() for k, v in r.headers}))
             return bool(found)
 
@@ -65,3 +66,11 @@ async def test_a_tenant_event_sent_in_another_tenants_name_is_dead_lettered(
     for tenant in (sender, named):
         async with service.deps.runtime.uow(tenant) as uow:
             assert await uow.tenants.status(tenant) is None
+
+
+def _id_of(value: bytes | None) -> object:
+    try:
+        decoded = json.loads(value or b"")
+    except ValueError:
+        return None
+    return decoded.get("id") if isinstance(decoded, dict) else None

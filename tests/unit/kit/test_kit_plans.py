@@ -57,3 +57,32 @@ def test_a_step_waiting_on_a_compensation_or_a_map_body_never_runs() -> None:
 
 def test_too_many_steps() -> None:
     assert found(tool("a"), tool("b"), max_steps=1) == [("too_many_steps", None, "phases")]
+
+
+def test_a_key_longer_than_execution_can_store_is_invalid() -> None:
+    # execution keeps a step key (and `key[i]` of a map item) in columns of 200-300
+    # characters: a plan planning approves must be one execution can record
+    long = "k" * 101
+    assert found(tool(long), tool("k" * 100)) == [("invalid_key", long, "phases[0].steps[0].key")]
+
+
+def test_a_step_that_is_its_own_compensation_is_invalid() -> None:
+    # it would be standby (compensation-only) and so never run in the normal flow
+    assert found(tool("a", compensation="a"), tool("b")) == [
+        ("invalid_container", "a", "phases[0].steps[0].compensation")
+    ]
+
+
+def test_a_duration_or_limit_execution_cannot_hold_is_out_of_range() -> None:
+    # execution adds a wait to now (past year 9999: OverflowError) and keeps budgets in
+    # bigint columns (past them it dead-letters the approval: the plan never runs)
+    from agentsuite_contracts.common import Money
+    from agentsuite_contracts.steps import Budget, StepKind, WaitStep
+    from tests.unit.planning.builders import step
+
+    wait = step("w", StepKind.WAIT, wait=WaitStep(duration_ms=2**63))
+    big = plan(wait, budget=Budget(max_cost=Money(amount_micros=2**62 + 1)))
+    assert [(p.code, p.step, p.path) for p in problems(big, max_steps=10)] == [
+        ("out_of_range", None, "budget.max_cost.amount_micros"),
+        ("out_of_range", "w", "phases[0].steps[0].wait.duration_ms"),
+    ]

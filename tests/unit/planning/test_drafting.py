@@ -206,3 +206,40 @@ def test_a_dependency_follows_the_step_its_key_was_repaired_on() -> None:
     steps = body_of(json.dumps(doc)).body.phases[0].steps
     assert [s.key for s in steps] == ["fetch-leads", "score"]
     assert steps[1].depends_on == ["fetch-leads"]
+
+
+def test_text_postgres_cannot_hold_is_escaped_in_every_field_of_the_answer() -> None:
+    # only names and goals were escaped: a NUL in a compensation, a prompt or a tool input
+    # reached the jsonb INSERT of the drafted version and failed it on every redelivery
+    from agentsuite_kit.storable import unstorable
+
+    answer = {
+        "name": "n",
+        "goal": "g",
+        "phases": [
+            {
+                "key": "m",
+                "name": "m",
+                "steps": [
+                    {"key": "a", "name": "a", "kind": "wait", "wait": {"duration_ms": 5}},
+                    {
+                        "key": "b",
+                        "name": "b",
+                        "kind": "llm",
+                        "llm": {"prompt": "p\u0000", "system": "\ud800"},
+                        "compensation": "a\u0000",
+                        "serves": ["r\u0000"],
+                        "retry": {"retry_on": ["x\udfff"]},
+                    },
+                    {
+                        "key": "c",
+                        "name": "c",
+                        "kind": "tool",
+                        "tool": {"tool": "t\u0000", "input": {"k\u0000": ["v\u0000"]}},
+                    },
+                ],
+            }
+        ],
+    }
+    drafted = body_of(json.dumps(answer))
+    assert unstorable(drafted.body.model_dump(mode="json")) is None

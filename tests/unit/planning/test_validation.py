@@ -10,7 +10,7 @@ import pytest
 
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.planning import CostForecast, PlanSnapshot
-from agentsuite_contracts.steps import Budget, StepKind
+from agentsuite_contracts.steps import Budget, MapStep, PlanStep, StepKind
 from agentsuite_planning.domain.lookup import ToolEntry, ToolVersion
 from agentsuite_planning.domain.validation import CODES, Limits, has_errors, validate
 from tests.unit.planning.builders import (
@@ -64,6 +64,11 @@ def test_a_realistic_plan_has_no_issue() -> None:
     [
         ("duplicate_key", plan(tool("a"), tool("a")), "phases[0].steps[1].key"),
         ("invalid_key", plan(tool("a[0]")), "phases[0].steps[0].key"),
+        (
+            "out_of_range",
+            plan(tool("a").model_copy(update={"timeout_ms": 2**63})),
+            "phases[0].steps[0].timeout_ms",
+        ),
         ("cycle", plan(tool("a", "b"), tool("b", "a")), "phases[0].steps[0].depends_on"),
         ("missing_dependency", plan(tool("a", "nowhere")), "phases[0].steps[0].depends_on[0]"),
         (
@@ -239,3 +244,20 @@ def test_a_tool_schema_whose_refs_loop_is_an_issue_not_a_crash() -> None:
     assert [(i.code, i.path) for i in issues] == [
         ("invalid_binding", "phases[0].steps[0].tool.input")
     ]
+
+
+def test_a_forecast_of_absurd_token_counts_stays_within_what_money_columns_hold() -> None:
+    # 2^62 output tokens across a map of 2^62 items was a forecast of ~10^40 micro-units in
+    # `plan.validated` / `plan.approved`, past every bigint and JSON integer a consumer reads
+    from agentsuite_kit.plans import MAX_LIMIT
+    from agentsuite_planning.domain.forecast import History, Price, forecast
+
+    each = PlanStep(
+        key="m",
+        name="m",
+        kind=StepKind.MAP,
+        map=MapStep(items="${inputs.xs}", body=["b"], max_items=2**62),
+    )
+    p = plan(each, llm("b", model="big", max_tokens=2**62))
+    found = forecast(p, {"big": Price(10**9, 10**9)}, History())
+    assert found.p95.amount_micros == found.p50.amount_micros == MAX_LIMIT

@@ -67,6 +67,13 @@ class Shape:
     order: list[str]
 
 
+# execution records a step key (and a map item's `key[i]`) in columns of 200 characters
+MAX_KEY = 100
+# execution adds a duration to now (`datetime` ends in year 9999) and keeps budgets in
+# bigint columns with room for one more call's spend: a plan past these would be approved
+# and then crash or stick every run of it
+MAX_DURATION_MS = 100 * 366 * 24 * 3_600_000
+MAX_LIMIT = 2**62
 # instances of a body step are plain chains: container edges, gates and branches are not
 # made per item, so a container kind in a body would run wrongly (or not at all)
 _NOT_IN_BODY = (StepKind.MAP, StepKind.PARALLEL, StepKind.CONDITION)
@@ -83,6 +90,7 @@ def shape(plan: PlanSnapshot, *, max_steps: int) -> Shape:
     """The plan's graph and every structural problem, in the order execution reports them."""
     c = _Check()
     c.index(plan, max_steps)
+    c.ranges(plan)
     c.map_bodies()
     c.edges()
     order = _kahn(c.vertices)
@@ -113,10 +121,40 @@ class _Check:
             if "[" in s.key or "]" in s.key:
                 message = f"step key {s.key!r}: `[` and `]` are reserved"
                 self.add("invalid_key", message, s.key, f"{path}.key")
+            elif len(s.key) > MAX_KEY:
+                message = f"step key of {len(s.key)} characters; at most {MAX_KEY}"
+                self.add("invalid_key", message, s.key, f"{path}.key")
             self.steps[s.key] = (path, s)
         if len(self.steps) > max_steps:
             message = f"the plan has {len(self.steps)} steps; at most {max_steps} run"
             self.add("too_many_steps", message, None, "phases")
+
+    def ranges(self, plan: PlanSnapshot) -> None:
+        budget = plan.budget
+        if budget is not None:
+            cost = None if budget.max_cost is None else budget.max_cost.amount_micros
+            self.past(None, "budget.max_cost.amount_micros", cost, MAX_LIMIT)
+            self.past(None, "budget.max_tokens", budget.max_tokens, MAX_LIMIT)
+            self.past(None, "budget.max_duration_ms", budget.max_duration_ms, MAX_DURATION_MS)
+        for path, s in located(plan):
+            durations = {
+                "timeout_ms": s.timeout_ms,
+                "retry.initial_delay_ms": s.retry.initial_delay_ms,
+                "retry.max_delay_ms": s.retry.max_delay_ms,
+                "wait.duration_ms": None if s.wait is None else s.wait.duration_ms,
+                "approval.timeout_ms": None if s.approval is None else s.approval.timeout_ms,
+                "approval.escalate_after_ms": None
+                if s.approval is None
+                else s.approval.escalate_after_ms,
+            }
+            for name, value in durations.items():
+                self.past(s.key, f"{path}.{name}", value, MAX_DURATION_MS)
+            cost = None if s.max_cost is None else s.max_cost.amount_micros
+            self.past(s.key, f"{path}.max_cost.amount_micros", cost, MAX_LIMIT)
+
+    def past(self, step: str | None, path: str, value: int | None, limit: int) -> None:
+        if value is not None and value > limit:
+            self.add("out_of_range", f"{path}: {value} is past the largest ({limit})", step, path)
 
     def map_bodies(self) -> None:
         steps, bodies = self.steps, self.bodies
@@ -170,7 +208,10 @@ class _Check:
                 self.branches(v)
             if v.step.parallel is not None and v.step.kind == StepKind.PARALLEL:
                 self.parallel(v)
-            if (c := v.step.compensation) is not None and c not in self.vertices:
+            if v.step.compensation == v.key:
+                message = f"step {v.key!r} cannot be its own compensation"
+                self.add("invalid_container", message, v.key, f"{v.path}.compensation")
+            elif (c := v.step.compensation) is not None and c not in self.vertices:
                 message = f"step {v.key!r}: unknown compensation step {c!r}"
                 code = "missing_dependency" if c not in self.steps else "invalid_container"
                 self.add(code, message, v.key, f"{v.path}.compensation")

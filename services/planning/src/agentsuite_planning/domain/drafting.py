@@ -24,7 +24,7 @@ from agentsuite_contracts.discovery import Requirements
 from agentsuite_contracts.envelope import Contract
 from agentsuite_contracts.llm import ChatMessage, Role
 from agentsuite_contracts.planning import Budget, PlanPhase, PlanStep, Requirement, StepKind
-from agentsuite_kit.storable import escape_text
+from agentsuite_kit.storable import escape_text, escaped
 
 MAX_ANSWER_BYTES = 256 * 1024
 MAX_PROMPT_CHARS = 24_000  # of the user message, whatever the requirements hold
@@ -181,7 +181,10 @@ def document_of(text: Any) -> dict[str, Any]:
         raise DraftInvalid(f"not JSON: {str(bad)[:200]}") from None
     if not isinstance(document, dict):
         raise DraftInvalid("not a JSON object")
-    return document
+    # every string the model wrote (prompts, inputs, references) is kept, so each must be one
+    # jsonb can hold; a reference spelled with a NUL then names no step and validation says so
+    fixed: dict[str, Any] = escaped(document)
+    return fixed
 
 
 def body_of(text: Any, *, default_name: str = "Drafted plan", default_goal: str = "") -> Drafted:

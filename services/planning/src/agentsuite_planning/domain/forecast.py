@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from agentsuite_contracts.common import Money
 from agentsuite_contracts.planning import CostForecast, PlanSnapshot
 from agentsuite_contracts.steps import PlanStep
+from agentsuite_kit.plans import MAX_LIMIT
 
 MIN_RUNS = 5
 DEFAULT_OUTPUT_TOKENS = 1_000
@@ -74,9 +75,11 @@ def forecast(
             else:
                 p50 += n * cost
                 p95 += n * cost
+    # absurd token counts or map sizes must not forecast more than a money column (or a
+    # budget, see `out_of_range`) holds: past that, "at least the most any budget allows"
     return CostForecast(
-        p50=Money(amount_micros=p50, currency=currency),
-        p95=Money(amount_micros=p95, currency=currency),
+        p50=Money(amount_micros=min(p50, MAX_LIMIT), currency=currency),
+        p95=Money(amount_micros=min(p95, MAX_LIMIT), currency=currency),
         runs=runs,
         unpriced=unpriced,
     )

@@ -29,6 +29,7 @@ Severity = Literal["error", "warning"]
 CODES: dict[str, Severity] = {
     "duplicate_key": "error",
     "invalid_key": "error",
+    "out_of_range": "error",
     "too_many_steps": "error",
     "cycle": "error",
     "missing_dependency": "error",

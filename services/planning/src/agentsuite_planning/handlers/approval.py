@@ -22,6 +22,11 @@ from agentsuite_planning.handlers.plans import (
 from agentsuite_planning.repositories.plans import PlanRow
 from agentsuite_planning.uow import PlanningUow
 
+# the event's issues are a sample: every issue of a plan of 1,000 steps, each naming
+# thousands of unknown keys, would pass the bus's message limit (the full list is the
+# version's `validation`)
+EVENT_ISSUES = 100
+
 
 @dataclass(frozen=True, slots=True)
 class ValidateVersion:
@@ -51,7 +56,7 @@ async def validate_version(command: ValidateVersion, uow: PlanningUow, deps: Dep
             plan_id=command.plan_id,
             version=command.version,
             valid=checked.valid,
-            issues=checked.issues,
+            issues=checked.issues[:EVENT_ISSUES],
             forecast=checked.forecast,
         )
     )
@@ -75,10 +80,17 @@ async def approve(command: Approve, uow: PlanningUow, deps: Deps) -> tuple[PlanR
         accept_gaps=command.accept_gaps,
         required=deps.settings.approval_gap_override,
     )
+    archived = plan.status == "archived"
+    # execution runs an approved version as pinned then: the same number never gets a
+    # second pinning (the catalog may have moved since), and approving it again changes
+    # nothing and announces nothing unless it clears a drift
+    kept = None if row.pinned is None else PlanSnapshot.model_validate(row.pinned)
+    if kept is not None and not plan.stale and not archived:
+        return plan, kept
     snapshot = PlanSnapshot.model_validate(row.body)
     checked = await check(uow, snapshot, limits_of(deps))
-    check_approvable(snapshot, checked.issues, checked.forecast, archived=plan.status == "archived")
-    pinned = pin(snapshot, checked)
+    check_approvable(snapshot, checked.issues, checked.forecast, archived=archived)
+    pinned = kept or pin(snapshot, checked)
     await uow.versions.approve(
         plan.id,
         row.version,
@@ -91,7 +103,9 @@ async def approve(command: Approve, uow: PlanningUow, deps: Deps) -> tuple[PlanR
         # the newest approved version's requirements are what the plan cites from now on
         # (re-approving clears a drift); an older one approved later changes nothing there
         await record_approval(uow, plan.id, row.version, snapshot.requirements)
-    await uow.plans.change(plan.id, status="approved", approved_version=newest, stale=False)
+    # an older version approved later does not answer the drift of the newest approved one
+    stale = plan.stale and newest != row.version
+    await uow.plans.change(plan.id, status="approved", approved_version=newest, stale=stale)
     uow.emit(
         PlanApproved(
             plan_id=plan.id,
