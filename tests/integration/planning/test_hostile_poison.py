@@ -11,6 +11,16 @@ from uuid import uuid4
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
+from agentsuite_contracts.topic_names import (
+    CATALOG_AGENTS_V1,
+    CATALOG_TEMPLATES_V1,
+    CATALOG_TOOLS_V1,
+    DISCOVERY_SESSIONS_V1,
+    EXECUTION_EXECUTIONS_V1,
+    IDENTITY_TENANTS_V1,
+    LLM_PROVIDERS_V1,
+    LLM_RESPONSES_PLANNING_V1,
+)
 from tests.integration.kafka_helpers import eventually
 from tests.integration.planning.harness import Service
 
@@ -31,14 +41,14 @@ def poison(topic: str) -> list[bytes]:
         ).encode()
 
     known = {
-        "catalog.tools.v1": "catalog.tool.published",
-        "catalog.agents.v1": "catalog.agent.published",
-        "catalog.templates.v1": "catalog.template.published",
-        "llm.providers.v1": "llm.model.registered",
-        "execution.executions.v1": "execution.started",
-        "discovery.sessions.v1": "discovery.session.completed",
-        "llm.responses.planning.v1": "llm.response.completed",
-        "identity.tenants.v1": "identity.tenant.suspended",
+        CATALOG_TOOLS_V1: "catalog.tool.published",
+        CATALOG_AGENTS_V1: "catalog.agent.published",
+        CATALOG_TEMPLATES_V1: "catalog.template.published",
+        LLM_PROVIDERS_V1: "llm.model.registered",
+        EXECUTION_EXECUTIONS_V1: "execution.started",
+        DISCOVERY_SESSIONS_V1: "discovery.session.completed",
+        LLM_RESPONSES_PLANNING_V1: "llm.response.completed",
+        IDENTITY_TENANTS_V1: "identity.tenant.suspended",
     }.get(topic, "x.y.z")
     return [
         b"\x00\xff not json",
