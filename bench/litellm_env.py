@@ -1,8 +1,8 @@
 """The peer: the LiteLLM proxy in its own virtualenv, configured for bench/llm_gateway.py.
 
 LiteLLM is not a workspace dependency (its pins would fight ours), so it lives in
-`.bench/litellm-venv` under the repo, made with `python3 -m venv` and its own pip, and is
-reused when present. The proxy runs with no database: no DATABASE_URL means no Prisma, no
+`.bench/litellm-venv` under the repo, made by bench/peer_venv.py (uv), and is reused when
+present. The proxy runs with no database: no DATABASE_URL means no Prisma, no
 spend logs and no key table, and a master key is checked by plain comparison.
 
 What 1.106.2 needed to start offline and quiet: LITELLM_LOCAL_MODEL_COST_MAP=True (else it
@@ -15,10 +15,10 @@ the proxy's own process.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from bench import peer_venv
 
 ROOT = Path(__file__).parents[1]
 VERSION = "1.106.2"
@@ -52,19 +52,11 @@ def ensure(*, install: bool = True) -> str | None:
         return None
     if not install:
         return f"no litellm {VERSION} in {VENV} (and --no-install)"
-    python3 = shutil.which("python3") or sys.executable
-    print(f"installing litellm[proxy]=={VERSION} into {VENV} (takes minutes)...", flush=True)
-    if not (VENV / "bin" / "pip").exists():
-        made = subprocess.run([python3, "-m", "venv", str(VENV)], check=False)  # noqa: S603
-        if made.returncode != 0:
-            return f"python3 -m venv {VENV} failed"
-    pip = subprocess.run(  # noqa: S603 - the venv's own pip, a pinned version
-        [str(VENV / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={VERSION}"],
-        check=False,
-    )
-    if pip.returncode != 0 or not installed():
-        return f"pip install litellm[proxy]=={VERSION} failed (exit {pip.returncode})"
-    return None
+    print(f"installing litellm[proxy]=={VERSION} into {VENV} with uv...", flush=True)
+    why = peer_venv.install(VENV, (f"litellm[proxy]=={VERSION}",))
+    if why is None and not installed():
+        return f"litellm[proxy]=={VERSION} installed, but not found in {VENV}"
+    return why
 
 
 def config(stub_url: str) -> str:

@@ -46,7 +46,14 @@ BROKER_INDEPENDENT: dict[str, str] = {
     # discovery: its LLM loop through the real gateway (test_scripted_session.py,
     # test_gateway_killed_mid_turn.py) reads its events off the broker in test code, so it
     # stays in both lanes (the kill test brings a broker of its own, as
-    # llm_gateway/test_crash_recovery.py does)
+    # llm_gateway/test_crash_recovery.py does); so does every file whose sessions take a
+    # turn (answered by llm_support's fake gateway, a Kafka consumer in test code)
+    "discovery/test_schemathesis.py": "schemathesis over discovery's OpenAPI: HTTP answers",
+    "discovery/test_cross_tenant.py": "every route aimed at another tenant: HTTP and rows",
+    "discovery/test_api.py": "objectives and sessions opened, no turn answered: HTTP, rows",
+    "discovery/test_hostile_cursors.py": "cursors past the seq column: HTTP",
+    "discovery/test_hostile_objectives.py": "PUTs racing on one If-Match: HTTP and rows",
+    "discovery/test_schema.py": "RLS on every table and migration drift: PostgreSQL",
     # identity: every file stays in both lanes. With its HTTP-only files left out, lane 2
     # failed three test_service_accounts tests with "token is signed with an unknown key"
     # (they passed in lane 1 and in every lane 2 before the split); not understood yet
@@ -98,6 +105,13 @@ BROKER_INDEPENDENT: dict[str, str] = {
     "llm_gateway/test_recorder.py": "the recorder's batches and rollups: PostgreSQL",
     "llm_gateway/test_hostile_budget_settle.py": "settlement of answered calls: rows",
     "llm_gateway/test_startup.py": "schema drift and RLS at start: PostgreSQL",
+    # planning: plans made, edited, validated and approved over HTTP; what it consumes
+    # (feeds, drafting through the gateway, redelivery, refusals) stays in both lanes
+    "planning/test_schemathesis.py": "schemathesis over planning's OpenAPI: HTTP answers",
+    "planning/test_cross_tenant.py": "every route aimed at another tenant: HTTP and rows",
+    "planning/test_api.py": "plans, versions, labels and approval: HTTP, rows, outbox",
+    "planning/test_hostile.py": "unstorable, deep and oversized plans: HTTP and rows",
+    "planning/test_schema.py": "RLS on every table and migration drift: PostgreSQL",
     # planning: the golden path (discovery -> draft -> approval -> a run, then drift) runs
     # on a broker of its own, started by the test, so lane 2's Apache Kafka never sees it
     "planning/test_golden_path.py": "the golden path on its own embedded broker: HTTP, rows",

@@ -15,6 +15,7 @@ BODIES: dict[str, Any] = {
     "/v1/sessions/{session_id}/turns": {"content": "b's"},
     "/v1/sessions/{session_id}/complete": {"force": True},
     "/v1/sessions/{session_id}/abandon": {},
+    "/v1/sessions/{session_id}/reopen": {"reason": "b's"},
 }
 SNAPSHOT = (
     "SELECT s.status, s.version, (SELECT count(*) FROM turns t WHERE t.session_id = s.id),"
