@@ -84,7 +84,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 GROUP = "execution.plans"
 # a topic nothing writes to in this test (identity's carry its own events once it runs;
-# README's execution example publishes to planning.plans.v1)
+# README's execution example and `agentsuite publish` write to planning.plans.v1)
 QUIET = next(
     t.name
     for t in TOPICS
@@ -106,43 +106,36 @@ DLQ_HEADERS = [
 ]
 
 
-# the plan of README's execution example: an llm step through the gateway's offline
-# `default` model (it echoes), then a builtin tool using its answer
+# the plan of README's execution example, as it is POSTed to planning: an llm step through
+# the gateway's offline `default` model (it echoes), then a builtin tool using its answer
 README_PLAN = {
-    "type": "planning.plan.approved",
-    "plan_id": "7d3c1d2e-0000-4000-8000-000000000001",
-    "version": 1,
-    "approved_by": "7d3c1d2e-0000-4000-8000-0000000000ff",
-    "plan": {
-        "plan_id": "7d3c1d2e-0000-4000-8000-000000000001",
-        "version": 1,
-        "name": "hello",
-        "goal": "say hello",
-        "phases": [
-            {
-                "key": "main",
-                "name": "main",
-                "steps": [
-                    {
-                        "key": "ask",
-                        "name": "ask",
-                        "kind": "llm",
-                        "llm": {"prompt": "hello ${inputs.name}", "model": "default"},
+    "name": "hello",
+    "goal": "say hello",
+    "reason": "first",
+    "phases": [
+        {
+            "key": "main",
+            "name": "Main",
+            "steps": [
+                {
+                    "key": "ask",
+                    "name": "Ask",
+                    "kind": "llm",
+                    "llm": {"prompt": "hello ${inputs.name}", "model": "default"},
+                },
+                {
+                    "key": "greet",
+                    "name": "Greet",
+                    "kind": "tool",
+                    "depends_on": ["ask"],
+                    "tool": {
+                        "tool": "builtin.echo",
+                        "input": {"said": "${steps.ask.output.content}"},
                     },
-                    {
-                        "key": "greet",
-                        "name": "greet",
-                        "kind": "tool",
-                        "depends_on": ["ask"],
-                        "tool": {
-                            "tool": "builtin.echo",
-                            "input": {"said": "${steps.ask.output.content}"},
-                        },
-                    },
-                ],
-            }
-        ],
-    },
+                },
+            ],
+        }
+    ],
 }
 
 
@@ -220,20 +213,35 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:  # 
         assert answered.status_code == 200, answered.text
         assert answered.json()["choices"][0]["message"]["content"] == "ping"
 
-        # README's execution example: planning is not running, so `agentsuite publish`
-        # approves the plan as planning would; the run's llm step goes through the gateway
-        tenant_id = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["tid"]
-        plan_file = home / "plan-approved.json"
-        plan_file.write_text(json.dumps(README_PLAN))
-        published = cli(env, "publish", str(plan_file), "--tenant", tenant_id)
-        assert published.returncode == 0, published.stdout + published.stderr
+        # README's execution example: planning approves the plan, execution runs it once
+        # the approval has come through the broker; the llm step goes through the gateway
+        auth = {"Authorization": f"Bearer {token}"}
+        planning_url = f"http://127.0.0.1:{int(env['AGENTSUITE_BASE_PORT']) + 3}"
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{planning_url}/readyz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.1)
+        made_plan = httpx.post(
+            f"{planning_url}/v1/plans", json=README_PLAN, headers=auth, timeout=30
+        )
+        assert made_plan.status_code == 201, made_plan.text
+        plan_id = made_plan.json()["id"]
+        approved = httpx.post(
+            f"{planning_url}/v1/plans/{plan_id}/versions/1/approve",
+            json={},
+            headers=auth,
+            timeout=30,
+        )
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["plan"]["status"] == "approved"
         execution_url = f"http://127.0.0.1:{int(env['AGENTSUITE_BASE_PORT']) + 4}"
         started = None
-        for _ in range(300):  # the plan reaches execution's projection through the broker
+        for _ in range(300):  # the approval reaches execution's projection through the broker
             started = httpx.post(
                 f"{execution_url}/v1/executions",
-                json={"plan_id": README_PLAN["plan_id"], "inputs": {"name": "ada"}},
-                headers={"Authorization": f"Bearer {token}"},
+                json={"plan_id": plan_id, "inputs": {"name": "ada"}},
+                headers=auth,
                 timeout=10,
             )
             if started.status_code == 201:
@@ -243,12 +251,34 @@ def test_up_status_tail_down_leaves_no_process(env: dict[str, str]) -> None:  # 
         assert started.status_code == 201, started.text
         run_url = f"{execution_url}/v1/executions/{started.json()['execution_id']}"
         for _ in range(600):
-            run = httpx.get(run_url, headers={"Authorization": f"Bearer {token}"}).json()
+            run = httpx.get(run_url, headers=auth).json()
             if run["status"] in ("completed", "failed"):
                 break
             time.sleep(0.1)
         assert run["status"] == "completed", run
         assert run["outputs"] == {"greet": {"said": "hello ada"}}
+
+        # `agentsuite publish` stands in for a service: archive the plan as planning would,
+        # and execution then refuses a new run of it
+        tenant_id = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["tid"]
+        archived = home / "plan-archived.json"
+        archived.write_text(json.dumps({"type": "planning.plan.archived", "plan_id": plan_id}))
+        published = cli(env, "publish", str(archived), "--tenant", tenant_id)
+        assert published.returncode == 0, published.stdout + published.stderr
+        assert f"published to {PLANNING_PLANS_V1}" in published.stdout
+        refused = None
+        for _ in range(300):
+            refused = httpx.post(
+                f"{execution_url}/v1/executions",
+                json={"plan_id": plan_id, "inputs": {"name": "ada"}},
+                headers=auth,
+                timeout=10,
+            )
+            if refused.status_code == 422:
+                break
+            time.sleep(0.1)
+        assert refused is not None
+        assert refused.json()["code"] == "plan_not_runnable", refused.text
 
         found = asyncio.run(list_topics(bootstrap))
         for t in TOPICS:
