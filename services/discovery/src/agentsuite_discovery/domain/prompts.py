@@ -13,7 +13,6 @@ apply() records it as rejected instead of losing it.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from agentsuite_contracts.discovery import ExtractionKind, Relation
 from agentsuite_contracts.llm import ChatMessage, Role
 from agentsuite_discovery.domain.objectives import Objective, Question
 from agentsuite_discovery.domain.sessions import CONTESTED, ObligationState, Proposed
+from agentsuite_kit.answers import AnswerError, answer_object
 from agentsuite_kit.storable import escape_text, text_flaw, unstorable
 
 MAX_ANSWER_BYTES = 64 * 1024
@@ -78,44 +78,12 @@ class Answer:
     reply: str | None = None
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:40]} too large")
-    return value
-
-
-def _unfenced(text: str) -> str:
-    """The JSON inside one ```json fence, which some models add despite the format."""
-    body = text.strip()
-    if body.startswith("```") and body.endswith("```") and len(body) >= 6:
-        body = body[3:-3]
-        first, _, rest = body.partition("\n")
-        return rest if first.strip().isalpha() or not first.strip() else body
-    return body
-
-
 def answer_of(text: Any) -> Answer:
     """The model's answer read; AnswerInvalid(reason) for anything else, never another error."""
-    if not isinstance(text, str):
-        raise AnswerInvalid("no text")
-    if (
-        len(text) > MAX_ANSWER_BYTES
-        or len(text.encode("utf-8", "surrogatepass")) > MAX_ANSWER_BYTES
-    ):
-        raise AnswerInvalid(f"larger than {MAX_ANSWER_BYTES // 1024} KiB")
     try:
-        document = json.loads(_unfenced(text), parse_constant=_no_constant, parse_float=_finite)
-    except RecursionError:
-        raise AnswerInvalid("not JSON: nested deeper than its parser goes") from None
-    except ValueError as bad:  # JSONDecodeError, NaN, an int past Python's digit limit
-        raise AnswerInvalid(f"not JSON: {str(bad)[:200]}") from None
-    if not isinstance(document, dict):
-        raise AnswerInvalid("not a JSON object")
+        document = answer_object(text, max_bytes=MAX_ANSWER_BYTES)
+    except AnswerError as bad:
+        raise AnswerInvalid(str(bad)) from None
     items = document.get("extractions")
     if not isinstance(items, list):
         raise AnswerInvalid("'extractions' is not a list")

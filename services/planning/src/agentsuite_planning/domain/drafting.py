@@ -12,7 +12,6 @@ draft is an ordinary version a user edits.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from agentsuite_contracts.discovery import Requirements
 from agentsuite_contracts.envelope import Contract
 from agentsuite_contracts.llm import ChatMessage, Role
 from agentsuite_contracts.planning import Budget, PlanPhase, PlanStep, Requirement, StepKind
+from agentsuite_kit.answers import AnswerError, answer_object
 from agentsuite_kit.storable import escape_text, escaped
 
 MAX_ANSWER_BYTES = 256 * 1024
@@ -144,43 +144,12 @@ def requirements_of(session_id: Any, requirements: Requirements) -> list[Require
 # --- the answer ---------------------------------------------------------------------------
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:40]} too large")
-    return value
-
-
-def _unfenced(text: str) -> str:
-    """The JSON inside one ```json fence, which some models add despite the format."""
-    body = text.strip()
-    if body.startswith("```") and body.endswith("```") and len(body) >= 6:
-        body = body[3:-3]
-        first, _, rest = body.partition("\n")
-        return rest if first.strip().isalpha() or not first.strip() else body
-    return body
-
-
 def document_of(text: Any) -> dict[str, Any]:
     """The answer as a JSON object; DraftInvalid otherwise."""
-    if not isinstance(text, str):
-        raise DraftInvalid("no text")
-    if len(text) > MAX_ANSWER_BYTES or len(text.encode("utf-8", "surrogatepass")) > (
-        MAX_ANSWER_BYTES
-    ):
-        raise DraftInvalid(f"larger than {MAX_ANSWER_BYTES // 1024} KiB")
     try:
-        document = json.loads(_unfenced(text), parse_constant=_no_constant, parse_float=_finite)
-    except RecursionError:
-        raise DraftInvalid("not JSON: nested deeper than its parser goes") from None
-    except ValueError as bad:
-        raise DraftInvalid(f"not JSON: {str(bad)[:200]}") from None
-    if not isinstance(document, dict):
-        raise DraftInvalid("not a JSON object")
+        document = answer_object(text, max_bytes=MAX_ANSWER_BYTES)
+    except AnswerError as bad:
+        raise DraftInvalid(str(bad)) from None
     # every string the model wrote (prompts, inputs, references) is kept, so each must be one
     # jsonb can hold; a reference spelled with a NUL then names no step and validation says so
     fixed: dict[str, Any] = escaped(document)
