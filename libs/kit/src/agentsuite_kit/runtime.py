@@ -254,8 +254,8 @@ class Runtime(Generic[U]):
 
     async def stop(self) -> None:
         self._stop.set()
-        for group in self.groups:
-            await group.stop()
+        # together: a group still joining may take a few seconds to close (ConsumerGroup.stop)
+        await asyncio.gather(*(group.stop() for group in self.groups))
         self.groups = []
         for task in self._tasks:
             if task.get_name() == "housekeeping":
