@@ -44,7 +44,10 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def stack(admin_url: str, home: Path) -> AsyncIterator[Stack]:
+async def stack(
+    admin_url: str, home: Path, planning_settings: Mapping[str, Any] | None = None
+) -> AsyncIterator[Stack]:
+    """`planning_settings`: planning's settings besides the harness's (sealing keys)."""
     broker = EmbeddedBroker(home / "broker", free_port())
     await asyncio.to_thread(broker.start)
     dbs: list[ServiceDb] = []
@@ -77,7 +80,11 @@ async def stack(admin_url: str, home: Path) -> AsyncIterator[Stack]:
             dbs.append(db)
             planning = await apps.enter_async_context(
                 planning_harness.running(
-                    planning_harness.make_settings(db.url(admin_url), kafka), db, admin_url
+                    planning_harness.make_settings(
+                        db.url(admin_url), kafka, **(planning_settings or {})
+                    ),
+                    db,
+                    admin_url,
                 )
             )
             db = await execution_harness.create_execution_db(admin_url, home / "exec.json")

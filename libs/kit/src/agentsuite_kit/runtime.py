@@ -254,8 +254,10 @@ class Runtime(Generic[U]):
 
     async def stop(self) -> None:
         self._stop.set()
-        for group in self.groups:
-            await group.stop()
+        # together: a group still joining may take a few seconds to close (ConsumerGroup.stop)
+        stopped = await asyncio.gather(
+            *(group.stop() for group in self.groups), return_exceptions=True
+        )
         self.groups = []
         for task in self._tasks:
             if task.get_name() == "housekeeping":
@@ -274,6 +276,9 @@ class Runtime(Generic[U]):
             await self.exchanger.aclose()
         if self.revocations is not None:
             await self.revocations.aclose()
+        for failed in stopped:  # raised once everything else is closed too
+            if isinstance(failed, BaseException):
+                raise failed
 
     async def prune(self) -> dict[str, int]:
         """Forget what has aged out, every tenant's: applied event ids past the inbox

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
 
+# seconds a consumer stopped mid-join may take to leave cleanly (see _close_cut_short)
+MID_JOIN_CLOSE = 5.0
+
 
 def record_of(raw: Any) -> Record:
     return Record(
@@ -60,6 +63,27 @@ class _Guard:
 
     unchecked: set[TopicPartition] = field(default_factory=set)
     careful_until: dict[TopicPartition, int] = field(default_factory=dict)
+
+
+async def _close_cut_short(kafka: AIOKafkaConsumer) -> None:
+    """Close a consumer whose join was cut short, without waiting out its JoinGroup.
+
+    `stop()` waits for the answer to a JoinGroup in flight, and a broker holds that answer
+    until every member it knows rejoined: a member stopped mid-join never joined, so it
+    sent no LeaveGroup, and the next joins of its group waited on it (minutes on Tansu;
+    each instance's stop then waited out each of its groups in turn). Nothing of a
+    consumer that never joined needs a clean leave: past the bound its connections go."""
+    try:
+        await asyncio.wait_for(kafka.stop(), MID_JOIN_CLOSE)
+        return
+    except Exception:  # a start cut short may fail to close too: dropped below alike
+        log.info("consumer %s: dropped mid-join", kafka._group_id)
+    # the timeout cancelled its coordinator; what stop() had left to close: the fetcher and
+    # the sockets (private: aiokafka has no public way to abort a join)
+    with contextlib.suppress(Exception):
+        await kafka._fetcher.close()
+    with contextlib.suppress(Exception):
+        await kafka._client.close()
 
 
 class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base
@@ -200,12 +224,10 @@ class ConsumerGroup(Generic[U]):
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for kafka in self._kafka:
-            if mid_join:  # a consumer whose start was cut short may fail to close
-                with contextlib.suppress(Exception):
-                    await kafka.stop()
-            else:
-                await kafka.stop()
+        if mid_join:
+            await asyncio.gather(*(_close_cut_short(kafka) for kafka in self._kafka))
+        else:
+            await asyncio.gather(*(kafka.stop() for kafka in self._kafka))
         self._tasks, self._kafka = [], []
 
     def check(self) -> None:
