@@ -18,8 +18,8 @@ from agentsuite_planning.handlers import drafting
 from agentsuite_planning.repositories.drafts import DraftRecord
 from agentsuite_planning.repositories.templates import TemplateRecord, Templates
 from agentsuite_planning.uow import PlanningUow
+from tests.integration.planning.drafting_support import completed
 from tests.integration.planning.harness import Service
-from tests.integration.planning.test_drafting import completed
 
 pytestmark = [pytest.mark.integration]
 

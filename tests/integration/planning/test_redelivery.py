@@ -25,6 +25,7 @@ from agentsuite_contracts.topic_names import IDENTITY_TENANTS_V1
 from agentsuite_kit.tenants import STATUS_AFTER
 from tests.integration.kafka_helpers import eventually
 from tests.integration.planning.harness import Service, send
+from tests.integration.planning.redelivery_support import deliveries
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -42,17 +43,6 @@ def timeline(tenant: UUID, payloads: list[Payload]) -> list[Envelope[Any]]:
         )
         for i, p in enumerate(payloads)
     ]
-
-
-def deliveries(rng: random.Random, events: list[Envelope[Any]]) -> list[Envelope[Any]]:
-    out: list[Envelope[Any]] = []
-    for event in events:
-        out.append(event)
-        for _ in range(rng.randint(0, 4)):
-            again = event if rng.random() < 0.5 else event.model_copy(update={"id": uuid4()})
-            out.append(again)
-    rng.shuffle(out)
-    return out
 
 
 @pytest.mark.parametrize("seed", [7, 2026])
