@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
@@ -197,3 +198,17 @@ async def send(kafka: str, topic: str, envelopes: Sequence[Envelope[Any]]) -> No
             )
     finally:
         await producer.stop()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """Every partition of `topic`, from metadata asked for that topic. A consumer's
+    `topics()` fetches every topic's metadata but does not keep it, so its
+    `partitions_for_topic` answers None on Apache Kafka (Tansu's metadata happened to hold
+    every topic already)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        numbers = await producer.partitions_for(topic)
+    finally:
+        await producer.stop()
+    return [TopicPartition(topic, p) for p in sorted(numbers)]

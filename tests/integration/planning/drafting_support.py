@@ -7,7 +7,7 @@ import json
 from typing import Any
 from uuid import UUID, uuid4
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from agentsuite_contracts.discovery import (
     Finding,
@@ -19,7 +19,7 @@ from agentsuite_contracts.discovery import (
 from agentsuite_contracts.envelope import Actor, Envelope
 from agentsuite_contracts.registry import decode, subject_of
 from agentsuite_contracts.topic_names import LLM_RESPONSES_PLANNING_V1
-from tests.integration.kafka_helpers import eventually
+from tests.integration.kafka_helpers import eventually, partitions_of
 from tests.integration.llm_gateway import setup
 from tests.integration.llm_gateway.harness import Gateway
 from tests.integration.planning.harness import SIGNER, Service
@@ -134,8 +134,7 @@ async def answers_to(kafka: str, requests: set[UUID]) -> list[Envelope[Any]]:
     await consumer.start()
     found: list[Envelope[Any]] = []
     try:
-        await consumer.topics()  # a full metadata fetch: the topic's partitions are known
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        parts = await partitions_of(kafka, topic)
         assert parts, f"{topic} has no partitions"
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)

@@ -8,9 +8,10 @@ import random
 from typing import Any
 from uuid import uuid4
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from agentsuite_contracts.envelope import Envelope
+from tests.integration.kafka_helpers import partitions_of
 
 
 def deliveries(rng: random.Random, events: list[Envelope[Any]]) -> list[Envelope[Any]]:
@@ -31,8 +32,7 @@ async def caught_up(kafka: str, group: str, topic: str) -> bool:
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # a full metadata fetch: the topic's partitions are known
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        parts = await partitions_of(kafka, topic)
         assert parts, f"{topic} has no partitions"
         ends = await consumer.end_offsets(parts)
         committed = {p: await consumer.committed(p) for p in parts}

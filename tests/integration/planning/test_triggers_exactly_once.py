@@ -12,12 +12,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from agentsuite_cli.provision import ServiceDb, deprovision
 from agentsuite_contracts.registry import decode
 from agentsuite_contracts.topic_names import PLANNING_TRIGGERS_V1
-from tests.integration.kafka_helpers import eventually
+from tests.integration.kafka_helpers import eventually, partitions_of
 from tests.integration.planning.harness import Service, auth, create_db, make_settings, running
 from tests.integration.planning.triggers_support import (
     SEALING,
@@ -57,9 +57,7 @@ async def fired_on_broker(service: Service, trigger: str) -> dict[str, set[UUID]
     await consumer.start()
     seen: dict[str, set[UUID]] = defaultdict(set)
     try:
-        await consumer.topics()  # a full metadata fetch: the topic's partitions are known
-        numbers = consumer.partitions_for_topic(PLANNING_TRIGGERS_V1) or set()
-        parts = [TopicPartition(PLANNING_TRIGGERS_V1, p) for p in numbers]
+        parts = await partitions_of(service.kafka, PLANNING_TRIGGERS_V1)
         assert parts, "the trigger topic has no partitions"
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
