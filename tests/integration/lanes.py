@@ -115,6 +115,7 @@ BROKER_INDEPENDENT: dict[str, str] = {
     # planning: the golden path (discovery -> draft -> approval -> a run, then drift) runs
     # on a broker of its own, started by the test, so lane 2's Apache Kafka never sees it
     "planning/test_golden_path.py": "the golden path on its own embedded broker: HTTP, rows",
+    "planning/test_trigger_to_run.py": "a webhook run on the golden path's own broker: HTTP, rows",
     # the kit, on the sample service's database
     "test_jwt.py": "JWT verification against a JWKS server: HTTP",
     "test_jwks_refresh.py": "the key set's refresh over time: HTTP",
